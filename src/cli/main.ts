@@ -1,0 +1,48 @@
+/** The command line: argv in, exit code out. */
+import { runCommand } from "citty";
+import { RERR } from "../errors.ts";
+import { versionText } from "../version.ts";
+import { helpText } from "./help.ts";
+import { optionTable, modeTable } from "./option-table.ts";
+import { parseArgv } from "./option-spec.ts";
+import { defaultOptions } from "./options.ts";
+import { errorLine, reportFailure } from "./report.ts";
+import { tools } from "./tools.ts";
+
+export async function main(argv: string[]): Promise<number> {
+  const tool = argv[0] === undefined ? undefined : tools[argv[0]];
+  if (tool) {
+    try {
+      await runCommand(tool, { rawArgs: argv.slice(1) });
+      return 0;
+    } catch (e) {
+      return reportFailure(e, "client");
+    }
+  }
+
+  const o = defaultOptions();
+  try {
+    // As upstream: no arguments prints the help and fails; -h alone is --help.
+    if (argv.length === 0) {
+      process.stdout.write(helpText(optionTable));
+      process.stderr.write(errorLine(RERR.SYNTAX, "client"));
+      return RERR.SYNTAX;
+    }
+    if (argv.length === 1 && argv[0] === "-h") o.showHelp = true;
+    else parseArgv(argv, [...optionTable, ...modeTable], o);
+
+    if (o.showHelp) {
+      process.stdout.write(helpText(optionTable));
+      return 0;
+    }
+    if (o.showVersion) {
+      process.stdout.write(versionText());
+      return 0;
+    }
+    process.stderr.write("rsync: transfers are not implemented yet in this build\n");
+    process.stderr.write(errorLine(RERR.UNSUPPORTED, "client"));
+    return RERR.UNSUPPORTED;
+  } catch (e) {
+    return reportFailure(e, "client");
+  }
+}

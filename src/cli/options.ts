@@ -1,0 +1,188 @@
+/**
+ * Everything the command line can set, with upstream's defaults. One plain
+ * object: the option table (option-table.ts) writes it, everything else
+ * reads it.
+ */
+
+export type DeleteMode = "none" | "before" | "during" | "delay" | "after";
+
+/** A filter rule as given on the command line, kept in order (filters are order-sensitive). */
+export interface FilterArg {
+  kind: "exclude" | "include" | "filter" | "exclude-from" | "include-from" | "cvs";
+  value: string;
+}
+
+export interface Options {
+  verbose: number;
+  quiet: number;
+  /** --info=/--debug= flag words, in order (expanded later). */
+  info: string[];
+  debug: string[];
+  noMotd: boolean;
+  checksum: boolean;
+  recursive: boolean;
+  /** undefined = upstream's default (on when allowed). */
+  incRecursive: boolean | undefined;
+  relative: boolean;
+  impliedDirs: boolean;
+  dirs: boolean;
+  links: boolean;
+  copyLinks: boolean;
+  copyUnsafeLinks: boolean;
+  safeLinks: boolean;
+  copyDirlinks: boolean;
+  keepDirlinks: boolean;
+  hardLinks: boolean;
+  perms: boolean;
+  executability: boolean;
+  owner: boolean;
+  group: boolean;
+  devices: boolean;
+  specials: boolean;
+  times: boolean;
+  omitDirTimes: boolean;
+  omitLinkTimes: boolean;
+  dryRun: boolean;
+  /** undefined = default (whole-file for local copies, delta otherwise). */
+  wholeFile: boolean | undefined;
+  checksumChoice: string | undefined;
+  blockSize: number;
+  rsh: string | undefined;
+  rsyncPath: string;
+  existing: boolean;
+  ignoreExisting: boolean;
+  update: boolean;
+  inplace: boolean;
+  append: number; // 0, 1 = --append, 2 = --append-verify
+  deleteMode: DeleteMode;
+  deleteExcluded: boolean;
+  maxDelete: number; // -1 = unlimited
+  ignoreErrors: boolean;
+  force: boolean;
+  partial: boolean;
+  partialDir: string | undefined;
+  numericIds: boolean;
+  timeout: number;
+  contimeout: number;
+  ignoreTimes: boolean;
+  sizeOnly: boolean;
+  modifyWindow: number;
+  tempDir: string | undefined;
+  compress: number; // count of -z
+  compressChoice: string | undefined;
+  compressLevel: number | undefined;
+  filters: FilterArg[];
+  port: number | undefined;
+  address: string | undefined;
+  stats: boolean;
+  humanReadable: number;
+  progress: boolean;
+  itemizeChanges: number;
+  outFormat: string | undefined;
+  passwordFile: string | undefined;
+  listOnly: boolean;
+  protocol: number | undefined;
+  checksumSeed: number;
+  ipv4: boolean;
+  ipv6: boolean;
+  eightBitOutput: boolean;
+  /** Options sent to the remote side only (-M). */
+  remoteOptions: string[];
+  /** --version given (-V); --help given, or -h as the only argument. */
+  showVersion: boolean;
+  showHelp: boolean;
+  /** Mode switches. */
+  daemon: boolean;
+  server: boolean;
+  sender: boolean;
+  config: string | undefined;
+  noDetach: boolean;
+  dparams: string[];
+  /** Remaining positional arguments. */
+  args: string[];
+}
+
+export function defaultOptions(): Options {
+  return {
+    verbose: 0,
+    quiet: 0,
+    info: [],
+    debug: [],
+    noMotd: false,
+    checksum: false,
+    recursive: false,
+    incRecursive: undefined,
+    relative: false,
+    impliedDirs: true,
+    dirs: false,
+    links: false,
+    copyLinks: false,
+    copyUnsafeLinks: false,
+    safeLinks: false,
+    copyDirlinks: false,
+    keepDirlinks: false,
+    hardLinks: false,
+    perms: false,
+    executability: false,
+    owner: false,
+    group: false,
+    devices: false,
+    specials: false,
+    times: false,
+    omitDirTimes: false,
+    omitLinkTimes: false,
+    dryRun: false,
+    wholeFile: undefined,
+    checksumChoice: undefined,
+    blockSize: 0,
+    rsh: undefined,
+    rsyncPath: "rsync",
+    existing: false,
+    ignoreExisting: false,
+    update: false,
+    inplace: false,
+    append: 0,
+    deleteMode: "none",
+    deleteExcluded: false,
+    maxDelete: -1,
+    ignoreErrors: false,
+    force: false,
+    partial: false,
+    partialDir: undefined,
+    numericIds: false,
+    timeout: 0,
+    contimeout: 0,
+    ignoreTimes: false,
+    sizeOnly: false,
+    modifyWindow: 0,
+    tempDir: undefined,
+    compress: 0,
+    compressChoice: undefined,
+    compressLevel: undefined,
+    filters: [],
+    port: undefined,
+    address: undefined,
+    stats: false,
+    humanReadable: 0,
+    progress: false,
+    itemizeChanges: 0,
+    outFormat: undefined,
+    passwordFile: undefined,
+    listOnly: false,
+    protocol: undefined,
+    checksumSeed: 0,
+    ipv4: false,
+    ipv6: false,
+    eightBitOutput: false,
+    remoteOptions: [],
+    showVersion: false,
+    showHelp: false,
+    daemon: false,
+    server: false,
+    sender: false,
+    config: undefined,
+    noDetach: false,
+    dparams: [],
+    args: [],
+  };
+}

@@ -1,0 +1,23 @@
+/** Prints failures the way upstream does, and picks the exit code. */
+import { RERR, RsyncError, exitCodeText } from "../errors.ts";
+import { VERSION } from "../version.ts";
+
+export type Role = "client" | "server" | "sender" | "receiver" | "generator" | "daemon";
+
+/** upstream: "rsync error: <text> (code N) at <where> [<role>=<version>]". */
+export function errorLine(code: number, role: Role): string {
+  return `rsync error: ${exitCodeText(code)} (code ${code}) at oc-rsync [${role}=oc-${VERSION}]\n`;
+}
+
+/** Reports `e` on stderr and returns the exit code to use. */
+export function reportFailure(e: unknown, role: Role): number {
+  if (e instanceof RsyncError) {
+    if (!e.quiet) process.stderr.write(`rsync: ${e.message}\n`);
+    process.stderr.write(errorLine(e.code, role));
+    return e.code;
+  }
+  // A bug, not a peer's or user's fault: show where, and exit like upstream's crash code.
+  process.stderr.write(`rsync: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.stderr.write(errorLine(RERR.CRASHED, role));
+  return RERR.CRASHED;
+}

@@ -1,0 +1,82 @@
+/** rsync's exit codes (errcode.h) and the error type that carries one. */
+
+export const RERR = {
+  OK: 0,
+  SYNTAX: 1,
+  PROTOCOL: 2,
+  FILESELECT: 3,
+  UNSUPPORTED: 4,
+  STARTCLIENT: 5,
+  SOCKETIO: 10,
+  FILEIO: 11,
+  STREAMIO: 12,
+  MESSAGEIO: 13,
+  IPC: 14,
+  CRASHED: 15,
+  TERMINATED: 16,
+  SIGNAL1: 19,
+  SIGNAL: 20,
+  WAITCHILD: 21,
+  MALLOC: 22,
+  PARTIAL: 23,
+  VANISHED: 24,
+  DEL_LIMIT: 25,
+  TIMEOUT: 30,
+  CONTIMEOUT: 35,
+  CMD_FAILED: 124,
+  CMD_KILLED: 125,
+  CMD_RUN: 126,
+  CMD_NOTFOUND: 127,
+} as const;
+
+/** The text upstream prints for each code (log.c rerr_names[]). */
+const RERR_TEXT: Record<number, string> = {
+  1: "syntax or usage error",
+  2: "protocol incompatibility",
+  3: "errors selecting input/output files, dirs",
+  4: "requested action not supported",
+  5: "error starting client-server protocol",
+  10: "error in socket IO",
+  11: "error in file IO",
+  12: "error in rsync protocol data stream",
+  13: "errors with program diagnostics",
+  14: "error in IPC code",
+  15: "sibling process crashed",
+  16: "sibling process terminated abnormally",
+  19: "received SIGUSR1",
+  20: "received SIGINT, SIGTERM, or SIGHUP",
+  21: "waitpid() failed",
+  22: "error allocating core memory buffers",
+  23: "some files/attrs were not transferred (see previous errors)",
+  24: "some files vanished before they could be transferred",
+  25: "the --max-delete limit stopped deletions",
+  30: "timeout in data send/receive",
+  35: "timeout waiting for daemon connection",
+  124: "remote shell failed",
+  125: "remote shell killed",
+  126: "remote command could not be run",
+  127: "remote command not found",
+};
+
+export function exitCodeText(code: number): string {
+  return RERR_TEXT[code] ?? "unexplained error";
+}
+
+/**
+ * A failure that ends the run with an rsync exit code. `message` is printed
+ * as "rsync: <message>" (unless `quiet`, when it was already shown, e.g. an
+ * @ERROR line from a daemon), then upstream's "rsync error: ..." line.
+ */
+export class RsyncError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly quiet = false,
+  ) {
+    super(message);
+  }
+}
+
+export const usageError = (message: string) => new RsyncError(RERR.SYNTAX, message);
+export const protocolError = (message: string) => new RsyncError(RERR.PROTOCOL, message);
+export const streamError = (message: string) => new RsyncError(RERR.STREAMIO, message);

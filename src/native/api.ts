@@ -1,0 +1,100 @@
+/**
+ * The contract shared by the native core (zig/, loaded by ./load.ts) and its
+ * plain TypeScript twin (./ts/). Callers import `core` from ./index.ts and
+ * never know which one they got.
+ *
+ * Byte order: every digest is returned exactly as rsync puts it on the wire.
+ * MD4/MD5/SHA1 in their standard byte order; xxh64 and xxh3 as the 64-bit
+ * value little-endian; xxh128 as low 64 bits LE then high 64 bits LE (the
+ * reverse of xxHash's canonical form). `digestHex` gives upstream's `%C` text.
+ */
+
+/** Hash algorithms, numbered as upstream's CSUM_* ids (checksum.c). */
+export const enum HashAlg {
+  /** MD4 as protocols 21-26 computed it: no padding block when the input is a multiple of 64 bytes, 32-bit bit count. */
+  MD4_BUSTED = 2,
+  /** Standard MD4 (protocol 27 and later). */
+  MD4 = 4,
+  MD5 = 5,
+  XXH64 = 6,
+  XXH3_64 = 7,
+  XXH3_128 = 8,
+}
+
+/** Digest length in bytes of each algorithm. */
+export function digestLength(alg: HashAlg): number {
+  switch (alg) {
+    case HashAlg.XXH64:
+    case HashAlg.XXH3_64:
+      return 8;
+    default:
+      return 16;
+  }
+}
+
+/** True for the xxHash family, whose wire digest is a little-endian integer and whose seed is a hash parameter. */
+export function isXxh(alg: HashAlg): boolean {
+  return alg === HashAlg.XXH64 || alg === HashAlg.XXH3_64 || alg === HashAlg.XXH3_128;
+}
+
+/** How the int32 checksum seed enters an MD4/MD5 block digest (xxHash algorithms take it as their seed). */
+export const enum SeedOrder {
+  /** digest(block ‖ seed_le): MD4, and MD5 without CF_CHKSUM_SEED_FIX. */
+  Append = 0,
+  /** digest(seed_le ‖ block): MD5 with CF_CHKSUM_SEED_FIX. */
+  Prepend = 1,
+}
+
+/** A streaming whole-file hash. `digest()` may be called once. */
+export interface Hasher {
+  update(data: Uint8Array): void;
+  digest(): Uint8Array;
+}
+
+export interface BlockSumParams {
+  /** Block length in bytes (> 0). The last block may be shorter. */
+  blockLength: number;
+  /** Bytes of strong sum kept per block, 1..digestLength(alg). */
+  strongLength: number;
+  alg: HashAlg;
+  /** The session's int32 checksum seed; 0 adds nothing to MD4/MD5 digests. */
+  seed: number;
+  seedOrder: SeedOrder;
+}
+
+export interface Capabilities {
+  /** "native" when the Zig core is loaded, "typescript" otherwise. */
+  kind: "native" | "typescript";
+  /** e.g. "avx2", "sse2", "neon", "scalar". */
+  simd: string;
+  /** io_uring usable in this process (probed with a real ring). */
+  ioUring: boolean;
+  /** Why the native core is not loaded (kind === "typescript"). */
+  reason?: string;
+}
+
+export interface Core {
+  readonly caps: Capabilities;
+
+  /** rsync's get_checksum1 over `data` (bytes taken as signed): (s1 & 0xffff) | (s2 << 16), unsigned 32-bit. */
+  rollingChecksum(data: Uint8Array): number;
+
+  /**
+   * The block-signature table of `data` in wire layout: for each block, its
+   * rolling checksum as int32 LE followed by the first `strongLength` bytes of
+   * its strong digest. Returns count * (4 + strongLength) bytes.
+   */
+  blockSums(data: Uint8Array, p: BlockSumParams): Uint8Array;
+
+  /** One-shot digest, wire byte order. `seed` only affects xxHash algorithms (sign-extended int32, or a bigint). */
+  hash(alg: HashAlg, data: Uint8Array, seed?: number | bigint): Uint8Array;
+
+  /** Streaming digest; same result as `hash` over the concatenated updates. */
+  createHasher(alg: HashAlg, seed?: number | bigint): Hasher;
+}
+
+/** Upstream's `%C` / `--checksum` hex text for a wire digest: xxHash values are printed most significant byte first. */
+export function digestHex(alg: HashAlg, digest: Uint8Array): string {
+  const bytes = isXxh(alg) ? Uint8Array.from(digest).reverse() : digest;
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
+}

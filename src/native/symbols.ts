@@ -1,0 +1,26 @@
+/**
+ * Every symbol the native core exports (zig/lib.zig), with its bun:ffi types.
+ * Lengths are u64 (a number is accepted); results are 32-bit where possible
+ * because 64-bit results come back as bigint (slow).
+ */
+import { FFIType } from "bun:ffi";
+
+const { u32, i32, i64, u64, ptr } = FFIType;
+
+export const symbols = {
+  oc_abi_version: { args: [], returns: u32 },
+  oc_simd_level: { args: [], returns: u32 },
+  oc_cpu_supports_v3: { args: [], returns: u32 },
+  oc_io_uring_probe: { args: [], returns: i32 },
+
+  oc_rolling_checksum: { args: [ptr, u64], returns: u32 },
+  oc_block_sums: { args: [ptr, u64, u32, u32, u32, i32, u32, ptr], returns: FFIType.i64_fast },
+
+  oc_hash: { args: [u32, ptr, u64, i64, ptr], returns: i32 },
+  oc_hash_state_size: { args: [], returns: u32 },
+  oc_hash_init: { args: [ptr, u32, i64], returns: i32 },
+  oc_hash_update: { args: [ptr, ptr, u64], returns: i32 },
+  oc_hash_final: { args: [ptr, ptr], returns: i32 },
+} as const;
+
+export type Symbols = typeof symbols;
