@@ -1,0 +1,143 @@
+/**
+ * The incoming side of a connection: raw bytes first (handshake,
+ * setup_protocol), then multiplexed frames. Protocol code reads the data
+ * stream through `loop`/`read`, which decode synchronously and wait only when
+ * the buffered bytes run out.
+ */
+import { RsyncError, streamError } from "../errors.ts";
+import { Demultiplexer } from "../protocol/mux.ts";
+import { ChunkReader, UNDERFLOW } from "../protocol/reader.ts";
+import type { Channel } from "./channel.ts";
+
+/** Stop reading the socket while this much decoded-but-unconsumed data is buffered. */
+const PAUSE_ABOVE = 8 << 20;
+
+export type MessageHandler = (code: number, payload: Uint8Array) => void;
+
+export class Input {
+  readonly reader = new ChunkReader();
+  private demux: Demultiplexer | null = null;
+  private wake: (() => void) | null = null;
+  private failure: unknown = null;
+  private paused = false;
+  /** Raw bytes received on the connection (multiplex headers included). */
+  bytesReceived = 0;
+
+  constructor(
+    private readonly channel: Channel,
+    private onMessage: MessageHandler = () => {},
+  ) {
+    channel.start(
+      (chunk) => this.received(chunk),
+      (error) => this.ended(error),
+    );
+  }
+
+  setMessageHandler(handler: MessageHandler): void {
+    this.onMessage = handler;
+  }
+
+  /** From now on incoming bytes are frames; bytes already buffered are re-read as frames. */
+  startMultiplex(): void {
+    this.demux = new Demultiplexer({
+      data: (payload) => this.reader.push(payload),
+      message: (code, payload) => this.onMessage(code, payload),
+    });
+    for (const chunk of this.reader.drain()) this.demux.push(chunk);
+  }
+
+  get multiplexed(): boolean {
+    return this.demux !== null;
+  }
+
+  private received(chunk: Uint8Array): void {
+    this.bytesReceived += chunk.length;
+    try {
+      if (this.demux) this.demux.push(chunk);
+      else this.reader.push(chunk);
+    } catch (e) {
+      this.fail(e);
+    }
+    if (!this.paused && this.reader.available > PAUSE_ABOVE) {
+      this.paused = true;
+      this.channel.pause();
+    }
+    this.notify();
+  }
+
+  private ended(error?: Error): void {
+    this.reader.ended = true;
+    if (error) this.fail(streamError(`connection error: ${error.message}`));
+    this.notify();
+  }
+
+  /** Makes every pending and future read fail with `e` (e.g. a fatal message from the peer). */
+  fail(e: unknown): void {
+    if (this.failure === null) this.failure = e;
+    this.notify();
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+
+  private async more(): Promise<void> {
+    if (this.failure !== null) throw this.failure;
+    if (this.reader.ended) return; // the next read reports the unexpected EOF
+    if (this.paused) {
+      this.paused = false;
+      this.channel.resume();
+    }
+    await new Promise<void>((resolve) => (this.wake = resolve));
+    if (this.failure !== null) throw this.failure;
+  }
+
+  /**
+   * Runs `step` over buffered items until it returns false. Each call of
+   * `step` must read one whole item before acting on it: when the item is
+   * incomplete the reader throws UNDERFLOW, we rewind to the item's start and
+   * call `step` again once more bytes are in.
+   */
+  async loop(step: (r: ChunkReader) => boolean): Promise<void> {
+    const r = this.reader;
+    for (;;) {
+      if (this.failure !== null) throw this.failure;
+      try {
+        for (;;) {
+          r.mark();
+          if (!step(r)) return;
+        }
+      } catch (e) {
+        if (e !== UNDERFLOW) throw e;
+        r.rewind();
+      }
+      await this.more();
+    }
+  }
+
+  /** Reads one item. */
+  async read<T>(decode: (r: ChunkReader) => T): Promise<T> {
+    let result!: T;
+    await this.loop((r) => {
+      result = decode(r);
+      return false;
+    });
+    return result;
+  }
+
+  /** Reads a text line (handshake), without its "\n"; "\r" is dropped as upstream does. */
+  readLine(max = 4096): Promise<string> {
+    return this.read((r) => {
+      const bytes: number[] = [];
+      for (;;) {
+        const b = r.u8();
+        if (b === 0x0a) return Buffer.from(bytes).toString("latin1");
+        if (b === 0) throw new RsyncError(5, "server sent a NUL byte in a text line");
+        if (b !== 0x0d) bytes.push(b);
+        if (bytes.length > max) throw new RsyncError(5, "line too long from server");
+      }
+    });
+  }
+}

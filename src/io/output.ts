@@ -1,0 +1,130 @@
+/**
+ * The outgoing side of a connection. Protocol code appends to `data` (a
+ * ByteWriter) synchronously; everything written during one turn of the event
+ * loop leaves in one write at the end of it, framed as MSG_DATA once
+ * multiplexing is on. Out-of-band messages are framed on their own.
+ */
+import { MSG, writeFrameHeader } from "../protocol/mux.ts";
+import { ByteWriter } from "../protocol/writer.ts";
+import type { Channel } from "./channel.ts";
+
+/** Largest MSG_DATA payload we send (upstream's output buffer is 64 KiB). */
+const MAX_DATA_FRAME = 0x10000 - 4;
+/** Producers should wait (waitWritable) while this much is queued for the channel. */
+const BACKLOG_LIMIT = 4 << 20;
+
+export class Output {
+  private readonly pending = new ByteWriter(1 << 16);
+  private readonly queue: Uint8Array[] = [];
+  private queued = 0;
+  private multiplexed = false;
+  private scheduled = false;
+  private closed = false;
+  private waiters: (() => void)[] = [];
+  /** Bytes handed to the channel (frame headers included). */
+  bytesSent = 0;
+
+  constructor(private readonly channel: Channel) {
+    channel.onDrain(() => this.pump());
+  }
+
+  /** The data stream's writer. What is written goes out at the end of this tick. */
+  get data(): ByteWriter {
+    if (!this.scheduled) {
+      this.scheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+    return this.pending;
+  }
+
+  startMultiplex(): void {
+    this.flush();
+    this.multiplexed = true;
+  }
+
+  /** Sends an out-of-band message (after the data written before it). */
+  message(code: number, payload: Uint8Array): void {
+    this.flush();
+    const frame = new Uint8Array(4 + payload.length);
+    writeFrameHeader(frame, 0, code, payload.length);
+    frame.set(payload, 4);
+    this.enqueue(frame);
+  }
+
+  messageInt(code: number, value: number): void {
+    const p = new Uint8Array(4);
+    new DataView(p.buffer).setInt32(0, value, true);
+    this.message(code, p);
+  }
+
+  /** Frames whatever data is pending and hands it to the channel. */
+  flush(): void {
+    this.scheduled = false;
+    const n = this.pending.length;
+    if (n === 0) return;
+    const bytes = this.pending.peek();
+    if (!this.multiplexed) {
+      this.enqueue(bytes.slice());
+    } else {
+      const frames = Math.ceil(n / MAX_DATA_FRAME);
+      const out = new Uint8Array(n + 4 * frames);
+      let from = 0;
+      let at = 0;
+      while (from < n) {
+        const len = Math.min(MAX_DATA_FRAME, n - from);
+        writeFrameHeader(out, at, MSG.DATA, len);
+        out.set(bytes.subarray(from, from + len), at + 4);
+        from += len;
+        at += 4 + len;
+      }
+      this.enqueue(out);
+    }
+    this.pending.clear();
+  }
+
+  private enqueue(bytes: Uint8Array): void {
+    if (this.closed) return;
+    this.queue.push(bytes);
+    this.queued += bytes.length;
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0) {
+      const head = this.queue[0]!;
+      const written = this.channel.write(head);
+      this.bytesSent += written;
+      this.queued -= written;
+      if (written < head.length) {
+        this.queue[0] = head.subarray(written);
+        return; // the channel calls onDrain when it can take more
+      }
+      this.queue.shift();
+    }
+    if (this.queued < BACKLOG_LIMIT && this.waiters.length > 0) {
+      for (const wake of this.waiters.splice(0)) wake();
+    }
+  }
+
+  /** Resolves when the backlog is small enough to keep producing. */
+  waitWritable(): Promise<void> {
+    this.flush();
+    if (this.queued < BACKLOG_LIMIT) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** Resolves when every byte written so far has been accepted by the channel. */
+  async drained(): Promise<void> {
+    this.flush();
+    while (this.queued > 0) {
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  /** Sends everything still queued, then closes the channel. */
+  async close(): Promise<void> {
+    await this.drained();
+    this.closed = true;
+    this.channel.close();
+  }
+}
