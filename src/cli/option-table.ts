@@ -25,11 +25,88 @@ const valued = (
 
 export const optionTable: OptionSpec[] = [
   flag(["verbose"], "v", "increase verbosity", (o) => o.verbose++, (o) => (o.verbose = 0)),
-  flag(["quiet"], "q", "suppress non-error messages", (o) => o.quiet++),
+  valued(["info"], undefined, "FLAGS", "fine-grained informational verbosity", (o, v) => o.info.push(v)),
+  flag(["quiet"], "q", "suppress non-error messages", (o) => o.quiet++, (o) => (o.quiet = 0)),
   flag(["no-motd"], undefined, "suppress daemon-mode MOTD", (o) => (o.noMotd = true)),
-  flag(["version"], "V", "print the version + other info and exit", (o) => (o.showVersion = true)),
+  flag(["checksum"], "c", "skip based on checksum, not mod-time & size", (o) => (o.checksum = true), (o) => (o.checksum = false)),
+  flag(["archive"], "a", "archive mode is -rlptgoD (no -A,-X,-U,-N,-H)", (o) => {
+    o.recursive = o.links = o.perms = o.times = o.group = o.owner = o.devices = o.specials = true;
+  }),
+  flag(["recursive"], "r", "recurse into directories", (o) => (o.recursive = true), (o) => (o.recursive = false)),
+  flag(["inc-recursive", "i-r"], undefined, "enable incremental recursion", (o) => (o.incRecursive = true), (o) => (o.incRecursive = false)),
+  flag(["relative"], "R", "use relative path names", (o) => (o.relative = true), (o) => (o.relative = false)),
+  flag(["update"], "u", "skip files that are newer on the receiver", (o) => (o.update = true), (o) => (o.update = false)),
+  flag(["inplace"], undefined, "update destination files in-place", (o) => (o.inplace = true), (o) => (o.inplace = false)),
+  flag(["append"], undefined, "append data onto shorter files", (o) => (o.append = 1), (o) => (o.append = 0)),
+  flag(["append-verify"], undefined, "--append w/old data in file checksum", (o) => (o.append = 2)),
+  flag(["dirs"], "d", "transfer directories without recursing", (o) => (o.dirs = true), (o) => (o.dirs = false)),
+  flag(["links"], "l", "copy symlinks as symlinks", (o) => (o.links = true), (o) => (o.links = false)),
+  flag(["copy-links"], "L", "transform symlink into referent file/directory", (o) => (o.copyLinks = true), (o) => (o.copyLinks = false)),
+  flag(["copy-unsafe-links"], undefined, "only \"unsafe\" symlinks are transformed", (o) => (o.copyUnsafeLinks = true), (o) => (o.copyUnsafeLinks = false)),
+  flag(["safe-links"], undefined, "ignore symlinks that point outside the tree", (o) => (o.safeLinks = true), (o) => (o.safeLinks = false)),
+  flag(["copy-dirlinks"], "k", "transform symlink to directory into referent directory", (o) => (o.copyDirlinks = true), (o) => (o.copyDirlinks = false)),
+  flag(["keep-dirlinks"], "K", "treat symlinked directory on receiver as directory", (o) => (o.keepDirlinks = true), (o) => (o.keepDirlinks = false)),
+  flag(["hard-links"], "H", "preserve hard links", (o) => (o.hardLinks = true), (o) => (o.hardLinks = false)),
+  flag(["perms"], "p", "preserve permissions", (o) => (o.perms = true), (o) => (o.perms = false)),
+  flag(["executability"], "E", "preserve executability", (o) => (o.executability = true), (o) => (o.executability = false)),
+  flag(["owner"], "o", "preserve owner (super-user only)", (o) => (o.owner = true), (o) => (o.owner = false)),
+  flag(["group"], "g", "preserve group", (o) => (o.group = true), (o) => (o.group = false)),
+  flag(["devices"], undefined, "preserve device files (super-user only)", (o) => (o.devices = true), (o) => (o.devices = false)),
+  flag(["specials"], undefined, "preserve special files", (o) => (o.specials = true), (o) => (o.specials = false)),
+  { long: [], short: "D", help: "same as --devices --specials", set: (o) => (o.devices = o.specials = true), unset: (o) => (o.devices = o.specials = false) },
+  flag(["times"], "t", "preserve modification times", (o) => (o.times = true), (o) => (o.times = false)),
+  flag(["omit-dir-times"], "O", "omit directories from --times", (o) => (o.omitDirTimes = true), (o) => (o.omitDirTimes = false)),
+  flag(["omit-link-times"], "J", "omit symlinks from --times", (o) => (o.omitLinkTimes = true), (o) => (o.omitLinkTimes = false)),
+  flag(["dry-run"], "n", "perform a trial run with no changes made", (o) => (o.dryRun = true), (o) => (o.dryRun = false)),
+  flag(["whole-file"], "W", "copy files whole (w/o delta-xfer algorithm)", (o) => (o.wholeFile = true), (o) => (o.wholeFile = false)),
+  valued(["checksum-choice", "cc"], undefined, "STR", "choose the checksum algorithm (aka --cc)", (o, v) => (o.checksumChoice = v)),
+  valued(["block-size"], "B", "SIZE", "force a fixed checksum block-size", (o, v) => (o.blockSize = blockSize(v))),
+  valued(["rsh"], "e", "COMMAND", "specify the remote shell to use", (o, v) => (o.rsh = v)),
+  valued(["rsync-path"], undefined, "PROGRAM", "specify the rsync to run on remote machine", (o, v) => (o.rsyncPath = v)),
+  flag(["existing", "ignore-non-existing"], undefined, "skip creating new files on receiver", (o) => (o.existing = true), (o) => (o.existing = false)),
+  flag(["ignore-existing"], undefined, "skip updating files that exist on receiver", (o) => (o.ignoreExisting = true), (o) => (o.ignoreExisting = false)),
+  flag(["del"], undefined, "an alias for --delete-during", (o) => (o.deleteMode = "during")),
+  flag(["delete"], undefined, "delete extraneous files from dest directories", (o) => {
+    if (o.deleteMode === "none") o.deleteMode = "default";
+  }, (o) => (o.deleteMode = "none")),
+  flag(["delete-before"], undefined, "receiver deletes before xfer, not during", (o) => (o.deleteMode = "before")),
+  flag(["delete-during"], undefined, "receiver deletes during the transfer", (o) => (o.deleteMode = "during")),
+  flag(["delete-delay"], undefined, "find deletions during, delete after", (o) => (o.deleteMode = "delay")),
+  flag(["delete-after"], undefined, "receiver deletes after transfer, not during", (o) => (o.deleteMode = "after")),
+  flag(["delete-excluded"], undefined, "also delete excluded files from dest directories", (o) => (o.deleteExcluded = true), (o) => (o.deleteExcluded = false)),
+  flag(["ignore-errors"], undefined, "delete even if there are I/O errors", (o) => (o.ignoreErrors = true), (o) => (o.ignoreErrors = false)),
+  flag(["force"], undefined, "force deletion of directories even if not empty", (o) => (o.force = true), (o) => (o.force = false)),
+  valued(["max-delete"], undefined, "NUM", "don't delete more than NUM files", (o, v) => (o.maxDelete = intValue("--max-delete", v))),
+  flag(["partial"], undefined, "keep partially transferred files", (o) => (o.partial = true), (o) => (o.partial = false)),
+  valued(["partial-dir"], undefined, "DIR", "put a partially transferred file into DIR", (o, v) => {
+    o.partialDir = v;
+    o.partial = true;
+  }),
+  flag(["numeric-ids"], undefined, "don't map uid/gid values by user/group name", (o) => (o.numericIds = true), (o) => (o.numericIds = false)),
+  valued(["timeout"], undefined, "SECONDS", "set I/O timeout in seconds", (o, v) => (o.timeout = intValue("--timeout", v))),
+  valued(["contimeout"], undefined, "SECONDS", "set daemon connection timeout in seconds", (o, v) => (o.contimeout = intValue("--contimeout", v))),
+  flag(["ignore-times"], "I", "don't skip files that match size and time", (o) => (o.ignoreTimes = true), (o) => (o.ignoreTimes = false)),
+  flag(["size-only"], undefined, "skip files that match in size", (o) => (o.sizeOnly = true), (o) => (o.sizeOnly = false)),
+  valued(["modify-window"], "@", "NUM", "set the accuracy for mod-time comparisons", (o, v) => (o.modifyWindow = intValue("--modify-window", v))),
+  valued(["temp-dir"], "T", "DIR", "create temporary files in directory DIR", (o, v) => (o.tempDir = v)),
+  valued(["address"], undefined, "ADDRESS", "bind address for outgoing socket to daemon", (o, v) => (o.address = v)),
+  valued(["port"], undefined, "PORT", "specify double-colon alternate port number", (o, v) => (o.port = intValue("--port", v))),
+  flag(["stats"], undefined, "give some file-transfer stats", (o) => (o.stats = true), (o) => (o.stats = false)),
+  flag(["8-bit-output"], "8", "leave high-bit chars unescaped in output", (o) => (o.eightBitOutput = true), (o) => (o.eightBitOutput = false)),
   // -h is --help only when it is the sole argument (main.ts decides); otherwise --human-readable.
   flag(["human-readable"], "h", "output numbers in a human-readable format", (o) => o.humanReadable++, (o) => (o.humanReadable = 0)),
+  flag(["progress"], undefined, "show progress during transfer", (o) => (o.progress = true), (o) => (o.progress = false)),
+  { long: [], short: "P", help: "same as --partial --progress", set: (o) => (o.partial = o.progress = true) },
+  flag(["itemize-changes"], "i", "output a change-summary for all updates", (o) => o.itemizeChanges++, (o) => (o.itemizeChanges = 0)),
+  valued(["remote-option"], "M", "OPT", "send OPTION to the remote side only", (o, v) => o.remoteOptions.push(v)),
+  valued(["out-format", "log-format"], undefined, "FORMAT", "output updates using the specified FORMAT", (o, v) => (o.outFormat = v)),
+  valued(["password-file"], undefined, "FILE", "read daemon-access password from FILE", (o, v) => (o.passwordFile = v)),
+  flag(["list-only"], undefined, "list the files instead of copying them", (o) => (o.listOnly = true)),
+  valued(["protocol"], undefined, "NUM", "force an older protocol version to be used", (o, v) => (o.protocol = intValue("--protocol", v))),
+  valued(["checksum-seed"], undefined, "NUM", "set block/file checksum seed (advanced)", (o, v) => (o.checksumSeed = intValue("--checksum-seed", v))),
+  flag(["ipv4"], "4", "prefer IPv4", (o) => (o.ipv4 = true)),
+  flag(["ipv6"], "6", "prefer IPv6", (o) => (o.ipv6 = true)),
+  flag(["version"], "V", "print the version + other info and exit", (o) => (o.showVersion = true)),
   flag(["help"], undefined, "show this help (* -h is help only on its own)", (o) => (o.showHelp = true)),
 ];
 
@@ -40,8 +117,11 @@ export const modeTable: OptionSpec[] = [
   flag(["sender"], undefined, undefined, (o) => (o.sender = true)),
 ];
 
-export function checkedInt(flagName: string, value: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const n = intValue(flagName, value);
-  if (n < min || n > max) throw usageError(`${flagName}=${value}: invalid numeric value`);
+/** --block-size: a size with an optional K/M suffix, at most 128K (upstream's MAX_BLOCK_SIZE). */
+function blockSize(value: string): number {
+  const m = /^(\d+)([kKmM]?)$/.exec(value);
+  if (!m) throw usageError(`--block-size=${value} is invalid`);
+  const n = Number.parseInt(m[1]!, 10) * (m[2] === "" ? 1 : /[kK]/.test(m[2]!) ? 1024 : 1 << 20);
+  if (n > 1 << 17) throw usageError(`--block-size=${value} is too large (max: 128.00K)`);
   return n;
 }

@@ -4,7 +4,8 @@
  * reads it.
  */
 
-export type DeleteMode = "none" | "before" | "during" | "delay" | "after";
+/** "default" is plain --delete: during for protocol 30+, before for older peers. */
+export type DeleteMode = "none" | "default" | "before" | "during" | "delay" | "after";
 
 /** A filter rule as given on the command line, kept in order (filters are order-sensitive). */
 export interface FilterArg {

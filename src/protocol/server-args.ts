@@ -1,0 +1,105 @@
+/**
+ * The argument vector the client sends to the server (options.c
+ * server_options): "--server", "--sender" for a pull, one cluster of short
+ * option letters ending with the "-e." capability block, then long options.
+ * The same vector goes on a remote-shell command line or to a daemon.
+ */
+import type { Options } from "../cli/options.ts";
+
+export interface ServerArgsContext {
+  /** True when the client is the sender (push). */
+  amSender: boolean;
+  /** The protocol we will offer (ours, or --protocol). */
+  protocol: number;
+  /** 0 = no listing, 1 = implied by a lone remote source, 2 = --list-only given. */
+  listOnly: number;
+}
+
+/** Whether incremental recursion may be used (compat.c set_allow_inc_recurse, client side). */
+export function allowIncRecurse(o: Options, amSender: boolean): boolean {
+  if (!o.recursive || o.incRecursive === false) return false;
+  if (!amSender && (o.deleteMode === "before" || o.deleteMode === "after")) return false;
+  return true;
+}
+
+/** The "-e." block: our capabilities (options.c maybe_add_e_option). */
+function capabilityLetters(incRecurse: boolean): string {
+  return `e.${incRecurse ? "i" : ""}LsfxCIvu`;
+}
+
+export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
+  const args = ["--server"];
+  if (!ctx.amSender) args.push("--sender");
+
+  let s = "-";
+  s += "v".repeat(Math.min(o.verbose, 9));
+  if (o.update) s += "u";
+  if (o.dryRun) s += "n";
+  if (o.links) s += "l";
+  const deleting = o.deleteMode !== "none";
+  if (o.dirs || (!o.recursive && (ctx.listOnly > 0 || (deleting && ctx.amSender)))) s += "d";
+  if (ctx.amSender) {
+    if (o.keepDirlinks) s += "K";
+    if (o.omitDirTimes) s += "O";
+    if (o.omitLinkTimes) s += "J";
+  } else {
+    if (o.copyLinks) s += "L";
+    if (o.copyDirlinks) s += "k";
+  }
+  if (o.wholeFile === true) s += "W";
+  if (o.hardLinks) s += "H";
+  if (o.owner) s += "o";
+  if (o.group) s += "g";
+  if (o.devices) s += "D";
+  if (o.times) s += "t";
+  if (o.perms) s += "p";
+  else if (o.executability && ctx.amSender) s += "E";
+  if (o.recursive) s += "r";
+  if (o.checksum) s += "c";
+  if (o.ignoreTimes) s += "I";
+  if (o.relative) s += "R";
+  if (ctx.protocol >= 30) s += capabilityLetters(allowIncRecurse(o, ctx.amSender));
+  if (s.length > 1) args.push(s);
+
+  if (ctx.listOnly > 1) args.push("--list-only");
+  if (o.devices ? !o.specials : o.specials) args.push(o.devices ? "--no-specials" : "--specials");
+  if (o.blockSize) args.push(`-B${o.blockSize}`);
+  if (o.timeout) args.push(`--timeout=${o.timeout}`);
+  if (o.checksumChoice) args.push(`--checksum-choice=${o.checksumChoice}`);
+
+  if (ctx.amSender) {
+    if (o.maxDelete > 0) args.push(`--max-delete=${o.maxDelete}`);
+    else if (o.maxDelete === 0) args.push("--max-delete=-1");
+    const mode = o.deleteMode;
+    if (mode === "before") args.push("--delete-before");
+    else if (mode === "delay") args.push("--delete-delay");
+    else if (mode === "during") args.push("--delete-during");
+    else if (mode === "after") args.push("--delete-after");
+    else if (mode === "default" && !o.deleteExcluded) args.push("--delete");
+    if (o.deleteExcluded) args.push("--delete-excluded");
+    if (o.force) args.push("--force");
+    if (o.sizeOnly) args.push("--size-only");
+    if (o.stats) args.push("--stats");
+    if (o.modifyWindow) args.push(o.modifyWindow < 0 ? `-@${o.modifyWindow}` : `--modify-window=${o.modifyWindow}`);
+    if (o.partialDir !== undefined) args.push("--partial-dir", o.partialDir);
+    else if (o.partial) args.push("--partial");
+  }
+  if (o.checksumSeed) args.push(`--checksum-seed=${o.checksumSeed}`);
+  if (o.ignoreErrors) args.push("--ignore-errors");
+  if (o.copyUnsafeLinks) args.push("--copy-unsafe-links");
+  if (o.safeLinks) args.push("--safe-links");
+  if (o.numericIds) args.push("--numeric-ids");
+  if (ctx.amSender) {
+    if (o.ignoreExisting) args.push("--ignore-existing");
+    if (o.existing) args.push("--existing");
+    if (o.tempDir !== undefined) args.push("--temp-dir", o.tempDir);
+  }
+  if (o.append) {
+    if (o.append > 1) args.push("--append");
+    args.push("--append");
+  } else if (o.inplace) {
+    args.push("--inplace");
+  }
+  args.push(...o.remoteOptions);
+  return args;
+}

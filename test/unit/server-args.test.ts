@@ -1,0 +1,60 @@
+import { describe, expect, test } from "bun:test";
+import { optionTable, modeTable } from "../../src/cli/option-table.ts";
+import { parseArgv } from "../../src/cli/option-spec.ts";
+import { defaultOptions } from "../../src/cli/options.ts";
+import { serverArgs } from "../../src/protocol/server-args.ts";
+
+/**
+ * Expected vectors captured from upstream rsync 3.5.0's client
+ * (`rsync OPTS -e FAKE h:src/ dst` with a fake remote shell that prints its
+ * arguments), minus the trailing ". src/".
+ */
+const PULL: [string, string][] = [
+  ["-a", "--server --sender -logDtpre.iLsfxCIvu"],
+  ["-av", "--server --sender -vlogDtpre.iLsfxCIvu"],
+  ["-avv", "--server --sender -vvlogDtpre.iLsfxCIvu"],
+  ["-a --stats", "--server --sender -logDtpre.iLsfxCIvu"],
+  ["-rlt --delete", "--server --sender -ltre.iLsfxCIvu"],
+  ["-a --delete-after", "--server --sender -logDtpre.LsfxCIvu"],
+  ["-a --delete-delay", "--server --sender -logDtpre.iLsfxCIvu"],
+  ["-a --partial", "--server --sender -logDtpre.iLsfxCIvu"],
+  ["-a -c", "--server --sender -logDtprce.iLsfxCIvu"],
+  ["-a --checksum-choice=md5", "--server --sender -logDtpre.iLsfxCIvu --checksum-choice=md5"],
+  ["-aW", "--server --sender -lWogDtpre.iLsfxCIvu"],
+  ["-a -n", "--server --sender -nlogDtpre.iLsfxCIvu"],
+  ["-a --protocol=29", "--server --sender -logDtpr"],
+  ["-aH --numeric-ids", "--server --sender -lHogDtpre.iLsfxCIvu --numeric-ids"],
+  ["-a --size-only -u -I", "--server --sender -ulogDtprIe.iLsfxCIvu"],
+  ["-a --inplace", "--server --sender -logDtpre.iLsfxCIvu --inplace"],
+  ["-a --append", "--server --sender -logDtpre.iLsfxCIvu --append"],
+  ["-a --append-verify", "--server --sender -logDtpre.iLsfxCIvu --append --append"],
+  ["-a --list-only", "--server --sender -logDtpre.iLsfxCIvu --list-only"],
+  ["-r", "--server --sender -re.iLsfxCIvu"],
+  ["-d", "--server --sender -de.LsfxCIvu"],
+  ["-a --timeout=30", "--server --sender -logDtpre.iLsfxCIvu --timeout=30"],
+  ["-a -B 2048", "--server --sender -logDtpre.iLsfxCIvu -B2048"],
+  ["-a --no-i-r", "--server --sender -logDtpre.LsfxCIvu"],
+  ["-aL", "--server --sender -lLogDtpre.iLsfxCIvu"],
+  ["--copy-unsafe-links --safe-links -a", "--server --sender -logDtpre.iLsfxCIvu --copy-unsafe-links --safe-links"],
+  ["-ac --checksum-choice=xxh64,md5", "--server --sender -logDtprce.iLsfxCIvu --checksum-choice=xxh64,md5"],
+];
+
+/** A lone remote source implies --list-only (level 1): upstream then adds -d without -r. */
+const IMPLIED_LIST: [string, string][] = [
+  ["", "--server --sender -de.LsfxCIvu"],
+  ["-a", "--server --sender -logDtpre.iLsfxCIvu"],
+  ["-v", "--server --sender -vde.LsfxCIvu"],
+  ["--list-only", "--server --sender -de.LsfxCIvu --list-only"],
+];
+
+function build(argv: string, listOnly?: number) {
+  const o = defaultOptions();
+  parseArgv(argv.split(" ").filter(Boolean), [...optionTable, ...modeTable], o);
+  const level = listOnly ?? (o.listOnly ? 2 : 0);
+  return serverArgs(o, { amSender: false, protocol: o.protocol ?? 32, listOnly: o.listOnly ? 2 : level }).join(" ");
+}
+
+describe("server option vector for a pull (as upstream's client sends it)", () => {
+  test.each(PULL)("%s", (argv, expected) => expect(build(argv)).toBe(expected));
+  test.each(IMPLIED_LIST)("lone remote source with [%s]", (argv, expected) => expect(build(argv, 1)).toBe(expected));
+});
