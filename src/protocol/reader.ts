@@ -20,7 +20,7 @@ const EMPTY = new Uint8Array(0);
 
 export class ChunkReader {
   private buf: Uint8Array = EMPTY;
-  private view = new DataView(EMPTY.buffer);
+  private view: DataView<ArrayBufferLike> = new DataView(EMPTY.buffer);
   private pos = 0;
   private markPos = 0;
   private readonly queue: Uint8Array[] = [];

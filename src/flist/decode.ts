@@ -1,0 +1,293 @@
+/**
+ * Decodes file-list entries (flist.c recv_file_entry) into a FileTable.
+ *
+ * Entries are delta-encoded against the previous entry of the connection
+ * (name prefix, mode, mtime, ids, rdev), so the decoder is stateful. An entry
+ * is read completely into locals before that state changes: if its bytes
+ * run out part-way (UNDERFLOW), the retry starts from the same state.
+ *
+ * Everything from the wire is bounded here before use.
+ */
+import { RERR, RsyncError, protocolError } from "../errors.ts";
+import type { ChunkReader } from "../protocol/reader.ts";
+import { cleanWireName } from "./wire-name.ts";
+import { F, type FileTable, S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK, isDevice, isDir, isLink, isReg, isSpecial } from "./table.ts";
+
+export const XMIT = {
+  TOP_DIR: 1 << 0,
+  SAME_MODE: 1 << 1,
+  EXTENDED_FLAGS: 1 << 2,
+  SAME_RDEV_PRE28: 1 << 2,
+  SAME_UID: 1 << 3,
+  SAME_GID: 1 << 4,
+  SAME_NAME: 1 << 5,
+  LONG_NAME: 1 << 6,
+  SAME_TIME: 1 << 7,
+  SAME_RDEV_MAJOR: 1 << 8,
+  NO_CONTENT_DIR: 1 << 8,
+  HLINKED: 1 << 9,
+  SAME_DEV_PRE30: 1 << 10,
+  USER_NAME_FOLLOWS: 1 << 10,
+  RDEV_MINOR_8_PRE30: 1 << 11,
+  GROUP_NAME_FOLLOWS: 1 << 11,
+  HLINK_FIRST: 1 << 12,
+  IO_ERROR_ENDLIST: 1 << 12,
+  MOD_NSEC: 1 << 13,
+  SAME_ATIME: 1 << 14,
+  CRTIME_EQ_MTIME: 1 << 17,
+} as const;
+
+export const MAXPATHLEN = 4096;
+/** Nanoseconds must be below one second (upstream's MAX_WIRE_NSEC bound). */
+const MAX_NSEC = 999_999_999;
+const VALID_TYPES = new Set([S_IFREG, S_IFDIR, S_IFLNK, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK]);
+export const IOERR_GENERAL = 1;
+export const IOERR_VANISHED = 2;
+export const IOERR_DEL_LIMIT = 4;
+const IOERR_VALID_MASK = 7;
+
+export interface FlistWireOptions {
+  protocol: number;
+  varintFlags: boolean;
+  safeFlist: boolean;
+  preserveUid: boolean;
+  preserveGid: boolean;
+  preserveLinks: boolean;
+  preserveDevices: boolean;
+  preserveSpecials: boolean;
+  preserveHardLinks: boolean;
+  /** --checksum: bytes of file sum per regular file (0 when off). */
+  checksumLength: number;
+  relativePaths: boolean;
+}
+
+/** What the end-of-list marker said. */
+export interface ListEnd {
+  ioError: number;
+}
+
+export interface IdNames {
+  users: Map<number, Uint8Array>;
+  groups: Map<number, Uint8Array>;
+}
+
+export class FlistDecoder {
+  private lastName = new Uint8Array(MAXPATHLEN);
+  private lastNameLen = 0;
+  private mode = 0;
+  private mtime = 0;
+  private uid = 0;
+  private gid = 0;
+  private rdevMajor = 0;
+  private rdevMinor = 0;
+  /** uid/gid -> name, as the sender announced them. */
+  readonly names: IdNames = { users: new Map(), groups: new Map() };
+
+  constructor(
+    private readonly t: FileTable,
+    private readonly o: FlistWireOptions,
+  ) {}
+
+  /** Reads the flags of the next entry; null at the end of the list (with its io_error). */
+  readFlags(r: ChunkReader): number | ListEnd {
+    if (this.o.varintFlags) {
+      const flags = r.varint();
+      if (flags === 0) return { ioError: r.varint() & IOERR_VALID_MASK };
+      return flags;
+    }
+    let flags = r.u8();
+    if (flags === 0) return { ioError: 0 };
+    if (this.o.protocol >= 28 && flags & XMIT.EXTENDED_FLAGS) flags |= r.u8() << 8;
+    if (flags === (XMIT.EXTENDED_FLAGS | XMIT.IO_ERROR_ENDLIST)) {
+      if (!this.o.safeFlist) throw protocolError(`Invalid flist flag: ${flags.toString(16)}`);
+      return { ioError: r.varint() & IOERR_VALID_MASK };
+    }
+    return flags;
+  }
+
+  /**
+   * Reads one entry with the given flags into `row`. `listStart` and
+   * `listUsed` bound hard-link references (they must point at an entry
+   * already received).
+   */
+  readEntry(r: ChunkReader, flags: number, row: number, listStart: number, listUsed: number): void {
+    const o = this.o;
+    const p = o.protocol;
+
+    // Name: a prefix shared with the previous name, then a suffix.
+    const l1 = flags & XMIT.SAME_NAME ? r.u8() : 0;
+    const l2 = flags & XMIT.LONG_NAME ? (p >= 30 ? r.varint() : r.i32()) : r.u8();
+    if (l1 > this.lastNameLen || l2 < 0 || l2 >= MAXPATHLEN - l1) {
+      throw protocolError(`overflow: flags=0x${flags.toString(16)} l1=${l1} l2=${l2} in the received file list`);
+    }
+    const suffix = r.bytes(l2);
+    const rawName = new Uint8Array(l1 + l2);
+    rawName.set(this.lastName.subarray(0, l1), 0);
+    rawName.set(suffix, l1);
+
+    let size: number;
+    let mtime = this.mtime;
+    let nsec = 0;
+    let mode = this.mode;
+    let uid = this.uid;
+    let gid = this.gid;
+    let userName: Uint8Array | undefined;
+    let groupName: Uint8Array | undefined;
+    let rdevMajor = this.rdevMajor;
+    let rdevMinor = this.rdevMinor;
+    let link: Uint8Array | undefined;
+    let checksum: Uint8Array | undefined;
+    let hlinkFirst = -1;
+
+    if (p >= 30 && o.preserveHardLinks && flags & XMIT.HLINKED && !(flags & XMIT.HLINK_FIRST)) {
+      hlinkFirst = r.varint();
+      if (hlinkFirst < 0 || hlinkFirst >= listStart + listUsed) {
+        throw protocolError(`hard-link reference out of range: ${hlinkFirst} (${listStart + listUsed})`);
+      }
+    }
+
+    if (hlinkFirst >= listStart) {
+      // A later member of a hard-link group in this same list: its attributes are the first member's.
+      const t = this.t;
+      size = t.size[hlinkFirst]!;
+      mtime = t.mtime[hlinkFirst]!;
+      nsec = t.nsec[hlinkFirst]!;
+      mode = t.mode[hlinkFirst]!;
+      uid = t.uid[hlinkFirst]!;
+      gid = t.gid[hlinkFirst]!;
+      const first = t.extras.get(hlinkFirst);
+      link = first?.link;
+      rdevMajor = first?.rdevMajor ?? 0;
+      rdevMinor = first?.rdevMinor ?? 0;
+      checksum = first?.checksum;
+    } else {
+      size = p >= 30 ? r.varlong(3) : r.longint();
+      if (!(flags & XMIT.SAME_TIME)) mtime = p >= 30 ? r.varlong(4) : r.u32();
+      if (flags & XMIT.MOD_NSEC) {
+        nsec = r.varint();
+        if (nsec < 0 || nsec > MAX_NSEC) throw protocolError(`invalid modtime_nsec ${nsec} in the received file list`);
+      }
+      if (!(flags & XMIT.SAME_MODE)) {
+        mode = r.i32() >>> 0;
+        if (!VALID_TYPES.has(mode & S_IFMT)) {
+          throw protocolError(`invalid file mode 0${mode.toString(8)} for ${Buffer.from(rawName).toString("latin1")}`);
+        }
+      }
+      if (o.preserveUid && !(flags & XMIT.SAME_UID)) {
+        uid = p >= 30 ? r.varint() >>> 0 : r.i32() >>> 0;
+        if (p >= 30 && flags & XMIT.USER_NAME_FOLLOWS) userName = r.bytes(r.u8()).slice();
+      }
+      if (o.preserveGid && !(flags & XMIT.SAME_GID)) {
+        gid = p >= 30 ? r.varint() >>> 0 : r.i32() >>> 0;
+        if (p >= 30 && flags & XMIT.GROUP_NAME_FOLLOWS) groupName = r.bytes(r.u8()).slice();
+      }
+      if ((o.preserveDevices && isDevice(mode)) || (o.preserveSpecials && isSpecial(mode) && p < 31)) {
+        if (p < 28) {
+          if (!(flags & XMIT.SAME_RDEV_PRE28)) {
+            const rdev = r.i32() >>> 0;
+            rdevMajor = (rdev >>> 8) & 0xfff;
+            rdevMinor = (rdev & 0xff) | ((rdev >>> 12) & 0xfff00);
+          }
+        } else {
+          if (!(flags & XMIT.SAME_RDEV_MAJOR)) rdevMajor = p >= 30 ? r.varint() >>> 0 : r.i32() >>> 0;
+          if (p >= 30) rdevMinor = r.varint() >>> 0;
+          else rdevMinor = flags & XMIT.RDEV_MINOR_8_PRE30 ? r.u8() : r.i32() >>> 0;
+        }
+        size = 0;
+      } else if (isDevice(mode)) {
+        size = 0;
+      }
+      if (o.preserveLinks && isLink(mode)) {
+        const len = p >= 30 ? r.varint() : r.i32();
+        if (len <= 0 || len >= MAXPATHLEN) throw protocolError(`overflow: linkname_len=${len} in the received file list`);
+        link = r.bytes(len).slice();
+      }
+      if (p < 30 && o.preserveHardLinks && flags & XMIT.HLINKED && !isDir(mode)) {
+        // Protocols 28-29 send dev/ino: read and ignore (groups are formed from them below by the caller).
+        if (!(flags & XMIT.SAME_DEV_PRE30)) r.longint();
+        r.longint();
+      }
+      if (o.checksumLength > 0 && (isReg(mode) || p < 28)) {
+        checksum = r.bytes(o.checksumLength).slice();
+        if (!isReg(mode)) checksum = undefined;
+      }
+    }
+
+    if (size < 0) throw new RsyncError(RERR.UNSUPPORTED, "Offset underflow: file-length is negative");
+    // The prefix of the next name refers to this name as sent, not as cleaned.
+    const name = cleanWireName(rawName, o.relativePaths);
+    const isDot = name.length === 1 && name[0] === 0x2e;
+    if (isDot && !isDir(mode)) {
+      throw protocolError("ERROR: rejecting non-directory transfer-root entry: .");
+    }
+
+    // The whole entry is in: commit the delta state and the row.
+    this.lastName.set(rawName, 0);
+    this.lastNameLen = rawName.length;
+    this.mode = mode;
+    this.mtime = mtime;
+    this.uid = uid;
+    this.gid = gid;
+    this.rdevMajor = rdevMajor;
+    this.rdevMinor = rdevMinor;
+    if (userName) this.names.users.set(uid, userName);
+    if (groupName) this.names.groups.set(gid, groupName);
+
+    const t = this.t;
+    t.ensure(row + 1);
+    t.setName(row, name);
+    t.mode[row] = mode;
+    t.size[row] = size;
+    t.mtime[row] = mtime;
+    t.nsec[row] = nsec;
+    t.uid[row] = uid;
+    t.gid[row] = gid;
+    let rowFlags = 0;
+    if (isDir(mode)) {
+      if (p >= 30) {
+        if (!(flags & XMIT.NO_CONTENT_DIR)) rowFlags |= F.CONTENT_DIR | (flags & XMIT.TOP_DIR ? F.TOP_DIR : 0);
+        else if (flags & XMIT.TOP_DIR) rowFlags |= F.IMPLIED_DIR;
+      } else if (flags & XMIT.TOP_DIR) {
+        rowFlags |= F.TOP_DIR | F.CONTENT_DIR;
+      }
+    }
+    const hlinked = o.preserveHardLinks && !isDir(mode) && (p >= 30 ? (flags & XMIT.HLINKED) !== 0 : false);
+    if (hlinked) rowFlags |= F.HLINKED | (flags & XMIT.HLINK_FIRST ? F.HLINK_FIRST : 0);
+    t.flags[row] = rowFlags;
+    t.extras.delete(row);
+    if (link || checksum || isDevice(mode) || hlinked) {
+      const e = t.extra(row);
+      if (link) e.link = link;
+      if (checksum) e.checksum = checksum;
+      if (isDevice(mode)) {
+        e.rdevMajor = rdevMajor;
+        e.rdevMinor = rdevMinor;
+      }
+      if (hlinked) e.hlinkGroup = flags & XMIT.HLINK_FIRST ? row : hlinkFirst;
+    }
+  }
+
+  /** The uid and gid lists that follow a non-incremental list (uidlist.c recv_id_list). */
+  readIdLists(r: ChunkReader, id0Names: boolean): void {
+    const o = this.o;
+    const readList = (into: Map<number, Uint8Array>) => {
+      for (;;) {
+        const id = o.protocol >= 30 ? r.varint() : r.i32();
+        if (id === 0) break;
+        const len = r.u8();
+        if (len > 0) into.set(id >>> 0, r.bytes(len).slice());
+      }
+      if (id0Names) {
+        const len = r.u8();
+        if (len > 0) into.set(0, r.bytes(len).slice());
+      }
+    };
+    // Read into scratch maps first: an UNDERFLOW part-way must not leave half a list behind.
+    const users = new Map<number, Uint8Array>();
+    const groups = new Map<number, Uint8Array>();
+    if (o.preserveUid) readList(users);
+    if (o.preserveGid) readList(groups);
+    for (const [id, name] of users) this.names.users.set(id, name);
+    for (const [id, name] of groups) this.names.groups.set(id, name);
+  }
+}

@@ -1,0 +1,208 @@
+/**
+ * The received file lists of a session (flist.c recv_file_list,
+ * flist_sort_and_clean, flist_new). Without incremental recursion there is
+ * one list starting at index 0; with it, a first list starting at 1 and one
+ * sub-list per directory, each starting one index after the previous list's
+ * end (the gap is the "parent directory" index ndxStart - 1).
+ */
+import { RERR, RsyncError, protocolError } from "../errors.ts";
+import type { ChunkReader } from "../protocol/reader.ts";
+import { FlistDecoder, type FlistWireOptions } from "./decode.ts";
+import { compareNames, compareRows } from "./sort.ts";
+import { F, FileTable, isDir } from "./table.ts";
+
+export interface FileList {
+  ndxStart: number;
+  count: number;
+  /** Index into dirList of the directory this list holds the contents of; -1 if none. */
+  parentDir: number;
+  /** Generator bookkeeping: transfers requested but not finished, and files to redo. */
+  inProgress: number;
+  toRedo: number;
+}
+
+export class FileLists {
+  readonly table = new FileTable();
+  readonly lists: FileList[] = [];
+  /** dir_flist: the rows of all directories, list by list, each list's in sorted order. */
+  readonly dirList: number[] = [];
+  private readonly dirsWithList = new Set<number>();
+  /** No more lists will come (NDX_FLIST_EOF, or the only list of a non-incremental run). */
+  eof = false;
+
+  constructor(
+    readonly incRecurse: boolean,
+    readonly protocol: number,
+  ) {}
+
+  get nextStart(): number {
+    const last = this.lists[this.lists.length - 1];
+    if (!last) return this.incRecurse ? 1 : 0;
+    return last.ndxStart + last.count + 1;
+  }
+
+  /** The list holding `ndx` (its parent-dir slot ndxStart - 1 included). */
+  listOf(ndx: number): FileList | undefined {
+    const lists = this.lists;
+    let lo = 0;
+    let hi = lists.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const l = lists[mid]!;
+      if (ndx < l.ndxStart - 1) hi = mid - 1;
+      else if (ndx >= l.ndxStart + l.count) lo = mid + 1;
+      else return l;
+    }
+    return undefined;
+  }
+
+  /** Checks a sub-list announcement (NDX_FLIST_OFFSET - dirIndex) and returns the directory's row. */
+  claimDirList(dirIndex: number): number {
+    if (dirIndex < 0 || dirIndex >= this.dirList.length) {
+      throw protocolError(`Invalid dir index: ${dirIndex} (0 - ${this.dirList.length - 1})`);
+    }
+    const row = this.dirList[dirIndex]!;
+    if (this.table.flags[row]! & F.INACTIVE) throw protocolError(`refusing flist for cleared dir_ndx ${dirIndex}`);
+    if (this.dirsWithList.has(dirIndex)) throw protocolError(`refusing malicious duplicate flist for dir ${dirIndex}`);
+    this.dirsWithList.add(dirIndex);
+    return row;
+  }
+
+  /**
+   * Sorts a freshly received list into place, deactivates duplicate names
+   * (keeping a directory over a non-directory, else the first), and adds
+   * its directories to dirList.
+   */
+  finish(list: FileList): void {
+    const t = this.table;
+    const { ndxStart: start, count: n } = list;
+    const order = Array.from({ length: n }, (_, i) => start + i);
+    order.sort((x, y) => compareRows(t, x, y, this.protocol) || x - y);
+    if (order.some((row, i) => row !== start + i)) {
+      // Park the rows past the list's end, then copy them back in order.
+      const scratch = start + n + 1;
+      t.ensure(scratch + n);
+      for (let i = 0; i < n; i++) t.copyRow(start + i, scratch + i);
+      for (let i = 0; i < n; i++) t.copyRow(scratch + (order[i]! - start), start + i);
+    }
+    this.removeDuplicates(list);
+    if (this.incRecurse) {
+      for (let row = start; row < start + n; row++) if (isDir(t.mode[row]!)) this.dirList.push(row);
+    }
+  }
+
+  private removeDuplicates(list: FileList): void {
+    const t = this.table;
+    const end = list.ndxStart + list.count;
+    let prev = -1;
+    for (let row = list.ndxStart; row < end; row++) {
+      if (prev < 0) {
+        prev = row;
+        continue;
+      }
+      let dup = compareRows(t, row, prev, this.protocol) === 0 ? prev : -1;
+      if (dup < 0 && this.protocol >= 29 && isDir(t.mode[row]!)) dup = this.findAsFile(row, list.ndxStart, prev);
+      if (dup < 0) {
+        prev = row;
+        continue;
+      }
+      // Keep a directory over a non-directory (it may have contents), else the first.
+      if (isDir(t.mode[row]!) && !isDir(t.mode[dup]!)) {
+        t.flags[dup] = t.flags[dup]! | F.INACTIVE;
+        prev = row;
+      } else {
+        if (isDir(t.mode[row]!)) {
+          t.flags[dup] = (t.flags[dup]! | (t.flags[row]! & (F.TOP_DIR | F.CONTENT_DIR))) & (t.flags[row]! | ~F.IMPLIED_DIR);
+        }
+        t.flags[row] = t.flags[row]! | F.INACTIVE;
+      }
+    }
+  }
+
+  /** Binary search in rows [lo, hi] for a non-directory with the name of directory `row`. */
+  private findAsFile(row: number, lo: number, hi: number): number {
+    const t = this.table;
+    const dir = t.dirName(row);
+    const base = t.baseName(row);
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (t.flags[mid]! & F.INACTIVE) return -1;
+      const c = compareNames(t.dirName(mid), t.baseName(mid), isDir(t.mode[mid]!), dir, base, false, this.protocol);
+      if (c === 0) return isDir(t.mode[mid]!) ? -1 : mid;
+      if (c < 0) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+}
+
+export interface ListReceiveOptions extends FlistWireOptions {
+  /** With uid/gid preservation and no inline names: the id lists follow the (only) list. */
+  id0Names: boolean;
+  /** Checks a name against what the client asked for; false rejects the transfer. */
+  isRequested?: (name: Uint8Array, dir: boolean) => boolean;
+}
+
+/**
+ * Receives one list entry by entry. `step` reads one item (an entry, or the
+ * end marker with whatever follows it) and returns true once the list is
+ * complete; it is safe to retry after UNDERFLOW.
+ */
+export class ListReceiver {
+  readonly list: FileList;
+  ioError = 0;
+  private readonly expectedDir: Uint8Array | null;
+
+  constructor(
+    private readonly lists: FileLists,
+    private readonly decoder: FlistDecoder,
+    private readonly o: ListReceiveOptions,
+    parentDirIndex: number,
+  ) {
+    const parentRow = parentDirIndex >= 0 ? lists.claimDirList(parentDirIndex) : -1;
+    this.list = { ndxStart: lists.nextStart, count: 0, parentDir: parentDirIndex, inProgress: 0, toRedo: 0 };
+    // In incremental mode every entry must sit directly in the announced directory.
+    this.expectedDir = lists.incRecurse ? (parentRow >= 0 ? lists.table.path(parentRow) : new Uint8Array(0)) : null;
+    lists.lists.push(this.list);
+  }
+
+  step(r: ChunkReader): boolean {
+    const l = this.list;
+    const flags = this.decoder.readFlags(r);
+    if (typeof flags !== "number") {
+      const p = this.o.protocol;
+      if (!this.lists.incRecurse) this.decoder.readIdLists(r, this.o.id0Names);
+      const ioError = p < 30 ? r.i32() & 7 : flags.ioError;
+      this.ioError = ioError;
+      this.lists.finish(l);
+      if (!this.lists.incRecurse) this.lists.eof = true;
+      return true;
+    }
+    const row = l.ndxStart + l.count;
+    this.decoder.readEntry(r, flags, row, l.ndxStart, l.count);
+    const t = this.lists.table;
+    if (this.expectedDir) this.checkDir(row);
+    if (this.o.isRequested && !isDot(t.baseName(row), t.dirName(row))) {
+      if (!this.o.isRequested(t.path(row), isDir(t.mode[row]!))) {
+        throw new RsyncError(RERR.UNSUPPORTED, `ERROR: rejecting unrequested file-list name: ${Buffer.from(t.path(row)).toString("latin1")}`);
+      }
+    }
+    l.count++;
+    return false;
+  }
+
+  private checkDir(row: number): void {
+    const t = this.lists.table;
+    let dir = t.dirName(row);
+    if (this.o.relativePaths) while (dir[0] === 0x2f) dir = dir.subarray(1);
+    const expected = this.expectedDir!;
+    if (dir.length !== expected.length || Buffer.compare(dir, expected) !== 0) {
+      throw new RsyncError(
+        RERR.UNSUPPORTED,
+        `ABORTING due to invalid path from sender: ${Buffer.from(dir).toString("latin1")}/${Buffer.from(t.baseName(row)).toString("latin1")}`,
+      );
+    }
+  }
+}
+
+const isDot = (base: Uint8Array, dir: Uint8Array) => dir.length === 0 && base.length === 1 && base[0] === 0x2e;

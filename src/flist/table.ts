@@ -1,0 +1,186 @@
+/**
+ * FileTable: every file-list entry of a session, stored column-wise in
+ * typed arrays (no object per entry: the kernel tree has 84K entries and a
+ * large mirror millions). A row's number is its rsync file index (ndx), so
+ * rows that no entry uses (the gap upstream leaves between incremental
+ * lists) simply stay empty.
+ *
+ * Names are raw bytes: the directory part is interned once (all entries of
+ * an incremental sub-list share it) and the base name lives in a byte pool.
+ */
+
+export const S_IFMT = 0o170000;
+export const S_IFREG = 0o100000;
+export const S_IFDIR = 0o040000;
+export const S_IFLNK = 0o120000;
+export const S_IFCHR = 0o020000;
+export const S_IFBLK = 0o060000;
+export const S_IFIFO = 0o010000;
+export const S_IFSOCK = 0o140000;
+
+export const isDir = (mode: number) => (mode & S_IFMT) === S_IFDIR;
+export const isReg = (mode: number) => (mode & S_IFMT) === S_IFREG;
+export const isLink = (mode: number) => (mode & S_IFMT) === S_IFLNK;
+export const isDevice = (mode: number) => (mode & S_IFMT) === S_IFCHR || (mode & S_IFMT) === S_IFBLK;
+export const isSpecial = (mode: number) => (mode & S_IFMT) === S_IFIFO || (mode & S_IFMT) === S_IFSOCK;
+
+/** Per-entry flags (upstream's FLAG_*), kept in `flags`. */
+export const F = {
+  TOP_DIR: 1 << 0,
+  CONTENT_DIR: 1 << 1,
+  IMPLIED_DIR: 1 << 2,
+  HLINKED: 1 << 3,
+  HLINK_FIRST: 1 << 4,
+  /** A duplicate name removed by the receiver (upstream clears the basename). */
+  INACTIVE: 1 << 5,
+  /** The generator created this directory: everything in it is known absent. */
+  CREATED_DIR: 1 << 6,
+  MISSING_DIR: 1 << 7,
+} as const;
+
+const EMPTY = new Uint8Array(0);
+
+class Pool {
+  bytes = new Uint8Array(1 << 16);
+  used = 0;
+  add(data: Uint8Array): number {
+    if (this.used + data.length > this.bytes.length) {
+      let size = this.bytes.length * 2;
+      while (size < this.used + data.length) size *= 2;
+      const next = new Uint8Array(size);
+      next.set(this.bytes.subarray(0, this.used));
+      this.bytes = next;
+    }
+    this.bytes.set(data, this.used);
+    const at = this.used;
+    this.used += data.length;
+    return at;
+  }
+}
+
+export interface Extras {
+  /** Symlink target. */
+  link?: Uint8Array;
+  /** Device major/minor. */
+  rdevMajor?: number;
+  rdevMinor?: number;
+  /** --checksum file sum. */
+  checksum?: Uint8Array;
+  /** Hard-link group id: the index at which the group's first member was sent. */
+  hlinkGroup?: number;
+  /** User/group names carried inline (incremental mode). */
+  userName?: Uint8Array;
+  groupName?: Uint8Array;
+}
+
+export class FileTable {
+  private capacity = 0;
+  mode = new Uint32Array(0);
+  size = new Float64Array(0);
+  mtime = new Float64Array(0);
+  nsec = new Uint32Array(0);
+  uid = new Uint32Array(0);
+  gid = new Uint32Array(0);
+  flags = new Uint32Array(0);
+  dirId = new Uint32Array(0);
+  nameAt = new Uint32Array(0);
+  nameLen = new Uint16Array(0);
+  /** Rarely present per-entry data, by row. */
+  readonly extras = new Map<number, Extras>();
+
+  private readonly names = new Pool();
+  /** Interned directory names: id -> bytes ("" for the top level). */
+  readonly dirNames: Uint8Array[] = [EMPTY];
+  private readonly dirIds = new Map<string, number>([["", 0]]);
+
+  /** Makes rows [0, rows) addressable. */
+  ensure(rows: number): void {
+    if (rows <= this.capacity) return;
+    let cap = Math.max(1024, this.capacity * 2);
+    while (cap < rows) cap *= 2;
+    const grow = <T extends Uint32Array | Float64Array | Uint16Array>(old: T, make: (n: number) => T): T => {
+      const next = make(cap);
+      next.set(old as never);
+      return next;
+    };
+    this.mode = grow(this.mode, (n) => new Uint32Array(n));
+    this.size = grow(this.size, (n) => new Float64Array(n));
+    this.mtime = grow(this.mtime, (n) => new Float64Array(n));
+    this.nsec = grow(this.nsec, (n) => new Uint32Array(n));
+    this.uid = grow(this.uid, (n) => new Uint32Array(n));
+    this.gid = grow(this.gid, (n) => new Uint32Array(n));
+    this.flags = grow(this.flags, (n) => new Uint32Array(n));
+    this.dirId = grow(this.dirId, (n) => new Uint32Array(n));
+    this.nameAt = grow(this.nameAt, (n) => new Uint32Array(n));
+    this.nameLen = grow(this.nameLen, (n) => new Uint16Array(n));
+    this.capacity = cap;
+  }
+
+  internDir(dir: Uint8Array): number {
+    if (dir.length === 0) return 0;
+    const key = Buffer.from(dir.buffer, dir.byteOffset, dir.byteLength).toString("latin1");
+    let id = this.dirIds.get(key);
+    if (id === undefined) {
+      id = this.dirNames.length;
+      this.dirNames.push(dir.slice());
+      this.dirIds.set(key, id);
+    }
+    return id;
+  }
+
+  /** Stores a full relative path for `row`, split into interned dir and base name. */
+  setName(row: number, path: Uint8Array): void {
+    const slash = path.lastIndexOf(0x2f);
+    this.dirId[row] = slash < 0 ? 0 : this.internDir(path.subarray(0, slash));
+    const base = slash < 0 ? path : path.subarray(slash + 1);
+    this.nameAt[row] = this.names.add(base);
+    this.nameLen[row] = base.length;
+  }
+
+  baseName(row: number): Uint8Array {
+    const at = this.nameAt[row]!;
+    return this.names.bytes.subarray(at, at + this.nameLen[row]!);
+  }
+
+  dirName(row: number): Uint8Array {
+    return this.dirNames[this.dirId[row]!]!;
+  }
+
+  /** The full relative path, e.g. "dir/sub/file" (a new array). */
+  path(row: number): Uint8Array {
+    const dir = this.dirName(row);
+    const base = this.baseName(row);
+    if (dir.length === 0) return base.slice();
+    const out = new Uint8Array(dir.length + 1 + base.length);
+    out.set(dir, 0);
+    out[dir.length] = 0x2f;
+    out.set(base, dir.length + 1);
+    return out;
+  }
+
+  extra(row: number): Extras {
+    let e = this.extras.get(row);
+    if (!e) {
+      e = {};
+      this.extras.set(row, e);
+    }
+    return e;
+  }
+
+  /** Copies row `from` to row `to` (used when sorting a freshly decoded list into place). */
+  copyRow(from: number, to: number): void {
+    this.mode[to] = this.mode[from]!;
+    this.size[to] = this.size[from]!;
+    this.mtime[to] = this.mtime[from]!;
+    this.nsec[to] = this.nsec[from]!;
+    this.uid[to] = this.uid[from]!;
+    this.gid[to] = this.gid[from]!;
+    this.flags[to] = this.flags[from]!;
+    this.dirId[to] = this.dirId[from]!;
+    this.nameAt[to] = this.nameAt[from]!;
+    this.nameLen[to] = this.nameLen[from]!;
+    const e = this.extras.get(from);
+    if (e) this.extras.set(to, e);
+    else this.extras.delete(to);
+  }
+}

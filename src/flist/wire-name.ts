@@ -1,0 +1,45 @@
+/**
+ * The one gate every file name from the wire passes (flist.c
+ * recv_file_entry + util1.c clean_fname with CFN_REFUSE_DOT_DOT_DIRS):
+ * runs of "/" collapse, interior "./" and a trailing "/" go away, and any
+ * ".." component, NUL byte or (without --relative) leading "/" aborts the
+ * transfer as upstream does ("unsafe pathname", exit 4).
+ */
+import { RERR, RsyncError } from "../errors.ts";
+
+const SLASH = 0x2f;
+const DOT = 0x2e;
+
+function unsafe(name: Uint8Array): RsyncError {
+  return new RsyncError(RERR.UNSUPPORTED, `ABORTING due to unsafe pathname from sender: ${Buffer.from(name).toString("latin1")}`);
+}
+
+/** Returns the cleaned name (a new array), or throws for an unsafe one. */
+export function cleanWireName(name: Uint8Array, relativePaths: boolean): Uint8Array {
+  if (name.length === 0) return name;
+  if (name.includes(0)) throw unsafe(name);
+  const anchored = name[0] === SLASH;
+  if (anchored && !relativePaths) throw unsafe(name);
+  const out: number[] = anchored ? [SLASH] : [];
+  let i = anchored ? 1 : 0;
+  while (i < name.length) {
+    if (name[i] === SLASH) {
+      i++;
+      continue;
+    }
+    // Start of a component.
+    if (name[i] === DOT) {
+      const next = name[i + 1];
+      if (next === SLASH) {
+        i += 2; // an interior "./"
+        continue;
+      }
+      if (next === DOT && (i + 2 === name.length || name[i + 2] === SLASH)) throw unsafe(name);
+    }
+    while (i < name.length && name[i] !== SLASH) out.push(name[i++]!);
+    if (i < name.length) out.push(name[i++]!);
+  }
+  if (out.length > (anchored ? 1 : 0) && out[out.length - 1] === SLASH) out.pop();
+  if (out.length === 0) out.push(DOT);
+  return Uint8Array.from(out);
+}

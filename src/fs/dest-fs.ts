@@ -1,0 +1,156 @@
+/**
+ * Filesystem operations on the destination tree, by path, synchronous
+ * (node:fs plus libc for nanosecond times and mknod). Paths are raw bytes:
+ * file names need not be UTF-8. Every path handed in is relative to the
+ * destination root and already validated (flist/wire-name.ts); this module
+ * joins it to the root and never interprets it otherwise.
+ *
+ * This is the plain implementation; the batched native FileSink builds on
+ * the same operations.
+ */
+import * as fs from "node:fs";
+import { mknod, setTimes } from "./libc.ts";
+
+export interface DestStat {
+  mode: number;
+  size: number;
+  mtime: number;
+  nsec: number;
+  uid: number;
+  gid: number;
+  dev: bigint;
+  ino: bigint;
+  nlink: number;
+}
+
+/** Upstream's temp-name suffix ".XXXXXX" and NAME_MAX. */
+const TMP_SUFFIX_LEN = 7;
+const NAME_MAX = 255;
+const TMP_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+export class DestFs {
+  readonly root: Buffer;
+
+  constructor(root: string) {
+    this.root = Buffer.from(root.endsWith("/") || root === "" ? root : `${root}/`);
+  }
+
+  /** The path of a relative name (empty = the root itself). */
+  abs(rel: Uint8Array): Buffer {
+    if (rel.length === 0 || (rel.length === 1 && rel[0] === 0x2e)) return this.root.length ? this.root : Buffer.from(".");
+    return Buffer.concat([this.root, rel]);
+  }
+
+  lstat(rel: Uint8Array): DestStat | null {
+    return statOf(fs.lstatSync(this.abs(rel), { bigint: true, throwIfNoEntry: false }));
+  }
+
+  /** stat following symlinks (for --keep-dirlinks and the root). */
+  stat(rel: Uint8Array): DestStat | null {
+    try {
+      return statOf(fs.statSync(this.abs(rel), { bigint: true, throwIfNoEntry: false }));
+    } catch {
+      return null;
+    }
+  }
+
+  readLink(rel: Uint8Array): Uint8Array {
+    return fs.readlinkSync(this.abs(rel), { encoding: "buffer" });
+  }
+
+  mkdir(rel: Uint8Array, mode: number): void {
+    fs.mkdirSync(this.abs(rel), { mode });
+  }
+
+  /** Creates the destination root and its missing parents (upstream does this only for the last component, or with --mkpath). */
+  mkdirRoot(mode: number): void {
+    fs.mkdirSync(this.root, { mode });
+  }
+
+  symlink(target: Uint8Array, rel: Uint8Array): void {
+    fs.symlinkSync(Buffer.from(target), this.abs(rel));
+  }
+
+  mknod(rel: Uint8Array, mode: number, major: number, minor: number): void {
+    mknod(this.abs(rel), mode, major, minor);
+  }
+
+  unlink(rel: Uint8Array): void {
+    fs.unlinkSync(this.abs(rel));
+  }
+
+  rmdir(rel: Uint8Array): void {
+    fs.rmdirSync(this.abs(rel));
+  }
+
+  /** Removes whatever is at `rel`, recursively for directories. */
+  removeAll(rel: Uint8Array): void {
+    fs.rmSync(this.abs(rel), { recursive: true, force: true });
+  }
+
+  rename(fromRel: Uint8Array, toRel: Uint8Array): void {
+    fs.renameSync(this.abs(fromRel), this.abs(toRel));
+  }
+
+  chmod(rel: Uint8Array, mode: number): void {
+    fs.chmodSync(this.abs(rel), mode & 0o7777);
+  }
+
+  lchown(rel: Uint8Array, uid: number, gid: number): void {
+    fs.lchownSync(this.abs(rel), uid, gid);
+  }
+
+  setTimes(rel: Uint8Array, mtime: number, nsec: number, isLink: boolean): void {
+    setTimes(this.abs(rel), mtime, nsec, isLink);
+  }
+
+  /** Names in a directory (raw bytes), without "." and "..". */
+  listDir(rel: Uint8Array): Buffer[] {
+    return fs.readdirSync(this.abs(rel), { encoding: "buffer" });
+  }
+
+  /** Creates a new file exclusively, with exactly `mode` (the process umask is 0, see main). */
+  createExclusive(rel: Uint8Array, mode: number): number {
+    return fs.openSync(this.abs(rel), fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, mode);
+  }
+
+  openForUpdate(rel: Uint8Array): number {
+    return fs.openSync(this.abs(rel), fs.constants.O_RDWR | fs.constants.O_NOFOLLOW);
+  }
+
+  openRead(rel: Uint8Array): number {
+    return fs.openSync(this.abs(rel), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  }
+}
+
+function statOf(st: fs.BigIntStats | undefined): DestStat | null {
+  if (!st) return null;
+  return {
+    mode: Number(st.mode),
+    size: Number(st.size),
+    mtime: Number(st.mtimeNs / 1_000_000_000n),
+    nsec: Number(st.mtimeNs % 1_000_000_000n),
+    uid: Number(st.uid),
+    gid: Number(st.gid),
+    dev: st.dev,
+    ino: st.ino,
+    nlink: Number(st.nlink),
+  };
+}
+
+/**
+ * A temp file name next to `rel` as upstream makes them (receiver.c
+ * get_tmpname): ".<name>.XXXXXX" in the same directory, the name's own
+ * leading dot dropped and the name shortened so the result fits in NAME_MAX.
+ */
+export function tempNameFor(rel: Uint8Array): Uint8Array {
+  const slash = rel.lastIndexOf(0x2f);
+  const dir = rel.subarray(0, slash + 1);
+  let base = rel.subarray(slash + 1);
+  if (base[0] === 0x2e) base = base.subarray(1);
+  const maxName = NAME_MAX - 1 - TMP_SUFFIX_LEN - 1;
+  if (base.length > maxName) base = base.subarray(0, maxName);
+  let suffix = ".";
+  for (let i = 0; i < 6; i++) suffix += TMP_CHARS[Math.floor(Math.random() * TMP_CHARS.length)];
+  return Buffer.concat([dir, Buffer.from("."), base, Buffer.from(suffix)]);
+}

@@ -1,0 +1,89 @@
+/**
+ * The few libc calls node:fs lacks, through bun:ffi: utimensat (node's
+ * utimes takes float seconds and cannot set nanoseconds exactly) and mknod
+ * (devices, fifos, sockets). libc is always in the process, so these work
+ * even when our own native core could not be loaded.
+ */
+import { dlopen, FFIType, read } from "bun:ffi";
+
+const AT_FDCWD = -100;
+const AT_SYMLINK_NOFOLLOW = 0x100;
+/** tv_nsec value meaning "leave this time as it is". */
+const UTIME_OMIT = (1 << 30) - 2;
+
+const LIBC_NAMES = process.platform === "darwin" ? ["libSystem.B.dylib"] : ["libc.so.6", "libc.so"];
+/** The function returning the address of the calling thread's errno. */
+const ERRNO_SYMBOL = process.platform === "darwin" ? "__error" : "__errno_location";
+
+function openLibc() {
+  const symbols = {
+    utimensat: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+    mknod: { args: [FFIType.ptr, FFIType.u32, FFIType.u64], returns: FFIType.i32 },
+    [ERRNO_SYMBOL]: { args: [], returns: FFIType.ptr },
+  } as const;
+  let last: unknown;
+  for (const name of LIBC_NAMES) {
+    try {
+      return dlopen(name, symbols);
+    } catch (e) {
+      last = e;
+    }
+  }
+  throw last;
+}
+
+const libc = openLibc();
+
+function errno(): number {
+  const location = (libc.symbols as unknown as Record<string, () => number | null>)[ERRNO_SYMBOL]!;
+  const p = location();
+  return p ? read.i32(p, 0) : 0;
+}
+
+/** A NUL-terminated copy of a path (bytes or string). */
+export function cPath(path: Uint8Array | string): Uint8Array {
+  const bytes = typeof path === "string" ? Buffer.from(path) : path;
+  const out = new Uint8Array(bytes.length + 1);
+  out.set(bytes);
+  return out;
+}
+
+export class SysError extends Error {
+  constructor(
+    readonly errno: number,
+    readonly syscall: string,
+  ) {
+    super(`${syscall} failed: errno ${errno}`);
+  }
+}
+
+const times = new BigInt64Array(4);
+
+/**
+ * Sets mtime (and optionally atime) with nanosecond precision. `noFollow`
+ * sets a symlink's own times.
+ */
+export function setTimes(path: Uint8Array | string, mtime: number, mtimeNsec: number, noFollow: boolean, atime?: number, atimeNsec = 0): void {
+  if (atime === undefined) {
+    times[0] = 0n;
+    times[1] = BigInt(UTIME_OMIT);
+  } else {
+    times[0] = BigInt(atime);
+    times[1] = BigInt(atimeNsec);
+  }
+  times[2] = BigInt(mtime);
+  times[3] = BigInt(mtimeNsec);
+  if (libc.symbols.utimensat(AT_FDCWD, cPath(path), times, noFollow ? AT_SYMLINK_NOFOLLOW : 0) !== 0) {
+    throw new SysError(errno(), "utimensat");
+  }
+}
+
+export function mknod(path: Uint8Array | string, mode: number, major: number, minor: number): void {
+  // glibc's makedev() encoding.
+  const dev =
+    ((BigInt(major) & 0xfffn) << 8n) |
+    ((BigInt(major) & ~0xfffn) << 32n) |
+    (BigInt(minor) & 0xffn) |
+    ((BigInt(minor) & ~0xffn) << 12n);
+  if (libc.symbols.mknod(cPath(path), mode, dev) !== 0) throw new SysError(errno(), "mknod");
+}

@@ -1,0 +1,17 @@
+/**
+ * The plain TypeScript twin of the native core: the fallback when the Zig
+ * library cannot load, and the oracle the native functions are tested against.
+ */
+import type { Core } from "../api.ts";
+import { createHasher, hash } from "./algorithms.ts";
+import { blockSums } from "./block-sums.ts";
+import { rollingChecksum } from "./rolling.ts";
+
+// Plain functions, no `this`: callers may spread the object (see ../index.ts).
+export const tsCore: Core = {
+  caps: { kind: "typescript", simd: "scalar", ioUring: false },
+  rollingChecksum,
+  blockSums,
+  hash,
+  createHasher,
+};

@@ -1,0 +1,162 @@
+/**
+ * Comparing and applying an entry's attributes on the receiving side
+ * (generator.c quick_check_ok/itemize, rsync.c set_file_attrs/dest_mode,
+ * util1.c same_time).
+ */
+import type { Options } from "../cli/options.ts";
+import type { FileTable } from "../flist/table.ts";
+import { isDir, isLink, isReg } from "../flist/table.ts";
+import type { DestFs, DestStat } from "../fs/dest-fs.ts";
+import type { IdMapper } from "./id-map.ts";
+
+export const ITEM = {
+  REPORT_ATIME: 1 << 0,
+  REPORT_CHANGE: 1 << 1,
+  REPORT_SIZE: 1 << 2,
+  REPORT_TIMEFAIL: 1 << 2,
+  REPORT_TIME: 1 << 3,
+  REPORT_PERMS: 1 << 4,
+  REPORT_OWNER: 1 << 5,
+  REPORT_GROUP: 1 << 6,
+  REPORT_ACL: 1 << 7,
+  REPORT_XATTR: 1 << 8,
+  REPORT_CRTIME: 1 << 10,
+  BASIS_TYPE_FOLLOWS: 1 << 11,
+  XNAME_FOLLOWS: 1 << 12,
+  IS_NEW: 1 << 13,
+  LOCAL_CHANGE: 1 << 14,
+  TRANSFER: 1 << 15,
+  /** Internal: a deletion, a transfer with matched data. */
+  MISSING_DATA: 1 << 16,
+  DELETED: 1 << 17,
+  MATCHED: 1 << 18,
+} as const;
+
+/** Flags that make an item worth reporting. */
+export const SIGNIFICANT_ITEM_FLAGS = ~(ITEM.BASIS_TYPE_FOLLOWS | ITEM.XNAME_FOLLOWS | ITEM.LOCAL_CHANGE) & 0xffff;
+const CHMOD_BITS = 0o7777;
+
+/** util1.c same_time: whole seconds unless --modify-window asks otherwise. */
+export function sameTime(modifyWindow: number, sec1: number, nsec1: number, sec2: number, nsec2: number): boolean {
+  if (modifyWindow === 0) return sec1 === sec2;
+  if (modifyWindow < 0) return sec1 === sec2 && nsec1 === nsec2;
+  return Math.abs(sec2 - sec1) <= modifyWindow;
+}
+
+/** The entry's attributes as they will be applied here (ids mapped to ours, mode adjusted without -p). */
+export interface Wanted {
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Whether our group may be set (non-root receivers can only use their own groups). */
+  setGroup: boolean;
+}
+
+export class AttrRules {
+  /** Permission bits allowed on new entries without -p (ACCESSPERMS & ~umask). */
+  private readonly defaultPerms: number;
+
+  constructor(
+    private readonly o: Options,
+    private readonly t: FileTable,
+    private readonly ids: IdMapper,
+    private readonly amRoot: boolean,
+    umask: number,
+  ) {
+    this.defaultPerms = 0o777 & ~umask;
+  }
+
+  /** rsync.c dest_mode: without -p an existing entry keeps its permissions, a new one gets the source's minus the umask. */
+  wanted(row: number, existing: DestStat | null): Wanted {
+    const o = this.o;
+    const t = this.t;
+    let mode = t.mode[row]!;
+    if (!o.perms) {
+      if (existing && (!isDir(mode) || isDir(existing.mode))) {
+        mode = (mode & ~CHMOD_BITS) | (existing.mode & CHMOD_BITS);
+        if (o.executability && isReg(mode)) {
+          const source = t.mode[row]!;
+          if (!(source & 0o111)) mode &= ~0o111;
+          else if (!(existing.mode & 0o111)) mode |= (mode & 0o444) >> 2;
+        }
+      } else {
+        mode &= ~CHMOD_BITS | this.defaultPerms;
+      }
+    }
+    const gid = this.ids.gid(t.gid[row]!);
+    return { mode, uid: this.ids.uid(t.uid[row]!), gid, setGroup: o.group && this.ids.canSetGroup(gid) };
+  }
+
+  /** Whether the entry's mtime differs from what is on disk (exact with -c, else per --modify-window). */
+  mtimeDiffers(row: number, st: DestStat): boolean {
+    const t = this.t;
+    if (this.o.checksum) return !(t.mtime[row] === st.mtime && t.nsec[row] === st.nsec);
+    return !sameTime(this.o.modifyWindow, t.mtime[row]!, t.nsec[row]!, st.mtime, st.nsec);
+  }
+
+  /** Whether times are kept for this kind of entry (-t, minus -O / -J). */
+  keepsTime(mode: number): boolean {
+    const o = this.o;
+    if (!o.times) return false;
+    if (isDir(mode)) return !o.omitDirTimes;
+    if (isLink(mode)) return !o.omitLinkTimes;
+    return true;
+  }
+
+  /** generator.c itemize(): the report flags for an entry against what exists (null = it did not). */
+  itemizeFlags(row: number, st: DestStat | null, w: Wanted, iflags: number, timeFailed = false): number {
+    if (!st) return iflags | ITEM.IS_NEW;
+    const o = this.o;
+    const mode = this.t.mode[row]!;
+    if (isReg(mode) && this.t.size[row] !== st.size) iflags |= ITEM.REPORT_SIZE;
+    if (timeFailed) {
+      if (iflags & ITEM.LOCAL_CHANGE) iflags |= ITEM.REPORT_TIME | ITEM.REPORT_TIMEFAIL;
+    } else if (this.keepsTime(mode) ? this.mtimeDiffers(row, st) : (iflags & (ITEM.TRANSFER | ITEM.LOCAL_CHANGE)) !== 0 && !(iflags & ITEM.MATCHED)) {
+      iflags |= ITEM.REPORT_TIME;
+    }
+    if (!isLink(mode)) {
+      if (o.perms) {
+        if ((st.mode & CHMOD_BITS) !== (w.mode & CHMOD_BITS)) iflags |= ITEM.REPORT_PERMS;
+      } else if (o.executability && ((st.mode & 0o111) !== 0) !== ((w.mode & 0o111) !== 0)) {
+        iflags |= ITEM.REPORT_PERMS;
+      }
+    }
+    if (o.owner && this.amRoot && w.uid !== st.uid) iflags |= ITEM.REPORT_OWNER;
+    if (w.setGroup && w.gid !== st.gid) iflags |= ITEM.REPORT_GROUP;
+    return iflags;
+  }
+
+  /**
+   * rsync.c set_file_attrs: owner, group, permissions, then times, each only
+   * when it differs. `st` is what is on disk now (after creating the entry).
+   * `exactTime` compares times to the nanosecond (after a transfer).
+   * Returns false when setting the times of a symlink failed (FLAG_TIME_FAILED).
+   */
+  apply(dest: DestFs, rel: Uint8Array, row: number, st: DestStat, w: Wanted, exactTime: boolean): boolean {
+    const o = this.o;
+    const t = this.t;
+    const mode = t.mode[row]!;
+    const changeUid = o.owner && this.amRoot && st.uid !== w.uid;
+    const changeGid = w.setGroup && st.gid !== w.gid;
+    if (changeUid || changeGid) {
+      dest.lchown(rel, changeUid ? w.uid : st.uid, changeGid ? w.gid : st.gid);
+    }
+    if (!isLink(mode) && (st.mode & CHMOD_BITS) !== (w.mode & CHMOD_BITS)) {
+      dest.chmod(rel, w.mode);
+    }
+    if (this.keepsTime(mode)) {
+      const same = exactTime
+        ? t.mtime[row] === st.mtime && t.nsec[row] === st.nsec
+        : sameTime(o.modifyWindow, t.mtime[row]!, t.nsec[row]!, st.mtime, st.nsec);
+      if (!same) {
+        try {
+          dest.setTimes(rel, t.mtime[row]!, t.nsec[row]!, isLink(mode));
+        } catch (e) {
+          if (isLink(mode)) return false;
+          throw e;
+        }
+      }
+    }
+    return true;
+  }
+}

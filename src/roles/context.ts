@@ -1,0 +1,54 @@
+/**
+ * What the generator and the receiver share: they are the two halves of
+ * the receiving side (upstream forks them; here they are two tasks of one
+ * process), so they share the file lists, the destination and the session,
+ * and tell each other about finished files and redo requests through this
+ * object instead of a pipe.
+ */
+import type { Options } from "../cli/options.ts";
+import type { FileLists, FileList } from "../flist/lists.ts";
+import type { FileTable } from "../flist/table.ts";
+import type { DestFs } from "../fs/dest-fs.ts";
+import type { Input } from "../io/input.ts";
+import type { Output } from "../io/output.ts";
+import type { NdxDecoder, NdxEncoder } from "../protocol/ndx.ts";
+import type { Session } from "../protocol/setup.ts";
+import type { IdMapper } from "./id-map.ts";
+import type { Reporter } from "./reporter.ts";
+import type { TransferStats } from "./stats.ts";
+
+export interface ReceivingSide {
+  o: Options;
+  s: Session;
+  lists: FileLists;
+  t: FileTable;
+  dest: DestFs;
+  input: Input;
+  output: Output;
+  ndxOut: NdxEncoder;
+  ndxIn: NdxDecoder;
+  report: Reporter;
+  stats: TransferStats;
+  ids: IdMapper;
+  /** We can chown (running as root). */
+  amRoot: boolean;
+  /** The process umask at start (we run with umask 0 and apply it ourselves). */
+  umask: number;
+  /** Single-file destination: the local name replaces the entry's name (get_local_name "mode 2"). */
+  soloName: Uint8Array | null;
+  /** Errors reported by the sender (MSG_IO_ERROR, list end) and ourselves: IOERR_* bits. */
+  ioError: number;
+  /** A transfer error happened (exit code 23 at the end). */
+  hadTransferError: boolean;
+  /** Directories created by the generator: nothing inside them needs a stat. */
+  createdDirs: Set<number>;
+  /** Files the receiver asks the generator to send again (MSG_REDO). */
+  redo: number[];
+  /** Counts NDX_DONE markers the receiver has seen from the sender in each phase (msgdone_cnt). */
+  doneMarkers: number;
+  /** Wakes the generator when the receiver reports progress. */
+  wakeGenerator(): void;
+  waitForReceiver(): Promise<void>;
+  /** Entries the generator requested and the receiver has not finished, per list. */
+  listFor(ndx: number): FileList | undefined;
+}

@@ -1,0 +1,31 @@
+/**
+ * What the receiving side tells the user: one call per event, in the order
+ * upstream prints them. The implementation (client/output) formats them per
+ * -v / -i / --out-format / --progress; a server turns them into messages.
+ */
+export interface ItemEvent {
+  /** Row in the file table (the entry), and the name as it is printed (local name for a single file). */
+  row: number;
+  name: Uint8Array;
+  iflags: number;
+  /** For hard links: the path the item was linked to. */
+  xname?: Uint8Array;
+  /** Bytes received literally / matched (transferred files). */
+  literal?: number;
+  matched?: number;
+  /** Whole-file checksum (for %C). */
+  checksum?: Uint8Array;
+}
+
+export interface Reporter {
+  /** An itemized item (report-only, or a finished transfer). */
+  item(e: ItemEvent): void;
+  /** "deleting NAME" (directories with a trailing "/"). */
+  deleted(name: Uint8Array, isDir: boolean): void;
+  /** A line of information (stdout), e.g. "skipping non-regular file". */
+  info(text: string): void;
+  /** A warning or error line (stderr), without "rsync: " prefix handling. */
+  error(text: string): void;
+  /** Progress of the file being received. */
+  progress?(row: number, received: number, total: number): void;
+}
