@@ -8,6 +8,7 @@ import { parseArgv } from "./option-spec.ts";
 import { defaultOptions } from "./options.ts";
 import { errorLine, reportFailure } from "./report.ts";
 import { tools } from "./tools.ts";
+import { runClient } from "../client/run.ts";
 
 export async function main(argv: string[]): Promise<number> {
   const tool = argv[0] === undefined ? undefined : tools[argv[0]];
@@ -39,9 +40,10 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(versionText());
       return 0;
     }
-    process.stderr.write("rsync: transfers are not implemented yet in this build\n");
-    process.stderr.write(errorLine(RERR.UNSUPPORTED, "client"));
-    return RERR.UNSUPPORTED;
+    const code = await runClient(o);
+    // Errors thrown on the way were reported where they were caught; a run that ended with errors says so here.
+    if (code !== 0) process.stderr.write(errorLine(code, "generator"));
+    return code;
   } catch (e) {
     return reportFailure(e, "client");
   }

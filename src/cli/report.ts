@@ -4,9 +4,13 @@ import { VERSION } from "../version.ts";
 
 export type Role = "client" | "server" | "sender" | "receiver" | "generator" | "daemon";
 
-/** upstream: "rsync error: <text> (code N) at <where> [<role>=<version>]". */
+/**
+ * upstream: "rsync error: <text> (code N) at <file>(<line>) [<role>=<version>]",
+ * a warning for code 24 (vanished files are not an error).
+ */
 export function errorLine(code: number, role: Role): string {
-  return `rsync error: ${exitCodeText(code)} (code ${code}) at oc-rsync [${role}=oc-${VERSION}]\n`;
+  const kind = code === RERR.VANISHED ? "warning" : "error";
+  return `rsync ${kind}: ${exitCodeText(code)} (code ${code}) at oc-rsync [${role}=oc-${VERSION}]\n`;
 }
 
 /** Reports `e` on stderr and returns the exit code to use. */

@@ -69,6 +69,19 @@ export class FileLists {
   }
 
   /**
+   * The first incremental list holds the contents of the top directory "."
+   * when it starts with it: dirList[0] is then that list's parent (upstream
+   * parent_ndx 0), handled under index 0, and never gets a list of its own.
+   */
+  adoptTopDir(list: FileList): void {
+    const t = this.table;
+    const first = list.ndxStart;
+    const isTop = list.count > 0 && this.dirList.length > 0 && t.dirId[first] === 0 && t.nameLen[first] === 1 && t.baseName(first)[0] === 0x2e;
+    list.parentDir = isTop ? 0 : -1;
+    if (isTop) this.dirsWithList.add(0);
+  }
+
+  /**
    * Sorts a freshly received list into place, deactivates duplicate names
    * (keeping a directory over a non-directory, else the first), and adds
    * its directories to dirList.
@@ -137,7 +150,9 @@ export class FileLists {
 }
 
 export interface ListReceiveOptions extends FlistWireOptions {
-  /** With uid/gid preservation and no inline names: the id lists follow the (only) list. */
+  /** The uid/gid name lists follow a non-incremental list (unless --numeric-ids). */
+  idLists: boolean;
+  /** The id lists end with the names of uid/gid 0 (CF_ID0_NAMES). */
   id0Names: boolean;
   /** Checks a name against what the client asked for; false rejects the transfer. */
   isRequested?: (name: Uint8Array, dir: boolean) => boolean;
@@ -171,10 +186,11 @@ export class ListReceiver {
     const flags = this.decoder.readFlags(r);
     if (typeof flags !== "number") {
       const p = this.o.protocol;
-      if (!this.lists.incRecurse) this.decoder.readIdLists(r, this.o.id0Names);
+      if (!this.lists.incRecurse && this.o.idLists) this.decoder.readIdLists(r, this.o.id0Names);
       const ioError = p < 30 ? r.i32() & 7 : flags.ioError;
       this.ioError = ioError;
       this.lists.finish(l);
+      if (this.lists.incRecurse && l.ndxStart === 1) this.lists.adoptTopDir(l);
       if (!this.lists.incRecurse) this.lists.eof = true;
       return true;
     }

@@ -36,6 +36,8 @@ export const F = {
   /** The generator created this directory: everything in it is known absent. */
   CREATED_DIR: 1 << 6,
   MISSING_DIR: 1 << 7,
+  /** The receiver has received this file once: a second time is the redo pass. */
+  FILE_SENT: 1 << 8,
 } as const;
 
 const EMPTY = new Uint8Array(0);

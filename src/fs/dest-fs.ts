@@ -21,6 +21,8 @@ export interface DestStat {
   dev: bigint;
   ino: bigint;
   nlink: number;
+  rdevMajor: number;
+  rdevMinor: number;
 }
 
 /** Upstream's temp-name suffix ".XXXXXX" and NAME_MAX. */
@@ -135,6 +137,9 @@ function statOf(st: fs.BigIntStats | undefined): DestStat | null {
     dev: st.dev,
     ino: st.ino,
     nlink: Number(st.nlink),
+    // glibc's dev_t encoding (major/minor split across the 64 bits).
+    rdevMajor: Number(((st.rdev >> 8n) & 0xfffn) | ((st.rdev >> 32n) & 0xfffff000n)),
+    rdevMinor: Number((st.rdev & 0xffn) | ((st.rdev >> 12n) & 0xffffff00n)),
   };
 }
 

@@ -26,6 +26,8 @@ export interface Reporter {
   info(text: string): void;
   /** A warning or error line (stderr), without "rsync: " prefix handling. */
   error(text: string): void;
+  /** --list-only: one listing line for a file-list entry. */
+  listEntry(row: number): void;
   /** Progress of the file being received. */
   progress?(row: number, received: number, total: number): void;
 }

@@ -1,0 +1,63 @@
+/**
+ * Where received files go (main.c get_local_name): into DEST when it is (or
+ * must become) a directory, else DEST names the single file being received.
+ */
+import * as fs from "node:fs";
+import { dirname, basename } from "node:path";
+import type { Options } from "../cli/options.ts";
+import { RERR, RsyncError } from "../errors.ts";
+import type { FileLists } from "../flist/lists.ts";
+import { F, isDir } from "../flist/table.ts";
+import { DestFs } from "../fs/dest-fs.ts";
+import { errText } from "../fs/errors.ts";
+
+export interface LocalDest {
+  fs: DestFs;
+  /** Set when DEST is the name of the one file received. */
+  soloName: Uint8Array | null;
+  /** Directory-name ids known to be empty because we just created them. */
+  created: Set<number>;
+}
+
+export function resolveLocalName(destArg: string, lists: FileLists, o: Options): LocalDest {
+  const t = lists.table;
+  const total = lists.lists.reduce((n, l) => n + l.count, 0);
+  const trailingSlash = destArg.endsWith("/");
+  const path = destArg === "" ? "." : destArg;
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") {
+      throw new RsyncError(RERR.FILESELECT, `ERROR: cannot stat destination "${path}": ${errText(e)}`);
+    }
+  }
+  if (st?.isDirectory()) return { fs: new DestFs(path), soloName: null, created: new Set() };
+  if (st) {
+    if (total > 1) throw new RsyncError(RERR.FILESELECT, "ERROR: destination must be a directory when copying more than 1 file");
+    const first = lists.lists[0];
+    if (total === 1 && first && isDir(t.mode[first.ndxStart]!)) {
+      throw new RsyncError(RERR.FILESELECT, "ERROR: cannot overwrite non-directory with a directory");
+    }
+  }
+  if (total > 1 || trailingSlash) {
+    const dir = trailingSlash ? path.replace(/\/+$/, "") || "/" : path;
+    if (st) throw new RsyncError(RERR.SYNTAX, "ERROR: destination path is not a directory");
+    if (!o.dryRun) {
+      try {
+        fs.mkdirSync(dir, { mode: 0o777 });
+      } catch (e) {
+        throw new RsyncError(RERR.FILEIO, `mkdir "${dir}" failed: ${errText(e)}`);
+      }
+    }
+    // Everything inside the new directory is known to be absent, and "." is itemized as created.
+    const first = lists.lists[0];
+    if (first && first.count > 0 && t.dirId[first.ndxStart] === 0 && t.nameLen[first.ndxStart] === 1 && t.baseName(first.ndxStart)[0] === 0x2e) {
+      t.flags[first.ndxStart] = t.flags[first.ndxStart]! | F.CREATED_DIR;
+    }
+    if (o.verbose > 0 || o.itemizeChanges > 0) process.stdout.write(`created directory ${dir}\n`);
+    return { fs: new DestFs(dir), soloName: null, created: new Set([0]) };
+  }
+  // A single file, written as DEST itself.
+  return { fs: new DestFs(dirname(path)), soloName: Buffer.from(basename(path)), created: new Set() };
+}

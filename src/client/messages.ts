@@ -1,0 +1,63 @@
+/**
+ * Out-of-band messages from the server (io.c read_a_msg, client side):
+ * text goes to stdout/stderr as upstream shows it; the others update the
+ * session's state.
+ */
+import { RsyncError, protocolError } from "../errors.ts";
+import { MSG } from "../protocol/mux.ts";
+import type { Output } from "../io/output.ts";
+
+export interface MessageState {
+  ioError: number;
+  hadTransferError: boolean;
+  /** Set when the server announced a fatal exit (MSG_ERROR_EXIT). */
+  serverExit: number | null;
+  /** Called for MSG_NO_SEND(ndx): the sender could not open the file. */
+  noSend(ndx: number): void;
+  /** A MSG_IO_TIMEOUT lowered our timeout. */
+  timeout: number;
+}
+
+const int32 = (p: Uint8Array) => {
+  if (p.length !== 4) throw protocolError("invalid multi-message");
+  return new DataView(p.buffer, p.byteOffset, 4).getInt32(0, true);
+};
+
+export function handleServerMessage(code: number, payload: Uint8Array, state: MessageState, output: Output, protocol: number): void {
+  switch (code) {
+    case MSG.INFO:
+      process.stdout.write(payload);
+      return;
+    case MSG.ERROR_XFER:
+      state.hadTransferError = true;
+      process.stderr.write(payload);
+      return;
+    case MSG.ERROR:
+    case MSG.WARNING:
+    case MSG.LOG:
+      process.stderr.write(payload);
+      return;
+    case MSG.IO_ERROR:
+      state.ioError |= int32(payload);
+      return;
+    case MSG.NO_SEND:
+      state.noSend(int32(payload));
+      return;
+    case MSG.IO_TIMEOUT: {
+      const t = int32(payload);
+      if (!state.timeout || state.timeout > t) state.timeout = t;
+      return;
+    }
+    case MSG.NOOP:
+      return;
+    case MSG.ERROR_EXIT: {
+      const exitCode = payload.length === 0 ? 0 : int32(payload);
+      // As the generator side, we pass the code back (protocol 31+), then exit with it.
+      if (protocol >= 31 && payload.length === 4) output.messageInt(MSG.ERROR_EXIT, exitCode);
+      state.serverExit = exitCode;
+      throw new RsyncError(exitCode || 1, "", true);
+    }
+    default:
+      throw protocolError(`unexpected tag ${code} [client]`);
+  }
+}

@@ -1,0 +1,235 @@
+/**
+ * A pull from an rsync daemon: `oc-rsync [OPTS] rsync://host/mod/path DEST`
+ * (main.c start_socket_client, client_run, do_recv). The client plays the
+ * receiving side: the generator and the receiver run as two tasks of this
+ * process.
+ */
+import type { Options } from "../cli/options.ts";
+import { RERR, RsyncError } from "../errors.ts";
+import { FlistDecoder, IOERR_DEL_LIMIT, IOERR_GENERAL, IOERR_VANISHED } from "../flist/decode.ts";
+import { FileLists, ListReceiver, type ListReceiveOptions } from "../flist/lists.ts";
+import { DestFs } from "../fs/dest-fs.ts";
+import { Input } from "../io/input.ts";
+import { Output } from "../io/output.ts";
+import { connectTcp } from "../io/tcp-channel.ts";
+import type { Channel } from "../io/channel.ts";
+import { NDX_DONE, NDX_FLIST_EOF, NDX_FLIST_OFFSET, NdxDecoder, NdxEncoder } from "../protocol/ndx.ts";
+import { serverArgs } from "../protocol/server-args.ts";
+import { clientSetupProtocol, type Session } from "../protocol/setup.ts";
+import { Generator } from "../roles/generator.ts";
+import { IdMapper } from "../roles/id-map.ts";
+import { Receiver } from "../roles/receiver.ts";
+import { emptyStats, type TransferStats } from "../roles/stats.ts";
+import { daemonHandshake } from "../transport/daemon-client.ts";
+import { DEFAULT_RSYNC_PORT, splitUser, type HostSpec } from "../transport/address.ts";
+import { PROTOCOL_VERSION } from "../version.ts";
+import { outputConfig } from "../cli/output-config.ts";
+import { handleServerMessage, type MessageState } from "./messages.ts";
+import { resolveLocalName, type LocalDest } from "./local-name.ts";
+import { createReporter } from "./reporter.ts";
+import { requestedNames } from "./requested.ts";
+import { Signal } from "./signal.ts";
+
+export interface PullResult {
+  exitCode: number;
+  stats: TransferStats;
+}
+
+export interface PullRequest {
+  o: Options;
+  spec: HostSpec;
+  /** Remote paths ("module/path"), the first one from `spec`. */
+  paths: string[];
+  /** Local destination, or undefined for a listing. */
+  dest: string | undefined;
+  startTime: number;
+}
+
+async function connect(o: Options, host: string, port: number): Promise<Channel> {
+  const connecting = connectTcp(host, port);
+  if (!o.contimeout) return connecting.catch((e) => failConnect(host, port, e));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RsyncError(RERR.CONTIMEOUT, `failed to connect to ${host}: timed out`)), o.contimeout * 1000);
+  });
+  try {
+    return await Promise.race([connecting.catch((e) => failConnect(host, port, e)), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function failConnect(host: string, port: number, e: unknown): never {
+  const reason = e instanceof Error ? e.message : String(e);
+  throw new RsyncError(RERR.SOCKETIO, `failed to connect to ${host} (${host}): ${reason}\nrsync: connection to ${host}:${port} failed`);
+}
+
+export async function pullFromDaemon(req: PullRequest): Promise<PullResult> {
+  const o = req.o;
+  const { user, host } = splitUser(req.spec.machine);
+  const port = req.spec.port > 0 ? req.spec.port : DEFAULT_RSYNC_PORT;
+  const listOnly = req.dest === undefined ? (o.listOnly ? 2 : 1) : o.listOnly ? 2 : 0;
+  if (listOnly) o.listOnly = true;
+
+  const channel = await connect(o, host.replace(/^\[|\]$/g, ""), port);
+  const input = new Input(channel);
+  const output = new Output(channel);
+  const protocol = o.protocol ?? PROTOCOL_VERSION;
+  const args = serverArgs(o, { amSender: false, protocol, listOnly });
+  const outcome = await daemonHandshake(input, output, {
+    protocol,
+    paths: req.paths,
+    serverArgs: args,
+    user,
+    passwordFile: o.passwordFile,
+    showMotd: !o.noMotd,
+  });
+  if (outcome.kind === "listed") {
+    channel.close();
+    return { exitCode: 0, stats: emptyStats() };
+  }
+  const session = await clientSetupProtocol(input, output, { protocol: outcome.protocol, checksumChoice: o.checksumChoice });
+  const result = await runPull(req, session, input, output, listOnly > 0);
+  await output.close();
+  return result;
+}
+
+/** Everything after setup_protocol: filter list, file lists, generator and receiver, statistics. */
+async function runPull(req: PullRequest, s: Session, input: Input, output: Output, listing: boolean): Promise<PullResult> {
+  const o = req.o;
+  const stats = emptyStats();
+  const lists = new FileLists(s.incRecurse, s.protocol);
+  const signal = new Signal();
+  const state: MessageState = {
+    ioError: 0,
+    hadTransferError: false,
+    serverExit: null,
+    timeout: o.timeout,
+    noSend(ndx) {
+      const list = lists.listOf(ndx);
+      if (list && lists.incRecurse) list.inProgress--;
+      signal.wake();
+    },
+  };
+  input.setMessageHandler((code, payload) => {
+    try {
+      handleServerMessage(code, payload, state, output, s.protocol);
+    } catch (e) {
+      input.fail(e);
+    }
+  });
+  input.startMultiplex();
+  if (s.protocol >= 30) output.startMultiplex();
+
+  // The filter list (always sent on a pull; rules come with the filter issue).
+  output.data.i32(0);
+  output.flush();
+
+  const wire: ListReceiveOptions = {
+    protocol: s.protocol,
+    varintFlags: s.varintFlistFlags,
+    safeFlist: s.safeFlist,
+    preserveUid: o.owner,
+    preserveGid: o.group,
+    preserveLinks: o.links,
+    preserveDevices: o.devices,
+    preserveSpecials: o.specials,
+    preserveHardLinks: o.hardLinks,
+    checksumLength: o.checksum ? s.sums.file.length : 0,
+    relativePaths: o.relative,
+    id0Names: s.id0Names,
+    idLists: !o.numericIds,
+    isRequested: requestedNames(req.paths, o.relative),
+  };
+  const decoder = new FlistDecoder(lists.table, wire);
+  const out = outputConfig(o);
+  // flist.c recv_file_list / start_filelist_progress: the header lines of -v.
+  const flistInfo = out.quiet ? 0 : out.info.get("FLIST");
+  const showListProgress = flistInfo > 0 && !s.incRecurse && (o.recursive || o.dirs || o.listOnly);
+  if (flistInfo > 0 && s.incRecurse) process.stdout.write("receiving incremental file list\n");
+  else if (showListProgress) process.stdout.write("receiving file list ... ");
+  const ndxIn = new NdxDecoder(s.protocol);
+  const first = new ListReceiver(lists, decoder, wire, -1);
+  await input.loop((r) => !first.step(r));
+  state.ioError |= first.ioError;
+  if (showListProgress) process.stdout.write(flistInfo > 1 ? `${first.list.count} file${first.list.count === 1 ? " " : "s "}to consider\n` : "done\n");
+  // A single entry: the sender follows it with one more list (or the end), so we know if it was a directory.
+  if (lists.incRecurse && first.list.count === 1) {
+    const ndx = await input.read((r) => ndxIn.read(r));
+    if (ndx === NDX_FLIST_EOF) lists.eof = true;
+    else if (ndx <= NDX_FLIST_OFFSET) {
+      const extra = new ListReceiver(lists, decoder, wire, NDX_FLIST_OFFSET - ndx);
+      await input.loop((r) => !extra.step(r));
+    } else throw new RsyncError(RERR.PROTOCOL, `Invalid file index ${ndx} after a single-entry file list`);
+  }
+
+  const exit = (code: number) => ({ exitCode: code, stats });
+  if (first.list.count === 0 && (lists.eof || !lists.incRecurse)) return exit(finalCode(state, 0));
+
+  const dest: LocalDest = listing ? { fs: new DestFs("."), soloName: null, created: new Set() } : resolveLocalName(req.dest ?? ".", lists, o);
+  const umask = process.umask(0);
+  const reporter = createReporter(o, lists.table, stats, s);
+  const ids = new IdMapper(o.numericIds, process.getuid?.() === 0, decoder.names.users, decoder.names.groups, !s.id0Names);
+  const x = {
+    o,
+    s,
+    lists,
+    t: lists.table,
+    dest: dest.fs,
+    input,
+    output,
+    ndxOut: new NdxEncoder(s.protocol),
+    ndxIn,
+    report: reporter,
+    stats,
+    ids,
+    amRoot: process.getuid?.() === 0,
+    umask,
+    soloName: dest.soloName,
+    get ioError() {
+      return state.ioError;
+    },
+    set ioError(v: number) {
+      state.ioError = v;
+    },
+    get hadTransferError() {
+      return state.hadTransferError;
+    },
+    set hadTransferError(v: boolean) {
+      state.hadTransferError = v;
+    },
+    createdDirs: dest.created,
+    redo: [] as number[],
+    doneMarkers: 0,
+    wakeGenerator: () => signal.wake(),
+    waitForReceiver: () => signal.wait(),
+    listFor: (ndx: number) => lists.listOf(ndx),
+  };
+  const generator = new Generator(x);
+  const receiver = new Receiver(x, decoder, wire, generator.attrs);
+  const onSignal = () => {
+    receiver.abandonFile();
+    process.exit(RERR.SIGNAL);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    await Promise.all([generator.run().then(() => x.ndxOut.write(output.data, NDX_DONE)), receiver.run()]);
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    process.umask(umask);
+  }
+  reporter.summary(req.startTime);
+  return exit(finalCode(state, 0));
+}
+
+/** cleanup.c: with no fatal error, the I/O error bits decide (23 beats 24 beats 25). */
+function finalCode(state: MessageState, code: number): number {
+  if (code) return code;
+  if (state.hadTransferError || state.ioError & IOERR_GENERAL) return RERR.PARTIAL;
+  if (state.ioError & IOERR_VANISHED) return RERR.VANISHED;
+  if (state.ioError & IOERR_DEL_LIMIT) return RERR.DEL_LIMIT;
+  return 0;
+}
+

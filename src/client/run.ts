@@ -1,0 +1,46 @@
+/**
+ * The client's top level (main.c start_client): decides from the arguments
+ * which transfer this is, and runs it.
+ */
+import type { Options } from "../cli/options.ts";
+import { RERR, RsyncError, usageError } from "../errors.ts";
+import { validateChecksumChoice } from "../protocol/checksum-choice.ts";
+import { checkForHostSpec, type HostSpec } from "../transport/address.ts";
+import { pullFromDaemon } from "./pull.ts";
+
+export async function runClient(o: Options): Promise<number> {
+  const startTime = Date.now();
+  const args = o.args;
+  if (o.checksumChoice) validateChecksumChoice(o.checksumChoice);
+  if (o.protocol !== undefined && (o.protocol < 27 || o.protocol > 32)) {
+    throw new RsyncError(RERR.PROTOCOL, `--protocol must be between 27 and 32 (oc-rsync supports 27 to 32)`);
+  }
+  const source = args[0] === undefined ? null : checkForHostSpec(args[0], o.port ?? 0);
+  if (!source) {
+    throw new RsyncError(RERR.UNSUPPORTED, "only pulls from an rsync daemon are implemented so far (local copies, pushes and remote shells come next)");
+  }
+  if (source.port === 0) {
+    throw new RsyncError(RERR.UNSUPPORTED, "remote-shell transfers are not implemented yet; use rsync://host/module or host::module");
+  }
+  // A lone remote source (or one followed by ":..." names) lists instead of copying.
+  const last = args[args.length - 1]!;
+  const hasDest = args.length > 1 && !last.startsWith(":");
+  if (hasDest && checkForHostSpec(last, o.port ?? 0)) throw usageError("The source and destination cannot both be remote.");
+  const remote = hasDest ? args.slice(0, -1) : args;
+  const paths = remote.map((arg, i) => (i === 0 ? source.path : extraSource(arg, source, o)));
+  const result = await pullFromDaemon({ o, spec: source, paths, dest: hasDest ? last : undefined, startTime });
+  return result.exitCode;
+}
+
+/** Extra remote sources must name the same host (or none: ":path") and the same kind of connection. */
+function extraSource(arg: string, first: HostSpec, o: Options): string {
+  if (arg.startsWith("::")) return arg.slice(2);
+  if (arg.startsWith(":")) return arg.slice(1);
+  const spec = checkForHostSpec(arg, o.port ?? 0);
+  if (!spec) {
+    throw usageError(`Unexpected local arg: ${arg}\nrsync: If arg is a remote file/dir, prefix it with a colon (:).`);
+  }
+  if (spec.machine && spec.machine !== first.machine) throw usageError("All source args must come from the same machine.");
+  if (spec.port !== first.port) throw usageError("All source args must use the same port number.");
+  return spec.path;
+}

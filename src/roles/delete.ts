@@ -1,0 +1,201 @@
+/**
+ * Deleting extraneous destination entries (generator.c delete_in_dir,
+ * do_delete_pass; delete.c delete_item, delete_dir_contents). Entries go in
+ * reverse sorted order, a directory's contents before the directory, as
+ * upstream does, so the "deleting" lines come out in the same order.
+ */
+import { IOERR_DEL_LIMIT, IOERR_GENERAL } from "../flist/decode.ts";
+import { compareNames } from "../flist/sort.ts";
+import { F, isDir, isDevice, isLink, isReg } from "../flist/table.ts";
+import type { FileList } from "../flist/lists.ts";
+import type { DestStat } from "../fs/dest-fs.ts";
+import { errText } from "../fs/errors.ts";
+import type { ReceivingSide } from "./context.ts";
+
+interface DirEntry {
+  name: Buffer;
+  st: DestStat;
+}
+
+export class Deleter {
+  private warnedIoError = false;
+  private skipped = 0;
+  /** --delete-delay: what to delete once the transfer is done. */
+  private readonly delayed: { rel: Uint8Array; st: DestStat }[] = [];
+  /** Non-incremental runs: base names of the list's entries, per directory-name id. */
+  private namesByDir: Map<number, Set<string>> | null = null;
+
+  constructor(private readonly x: ReceivingSide) {}
+
+  private get mode() {
+    const m = this.x.o.deleteMode;
+    if (m === "default") return this.x.s.protocol >= 30 ? "during" : "before";
+    return m;
+  }
+
+  /** Deletion happens directory by directory while generating (--delete-during / --delete-delay). */
+  get duringMode(): boolean {
+    return this.mode === "during" || this.mode === "delay";
+  }
+
+  /** --delete-before / --delete-after: every content directory of the transfer. */
+  deleteEverywhere(): void {
+    const t = this.x.t;
+    for (const list of this.x.lists.lists) {
+      for (let row = list.ndxStart; row < list.ndxStart + list.count; row++) {
+        if (isDir(t.mode[row]!) && t.flags[row]! & F.CONTENT_DIR && !(t.flags[row]! & F.INACTIVE)) {
+          const p = t.path(row);
+          this.deleteInDir(row, p.length === 1 && p[0] === 0x2e ? new Uint8Array(0) : p, null);
+        }
+      }
+    }
+  }
+
+  /**
+   * Removes what `rel` (a content directory, flist row `row`) holds that the
+   * sender does not have. In incremental mode `list` is the directory's own list.
+   */
+  deleteInDir(row: number, rel: Uint8Array, list: FileList | null): void {
+    const x = this.x;
+    if (x.o.dryRun && x.t.flags[row]! & F.MISSING_DIR) return;
+    if (x.ioError & IOERR_GENERAL && !x.o.ignoreErrors) {
+      if (!this.warnedIoError) x.report.info("IO error encountered -- skipping file deletion");
+      this.warnedIoError = true;
+      return;
+    }
+    const keep = this.namesIn(rel, list);
+    const entries = this.listSorted(rel);
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const e = entries[i]!;
+      if (keep.has(e.name.toString("latin1"))) continue;
+      const child = join(rel, e.name);
+      if (this.mode === "delay") this.delayed.push({ rel: child, st: e.st });
+      else this.deleteItem(child, e.st, false);
+    }
+  }
+
+  flushDelayed(): void {
+    for (const d of this.delayed.splice(0)) this.deleteItem(d.rel, d.st, false);
+  }
+
+  warnIfLimited(): void {
+    if (this.x.o.maxDelete >= 0 && this.skipped > 0) {
+      this.x.report.error(`Deletions stopped due to --max-delete limit (${this.skipped} skipped)`);
+      this.x.ioError |= IOERR_DEL_LIMIT;
+    }
+  }
+
+  /**
+   * Makes room for an entry of another type (DEL_MAKE_ROOM): not counted or
+   * reported as a deletion, but a directory's contents are, and a non-empty
+   * directory goes only with --delete or --force.
+   */
+  removeForReplacement(rel: Uint8Array, st: DestStat, forWhat: "file" | "dir"): boolean {
+    const x = this.x;
+    if (x.o.dryRun) return true;
+    const recurse = x.o.deleteMode !== "none" || x.o.force;
+    if (isDir(st.mode)) {
+      const entries = this.listSorted(rel);
+      if (entries.length > 0 && !recurse) {
+        x.report.info(`cannot delete non-empty directory: ${display(rel)}`);
+        x.report.error(`could not make way for new ${forWhat === "dir" ? "directory" : "regular file"}: ${display(rel)}`);
+        x.hadTransferError = true;
+        return false;
+      }
+      for (let i = entries.length - 1; i >= 0; i--) this.deleteItem(join(rel, entries[i]!.name), entries[i]!.st, false);
+    }
+    return this.deleteItem(rel, st, true);
+  }
+
+  private deleteItem(rel: Uint8Array, st: DestStat, makeRoom: boolean): boolean {
+    const x = this.x;
+    if (isDir(st.mode) && !makeRoom) {
+      const entries = this.listSorted(rel);
+      for (let i = entries.length - 1; i >= 0; i--) this.deleteItem(join(rel, entries[i]!.name), entries[i]!.st, false);
+    }
+    if (!makeRoom && x.o.maxDelete >= 0 && x.stats.deletedFiles >= x.o.maxDelete) {
+      this.skipped++;
+      return false;
+    }
+    if (!x.o.dryRun) {
+      try {
+        if (isDir(st.mode)) x.dest.rmdir(rel);
+        else x.dest.unlink(rel);
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        if (err.code === "ENOENT") return true;
+        if (err.code === "ENOTEMPTY" && isDir(st.mode)) {
+          x.report.info(`cannot delete non-empty directory: ${display(rel)}`);
+        } else {
+          x.report.error(`rsync: [generator] delete_file: ${isDir(st.mode) ? "rmdir" : "unlink"}(${display(rel)}) failed: ${errText(err)}`);
+          x.hadTransferError = true;
+        }
+        return false;
+      }
+    }
+    if (!makeRoom) {
+      x.report.deleted(rel, isDir(st.mode));
+      const s = x.stats;
+      s.deletedFiles++;
+      if (isReg(st.mode)) {
+        // counted above
+      } else if (isDir(st.mode)) s.deletedDirs++;
+      else if (isLink(st.mode)) s.deletedSymlinks++;
+      else if (isDevice(st.mode)) s.deletedDevices++;
+      else s.deletedSpecials++;
+    }
+    return true;
+  }
+
+  /** The destination directory's entries, sorted as upstream's get_dirlist sorts them. */
+  private listSorted(rel: Uint8Array): DirEntry[] {
+    const x = this.x;
+    let names: Buffer[];
+    try {
+      names = x.dest.listDir(rel);
+    } catch {
+      return [];
+    }
+    const entries: DirEntry[] = [];
+    for (const name of names) {
+      const st = x.dest.lstat(join(rel, name));
+      if (st) entries.push({ name, st });
+    }
+    const empty = new Uint8Array(0);
+    entries.sort((a, b) => compareNames(empty, a.name, isDir(a.st.mode), empty, b.name, isDir(b.st.mode), x.s.protocol));
+    return entries;
+  }
+
+  /** Base names the sender has in a directory (type is not compared: replacements are the generator's job). */
+  private namesIn(rel: Uint8Array, list: FileList | null): Set<string> {
+    const x = this.x;
+    const t = x.t;
+    if (list) {
+      const names = new Set<string>();
+      for (let r = list.ndxStart; r < list.ndxStart + list.count; r++) {
+        if (!(t.flags[r]! & F.INACTIVE)) names.add(Buffer.from(t.baseName(r)).toString("latin1"));
+      }
+      return names;
+    }
+    if (!this.namesByDir) {
+      this.namesByDir = new Map();
+      for (const l of x.lists.lists) {
+        for (let r = l.ndxStart; r < l.ndxStart + l.count; r++) {
+          if (t.flags[r]! & F.INACTIVE) continue;
+          let set = this.namesByDir.get(t.dirId[r]!);
+          if (!set) this.namesByDir.set(t.dirId[r]!, (set = new Set()));
+          set.add(Buffer.from(t.baseName(r)).toString("latin1"));
+        }
+      }
+    }
+    const id = rel.length === 0 ? 0 : t.internDir(rel);
+    return this.namesByDir.get(id) ?? new Set();
+  }
+}
+
+function join(dir: Uint8Array, name: Uint8Array): Uint8Array {
+  if (dir.length === 0) return name;
+  return Buffer.concat([dir, Buffer.from("/"), name]);
+}
+
+const display = (name: Uint8Array) => Buffer.from(name).toString("latin1");

@@ -1,0 +1,533 @@
+/**
+ * The generator (generator.c generate_files/recv_generator): walks the file
+ * lists in order, compares each entry with the destination, creates
+ * directories, symlinks and devices itself, and asks the sender for the
+ * data of every regular file that needs it (with the block sums of the
+ * existing file as the delta basis).
+ *
+ * It runs ahead of the receiver: requests go out as fast as the socket takes
+ * them, and the generator only waits when it has nothing left to request.
+ */
+import { protocolError } from "../errors.ts";
+import { core } from "../native/index.ts";
+import { errText } from "../fs/errors.ts";
+import { chooseSumHead, NULL_SUM_HEAD, writeSumHead, type SumHead } from "../delta/sum-head.ts";
+import { blockSeedOrder, fileListHasher } from "../protocol/checksum-choice.ts";
+import { NDX_DONE } from "../protocol/ndx.ts";
+import { F, isDevice, isDir, isLink, isReg, isSpecial } from "../flist/table.ts";
+import type { FileList } from "../flist/lists.ts";
+import type { DestStat } from "../fs/dest-fs.ts";
+import { AttrRules, ITEM, SIGNIFICANT_ITEM_FLAGS, type Wanted } from "./attrs.ts";
+import type { ReceivingSide } from "./context.ts";
+import { Deleter } from "./delete.ts";
+import { isUnsafeSymlink } from "./symlink-safety.ts";
+import * as fs from "node:fs";
+
+/** Flush and yield to the event loop every this many entries (lets the socket drain). */
+const YIELD_EVERY = 256;
+const READ_CHUNK = 1 << 20;
+
+export class Generator {
+  readonly attrs: AttrRules;
+  private readonly deleter: Deleter;
+  /** Directory-name ids known to be real directories here (no symlinks in our path). */
+  private readonly confirmedDirs = new Set<number>([0]);
+  /** Directories whose permissions we loosened while filling them, with the mode to restore at the end. */
+  private readonly tweakedDirs: { row: number; mode: number }[] = [];
+  private redoPass = false;
+
+  constructor(private readonly x: ReceivingSide) {
+    this.attrs = new AttrRules(x.o, x.t, x.ids, x.amRoot, x.umask);
+    this.deleter = new Deleter(x);
+  }
+
+  private get out() {
+    return this.x.output.data;
+  }
+
+  /** The destination path of an entry (the local name for a single-file transfer). */
+  rel(row: number): Uint8Array {
+    const x = this.x;
+    if (x.soloName) return x.soloName;
+    const p = x.t.path(row);
+    return p.length === 1 && p[0] === 0x2e ? new Uint8Array(0) : p;
+  }
+
+  async run(): Promise<void> {
+    const x = this.x;
+    const lists = x.lists;
+    const inc = lists.incRecurse;
+    if (x.o.deleteMode === "before" && !x.soloName) this.deleter.deleteEverywhere();
+
+    for (let li = 0; ; li++) {
+      while (li >= lists.lists.length) {
+        if (lists.eof) break;
+        await this.idle();
+      }
+      const list = lists.lists[li];
+      if (!list) break;
+      await this.generateList(list);
+      if (!inc) {
+        x.ndxOut.write(this.out, NDX_DONE);
+        break;
+      }
+      this.finishedLists();
+    }
+    if (this.deleter.duringMode) this.deleter.flushDelayed();
+
+    // Phase 1 (redo): wait until the sender has ended phase 0, re-requesting failed files meanwhile.
+    this.redoPass = true;
+    for (;;) {
+      this.handleRedo();
+      this.finishedLists();
+      if (x.doneMarkers >= 1 && (!inc || this.allListsDone())) break;
+      await this.idle();
+    }
+    const p = x.s.protocol;
+    x.ndxOut.write(this.out, NDX_DONE);
+    if (p >= 29) x.ndxOut.write(this.out, NDX_DONE);
+    const lateDelete = x.o.deleteMode === "after" || x.o.deleteMode === "delay";
+    if (p >= 31 && !lateDelete) x.ndxOut.write(this.out, NDX_DONE);
+    x.output.flush();
+
+    while (x.doneMarkers < 2) {
+      this.handleRedo();
+      await this.idle();
+    }
+    if (x.o.deleteMode === "delay") this.deleter.flushDelayed();
+    if (x.o.deleteMode === "after" && !x.soloName) this.deleter.deleteEverywhere();
+    this.deleter.warnIfLimited();
+    if (p >= 31 && lateDelete) {
+      x.ndxOut.write(this.out, NDX_DONE);
+      x.output.flush();
+      while (x.doneMarkers < 3) await this.idle();
+    }
+    this.touchUpDirs(-1);
+  }
+
+  private async idle(): Promise<void> {
+    this.x.output.flush();
+    await this.x.waitForReceiver();
+  }
+
+  private allListsDone(): boolean {
+    return this.x.lists.lists.every((l) => l.inProgress === 0 && l.toRedo === 0);
+  }
+
+  private doneListCount = 0;
+
+  /**
+   * Incremental mode (check_for_finished_files): one NDX_DONE per list, in
+   * order, once all of its transfers are finished; the current list only
+   * after it has been fully generated.
+   */
+  private finishedLists(): void {
+    const x = this.x;
+    if (!x.lists.incRecurse) return;
+    const lists = x.lists.lists;
+    while (this.doneListCount < this.generatedLists) {
+      const l = lists[this.doneListCount]!;
+      if (l.inProgress > 0 || l.toRedo > 0) break;
+      x.ndxOut.write(this.out, NDX_DONE);
+      if (l.parentDir >= 0) this.touchUpDirs(x.lists.dirList[l.parentDir]!);
+      this.doneListCount++;
+    }
+  }
+
+  private generatedLists = 0;
+
+  private async generateList(list: FileList): Promise<void> {
+    const x = this.x;
+    const t = x.t;
+    if (x.lists.incRecurse && list.parentDir >= 0) {
+      const dirRow = x.lists.dirList[list.parentDir]!;
+      this.entry(dirRow, list.ndxStart - 1, true, list);
+    }
+    const end = list.ndxStart + list.count;
+    let n = 0;
+    for (let row = list.ndxStart; row < end; row++) {
+      if (t.flags[row]! & F.INACTIVE) continue;
+      this.entry(row, row, false, list);
+      this.handleRedo();
+      if (++n % YIELD_EVERY === 0) {
+        x.output.flush();
+        await x.output.waitWritable();
+      }
+    }
+    this.generatedLists++;
+  }
+
+  /** recv_generator for one entry. `slot` marks a directory handled as the parent of its own list. */
+  private entry(row: number, ndx: number, slot: boolean, list: FileList): void {
+    const x = this.x;
+    const t = x.t;
+    const mode = t.mode[row]!;
+    const dirEntry = isDir(mode);
+    // In incremental mode a directory met in its parent's list is only pre-created; it is handled in full later.
+    const preview = dirEntry && x.lists.incRecurse && !slot;
+
+    if (x.o.listOnly) {
+      if (preview || (dirEntry && t.flags[row]! & F.IMPLIED_DIR)) return;
+      x.report.listEntry(row);
+      return;
+    }
+
+    const rel = this.rel(row);
+    if (!x.soloName) this.checkParent(row);
+    const st = this.statDest(row, rel, dirEntry);
+
+    if (x.o.existing && !st) return;
+    if (x.o.ignoreExisting && st && (!dirEntry || !isDir(st.mode))) return;
+
+    if (dirEntry) this.directory(row, ndx, rel, st, preview, list);
+    else if (isLink(mode)) this.symlink(row, ndx, rel, st);
+    else if (isDevice(mode) || isSpecial(mode)) this.special(row, ndx, rel, st);
+    else this.regular(row, ndx, rel, st, list);
+  }
+
+  /** A parent directory must be one we have seen as a real directory: never write through a symlink. */
+  private checkParent(row: number): void {
+    const x = this.x;
+    const dirId = x.t.dirId[row]!;
+    if (this.confirmedDirs.has(dirId)) return;
+    const dir = x.t.dirNames[dirId]!;
+    const st = x.dest.lstat(dir);
+    if (!st || !isDir(st.mode)) {
+      throw protocolError(
+        `ABORTING due to invalid path from sender: ${Buffer.from(dir).toString("latin1")}/${Buffer.from(x.t.baseName(row)).toString("latin1")}`,
+      );
+    }
+    this.confirmedDirs.add(dirId);
+  }
+
+  private statDest(row: number, rel: Uint8Array, dirEntry: boolean): DestStat | null {
+    const x = this.x;
+    // Inside a directory we just created there is nothing to find.
+    if (!x.soloName && x.createdDirs.has(x.t.dirId[row]!)) return null;
+    if (dirEntry && x.o.keepDirlinks) {
+      const st = x.dest.stat(rel);
+      if (st && isDir(st.mode)) return st;
+    }
+    return x.dest.lstat(rel);
+  }
+
+  /** Writes a report-only item (ndx, iflags) when it is significant (generator.c itemize). */
+  private itemize(ndx: number, iflags: number, xname?: Uint8Array): void {
+    const x = this.x;
+    if (x.s.protocol < 29) return;
+    const wantAll = x.o.itemizeChanges > 1 || x.o.verbose > 1;
+    if (!(iflags & SIGNIFICANT_ITEM_FLAGS) && !wantAll && !(xname && xname.length)) return;
+    x.ndxOut.write(this.out, ndx);
+    this.out.u16(iflags & 0xffff);
+    if (iflags & ITEM.XNAME_FOLLOWS) this.out.vstring(xname ?? new Uint8Array(0));
+  }
+
+  private directory(row: number, ndx: number, rel: Uint8Array, st: DestStat | null, preview: boolean, list: FileList): void {
+    const x = this.x;
+    const t = x.t;
+    const pathId = rel.length ? t.internDir(rel) : 0;
+    if (preview) {
+      // Create missing directories while the parent is current, so its mtime can be fixed right away.
+      if (!x.o.times || x.o.omitDirTimes) return;
+      if (st && (isDir(st.mode) || !this.deleter.removeForReplacement(rel, st, "dir"))) return;
+      if (x.o.dryRun) return;
+      try {
+        x.dest.mkdir(rel, t.mode[row]! & 0o700);
+        t.flags[row] = t.flags[row]! | F.CREATED_DIR;
+        x.createdDirs.add(pathId);
+        this.confirmedDirs.add(pathId);
+      } catch {
+        // Reported when the directory is handled in full.
+      }
+      return;
+    }
+    if (t.flags[row]! & F.IMPLIED_DIR && !x.o.impliedDirs) return;
+
+    let realStat = st;
+    if (st && !isDir(st.mode)) {
+      if (!this.deleter.removeForReplacement(rel, st, "dir")) return this.skipDirContents(row);
+      realStat = null;
+    }
+    const createdEarlier = (t.flags[row]! & F.CREATED_DIR) !== 0;
+    const w = this.attrs.wanted(row, realStat);
+    const reportStat = createdEarlier ? null : realStat;
+    this.itemize(ndx, this.attrs.itemizeFlags(row, reportStat, w, reportStat ? 0 : ITEM.LOCAL_CHANGE));
+    if (x.o.dryRun) {
+      if (!realStat) t.flags[row] = t.flags[row]! | F.MISSING_DIR;
+      else this.confirmedDirs.add(pathId);
+      return;
+    }
+    if (!realStat) {
+      try {
+        x.dest.mkdir(rel, w.mode & 0o7777);
+        x.createdDirs.add(pathId);
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        if (err.code !== "EEXIST") {
+          x.report.error(`rsync: [generator] recv_generator: mkdir "${this.display(rel)}" failed: ${errText(err)}`);
+          x.hadTransferError = true;
+          return this.skipDirContents(row);
+        }
+      }
+    }
+    this.confirmedDirs.add(pathId);
+    const now = x.dest.lstat(rel);
+    if (now) this.setAttrs(rel, row, now, w, false);
+    // A non-root receiver needs to be able to write into the directory while filling it.
+    if (!x.amRoot && (w.mode & 0o700) !== 0o700) {
+      x.dest.chmod(rel, w.mode | 0o700);
+      this.tweakedDirs.push({ row, mode: w.mode });
+    }
+    if (this.deleter.duringMode && t.flags[row]! & F.CONTENT_DIR) this.deleter.deleteInDir(row, rel, x.lists.incRecurse ? list : null);
+  }
+
+  private skipDirContents(row: number): void {
+    const x = this.x;
+    x.report.error("*** Skipping any contents from this failed directory ***");
+    x.t.flags[row] = x.t.flags[row]! | F.MISSING_DIR;
+  }
+
+  private symlink(row: number, ndx: number, rel: Uint8Array, st: DestStat | null): void {
+    const x = this.x;
+    if (!x.o.links) return this.nonRegular(rel);
+    const target = x.t.extras.get(row)?.link ?? new Uint8Array(0);
+    if (x.o.safeLinks && isUnsafeSymlink(target, x.t.path(row))) {
+      if (x.o.verbose > 0) x.report.info(`ignoring unsafe symlink "${this.display(rel)}" -> "${this.display(target)}"`);
+      return;
+    }
+    const w = this.attrs.wanted(row, st);
+    if (st && isLink(st.mode) && Buffer.compare(x.dest.readLink(rel), target) === 0) {
+      const ok = x.o.dryRun || this.setAttrs(rel, row, st, w, false);
+      this.itemize(ndx, this.attrs.itemizeFlags(row, st, w, 0, !ok));
+      return;
+    }
+    if (x.o.dryRun) {
+      this.itemize(ndx, this.attrs.itemizeFlags(row, st && isLink(st.mode) ? st : null, w, ITEM.LOCAL_CHANGE | ITEM.REPORT_CHANGE));
+      return;
+    }
+    if (!this.atomicCreate(rel, st, (tmp) => x.dest.symlink(target, tmp))) return;
+    const now = x.dest.lstat(rel);
+    const ok = now ? this.setAttrs(rel, row, now, w, false) : true;
+    const old = st && isLink(st.mode) ? st : null;
+    this.itemize(ndx, this.attrs.itemizeFlags(row, old, w, ITEM.LOCAL_CHANGE | ITEM.REPORT_CHANGE, !ok));
+  }
+
+  private special(row: number, ndx: number, rel: Uint8Array, st: DestStat | null): void {
+    const x = this.x;
+    const t = x.t;
+    const mode = t.mode[row]!;
+    const device = isDevice(mode);
+    if (!((device && x.o.devices && x.amRoot) || (!device && x.o.specials))) return this.nonRegular(rel);
+    const e = t.extras.get(row);
+    const major = device ? (e?.rdevMajor ?? 0) : 0;
+    const minor = device ? (e?.rdevMinor ?? 0) : 0;
+    const w = this.attrs.wanted(row, st);
+    let same = st !== null && (st.mode & 0o170000) === (mode & 0o170000);
+    if (same && device && st) same = st.rdevMajor === major && st.rdevMinor === minor;
+    if (same && st) {
+      if (!x.o.dryRun) this.setAttrs(rel, row, st, w, false);
+      this.itemize(ndx, this.attrs.itemizeFlags(row, st, w, 0));
+      return;
+    }
+    const sameType = st !== null && (st.mode & 0o170000) === (mode & 0o170000);
+    if (x.o.dryRun || this.atomicCreate(rel, st, (tmp) => x.dest.mknod(tmp, (mode & 0o170000) | (w.mode & 0o7777), major, minor))) {
+      const now = x.o.dryRun ? null : x.dest.lstat(rel);
+      if (now) this.setAttrs(rel, row, now, w, false);
+      this.itemize(ndx, this.attrs.itemizeFlags(row, sameType ? st : null, w, ITEM.LOCAL_CHANGE | ITEM.REPORT_CHANGE));
+    }
+  }
+
+  private nonRegular(rel: Uint8Array): void {
+    this.x.report.info(`skipping non-regular file "${this.display(rel)}"`);
+  }
+
+  /**
+   * Creates an entry under a temporary name and renames it over whatever is
+   * there (rsync.c atomic_create), so the old entry stays until the new one exists.
+   */
+  private atomicCreate(rel: Uint8Array, st: DestStat | null, make: (path: Uint8Array) => void): boolean {
+    const x = this.x;
+    try {
+      if (st && isDir(st.mode)) {
+        if (!this.deleter.removeForReplacement(rel, st, "file")) return false;
+        make(rel);
+        return true;
+      }
+      if (!st) {
+        make(rel);
+        return true;
+      }
+      const slash = rel.lastIndexOf(0x2f);
+      const tmp = Buffer.concat([rel.subarray(0, slash + 1), Buffer.from(`.rsync-tmp.${process.pid}.`), rel.subarray(slash + 1)]);
+      make(tmp);
+      x.dest.rename(tmp, rel);
+      return true;
+    } catch (e) {
+      x.report.error(`rsync: [generator] failed to create "${this.display(rel)}": ${errText(e as NodeJS.ErrnoException)}`);
+      x.hadTransferError = true;
+      return false;
+    }
+  }
+
+  private regular(row: number, ndx: number, rel: Uint8Array, st: DestStat | null, list: FileList): void {
+    const x = this.x;
+    const o = x.o;
+    const t = x.t;
+    // -u: keep a destination file that is newer than the source's (within --modify-window).
+    if (o.update && !this.redoPass && st && isReg(st.mode) && t.mtime[row]! - st.mtime < o.modifyWindow) return;
+    let existing = st;
+    if (existing && !isReg(existing.mode)) {
+      if (!x.o.dryRun && !this.deleter.removeForReplacement(rel, existing, "file")) return;
+      existing = null;
+    }
+    if (!this.redoPass && existing) {
+      if (this.upToDate(row, rel, existing)) {
+        const w = this.attrs.wanted(row, existing);
+        if (!o.dryRun) this.setAttrs(rel, row, existing, w, o.checksum);
+        this.itemize(ndx, this.attrs.itemizeFlags(row, existing, w, 0));
+        return;
+      }
+      if (o.append && existing.size >= t.size[row]!) return;
+    }
+    this.requestTransfer(row, ndx, rel, existing, list);
+  }
+
+  /** generator.c quick_check_ok for a regular file. */
+  private upToDate(row: number, rel: Uint8Array, st: DestStat): boolean {
+    const x = this.x;
+    const o = x.o;
+    if (st.size !== x.t.size[row]) return false;
+    if (o.checksum) {
+      const want = x.t.extras.get(row)?.checksum;
+      return want !== undefined && Buffer.compare(this.fileChecksum(rel, want.length), want) === 0;
+    }
+    if (o.sizeOnly) return true;
+    if (o.ignoreTimes) return false;
+    return !this.attrs.mtimeDiffers(row, st);
+  }
+
+  private fileChecksum(rel: Uint8Array, length: number): Uint8Array {
+    const x = this.x;
+    const hasher = fileListHasher(x.s.sums);
+    const fd = x.dest.openRead(rel);
+    try {
+      const buf = new Uint8Array(READ_CHUNK);
+      for (;;) {
+        const n = fs.readSync(fd, buf);
+        if (n <= 0) break;
+        hasher.update(buf.subarray(0, n));
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    return hasher.digest().subarray(0, length);
+  }
+
+  private requestTransfer(row: number, ndx: number, rel: Uint8Array, basis: DestStat | null, list: FileList): void {
+    const x = this.x;
+    const o = x.o;
+    const w = this.attrs.wanted(row, basis);
+    let iflags = ITEM.TRANSFER;
+    if (o.checksum) iflags |= ITEM.REPORT_CHANGE;
+    iflags = this.attrs.itemizeFlags(row, basis, w, iflags);
+    if (x.lists.incRecurse && !o.dryRun) list.inProgress++;
+    x.ndxOut.write(this.out, ndx);
+    if (x.s.protocol >= 29) this.out.u16(iflags & 0xffff);
+    if (o.dryRun) return;
+    const head = this.sumHeadFor(rel, basis);
+    writeSumHead(this.out, head.head, x.s.protocol);
+    if (head.sums) this.out.bytes(head.sums);
+  }
+
+  /** Block sums of the existing file, or a null sum head (send it whole). */
+  private sumHeadFor(rel: Uint8Array, basis: DestStat | null): { head: SumHead; sums?: Uint8Array } {
+    const x = this.x;
+    const o = x.o;
+    const sums = x.s.sums;
+    if (!basis || basis.size === 0 || o.wholeFile === true || sums.xfer.alg === null) return { head: NULL_SUM_HEAD };
+    let data: Uint8Array;
+    try {
+      data = fs.readFileSync(x.dest.abs(rel));
+    } catch (e) {
+      x.report.error(`rsync: [generator] failed to open "${this.display(rel)}", continuing: ${errText(e as NodeJS.ErrnoException)}`);
+      return { head: NULL_SUM_HEAD };
+    }
+    const head = chooseSumHead(data.length, x.s.protocol, sums.xfer.length, this.redoPass, o.blockSize);
+    if (o.append) return { head };
+    const table = core.blockSums(data, {
+      blockLength: head.blockLength,
+      strongLength: head.strongLength,
+      alg: sums.xfer.alg,
+      seed: sums.seed,
+      seedOrder: blockSeedOrder(sums),
+    });
+    return { head, sums: table };
+  }
+
+  /** Files the receiver could not verify: requested again with full-length sums. */
+  private handleRedo(): void {
+    const x = this.x;
+    while (x.redo.length > 0) {
+      const ndx = x.redo.shift()!;
+      const list = x.lists.listOf(ndx);
+      if (!list || ndx < list.ndxStart) throw protocolError(`invalid redo index ${ndx}`);
+      const saveRedo = this.redoPass;
+      this.redoPass = true;
+      const rel = this.rel(ndx);
+      this.requestTransfer(ndx, ndx, rel, x.dest.lstat(rel), list);
+      this.redoPass = saveRedo;
+      list.toRedo--;
+    }
+  }
+
+  private setAttrs(rel: Uint8Array, row: number, st: DestStat, w: Wanted, exactTime: boolean): boolean {
+    const x = this.x;
+    try {
+      return this.attrs.apply(x.dest, rel, row, st, w, exactTime);
+    } catch (e) {
+      x.report.error(`rsync: [generator] failed to set attributes on "${this.display(rel)}": ${errText(e as NodeJS.ErrnoException)}`);
+      x.hadTransferError = true;
+      return true;
+    }
+  }
+
+  /**
+   * Directory times and permissions are fixed after their contents are in
+   * (touch_up_dirs): `dirRow` for one directory, -1 for all at the end of a
+   * non-incremental run.
+   */
+  private touchUpDirs(dirRow: number): void {
+    const x = this.x;
+    const t = x.t;
+    if (x.o.dryRun || x.o.listOnly) return;
+    if (dirRow < 0) {
+      for (const { row, mode } of this.tweakedDirs) {
+        if (!(t.flags[row]! & F.MISSING_DIR)) x.dest.chmod(this.rel(row), mode);
+      }
+      if (!x.lists.incRecurse) {
+        for (const l of x.lists.lists) {
+          for (let row = l.ndxStart; row < l.ndxStart + l.count; row++) {
+            if (isDir(t.mode[row]!) && !(t.flags[row]! & F.INACTIVE)) this.touchUpDir(row);
+          }
+        }
+      }
+      return;
+    }
+    this.touchUpDir(dirRow);
+  }
+
+  private touchUpDir(row: number): void {
+    const x = this.x;
+    const t = x.t;
+    if (t.flags[row]! & (F.MISSING_DIR | F.INACTIVE)) return;
+    if (t.flags[row]! & F.IMPLIED_DIR && !x.o.impliedDirs) return;
+    const rel = this.rel(row);
+    if (!this.attrs.keepsTime(t.mode[row]!)) return;
+    const st = x.dest.lstat(rel);
+    if (st && isDir(st.mode) && this.attrs.mtimeDiffers(row, st)) x.dest.setTimes(rel, t.mtime[row]!, t.nsec[row]!, false);
+  }
+
+  display(name: Uint8Array): string {
+    return Buffer.from(name).toString("latin1");
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * Starts Debian's `rsync --daemon --no-detach` on a random loopback port
+ * with a generated config, for interop tests; `stop()` kills it.
+ */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connect } from "node:net";
+
+export interface ModuleConfig {
+  name: string;
+  path: string;
+  /** Extra "key = value" lines for the module. */
+  params?: Record<string, string>;
+}
+
+export interface RunningDaemon {
+  port: number;
+  url(module: string, path?: string): string;
+  logFile: string;
+  stop(): Promise<void>;
+}
+
+async function portIsOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: "127.0.0.1", port }, () => {
+      s.end();
+      resolve(true);
+    });
+    s.on("error", () => resolve(false));
+  });
+}
+
+function randomPort(): number {
+  return 20000 + Math.floor(Math.random() * 40000);
+}
+
+export async function startUpstreamDaemon(modules: ModuleConfig[], globals: Record<string, string> = {}): Promise<RunningDaemon> {
+  const dir = mkdtempSync(join(tmpdir(), "oc-rsyncd-"));
+  const logFile = join(dir, "rsyncd.log");
+  const lines = ["use chroot = no", `pid file = ${join(dir, "rsyncd.pid")}`, `lock file = ${join(dir, "rsyncd.lock")}`];
+  for (const [k, v] of Object.entries(globals)) lines.push(`${k} = ${v}`);
+  for (const m of modules) {
+    lines.push(`[${m.name}]`, `  path = ${m.path}`, "  read only = yes");
+    for (const [k, v] of Object.entries(m.params ?? {})) lines.push(`  ${k} = ${v}`);
+  }
+  const config = join(dir, "rsyncd.conf");
+  writeFileSync(config, lines.join("\n") + "\n");
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = randomPort();
+    if (await portIsOpen(port)) continue;
+    const proc = Bun.spawn(["rsync", "--daemon", "--no-detach", `--config=${config}`, `--port=${port}`, "--address=127.0.0.1", `--log-file=${logFile}`], {
+      stdout: "ignore",
+      stderr: "pipe",
+    });
+    for (let i = 0; i < 100; i++) {
+      if (await portIsOpen(port)) {
+        return {
+          port,
+          logFile,
+          url: (module, path = "") => `rsync://127.0.0.1:${port}/${module}/${path}`,
+          async stop() {
+            proc.kill();
+            await proc.exited;
+          },
+        };
+      }
+      if (proc.exitCode !== null) break;
+      await Bun.sleep(20);
+    }
+    proc.kill();
+  }
+  throw new Error("could not start rsync --daemon");
+}

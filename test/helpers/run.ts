@@ -1,0 +1,33 @@
+/** Runs oc-rsync (from source, so tests see the current code) or upstream rsync, capturing everything. */
+import { join } from "node:path";
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const MAIN = join(import.meta.dir, "../../src/main.ts");
+
+export async function run(cmd: string[], opts: { cwd?: string; env?: Record<string, string>; stdin?: string } = {}): Promise<RunResult> {
+  const proc = Bun.spawn(cmd, {
+    cwd: opts.cwd,
+    env: { ...process.env, TZ: "UTC", LC_ALL: "C", ...opts.env },
+    stdin: opts.stdin === undefined ? "ignore" : new TextEncoder().encode(opts.stdin),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { code, stdout, stderr };
+}
+
+export const runOc = (args: string[], opts?: Parameters<typeof run>[1]) => run([process.execPath, MAIN, ...args], opts);
+export const runRsync = (args: string[], opts?: Parameters<typeof run>[1]) => run(["rsync", ...args], opts);
+
+/** Removes the lines whose figures depend on timing and framing ("sent ... bytes/sec"). */
+export function stableOutput(text: string): string {
+  return text
+    .split("\n")
+    .filter((l) => !/^sent [\d,.]+ bytes\s+received [\d,.]+ bytes\s+[\d,.]+ bytes\/sec$/.test(l))
+    .join("\n");
+}

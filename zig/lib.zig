@@ -1,0 +1,108 @@
+//! C ABI of the native core, loaded by src/native/load.ts through bun:ffi.
+//!
+//! Conventions: lengths are u64, booleans u32, failures a negative errno
+//! (never a Zig error), no allocation, no callbacks. Each export only checks
+//! and converts its arguments; the work lives in the file named after it.
+const std = @import("std");
+const caps = @import("caps.zig");
+const rolling = @import("rolling.zig");
+const hasher = @import("hasher.zig");
+const block_sums = @import("block_sums.zig");
+
+const EINVAL: i32 = 22;
+
+/// Input buffers are declared nullable so that an empty one may come as NULL
+/// (an empty TypedArray need not have backing memory). The C ABI is the same
+/// as for a plain pointer.
+fn input(buf: ?[*]const u8, len: u64) []const u8 {
+    if (len == 0) return &.{};
+    return buf.?[0..@intCast(len)];
+}
+
+/// Bumped whenever any signature or meaning below changes.
+export fn oc_abi_version() u32 {
+    return 1;
+}
+
+/// 0 scalar, 1 sse2, 2 avx2, 3 neon: the vector ISA this library was built for.
+export fn oc_simd_level() u32 {
+    return @intFromEnum(caps.simd_level);
+}
+
+/// 1 when this CPU and OS can run liboc-v3 (x86-64-v3), else 0. Safe on any x86-64.
+export fn oc_cpu_supports_v3() u32 {
+    return @intFromBool(caps.cpuSupportsV3());
+}
+
+/// 1 when an io_uring can be set up in this process, else -errno.
+export fn oc_io_uring_probe() i32 {
+    return caps.ioUringProbe();
+}
+
+/// rsync's get_checksum1 of buf[0..len].
+export fn oc_rolling_checksum(buf: ?[*]const u8, len: u64) u32 {
+    return rolling.checksum(input(buf, len));
+}
+
+/// One-shot digest of buf[0..len] into out (room for the digest: 8 or 16
+/// bytes; 16 always suffices). Returns the
+/// digest length, or -EINVAL for an unknown algorithm id. `seed` is used by
+/// the xxHash algorithms only, as a u64 bit pattern.
+export fn oc_hash(alg: u32, buf: ?[*]const u8, len: u64, seed: i64, out: [*]u8) i32 {
+    const a = hasher.Alg.fromId(alg) orelse return -EINVAL;
+    return @intCast(hasher.hash(a, input(buf, len), @bitCast(seed), out[0..hasher.max_digest_length]));
+}
+
+/// Bytes of caller memory (8-byte aligned) that a streaming state needs.
+export fn oc_hash_state_size() u32 {
+    return @sizeOf(hasher.Hasher);
+}
+
+export fn oc_hash_init(state: [*]u8, alg: u32, seed: i64) i32 {
+    const a = hasher.Alg.fromId(alg) orelse return -EINVAL;
+    stateOf(state).* = hasher.Hasher.init(a, @bitCast(seed));
+    return 0;
+}
+
+/// 0, or -EINVAL when `state` was never initialised by oc_hash_init.
+export fn oc_hash_update(state: [*]u8, buf: ?[*]const u8, len: u64) i32 {
+    const h = stateOf(state);
+    if (h.algorithm() == null) return -EINVAL;
+    h.update(input(buf, len));
+    return 0;
+}
+
+/// Writes the digest (16 bytes of room) and returns its length, or -EINVAL.
+export fn oc_hash_final(state: [*]u8, out: [*]u8) i32 {
+    const h = stateOf(state);
+    if (h.algorithm() == null) return -EINVAL;
+    return @intCast(h.final(out[0..hasher.max_digest_length]));
+}
+
+fn stateOf(state: [*]u8) *hasher.Hasher {
+    return @ptrCast(@alignCast(state));
+}
+
+/// The block-signature table of buf[0..len]: per block, rolling checksum
+/// (u32 LE) then strong_len bytes of strong digest, packed at out +
+/// i * (4 + strong_len). Returns the block count, or -EINVAL. With len == 0
+/// nothing is written and `out` may be NULL.
+export fn oc_block_sums(buf: ?[*]const u8, len: u64, block_len: u32, strong_len: u32, alg: u32, seed: i32, seed_order: u32, out: ?[*]u8) i64 {
+    const p = block_sums.Params.fromRaw(block_len, strong_len, alg, seed, seed_order) orelse return -EINVAL;
+    const data = input(buf, len);
+    const count = p.blockCount(data.len);
+    if (count == 0) return 0;
+    _ = block_sums.table(data, p, out.?[0 .. count * p.entryLength()]);
+    return @intCast(count);
+}
+
+test {
+    _ = caps;
+    _ = rolling;
+    _ = @import("md4.zig");
+    _ = @import("md5.zig");
+    _ = @import("xxh3.zig");
+    _ = hasher;
+    _ = block_sums;
+    _ = @import("lib_test.zig");
+}

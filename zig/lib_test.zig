@@ -1,0 +1,129 @@
+//! Tests through the C ABI exactly as the TypeScript side calls it.
+const std = @import("std");
+const lib = @import("lib.zig");
+const testing = std.testing;
+
+extern fn oc_abi_version() u32;
+extern fn oc_simd_level() u32;
+extern fn oc_cpu_supports_v3() u32;
+extern fn oc_io_uring_probe() i32;
+extern fn oc_rolling_checksum(buf: ?[*]const u8, len: u64) u32;
+extern fn oc_hash(alg: u32, buf: ?[*]const u8, len: u64, seed: i64, out: [*]u8) i32;
+extern fn oc_hash_state_size() u32;
+extern fn oc_hash_init(state: [*]u8, alg: u32, seed: i64) i32;
+extern fn oc_hash_update(state: [*]u8, buf: ?[*]const u8, len: u64) i32;
+extern fn oc_hash_final(state: [*]u8, out: [*]u8) i32;
+extern fn oc_block_sums(buf: ?[*]const u8, len: u64, block_len: u32, strong_len: u32, alg: u32, seed: i32, seed_order: u32, out: ?[*]u8) i64;
+
+fn hex(comptime s: []const u8) [s.len / 2]u8 {
+    var out: [s.len / 2]u8 = undefined;
+    _ = std.fmt.hexToBytes(&out, s) catch unreachable;
+    return out;
+}
+
+test "abi basics" {
+    try testing.expectEqual(@as(u32, 1), oc_abi_version());
+    try testing.expect(oc_simd_level() <= 3);
+    try testing.expect(oc_cpu_supports_v3() <= 1);
+    const r = oc_io_uring_probe();
+    try testing.expect(r == 1 or r < 0);
+}
+
+test "abi rolling checksum" {
+    try testing.expectEqual(@as(u32, 0x06270214), oc_rolling_checksum("hello", 5));
+    try testing.expectEqual(@as(u32, 0), oc_rolling_checksum("", 0));
+    try testing.expectEqual(@as(u32, 0), oc_rolling_checksum(null, 0));
+}
+
+test "abi: NULL is accepted for empty inputs" {
+    var out: [16]u8 = undefined;
+    try testing.expectEqual(@as(i32, 16), oc_hash(5, null, 0, 0, &out));
+    try testing.expectEqualSlices(u8, &hex("d41d8cd98f00b204e9800998ecf8427e"), &out);
+    var mem: [4096]u8 align(8) = undefined;
+    try testing.expectEqual(@as(i32, 0), oc_hash_init(&mem, 8, 0));
+    try testing.expectEqual(@as(i32, 0), oc_hash_update(&mem, null, 0));
+    try testing.expectEqual(@as(i32, 16), oc_hash_final(&mem, &out));
+    try testing.expectEqual(@as(i64, 0), oc_block_sums(null, 0, 700, 16, 5, 0, 0, null));
+}
+
+test "abi one-shot hash: vectors, lengths, bad ids" {
+    var out: [16]u8 = undefined;
+    try testing.expectEqual(@as(i32, 16), oc_hash(8, "hello", 5, 0, &out));
+    try testing.expectEqualSlices(u8, &hex("1838525eaacf79c77f3e1b07adc1e9b5"), &out);
+    try testing.expectEqual(@as(i32, 16), oc_hash(8, "hello", 5, @as(i32, @bitCast(@as(u32, 0x87654321))), &out));
+    try testing.expectEqualSlices(u8, &hex("cb85e4cb5f22fb45ff16a78a1fcc2109"), &out);
+    try testing.expectEqual(@as(i32, 8), oc_hash(6, "hello", 5, @as(i32, @bitCast(@as(u32, 0x87654321))), &out));
+    try testing.expectEqualSlices(u8, &hex("1e1084af43e2b9e9"), out[0..8]);
+    try testing.expectEqual(@as(i32, 8), oc_hash(7, "hello", 5, 0x12345678, &out));
+    try testing.expectEqualSlices(u8, &hex("4bf3a1e79906d2f6"), out[0..8]);
+    try testing.expectEqual(@as(i32, 16), oc_hash(4, "hello", 5, 0, &out));
+    try testing.expectEqualSlices(u8, &hex("866437cb7a794bce2b727acc0362ee27"), &out);
+    try testing.expectEqual(@as(i32, 16), oc_hash(5, "hello", 5, 0, &out));
+    try testing.expectEqualSlices(u8, &hex("5d41402abc4b2a76b9719d911017c592"), &out);
+    try testing.expectEqual(@as(i32, 16), oc_hash(2, "", 0, 0, &out));
+    try testing.expectEqualSlices(u8, &hex("0123456789abcdeffedcba9876543210"), &out);
+    for ([_]u32{ 0, 1, 3, 9, 255 }) |bad| try testing.expectEqual(@as(i32, -22), oc_hash(bad, "x", 1, 0, &out));
+}
+
+test "abi streaming state: 8-byte (not 16-byte) aligned memory, any split" {
+    const size = oc_hash_state_size();
+    try testing.expect(size >= 256);
+    // Offset 8 into a 64-aligned buffer: aligned to 8 but to nothing larger.
+    var mem: [4096]u8 align(64) = undefined;
+    const state: [*]u8 = mem[8..].ptr;
+    try testing.expect(size + 8 <= mem.len);
+
+    var data: [5000]u8 = undefined;
+    var prng = std.Random.DefaultPrng.init(21);
+    const rand = prng.random();
+    rand.bytes(&data);
+    for ([_]u32{ 2, 4, 5, 6, 7, 8 }) |alg| {
+        for ([_]usize{ 0, 3, 64, 200, 241, 1024, 5000 }) |len| {
+            const seed: i64 = @bitCast(rand.int(u64));
+            var one: [16]u8 = undefined;
+            const n = oc_hash(alg, &data, len, seed, &one);
+            try testing.expectEqual(@as(i32, 0), oc_hash_init(state, alg, seed));
+            var done: usize = 0;
+            while (done < len) {
+                const k = rand.uintAtMost(usize, len - done);
+                try testing.expectEqual(@as(i32, 0), oc_hash_update(state, data[done..].ptr, k));
+                done += k;
+            }
+            var two: [16]u8 = undefined;
+            try testing.expectEqual(n, oc_hash_final(state, &two));
+            try testing.expectEqualSlices(u8, one[0..@intCast(n)], two[0..@intCast(n)]);
+        }
+    }
+    try testing.expectEqual(@as(i32, -22), oc_hash_init(state, 3, 0));
+    // A zeroed (never initialised) state is refused, not misread.
+    @memset(mem[8..][0..size], 0);
+    var out: [16]u8 = undefined;
+    try testing.expectEqual(@as(i32, -22), oc_hash_update(state, &data, 10));
+    try testing.expectEqual(@as(i32, -22), oc_hash_final(state, &out));
+}
+
+test "abi block sums" {
+    var out: [64]u8 = undefined;
+    try testing.expectEqual(@as(i64, 1), oc_block_sums("hello", 5, 700, 16, 4, 0x12345678, 0, &out));
+    try testing.expectEqualSlices(u8, &hex("14022706034e6d10ba4bec94f3fef93c5d605a5a"), out[0..20]);
+    try testing.expectEqual(@as(i64, 1), oc_block_sums("hello", 5, 700, 16, 5, 0x12345678, 1, &out));
+    try testing.expectEqualSlices(u8, &hex("d4d331d866dc9b1ef0bf09eb7302fb5f"), out[4..20]);
+    try testing.expectEqual(@as(i64, 1), oc_block_sums("hello", 5, 700, 16, 5, 0x12345678, 0, &out));
+    try testing.expectEqualSlices(u8, &hex("ca37b2aa88a4247fe3f27ab882157746"), out[4..20]);
+
+    // 5 bytes in blocks of 2: three entries, the last over one byte.
+    try testing.expectEqual(@as(i64, 3), oc_block_sums("hello", 5, 2, 2, 5, 0, 0, &out));
+    try testing.expectEqual(oc_rolling_checksum("o", 1), std.mem.readInt(u32, out[12..16], .little));
+    try testing.expectEqual(@as(i64, 0), oc_block_sums("", 0, 700, 2, 5, 0, 0, &out));
+
+    try testing.expectEqual(@as(i64, -22), oc_block_sums("hello", 5, 0, 16, 5, 0, 0, &out));
+    try testing.expectEqual(@as(i64, -22), oc_block_sums("hello", 5, 700, 0, 5, 0, 0, &out));
+    try testing.expectEqual(@as(i64, -22), oc_block_sums("hello", 5, 700, 17, 5, 0, 0, &out));
+    try testing.expectEqual(@as(i64, -22), oc_block_sums("hello", 5, 700, 9, 7, 0, 0, &out));
+    try testing.expectEqual(@as(i64, -22), oc_block_sums("hello", 5, 700, 16, 1, 0, 0, &out));
+    try testing.expectEqual(@as(i64, -22), oc_block_sums("hello", 5, 700, 16, 5, 0, 7, &out));
+}
+
+comptime {
+    _ = lib;
+}
