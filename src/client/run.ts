@@ -7,10 +7,15 @@ import { RERR, RsyncError, usageError } from "../errors.ts";
 import { validateChecksumChoice } from "../protocol/checksum-choice.ts";
 import { checkForHostSpec, type HostSpec } from "../transport/address.ts";
 import { pullFromDaemon } from "./pull.ts";
+import { core } from "../native/index.ts";
 
 export async function runClient(o: Options): Promise<number> {
   const startTime = Date.now();
   const args = o.args;
+  // The native core failing to load is worth a word under -v (unless it was switched off on purpose).
+  if (o.verbose > 0 && core.caps.kind !== "native" && process.env.OC_RSYNC_NATIVE !== "0") {
+    process.stderr.write(`oc-rsync: native core not loaded (${core.caps.reason}); using the TypeScript implementation\n`);
+  }
   if (o.checksumChoice) validateChecksumChoice(o.checksumChoice);
   if (o.protocol !== undefined && (o.protocol < 27 || o.protocol > 32)) {
     throw new RsyncError(RERR.PROTOCOL, `--protocol must be between 27 and 32 (oc-rsync supports 27 to 32)`);

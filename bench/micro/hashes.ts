@@ -1,0 +1,67 @@
+/**
+ * Micro-benchmark of the hashing core, native vs TypeScript twin, in MB/s
+ * (mitata measures; we convert its mean time per call). Run:
+ *   npm run bench:micro            (or: bun bench/micro/hashes.ts --markdown)
+ */
+import { bench, do_not_optimize, run } from "mitata";
+import { HashAlg, SeedOrder, core, tsCore, type Core } from "../../src/native/index.ts";
+
+if (core.caps.kind !== "native") {
+  console.error(`native core not loaded (${core.caps.reason}); build it first (npm run build)`);
+  process.exit(1);
+}
+
+const MiB = 1 << 20;
+const big = new Uint8Array(MiB);
+for (let i = 0; i < big.length; i++) big[i] = (i * 2654435761) >>> 24;
+const block = big.subarray(0, 700);
+
+interface Case {
+  name: string;
+  bytes: number;
+  fn: (c: Core) => unknown;
+}
+
+const cases: Case[] = [
+  { name: "rolling checksum, 700 B block", bytes: 700, fn: (c) => c.rollingChecksum(block) },
+  { name: "rolling checksum, 1 MiB", bytes: MiB, fn: (c) => c.rollingChecksum(big) },
+  { name: "md4, 1 MiB", bytes: MiB, fn: (c) => c.hash(HashAlg.MD4, big) },
+  { name: "md5, 1 MiB", bytes: MiB, fn: (c) => c.hash(HashAlg.MD5, big) },
+  { name: "xxh64, 1 MiB", bytes: MiB, fn: (c) => c.hash(HashAlg.XXH64, big) },
+  { name: "xxh3-64, 1 MiB", bytes: MiB, fn: (c) => c.hash(HashAlg.XXH3_64, big) },
+  { name: "xxh3-128, 1 MiB", bytes: MiB, fn: (c) => c.hash(HashAlg.XXH3_128, big) },
+  {
+    name: "block sums md5, 1 MiB in 700 B blocks",
+    bytes: MiB,
+    fn: (c) => c.blockSums(big, { blockLength: 700, strongLength: 2, alg: HashAlg.MD5, seed: 12345, seedOrder: SeedOrder.Prepend }),
+  },
+  {
+    name: "block sums xxh128, 1 MiB in 700 B blocks",
+    bytes: MiB,
+    fn: (c) => c.blockSums(big, { blockLength: 700, strongLength: 2, alg: HashAlg.XXH3_128, seed: 12345, seedOrder: SeedOrder.Append }),
+  },
+];
+
+for (const c of cases) {
+  bench(`${c.name} | native`, () => do_not_optimize(c.fn(core)));
+  bench(`${c.name} | typescript`, () => do_not_optimize(c.fn(tsCore)));
+}
+
+const { benchmarks } = await run({ format: "quiet" });
+const meanNs = new Map<string, number>();
+for (const b of benchmarks) {
+  const stats = b.runs[0]?.stats;
+  if (stats) meanNs.set(b.alias, stats.avg);
+}
+const mbps = (name: string, bytes: number) => bytes / 1e6 / ((meanNs.get(name) ?? NaN) / 1e9);
+
+const rows = cases.map((c) => {
+  const native = mbps(`${c.name} | native`, c.bytes);
+  const ts = mbps(`${c.name} | typescript`, c.bytes);
+  return [c.name, native.toFixed(0), ts.toFixed(0), `${(native / ts).toFixed(1)}x`];
+});
+const header = ["operation", "native MB/s", "TypeScript MB/s", "native / TS"];
+console.log(`| ${header.join(" | ")} |`);
+console.log(`|${header.map(() => "---").join("|")}|`);
+for (const r of rows) console.log(`| ${r.join(" | ")} |`);
+console.log(`\n(${core.caps.simd} build, ${process.platform}-${process.arch}, Bun ${Bun.version})`);

@@ -1,0 +1,50 @@
+/**
+ * The shipped artifact: dist/oc-rsync, copied alone into an empty
+ * directory, must run and load its embedded native core, also when Bun
+ * cannot extract the library into $TMPDIR.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import * as fs from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { run } from "../helpers/run.ts";
+
+const DIST = join(import.meta.dir, "../../dist/oc-rsync");
+let dir: string;
+let bin: string;
+
+beforeAll(() => {
+  if (!fs.existsSync(DIST)) throw new Error("dist/oc-rsync is missing: run `npm run build` (npm run setup does it)");
+  dir = fs.mkdtempSync(join(tmpdir(), "oc-bin-"));
+  bin = join(dir, "oc-rsync");
+  fs.copyFileSync(DIST, bin);
+  fs.chmodSync(bin, 0o755);
+});
+
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+test("copied alone into an empty directory, --version reports the native core loaded", async () => {
+  const r = await run([bin, "--version"], { cwd: dir });
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/^oc-rsync {2}version \d+\.\d+\.\d+ {2}protocol version 32$/m);
+  expect(r.stdout).toMatch(/^native core: loaded \(simd (sse2|avx2|neon), io_uring (yes|no)\)$/m);
+});
+
+test("with $TMPDIR missing it falls back to a copy in the cache directory", async () => {
+  const cache = join(dir, "cache");
+  const r = await run([bin, "--version"], { cwd: dir, env: { TMPDIR: join(dir, "does-not-exist"), XDG_CACHE_HOME: cache } });
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/^native core: loaded/m);
+  expect(fs.readdirSync(join(cache, "oc-rsync")).some((f) => /^liboc-[0-9a-f]{16}\.so$/.test(f))).toBe(true);
+});
+
+test("OC_RSYNC_NATIVE=0 forces the TypeScript twins and says so", async () => {
+  const r = await run([bin, "--version"], { cwd: dir, env: { OC_RSYNC_NATIVE: "0" } });
+  expect(r.stdout).toMatch(/^native core: not loaded \(disabled by OC_RSYNC_NATIVE=0\)$/m);
+});
+
+test("an unknown option is refused with upstream's wording and exit code 1", async () => {
+  const r = await run([bin, "--no-such-option"], { cwd: dir });
+  expect(r.code).toBe(1);
+  expect(r.stderr).toStartWith("rsync: --no-such-option: unknown option\nrsync error: syntax or usage error (code 1)");
+});

@@ -1,0 +1,93 @@
+/**
+ * The native core and its TypeScript twin must agree on everything, for any
+ * input: random buffers of every awkward length, every algorithm, every
+ * seed form, one-shot and streaming, and block-signature tables.
+ */
+import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import { HashAlg, SeedOrder, core, tsCore } from "../../src/native/index.ts";
+
+const ALGS = [HashAlg.MD4, HashAlg.MD4_BUSTED, HashAlg.MD5, HashAlg.XXH64, HashAlg.XXH3_64, HashAlg.XXH3_128];
+const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+
+/** Lengths around every boundary the algorithms care about (blocks, stripes, padding, SIMD widths). */
+const LENGTHS = [0, 1, 2, 3, 4, 8, 9, 15, 16, 17, 31, 32, 33, 55, 56, 63, 64, 65, 127, 128, 129, 240, 241, 255, 256, 511, 512, 699, 700, 701, 1023, 1024, 1025, 4096, 65536, 65537];
+
+const data = (n: number, seed: number) => {
+  const b = new Uint8Array(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    b[i] = x & 0xff;
+  }
+  return b;
+};
+
+test("the native core is loaded unless disabled (otherwise these tests compare the twin with itself)", () => {
+  expect(core.caps.kind).toBe(process.env.OC_RSYNC_NATIVE === "0" ? "typescript" : "native");
+});
+
+describe("rolling checksum", () => {
+  test.each(LENGTHS)("length %d", (n) => {
+    const buf = data(n, n + 1);
+    expect(core.rollingChecksum(buf)).toBe(tsCore.rollingChecksum(buf));
+  });
+  test("random buffers", () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 3000 }), (buf) => core.rollingChecksum(buf) === tsCore.rollingChecksum(buf)));
+  });
+});
+
+describe("hashes", () => {
+  for (const alg of ALGS) {
+    test(`alg ${alg}: boundary lengths and seeds`, () => {
+      for (const n of LENGTHS) {
+        const buf = data(n, n * 31 + alg);
+        for (const seed of [0, 1, 0x12345678, 0x87654321 | 0, 2n ** 63n + 5n]) {
+          expect(hex(core.hash(alg, buf, seed))).toBe(hex(tsCore.hash(alg, buf, seed)));
+        }
+      }
+    });
+    test(`alg ${alg}: streaming over random splits equals one-shot`, () => {
+      fc.assert(
+        fc.property(fc.uint8Array({ maxLength: 5000 }), fc.array(fc.nat(5000), { maxLength: 6 }), fc.integer(), (buf, cuts, seed) => {
+          const points = [...new Set(cuts.map((c) => c % (buf.length + 1)))].sort((a, b) => a - b);
+          const native = core.createHasher(alg, seed);
+          const twin = tsCore.createHasher(alg, seed);
+          let from = 0;
+          for (const p of [...points, buf.length]) {
+            native.update(buf.subarray(from, p));
+            twin.update(buf.subarray(from, p));
+            from = p;
+          }
+          const expected = hex(tsCore.hash(alg, buf, seed));
+          expect(hex(native.digest())).toBe(expected);
+          expect(hex(twin.digest())).toBe(expected);
+        }),
+        { numRuns: 60 },
+      );
+    });
+  }
+});
+
+describe("block-signature tables", () => {
+  test("random data, block lengths, strong lengths, algorithms and seeds", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 20000 }),
+        fc.integer({ min: 1, max: 3000 }),
+        fc.constantFrom(...ALGS),
+        fc.integer(),
+        fc.constantFrom(SeedOrder.Append, SeedOrder.Prepend),
+        fc.integer({ min: 1, max: 16 }),
+        (buf, blockLength, alg, seed, seedOrder, strong) => {
+          const strongLength = Math.min(strong, alg === HashAlg.XXH64 || alg === HashAlg.XXH3_64 ? 8 : 16);
+          const p = { blockLength, strongLength, alg, seed, seedOrder };
+          expect(hex(core.blockSums(buf, p))).toBe(hex(tsCore.blockSums(buf, p)));
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});
