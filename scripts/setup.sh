@@ -13,11 +13,13 @@ echo "== Zig"
 bash scripts/install-zig.sh
 
 echo "== rsync (reference peer for the tests)"
+# (The first line is taken from a captured string: `| head -n 1` would SIGPIPE rsync under pipefail.)
+first_line() { local v; v=$("$@"); echo "${v%%$'\n'*}"; }
 if command -v rsync >/dev/null 2>&1; then
-  rsync --version | head -n 1
+  first_line rsync --version
 elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rsync >/dev/null
-  rsync --version | head -n 1
+  first_line rsync --version
 else
   echo "rsync is not installed: the interop tests need it (sudo apt-get install rsync)." >&2
 fi
