@@ -32,7 +32,7 @@ else
   esac
   wheel="ziglang-$ZIG_VERSION-py3-none-$tag.whl"
   index="${PIP_INDEX_URL:-https://pypi.org/simple}"
-  url=$(curl -fsSL "${index%/}/ziglang/" | grep -o "https://[^\"#]*/$wheel" | head -n 1)
+  url=$(curl -fsSL "${index%/}/ziglang/" | grep -m 1 -o "https://[^\"#]*/$wheel")
   [ -n "$url" ] || { echo "could not find $wheel on $index" >&2; exit 1; }
   mkdir -p "$DEST"
   curl -fsSL -o "$DEST/$wheel" "$url"
