@@ -35,7 +35,9 @@ export class ClientOutput implements Reporter {
     let name = Buffer.from(e.name).toString("latin1");
     if (isDir(mode) && !name.endsWith("/")) name = name === "" ? "./" : `${name}/`;
     const link = isLink(mode) && o.links ? ` -> ${Buffer.from(this.t.extras.get(e.row)?.link ?? []).toString("latin1")}` : "";
-    write(Buffer.from(this.itemizing ? `${itemizeText(e.iflags, mode)} ${name}${link}\n` : `${name}${link}\n`, "latin1"));
+    // A receiver that cannot set symlink times (as upstream assumes before protocol 29) shows 'T'.
+    const symlinkTimes = this.s.protocol >= 29;
+    write(Buffer.from(this.itemizing ? `${itemizeText(e.iflags, mode, o.times, symlinkTimes)} ${name}${link}\n` : `${name}${link}\n`, "latin1"));
   }
 
   deleted(name: Uint8Array, dir: boolean): void {
@@ -85,16 +87,19 @@ function modeString(mode: number): string {
   return s;
 }
 
-function itemizeText(iflags: number, mode: number): string {
+function itemizeText(iflags: number, mode: number, times: boolean, symlinkTimes: boolean): string {
   const c = new Array<string>(11).fill(".");
   c[0] = iflags & ITEM.LOCAL_CHANGE ? (iflags & ITEM.XNAME_FOLLOWS ? "h" : "c") : !(iflags & ITEM.TRANSFER) ? "." : ">";
   c[1] = isDir(mode) ? "d" : isLink(mode) ? "L" : (mode & 0o170000) === 0o100000 ? "f" : "D";
-  if (iflags & ITEM.IS_NEW) {
-    for (let i = 2; i < 11; i++) c[i] = "+";
+  if (iflags & (ITEM.IS_NEW | ITEM.MISSING_DATA)) {
+    for (let i = 2; i < 11; i++) c[i] = iflags & ITEM.IS_NEW ? "+" : "?";
   } else {
     if (iflags & ITEM.REPORT_CHANGE) c[2] = "c";
-    if (iflags & ITEM.REPORT_SIZE) c[3] = "s";
-    if (iflags & ITEM.REPORT_TIME) c[4] = "t";
+    if (iflags & ITEM.REPORT_SIZE && !isLink(mode)) c[3] = "s";
+    if (iflags & ITEM.REPORT_TIME) {
+      const lowercase = times && (!isLink(mode) || (symlinkTimes && !(iflags & ITEM.REPORT_TIMEFAIL)));
+      c[4] = lowercase ? "t" : "T";
+    }
     if (iflags & ITEM.REPORT_PERMS) c[5] = "p";
     if (iflags & ITEM.REPORT_OWNER) c[6] = "o";
     if (iflags & ITEM.REPORT_GROUP) c[7] = "g";

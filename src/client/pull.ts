@@ -137,6 +137,7 @@ async function runPull(req: PullRequest, s: Session, input: Input, output: Outpu
     preserveHardLinks: o.hardLinks,
     checksumLength: o.checksum ? s.sums.file.length : 0,
     relativePaths: o.relative,
+    recursive: o.recursive,
     id0Names: s.id0Names,
     idLists: !o.numericIds,
     isRequested: requestedNames(req.paths, o.relative),

@@ -59,6 +59,8 @@ export interface FlistWireOptions {
   /** --checksum: bytes of file sum per regular file (0 when off). */
   checksumLength: number;
   relativePaths: boolean;
+  /** -r: below a top directory every directory's contents are part of the transfer (protocol < 30). */
+  recursive: boolean;
 }
 
 /** What the end-of-list marker said. */
@@ -80,6 +82,9 @@ export class FlistDecoder {
   private gid = 0;
   private rdevMajor = 0;
   private rdevMinor = 0;
+  /** Protocol < 30: we are below a top directory, so directories are content dirs (upstream in_del_hier). */
+  private inDelHier = false;
+  private delHierNameLen = 0;
   /** uid/gid -> name, as the sender announced them. */
   readonly names: IdNames = { users: new Map(), groups: new Map() };
 
@@ -247,8 +252,8 @@ export class FlistDecoder {
       if (p >= 30) {
         if (!(flags & XMIT.NO_CONTENT_DIR)) rowFlags |= F.CONTENT_DIR | (flags & XMIT.TOP_DIR ? F.TOP_DIR : 0);
         else if (flags & XMIT.TOP_DIR) rowFlags |= F.IMPLIED_DIR;
-      } else if (flags & XMIT.TOP_DIR) {
-        rowFlags |= F.TOP_DIR | F.CONTENT_DIR;
+      } else {
+        rowFlags |= this.oldContentDirFlags(flags, rawName, l1);
       }
     }
     const hlinked = o.preserveHardLinks && !isDir(mode) && (p >= 30 ? (flags & XMIT.HLINKED) !== 0 : false);
@@ -265,6 +270,27 @@ export class FlistDecoder {
       }
       if (hlinked) e.hlinkGroup = flags & XMIT.HLINK_FIRST ? row : hlinkFirst;
     }
+  }
+
+  /**
+   * Before protocol 30 the sender does not say which directories are content
+   * directories: a top directory is, and with -r so is every directory below
+   * it (with --relative: below its path) until the list leaves that hierarchy.
+   */
+  private oldContentDirFlags(flags: number, rawName: Uint8Array, l1: number): number {
+    if (flags & XMIT.TOP_DIR) {
+      this.inDelHier = this.o.recursive;
+      const isDot = rawName.length === 1 && rawName[0] === 0x2e;
+      let len = isDot ? 0 : rawName.length;
+      if (this.o.relativePaths && len > 2 && rawName[len - 1] === 0x2e && rawName[len - 2] === 0x2f) len -= 2;
+      this.delHierNameLen = len;
+      return F.TOP_DIR | F.CONTENT_DIR;
+    }
+    if (!this.inDelHier) return 0;
+    const n = this.delHierNameLen;
+    if (!this.o.relativePaths || n === 0 || (l1 >= n && rawName[n] === 0x2f)) return F.CONTENT_DIR;
+    this.inDelHier = false;
+    return 0;
   }
 
   /** The uid and gid lists that follow a non-incremental list (uidlist.c recv_id_list). */

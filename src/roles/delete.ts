@@ -27,7 +27,8 @@ export class Deleter {
 
   constructor(private readonly x: ReceivingSide) {}
 
-  private get mode() {
+  /** The effective mode: plain --delete is "during" for protocol 30+, "before" for older peers. */
+  get mode() {
     const m = this.x.o.deleteMode;
     if (m === "default") return this.x.s.protocol >= 30 ? "during" : "before";
     return m;

@@ -57,7 +57,7 @@ export class Generator {
     const x = this.x;
     const lists = x.lists;
     const inc = lists.incRecurse;
-    if (x.o.deleteMode === "before" && !x.soloName) this.deleter.deleteEverywhere();
+    if (this.deleter.mode === "before" && !x.soloName) this.deleter.deleteEverywhere();
 
     for (let li = 0; ; li++) {
       while (li >= lists.lists.length) {
@@ -73,7 +73,6 @@ export class Generator {
       }
       this.finishedLists();
     }
-    if (this.deleter.duringMode) this.deleter.flushDelayed();
 
     // Phase 1 (redo): wait until the sender has ended phase 0, re-requesting failed files meanwhile.
     this.redoPass = true;
@@ -86,7 +85,7 @@ export class Generator {
     const p = x.s.protocol;
     x.ndxOut.write(this.out, NDX_DONE);
     if (p >= 29) x.ndxOut.write(this.out, NDX_DONE);
-    const lateDelete = x.o.deleteMode === "after" || x.o.deleteMode === "delay";
+    const lateDelete = this.deleter.mode === "after" || this.deleter.mode === "delay";
     if (p >= 31 && !lateDelete) x.ndxOut.write(this.out, NDX_DONE);
     x.output.flush();
 
@@ -94,8 +93,8 @@ export class Generator {
       this.handleRedo();
       await this.idle();
     }
-    if (x.o.deleteMode === "delay") this.deleter.flushDelayed();
-    if (x.o.deleteMode === "after" && !x.soloName) this.deleter.deleteEverywhere();
+    if (this.deleter.mode === "delay") this.deleter.flushDelayed();
+    if (this.deleter.mode === "after" && !x.soloName) this.deleter.deleteEverywhere();
     this.deleter.warnIfLimited();
     if (p >= 31 && lateDelete) {
       x.ndxOut.write(this.out, NDX_DONE);
@@ -211,12 +210,19 @@ export class Generator {
     return x.dest.lstat(rel);
   }
 
-  /** Writes a report-only item (ndx, iflags) when it is significant (generator.c itemize). */
-  private itemize(ndx: number, iflags: number, xname?: Uint8Array): void {
+  /**
+   * A report-only item (generator.c itemize), when significant: sent to the
+   * sender to be echoed (protocol 29+), or logged here for older protocols,
+   * which have no item flags on the wire.
+   */
+  private itemize(row: number, ndx: number, iflags: number, xname?: Uint8Array): void {
     const x = this.x;
-    if (x.s.protocol < 29) return;
     const wantAll = x.o.itemizeChanges > 1 || x.o.verbose > 1;
     if (!(iflags & SIGNIFICANT_ITEM_FLAGS) && !wantAll && !(xname && xname.length)) return;
+    if (x.s.protocol < 29) {
+      x.report.item({ row, name: this.rel(row), iflags, xname });
+      return;
+    }
     x.ndxOut.write(this.out, ndx);
     this.out.u16(iflags & 0xffff);
     if (iflags & ITEM.XNAME_FOLLOWS) this.out.vstring(xname ?? new Uint8Array(0));
@@ -251,7 +257,7 @@ export class Generator {
     const createdEarlier = (t.flags[row]! & F.CREATED_DIR) !== 0;
     const w = this.attrs.wanted(row, realStat);
     const reportStat = createdEarlier ? null : realStat;
-    this.itemize(ndx, this.attrs.itemizeFlags(row, reportStat, w, reportStat ? 0 : ITEM.LOCAL_CHANGE));
+    this.itemize(row, ndx, this.attrs.itemizeFlags(row, reportStat, w, reportStat ? 0 : ITEM.LOCAL_CHANGE));
     if (x.o.dryRun) {
       if (!realStat) t.flags[row] = t.flags[row]! | F.MISSING_DIR;
       else this.confirmedDirs.add(pathId);
@@ -298,18 +304,18 @@ export class Generator {
     const w = this.attrs.wanted(row, st);
     if (st && isLink(st.mode) && Buffer.compare(x.dest.readLink(rel), target) === 0) {
       const ok = x.o.dryRun || this.setAttrs(rel, row, st, w, false);
-      this.itemize(ndx, this.attrs.itemizeFlags(row, st, w, 0, !ok));
+      this.itemize(row, ndx, this.attrs.itemizeFlags(row, st, w, 0, !ok));
       return;
     }
     if (x.o.dryRun) {
-      this.itemize(ndx, this.attrs.itemizeFlags(row, st && isLink(st.mode) ? st : null, w, ITEM.LOCAL_CHANGE | ITEM.REPORT_CHANGE));
+      this.itemize(row, ndx, this.attrs.itemizeFlags(row, st && isLink(st.mode) ? st : null, w, ITEM.LOCAL_CHANGE | ITEM.REPORT_CHANGE));
       return;
     }
     if (!this.atomicCreate(rel, st, (tmp) => x.dest.symlink(target, tmp))) return;
     const now = x.dest.lstat(rel);
     const ok = now ? this.setAttrs(rel, row, now, w, false) : true;
     const old = st && isLink(st.mode) ? st : null;
-    this.itemize(ndx, this.attrs.itemizeFlags(row, old, w, ITEM.LOCAL_CHANGE | ITEM.REPORT_CHANGE, !ok));
+    this.itemize(row, ndx, this.attrs.itemizeFlags(row, old, w, ITEM.LOCAL_CHANGE | ITEM.REPORT_CHANGE, !ok));
   }
 
   private special(row: number, ndx: number, rel: Uint8Array, st: DestStat | null): void {
@@ -326,14 +332,14 @@ export class Generator {
     if (same && device && st) same = st.rdevMajor === major && st.rdevMinor === minor;
     if (same && st) {
       if (!x.o.dryRun) this.setAttrs(rel, row, st, w, false);
-      this.itemize(ndx, this.attrs.itemizeFlags(row, st, w, 0));
+      this.itemize(row, ndx, this.attrs.itemizeFlags(row, st, w, 0));
       return;
     }
     const sameType = st !== null && (st.mode & 0o170000) === (mode & 0o170000);
     if (x.o.dryRun || this.atomicCreate(rel, st, (tmp) => x.dest.mknod(tmp, (mode & 0o170000) | (w.mode & 0o7777), major, minor))) {
       const now = x.o.dryRun ? null : x.dest.lstat(rel);
       if (now) this.setAttrs(rel, row, now, w, false);
-      this.itemize(ndx, this.attrs.itemizeFlags(row, sameType ? st : null, w, ITEM.LOCAL_CHANGE | ITEM.REPORT_CHANGE));
+      this.itemize(row, ndx, this.attrs.itemizeFlags(row, sameType ? st : null, w, ITEM.LOCAL_CHANGE | ITEM.REPORT_CHANGE));
     }
   }
 
@@ -384,7 +390,7 @@ export class Generator {
       if (this.upToDate(row, rel, existing)) {
         const w = this.attrs.wanted(row, existing);
         if (!o.dryRun) this.setAttrs(rel, row, existing, w, o.checksum);
-        this.itemize(ndx, this.attrs.itemizeFlags(row, existing, w, 0));
+        this.itemize(row, ndx, this.attrs.itemizeFlags(row, existing, w, 0));
         return;
       }
       if (o.append && existing.size >= t.size[row]!) return;

@@ -120,7 +120,8 @@ export class Receiver {
     if (ndx === NDX_DONE) return this.doneMarker();
     if (ndx < 0) return this.negativeIndex(r, ndx);
 
-    let iflags = ITEM.TRANSFER;
+    // Without item flags on the wire (protocol < 29) all we know is that data comes.
+    let iflags = ITEM.TRANSFER | ITEM.MISSING_DATA;
     if (x.s.protocol >= 29) {
       iflags = r.u16();
       if (iflags & ITEM.BASIS_TYPE_FOLLOWS) {

@@ -31,3 +31,8 @@ export function stableOutput(text: string): string {
     .filter((l) => !/^sent [\d,.]+ bytes\s+received [\d,.]+ bytes\s+[\d,.]+ bytes\/sec$/.test(l))
     .join("\n");
 }
+
+/** Our "rsync error: ... at FILE(LINE) [ROLE=VERSION]" lines name our own file and version: compare without them. */
+export function normalizeErrors(text: string): string {
+  return text.replace(/\) at \S+ \[(\w+)=[^\]]+\]/g, ") at X [$1]");
+}

@@ -4,7 +4,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startUpstreamDaemon, type RunningDaemon } from "../helpers/daemon.ts";
-import { runOc, runRsync, stableOutput } from "../helpers/run.ts";
+import { normalizeErrors, runOc, runRsync, stableOutput } from "../helpers/run.ts";
 import { ageTree, snapshot } from "../helpers/tree.ts";
 
 let work: string;
@@ -43,9 +43,6 @@ afterAll(async () => {
   await daemon.stop();
   fs.rmSync(work, { recursive: true, force: true });
 });
-
-/** Our error lines name our own file/role/version: compare them without that suffix. */
-const normalizeErrors = (text: string) => text.replace(/\) at \S+ \[(\w+)=[^\]]+\]/g, ") at X [$1]");
 
 /** Pulls with both clients into fresh directories and returns both results. */
 async function pullBoth(args: string[], path = "", name = "t") {
