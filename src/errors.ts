@@ -64,16 +64,33 @@ export function exitCodeText(code: number): string {
 
 /**
  * A failure that ends the run with an rsync exit code. `message` is printed
- * as "rsync: <message>" (unless `quiet`, when it was already shown, e.g. an
- * @ERROR line from a daemon), then upstream's "rsync error: ..." line.
+ * as it is (with "rsync: " where upstream has it), unless `quiet` says it was
+ * already shown (e.g. an @ERROR line from a daemon); then upstream's
+ * "rsync error: ..." line follows.
  */
+/** Who reports a failure, as upstream's who_am_i() names it ("Receiver" is a pull client before it forks). */
+export type Role = "client" | "server" | "sender" | "receiver" | "generator" | "daemon" | "Receiver";
+
 export class RsyncError extends Error {
+  /** Set by the part of the program that was running when this happened. */
+  role?: Role;
+
   constructor(
     readonly code: number,
     message: string,
     readonly quiet = false,
   ) {
     super(message);
+  }
+}
+
+/** Runs `work`, attributing failures that carry no role yet to `role`. */
+export async function asRole<T>(role: Role, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (e) {
+    if (e instanceof RsyncError && !e.role) e.role = role;
+    throw e;
   }
 }
 

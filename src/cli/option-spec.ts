@@ -19,7 +19,7 @@ export interface OptionSpec {
 
 /** Parses an integer option value the way popt does (decimal, optional sign). */
 export function intValue(flag: string, value: string): number {
-  if (!/^[-+]?\d+$/.test(value.trim())) throw usageError(`${flag}=${value}: invalid numeric value`);
+  if (!/^[-+]?\d+$/.test(value.trim())) throw usageError(`rsync: ${flag}=${value}: invalid numeric value`);
   return Number.parseInt(value, 10);
 }
 
@@ -39,7 +39,7 @@ export function parseArgv(argv: readonly string[], specs: readonly OptionSpec[],
 
   let i = 0;
   const next = (flag: string): string => {
-    if (i >= argv.length) throw usageError(`${flag}: missing argument`);
+    if (i >= argv.length) throw usageError(`rsync: ${flag}: missing argument`);
     return argv[i++]!;
   };
 
@@ -55,7 +55,7 @@ export function parseArgv(argv: readonly string[], specs: readonly OptionSpec[],
       const spec = byLong.get(name);
       if (spec) {
         if (spec.arg) spec.set(o, eq < 0 ? next(arg) : arg.slice(eq + 1));
-        else if (eq >= 0) throw usageError(`${arg}: option does not take an argument`);
+        else if (eq >= 0) throw usageError(`rsync: ${arg}: option does not take an argument`);
         else spec.set(o, "");
         continue;
       }
@@ -64,13 +64,13 @@ export function parseArgv(argv: readonly string[], specs: readonly OptionSpec[],
         negated.unset(o);
         continue;
       }
-      throw usageError(`${arg.slice(0, eq < 0 ? undefined : eq)}: unknown option`);
+      throw usageError(`rsync: ${arg.slice(0, eq < 0 ? undefined : eq)}: unknown option`);
     }
     if (arg.startsWith("-") && arg.length > 1) {
       for (let j = 1; j < arg.length; j++) {
         const letter = arg[j]!;
         const spec = byShort.get(letter);
-        if (!spec) throw usageError(`-${letter}: unknown option`);
+        if (!spec) throw usageError(`rsync: -${letter}: unknown option`);
         if (spec.arg) {
           // The rest of the bundle is the value, or else the next argument.
           spec.set(o, j + 1 < arg.length ? arg.slice(j + 1) : next(`-${letter}`));

@@ -120,8 +120,8 @@ export const modeTable: OptionSpec[] = [
 /** --block-size: a size with an optional K/M suffix, at most 128K (upstream's MAX_BLOCK_SIZE). */
 function blockSize(value: string): number {
   const m = /^(\d+)([kKmM]?)$/.exec(value);
-  if (!m) throw usageError(`--block-size=${value} is invalid`);
+  if (!m) throw usageError(`rsync: --block-size=${value} is invalid`);
   const n = Number.parseInt(m[1]!, 10) * (m[2] === "" ? 1 : /[kK]/.test(m[2]!) ? 1024 : 1 << 20);
-  if (n > 1 << 17) throw usageError(`--block-size=${value} is too large (max: 128.00K)`);
+  if (n > 1 << 17) throw usageError(`rsync: --block-size=${value} is too large (max: 128.00K)`);
   return n;
 }

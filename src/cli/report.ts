@@ -1,8 +1,7 @@
 /** Prints failures the way upstream does, and picks the exit code. */
-import { RERR, RsyncError, exitCodeText } from "../errors.ts";
+import { RERR, RsyncError, exitCodeText, type Role } from "../errors.ts";
 import { VERSION } from "../version.ts";
 
-export type Role = "client" | "server" | "sender" | "receiver" | "generator" | "daemon";
 
 /**
  * upstream: "rsync error: <text> (code N) at <file>(<line>) [<role>=<version>]",
@@ -16,8 +15,8 @@ export function errorLine(code: number, role: Role): string {
 /** Reports `e` on stderr and returns the exit code to use. */
 export function reportFailure(e: unknown, role: Role): number {
   if (e instanceof RsyncError) {
-    if (!e.quiet) process.stderr.write(`rsync: ${e.message}\n`);
-    process.stderr.write(errorLine(e.code, role));
+    if (!e.quiet && e.message) process.stderr.write(`${e.message}\n`);
+    process.stderr.write(errorLine(e.code, e.role ?? role));
     return e.code;
   }
   // A bug, not a peer's or user's fault: show where, and exit like upstream's crash code.

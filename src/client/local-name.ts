@@ -47,7 +47,7 @@ export function resolveLocalName(destArg: string, lists: FileLists, o: Options):
       try {
         fs.mkdirSync(dir, { mode: 0o777 });
       } catch (e) {
-        throw new RsyncError(RERR.FILEIO, `mkdir "${dir}" failed: ${errText(e)}`);
+        throw new RsyncError(RERR.FILEIO, `rsync: [Receiver] mkdir "${dir}" failed: ${errText(e)}`);
       }
     }
     // Everything inside the new directory is known to be absent, and "." is itemized as created.

@@ -5,7 +5,7 @@
  * process.
  */
 import type { Options } from "../cli/options.ts";
-import { RERR, RsyncError } from "../errors.ts";
+import { RERR, RsyncError, asRole } from "../errors.ts";
 import { FlistDecoder, IOERR_DEL_LIMIT, IOERR_GENERAL, IOERR_VANISHED } from "../flist/decode.ts";
 import { FileLists, ListReceiver, type ListReceiveOptions } from "../flist/lists.ts";
 import { DestFs } from "../fs/dest-fs.ts";
@@ -50,7 +50,7 @@ async function connect(o: Options, host: string, port: number): Promise<Channel>
   if (!o.contimeout) return connecting.catch((e) => failConnect(host, port, e));
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RsyncError(RERR.CONTIMEOUT, `failed to connect to ${host}: timed out`)), o.contimeout * 1000);
+    timer = setTimeout(() => reject(new RsyncError(RERR.CONTIMEOUT, `rsync: failed to connect to ${host} (${host}): Connection timed out (110)`)), o.contimeout * 1000);
   });
   try {
     return await Promise.race([connecting.catch((e) => failConnect(host, port, e)), timeout]);
@@ -61,7 +61,7 @@ async function connect(o: Options, host: string, port: number): Promise<Channel>
 
 function failConnect(host: string, port: number, e: unknown): never {
   const reason = e instanceof Error ? e.message : String(e);
-  throw new RsyncError(RERR.SOCKETIO, `failed to connect to ${host} (${host}): ${reason}\nrsync: connection to ${host}:${port} failed`);
+  throw new RsyncError(RERR.SOCKETIO, `rsync: failed to connect to ${host} (${host}): ${reason}`);
 }
 
 export async function pullFromDaemon(req: PullRequest): Promise<PullResult> {
@@ -74,24 +74,27 @@ export async function pullFromDaemon(req: PullRequest): Promise<PullResult> {
   const channel = await connect(o, host.replace(/^\[|\]$/g, ""), port);
   const input = new Input(channel);
   const output = new Output(channel);
-  const protocol = o.protocol ?? PROTOCOL_VERSION;
-  const args = serverArgs(o, { amSender: false, protocol, listOnly });
-  const outcome = await daemonHandshake(input, output, {
-    protocol,
-    paths: req.paths,
-    serverArgs: args,
-    user,
-    passwordFile: o.passwordFile,
-    showMotd: !o.noMotd,
-  });
-  if (outcome.kind === "listed") {
+  try {
+    const protocol = o.protocol ?? PROTOCOL_VERSION;
+    const args = serverArgs(o, { amSender: false, protocol, listOnly });
+    const outcome = await asRole("Receiver", daemonHandshake(input, output, {
+      protocol,
+      paths: req.paths,
+      serverArgs: args,
+      user,
+      passwordFile: o.passwordFile,
+      showMotd: !o.noMotd,
+    }));
+    if (outcome.kind === "listed") return { exitCode: 0, stats: emptyStats() };
+    const session = await asRole("Receiver", clientSetupProtocol(input, output, { protocol: outcome.protocol, checksumChoice: o.checksumChoice }));
+    // Until the transfer starts a failure is the "Receiver"'s, as upstream's client names itself before it forks.
+    const result = await asRole("Receiver", runPull(req, session, input, output, listOnly > 0));
+    await output.drained();
+    return result;
+  } finally {
+    // Every way out closes the connection: an open socket would keep the process alive.
     channel.close();
-    return { exitCode: 0, stats: emptyStats() };
   }
-  const session = await clientSetupProtocol(input, output, { protocol: outcome.protocol, checksumChoice: o.checksumChoice });
-  const result = await runPull(req, session, input, output, listOnly > 0);
-  await output.close();
-  return result;
 }
 
 /** Everything after setup_protocol: filter list, file lists, generator and receiver, statistics. */
@@ -215,7 +218,10 @@ async function runPull(req: PullRequest, s: Session, input: Input, output: Outpu
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
-    await Promise.all([generator.run().then(() => x.ndxOut.write(output.data, NDX_DONE)), receiver.run()]);
+    await Promise.all([
+      asRole("generator", generator.run().then(() => x.ndxOut.write(output.data, NDX_DONE))),
+      asRole("receiver", receiver.run()),
+    ]);
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);

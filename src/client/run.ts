@@ -18,14 +18,14 @@ export async function runClient(o: Options): Promise<number> {
   }
   if (o.checksumChoice) validateChecksumChoice(o.checksumChoice);
   if (o.protocol !== undefined && (o.protocol < 27 || o.protocol > 32)) {
-    throw new RsyncError(RERR.PROTOCOL, `--protocol must be between 27 and 32 (oc-rsync supports 27 to 32)`);
+    throw new RsyncError(RERR.PROTOCOL, `--protocol must be between 27 and 32 (oc-rsync supports 27 to 32).`);
   }
   const source = args[0] === undefined ? null : checkForHostSpec(args[0], o.port ?? 0);
   if (!source) {
-    throw new RsyncError(RERR.UNSUPPORTED, "only pulls from an rsync daemon are implemented so far (local copies, pushes and remote shells come next)");
+    throw new RsyncError(RERR.UNSUPPORTED, "oc-rsync: only pulls from an rsync daemon are implemented so far (local copies, pushes and remote shells come next)");
   }
   if (source.port === 0) {
-    throw new RsyncError(RERR.UNSUPPORTED, "remote-shell transfers are not implemented yet; use rsync://host/module or host::module");
+    throw new RsyncError(RERR.UNSUPPORTED, "oc-rsync: remote-shell transfers are not implemented yet; use rsync://host/module or host::module");
   }
   // A lone remote source (or one followed by ":..." names) lists instead of copying.
   const last = args[args.length - 1]!;

@@ -67,7 +67,7 @@ export class Input {
 
   private ended(error?: Error): void {
     this.reader.ended = true;
-    if (error) this.fail(streamError(`connection error: ${error.message}`));
+    if (error) this.fail(streamError(`rsync: connection unexpectedly closed (${this.reader.consumed} bytes received so far) [receiver]: ${error.message}`));
     this.notify();
   }
 

@@ -58,7 +58,7 @@ export class ChunkReader {
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     if (this.available < n) {
-      if (this.ended) throw streamError(`connection unexpectedly closed (${this.consumed} bytes received so far)`);
+      if (this.ended) throw streamError(`rsync: connection unexpectedly closed (${this.consumed} bytes received so far) [receiver]`);
       throw UNDERFLOW;
     }
     const keepFrom = Math.min(this.markPos, this.pos);

@@ -8,6 +8,7 @@ import { RERR, RsyncError } from "../errors.ts";
 import { authResponse, AUTH_DIGESTS, chooseAuthDigest } from "../protocol/daemon-auth.ts";
 import type { Input } from "../io/input.ts";
 import type { Output } from "../io/output.ts";
+import { errText } from "../fs/errors.ts";
 
 export interface DaemonRequest {
   /** Our highest protocol (or --protocol). */
@@ -53,7 +54,7 @@ function readPassword(passwordFile: string | undefined): Uint8Array {
     try {
       fd = passwordFile === "-" ? 0 : openSync(passwordFile, "r");
     } catch (e) {
-      throw new RsyncError(RERR.SYNTAX, `could not open password file ${passwordFile}: ${(e as Error).message}`);
+      throw new RsyncError(RERR.SYNTAX, `rsync: could not open password file ${passwordFile}: ${errText(e)}`);
     }
     if (passwordFile !== "-") {
       const st = fstatSync(fd);
@@ -121,13 +122,13 @@ export async function daemonHandshake(input: Input, output: Output, req: DaemonR
   try {
     line = await input.readLine(1023);
   } catch (e) {
-    if (e instanceof RsyncError) throw startFailure("did not see server greeting");
+    if (e instanceof RsyncError) throw startFailure("rsync: did not see server greeting");
     throw e;
   }
   const greeting = parseGreeting(line);
-  if (!greeting) throw startFailure(`server sent "${line}" rather than greeting`);
-  if (greeting.sub === undefined && greeting.protocol >= 30) throw startFailure(`the server omitted the subprotocol value: ${line}`);
-  if (greeting.digests === undefined && greeting.protocol > 31) throw startFailure(`the server omitted the digest name list: ${line}`);
+  if (!greeting) throw startFailure(`rsync: server sent "${line}" rather than greeting`);
+  if (greeting.sub === undefined && greeting.protocol >= 30) throw startFailure(`rsync: the server omitted the subprotocol value: ${line}`);
+  if (greeting.digests === undefined && greeting.protocol > 31) throw startFailure(`rsync: the server omitted the digest name list: ${line}`);
   const protocol = negotiateVersion(req.protocol, greeting.protocol, greeting.sub ?? 0);
 
   output.data.bytes(Buffer.from(`${module}\n`));
@@ -138,7 +139,7 @@ export async function daemonHandshake(input: Input, output: Output, req: DaemonR
     try {
       reply = await input.readLine(5120);
     } catch (e) {
-      if (e instanceof RsyncError) throw startFailure("didn't get server startup line");
+      if (e instanceof RsyncError) throw startFailure("rsync: didn't get server startup line");
       throw e;
     }
     if (reply.startsWith("@RSYNCD: AUTHREQD ")) {
