@@ -176,6 +176,7 @@ async function runPull(req: PullRequest, s: Session, input: Input, output: Outpu
   const ids = new IdMapper(o.numericIds, process.getuid?.() === 0, decoder.names.users, decoder.names.groups, !s.id0Names);
   const x = {
     o,
+    out,
     s,
     lists,
     t: lists.table,

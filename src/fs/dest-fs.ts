@@ -116,8 +116,20 @@ export class DestFs {
     return fs.openSync(this.abs(rel), fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, mode);
   }
 
-  openForUpdate(rel: Uint8Array): number {
-    return fs.openSync(this.abs(rel), fs.constants.O_RDWR | fs.constants.O_NOFOLLOW);
+  /** --inplace: the destination itself, created (with `mode`) when missing. */
+  openOrCreateForUpdate(rel: Uint8Array, mode: number): number {
+    return fs.openSync(this.abs(rel), fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, mode);
+  }
+
+  /** Creates the directory that will hold `rel` when it is missing (one level, e.g. a --partial-dir). */
+  mkdirParentOf(rel: Uint8Array, mode: number): void {
+    const slash = rel.lastIndexOf(0x2f);
+    if (slash <= 0) return;
+    try {
+      fs.mkdirSync(this.abs(rel.subarray(0, slash)), { mode });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
   }
 
   openRead(rel: Uint8Array): number {

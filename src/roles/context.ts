@@ -6,6 +6,7 @@
  * object instead of a pipe.
  */
 import type { Options } from "../cli/options.ts";
+import type { OutputConfig } from "../cli/output-config.ts";
 import type { FileLists, FileList } from "../flist/lists.ts";
 import type { FileTable } from "../flist/table.ts";
 import type { DestFs } from "../fs/dest-fs.ts";
@@ -19,6 +20,8 @@ import type { TransferStats } from "./stats.ts";
 
 export interface ReceivingSide {
   o: Options;
+  /** What is printed (info levels, stdout format). */
+  out: OutputConfig;
   s: Session;
   lists: FileLists;
   t: FileTable;

@@ -68,11 +68,17 @@ export class Deleter {
     const entries = this.listSorted(rel);
     for (let i = entries.length - 1; i >= 0; i--) {
       const e = entries[i]!;
-      if (keep.has(e.name.toString("latin1"))) continue;
+      if (keep.has(e.name.toString("latin1")) || this.isPartialDir(e.name)) continue;
       const child = join(rel, e.name);
       if (this.mode === "delay") this.delayed.push({ rel: child, st: e.st });
       else this.deleteItem(child, e.st, false);
     }
+  }
+
+  /** A relative --partial-dir inside each directory is ours: never deleted as extraneous. */
+  private isPartialDir(name: Buffer): boolean {
+    const dir = this.x.o.partialDir;
+    return dir !== undefined && !dir.startsWith("/") && name.toString("latin1") === Buffer.from(dir.replace(/\/+$/, "")).toString("latin1");
   }
 
   flushDelayed(): void {

@@ -21,6 +21,7 @@ import { AttrRules, ITEM, SIGNIFICANT_ITEM_FLAGS, type Wanted } from "./attrs.ts
 import type { ReceivingSide } from "./context.ts";
 import { Deleter } from "./delete.ts";
 import { isUnsafeSymlink } from "./symlink-safety.ts";
+import { FNAMECMP_PARTIAL_DIR, partialPathFor, removePartialFile } from "./partial-dir.ts";
 import * as fs from "node:fs";
 
 /** Flush and yield to the event loop every this many entries (lets the socket drain). */
@@ -30,6 +31,8 @@ const READ_CHUNK = 1 << 20;
 export class Generator {
   readonly attrs: AttrRules;
   private readonly deleter: Deleter;
+  /** Directory-name ids whose contents are skipped (see skipDir). */
+  private readonly skippedDirs = new Set<number>();
   /** Directory-name ids known to be real directories here (no symlinks in our path). */
   private readonly confirmedDirs = new Set<number>([0]);
   /** Directories whose permissions we loosened while filling them, with the mode to restore at the end. */
@@ -128,7 +131,8 @@ export class Generator {
       const l = lists[this.doneListCount]!;
       if (l.inProgress > 0 || l.toRedo > 0) break;
       x.ndxOut.write(this.out, NDX_DONE);
-      if (l.parentDir >= 0) this.touchUpDirs(x.lists.dirList[l.parentDir]!);
+      // --delete-delay still deletes in these directories later: it touches every directory up at the end instead.
+      if (l.parentDir >= 0 && this.deleter.mode !== "delay") this.touchUpDirs(x.lists.dirList[l.parentDir]!);
       this.doneListCount++;
     }
   }
@@ -171,11 +175,19 @@ export class Generator {
       return;
     }
 
+    // Below a directory that was skipped (--existing) or could not be made there is nothing to do.
+    if (this.skippedDirs.has(t.dirId[row]!)) {
+      if (dirEntry) this.skipDir(row);
+      return;
+    }
     const rel = this.rel(row);
     if (!x.soloName) this.checkParent(row);
     const st = this.statDest(row, rel, dirEntry);
 
-    if (x.o.existing && !st) return;
+    if (x.o.existing && !st) {
+      if (dirEntry && !preview) this.skipDir(row);
+      return;
+    }
     if (x.o.ignoreExisting && st && (!dirEntry || !isDir(st.mode))) return;
 
     if (dirEntry) this.directory(row, ndx, rel, st, preview, list);
@@ -288,9 +300,16 @@ export class Generator {
   }
 
   private skipDirContents(row: number): void {
-    const x = this.x;
-    x.report.error("*** Skipping any contents from this failed directory ***");
-    x.t.flags[row] = x.t.flags[row]! | F.MISSING_DIR;
+    this.x.report.error("*** Skipping any contents from this failed directory ***");
+    this.skipDir(row);
+  }
+
+  /** Nothing below this directory is handled (upstream's skip_dir). */
+  private skipDir(row: number): void {
+    const t = this.x.t;
+    t.flags[row] = t.flags[row]! | F.MISSING_DIR;
+    const p = this.rel(row);
+    if (p.length) this.skippedDirs.add(t.internDir(p));
   }
 
   private symlink(row: number, ndx: number, rel: Uint8Array, st: DestStat | null): void {
@@ -386,8 +405,11 @@ export class Generator {
       if (!x.o.dryRun && !this.deleter.removeForReplacement(rel, existing, "file")) return;
       existing = null;
     }
+    // A file kept by an interrupted earlier run (--partial-dir) is the best basis there is.
+    const partial = this.partialBasis(rel);
     if (!this.redoPass && existing) {
       if (this.upToDate(row, rel, existing)) {
+        if (partial && !o.dryRun) removePartialFile(x.dest, partial.rel);
         const w = this.attrs.wanted(row, existing);
         if (!o.dryRun) this.setAttrs(rel, row, existing, w, o.checksum);
         this.itemize(row, ndx, this.attrs.itemizeFlags(row, existing, w, 0));
@@ -395,7 +417,15 @@ export class Generator {
       }
       if (o.append && existing.size >= t.size[row]!) return;
     }
-    this.requestTransfer(row, ndx, rel, existing, list);
+    this.requestTransfer(row, ndx, rel, existing, list, partial);
+  }
+
+  private partialBasis(rel: Uint8Array): { rel: Uint8Array; st: DestStat } | null {
+    const dir = this.x.o.partialDir;
+    if (dir === undefined) return null;
+    const partialRel = partialPathFor(rel, dir);
+    const st = this.x.dest.lstat(partialRel);
+    return st && isReg(st.mode) ? { rel: partialRel, st } : null;
   }
 
   /** generator.c quick_check_ok for a regular file. */
@@ -429,28 +459,46 @@ export class Generator {
     return hasher.digest().subarray(0, length);
   }
 
-  private requestTransfer(row: number, ndx: number, rel: Uint8Array, basis: DestStat | null, list: FileList): void {
+  /**
+   * Asks the sender for a file's data: index, item flags (the report is
+   * against the destination; `partial` changes only the delta basis), sum head
+   * and block sums.
+   */
+  private requestTransfer(
+    row: number,
+    ndx: number,
+    rel: Uint8Array,
+    existing: DestStat | null,
+    list: FileList,
+    partial: { rel: Uint8Array; st: DestStat } | null = null,
+  ): void {
     const x = this.x;
     const o = x.o;
-    const w = this.attrs.wanted(row, basis);
+    const w = this.attrs.wanted(row, existing);
     let iflags = ITEM.TRANSFER;
     if (o.checksum) iflags |= ITEM.REPORT_CHANGE;
-    iflags = this.attrs.itemizeFlags(row, basis, w, iflags);
+    if (partial && x.s.protocol >= 29) iflags |= ITEM.BASIS_TYPE_FOLLOWS;
+    iflags = this.attrs.itemizeFlags(row, existing, w, iflags);
     if (x.lists.incRecurse && !o.dryRun) list.inProgress++;
     x.ndxOut.write(this.out, ndx);
-    if (x.s.protocol >= 29) this.out.u16(iflags & 0xffff);
+    if (x.s.protocol >= 29) {
+      this.out.u16(iflags & 0xffff);
+      if (iflags & ITEM.BASIS_TYPE_FOLLOWS) this.out.u8(FNAMECMP_PARTIAL_DIR);
+    }
     if (o.dryRun) return;
-    const head = this.sumHeadFor(rel, basis);
+    const head = partial ? this.sumHeadFor(partial.rel, partial.st) : this.sumHeadFor(rel, existing);
     writeSumHead(this.out, head.head, x.s.protocol);
     if (head.sums) this.out.bytes(head.sums);
   }
 
-  /** Block sums of the existing file, or a null sum head (send it whole). */
+  /** Block sums of the basis, or a null sum head (send it whole). */
   private sumHeadFor(rel: Uint8Array, basis: DestStat | null): { head: SumHead; sums?: Uint8Array } {
     const x = this.x;
     const o = x.o;
     const sums = x.s.sums;
     if (!basis || basis.size === 0 || o.wholeFile === true || sums.xfer.alg === null) return { head: NULL_SUM_HEAD };
+    // --append only says how much is there already (not in the redo pass, which rebuilds the file).
+    if (o.append && !this.redoPass) return { head: chooseSumHead(basis.size, x.s.protocol, sums.xfer.length, false, o.blockSize) };
     let data: Uint8Array;
     try {
       data = fs.readFileSync(x.dest.abs(rel));
@@ -459,7 +507,6 @@ export class Generator {
       return { head: NULL_SUM_HEAD };
     }
     const head = chooseSumHead(data.length, x.s.protocol, sums.xfer.length, this.redoPass, o.blockSize);
-    if (o.append) return { head };
     const table = core.blockSums(data, {
       blockLength: head.blockLength,
       strongLength: head.strongLength,
@@ -510,7 +557,7 @@ export class Generator {
       for (const { row, mode } of this.tweakedDirs) {
         if (!(t.flags[row]! & F.MISSING_DIR)) x.dest.chmod(this.rel(row), mode);
       }
-      if (!x.lists.incRecurse) {
+      if (!x.lists.incRecurse || this.deleter.mode === "delay") {
         for (const l of x.lists.lists) {
           for (let row = l.ndxStart; row < l.ndxStart + l.count; row++) {
             if (isDir(t.mode[row]!) && !(t.flags[row]! & F.INACTIVE)) this.touchUpDir(row);

@@ -8,53 +8,30 @@
  * token, one checksum) and acts on it only once it is complete, so it can be
  * retried after UNDERFLOW (Input.loop).
  */
-import * as fs from "node:fs";
 import { protocolError } from "../errors.ts";
 import { FlistDecoder } from "../flist/decode.ts";
 import { ListReceiver, type ListReceiveOptions } from "../flist/lists.ts";
 import { F, isDevice, isDir, isLink, isReg } from "../flist/table.ts";
-import { tempNameFor } from "../fs/dest-fs.ts";
 import { errText } from "../fs/errors.ts";
-import type { Hasher } from "../native/index.ts";
 import { wholeFileHasher } from "../protocol/checksum-choice.ts";
 import { NDX_DEL_STATS, NDX_DONE, NDX_FLIST_EOF, NDX_FLIST_OFFSET } from "../protocol/ndx.ts";
 import type { ChunkReader } from "../protocol/reader.ts";
 import { readSumHead, type SumHead } from "../delta/sum-head.ts";
 import { ITEM } from "./attrs.ts";
+import { IncomingFile } from "./incoming-file.ts";
+import { FNAMECMP_FNAME, FNAMECMP_PARTIAL_DIR, partialPathFor, removePartialFile } from "./partial-dir.ts";
 import type { AttrRules } from "./attrs.ts";
 import type { ReceivingSide } from "./context.ts";
 
 /** Upstream never sends a literal run longer than CHUNK_SIZE; 3.4.4+ refuses longer ones. */
 const MAX_LITERAL = 32 * 1024;
-/** Files up to this size are kept in memory and written in one go. */
-const SMALL_FILE = 1 << 20;
 const MAX_XNAME = 4095;
-
-/** The file being received. */
-interface Incoming {
-  row: number;
-  ndx: number;
-  iflags: number;
-  rel: Uint8Array;
-  temp: Uint8Array;
-  head: SumHead;
-  basisFd: number;
-  hasher: Hasher;
-  /** Data not yet written (small files: all of it). */
-  chunks: Uint8Array[];
-  pending: number;
-  fd: number;
-  written: number;
-  literal: number;
-  matched: number;
-  redo: boolean;
-}
 
 export class Receiver {
   private phase = 0;
   private readonly maxPhase: number;
   private sublist: ListReceiver | null = null;
-  private file: Incoming | null = null;
+  private file: { row: number; ndx: number; iflags: number; redo: boolean; data: IncomingFile; partialRel: Uint8Array | null } | null = null;
   /** Lists received and not yet ended by the sender's NDX_DONE (incremental mode). */
   private listsHeld = 0;
 
@@ -122,11 +99,13 @@ export class Receiver {
 
     // Without item flags on the wire (protocol < 29) all we know is that data comes.
     let iflags = ITEM.TRANSFER | ITEM.MISSING_DATA;
+    let basisType = FNAMECMP_FNAME;
     if (x.s.protocol >= 29) {
       iflags = r.u16();
       if (iflags & ITEM.BASIS_TYPE_FOLLOWS) {
-        const type = r.u8();
-        if (type !== 0x80) throw protocolError(`invalid basis type ${type} (no alternate basis directories are in use)`);
+        basisType = r.u8();
+        const allowed = basisType === FNAMECMP_FNAME || (basisType === FNAMECMP_PARTIAL_DIR && x.o.partialDir !== undefined);
+        if (!allowed) throw protocolError(`invalid basis type ${basisType} (no alternate basis directories are in use)`);
       }
       if (iflags & ITEM.XNAME_FOLLOWS) r.vstring(MAX_XNAME);
     }
@@ -142,9 +121,15 @@ export class Receiver {
     }
     if (!isReg(x.t.mode[row]!)) throw protocolError("received request to transfer non-regular file");
     if (this.phase === 2) throw protocolError("got transfer request in phase 2 [receiver]");
+    // A dry run logs the request and gets no data (no sum head was sent either).
+    if (x.o.dryRun) {
+      this.finishDryRun(row, iflags);
+      return true;
+    }
     const head = readSumHead(r, x.s.protocol, x.s.sums.xfer.length);
-    if (!x.o.dryRun) this.startFile(row, ndx, iflags, head);
-    else this.finishDryRun(row, iflags);
+    // Formats without byte counts are printed when the data starts (upstream's log_before_transfer).
+    if (x.out.logBeforeTransfer) x.report.item({ row, name: this.rel(row), iflags });
+    this.startFile(row, ndx, iflags, head, basisType);
     return true;
   }
 
@@ -204,87 +189,50 @@ export class Receiver {
     if (iflags & ITEM.IS_NEW) s.createdFiles++;
   }
 
-  private startFile(row: number, ndx: number, iflags: number, head: SumHead): void {
+  private startFile(row: number, ndx: number, iflags: number, head: SumHead, basisType: number): void {
     const x = this.x;
+    const o = x.o;
     const rel = this.rel(row);
+    // A file received a second time is the redo pass: no appending then, the whole file is rebuilt.
     const redo = (x.t.flags[row]! & F.FILE_SENT) !== 0;
     x.t.flags[row] = x.t.flags[row]! | F.FILE_SENT;
-    let basisFd = -1;
-    if (head.count > 0) {
-      try {
-        basisFd = x.dest.openRead(rel);
-      } catch {
-        basisFd = -1; // blocks will be reported as a failed verification
-      }
-    }
-    this.file = {
-      row,
-      ndx,
-      iflags,
-      rel,
-      temp: tempNameFor(rel),
-      head,
-      basisFd,
-      hasher: wholeFileHasher(x.s.sums),
-      chunks: [],
-      pending: 0,
-      fd: -1,
-      written: 0,
-      literal: 0,
-      matched: 0,
-      redo,
-    };
+    const partialRel = o.partialDir !== undefined ? partialPathFor(rel, o.partialDir) : null;
+    const append = redo || !o.append ? 0 : o.append === 2 || x.s.protocol < 30 ? 2 : 1;
+    const data = new IncomingFile(
+      x.dest,
+      {
+        rel,
+        head,
+        basisRel: head.count === 0 ? null : basisType === FNAMECMP_PARTIAL_DIR ? partialRel : rel,
+        inplace: o.inplace || o.append > 0,
+        append,
+        createMode: this.createMode(row),
+      },
+      wholeFileHasher(x.s.sums),
+    );
+    this.file = { row, ndx, iflags, redo, data, partialRel };
   }
 
   /** One token of the file's data, or its checksum after the end token. */
   private fileStep(r: ChunkReader): boolean {
     const f = this.file!;
-    const x = this.x;
+    const head = f.data.spec.head;
     const token = r.i32();
     if (token > 0) {
       if (token > MAX_LITERAL) throw protocolError(`Invalid literal data length ${token}`);
-      const data = r.bytes(token);
-      f.hasher.update(data);
-      this.append(f, data);
-      f.literal += token;
+      f.data.literalData(r.bytes(token));
       return true;
     }
     if (token < 0) {
       const block = -(token + 1);
-      if (block >= f.head.count) throw protocolError(`Invalid block number ${block} (of ${f.head.count})`);
-      const len = block === f.head.count - 1 && f.head.remainder ? f.head.remainder : f.head.blockLength;
-      const data = this.readBlock(f, block, len);
-      f.hasher.update(data);
-      this.append(f, data);
-      f.matched += len;
+      if (block >= head.count) throw protocolError(`Invalid block index ${block} (count=${head.count}) [receiver]`);
+      f.data.block(block);
       return true;
     }
     // End of data: the sender's whole-file checksum follows.
-    const theirs = r.bytes(x.s.sums.xfer.length);
-    this.finishFile(f, Buffer.compare(f.hasher.digest(), theirs) === 0);
+    const theirs = r.bytes(this.x.s.sums.xfer.length);
+    this.finishFile(f, f.data.verify(theirs));
     return true;
-  }
-
-  private readBlock(f: Incoming, block: number, len: number): Uint8Array {
-    const out = new Uint8Array(len);
-    if (f.basisFd < 0) return out;
-    const n = fs.readSync(f.basisFd, out, 0, len, block * f.head.blockLength);
-    return n === len ? out : out.subarray(0, n);
-  }
-
-  private append(f: Incoming, data: Uint8Array): void {
-    f.chunks.push(data);
-    f.pending += data.length;
-    if (f.pending >= SMALL_FILE) this.flushChunks(f);
-  }
-
-  /** Large files are written as they arrive. */
-  private flushChunks(f: Incoming): void {
-    if (f.fd < 0) f.fd = this.x.dest.createExclusive(f.temp, this.createMode(f.row));
-    fs.writevSync(f.fd, f.chunks);
-    f.written += f.pending;
-    f.chunks = [];
-    f.pending = 0;
   }
 
   private createMode(row: number): number {
@@ -293,35 +241,37 @@ export class Receiver {
     return (w.mode & 0o7777) | 0o200;
   }
 
-  private finishFile(f: Incoming, verified: boolean): void {
+  private finishFile(f: NonNullable<Receiver["file"]>, verified: boolean): void {
     const x = this.x;
     this.file = null;
-    if (f.basisFd >= 0) fs.closeSync(f.basisFd);
     const list = x.lists.listOf(f.ndx);
+    const rel = f.data.name;
     try {
       if (!verified) {
-        this.discard(f);
+        this.failedVerification(f);
         if (!f.redo) {
-          x.report.error(`WARNING: ${this.display(f.rel)} failed verification -- update discarded (will try again).`);
           x.redo.push(f.ndx);
           if (list) list.toRedo++;
         } else {
-          x.report.error(`ERROR: ${this.display(f.rel)} failed verification -- update discarded.`);
           x.hadTransferError = true;
         }
         return;
       }
-      this.flushChunks(f);
-      fs.closeSync(f.fd);
-      f.fd = -1;
-      this.install(f);
+      // Attributes on the rebuilt file before it takes the destination's place (finish_transfer).
+      const built = f.data.close();
+      const st = x.dest.lstat(built);
+      if (st) this.attrs.apply(x.dest, built, f.row, st, this.attrs.wanted(f.row, null), true);
+      f.data.install();
+      if (f.partialRel) removePartialFile(x.dest, f.partialRel);
       this.countTransfer(f.row, f.iflags);
-      x.stats.literalData += f.literal;
-      x.stats.matchedData += f.matched;
-      x.report.item({ row: f.row, name: f.rel, iflags: f.iflags, literal: f.literal, matched: f.matched });
+      x.stats.literalData += f.data.literal;
+      x.stats.matchedData += f.data.matched;
+      if (!x.out.logBeforeTransfer) {
+        x.report.item({ row: f.row, name: rel, iflags: f.iflags, literal: f.data.literal, matched: f.data.matched });
+      }
     } catch (e) {
-      this.discard(f);
-      x.report.error(`rsync: [receiver] failed to write "${this.display(f.rel)}": ${errText(e)}`);
+      f.data.discard();
+      x.report.error(`rsync: [receiver] failed to write "${this.display(rel)}": ${errText(e)}`);
       x.hadTransferError = true;
     } finally {
       if (list && x.lists.incRecurse) list.inProgress--;
@@ -329,47 +279,35 @@ export class Receiver {
     }
   }
 
-  /** Attributes on the temp file, then the rename into place (receiver.c finish_transfer). */
-  private install(f: Incoming): void {
+  /**
+   * A rebuilt file whose checksum does not match (receiver.c recv_files):
+   * with --partial it is kept (in place, or in the --partial-dir), else it
+   * goes; the redo pass asks for it again. The warning shows only with -v
+   * or -i; a second failure is always an error.
+   */
+  private failedVerification(f: NonNullable<Receiver["file"]>): void {
     const x = this.x;
-    const st = x.dest.lstat(f.temp);
-    if (st) this.attrs.apply(x.dest, f.temp, f.row, st, this.attrs.wanted(f.row, null), true);
-    x.dest.rename(f.temp, f.rel);
-  }
-
-  private discard(f: Incoming): void {
-    if (f.fd >= 0) {
-      fs.closeSync(f.fd);
-      f.fd = -1;
-    }
-    try {
-      this.x.dest.unlink(f.temp);
-    } catch {
-      // never created
+    const o = x.o;
+    const keep = o.partial && !f.data.spec.inplace;
+    const kept = !keep && !f.data.spec.inplace ? "discarded" : o.partialDir !== undefined && keep ? "put into partial-dir" : "retained";
+    if (keep) f.data.abandon(true, f.partialRel);
+    else f.data.discard();
+    if (f.redo || x.out.info.get("NAME") > 0 || x.out.formatHasI) {
+      const what = f.redo ? "ERROR" : "WARNING";
+      x.report.error(`${what}: ${this.display(f.data.name)} failed verification -- update ${kept}${f.redo ? "" : " (will try again)"}.`);
     }
   }
 
   /**
    * The run is being cut short (error, signal). The file in progress is
-   * removed, or with --partial kept in place of the destination file.
+   * removed, or with --partial kept in place of the destination file (or in
+   * the --partial-dir).
    */
   abandonFile(): void {
     const f = this.file;
     if (!f) return;
     this.file = null;
-    if (f.basisFd >= 0) fs.closeSync(f.basisFd);
-    const x = this.x;
-    if (x.o.partial && f.written + f.pending > 0) {
-      try {
-        this.flushChunks(f);
-        fs.closeSync(f.fd);
-        x.dest.rename(f.temp, f.rel);
-        return;
-      } catch {
-        // fall through to removing it
-      }
-    }
-    this.discard(f);
+    f.data.abandon(this.x.o.partial, f.partialRel);
   }
 
   private async readStats(): Promise<void> {

@@ -1,0 +1,197 @@
+/**
+ * One file being received (receiver.c receive_data, finish_transfer): where
+ * its bytes go (a temp file renamed into place, or the destination itself
+ * with --inplace / --append), where matched blocks are read from (the
+ * destination, or a --partial-dir file), and the whole-file checksum over
+ * everything it ends up holding.
+ */
+import * as fs from "node:fs";
+import type { SumHead } from "../delta/sum-head.ts";
+import type { DestFs } from "../fs/dest-fs.ts";
+import { tempNameFor } from "../fs/dest-fs.ts";
+import type { Hasher } from "../native/index.ts";
+
+/** Files up to this size are kept in memory and written in one go. */
+const WRITE_BATCH = 1 << 20;
+const PREFIX_CHUNK = 1 << 20;
+
+export interface IncomingSpec {
+  /** The destination (relative to the destination root). */
+  rel: Uint8Array;
+  head: SumHead;
+  /** Where matched blocks come from; null without a basis. */
+  basisRel: Uint8Array | null;
+  /** Write into the destination itself (--inplace, --append). */
+  inplace: boolean;
+  /** --append: 1 appends after the existing data, 2 also checks it (--append-verify, or any append below protocol 30). */
+  append: 0 | 1 | 2;
+  /** Mode for a newly created file (our own until it is in place). */
+  createMode: number;
+}
+
+export class IncomingFile {
+  literal = 0;
+  matched = 0;
+  private readonly temp: Uint8Array | null;
+  private fd = -1;
+  private basisFd = -1;
+  /** Where the next byte of the file goes. */
+  private offset = 0;
+  private chunks: Uint8Array[] = [];
+  private pending = 0;
+
+  constructor(
+    private readonly dest: DestFs,
+    readonly spec: IncomingSpec,
+    private readonly hasher: Hasher,
+  ) {
+    this.temp = spec.inplace ? null : tempNameFor(spec.rel);
+    if (spec.basisRel && spec.head.count > 0) {
+      try {
+        this.basisFd = dest.openRead(spec.basisRel);
+      } catch {
+        // Missing basis: matched blocks come out empty and the checksum fails (then the redo fixes it).
+      }
+    }
+    if (spec.inplace) {
+      this.fd = dest.openOrCreateForUpdate(spec.rel, spec.createMode);
+      if (spec.append) this.startAppend();
+    }
+  }
+
+  /** --append: the data already there stays; with verification it counts in the checksum. */
+  private startAppend(): void {
+    const h = this.spec.head;
+    const existing = h.count * h.blockLength - (h.remainder ? h.blockLength - h.remainder : 0);
+    if (this.spec.append === 2 && this.basisFd >= 0) {
+      const buf = new Uint8Array(PREFIX_CHUNK);
+      for (let at = 0; at < existing; ) {
+        const n = fs.readSync(this.basisFd, buf, 0, Math.min(buf.length, existing - at), at);
+        if (n <= 0) break;
+        this.hasher.update(buf.subarray(0, n));
+        at += n;
+      }
+    }
+    this.offset = existing;
+  }
+
+  get name(): Uint8Array {
+    return this.spec.rel;
+  }
+
+  literalData(data: Uint8Array): void {
+    this.hasher.update(data);
+    this.literal += data.length;
+    this.write(data);
+  }
+
+  /** A block of the basis; with --inplace a block already at its place is not rewritten. */
+  block(index: number): void {
+    const h = this.spec.head;
+    const len = index === h.count - 1 && h.remainder ? h.remainder : h.blockLength;
+    const at = index * h.blockLength;
+    const data = new Uint8Array(len);
+    if (this.basisFd >= 0) fs.readSync(this.basisFd, data, 0, len, at);
+    this.hasher.update(data);
+    this.matched += len;
+    if (this.spec.inplace && at === this.offset) {
+      this.offset += len;
+      return;
+    }
+    this.write(data);
+  }
+
+  private write(data: Uint8Array): void {
+    if (this.spec.inplace) {
+      fs.writeSync(this.fd, data, 0, data.length, this.offset);
+      this.offset += data.length;
+      return;
+    }
+    this.chunks.push(data);
+    this.pending += data.length;
+    if (this.pending >= WRITE_BATCH) this.flush();
+  }
+
+  private flush(): void {
+    if (this.fd < 0) this.fd = this.dest.createExclusive(this.temp!, this.spec.createMode);
+    fs.writeSync(this.fd, Buffer.concat(this.chunks, this.pending));
+    this.offset += this.pending;
+    this.chunks = [];
+    this.pending = 0;
+  }
+
+  /** True when the sender's checksum matches what we rebuilt. */
+  verify(theirs: Uint8Array): boolean {
+    return Buffer.compare(this.hasher.digest(), theirs) === 0;
+  }
+
+  /**
+   * Closes the rebuilt file and returns where it is now (the temp file, or
+   * the destination when updating in place), ready for its attributes.
+   */
+  close(): Uint8Array {
+    this.closeBasis();
+    if (this.spec.inplace) {
+      // What was longer than the new content goes.
+      fs.ftruncateSync(this.fd, this.offset);
+    } else {
+      this.flush();
+    }
+    fs.closeSync(this.fd);
+    this.fd = -1;
+    return this.temp ?? this.spec.rel;
+  }
+
+  /** Puts a closed temp file in place (nothing to do when updating in place). */
+  install(): void {
+    if (this.temp) this.dest.rename(this.temp, this.spec.rel);
+  }
+
+  /** A rebuilt file that failed verification or could not be finished: the temp file goes. */
+  discard(): void {
+    this.closeBasis();
+    if (this.fd >= 0) fs.closeSync(this.fd);
+    this.fd = -1;
+    if (this.temp) this.removeTemp();
+  }
+
+  /**
+   * The run ends in the middle of this file. With --partial what arrived is
+   * kept: in place of the destination, or as `partialRel` (--partial-dir).
+   */
+  abandon(keepPartial: boolean, partialRel: Uint8Array | null): void {
+    this.closeBasis();
+    if (this.spec.inplace || !this.temp) {
+      if (this.fd >= 0) fs.closeSync(this.fd);
+      this.fd = -1;
+      return;
+    }
+    const received = this.offset + this.pending;
+    if (keepPartial && received > 0) {
+      try {
+        this.flush();
+        fs.closeSync(this.fd);
+        this.fd = -1;
+        if (partialRel) this.dest.mkdirParentOf(partialRel, 0o700);
+        this.dest.rename(this.temp, partialRel ?? this.spec.rel);
+        return;
+      } catch {
+        // fall through: remove what we cannot keep
+      }
+    }
+    this.discard();
+  }
+
+  private removeTemp(): void {
+    try {
+      this.dest.unlink(this.temp!);
+    } catch {
+      // never created
+    }
+  }
+
+  private closeBasis(): void {
+    if (this.basisFd >= 0) fs.closeSync(this.basisFd);
+    this.basisFd = -1;
+  }
+}

@@ -1,0 +1,28 @@
+import type { DestFs } from "../fs/dest-fs.ts";
+
+/**
+ * --partial-dir (util1.c partial_dir_fname): a relative DIR lives in the
+ * directory of each file ("sub/DIR/name"), an absolute one is shared.
+ */
+export function partialPathFor(rel: Uint8Array, partialDir: string): Uint8Array {
+  const dir = Buffer.from(partialDir.replace(/\/+$/, ""));
+  const slash = rel.lastIndexOf(0x2f);
+  const base = rel.subarray(slash + 1);
+  if (partialDir.startsWith("/")) return Buffer.concat([dir, Buffer.from("/"), base]);
+  return Buffer.concat([rel.subarray(0, slash + 1), dir, Buffer.from("/"), base]);
+}
+
+/** The basis-type byte that names the --partial-dir file as the delta basis (FNAMECMP_PARTIAL_DIR). */
+export const FNAMECMP_FNAME = 0x80;
+export const FNAMECMP_PARTIAL_DIR = 0x81;
+
+/** Removes a --partial-dir file that is no longer needed, and its directory when that is now empty. */
+export function removePartialFile(dest: DestFs, rel: Uint8Array): void {
+  try {
+    dest.unlink(rel);
+    const slash = rel.lastIndexOf(0x2f);
+    if (slash > 0) dest.rmdir(rel.subarray(0, slash));
+  } catch {
+    // no partial file, or the directory still holds others
+  }
+}
