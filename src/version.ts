@@ -10,7 +10,7 @@ export const VERSION: string = pkg.version;
 export const PROTOCOL_VERSION = 32;
 export const MIN_PROTOCOL_VERSION = 27;
 
-const CAPABILITIES = ["64-bit files", "64-bit inums", "64-bit timestamps", "64-bit long ints", "symlinks"];
+const CAPABILITIES = ["64-bit files", "64-bit inums", "64-bit timestamps", "64-bit long ints", "symlinks", "hardlinks"];
 /** Advertised in upstream's order; "none" is only ever offered by a server. */
 export const CHECKSUM_NAMES = ["xxh128", "xxh3", "xxh64", "md5", "md4"];
 export const COMPRESS_NAMES: string[] = [];

@@ -27,14 +27,19 @@ export class ClientOutput implements Reporter {
     const significant = e.iflags & SIGNIFICANT_ITEM_FLAGS;
     const mode = this.t.mode[e.row]!;
     if (!(e.iflags & ITEM.TRANSFER)) {
-      const seeItem = this.itemizing && (significant !== 0 || o.itemizeChanges > 1);
+      const seeItem = this.itemizing && (significant !== 0 || o.itemizeChanges > 1 || (e.xname?.length ?? 0) > 0);
       const localChange = (e.iflags & ITEM.LOCAL_CHANGE) !== 0 && significant !== 0;
       if (!(seeItem || localChange || (isDir(mode) && significant))) return;
     }
     if (!this.itemizing && o.verbose === 0) return;
     let name = Buffer.from(e.name).toString("latin1");
     if (isDir(mode) && !name.endsWith("/")) name = name === "" ? "./" : `${name}/`;
-    const link = isLink(mode) && o.links ? ` -> ${Buffer.from(this.t.extras.get(e.row)?.link ?? []).toString("latin1")}` : "";
+    const link =
+      isLink(mode) && o.links
+        ? ` -> ${Buffer.from(this.t.extras.get(e.row)?.link ?? []).toString("latin1")}`
+        : e.xname?.length
+          ? ` => ${Buffer.from(e.xname).toString("latin1")}`
+          : "";
     // A receiver that cannot set symlink times (as upstream assumes before protocol 29) shows 'T'.
     const symlinkTimes = this.s.protocol >= 29;
     write(Buffer.from(this.itemizing ? `${itemizeText(e.iflags, mode, o.times, symlinkTimes)} ${name}${link}\n` : `${name}${link}\n`, "latin1"));

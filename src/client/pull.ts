@@ -20,6 +20,7 @@ import { Generator } from "../roles/generator.ts";
 import { IdMapper } from "../roles/id-map.ts";
 import { Receiver } from "../roles/receiver.ts";
 import { emptyStats, type TransferStats } from "../roles/stats.ts";
+import type { ReceivingSide } from "../roles/context.ts";
 import { daemonHandshake } from "../transport/daemon-client.ts";
 import { DEFAULT_RSYNC_PORT, splitUser, type HostSpec } from "../transport/address.ts";
 import { PROTOCOL_VERSION } from "../version.ts";
@@ -103,6 +104,8 @@ async function runPull(req: PullRequest, s: Session, input: Input, output: Outpu
   const stats = emptyStats();
   const lists = new FileLists(s.incRecurse, s.protocol);
   const signal = new Signal();
+  // The receiving side's shared state, once the file list is in (messages may name files before).
+  let x: ReceivingSide | undefined;
   const state: MessageState = {
     ioError: 0,
     hadTransferError: false,
@@ -111,6 +114,7 @@ async function runPull(req: PullRequest, s: Session, input: Input, output: Outpu
     noSend(ndx) {
       const list = lists.listOf(ndx);
       if (list && lists.incRecurse) list.inProgress--;
+      if (ndx >= 0) x?.fileDone(ndx, false);
       signal.wake();
     },
   };
@@ -174,7 +178,7 @@ async function runPull(req: PullRequest, s: Session, input: Input, output: Outpu
   const umask = process.umask(0);
   const reporter = createReporter(o, lists.table, stats, s);
   const ids = new IdMapper(o.numericIds, process.getuid?.() === 0, decoder.names.users, decoder.names.groups, !s.id0Names);
-  const x = {
+  x = {
     o,
     out,
     s,
@@ -206,6 +210,7 @@ async function runPull(req: PullRequest, s: Session, input: Input, output: Outpu
     createdDirs: dest.created,
     redo: [] as number[],
     doneMarkers: 0,
+    fileDone: (_row: number, _ok: boolean) => {},
     wakeGenerator: () => signal.wake(),
     waitForReceiver: () => signal.wait(),
     listFor: (ndx: number) => lists.listOf(ndx),

@@ -82,6 +82,8 @@ export class FlistDecoder {
   private gid = 0;
   private rdevMajor = 0;
   private rdevMinor = 0;
+  /** Protocols 28-29: the previous hard-linked entry's device (XMIT_SAME_DEV_pre30). */
+  private lastDev = 0;
   /** Protocol < 30: we are below a top directory, so directories are content dirs (upstream in_del_hier). */
   private inDelHier = false;
   private delHierNameLen = 0;
@@ -140,9 +142,11 @@ export class FlistDecoder {
     let groupName: Uint8Array | undefined;
     let rdevMajor = this.rdevMajor;
     let rdevMinor = this.rdevMinor;
+    let pendingDev = this.lastDev;
     let link: Uint8Array | undefined;
     let checksum: Uint8Array | undefined;
     let hlinkFirst = -1;
+    let hlinkKey: string | undefined;
 
     if (p >= 30 && o.preserveHardLinks && flags & XMIT.HLINKED && !(flags & XMIT.HLINK_FIRST)) {
       hlinkFirst = r.varint();
@@ -207,10 +211,12 @@ export class FlistDecoder {
         if (len <= 0 || len >= MAXPATHLEN) throw protocolError(`overflow: linkname_len=${len} in the received file list`);
         link = r.bytes(len).slice();
       }
-      if (p < 30 && o.preserveHardLinks && flags & XMIT.HLINKED && !isDir(mode)) {
-        // Protocols 28-29 send dev/ino: read and ignore (groups are formed from them below by the caller).
-        if (!(flags & XMIT.SAME_DEV_PRE30)) r.longint();
-        r.longint();
+      // Before protocol 30 hard-linked files carry their device and inode (all regular files before 28).
+      const devIno = p < 30 && o.preserveHardLinks && !isDir(mode) && (p >= 28 ? (flags & XMIT.HLINKED) !== 0 : isReg(mode));
+      if (devIno) {
+        const dev = p >= 28 && flags & XMIT.SAME_DEV_PRE30 ? this.lastDev : r.longint() - 1;
+        hlinkKey = `d${dev}:${r.longint()}`;
+        pendingDev = dev;
       }
       if (o.checksumLength > 0 && (isReg(mode) || p < 28)) {
         checksum = r.bytes(o.checksumLength).slice();
@@ -235,6 +241,7 @@ export class FlistDecoder {
     this.gid = gid;
     this.rdevMajor = rdevMajor;
     this.rdevMinor = rdevMinor;
+    this.lastDev = pendingDev;
     if (userName) this.names.users.set(uid, userName);
     if (groupName) this.names.groups.set(gid, groupName);
 
@@ -256,8 +263,11 @@ export class FlistDecoder {
         rowFlags |= this.oldContentDirFlags(flags, rawName, l1);
       }
     }
-    const hlinked = o.preserveHardLinks && !isDir(mode) && (p >= 30 ? (flags & XMIT.HLINKED) !== 0 : false);
-    if (hlinked) rowFlags |= F.HLINKED | (flags & XMIT.HLINK_FIRST ? F.HLINK_FIRST : 0);
+    if (p >= 30 && o.preserveHardLinks && !isDir(mode) && flags & XMIT.HLINKED) {
+      hlinkKey = `g${flags & XMIT.HLINK_FIRST ? row : hlinkFirst}`;
+    }
+    const hlinked = hlinkKey !== undefined;
+    if (hlinked) rowFlags |= F.HLINKED;
     t.flags[row] = rowFlags;
     t.extras.delete(row);
     if (link || checksum || isDevice(mode) || hlinked) {
@@ -268,7 +278,7 @@ export class FlistDecoder {
         e.rdevMajor = rdevMajor;
         e.rdevMinor = rdevMinor;
       }
-      if (hlinked) e.hlinkGroup = flags & XMIT.HLINK_FIRST ? row : hlinkFirst;
+      if (hlinked) e.hlinkKey = hlinkKey;
     }
   }
 

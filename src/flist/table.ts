@@ -30,7 +30,6 @@ export const F = {
   CONTENT_DIR: 1 << 1,
   IMPLIED_DIR: 1 << 2,
   HLINKED: 1 << 3,
-  HLINK_FIRST: 1 << 4,
   /** A duplicate name removed by the receiver (upstream clears the basename). */
   INACTIVE: 1 << 5,
   /** The generator created this directory: everything in it is known absent. */
@@ -68,8 +67,12 @@ export interface Extras {
   rdevMinor?: number;
   /** --checksum file sum. */
   checksum?: Uint8Array;
-  /** Hard-link group id: the index at which the group's first member was sent. */
-  hlinkGroup?: number;
+  /**
+   * Hard-link group: entries with the same key are links to one file. From
+   * protocol 30 it is the index at which the group's first member was sent,
+   * before that the source's device and inode numbers.
+   */
+  hlinkKey?: string;
   /** User/group names carried inline (incremental mode). */
   userName?: Uint8Array;
   groupName?: Uint8Array;

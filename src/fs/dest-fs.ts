@@ -69,6 +69,11 @@ export class DestFs {
     fs.mkdirSync(this.root, { mode });
   }
 
+  /** A hard link `rel` to the existing `existingRel`. */
+  link(existingRel: Uint8Array, rel: Uint8Array): void {
+    fs.linkSync(this.abs(existingRel), this.abs(rel));
+  }
+
   symlink(target: Uint8Array, rel: Uint8Array): void {
     fs.symlinkSync(Buffer.from(target), this.abs(rel));
   }

@@ -49,6 +49,8 @@ export interface ReceivingSide {
   redo: number[];
   /** Counts NDX_DONE markers the receiver has seen from the sender in each phase (msgdone_cnt). */
   doneMarkers: number;
+  /** The receiver reports each transferred file's end (for -H: links wait for their group's first file). */
+  fileDone(row: number, ok: boolean): void;
   /** Wakes the generator when the receiver reports progress. */
   wakeGenerator(): void;
   waitForReceiver(): Promise<void>;

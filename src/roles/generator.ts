@@ -22,8 +22,11 @@ import type { ReceivingSide } from "./context.ts";
 import { Deleter } from "./delete.ts";
 import { isUnsafeSymlink } from "./symlink-safety.ts";
 import { FNAMECMP_PARTIAL_DIR, partialPathFor, removePartialFile } from "./partial-dir.ts";
+import { HardLinkGroups } from "./hard-links.ts";
 import * as fs from "node:fs";
 
+/** Entries known before generating starts with -H and incremental lists (upstream MIN_FILECNT_LOOKAHEAD / 2). */
+const HLINK_LOOKAHEAD = 500;
 /** Flush and yield to the event loop every this many entries (lets the socket drain). */
 const YIELD_EVERY = 256;
 const READ_CHUNK = 1 << 20;
@@ -31,6 +34,14 @@ const READ_CHUNK = 1 << 20;
 export class Generator {
   readonly attrs: AttrRules;
   private readonly deleter: Deleter;
+  private readonly hardLinks = new HardLinkGroups();
+  /** Transfers the receiver has finished and the generator has not looked at yet. */
+  private readonly ended: { row: number; ok: boolean }[] = [];
+
+  private noteHardLinkLists(): void {
+    const t = this.x.t;
+    this.hardLinks.noteLists(this.x.lists.lists, (row) => (t.flags[row]! & F.INACTIVE ? undefined : t.extras.get(row)?.hlinkKey));
+  }
   /** Directory-name ids whose contents are skipped (see skipDir). */
   private readonly skippedDirs = new Set<number>();
   /** Directory-name ids known to be real directories here (no symlinks in our path). */
@@ -42,6 +53,11 @@ export class Generator {
   constructor(private readonly x: ReceivingSide) {
     this.attrs = new AttrRules(x.o, x.t, x.ids, x.amRoot, x.umask);
     this.deleter = new Deleter(x);
+    // Like upstream's generator, act on finished transfers at our own check points, not when they happen.
+    x.fileDone = (row, ok) => {
+      this.ended.push({ row, ok });
+      x.wakeGenerator();
+    };
   }
 
   private get out() {
@@ -61,9 +77,16 @@ export class Generator {
     const lists = x.lists;
     const inc = lists.incRecurse;
     if (this.deleter.mode === "before" && !x.soloName) this.deleter.deleteEverywhere();
+    // With -H upstream lets the lists run ahead first (MIN_FILECNT_LOOKAHEAD / 2), which decides
+    // which member of a hard-link group is transferred: so do we.
+    if (x.o.hardLinks && inc) {
+      while (!lists.eof && lists.lists.reduce((n, l) => n + l.count, 0) < HLINK_LOOKAHEAD) await this.idle();
+    }
 
     for (let li = 0; ; li++) {
       while (li >= lists.lists.length) {
+        this.handleRedo();
+        this.finishedLists();
         if (lists.eof) break;
         await this.idle();
       }
@@ -147,9 +170,11 @@ export class Generator {
       this.entry(dirRow, list.ndxStart - 1, true, list);
     }
     const end = list.ndxStart + list.count;
+    if (x.o.hardLinks) this.noteHardLinkLists();
     let n = 0;
     for (let row = list.ndxStart; row < end; row++) {
       if (t.flags[row]! & F.INACTIVE) continue;
+      if (x.o.hardLinks) this.noteHardLinkLists();
       this.entry(row, row, false, list);
       this.handleRedo();
       if (++n % YIELD_EVERY === 0) {
@@ -394,15 +419,67 @@ export class Generator {
     }
   }
 
-  private regular(row: number, ndx: number, rel: Uint8Array, st: DestStat | null, list: FileList): void {
+  private regular(row: number, ndx: number, rel: Uint8Array, st: DestStat | null, list: FileList, asLeader = false): void {
+    const x = this.x;
+    const hlinkKey = x.o.hardLinks ? x.t.extras.get(row)?.hlinkKey : undefined;
+    if (hlinkKey === undefined) {
+      this.regularFile(row, ndx, rel, st, list, false);
+      return;
+    }
+    let last = true;
+    if (!asLeader) {
+      const claim = this.hardLinks.claim(hlinkKey, { row, ndx, list });
+      if (claim.kind === "wait") return;
+      if (claim.kind === "link") return this.linkTo(row, ndx, rel, st, claim.to);
+      last = claim.last;
+    }
+    const m = { row, ndx, list };
+    switch (this.regularFile(row, ndx, rel, st, list, !last)) {
+      case "deferred":
+        this.hardLinks.defer(hlinkKey, m);
+        break;
+      case "requested":
+        // A dry run gets no data: the others are linked (itemized) to it right away, as upstream does.
+        if (x.o.dryRun) this.linkWaiting(hlinkKey, m);
+        else this.hardLinks.sending(hlinkKey, m);
+        break;
+      case "current":
+        this.linkWaiting(hlinkKey, m);
+        break;
+      case "skipped":
+        break;
+    }
+  }
+
+  /** The group's file `m` is in place: link the members waiting for it. */
+  private linkWaiting(key: string, m: { row: number; ndx: number; list: FileList }): void {
+    for (const w of this.hardLinks.placed(key, m)) {
+      const rel = this.rel(w.row);
+      this.linkTo(w.row, w.ndx, rel, this.x.o.dryRun ? null : this.x.dest.lstat(rel), m.row);
+    }
+    this.x.wakeGenerator();
+  }
+
+  /**
+   * Handles a regular file. `deferIfMissing`: a hard-link group member that
+   * is not its group's last waits instead of being requested when missing.
+   */
+  private regularFile(
+    row: number,
+    ndx: number,
+    rel: Uint8Array,
+    st: DestStat | null,
+    list: FileList,
+    deferIfMissing: boolean,
+  ): "skipped" | "current" | "requested" | "deferred" {
     const x = this.x;
     const o = x.o;
     const t = x.t;
     // -u: keep a destination file that is newer than the source's (within --modify-window).
-    if (o.update && !this.redoPass && st && isReg(st.mode) && t.mtime[row]! - st.mtime < o.modifyWindow) return;
+    if (o.update && !this.redoPass && st && isReg(st.mode) && t.mtime[row]! - st.mtime < o.modifyWindow) return "skipped";
     let existing = st;
     if (existing && !isReg(existing.mode)) {
-      if (!x.o.dryRun && !this.deleter.removeForReplacement(rel, existing, "file")) return;
+      if (!x.o.dryRun && !this.deleter.removeForReplacement(rel, existing, "file")) return "skipped";
       existing = null;
     }
     // A file kept by an interrupted earlier run (--partial-dir) is the best basis there is.
@@ -413,11 +490,44 @@ export class Generator {
         const w = this.attrs.wanted(row, existing);
         if (!o.dryRun) this.setAttrs(rel, row, existing, w, o.checksum);
         this.itemize(row, ndx, this.attrs.itemizeFlags(row, existing, w, 0));
-        return;
+        return "current";
       }
-      if (o.append && existing.size >= t.size[row]!) return;
+      if (o.append && existing.size >= t.size[row]!) return "skipped";
     }
+    if (!existing && !partial && deferIfMissing) return "deferred";
     this.requestTransfer(row, ndx, rel, existing, list, partial);
+    return "requested";
+  }
+
+  /**
+   * A transfer ended. For a hard-link group's file the others are linked to
+   * it now; if it could not be put in place, the next candidate is handled.
+   */
+  private transferEnded(row: number, ok: boolean): void {
+    const x = this.x;
+    const key = x.o.hardLinks ? x.t.extras.get(row)?.hlinkKey : undefined;
+    const list = x.lists.listOf(row);
+    if (key === undefined || !list) return;
+    if (ok) return this.linkWaiting(key, { row, ndx: row, list });
+    const next = this.hardLinks.failed(key);
+    if (next) {
+      const rel = this.rel(next.row);
+      this.regular(next.row, next.ndx, rel, x.dest.lstat(rel), next.list, true);
+    }
+  }
+
+  /** hlink.c maybe_hard_link: `row` becomes a hard link to `leader` (already one: nothing to do). */
+  private linkTo(row: number, ndx: number, rel: Uint8Array, st: DestStat | null, leader: number): void {
+    const x = this.x;
+    const leaderRel = this.rel(leader);
+    const w = this.attrs.wanted(row, st);
+    const leaderSt = x.o.dryRun ? null : x.dest.lstat(leaderRel);
+    if (st && leaderSt && st.dev === leaderSt.dev && st.ino === leaderSt.ino) {
+      this.itemize(row, ndx, this.attrs.itemizeFlags(row, st, w, ITEM.LOCAL_CHANGE | ITEM.XNAME_FOLLOWS), new Uint8Array(0));
+      return;
+    }
+    if (!x.o.dryRun && !this.atomicCreate(rel, st, (tmp) => x.dest.link(leaderRel, tmp))) return;
+    this.itemize(row, ndx, this.attrs.itemizeFlags(row, st, w, ITEM.LOCAL_CHANGE | ITEM.XNAME_FOLLOWS), leaderRel);
   }
 
   private partialBasis(rel: Uint8Array): { rel: Uint8Array; st: DestStat } | null {
@@ -517,9 +627,13 @@ export class Generator {
     return { head, sums: table };
   }
 
-  /** Files the receiver could not verify: requested again with full-length sums. */
+  /** check_for_finished_files: finished transfers (for -H) and files to redo. */
   private handleRedo(): void {
     const x = this.x;
+    while (this.ended.length > 0) {
+      const { row, ok } = this.ended.shift()!;
+      this.transferEnded(row, ok);
+    }
     while (x.redo.length > 0) {
       const ndx = x.redo.shift()!;
       const list = x.lists.listOf(ndx);

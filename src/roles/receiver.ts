@@ -100,6 +100,7 @@ export class Receiver {
     // Without item flags on the wire (protocol < 29) all we know is that data comes.
     let iflags = ITEM.TRANSFER | ITEM.MISSING_DATA;
     let basisType = FNAMECMP_FNAME;
+    let xname: Uint8Array | undefined;
     if (x.s.protocol >= 29) {
       iflags = r.u16();
       if (iflags & ITEM.BASIS_TYPE_FOLLOWS) {
@@ -107,7 +108,7 @@ export class Receiver {
         const allowed = basisType === FNAMECMP_FNAME || (basisType === FNAMECMP_PARTIAL_DIR && x.o.partialDir !== undefined);
         if (!allowed) throw protocolError(`invalid basis type ${basisType} (no alternate basis directories are in use)`);
       }
-      if (iflags & ITEM.XNAME_FOLLOWS) r.vstring(MAX_XNAME);
+      if (iflags & ITEM.XNAME_FOLLOWS) xname = r.vstring(MAX_XNAME).slice();
     }
     const list = x.lists.listOf(ndx);
     if (!list) throw protocolError(`File-list index ${ndx} not in any list`);
@@ -116,7 +117,7 @@ export class Receiver {
     if (x.t.flags[row]! & F.INACTIVE) throw protocolError(`refusing transfer of cleared file index ${ndx}`);
 
     if (!(iflags & ITEM.TRANSFER)) {
-      this.reportOnly(row, iflags);
+      this.reportOnly(row, iflags, xname);
       return true;
     }
     if (!isReg(x.t.mode[row]!)) throw protocolError("received request to transfer non-regular file");
@@ -162,9 +163,9 @@ export class Receiver {
     return true;
   }
 
-  private reportOnly(row: number, iflags: number): void {
+  private reportOnly(row: number, iflags: number, xname?: Uint8Array): void {
     const x = this.x;
-    x.report.item({ row, name: this.rel(row), iflags });
+    x.report.item({ row, name: this.rel(row), iflags, xname });
     if (iflags & ITEM.IS_NEW) {
       const mode = x.t.mode[row]!;
       const s = x.stats;
@@ -254,6 +255,7 @@ export class Receiver {
           if (list) list.toRedo++;
         } else {
           x.hadTransferError = true;
+          x.fileDone(f.row, false);
         }
         return;
       }
@@ -263,6 +265,7 @@ export class Receiver {
       if (st) this.attrs.apply(x.dest, built, f.row, st, this.attrs.wanted(f.row, null), true);
       f.data.install();
       if (f.partialRel) removePartialFile(x.dest, f.partialRel);
+      x.fileDone(f.row, true);
       this.countTransfer(f.row, f.iflags);
       x.stats.literalData += f.data.literal;
       x.stats.matchedData += f.data.matched;
