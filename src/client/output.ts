@@ -95,7 +95,8 @@ function modeString(mode: number): string {
 function itemizeText(iflags: number, mode: number, times: boolean, symlinkTimes: boolean): string {
   const c = new Array<string>(11).fill(".");
   c[0] = iflags & ITEM.LOCAL_CHANGE ? (iflags & ITEM.XNAME_FOLLOWS ? "h" : "c") : !(iflags & ITEM.TRANSFER) ? "." : ">";
-  c[1] = isDir(mode) ? "d" : isLink(mode) ? "L" : (mode & 0o170000) === 0o100000 ? "f" : "D";
+  const type = mode & 0o170000;
+  c[1] = isDir(mode) ? "d" : isLink(mode) ? "L" : type === 0o100000 ? "f" : type === 0o020000 || type === 0o060000 ? "D" : "S";
   if (iflags & (ITEM.IS_NEW | ITEM.MISSING_DATA)) {
     for (let i = 2; i < 11; i++) c[i] = iflags & ITEM.IS_NEW ? "+" : "?";
   } else {

@@ -140,6 +140,8 @@ export class AttrRules {
     const changeGid = w.setGroup && st.gid !== w.gid;
     if (changeUid || changeGid) {
       dest.lchown(rel, changeUid ? w.uid : st.uid, changeGid ? w.gid : st.gid);
+      // chown clears setuid/setgid: look again so the mode check below puts them back.
+      if (st.mode & 0o6000) st = dest.lstat(rel) ?? st;
     }
     if (!isLink(mode) && (st.mode & CHMOD_BITS) !== (w.mode & CHMOD_BITS)) {
       dest.chmod(rel, w.mode);
