@@ -5,6 +5,7 @@
  */
 import { usageError } from "../errors.ts";
 import { intValue, type OptionSpec } from "./option-spec.ts";
+import { parseSizeArg } from "./size-arg.ts";
 import type { Options } from "./options.ts";
 
 const flag = (
@@ -102,6 +103,13 @@ export const optionTable: OptionSpec[] = [
   valued(["out-format", "log-format"], undefined, "FORMAT", "output updates using the specified FORMAT", (o, v) => (o.outFormat = v)),
   valued(["password-file"], undefined, "FILE", "read daemon-access password from FILE", (o, v) => (o.passwordFile = v)),
   flag(["list-only"], undefined, "list the files instead of copying them", (o) => (o.listOnly = true)),
+  {
+    long: ["bwlimit"],
+    arg: "RATE",
+    help: "limit socket I/O bandwidth",
+    set: (o, v) => (o.bwlimit = Math.floor((parseSizeArg(v, "K", "bwlimit", 512, -1, true) + 512) / 1024)),
+    unset: (o) => (o.bwlimit = 0),
+  },
   valued(["protocol"], undefined, "NUM", "force an older protocol version to be used", (o, v) => (o.protocol = intValue("--protocol", v))),
   valued(["checksum-seed"], undefined, "NUM", "set block/file checksum seed (advanced)", (o, v) => (o.checksumSeed = intValue("--checksum-seed", v))),
   flag(["ipv4"], "4", "prefer IPv4", (o) => (o.ipv4 = true)),

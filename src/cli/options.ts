@@ -65,6 +65,8 @@ export interface Options {
   numericIds: boolean;
   timeout: number;
   contimeout: number;
+  /** --bwlimit in KiB/s (0 = unlimited). */
+  bwlimit: number;
   ignoreTimes: boolean;
   sizeOnly: boolean;
   modifyWindow: number;
@@ -153,6 +155,7 @@ export function defaultOptions(): Options {
     numericIds: false,
     timeout: 0,
     contimeout: 0,
+    bwlimit: 0,
     ignoreTimes: false,
     sizeOnly: false,
     modifyWindow: 0,

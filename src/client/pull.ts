@@ -25,6 +25,7 @@ import { daemonHandshake } from "../transport/daemon-client.ts";
 import { DEFAULT_RSYNC_PORT, splitUser, type HostSpec } from "../transport/address.ts";
 import { PROTOCOL_VERSION } from "../version.ts";
 import { outputConfig } from "../cli/output-config.ts";
+import { errorLine } from "../cli/report.ts";
 import { handleServerMessage, type MessageState } from "./messages.ts";
 import { resolveLocalName, type LocalDest } from "./local-name.ts";
 import { createReporter } from "./reporter.ts";
@@ -219,10 +220,12 @@ async function runPull(req: PullRequest, s: Session, input: Input, output: Outpu
   const receiver = new Receiver(x, decoder, wire, generator.attrs);
   const onSignal = () => {
     receiver.abandonFile();
+    process.stderr.write(errorLine(RERR.SIGNAL, "generator"));
     process.exit(RERR.SIGNAL);
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  process.on("SIGHUP", onSignal);
   try {
     await Promise.all([
       asRole("generator", generator.run().then(() => x.ndxOut.write(output.data, NDX_DONE))),
@@ -231,6 +234,7 @@ async function runPull(req: PullRequest, s: Session, input: Input, output: Outpu
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+    process.off("SIGHUP", onSignal);
     process.umask(umask);
   }
   reporter.summary(req.startTime);

@@ -65,6 +65,7 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
   if (o.devices ? !o.specials : o.specials) args.push(o.devices ? "--no-specials" : "--specials");
   if (o.blockSize) args.push(`-B${o.blockSize}`);
   if (o.timeout) args.push(`--timeout=${o.timeout}`);
+  if (o.bwlimit) args.push(`--bwlimit=${o.bwlimit}`);
   if (o.checksumChoice) args.push(`--checksum-choice=${o.checksumChoice}`);
 
   if (ctx.amSender) {

@@ -129,10 +129,12 @@ export class AttrRules {
   /**
    * rsync.c set_file_attrs: owner, group, permissions, then times, each only
    * when it differs. `st` is what is on disk now (after creating the entry).
-   * `exactTime` compares times to the nanosecond (after a transfer).
+   * `time`: "window" compares per --modify-window, "exact" to the
+   * nanosecond (after a transfer), "skip" leaves times alone (a kept partial
+   * file), or an explicit mtime to set.
    * Returns false when setting the times of a symlink failed (FLAG_TIME_FAILED).
    */
-  apply(dest: DestFs, rel: Uint8Array, row: number, st: DestStat, w: Wanted, exactTime: boolean): boolean {
+  apply(dest: DestFs, rel: Uint8Array, row: number, st: DestStat, w: Wanted, time: "window" | "exact" | "skip" | { mtime: number }): boolean {
     const o = this.o;
     const t = this.t;
     const mode = t.mode[row]!;
@@ -146,10 +148,13 @@ export class AttrRules {
     if (!isLink(mode) && (st.mode & CHMOD_BITS) !== (w.mode & CHMOD_BITS)) {
       dest.chmod(rel, w.mode);
     }
-    if (this.keepsTime(mode)) {
-      const same = exactTime
-        ? t.mtime[row] === st.mtime && t.nsec[row] === st.nsec
-        : sameTime(o.modifyWindow, t.mtime[row]!, t.nsec[row]!, st.mtime, st.nsec);
+    if (typeof time === "object") {
+      dest.setTimes(rel, time.mtime, 0, isLink(mode));
+    } else if (time !== "skip" && this.keepsTime(mode)) {
+      const same =
+        time === "exact"
+          ? t.mtime[row] === st.mtime && t.nsec[row] === st.nsec
+          : sameTime(o.modifyWindow, t.mtime[row]!, t.nsec[row]!, st.mtime, st.nsec);
       if (!same) {
         try {
           dest.setTimes(rel, t.mtime[row]!, t.nsec[row]!, isLink(mode));

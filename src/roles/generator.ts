@@ -650,7 +650,7 @@ export class Generator {
   private setAttrs(rel: Uint8Array, row: number, st: DestStat, w: Wanted, exactTime: boolean): boolean {
     const x = this.x;
     try {
-      return this.attrs.apply(x.dest, rel, row, st, w, exactTime);
+      return this.attrs.apply(x.dest, rel, row, st, w, exactTime ? "exact" : "window");
     } catch (e) {
       x.report.error(`rsync: [generator] failed to set attributes on "${this.display(rel)}": ${errText(e as NodeJS.ErrnoException)}`);
       x.hadTransferError = true;

@@ -158,13 +158,14 @@ export class IncomingFile {
   /**
    * The run ends in the middle of this file. With --partial what arrived is
    * kept: in place of the destination, or as `partialRel` (--partial-dir).
+   * Returns where it was kept, or null.
    */
-  abandon(keepPartial: boolean, partialRel: Uint8Array | null): void {
+  abandon(keepPartial: boolean, partialRel: Uint8Array | null): Uint8Array | null {
     this.closeBasis();
     if (this.spec.inplace || !this.temp) {
       if (this.fd >= 0) fs.closeSync(this.fd);
       this.fd = -1;
-      return;
+      return null;
     }
     const received = this.offset + this.pending;
     if (keepPartial && received > 0) {
@@ -174,12 +175,13 @@ export class IncomingFile {
         this.fd = -1;
         if (partialRel) this.dest.mkdirParentOf(partialRel, 0o700);
         this.dest.rename(this.temp, partialRel ?? this.spec.rel);
-        return;
+        return partialRel ?? this.spec.rel;
       } catch {
         // fall through: remove what we cannot keep
       }
     }
     this.discard();
+    return null;
   }
 
   private removeTemp(): void {

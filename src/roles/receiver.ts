@@ -262,7 +262,7 @@ export class Receiver {
       // Attributes on the rebuilt file before it takes the destination's place (finish_transfer).
       const built = f.data.close();
       const st = x.dest.lstat(built);
-      if (st) this.attrs.apply(x.dest, built, f.row, st, this.attrs.wanted(f.row, null), true);
+      if (st) this.attrs.apply(x.dest, built, f.row, st, this.attrs.wanted(f.row, null), "exact");
       f.data.install();
       if (f.partialRel) removePartialFile(x.dest, f.partialRel);
       x.fileDone(f.row, true);
@@ -293,8 +293,14 @@ export class Receiver {
     const o = x.o;
     const keep = o.partial && !f.data.spec.inplace;
     const kept = !keep && !f.data.spec.inplace ? "discarded" : o.partialDir !== undefined && keep ? "put into partial-dir" : "retained";
-    if (keep) f.data.abandon(true, f.partialRel);
-    else f.data.discard();
+    if (keep) {
+      // Kept like an interrupted file, with its attributes but not its time (finish_transfer, recv_ok 0).
+      const at = f.data.abandon(true, f.partialRel);
+      const st = at ? x.dest.lstat(at) : null;
+      if (at && st) this.attrs.apply(x.dest, at, f.row, st, this.attrs.wanted(f.row, null), "skip");
+    } else {
+      f.data.discard();
+    }
     if (f.redo || x.out.info.get("NAME") > 0 || x.out.formatHasI) {
       const what = f.redo ? "ERROR" : "WARNING";
       x.report.error(`${what}: ${this.display(f.data.name)} failed verification -- update ${kept}${f.redo ? "" : " (will try again)"}.`);
@@ -310,7 +316,12 @@ export class Receiver {
     const f = this.file;
     if (!f) return;
     this.file = null;
-    f.data.abandon(this.x.o.partial, f.partialRel);
+    const x = this.x;
+    const kept = f.data.abandon(x.o.partial, f.partialRel);
+    if (!kept) return;
+    // cleanup.c: a partial file kept in place gets mtime 0, so nothing takes it for finished.
+    const st = x.dest.lstat(kept);
+    if (st) this.attrs.apply(x.dest, kept, f.row, st, this.attrs.wanted(f.row, null), f.partialRel ? "skip" : { mtime: 0 });
   }
 
   private async readStats(): Promise<void> {

@@ -37,6 +37,8 @@ const PULL: [string, string][] = [
   ["-aL", "--server --sender -lLogDtpre.iLsfxCIvu"],
   ["--copy-unsafe-links --safe-links -a", "--server --sender -logDtpre.iLsfxCIvu --copy-unsafe-links --safe-links"],
   ["-ac --checksum-choice=xxh64,md5", "--server --sender -logDtprce.iLsfxCIvu --checksum-choice=xxh64,md5"],
+  ["-r --bwlimit=100", "--server --sender -re.iLsfxCIvu --bwlimit=100"],
+  ["-r --bwlimit=1.5M", "--server --sender -re.iLsfxCIvu --bwlimit=1536"],
 ];
 
 /** A lone remote source implies --list-only (level 1): upstream then adds -d without -r. */
