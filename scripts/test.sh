@@ -18,7 +18,7 @@ step "zig build test" .tools/py/ziglang/zig build test --summary none
 step "typecheck" tsc --noEmit -p .
 
 log=$(mktemp)
-bun test "$@" 2>&1 | tee "$log"
+bun test --timeout 60000 "$@" 2>&1 | tee "$log"
 bun_status=${PIPESTATUS[0]}
 pass=$(grep -Eo '^ *[0-9]+ pass' "$log" | tail -n 1 | grep -Eo '[0-9]+' || echo 0)
 fail=$(grep -Eo '^ *[0-9]+ fail' "$log" | tail -n 1 | grep -Eo '[0-9]+' || echo 0)

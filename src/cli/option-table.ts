@@ -36,6 +36,8 @@ export const optionTable: OptionSpec[] = [
   flag(["recursive"], "r", "recurse into directories", (o) => (o.recursive = true), (o) => (o.recursive = false)),
   flag(["inc-recursive", "i-r"], undefined, "enable incremental recursion", (o) => (o.incRecursive = true), (o) => (o.incRecursive = false)),
   flag(["relative"], "R", "use relative path names", (o) => (o.relative = true), (o) => (o.relative = false)),
+  { long: ["no-implied-dirs"], help: "don't send implied directories with --relative", set: (o) => (o.impliedDirs = false) },
+  { long: ["implied-dirs"], set: (o) => (o.impliedDirs = true), unset: (o) => (o.impliedDirs = false) },
   flag(["update"], "u", "skip files that are newer on the receiver", (o) => (o.update = true), (o) => (o.update = false)),
   flag(["inplace"], undefined, "update destination files in-place", (o) => (o.inplace = true), (o) => (o.inplace = false)),
   flag(["append"], undefined, "append data onto shorter files", (o) => (o.append = 1), (o) => (o.append = 0)),

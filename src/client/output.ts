@@ -66,7 +66,8 @@ export class ClientOutput implements Reporter {
     const pad = (n: number) => String(n).padStart(2, "0");
     const when = `${date.getFullYear()}/${pad(date.getMonth() + 1)}/${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
     const size = t.size[row]!.toLocaleString("en-US").padStart(14);
-    const link = isLink(mode) ? ` -> ${Buffer.from(t.extras.get(row)?.link ?? []).toString("latin1")}` : "";
+    const target = t.extras.get(row)?.link;
+    const link = isLink(mode) && target ? ` -> ${Buffer.from(target).toString("latin1")}` : "";
     write(Buffer.from(`${modeString(mode)} ${size} ${when} ${Buffer.from(t.path(row)).toString("latin1")}${link}\n`, "latin1"));
   }
 

@@ -61,9 +61,21 @@ async function connect(o: Options, host: string, port: number): Promise<Channel>
   }
 }
 
-function failConnect(host: string, port: number, e: unknown): never {
-  const reason = e instanceof Error ? e.message : String(e);
-  throw new RsyncError(RERR.SOCKETIO, `rsync: failed to connect to ${host} (${host}): ${reason}`);
+/** Socket errors as upstream names them (strerror and errno). */
+const SOCKET_ERRORS: Record<string, string> = {
+  ECONNREFUSED: "Connection refused (111)",
+  ETIMEDOUT: "Connection timed out (110)",
+  EHOSTUNREACH: "No route to host (113)",
+  ENETUNREACH: "Network is unreachable (101)",
+  ECONNRESET: "Connection reset by peer (104)",
+};
+
+function failConnect(host: string, _port: number, e: unknown): never {
+  const code = (e as NodeJS.ErrnoException)?.code ?? "";
+  const reason = SOCKET_ERRORS[code] ?? (e instanceof Error ? e.message : String(e));
+  const err = new RsyncError(RERR.SOCKETIO, `rsync: [Receiver] failed to connect to ${host} (${host}): ${reason}`);
+  err.role = "Receiver";
+  throw err;
 }
 
 export async function pullFromDaemon(req: PullRequest): Promise<PullResult> {

@@ -95,6 +95,7 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
     if (o.existing) args.push("--existing");
     if (o.tempDir !== undefined) args.push("--temp-dir", o.tempDir);
   }
+  if (o.relative && !o.impliedDirs) args.push("--no-implied-dirs");
   if (o.append) {
     if (o.append > 1) args.push("--append");
     args.push("--append");

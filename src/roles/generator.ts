@@ -227,6 +227,8 @@ export class Generator {
     const dirId = x.t.dirId[row]!;
     if (this.confirmedDirs.has(dirId)) return;
     const dir = x.t.dirNames[dirId]!;
+    // --relative --no-implied-dirs sends no parent directories: make them here (generator.c make_path).
+    if (x.o.relative && !x.o.impliedDirs && !x.o.dryRun) this.makeParents(dir);
     const st = x.dest.lstat(dir);
     if (!st || !isDir(st.mode)) {
       throw protocolError(
@@ -234,6 +236,18 @@ export class Generator {
       );
     }
     this.confirmedDirs.add(dirId);
+  }
+
+  /** Creates the missing directories of `dir`, one component at a time (never through a symlink). */
+  private makeParents(dir: Uint8Array): void {
+    const x = this.x;
+    for (let end = dir.indexOf(0x2f, 1); ; end = dir.indexOf(0x2f, end + 1)) {
+      const part = end < 0 ? dir : dir.subarray(0, end);
+      const st = x.dest.lstat(part);
+      if (!st) x.dest.mkdir(part, 0o777 & ~x.umask);
+      else if (!isDir(st.mode)) return; // reported by checkParent
+      if (end < 0) return;
+    }
   }
 
   private statDest(row: number, rel: Uint8Array, dirEntry: boolean): DestStat | null {
@@ -269,6 +283,7 @@ export class Generator {
     const x = this.x;
     const t = x.t;
     const pathId = rel.length ? t.internDir(rel) : 0;
+    if (t.flags[row]! & F.IMPLIED_DIR && !x.o.impliedDirs) return;
     if (preview) {
       // Create missing directories while the parent is current, so its mtime can be fixed right away.
       if (!x.o.times || x.o.omitDirTimes) return;
@@ -284,7 +299,6 @@ export class Generator {
       }
       return;
     }
-    if (t.flags[row]! & F.IMPLIED_DIR && !x.o.impliedDirs) return;
 
     let realStat = st;
     if (st && !isDir(st.mode)) {

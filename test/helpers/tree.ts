@@ -26,6 +26,10 @@ export interface SnapshotOptions {
   ignoreDirTimes?: boolean;
   /** Leave out the top directory's own attributes. */
   ignoreRoot?: boolean;
+  /** Leave out all mtimes (a transfer without -t). */
+  ignoreTimes?: boolean;
+  /** Leave out symlink mtimes (-J). */
+  ignoreLinkTimes?: boolean;
 }
 
 function typeOf(st: fs.BigIntStats): EntrySnapshot["type"] {
@@ -49,7 +53,8 @@ export function snapshot(root: string, opts: SnapshotOptions = {}): Record<strin
     const e: EntrySnapshot = {
       type,
       mode: (Number(st.mode) & 0o7777).toString(8),
-      mtimeNs: type === "dir" && opts.ignoreDirTimes ? "-" : st.mtimeNs.toString(),
+      mtimeNs:
+        opts.ignoreTimes || (type === "dir" && opts.ignoreDirTimes) || (type === "symlink" && opts.ignoreLinkTimes) ? "-" : st.mtimeNs.toString(),
       uid: Number(st.uid),
       gid: Number(st.gid),
     };
