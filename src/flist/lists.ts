@@ -23,7 +23,10 @@ export interface FileList {
 
 export class FileLists {
   readonly table = new FileTable();
+  /** Complete, sorted lists, in the order received: what the generator may walk. */
   readonly lists: FileList[] = [];
+  /** The list being received (not yet sorted: its rows are not final). */
+  private receiving: FileList | null = null;
   /** dir_flist: the rows of all directories, list by list, each list's in sorted order. */
   readonly dirList: number[] = [];
   private readonly dirsWithList = new Set<number>();
@@ -36,9 +39,15 @@ export class FileLists {
   ) {}
 
   get nextStart(): number {
-    const last = this.lists[this.lists.length - 1];
+    const last = this.receiving ?? this.lists[this.lists.length - 1];
     if (!last) return this.incRecurse ? 1 : 0;
     return last.ndxStart + last.count + 1;
+  }
+
+  /** Starts receiving a list: it becomes visible in `lists` only once finished. */
+  begin(list: FileList): void {
+    if (this.receiving) throw protocolError("a file list started before the previous one ended");
+    this.receiving = list;
   }
 
   /** The list holding `ndx` (its parent-dir slot ndxStart - 1 included). */
@@ -102,6 +111,8 @@ export class FileLists {
     if (this.incRecurse) {
       for (let row = start; row < start + n; row++) if (isDir(t.mode[row]!)) this.dirList.push(row);
     }
+    this.receiving = null;
+    this.lists.push(list);
   }
 
   private removeDuplicates(list: FileList): void {
@@ -178,7 +189,7 @@ export class ListReceiver {
     this.list = { ndxStart: lists.nextStart, count: 0, parentDir: parentDirIndex, inProgress: 0, toRedo: 0 };
     // In incremental mode every entry must sit directly in the announced directory.
     this.expectedDir = lists.incRecurse ? (parentRow >= 0 ? lists.table.path(parentRow) : new Uint8Array(0)) : null;
-    lists.lists.push(this.list);
+    lists.begin(this.list);
   }
 
   step(r: ChunkReader): boolean {

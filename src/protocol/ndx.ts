@@ -60,9 +60,19 @@ export class NdxDecoder {
 
   constructor(private readonly protocol: number) {}
 
+  /** The decoding state, to put back when an item that began with an index must be read again. */
+  save(): [number, number] {
+    return [this.prevPositive, this.prevNegative];
+  }
+
+  restore(state: [number, number]): void {
+    [this.prevPositive, this.prevNegative] = state;
+  }
+
   /**
    * Reads one index. The state only changes once the whole index was read,
-   * so an UNDERFLOW part-way leaves the decoder as it was (the caller rewinds).
+   * so an UNDERFLOW part-way leaves the decoder as it was; a caller whose item
+   * goes on after the index must save() and restore() around it.
    */
   read(r: ChunkReader): number {
     if (this.protocol < 30) return r.i32();

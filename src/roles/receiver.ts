@@ -15,7 +15,7 @@ import { F, isDevice, isDir, isLink, isReg } from "../flist/table.ts";
 import { errText } from "../fs/errors.ts";
 import { wholeFileHasher } from "../protocol/checksum-choice.ts";
 import { NDX_DEL_STATS, NDX_DONE, NDX_FLIST_EOF, NDX_FLIST_OFFSET } from "../protocol/ndx.ts";
-import type { ChunkReader } from "../protocol/reader.ts";
+import { UNDERFLOW, type ChunkReader } from "../protocol/reader.ts";
 import { readSumHead, type SumHead } from "../delta/sum-head.ts";
 import { ITEM } from "./attrs.ts";
 import { IncomingFile } from "./incoming-file.ts";
@@ -90,8 +90,18 @@ export class Receiver {
     return this.itemStep(r);
   }
 
-  /** An index (with attributes) or a marker. */
+  /** An index (with attributes) or a marker; the index decoder is rewound with the reader when the item is incomplete. */
   private itemStep(r: ChunkReader): boolean {
+    const saved = this.x.ndxIn.save();
+    try {
+      return this.item(r);
+    } catch (e) {
+      if (e === UNDERFLOW) this.x.ndxIn.restore(saved);
+      throw e;
+    }
+  }
+
+  private item(r: ChunkReader): boolean {
     const x = this.x;
     const ndx = x.ndxIn.read(r);
     if (ndx === NDX_DONE) return this.doneMarker();
