@@ -46,6 +46,12 @@ test.each([32, 29, 27])("protocol %d: a pull through 1-7 byte pieces equals a di
   const up = await runRsync([...args, daemon.url("mod"), `${theirs}/`]);
   expect(oc.stderr).toBe("");
   expect(oc.code).toBe(0);
-  expect(oc.stdout.replaceAll(ours, "DEST")).toBe(up.stdout.replaceAll(theirs, "DEST"));
+  // Below protocol 29 the generator prints report-only lines and the receiver the transfers:
+  // how the two interleave depends on timing (in upstream too), which the proxy changes.
+  const lines = (text: string, dest: string) => {
+    const l = text.replaceAll(dest, "DEST").split("\n");
+    return protocol < 29 ? l.sort() : l;
+  };
+  expect(lines(oc.stdout, ours)).toEqual(lines(up.stdout, theirs));
   expect(snapshot(ours)).toEqual(snapshot(theirs));
 }, 120_000);
