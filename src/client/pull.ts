@@ -5,7 +5,8 @@
  * process.
  */
 import type { Options } from "../cli/options.ts";
-import { RERR, RsyncError, asRole } from "../errors.ts";
+import { RERR, RsyncError, asRole, type Role } from "../errors.ts";
+import { IoWatchdog } from "../io/watchdog.ts";
 import { FlistDecoder, IOERR_DEL_LIMIT, IOERR_GENERAL, IOERR_VANISHED } from "../flist/decode.ts";
 import { FileLists, ListReceiver, type ListReceiveOptions } from "../flist/lists.ts";
 import { DestFs } from "../fs/dest-fs.ts";
@@ -80,6 +81,8 @@ function failConnect(host: string, _port: number, e: unknown): never {
 
 export async function pullFromDaemon(req: PullRequest): Promise<PullResult> {
   const o = req.o;
+  // --timeout, which a daemon may lower (MSG_IO_TIMEOUT).
+  const timeouts = { value: o.timeout };
   const { user, host } = splitUser(req.spec.machine);
   const port = req.spec.port > 0 ? req.spec.port : DEFAULT_RSYNC_PORT;
   const listOnly = req.dest === undefined ? (o.listOnly ? 2 : 1) : o.listOnly ? 2 : 0;
@@ -88,6 +91,10 @@ export async function pullFromDaemon(req: PullRequest): Promise<PullResult> {
   const channel = await connect(o, host.replace(/^\[|\]$/g, ""), port);
   const input = new Input(channel);
   const output = new Output(channel);
+  // Until the transfer starts, failures (timeouts too) are the "Receiver"'s, as upstream's client names itself before it forks.
+  let role: Role = "Receiver";
+  const watchdog = new IoWatchdog(input, output, () => timeouts.value, () => role);
+  watchdog.start();
   try {
     const protocol = o.protocol ?? PROTOCOL_VERSION;
     const args = serverArgs(o, { amSender: false, protocol, listOnly });
@@ -101,18 +108,29 @@ export async function pullFromDaemon(req: PullRequest): Promise<PullResult> {
     }));
     if (outcome.kind === "listed") return { exitCode: 0, stats: emptyStats() };
     const session = await asRole("Receiver", clientSetupProtocol(input, output, { protocol: outcome.protocol, checksumChoice: o.checksumChoice }));
-    // Until the transfer starts a failure is the "Receiver"'s, as upstream's client names itself before it forks.
-    const result = await asRole("Receiver", runPull(req, session, input, output, listOnly > 0));
+    const result = await asRole(
+      "Receiver",
+      runPull(req, session, input, output, listOnly > 0, timeouts, () => (role = "generator")),
+    );
     await output.drained();
     return result;
   } finally {
+    watchdog.stop();
     // Every way out closes the connection: an open socket would keep the process alive.
     channel.close();
   }
 }
 
 /** Everything after setup_protocol: filter list, file lists, generator and receiver, statistics. */
-async function runPull(req: PullRequest, s: Session, input: Input, output: Output, listing: boolean): Promise<PullResult> {
+async function runPull(
+  req: PullRequest,
+  s: Session,
+  input: Input,
+  output: Output,
+  listing: boolean,
+  timeouts: { value: number },
+  transferStarts: () => void,
+): Promise<PullResult> {
   const o = req.o;
   const stats = emptyStats();
   const lists = new FileLists(s.incRecurse, s.protocol);
@@ -123,7 +141,12 @@ async function runPull(req: PullRequest, s: Session, input: Input, output: Outpu
     ioError: 0,
     hadTransferError: false,
     serverExit: null,
-    timeout: o.timeout,
+    get timeout() {
+      return timeouts.value;
+    },
+    set timeout(v: number) {
+      timeouts.value = v;
+    },
     noSend(ndx) {
       const list = lists.listOf(ndx);
       if (list && lists.incRecurse) list.inProgress--;
@@ -228,6 +251,7 @@ async function runPull(req: PullRequest, s: Session, input: Input, output: Outpu
     waitForReceiver: () => signal.wait(),
     listFor: (ndx: number) => lists.listOf(ndx),
   };
+  transferStarts();
   const generator = new Generator(x);
   const receiver = new Receiver(x, decoder, wire, generator.attrs);
   const onSignal = () => {

@@ -22,6 +22,8 @@ export class Input {
   private paused = false;
   /** Raw bytes received on the connection (multiplex headers included). */
   bytesReceived = 0;
+  /** When bytes last arrived (ms), for --timeout. */
+  lastActivity = Date.now();
 
   constructor(
     private readonly channel: Channel,
@@ -52,6 +54,7 @@ export class Input {
 
   private received(chunk: Uint8Array): void {
     this.bytesReceived += chunk.length;
+    this.lastActivity = Date.now();
     try {
       if (this.demux) this.demux.push(chunk);
       else this.reader.push(chunk);

@@ -17,12 +17,14 @@ export class Output {
   private readonly pending = new ByteWriter(1 << 16);
   private readonly queue: Uint8Array[] = [];
   private queued = 0;
-  private multiplexed = false;
+  private isMultiplexed = false;
   private scheduled = false;
   private closed = false;
   private waiters: (() => void)[] = [];
   /** Bytes handed to the channel (frame headers included). */
   bytesSent = 0;
+  /** When bytes were last accepted by the channel (ms), for --timeout. */
+  lastActivity = Date.now();
 
   constructor(private readonly channel: Channel) {
     channel.onDrain(() => this.pump());
@@ -39,7 +41,16 @@ export class Output {
 
   startMultiplex(): void {
     this.flush();
-    this.multiplexed = true;
+    this.isMultiplexed = true;
+  }
+
+  get multiplexed(): boolean {
+    return this.isMultiplexed;
+  }
+
+  /** An empty MSG_DATA frame: carries nothing, shows the peer we are alive. */
+  keepAlive(): void {
+    this.message(MSG.DATA, new Uint8Array(0));
   }
 
   /** Sends an out-of-band message (after the data written before it). */
@@ -63,7 +74,7 @@ export class Output {
     const n = this.pending.length;
     if (n === 0) return;
     const bytes = this.pending.peek();
-    if (!this.multiplexed) {
+    if (!this.isMultiplexed) {
       this.enqueue(bytes.slice());
     } else {
       const frames = Math.ceil(n / MAX_DATA_FRAME);
@@ -94,6 +105,7 @@ export class Output {
       const head = this.queue[0]!;
       const written = this.channel.write(head);
       this.bytesSent += written;
+      if (written > 0) this.lastActivity = Date.now();
       this.queued -= written;
       if (written < head.length) {
         this.queue[0] = head.subarray(written);

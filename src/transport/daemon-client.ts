@@ -122,7 +122,8 @@ export async function daemonHandshake(input: Input, output: Output, req: DaemonR
   try {
     line = await input.readLine(1023);
   } catch (e) {
-    if (e instanceof RsyncError) throw startFailure("rsync: did not see server greeting");
+    // A closed connection means no greeting; anything else (a timeout) stays what it is.
+    if (e instanceof RsyncError && e.code === RERR.STREAMIO) throw startFailure("rsync: did not see server greeting");
     throw e;
   }
   const greeting = parseGreeting(line);
@@ -139,7 +140,7 @@ export async function daemonHandshake(input: Input, output: Output, req: DaemonR
     try {
       reply = await input.readLine(5120);
     } catch (e) {
-      if (e instanceof RsyncError) throw startFailure("rsync: didn't get server startup line");
+      if (e instanceof RsyncError && e.code === RERR.STREAMIO) throw startFailure("rsync: didn't get server startup line");
       throw e;
     }
     if (reply.startsWith("@RSYNCD: AUTHREQD ")) {
