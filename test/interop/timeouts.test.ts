@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { normalizeErrors, runOc, runRsync } from "../helpers/run.ts";
 
-let server: ReturnType<typeof Bun.listen>;
+let server: import("bun").TCPSocketListener<undefined>;
 
 beforeAll(() => {
   server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
