@@ -9,6 +9,7 @@ import { defaultOptions } from "./options.ts";
 import { errorLine, reportFailure } from "./report.ts";
 import { tools } from "./tools.ts";
 import { runClient } from "../client/run.ts";
+import { terminal } from "../output/terminal.ts";
 
 export async function main(argv: string[]): Promise<number> {
   const tool = argv[0] === undefined ? undefined : tools[argv[0]];
@@ -42,7 +43,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     const code = await runClient(o);
     // Errors thrown on the way were reported where they were caught; a run that ended with errors says so here.
-    if (code !== 0) process.stderr.write(errorLine(code, "generator"));
+    if (code !== 0) terminal.error(errorLine(code, "generator"));
     return code;
   } catch (e) {
     return reportFailure(e, "client");

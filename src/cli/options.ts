@@ -78,6 +78,7 @@ export interface Options {
   port: number | undefined;
   address: string | undefined;
   stats: boolean;
+  /** Upstream's human_readable: 0 (--no-h) plain digits, 1 (default) thousands separators, 2 (-h) units of 1000, 3 (-hh) of 1024. */
   humanReadable: number;
   progress: boolean;
   itemizeChanges: number;
@@ -167,7 +168,7 @@ export function defaultOptions(): Options {
     port: undefined,
     address: undefined,
     stats: false,
-    humanReadable: 0,
+    humanReadable: 1,
     progress: false,
     itemizeChanges: 0,
     outFormat: undefined,

@@ -1,7 +1,7 @@
 /** Prints failures the way upstream does, and picks the exit code. */
 import { RERR, RsyncError, exitCodeText, type Role } from "../errors.ts";
+import { terminal } from "../output/terminal.ts";
 import { VERSION } from "../version.ts";
-
 
 /**
  * upstream: "rsync error: <text> (code N) at <file>(<line>) [<role>=<version>]",
@@ -15,12 +15,12 @@ export function errorLine(code: number, role: Role): string {
 /** Reports `e` on stderr and returns the exit code to use. */
 export function reportFailure(e: unknown, role: Role): number {
   if (e instanceof RsyncError) {
-    if (!e.quiet && e.message) process.stderr.write(`${e.message}\n`);
-    process.stderr.write(errorLine(e.code, e.role ?? role));
+    if (!e.quiet && e.message) terminal.error(`${e.message}\n`);
+    terminal.error(errorLine(e.code, e.role ?? role));
     return e.code;
   }
   // A bug, not a peer's or user's fault: show where, and exit like upstream's crash code.
-  process.stderr.write(`rsync: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-  process.stderr.write(errorLine(RERR.CRASHED, role));
+  terminal.error(`rsync: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  terminal.error(errorLine(RERR.CRASHED, role));
   return RERR.CRASHED;
 }

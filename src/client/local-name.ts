@@ -10,6 +10,7 @@ import type { FileLists } from "../flist/lists.ts";
 import { F, isDir } from "../flist/table.ts";
 import { DestFs } from "../fs/dest-fs.ts";
 import { errText } from "../fs/errors.ts";
+import { terminal } from "../output/terminal.ts";
 
 export interface LocalDest {
   fs: DestFs;
@@ -55,7 +56,7 @@ export function resolveLocalName(destArg: string, lists: FileLists, o: Options):
     if (first && first.count > 0 && t.dirId[first.ndxStart] === 0 && t.nameLen[first.ndxStart] === 1 && t.baseName(first.ndxStart)[0] === 0x2e) {
       t.flags[first.ndxStart] = t.flags[first.ndxStart]! | F.CREATED_DIR;
     }
-    if (o.verbose > 0 || o.itemizeChanges > 0) process.stdout.write(`created directory ${dir}\n`);
+    if (o.verbose > 0 || o.itemizeChanges > 0) terminal.info(Buffer.from(`created directory ${dir}\n`));
     return { fs: new DestFs(dir), soloName: null, created: new Set([0]) };
   }
   // A single file, written as DEST itself.

@@ -6,6 +6,7 @@
 import { RsyncError, protocolError } from "../errors.ts";
 import { MSG } from "../protocol/mux.ts";
 import type { Output } from "../io/output.ts";
+import { terminal } from "../output/terminal.ts";
 
 export interface MessageState {
   ioError: number;
@@ -26,16 +27,16 @@ const int32 = (p: Uint8Array) => {
 export function handleServerMessage(code: number, payload: Uint8Array, state: MessageState, output: Output, protocol: number): void {
   switch (code) {
     case MSG.INFO:
-      process.stdout.write(payload);
+      terminal.info(payload);
       return;
     case MSG.ERROR_XFER:
       state.hadTransferError = true;
-      process.stderr.write(payload);
+      terminal.error(payload);
       return;
     case MSG.ERROR:
     case MSG.WARNING:
     case MSG.LOG:
-      process.stderr.write(payload);
+      terminal.error(payload);
       return;
     case MSG.IO_ERROR:
       state.ioError |= int32(payload);

@@ -1,115 +1,206 @@
-/** What the client prints during and after a transfer (log.c, main.c output_summary). */
+/**
+ * What the client prints during and after a pull, as upstream's client
+ * prints it: items through the --out-format machinery (log.c log_item,
+ * maybe_log_item, log_delete), progress lines, --list-only lines and the
+ * end summary. Formatting lives in src/output/; this decides what to show.
+ */
 import type { Options } from "../cli/options.ts";
-import { isDir, isLink, type FileTable } from "../flist/table.ts";
+import type { OutputConfig } from "../cli/output-config.ts";
+import type { FileList, FileLists } from "../flist/lists.ts";
+import { isDir, isLink, isReg } from "../flist/table.ts";
+import { digestHex } from "../native/index.ts";
 import type { Session } from "../protocol/setup.ts";
 import { ITEM, SIGNIFICANT_ITEM_FLAGS } from "../roles/attrs.ts";
 import type { ItemEvent, Reporter } from "../roles/reporter.ts";
 import type { TransferStats } from "../roles/stats.ts";
+import { listLine, timestring } from "../output/list-line.ts";
+import { formatItem, type LogFormatContext, type LoggedItem } from "../output/log-format.ts";
+import { Progress } from "../output/progress.ts";
+import { summaryLines } from "../output/summary.ts";
+import { terminal } from "../output/terminal.ts";
 
-const write = (text: string | Uint8Array) => process.stdout.write(text);
+const latin1 = (bytes: Uint8Array | undefined) => (bytes ? Buffer.from(bytes).toString("latin1") : "");
 
 export class ClientOutput implements Reporter {
+  private readonly cx: LogFormatContext;
+  private readonly progressLine: Progress | null;
+  private transfers = 0;
+  private currentIndex = 0;
+  /** The list of the last file transferred (upstream's cur_flist, for the index progress shows). */
+  private currentList: FileList | null = null;
+
   constructor(
     private readonly o: Options,
-    private readonly t: FileTable,
+    private readonly out: OutputConfig,
+    private readonly lists: FileLists,
     private readonly stats: TransferStats,
     private readonly s: Session,
-  ) {}
-
-  private get itemizing(): boolean {
-    return this.o.itemizeChanges > 0;
+  ) {
+    this.cx = {
+      op: "recv",
+      amSender: false,
+      preserveMtimes: o.times,
+      // A receiver that cannot set symlink times (as upstream assumes before protocol 29) shows 'T'.
+      receiverSymlinkTimes: s.protocol >= 29,
+      preserveUid: o.owner,
+      preserveGid: o.group,
+      checksumWidth: 2 * (o.checksum ? s.sums.file.length : s.sums.xfer.length),
+      moduleName: "",
+      pid: process.pid,
+      timestring,
+      now: () => Math.floor(Date.now() / 1000),
+    };
+    const progress = out.quiet ? 0 : out.info.get("PROGRESS");
+    this.progressLine = progress > 0 ? new Progress(terminal, progress > 1, o.humanReadable, () => this.progressTotals()) : null;
   }
 
-  /** receiver.c maybe_log_item + log_item for the default formats. */
+  /** maybe_log_item for report-only items, log_item for transfers. */
   item(e: ItemEvent): void {
-    const o = this.o;
-    if (o.quiet) return;
-    const significant = e.iflags & SIGNIFICANT_ITEM_FLAGS;
-    const mode = this.t.mode[e.row]!;
+    const format = this.out.stdoutFormat;
+    if (format === null) return;
     if (!(e.iflags & ITEM.TRANSFER)) {
-      const seeItem = this.itemizing && (significant !== 0 || o.itemizeChanges > 1 || (e.xname?.length ?? 0) > 0);
+      const significant = e.iflags & SIGNIFICANT_ITEM_FLAGS;
+      const hasI = this.out.formatHasI;
+      const hlink = (e.xname?.length ?? 0) > 0;
+      const seeItem = hasI > 0 && (significant !== 0 || hlink || hasI > 1 || (this.out.info.get("NAME") >= 2 && hasI > 0));
       const localChange = (e.iflags & ITEM.LOCAL_CHANGE) !== 0 && significant !== 0;
-      if (!(seeItem || localChange || (isDir(mode) && significant))) return;
+      if (!(seeItem || localChange || hlink || (isDir(this.lists.table.mode[e.row]!) && significant))) return;
     }
-    if (!this.itemizing && o.verbose === 0) return;
-    let name = Buffer.from(e.name).toString("latin1");
-    if (isDir(mode) && !name.endsWith("/")) name = name === "" ? "./" : `${name}/`;
-    const link =
-      isLink(mode) && o.links
-        ? ` -> ${Buffer.from(this.t.extras.get(e.row)?.link ?? []).toString("latin1")}`
-        : e.xname?.length
-          ? ` => ${Buffer.from(e.xname).toString("latin1")}`
-          : "";
-    // A receiver that cannot set symlink times (as upstream assumes before protocol 29) shows 'T'.
-    const symlinkTimes = this.s.protocol >= 29;
-    write(Buffer.from(this.itemizing ? `${itemizeText(e.iflags, mode, o.times, symlinkTimes)} ${name}${link}\n` : `${name}${link}\n`, "latin1"));
+    terminal.info(formatItem(format, this.logged(e), this.cx));
   }
 
+  /** log_delete: "deleting NAME", or the format itself when it has %i or %o. */
   deleted(name: Uint8Array, dir: boolean): void {
-    if (this.o.quiet || (!this.itemizing && this.o.verbose === 0)) return;
-    const text = `${Buffer.from(name).toString("latin1")}${dir ? "/" : ""}`;
-    write(Buffer.from(this.itemizing ? `*deleting   ${text}\n` : `deleting ${text}\n`, "latin1"));
+    const format = this.out.stdoutFormat;
+    if (this.out.info.get("DEL") < 1 && format === null) return;
+    const useFormat = format !== null && (this.out.formatHasI > 0 || /%[-'0-9]*o/.test(format.replaceAll("%%", "")));
+    const item: LoggedItem = {
+      ...this.blankItem(),
+      op: "del.",
+      mode: dir ? 0o040000 : 0o100000,
+      name: latin1(name),
+      nameGiven: true,
+      iflags: ITEM.DELETED,
+    };
+    terminal.info(formatItem(useFormat ? format! : "deleting %n", item, this.cx));
   }
 
   info(text: string): void {
-    if (!this.o.quiet) write(Buffer.from(`${text}\n`, "latin1"));
+    terminal.info(`${text}\n`);
   }
 
   error(text: string): void {
-    process.stderr.write(Buffer.from(`${text}\n`, "latin1"));
+    terminal.error(`${text}\n`);
   }
 
   listEntry(row: number): void {
-    const t = this.t;
+    const t = this.lists.table;
     const mode = t.mode[row]!;
-    const date = new Date(t.mtime[row]! * 1000);
-    const pad = (n: number) => String(n).padStart(2, "0");
-    const when = `${date.getFullYear()}/${pad(date.getMonth() + 1)}/${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
-    const size = t.size[row]!.toLocaleString("en-US").padStart(14);
-    const target = t.extras.get(row)?.link;
-    const link = isLink(mode) && target ? ` -> ${Buffer.from(target).toString("latin1")}` : "";
-    write(Buffer.from(`${modeString(mode)} ${size} ${when} ${Buffer.from(t.path(row)).toString("latin1")}${link}\n`, "latin1"));
+    const link = isLink(mode) && this.o.links ? latin1(t.extras.get(row)?.link) : null;
+    terminal.info(listLine({ mode, size: t.size[row]!, mtime: t.mtime[row]!, name: latin1(t.path(row)), link }, this.o.humanReadable, timestring));
   }
 
-  summary(startTime: number): void {
-    const o = this.o;
-    if (o.quiet || (o.verbose === 0 && !o.stats)) return;
-    void this.s;
-    const st = this.stats;
-    const secs = Math.max((Date.now() - startTime) / 1000, 0.001);
-    const rate = (st.totalRead + st.totalWritten) / secs;
-    const speedup = st.totalSize / Math.max(st.totalRead + st.totalWritten, 1);
-    write(`\nsent ${st.totalWritten.toLocaleString("en-US")} bytes  received ${st.totalRead.toLocaleString("en-US")} bytes  ${rate.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })} bytes/sec\n`);
-    write(`total size is ${st.totalSize.toLocaleString("en-US")}  speedup is ${speedup.toFixed(2)}${o.dryRun ? " (DRY RUN)" : ""}\n`);
-  }
-}
-
-function modeString(mode: number): string {
-  const type = isDir(mode) ? "d" : isLink(mode) ? "l" : (mode & 0o170000) === 0o100000 ? "-" : "?";
-  let s = type;
-  for (const [bit, ch] of [[0o400, "r"], [0o200, "w"], [0o100, "x"], [0o40, "r"], [0o20, "w"], [0o10, "x"], [0o4, "r"], [0o2, "w"], [0o1, "x"]] as const) {
-    s += mode & bit ? ch : "-";
-  }
-  return s;
-}
-
-function itemizeText(iflags: number, mode: number, times: boolean, symlinkTimes: boolean): string {
-  const c = new Array<string>(11).fill(".");
-  c[0] = iflags & ITEM.LOCAL_CHANGE ? (iflags & ITEM.XNAME_FOLLOWS ? "h" : "c") : !(iflags & ITEM.TRANSFER) ? "." : ">";
-  const type = mode & 0o170000;
-  c[1] = isDir(mode) ? "d" : isLink(mode) ? "L" : type === 0o100000 ? "f" : type === 0o020000 || type === 0o060000 ? "D" : "S";
-  if (iflags & (ITEM.IS_NEW | ITEM.MISSING_DATA)) {
-    for (let i = 2; i < 11; i++) c[i] = iflags & ITEM.IS_NEW ? "+" : "?";
-  } else {
-    if (iflags & ITEM.REPORT_CHANGE) c[2] = "c";
-    if (iflags & ITEM.REPORT_SIZE && !isLink(mode)) c[3] = "s";
-    if (iflags & ITEM.REPORT_TIME) {
-      const lowercase = times && (!isLink(mode) || (symlinkTimes && !(iflags & ITEM.REPORT_TIMEFAIL)));
-      c[4] = lowercase ? "t" : "T";
+  /** recv_files before receive_data: the bare name when progress follows and the item line comes later. */
+  transferStarting(row: number, ndx: number, name: Uint8Array): void {
+    this.transfers++;
+    this.currentList = this.lists.listOf(ndx) ?? null;
+    this.currentIndex = ndx - this.listNumber();
+    void row;
+    if (!this.out.logBeforeTransfer && this.out.info.get("NAME") >= 1 && this.out.info.get("PROGRESS") === 1) {
+      terminal.info(`${latin1(name)}\n`);
     }
-    if (iflags & ITEM.REPORT_PERMS) c[5] = "p";
-    if (iflags & ITEM.REPORT_OWNER) c[6] = "o";
-    if (iflags & ITEM.REPORT_GROUP) c[7] = "g";
   }
-  return c.join("");
+
+  progress(offset: number, size: number): void {
+    this.progressLine?.update(offset, size);
+  }
+
+  transferDataDone(size: number): void {
+    this.progressLine?.finish(size);
+  }
+
+  /** receiver.c at NDX_DONE: progress2 repeats the totals, indexed at the end of the current list. */
+  doneMarker(): void {
+    const list = this.currentList;
+    if (!list || this.out.info.get("PROGRESS") < 2) return;
+    this.currentIndex = list.ndxStart + list.count - 1 - this.listNumber();
+    this.progressLine?.finish(0);
+  }
+
+  /** upstream's flist_num: lists count from 1 with incremental recursion, else the one list is 0. */
+  private listNumber(): number {
+    const list = this.currentList;
+    if (!list) return 0;
+    return this.lists.lists.indexOf(list) + (this.lists.incRecurse ? 1 : 0);
+  }
+
+  /** The end of the run: the last progress2 line, then -v's and --stats' summary. */
+  summary(startTime: number): void {
+    const st = this.stats;
+    const tally = this.lists.tally;
+    st.numFiles = tally.files;
+    st.numDirs = tally.dirs;
+    st.numSymlinks = tally.symlinks;
+    st.numDevices = tally.devices;
+    st.numSpecials = tally.specials;
+    st.flistSize = tally.bytes;
+    terminal.endLine();
+    const level = this.out.quiet ? 0 : this.out.info.get("STATS");
+    if (level === 0) return;
+    const lines = summaryLines(st, {
+        level,
+        protocol: this.s.protocol,
+        human: this.o.humanReadable,
+        dryRun: this.o.dryRun,
+        startSec: Math.floor(startTime / 1000),
+        endSec: Math.floor(Date.now() / 1000),
+    });
+    for (const line of lines) terminal.info(line);
+  }
+
+  private progressTotals() {
+    const st = this.stats;
+    return {
+      transferred: this.transfers,
+      files: this.lists.tally.files,
+      current: this.currentIndex,
+      listsDone: this.lists.eof,
+      transferredSize: st.totalTransferredSize,
+      totalSize: this.lists.tally.size,
+    };
+  }
+
+  private blankItem(): LoggedItem {
+    return { op: "recv", mode: 0, size: 0, mtime: 0, uid: 0, gid: 0, name: "", nameGiven: false, link: "", hlink: "", iflags: 0, bytesIn: 0, bytesOut: 0, checksumHex: null };
+  }
+
+  private logged(e: ItemEvent): LoggedItem {
+    const t = this.lists.table;
+    const row = e.row;
+    const mode = t.mode[row]!;
+    const extras = t.extras.get(row);
+    let checksumHex: string | null = null;
+    if (isReg(mode)) {
+      if (this.o.checksum && extras?.checksum) checksumHex = digestHex(this.s.sums.file.alg!, extras.checksum);
+      else if (e.iflags & ITEM.TRANSFER && e.checksum) checksumHex = digestHex(this.s.sums.xfer.alg!, e.checksum);
+    }
+    let name = latin1(e.name);
+    if (isDir(mode) && name.endsWith("/")) name = name.slice(0, -1);
+    return {
+      op: "recv",
+      mode,
+      size: t.size[row]!,
+      mtime: t.mtime[row]!,
+      uid: t.uid[row]!,
+      gid: t.gid[row]!,
+      name: name === "" ? "." : name,
+      nameGiven: false,
+      link: latin1(extras?.link),
+      hlink: latin1(e.xname),
+      iflags: e.iflags,
+      bytesIn: e.wireBytes ?? 0,
+      bytesOut: 0,
+      checksumHex,
+    };
+  }
 }

@@ -29,7 +29,8 @@ import { outputConfig } from "../cli/output-config.ts";
 import { errorLine } from "../cli/report.ts";
 import { handleServerMessage, type MessageState } from "./messages.ts";
 import { resolveLocalName, type LocalDest } from "./local-name.ts";
-import { createReporter } from "./reporter.ts";
+import { ClientOutput } from "./output.ts";
+import { terminal } from "../output/terminal.ts";
 import { requestedNames } from "./requested.ts";
 import { Signal } from "./signal.ts";
 
@@ -190,13 +191,13 @@ async function runPull(
   // flist.c recv_file_list / start_filelist_progress: the header lines of -v.
   const flistInfo = out.quiet ? 0 : out.info.get("FLIST");
   const showListProgress = flistInfo > 0 && !s.incRecurse && (o.recursive || o.dirs || o.listOnly);
-  if (flistInfo > 0 && s.incRecurse) process.stdout.write("receiving incremental file list\n");
-  else if (showListProgress) process.stdout.write("receiving file list ... ");
+  if (flistInfo > 0 && s.incRecurse) terminal.info("receiving incremental file list\n");
+  else if (showListProgress) terminal.info("receiving file list ... ");
   const ndxIn = new NdxDecoder(s.protocol);
   const first = new ListReceiver(lists, decoder, wire, -1);
   await input.loop((r) => !first.step(r));
   state.ioError |= first.ioError;
-  if (showListProgress) process.stdout.write(flistInfo > 1 ? `${first.list.count} file${first.list.count === 1 ? " " : "s "}to consider\n` : "done\n");
+  if (showListProgress) terminal.info(flistInfo > 1 ? `${first.list.count} file${first.list.count === 1 ? " " : "s "}to consider\n` : "done\n");
   // A single entry: the sender follows it with one more list (or the end), so we know if it was a directory.
   if (lists.incRecurse && first.list.count === 1) {
     const ndx = await input.read((r) => ndxIn.read(r));
@@ -208,11 +209,14 @@ async function runPull(
   }
 
   const exit = (code: number) => ({ exitCode: code, stats });
-  if (first.list.count === 0 && (lists.eof || !lists.incRecurse)) return exit(finalCode(state, 0));
+  const reporter = new ClientOutput(o, out, lists, stats, s);
+  if (first.list.count === 0 && (lists.eof || !lists.incRecurse)) {
+    reporter.summary(req.startTime);
+    return exit(finalCode(state, 0));
+  }
 
   const dest: LocalDest = listing ? { fs: new DestFs("."), soloName: null, created: new Set() } : resolveLocalName(req.dest ?? ".", lists, o);
   const umask = process.umask(0);
-  const reporter = createReporter(o, lists.table, stats, s);
   const ids = new IdMapper(o.numericIds, process.getuid?.() === 0, decoder.names.users, decoder.names.groups, !s.id0Names);
   x = {
     o,
@@ -256,7 +260,7 @@ async function runPull(
   const receiver = new Receiver(x, decoder, wire, generator.attrs);
   const onSignal = () => {
     receiver.abandonFile();
-    process.stderr.write(errorLine(RERR.SIGNAL, "generator"));
+    terminal.error(errorLine(RERR.SIGNAL, "generator"));
     process.exit(RERR.SIGNAL);
   };
   process.on("SIGINT", onSignal);

@@ -8,10 +8,13 @@ import { validateChecksumChoice } from "../protocol/checksum-choice.ts";
 import { checkForHostSpec, type HostSpec } from "../transport/address.ts";
 import { pullFromDaemon } from "./pull.ts";
 import { core } from "../native/index.ts";
+import { terminal } from "../output/terminal.ts";
 
 export async function runClient(o: Options): Promise<number> {
   const startTime = Date.now();
   const args = o.args;
+  terminal.quiet = o.quiet > 0;
+  terminal.eightBit = o.eightBitOutput;
   // The native core failing to load is worth a word under -v (unless it was switched off on purpose).
   if (o.verbose > 0 && core.caps.kind !== "native" && process.env.OC_RSYNC_NATIVE !== "0") {
     process.stderr.write(`oc-rsync: native core not loaded (${core.caps.reason}); using the TypeScript implementation\n`);

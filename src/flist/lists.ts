@@ -9,7 +9,7 @@ import { RERR, RsyncError, protocolError } from "../errors.ts";
 import type { ChunkReader } from "../protocol/reader.ts";
 import { FlistDecoder, type FlistWireOptions } from "./decode.ts";
 import { compareNames, compareRows } from "./sort.ts";
-import { F, FileTable, isDir } from "./table.ts";
+import { F, FileTable, isDevice, isDir, isLink, isReg } from "./table.ts";
 
 export interface FileList {
   ndxStart: number;
@@ -19,6 +19,19 @@ export interface FileList {
   /** Generator bookkeeping: transfers requested but not finished, and files to redo. */
   inProgress: number;
   toRedo: number;
+}
+
+/** What the lists held, for --stats and progress (flist.c recv_file_list's stats counters). */
+export interface ListTally {
+  files: number;
+  dirs: number;
+  symlinks: number;
+  devices: number;
+  specials: number;
+  /** Bytes of regular files and symlinks (stats.total_size as the lists arrive). */
+  size: number;
+  /** Bytes the lists took on the wire. */
+  bytes: number;
 }
 
 export class FileLists {
@@ -32,6 +45,7 @@ export class FileLists {
   private readonly dirsWithList = new Set<number>();
   /** No more lists will come (NDX_FLIST_EOF, or the only list of a non-incremental run). */
   eof = false;
+  readonly tally: ListTally = { files: 0, dirs: 0, symlinks: 0, devices: 0, specials: 0, size: 0, bytes: 0 };
 
   constructor(
     readonly incRecurse: boolean,
@@ -178,6 +192,7 @@ export class ListReceiver {
   readonly list: FileList;
   ioError = 0;
   private readonly expectedDir: Uint8Array | null;
+  private startedAt = -1;
 
   constructor(
     private readonly lists: FileLists,
@@ -194,12 +209,17 @@ export class ListReceiver {
 
   step(r: ChunkReader): boolean {
     const l = this.list;
+    if (this.startedAt < 0) this.startedAt = r.consumed;
     const flags = this.decoder.readFlags(r);
     if (typeof flags !== "number") {
       const p = this.o.protocol;
       if (!this.lists.incRecurse && this.o.idLists) this.decoder.readIdLists(r, this.o.id0Names);
       const ioError = p < 30 ? r.i32() & 7 : flags.ioError;
       this.ioError = ioError;
+      // Upstream counts socket bytes here, its frame header included.
+      const tally = this.lists.tally;
+      tally.files += l.count;
+      tally.bytes += r.consumed - this.startedAt + 4;
       this.lists.finish(l);
       if (this.lists.incRecurse && l.ndxStart === 1) this.lists.adoptTopDir(l);
       if (!this.lists.incRecurse) this.lists.eof = true;
@@ -215,7 +235,18 @@ export class ListReceiver {
       }
     }
     l.count++;
+    this.count(t.mode[row]!, t.size[row]!);
     return false;
+  }
+
+  private count(mode: number, size: number): void {
+    const tally = this.lists.tally;
+    if (isReg(mode) || isLink(mode)) tally.size += size;
+    if (isReg(mode)) return;
+    if (isDir(mode)) tally.dirs++;
+    else if (isLink(mode)) tally.symlinks++;
+    else if (isDevice(mode)) tally.devices++;
+    else tally.specials++;
   }
 
   private checkDir(row: number): void {

@@ -46,6 +46,8 @@ export class Generator {
   private readonly skippedDirs = new Set<number>();
   /** Directory-name ids known to be real directories here (no symlinks in our path). */
   private readonly confirmedDirs = new Set<number>([0]);
+  /** -n: directories that would have been created; what is beneath them is all new (upstream's missing_below). */
+  private readonly missingDirs = new Set<number>();
   /** Directories whose permissions we loosened while filling them, with the mode to restore at the end. */
   private readonly tweakedDirs: { row: number; mode: number }[] = [];
   private redoPass = false;
@@ -225,7 +227,7 @@ export class Generator {
   private checkParent(row: number): void {
     const x = this.x;
     const dirId = x.t.dirId[row]!;
-    if (this.confirmedDirs.has(dirId)) return;
+    if (this.confirmedDirs.has(dirId) || this.missingDirs.has(dirId)) return;
     const dir = x.t.dirNames[dirId]!;
     // --relative --no-implied-dirs sends no parent directories: make them here (generator.c make_path).
     if (x.o.relative && !x.o.impliedDirs && !x.o.dryRun) this.makeParents(dir);
@@ -253,7 +255,7 @@ export class Generator {
   private statDest(row: number, rel: Uint8Array, dirEntry: boolean): DestStat | null {
     const x = this.x;
     // Inside a directory we just created there is nothing to find.
-    if (!x.soloName && x.createdDirs.has(x.t.dirId[row]!)) return null;
+    if (!x.soloName && (x.createdDirs.has(x.t.dirId[row]!) || this.missingDirs.has(x.t.dirId[row]!))) return null;
     if (dirEntry && x.o.keepDirlinks) {
       const st = x.dest.stat(rel);
       if (st && isDir(st.mode)) return st;
@@ -310,8 +312,10 @@ export class Generator {
     const reportStat = createdEarlier ? null : realStat;
     this.itemize(row, ndx, this.attrs.itemizeFlags(row, reportStat, w, reportStat ? 0 : ITEM.LOCAL_CHANGE));
     if (x.o.dryRun) {
-      if (!realStat) t.flags[row] = t.flags[row]! | F.MISSING_DIR;
-      else this.confirmedDirs.add(pathId);
+      if (!realStat) {
+        t.flags[row] = t.flags[row]! | F.MISSING_DIR;
+        this.missingDirs.add(pathId);
+      } else this.confirmedDirs.add(pathId);
       return;
     }
     if (!realStat) {

@@ -23,6 +23,18 @@ import { FNAMECMP_FNAME, FNAMECMP_PARTIAL_DIR, partialPathFor, removePartialFile
 import type { AttrRules } from "./attrs.ts";
 import type { ReceivingSide } from "./context.ts";
 
+interface ReceivingFile {
+  row: number;
+  ndx: number;
+  iflags: number;
+  redo: boolean;
+  data: IncomingFile;
+  partialRel: Uint8Array | null;
+  /** Bytes of the file rebuilt so far, and protocol bytes its data took (sum head included). */
+  offset: number;
+  wireBytes: number;
+}
+
 /** Upstream never sends a literal run longer than CHUNK_SIZE; 3.4.4+ refuses longer ones. */
 const MAX_LITERAL = 32 * 1024;
 const MAX_XNAME = 4095;
@@ -31,7 +43,9 @@ export class Receiver {
   private phase = 0;
   private readonly maxPhase: number;
   private sublist: ListReceiver | null = null;
-  private file: { row: number; ndx: number; iflags: number; redo: boolean; data: IncomingFile; partialRel: Uint8Array | null } | null = null;
+  private file: ReceivingFile | null = null;
+  /** --progress is on: report each token's position. */
+  private readonly showProgress: boolean;
   /** Lists received and not yet ended by the sender's NDX_DONE (incremental mode). */
   private listsHeld = 0;
 
@@ -42,6 +56,7 @@ export class Receiver {
     private readonly attrs: AttrRules,
   ) {
     this.maxPhase = x.s.protocol >= 29 ? 2 : 1;
+    this.showProgress = !x.out.quiet && x.out.info.get("PROGRESS") > 0;
     this.listsHeld = x.lists.lists.length;
   }
 
@@ -140,12 +155,15 @@ export class Receiver {
     const head = readSumHead(r, x.s.protocol, x.s.sums.xfer.length);
     // Formats without byte counts are printed when the data starts (upstream's log_before_transfer).
     if (x.out.logBeforeTransfer) x.report.item({ row, name: this.rel(row), iflags });
+    x.report.transferStarting?.(row, ndx, this.rel(row));
     this.startFile(row, ndx, iflags, head, basisType);
     return true;
   }
 
   private doneMarker(): boolean {
     const x = this.x;
+    // Upstream's cur_flist is gone once the last incremental list is freed: phase markers then show nothing.
+    if (this.showProgress && (!x.lists.incRecurse || this.listsHeld > 0)) x.report.doneMarker?.();
     if (x.lists.incRecurse && this.listsHeld > 0) {
       this.listsHeld--;
       if (this.listsHeld > 0) return true;
@@ -193,11 +211,12 @@ export class Receiver {
     this.countTransfer(row, iflags);
   }
 
-  private countTransfer(row: number, iflags: number): void {
+  /** Counted when the data starts, as upstream does (a redo counts again, a new file once). */
+  private countTransfer(row: number, iflags: number, redo = false): void {
     const s = this.x.stats;
     s.transferredFiles++;
     s.totalTransferredSize += this.x.t.size[row]!;
-    if (iflags & ITEM.IS_NEW) s.createdFiles++;
+    if (iflags & ITEM.IS_NEW && !redo) s.createdFiles++;
   }
 
   private startFile(row: number, ndx: number, iflags: number, head: SumHead, basisType: number): void {
@@ -221,7 +240,10 @@ export class Receiver {
       },
       wholeFileHasher(x.s.sums),
     );
-    this.file = { row, ndx, iflags, redo, data, partialRel };
+    this.countTransfer(row, iflags, redo);
+    // The appended-to part counts as done already (receive_data starts at the basis length).
+    const offset = append ? Math.max(0, head.count * head.blockLength - (head.remainder ? head.blockLength - head.remainder : 0)) : 0;
+    this.file = { row, ndx, iflags, redo, data, partialRel, offset, wireBytes: sumHeadBytes(x.s.protocol) };
   }
 
   /** One token of the file's data, or its checksum after the end token. */
@@ -231,18 +253,28 @@ export class Receiver {
     const token = r.i32();
     if (token > 0) {
       if (token > MAX_LITERAL) throw protocolError(`Invalid literal data length ${token}`);
-      f.data.literalData(r.bytes(token));
+      const bytes = r.bytes(token);
+      if (this.showProgress) this.x.report.progress?.(f.offset, this.x.t.size[f.row]!);
+      f.data.literalData(bytes);
+      f.offset += token;
+      f.wireBytes += 4 + token;
       return true;
     }
     if (token < 0) {
       const block = -(token + 1);
       if (block >= head.count) throw protocolError(`Invalid block index ${block} (count=${head.count}) [receiver]`);
+      if (this.showProgress) this.x.report.progress?.(f.offset, this.x.t.size[f.row]!);
       f.data.block(block);
+      f.offset += block === head.count - 1 && head.remainder ? head.remainder : head.blockLength;
+      f.wireBytes += 4;
       return true;
     }
     // End of data: the sender's whole-file checksum follows.
-    const theirs = r.bytes(this.x.s.sums.xfer.length);
-    this.finishFile(f, f.data.verify(theirs));
+    const sumLength = this.x.s.sums.xfer.length;
+    const theirs = r.bytes(sumLength);
+    f.wireBytes += 4 + sumLength;
+    if (this.showProgress) this.x.report.transferDataDone?.(this.x.t.size[f.row]!);
+    this.finishFile(f, f.data.verify(theirs), theirs);
     return true;
   }
 
@@ -252,7 +284,7 @@ export class Receiver {
     return (w.mode & 0o7777) | 0o200;
   }
 
-  private finishFile(f: NonNullable<Receiver["file"]>, verified: boolean): void {
+  private finishFile(f: ReceivingFile, verified: boolean, checksum: Uint8Array): void {
     const x = this.x;
     this.file = null;
     const list = x.lists.listOf(f.ndx);
@@ -276,11 +308,10 @@ export class Receiver {
       f.data.install();
       if (f.partialRel) removePartialFile(x.dest, f.partialRel);
       x.fileDone(f.row, true);
-      this.countTransfer(f.row, f.iflags);
       x.stats.literalData += f.data.literal;
       x.stats.matchedData += f.data.matched;
       if (!x.out.logBeforeTransfer) {
-        x.report.item({ row: f.row, name: rel, iflags: f.iflags, literal: f.data.literal, matched: f.data.matched });
+        x.report.item({ row: f.row, name: rel, iflags: f.iflags, literal: f.data.literal, matched: f.data.matched, checksum, wireBytes: f.wireBytes });
       }
     } catch (e) {
       f.data.discard();
@@ -298,7 +329,7 @@ export class Receiver {
    * goes; the redo pass asks for it again. The warning shows only with -v
    * or -i; a second failure is always an error.
    */
-  private failedVerification(f: NonNullable<Receiver["file"]>): void {
+  private failedVerification(f: ReceivingFile): void {
     const x = this.x;
     const o = x.o;
     const keep = o.partial && !f.data.spec.inplace;
@@ -362,3 +393,5 @@ export class Receiver {
   }
 }
 
+/** A sum head on the wire: count, block length, checksum length (protocol 27+) and remainder. */
+const sumHeadBytes = (protocol: number) => (protocol >= 27 ? 16 : 12);

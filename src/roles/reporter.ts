@@ -15,6 +15,8 @@ export interface ItemEvent {
   matched?: number;
   /** Whole-file checksum (for %C). */
   checksum?: Uint8Array;
+  /** Protocol bytes this file's data took on the wire: sum head, tokens, checksum (for %b). */
+  wireBytes?: number;
 }
 
 export interface Reporter {
@@ -28,6 +30,12 @@ export interface Reporter {
   error(text: string): void;
   /** --list-only: one listing line for a file-list entry. */
   listEntry(row: number): void;
-  /** Progress of the file being received. */
-  progress?(row: number, received: number, total: number): void;
+  /** A file's data is about to come (`ndx` is its index on the wire, `name` as printed). */
+  transferStarting?(row: number, ndx: number, name: Uint8Array): void;
+  /** Progress within that file: `offset` of its `size` bytes are done. */
+  progress?(offset: number, size: number): void;
+  /** All of that file's data is in. */
+  transferDataDone?(size: number): void;
+  /** The sender ended a list or a phase (NDX_DONE): progress2 shows the totals again. */
+  doneMarker?(): void;
 }

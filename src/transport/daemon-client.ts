@@ -9,6 +9,7 @@ import { authResponse, AUTH_DIGESTS, chooseAuthDigest } from "../protocol/daemon
 import type { Input } from "../io/input.ts";
 import type { Output } from "../io/output.ts";
 import { errText } from "../fs/errors.ts";
+import { terminal } from "../output/terminal.ts";
 
 export interface DaemonRequest {
   /** Our highest protocol (or --protocol). */
@@ -155,11 +156,11 @@ export async function daemonHandshake(input: Input, output: Output, req: DaemonR
     if (reply === "@RSYNCD: OK") break;
     if (reply === "@RSYNCD: EXIT") return { kind: "listed" };
     if (reply.startsWith("@ERROR")) {
-      process.stderr.write(Buffer.concat([rawBytes(reply), Buffer.from("\n")]));
+      terminal.error(Buffer.concat([rawBytes(reply), Buffer.from("\n")]));
       throw new RsyncError(RERR.STARTCLIENT, reply, true);
     }
     // A MOTD line or a listing line: upstream cannot tell them apart either.
-    if (req.showMotd) process.stdout.write(Buffer.concat([rawBytes(reply), Buffer.from("\n")]));
+    if (req.showMotd) terminal.info(Buffer.concat([rawBytes(reply), Buffer.from("\n")]));
   }
 
   const args = [...req.serverArgs, ".", ...req.paths.map((p) => daemonPathArg(p, module))];

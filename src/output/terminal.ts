@@ -1,0 +1,78 @@
+/**
+ * The client's stdout and stderr, as upstream's rwrite() treats them: every
+ * message is escaped for the terminal (escape.ts), informational lines are
+ * dropped under -q, and a progress line left without its newline gets one
+ * before anything else is printed.
+ */
+import { type Charset, escapeForOutput, localeCharset } from "./escape.ts";
+
+type Text = string | Uint8Array;
+
+/** Strings here carry bytes one per char (names are kept as latin1 strings). */
+const bytesOf = (text: Text): Uint8Array => (typeof text === "string" ? Buffer.from(text, "latin1") : text);
+
+export class Terminal {
+  quiet = false;
+  private charset: Charset | null | undefined;
+  private needsNewline = false;
+
+  /** -8: leave high-bit bytes alone. */
+  set eightBit(on: boolean) {
+    this.charset = on ? null : undefined;
+  }
+
+  /** An informational line (FINFO): stdout, silent under -q. */
+  info(text: Text): void {
+    if (this.quiet) return;
+    this.write(process.stdout, text);
+  }
+
+  /** An error or warning line: stderr, always. */
+  error(text: Text): void {
+    this.write(process.stderr, text);
+  }
+
+  /** A progress update: starts with "\r", may end without a newline (the next line supplies it). */
+  progress(text: string, finished: boolean): void {
+    if (this.quiet) return;
+    this.needsNewline = false;
+    put(process.stdout, text);
+    this.needsNewline = !finished;
+  }
+
+  /** Ends a progress line left open, as upstream does before its summary. */
+  endLine(): void {
+    if (!this.needsNewline) return;
+    put(process.stdout, "\n");
+    this.needsNewline = false;
+  }
+
+  private write(stream: NodeJS.WriteStream, text: Text): void {
+    if (this.needsNewline) {
+      put(stream, "\n");
+      this.needsNewline = false;
+    }
+    if (this.charset === undefined) this.charset = localeCharset();
+    put(stream, escapeForOutput(bytesOf(text), this.charset));
+  }
+}
+
+/** A reader that went away (`| head`) must not crash the transfer: what it would have read is dropped. */
+const guarded = new WeakSet<NodeJS.WriteStream>();
+
+function put(stream: NodeJS.WriteStream, data: string | Uint8Array): void {
+  if (!guarded.has(stream)) {
+    guarded.add(stream);
+    stream.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code !== "EPIPE") throw e;
+    });
+  }
+  try {
+    stream.write(data);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EPIPE") throw e;
+  }
+}
+
+/** One per process, like upstream's stdio. */
+export const terminal = new Terminal();

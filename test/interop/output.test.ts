@@ -1,0 +1,149 @@
+/**
+ * What the client prints, compared byte for byte with upstream's client on
+ * the same pull: -v, -i, --out-format escapes, --stats with each -h level,
+ * --progress and --info=progress2, --list-only, deletions, -q, and names
+ * escaped for the terminal under each locale and -8. Only figures that
+ * depend on timing or on how bytes were framed are masked.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import * as fs from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startUpstreamDaemon, type RunningDaemon } from "../helpers/daemon.ts";
+import { normalizeErrors, runOc, runRsync, stableOutput } from "../helpers/run.ts";
+import { ageTree } from "../helpers/tree.ts";
+
+let work: string;
+let daemon: RunningDaemon;
+const src = () => join(work, "src");
+
+function buildSource(): void {
+  const root = src();
+  fs.mkdirSync(join(root, "sub/deeper"), { recursive: true });
+  fs.writeFileSync(join(root, "small"), "hello\n");
+  fs.writeFileSync(join(root, "empty"), "");
+  fs.writeFileSync(join(root, "big"), Buffer.alloc(123_456, 7));
+  fs.writeFileSync(join(root, "sub/a"), "a\n");
+  fs.writeFileSync(join(root, "sub/deeper/b"), "bb\n");
+  fs.chmodSync(join(root, "sub/a"), 0o4755);
+  fs.symlinkSync("small", join(root, "link"));
+  // Names the terminal must not see raw: UTF-8, a tab, a newline, a fake escape, invalid UTF-8.
+  const names = [Buffer.from("ı-é"), Buffer.from("tab\tx"), Buffer.from("nl\nx"), Buffer.from("back\\#123"), Buffer.from([0x6c, 0x61, 0x74, 0xe9])];
+  for (const n of names) fs.writeFileSync(Buffer.concat([Buffer.from(`${root}/sub/`), n]), "x");
+  ageTree(root, 1_400_000_000);
+}
+
+beforeAll(async () => {
+  work = fs.mkdtempSync(join(tmpdir(), "oc-output-"));
+  fs.chmodSync(work, 0o755);
+  buildSource();
+  daemon = await startUpstreamDaemon([{ name: "mod", path: src() }]);
+});
+
+afterAll(async () => {
+  await daemon?.stop();
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+/** Masks what depends on the clock or on framing, keeps everything else. */
+function masked(text: string): string {
+  return stableOutput(normalizeErrors(text))
+    .replace(/(File list (?:generation|transfer) time:) [\d.,]+/g, "$1 T")
+    .replace(/^(File list size:|Total bytes sent:|Total bytes received:) \S+/gm, "$1 N")
+    .replace(/ {2}speedup is [\d.,]+/g, "  speedup is N")
+    .replace(/^sent \S+ bytes {2}received \S+ bytes {2}\S+ bytes\/sec$/gm, "sent N bytes  received N bytes  N bytes/sec")
+    .replace(/( +\d+%) +[\d.]+[kMG]B\/s +\S+/g, "$1 RATE TIME");
+}
+
+interface OutputCase {
+  name: string;
+  args: string[];
+  env?: Record<string, string>;
+  /** Prepare each destination before the pull. */
+  prepare?: (dest: string) => void;
+  /** Deletions and items come from two upstream processes: compare those outputs as sets of lines. */
+  unordered?: boolean;
+}
+
+const prefill = (dest: string) => {
+  fs.mkdirSync(join(dest, "gone-dir/inner"), { recursive: true });
+  fs.writeFileSync(join(dest, "gone-file"), "old");
+  fs.writeFileSync(join(dest, "gone-dir/inner/f"), "old");
+};
+
+const copyTree = (from: string, to: string) => {
+  const r = Bun.spawnSync(["cp", "-a", `${from}/.`, to]);
+  if (r.exitCode !== 0) throw new Error(`cp -a failed: ${r.stderr}`);
+};
+
+const FORMAT = "[%o|%n|%f|%l|%U|%G|%M|%B|%b|%c|%i|%L|%m|%P|%u|%h|%a|%%|%q|%12n|%-12n|%'l|%''l|%'''l|%8L|%-3i]";
+
+const CASES: OutputCase[] = [
+  { name: "-v in the C locale escapes every high-bit byte", args: ["-av"] },
+  { name: "-v in C.UTF-8 keeps valid UTF-8", args: ["-av"], env: { LC_ALL: "C.UTF-8" } },
+  { name: "-8 leaves high-bit bytes alone", args: ["-av8"] },
+  { name: "-i on a first pull", args: ["-ai"] },
+  { name: "--out-format with every escape", args: ["-a", `--out-format=${FORMAT}`] },
+  { name: "-c with %C", args: ["-ac", "--out-format=%C|%n"] },
+  { name: "--stats", args: ["-a", "--stats"] },
+  { name: "--stats -h", args: ["-a", "--stats", "-h"] },
+  { name: "--stats -hh", args: ["-a", "--stats", "-hh"] },
+  { name: "--stats --no-h", args: ["-a", "--stats", "--no-h"] },
+  { name: "--stats at protocol 29", args: ["-a", "--stats", "--protocol=29"] },
+  { name: "--stats -n", args: ["-an", "--stats"] },
+  { name: "--progress", args: ["-a", "--progress"] },
+  { name: "-v --progress", args: ["-av", "--progress"] },
+  { name: "--info=progress2", args: ["-a", "--info=progress2"] },
+  { name: "--info=progress2 at protocol 29 (one list)", args: ["-a", "--info=progress2", "--protocol=29"] },
+  { name: "-ii on an identical tree lists every item", args: ["-aii"], prepare: (d) => copyTree(src(), d) },
+  { name: "-i on an identical tree says nothing", args: ["-ai", "--stats"], prepare: (d) => copyTree(src(), d) },
+  { name: "-q says nothing", args: ["-aq", "--stats"] },
+  { name: "-v --delete", args: ["-av", "--delete"], prepare: prefill, unordered: true },
+  { name: "-i --delete", args: ["-ai", "--delete"], prepare: prefill, unordered: true },
+  { name: "--out-format with %o --delete", args: ["-a", "--delete", "--out-format=%o %n"], prepare: prefill, unordered: true },
+  { name: "--out-format without %o/%i --delete", args: ["-a", "--delete", "--out-format=>%n"], prepare: prefill, unordered: true },
+];
+
+const sortedLines = (text: string) => text.split("\n").sort().join("\n");
+
+describe("client output matches upstream", () => {
+  CASES.forEach((c, i) => {
+    test(c.name, async () => {
+      const ours = join(work, `ours-${i}`);
+      const theirs = join(work, `theirs-${i}`);
+      for (const d of [ours, theirs]) {
+        fs.mkdirSync(d, { recursive: true });
+        c.prepare?.(d);
+      }
+      const url = daemon.url("mod");
+      const a = await runOc([...c.args, url, `${ours}/`], { env: c.env });
+      const b = await runRsync([...c.args, url, `${theirs}/`], { env: c.env });
+      expect(a.code).toBe(b.code);
+      const show = (t: string) => (c.unordered ? sortedLines(masked(t)) : masked(t));
+      expect(show(a.stdout)).toBe(show(b.stdout));
+      expect(masked(a.stderr)).toBe(masked(b.stderr));
+      expect(b.stdout.length).toBeGreaterThan(c.args.includes("-aq") ? -1 : 0);
+    });
+  });
+});
+
+describe("--list-only matches upstream", () => {
+  const LISTINGS: { name: string; args: string[]; path?: string }[] = [
+    { name: "top of a module", args: ["--list-only"] },
+    { name: "recursive", args: ["-r", "--list-only"] },
+    { name: "recursive with links", args: ["-rl", "--list-only"] },
+    { name: "--no-h widths", args: ["-r", "--list-only", "--no-h"] },
+    { name: "-h units", args: ["-rlh", "--list-only"] },
+    { name: "one file", args: ["--list-only"], path: "big" },
+  ];
+  for (const l of LISTINGS) {
+    test(l.name, async () => {
+      const url = daemon.url("mod", l.path);
+      const a = await runOc([...l.args, url]);
+      const b = await runRsync([...l.args, url]);
+      expect(a.code).toBe(b.code);
+      expect(a.stdout).toBe(b.stdout);
+      expect(b.stdout).toContain(l.path ?? "small");
+    });
+  }
+});
