@@ -50,6 +50,8 @@ export interface PullRequest {
 }
 
 async function connect(o: Options, host: string, port: number): Promise<Channel> {
+  // -vv turns on upstream's --debug=connect.
+  if (o.verbose > 1) terminal.info(Buffer.from(`opening tcp connection to ${host} port ${port}\n`));
   const connecting = connectTcp(host, port);
   if (!o.contimeout) return connecting.catch((e) => failConnect(host, port, e));
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -106,6 +108,7 @@ export async function pullFromDaemon(req: PullRequest): Promise<PullResult> {
       user,
       passwordFile: o.passwordFile,
       showMotd: !o.noMotd,
+      showArgs: o.verbose > 1,
     }));
     if (outcome.kind === "listed") return { exitCode: 0, stats: emptyStats() };
     const session = await asRole("Receiver", clientSetupProtocol(input, output, { protocol: outcome.protocol, checksumChoice: o.checksumChoice }));

@@ -79,6 +79,8 @@ export class Generator {
     const lists = x.lists;
     const inc = lists.incRecurse;
     if (this.deleter.mode === "before" && !x.soloName) this.deleter.deleteEverywhere();
+    // -vv (upstream's --debug=flist): whether blocks of the basis files will be used.
+    if (x.o.verbose > 1) x.report.info(`delta-transmission ${x.o.wholeFile === true && !x.o.append ? "disabled for local transfer or --whole-file" : "enabled"}`);
     // With -H upstream lets the lists run ahead first (MIN_FILECNT_LOOKAHEAD / 2), which decides
     // which member of a hard-link group is transferred: so do we.
     if (x.o.hardLinks && inc) {
@@ -366,7 +368,9 @@ export class Generator {
     const w = this.attrs.wanted(row, st);
     if (st && isLink(st.mode) && Buffer.compare(x.dest.readLink(rel), target) === 0) {
       const ok = x.o.dryRun || this.setAttrs(rel, row, st, w, false);
-      this.itemize(row, ndx, this.attrs.itemizeFlags(row, st, w, 0, !ok));
+      const iflags = this.attrs.itemizeFlags(row, st, w, 0, !ok);
+      this.itemize(row, ndx, iflags);
+      this.reportAttrs(rel, iflags);
       return;
     }
     if (x.o.dryRun) {
@@ -507,7 +511,9 @@ export class Generator {
         if (partial && !o.dryRun) removePartialFile(x.dest, partial.rel);
         const w = this.attrs.wanted(row, existing);
         if (!o.dryRun) this.setAttrs(rel, row, existing, w, o.checksum);
-        this.itemize(row, ndx, this.attrs.itemizeFlags(row, existing, w, 0));
+        const iflags = this.attrs.itemizeFlags(row, existing, w, 0);
+        this.itemize(row, ndx, iflags);
+        this.reportAttrs(rel, iflags);
         return "current";
       }
       if (o.append && existing.size >= t.size[row]!) return "skipped";
@@ -663,6 +669,18 @@ export class Generator {
       this.redoPass = saveRedo;
       list.toRedo--;
     }
+  }
+
+  /**
+   * rsync.c set_file_attrs with ATTRS_REPORT: under -vv, unless the output
+   * itemizes, an entry left in place is named ("NAME is uptodate", or just
+   * the name when its attributes were changed).
+   */
+  private reportAttrs(rel: Uint8Array, iflags: number): void {
+    const out = this.x.out;
+    if (out.quiet || out.info.get("NAME") < 2 || out.formatHasI) return;
+    const changed = iflags & (ITEM.REPORT_TIME | ITEM.REPORT_PERMS | ITEM.REPORT_OWNER | ITEM.REPORT_GROUP);
+    this.x.report.info(`${this.display(rel)}${changed ? "" : " is uptodate"}`);
   }
 
   private setAttrs(rel: Uint8Array, row: number, st: DestStat, w: Wanted, exactTime: boolean): boolean {

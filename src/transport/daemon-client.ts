@@ -22,6 +22,8 @@ export interface DaemonRequest {
   passwordFile: string | undefined;
   /** Print MOTD and listing lines (false with --no-motd). */
   showMotd: boolean;
+  /** -vv (upstream's --debug=cmd): show the arguments sent. */
+  showArgs?: boolean;
 }
 
 export type DaemonOutcome = { kind: "ready"; protocol: number } | { kind: "listed" };
@@ -164,10 +166,17 @@ export async function daemonHandshake(input: Input, output: Output, req: DaemonR
   }
 
   const args = [...req.serverArgs, ".", ...req.paths.map((p) => daemonPathArg(p, module))];
+  if (req.showArgs) terminal.info(Buffer.from(childArgvText("sending daemon args:", args)));
   const sep = protocol >= 30 ? "\0" : "\n";
   output.data.bytes(Buffer.from(args.map((a) => a + sep).join("") + sep));
   output.flush();
   return { kind: "ready", protocol };
+}
+
+/** util1.c print_child_argv: each argument, quoted when it has characters outside a safe set. */
+export function childArgvText(prefix: string, args: string[]): string {
+  const words = args.map((a) => (/^[A-Za-z0-9,.\-_=+@/]*$/.test(a) ? a : `"${a}"`));
+  return `${prefix} ${words.map((w) => `${w} `).join("")} (${args.length} args)\n`;
 }
 
 /**
