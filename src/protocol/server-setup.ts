@@ -1,0 +1,94 @@
+/**
+ * setup_protocol (compat.c), server side: we pick the compat flags from the
+ * capability letters the client put after "-e." in its server options, send
+ * them, exchange checksum lists when the client negotiates, and send the
+ * checksum seed. The client's half is in setup.ts.
+ */
+import { RERR, RsyncError } from "../errors.ts";
+import type { Input } from "../io/input.ts";
+import type { Output } from "../io/output.ts";
+import { explicitSums, impliedSum, SERVER_CHECKSUM_LIST, sumByName, type SumKind } from "./checksum-choice.ts";
+import { CF, type Session } from "./setup.ts";
+
+const MAX_NSTR = 256;
+
+/** Which capability letter turns on which flag (the server only offers what the client announced). */
+const LETTER_FLAGS: [letter: string, flag: number][] = [
+  ["f", CF.SAFE_FLIST],
+  ["x", CF.AVOID_XATTR_OPTIM],
+  ["C", CF.CHKSUM_SEED_FIX],
+  ["I", CF.INPLACE_PARTIAL_DIR],
+  ["u", CF.ID0_NAMES],
+  ["v", CF.VARINT_FLIST_FLAGS],
+];
+
+/**
+ * The flags a server sends. Symlink times and symlink iconv are always
+ * offered, as upstream's Linux build does.
+ */
+export function serverCompatFlags(clientInfo: string, allowIncRecurse: boolean): number {
+  let flags = CF.SYMLINK_TIMES | CF.SYMLINK_ICONV;
+  if (allowIncRecurse) flags |= CF.INC_RECURSE;
+  for (const [letter, flag] of LETTER_FLAGS) if (clientInfo.includes(letter)) flags |= flag;
+  return flags;
+}
+
+/**
+ * compat.c set_allow_inc_recurse: incremental lists need -r, a client that
+ * announced 'i', and (when we receive) no option that needs the whole list first.
+ */
+export function allowIncRecurse(o: { recursive: boolean; amSender: boolean; clientInfo: string; needsWholeList: boolean }): boolean {
+  if (!o.recursive) return false;
+  if (!o.amSender && o.needsWholeList) return false;
+  return o.clientInfo.includes("i");
+}
+
+export interface ServerSetupRequest {
+  protocol: number;
+  clientInfo: string;
+  allowIncRecurse: boolean;
+  checksumChoice: string | undefined;
+  /** --checksum-seed, or 0 for a fresh one. */
+  checksumSeed: number;
+}
+
+export async function serverSetupProtocol(input: Input, output: Output, req: ServerSetupRequest): Promise<Session> {
+  const protocol = req.protocol;
+  const compatFlags = protocol >= 30 ? serverCompatFlags(req.clientInfo, req.allowIncRecurse) : 0;
+  if (protocol >= 30) output.data.varint(compatFlags);
+  const negotiate = (compatFlags & CF.VARINT_FLIST_FLAGS) !== 0;
+
+  let xfer: SumKind;
+  let file: SumKind;
+  if (req.checksumChoice !== undefined) {
+    ({ xfer, file } = explicitSums(req.checksumChoice, protocol));
+  } else if (negotiate) {
+    // Both sides send their list, then each picks its own favourite that the other offers.
+    output.data.vstring(Buffer.from(SERVER_CHECKSUM_LIST.join(" ")));
+    output.flush();
+    const list = Buffer.from(await input.read((r) => r.vstring(MAX_NSTR))).toString("latin1");
+    const offered = new Set(list.split(/\s+/).filter(Boolean));
+    const name = SERVER_CHECKSUM_LIST.find((n) => offered.has(n));
+    if (!name) {
+      throw new RsyncError(RERR.UNSUPPORTED, `Failed to negotiate a checksum choice.\nrsync: Server list: ${SERVER_CHECKSUM_LIST.join(" ")}\nrsync: Client list: ${list}`);
+    }
+    xfer = file = sumByName(name, protocol);
+  } else {
+    xfer = file = impliedSum(protocol);
+  }
+
+  // Upstream's default seed: time ^ (pid << 6), as an int32.
+  const seed = req.checksumSeed || (Math.floor(Date.now() / 1000) ^ (process.pid << 6)) | 0;
+  output.data.i32(seed);
+  output.flush();
+  return {
+    protocol,
+    compatFlags,
+    incRecurse: (compatFlags & CF.INC_RECURSE) !== 0,
+    safeFlist: (compatFlags & CF.SAFE_FLIST) !== 0 || protocol >= 31,
+    varintFlistFlags: negotiate,
+    id0Names: (compatFlags & CF.ID0_NAMES) !== 0,
+    symlinkTimes: true,
+    sums: { xfer, file, seed, properSeedOrder: (compatFlags & CF.CHKSUM_SEED_FIX) !== 0 },
+  };
+}
