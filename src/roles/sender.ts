@@ -1,0 +1,230 @@
+/**
+ * The sender (sender.c send_files): answers the generator's requests. For
+ * each index it reads the item flags (and, for a transfer, the basis
+ * signatures), then echoes the index and flags and, for a transfer, sends the
+ * sum head, the file's tokens and its whole-file checksum. NDX_DONE markers
+ * are echoed per list (incremental recursion) and per phase.
+ *
+ * What it needs from its surroundings (the lists it sent, how to read an
+ * entry's content, how to match against a basis) comes in a SendingSide, so
+ * the same loop serves a client push, a server pull and a local copy.
+ */
+import { protocolError } from "../errors.ts";
+import type { FileLists } from "../flist/lists.ts";
+import { F, isReg } from "../flist/table.ts";
+import { IOERR_GENERAL, IOERR_VANISHED } from "../flist/decode.ts";
+import type { Input } from "../io/input.ts";
+import type { Output } from "../io/output.ts";
+import { wholeFileHasher } from "../protocol/checksum-choice.ts";
+import { MSG } from "../protocol/mux.ts";
+import { NDX_DONE, type NdxDecoder, type NdxEncoder } from "../protocol/ndx.ts";
+import { UNDERFLOW, type ChunkReader } from "../protocol/reader.ts";
+import type { Session } from "../protocol/setup.ts";
+import { readSumHead, type SumHead, writeSumHead } from "../delta/sum-head.ts";
+import { allLiteral, type DeltaOp, writeTokens } from "../delta/send-tokens.ts";
+import { ITEM } from "./attrs.ts";
+import type { TransferStats } from "./stats.ts";
+
+const MAX_XNAME = 4095;
+
+/** Finds the blocks of the basis in the new data; without one, everything goes literally. */
+export type Matcher = (head: SumHead, sums: Uint8Array, data: Uint8Array, s: Session) => Iterable<DeltaOp>;
+
+export interface SendingSide {
+  s: Session;
+  lists: FileLists;
+  input: Input;
+  output: Output;
+  ndxIn: NdxDecoder;
+  ndxOut: NdxEncoder;
+  stats: TransferStats;
+  /** IOERR_* bits of this side (sent as MSG_IO_ERROR at the end, protocol 30+). */
+  ioError: number;
+  dryRun: boolean;
+  /** The content of an entry; throws the open/read error (ENOENT: the file vanished). */
+  readContent(row: number): Uint8Array;
+  /** A readable name for messages. */
+  displayName(row: number): string;
+  /** Incremental recursion: sends further lists while the receiver may need them. */
+  sendMoreLists?(): void;
+  /** Warnings and errors for the user (sent as messages by a server, printed by a client). */
+  warn(code: "error" | "warning", text: string): void;
+  matcher?: Matcher;
+}
+
+interface Request {
+  ndx: number;
+  iflags: number;
+  basisType: number | null;
+  xname: Uint8Array | null;
+  head: SumHead | null;
+  sums: Uint8Array | null;
+}
+
+export class Sender {
+  private phase = 0;
+  private readonly maxPhase: number;
+  /** Incremental lists the generator has finished with (upstream frees them one by one). */
+  private finishedLists = 0;
+
+  constructor(private readonly x: SendingSide) {
+    this.maxPhase = x.s.protocol >= 29 ? 2 : 1;
+  }
+
+  async run(): Promise<void> {
+    const x = this.x;
+    const ioErrorAtStart = x.ioError;
+    for (;;) {
+      x.sendMoreLists?.();
+      const req = await x.input.read((r) => this.readRequestRewinding(r));
+      if (req.ndx === NDX_DONE) {
+        if (!this.doneMarker()) break;
+        continue;
+      }
+      x.sendMoreLists?.();
+      this.answer(req);
+      await x.output.waitWritable();
+    }
+    if (x.ioError !== ioErrorAtStart && x.s.protocol >= 30) x.output.messageInt(MSG.IO_ERROR, x.ioError);
+    x.ndxOut.write(x.output.data, NDX_DONE);
+    x.output.flush();
+  }
+
+  /**
+   * A server sender's end of the run (main.c handle_stats, read_final_goodbye):
+   * the statistics the client prints, then the goodbye exchange.
+   */
+  async finishAsServer(totalSize: number, flistBuildMs: number, flistXferMs: number): Promise<void> {
+    const x = this.x;
+    const p = x.s.protocol;
+    const w = x.output.data;
+    const long30 = (v: number) => (p >= 30 ? w.varlong(v, 3) : w.longint(v));
+    // Counted as the bytes cross the connection, as upstream's stats.total_read/written are.
+    long30(x.input.bytesReceived);
+    long30(x.output.bytesSent);
+    long30(totalSize);
+    if (p >= 29) {
+      long30(flistBuildMs);
+      long30(flistXferMs);
+    }
+    x.output.flush();
+    if (p < 24) return;
+    const readDone = () => x.input.read((r) => (p < 29 ? r.i32() : x.ndxIn.read(r)));
+    let ndx = await readDone();
+    if (p >= 31 && ndx === NDX_DONE) {
+      x.ndxOut.write(x.output.data, NDX_DONE);
+      x.output.flush();
+      ndx = await readDone();
+    }
+    if (ndx !== NDX_DONE) throw protocolError(`Invalid packet at end of run (${ndx}) [sender]`);
+  }
+
+  /**
+   * An NDX_DONE from the generator, echoed. With incremental recursion it
+   * first ends the oldest list still open; only when none is left does it
+   * end a phase. False once the last phase is over.
+   */
+  private doneMarker(): boolean {
+    const x = this.x;
+    if (x.lists.incRecurse && this.finishedLists < x.lists.lists.length) {
+      this.finishedLists++;
+      if (this.finishedLists < x.lists.lists.length) {
+        x.ndxOut.write(x.output.data, NDX_DONE);
+        return true;
+      }
+    }
+    if (++this.phase > this.maxPhase) return false;
+    x.ndxOut.write(x.output.data, NDX_DONE);
+    return true;
+  }
+
+  private readRequestRewinding(r: ChunkReader): Request {
+    const saved = this.x.ndxIn.save();
+    try {
+      return this.readRequest(r);
+    } catch (e) {
+      if (e === UNDERFLOW) this.x.ndxIn.restore(saved);
+      throw e;
+    }
+  }
+
+  /** read_ndx_and_attrs plus, for a transfer, receive_sums: one whole request. */
+  private readRequest(r: ChunkReader): Request {
+    const x = this.x;
+    const ndx = x.ndxIn.read(r);
+    const req: Request = { ndx, iflags: 0, basisType: null, xname: null, head: null, sums: null };
+    if (ndx === NDX_DONE) return req;
+    if (ndx < 0) throw protocolError(`Invalid file index ${ndx} from the generator`);
+    req.iflags = x.s.protocol >= 29 ? r.u16() : ITEM.TRANSFER | ITEM.MISSING_DATA;
+    if (req.iflags & ITEM.BASIS_TYPE_FOLLOWS) req.basisType = r.u8();
+    if (req.iflags & ITEM.XNAME_FOLLOWS) req.xname = r.vstring(MAX_XNAME).slice();
+    if (req.iflags & ITEM.TRANSFER && !x.dryRun) {
+      const head = readSumHead(r, x.s.protocol, x.s.sums.xfer.length);
+      req.head = head;
+      req.sums = r.bytes(head.count * (4 + head.strongLength)).slice();
+    }
+    return req;
+  }
+
+  private rowOf(ndx: number): number {
+    const lists = this.x.lists;
+    const list = lists.listOf(ndx);
+    if (!list) throw protocolError(`File-list index ${ndx} not in any list`);
+    const row = ndx >= list.ndxStart ? ndx : list.parentDir >= 0 ? lists.dirList[list.parentDir]! : -1;
+    if (row < 0) throw protocolError(`File-list index ${ndx} has no parent directory`);
+    if (lists.table.flags[row]! & F.INACTIVE) throw protocolError(`refusing transfer of cleared file index ${ndx}`);
+    return row;
+  }
+
+  private echo(req: Request): void {
+    const x = this.x;
+    const w = x.output.data;
+    x.ndxOut.write(w, req.ndx);
+    if (x.s.protocol < 29) return;
+    w.u16(req.iflags);
+    if (req.basisType !== null) w.u8(req.basisType);
+    if (req.xname !== null) w.vstring(req.xname);
+  }
+
+  private answer(req: Request): void {
+    const x = this.x;
+    const row = this.rowOf(req.ndx);
+    const t = x.lists.table;
+    if (!(req.iflags & ITEM.TRANSFER)) {
+      this.echo(req);
+      return;
+    }
+    if (this.phase === 2) throw protocolError("got transfer request in phase 2 [sender]");
+    if (!isReg(t.mode[row]!)) throw protocolError("received request to transfer non-regular file");
+    x.stats.transferredFiles++;
+    x.stats.totalTransferredSize += t.size[row]!;
+    if (x.dryRun) {
+      this.echo(req);
+      return;
+    }
+    let data: Uint8Array;
+    try {
+      data = x.readContent(row);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (err.code === "ENOENT") {
+        x.ioError |= IOERR_VANISHED;
+        x.warn("warning", `file has vanished: ${x.displayName(row)}`);
+      } else {
+        x.ioError |= IOERR_GENERAL;
+        x.warn("error", `rsync: [sender] send_files failed to open ${x.displayName(row)}: ${err.message}`);
+      }
+      if (x.s.protocol >= 30) x.output.messageInt(MSG.NO_SEND, req.ndx);
+      return;
+    }
+    const head = req.head!;
+    this.echo(req);
+    writeSumHead(x.output.data, head, x.s.protocol);
+    const ops = head.count > 0 && x.matcher ? x.matcher(head, req.sums!, data, x.s) : allLiteral(data.length);
+    const totals = writeTokens(x.output.data, data, ops, wholeFileHasher(x.s.sums));
+    x.stats.literalData += totals.literal;
+    x.stats.matchedData += totals.matched;
+    t.flags[row] = t.flags[row]! | F.FILE_SENT;
+    x.output.flush();
+  }
+}
