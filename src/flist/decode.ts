@@ -227,6 +227,8 @@ export class FlistDecoder {
     if (size < 0) throw new RsyncError(RERR.UNSUPPORTED, "Offset underflow: file-length is negative");
     // The prefix of the next name refers to this name as sent, not as cleaned.
     const name = cleanWireName(rawName, o.relativePaths);
+    // No request can match an empty name: upstream refuses it as unrequested.
+    if (name.length === 0) throw new RsyncError(RERR.UNSUPPORTED, "ERROR: rejecting unrequested file-list name: ");
     const isDot = name.length === 1 && name[0] === 0x2e;
     if (isDot && !isDir(mode)) {
       throw protocolError("ERROR: rejecting non-directory transfer-root entry: .");
