@@ -4,13 +4,10 @@
  * them, exchange checksum lists when the client negotiates, and send the
  * checksum seed. The client's half is in setup.ts.
  */
-import { RERR, RsyncError } from "../errors.ts";
 import type { Input } from "../io/input.ts";
 import type { Output } from "../io/output.ts";
-import { explicitSums, impliedSum, SERVER_CHECKSUM_LIST, sumByName, type SumKind } from "./checksum-choice.ts";
-import { CF, type Session } from "./setup.ts";
-
-const MAX_NSTR = 256;
+import { SERVER_CHECKSUM_LIST } from "./checksum-choice.ts";
+import { CF, negotiateSums, type Session } from "./setup.ts";
 
 /** Which capability letter turns on which flag (the server only offers what the client announced). */
 const LETTER_FLAGS: [letter: string, flag: number][] = [
@@ -58,24 +55,13 @@ export async function serverSetupProtocol(input: Input, output: Output, req: Ser
   if (protocol >= 30) output.data.varint(compatFlags);
   const negotiate = (compatFlags & CF.VARINT_FLIST_FLAGS) !== 0;
 
-  let xfer: SumKind;
-  let file: SumKind;
-  if (req.checksumChoice !== undefined) {
-    ({ xfer, file } = explicitSums(req.checksumChoice, protocol));
-  } else if (negotiate) {
-    // Both sides send their list, then each picks its own favourite that the other offers.
-    output.data.vstring(Buffer.from(SERVER_CHECKSUM_LIST.join(" ")));
-    output.flush();
-    const list = Buffer.from(await input.read((r) => r.vstring(MAX_NSTR))).toString("latin1");
-    const offered = new Set(list.split(/\s+/).filter(Boolean));
-    const name = SERVER_CHECKSUM_LIST.find((n) => offered.has(n));
-    if (!name) {
-      throw new RsyncError(RERR.UNSUPPORTED, `Failed to negotiate a checksum choice.\nrsync: Server list: ${SERVER_CHECKSUM_LIST.join(" ")}\nrsync: Client list: ${list}`);
-    }
-    xfer = file = sumByName(name, protocol);
-  } else {
-    xfer = file = impliedSum(protocol);
-  }
+  const { xfer, file } = await negotiateSums(input, output, {
+    protocol,
+    checksumChoice: req.checksumChoice,
+    negotiate,
+    ours: SERVER_CHECKSUM_LIST,
+    amServer: true,
+  });
 
   // Upstream's default seed: time ^ (pid << 6), as an int32.
   const seed = req.checksumSeed || (Math.floor(Date.now() / 1000) ^ (process.pid << 6)) | 0;

@@ -51,10 +51,32 @@ export interface ClientSetupRequest {
   checksumChoice: string | undefined;
 }
 
-/** Picks, from the server's list, the name that ranks best in ours (recv_negotiate_str, client). */
-function chooseFromServerList(list: string, ours: string[]): string | null {
+/**
+ * compat.c negotiate_the_strings for checksums: an explicit --checksum-choice
+ * needs no exchange; with negotiation each side sends its list and picks its
+ * own favourite that the peer offers; otherwise the protocol implies one.
+ */
+export async function negotiateSums(
+  input: Input,
+  output: Output,
+  o: { protocol: number; checksumChoice: string | undefined; negotiate: boolean; ours: string[]; amServer: boolean },
+): Promise<{ xfer: SumKind; file: SumKind }> {
+  if (o.checksumChoice !== undefined) return explicitSums(o.checksumChoice, o.protocol);
+  if (!o.negotiate) {
+    const kind = impliedSum(o.protocol);
+    return { xfer: kind, file: kind };
+  }
+  output.data.vstring(Buffer.from(o.ours.join(" ")));
+  output.flush();
+  const list = Buffer.from(await input.read((r) => r.vstring(MAX_NSTR))).toString("latin1");
   const offered = new Set(list.split(/\s+/).filter(Boolean));
-  return ours.find((name) => offered.has(name)) ?? null;
+  const name = o.ours.find((n) => offered.has(n));
+  if (!name) {
+    const [server, client] = o.amServer ? [o.ours.join(" "), list] : [list, o.ours.join(" ")];
+    throw new RsyncError(RERR.UNSUPPORTED, `Failed to negotiate a checksum choice.\nrsync: Server list: ${server}\nrsync: Client list: ${client}`);
+  }
+  const kind = sumByName(name, o.protocol);
+  return { xfer: kind, file: kind };
 }
 
 export async function clientSetupProtocol(input: Input, output: Output, req: ClientSetupRequest): Promise<Session> {
@@ -67,25 +89,13 @@ export async function clientSetupProtocol(input: Input, output: Output, req: Cli
   const negotiate = (compatFlags & CF.VARINT_FLIST_FLAGS) !== 0;
   const properSeedOrder = (compatFlags & CF.CHKSUM_SEED_FIX) !== 0;
 
-  let xfer: SumKind;
-  let file: SumKind;
-  if (req.checksumChoice !== undefined) {
-    ({ xfer, file } = explicitSums(req.checksumChoice, protocol));
-  } else if (negotiate) {
-    output.data.vstring(Buffer.from(CLIENT_CHECKSUM_LIST.join(" ")));
-    output.flush();
-    const list = Buffer.from(await input.read((r) => r.vstring(MAX_NSTR))).toString("latin1");
-    const name = chooseFromServerList(list, CLIENT_CHECKSUM_LIST);
-    if (!name) {
-      throw new RsyncError(
-        RERR.UNSUPPORTED,
-        `Failed to negotiate a checksum choice.\nrsync: Server list: ${list}\nrsync: Client list: ${CLIENT_CHECKSUM_LIST.join(" ")}`,
-      );
-    }
-    xfer = file = sumByName(name, protocol);
-  } else {
-    xfer = file = impliedSum(protocol);
-  }
+  const { xfer, file } = await negotiateSums(input, output, {
+    protocol,
+    checksumChoice: req.checksumChoice,
+    negotiate,
+    ours: CLIENT_CHECKSUM_LIST,
+    amServer: false,
+  });
 
   const seed = await input.read((r) => r.i32());
   return {
