@@ -76,7 +76,11 @@ export const optionTable: OptionSpec[] = [
   flag(["delete-during"], undefined, "receiver deletes during the transfer", (o) => (o.deleteMode = "during")),
   flag(["delete-delay"], undefined, "find deletions during, delete after", (o) => (o.deleteMode = "delay")),
   flag(["delete-after"], undefined, "receiver deletes after transfer, not during", (o) => (o.deleteMode = "after")),
-  flag(["delete-excluded"], undefined, "also delete excluded files from dest directories", (o) => (o.deleteExcluded = true), (o) => (o.deleteExcluded = false)),
+  flag(["delete-excluded"], undefined, "also delete excluded files from dest directories", (o) => {
+    // It implies --delete (options.c: delete_mode when only --delete-excluded was given).
+    o.deleteExcluded = true;
+    if (o.deleteMode === "none") o.deleteMode = "default";
+  }, (o) => (o.deleteExcluded = false)),
   flag(["ignore-errors"], undefined, "delete even if there are I/O errors", (o) => (o.ignoreErrors = true), (o) => (o.ignoreErrors = false)),
   flag(["force"], undefined, "force deletion of directories even if not empty", (o) => (o.force = true), (o) => (o.force = false)),
   valued(["max-delete"], undefined, "NUM", "don't delete more than NUM files", (o, v) => (o.maxDelete = intValue("--max-delete", v))),

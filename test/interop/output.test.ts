@@ -104,6 +104,7 @@ const CASES: OutputCase[] = [
   { name: "-v --delete", args: ["-av", "--delete"], prepare: prefill, unordered: true },
   { name: "-i --delete", args: ["-ai", "--delete"], prepare: prefill, unordered: true },
   { name: "--out-format with %o --delete", args: ["-a", "--delete", "--out-format=%o %n"], prepare: prefill, unordered: true },
+  { name: "--delete-excluded alone deletes as --delete does", args: ["-ai", "--delete-excluded"], prepare: prefill, unordered: true },
   { name: "--out-format without %o/%i --delete", args: ["-a", "--delete", "--out-format=>%n"], prepare: prefill, unordered: true },
 ];
 
