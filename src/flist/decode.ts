@@ -166,8 +166,11 @@ export class FlistDecoder {
       gid = t.gid[hlinkFirst]!;
       const first = t.extras.get(hlinkFirst);
       link = first?.link;
-      rdevMajor = first?.rdevMajor ?? 0;
-      rdevMinor = first?.rdevMinor ?? 0;
+      // Only a device's rdev becomes the state the next entry compares with.
+      if (o.preserveDevices && isDevice(mode)) {
+        rdevMajor = first?.rdevMajor ?? 0;
+        rdevMinor = first?.rdevMinor ?? 0;
+      }
       checksum = first?.checksum;
     } else {
       size = p >= 30 ? r.varlong(3) : r.longint();
@@ -205,6 +208,10 @@ export class FlistDecoder {
         size = 0;
       } else if (isDevice(mode)) {
         size = 0;
+      } else if (p < 28) {
+        // Before 28 the rdev compared with is reset by every entry without one.
+        rdevMajor = 0;
+        rdevMinor = 0;
       }
       if (o.preserveLinks && isLink(mode)) {
         const len = p >= 30 ? r.varint() : r.i32();
