@@ -33,12 +33,12 @@ class Cursor {
   isDir = false;
   pathType = true;
 
-  start(dir: Uint8Array, base: Uint8Array, entryIsDir: boolean, sameDir: boolean, pathType: boolean): void {
+  start(dir: Uint8Array, base: Uint8Array, entryIsDir: boolean, sameDir: boolean, pathType: boolean, anchored = false): void {
     this.dir = dir;
     this.base = base;
     this.isDir = entryIsDir;
     this.pathType = pathType;
-    if (sameDir || dir.length === 0) this.enterBase();
+    if (sameDir || (dir.length === 0 && !anchored)) this.enterBase();
     else {
       this.bytes = dir;
       this.pos = 0;
@@ -99,7 +99,11 @@ class Cursor {
 const a = new Cursor();
 const b = new Cursor();
 
-/** Compares two names; negative when (dir1, base1) sorts first. */
+/**
+ * Compares two names; negative when (dir1, base1) sorts first. An
+ * `anchored` name with an empty dir is a single component after a leading
+ * "/" (upstream's dirname "" for "/usr", which is not the same as no dirname).
+ */
 export function compareNames(
   dir1: Uint8Array,
   base1: Uint8Array,
@@ -108,11 +112,13 @@ export function compareNames(
   base2: Uint8Array,
   dir2IsDirEntry: boolean,
   protocol: number,
+  anchored1 = false,
+  anchored2 = false,
 ): number {
   const pathType = protocol >= 29;
-  const sameDir = dir1 === dir2 || (dir1.length === dir2.length && Buffer.compare(dir1, dir2) === 0);
-  a.start(dir1, base1, dir1IsDirEntry, sameDir, pathType);
-  b.start(dir2, base2, dir2IsDirEntry, sameDir, pathType);
+  const sameDir = anchored1 === anchored2 && (dir1 === dir2 || (dir1.length === dir2.length && Buffer.compare(dir1, dir2) === 0));
+  a.start(dir1, base1, dir1IsDirEntry, sameDir, pathType, anchored1);
+  b.start(dir2, base2, dir2IsDirEntry, sameDir, pathType, anchored2);
   if (a.path !== b.path) return a.path ? 1 : -1;
   for (;;) {
     if (a.atEnd) {
