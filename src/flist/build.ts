@@ -208,6 +208,7 @@ const CFN_DROP_TRAILING_DOT_DIR = 2;
  * result becomes ".".
  */
 export function cleanFname(name: Uint8Array, flags = 0): Uint8Array {
+  if (isClean(name, flags)) return name;
   const out: number[] = [];
   let f = 0;
   const anchored = name[0] === SLASH;
@@ -236,6 +237,20 @@ export function cleanFname(name: Uint8Array, flags = 0): Uint8Array {
   if (out.length > (anchored ? 1 : 0) && out[out.length - 1] === SLASH && !(flags & CFN_KEEP_TRAILING_SLASH)) out.pop();
   if (out.length === 0) out.push(DOT);
   return Uint8Array.from(out);
+}
+
+/** True when cleanFname would return `name` as it is (the common case, checked without copying). */
+function isClean(name: Uint8Array, flags: number): boolean {
+  const n = name.length;
+  if (n === 0) return false;
+  if (n > 1 && name[n - 1] === SLASH && !(flags & CFN_KEEP_TRAILING_SLASH)) return false;
+  for (let i = 0; i < n; i++) {
+    const c = name[i]!;
+    const atStart = i === 0 || name[i - 1] === SLASH;
+    if (c === SLASH && i > 0 && name[i - 1] === SLASH) return false;
+    if (c === DOT && atStart && (name[i + 1] === SLASH || (i + 1 === n && flags & CFN_DROP_TRAILING_DOT_DIR))) return false;
+  }
+  return true;
 }
 
 /**
@@ -971,7 +986,16 @@ export class FlistBuilder {
     const { ndxStart: start, count: n } = list;
     const p = this.o.protocol;
     const order = Array.from({ length: n }, (_, i) => start + i);
-    order.sort((x, y) => compareSenderRows(t, x, y, p) || x - y);
+    // Each row's name parts, looked up once rather than per comparison.
+    const dirs = order.map((row) => t.dirNames[t.dirId[row]!]!);
+    const bases = order.map((row) => t.baseName(row));
+    const dirFlags = order.map((row) => isDir(t.mode[row]!));
+    const anchored = order.map((row) => t.dirId[row] === 0 && (t.flags[row]! & SF.ANCHORED) !== 0);
+    order.sort((x, y) => {
+      const i = x - start;
+      const j = y - start;
+      return compareNames(dirs[i]!, bases[i]!, dirFlags[i]!, dirs[j]!, bases[j]!, dirFlags[j]!, p, anchored[i], anchored[j]) || x - y;
+    });
     if (order.some((row, i) => row !== start + i)) {
       const scratch = start + n + 1;
       t.ensure(scratch + n);
