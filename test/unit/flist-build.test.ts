@@ -94,6 +94,26 @@ describe("path helpers", () => {
 // ---------------------------------------------------------------------------------------------
 // Semantics on a local tree (no upstream needed)
 
+function wireBase(protocol: number): FlistEncodeOptions {
+  return {
+    protocol,
+    varintFlags: protocol >= 30,
+    safeFlist: protocol >= 31,
+    preserveUid: true,
+    preserveGid: true,
+    preserveLinks: true,
+    preserveDevices: true,
+    preserveSpecials: true,
+    preserveHardLinks: false,
+    checksumLength: 0,
+    relativePaths: false,
+    recursive: true,
+    incRecurse: false,
+    numericIds: 0,
+    id0Names: protocol >= 30,
+  };
+}
+
 let work: string;
 
 /** src/: a, d/b, d/e/f, d/e/g, link -> a, dangling -> nowhere, abs -> /etc/hostname, ldir -> d, empty/ */
@@ -280,6 +300,31 @@ describe("FlistBuilder", () => {
     }
   });
 
+  test("-x: a directory on another device is sent without its contents; -xx leaves it out", () => {
+    // A reader that puts d/ on another device (the interface a native walker implements).
+    const other = (st: ReturnType<WalkFs["lstat"]>, path: Uint8Array) => (s(path).endsWith("/d") ? { ...st, dev: st.dev + 1n } : st);
+    const mounted: WalkFs = { ...nodeWalkFs, lstat: (p) => other(nodeWalkFs.lstat(p), p), stat: (p) => other(nodeWalkFs.stat(p), p) };
+    const x = buildAll(root, ["."], { oneFileSystem: 1 }, mounted);
+    expect(x.sent[0]).toContain("d:d:M");
+    expect(x.sent[0]!.some((n) => n.includes(":d/"))).toBe(false);
+    const xx = buildAll(root, ["."], { oneFileSystem: 2 }, mounted);
+    expect(xx.sent[0]!.some((n) => /:d($|\/|:)/.test(n))).toBe(false);
+    expect(xx.sent[0]).toContain("f:a");
+    // Incremental: the mount point gets an (empty) list of its own.
+    const inc = buildAll(root, ["."], { oneFileSystem: 1, incRecurse: true }, mounted);
+    expect(inc.sent[0]).toContain("d:d:M");
+    expect(inc.sent[1]).toEqual(["[1]"]);
+    // On the wire (protocol 30+) it is a directory without content.
+    const w = new ByteWriter();
+    const t = x.builder.table;
+    const row = Array.from({ length: x.builder.lists.lists[0]!.count }, (_, i) => i).find((i) => s(x.builder.nameOf(i)) === "d")!;
+    const e = new FlistEncoder(t, { ...wireBase(31), incRecurse: false });
+    e.writeEntry(w, row, 0);
+    const r = new ChunkReader();
+    r.push(w.take());
+    expect(r.varint() & XMIT.NO_CONTENT_DIR).toBe(XMIT.NO_CONTENT_DIR);
+  });
+
   test("names are bytes: a non-UTF-8 name goes through unchanged", () => {
     const dir = join(work, "bytes");
     fs.mkdirSync(dir);
@@ -338,6 +383,14 @@ const SCENARIOS: Scenario[] = [
     client: ["-aR"],
     paths: ["d/e/f", "sub/./deeper/x", "a", "d/e/g"],
     args: ["d/e/f", "sub/./deeper/x", "a", "d/e/g"],
+    build: { ...A, relative: true },
+    protocols: [29, 30, 31],
+  },
+  {
+    name: "-aR of directories with a trailing slash",
+    client: ["-aR"],
+    paths: ["d/e/", "sub/deeper/", "w/"],
+    args: ["d/e/", "sub/deeper/", "w/"],
     build: { ...A, relative: true },
     protocols: [29, 30, 31],
   },
