@@ -354,6 +354,7 @@ export class FlistBuilder {
   private readonly firstChild: number[] = [];
   private readonly nextSibling: number[] = [];
   private sendDirNdx = -1;
+  /** Upstream's send_dir_depth (per-directory filter rules will need it). */
   private sendDirDepth = -1;
 
   constructor(
@@ -922,9 +923,12 @@ export class FlistBuilder {
     const o = this.o;
     const t = this.table;
     const name = this.nameOf(row);
-    this.pathname = this.rowPathname[row]!;
-    if (!this.checkDir(this.pathname)) {
-      throw new RsyncError(RERR.FILESELECT, `change_dir "${Buffer.from(this.pathnames[this.pathname]!).toString("latin1")}" failed`);
+    // change_pathname(file): only when the directory names are relative to changes.
+    if (this.pathname !== this.rowPathname[row]) {
+      this.pathname = this.rowPathname[row]!;
+      if (!this.checkDir(this.pathname)) {
+        throw new RsyncError(RERR.FILESELECT, `change_dir "${Buffer.from(this.pathnames[this.pathname]!).toString("latin1")}" failed`);
+      }
     }
     const flags = F.CONTENT_DIR;
     if (t.flags[row]! & F.CONTENT_DIR) {
