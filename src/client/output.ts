@@ -35,6 +35,8 @@ export class ClientOutput implements Reporter {
     private readonly lists: FileLists,
     private readonly stats: TransferStats,
     private readonly s: Session,
+    /** A local copy: we are the sender too, so "sent" is what the sending side wrote. */
+    private readonly local = false,
   ) {
     this.cx = {
       op: "recv",
@@ -59,6 +61,8 @@ export class ClientOutput implements Reporter {
     const format = this.out.stdoutFormat;
     if (format === null) return;
     if (!(e.iflags & ITEM.TRANSFER)) {
+      // Before protocol 29 a local copy's generator is upstream's server: its item lines never reach the user.
+      if (this.local && this.s.protocol < 29) return;
       const significant = e.iflags & SIGNIFICANT_ITEM_FLAGS;
       const hasI = this.out.formatHasI;
       const hlink = (e.xname?.length ?? 0) > 0;
@@ -144,6 +148,7 @@ export class ClientOutput implements Reporter {
     st.numDevices = tally.devices;
     st.numSpecials = tally.specials;
     st.flistSize = tally.bytes;
+    if (this.local) [st.totalRead, st.totalWritten] = [st.totalWritten, st.totalRead];
     terminal.endLine();
     const level = this.out.quiet ? 0 : this.out.info.get("STATS");
     if (level === 0) return;

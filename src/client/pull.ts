@@ -17,6 +17,10 @@ import type { Channel } from "../io/channel.ts";
 import { NDX_DONE, NDX_FLIST_EOF, NDX_FLIST_OFFSET, NdxDecoder, NdxEncoder } from "../protocol/ndx.ts";
 import { serverArgs } from "../protocol/server-args.ts";
 import { clientSetupProtocol, type Session } from "../protocol/setup.ts";
+import { allowIncRecurse, serverSetupProtocol } from "../protocol/server-setup.ts";
+import { MSG } from "../protocol/mux.ts";
+import { memoryChannelPair } from "../io/memory-channel.ts";
+import { servePull } from "../server/serve-pull.ts";
 import { Generator } from "../roles/generator.ts";
 import { IdMapper } from "../roles/id-map.ts";
 import { Receiver } from "../roles/receiver.ts";
@@ -47,6 +51,8 @@ export interface PullRequest {
   /** Local destination, or undefined for a listing. */
   dest: string | undefined;
   startTime: number;
+  /** A local copy: the sending side is ours, in this process, and its totals are what "sent" means. */
+  local?: boolean;
 }
 
 async function connect(o: Options, host: string, port: number): Promise<Channel> {
@@ -194,8 +200,9 @@ async function runPull(
   // flist.c recv_file_list / start_filelist_progress: the header lines of -v.
   const flistInfo = out.quiet ? 0 : out.info.get("FLIST");
   const showListProgress = flistInfo > 0 && !s.incRecurse && (o.recursive || o.dirs || o.listOnly);
-  if (flistInfo > 0 && s.incRecurse) terminal.info("receiving incremental file list\n");
-  else if (showListProgress) terminal.info("receiving file list ... ");
+  // In a local copy upstream's client is the sending side, and says so.
+  if (flistInfo > 0 && s.incRecurse) terminal.info(req.local ? "sending incremental file list\n" : "receiving incremental file list\n");
+  else if (showListProgress) terminal.info(req.local ? "building file list ... " : "receiving file list ... ");
   const ndxIn = new NdxDecoder(s.protocol);
   const first = new ListReceiver(lists, decoder, wire, -1);
   await input.loop((r) => !first.step(r));
@@ -212,7 +219,7 @@ async function runPull(
   }
 
   const exit = (code: number) => ({ exitCode: code, stats });
-  const reporter = new ClientOutput(o, out, lists, stats, s);
+  const reporter = new ClientOutput(o, out, lists, stats, s, req.local ?? false);
   if (first.list.count === 0 && (lists.eof || !lists.incRecurse)) {
     reporter.summary(req.startTime);
     return exit(finalCode(state, 0));
@@ -293,3 +300,64 @@ function finalCode(state: MessageState, code: number): number {
   return 0;
 }
 
+/**
+ * A local copy (`oc-rsync -a SRC... DEST`): upstream forks a server for the
+ * receiving side and joins the two with a socketpair. We run the same two
+ * halves of the protocol in this process over a channel pair: our sending
+ * side (servePull) and the receiving side every pull uses. As upstream, a
+ * local copy sends files whole unless --no-whole-file is given.
+ */
+export async function localCopy(req: { o: Options; sources: string[]; dest: string; startTime: number }): Promise<PullResult> {
+  const o = req.o;
+  o.wholeFile ??= true;
+  const protocol = o.protocol ?? PROTOCOL_VERSION;
+  const [clientEnd, serverEnd] = memoryChannelPair();
+  const cin = new Input(clientEnd);
+  const cout = new Output(clientEnd);
+  const sin = new Input(serverEnd);
+  const sout = new Output(serverEnd);
+  // The capability letters our receiving side would announce to a server ("-e.LETTERS").
+  const eArg = serverArgs(o, { amSender: false, protocol, listOnly: 0 }).find((a) => /^-[^-]*e\./.test(a)) ?? "";
+  const clientInfo = eArg.slice(eArg.indexOf("e.") + 2);
+  const serving = (async () => {
+    try {
+      const s = await serverSetupProtocol(sin, sout, {
+        protocol,
+        clientInfo,
+        allowIncRecurse: allowIncRecurse({ recursive: o.recursive, amSender: true, clientInfo, needsWholeList: false }),
+        checksumChoice: o.checksumChoice,
+        checksumSeed: 0,
+      });
+      sout.startMultiplex();
+      if (protocol >= 30) sin.startMultiplex();
+      await servePull({ o, s, input: sin, output: sout, args: req.sources.map((p) => new Uint8Array(Buffer.from(p))), root: "." });
+    } catch (e) {
+      // The receiving side hears about it as upstream's client would from its server.
+      if (e instanceof RsyncError && e.message && sout.multiplexed) sout.message(MSG.ERROR, Buffer.from(`${e.message}\n`, "latin1"));
+      await sout.drained().catch(() => {});
+      serverEnd.close();
+      throw e;
+    }
+  })();
+  serving.catch(() => {});
+  try {
+    const s = await clientSetupProtocol(cin, cout, { protocol, checksumChoice: o.checksumChoice });
+    const result = await runPull(
+      { o, spec: { machine: "", port: 0, path: "" }, paths: ["."], dest: req.dest, startTime: req.startTime, local: true },
+      s,
+      cin,
+      cout,
+      false,
+      { value: o.timeout },
+      () => {},
+    );
+    await cout.drained();
+    await serving.catch((e) => {
+      if (!result.exitCode) throw e;
+    });
+    return result;
+  } finally {
+    clientEnd.close();
+    serverEnd.close();
+  }
+}

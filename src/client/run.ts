@@ -6,7 +6,7 @@ import type { Options } from "../cli/options.ts";
 import { RERR, RsyncError, usageError } from "../errors.ts";
 import { validateChecksumChoice } from "../protocol/checksum-choice.ts";
 import { checkForHostSpec, type HostSpec } from "../transport/address.ts";
-import { pullFromDaemon } from "./pull.ts";
+import { localCopy, pullFromDaemon } from "./pull.ts";
 import { core } from "../native/index.ts";
 import { terminal } from "../output/terminal.ts";
 
@@ -25,7 +25,12 @@ export async function runClient(o: Options): Promise<number> {
   }
   const source = args[0] === undefined ? null : checkForHostSpec(args[0], o.port ?? 0);
   if (!source) {
-    throw new RsyncError(RERR.UNSUPPORTED, "oc-rsync: only pulls from an rsync daemon are implemented so far (local copies, pushes and remote shells come next)");
+    const last = args[args.length - 1];
+    if (args.length >= 2 && last !== undefined && !checkForHostSpec(last, o.port ?? 0)) {
+      const result = await localCopy({ o, sources: args.slice(0, -1), dest: last, startTime });
+      return result.exitCode;
+    }
+    throw new RsyncError(RERR.UNSUPPORTED, "oc-rsync: pushes and listings of local paths are not implemented yet (pulls from a daemon and local copies are)");
   }
   if (source.port === 0) {
     throw new RsyncError(RERR.UNSUPPORTED, "oc-rsync: remote-shell transfers are not implemented yet; use rsync://host/module or host::module");

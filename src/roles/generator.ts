@@ -154,7 +154,11 @@ export class Generator {
     const x = this.x;
     if (!x.lists.incRecurse) return;
     const lists = x.lists.lists;
-    while (this.doneListCount < this.generatedLists) {
+    // The list being worked on stays open until no more lists can come (upstream: cur_flist is never freed),
+    // or a sender that has sent no further list yet would take this marker for the end of the phase.
+    const allIn = x.lists.eof && this.generatedLists === lists.length;
+    const limit = allIn ? this.generatedLists : this.generatedLists - 1;
+    while (this.doneListCount < limit) {
       const l = lists[this.doneListCount]!;
       if (l.inProgress > 0 || l.toRedo > 0) break;
       x.ndxOut.write(this.out, NDX_DONE);

@@ -45,8 +45,12 @@ export interface SendingSide {
   readContent(row: number): Uint8Array;
   /** A readable name for messages. */
   displayName(row: number): string;
-  /** Incremental recursion: sends further lists while the receiver may need them. */
-  sendMoreLists?(): void;
+  /**
+   * Incremental recursion: sends further lists while the receiver may need
+   * them; `idle` when about to wait for the generator (upstream then keeps
+   * sending lists while its output is idle).
+   */
+  sendMoreLists?(idle: boolean): void;
   /** Warnings and errors for the user (sent as messages by a server, printed by a client). */
   warn(code: "error" | "warning", text: string): void;
   matcher?: Matcher;
@@ -66,6 +70,8 @@ export class Sender {
   private readonly maxPhase: number;
   /** Incremental lists the generator has finished with (upstream frees them one by one). */
   private finishedLists = 0;
+  /** Entries in those lists (upstream's file_old_total): how far behind the lists the generator is. */
+  finishedFiles = 0;
 
   constructor(private readonly x: SendingSide) {
     this.maxPhase = x.s.protocol >= 29 ? 2 : 1;
@@ -75,13 +81,13 @@ export class Sender {
     const x = this.x;
     const ioErrorAtStart = x.ioError;
     for (;;) {
-      x.sendMoreLists?.();
+      x.sendMoreLists?.(true);
       const req = await x.input.read((r) => this.readRequestRewinding(r));
       if (req.ndx === NDX_DONE) {
         if (!this.doneMarker()) break;
         continue;
       }
-      x.sendMoreLists?.();
+      x.sendMoreLists?.(false);
       this.answer(req);
       await x.output.waitWritable();
     }
@@ -127,6 +133,7 @@ export class Sender {
   private doneMarker(): boolean {
     const x = this.x;
     if (x.lists.incRecurse && this.finishedLists < x.lists.lists.length) {
+      this.finishedFiles += x.lists.lists[this.finishedLists]!.count;
       this.finishedLists++;
       if (this.finishedLists < x.lists.lists.length) {
         x.ndxOut.write(x.output.data, NDX_DONE);

@@ -1,0 +1,123 @@
+/**
+ * Local copies (`oc-rsync -a SRC DEST`) against upstream's local copy of the
+ * same tree: the trees must be identical and the itemized output the same,
+ * for a first copy, a resync after edits, deletions, every protocol and the
+ * argument forms (`src` vs `src/`).
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import * as fs from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runOc, runRsync } from "../helpers/run.ts";
+import { ageTree, snapshot } from "../helpers/tree.ts";
+
+let work: string;
+const src = () => join(work, "src");
+
+function buildSource(): void {
+  const root = src();
+  fs.mkdirSync(join(root, "dir/deeper/deepest"), { recursive: true });
+  fs.mkdirSync(join(root, "empty-dir"));
+  fs.writeFileSync(join(root, "small"), "hello\n");
+  fs.writeFileSync(join(root, "empty"), "");
+  fs.writeFileSync(join(root, "big"), Buffer.alloc(300_000, 3));
+  fs.writeFileSync(join(root, "dir/a"), "a\n");
+  fs.writeFileSync(join(root, "dir/deeper/b"), "b\n");
+  fs.writeFileSync(join(root, "dir/deeper/deepest/c"), "c\n");
+  fs.chmodSync(join(root, "dir/a"), 0o600);
+  fs.symlinkSync("small", join(root, "link"));
+  fs.symlinkSync("../small", join(root, "dir/uplink"));
+  fs.linkSync(join(root, "small"), join(root, "hard"));
+  for (let i = 0; i < 40; i++) fs.writeFileSync(join(root, "dir", `f${String(i).padStart(2, "0")}`), `file ${i}\n`);
+  ageTree(root, 1_450_000_000);
+}
+
+beforeAll(() => {
+  work = fs.mkdtempSync(join(tmpdir(), "oc-local-"));
+  buildSource();
+});
+
+afterAll(() => {
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+const sorted = (text: string) => text.split("\n").sort().join("\n");
+
+interface LocalCase {
+  name: string;
+  args: string[];
+  /** The source argument (default "src/"). */
+  source?: string;
+  /** Run twice, editing the source (and each dest) in between. */
+  edit?: { source?: (root: string) => void; dest?: (dest: string) => void };
+  unordered?: boolean;
+}
+
+const CASES: LocalCase[] = [
+  { name: "-a, contents of src/", args: ["-ai"] },
+  { name: "-a, src itself", args: ["-ai"], source: "src" },
+  { name: "-aH keeps hard links", args: ["-aiH"] },
+  // Upstream's "skipping non-regular file" lines come from its other process: their place is timing.
+  { name: "-r without times or links", args: ["-ri"], unordered: true },
+  ...[27, 28, 29, 30, 31].map((p) => ({ name: `-aH at protocol ${p}`, args: ["-aiH", `--protocol=${p}`] })),
+  {
+    name: "a resync after edits, with --delete",
+    args: ["-ai", "--delete"],
+    unordered: true,
+    edit: {
+      source: (root) => {
+        fs.writeFileSync(join(root, "small"), "changed!\n");
+        fs.rmSync(join(root, "dir/deeper"), { recursive: true });
+        fs.writeFileSync(join(root, "new-file"), "new\n");
+        ageTree(root, 1_460_000_000);
+      },
+      dest: (d) => fs.writeFileSync(join(d, "stray"), "not in the source\n"),
+    },
+  },
+  { name: "-v --stats on a first copy", args: ["-av", "--stats"] },
+];
+
+function masked(text: string): string {
+  return text
+    .replace(/(File list (?:generation|transfer) time:) [\d.,]+/g, "$1 T")
+    .replace(/^(File list size:|Total bytes sent:|Total bytes received:) \S+/gm, "$1 N")
+    .replace(/^sent \S+ bytes {2}received \S+ bytes {2}\S+ bytes\/sec$/gm, "sent N")
+    .replace(/ {2}speedup is [\d.,]+/g, "  speedup is N");
+}
+
+describe("local copy matches upstream's local copy", () => {
+  CASES.forEach((c, i) => {
+    test(c.name, async () => {
+      const ours = join(work, `ours-${i}`);
+      const theirs = join(work, `theirs-${i}`);
+      const source = join(work, c.source ?? "src/");
+      const copy = async () => {
+        const a = await runOc([...c.args, source, `${ours}/`]);
+        const b = await runRsync([...c.args, source, `${theirs}/`]);
+        expect(a.stderr).toBe(b.stderr);
+        expect(a.code).toBe(b.code);
+        const show = (t: string) => (c.unordered ? sorted(masked(t)) : masked(t));
+        expect(show(a.stdout.replaceAll(ours, "DEST"))).toBe(show(b.stdout.replaceAll(theirs, "DEST")));
+        // Copying "src" itself creates DEST now, in both runs: only what is inside must agree.
+        const opts = { ignoreRoot: c.source === "src", ignoreTimes: !c.args.some((a) => /^-[^-]*[at]/.test(a)) };
+        expect(snapshot(ours, opts)).toEqual(snapshot(theirs, opts));
+      };
+      await copy();
+      if (c.edit) {
+        const backup = join(work, `src-backup-${i}`);
+        fs.cpSync(src(), backup, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+        c.edit.source?.(src());
+        c.edit.dest?.(ours);
+        c.edit.dest?.(theirs);
+        try {
+          await copy();
+        } finally {
+          fs.rmSync(src(), { recursive: true, force: true });
+          fs.renameSync(backup, src());
+          ageTree(src(), 1_450_000_000);
+        }
+      }
+      expect(fs.readFileSync(join(ours, c.source === "src" ? "src/small" : "small"), "utf8")).toBeTruthy();
+    });
+  });
+});
