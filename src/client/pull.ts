@@ -34,6 +34,7 @@ import { errorLine } from "../cli/report.ts";
 import { handleServerMessage, type MessageState } from "./messages.ts";
 import { resolveLocalName, type LocalDest } from "./local-name.ts";
 import { ClientOutput } from "./output.ts";
+import { flistWireOptions } from "../flist/wire-options.ts";
 import { terminal } from "../output/terminal.ts";
 import { requestedNames } from "./requested.ts";
 import { Signal } from "./signal.ts";
@@ -179,18 +180,7 @@ async function runPull(
   output.flush();
 
   const wire: ListReceiveOptions = {
-    protocol: s.protocol,
-    varintFlags: s.varintFlistFlags,
-    safeFlist: s.safeFlist,
-    preserveUid: o.owner,
-    preserveGid: o.group,
-    preserveLinks: o.links,
-    preserveDevices: o.devices,
-    preserveSpecials: o.specials,
-    preserveHardLinks: o.hardLinks,
-    checksumLength: o.checksum ? s.sums.file.length : 0,
-    relativePaths: o.relative,
-    recursive: o.recursive,
+    ...flistWireOptions(o, s),
     id0Names: s.id0Names,
     idLists: !o.numericIds,
     isRequested: requestedNames(req.paths, o.relative),

@@ -11,6 +11,7 @@ import { RERR, RsyncError } from "../errors.ts";
 import { FlistBuilder } from "../flist/build.ts";
 import { FlistEncoder } from "../flist/encode.ts";
 import { systemIdNames } from "../flist/id-names.ts";
+import { flistWireOptions } from "../flist/wire-options.ts";
 import { isLink, isReg } from "../flist/table.ts";
 import { FileListSender } from "../flist/send-lists.ts";
 import type { Input } from "../io/input.ts";
@@ -61,18 +62,7 @@ export async function servePull(req: ServePullRequest): Promise<void> {
   );
   const ndxOut = new NdxEncoder(s.protocol);
   const encoder = new FlistEncoder(builder.table, {
-    protocol: s.protocol,
-    varintFlags: s.varintFlistFlags,
-    safeFlist: s.safeFlist,
-    preserveUid: o.owner,
-    preserveGid: o.group,
-    preserveLinks: o.links,
-    preserveDevices: o.devices,
-    preserveSpecials: o.specials,
-    preserveHardLinks: o.hardLinks,
-    checksumLength: o.checksum ? s.sums.file.length : 0,
-    relativePaths: o.relative,
-    recursive: o.recursive,
+    ...flistWireOptions(o, s),
     incRecurse: s.incRecurse,
     numericIds: o.numericIds ? 1 : 0,
     id0Names: s.id0Names,
