@@ -9,6 +9,7 @@ import { defaultOptions } from "./options.ts";
 import { errorLine, reportFailure } from "./report.ts";
 import { tools } from "./tools.ts";
 import { runClient } from "../client/run.ts";
+import { runServer } from "../server/server-main.ts";
 import { terminal } from "../output/terminal.ts";
 
 export async function main(argv: string[]): Promise<number> {
@@ -41,6 +42,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(versionText());
       return 0;
     }
+    // The far end of a remote shell reports its own failures, to the client.
+    if (o.server) return await runServer(o);
     const code = await runClient(o);
     // Errors thrown on the way were reported where they were caught; a run that ended with errors says so here.
     if (code !== 0) terminal.error(errorLine(code, "generator"));

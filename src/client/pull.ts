@@ -1,43 +1,29 @@
 /**
- * A pull from an rsync daemon: `oc-rsync [OPTS] rsync://host/mod/path DEST`
- * (main.c start_socket_client, client_run, do_recv). The client plays the
- * receiving side: the generator and the receiver run as two tasks of this
- * process.
+ * Transfers where the client receives: a pull from a daemon
+ * (`oc-rsync rsync://host/mod/path DEST`), over a remote shell
+ * (`oc-rsync -e ssh host:path DEST`), and a local copy (main.c
+ * start_socket_client, do_cmd, client_run). The generator and the receiver
+ * run as two tasks of this process (roles/receive-session.ts).
  */
 import type { Options } from "../cli/options.ts";
 import { RERR, RsyncError, asRole, type Role } from "../errors.ts";
 import { IoWatchdog } from "../io/watchdog.ts";
-import { FlistDecoder, IOERR_DEL_LIMIT, IOERR_GENERAL, IOERR_VANISHED } from "../flist/decode.ts";
-import { FileLists, ListReceiver, type ListReceiveOptions } from "../flist/lists.ts";
-import { DestFs } from "../fs/dest-fs.ts";
 import { Input } from "../io/input.ts";
 import { Output } from "../io/output.ts";
-import { connectTcp } from "../io/tcp-channel.ts";
 import type { Channel } from "../io/channel.ts";
-import { NDX_DONE, NDX_FLIST_EOF, NDX_FLIST_OFFSET, NdxDecoder, NdxEncoder } from "../protocol/ndx.ts";
-import { serverArgs } from "../protocol/server-args.ts";
-import { clientSetupProtocol, type Session } from "../protocol/setup.ts";
+import { memoryChannelPair } from "../io/memory-channel.ts";
+import { clientSetupProtocol } from "../protocol/setup.ts";
 import { allowIncRecurse, serverSetupProtocol } from "../protocol/server-setup.ts";
 import { MSG } from "../protocol/mux.ts";
-import { memoryChannelPair } from "../io/memory-channel.ts";
-import { servePull } from "../server/serve-pull.ts";
-import { Generator } from "../roles/generator.ts";
-import { IdMapper } from "../roles/id-map.ts";
-import { Receiver } from "../roles/receiver.ts";
+import { sendTransfer } from "../roles/send-session.ts";
+import { receiveTransfer } from "../roles/receive-session.ts";
 import { emptyStats, type TransferStats } from "../roles/stats.ts";
-import type { ReceivingSide } from "../roles/context.ts";
-import { daemonHandshake } from "../transport/daemon-client.ts";
-import { DEFAULT_RSYNC_PORT, splitUser, type HostSpec } from "../transport/address.ts";
+import type { HostSpec } from "../transport/address.ts";
+import { connectToRemote } from "./connection.ts";
+import { serverArgs } from "../protocol/server-args.ts";
 import { PROTOCOL_VERSION } from "../version.ts";
-import { outputConfig } from "../cli/output-config.ts";
-import { errorLine } from "../cli/report.ts";
-import { handleServerMessage, type MessageState } from "./messages.ts";
-import { resolveLocalName, type LocalDest } from "./local-name.ts";
-import { ClientOutput } from "./output.ts";
-import { flistWireOptions } from "../flist/wire-options.ts";
 import { terminal } from "../output/terminal.ts";
 import { requestedNames } from "./requested.ts";
-import { Signal } from "./signal.ts";
 
 export interface PullResult {
   exitCode: number;
@@ -47,7 +33,7 @@ export interface PullResult {
 export interface PullRequest {
   o: Options;
   spec: HostSpec;
-  /** Remote paths ("module/path"), the first one from `spec`. */
+  /** Remote paths ("module/path" for a daemon), the first one from `spec`. */
   paths: string[];
   /** Local destination, or undefined for a listing. */
   dest: string | undefined;
@@ -56,49 +42,37 @@ export interface PullRequest {
   local?: boolean;
 }
 
-async function connect(o: Options, host: string, port: number): Promise<Channel> {
-  // -vv turns on upstream's --debug=connect.
-  if (o.verbose > 1) terminal.info(Buffer.from(`opening tcp connection to ${host} port ${port}\n`));
-  const connecting = connectTcp(host, port);
-  if (!o.contimeout) return connecting.catch((e) => failConnect(host, port, e));
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RsyncError(RERR.CONTIMEOUT, `rsync: failed to connect to ${host} (${host}): Connection timed out (110)`)), o.contimeout * 1000);
-  });
-  try {
-    return await Promise.race([connecting.catch((e) => failConnect(host, port, e)), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+/** A pull from a daemon or over a remote shell. */
+export async function pullFromRemote(req: PullRequest): Promise<PullResult> {
+  const listOnly = listingMode(req);
+  const shell = req.spec.port === 0;
+  const conn = await connectToRemote({ o: req.o, spec: req.spec, paths: req.paths, amSender: false, listOnly });
+  // Names the server sends are checked against what was asked for; a daemon's paths start with the module.
+  const asked = shell ? { ...req, paths: req.paths.map((p) => `shell/${p.replace(/^\/+/, "")}`) } : req;
+  const result = await runConnected(asked, conn.channel, (input, output) => conn.start(input, output));
+  return { ...result, exitCode: Math.max(result.exitCode, await conn.exited()) };
 }
 
-/** Socket errors as upstream names them (strerror and errno). */
-const SOCKET_ERRORS: Record<string, string> = {
-  ECONNREFUSED: "Connection refused (111)",
-  ETIMEDOUT: "Connection timed out (110)",
-  EHOSTUNREACH: "No route to host (113)",
-  ENETUNREACH: "Network is unreachable (101)",
-  ECONNRESET: "Connection reset by peer (104)",
-};
-
-function failConnect(host: string, _port: number, e: unknown): never {
-  const code = (e as NodeJS.ErrnoException)?.code ?? "";
-  const reason = SOCKET_ERRORS[code] ?? (e instanceof Error ? e.message : String(e));
-  const err = new RsyncError(RERR.SOCKETIO, `rsync: [Receiver] failed to connect to ${host} (${host}): ${reason}`);
-  err.role = "Receiver";
-  throw err;
+/** 0 = a transfer; 1 = a lone remote source (listing implied); 2 = --list-only. */
+function listingMode(req: PullRequest): number {
+  const listOnly = req.dest === undefined ? (req.o.listOnly ? 2 : 1) : req.o.listOnly ? 2 : 0;
+  if (listOnly) req.o.listOnly = true;
+  return listOnly;
 }
 
-export async function pullFromDaemon(req: PullRequest): Promise<PullResult> {
+/**
+ * The pull after the connection is made: `start` does what comes before
+ * setup_protocol (the daemon handshake or the version exchange) and returns
+ * the protocol, or null when nothing more follows (a module listing).
+ */
+async function runConnected(
+  req: PullRequest,
+  channel: Channel,
+  start: (input: Input, output: Output) => Promise<number | null>,
+): Promise<PullResult> {
   const o = req.o;
   // --timeout, which a daemon may lower (MSG_IO_TIMEOUT).
   const timeouts = { value: o.timeout };
-  const { user, host } = splitUser(req.spec.machine);
-  const port = req.spec.port > 0 ? req.spec.port : DEFAULT_RSYNC_PORT;
-  const listOnly = req.dest === undefined ? (o.listOnly ? 2 : 1) : o.listOnly ? 2 : 0;
-  if (listOnly) o.listOnly = true;
-
-  const channel = await connect(o, host.replace(/^\[|\]$/g, ""), port);
   const input = new Input(channel);
   const output = new Output(channel);
   // Until the transfer starts, failures (timeouts too) are the "Receiver"'s, as upstream's client names itself before it forks.
@@ -106,22 +80,25 @@ export async function pullFromDaemon(req: PullRequest): Promise<PullResult> {
   const watchdog = new IoWatchdog(input, output, () => timeouts.value, () => role);
   watchdog.start();
   try {
-    const protocol = o.protocol ?? PROTOCOL_VERSION;
-    const args = serverArgs(o, { amSender: false, protocol, listOnly });
-    const outcome = await asRole("Receiver", daemonHandshake(input, output, {
-      protocol,
-      paths: req.paths,
-      serverArgs: args,
-      user,
-      passwordFile: o.passwordFile,
-      showMotd: !o.noMotd,
-      showArgs: o.verbose > 1,
-    }));
-    if (outcome.kind === "listed") return { exitCode: 0, stats: emptyStats() };
-    const session = await asRole("Receiver", clientSetupProtocol(input, output, { protocol: outcome.protocol, checksumChoice: o.checksumChoice }));
+    const protocol = await asRole("Receiver", start(input, output));
+    if (protocol === null) return { exitCode: 0, stats: emptyStats() };
+    const session = await asRole("Receiver", clientSetupProtocol(input, output, { protocol, checksumChoice: o.checksumChoice }));
     const result = await asRole(
       "Receiver",
-      runPull(req, session, input, output, listOnly > 0, timeouts, () => (role = "generator")),
+      receiveTransfer({
+        o,
+        s: session,
+        input,
+        output,
+        dest: req.dest ?? ".",
+        listing: req.dest === undefined || o.listOnly,
+        isRequested: requestedNames(req.paths, o.relative),
+        timeouts,
+        transferStarts: () => (role = "generator"),
+        amServer: false,
+        local: false,
+        startTime: req.startTime,
+      }),
     );
     await output.drained();
     return result;
@@ -132,169 +109,11 @@ export async function pullFromDaemon(req: PullRequest): Promise<PullResult> {
   }
 }
 
-/** Everything after setup_protocol: filter list, file lists, generator and receiver, statistics. */
-async function runPull(
-  req: PullRequest,
-  s: Session,
-  input: Input,
-  output: Output,
-  listing: boolean,
-  timeouts: { value: number },
-  transferStarts: () => void,
-): Promise<PullResult> {
-  const o = req.o;
-  const stats = emptyStats();
-  const lists = new FileLists(s.incRecurse, s.protocol);
-  const signal = new Signal();
-  // The receiving side's shared state, once the file list is in (messages may name files before).
-  let x: ReceivingSide | undefined;
-  const state: MessageState = {
-    ioError: 0,
-    hadTransferError: false,
-    serverExit: null,
-    get timeout() {
-      return timeouts.value;
-    },
-    set timeout(v: number) {
-      timeouts.value = v;
-    },
-    noSend(ndx) {
-      const list = lists.listOf(ndx);
-      if (list && lists.incRecurse) list.inProgress--;
-      if (ndx >= 0) x?.fileDone(ndx, false);
-      signal.wake();
-    },
-  };
-  input.setMessageHandler((code, payload) => {
-    try {
-      handleServerMessage(code, payload, state, output, s.protocol);
-    } catch (e) {
-      input.fail(e);
-    }
-  });
-  input.startMultiplex();
-  if (s.protocol >= 30) output.startMultiplex();
-
-  // The filter list (always sent on a pull; rules come with the filter issue).
-  output.data.i32(0);
-  output.flush();
-
-  const wire: ListReceiveOptions = {
-    ...flistWireOptions(o, s),
-    id0Names: s.id0Names,
-    idLists: !o.numericIds,
-    isRequested: requestedNames(req.paths, o.relative),
-  };
-  const decoder = new FlistDecoder(lists.table, wire);
-  const out = outputConfig(o);
-  // flist.c recv_file_list / start_filelist_progress: the header lines of -v.
-  const flistInfo = out.quiet ? 0 : out.info.get("FLIST");
-  const showListProgress = flistInfo > 0 && !s.incRecurse && (o.recursive || o.dirs || o.listOnly);
-  // In a local copy upstream's client is the sending side, and says so.
-  if (flistInfo > 0 && s.incRecurse) terminal.info(req.local ? "sending incremental file list\n" : "receiving incremental file list\n");
-  else if (showListProgress) terminal.info(req.local ? "building file list ... " : "receiving file list ... ");
-  const ndxIn = new NdxDecoder(s.protocol);
-  const first = new ListReceiver(lists, decoder, wire, -1);
-  await input.loop((r) => !first.step(r));
-  state.ioError |= first.ioError;
-  if (showListProgress) terminal.info(flistInfo > 1 ? `${first.list.count} file${first.list.count === 1 ? " " : "s "}to consider\n` : "done\n");
-  // A single entry: the sender follows it with one more list (or the end), so we know if it was a directory.
-  if (lists.incRecurse && first.list.count === 1) {
-    const ndx = await input.read((r) => ndxIn.read(r));
-    if (ndx === NDX_FLIST_EOF) lists.eof = true;
-    else if (ndx <= NDX_FLIST_OFFSET) {
-      const extra = new ListReceiver(lists, decoder, wire, NDX_FLIST_OFFSET - ndx);
-      await input.loop((r) => !extra.step(r));
-    } else throw new RsyncError(RERR.PROTOCOL, `Invalid file index ${ndx} after a single-entry file list`);
-  }
-
-  const exit = (code: number) => ({ exitCode: code, stats });
-  const reporter = new ClientOutput(o, out, lists, stats, s, req.local ?? false);
-  if (first.list.count === 0 && (lists.eof || !lists.incRecurse)) {
-    reporter.summary(req.startTime);
-    return exit(finalCode(state, 0));
-  }
-
-  const dest: LocalDest = listing ? { fs: new DestFs("."), soloName: null, created: new Set() } : resolveLocalName(req.dest ?? ".", lists, o);
-  const umask = process.umask(0);
-  const ids = new IdMapper(o.numericIds, process.getuid?.() === 0, decoder.names.users, decoder.names.groups, !s.id0Names);
-  x = {
-    o,
-    out,
-    s,
-    lists,
-    t: lists.table,
-    dest: dest.fs,
-    input,
-    output,
-    ndxOut: new NdxEncoder(s.protocol),
-    ndxIn,
-    report: reporter,
-    stats,
-    ids,
-    amRoot: process.getuid?.() === 0,
-    umask,
-    soloName: dest.soloName,
-    get ioError() {
-      return state.ioError;
-    },
-    set ioError(v: number) {
-      state.ioError = v;
-    },
-    get hadTransferError() {
-      return state.hadTransferError;
-    },
-    set hadTransferError(v: boolean) {
-      state.hadTransferError = v;
-    },
-    createdDirs: dest.created,
-    redo: [] as number[],
-    doneMarkers: 0,
-    fileDone: (_row: number, _ok: boolean) => {},
-    wakeGenerator: () => signal.wake(),
-    waitForReceiver: () => signal.wait(),
-    listFor: (ndx: number) => lists.listOf(ndx),
-  };
-  transferStarts();
-  const generator = new Generator(x);
-  const receiver = new Receiver(x, decoder, wire, generator.attrs);
-  const onSignal = () => {
-    receiver.abandonFile();
-    terminal.error(errorLine(RERR.SIGNAL, "generator"));
-    process.exit(RERR.SIGNAL);
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  process.on("SIGHUP", onSignal);
-  try {
-    await Promise.all([
-      asRole("generator", generator.run().then(() => x.ndxOut.write(output.data, NDX_DONE))),
-      asRole("receiver", receiver.run()),
-    ]);
-  } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-    process.off("SIGHUP", onSignal);
-    process.umask(umask);
-  }
-  reporter.summary(req.startTime);
-  return exit(finalCode(state, 0));
-}
-
-/** cleanup.c: with no fatal error, the I/O error bits decide (23 beats 24 beats 25). */
-function finalCode(state: MessageState, code: number): number {
-  if (code) return code;
-  if (state.hadTransferError || state.ioError & IOERR_GENERAL) return RERR.PARTIAL;
-  if (state.ioError & IOERR_VANISHED) return RERR.VANISHED;
-  if (state.ioError & IOERR_DEL_LIMIT) return RERR.DEL_LIMIT;
-  return 0;
-}
-
 /**
  * A local copy (`oc-rsync -a SRC... DEST`): upstream forks a server for the
  * receiving side and joins the two with a socketpair. We run the same two
  * halves of the protocol in this process over a channel pair: our sending
- * side (servePull) and the receiving side every pull uses. As upstream, a
+ * side (sendTransfer) and the receiving side every pull uses. As upstream, a
  * local copy sends files whole unless --no-whole-file is given.
  */
 export async function localCopy(req: { o: Options; sources: string[]; dest: string; startTime: number }): Promise<PullResult> {
@@ -320,7 +139,7 @@ export async function localCopy(req: { o: Options; sources: string[]; dest: stri
       });
       sout.startMultiplex();
       if (protocol >= 30) sin.startMultiplex();
-      await servePull({ o, s, input: sin, output: sout, args: req.sources.map((p) => new Uint8Array(Buffer.from(p))), root: "." });
+      await sendTransfer({ o, s, input: sin, output: sout, args: req.sources.map((p) => new Uint8Array(Buffer.from(p))), root: ".", amServer: true });
     } catch (e) {
       // The receiving side hears about it as upstream's client would from its server.
       if (e instanceof RsyncError && e.message && sout.multiplexed) sout.message(MSG.ERROR, Buffer.from(`${e.message}\n`, "latin1"));
@@ -332,15 +151,19 @@ export async function localCopy(req: { o: Options; sources: string[]; dest: stri
   serving.catch(() => {});
   try {
     const s = await clientSetupProtocol(cin, cout, { protocol, checksumChoice: o.checksumChoice });
-    const result = await runPull(
-      { o, spec: { machine: "", port: 0, path: "" }, paths: ["."], dest: req.dest, startTime: req.startTime, local: true },
+    const result = await receiveTransfer({
+      o,
       s,
-      cin,
-      cout,
-      false,
-      { value: o.timeout },
-      () => {},
-    );
+      input: cin,
+      output: cout,
+      dest: req.dest,
+      listing: false,
+      timeouts: { value: o.timeout },
+      transferStarts: () => {},
+      amServer: false,
+      local: true,
+      startTime: req.startTime,
+    });
     await cout.drained();
     await serving.catch((e) => {
       if (!result.exitCode) throw e;

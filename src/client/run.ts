@@ -6,7 +6,7 @@ import type { Options } from "../cli/options.ts";
 import { RERR, RsyncError, usageError } from "../errors.ts";
 import { validateChecksumChoice } from "../protocol/checksum-choice.ts";
 import { checkForHostSpec, type HostSpec } from "../transport/address.ts";
-import { localCopy, pullFromDaemon } from "./pull.ts";
+import { localCopy, pullFromRemote } from "./pull.ts";
 import { core } from "../native/index.ts";
 import { terminal } from "../output/terminal.ts";
 
@@ -32,16 +32,13 @@ export async function runClient(o: Options): Promise<number> {
     }
     throw new RsyncError(RERR.UNSUPPORTED, "oc-rsync: pushes and listings of local paths are not implemented yet (pulls from a daemon and local copies are)");
   }
-  if (source.port === 0) {
-    throw new RsyncError(RERR.UNSUPPORTED, "oc-rsync: remote-shell transfers are not implemented yet; use rsync://host/module or host::module");
-  }
   // A lone remote source (or one followed by ":..." names) lists instead of copying.
   const last = args[args.length - 1]!;
   const hasDest = args.length > 1 && !last.startsWith(":");
   if (hasDest && checkForHostSpec(last, o.port ?? 0)) throw usageError("The source and destination cannot both be remote.");
   const remote = hasDest ? args.slice(0, -1) : args;
   const paths = remote.map((arg, i) => (i === 0 ? source.path : extraSource(arg, source, o)));
-  const result = await pullFromDaemon({ o, spec: source, paths, dest: hasDest ? last : undefined, startTime });
+  const result = await pullFromRemote({ o, spec: source, paths, dest: hasDest ? last : undefined, startTime });
   return result.exitCode;
 }
 

@@ -130,6 +130,14 @@ export class Input {
     return result;
   }
 
+  /** Resolves when the peer closes the connection; what arrives until then is dropped (io.c noop_io_until_death). */
+  async closed(): Promise<void> {
+    while (!this.reader.ended) {
+      this.reader.drain();
+      await this.more();
+    }
+  }
+
   /** Reads a text line (handshake), without its "\n"; "\r" is dropped as upstream does. */
   readLine(max = 4096): Promise<string> {
     return this.read((r) => {

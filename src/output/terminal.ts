@@ -11,8 +11,13 @@ type Text = string | Uint8Array;
 /** Strings here carry bytes one per char (names are kept as latin1 strings). */
 const bytesOf = (text: Text): Uint8Array => (typeof text === "string" ? Buffer.from(text, "latin1") : text);
 
+/** Where a server's lines go instead of its stdout (which carries the protocol): messages to the client. */
+export type TerminalSink = (kind: "info" | "error", text: Uint8Array) => void;
+
 export class Terminal {
   quiet = false;
+  /** Set in --server mode; the client escapes what it prints, so text goes to it raw. */
+  sink: TerminalSink | null = null;
   private charset: Charset | null | undefined;
   private needsNewline = false;
 
@@ -24,17 +29,19 @@ export class Terminal {
   /** An informational line (FINFO): stdout, silent under -q. */
   info(text: Text): void {
     if (this.quiet) return;
+    if (this.sink) return this.sink("info", bytesOf(text));
     this.write(process.stdout, text);
   }
 
   /** An error or warning line: stderr, always. */
   error(text: Text): void {
+    if (this.sink) return this.sink("error", bytesOf(text));
     this.write(process.stderr, text);
   }
 
   /** A progress update: starts with "\r", may end without a newline (the next line supplies it). */
   progress(text: string, finished: boolean): void {
-    if (this.quiet) return;
+    if (this.quiet || this.sink) return;
     this.needsNewline = false;
     put(process.stdout, text);
     this.needsNewline = !finished;

@@ -20,6 +20,8 @@ import type { TransferStats } from "./stats.ts";
 
 export interface ReceivingSide {
   o: Options;
+  /** We are the server (a push's receiving end): no statistics come from the sender, messages go to the client. */
+  amServer: boolean;
   /** What is printed (info levels, stdout format). */
   out: OutputConfig;
   s: Session;

@@ -77,7 +77,8 @@ export class Receiver {
       this.abandonFile();
       throw e;
     }
-    await this.readStats();
+    // Only a client hears the sender's statistics (main.c handle_stats).
+    if (!x.amServer) await this.readStats();
     this.markDone();
     if (x.s.protocol >= 31) {
       const goodbye = await x.input.read((r) => x.ndxIn.read(r));

@@ -54,6 +54,8 @@ export interface SendingSide {
   /** Warnings and errors for the user (sent as messages by a server, printed by a client). */
   warn(code: "error" | "warning", text: string): void;
   matcher?: Matcher;
+  /** A client's item line (log_item / maybe_log_item): `totals` for a transfer. */
+  report?(row: number, iflags: number, xname: Uint8Array | null, totals: { literal: number; matched: number } | null): void;
 }
 
 interface Request {
@@ -96,11 +98,13 @@ export class Sender {
     x.output.flush();
   }
 
-  /**
-   * A server sender's end of the run (main.c handle_stats, read_final_goodbye):
-   * the statistics the client prints, then the goodbye exchange.
-   */
-  async finishAsServer(totalSize: number, flistBuildMs: number, flistXferMs: number): Promise<void> {
+  /** IOERR_* bits of this side (the exit code of a pushing client). */
+  get ioError(): number {
+    return this.x.ioError;
+  }
+
+  /** A server sender's statistics, which its client prints (main.c handle_stats). */
+  async sendStats(totalSize: number, flistBuildMs: number, flistXferMs: number): Promise<void> {
     const x = this.x;
     const p = x.s.protocol;
     const w = x.output.data;
@@ -114,6 +118,15 @@ export class Sender {
       long30(flistXferMs);
     }
     x.output.flush();
+  }
+
+  /**
+   * main.c read_final_goodbye, as the sender: the generator's NDX_DONE,
+   * echoed (protocol 31+), then its last one.
+   */
+  async readGoodbye(): Promise<void> {
+    const x = this.x;
+    const p = x.s.protocol;
     if (p < 24) return;
     const readDone = () => x.input.read((r) => (p < 29 ? r.i32() : x.ndxIn.read(r)));
     let ndx = await readDone();
@@ -198,6 +211,7 @@ export class Sender {
     const row = this.rowOf(req.ndx);
     const t = x.lists.table;
     if (!(req.iflags & ITEM.TRANSFER)) {
+      x.report?.(row, req.iflags, req.xname, null);
       this.echo(req);
       return;
     }
@@ -206,6 +220,7 @@ export class Sender {
     x.stats.transferredFiles++;
     x.stats.totalTransferredSize += t.size[row]!;
     if (x.dryRun) {
+      x.report?.(row, req.iflags, req.xname, { literal: 0, matched: 0 });
       this.echo(req);
       return;
     }
@@ -232,6 +247,7 @@ export class Sender {
     x.stats.literalData += totals.literal;
     x.stats.matchedData += totals.matched;
     t.flags[row] = t.flags[row]! | F.FILE_SENT;
+    x.report?.(row, req.iflags, req.xname, totals);
     x.output.flush();
   }
 }

@@ -1,13 +1,12 @@
 /**
- * The sending side of a transfer after setup_protocol (main.c
- * do_server_sender): read the client's filter list, send the file lists
- * (more sub-lists as the generator works through them), answer the
- * generator's requests, then the statistics and the goodbye. A local copy
- * runs it in-process against our own receiving side; a remote shell's
- * `--server --sender` and a daemon's module pull run it against a client.
+ * The sending side of a transfer after setup_protocol, as a server (main.c
+ * do_server_sender: a pull's far end, a local copy's sending half) or as a
+ * client (client_run: a push). The filter list (read by a server, sent by a
+ * client to a receiver that deletes), the file lists (more sub-lists as the
+ * generator works through them), the generator's requests, then the
+ * statistics (a server sends them) and the goodbye.
  */
 import type { Options } from "../cli/options.ts";
-import { RERR, RsyncError } from "../errors.ts";
 import { FlistBuilder } from "../flist/build.ts";
 import { FlistEncoder } from "../flist/encode.ts";
 import { systemIdNames } from "../flist/id-names.ts";
@@ -19,15 +18,19 @@ import type { Output } from "../io/output.ts";
 import { MSG } from "../protocol/mux.ts";
 import { NdxDecoder, NdxEncoder } from "../protocol/ndx.ts";
 import type { Session } from "../protocol/setup.ts";
-import { Sender } from "../roles/sender.ts";
-import { emptyStats } from "../roles/stats.ts";
+import { Sender } from "./sender.ts";
+import { emptyStats, type TransferStats } from "./stats.ts";
 import { readFileSync } from "node:fs";
+import { readFilterList } from "../server/filter-list.ts";
+import type { FileLists } from "../flist/lists.ts";
+import { terminal } from "../output/terminal.ts";
+import { receiverWantsFilterList } from "./receive-session.ts";
 
 /** Upstream's MIN_FILECNT_LOOKAHEAD: files kept listed ahead of the generator (ten times that while idle). */
 const LOOKAHEAD = 1000;
 const IDLE_LOOKAHEAD = 10 * LOOKAHEAD;
 
-export interface ServePullRequest {
+export interface SendRequest {
   o: Options;
   s: Session;
   input: Input;
@@ -35,12 +38,37 @@ export interface ServePullRequest {
   /** The paths to send, relative to `root`. */
   args: Uint8Array[];
   root: string;
+  /** We are the server (our statistics go to the client), or the client of a push (we print). */
+  amServer: boolean;
+  /** A client's item lines, deletions and summary. */
+  report?: SenderReport;
 }
 
-export async function servePull(req: ServePullRequest): Promise<void> {
+/** What a pushing client shows: item lines from the generator's flags, deletions the server reports. */
+export interface SenderReport {
+  item(row: number, iflags: number, xname: Uint8Array | null, totals: { literal: number; matched: number } | null): void;
+  deleted(name: Uint8Array, isDir: boolean): void;
+}
+
+export interface SendResult {
+  stats: TransferStats;
+  lists: FileLists;
+  ioError: number;
+}
+
+export async function sendTransfer(req: SendRequest): Promise<SendResult> {
   const { o, s, input, output } = req;
   const started = Date.now();
-  await readFilterList(input);
+  if (req.amServer) await readFilterList(input);
+  else if (receiverWantsFilterList(o, s.protocol)) {
+    // Our rules (none until the filter issue) for the receiver's deletions.
+    output.data.i32(0);
+    output.flush();
+  }
+  const say = (kind: "info" | "warning" | "error", text: string) => {
+    if (!req.amServer) return kind === "info" ? terminal.info(`${text}\n`) : terminal.error(`${text}\n`);
+    output.message(kind === "info" ? MSG.INFO : kind === "warning" ? MSG.WARNING : MSG.ERROR, Buffer.from(`${text}\n`, "latin1"));
+  };
 
   const builder = new FlistBuilder(
     {
@@ -56,7 +84,7 @@ export async function servePull(req: ServePullRequest): Promise<void> {
       copyDirlinks: o.copyDirlinks,
       oneFileSystem: 0,
       preserveHardLinks: o.hardLinks,
-      onMessage: (kind, text) => output.message(kind === "info" ? MSG.INFO : kind === "warning" ? MSG.WARNING : MSG.ERROR, Buffer.from(`${text}\n`, "latin1")),
+      onMessage: say,
     },
     req.root,
   );
@@ -76,7 +104,7 @@ export async function servePull(req: ServePullRequest): Promise<void> {
     preserveHardLinks: o.hardLinks,
   });
   const first = lists.writeFirst(output.data, req.args);
-  if (first.ioErrorMessage) output.messageInt(MSG.IO_ERROR, first.ioErrorMessage);
+  if (first.ioErrorMessage && output.multiplexed) output.messageInt(MSG.IO_ERROR, first.ioErrorMessage);
   output.flush();
   const buildMs = Date.now() - started;
 
@@ -97,14 +125,21 @@ export async function servePull(req: ServePullRequest): Promise<void> {
     sendMoreLists: (idle) => {
       if (lists.eof) return;
       const more = lists.writeMore(output.data, idle ? IDLE_LOOKAHEAD : LOOKAHEAD, sender?.finishedFiles ?? 0);
-      if (more.ioErrorMessage) output.messageInt(MSG.IO_ERROR, more.ioErrorMessage);
+      if (more.ioErrorMessage && output.multiplexed) output.messageInt(MSG.IO_ERROR, more.ioErrorMessage);
       output.flush();
     },
-    warn: (kind, text) => output.message(kind === "warning" ? MSG.WARNING : MSG.ERROR_XFER, Buffer.from(`${text}\n`, "latin1")),
+    warn: (kind, text) => {
+      if (!req.amServer) return terminal.error(`${text}\n`);
+      output.message(kind === "warning" ? MSG.WARNING : MSG.ERROR_XFER, Buffer.from(`${text}\n`, "latin1"));
+    },
+    report: req.report?.item,
   });
   await sender.run();
-  await sender.finishAsServer(totalSize(builder), buildMs, 0);
+  if (req.amServer) await sender.sendStats(totalSize(builder), buildMs, 0);
+  else stats.totalSize = builder.lists.tally.size;
+  await sender.readGoodbye();
   await output.drained();
+  return { stats, lists: builder.lists, ioError: sender.ioError };
 }
 
 /** Regular files and symlinks count their length (stats.total_size). */
@@ -117,10 +152,4 @@ function totalSize(b: FlistBuilder): number {
     }
   }
   return total;
-}
-
-/** The client's filter rules (exclude.c recv_filter_list): none are supported yet. */
-async function readFilterList(input: Input): Promise<void> {
-  const len = await input.read((r) => r.i32());
-  if (len !== 0) throw new RsyncError(RERR.UNSUPPORTED, "rsync: filter rules are not supported by oc-rsync yet");
 }

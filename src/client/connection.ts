@@ -1,0 +1,132 @@
+/**
+ * Reaching the far end (main.c start_socket_client and do_cmd): a TCP
+ * connection to a daemon and its text handshake, or a remote-shell command
+ * and the version exchange. Both give a channel and a `start` that ends
+ * where setup_protocol begins.
+ */
+import type { Options } from "../cli/options.ts";
+import { RERR, RsyncError, type Role } from "../errors.ts";
+import type { Channel } from "../io/channel.ts";
+import type { Input } from "../io/input.ts";
+import type { Output } from "../io/output.ts";
+import { spawnShell } from "../io/stream-channel.ts";
+import { connectTcp } from "../io/tcp-channel.ts";
+import { serverArgs } from "../protocol/server-args.ts";
+import { exchangeVersions } from "../protocol/version-exchange.ts";
+import { terminal } from "../output/terminal.ts";
+import { DEFAULT_RSYNC_PORT, splitUser, type HostSpec } from "../transport/address.ts";
+import { daemonHandshake } from "../transport/daemon-client.ts";
+import { remoteShellArgv } from "../transport/remote-shell.ts";
+import { PROTOCOL_VERSION } from "../version.ts";
+
+export interface Connection {
+  channel: Channel;
+  /** The daemon handshake or the version exchange: the protocol, or null when nothing follows (a module listing). */
+  start(input: Input, output: Output): Promise<number | null>;
+  /** The remote shell's exit status once it is gone (0 for a daemon). */
+  exited(): Promise<number>;
+}
+
+export interface ConnectRequest {
+  o: Options;
+  spec: HostSpec;
+  /** Remote paths: "module/path" for a daemon, plain paths for a remote shell. */
+  paths: string[];
+  /** We send (a push). */
+  amSender: boolean;
+  /** 0 = a transfer; 1 = a lone remote source (listing implied); 2 = --list-only. */
+  listOnly: number;
+}
+
+/** How upstream's client names itself before the transfer starts. */
+const clientRole = (amSender: boolean): Role => (amSender ? "sender" : "Receiver");
+
+export async function connectToRemote(req: ConnectRequest): Promise<Connection> {
+  return req.spec.port === 0 ? connectShell(req) : await connectDaemon(req);
+}
+
+async function connectDaemon(req: ConnectRequest): Promise<Connection> {
+  const o = req.o;
+  const { user, host } = splitUser(req.spec.machine);
+  const port = req.spec.port > 0 ? req.spec.port : DEFAULT_RSYNC_PORT;
+  const channel = await connect(o, host.replace(/^\[|\]$/g, ""), port, clientRole(req.amSender));
+  return {
+    channel,
+    async start(input, output) {
+      const protocol = o.protocol ?? PROTOCOL_VERSION;
+      const outcome = await daemonHandshake(input, output, {
+        protocol,
+        paths: req.paths,
+        serverArgs: serverArgs(o, { amSender: req.amSender, protocol, listOnly: req.listOnly }),
+        user,
+        passwordFile: o.passwordFile,
+        showMotd: !o.noMotd,
+        showArgs: o.verbose > 1,
+      });
+      return outcome.kind === "listed" ? null : outcome.protocol;
+    },
+    exited: async () => 0,
+  };
+}
+
+/** The remote program runs `--server` (with `--sender` for a pull); versions are swapped as plain integers. */
+function connectShell(req: ConnectRequest): Connection {
+  const o = req.o;
+  const { user, host } = splitUser(req.spec.machine);
+  const protocol = o.protocol ?? PROTOCOL_VERSION;
+  const argv = remoteShellArgv({
+    rsh: o.rsh,
+    user,
+    host: host.replace(/^\[|\]$/g, ""),
+    rsyncPath: o.rsyncPath,
+    serverArgs: serverArgs(o, { amSender: req.amSender, protocol, listOnly: req.listOnly }),
+    paths: req.paths,
+    amSender: req.amSender,
+    relative: o.relative,
+    escapeNames: true,
+  });
+  if (o.verbose > 1) terminal.info(`opening connection using: ${argv.join(" ")}\n`);
+  const shell = spawnShell(argv);
+  return {
+    channel: shell.channel,
+    start: (input, output) => exchangeVersions(input, output, protocol),
+    // main.c client_run: the exit status of the remote shell counts too.
+    exited: async () => {
+      const code = await shell.exited;
+      return code < 0 ? RERR.IPC : code;
+    },
+  };
+}
+
+async function connect(o: Options, host: string, port: number, role: Role): Promise<Channel> {
+  // -vv turns on upstream's --debug=connect.
+  if (o.verbose > 1) terminal.info(Buffer.from(`opening tcp connection to ${host} port ${port}\n`));
+  const connecting = connectTcp(host, port).catch((e) => failConnect(host, e, role));
+  if (!o.contimeout) return connecting;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RsyncError(RERR.CONTIMEOUT, `rsync: failed to connect to ${host} (${host}): Connection timed out (110)`)), o.contimeout * 1000);
+  });
+  try {
+    return await Promise.race([connecting, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Socket errors as upstream names them (strerror and errno). */
+const SOCKET_ERRORS: Record<string, string> = {
+  ECONNREFUSED: "Connection refused (111)",
+  ETIMEDOUT: "Connection timed out (110)",
+  EHOSTUNREACH: "No route to host (113)",
+  ENETUNREACH: "Network is unreachable (101)",
+  ECONNRESET: "Connection reset by peer (104)",
+};
+
+function failConnect(host: string, e: unknown, role: Role): never {
+  const code = (e as NodeJS.ErrnoException)?.code ?? "";
+  const reason = SOCKET_ERRORS[code] ?? (e instanceof Error ? e.message : String(e));
+  const err = new RsyncError(RERR.SOCKETIO, `rsync: [${role}] failed to connect to ${host} (${host}): ${reason}`);
+  err.role = role;
+  throw err;
+}

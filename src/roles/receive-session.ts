@@ -1,0 +1,222 @@
+/**
+ * The receiving side of a transfer after setup_protocol, as a client (a pull,
+ * a local copy) or as a server (a push's far end): the filter list, the file
+ * lists, the generator and the receiver, then the statistics (client only).
+ * Upstream splits this between client_run, do_server_recv and do_recv.
+ */
+import type { Options } from "../cli/options.ts";
+import { RERR, RsyncError, asRole } from "../errors.ts";
+import { FlistDecoder, IOERR_DEL_LIMIT, IOERR_GENERAL, IOERR_VANISHED } from "../flist/decode.ts";
+import { FileLists, ListReceiver, type ListReceiveOptions } from "../flist/lists.ts";
+import { flistWireOptions } from "../flist/wire-options.ts";
+import { DestFs } from "../fs/dest-fs.ts";
+import type { Input } from "../io/input.ts";
+import type { Output } from "../io/output.ts";
+import { NDX_DONE, NDX_FLIST_EOF, NDX_FLIST_OFFSET, NdxDecoder, NdxEncoder } from "../protocol/ndx.ts";
+import type { Session } from "../protocol/setup.ts";
+import { outputConfig } from "../cli/output-config.ts";
+import { errorLine } from "../cli/report.ts";
+import { terminal } from "../output/terminal.ts";
+import { handleServerMessage, type MessageState } from "../client/messages.ts";
+import { resolveLocalName, type LocalDest } from "../client/local-name.ts";
+import { ClientOutput } from "../client/output.ts";
+import { Signal } from "../client/signal.ts";
+import type { ReceivingSide } from "./context.ts";
+import { Generator } from "./generator.ts";
+import { IdMapper } from "./id-map.ts";
+import { Receiver } from "./receiver.ts";
+import type { Reporter } from "./reporter.ts";
+import { ServerReporter } from "./server-reporter.ts";
+import { emptyStats, type TransferStats } from "./stats.ts";
+import { readFilterList } from "../server/filter-list.ts";
+
+export interface ReceiveResult {
+  exitCode: number;
+  stats: TransferStats;
+}
+
+export interface ReceiveRequest {
+  o: Options;
+  s: Session;
+  input: Input;
+  output: Output;
+  /** Local destination ("." for a listing). */
+  dest: string;
+  /** --list-only (or a lone remote source): print the list, change nothing. */
+  listing: boolean;
+  /** A client's check on the names a server sends (exclude.c add_implied_include). */
+  isRequested?: (name: Uint8Array, isDir: boolean) => boolean;
+  /** --timeout, which a daemon may lower (MSG_IO_TIMEOUT). */
+  timeouts: { value: number };
+  /** The file list is in: from here, failures are the generator's. */
+  transferStarts(): void;
+  /** We are the server of a push (messages go to the client; no filter list to send, no statistics to read). */
+  amServer: boolean;
+  /** A local copy: the sending side is ours, in this process, and its totals are what "sent" means. */
+  local: boolean;
+  startTime: number;
+}
+
+export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResult> {
+  const { o, s, input, output } = req;
+  const stats = emptyStats();
+  const lists = new FileLists(s.incRecurse, s.protocol);
+  const signal = new Signal();
+  // The receiving side's shared state, once the file list is in (messages may name files before).
+  let x: ReceivingSide | undefined;
+  const state: MessageState = {
+    ioError: 0,
+    hadTransferError: false,
+    serverExit: null,
+    get timeout() {
+      return req.timeouts.value;
+    },
+    set timeout(v: number) {
+      req.timeouts.value = v;
+    },
+    noSend(ndx) {
+      const list = lists.listOf(ndx);
+      if (list && lists.incRecurse) list.inProgress--;
+      if (ndx >= 0) x?.fileDone(ndx, false);
+      signal.wake();
+    },
+  };
+  input.setMessageHandler((code, payload) => {
+    try {
+      handleServerMessage(code, payload, state, output, s.protocol);
+    } catch (e) {
+      input.fail(e);
+    }
+  });
+  if (req.amServer) {
+    // start_server multiplexed our output already; a push's sender multiplexes from protocol 30.
+    if (s.protocol >= 30) input.startMultiplex();
+    // exclude.c recv_filter_list: a sender sends its rules only to a receiver that deletes.
+    if (receiverWantsFilterList(o, s.protocol)) await readFilterList(input);
+  } else {
+    input.startMultiplex();
+    if (s.protocol >= 30) output.startMultiplex();
+    // The filter list (always sent on a pull; rules come with the filter issue).
+    output.data.i32(0);
+    output.flush();
+  }
+
+  const wire: ListReceiveOptions = {
+    ...flistWireOptions(o, s),
+    id0Names: s.id0Names,
+    idLists: !o.numericIds,
+    isRequested: req.isRequested,
+  };
+  const decoder = new FlistDecoder(lists.table, wire);
+  const out = outputConfig(o);
+  // flist.c recv_file_list / start_filelist_progress: the header lines of -v (a server prints none).
+  const flistInfo = out.quiet || req.amServer ? 0 : out.info.get("FLIST");
+  const showListProgress = flistInfo > 0 && !s.incRecurse && (o.recursive || o.dirs || o.listOnly);
+  // In a local copy upstream's client is the sending side, and says so.
+  if (flistInfo > 0 && s.incRecurse) terminal.info(req.local ? "sending incremental file list\n" : "receiving incremental file list\n");
+  else if (showListProgress) terminal.info(req.local ? "building file list ... " : "receiving file list ... ");
+  const ndxIn = new NdxDecoder(s.protocol);
+  const first = new ListReceiver(lists, decoder, wire, -1);
+  await input.loop((r) => !first.step(r));
+  state.ioError |= first.ioError;
+  if (showListProgress) terminal.info(flistInfo > 1 ? `${first.list.count} file${first.list.count === 1 ? " " : "s "}to consider\n` : "done\n");
+  // A single entry: the sender follows it with one more list (or the end), so we know if it was a directory.
+  if (lists.incRecurse && first.list.count === 1) {
+    const ndx = await input.read((r) => ndxIn.read(r));
+    if (ndx === NDX_FLIST_EOF) lists.eof = true;
+    else if (ndx <= NDX_FLIST_OFFSET) {
+      const extra = new ListReceiver(lists, decoder, wire, NDX_FLIST_OFFSET - ndx);
+      await input.loop((r) => !extra.step(r));
+    } else throw new RsyncError(RERR.PROTOCOL, `Invalid file index ${ndx} after a single-entry file list`);
+  }
+
+  const exit = (code: number) => ({ exitCode: code, stats });
+  const clientOutput = req.amServer ? null : new ClientOutput(o, out, lists, stats, s, req.local);
+  const reporter: Reporter = clientOutput ?? new ServerReporter(output, s.protocol);
+  if (first.list.count === 0 && (lists.eof || !lists.incRecurse) && !req.amServer) {
+    clientOutput?.summary(req.startTime);
+    return exit(finalCode(state, 0));
+  }
+
+  const dest: LocalDest = req.listing ? { fs: new DestFs("."), soloName: null, created: new Set() } : resolveLocalName(req.dest, lists, o);
+  const umask = process.umask(0);
+  const amRoot = process.getuid?.() === 0;
+  const ids = new IdMapper(o.numericIds, amRoot, decoder.names.users, decoder.names.groups, !s.id0Names);
+  x = {
+    o,
+    amServer: req.amServer,
+    out,
+    s,
+    lists,
+    t: lists.table,
+    dest: dest.fs,
+    input,
+    output,
+    ndxOut: new NdxEncoder(s.protocol),
+    ndxIn,
+    report: reporter,
+    stats,
+    ids,
+    amRoot,
+    umask,
+    soloName: dest.soloName,
+    get ioError() {
+      return state.ioError;
+    },
+    set ioError(v: number) {
+      state.ioError = v;
+    },
+    get hadTransferError() {
+      return state.hadTransferError;
+    },
+    set hadTransferError(v: boolean) {
+      state.hadTransferError = v;
+    },
+    createdDirs: dest.created,
+    redo: [] as number[],
+    doneMarkers: 0,
+    fileDone: (_row: number, _ok: boolean) => {},
+    wakeGenerator: () => signal.wake(),
+    waitForReceiver: () => signal.wait(),
+    listFor: (ndx: number) => lists.listOf(ndx),
+  };
+  req.transferStarts();
+  const side = x;
+  const generator = new Generator(side);
+  const receiver = new Receiver(side, decoder, wire, generator.attrs);
+  const onSignal = () => {
+    receiver.abandonFile();
+    terminal.error(errorLine(RERR.SIGNAL, "generator"));
+    process.exit(RERR.SIGNAL);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  process.on("SIGHUP", onSignal);
+  try {
+    await Promise.all([
+      asRole("generator", generator.run().then(() => side.ndxOut.write(output.data, NDX_DONE))),
+      asRole("receiver", receiver.run()),
+    ]);
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    process.off("SIGHUP", onSignal);
+    process.umask(umask);
+  }
+  clientOutput?.summary(req.startTime);
+  return exit(finalCode(state, 0));
+}
+
+/** Whether the sending side sends its filter rules to the receiving side (exclude.c receiver_wants_list). */
+export function receiverWantsFilterList(o: Options, protocol: number): boolean {
+  return o.deleteMode !== "none" && (!o.deleteExcluded || protocol >= 29);
+}
+
+/** cleanup.c: with no fatal error, the I/O error bits decide (23 beats 24 beats 25). */
+function finalCode(state: MessageState, code: number): number {
+  if (code) return code;
+  if (state.hadTransferError || state.ioError & IOERR_GENERAL) return RERR.PARTIAL;
+  if (state.ioError & IOERR_VANISHED) return RERR.VANISHED;
+  if (state.ioError & IOERR_DEL_LIMIT) return RERR.DEL_LIMIT;
+  return 0;
+}

@@ -1,0 +1,41 @@
+/**
+ * What a receiving server tells its client (log.c rwrite and log_delete with
+ * am_server): text becomes MSG_INFO / MSG_ERROR, deletions MSG_DELETED. Items
+ * are not printed here: the generator's item flags reach the client's sender,
+ * which prints them.
+ */
+import type { Output } from "../io/output.ts";
+import { MSG } from "../protocol/mux.ts";
+import type { ItemEvent, Reporter } from "./reporter.ts";
+
+export class ServerReporter implements Reporter {
+  constructor(
+    private readonly output: Output,
+    private readonly protocol: number,
+  ) {}
+
+  item(_e: ItemEvent): void {}
+
+  deleted(name: Uint8Array, isDir: boolean): void {
+    if (this.protocol < 29) {
+      this.info(`deleting ${Buffer.from(name).toString("latin1")}${isDir ? "/" : ""}`);
+      return;
+    }
+    // A directory's name carries its terminating NUL, which is how the client knows to add "/".
+    const payload = new Uint8Array(name.length + (isDir ? 1 : 0));
+    payload.set(name);
+    this.output.message(MSG.DELETED, payload);
+  }
+
+  /** Lines come without their newline, as the Reporter gets them. */
+  info(text: string): void {
+    this.output.message(MSG.INFO, Buffer.from(`${text}\n`, "latin1"));
+  }
+
+  error(text: string): void {
+    // Before protocol 30 a client knows no MSG_ERROR from a server's receiver: upstream sends MSG_ERROR_XFER.
+    this.output.message(this.protocol >= 30 ? MSG.ERROR : MSG.ERROR_XFER, Buffer.from(`${text}\n`, "latin1"));
+  }
+
+  listEntry(_row: number): void {}
+}

@@ -1,0 +1,105 @@
+/**
+ * `oc-rsync --server ...`: the far end of a remote shell (main.c
+ * start_server). stdin and stdout carry the protocol; the client's options
+ * arrived on the command line, followed by "." and the paths. After the
+ * version exchange and setup_protocol we send (`--sender`: a pull) or
+ * receive (a push), and everything we would print goes to the client as
+ * messages.
+ */
+import type { Options } from "../cli/options.ts";
+import { errorLine } from "../cli/report.ts";
+import { RERR, RsyncError, asRole, type Role } from "../errors.ts";
+import type { Channel } from "../io/channel.ts";
+import { Input } from "../io/input.ts";
+import { Output } from "../io/output.ts";
+import { stdioChannel } from "../io/stream-channel.ts";
+import { IoWatchdog } from "../io/watchdog.ts";
+import { MSG } from "../protocol/mux.ts";
+import { allowIncRecurse, serverSetupProtocol } from "../protocol/server-setup.ts";
+import { exchangeVersions } from "../protocol/version-exchange.ts";
+import { receiveTransfer } from "../roles/receive-session.ts";
+import { terminal } from "../output/terminal.ts";
+import { PROTOCOL_VERSION } from "../version.ts";
+import { sendTransfer } from "../roles/send-session.ts";
+
+export async function runServer(o: Options, channel: Channel = stdioChannel()): Promise<number> {
+  const input = new Input(channel);
+  const output = new Output(channel);
+  const timeouts = { value: o.timeout };
+  let role: Role = o.sender ? "sender" : "receiver";
+  const watchdog = new IoWatchdog(input, output, () => timeouts.value, () => role);
+  watchdog.start();
+  let protocol = o.protocol ?? PROTOCOL_VERSION;
+  try {
+    protocol = await exchangeVersions(input, output, protocol);
+    // The client's capability letters come in its "-e.LETTERS" option, which our parser keeps as --rsh.
+    const clientInfo = o.rsh?.startsWith(".") ? o.rsh.slice(1) : "";
+    const needsWholeList = o.deleteMode === "before" || o.deleteMode === "after";
+    const s = await serverSetupProtocol(input, output, {
+      protocol,
+      clientInfo,
+      allowIncRecurse: allowIncRecurse({ recursive: o.recursive, amSender: o.sender, clientInfo, needsWholeList }),
+      checksumChoice: o.checksumChoice,
+      checksumSeed: o.checksumSeed,
+    });
+    output.startMultiplex();
+    terminal.sink = (kind, text) => output.message(kind === "info" ? MSG.INFO : s.protocol >= 30 ? MSG.ERROR : MSG.ERROR_XFER, text);
+    // The first argument is the "." every client puts before the paths.
+    const paths = o.args.slice(1);
+    if (o.sender) {
+      if (s.protocol >= 30) input.startMultiplex();
+      await asRole("sender", sendTransfer({ o, s, input, output, args: paths.map((p) => new Uint8Array(Buffer.from(p))), root: ".", amServer: true }));
+      await output.drained();
+      return 0;
+    }
+    const result = await asRole(
+      "receiver",
+      receiveTransfer({
+        o,
+        s,
+        input,
+        output,
+        dest: paths[0] ?? ".",
+        listing: false,
+        timeouts,
+        transferStarts: () => (role = "generator"),
+        amServer: true,
+        local: false,
+        startTime: Date.now(),
+      }),
+    );
+    await output.drained();
+    return result.exitCode;
+  } catch (e) {
+    return await reportToClient(e, output, input, protocol, role);
+  } finally {
+    watchdog.stop();
+    terminal.sink = null;
+    channel.close();
+  }
+}
+
+/**
+ * cleanup.c _exit_cleanup on a server: the error and its "rsync error" line
+ * go to the client, then (protocol 31+) MSG_ERROR_EXIT with the code; the
+ * client closes the connection when it has taken them in.
+ */
+async function reportToClient(e: unknown, output: Output, input: Input, protocol: number, role: Role): Promise<number> {
+  const code = e instanceof RsyncError ? e.code : RERR.CRASHED;
+  const text = e instanceof RsyncError ? e.message : `rsync: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`;
+  const who = (e instanceof RsyncError && e.role) || role;
+  if (!output.multiplexed) {
+    // Before multiplexing the only way to the user is our stderr (the remote shell passes it on).
+    if (text && !(e instanceof RsyncError && e.quiet)) process.stderr.write(`${text}\n`);
+    process.stderr.write(errorLine(code, who));
+    return code;
+  }
+  if (text && !(e instanceof RsyncError && e.quiet)) terminal.error(`${text}\n`);
+  terminal.error(errorLine(code, who));
+  const peerGone = code === RERR.SOCKETIO || code === RERR.STREAMIO || code === RERR.TIMEOUT;
+  if (!peerGone && protocol >= 31) output.messageInt(MSG.ERROR_EXIT, code);
+  await output.drained().catch(() => {});
+  // Give the client a moment to read what we sent before the pipe closes (upstream sleeps 100 ms).
+  await Promise.race([input.closed().catch(() => {}), Bun.sleep(1000)]);
+  return code;
+}
