@@ -14,6 +14,7 @@ import { connectTcp } from "../io/tcp-channel.ts";
 import { serverArgs } from "../protocol/server-args.ts";
 import { exchangeVersions } from "../protocol/version-exchange.ts";
 import { terminal } from "../output/terminal.ts";
+import { errText } from "../fs/errors.ts";
 import { DEFAULT_RSYNC_PORT, splitUser, type HostSpec } from "../transport/address.ts";
 import { daemonHandshake } from "../transport/daemon-client.ts";
 import { remoteShellArgv } from "../transport/remote-shell.ts";
@@ -89,7 +90,17 @@ function connectShell(req: ConnectRequest): Connection {
   const shell = spawnShell(argv);
   return {
     channel: shell.channel,
-    start: (input, output) => exchangeVersions(input, output, protocol),
+    async start(input, output) {
+      try {
+        await shell.started;
+      } catch (e) {
+        const role = clientRole(req.amSender);
+        const err = new RsyncError(RERR.IPC, `rsync: [${role}] Failed to exec ${argv[0]}: ${errText(e)}`);
+        err.role = role;
+        throw err;
+      }
+      return exchangeVersions(input, output, protocol);
+    },
     // main.c client_run: the exit status of the remote shell counts too.
     exited: async () => {
       const code = await shell.exited;

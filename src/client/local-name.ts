@@ -4,6 +4,7 @@
  */
 import * as fs from "node:fs";
 import { dirname, basename } from "node:path";
+import { outputConfig } from "../cli/output-config.ts";
 import type { Options } from "../cli/options.ts";
 import { RERR, RsyncError } from "../errors.ts";
 import type { FileLists } from "../flist/lists.ts";
@@ -56,7 +57,9 @@ export function resolveLocalName(destArg: string, lists: FileLists, o: Options):
     if (first && first.count > 0 && t.dirId[first.ndxStart] === 0 && t.nameLen[first.ndxStart] === 1 && t.baseName(first.ndxStart)[0] === 0x2e) {
       t.flags[first.ndxStart] = t.flags[first.ndxStart]! | F.CREATED_DIR;
     }
-    if (o.verbose > 0 || o.itemizeChanges > 0) terminal.info(Buffer.from(`created directory ${dir}\n`));
+    // main.c get_local_name: INFO_GTE(NAME, 1) || stdout_format_has_i (a server knows the latter from --log-format=%i).
+    const out = outputConfig(o);
+    if (out.info.get("NAME") >= 1 || out.formatHasI > 0) terminal.info(Buffer.from(`created directory ${dir}\n`));
     return { fs: new DestFs(dir), soloName: null, created: new Set([0]) };
   }
   // A single file, written as DEST itself.

@@ -17,6 +17,8 @@ export interface MessageState {
   noSend(ndx: number): void;
   /** A MSG_IO_TIMEOUT lowered our timeout. */
   timeout: number;
+  /** MSG_DELETED: a receiving server deleted a file (only a pushing client hears of it). */
+  deleted?(name: Uint8Array, isDir: boolean): void;
 }
 
 const int32 = (p: Uint8Array) => {
@@ -51,6 +53,13 @@ export function handleServerMessage(code: number, payload: Uint8Array, state: Me
     }
     case MSG.NOOP:
       return;
+    case MSG.DELETED: {
+      if (!state.deleted) throw protocolError(`unexpected tag ${code} [client]`);
+      // A directory's name comes with its terminating NUL.
+      const isDir = payload.length > 0 && payload[payload.length - 1] === 0;
+      state.deleted(isDir ? payload.subarray(0, -1) : payload, isDir);
+      return;
+    }
     case MSG.ERROR_EXIT: {
       const exitCode = payload.length === 0 ? 0 : int32(payload);
       // As the generator side, we pass the code back (protocol 31+), then exit with it.

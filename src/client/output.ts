@@ -9,7 +9,7 @@ import type { OutputConfig } from "../cli/output-config.ts";
 import type { FileList, FileLists } from "../flist/lists.ts";
 import { isDir, isLink, isReg } from "../flist/table.ts";
 import { digestHex } from "../native/index.ts";
-import type { Session } from "../protocol/setup.ts";
+import { CF, type Session } from "../protocol/setup.ts";
 import { ITEM, SIGNIFICANT_ITEM_FLAGS } from "../roles/attrs.ts";
 import type { ItemEvent, Reporter } from "../roles/reporter.ts";
 import type { TransferStats } from "../roles/stats.ts";
@@ -35,15 +35,19 @@ export class ClientOutput implements Reporter {
     private readonly lists: FileLists,
     private readonly stats: TransferStats,
     private readonly s: Session,
-    /** A local copy: we are the sender too, so "sent" is what the sending side wrote. */
-    private readonly local = false,
+    /**
+     * "local": a local copy, where we are the sender too, so "sent" is what the
+     * sending side wrote. "push": we are the sender and print what it logs.
+     */
+    private readonly mode: "pull" | "local" | "push" = "pull",
   ) {
     this.cx = {
-      op: "recv",
-      amSender: false,
+      op: mode === "push" ? "send" : "recv",
+      amSender: mode === "push",
       preserveMtimes: o.times,
       // A receiver that cannot set symlink times (as upstream assumes before protocol 29) shows 'T'.
-      receiverSymlinkTimes: s.protocol >= 29,
+      // A sender knows the receiver can from the compat flags (protocol 30+; compat.c).
+      receiverSymlinkTimes: mode === "push" ? s.protocol >= 30 && (s.compatFlags & CF.SYMLINK_TIMES) !== 0 : s.protocol >= 29,
       preserveUid: o.owner,
       preserveGid: o.group,
       checksumWidth: 2 * (o.checksum ? s.sums.file.length : s.sums.xfer.length),
@@ -62,7 +66,7 @@ export class ClientOutput implements Reporter {
     if (format === null) return;
     if (!(e.iflags & ITEM.TRANSFER)) {
       // Before protocol 29 a local copy's generator is upstream's server: its item lines never reach the user.
-      if (this.local && this.s.protocol < 29) return;
+      if (this.mode === "local" && this.s.protocol < 29) return;
       const significant = e.iflags & SIGNIFICANT_ITEM_FLAGS;
       const hasI = this.out.formatHasI;
       const hlink = (e.xname?.length ?? 0) > 0;
@@ -148,7 +152,7 @@ export class ClientOutput implements Reporter {
     st.numDevices = tally.devices;
     st.numSpecials = tally.specials;
     st.flistSize = tally.bytes;
-    if (this.local) [st.totalRead, st.totalWritten] = [st.totalWritten, st.totalRead];
+    if (this.mode === "local") [st.totalRead, st.totalWritten] = [st.totalWritten, st.totalRead];
     terminal.endLine();
     const level = this.out.quiet ? 0 : this.out.info.get("STATS");
     if (level === 0) return;
@@ -192,7 +196,7 @@ export class ClientOutput implements Reporter {
     let name = latin1(e.name);
     if (isDir(mode) && name.endsWith("/")) name = name.slice(0, -1);
     return {
-      op: "recv",
+      op: this.cx.op,
       mode,
       size: t.size[row]!,
       mtime: t.mtime[row]!,
@@ -203,8 +207,8 @@ export class ClientOutput implements Reporter {
       link: latin1(extras?.link),
       hlink: latin1(e.xname),
       iflags: e.iflags,
-      bytesIn: e.wireBytes ?? 0,
-      bytesOut: 0,
+      bytesIn: this.mode === "push" ? 0 : (e.wireBytes ?? 0),
+      bytesOut: this.mode === "push" ? (e.wireBytes ?? 0) : 0,
       checksumHex,
     };
   }

@@ -7,6 +7,7 @@ import { RERR, RsyncError, usageError } from "../errors.ts";
 import { validateChecksumChoice } from "../protocol/checksum-choice.ts";
 import { checkForHostSpec, type HostSpec } from "../transport/address.ts";
 import { localCopy, pullFromRemote } from "./pull.ts";
+import { pushToRemote } from "./push.ts";
 import { core } from "../native/index.ts";
 import { terminal } from "../output/terminal.ts";
 
@@ -30,7 +31,9 @@ export async function runClient(o: Options): Promise<number> {
       const result = await localCopy({ o, sources: args.slice(0, -1), dest: last, startTime });
       return result.exitCode;
     }
-    throw new RsyncError(RERR.UNSUPPORTED, "oc-rsync: pushes and listings of local paths are not implemented yet (pulls from a daemon and local copies are)");
+    const dest = last === undefined ? null : checkForHostSpec(last, o.port ?? 0);
+    if (args.length >= 2 && dest) return await pushToRemote({ o, sources: args.slice(0, -1), spec: dest, startTime });
+    throw new RsyncError(RERR.UNSUPPORTED, "oc-rsync: listings of local paths are not implemented yet");
   }
   // A lone remote source (or one followed by ":..." names) lists instead of copying.
   const last = args[args.length - 1]!;

@@ -55,6 +55,8 @@ export function stdioChannel(): Channel {
 
 export interface ShellChild {
   channel: Channel;
+  /** Rejects when the command could not be started (not found, not executable). */
+  started: Promise<void>;
   /** Resolves with the child's exit code (signals count as 255 + signal, shown like a failed shell). */
   exited: Promise<number>;
   child: ChildProcess;
@@ -67,6 +69,11 @@ export function spawnShell(argv: string[]): ShellChild {
     child.on("error", () => resolve(-1));
     child.on("exit", (code, signal) => resolve(code ?? (signal ? 255 : 0)));
   });
+  const started = new Promise<void>((resolve, reject) => {
+    child.on("spawn", () => resolve());
+    child.on("error", (e) => reject(e));
+  });
+  started.catch(() => {});
   const channel = streamChannel(child.stdout!, child.stdin!);
-  return { channel, exited, child };
+  return { channel, started, exited, child };
 }

@@ -5,6 +5,7 @@
  * The same vector goes on a remote-shell command line or to a daemon.
  */
 import type { Options } from "../cli/options.ts";
+import { formatHas, outputConfig } from "../cli/output-config.ts";
 
 export interface ServerArgsContext {
   /** True when the client is the sender (push). */
@@ -63,6 +64,16 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
 
   if (ctx.listOnly > 1) args.push("--list-only");
   if (o.devices ? !o.specials : o.specials) args.push(o.devices ? "--no-specials" : "--specials");
+  // A receiving server does not print, but what it reports depends on whether we itemize.
+  if (ctx.amSender) {
+    const out = outputConfig(o);
+    if (out.stdoutFormat !== null) {
+      if (out.formatHasI > 1) args.push("--log-format=%i%I");
+      else if (out.formatHasI) args.push("--log-format=%i");
+      else if (formatHas(out.stdoutFormat, "o")) args.push("--log-format=%o");
+      else if (!o.verbose) args.push("--log-format=X");
+    }
+  }
   if (o.blockSize) args.push(`-B${o.blockSize}`);
   if (o.timeout) args.push(`--timeout=${o.timeout}`);
   if (o.bwlimit) args.push(`--bwlimit=${o.bwlimit}`);

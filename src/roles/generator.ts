@@ -13,7 +13,7 @@ import { core } from "../native/index.ts";
 import { errText } from "../fs/errors.ts";
 import { chooseSumHead, NULL_SUM_HEAD, writeSumHead, type SumHead } from "../delta/sum-head.ts";
 import { blockSeedOrder, fileListHasher } from "../protocol/checksum-choice.ts";
-import { NDX_DONE } from "../protocol/ndx.ts";
+import { NDX_DEL_STATS, NDX_DONE } from "../protocol/ndx.ts";
 import { F, isDevice, isDir, isLink, isReg, isSpecial } from "../flist/table.ts";
 import type { FileList } from "../flist/lists.ts";
 import type { DestStat } from "../fs/dest-fs.ts";
@@ -116,7 +116,10 @@ export class Generator {
     x.ndxOut.write(this.out, NDX_DONE);
     if (p >= 29) x.ndxOut.write(this.out, NDX_DONE);
     const lateDelete = this.deleter.mode === "after" || this.deleter.mode === "delay";
-    if (p >= 31 && !lateDelete) x.ndxOut.write(this.out, NDX_DONE);
+    if (p >= 31 && !lateDelete) {
+      this.writeDeleteStats();
+      x.ndxOut.write(this.out, NDX_DONE);
+    }
     x.output.flush();
 
     while (x.doneMarkers < 2) {
@@ -127,11 +130,25 @@ export class Generator {
     if (this.deleter.mode === "after" && !x.soloName) this.deleter.deleteEverywhere();
     this.deleter.warnIfLimited();
     if (p >= 31 && lateDelete) {
+      this.writeDeleteStats();
       x.ndxOut.write(this.out, NDX_DONE);
       x.output.flush();
       while (x.doneMarkers < 3) await this.idle();
     }
     this.touchUpDirs(-1);
+  }
+
+  /** main.c write_del_stats: the deletion counts, which the sender's side prints with --stats. */
+  private writeDeleteStats(): void {
+    const x = this.x;
+    if (x.o.deleteMode === "none") return;
+    const st = x.stats;
+    x.ndxOut.write(this.out, NDX_DEL_STATS);
+    this.out.varint(st.deletedFiles - st.deletedDirs - st.deletedSymlinks - st.deletedDevices - st.deletedSpecials);
+    this.out.varint(st.deletedDirs);
+    this.out.varint(st.deletedSymlinks);
+    this.out.varint(st.deletedDevices);
+    this.out.varint(st.deletedSpecials);
   }
 
   private async idle(): Promise<void> {

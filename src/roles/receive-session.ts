@@ -131,8 +131,9 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   }
 
   const exit = (code: number) => ({ exitCode: code, stats });
-  const clientOutput = req.amServer ? null : new ClientOutput(o, out, lists, stats, s, req.local);
-  const reporter: Reporter = clientOutput ?? new ServerReporter(output, s.protocol);
+  const formatter = new ClientOutput(o, out, lists, stats, s, req.local ? "local" : "pull");
+  const clientOutput = req.amServer ? null : formatter;
+  const reporter: Reporter = clientOutput ?? new ServerReporter(output, s.protocol, (name, isDir) => formatter.deleted(name, isDir));
   if (first.list.count === 0 && (lists.eof || !lists.incRecurse) && !req.amServer) {
     clientOutput?.summary(req.startTime);
     return exit(finalCode(state, 0));
@@ -213,7 +214,7 @@ export function receiverWantsFilterList(o: Options, protocol: number): boolean {
 }
 
 /** cleanup.c: with no fatal error, the I/O error bits decide (23 beats 24 beats 25). */
-function finalCode(state: MessageState, code: number): number {
+export function finalCode(state: MessageState, code: number): number {
   if (code) return code;
   if (state.hadTransferError || state.ioError & IOERR_GENERAL) return RERR.PARTIAL;
   if (state.ioError & IOERR_VANISHED) return RERR.VANISHED;

@@ -81,7 +81,18 @@ export class Receiver {
     if (!x.amServer) await this.readStats();
     this.markDone();
     if (x.s.protocol >= 31) {
-      const goodbye = await x.input.read((r) => x.ndxIn.read(r));
+      const saved = x.ndxIn.save();
+      const goodbye = await x.input.read((r) => {
+        // A partial read is retried from the start: the index decoder must start over too.
+        x.ndxIn.restore(saved);
+        let ndx = x.ndxIn.read(r);
+        // The deletion counts our generator sent come back through the sender (they may come last).
+        while (ndx === NDX_DEL_STATS) {
+          for (let i = 0; i < 5; i++) r.varint();
+          ndx = x.ndxIn.read(r);
+        }
+        return ndx;
+      });
       if (goodbye !== NDX_DONE) throw protocolError(`Invalid packet at end of run (${goodbye}) [receiver]`);
       this.markDone();
     }

@@ -40,8 +40,10 @@ export interface SendRequest {
   root: string;
   /** We are the server (our statistics go to the client), or the client of a push (we print). */
   amServer: boolean;
-  /** A client's item lines, deletions and summary. */
-  report?: SenderReport;
+  /** A pushing client's item lines and deletions, made once the lists exist. */
+  report?: (lists: FileLists, stats: TransferStats) => SenderReport;
+  /** The first list is out (a client's "building file list ... done"). */
+  listSent?: (files: number) => void;
 }
 
 /** What a pushing client shows: item lines from the generator's flags, deletions the server reports. */
@@ -108,7 +110,9 @@ export async function sendTransfer(req: SendRequest): Promise<SendResult> {
   output.flush();
   const buildMs = Date.now() - started;
 
+  req.listSent?.(builder.lists.tally.files);
   const stats = emptyStats();
+  const report = req.report?.(builder.lists, stats);
   let sender: Sender | null = null;
   sender = new Sender({
     s,
@@ -132,11 +136,19 @@ export async function sendTransfer(req: SendRequest): Promise<SendResult> {
       if (!req.amServer) return terminal.error(`${text}\n`);
       output.message(kind === "warning" ? MSG.WARNING : MSG.ERROR_XFER, Buffer.from(`${text}\n`, "latin1"));
     },
-    report: req.report?.item,
+    forwardDeleteStats: req.amServer,
+    report: report ? (row, iflags, xname, totals) => report.item(row, iflags, xname, totals) : undefined,
   });
   await sender.run();
   if (req.amServer) await sender.sendStats(totalSize(builder), buildMs, 0);
-  else stats.totalSize = builder.lists.tally.size;
+  else {
+    // main.c handle_stats: a client takes its totals before the goodbye.
+    stats.totalSize = builder.lists.tally.size;
+    stats.totalRead = input.bytesReceived;
+    stats.totalWritten = output.bytesSent;
+    // flist.c send_file_list: never 0 ms, so the summary shows the generation time line.
+    stats.flistBuildTime = Math.max(1, buildMs);
+  }
   await sender.readGoodbye();
   await output.drained();
   return { stats, lists: builder.lists, ioError: sender.ioError };

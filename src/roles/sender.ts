@@ -11,13 +11,13 @@
  */
 import { protocolError } from "../errors.ts";
 import type { FileLists } from "../flist/lists.ts";
-import { F, isReg } from "../flist/table.ts";
+import { F, isDevice, isDir, isLink, isReg } from "../flist/table.ts";
 import { IOERR_GENERAL, IOERR_VANISHED } from "../flist/decode.ts";
 import type { Input } from "../io/input.ts";
 import type { Output } from "../io/output.ts";
 import { wholeFileHasher } from "../protocol/checksum-choice.ts";
 import { MSG } from "../protocol/mux.ts";
-import { NDX_DONE, type NdxDecoder, type NdxEncoder } from "../protocol/ndx.ts";
+import { NDX_DEL_STATS, NDX_DONE, type NdxDecoder, type NdxEncoder } from "../protocol/ndx.ts";
 import { UNDERFLOW, type ChunkReader } from "../protocol/reader.ts";
 import type { Session } from "../protocol/setup.ts";
 import { readSumHead, type SumHead, writeSumHead } from "../delta/sum-head.ts";
@@ -54,6 +54,8 @@ export interface SendingSide {
   /** Warnings and errors for the user (sent as messages by a server, printed by a client). */
   warn(code: "error" | "warning", text: string): void;
   matcher?: Matcher;
+  /** A server passes the generator's deletion counts on to its client. */
+  forwardDeleteStats?: boolean;
   /** A client's item line (log_item / maybe_log_item): `totals` for a transfer. */
   report?(row: number, iflags: number, xname: Uint8Array | null, totals: { literal: number; matched: number } | null): void;
 }
@@ -85,6 +87,7 @@ export class Sender {
     for (;;) {
       x.sendMoreLists?.(true);
       const req = await x.input.read((r) => this.readRequestRewinding(r));
+      if (req.ndx === NDX_DEL_STATS) continue;
       if (req.ndx === NDX_DONE) {
         if (!this.doneMarker()) break;
         continue;
@@ -128,7 +131,16 @@ export class Sender {
     const x = this.x;
     const p = x.s.protocol;
     if (p < 24) return;
-    const readDone = () => x.input.read((r) => (p < 29 ? r.i32() : x.ndxIn.read(r)));
+    const readDone = () =>
+      x.input.read((r) => {
+        if (p < 29) return r.i32();
+        let ndx = x.ndxIn.read(r);
+        while (ndx === NDX_DEL_STATS && p >= 31) {
+          this.readDeleteStats(r);
+          ndx = x.ndxIn.read(r);
+        }
+        return ndx;
+      });
     let ndx = await readDone();
     if (p >= 31 && ndx === NDX_DONE) {
       x.ndxOut.write(x.output.data, NDX_DONE);
@@ -174,6 +186,10 @@ export class Sender {
     const ndx = x.ndxIn.read(r);
     const req: Request = { ndx, iflags: 0, basisType: null, xname: null, head: null, sums: null };
     if (ndx === NDX_DONE) return req;
+    if (ndx === NDX_DEL_STATS && x.s.protocol >= 31) {
+      this.readDeleteStats(r);
+      return req;
+    }
     if (ndx < 0) throw protocolError(`Invalid file index ${ndx} from the generator`);
     req.iflags = x.s.protocol >= 29 ? r.u16() : ITEM.TRANSFER | ITEM.MISSING_DATA;
     if (req.iflags & ITEM.BASIS_TYPE_FOLLOWS) req.basisType = r.u8();
@@ -184,6 +200,27 @@ export class Sender {
       req.sums = r.bytes(head.count * (4 + head.strongLength)).slice();
     }
     return req;
+  }
+
+  /**
+   * rsync.c read_ndx_and_attrs: the generator's deletion counts (protocol
+   * 31+), which a server passes on to its client and a client prints.
+   */
+  private readDeleteStats(r: ChunkReader): void {
+    const x = this.x;
+    const counts = [r.varint(), r.varint(), r.varint(), r.varint(), r.varint()];
+    if (counts.some((n) => n < 0)) throw protocolError("invalid deletion statistics from the generator");
+    const [files, dirs, symlinks, devices, specials] = counts as [number, number, number, number, number];
+    const st = x.stats;
+    st.deletedDirs = dirs;
+    st.deletedSymlinks = symlinks;
+    st.deletedDevices = devices;
+    st.deletedSpecials = specials;
+    st.deletedFiles = files + dirs + symlinks + devices + specials;
+    if (x.forwardDeleteStats) {
+      x.ndxOut.write(x.output.data, NDX_DEL_STATS);
+      for (const n of counts) x.output.data.varint(n);
+    }
   }
 
   private rowOf(ndx: number): number {
@@ -213,10 +250,13 @@ export class Sender {
     if (!(req.iflags & ITEM.TRANSFER)) {
       x.report?.(row, req.iflags, req.xname, null);
       this.echo(req);
+      if (req.iflags & ITEM.IS_NEW) countCreated(x.stats, t.mode[row]!);
       return;
     }
     if (this.phase === 2) throw protocolError("got transfer request in phase 2 [sender]");
     if (!isReg(t.mode[row]!)) throw protocolError("received request to transfer non-regular file");
+    // The redo pass asks again for files already sent: they were counted the first time.
+    if (req.iflags & ITEM.IS_NEW && !(t.flags[row]! & F.FILE_SENT)) x.stats.createdFiles++;
     x.stats.transferredFiles++;
     x.stats.totalTransferredSize += t.size[row]!;
     if (x.dryRun) {
@@ -250,4 +290,14 @@ export class Sender {
     x.report?.(row, req.iflags, req.xname, totals);
     x.output.flush();
   }
+}
+
+/** stats.created_*: a new entry the generator reported without a transfer (sender.c send_files). */
+function countCreated(st: TransferStats, mode: number): void {
+  st.createdFiles++;
+  if (isReg(mode)) return;
+  if (isDir(mode)) st.createdDirs++;
+  else if (isLink(mode)) st.createdSymlinks++;
+  else if (isDevice(mode)) st.createdDevices++;
+  else st.createdSpecials++;
 }

@@ -12,15 +12,14 @@ export class ServerReporter implements Reporter {
   constructor(
     private readonly output: Output,
     private readonly protocol: number,
+    /** Before protocol 29 a deletion is a line of text, formatted as a client would (our terminal forwards it). */
+    private readonly legacyDeleted: (name: Uint8Array, isDir: boolean) => void,
   ) {}
 
   item(_e: ItemEvent): void {}
 
   deleted(name: Uint8Array, isDir: boolean): void {
-    if (this.protocol < 29) {
-      this.info(`deleting ${Buffer.from(name).toString("latin1")}${isDir ? "/" : ""}`);
-      return;
-    }
+    if (this.protocol < 29) return this.legacyDeleted(name, isDir);
     // A directory's name carries its terminating NUL, which is how the client knows to add "/".
     const payload = new Uint8Array(name.length + (isDir ? 1 : 0));
     payload.set(name);

@@ -1,0 +1,114 @@
+/**
+ * A push: `oc-rsync [OPTS] SRC... rsync://host/mod/path` or `host:path`
+ * (main.c client_run with am_sender). We build and send the file lists and
+ * answer the far generator's requests; the far side reports deletions, and
+ * we print items from the flags its generator sends with each request.
+ */
+import type { Options } from "../cli/options.ts";
+import { outputConfig } from "../cli/output-config.ts";
+import { asRole, type Role } from "../errors.ts";
+import { Input } from "../io/input.ts";
+import { Output } from "../io/output.ts";
+import { IoWatchdog } from "../io/watchdog.ts";
+import { terminal } from "../output/terminal.ts";
+import { clientSetupProtocol } from "../protocol/setup.ts";
+import { finalCode } from "../roles/receive-session.ts";
+import { sendTransfer } from "../roles/send-session.ts";
+import type { HostSpec } from "../transport/address.ts";
+import { connectToRemote } from "./connection.ts";
+import { handleServerMessage, type MessageState } from "./messages.ts";
+import { ClientOutput } from "./output.ts";
+
+export interface PushRequest {
+  o: Options;
+  sources: string[];
+  /** The destination: its path part is "module/path" for a daemon. */
+  spec: HostSpec;
+  startTime: number;
+}
+
+export async function pushToRemote(req: PushRequest): Promise<number> {
+  const o = req.o;
+  const timeouts = { value: o.timeout };
+  const conn = await connectToRemote({ o, spec: req.spec, paths: [req.spec.path], amSender: true, listOnly: 0 });
+  const input = new Input(conn.channel);
+  const output = new Output(conn.channel);
+  const role: Role = "sender";
+  const watchdog = new IoWatchdog(input, output, () => timeouts.value, () => role);
+  watchdog.start();
+  let code: number;
+  try {
+    const protocol = await asRole(role, conn.start(input, output));
+    if (protocol === null) return 0;
+    const s = await asRole(role, clientSetupProtocol(input, output, { protocol, checksumChoice: o.checksumChoice }));
+    const setupRead = input.bytesReceived;
+    const setupWritten = output.bytesSent;
+    if (s.protocol >= 30) output.startMultiplex();
+    input.startMultiplex();
+
+    let reporter: ClientOutput | null = null;
+    const state: MessageState = {
+      ioError: 0,
+      hadTransferError: false,
+      serverExit: null,
+      get timeout() {
+        return timeouts.value;
+      },
+      set timeout(v: number) {
+        timeouts.value = v;
+      },
+      noSend() {},
+      deleted: (name, isDir) => reporter?.deleted(name, isDir),
+    };
+    input.setMessageHandler((tag, payload) => {
+      try {
+        handleServerMessage(tag, payload, state, output, s.protocol);
+      } catch (e) {
+        input.fail(e);
+      }
+    });
+
+    const out = outputConfig(o);
+    // flist.c send_file_list: the header lines of -v.
+    const flistInfo = out.quiet ? 0 : out.info.get("FLIST");
+    const showListProgress = flistInfo > 0 && !s.incRecurse && (o.recursive || o.dirs);
+    if (flistInfo > 0 && s.incRecurse) terminal.info("sending incremental file list\n");
+    else if (showListProgress) terminal.info("building file list ... ");
+
+    const sent = await asRole(
+      role,
+      sendTransfer({
+        o,
+        s,
+        input,
+        output,
+        args: req.sources.map((p) => new Uint8Array(Buffer.from(p))),
+        root: ".",
+        amServer: false,
+        listSent: (files) => {
+          if (showListProgress) terminal.info(flistInfo > 1 ? `${files} file${files === 1 ? " " : "s "}to consider\n` : "done\n");
+        },
+        report: (lists, stats) => {
+          reporter = new ClientOutput(o, out, lists, stats, s, "push");
+          const r = reporter;
+          return {
+            item: (row, iflags, xname, totals) =>
+              r.item({ row, name: lists.table.path(row), iflags, xname: xname ?? undefined, literal: totals?.literal, matched: totals?.matched }),
+            deleted: (name, isDir) => r.deleted(name, isDir),
+          };
+        },
+      }),
+    );
+    // Upstream counts from the end of setup_protocol (its reads and writes before that bypass the counters).
+    sent.stats.totalRead -= setupRead;
+    sent.stats.totalWritten -= setupWritten;
+    (reporter as ClientOutput | null)?.summary(req.startTime);
+    await output.drained();
+    state.ioError |= sent.ioError;
+    code = finalCode(state, 0);
+  } finally {
+    watchdog.stop();
+    conn.channel.close();
+  }
+  return Math.max(code, await conn.exited());
+}
