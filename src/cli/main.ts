@@ -10,6 +10,7 @@ import { errorLine, reportFailure } from "./report.ts";
 import { tools } from "./tools.ts";
 import { runClient } from "../client/run.ts";
 import { runServer } from "../server/server-main.ts";
+import { runDaemon } from "../daemon/daemon.ts";
 import { terminal } from "../output/terminal.ts";
 
 export async function main(argv: string[]): Promise<number> {
@@ -44,6 +45,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     // The far end of a remote shell reports its own failures, to the client.
     if (o.server) return await runServer(o);
+    if (o.daemon) return await runDaemon(o);
     const code = await runClient(o);
     // Errors thrown on the way were reported where they were caught; a run that ended with errors says so here.
     if (code !== 0) terminal.error(errorLine(code, "generator"));

@@ -129,6 +129,12 @@ export const modeTable: OptionSpec[] = [
   flag(["daemon"], undefined, undefined, (o) => (o.daemon = true)),
   flag(["server"], undefined, undefined, (o) => (o.server = true)),
   flag(["sender"], undefined, undefined, (o) => (o.sender = true)),
+  // Daemon mode's own options (upstream's daemon popt table; there -M is --dparam, kept in remoteOptions).
+  valued(["config"], undefined, "FILE", undefined, (o, v) => (o.daemonConfig = v)),
+  valued(["dparam"], undefined, "OVERRIDE", undefined, (o, v) => o.remoteOptions.push(v)),
+  flag(["no-detach"], undefined, undefined, (o) => (o.detach = false)),
+  flag(["detach"], undefined, undefined, (o) => (o.detach = true)),
+  valued(["log-file"], undefined, "FILE", undefined, (o, v) => (o.logFile = v)),
 ];
 
 /** --block-size: a size with an optional K/M suffix, at most 128K (upstream's MAX_BLOCK_SIZE). */

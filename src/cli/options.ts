@@ -97,6 +97,16 @@ export interface Options {
   showHelp: boolean;
   /** Mode switches. */
   daemon: boolean;
+  /** --daemon: --config FILE (default /etc/rsyncd.conf). */
+  daemonConfig: string | undefined;
+  /** --daemon: fork into the background (--no-detach: stay). */
+  detach: boolean;
+  /** Set by a daemon module ("munge symlinks"): links are stored with a "/rsyncd-munged/" prefix and sent without it. */
+  mungeSymlinks: boolean;
+  /** Set by a chroot-less daemon module that does not munge: received link targets are kept inside the module. */
+  sanitizeLinks: boolean;
+  /** --log-file: where a daemon logs. */
+  logFile: string | undefined;
   server: boolean;
   sender: boolean;
   config: string | undefined;
@@ -183,6 +193,11 @@ export function defaultOptions(): Options {
     showVersion: false,
     showHelp: false,
     daemon: false,
+    daemonConfig: undefined,
+    detach: true,
+    logFile: undefined,
+    mungeSymlinks: false,
+    sanitizeLinks: false,
     server: false,
     sender: false,
     config: undefined,

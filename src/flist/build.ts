@@ -197,7 +197,7 @@ const concat = (...parts: Uint8Array[]) => {
 const bytesEqual = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.compare(a, b) === 0;
 const ascii = (s: string) => new Uint8Array(Buffer.from(s, "latin1"));
 const DOT_NAME = ascii(".");
-const MUNGE_PREFIX = ascii("/rsyncd-munged/");
+export const MUNGE_PREFIX = ascii("/rsyncd-munged/");
 
 const CFN_KEEP_TRAILING_SLASH = 1;
 const CFN_DROP_TRAILING_DOT_DIR = 2;

@@ -56,6 +56,15 @@ export class Output {
   /** Sends an out-of-band message (after the data written before it). */
   message(code: number, payload: Uint8Array): void {
     this.flush();
+    this.messageAhead(code, payload);
+  }
+
+  /**
+   * Sends a message ahead of the data written this tick and not yet framed,
+   * as upstream's msg buffer is flushed before its data buffer (a server's
+   * MSG_DELETED reaches the client before the item written just before it).
+   */
+  messageAhead(code: number, payload: Uint8Array): void {
     const frame = new Uint8Array(4 + payload.length);
     writeFrameHeader(frame, 0, code, payload.length);
     frame.set(payload, 4);

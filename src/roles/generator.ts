@@ -20,7 +20,8 @@ import type { DestStat } from "../fs/dest-fs.ts";
 import { AttrRules, ITEM, SIGNIFICANT_ITEM_FLAGS, type Wanted } from "./attrs.ts";
 import type { ReceivingSide } from "./context.ts";
 import { Deleter } from "./delete.ts";
-import { isUnsafeSymlink } from "./symlink-safety.ts";
+import { isUnsafeSymlink, sanitizeLinkTarget } from "./symlink-safety.ts";
+import { MUNGE_PREFIX } from "../flist/build.ts";
 import { FNAMECMP_PARTIAL_DIR, partialPathFor, removePartialFile } from "./partial-dir.ts";
 import { HardLinkGroups } from "./hard-links.ts";
 import * as fs from "node:fs";
@@ -386,8 +387,14 @@ export class Generator {
       if (x.o.verbose > 0) x.report.info(`ignoring unsafe symlink "${this.display(rel)}" -> "${this.display(target)}"`);
       return;
     }
+    // A daemon's "munge symlinks": the link is stored where following it leads nowhere outside the module.
+    const stored = x.o.mungeSymlinks
+      ? Buffer.concat([MUNGE_PREFIX, target])
+      : x.o.sanitizeLinks
+        ? sanitizeLinkTarget(target, x.t.path(row).filter((b) => b === 0x2f).length)
+        : target;
     const w = this.attrs.wanted(row, st);
-    if (st && isLink(st.mode) && Buffer.compare(x.dest.readLink(rel), target) === 0) {
+    if (st && isLink(st.mode) && Buffer.compare(x.dest.readLink(rel), stored) === 0) {
       const ok = x.o.dryRun || this.setAttrs(rel, row, st, w, false);
       const iflags = this.attrs.itemizeFlags(row, st, w, 0, !ok);
       this.itemize(row, ndx, iflags);
@@ -398,7 +405,7 @@ export class Generator {
       this.itemize(row, ndx, this.attrs.itemizeFlags(row, st && isLink(st.mode) ? st : null, w, ITEM.LOCAL_CHANGE | ITEM.REPORT_CHANGE));
       return;
     }
-    if (!this.atomicCreate(rel, st, (tmp) => x.dest.symlink(target, tmp))) return;
+    if (!this.atomicCreate(rel, st, (tmp) => x.dest.symlink(stored, tmp))) return;
     const now = x.dest.lstat(rel);
     const ok = now ? this.setAttrs(rel, row, now, w, false) : true;
     const old = st && isLink(st.mode) ? st : null;

@@ -86,6 +86,7 @@ export async function sendTransfer(req: SendRequest): Promise<SendResult> {
       copyDirlinks: o.copyDirlinks,
       oneFileSystem: 0,
       preserveHardLinks: o.hardLinks,
+      mungeSymlinks: o.mungeSymlinks,
       onMessage: say,
     },
     req.root,

@@ -23,7 +23,7 @@ export class ServerReporter implements Reporter {
     // A directory's name carries its terminating NUL, which is how the client knows to add "/".
     const payload = new Uint8Array(name.length + (isDir ? 1 : 0));
     payload.set(name);
-    this.output.message(MSG.DELETED, payload);
+    this.output.messageAhead(MSG.DELETED, payload);
   }
 
   /** Lines come without their newline, as the Reporter gets them. */

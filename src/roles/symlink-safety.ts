@@ -34,3 +34,28 @@ export function isUnsafeSymlink(target: Uint8Array, linkPath: Uint8Array): boole
   }
   return last === ".." && depth - 1 < 0;
 }
+
+/**
+ * util1.c sanitize_path for a symlink a chroot-less daemon receives (with
+ * "munge symlinks" off): no leading "/", no "." components, and ".." only
+ * at the start and at most `depth` of them (the link's own directory depth),
+ * so the link cannot point above the module.
+ */
+export function sanitizeLinkTarget(target: Uint8Array, depth: number): Uint8Array {
+  const out: string[] = [];
+  let fixed = 0; // leading ".." components kept
+  for (const part of Buffer.from(target).toString("latin1").split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") {
+      if (out.length > fixed) out.pop();
+      else if (depth > 0) {
+        depth--;
+        out.push("..");
+        fixed++;
+      }
+      continue;
+    }
+    out.push(part);
+  }
+  return Buffer.from(out.length === 0 ? "." : out.join("/"), "latin1");
+}

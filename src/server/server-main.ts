@@ -20,18 +20,47 @@ import { exchangeVersions } from "../protocol/version-exchange.ts";
 import { receiveTransfer } from "../roles/receive-session.ts";
 import { terminal } from "../output/terminal.ts";
 import { PROTOCOL_VERSION } from "../version.ts";
+import type { Session } from "../protocol/setup.ts";
 import { sendTransfer } from "../roles/send-session.ts";
 
 export async function runServer(o: Options, channel: Channel = stdioChannel()): Promise<number> {
   const input = new Input(channel);
   const output = new Output(channel);
-  const timeouts = { value: o.timeout };
-  let role: Role = o.sender ? "sender" : "receiver";
+  try {
+    return await serveTransfer(o, input, output, {
+      start: () => exchangeVersions(input, output, o.protocol ?? PROTOCOL_VERSION),
+      paths: o.args.slice(1),
+    });
+  } finally {
+    channel.close();
+  }
+}
+
+export interface ServeRequest {
+  /** What comes before setup_protocol (the version exchange; a daemon has done its handshake): the protocol. */
+  start(): Promise<number>;
+  /** The paths after the "." every client puts first: what to send, or the destination. */
+  paths: string[];
+  /** A daemon's checks once the session is set up and multiplexed (read-only module, a lower timeout). */
+  beforeTransfer?(s: Session, output: Output): void;
+  /** The daemon's "timeout", lowering the client's --timeout. */
+  timeout?: number;
+}
+
+/**
+ * main.c start_server: setup_protocol, multiplexed output, then the sending
+ * or the receiving side. Failures are reported to the client; the exit code
+ * is returned.
+ */
+export async function serveTransfer(o: Options, input: Input, output: Output, req: ServeRequest): Promise<number> {
+  const timeouts = { value: req.timeout && (!o.timeout || req.timeout < o.timeout) ? req.timeout : o.timeout };
+  // Before it forks, upstream's receiving server calls itself "Receiver".
+  let role: Role = o.sender ? "sender" : "Receiver";
   const watchdog = new IoWatchdog(input, output, () => timeouts.value, () => role);
   watchdog.start();
   let protocol = o.protocol ?? PROTOCOL_VERSION;
   try {
-    protocol = await exchangeVersions(input, output, protocol);
+    protocol = await req.start();
     // The client's capability letters come in its "-e.LETTERS" option, which our parser keeps as --rsh.
     const clientInfo = o.rsh?.startsWith(".") ? o.rsh.slice(1) : "";
     const needsWholeList = o.deleteMode === "before" || o.deleteMode === "after";
@@ -44,8 +73,9 @@ export async function runServer(o: Options, channel: Channel = stdioChannel()): 
     });
     output.startMultiplex();
     terminal.sink = (kind, text) => output.message(kind === "info" ? MSG.INFO : s.protocol >= 30 ? MSG.ERROR : MSG.ERROR_XFER, text);
-    // The first argument is the "." every client puts before the paths.
-    const paths = o.args.slice(1);
+    if (req.timeout && s.protocol >= 31) output.messageInt(MSG.IO_TIMEOUT, req.timeout);
+    req.beforeTransfer?.(s, output);
+    const paths = req.paths;
     if (o.sender) {
       if (s.protocol >= 30) input.startMultiplex();
       await asRole("sender", sendTransfer({ o, s, input, output, args: paths.map((p) => new Uint8Array(Buffer.from(p))), root: ".", amServer: true }));
@@ -75,7 +105,6 @@ export async function runServer(o: Options, channel: Channel = stdioChannel()): 
   } finally {
     watchdog.stop();
     terminal.sink = null;
-    channel.close();
   }
 }
 
@@ -84,7 +113,7 @@ export async function runServer(o: Options, channel: Channel = stdioChannel()): 
  * go to the client, then (protocol 31+) MSG_ERROR_EXIT with the code; the
  * client closes the connection when it has taken them in.
  */
-async function reportToClient(e: unknown, output: Output, input: Input, protocol: number, role: Role): Promise<number> {
+export async function reportToClient(e: unknown, output: Output, input: Input, protocol: number, role: Role): Promise<number> {
   const code = e instanceof RsyncError ? e.code : RERR.CRASHED;
   const text = e instanceof RsyncError ? e.message : `rsync: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`;
   const who = (e instanceof RsyncError && e.role) || role;
@@ -94,12 +123,14 @@ async function reportToClient(e: unknown, output: Output, input: Input, protocol
     process.stderr.write(errorLine(code, who));
     return code;
   }
-  if (text && !(e instanceof RsyncError && e.quiet)) terminal.error(`${text}\n`);
-  terminal.error(errorLine(code, who));
+  // rwrite on a server: errors become messages (MSG_ERROR_XFER before protocol 30, which has no MSG_ERROR for them).
+  const tell = (line: string) => output.message(protocol >= 30 ? MSG.ERROR : MSG.ERROR_XFER, Buffer.from(line, "latin1"));
+  if (text && !(e instanceof RsyncError && e.quiet)) tell(`${text}\n`);
+  tell(errorLine(code, who));
   const peerGone = code === RERR.SOCKETIO || code === RERR.STREAMIO || code === RERR.TIMEOUT;
   if (!peerGone && protocol >= 31) output.messageInt(MSG.ERROR_EXIT, code);
   await output.drained().catch(() => {});
   // Give the client a moment to read what we sent before the pipe closes (upstream sleeps 100 ms).
-  await Promise.race([input.closed().catch(() => {}), Bun.sleep(1000)]);
+  await Promise.race([input.closed().catch(() => {}), Bun.sleep(500)]);
   return code;
 }

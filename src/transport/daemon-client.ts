@@ -44,7 +44,7 @@ export function parseGreeting(line: string): { protocol: number; sub: number | u
 }
 
 /** Negotiated protocol from both greetings (exchange_protocols). */
-function negotiateVersion(ours: number, theirs: number, theirSub: number): number {
+export function negotiateVersion(ours: number, theirs: number, theirSub: number): number {
   if (ours > theirs) return theirSub ? theirs - 1 : theirs;
   if (ours === theirs && theirSub !== 0) return ours - 1;
   return ours;

@@ -1,6 +1,6 @@
 /**
- * Starts Debian's `rsync --daemon --no-detach` on a random loopback port
- * with a generated config, for interop tests; `stop()` kills it.
+ * Starts Debian's `rsync --daemon --no-detach` (or ours) on a random
+ * loopback port with a generated config, for interop tests; `stop()` kills it.
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -35,7 +35,13 @@ function randomPort(): number {
   return 20000 + Math.floor(Math.random() * 40000);
 }
 
-export async function startUpstreamDaemon(modules: ModuleConfig[], globals: Record<string, string> = {}): Promise<RunningDaemon> {
+const OUR_MAIN = join(import.meta.dir, "../../src/main.ts");
+
+export function startUpstreamDaemon(modules: ModuleConfig[], globals: Record<string, string> = {}): Promise<RunningDaemon> {
+  return startDaemon("upstream", modules, globals);
+}
+
+export async function startDaemon(kind: "upstream" | "ours", modules: ModuleConfig[], globals: Record<string, string> = {}): Promise<RunningDaemon> {
   const dir = mkdtempSync(join(tmpdir(), "oc-rsyncd-"));
   const logFile = join(dir, "rsyncd.log");
   const lines = ["use chroot = no", `pid file = ${join(dir, "rsyncd.pid")}`, `lock file = ${join(dir, "rsyncd.lock")}`];
@@ -49,7 +55,8 @@ export async function startUpstreamDaemon(modules: ModuleConfig[], globals: Reco
   for (let attempt = 0; attempt < 20; attempt++) {
     const port = randomPort();
     if (await portIsOpen(port)) continue;
-    const proc = Bun.spawn(["rsync", "--daemon", "--no-detach", `--config=${config}`, `--port=${port}`, "--address=127.0.0.1", `--log-file=${logFile}`], {
+    const program = kind === "upstream" ? ["rsync"] : [process.execPath, OUR_MAIN];
+    const proc = Bun.spawn([...program, "--daemon", "--no-detach", `--config=${config}`, `--port=${port}`, "--address=127.0.0.1", `--log-file=${logFile}`], {
       stdout: "ignore",
       stderr: "pipe",
     });

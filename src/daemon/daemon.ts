@@ -1,0 +1,146 @@
+/**
+ * `oc-rsync --daemon` (clientserver.c daemon_main, socket.c
+ * start_accept_loop): reads the config, detaches unless --no-detach, writes
+ * the pid file and listens. Each client gets a process of its own, as
+ * upstream forks one: the child is this program in daemon mode with the
+ * client's socket as its stdin and stdout, which is also how an inetd runs
+ * a daemon (a socket on stdin means: serve that one client).
+ */
+import { spawn } from "node:child_process";
+import { lookupService } from "node:dns/promises";
+import { fstatSync, unlinkSync, writeFileSync } from "node:fs";
+import type { Options } from "../cli/options.ts";
+import { RERR, RsyncError } from "../errors.ts";
+import { Input } from "../io/input.ts";
+import { Output } from "../io/output.ts";
+import { stdioChannel } from "../io/stream-channel.ts";
+import { plainAddress } from "./access.ts";
+import { loadDaemonConfig, type DaemonConfig } from "./config.ts";
+import { DaemonLog } from "./log.ts";
+import { serveDaemonClient } from "./session.ts";
+
+const DEFAULT_CONFIG = "/etc/rsyncd.conf";
+const DEFAULT_PORT = 873;
+/** The listener tells each client's process who connected. */
+const PEER_ENV = "OC_RSYNC_DAEMON_PEER";
+
+export async function runDaemon(o: Options): Promise<number> {
+  const configFile = o.daemonConfig ?? DEFAULT_CONFIG;
+  // -M/--dparam arrive as remote options (the client's -M), which a daemon has no use for.
+  const cfg = loadDaemonConfig(configFile, o.remoteOptions);
+  const log = new DaemonLog(o.logFile ?? (cfg.globals.str("log file") || null));
+  if (stdinIsSocket()) return await serveOneClient(o, cfg, log);
+  if (o.detach) return detach();
+  return await listen(o, cfg, configFile, log);
+}
+
+function stdinIsSocket(): boolean {
+  try {
+    return fstatSync(0).isSocket();
+  } catch {
+    return false;
+  }
+}
+
+/** Runs this program again in the background (in a session of its own) and returns at once. */
+function detach(): number {
+  const child = spawn(process.execPath, [...selfArgs(), ...process.argv.slice(selfArgs().length + 1), "--no-detach"], {
+    detached: true,
+    stdio: "ignore",
+  });
+  child.unref();
+  return 0;
+}
+
+/** The arguments that run this program: none for the compiled binary, the script for `bun src/main.ts`. */
+function selfArgs(): string[] {
+  return Bun.main.startsWith("/$bunfs/") ? [] : [Bun.main];
+}
+
+async function listen(o: Options, cfg: DaemonConfig, configFile: string, log: DaemonLog): Promise<number> {
+  const port = o.port ?? (cfg.globals.int("rsync port") || DEFAULT_PORT);
+  const hostname = o.address ?? (cfg.globals.str("bind address") || "0.0.0.0");
+  const pidFile = cfg.globals.str("pid file");
+  const childArgs = [...selfArgs(), "--daemon", "--no-detach", `--config=${configFile}`];
+  for (const d of o.remoteOptions) childArgs.push(`--dparam=${d}`);
+  if (o.logFile) childArgs.push(`--log-file=${o.logFile}`);
+  if (o.protocol) childArgs.push(`--protocol=${o.protocol}`);
+  let server: { stop(closeActive?: boolean): void };
+  try {
+    server = Bun.listen({
+      hostname,
+      port,
+      socket: {
+        open(socket) {
+          // The child reads the socket; we must not.
+          socket.pause();
+          // Bun's sockets have their descriptor, though its types do not say so.
+          const fd = (socket as unknown as { fd: number }).fd;
+          const child = Bun.spawn([process.execPath, ...childArgs], {
+            stdin: fd,
+            stdout: fd,
+            stderr: "inherit",
+            env: { ...process.env, [PEER_ENV]: socket.remoteAddress },
+          });
+          child.exited.then(() => socket.end());
+        },
+        data() {},
+      },
+    });
+  } catch (e) {
+    throw new RsyncError(RERR.SOCKETIO, `rsync: [daemon] failed to create listening socket on ${hostname} port ${port}: ${(e as Error).message}`);
+  }
+  if (pidFile) {
+    try {
+      writeFileSync(pidFile, `${process.pid}\n`, { flag: "wx", mode: 0o644 });
+    } catch (e) {
+      server.stop(true);
+      throw new RsyncError(RERR.FILEIO, `failed to create pid file ${pidFile}: ${(e as Error).message}`);
+    }
+  }
+  log.line(`rsyncd version oc-rsync starting, listening on port ${port}`);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      server.stop(true);
+      if (pidFile) {
+        try {
+          unlinkSync(pidFile);
+        } catch {}
+      }
+      resolve();
+    };
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
+    process.on("SIGHUP", stop);
+  });
+  return 0;
+}
+
+/** One client on stdin/stdout (a child of our listener, or started by inetd). */
+async function serveOneClient(o: Options, cfg: DaemonConfig, log: DaemonLog): Promise<number> {
+  const addr = plainAddress(process.env[PEER_ENV] ?? "UNKNOWN");
+  const host = cfg.globals.bool("reverse lookup") ? await hostName(addr) : "UNDETERMINED";
+  const channel = stdioChannel();
+  const input = new Input(channel);
+  const output = new Output(channel);
+  try {
+    return await serveDaemonClient(input, output, cfg, { addr, host }, log, o);
+  } catch (e) {
+    log.line(e instanceof Error ? e.message : String(e));
+    return e instanceof RsyncError ? e.code : RERR.CRASHED;
+  } finally {
+    await output.drained().catch(() => {});
+    channel.close();
+  }
+}
+
+/** socket.c client_name: the reverse lookup of the address, "UNKNOWN" when there is none. */
+async function hostName(addr: string): Promise<string> {
+  try {
+    // getnameinfo, as upstream asks (a reverse DNS query could pick another of the address's names).
+    const found = await Promise.race([lookupService(addr, 0), Bun.sleep(2000).then(() => null)]);
+    return found?.hostname || "UNKNOWN";
+  } catch {
+    return "UNKNOWN";
+  }
+}

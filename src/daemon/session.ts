@@ -1,0 +1,260 @@
+/**
+ * One client of the daemon (clientserver.c start_daemon and rsync_module),
+ * in a process of its own: the greetings and the MOTD, a module listing or
+ * the module's checks (hosts, connection slots, authentication), "@RSYNCD:
+ * OK", the client's server options (refused ones rejected), then the
+ * transfer with the module directory as the root of every path.
+ */
+import type { Options } from "../cli/options.ts";
+import { defaultOptions } from "../cli/options.ts";
+import { modeTable, optionTable } from "../cli/option-table.ts";
+import { parseArgv } from "../cli/option-spec.ts";
+import { RERR, RsyncError } from "../errors.ts";
+import { errText } from "../fs/errors.ts";
+import type { Input } from "../io/input.ts";
+import type { Output } from "../io/output.ts";
+import { AUTH_DIGESTS, chooseAuthDigestAsDaemon, type AuthDigest } from "../protocol/daemon-auth.ts";
+import { serverSetupProtocol } from "../protocol/server-setup.ts";
+import { negotiateVersion, parseGreeting } from "../transport/daemon-client.ts";
+import { reportToClient, serveTransfer } from "../server/server-main.ts";
+import { PROTOCOL_VERSION } from "../version.ts";
+import { allowAccess } from "./access.ts";
+import { checkAuth, makeChallenge } from "./auth.ts";
+import type { DaemonConfig, ModuleConfig } from "./config.ts";
+import { claimConnection } from "./connections.ts";
+import type { DaemonLog } from "./log.ts";
+import { findRefused, refusedOptions } from "./refuse.ts";
+import { dropPrivileges, groupsOf } from "./identity.ts";
+import { readFileSync } from "node:fs";
+
+export interface Peer {
+  addr: string;
+  /** The reverse-looked-up name ("UNKNOWN" when there is none). */
+  host: string;
+}
+
+/** Longest line or argument we read from a client before the transfer. */
+const MAX_LINE = 4096;
+const MAX_ARGS = 2048;
+
+export async function serveDaemonClient(input: Input, output: Output, cfg: DaemonConfig, peer: Peer, log: DaemonLog, daemonOpts: Options): Promise<number> {
+  const ours = daemonOpts.protocol ?? PROTOCOL_VERSION;
+  const say = (text: string) => {
+    output.data.bytes(Buffer.from(text, "latin1"));
+    output.flush();
+  };
+  say(`@RSYNCD: ${ours}.0 ${AUTH_DIGESTS.join(" ")}\n`);
+  const motd = cfg.globals.str("motd file");
+  if (motd) {
+    try {
+      say(readFileSync(motd, "latin1") + "\n");
+    } catch {
+      // An unreadable MOTD is skipped, as upstream skips it.
+    }
+  }
+  log.line(`connect from ${peer.host} (${peer.addr})`);
+
+  const greeting = parseGreeting(await input.readLine(MAX_LINE));
+  if (!greeting) return refuse(say, "@ERROR: protocol startup error\n");
+  if (greeting.sub === undefined && greeting.protocol >= 30) return refuse(say, "@ERROR: your client omitted the subprotocol value\n");
+  const protocol = negotiateVersion(ours, greeting.protocol, greeting.sub ?? 0);
+  if (protocol < 27) return refuse(say, `@ERROR: protocol version mismatch: oc-rsync speaks 27 to ${ours}, the client ${greeting.protocol}\n`);
+
+  const line = await input.readLine(MAX_LINE);
+  if (line === "" || line === "#list") {
+    log.line(`module-list request from ${peer.host} (${peer.addr})`);
+    for (const mod of cfg.modules) if (mod.bool("list")) say(`${mod.name.padEnd(15)}\t${mod.str("comment")}\n`);
+    say("@RSYNCD: EXIT\n");
+    await output.drained();
+    return 0;
+  }
+  if (line.startsWith("#")) return refuse(say, `@ERROR: Unknown command '${line}'\n`);
+  const mod = cfg.module(line);
+  if (!mod) {
+    log.line(`unknown module '${line}' tried from ${peer.host} (${peer.addr})`);
+    return refuse(say, `@ERROR: Unknown module '${line}'\n`);
+  }
+  return await serveModule(input, output, say, mod, peer, log, protocol, greeting.digests);
+}
+
+async function refuse(say: (text: string) => void, text: string): Promise<number> {
+  say(text);
+  return RERR.STARTCLIENT;
+}
+
+async function serveModule(
+  input: Input,
+  output: Output,
+  say: (text: string) => void,
+  mod: ModuleConfig,
+  peer: Peer,
+  log: DaemonLog,
+  protocol: number,
+  clientDigests: string | undefined,
+): Promise<number> {
+  const name = mod.name;
+  if (!allowAccess(peer.addr, peer.host, mod.str("hosts allow"), mod.str("hosts deny"))) {
+    log.line(`rsync denied on module ${name} from ${peer.host} (${peer.addr})`);
+    return refuse(say, mod.bool("list") ? `@ERROR: access denied to ${name} from ${peer.host} (${peer.addr})\n` : `@ERROR: Unknown module '${name}'\n`);
+  }
+  log.line(`rsync allowed access on module ${name} from ${peer.host} (${peer.addr})`);
+  const claim = claimConnection(mod.str("lock file"), mod.int("max connections"));
+  if (!claim.ok) {
+    if (claim.error) {
+      log.line(`failed to open lock file ${mod.str("lock file")}: ${errText(claim.error)}`);
+      return refuse(say, "@ERROR: failed to open lock file\n");
+    }
+    log.line(`max connections (${mod.int("max connections")}) reached`);
+    return refuse(say, `@ERROR: max connections (${mod.int("max connections")}) reached -- try again later\n`);
+  }
+
+  let readOnly = mod.bool("read only");
+  let authUser = "";
+  if (mod.str("auth users")) {
+    const digest = chooseAuthDigestAsDaemon(clientDigests, protocol);
+    if (!digest) return refuse(say, `@ERROR: your client does not support one of our daemon-auth checksums: ${AUTH_DIGESTS.join(" ")}\n`);
+    const outcome = await authenticate(input, say, mod, peer, digest);
+    if (outcome.user === null) {
+      log.line(`auth failed on module ${name} from ${peer.host} (${peer.addr})${outcome.who ? ` for ${outcome.who}` : ""}: ${outcome.error}`);
+      return refuse(say, `@ERROR: auth failed on module ${name}\n`);
+    }
+    authUser = outcome.user;
+    if (outcome.readOnly !== undefined) readOnly = outcome.readOnly;
+  }
+
+  const path = mod.str("path");
+  if (!path) return refuse(say, "@ERROR: no path setting.\n");
+  // Into the module first, as root may be needed to get there; then the module's user.
+  try {
+    process.chdir(path);
+  } catch (e) {
+    log.line(`chdir ${path} failed: ${errText(e)}`);
+    return refuse(say, "@ERROR: chdir failed\n");
+  }
+  try {
+    dropPrivileges(mod);
+  } catch (e) {
+    log.line(`${(e as Error).message}`);
+    return refuse(say, `@ERROR: ${(e as Error).message}\n`);
+  }
+
+  say("@RSYNCD: OK\n");
+  const args = await readArgs(input, protocol);
+  const o = defaultOptions();
+  const refusedSet = refusedOptions(mod.str("refuse options"));
+  const refused = findRefused(args, refusedSet);
+  let optionError: string | null = refused ? `rsync: The server is configured to refuse ${refused}` : null;
+  if (!optionError) {
+    try {
+      parseArgv(args, [...optionTable, ...modeTable], o);
+      if (!o.server || o.daemon) optionError = "rsync: the daemon only serves rsync clients (--server expected)";
+      // options.c refused_delete: any way of deleting counts.
+      else if (refusedSet.has("delete") && o.deleteMode !== "none") optionError = "rsync: The server is configured to refuse --delete";
+    } catch (e) {
+      optionError = e instanceof RsyncError ? e.message : String(e);
+    }
+  }
+  if (optionError) return await rejectOptions(input, output, protocol, optionError);
+
+  applyModuleSettings(o, mod);
+  o.protocol = protocol;
+  const paths = o.args.slice(1).map((p) => modulePath(p, name));
+  const request = o.args.slice(1).join(" ");
+  log.line(`rsync ${o.sender ? "on" : "to"} ${request} from ${authUser ? `${authUser}@` : ""}${peer.host} (${peer.addr})`);
+  const code = await serveTransfer(o, input, output, {
+    start: async () => protocol,
+    paths,
+    timeout: mod.int("timeout"),
+    beforeTransfer: () => {
+      if (!o.sender && readOnly) throw new RsyncError(RERR.SYNTAX, "ERROR: module is read only");
+      if (o.sender && mod.bool("write only")) throw new RsyncError(RERR.SYNTAX, "ERROR: module is write only");
+    },
+  });
+  log.line(`sent ${output.bytesSent} bytes  received ${input.bytesReceived} bytes  total size ?`);
+  return code;
+}
+
+async function authenticate(input: Input, say: (text: string) => void, mod: ModuleConfig, peer: Peer, digest: AuthDigest) {
+  const challenge = makeChallenge(digest, peer.addr);
+  say(`@RSYNCD: AUTHREQD ${challenge}\n`);
+  const line = await input.readLine(MAX_LINE);
+  const outcome = checkAuth({
+    authUsers: mod.str("auth users"),
+    secretsFile: mod.str("secrets file"),
+    strictModes: mod.bool("strict modes"),
+    digest,
+    challenge,
+    line,
+    groupsOf,
+  });
+  return { ...outcome, who: line.split(" ")[0] };
+}
+
+/** clientserver.c read_args: NUL-terminated words from protocol 30, lines before; an empty one ends them. */
+async function readArgs(input: Input, protocol: number): Promise<string[]> {
+  const args: string[] = [];
+  const sep = protocol >= 30 ? 0 : 0x0a;
+  for (;;) {
+    const word = await input.read((r) => {
+      const bytes: number[] = [];
+      for (;;) {
+        const b = r.u8();
+        if (b === sep) return Buffer.from(bytes).toString("latin1");
+        if (b !== 0x0d || sep !== 0x0a) bytes.push(b);
+        if (bytes.length > MAX_LINE) throw new RsyncError(RERR.PROTOCOL, "rsync: an argument from the client is too long");
+      }
+    });
+    if (word === "") return args;
+    if (args.length >= MAX_ARGS) throw new RsyncError(RERR.PROTOCOL, "rsync: too many arguments from the client");
+    args.push(word);
+  }
+}
+
+/**
+ * Options the daemon cannot take: upstream finishes setup_protocol so the
+ * error reaches the client as a message, then exits with code 4.
+ */
+async function rejectOptions(input: Input, output: Output, protocol: number, message: string): Promise<number> {
+  try {
+    await serverSetupProtocol(input, output, { protocol, clientInfo: "", allowIncRecurse: false, checksumChoice: undefined, checksumSeed: 0 });
+    output.startMultiplex();
+  } catch {
+    // The client went away: nothing more to tell it.
+  }
+  return await reportToClient(new RsyncError(RERR.UNSUPPORTED, message), output, input, protocol, "Receiver");
+}
+
+/** What the module decides over the client's options (rsync_module). */
+function applyModuleSettings(o: Options, mod: ModuleConfig): void {
+  // Without a real chroot, links are munged unless the module says otherwise (upstream's default when chroot is off).
+  o.mungeSymlinks = mod.bool3("munge symlinks") ?? true;
+  o.sanitizeLinks = !o.mungeSymlinks;
+  if (mod.bool3("numeric ids") === true) o.numericIds = true;
+  if (mod.bool("ignore errors")) o.ignoreErrors = true;
+  o.verbose = Math.min(o.verbose, mod.int("max verbosity"));
+}
+
+/**
+ * A client's "module/path" as a path inside the module (glob_expand_module
+ * and sanitize_path): the module name comes off, ".." never climbs above the
+ * module's root, a leading "/" is dropped, a trailing "/" is kept.
+ */
+export function modulePath(arg: string, module: string): string {
+  let p = arg.split(`[ ]${module}/`).join(` ${module}/`);
+  if (p === module) p = "";
+  else if (p.startsWith(`${module}/`)) p = p.slice(module.length + 1);
+  const trailing = p.endsWith("/");
+  const parts: string[] = [];
+  for (const part of p.split("/")) {
+    if (part === "" || (part === "." && parts.length === 0)) continue;
+    if (part === "..") {
+      while (parts.length > 0 && parts[parts.length - 1] === ".") parts.pop();
+      parts.pop();
+      continue;
+    }
+    parts.push(part);
+  }
+  const joined = parts.join("/");
+  if (joined === "") return trailing ? "./" : ".";
+  return trailing ? `${joined}/` : joined;
+}
