@@ -22,6 +22,7 @@ import { Sender } from "./sender.ts";
 import { emptyStats, type TransferStats } from "./stats.ts";
 import { readFileSync } from "node:fs";
 import { readFilterList } from "../server/filter-list.ts";
+import { matchBlocks } from "../delta/matcher.ts";
 import type { FileLists } from "../flist/lists.ts";
 import { terminal } from "../output/terminal.ts";
 import { receiverWantsFilterList } from "./receive-session.ts";
@@ -138,6 +139,8 @@ export async function sendTransfer(req: SendRequest): Promise<SendResult> {
       output.message(kind === "warning" ? MSG.WARNING : MSG.ERROR_XFER, Buffer.from(`${text}\n`, "latin1"));
     },
     forwardDeleteStats: req.amServer,
+    // The receiver asks for a delta by sending block sums (none when it wants the file whole).
+    matcher: (head, sums, data, session) => matchBlocks(head, sums, data, session.sums, { updatingBasis: o.inplace }),
     report: report ? (row, iflags, xname, totals) => report.item(row, iflags, xname, totals) : undefined,
   });
   await sender.run();

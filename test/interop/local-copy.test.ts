@@ -75,6 +75,21 @@ const CASES: LocalCase[] = [
     },
   },
   { name: "-v --stats on a first copy", args: ["-av", "--stats"] },
+  {
+    name: "a delta resync (--no-whole-file): literal and matched data as upstream's",
+    args: ["-ai", "--no-whole-file", "--stats"],
+    edit: {
+      source: (root) => {
+        // Insertions, a deletion and an overwrite inside the big file, so blocks move.
+        const big = fs.readFileSync(join(root, "big"));
+        const edited = Buffer.concat([big.subarray(0, 5000), Buffer.from("inserted!"), big.subarray(5000, 100_000), big.subarray(120_000), Buffer.from("appended")]);
+        edited.fill(7, 200_000, 200_100);
+        fs.writeFileSync(join(root, "big"), edited);
+        fs.writeFileSync(join(root, "small"), "changed!\n");
+        ageTree(root, 1_460_000_000);
+      },
+    },
+  },
 ];
 
 function masked(text: string): string {
