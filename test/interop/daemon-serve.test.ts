@@ -110,7 +110,19 @@ describe("upstream's client sees our daemon as upstream's", () => {
     resetDest();
     await both(["-av", "{url:src/}", "{dest}/"]);
     expect(snapshot(join(work, "ours/dest"))).toEqual(snapshot(join(work, "upstream/dest")));
-    await both(["-ai", "--no-whole-file", "--stats", "{url:src/}", "{dest}/"]);
+    // Edit the served tree: our sender must find the unchanged blocks as upstream's does.
+    const big = join(work, "src/big");
+    const saved = fs.readFileSync(big);
+    fs.writeFileSync(big, Buffer.concat([saved.subarray(0, 10_000), Buffer.from("a new line\n"), saved.subarray(12_000)]));
+    ageTree(join(work, "src"), 1_450_000_000);
+    try {
+      const r = await both(["-ai", "--no-whole-file", "--stats", "{url:src/}", "{dest}/"]);
+      expect(r.ours.stdout).toMatch(/Matched data: [1-9]/);
+      expect(snapshot(join(work, "ours/dest"))).toEqual(snapshot(join(work, "upstream/dest")));
+    } finally {
+      fs.writeFileSync(big, saved);
+      ageTree(join(work, "src"), 1_450_000_000);
+    }
   });
 
   [27, 29, 30, 31].forEach((p) => {
