@@ -169,6 +169,13 @@ describe("upstream's client sees our daemon as upstream's", () => {
     expect(wrong.ours.code).toBe(5);
     await both(["-a", "{url:secret/}", "{dest}/"], { env: { USER: "bob", RSYNC_PASSWORD: "builder" } });
     await both(["-a", "{url:secret/}", "{dest}/"], { env: { USER: "mallory", RSYNC_PASSWORD: "x" } });
+    // Older protocols: no digest list in the greeting, so MD4 (27-29) or MD5 (30+) by default.
+    for (const p of [27, 29, 30]) {
+      resetDest();
+      await both([`--protocol=${p}`, "-a", "{url:secret/}", "{dest}/"], { env: { USER: "alice", RSYNC_PASSWORD: "wonderland" } });
+      expect(fs.existsSync(join(work, "ours/dest/small"))).toBe(true);
+      await both([`--protocol=${p}`, "-a", "{url:secret/}", "{dest}/"], { env: { USER: "alice", RSYNC_PASSWORD: "wrong" } });
+    }
   });
 
   test("a read-only module refuses a push", async () => {
