@@ -25,6 +25,7 @@ import { claimConnection } from "./connections.ts";
 import type { DaemonLog } from "./log.ts";
 import { findRefused, refusedOptions } from "./refuse.ts";
 import { dropPrivileges, groupsOf } from "./identity.ts";
+import { startPostXfer, startPreXfer, type XferEnv } from "./xfer-exec.ts";
 import { readFileSync } from "node:fs";
 
 export interface Peer {
@@ -124,6 +125,16 @@ async function serveModule(
 
   const path = mod.str("path");
   if (!path) return refuse(say, "@ERROR: no path setting.\n");
+  const env: XferEnv = {
+    RSYNC_MODULE_NAME: name,
+    RSYNC_MODULE_PATH: path,
+    RSYNC_HOST_ADDR: peer.addr,
+    RSYNC_HOST_NAME: peer.host,
+    RSYNC_USER_NAME: authUser,
+    RSYNC_PID: String(process.pid),
+  };
+  const postXfer = mod.str("post-xfer exec") ? startPostXfer(mod.str("post-xfer exec"), env) : null;
+  const preXfer = mod.str("pre-xfer exec") ? startPreXfer(mod.str("pre-xfer exec"), env) : null;
   // Into the module first, as root may be needed to get there; then the module's user.
   try {
     process.chdir(path);
@@ -154,12 +165,17 @@ async function serveModule(
       optionError = e instanceof RsyncError ? e.message : String(e);
     }
   }
-  if (optionError) return await rejectOptions(input, output, protocol, optionError);
+  const request = o.args.slice(1).join(" ");
+  if (!optionError && preXfer) optionError = await preXfer.run(request, ["rsyncd", ...args]);
+  if (optionError) {
+    const code = await rejectOptions(input, output, protocol, optionError);
+    await postXfer?.finish(code);
+    return code;
+  }
 
   applyModuleSettings(o, mod);
   o.protocol = protocol;
   const paths = o.args.slice(1).map((p) => modulePath(p, name));
-  const request = o.args.slice(1).join(" ");
   log.line(`rsync ${o.sender ? "on" : "to"} ${request} from ${authUser ? `${authUser}@` : ""}${peer.host} (${peer.addr})`);
   const code = await serveTransfer(o, input, output, {
     start: async () => protocol,
@@ -170,7 +186,8 @@ async function serveModule(
       if (o.sender && mod.bool("write only")) throw new RsyncError(RERR.SYNTAX, "ERROR: module is write only");
     },
   });
-  log.line(`sent ${output.bytesSent} bytes  received ${input.bytesReceived} bytes  total size ?`);
+  log.line(`sent ${output.bytesSent} bytes  received ${input.bytesReceived} bytes`);
+  await postXfer?.finish(code);
   return code;
 }
 

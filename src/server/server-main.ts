@@ -125,7 +125,8 @@ export async function reportToClient(e: unknown, output: Output, input: Input, p
   }
   // rwrite on a server: errors become messages (MSG_ERROR_XFER before protocol 30, which has no MSG_ERROR for them).
   const tell = (line: string) => output.message(protocol >= 30 ? MSG.ERROR : MSG.ERROR_XFER, Buffer.from(line, "latin1"));
-  if (text && !(e instanceof RsyncError && e.quiet)) tell(`${text}\n`);
+  // One message per line, as upstream's rwrite gets them (a newline inside a message would be escaped by the client).
+  if (text && !(e instanceof RsyncError && e.quiet)) for (const line of text.replace(/\n$/, "").split("\n")) tell(`${line}\n`);
   tell(errorLine(code, who));
   const peerGone = code === RERR.SOCKETIO || code === RERR.STREAMIO || code === RERR.TIMEOUT;
   if (!peerGone && protocol >= 31) output.messageInt(MSG.ERROR_EXIT, code);

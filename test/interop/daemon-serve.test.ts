@@ -45,6 +45,14 @@ function modulesFor(kind: "ours" | "upstream"): ModuleConfig[] {
     { name: "denied", path: join(work, "src"), params: { "hosts deny": "127.0.0.0/8" } },
     { name: "allowed", path: join(work, "src"), params: { "hosts allow": "10.0.0.0/8 127.0.0.1" } },
     { name: "one", path: join(work, "src"), params: { "max connections": "1", "lock file": join(base, "lock") } },
+    {
+      name: "hooks",
+      path: join(work, "src"),
+      params: {
+        "pre-xfer exec": `${join(work, "pre-xfer")} ${join(base, "pre.out")}`,
+        "post-xfer exec": `${join(work, "post-xfer")} ${join(base, "post.out")}`,
+      },
+    },
   ];
 }
 
@@ -53,6 +61,13 @@ beforeAll(async () => {
   buildSource(join(work, "src"));
   fs.writeFileSync(join(work, "secrets"), "alice:wonderland\nbob:builder\n", { mode: 0o600 });
   fs.writeFileSync(join(work, "motd"), "Welcome to the test daemon\nSecond line\n");
+  // The hooks record what they were given; the pre-xfer one refuses any request naming "forbidden".
+  fs.writeFileSync(
+    join(work, "pre-xfer"),
+    '#!/bin/sh\necho "$RSYNC_MODULE_NAME|$RSYNC_REQUEST|$RSYNC_ARG0|$RSYNC_ARG1|$RSYNC_HOST_ADDR|$RSYNC_USER_NAME" > "$1"\ncase "$RSYNC_REQUEST" in *forbidden*) echo "not today"; exit 3;; esac\n',
+    { mode: 0o755 },
+  );
+  fs.writeFileSync(join(work, "post-xfer"), '#!/bin/sh\necho "$RSYNC_MODULE_NAME|$RSYNC_EXIT_STATUS|$RSYNC_RAW_STATUS" > "$1"\n', { mode: 0o755 });
   for (const kind of ["ours", "upstream"] as const) {
     for (const dir of ["push", "munged", "ro", "nodelete"]) fs.mkdirSync(join(work, kind, dir), { recursive: true });
     daemons[kind] = await startDaemon(kind, modulesFor(kind), { "motd file": join(work, "motd") });
@@ -79,7 +94,12 @@ function masked(text: string, kind: "ours" | "upstream"): string {
 }
 
 /** Runs upstream's client against each daemon; `args` may use {url:MODULE/PATH} and {dest}. */
-async function both(args: string[], opts: { env?: Record<string, string> } = {}) {
+/**
+ * `endsInReset`: upstream's daemon exits right after refusing, with the
+ * client's bytes unread, and the reset can reach its client before the last
+ * messages do (then the client exits 10). Compare only the refusal itself.
+ */
+async function both(args: string[], opts: { env?: Record<string, string>; endsInReset?: boolean } = {}) {
   const out: Record<string, { code: number; stdout: string; stderr: string; dest: string }> = {};
   for (const kind of ["ours", "upstream"] as const) {
     const d = daemons[kind]!;
@@ -90,6 +110,12 @@ async function both(args: string[], opts: { env?: Record<string, string> } = {})
   }
   const ours = out.ours!;
   const theirs = out.upstream!;
+  if (opts.endsInReset) {
+    const refusal = (t: string) => masked(t, "ours").split("\n").slice(0, 2).join("\n");
+    expect(refusal(ours.stderr)).toBe(refusal(theirs.stderr));
+    expect(ours.code).not.toBe(0);
+    return { ours, theirs };
+  }
   expect(masked(ours.stderr, "ours")).toBe(masked(theirs.stderr, "upstream"));
   expect(masked(ours.stdout, "ours")).toBe(masked(theirs.stdout, "upstream"));
   expect(ours.code).toBe(theirs.code);
@@ -195,6 +221,23 @@ describe("upstream's client sees our daemon as upstream's", () => {
     expect(r.ours.stderr).toContain("access denied to denied from");
     resetDest();
     await both(["-a", "{url:allowed/dir/}", "{dest}/"]);
+  });
+
+  test("pre-xfer and post-xfer exec: their environment, and a refusal", async () => {
+    resetDest();
+    await both(["-a", "{url:hooks/dir/}", "{dest}/"]);
+    for (const kind of ["ours", "upstream"]) {
+      expect(fs.readFileSync(join(work, kind, "pre.out"), "utf8")).toBe("hooks|hooks/dir/|rsyncd|--server|127.0.0.1|\n");
+      expect(fs.readFileSync(join(work, kind, "post.out"), "utf8")).toBe("hooks|0|0\n");
+    }
+    const r = await both(["-a", "{url:hooks/forbidden}", "{dest}/"], { endsInReset: true });
+    expect(r.ours.stderr).toContain("not today");
+    // The post-xfer command runs once the session is over, which may be after the client has gone.
+    for (const kind of ["ours", "upstream"]) {
+      const post = join(work, kind, "post.out");
+      for (let i = 0; i < 100 && fs.readFileSync(post, "utf8") !== "hooks|4|1024\n"; i++) await Bun.sleep(20);
+      expect(fs.readFileSync(post, "utf8")).toBe("hooks|4|1024\n");
+    }
   });
 
   test("unknown module", async () => {
