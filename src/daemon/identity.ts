@@ -33,8 +33,16 @@ export function groupsOf(user: string): string[] {
   return out === null ? [] : out.split(/\s+/).filter(Boolean);
 }
 
-/** Switches to the module's uid and gids; throws with upstream's "@ERROR" text on a bad setting. */
-export function dropPrivileges(mod: ModuleConfig): void {
+export interface Identity {
+  uid: number | null;
+  gids: number[];
+}
+
+/**
+ * The module's uid and gids, looked up now (before a chroot hides the
+ * system's user database); throws with upstream's "@ERROR" text on a bad setting.
+ */
+export function moduleIdentity(mod: ModuleConfig): Identity {
   const amRoot = process.getuid?.() === 0;
   const userName = mod.str("uid") || (amRoot ? NOBODY_USER : "");
   const uid = userName ? userId(userName) : null;
@@ -47,17 +55,23 @@ export function dropPrivileges(mod: ModuleConfig): void {
     if (gid === null || !Number.isFinite(gid)) throw new Error(`invalid gid ${name}`);
     gids.push(gid);
   }
-  if (gids.length > 0) {
+  return { uid, gids };
+}
+
+/** Takes the module's gids, then its uid (for good: there is no way back to root). */
+export function becomeIdentity(id: Identity): void {
+  const amRoot = process.getuid?.() === 0;
+  if (id.gids.length > 0) {
     try {
-      process.setgid!(gids[0]!);
-      if (amRoot) process.setgroups!(gids);
+      process.setgid!(id.gids[0]!);
+      if (amRoot) process.setgroups!(id.gids);
     } catch {
       throw new Error("setgid failed");
     }
   }
-  if (uid !== null && uid !== process.getuid?.()) {
+  if (id.uid !== null && id.uid !== process.getuid?.()) {
     try {
-      process.setuid!(uid);
+      process.setuid!(id.uid);
     } catch {
       throw new Error("setuid failed");
     }

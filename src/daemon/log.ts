@@ -2,17 +2,30 @@
  * The daemon's log (log.c logit): "YYYY/MM/DD HH:MM:SS [pid] message" lines
  * appended to the log file. Without one upstream uses syslog; we keep quiet.
  */
-import { appendFileSync } from "node:fs";
+import { openSync, writeSync } from "node:fs";
 
 export class DaemonLog {
-  constructor(private readonly file: string | null) {}
+  /** Opened once, before any chroot or change of user, as upstream keeps its log open. */
+  private readonly fd: number | null;
+
+  constructor(file: string | null) {
+    let fd: number | null = null;
+    if (file) {
+      try {
+        fd = openSync(file, "a", 0o644);
+      } catch {
+        // A log that cannot be opened must not stop the daemon (upstream falls back to syslog).
+      }
+    }
+    this.fd = fd;
+  }
 
   line(text: string): void {
-    if (!this.file) return;
+    if (this.fd === null) return;
     try {
-      appendFileSync(this.file, `${timestamp(new Date())} [${process.pid}] ${text.replace(/\n$/, "")}\n`);
+      writeSync(this.fd, `${timestamp(new Date())} [${process.pid}] ${text.replace(/\n$/, "")}\n`);
     } catch {
-      // A log that cannot be written must not stop a transfer (upstream falls back to syslog).
+      // Nor must a full disk.
     }
   }
 }

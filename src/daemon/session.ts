@@ -24,7 +24,8 @@ import type { DaemonConfig, ModuleConfig } from "./config.ts";
 import { claimConnection } from "./connections.ts";
 import type { DaemonLog } from "./log.ts";
 import { findRefused, refusedOptions } from "./refuse.ts";
-import { dropPrivileges, groupsOf } from "./identity.ts";
+import { becomeIdentity, groupsOf, moduleIdentity, type Identity } from "./identity.ts";
+import { chroot } from "../fs/libc.ts";
 import { startPostXfer, startPreXfer, type XferEnv } from "./xfer-exec.ts";
 import { readFileSync } from "node:fs";
 
@@ -135,15 +136,32 @@ async function serveModule(
   };
   const postXfer = mod.str("post-xfer exec") ? startPostXfer(mod.str("post-xfer exec"), env) : null;
   const preXfer = mod.str("pre-xfer exec") ? startPreXfer(mod.str("pre-xfer exec"), env) : null;
-  // Into the module first, as root may be needed to get there; then the module's user.
+  let identity: Identity;
+  try {
+    identity = moduleIdentity(mod);
+  } catch (e) {
+    log.line(`${(e as Error).message}`);
+    return refuse(say, `@ERROR: ${(e as Error).message}\n`);
+  }
+  // Into the module first, as root may be needed to get there (and to chroot); then the module's user.
+  const useChroot = mod.bool3("use chroot") ?? process.getuid?.() === 0;
   try {
     process.chdir(path);
   } catch (e) {
     log.line(`chdir ${path} failed: ${errText(e)}`);
     return refuse(say, "@ERROR: chdir failed\n");
   }
+  if (useChroot) {
+    try {
+      chroot(".");
+      process.chdir("/");
+    } catch (e) {
+      log.line(`chroot("${path}") failed: ${(e as Error).message}`);
+      return refuse(say, "@ERROR: chroot failed\n");
+    }
+  }
   try {
-    dropPrivileges(mod);
+    becomeIdentity(identity);
   } catch (e) {
     log.line(`${(e as Error).message}`);
     return refuse(say, `@ERROR: ${(e as Error).message}\n`);
@@ -173,7 +191,7 @@ async function serveModule(
     return code;
   }
 
-  applyModuleSettings(o, mod);
+  applyModuleSettings(o, mod, useChroot);
   o.protocol = protocol;
   const paths = o.args.slice(1).map((p) => modulePath(p, name));
   log.line(`rsync ${o.sender ? "on" : "to"} ${request} from ${authUser ? `${authUser}@` : ""}${peer.host} (${peer.addr})`);
@@ -242,10 +260,10 @@ async function rejectOptions(input: Input, output: Output, protocol: number, mes
 }
 
 /** What the module decides over the client's options (rsync_module). */
-function applyModuleSettings(o: Options, mod: ModuleConfig): void {
-  // Without a real chroot, links are munged unless the module says otherwise (upstream's default when chroot is off).
-  o.mungeSymlinks = mod.bool3("munge symlinks") ?? true;
-  o.sanitizeLinks = !o.mungeSymlinks;
+function applyModuleSettings(o: Options, mod: ModuleConfig, chrooted: boolean): void {
+  // Links are munged by default only when no chroot confines them; without one an unmunged link's target is kept inside.
+  o.mungeSymlinks = mod.bool3("munge symlinks") ?? !chrooted;
+  o.sanitizeLinks = !chrooted && !o.mungeSymlinks;
   if (mod.bool3("numeric ids") === true) o.numericIds = true;
   if (mod.bool("ignore errors")) o.ignoreErrors = true;
   o.verbose = Math.min(o.verbose, mod.int("max verbosity"));

@@ -1,7 +1,7 @@
 /**
- * The few libc calls node:fs lacks, through bun:ffi: utimensat (node's
- * utimes takes float seconds and cannot set nanoseconds exactly) and mknod
- * (devices, fifos, sockets). libc is always in the process, so these work
+ * The few libc calls node lacks, through bun:ffi: utimensat (node's
+ * utimes takes float seconds and cannot set nanoseconds exactly), mknod
+ * (devices, fifos, sockets) and chroot (a daemon module's "use chroot"). libc is always in the process, so these work
  * even when our own native core could not be loaded.
  */
 import { dlopen, FFIType, read } from "bun:ffi";
@@ -19,6 +19,7 @@ function openLibc() {
   const symbols = {
     utimensat: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
     mknod: { args: [FFIType.ptr, FFIType.u32, FFIType.u64], returns: FFIType.i32 },
+    chroot: { args: [FFIType.ptr], returns: FFIType.i32 },
     [ERRNO_SYMBOL]: { args: [], returns: FFIType.ptr },
   } as const;
   let last: unknown;
@@ -86,4 +87,9 @@ export function mknod(path: Uint8Array | string, mode: number, major: number, mi
     (BigInt(minor) & 0xffn) |
     ((BigInt(minor) & ~0xffn) << 12n);
   if (libc.symbols.mknod(cPath(path), mode, dev) !== 0) throw new SysError(errno(), "mknod");
+}
+
+/** Makes `path` this process's root directory (the caller then changes into "/"). */
+export function chroot(path: string): void {
+  if (libc.symbols.chroot(cPath(path)) !== 0) throw new SysError(errno(), "chroot");
 }

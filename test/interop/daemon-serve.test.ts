@@ -40,6 +40,7 @@ function modulesFor(kind: "ours" | "upstream"): ModuleConfig[] {
     { name: "push", path: join(base, "push"), params: { "read only": "no", uid: "0", gid: "0", "munge symlinks": "no" } },
     { name: "munged", path: join(base, "munged"), params: { "read only": "no", uid: "0", gid: "0" } },
     { name: "ro", path: join(base, "ro") },
+    { name: "jail", path: join(base, "jail"), params: { "use chroot": "yes", "read only": "no", uid: "0", gid: "0" } },
     { name: "nodelete", path: join(base, "nodelete"), params: { "read only": "no", uid: "0", gid: "0", "refuse options": "delete" } },
     { name: "secret", path: join(work, "src"), params: { "auth users": "alice, bob:deny, @nosuchgroup", "secrets file": secrets } },
     { name: "denied", path: join(work, "src"), params: { "hosts deny": "127.0.0.0/8" } },
@@ -69,7 +70,7 @@ beforeAll(async () => {
   );
   fs.writeFileSync(join(work, "post-xfer"), '#!/bin/sh\necho "$RSYNC_MODULE_NAME|$RSYNC_EXIT_STATUS|$RSYNC_RAW_STATUS" > "$1"\n', { mode: 0o755 });
   for (const kind of ["ours", "upstream"] as const) {
-    for (const dir of ["push", "munged", "ro", "nodelete"]) fs.mkdirSync(join(work, kind, dir), { recursive: true });
+    for (const dir of ["push", "munged", "ro", "nodelete", "jail"]) fs.mkdirSync(join(work, kind, dir), { recursive: true });
     daemons[kind] = await startDaemon(kind, modulesFor(kind), { "motd file": join(work, "motd") });
   }
 });
@@ -184,6 +185,15 @@ describe("upstream's client sees our daemon as upstream's", () => {
     resetDest();
     await both(["-a", "{url:munged/}", "{dest}/"]);
     expect(fs.readlinkSync(join(work, "ours/dest/abs-link"))).toBe("/etc/passwd");
+    expect(snapshot(join(work, "ours/dest"))).toEqual(snapshot(join(work, "upstream/dest")));
+  });
+
+  test("a chroot module: links kept as they are, pushed and pulled back", async () => {
+    await both(["-ai", `${join(work, "src")}/`, "{url:jail/}"]);
+    expect(fs.readlinkSync(join(work, "ours/jail/abs-link"))).toBe("/etc/passwd");
+    expect(snapshot(join(work, "ours/jail"))).toEqual(snapshot(join(work, "upstream/jail")));
+    resetDest();
+    await both(["-ai", "--delete", "{url:jail/}", "{dest}/"]);
     expect(snapshot(join(work, "ours/dest"))).toEqual(snapshot(join(work, "upstream/dest")));
   });
 
