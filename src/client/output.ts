@@ -40,6 +40,8 @@ export class ClientOutput implements Reporter {
      * sending side wrote. "push": we are the sender and print what it logs.
      */
     private readonly mode: "pull" | "local" | "push" = "pull",
+    /** A daemon's transfer log: the module and the client, for %m %h %a %u %P. */
+    daemon?: { module: string; host: string; addr: string; user: string; modulePath: string },
   ) {
     this.cx = {
       op: mode === "push" ? "send" : "recv",
@@ -51,7 +53,8 @@ export class ClientOutput implements Reporter {
       preserveUid: o.owner,
       preserveGid: o.group,
       checksumWidth: 2 * (o.checksum ? s.sums.file.length : s.sums.xfer.length),
-      moduleName: "",
+      moduleName: daemon?.module ?? "",
+      daemon,
       pid: process.pid,
       timestring,
       now: () => Math.floor(Date.now() / 1000),
@@ -77,20 +80,26 @@ export class ClientOutput implements Reporter {
     terminal.info(formatItem(format, this.logged(e), this.cx));
   }
 
+  /** One item in any format (a daemon's transfer log uses its own). */
+  formatted(format: string, e: ItemEvent): string {
+    return formatItem(format, this.logged(e), this.cx);
+  }
+
+  /** A deletion in any format (log_delete's "del." item). */
+  formattedDeletion(format: string, name: Uint8Array, dir: boolean): string {
+    return formatItem(format, this.deletedItem(name, dir), this.cx);
+  }
+
   /** log_delete: "deleting NAME", or the format itself when it has %i or %o. */
   deleted(name: Uint8Array, dir: boolean): void {
     const format = this.out.stdoutFormat;
     if (this.out.info.get("DEL") < 1 && format === null) return;
     const useFormat = format !== null && (this.out.formatHasI > 0 || /%[-'0-9]*o/.test(format.replaceAll("%%", "")));
-    const item: LoggedItem = {
-      ...this.blankItem(),
-      op: "del.",
-      mode: dir ? 0o040000 : 0o100000,
-      name: latin1(name),
-      nameGiven: true,
-      iflags: ITEM.DELETED,
-    };
-    terminal.info(formatItem(useFormat ? format! : "deleting %n", item, this.cx));
+    terminal.info(formatItem(useFormat ? format! : "deleting %n", this.deletedItem(name, dir), this.cx));
+  }
+
+  private deletedItem(name: Uint8Array, dir: boolean): LoggedItem {
+    return { ...this.blankItem(), op: "del.", mode: dir ? 0o040000 : 0o100000, name: latin1(name), nameGiven: true, iflags: ITEM.DELETED };
   }
 
   info(text: string): void {

@@ -8,7 +8,7 @@ export class DaemonLog {
   /** Opened once, before any chroot or change of user, as upstream keeps its log open. */
   private readonly fd: number | null;
 
-  constructor(file: string | null) {
+  constructor(readonly file: string | null) {
     let fd: number | null = null;
     if (file) {
       try {

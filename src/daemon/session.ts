@@ -22,7 +22,7 @@ import { allowAccess } from "./access.ts";
 import { checkAuth, makeChallenge } from "./auth.ts";
 import type { DaemonConfig, ModuleConfig } from "./config.ts";
 import { claimConnection } from "./connections.ts";
-import type { DaemonLog } from "./log.ts";
+import { DaemonLog } from "./log.ts";
 import { findRefused, refusedOptions } from "./refuse.ts";
 import { becomeIdentity, groupsOf, moduleIdentity, type Identity } from "./identity.ts";
 import { chroot } from "../fs/libc.ts";
@@ -95,6 +95,9 @@ async function serveModule(
   clientDigests: string | undefined,
 ): Promise<number> {
   const name = mod.name;
+  // A module may log elsewhere ("log file" in its section): from here on, it does.
+  const moduleLog = mod.str("log file");
+  if (moduleLog && moduleLog !== log.file) log = new DaemonLog(moduleLog);
   if (!allowAccess(peer.addr, peer.host, mod.str("hosts allow"), mod.str("hosts deny"))) {
     log.line(`rsync denied on module ${name} from ${peer.host} (${peer.addr})`);
     return refuse(say, mod.bool("list") ? `@ERROR: access denied to ${name} from ${peer.host} (${peer.addr})\n` : `@ERROR: Unknown module '${name}'\n`);
@@ -199,6 +202,13 @@ async function serveModule(
     start: async () => protocol,
     paths,
     timeout: mod.int("timeout"),
+    transferLog: mod.bool("transfer logging")
+      ? {
+          format: mod.str("log format"),
+          daemon: { module: name, host: peer.host, addr: peer.addr, user: authUser, modulePath: path },
+          write: (line) => log.line(line),
+        }
+      : undefined,
     beforeTransfer: () => {
       if (!o.sender && readOnly) throw new RsyncError(RERR.SYNTAX, "ERROR: module is read only");
       if (o.sender && mod.bool("write only")) throw new RsyncError(RERR.SYNTAX, "ERROR: module is write only");

@@ -40,6 +40,8 @@ export interface LogFormatContext extends ItemizeContext {
   /** Characters a missing %C is padded to (twice the checksum length). */
   checksumWidth: number;
   moduleName: string;
+  /** A daemon's log: the client's host name, address and user (%h, %a, %u), the module's path (%P). */
+  daemon?: { host: string; addr: string; user: string; modulePath: string };
   pid: number;
   /** Local time as "YYYY/MM/DD HH:MM:SS". */
   timestring(secs: number): string;
@@ -97,6 +99,14 @@ function expand(letter: string, item: LoggedItem, cx: LogFormatContext, humanize
       return isDir(item.mode) ? `${item.name}/` : item.name;
     case "m":
       return cx.moduleName;
+    case "h":
+      return cx.daemon ? cx.daemon.host : null;
+    case "a":
+      return cx.daemon ? cx.daemon.addr : null;
+    case "u":
+      return cx.daemon ? cx.daemon.user : null;
+    case "P":
+      return cx.daemon ? cx.daemon.modulePath : null;
     case "t":
       return cx.timestring(cx.now());
     case "b":

@@ -29,6 +29,7 @@ import type { Reporter } from "./reporter.ts";
 import { ServerReporter } from "./server-reporter.ts";
 import { emptyStats, type TransferStats } from "./stats.ts";
 import { readFilterList } from "../server/filter-list.ts";
+import type { TransferLog } from "../server/server-main.ts";
 
 export interface ReceiveResult {
   exitCode: number;
@@ -55,6 +56,8 @@ export interface ReceiveRequest {
   /** A local copy: the sending side is ours, in this process, and its totals are what "sent" means. */
   local: boolean;
   startTime: number;
+  /** A daemon module's transfer log (server only). */
+  transferLog?: TransferLog;
 }
 
 export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResult> {
@@ -131,9 +134,15 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   }
 
   const exit = (code: number) => ({ exitCode: code, stats });
-  const formatter = new ClientOutput(o, out, lists, stats, s, req.local ? "local" : "pull");
+  const log = req.transferLog;
+  const formatter = new ClientOutput(o, out, lists, stats, s, req.local ? "local" : "pull", log?.daemon);
   const clientOutput = req.amServer ? null : formatter;
-  const reporter: Reporter = clientOutput ?? new ServerReporter(output, s.protocol, (name, isDir) => formatter.deleted(name, isDir));
+  const reporter: Reporter =
+    clientOutput ??
+    new ServerReporter(output, s.protocol, (name, isDir) => formatter.deleted(name, isDir), log && {
+      item: (e) => log.write(formatter.formatted(log.format, e)),
+      deleted: (name, isDir) => log.write(formatter.formattedDeletion(log.format, name, isDir)),
+    });
   if (first.list.count === 0 && (lists.eof || !lists.incRecurse) && !req.amServer) {
     clientOutput?.summary(req.startTime);
     return exit(finalCode(state, 0));

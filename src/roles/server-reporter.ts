@@ -7,6 +7,7 @@
 import type { Output } from "../io/output.ts";
 import { MSG } from "../protocol/mux.ts";
 import type { ItemEvent, Reporter } from "./reporter.ts";
+import { ITEM } from "./attrs.ts";
 
 export class ServerReporter implements Reporter {
   constructor(
@@ -14,11 +15,16 @@ export class ServerReporter implements Reporter {
     private readonly protocol: number,
     /** Before protocol 29 a deletion is a line of text, formatted as a client would (our terminal forwards it). */
     private readonly legacyDeleted: (name: Uint8Array, isDir: boolean) => void,
+    /** A daemon's transfer log: files received and deleted. */
+    private readonly transferLog?: { item(e: ItemEvent): void; deleted(name: Uint8Array, isDir: boolean): void },
   ) {}
 
-  item(_e: ItemEvent): void {}
+  item(e: ItemEvent): void {
+    if (e.iflags & ITEM.TRANSFER) this.transferLog?.item(e);
+  }
 
   deleted(name: Uint8Array, isDir: boolean): void {
+    this.transferLog?.deleted(name, isDir);
     if (this.protocol < 29) return this.legacyDeleted(name, isDir);
     // A directory's name carries its terminating NUL, which is how the client knows to add "/".
     const payload = new Uint8Array(name.length + (isDir ? 1 : 0));

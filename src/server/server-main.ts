@@ -21,6 +21,9 @@ import { receiveTransfer } from "../roles/receive-session.ts";
 import { terminal } from "../output/terminal.ts";
 import { PROTOCOL_VERSION } from "../version.ts";
 import type { Session } from "../protocol/setup.ts";
+import { ClientOutput } from "../client/output.ts";
+import { outputConfig } from "../cli/output-config.ts";
+import { ITEM } from "../roles/attrs.ts";
 import { sendTransfer } from "../roles/send-session.ts";
 
 export async function runServer(o: Options, channel: Channel = stdioChannel()): Promise<number> {
@@ -45,6 +48,14 @@ export interface ServeRequest {
   beforeTransfer?(s: Session, output: Output): void;
   /** The daemon's "timeout", lowering the client's --timeout. */
   timeout?: number;
+  /** A daemon module's "transfer logging": each file sent, received or deleted, in the module's "log format". */
+  transferLog?: TransferLog;
+}
+
+export interface TransferLog {
+  format: string;
+  daemon: { module: string; host: string; addr: string; user: string; modulePath: string };
+  write(line: string): void;
 }
 
 /**
@@ -78,7 +89,32 @@ export async function serveTransfer(o: Options, input: Input, output: Output, re
     const paths = req.paths;
     if (o.sender) {
       if (s.protocol >= 30) input.startMultiplex();
-      await asRole("sender", sendTransfer({ o, s, input, output, args: paths.map((p) => new Uint8Array(Buffer.from(p))), root: ".", amServer: true }));
+      const log = req.transferLog;
+      await asRole(
+        "sender",
+        sendTransfer({
+          o,
+          s,
+          input,
+          output,
+          args: paths.map((p) => new Uint8Array(Buffer.from(p))),
+          root: ".",
+          amServer: true,
+          report: log
+            ? (lists, stats) => {
+                const fmt = new ClientOutput(o, outputConfig(o), lists, stats, s, "push", log.daemon);
+                return {
+                  item(row, iflags, xname, totals) {
+                    if (!(iflags & ITEM.TRANSFER)) return;
+                    const e = { row, name: lists.table.path(row), iflags, xname: xname ?? undefined, literal: totals?.literal, matched: totals?.matched };
+                    log.write(fmt.formatted(log.format, e));
+                  },
+                  deleted() {},
+                };
+              }
+            : undefined,
+        }),
+      );
       await output.drained();
       return 0;
     }
@@ -96,6 +132,7 @@ export async function serveTransfer(o: Options, input: Input, output: Output, re
         amServer: true,
         local: false,
         startTime: Date.now(),
+        transferLog: req.transferLog,
       }),
     );
     await output.drained();

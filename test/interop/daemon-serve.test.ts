@@ -40,6 +40,11 @@ function modulesFor(kind: "ours" | "upstream"): ModuleConfig[] {
     { name: "push", path: join(base, "push"), params: { "read only": "no", uid: "0", gid: "0", "munge symlinks": "no" } },
     { name: "munged", path: join(base, "munged"), params: { "read only": "no", uid: "0", gid: "0" } },
     { name: "ro", path: join(base, "ro") },
+    {
+      name: "logged",
+      path: join(base, "logged"),
+      params: { "transfer logging": "yes", "log file": join(base, "transfer.log"), "read only": "no", uid: "0", gid: "0" },
+    },
     { name: "jail", path: join(base, "jail"), params: { "use chroot": "yes", "read only": "no", uid: "0", gid: "0" } },
     { name: "nodelete", path: join(base, "nodelete"), params: { "read only": "no", uid: "0", gid: "0", "refuse options": "delete" } },
     { name: "secret", path: join(work, "src"), params: { "auth users": "alice, bob:deny, @nosuchgroup", "secrets file": secrets } },
@@ -70,7 +75,7 @@ beforeAll(async () => {
   );
   fs.writeFileSync(join(work, "post-xfer"), '#!/bin/sh\necho "$RSYNC_MODULE_NAME|$RSYNC_EXIT_STATUS|$RSYNC_RAW_STATUS" > "$1"\n', { mode: 0o755 });
   for (const kind of ["ours", "upstream"] as const) {
-    for (const dir of ["push", "munged", "ro", "nodelete", "jail"]) fs.mkdirSync(join(work, kind, dir), { recursive: true });
+    for (const dir of ["push", "munged", "ro", "nodelete", "jail", "logged"]) fs.mkdirSync(join(work, kind, dir), { recursive: true });
     daemons[kind] = await startDaemon(kind, modulesFor(kind), { "motd file": join(work, "motd") });
   }
 });
@@ -195,6 +200,26 @@ describe("upstream's client sees our daemon as upstream's", () => {
     resetDest();
     await both(["-ai", "--delete", "{url:jail/}", "{dest}/"]);
     expect(snapshot(join(work, "ours/dest"))).toEqual(snapshot(join(work, "upstream/dest")));
+  });
+
+  test("transfer logging: each file received, deleted and sent, in the module's log format", async () => {
+    await both(["-a", `${join(work, "src")}/dir/`, "{url:logged/}"]);
+    fs.writeFileSync(join(work, "ours/logged/stray"), "x");
+    fs.writeFileSync(join(work, "upstream/logged/stray"), "x");
+    await both(["-a", "--delete", `${join(work, "src")}/dir/`, "{url:logged/}"]);
+    resetDest();
+    await both(["-a", "{url:logged/}", "{dest}/"]);
+    // "DATE [PID] op host [addr] module (user) file length", the transfer lines only.
+    const transfers = (file: string) =>
+      fs
+        .readFileSync(file, "utf8")
+        .split("\n")
+        .map((l) => l.replace(/^\S+ \S+ \[\d+\] /, ""))
+        .filter((l) => /^(send|recv|del\.) /.test(l))
+        .sort();
+    const ours = transfers(join(work, "ours/transfer.log"));
+    expect(ours.length).toBeGreaterThan(3);
+    expect(ours).toEqual(transfers(join(work, "upstream/transfer.log")));
   });
 
   test("authentication: accepted, wrong password, denied user, no password", async () => {
