@@ -304,6 +304,34 @@ describe("upstream's client sees our daemon as upstream's", () => {
   });
 });
 
+describe("starting our daemon", () => {
+  test("it detaches, writes its pid file, serves, and removes the pid file when stopped", async () => {
+    const dir = join(work, "detached");
+    fs.mkdirSync(dir, { recursive: true });
+    const pidFile = join(dir, "rsyncd.pid");
+    const config = join(dir, "rsyncd.conf");
+    fs.writeFileSync(config, `pid file = ${pidFile}\nuse chroot = no\n[src]\n  path = ${join(work, "src")}\n`);
+    const port = 20000 + Math.floor(Math.random() * 40000);
+    const start = await runOc(["--daemon", `--config=${config}`, `--port=${port}`, "--address=127.0.0.1"]);
+    // The command returns at once; the daemon lives on in the background.
+    expect(start.code).toBe(0);
+    let pid = 0;
+    for (let i = 0; i < 100 && !pid; i++) {
+      await Bun.sleep(50);
+      if (fs.existsSync(pidFile)) pid = Number.parseInt(fs.readFileSync(pidFile, "utf8"), 10);
+    }
+    expect(pid).toBeGreaterThan(0);
+    try {
+      const r = await runRsync([`rsync://127.0.0.1:${port}/`]);
+      expect(r.stdout).toContain("src");
+    } finally {
+      process.kill(pid, "SIGTERM");
+    }
+    for (let i = 0; i < 100 && fs.existsSync(pidFile); i++) await Bun.sleep(50);
+    expect(fs.existsSync(pidFile)).toBe(false);
+  });
+});
+
 describe("our client with our daemon", () => {
   test("pull and push round trip", async () => {
     const d = daemons.ours!;
