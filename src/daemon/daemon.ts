@@ -44,7 +44,8 @@ function stdinIsSocket(): boolean {
 
 /** Runs this program again in the background (in a session of its own) and returns at once. */
 function detach(): number {
-  const child = spawn(process.execPath, [...selfArgs(), ...process.argv.slice(selfArgs().length + 1), "--no-detach"], {
+  // process.argv starts with two entries (runtime and script) in both the compiled binary and `bun src/main.ts`.
+  const child = spawn(process.execPath, [...selfArgs(), ...process.argv.slice(2), "--no-detach"], {
     detached: true,
     stdio: "ignore",
   });
