@@ -1,15 +1,19 @@
 //! C ABI of the native core, loaded by src/native/load.ts through bun:ffi.
 //!
 //! Conventions: lengths are u64, booleans u32, failures a negative errno
-//! (never a Zig error), no allocation, no callbacks. Each export only checks
+//! (never a Zig error), no callbacks, no allocation (except the matcher's
+//! hash table, freed before it returns). Each export only checks
 //! and converts its arguments; the work lives in the file named after it.
 const std = @import("std");
 const caps = @import("caps.zig");
 const rolling = @import("rolling.zig");
 const hasher = @import("hasher.zig");
 const block_sums = @import("block_sums.zig");
+const matcher = @import("matcher.zig");
 
 const EINVAL: i32 = 22;
+const ENOMEM: i32 = 12;
+const ENOSPC: i32 = 28;
 
 /// Input buffers are declared nullable so that an empty one may come as NULL
 /// (an empty TypedArray need not have backing memory). The C ABI is the same
@@ -21,7 +25,7 @@ fn input(buf: ?[*]const u8, len: u64) []const u8 {
 
 /// Bumped whenever any signature or meaning below changes.
 export fn oc_abi_version() u32 {
-    return 1;
+    return 2;
 }
 
 /// 0 scalar, 1 sse2, 2 avx2, 3 neon: the vector ISA this library was built for.
@@ -96,6 +100,22 @@ export fn oc_block_sums(buf: ?[*]const u8, len: u64, block_len: u32, strong_len:
     return @intCast(count);
 }
 
+/// The sender's delta ops for buf[0..len] against the receiver's block
+/// table `sums` (see matcher.zig): pairs (block, length) as f64 into out,
+/// block -1 for a literal run. Returns the number of f64 written, or
+/// -EINVAL (bad parameters), -ENOSPC (out too small), -ENOMEM.
+export fn oc_match_blocks(params: *const matcher.Params, buf: ?[*]const u8, len: u64, sums: ?[*]const u8, out: [*]f64, out_cap: u64) i64 {
+    const p = params.*;
+    const sums_len = @as(usize, p.count) * (4 + @as(usize, p.strong_len));
+    const table: []const u8 = if (sums_len == 0) &[_]u8{} else sums.?[0..sums_len];
+    const n = matcher.match(input(buf, len), table, p, out[0..out_cap], std.heap.page_allocator) catch |e| return switch (e) {
+        error.NoSpace => -ENOSPC,
+        error.OutOfMemory => -ENOMEM,
+        error.BadParams => -EINVAL,
+    };
+    return @intCast(n);
+}
+
 test {
     _ = caps;
     _ = rolling;
@@ -104,5 +124,6 @@ test {
     _ = @import("xxh3.zig");
     _ = hasher;
     _ = block_sums;
+    _ = matcher;
     _ = @import("lib_test.zig");
 }

@@ -62,6 +62,16 @@ export interface BlockSumParams {
   seedOrder: SeedOrder;
 }
 
+/** The receiver's sum head and the session's strong-sum settings, for the sender's matcher. */
+export interface MatchParams extends BlockSumParams {
+  /** Blocks in the table. */
+  count: number;
+  /** Length of the last block (0: a full one). */
+  remainder: number;
+  /** --inplace: a block behind the current offset may not be used. */
+  updatingBasis: boolean;
+}
+
 export interface Capabilities {
   /** "native" when the Zig core is loaded, "typescript" otherwise. */
   kind: "native" | "typescript";
@@ -85,6 +95,13 @@ export interface Core {
    * its strong digest. Returns count * (4 + strongLength) bytes.
    */
   blockSums(data: Uint8Array, p: BlockSumParams): Uint8Array;
+
+  /**
+   * The sender's delta of `data` against the receiver's block table `sums`
+   * (wire layout, as blockSums makes it): pairs (block, length), block -1
+   * for a literal run, in upstream's match.c order and choices.
+   */
+  matchBlocks(data: Uint8Array, sums: Uint8Array, p: MatchParams): Float64Array;
 
   /** One-shot digest, wire byte order. `seed` only affects xxHash algorithms (sign-extended int32, or a bigint). */
   hash(alg: HashAlg, data: Uint8Array, seed?: number | bigint): Uint8Array;

@@ -2,7 +2,7 @@
  * The Core contract implemented over the Zig library. Typed arrays are passed
  * straight through (bun:ffi hands native a pointer to their bytes, no copy).
  */
-import type { BlockSumParams, Capabilities, Core, HashAlg, Hasher } from "./api.ts";
+import type { BlockSumParams, Capabilities, Core, HashAlg, Hasher, MatchParams } from "./api.ts";
 import { digestLength } from "./api.ts";
 import type { NativeLibrary } from "./load.ts";
 
@@ -53,6 +53,15 @@ export function createNativeCore(lib: NativeLibrary): Core {
         "block sums",
       );
       return out;
+    },
+
+    matchBlocks(data: Uint8Array, sums: Uint8Array, p: MatchParams) {
+      // matcher.zig Params: eight 32-bit fields.
+      const params = new Uint32Array([p.count, p.blockLength, p.remainder, p.strongLength, p.alg, p.seed | 0, p.seedOrder, p.updatingBasis ? 1 : 0]);
+      // Every op consumes a block or ends a literal run; flushes come at most once per CHUNK_SIZE.
+      const out = new Float64Array(2 * (Math.floor(data.byteLength / Math.max(p.blockLength, 1)) + Math.floor(data.byteLength / 32768) + 4));
+      const n = check(Number(s.oc_match_blocks(params, bytesOf(data), data.byteLength, bytesOf(sums), out, out.length)), "block matching");
+      return out.subarray(0, n);
     },
 
     hash(alg: HashAlg, data: Uint8Array, seed?: number | bigint) {

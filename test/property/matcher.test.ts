@@ -9,7 +9,7 @@ import { expect, test } from "bun:test";
 import fc from "fast-check";
 import { matchBlocks } from "../../src/delta/matcher.ts";
 import { chooseSumHead } from "../../src/delta/sum-head.ts";
-import { core, HashAlg, SeedOrder } from "../../src/native/index.ts";
+import { core, HashAlg, SeedOrder, tsCore } from "../../src/native/index.ts";
 import type { SessionSums } from "../../src/protocol/checksum-choice.ts";
 
 const SUMS = { xfer: { alg: HashAlg.MD5 }, file: { alg: HashAlg.MD5 }, seed: 12345, properSeedOrder: true } as unknown as SessionSums;
@@ -91,4 +91,20 @@ test("long literal runs are flushed early in pieces, as upstream sends them", ()
   expect(ops.every((op) => op.literal)).toBe(true);
   expect(ops.length).toBeGreaterThan(1);
   expect(ops.reduce((n, op) => n + op.length, 0)).toBe(data.length);
+});
+
+test("the native matcher and its TypeScript twin give the same ops", () => {
+  expect(core.caps.kind).toBe("native");
+  fc.assert(
+    fc.property(bytes(6000), fc.array(edit, { maxLength: 6 }), fc.constantFrom(16, 100, 700), fc.boolean(), fc.constantFrom(HashAlg.MD5, HashAlg.MD4, HashAlg.XXH3_64), (basis, edits, blockLength, inplace, alg) => {
+      const data = applyEdits(basis, edits);
+      const head = chooseSumHead(basis.length, 31, 16, false, blockLength);
+      if (head.count === 0) return;
+      const p = { blockLength: head.blockLength, strongLength: head.strongLength, alg, seed: -7, seedOrder: SeedOrder.Append };
+      const sums = core.blockSums(basis, p);
+      const mp = { ...p, count: head.count, remainder: head.remainder, updatingBasis: inplace };
+      expect(Array.from(core.matchBlocks(data, sums, mp))).toEqual(Array.from(tsCore.matchBlocks(data, sums, mp)));
+    }),
+    { numRuns: 300 },
+  );
 });

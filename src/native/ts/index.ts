@@ -5,6 +5,7 @@
 import type { Core } from "../api.ts";
 import { createHasher, hash } from "./algorithms.ts";
 import { blockSums } from "./block-sums.ts";
+import { matchBlocks } from "./matcher.ts";
 import { rollingChecksum } from "./rolling.ts";
 
 // Plain functions, no `this`: callers may spread the object (see ../index.ts).
@@ -12,6 +13,7 @@ export const tsCore: Core = {
   caps: { kind: "typescript", simd: "scalar", ioUring: false },
   rollingChecksum,
   blockSums,
+  matchBlocks,
   hash,
   createHasher,
 };
