@@ -179,9 +179,11 @@ const CASES: Case[] = [
     args: ["--delete", "--max-delete=1"],
     unordered: true,
     editDest: (d) => {
-      fs.writeFileSync(join(d, "extra1"), "x");
-      fs.writeFileSync(join(d, "extra2"), "x");
-      fs.writeFileSync(join(d, "sub/extra3"), "x");
+      // Fixed times: the extras the limit leaves in place are compared between the two destinations.
+      for (const name of ["extra1", "extra2", "sub/extra3"]) {
+        fs.writeFileSync(join(d, name), "x");
+        fs.utimesSync(join(d, name), 1_400_000_000, 1_400_000_000);
+      }
     },
   },
   {
