@@ -105,6 +105,8 @@ export interface Options {
   mungeSymlinks: boolean;
   /** Set by a chroot-less daemon module that does not munge: received link targets are kept inside the module. */
   sanitizeLinks: boolean;
+  /** Set by a chroot-less daemon module (its name): paths may not pass through symlinks. */
+  confinedModule: string | undefined;
   /** --log-file: where a daemon logs. */
   logFile: string | undefined;
   server: boolean;
@@ -198,6 +200,7 @@ export function defaultOptions(): Options {
     logFile: undefined,
     mungeSymlinks: false,
     sanitizeLinks: false,
+    confinedModule: undefined,
     server: false,
     sender: false,
     config: undefined,

@@ -27,7 +27,7 @@ import { findRefused, refusedOptions } from "./refuse.ts";
 import { becomeIdentity, groupsOf, moduleIdentity, type Identity } from "./identity.ts";
 import { chroot } from "../fs/libc.ts";
 import { startPostXfer, startPreXfer, type XferEnv } from "./xfer-exec.ts";
-import { readFileSync } from "node:fs";
+import { lstatSync, readFileSync } from "node:fs";
 
 export interface Peer {
   addr: string;
@@ -212,6 +212,9 @@ async function serveModule(
     beforeTransfer: () => {
       if (!o.sender && readOnly) throw new RsyncError(RERR.SYNTAX, "ERROR: module is read only");
       if (o.sender && mod.bool("write only")) throw new RsyncError(RERR.SYNTAX, "ERROR: module is write only");
+      // A push's destination must not be reached through a symlink in a chroot-less module.
+      const through = !o.sender && o.confinedModule !== undefined ? symlinkOnTheWay(paths[0] ?? ".") : null;
+      if (through) throw new RsyncError(RERR.FILESELECT, `rsync: [Receiver] change_dir#3 "${through}" (in ${name}) failed: Too many levels of symbolic links (40)`);
     },
   });
   log.line(`sent ${output.bytesSent} bytes  received ${input.bytesReceived} bytes`);
@@ -274,6 +277,13 @@ function applyModuleSettings(o: Options, mod: ModuleConfig, chrooted: boolean): 
   // Links are munged by default only when no chroot confines them; without one an unmunged link's target is kept inside.
   o.mungeSymlinks = mod.bool3("munge symlinks") ?? !chrooted;
   o.sanitizeLinks = !chrooted && !o.mungeSymlinks;
+  if (!chrooted) {
+    // Nothing may lead out of the module: no path through a symlink, and no following links on the sender.
+    o.confinedModule = mod.name;
+    o.copyLinks = false;
+    o.copyDirlinks = false;
+    o.copyUnsafeLinks = false;
+  }
   if (mod.bool3("numeric ids") === true) o.numericIds = true;
   if (mod.bool("ignore errors")) o.ignoreErrors = true;
   o.verbose = Math.min(o.verbose, mod.int("max verbosity"));
@@ -302,4 +312,18 @@ export function modulePath(arg: string, module: string): string {
   const joined = parts.join("/");
   if (joined === "") return trailing ? "./" : ".";
   return trailing ? `${joined}/` : joined;
+}
+
+/** The first component of `rel` (from the current directory, the module's root) that is a symlink, or null. */
+function symlinkOnTheWay(rel: string): string | null {
+  let path = ".";
+  for (const part of rel.split("/").filter((p) => p !== "" && p !== ".")) {
+    path = `${path}/${part}`;
+    try {
+      if (lstatSync(path).isSymbolicLink()) return path.slice(2);
+    } catch {
+      return null; // missing from here on: the receiver creates it
+    }
+  }
+  return null;
 }

@@ -144,6 +144,12 @@ export interface BuildOptions {
   copyDirlinks: boolean;
   /** A daemon's "munge symlinks": targets lose the "/rsyncd-munged/" prefix on the way out. */
   mungeSymlinks?: boolean;
+  /**
+   * A chroot-less daemon module (its name): the client's paths may not go
+   * through a symlink to reach their directory, as upstream's
+   * secure_relative_open refuses, so nothing outside the module is read.
+   */
+  confinedModule?: string;
   /** -x once (1) or twice (2). */
   oneFileSystem: number;
   /** -H */
@@ -448,6 +454,12 @@ export class FlistBuilder {
         fn = DOT_NAME;
         nameType = NameType.DotDir;
       }
+      // -R names carry their directories: in a confined module none of them may be a symlink.
+      if (o.relative && o.confinedModule !== undefined && this.throughSymlink(dir ? concat(dir, ascii("/"), fn) : fn, false)) {
+        this.ioError |= IOERR_GENERAL;
+        this.say("error", `rsync: [sender] link_stat "${Buffer.from(fn).toString("latin1")}" (in ${o.confinedModule}) failed: Too many levels of symbolic links (40)`);
+        continue;
+      }
 
       // change_pathname: names are relative to `dir` (a new pathname each time it changes).
       const sameDir = lastDir !== undefined && (dir === null ? lastDir === null : lastDir !== null && bytesEqual(dir, lastDir));
@@ -651,6 +663,11 @@ export class FlistBuilder {
     if (pn === 0) return true;
     const dir = this.pathnames[pn]!;
     const path = dir[0] === SLASH ? dir : this.join(this.root, dir);
+    if (this.o.confinedModule !== undefined && this.throughSymlink(dir, true)) {
+      this.ioError |= IOERR_GENERAL;
+      this.say("error", `rsync: [sender] change_dir "${Buffer.from(dir).toString("latin1")}" (in ${this.o.confinedModule}) failed: Too many levels of symbolic links (40)`);
+      return false;
+    }
     try {
       const st = this.fs.stat(path);
       if (!isDir(st.mode)) throw Object.assign(new Error("ENOTDIR: not a directory"), { code: "ENOTDIR", errno: -20 });
@@ -660,6 +677,26 @@ export class FlistBuilder {
       this.syserr(e, `change_dir "${Buffer.from(dir).toString("latin1")}" failed`);
       return false;
     }
+  }
+
+  /**
+   * Whether reaching `rel` (relative to the root) would pass through a
+   * symlink: every component but the last is checked, the last too when
+   * `whole` (a directory we are about to work in).
+   */
+  private throughSymlink(rel: Uint8Array, whole: boolean): boolean {
+    const parts = Buffer.from(rel).toString("latin1").split("/").filter((p) => p !== "" && p !== ".");
+    const upTo = whole ? parts.length : parts.length - 1;
+    let path = this.root;
+    for (let i = 0; i < upTo; i++) {
+      path = this.join(path, Buffer.from(parts[i]!, "latin1"));
+      try {
+        if (isLink(this.fs.lstat(path).mode)) return true;
+      } catch {
+        return false; // a missing component fails later, with its own message
+      }
+    }
+    return false;
   }
 
   /** link_stat: follows a symlink under -L, or (followDirlinks) when it leads to a directory. */

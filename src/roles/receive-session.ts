@@ -6,7 +6,8 @@
  */
 import type { Options } from "../cli/options.ts";
 import { RERR, RsyncError, asRole } from "../errors.ts";
-import { FlistDecoder, IOERR_DEL_LIMIT, IOERR_GENERAL, IOERR_VANISHED } from "../flist/decode.ts";
+import { FlistDecoder } from "../flist/decode.ts";
+import { ioErrorExitCode } from "./send-session.ts";
 import { FileLists, ListReceiver, type ListReceiveOptions } from "../flist/lists.ts";
 import { flistWireOptions } from "../flist/wire-options.ts";
 import { DestFs } from "../fs/dest-fs.ts";
@@ -222,11 +223,9 @@ export function receiverWantsFilterList(o: Options, protocol: number): boolean {
   return o.deleteMode !== "none" && (!o.deleteExcluded || protocol >= 29);
 }
 
-/** cleanup.c: with no fatal error, the I/O error bits decide (23 beats 24 beats 25). */
+/** cleanup.c: with no fatal error, the I/O error bits decide (23 beats 24 beats 25); a transfer error counts as 23. */
 export function finalCode(state: MessageState, code: number): number {
   if (code) return code;
-  if (state.hadTransferError || state.ioError & IOERR_GENERAL) return RERR.PARTIAL;
-  if (state.ioError & IOERR_VANISHED) return RERR.VANISHED;
-  if (state.ioError & IOERR_DEL_LIMIT) return RERR.DEL_LIMIT;
-  return 0;
+  if (state.hadTransferError) return RERR.PARTIAL;
+  return ioErrorExitCode(state.ioError);
 }

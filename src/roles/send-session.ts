@@ -20,6 +20,8 @@ import { NdxDecoder, NdxEncoder } from "../protocol/ndx.ts";
 import type { Session } from "../protocol/setup.ts";
 import { Sender } from "./sender.ts";
 import { emptyStats, type TransferStats } from "./stats.ts";
+import { IOERR_DEL_LIMIT, IOERR_GENERAL, IOERR_VANISHED } from "../flist/decode.ts";
+import { RERR } from "../errors.ts";
 import { readFileSync } from "node:fs";
 import { readFilterList } from "../server/filter-list.ts";
 import { matchBlocks } from "../delta/matcher.ts";
@@ -57,6 +59,8 @@ export interface SendResult {
   stats: TransferStats;
   lists: FileLists;
   ioError: number;
+  /** A server's list was empty: it ended the session without a transfer. */
+  nothingSent?: boolean;
 }
 
 export async function sendTransfer(req: SendRequest): Promise<SendResult> {
@@ -88,6 +92,7 @@ export async function sendTransfer(req: SendRequest): Promise<SendResult> {
       oneFileSystem: 0,
       preserveHardLinks: o.hardLinks,
       mungeSymlinks: o.mungeSymlinks,
+      confinedModule: o.confinedModule,
       onMessage: say,
     },
     req.root,
@@ -114,6 +119,11 @@ export async function sendTransfer(req: SendRequest): Promise<SendResult> {
 
   req.listSent?.(builder.lists.tally.files);
   const stats = emptyStats();
+  // main.c do_server_sender: with nothing to send a server stops here (the client expects no more).
+  if (req.amServer && lists.eof && (builder.lists.lists[0]?.count ?? 0) === 0) {
+    await output.drained();
+    return { stats, lists: builder.lists, ioError: builder.ioError, nothingSent: true };
+  }
   const report = req.report?.(builder.lists, stats);
   let sender: Sender | null = null;
   sender = new Sender({
@@ -156,6 +166,14 @@ export async function sendTransfer(req: SendRequest): Promise<SendResult> {
   await sender.readGoodbye();
   await output.drained();
   return { stats, lists: builder.lists, ioError: sender.ioError };
+}
+
+/** cleanup.c: with no fatal error the I/O error bits decide the exit code (23 beats 24 beats 25). */
+export function ioErrorExitCode(ioError: number): number {
+  if (ioError & IOERR_GENERAL) return RERR.PARTIAL;
+  if (ioError & IOERR_VANISHED) return RERR.VANISHED;
+  if (ioError & IOERR_DEL_LIMIT) return RERR.DEL_LIMIT;
+  return 0;
 }
 
 /** Regular files and symlinks count their length (stats.total_size). */

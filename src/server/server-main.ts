@@ -24,7 +24,7 @@ import type { Session } from "../protocol/setup.ts";
 import { ClientOutput } from "../client/output.ts";
 import { outputConfig } from "../cli/output-config.ts";
 import { ITEM } from "../roles/attrs.ts";
-import { sendTransfer } from "../roles/send-session.ts";
+import { ioErrorExitCode, sendTransfer } from "../roles/send-session.ts";
 
 export async function runServer(o: Options, channel: Channel = stdioChannel()): Promise<number> {
   const input = new Input(channel);
@@ -90,7 +90,7 @@ export async function serveTransfer(o: Options, input: Input, output: Output, re
     if (o.sender) {
       if (s.protocol >= 30) input.startMultiplex();
       const log = req.transferLog;
-      await asRole(
+      const sent = await asRole(
         "sender",
         sendTransfer({
           o,
@@ -116,7 +116,11 @@ export async function serveTransfer(o: Options, input: Input, output: Output, re
         }),
       );
       await output.drained();
-      return 0;
+      // An empty list ends the session at once, with the exit code its errors give (cleanup.c).
+      const code = sent.nothingSent ? ioErrorExitCode(sent.ioError) : 0;
+      // Upstream's exit_cleanup(0) turns the errors into the code without an "rsync error" line of its own.
+      if (code) return await reportToClient(new RsyncError(code, "", true), output, input, s.protocol, "sender", { noErrorLine: true });
+      return code;
     }
     const result = await asRole(
       "receiver",
@@ -150,7 +154,14 @@ export async function serveTransfer(o: Options, input: Input, output: Output, re
  * go to the client, then (protocol 31+) MSG_ERROR_EXIT with the code; the
  * client closes the connection when it has taken them in.
  */
-export async function reportToClient(e: unknown, output: Output, input: Input, protocol: number, role: Role): Promise<number> {
+export async function reportToClient(
+  e: unknown,
+  output: Output,
+  input: Input,
+  protocol: number,
+  role: Role,
+  opts: { noErrorLine?: boolean } = {},
+): Promise<number> {
   const code = e instanceof RsyncError ? e.code : RERR.CRASHED;
   const text = e instanceof RsyncError ? e.message : `rsync: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`;
   const who = (e instanceof RsyncError && e.role) || role;
@@ -164,7 +175,7 @@ export async function reportToClient(e: unknown, output: Output, input: Input, p
   const tell = (line: string) => output.message(protocol >= 30 ? MSG.ERROR : MSG.ERROR_XFER, Buffer.from(line, "latin1"));
   // One message per line, as upstream's rwrite gets them (a newline inside a message would be escaped by the client).
   if (text && !(e instanceof RsyncError && e.quiet)) for (const line of text.replace(/\n$/, "").split("\n")) tell(`${line}\n`);
-  tell(errorLine(code, who));
+  if (!opts.noErrorLine) tell(errorLine(code, who));
   const peerGone = code === RERR.SOCKETIO || code === RERR.STREAMIO || code === RERR.TIMEOUT;
   if (!peerGone && protocol >= 31) output.messageInt(MSG.ERROR_EXIT, code);
   await output.drained().catch(() => {});

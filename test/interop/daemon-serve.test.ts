@@ -275,6 +275,38 @@ describe("upstream's client sees our daemon as upstream's", () => {
     }
   });
 
+  test("a chroot-less module is never left through a symlink: pull and -R pull refused, push refused", async () => {
+    // src/abs-link points at /etc/passwd; make a link to a directory outside as well.
+    const outside = join(work, "outside-dir");
+    fs.mkdirSync(outside, { recursive: true });
+    fs.writeFileSync(join(outside, "secret"), "secret\n");
+    const link = join(work, "src", "out");
+    fs.symlinkSync(outside, link);
+    try {
+      resetDest();
+      const r = await both(["-a", "{url:src/out/secret}", "{dest}/"], { endsInReset: true });
+      expect(r.ours.stderr).toContain('change_dir "out" (in src) failed: Too many levels of symbolic links (40)');
+      expect(r.ours.code).toBe(23);
+      expect(fs.existsSync(join(work, "ours/dest/secret"))).toBe(false);
+      const rr = await both(["-aR", "{url:src/out/secret}", "{dest}/"], { endsInReset: true });
+      expect(rr.ours.code).toBe(23);
+      expect(fs.existsSync(join(work, "ours/dest/out"))).toBe(false);
+    } finally {
+      fs.unlinkSync(link);
+    }
+    // A push whose destination lies behind a symlink in the module.
+    const pushLink = join(work, "ours/push/escape");
+    fs.symlinkSync(outside, pushLink);
+    try {
+      const p = await runRsync(["-a", `${join(work, "src")}/small`, `rsync://127.0.0.1:${daemons.ours!.port}/push/escape/`]);
+      expect(p.code).not.toBe(0);
+      expect(p.stderr).toContain("Too many levels of symbolic links");
+      expect(fs.existsSync(join(outside, "small"))).toBe(false);
+    } finally {
+      fs.unlinkSync(pushLink);
+    }
+  });
+
   test("unknown module", async () => {
     await both(["{url:nosuch/}"]);
   });
