@@ -6,7 +6,7 @@
  * run as two tasks of this process (roles/receive-session.ts).
  */
 import type { Options } from "../cli/options.ts";
-import { RERR, RsyncError, asRole, type Role } from "../errors.ts";
+import { RsyncError, asRole, type Role } from "../errors.ts";
 import { IoWatchdog } from "../io/watchdog.ts";
 import { Input } from "../io/input.ts";
 import { Output } from "../io/output.ts";
@@ -22,7 +22,6 @@ import type { HostSpec } from "../transport/address.ts";
 import { connectToRemote } from "./connection.ts";
 import { serverArgs } from "../protocol/server-args.ts";
 import { PROTOCOL_VERSION } from "../version.ts";
-import { terminal } from "../output/terminal.ts";
 import { requestedNames } from "./requested.ts";
 
 export interface PullResult {

@@ -36,3 +36,12 @@ export function stableOutput(text: string): string {
 export function normalizeErrors(text: string): string {
   return text.replace(/\) at \S+ \[(\w+)=[^\]]+\]/g, ") at X [$1]");
 }
+
+/** Masks the --stats and -v figures that depend on framing and timing (list size, byte totals, rates, times). */
+export function maskFigures(text: string): string {
+  return text
+    .replace(/(File list (?:generation|transfer) time:) [\d.,]+/g, "$1 T")
+    .replace(/^(File list size:|Total bytes sent:|Total bytes received:) \S+/gm, "$1 N")
+    .replace(/^sent \S+ bytes {2}received \S+ bytes {2}\S+ bytes\/sec$/gm, "sent N")
+    .replace(/ {2}speedup is [\d.,]+/g, "  speedup is N");
+}

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runOc, runRsync } from "../helpers/run.ts";
+import { maskFigures, runOc, runRsync } from "../helpers/run.ts";
 import { ageTree, snapshot } from "../helpers/tree.ts";
 
 let work: string;
@@ -92,13 +92,6 @@ const CASES: LocalCase[] = [
   },
 ];
 
-function masked(text: string): string {
-  return text
-    .replace(/(File list (?:generation|transfer) time:) [\d.,]+/g, "$1 T")
-    .replace(/^(File list size:|Total bytes sent:|Total bytes received:) \S+/gm, "$1 N")
-    .replace(/^sent \S+ bytes {2}received \S+ bytes {2}\S+ bytes\/sec$/gm, "sent N")
-    .replace(/ {2}speedup is [\d.,]+/g, "  speedup is N");
-}
 
 describe("local copy matches upstream's local copy", () => {
   CASES.forEach((c, i) => {
@@ -111,7 +104,7 @@ describe("local copy matches upstream's local copy", () => {
         const b = await runRsync([...c.args, source, `${theirs}/`]);
         expect(a.stderr).toBe(b.stderr);
         expect(a.code).toBe(b.code);
-        const show = (t: string) => (c.unordered ? sorted(masked(t)) : masked(t));
+        const show = (t: string) => (c.unordered ? sorted(maskFigures(t)) : maskFigures(t));
         expect(show(a.stdout.replaceAll(ours, "DEST"))).toBe(show(b.stdout.replaceAll(theirs, "DEST")));
         // Copying "src" itself creates DEST now, in both runs: only what is inside must agree.
         const opts = { ignoreRoot: c.source === "src", ignoreTimes: !c.args.some((a) => /^-[^-]*[at]/.test(a)) };

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { normalizeErrors, runOc, runRsync } from "../helpers/run.ts";
+import { maskFigures, normalizeErrors, runOc, runRsync } from "../helpers/run.ts";
 import { ageTree, snapshot } from "../helpers/tree.ts";
 
 const MAIN = join(import.meta.dir, "../../src/main.ts");
@@ -58,13 +58,6 @@ afterAll(() => {
   fs.rmSync(work, { recursive: true, force: true });
 });
 
-function masked(text: string): string {
-  return text
-    .replace(/(File list (?:generation|transfer) time:) [\d.,]+/g, "$1 T")
-    .replace(/^(File list size:|Total bytes sent:|Total bytes received:) \S+/gm, "$1 N")
-    .replace(/^sent \S+ bytes {2}received \S+ bytes {2}\S+ bytes\/sec$/gm, "sent N")
-    .replace(/ {2}speedup is [\d.,]+/g, "  speedup is N");
-}
 
 /** Deletions reach a pushing client as messages: their place among the item lines is timing. */
 const sorted = (text: string) => text.split("\n").sort().join("\n");
@@ -123,10 +116,10 @@ for (const direction of ["pull", "push"] as const) {
             const b = await transfer({ client: "upstream", server: "upstream", direction, args: c.args, source: `${src}/`, dest: `${theirs}/` });
             expect(normalizeErrors(a.stderr)).toBe(normalizeErrors(b.stderr));
             expect(a.code).toBe(b.code);
-            expect(sorted(masked(a.stdout.replaceAll(ours, "DEST")))).toBe(sorted(masked(b.stdout.replaceAll(theirs, "DEST"))));
+            expect(sorted(maskFigures(a.stdout.replaceAll(ours, "DEST")))).toBe(sorted(maskFigures(b.stdout.replaceAll(theirs, "DEST"))));
             if (direction === "pull" || client === "upstream") {
               // The client prints as it goes: the order must match too (deletions aside).
-              const noDeletes = (t: string) => masked(t).split("\n").filter((l) => !l.startsWith("*deleting")).join("\n");
+              const noDeletes = (t: string) => maskFigures(t).split("\n").filter((l) => !l.startsWith("*deleting")).join("\n");
               expect(noDeletes(a.stdout.replaceAll(ours, "DEST"))).toBe(noDeletes(b.stdout.replaceAll(theirs, "DEST")));
             }
             expect(snapshot(ours)).toEqual(snapshot(theirs));
