@@ -41,7 +41,9 @@ export function writeDaemonConfig(dir: string, src: string, upload: string): Dae
     "[upload]",
     `  path = ${upload}`,
     "  read only = no",
-    "  munge symlinks = no",
+    // A chroot keeps the tree's symlinks as they are: without one a daemon munges
+    // or sanitizes their targets, and the pushed tree would differ from the source.
+    "  use chroot = yes",
   ];
   const text = lines.join("\n") + "\n";
   writeFileSync(join(dir, "rsyncd.conf"), text);
