@@ -26,7 +26,8 @@ export interface PreXfer {
  * hands it the request and the arguments as shell assignments.
  */
 export function startPreXfer(cmd: string, env: XferEnv): PreXfer {
-  const script = 'eval "$(cat)"; exec /bin/sh -c "$0" </dev/null';
+  // Nothing on stdin means the session ended before the request came: like upstream's child, do not run.
+  const script = 'vars="$(cat)"; [ -n "$vars" ] || exit 1; eval "$vars"; exec /bin/sh -c "$0" </dev/null';
   const child = spawn("/bin/sh", ["-c", script, cmd], { env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "inherit"] });
   let out = "";
   child.stdout!.on("data", (b: Buffer) => (out += b.toString("latin1")));
