@@ -107,6 +107,8 @@ export interface Options {
   sanitizeLinks: boolean;
   /** Set by a chroot-less daemon module (its name): paths may not pass through symlinks. */
   confinedModule: string | undefined;
+  /** Set by a daemon module ("ignore nonreadable"): files the module's user cannot read are not listed. */
+  ignoreNonreadable: boolean;
   /** --log-file: where a daemon logs. */
   logFile: string | undefined;
   server: boolean;
@@ -201,6 +203,7 @@ export function defaultOptions(): Options {
     mungeSymlinks: false,
     sanitizeLinks: false,
     confinedModule: undefined,
+    ignoreNonreadable: false,
     server: false,
     sender: false,
     config: undefined,

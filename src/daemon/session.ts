@@ -286,6 +286,7 @@ function applyModuleSettings(o: Options, mod: ModuleConfig, chrooted: boolean): 
   }
   if (mod.bool3("numeric ids") === true) o.numericIds = true;
   if (mod.bool("ignore errors")) o.ignoreErrors = true;
+  if (mod.bool("ignore nonreadable")) o.ignoreNonreadable = true;
   o.verbose = Math.min(o.verbose, mod.int("max verbosity"));
 }
 

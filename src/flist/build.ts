@@ -47,7 +47,7 @@
  */
 import { RERR, RsyncError } from "../errors.ts";
 import { errText } from "../fs/errors.ts";
-import { lstatSync, readdirSync, readlinkSync, statSync, type BigIntStats } from "node:fs";
+import { accessSync, constants as fsConstants, lstatSync, readdirSync, readlinkSync, statSync, type BigIntStats } from "node:fs";
 import { IOERR_GENERAL, IOERR_VANISHED, MAXPATHLEN } from "./decode.ts";
 import { SF } from "./encode.ts";
 import { FileLists, type FileList } from "./lists.ts";
@@ -150,6 +150,8 @@ export interface BuildOptions {
    * secure_relative_open refuses, so nothing outside the module is read.
    */
   confinedModule?: string;
+  /** A daemon module's "ignore nonreadable". */
+  ignoreNonreadable?: boolean;
   /** -x once (1) or twice (2). */
   oneFileSystem: number;
   /** -H */
@@ -699,6 +701,15 @@ export class FlistBuilder {
     return false;
   }
 
+  private readable(path: Uint8Array): boolean {
+    try {
+      accessSync(Buffer.from(path), fsConstants.R_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** link_stat: follows a symlink under -L, or (followDirlinks) when it leads to a directory. */
   private linkStat(name: Uint8Array, followDirlinks: boolean): FileStat {
     const path = this.fsPath(this.pathname, name);
@@ -797,6 +808,8 @@ export class FlistBuilder {
         }
       } else flags &= ~F.CONTENT_DIR;
       if (this.excluded(name, isDir(st.mode), filters)) return -1;
+      // A daemon module's "ignore nonreadable": what its user cannot read is left out, silently.
+      if (o.ignoreNonreadable && !isLink(st.mode) && !this.readable(this.fsPath(this.pathname, name))) return -1;
     }
 
     const slash = name.lastIndexOf(SLASH);

@@ -93,6 +93,7 @@ export async function sendTransfer(req: SendRequest): Promise<SendResult> {
       preserveHardLinks: o.hardLinks,
       mungeSymlinks: o.mungeSymlinks,
       confinedModule: o.confinedModule,
+      ignoreNonreadable: o.ignoreNonreadable,
       onMessage: say,
     },
     req.root,

@@ -50,6 +50,7 @@ function modulesFor(kind: "ours" | "upstream"): ModuleConfig[] {
     { name: "secret", path: join(work, "src"), params: { "auth users": "alice, bob:deny, @nosuchgroup", "secrets file": secrets } },
     { name: "denied", path: join(work, "src"), params: { "hosts deny": "127.0.0.0/8" } },
     { name: "allowed", path: join(work, "src"), params: { "hosts allow": "10.0.0.0/8 127.0.0.1" } },
+    { name: "unreadable", path: join(base, "unreadable"), params: { "ignore nonreadable": "yes" } },
     { name: "one", path: join(work, "src"), params: { "max connections": "1", "lock file": join(base, "lock") } },
     {
       name: "hooks",
@@ -75,7 +76,7 @@ beforeAll(async () => {
   );
   fs.writeFileSync(join(work, "post-xfer"), '#!/bin/sh\necho "$RSYNC_MODULE_NAME|$RSYNC_EXIT_STATUS|$RSYNC_RAW_STATUS" > "$1"\n', { mode: 0o755 });
   for (const kind of ["ours", "upstream"] as const) {
-    for (const dir of ["push", "munged", "ro", "nodelete", "jail", "logged"]) fs.mkdirSync(join(work, kind, dir), { recursive: true });
+    for (const dir of ["push", "munged", "ro", "nodelete", "jail", "logged", "unreadable"]) fs.mkdirSync(join(work, kind, dir), { recursive: true });
     daemons[kind] = await startDaemon(kind, modulesFor(kind), { "motd file": join(work, "motd") });
   }
 });
@@ -301,6 +302,21 @@ describe("upstream's client sees our daemon as upstream's", () => {
     } finally {
       fs.unlinkSync(pushLink);
     }
+  });
+
+  test("ignore nonreadable: what the module's user cannot read is left out", async () => {
+    for (const kind of ["ours", "upstream"]) {
+      const dir = join(work, kind, "unreadable");
+      fs.writeFileSync(join(dir, "public"), "for all\n");
+      fs.writeFileSync(join(dir, "private"), "root only\n", { mode: 0o600 });
+      fs.chmodSync(dir, 0o755);
+      ageTree(dir, 1_450_000_000);
+    }
+    resetDest();
+    const r = await both(["-ai", "{url:unreadable/}", "{dest}/"]);
+    expect(r.ours.code).toBe(0);
+    expect(fs.existsSync(join(work, "ours/dest/public"))).toBe(true);
+    expect(fs.existsSync(join(work, "ours/dest/private"))).toBe(false);
   });
 
   test("unknown module", async () => {
