@@ -2,13 +2,18 @@
  * The sender's half of a file's data (match.c match_sums, token.c
  * simple_send_token): the file as a stream of tokens against the receiver's
  * basis signatures — literal runs of at most CHUNK_SIZE bytes and block
- * references — then the end token and the whole-file checksum.
+ * references — then the end token and the whole-file checksum. Writing
+ * pauses whenever the output has a backlog, so a file of any size goes out
+ * in bounded memory.
  */
+import { readSync } from "node:fs";
 import type { ByteWriter } from "../protocol/writer.ts";
 import type { Hasher } from "../native/index.ts";
 
 /** Upstream's CHUNK_SIZE: the longest literal token. */
 export const CHUNK_SIZE = 32 * 1024;
+/** Bytes read from a file at a time when it goes whole (a multiple of CHUNK_SIZE keeps upstream's token boundaries). */
+const READ_SIZE = 8 * CHUNK_SIZE;
 
 /** One step of a file's reconstruction: `length` literal bytes from `offset`, or a block of the basis. */
 export type DeltaOp = { literal: true; offset: number; length: number } | { literal: false; block: number; length: number };
@@ -18,30 +23,64 @@ export interface DeltaTotals {
   matched: number;
 }
 
+/** Where tokens go: the current writer (it changes after each flush) and a wait while the output is backed up. */
+export interface TokenSink {
+  writer(): ByteWriter;
+  writable(): Promise<void>;
+}
+
+function literalTokens(w: ByteWriter, bytes: Uint8Array): void {
+  for (let at = 0; at < bytes.length; at += CHUNK_SIZE) {
+    const chunk = bytes.subarray(at, Math.min(bytes.length, at + CHUNK_SIZE));
+    w.i32(chunk.length).bytes(chunk);
+  }
+}
+
 /** Writes `ops` over `data` as tokens, feeding every byte to `hasher`; returns the byte totals. */
-export function writeTokens(w: ByteWriter, data: Uint8Array, ops: Iterable<DeltaOp>, hasher: Hasher): DeltaTotals {
+export async function writeTokens(sink: TokenSink, data: Uint8Array, ops: Iterable<DeltaOp>, hasher: Hasher): Promise<DeltaTotals> {
   const totals: DeltaTotals = { literal: 0, matched: 0 };
   let pos = 0;
+  let sinceWait = 0;
   for (const op of ops) {
     if (op.literal) {
-      for (let at = op.offset, end = op.offset + op.length; at < end; at += CHUNK_SIZE) {
-        const chunk = data.subarray(at, Math.min(end, at + CHUNK_SIZE));
-        w.i32(chunk.length).bytes(chunk);
-      }
+      literalTokens(sink.writer(), data.subarray(op.offset, op.offset + op.length));
       totals.literal += op.length;
+      sinceWait += op.length;
     } else {
-      w.i32(-(op.block + 1));
+      sink.writer().i32(-(op.block + 1));
       totals.matched += op.length;
     }
     pos += op.length;
+    if (sinceWait >= READ_SIZE) {
+      await sink.writable();
+      sinceWait = 0;
+    }
   }
   hasher.update(data.subarray(0, pos));
+  const w = sink.writer();
   w.i32(0);
   w.bytes(hasher.digest());
   return totals;
 }
 
-/** The whole file as literal data: what a sender without a basis (or without a matcher) sends. */
-export function* allLiteral(length: number): Generator<DeltaOp> {
-  if (length > 0) yield { literal: true, offset: 0, length };
+/**
+ * A file sent whole (the receiver has no basis): read from `fd` piece by
+ * piece and sent as literal tokens, never held in memory at once.
+ */
+export async function writeWholeFile(sink: TokenSink, fd: number, hasher: Hasher): Promise<DeltaTotals> {
+  const buf = new Uint8Array(READ_SIZE);
+  let total = 0;
+  for (;;) {
+    const n = readSync(fd, buf, 0, buf.length, null);
+    if (n <= 0) break;
+    const piece = buf.subarray(0, n);
+    literalTokens(sink.writer(), piece);
+    hasher.update(piece);
+    total += n;
+    await sink.writable();
+  }
+  const w = sink.writer();
+  w.i32(0);
+  w.bytes(hasher.digest());
+  return { literal: total, matched: 0 };
 }

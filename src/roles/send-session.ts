@@ -22,7 +22,7 @@ import { Sender } from "./sender.ts";
 import { emptyStats, type TransferStats } from "./stats.ts";
 import { IOERR_DEL_LIMIT, IOERR_GENERAL, IOERR_VANISHED } from "../flist/decode.ts";
 import { RERR } from "../errors.ts";
-import { readFileSync } from "node:fs";
+import { openSync, readFileSync } from "node:fs";
 import { readFilterList } from "../server/filter-list.ts";
 import { matchBlocks } from "../delta/matcher.ts";
 import type { FileLists } from "../flist/lists.ts";
@@ -138,6 +138,7 @@ export async function sendTransfer(req: SendRequest): Promise<SendResult> {
     ioError: builder.ioError,
     dryRun: o.dryRun,
     readContent: (row) => readFileSync(Buffer.from(builder.localPath(row))),
+    openContent: (row) => openSync(Buffer.from(builder.localPath(row)), "r"),
     displayName: (row) => `"${Buffer.from(builder.localPath(row)).toString("latin1")}"`,
     sendMoreLists: (idle) => {
       if (lists.eof) return;

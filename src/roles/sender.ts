@@ -21,7 +21,8 @@ import { NDX_DEL_STATS, NDX_DONE, type NdxDecoder, type NdxEncoder } from "../pr
 import { UNDERFLOW, type ChunkReader } from "../protocol/reader.ts";
 import type { Session } from "../protocol/setup.ts";
 import { readSumHead, type SumHead, writeSumHead } from "../delta/sum-head.ts";
-import { allLiteral, type DeltaOp, writeTokens } from "../delta/send-tokens.ts";
+import { type DeltaOp, type DeltaTotals, writeTokens, writeWholeFile } from "../delta/send-tokens.ts";
+import { closeSync } from "node:fs";
 import { ITEM } from "./attrs.ts";
 import type { TransferStats } from "./stats.ts";
 
@@ -43,6 +44,8 @@ export interface SendingSide {
   dryRun: boolean;
   /** The content of an entry; throws the open/read error (ENOENT: the file vanished). */
   readContent(row: number): Uint8Array;
+  /** An entry opened for reading (a descriptor the sender closes); throws as readContent does. */
+  openContent(row: number): number;
   /** A readable name for messages. */
   displayName(row: number): string;
   /**
@@ -93,7 +96,7 @@ export class Sender {
         continue;
       }
       x.sendMoreLists?.(false);
-      this.answer(req);
+      await this.answer(req);
       await x.output.waitWritable();
     }
     if (x.ioError !== ioErrorAtStart && x.s.protocol >= 30) x.output.messageInt(MSG.IO_ERROR, x.ioError);
@@ -243,7 +246,7 @@ export class Sender {
     if (req.xname !== null) w.vstring(req.xname);
   }
 
-  private answer(req: Request): void {
+  private async answer(req: Request): Promise<void> {
     const x = this.x;
     const row = this.rowOf(req.ndx);
     const t = x.lists.table;
@@ -264,9 +267,12 @@ export class Sender {
       this.echo(req);
       return;
     }
-    let data: Uint8Array;
+    const head = req.head!;
+    // A file the receiver wants whole is read as it goes out; a delta needs the data at hand for the matcher.
+    const whole = head.count === 0 || !x.matcher;
+    let source: { fd: number } | { data: Uint8Array };
     try {
-      data = x.readContent(row);
+      source = whole ? { fd: x.openContent(row) } : { data: x.readContent(row) };
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       if (err.code === "ENOENT") {
@@ -279,11 +285,19 @@ export class Sender {
       if (x.s.protocol >= 30) x.output.messageInt(MSG.NO_SEND, req.ndx);
       return;
     }
-    const head = req.head!;
     this.echo(req);
     writeSumHead(x.output.data, head, x.s.protocol);
-    const ops = head.count > 0 && x.matcher ? x.matcher(head, req.sums!, data, x.s) : allLiteral(data.length);
-    const totals = writeTokens(x.output.data, data, ops, wholeFileHasher(x.s.sums));
+    const sink = { writer: () => x.output.data, writable: () => x.output.waitWritable() };
+    let totals: DeltaTotals;
+    if ("fd" in source) {
+      try {
+        totals = await writeWholeFile(sink, source.fd, wholeFileHasher(x.s.sums));
+      } finally {
+        closeSync(source.fd);
+      }
+    } else {
+      totals = await writeTokens(sink, source.data, x.matcher!(head, req.sums!, source.data, x.s), wholeFileHasher(x.s.sums));
+    }
     x.stats.literalData += totals.literal;
     x.stats.matchedData += totals.matched;
     t.flags[row] = t.flags[row]! | F.FILE_SENT;
