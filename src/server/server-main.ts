@@ -4,7 +4,8 @@
  * arrived on the command line, followed by "." and the paths. After the
  * version exchange and setup_protocol we send (`--sender`: a pull) or
  * receive (a push), and everything we would print goes to the client as
- * messages.
+ * messages. A daemon's session (src/daemon/session.ts) runs the same
+ * serveTransfer once its handshake is done.
  */
 import type { Options } from "../cli/options.ts";
 import { errorLine } from "../cli/report.ts";
@@ -25,6 +26,9 @@ import { ClientOutput } from "../client/output.ts";
 import { outputConfig } from "../cli/output-config.ts";
 import { ITEM } from "../roles/attrs.ts";
 import { ioErrorExitCode, sendTransfer } from "../roles/send-session.ts";
+import type { FileLists } from "../flist/lists.ts";
+import type { TransferStats } from "../roles/stats.ts";
+import type { DeltaTotals } from "../delta/send-tokens.ts";
 
 export async function runServer(o: Options, channel: Channel = stdioChannel()): Promise<number> {
   const input = new Input(channel);
@@ -100,26 +104,14 @@ export async function serveTransfer(o: Options, input: Input, output: Output, re
           args: paths.map((p) => new Uint8Array(Buffer.from(p))),
           root: ".",
           amServer: true,
-          report: log
-            ? (lists, stats) => {
-                const fmt = new ClientOutput(o, outputConfig(o), lists, stats, s, "push", log.daemon);
-                return {
-                  item(row, iflags, xname, totals) {
-                    if (!(iflags & ITEM.TRANSFER)) return;
-                    const e = { row, name: lists.table.path(row), iflags, xname: xname ?? undefined, literal: totals?.literal, matched: totals?.matched };
-                    log.write(fmt.formatted(log.format, e));
-                  },
-                  deleted() {},
-                };
-              }
-            : undefined,
+          report: log ? sentFilesLog(log, o, s) : undefined,
         }),
       );
       await output.drained();
-      // An empty list ends the session at once, with the exit code its errors give (cleanup.c).
-      const code = sent.nothingSent ? ioErrorExitCode(sent.ioError) : 0;
-      // Upstream's exit_cleanup(0) turns the errors into the code without an "rsync error" line of its own.
-      if (code) return await reportToClient(new RsyncError(code, "", true), output, input, s.protocol, "sender", { noErrorLine: true });
+      // cleanup.c: the exit code is what the errors give. An empty list ends the session at once, and
+      // upstream's exit_cleanup(0) then tells the client the code without an "rsync error" line of its own.
+      const code = ioErrorExitCode(sent.ioError);
+      if (code && sent.nothingSent) return await reportToClient(new RsyncError(code, "", true), output, input, s.protocol, "sender", { noErrorLine: true });
       return code;
     }
     const result = await asRole(
@@ -147,6 +139,21 @@ export async function serveTransfer(o: Options, input: Input, output: Output, re
     watchdog.stop();
     terminal.sink = null;
   }
+}
+
+/** A daemon's transfer log on the sending side: one line per file sent (log.c log_item, FLOG). */
+function sentFilesLog(log: TransferLog, o: Options, s: Session) {
+  return (lists: FileLists, stats: TransferStats) => {
+    const fmt = new ClientOutput(o, outputConfig(o), lists, stats, s, "push", log.daemon);
+    return {
+      item(row: number, iflags: number, xname: Uint8Array | null, totals: DeltaTotals | null) {
+        if (!(iflags & ITEM.TRANSFER)) return;
+        const e = { row, name: lists.table.path(row), iflags, xname: xname ?? undefined, literal: totals?.literal, matched: totals?.matched };
+        log.write(fmt.formatted(log.format, e));
+      },
+      deleted() {},
+    };
+  };
 }
 
 /**
