@@ -5,6 +5,7 @@
  */
 import { RsyncError, protocolError } from "../errors.ts";
 import { MSG } from "../protocol/mux.ts";
+import type { Input } from "../io/input.ts";
 import type { Output } from "../io/output.ts";
 import { terminal } from "../output/terminal.ts";
 
@@ -19,6 +20,34 @@ export interface MessageState {
   timeout: number;
   /** MSG_DELETED: a receiving server deleted a file (only a pushing client hears of it). */
   deleted?(name: Uint8Array, isDir: boolean): void;
+}
+
+/** A session's message state; --timeout is shared with the watchdog, which a daemon may lower. */
+export function newMessageState(timeouts: { value: number }, hooks: Pick<MessageState, "noSend" | "deleted">): MessageState {
+  return {
+    ioError: 0,
+    hadTransferError: false,
+    serverExit: null,
+    get timeout() {
+      return timeouts.value;
+    },
+    set timeout(v: number) {
+      timeouts.value = v;
+    },
+    noSend: hooks.noSend,
+    deleted: hooks.deleted,
+  };
+}
+
+/** Handles the peer's messages from now on; one that ends the session fails the reads waiting on `input`. */
+export function listenForMessages(input: Input, output: Output, state: MessageState, protocol: number): void {
+  input.setMessageHandler((code, payload) => {
+    try {
+      handleServerMessage(code, payload, state, output, protocol);
+    } catch (e) {
+      input.fail(e);
+    }
+  });
 }
 
 const int32 = (p: Uint8Array) => {

@@ -37,8 +37,6 @@ export interface PullRequest {
   /** Local destination, or undefined for a listing. */
   dest: string | undefined;
   startTime: number;
-  /** A local copy: the sending side is ours, in this process, and its totals are what "sent" means. */
-  local?: boolean;
 }
 
 /** A pull from a daemon or over a remote shell. */

@@ -10,13 +10,13 @@ import { asRole, type Role } from "../errors.ts";
 import { Input } from "../io/input.ts";
 import { Output } from "../io/output.ts";
 import { IoWatchdog } from "../io/watchdog.ts";
-import { terminal } from "../output/terminal.ts";
+import { ListHeader } from "../output/list-header.ts";
 import { clientSetupProtocol } from "../protocol/setup.ts";
 import { finalCode } from "../roles/receive-session.ts";
 import { sendTransfer } from "../roles/send-session.ts";
 import type { HostSpec } from "../transport/address.ts";
 import { connectToRemote } from "./connection.ts";
-import { handleServerMessage, type MessageState } from "./messages.ts";
+import { listenForMessages, newMessageState } from "./messages.ts";
 import { ClientOutput } from "./output.ts";
 
 export interface PushRequest {
@@ -47,33 +47,12 @@ export async function pushToRemote(req: PushRequest): Promise<number> {
     input.startMultiplex();
 
     let reporter: ClientOutput | null = null;
-    const state: MessageState = {
-      ioError: 0,
-      hadTransferError: false,
-      serverExit: null,
-      get timeout() {
-        return timeouts.value;
-      },
-      set timeout(v: number) {
-        timeouts.value = v;
-      },
-      noSend() {},
-      deleted: (name, isDir) => reporter?.deleted(name, isDir),
-    };
-    input.setMessageHandler((tag, payload) => {
-      try {
-        handleServerMessage(tag, payload, state, output, s.protocol);
-      } catch (e) {
-        input.fail(e);
-      }
-    });
+    const state = newMessageState(timeouts, { noSend() {}, deleted: (name, isDir) => reporter?.deleted(name, isDir) });
+    listenForMessages(input, output, state, s.protocol);
 
     const out = outputConfig(o);
-    // flist.c send_file_list: the header lines of -v.
-    const flistInfo = out.quiet ? 0 : out.info.get("FLIST");
-    const showListProgress = flistInfo > 0 && !s.incRecurse && (o.recursive || o.dirs);
-    if (flistInfo > 0 && s.incRecurse) terminal.info("sending incremental file list\n");
-    else if (showListProgress) terminal.info("building file list ... ");
+    const header = new ListHeader(out, s.incRecurse, o.recursive || o.dirs, true);
+    header.start();
 
     const sent = await asRole(
       role,
@@ -85,17 +64,11 @@ export async function pushToRemote(req: PushRequest): Promise<number> {
         args: req.sources.map((p) => new Uint8Array(Buffer.from(p))),
         root: ".",
         amServer: false,
-        listSent: (files) => {
-          if (showListProgress) terminal.info(flistInfo > 1 ? `${files} file${files === 1 ? " " : "s "}to consider\n` : "done\n");
-        },
+        listSent: (files) => header.done(files),
         report: (lists, stats) => {
-          reporter = new ClientOutput(o, out, lists, stats, s, "push");
-          const r = reporter;
-          return {
-            item: (row, iflags, xname, totals) =>
-              r.item({ row, name: lists.table.path(row), iflags, xname: xname ?? undefined, literal: totals?.literal, matched: totals?.matched }),
-            deleted: (name, isDir) => r.deleted(name, isDir),
-          };
+          const r = new ClientOutput(o, out, lists, stats, s, "push");
+          reporter = r;
+          return (e) => r.item(e);
         },
       }),
     );

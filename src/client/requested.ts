@@ -4,9 +4,11 @@
  * "mod/dir" may bring "dir" and what is below it, and nothing else; a pull
  * of "mod/dir/" brings the directory's contents.
  *
- * Wildcards in the last component are matched with a simple glob for now;
- * the filter machinery replaces this with full wildmatch.
+ * Wildcards are matched as wildmatch does without '**' (flist/wildmatch.ts);
+ * the filter machinery brings the rest.
  */
+import { wildSource } from "../flist/wildmatch.ts";
+
 export function requestedNames(paths: string[], relative: boolean): ((name: Uint8Array, isDir: boolean) => boolean) | undefined {
   const roots: RegExp[] = [];
   for (const full of paths) {
@@ -22,11 +24,11 @@ export function requestedNames(paths: string[], relative: boolean): ((name: Uint
     // Names are raw bytes, compared as latin1 text; the argument is UTF-8.
     arg = Buffer.from(arg.replace(/^(\.\/)+/, "").replace(/\/+$/, "")).toString("latin1");
     if (arg === "" || arg === ".") return undefined; // a whole directory's contents: anything below it
-    roots.push(new RegExp(`^${globToRegex(arg)}(/.*)?$`, "s"));
+    roots.push(new RegExp(`^${wildSource(arg)}(/.*)?$`, "s"));
     if (relative) {
       // The implied parent directories of a relative path are sent too.
       const parts = arg.split("/");
-      for (let i = 1; i < parts.length; i++) roots.push(new RegExp(`^${globToRegex(parts.slice(0, i).join("/"))}$`, "s"));
+      for (let i = 1; i < parts.length; i++) roots.push(new RegExp(`^${wildSource(parts.slice(0, i).join("/"))}$`, "s"));
     }
   }
   if (roots.length === 0) return undefined;
@@ -34,15 +36,4 @@ export function requestedNames(paths: string[], relative: boolean): ((name: Uint
     const text = Buffer.from(name).toString("latin1").replace(/^\/+/, "");
     return roots.some((re) => re.test(text));
   };
-}
-
-function globToRegex(glob: string): string {
-  let out = "";
-  for (const c of glob) {
-    if (c === "*") out += "[^/]*";
-    else if (c === "?") out += "[^/]";
-    else if (c === "[" || c === "]") out += c;
-    else out += c.replace(/[.+^${}()|\\]/g, "\\$&");
-  }
-  return out;
 }

@@ -6,7 +6,7 @@
  * (wildcards allowed, matched against the reverse-looked-up name).
  */
 import { isIPv4, isIPv6 } from "node:net";
-import { hasWildcards, wildRegex } from "./wildmatch.ts";
+import { hasWildcards, wildRegex } from "../flist/wildmatch.ts";
 
 /** An IPv4 client on a dual-stack socket shows up as ::ffff:a.b.c.d. */
 export function plainAddress(addr: string): string {

@@ -8,7 +8,7 @@
 import { closeSync, fstatSync, openSync, readFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { authResponse, type AuthDigest } from "../protocol/daemon-auth.ts";
-import { wildmatch } from "./wildmatch.ts";
+import { wildmatch } from "../flist/wildmatch.ts";
 
 export interface AuthOutcome {
   /** The authenticated user, or null with `error` saying why not (for the log). */

@@ -9,7 +9,7 @@
  */
 import { optionTable } from "../cli/option-table.ts";
 import type { OptionSpec } from "../cli/option-spec.ts";
-import { hasWildcards, wildRegex } from "./wildmatch.ts";
+import { hasWildcards, wildRegex } from "../flist/wildmatch.ts";
 
 /** Never refused (the client needs them to talk to us at all), and matched exactly, never by a wildcard. */
 const ALWAYS_ACCEPTED = new Set(["rsh", "dry-run", "secluded-args", "protect-args", "from0", "checksum-seed", "log-format", "out-format", "sender", "server", "iconv", "no-iconv"]);

@@ -26,6 +26,7 @@ import { DaemonLog } from "./log.ts";
 import { findRefused, refusedOptions } from "./refuse.ts";
 import { becomeIdentity, groupsOf, moduleIdentity, type Identity } from "./identity.ts";
 import { chroot } from "../fs/libc.ts";
+import { symlinkOnPath } from "../fs/path-symlink.ts";
 import { startPostXfer, startPreXfer, type XferEnv } from "./xfer-exec.ts";
 import { lstatSync, readFileSync } from "node:fs";
 
@@ -315,16 +316,13 @@ export function modulePath(arg: string, module: string): string {
   return trailing ? `${joined}/` : joined;
 }
 
-/** The first component of `rel` (from the current directory, the module's root) that is a symlink, or null. */
+/** The first part of `rel` (from the current directory, the module's root) that is a symlink, or null. */
 function symlinkOnTheWay(rel: string): string | null {
-  let path = ".";
-  for (const part of rel.split("/").filter((p) => p !== "" && p !== ".")) {
-    path = `${path}/${part}`;
+  return symlinkOnPath(rel, true, (prefix) => {
     try {
-      if (lstatSync(path).isSymbolicLink()) return path.slice(2);
+      return lstatSync(prefix).isSymbolicLink();
     } catch {
       return null; // missing from here on: the receiver creates it
     }
-  }
-  return null;
+  });
 }

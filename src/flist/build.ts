@@ -53,6 +53,7 @@ import { SF } from "./encode.ts";
 import { FileLists, type FileList } from "./lists.ts";
 import { compareNames } from "./sort.ts";
 import { F, type FileTable, isDevice, isDir, isLink, isReg, isSpecial } from "./table.ts";
+import { symlinkOnPath } from "../fs/path-symlink.ts";
 
 const SLASH = 0x2f;
 const DOT = 0x2e;
@@ -687,18 +688,14 @@ export class FlistBuilder {
    * `whole` (a directory we are about to work in).
    */
   private throughSymlink(rel: Uint8Array, whole: boolean): boolean {
-    const parts = Buffer.from(rel).toString("latin1").split("/").filter((p) => p !== "" && p !== ".");
-    const upTo = whole ? parts.length : parts.length - 1;
-    let path = this.root;
-    for (let i = 0; i < upTo; i++) {
-      path = this.join(path, Buffer.from(parts[i]!, "latin1"));
+    const isSymlink = (prefix: string) => {
       try {
-        if (isLink(this.fs.lstat(path).mode)) return true;
+        return isLink(this.fs.lstat(this.join(this.root, Buffer.from(prefix, "latin1"))).mode);
       } catch {
-        return false; // a missing component fails later, with its own message
+        return null;
       }
-    }
-    return false;
+    };
+    return symlinkOnPath(Buffer.from(rel).toString("latin1"), whole, isSymlink) !== null;
   }
 
   private readable(path: Uint8Array): boolean {

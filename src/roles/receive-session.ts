@@ -18,7 +18,8 @@ import type { Session } from "../protocol/setup.ts";
 import { outputConfig } from "../cli/output-config.ts";
 import { errorLine } from "../cli/report.ts";
 import { terminal } from "../output/terminal.ts";
-import { handleServerMessage, type MessageState } from "../client/messages.ts";
+import { ListHeader } from "../output/list-header.ts";
+import { listenForMessages, newMessageState, type MessageState } from "../client/messages.ts";
 import { resolveLocalName, type LocalDest } from "../client/local-name.ts";
 import { ClientOutput } from "../client/output.ts";
 import { Signal } from "../client/signal.ts";
@@ -68,30 +69,15 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   const signal = new Signal();
   // The receiving side's shared state, once the file list is in (messages may name files before).
   let x: ReceivingSide | undefined;
-  const state: MessageState = {
-    ioError: 0,
-    hadTransferError: false,
-    serverExit: null,
-    get timeout() {
-      return req.timeouts.value;
-    },
-    set timeout(v: number) {
-      req.timeouts.value = v;
-    },
+  const state = newMessageState(req.timeouts, {
     noSend(ndx) {
       const list = lists.listOf(ndx);
       if (list && lists.incRecurse) list.inProgress--;
       if (ndx >= 0) x?.fileDone(ndx, false);
       signal.wake();
     },
-  };
-  input.setMessageHandler((code, payload) => {
-    try {
-      handleServerMessage(code, payload, state, output, s.protocol);
-    } catch (e) {
-      input.fail(e);
-    }
   });
+  listenForMessages(input, output, state, s.protocol);
   if (req.amServer) {
     // start_server multiplexed our output already; a push's sender multiplexes from protocol 30.
     if (s.protocol >= 30) input.startMultiplex();
@@ -113,17 +99,14 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   };
   const decoder = new FlistDecoder(lists.table, wire);
   const out = outputConfig(o);
-  // flist.c recv_file_list / start_filelist_progress: the header lines of -v (a server prints none).
-  const flistInfo = out.quiet || req.amServer ? 0 : out.info.get("FLIST");
-  const showListProgress = flistInfo > 0 && !s.incRecurse && (o.recursive || o.dirs || o.listOnly);
-  // In a local copy upstream's client is the sending side, and says so.
-  if (flistInfo > 0 && s.incRecurse) terminal.info(req.local ? "sending incremental file list\n" : "receiving incremental file list\n");
-  else if (showListProgress) terminal.info(req.local ? "building file list ... " : "receiving file list ... ");
+  // The -v header lines (a server prints none); in a local copy upstream's client is the sending side, and says so.
+  const header = req.amServer ? null : new ListHeader(out, s.incRecurse, o.recursive || o.dirs || o.listOnly, req.local);
+  header?.start();
   const ndxIn = new NdxDecoder(s.protocol);
   const first = new ListReceiver(lists, decoder, wire, -1);
   await input.loop((r) => !first.step(r));
   state.ioError |= first.ioError;
-  if (showListProgress) terminal.info(flistInfo > 1 ? `${first.list.count} file${first.list.count === 1 ? " " : "s "}to consider\n` : "done\n");
+  header?.done(first.list.count);
   // A single entry: the sender follows it with one more list (or the end), so we know if it was a directory.
   if (lists.incRecurse && first.list.count === 1) {
     const ndx = await input.read((r) => ndxIn.read(r));

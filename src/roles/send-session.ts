@@ -20,6 +20,7 @@ import { NdxDecoder, NdxEncoder } from "../protocol/ndx.ts";
 import type { Session } from "../protocol/setup.ts";
 import { Sender } from "./sender.ts";
 import { emptyStats, type TransferStats } from "./stats.ts";
+import type { ItemEvent } from "./reporter.ts";
 import { IOERR_DEL_LIMIT, IOERR_GENERAL, IOERR_VANISHED } from "../flist/decode.ts";
 import { RERR } from "../errors.ts";
 import { openSync, readFileSync } from "node:fs";
@@ -43,16 +44,10 @@ export interface SendRequest {
   root: string;
   /** We are the server (our statistics go to the client), or the client of a push (we print). */
   amServer: boolean;
-  /** A pushing client's item lines and deletions, made once the lists exist. */
-  report?: (lists: FileLists, stats: TransferStats) => SenderReport;
+  /** Where each item goes (a pushing client's lines, a daemon's transfer log), made once the lists exist. */
+  report?: (lists: FileLists, stats: TransferStats) => (e: ItemEvent) => void;
   /** The first list is out (a client's "building file list ... done"). */
   listSent?: (files: number) => void;
-}
-
-/** What a pushing client shows: item lines from the generator's flags, deletions the server reports. */
-export interface SenderReport {
-  item(row: number, iflags: number, xname: Uint8Array | null, totals: { literal: number; matched: number } | null): void;
-  deleted(name: Uint8Array, isDir: boolean): void;
 }
 
 export interface SendResult {
@@ -153,7 +148,7 @@ export async function sendTransfer(req: SendRequest): Promise<SendResult> {
     forwardDeleteStats: req.amServer,
     // The receiver asks for a delta by sending block sums (none when it wants the file whole).
     matcher: (head, sums, data, session) => matchBlocks(head, sums, data, session.sums, { updatingBasis: o.inplace }),
-    report: report ? (row, iflags, xname, totals) => report.item(row, iflags, xname, totals) : undefined,
+    report,
   });
   await sender.run();
   if (req.amServer) await sender.sendStats(totalSize(builder), buildMs, 0);

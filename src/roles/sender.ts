@@ -25,6 +25,7 @@ import { type DeltaOp, type DeltaTotals, writeTokens, writeWholeFile } from "../
 import { closeSync } from "node:fs";
 import { ITEM } from "./attrs.ts";
 import type { TransferStats } from "./stats.ts";
+import type { ItemEvent } from "./reporter.ts";
 
 const MAX_XNAME = 4095;
 
@@ -60,7 +61,7 @@ export interface SendingSide {
   /** A server passes the generator's deletion counts on to its client. */
   forwardDeleteStats?: boolean;
   /** A client's item line (log_item / maybe_log_item): `totals` for a transfer. */
-  report?(row: number, iflags: number, xname: Uint8Array | null, totals: { literal: number; matched: number } | null): void;
+  report?(e: ItemEvent): void;
 }
 
 interface Request {
@@ -226,6 +227,13 @@ export class Sender {
     }
   }
 
+  /** The item as the client's output (or a daemon's transfer log) sees it. */
+  private report(row: number, req: Request, totals: DeltaTotals | null): void {
+    const x = this.x;
+    if (!x.report) return;
+    x.report({ row, name: x.lists.table.path(row), iflags: req.iflags, xname: req.xname ?? undefined, literal: totals?.literal, matched: totals?.matched });
+  }
+
   private rowOf(ndx: number): number {
     const lists = this.x.lists;
     const list = lists.listOf(ndx);
@@ -251,7 +259,7 @@ export class Sender {
     const row = this.rowOf(req.ndx);
     const t = x.lists.table;
     if (!(req.iflags & ITEM.TRANSFER)) {
-      x.report?.(row, req.iflags, req.xname, null);
+      this.report(row, req, null);
       this.echo(req);
       if (req.iflags & ITEM.IS_NEW) countCreated(x.stats, t.mode[row]!);
       return;
@@ -263,7 +271,7 @@ export class Sender {
     x.stats.transferredFiles++;
     x.stats.totalTransferredSize += t.size[row]!;
     if (x.dryRun) {
-      x.report?.(row, req.iflags, req.xname, { literal: 0, matched: 0 });
+      this.report(row, req, { literal: 0, matched: 0 });
       this.echo(req);
       return;
     }
@@ -301,7 +309,7 @@ export class Sender {
     x.stats.literalData += totals.literal;
     x.stats.matchedData += totals.matched;
     t.flags[row] = t.flags[row]! | F.FILE_SENT;
-    x.report?.(row, req.iflags, req.xname, totals);
+    this.report(row, req, totals);
     x.output.flush();
   }
 }

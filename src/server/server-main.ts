@@ -28,7 +28,7 @@ import { ITEM } from "../roles/attrs.ts";
 import { ioErrorExitCode, sendTransfer } from "../roles/send-session.ts";
 import type { FileLists } from "../flist/lists.ts";
 import type { TransferStats } from "../roles/stats.ts";
-import type { DeltaTotals } from "../delta/send-tokens.ts";
+import type { ItemEvent } from "../roles/reporter.ts";
 
 export async function runServer(o: Options, channel: Channel = stdioChannel()): Promise<number> {
   const input = new Input(channel);
@@ -145,13 +145,8 @@ export async function serveTransfer(o: Options, input: Input, output: Output, re
 function sentFilesLog(log: TransferLog, o: Options, s: Session) {
   return (lists: FileLists, stats: TransferStats) => {
     const fmt = new ClientOutput(o, outputConfig(o), lists, stats, s, "push", log.daemon);
-    return {
-      item(row: number, iflags: number, xname: Uint8Array | null, totals: DeltaTotals | null) {
-        if (!(iflags & ITEM.TRANSFER)) return;
-        const e = { row, name: lists.table.path(row), iflags, xname: xname ?? undefined, literal: totals?.literal, matched: totals?.matched };
-        log.write(fmt.formatted(log.format, e));
-      },
-      deleted() {},
+    return (e: ItemEvent) => {
+      if (e.iflags & ITEM.TRANSFER) log.write(fmt.formatted(log.format, e));
     };
   };
 }
