@@ -13,7 +13,7 @@ import type { Hasher } from "../native/index.ts";
 /** Upstream's CHUNK_SIZE: the longest literal token. */
 export const CHUNK_SIZE = 32 * 1024;
 /** Bytes read from a file at a time when it goes whole (a multiple of CHUNK_SIZE keeps upstream's token boundaries). */
-const READ_SIZE = 8 * CHUNK_SIZE;
+export const READ_SIZE = 8 * CHUNK_SIZE;
 
 /** One step of a file's reconstruction: `length` literal bytes from `offset`, or a block of the basis. */
 export type DeltaOp = { literal: true; offset: number; length: number } | { literal: false; block: number; length: number };
@@ -65,10 +65,11 @@ export async function writeTokens(sink: TokenSink, data: Uint8Array, ops: Iterab
 
 /**
  * A file sent whole (the receiver has no basis): read from `fd` piece by
- * piece and sent as literal tokens, never held in memory at once.
+ * piece into `buf` (READ_SIZE bytes, the caller's, reused from file to file:
+ * most files are small, and a fresh buffer each would cost more than their
+ * data) and sent as literal tokens, never held in memory at once.
  */
-export async function writeWholeFile(sink: TokenSink, fd: number, hasher: Hasher): Promise<DeltaTotals> {
-  const buf = new Uint8Array(READ_SIZE);
+export async function writeWholeFile(sink: TokenSink, fd: number, hasher: Hasher, buf: Uint8Array): Promise<DeltaTotals> {
   let total = 0;
   for (;;) {
     const n = readSync(fd, buf, 0, buf.length, null);

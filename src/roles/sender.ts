@@ -21,7 +21,7 @@ import { NDX_DEL_STATS, NDX_DONE, type NdxDecoder, type NdxEncoder } from "../pr
 import { UNDERFLOW, type ChunkReader } from "../protocol/reader.ts";
 import type { Session } from "../protocol/setup.ts";
 import { readSumHead, type SumHead, writeSumHead } from "../delta/sum-head.ts";
-import { type DeltaOp, type DeltaTotals, writeTokens, writeWholeFile } from "../delta/send-tokens.ts";
+import { type DeltaOp, type DeltaTotals, READ_SIZE, writeTokens, writeWholeFile } from "../delta/send-tokens.ts";
 import { closeSync } from "node:fs";
 import { ITEM } from "./attrs.ts";
 import type { TransferStats } from "./stats.ts";
@@ -80,6 +80,8 @@ export class Sender {
   private finishedLists = 0;
   /** Entries in those lists (upstream's file_old_total): how far behind the lists the generator is. */
   finishedFiles = 0;
+  /** Where files sent whole are read, one piece at a time (the writer copies what it is given). */
+  private readonly readBuffer = new Uint8Array(READ_SIZE);
 
   constructor(private readonly x: SendingSide) {
     this.maxPhase = x.s.protocol >= 29 ? 2 : 1;
@@ -299,7 +301,7 @@ export class Sender {
     let totals: DeltaTotals;
     if ("fd" in source) {
       try {
-        totals = await writeWholeFile(sink, source.fd, wholeFileHasher(x.s.sums));
+        totals = await writeWholeFile(sink, source.fd, wholeFileHasher(x.s.sums), this.readBuffer);
       } finally {
         closeSync(source.fd);
       }
