@@ -96,6 +96,17 @@ export const optionTable: OptionSpec[] = [
   flag(["size-only"], undefined, "skip files that match in size", (o) => (o.sizeOnly = true), (o) => (o.sizeOnly = false)),
   valued(["modify-window"], "@", "NUM", "set the accuracy for mod-time comparisons", (o, v) => (o.modifyWindow = intValue("--modify-window", v))),
   valued(["temp-dir"], "T", "DIR", "create temporary files in directory DIR", (o, v) => (o.tempDir = v)),
+  flag(["compress"], "z", "compress file data during the transfer", (o) => o.compress++, (o) => {
+    o.compress = 0;
+    o.compressChoice = undefined;
+  }),
+  valued(["compress-choice", "zc"], undefined, "STR", "choose the compression algorithm (aka --zc)", (o, v) => (o.compressChoice = v)),
+  valued(["compress-level", "zl"], undefined, "NUM", "explicitly set compression level (aka --zl)", (o, v) => (o.compressLevel = intValue("--compress-level", v))),
+  valued(["compress-threads", "zt"], undefined, "NUM", "explicitly set compression threads (aka --zt)", (o, v) => (o.compressThreads = intValue("--compress-threads", v))),
+  valued(["skip-compress"], undefined, "LIST", "skip compressing files with suffix in LIST", (o, v) => (o.skipCompress = v)),
+  // Upstream's hidden spellings for the two deflate flavours.
+  { long: ["old-compress"], set: (o) => (o.compressChoice = "zlib") },
+  { long: ["new-compress"], set: (o) => (o.compressChoice = "zlibx") },
   valued(["address"], undefined, "ADDRESS", "bind address for outgoing socket to daemon", (o, v) => (o.address = v)),
   valued(["port"], undefined, "PORT", "specify double-colon alternate port number", (o, v) => (o.port = intValue("--port", v))),
   flag(["stats"], undefined, "give some file-transfer stats", (o) => (o.stats = true), (o) => (o.stats = false)),

@@ -74,6 +74,10 @@ export interface Options {
   compress: number; // count of -z
   compressChoice: string | undefined;
   compressLevel: number | undefined;
+  /** --compress-threads: accepted; our zstd runs on one thread. */
+  compressThreads: number;
+  /** --skip-compress: forwarded to a sending server; upstream 3.5 no longer acts on it. */
+  skipCompress: string | undefined;
   filters: FilterArg[];
   port: number | undefined;
   address: string | undefined;
@@ -178,6 +182,8 @@ export function defaultOptions(): Options {
     compress: 0,
     compressChoice: undefined,
     compressLevel: undefined,
+    compressThreads: 0,
+    skipCompress: undefined,
     filters: [],
     port: undefined,
     address: undefined,

@@ -13,6 +13,7 @@ import { Output } from "../io/output.ts";
 import type { Channel } from "../io/channel.ts";
 import { memoryChannelPair } from "../io/memory-channel.ts";
 import { clientSetupProtocol } from "../protocol/setup.ts";
+import { compressRequest } from "../compress/choice.ts";
 import { allowIncRecurse, serverSetupProtocol } from "../protocol/server-setup.ts";
 import { MSG } from "../protocol/mux.ts";
 import { sendTransfer } from "../roles/send-session.ts";
@@ -79,7 +80,7 @@ async function runConnected(
   try {
     const protocol = await asRole("Receiver", start(input, output));
     if (protocol === null) return { exitCode: 0, stats: emptyStats() };
-    const session = await asRole("Receiver", clientSetupProtocol(input, output, { protocol, checksumChoice: o.checksumChoice }));
+    const session = await asRole("Receiver", clientSetupProtocol(input, output, { protocol, checksumChoice: o.checksumChoice, compress: compressRequest(o) }));
     const result = await asRole(
       "Receiver",
       receiveTransfer({
@@ -133,6 +134,7 @@ export async function localCopy(req: { o: Options; sources: string[]; dest: stri
         allowIncRecurse: allowIncRecurse({ recursive: o.recursive, amSender: true, clientInfo, needsWholeList: false }),
         checksumChoice: o.checksumChoice,
         checksumSeed: 0,
+        compress: compressRequest(o),
       });
       sout.startMultiplex();
       if (protocol >= 30) sin.startMultiplex();
@@ -147,7 +149,7 @@ export async function localCopy(req: { o: Options; sources: string[]; dest: stri
   })();
   serving.catch(() => {});
   try {
-    const s = await clientSetupProtocol(cin, cout, { protocol, checksumChoice: o.checksumChoice });
+    const s = await clientSetupProtocol(cin, cout, { protocol, checksumChoice: o.checksumChoice, compress: compressRequest(o) });
     const result = await receiveTransfer({
       o,
       s,

@@ -12,6 +12,7 @@ import { Output } from "../io/output.ts";
 import { IoWatchdog } from "../io/watchdog.ts";
 import { ListHeader } from "../output/list-header.ts";
 import { clientSetupProtocol } from "../protocol/setup.ts";
+import { compressRequest } from "../compress/choice.ts";
 import { finalCode } from "../roles/receive-session.ts";
 import { sendTransfer } from "../roles/send-session.ts";
 import type { HostSpec } from "../transport/address.ts";
@@ -40,7 +41,7 @@ export async function pushToRemote(req: PushRequest): Promise<number> {
   try {
     const protocol = await asRole(role, conn.start(input, output));
     if (protocol === null) return 0;
-    const s = await asRole(role, clientSetupProtocol(input, output, { protocol, checksumChoice: o.checksumChoice }));
+    const s = await asRole(role, clientSetupProtocol(input, output, { protocol, checksumChoice: o.checksumChoice, compress: compressRequest(o) }));
     const setupRead = input.bytesReceived;
     const setupWritten = output.bytesSent;
     if (s.protocol >= 30) output.startMultiplex();

@@ -15,6 +15,7 @@ import type { Input } from "../io/input.ts";
 import type { Output } from "../io/output.ts";
 import { AUTH_DIGESTS, chooseAuthDigestAsDaemon, type AuthDigest } from "../protocol/daemon-auth.ts";
 import { serverSetupProtocol } from "../protocol/server-setup.ts";
+import { NO_COMPRESS_REQUEST } from "../compress/choice.ts";
 import { negotiateVersion, parseGreeting } from "../transport/daemon-client.ts";
 import { reportToClient, serveTransfer } from "../server/server-main.ts";
 import { PROTOCOL_VERSION } from "../version.ts";
@@ -265,7 +266,7 @@ async function readArgs(input: Input, protocol: number): Promise<string[]> {
  */
 async function rejectOptions(input: Input, output: Output, protocol: number, message: string): Promise<number> {
   try {
-    await serverSetupProtocol(input, output, { protocol, clientInfo: "", allowIncRecurse: false, checksumChoice: undefined, checksumSeed: 0 });
+    await serverSetupProtocol(input, output, { protocol, clientInfo: "", allowIncRecurse: false, checksumChoice: undefined, checksumSeed: 0, compress: NO_COMPRESS_REQUEST });
     output.startMultiplex();
   } catch {
     // The client went away: nothing more to tell it.

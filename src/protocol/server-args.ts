@@ -6,6 +6,7 @@
  */
 import type { Options } from "../cli/options.ts";
 import { formatHas, outputConfig } from "../cli/output-config.ts";
+import { compressRequest, compressServerArgs } from "../compress/choice.ts";
 
 export interface ServerArgsContext {
   /** True when the client is the sender (push). */
@@ -32,6 +33,7 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
   const args = ["--server"];
   if (!ctx.amSender) args.push("--sender");
 
+  const compress = compressServerArgs(compressRequest(o), ctx.amSender, o.skipCompress);
   let s = "-";
   s += "v".repeat(Math.min(o.verbose, 9));
   if (o.update) s += "u";
@@ -59,10 +61,12 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
   if (o.checksum) s += "c";
   if (o.ignoreTimes) s += "I";
   if (o.relative) s += "R";
+  if (compress.letter) s += "z";
   if (ctx.protocol >= 30) s += capabilityLetters(allowIncRecurse(o, ctx.amSender));
   if (s.length > 1) args.push(s);
 
   if (ctx.listOnly > 1) args.push("--list-only");
+  args.push(...compress.level);
   if (o.devices ? !o.specials : o.specials) args.push(o.devices ? "--no-specials" : "--specials");
   // A receiving server does not print, but what it reports depends on whether we itemize.
   if (ctx.amSender) {
@@ -78,6 +82,7 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
   if (o.timeout) args.push(`--timeout=${o.timeout}`);
   if (o.bwlimit) args.push(`--bwlimit=${o.bwlimit}`);
   if (o.checksumChoice) args.push(`--checksum-choice=${o.checksumChoice}`);
+  args.push(...compress.choice);
 
   if (ctx.amSender) {
     if (o.maxDelete > 0) args.push(`--max-delete=${o.maxDelete}`);
@@ -106,6 +111,7 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
     if (o.existing) args.push("--existing");
     if (o.tempDir !== undefined) args.push("--temp-dir", o.tempDir);
   }
+  args.push(...compress.skip);
   if (o.relative && !o.impliedDirs) args.push("--no-implied-dirs");
   if (o.append) {
     if (o.append > 1) args.push("--append");

@@ -7,7 +7,8 @@
 import type { Input } from "../io/input.ts";
 import type { Output } from "../io/output.ts";
 import { SERVER_CHECKSUM_LIST } from "./checksum-choice.ts";
-import { CF, negotiateSums, type Session } from "./setup.ts";
+import type { CompressRequest } from "../compress/choice.ts";
+import { CF, negotiateStrings, type Session } from "./setup.ts";
 
 /** Which capability letter turns on which flag (the server only offers what the client announced). */
 const LETTER_FLAGS: [letter: string, flag: number][] = [
@@ -47,6 +48,7 @@ export interface ServerSetupRequest {
   checksumChoice: string | undefined;
   /** --checksum-seed, or 0 for a fresh one. */
   checksumSeed: number;
+  compress: CompressRequest;
 }
 
 export async function serverSetupProtocol(input: Input, output: Output, req: ServerSetupRequest): Promise<Session> {
@@ -55,12 +57,13 @@ export async function serverSetupProtocol(input: Input, output: Output, req: Ser
   if (protocol >= 30) output.data.varint(compatFlags);
   const negotiate = (compatFlags & CF.VARINT_FLIST_FLAGS) !== 0;
 
-  const { xfer, file } = await negotiateSums(input, output, {
+  const { xfer, file, compression } = await negotiateStrings(input, output, {
     protocol,
-    checksumChoice: req.checksumChoice,
     negotiate,
-    ours: SERVER_CHECKSUM_LIST,
     amServer: true,
+    checksumChoice: req.checksumChoice,
+    checksumList: SERVER_CHECKSUM_LIST,
+    compress: req.compress,
   });
 
   // Upstream's default seed: time ^ (pid << 6), as an int32.
@@ -76,5 +79,6 @@ export async function serverSetupProtocol(input: Input, output: Output, req: Ser
     id0Names: (compatFlags & CF.ID0_NAMES) !== 0,
     symlinkTimes: true,
     sums: { xfer, file, seed, properSeedOrder: (compatFlags & CF.CHKSUM_SEED_FIX) !== 0 },
+    compression,
   };
 }

@@ -6,6 +6,7 @@
 import { RERR, RsyncError, protocolError } from "../errors.ts";
 import type { Input } from "../io/input.ts";
 import type { Output } from "../io/output.ts";
+import { Cpres, compressByName, offeredCompressList, settleCompression, type Compression, type CompressRequest } from "../compress/choice.ts";
 import {
   CLIENT_CHECKSUM_LIST,
   explicitSums,
@@ -44,39 +45,70 @@ export interface Session {
   /** The server can set symlink times (itemize output only). */
   symlinkTimes: boolean;
   sums: SessionSums;
+  /** The compressed token stream in use (NONE: plain tokens). */
+  compression: Compression;
 }
 
 export interface ClientSetupRequest {
   protocol: number;
   checksumChoice: string | undefined;
+  compress: CompressRequest;
+}
+
+/** What one side brings to compat.c negotiate_the_strings. */
+export interface NegotiationRequest {
+  protocol: number;
+  /** The peer announced 'v' (CF_VARINT_FLIST_FLAGS): names are exchanged. */
+  negotiate: boolean;
+  amServer: boolean;
+  checksumChoice: string | undefined;
+  checksumList: string[];
+  compress: CompressRequest;
+}
+
+export interface Negotiated {
+  xfer: SumKind;
+  file: SumKind;
+  compression: Compression;
 }
 
 /**
- * compat.c negotiate_the_strings for checksums: an explicit --checksum-choice
- * needs no exchange; with negotiation each side sends its list and picks its
- * own favourite that the peer offers; otherwise the protocol implies one.
+ * compat.c negotiate_the_strings: a side that has to choose sends its list of
+ * checksum names and then of compression names (both before reading, as
+ * upstream does), and picks its own favourite that the peer also offers.
+ * An explicit choice needs no exchange; without negotiation the protocol
+ * implies the checksum and zlib is the compression.
  */
-export async function negotiateSums(
-  input: Input,
-  output: Output,
-  o: { protocol: number; checksumChoice: string | undefined; negotiate: boolean; ours: string[]; amServer: boolean },
-): Promise<{ xfer: SumKind; file: SumKind }> {
-  if (o.checksumChoice !== undefined) return explicitSums(o.checksumChoice, o.protocol);
-  if (!o.negotiate) {
-    const kind = impliedSum(o.protocol);
-    return { xfer: kind, file: kind };
+export async function negotiateStrings(input: Input, output: Output, o: NegotiationRequest): Promise<Negotiated> {
+  const pickSums = o.checksumChoice === undefined;
+  const pickCompress = o.compress.on && o.compress.choice === null;
+  const compressList = offeredCompressList(o.amServer);
+  if (o.negotiate) {
+    if (pickSums) output.data.vstring(Buffer.from(o.checksumList.join(" ")));
+    if (pickCompress) output.data.vstring(Buffer.from(compressList.join(" ")));
+    output.flush();
   }
-  output.data.vstring(Buffer.from(o.ours.join(" ")));
-  output.flush();
-  const list = Buffer.from(await input.read((r) => r.vstring(MAX_NSTR))).toString("latin1");
-  const offered = new Set(list.split(/\s+/).filter(Boolean));
-  const name = o.ours.find((n) => offered.has(n));
-  if (!name) {
-    const [server, client] = o.amServer ? [o.ours.join(" "), list] : [list, o.ours.join(" ")];
-    throw new RsyncError(RERR.UNSUPPORTED, `Failed to negotiate a checksum choice.\nrsync: Server list: ${server}\nrsync: Client list: ${client}`);
+  const readChoice = async (ours: string[], what: string): Promise<string> => {
+    const list = Buffer.from(await input.read((r) => r.vstring(MAX_NSTR))).toString("latin1");
+    const offered = new Set(list.toLowerCase().split(/\s+/).filter(Boolean));
+    const name = ours.find((n) => offered.has(n));
+    if (name) return name;
+    const [server, client] = o.amServer ? [ours.join(" "), list] : [list, ours.join(" ")];
+    throw new RsyncError(RERR.UNSUPPORTED, `Failed to negotiate a ${what} choice.\nrsync: Server list: ${server}\nrsync: Client list: ${client}`);
+  };
+
+  let sums: { xfer: SumKind; file: SumKind };
+  if (!pickSums) sums = explicitSums(o.checksumChoice!, o.protocol);
+  else if (!o.negotiate) sums = { xfer: impliedSum(o.protocol), file: impliedSum(o.protocol) };
+  else {
+    const kind = sumByName(await readChoice(o.checksumList, "checksum"), o.protocol);
+    sums = { xfer: kind, file: kind };
   }
-  const kind = sumByName(name, o.protocol);
-  return { xfer: kind, file: kind };
+
+  let alg = Cpres.NONE;
+  if (o.compress.choice !== null) alg = o.compress.choice;
+  else if (pickCompress) alg = o.negotiate ? compressByName(await readChoice(compressList, "compress")) : Cpres.ZLIB;
+  return { ...sums, compression: settleCompression(alg, o.compress.level) };
 }
 
 export async function clientSetupProtocol(input: Input, output: Output, req: ClientSetupRequest): Promise<Session> {
@@ -89,12 +121,13 @@ export async function clientSetupProtocol(input: Input, output: Output, req: Cli
   const negotiate = (compatFlags & CF.VARINT_FLIST_FLAGS) !== 0;
   const properSeedOrder = (compatFlags & CF.CHKSUM_SEED_FIX) !== 0;
 
-  const { xfer, file } = await negotiateSums(input, output, {
+  const { xfer, file, compression } = await negotiateStrings(input, output, {
     protocol,
-    checksumChoice: req.checksumChoice,
     negotiate,
-    ours: CLIENT_CHECKSUM_LIST,
     amServer: false,
+    checksumChoice: req.checksumChoice,
+    checksumList: CLIENT_CHECKSUM_LIST,
+    compress: req.compress,
   });
 
   const seed = await input.read((r) => r.i32());
@@ -107,5 +140,6 @@ export async function clientSetupProtocol(input: Input, output: Output, req: Cli
     id0Names: (compatFlags & CF.ID0_NAMES) !== 0,
     symlinkTimes: (compatFlags & CF.SYMLINK_TIMES) !== 0,
     sums: { xfer, file, seed, properSeedOrder },
+    compression,
   };
 }

@@ -17,6 +17,7 @@ import { stdioChannel } from "../io/stream-channel.ts";
 import { IoWatchdog } from "../io/watchdog.ts";
 import { MSG } from "../protocol/mux.ts";
 import { allowIncRecurse, serverSetupProtocol } from "../protocol/server-setup.ts";
+import { compressRequest } from "../compress/choice.ts";
 import { exchangeVersions } from "../protocol/version-exchange.ts";
 import { receiveTransfer } from "../roles/receive-session.ts";
 import { terminal } from "../output/terminal.ts";
@@ -85,6 +86,7 @@ export async function serveTransfer(o: Options, input: Input, output: Output, re
       allowIncRecurse: allowIncRecurse({ recursive: o.recursive, amSender: o.sender, clientInfo, needsWholeList }),
       checksumChoice: o.checksumChoice,
       checksumSeed: o.checksumSeed,
+      compress: compressRequest(o),
     });
     output.startMultiplex();
     terminal.sink = (kind, text) => output.message(kind === "info" ? MSG.INFO : s.protocol >= 30 ? MSG.ERROR : MSG.ERROR_XFER, text);

@@ -9,18 +9,26 @@ import { memoryChannelPair } from "../../src/io/memory-channel.ts";
 import { Output } from "../../src/io/output.ts";
 import { CF, clientSetupProtocol } from "../../src/protocol/setup.ts";
 import { serverCompatFlags, serverSetupProtocol } from "../../src/protocol/server-setup.ts";
+import { Cpres, NO_COMPRESS_REQUEST, compressRequest, compressServerArgs, offeredCompressList, type CompressRequest } from "../../src/compress/choice.ts";
+import { defaultOptions, type Options } from "../../src/cli/options.ts";
 
-async function pair(protocol: number, clientInfo: string, clientChoice?: string, serverChoice?: string) {
+async function pair(protocol: number, clientInfo: string, clientChoice?: string, serverChoice?: string, compress: CompressRequest = NO_COMPRESS_REQUEST) {
   const [a, b] = memoryChannelPair();
-  const client = clientSetupProtocol(new Input(a), new Output(a), { protocol, checksumChoice: clientChoice });
+  const client = clientSetupProtocol(new Input(a), new Output(a), { protocol, checksumChoice: clientChoice, compress });
   const server = serverSetupProtocol(new Input(b), new Output(b), {
     protocol,
     clientInfo,
     allowIncRecurse: clientInfo.includes("i"),
     checksumChoice: serverChoice,
     checksumSeed: 0,
+    compress,
   });
   return Promise.all([client, server]);
+}
+
+/** The request both sides derive from the same command-line options. */
+function requestFor(args: Partial<Options>): CompressRequest {
+  return compressRequest({ ...defaultOptions(), ...args });
 }
 
 describe("server setup_protocol", () => {
@@ -60,5 +68,45 @@ describe("server setup_protocol", () => {
     const [c, s] = await pair(31, "iLsfxCIvu", "xxh64", "xxh64");
     expect(c.sums.xfer.name).toBe("xxh64");
     expect(s.sums.xfer.name).toBe("xxh64");
+  });
+
+  test("-z with negotiation settles on zstd at level 3; without 'v' it is zlib at level 6", async () => {
+    const z = requestFor({ compress: 1 });
+    const [c, s] = await pair(31, "iLsfxCIvu", undefined, undefined, z);
+    expect(c.compression).toEqual({ alg: Cpres.ZSTD, level: 3 });
+    expect(s.compression).toEqual(c.compression);
+    const [c30, s30] = await pair(30, "LsfxCI", undefined, undefined, z);
+    expect(c30.compression).toEqual({ alg: Cpres.ZLIB, level: 6 });
+    expect(s30.compression).toEqual(c30.compression);
+  });
+
+  test("a named algorithm skips the exchange; deflate level 0 turns compression off, zstd's 0 is its default", async () => {
+    const [c] = await pair(31, "iLsfxCIvu", undefined, undefined, requestFor({ compressChoice: "LZ4", compressLevel: 9 }));
+    expect(c.compression).toEqual({ alg: Cpres.LZ4, level: 0 });
+    const [off] = await pair(31, "iLsfxCIvu", undefined, undefined, requestFor({ compress: 2, compressLevel: 0 }));
+    expect(off.compression.alg).toBe(Cpres.NONE);
+    const [zstd] = await pair(31, "iLsfxCIvu", undefined, undefined, requestFor({ compressChoice: "zstd", compressLevel: 0 }));
+    expect(zstd.compression).toEqual({ alg: Cpres.ZSTD, level: 3 });
+    const [clamped] = await pair(31, "iLsfxCIvu", undefined, undefined, requestFor({ compressChoice: "zlib", compressLevel: 42 }));
+    expect(clamped.compression).toEqual({ alg: Cpres.ZLIB, level: 9 });
+  });
+
+  test("the server hears of compression as upstream's client tells it", () => {
+    const flat = (a: ReturnType<typeof compressServerArgs>) => ({ letter: a.letter, args: [...a.level, ...a.choice, ...a.skip] });
+    expect(flat(compressServerArgs(requestFor({ compress: 1 }), false, undefined))).toEqual({ letter: true, args: [] });
+    expect(flat(compressServerArgs(requestFor({ compress: 2 }), false, undefined))).toEqual({ letter: false, args: ["--new-compress"] });
+    expect(flat(compressServerArgs(requestFor({ compressChoice: "zlib", compressLevel: 3 }), true, "gz"))).toEqual({ letter: true, args: ["--compress-level=3", "--old-compress"] });
+    expect(flat(compressServerArgs(requestFor({ compressChoice: "zstd" }), false, "gz/mp4"))).toEqual({ letter: false, args: ["--compress-choice=zstd", "--skip-compress=gz/mp4"] });
+    expect(flat(compressServerArgs(requestFor({ compressLevel: 4 }), false, undefined))).toEqual({ letter: false, args: ["--compress-level=4"] });
+    expect(requestFor({ compress: 1, compressChoice: "auto" }).plainZ).toBe(true);
+    expect(requestFor({ compressChoice: "none" }).on).toBe(false);
+    expect(() => requestFor({ compressChoice: "brotli" })).toThrow("unknown compress name: brotli");
+  });
+
+  test("RSYNC_COMPRESS_LIST replaces the offered list, client part before '&'", () => {
+    expect(offeredCompressList(false, "lz4 bogus zlib lz4&zstd")).toEqual(["lz4", "zlib"]);
+    expect(offeredCompressList(true, "lz4 bogus zlib lz4&zstd")).toEqual(["zstd"]);
+    expect(offeredCompressList(false, "bogus")).toEqual(["INVALID"]);
+    expect(offeredCompressList(true, undefined)).toEqual(["zstd", "lz4", "zlibx", "zlib", "none"]);
   });
 });
