@@ -1,17 +1,17 @@
 /**
- * The sender's half of a file's data (match.c match_sums, token.c
- * simple_send_token): the file as a stream of tokens against the receiver's
- * basis signatures — literal runs of at most CHUNK_SIZE bytes and block
- * references — then the end token and the whole-file checksum. Writing
+ * The sender's half of a file's data (match.c match_sums): the file as a
+ * stream of tokens against the receiver's basis signatures — literal data
+ * and block references, written by the session's TokenWriter (plain or
+ * compressed) — then the end token and the whole-file checksum. Writing
  * pauses whenever the output has a backlog, so a file of any size goes out
  * in bounded memory.
  */
 import { readSync } from "node:fs";
 import type { ByteWriter } from "../protocol/writer.ts";
 import type { Hasher } from "../native/index.ts";
+import { CHUNK_SIZE, type TokenWriter } from "./token-writer.ts";
 
-/** Upstream's CHUNK_SIZE: the longest literal token. */
-export const CHUNK_SIZE = 32 * 1024;
+export { CHUNK_SIZE };
 /** Bytes read from a file at a time when it goes whole (a multiple of CHUNK_SIZE keeps upstream's token boundaries). */
 export const READ_SIZE = 8 * CHUNK_SIZE;
 
@@ -29,25 +29,18 @@ export interface TokenSink {
   writable(): Promise<void>;
 }
 
-function literalTokens(w: ByteWriter, bytes: Uint8Array): void {
-  for (let at = 0; at < bytes.length; at += CHUNK_SIZE) {
-    const chunk = bytes.subarray(at, Math.min(bytes.length, at + CHUNK_SIZE));
-    w.i32(chunk.length).bytes(chunk);
-  }
-}
-
 /** Writes `ops` over `data` as tokens, feeding every byte to `hasher`; returns the byte totals. */
-export async function writeTokens(sink: TokenSink, data: Uint8Array, ops: Iterable<DeltaOp>, hasher: Hasher): Promise<DeltaTotals> {
+export async function writeTokens(sink: TokenSink, tokens: TokenWriter, data: Uint8Array, ops: Iterable<DeltaOp>, hasher: Hasher): Promise<DeltaTotals> {
   const totals: DeltaTotals = { literal: 0, matched: 0 };
   let pos = 0;
   let sinceWait = 0;
   for (const op of ops) {
     if (op.literal) {
-      literalTokens(sink.writer(), data.subarray(op.offset, op.offset + op.length));
+      tokens.literal(sink.writer(), data.subarray(op.offset, op.offset + op.length));
       totals.literal += op.length;
       sinceWait += op.length;
     } else {
-      sink.writer().i32(-(op.block + 1));
+      tokens.block(sink.writer(), op.block, data.subarray(pos, pos + op.length));
       totals.matched += op.length;
     }
     pos += op.length;
@@ -58,7 +51,7 @@ export async function writeTokens(sink: TokenSink, data: Uint8Array, ops: Iterab
   }
   hasher.update(data.subarray(0, pos));
   const w = sink.writer();
-  w.i32(0);
+  tokens.end(w);
   w.bytes(hasher.digest());
   return totals;
 }
@@ -69,19 +62,19 @@ export async function writeTokens(sink: TokenSink, data: Uint8Array, ops: Iterab
  * most files are small, and a fresh buffer each would cost more than their
  * data) and sent as literal tokens, never held in memory at once.
  */
-export async function writeWholeFile(sink: TokenSink, fd: number, hasher: Hasher, buf: Uint8Array): Promise<DeltaTotals> {
+export async function writeWholeFile(sink: TokenSink, tokens: TokenWriter, fd: number, hasher: Hasher, buf: Uint8Array): Promise<DeltaTotals> {
   let total = 0;
   for (;;) {
     const n = readSync(fd, buf, 0, buf.length, null);
     if (n <= 0) break;
     const piece = buf.subarray(0, n);
-    literalTokens(sink.writer(), piece);
+    tokens.literal(sink.writer(), piece);
     hasher.update(piece);
     total += n;
     await sink.writable();
   }
   const w = sink.writer();
-  w.i32(0);
+  tokens.end(w);
   w.bytes(hasher.digest());
   return { literal: total, matched: 0 };
 }

@@ -85,8 +85,8 @@ export class IncomingFile {
     this.write(data);
   }
 
-  /** A block of the basis; with --inplace a block already at its place is not rewritten. */
-  block(index: number): void {
+  /** A block of the basis (returned: compression may need it); with --inplace a block already at its place is not rewritten. */
+  block(index: number): Uint8Array {
     const h = this.spec.head;
     const len = index === h.count - 1 && h.remainder ? h.remainder : h.blockLength;
     const at = index * h.blockLength;
@@ -96,9 +96,10 @@ export class IncomingFile {
     this.matched += len;
     if (this.spec.inplace && at === this.offset) {
       this.offset += len;
-      return;
+      return data;
     }
     this.write(data);
+    return data;
   }
 
   private write(data: Uint8Array): void {

@@ -17,6 +17,7 @@ import { wholeFileHasher } from "../protocol/checksum-choice.ts";
 import { NDX_DEL_STATS, NDX_DONE, NDX_FLIST_EOF, NDX_FLIST_OFFSET } from "../protocol/ndx.ts";
 import { UNDERFLOW, type ChunkReader } from "../protocol/reader.ts";
 import { readSumHead, type SumHead } from "../delta/sum-head.ts";
+import { TOKEN_END, type TokenReader, tokenReaderFor } from "../delta/token-reader.ts";
 import { ITEM } from "./attrs.ts";
 import { IncomingFile } from "./incoming-file.ts";
 import { FNAMECMP_FNAME, FNAMECMP_PARTIAL_DIR, partialPathFor, removePartialFile } from "./partial-dir.ts";
@@ -33,10 +34,10 @@ interface ReceivingFile {
   /** Bytes of the file rebuilt so far, and protocol bytes its data took (sum head included). */
   offset: number;
   wireBytes: number;
+  /** The end token came; the whole-file checksum is next. */
+  awaitingChecksum: boolean;
 }
 
-/** Upstream never sends a literal run longer than CHUNK_SIZE; 3.4.4+ refuses longer ones. */
-const MAX_LITERAL = 32 * 1024;
 const MAX_XNAME = 4095;
 
 export class Receiver {
@@ -48,6 +49,8 @@ export class Receiver {
   private readonly showProgress: boolean;
   /** Lists received and not yet ended by the sender's NDX_DONE (incremental mode). */
   private listsHeld = 0;
+  /** One for the whole session: a compressed stream may span files. */
+  private readonly tokens: TokenReader;
 
   constructor(
     private readonly x: ReceivingSide,
@@ -56,6 +59,7 @@ export class Receiver {
     private readonly attrs: AttrRules,
   ) {
     this.maxPhase = x.s.protocol >= 29 ? 2 : 1;
+    this.tokens = tokenReaderFor(x.s.compression, { protocol: x.s.protocol });
     this.showProgress = !x.out.quiet && x.out.info.get("PROGRESS") > 0;
     this.listsHeld = x.lists.lists.length;
   }
@@ -113,7 +117,7 @@ export class Receiver {
       }
       return true;
     }
-    if (this.file) return this.fileStep(r);
+    if (this.file) return this.file.awaitingChecksum ? this.checksumStep(r) : this.fileStep(r);
     return this.itemStep(r);
   }
 
@@ -255,36 +259,39 @@ export class Receiver {
     this.countTransfer(row, iflags, redo);
     // The appended-to part counts as done already (receive_data starts at the basis length).
     const offset = append ? Math.max(0, head.count * head.blockLength - (head.remainder ? head.blockLength - head.remainder : 0)) : 0;
-    this.file = { row, ndx, iflags, redo, data, partialRel, offset, wireBytes: sumHeadBytes(x.s.protocol) };
+    this.file = { row, ndx, iflags, redo, data, partialRel, offset, wireBytes: sumHeadBytes(x.s.protocol), awaitingChecksum: false };
   }
 
   /** One token of the file's data, or its checksum after the end token. */
   private fileStep(r: ChunkReader): boolean {
     const f = this.file!;
     const head = f.data.spec.head;
-    const token = r.i32();
-    if (token > 0) {
-      if (token > MAX_LITERAL) throw protocolError(`Invalid literal data length ${token}`);
-      const bytes = r.bytes(token);
+    const token = this.tokens.read(r);
+    f.wireBytes += this.tokens.wireBytes;
+    if (typeof token !== "number") {
       if (this.showProgress) this.x.report.progress?.(f.offset, this.x.t.size[f.row]!);
-      f.data.literalData(bytes);
-      f.offset += token;
-      f.wireBytes += 4 + token;
+      f.data.literalData(token);
+      f.offset += token.byteLength;
       return true;
     }
-    if (token < 0) {
-      const block = -(token + 1);
-      if (block >= head.count) throw protocolError(`Invalid block index ${block} (count=${head.count}) [receiver]`);
+    if (token !== TOKEN_END) {
+      if (token >= head.count) throw protocolError(`Invalid block index ${token} (count=${head.count}) [receiver]`);
       if (this.showProgress) this.x.report.progress?.(f.offset, this.x.t.size[f.row]!);
-      f.data.block(block);
-      f.offset += block === head.count - 1 && head.remainder ? head.remainder : head.blockLength;
-      f.wireBytes += 4;
+      this.tokens.seeBlock(f.data.block(token));
+      f.offset += token === head.count - 1 && head.remainder ? head.remainder : head.blockLength;
       return true;
     }
     // End of data: the sender's whole-file checksum follows.
+    f.awaitingChecksum = true;
+    return true;
+  }
+
+  /** The sender's whole-file checksum, after the end token. */
+  private checksumStep(r: ChunkReader): boolean {
+    const f = this.file!;
     const sumLength = this.x.s.sums.xfer.length;
     const theirs = r.bytes(sumLength);
-    f.wireBytes += 4 + sumLength;
+    f.wireBytes += sumLength;
     if (this.showProgress) this.x.report.transferDataDone?.(this.x.t.size[f.row]!);
     this.finishFile(f, f.data.verify(theirs), theirs);
     return true;

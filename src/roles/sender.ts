@@ -22,6 +22,7 @@ import { UNDERFLOW, type ChunkReader } from "../protocol/reader.ts";
 import type { Session } from "../protocol/setup.ts";
 import { readSumHead, type SumHead, writeSumHead } from "../delta/sum-head.ts";
 import { type DeltaOp, type DeltaTotals, READ_SIZE, writeTokens, writeWholeFile } from "../delta/send-tokens.ts";
+import { type TokenWriter, tokenWriterFor } from "../delta/token-writer.ts";
 import { closeSync } from "node:fs";
 import { ITEM } from "./attrs.ts";
 import type { TransferStats } from "./stats.ts";
@@ -62,6 +63,8 @@ export interface SendingSide {
   forwardDeleteStats?: boolean;
   /** A client's item line (log_item / maybe_log_item): `totals` for a transfer. */
   report?(e: ItemEvent): void;
+  /** A daemon module's "dont compress" lists "*": deflate stores only. */
+  storeOnly?: boolean;
 }
 
 interface Request {
@@ -82,9 +85,12 @@ export class Sender {
   finishedFiles = 0;
   /** Where files sent whole are read, one piece at a time (the writer copies what it is given). */
   private readonly readBuffer = new Uint8Array(READ_SIZE);
+  /** One for the whole session: a compressed stream may span files. */
+  private readonly tokens: TokenWriter;
 
   constructor(private readonly x: SendingSide) {
     this.maxPhase = x.s.protocol >= 29 ? 2 : 1;
+    this.tokens = tokenWriterFor(x.s.compression, { protocol: x.s.protocol, storeOnly: x.storeOnly });
   }
 
   async run(): Promise<void> {
@@ -301,12 +307,12 @@ export class Sender {
     let totals: DeltaTotals;
     if ("fd" in source) {
       try {
-        totals = await writeWholeFile(sink, source.fd, wholeFileHasher(x.s.sums), this.readBuffer);
+        totals = await writeWholeFile(sink, this.tokens, source.fd, wholeFileHasher(x.s.sums), this.readBuffer);
       } finally {
         closeSync(source.fd);
       }
     } else {
-      totals = await writeTokens(sink, source.data, x.matcher!(head, req.sums!, source.data, x.s), wholeFileHasher(x.s.sums));
+      totals = await writeTokens(sink, this.tokens, source.data, x.matcher!(head, req.sums!, source.data, x.s), wholeFileHasher(x.s.sums));
     }
     x.stats.literalData += totals.literal;
     x.stats.matchedData += totals.matched;
