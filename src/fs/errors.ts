@@ -3,6 +3,6 @@ export function errText(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   const code = err.errno !== undefined ? Math.abs(err.errno) : 0;
   // node: "ENOENT: no such file or directory, lstat '/x'" -> "no such file or directory"
-  const msg = (err.message ?? "unknown error").replace(/^[A-Z0-9]+: /, "").replace(/, \w+ .*$/, "");
+  const msg = (err.message ?? "unknown error").replace(/^[A-Z0-9]+: /, "").replace(/, \w+( .*)?$/, "");
   return `${msg.charAt(0).toUpperCase()}${msg.slice(1)} (${code})`;
 }

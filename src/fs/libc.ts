@@ -4,6 +4,7 @@
  * (devices, fifos, sockets) and chroot (a daemon module's "use chroot"). libc is always in the process, so these work
  * even when our own native core could not be loaded.
  */
+import { getSystemErrorMessage, getSystemErrorName } from "node:util";
 import { dlopen, FFIType, read } from "bun:ffi";
 
 const AT_FDCWD = -100;
@@ -54,7 +55,8 @@ export class SysError extends Error {
     readonly errno: number,
     readonly syscall: string,
   ) {
-    super(`${syscall} failed: errno ${errno}`);
+    // The same wording node's own errors carry ("EPERM: operation not permitted, utimensat"), so errText reads both alike.
+    super(`${getSystemErrorName(-errno)}: ${getSystemErrorMessage(-errno)}, ${syscall}`);
   }
 }
 

@@ -755,7 +755,14 @@ export class Generator {
     const rel = this.rel(row);
     if (!this.attrs.keepsTime(t.mode[row]!)) return;
     const st = x.dest.lstat(rel);
-    if (st && isDir(st.mode) && this.attrs.mtimeDiffers(row, st)) x.dest.setTimes(rel, t.mtime[row]!, t.nsec[row]!, false);
+    if (!st || !isDir(st.mode) || !this.attrs.mtimeDiffers(row, st)) return;
+    try {
+      x.dest.setTimes(rel, t.mtime[row]!, t.nsec[row]!, false);
+    } catch (e) {
+      // A directory we may write in but do not own (a daemon's module root): upstream warns and goes on.
+      x.report.error(`rsync: [generator] failed to set times on "${this.display(rel) || "."}": ${errText(e as NodeJS.ErrnoException)}`);
+      x.hadTransferError = true;
+    }
   }
 
   display(name: Uint8Array): string {
