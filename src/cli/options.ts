@@ -113,6 +113,8 @@ export interface Options {
   confinedModule: string | undefined;
   /** Set by a daemon module ("ignore nonreadable"): files the module's user cannot read are not listed. */
   ignoreNonreadable: boolean;
+  /** Set by a daemon module whose "dont compress" lists "*": deflate only stores (token.c per_file_default_level). */
+  storeOnly: boolean;
   /** --log-file: where a daemon logs. */
   logFile: string | undefined;
   server: boolean;
@@ -209,6 +211,7 @@ export function defaultOptions(): Options {
     mungeSymlinks: false,
     sanitizeLinks: false,
     confinedModule: undefined,
+    storeOnly: false,
     ignoreNonreadable: false,
     server: false,
     sender: false,

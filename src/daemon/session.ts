@@ -15,7 +15,7 @@ import type { Input } from "../io/input.ts";
 import type { Output } from "../io/output.ts";
 import { AUTH_DIGESTS, chooseAuthDigestAsDaemon, type AuthDigest } from "../protocol/daemon-auth.ts";
 import { serverSetupProtocol } from "../protocol/server-setup.ts";
-import { NO_COMPRESS_REQUEST } from "../compress/choice.ts";
+import { NO_COMPRESS_REQUEST, compressRequest } from "../compress/choice.ts";
 import { negotiateVersion, parseGreeting } from "../transport/daemon-client.ts";
 import { reportToClient, serveTransfer } from "../server/server-main.ts";
 import { PROTOCOL_VERSION } from "../version.ts";
@@ -184,6 +184,8 @@ async function serveModule(
       if (!o.server || o.daemon) optionError = "rsync: the daemon only serves rsync clients (--server expected)";
       // options.c refused_delete: any way of deleting counts.
       else if (refusedSet.has("delete") && o.deleteMode !== "none") optionError = "rsync: The server is configured to refuse --delete";
+      // options.c refused_compress: so does any way of asking for compression.
+      else if (refusedSet.has("compress") && compressRequest(o).on) optionError = "rsync: The server is configured to refuse --compress (-z)";
     } catch (e) {
       optionError = e instanceof RsyncError ? e.message : String(e);
     }
@@ -290,6 +292,8 @@ function applyModuleSettings(o: Options, mod: ModuleConfig, chrooted: boolean): 
   if (mod.bool("ignore errors")) o.ignoreErrors = true;
   if (mod.bool("ignore nonreadable")) o.ignoreNonreadable = true;
   o.verbose = Math.min(o.verbose, mod.int("max verbosity"));
+  // token.c init_set_compression: a "*" word anywhere in the list means no file is worth compressing.
+  o.storeOnly = mod.str("dont compress").split(" ").includes("*");
 }
 
 /**

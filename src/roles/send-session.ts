@@ -146,6 +146,7 @@ export async function sendTransfer(req: SendRequest): Promise<SendResult> {
       output.message(kind === "warning" ? MSG.WARNING : MSG.ERROR_XFER, Buffer.from(`${text}\n`, "latin1"));
     },
     forwardDeleteStats: req.amServer,
+    storeOnly: o.storeOnly,
     // The receiver asks for a delta by sending block sums (none when it wants the file whole).
     matcher: (head, sums, data, session) => matchBlocks(head, sums, data, session.sums, { updatingBasis: o.inplace }),
     report,
