@@ -10,6 +10,7 @@ const rolling = @import("rolling.zig");
 const hasher = @import("hasher.zig");
 const block_sums = @import("block_sums.zig");
 const matcher = @import("matcher.zig");
+const lz4 = @import("lz4.zig");
 
 const EINVAL: i32 = 22;
 const ENOMEM: i32 = 12;
@@ -23,9 +24,15 @@ fn input(buf: ?[*]const u8, len: u64) []const u8 {
     return buf.?[0..@intCast(len)];
 }
 
+/// Output buffers too may come as NULL when empty.
+fn output(buf: ?[*]u8, len: u64) []u8 {
+    if (len == 0) return &.{};
+    return buf.?[0..@intCast(len)];
+}
+
 /// Bumped whenever any signature or meaning below changes.
 export fn oc_abi_version() u32 {
-    return 2;
+    return 3;
 }
 
 /// 0 scalar, 1 sse2, 2 avx2, 3 neon: the vector ISA this library was built for.
@@ -116,6 +123,22 @@ export fn oc_match_blocks(params: *const matcher.Params, buf: ?[*]const u8, len:
     return @intCast(n);
 }
 
+/// src[0..src_len] as one raw LZ4 block (see lz4.zig) into dst[0..dst_cap]:
+/// the block's length, or 0 when it does not fit. lz4.compressBound always does.
+export fn oc_lz4_compress(src: ?[*]const u8, src_len: u64, dst: ?[*]u8, dst_cap: u64) i64 {
+    return @intCast(lz4.compress(input(src, src_len), output(dst, dst_cap)));
+}
+
+/// Decodes the raw LZ4 block src[0..src_len] into dst[0..dst_cap]: the bytes
+/// written, or -EINVAL (malformed block), -ENOSPC (dst too small).
+export fn oc_lz4_decompress(src: ?[*]const u8, src_len: u64, dst: ?[*]u8, dst_cap: u64) i64 {
+    const n = lz4.decompress(input(src, src_len), output(dst, dst_cap)) catch |e| return switch (e) {
+        error.Malformed => -EINVAL,
+        error.NoSpace => -ENOSPC,
+    };
+    return @intCast(n);
+}
+
 test {
     _ = caps;
     _ = rolling;
@@ -125,5 +148,6 @@ test {
     _ = hasher;
     _ = block_sums;
     _ = matcher;
+    _ = lz4;
     _ = @import("lib_test.zig");
 }

@@ -14,6 +14,8 @@ extern fn oc_hash_init(state: [*]u8, alg: u32, seed: i64) i32;
 extern fn oc_hash_update(state: [*]u8, buf: ?[*]const u8, len: u64) i32;
 extern fn oc_hash_final(state: [*]u8, out: [*]u8) i32;
 extern fn oc_block_sums(buf: ?[*]const u8, len: u64, block_len: u32, strong_len: u32, alg: u32, seed: i32, seed_order: u32, out: ?[*]u8) i64;
+extern fn oc_lz4_compress(src: ?[*]const u8, src_len: u64, dst: ?[*]u8, dst_cap: u64) i64;
+extern fn oc_lz4_decompress(src: ?[*]const u8, src_len: u64, dst: ?[*]u8, dst_cap: u64) i64;
 
 fn hex(comptime s: []const u8) [s.len / 2]u8 {
     var out: [s.len / 2]u8 = undefined;
@@ -22,7 +24,7 @@ fn hex(comptime s: []const u8) [s.len / 2]u8 {
 }
 
 test "abi basics" {
-    try testing.expectEqual(@as(u32, 2), oc_abi_version());
+    try testing.expectEqual(@as(u32, 3), oc_abi_version());
     try testing.expect(oc_simd_level() <= 3);
     try testing.expect(oc_cpu_supports_v3() <= 1);
     const r = oc_io_uring_probe();
@@ -44,6 +46,11 @@ test "abi: NULL is accepted for empty inputs" {
     try testing.expectEqual(@as(i32, 0), oc_hash_update(&mem, null, 0));
     try testing.expectEqual(@as(i32, 16), oc_hash_final(&mem, &out));
     try testing.expectEqual(@as(i64, 0), oc_block_sums(null, 0, 700, 16, 5, 0, 0, null));
+    var block: [16]u8 = undefined;
+    try testing.expectEqual(@as(i64, 1), oc_lz4_compress(null, 0, &block, block.len));
+    try testing.expectEqual(@as(i64, 0), oc_lz4_compress(null, 0, null, 0));
+    try testing.expectEqual(@as(i64, 0), oc_lz4_decompress(&block, 1, null, 0));
+    try testing.expectEqual(@as(i64, -22), oc_lz4_decompress(null, 0, null, 0));
 }
 
 test "abi one-shot hash: vectors, lengths, bad ids" {
@@ -122,6 +129,19 @@ test "abi block sums" {
     try testing.expectEqual(@as(i64, -22), oc_block_sums("hello", 5, 700, 9, 7, 0, 0, &out));
     try testing.expectEqual(@as(i64, -22), oc_block_sums("hello", 5, 700, 16, 1, 0, 0, &out));
     try testing.expectEqual(@as(i64, -22), oc_block_sums("hello", 5, 700, 16, 5, 0, 7, &out));
+}
+
+test "abi lz4: round trip, errors as negative errno" {
+    const text = "the quick brown fox jumps over the quick brown fox and the lazy dog";
+    var block: [128]u8 = undefined;
+    const n = oc_lz4_compress(text, text.len, &block, block.len);
+    try testing.expect(n > 0 and n < text.len);
+    var out: [text.len]u8 = undefined;
+    try testing.expectEqual(@as(i64, text.len), oc_lz4_decompress(&block, @intCast(n), &out, out.len));
+    try testing.expectEqualSlices(u8, text, &out);
+    try testing.expectEqual(@as(i64, 0), oc_lz4_compress(text, text.len, &block, 10));
+    try testing.expectEqual(@as(i64, -28), oc_lz4_decompress(&block, @intCast(n), &out, out.len - 1));
+    try testing.expectEqual(@as(i64, -22), oc_lz4_decompress("\x50ab", 3, &out, out.len));
 }
 
 comptime {

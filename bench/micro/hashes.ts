@@ -1,11 +1,11 @@
 /**
- * Micro-benchmark of the native core (hashes, block sums, the block matcher),
+ * Micro-benchmark of the native core (hashes, block sums, the block matcher, LZ4),
  * native vs TypeScript twin, in MB/s
  * (mitata measures; we convert its mean time per call). Run:
  *   npm run bench:micro            (or: bun bench/micro/hashes.ts --markdown)
  */
 import { bench, do_not_optimize, run } from "mitata";
-import { HashAlg, SeedOrder, core, tsCore, type Core } from "../../src/native/index.ts";
+import { HashAlg, SeedOrder, core, lz4CompressBound, tsCore, type Core } from "../../src/native/index.ts";
 
 if (core.caps.kind !== "native") {
   console.error(`native core not loaded (${core.caps.reason}); build it first (npm run build)`);
@@ -23,6 +23,25 @@ const edited = new Uint8Array(MiB);
 edited.set(big.subarray(0, 1000));
 edited.set([1, 2, 3, 4, 5, 6, 7], 1000);
 edited.set(big.subarray(1000, MiB - 7), 1007);
+
+// LZ4 works on chunks of at most 16383 bytes in our use; this text compresses about 3:1, xorshift bytes not at all.
+const CHUNK = 16 * 1024;
+const WORDS = ["the ", "quick ", "brown ", "fox ", "jumps ", "over ", "lazy ", "dog ", "\n", "rsync ", "delta "];
+let text = "";
+for (let i = 0; text.length < CHUNK; i++) text += WORDS[((i * 2654435761) >>> 20) % WORDS.length];
+const textChunk = new TextEncoder().encode(text.slice(0, CHUNK));
+const randomChunk = new Uint8Array(CHUNK);
+for (let i = 0, x = 1; i < CHUNK; i++) {
+  x ^= x << 13;
+  x ^= x >>> 17;
+  x ^= x << 5;
+  randomChunk[i] = x;
+}
+const lz4Out = new Uint8Array(lz4CompressBound(CHUNK));
+const lz4Back = new Uint8Array(CHUNK);
+const lz4Block = (chunk: Uint8Array) => lz4Out.slice(0, core.lz4Compress(chunk, lz4Out));
+const textBlock = lz4Block(textChunk);
+const randomBlock = lz4Block(randomChunk);
 
 interface Case {
   name: string;
@@ -55,6 +74,10 @@ const cases: Case[] = [
     bytes: MiB,
     fn: (c) => c.matchBlocks(edited, editedSums, { ...matchParams, count: Math.ceil(MiB / 700), remainder: MiB % 700 }),
   },
+  { name: "lz4 compress, 16 KiB of text", bytes: CHUNK, fn: (c) => c.lz4Compress(textChunk, lz4Out) },
+  { name: "lz4 decompress, 16 KiB of text", bytes: CHUNK, fn: (c) => c.lz4Decompress(textBlock, lz4Back) },
+  { name: "lz4 compress, 16 KiB incompressible", bytes: CHUNK, fn: (c) => c.lz4Compress(randomChunk, lz4Out) },
+  { name: "lz4 decompress, 16 KiB incompressible", bytes: CHUNK, fn: (c) => c.lz4Decompress(randomBlock, lz4Back) },
 ];
 
 for (const c of cases) {

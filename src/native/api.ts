@@ -108,6 +108,22 @@ export interface Core {
 
   /** Streaming digest; same result as `hash` over the concatenated updates. */
   createHasher(alg: HashAlg, seed?: number | bigint): Hasher;
+
+  /**
+   * `src` as one raw LZ4 block (block format only: no frame, no dictionary)
+   * into `dst`: the block's length, or 0 when it does not fit. A `dst` of
+   * lz4CompressBound(src.length) bytes always suffices. The native and
+   * TypeScript blocks may differ byte for byte; each decodes the other's.
+   */
+  lz4Compress(src: Uint8Array, dst: Uint8Array): number;
+
+  /** Decodes the raw LZ4 block `src` into `dst`: the bytes written, or -1 when the block is malformed or `dst` too small. Safe on hostile input. */
+  lz4Decompress(src: Uint8Array, dst: Uint8Array): number;
+}
+
+/** The largest LZ4 block `n` bytes of input can need (all literals, their length bytes, and margin). */
+export function lz4CompressBound(n: number): number {
+  return n + Math.floor(n / 255) + 16;
 }
 
 /** Upstream's `%C` / `--checksum` hex text for a wire digest: xxHash values are printed most significant byte first. */

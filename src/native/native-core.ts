@@ -64,6 +64,15 @@ export function createNativeCore(lib: NativeLibrary): Core {
       return out.subarray(0, n);
     },
 
+    lz4Compress(src: Uint8Array, dst: Uint8Array) {
+      return Number(s.oc_lz4_compress(bytesOf(src), src.byteLength, bytesOf(dst), dst.byteLength));
+    },
+
+    lz4Decompress(src: Uint8Array, dst: Uint8Array) {
+      const n = Number(s.oc_lz4_decompress(bytesOf(src), src.byteLength, bytesOf(dst), dst.byteLength));
+      return n < 0 ? -1 : n;
+    },
+
     hash(alg: HashAlg, data: Uint8Array, seed?: number | bigint) {
       const out = new Uint8Array(digestLength(alg));
       check(s.oc_hash(alg, bytesOf(data), data.byteLength, toSeed(seed), out), "hash");

@@ -5,6 +5,7 @@
 import type { Core } from "../api.ts";
 import { createHasher, hash } from "./algorithms.ts";
 import { blockSums } from "./block-sums.ts";
+import { lz4Compress, lz4Decompress } from "./lz4.ts";
 import { matchBlocks } from "./matcher.ts";
 import { rollingChecksum } from "./rolling.ts";
 
@@ -16,4 +17,6 @@ export const tsCore: Core = {
   matchBlocks,
   hash,
   createHasher,
+  lz4Compress,
+  lz4Decompress,
 };
