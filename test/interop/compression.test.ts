@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startDaemon, type RunningDaemon } from "../helpers/daemon.ts";
+import { startDaemon, type ModuleConfig, type RunningDaemon } from "../helpers/daemon.ts";
 import { runOc, runRsync } from "../helpers/run.ts";
 import { ageTree, snapshot } from "../helpers/tree.ts";
 
@@ -171,7 +171,7 @@ describe("compression levels and old protocols", () => {
 test("a module with 'dont compress = *' and one refusing compression, as upstream's daemon", async () => {
   const dir = join(work, "modules");
   buildSource(join(dir, "src"));
-  const modules = [
+  const modules: ModuleConfig[] = [
     { name: "stored", path: join(dir, "src"), params: { "dont compress": "*" } },
     { name: "nocompress", path: join(dir, "src"), params: { "refuse options": "compress" } },
   ];
