@@ -5,6 +5,7 @@
 import type { Options } from "../cli/options.ts";
 import { RERR, RsyncError, usageError } from "../errors.ts";
 import { validateChecksumChoice } from "../protocol/checksum-choice.ts";
+import { compressRequest } from "../compress/choice.ts";
 import { checkForHostSpec, type HostSpec } from "../transport/address.ts";
 import { localCopy, pullFromRemote } from "./pull.ts";
 import { pushToRemote } from "./push.ts";
@@ -21,6 +22,8 @@ export async function runClient(o: Options): Promise<number> {
     process.stderr.write(`oc-rsync: native core not loaded (${core.caps.reason}); using the TypeScript implementation\n`);
   }
   if (o.checksumChoice) validateChecksumChoice(o.checksumChoice);
+  // An unknown --compress-choice fails before connecting, as upstream's option parsing does.
+  compressRequest(o);
   if (o.protocol !== undefined && (o.protocol < 27 || o.protocol > 32)) {
     throw new RsyncError(RERR.PROTOCOL, `--protocol must be between 27 and 32 (oc-rsync supports 27 to 32).`);
   }

@@ -13,7 +13,7 @@ import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startDaemon, type ModuleConfig, type RunningDaemon } from "../helpers/daemon.ts";
-import { runOc, runRsync } from "../helpers/run.ts";
+import { normalizeErrors, runOc, runRsync } from "../helpers/run.ts";
 import { ageTree, snapshot } from "../helpers/tree.ts";
 
 const MAIN = join(import.meta.dir, "../../src/main.ts");
@@ -193,4 +193,12 @@ test("a module with 'dont compress = *' and one refusing compression, as upstrea
   } finally {
     await Promise.all([ours.stop(), theirs.stop()]);
   }
+});
+
+test("an unknown --compress-choice fails before connecting, as upstream's does", async () => {
+  const url = daemons.upstream!.url("w", "nowhere/");
+  const a = await runOc(["-a", "--zc=brotli", url, join(work, "unknown-choice")]);
+  const b = await runRsync(["-a", "--zc=brotli", url, join(work, "unknown-choice")]);
+  expect(normalizeErrors(a.stderr)).toBe(normalizeErrors(b.stderr));
+  expect(a.code).toBe(b.code);
 });
