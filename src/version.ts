@@ -5,6 +5,7 @@
 import pkg from "../package.json" with { type: "json" };
 import { core } from "./native/index.ts";
 import { AUTH_DIGESTS } from "./protocol/daemon-auth.ts";
+import { CLIENT_COMPRESS_LIST } from "./compress/choice.ts";
 
 export const VERSION: string = pkg.version;
 export const PROTOCOL_VERSION = 32;
@@ -13,7 +14,7 @@ export const MIN_PROTOCOL_VERSION = 27;
 const CAPABILITIES = ["64-bit files", "64-bit inums", "64-bit timestamps", "64-bit long ints", "symlinks", "hardlinks"];
 /** Advertised in upstream's order; "none" is only ever offered by a server. */
 export const CHECKSUM_NAMES = ["xxh128", "xxh3", "xxh64", "md5", "md4"];
-export const COMPRESS_NAMES: string[] = [];
+export const COMPRESS_NAMES: readonly string[] = CLIENT_COMPRESS_LIST;
 export const DAEMON_AUTH_NAMES: readonly string[] = AUTH_DIGESTS;
 
 /** Wraps a comma list the way upstream does: 4-space indent, lines under 80 columns. */
