@@ -4,13 +4,18 @@
  * "mod/dir" may bring "dir" and what is below it, and nothing else; a pull
  * of "mod/dir/" brings the directory's contents.
  *
- * Wildcards are matched as wildmatch does without '**' (flist/wildmatch.ts);
- * the filter machinery brings the rest.
+ * Wildcards are matched as wildmatch does (flist/wildmatch.ts).
  */
-import { wildSource } from "../flist/wildmatch.ts";
+import { compileWildPattern, type WildPattern } from "../flist/wildmatch.ts";
+
+/** A name the client asked for; `below`: what is under it is asked for too. */
+interface Root {
+  pattern: WildPattern;
+  below: boolean;
+}
 
 export function requestedNames(paths: string[], relative: boolean): ((name: Uint8Array, isDir: boolean) => boolean) | undefined {
-  const roots: RegExp[] = [];
+  const roots: Root[] = [];
   for (const full of paths) {
     const slash = full.indexOf("/");
     let arg = slash < 0 ? "" : full.slice(slash + 1);
@@ -21,19 +26,29 @@ export function requestedNames(paths: string[], relative: boolean): ((name: Uint
       if (arg === "" || arg.endsWith("/")) return undefined;
       arg = arg.slice(arg.lastIndexOf("/") + 1);
     }
-    // Names are raw bytes, compared as latin1 text; the argument is UTF-8.
-    arg = Buffer.from(arg.replace(/^(\.\/)+/, "").replace(/\/+$/, "")).toString("latin1");
+    // Names are raw bytes; the argument is matched as its UTF-8 bytes.
+    arg = arg.replace(/^(\.\/)+/, "").replace(/\/+$/, "");
     if (arg === "" || arg === ".") return undefined; // a whole directory's contents: anything below it
-    roots.push(new RegExp(`^${wildSource(arg)}(/.*)?$`, "s"));
+    roots.push({ pattern: compileWildPattern(arg), below: true });
     if (relative) {
       // The implied parent directories of a relative path are sent too.
       const parts = arg.split("/");
-      for (let i = 1; i < parts.length; i++) roots.push(new RegExp(`^${wildSource(parts.slice(0, i).join("/"))}$`, "s"));
+      for (let i = 1; i < parts.length; i++) roots.push({ pattern: compileWildPattern(parts.slice(0, i).join("/")), below: false });
     }
   }
   if (roots.length === 0) return undefined;
   return (name) => {
-    const text = Buffer.from(name).toString("latin1").replace(/^\/+/, "");
-    return roots.some((re) => re.test(text));
+    let start = 0;
+    while (name[start] === 0x2f) start++;
+    const text = name.subarray(start);
+    return roots.some((root) => root.pattern.matches(text) || (root.below && matchesAParent(root.pattern, text)));
   };
+}
+
+/** Whether the pattern matches the text up to one of its slashes: a directory the name is below. */
+function matchesAParent(pattern: WildPattern, text: Uint8Array): boolean {
+  for (let slash = text.indexOf(0x2f); slash >= 0; slash = text.indexOf(0x2f, slash + 1)) {
+    if (pattern.matches(text.subarray(0, slash))) return true;
+  }
+  return false;
 }

@@ -6,7 +6,7 @@
  * (wildcards allowed, matched against the reverse-looked-up name).
  */
 import { isIPv4, isIPv6 } from "node:net";
-import { hasWildcards, wildRegex } from "../flist/wildmatch.ts";
+import { hasWildcards, iwildmatch } from "../flist/wildmatch.ts";
 
 /** An IPv4 client on a dual-stack socket shows up as ::ffff:a.b.c.d. */
 export function plainAddress(addr: string): string {
@@ -29,10 +29,7 @@ const splitList = (list: string) => list.split(/[\s,]+/).filter((t) => t !== "")
 function matches(tok: string, addr: string, host: string): boolean {
   const slash = tok.indexOf("/");
   if (slash >= 0) return matchMasked(tok.slice(0, slash), tok.slice(slash + 1), addr);
-  if (hasWildcards(tok)) {
-    const re = wildRegex(tok.toLowerCase());
-    return re.test(host.toLowerCase()) || re.test(addr);
-  }
+  if (hasWildcards(tok)) return iwildmatch(tok, host) || iwildmatch(tok, addr);
   return tok === addr || tok.toLowerCase() === host.toLowerCase();
 }
 

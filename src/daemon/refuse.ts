@@ -9,7 +9,7 @@
  */
 import { optionTable } from "../cli/option-table.ts";
 import type { OptionSpec } from "../cli/option-spec.ts";
-import { hasWildcards, wildRegex } from "../flist/wildmatch.ts";
+import { compileWildPattern, hasWildcards } from "../flist/wildmatch.ts";
 
 /** Never refused (the client needs them to talk to us at all), and matched exactly, never by a wildcard. */
 const ALWAYS_ACCEPTED = new Set(["rsh", "dry-run", "secluded-args", "protect-args", "from0", "checksum-seed", "log-format", "out-format", "sender", "server", "iconv", "no-iconv"]);
@@ -34,10 +34,10 @@ export function refusedOptions(value: string): Set<string> {
       pattern = "[ardlptgoD]";
       wild = true;
     }
-    const re = wildRegex(pattern);
+    const wildcard = compileWildPattern(pattern);
     for (const n of NAMED) {
       const names = n.spec.long;
-      if (!(names.some((l) => re.test(l)) || (n.short && re.test(n.short)))) continue;
+      if (!(names.some((l) => wildcard.matches(l)) || (n.short && wildcard.matches(n.short)))) continue;
       if (wild && ALWAYS_ACCEPTED.has(n.long)) continue;
       if (negated) refused.delete(n.long);
       else if (!ALWAYS_ACCEPTED.has(n.long)) refused.add(n.long);
