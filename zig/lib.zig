@@ -2,7 +2,8 @@
 //!
 //! Conventions: lengths are u64, booleans u32, failures a negative errno
 //! (never a Zig error), no callbacks, no allocation (except the matcher's
-//! hash table, freed before it returns). Each export only checks
+//! hash table, freed before it returns, and the directory scan's results and
+//! prefetching worker threads, see scan.zig). Each export only checks
 //! and converts its arguments; the work lives in the file named after it.
 const std = @import("std");
 const caps = @import("caps.zig");
@@ -11,10 +12,12 @@ const hasher = @import("hasher.zig");
 const block_sums = @import("block_sums.zig");
 const matcher = @import("matcher.zig");
 const lz4 = @import("lz4.zig");
+const scan = @import("scan.zig");
 
 const EINVAL: i32 = 22;
 const ENOMEM: i32 = 12;
 const ENOSPC: i32 = 28;
+const ENOSYS: i32 = 38;
 
 /// Input buffers are declared nullable so that an empty one may come as NULL
 /// (an empty TypedArray need not have backing memory). The C ABI is the same
@@ -32,7 +35,7 @@ fn output(buf: ?[*]u8, len: u64) []u8 {
 
 /// Bumped whenever any signature or meaning below changes.
 export fn oc_abi_version() u32 {
-    return 3;
+    return 4;
 }
 
 /// 0 scalar, 1 sse2, 2 avx2, 3 neon: the vector ISA this library was built for.
@@ -139,6 +142,41 @@ export fn oc_lz4_decompress(src: ?[*]const u8, src_len: u64, dst: ?[*]u8, dst_ca
     return @intCast(n);
 }
 
+/// Directory path[0..path_len] (no NUL; a symlink to a directory is
+/// followed) read with the lstat of each entry, as a scan result (layout in
+/// scan.zig) into out[0..out_cap]: the bytes written; or -ENOSPC with the
+/// size needed as a u64 LE in out[0..8] (the result is kept for a retry with
+/// the same path); or -errno of the directory itself; -ENOSYS off Linux.
+/// A result prefetched for this path is taken (waited for if in progress).
+/// Call from one thread only (the JS thread).
+export fn oc_scan_dir(path: ?[*]const u8, path_len: u64, out: [*]u8, out_cap: u64) i64 {
+    if (comptime !scan.supported) return -ENOSYS;
+    if (out_cap < 8) return -EINVAL;
+    const buf = out[0..@intCast(out_cap)];
+    return switch (scan.scanDir(input(path, path_len), buf)) {
+        .written => |n| @intCast(n),
+        .need => |n| blk: {
+            std.mem.writeInt(u64, buf[0..8], n, .little);
+            break :blk -ENOSPC;
+        },
+        .failed => |e| -@as(i64, e),
+    };
+}
+
+/// A hint that the NUL-separated directory paths in buf[0..len] will be
+/// scanned soon: worker threads scan them in the background, as many as the
+/// bounds in scan.zig allow (the rest are dropped). Same thread as oc_scan_dir.
+export fn oc_scan_prefetch(buf: ?[*]const u8, len: u64) void {
+    if (comptime !scan.supported) return;
+    scan.prefetch(input(buf, len));
+}
+
+/// Frees every prefetched result not taken and drops queued hints (end of a walk).
+export fn oc_scan_end() void {
+    if (comptime !scan.supported) return;
+    scan.end();
+}
+
 test {
     _ = caps;
     _ = rolling;
@@ -149,5 +187,6 @@ test {
     _ = block_sums;
     _ = matcher;
     _ = lz4;
+    _ = scan;
     _ = @import("lib_test.zig");
 }

@@ -16,6 +16,9 @@ extern fn oc_hash_final(state: [*]u8, out: [*]u8) i32;
 extern fn oc_block_sums(buf: ?[*]const u8, len: u64, block_len: u32, strong_len: u32, alg: u32, seed: i32, seed_order: u32, out: ?[*]u8) i64;
 extern fn oc_lz4_compress(src: ?[*]const u8, src_len: u64, dst: ?[*]u8, dst_cap: u64) i64;
 extern fn oc_lz4_decompress(src: ?[*]const u8, src_len: u64, dst: ?[*]u8, dst_cap: u64) i64;
+extern fn oc_scan_dir(path: ?[*]const u8, path_len: u64, out: [*]u8, out_cap: u64) i64;
+extern fn oc_scan_prefetch(buf: ?[*]const u8, len: u64) void;
+extern fn oc_scan_end() void;
 
 fn hex(comptime s: []const u8) [s.len / 2]u8 {
     var out: [s.len / 2]u8 = undefined;
@@ -24,7 +27,7 @@ fn hex(comptime s: []const u8) [s.len / 2]u8 {
 }
 
 test "abi basics" {
-    try testing.expectEqual(@as(u32, 3), oc_abi_version());
+    try testing.expectEqual(@as(u32, 4), oc_abi_version());
     try testing.expect(oc_simd_level() <= 3);
     try testing.expect(oc_cpu_supports_v3() <= 1);
     const r = oc_io_uring_probe();
@@ -142,6 +145,25 @@ test "abi lz4: round trip, errors as negative errno" {
     try testing.expectEqual(@as(i64, 0), oc_lz4_compress(text, text.len, &block, 10));
     try testing.expectEqual(@as(i64, -28), oc_lz4_decompress(&block, @intCast(n), &out, out.len - 1));
     try testing.expectEqual(@as(i64, -22), oc_lz4_decompress("\x50ab", 3, &out, out.len));
+}
+
+test "abi scan: errno of the directory, -ENOSPC with the size needed, then the kept result" {
+    var out: [8]u8 = undefined;
+    try testing.expectEqual(@as(i64, -2), oc_scan_dir("/nonexistent-oc-rsync", 21, &out, out.len));
+    try testing.expectEqual(@as(i64, -20), oc_scan_dir("/dev/null", 9, &out, out.len));
+    try testing.expectEqual(@as(i64, -22), oc_scan_dir("/", 1, &out, 4));
+    try testing.expectEqual(@as(i64, -28), oc_scan_dir("/", 1, &out, out.len));
+    const need = std.mem.readInt(u64, &out, .little);
+    try testing.expect(need > 8);
+    const big = try testing.allocator.alloc(u8, need);
+    defer testing.allocator.free(big);
+    try testing.expectEqual(@as(i64, @intCast(need)), oc_scan_dir("/", 1, big.ptr, big.len));
+    // Hints are taken in any number, including none and empty paths.
+    oc_scan_prefetch(null, 0);
+    oc_scan_prefetch("/\x00\x00/dev\x00", 8);
+    var dev: [1 << 16]u8 = undefined;
+    try testing.expect(oc_scan_dir("/dev", 4, &dev, dev.len) > 8);
+    oc_scan_end();
 }
 
 comptime {

@@ -1,10 +1,13 @@
 /**
  * Micro-benchmark of the native core (hashes, block sums, the block matcher, LZ4),
- * native vs TypeScript twin, in MB/s
+ * native vs TypeScript twin, in MB/s, and of the directory scan in ms per scan
  * (mitata measures; we convert its mean time per call). Run:
  *   npm run bench:micro            (or: bun bench/micro/hashes.ts --markdown)
  */
 import { bench, do_not_optimize, run } from "mitata";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { HashAlg, SeedOrder, core, lz4CompressBound, tsCore, type Core } from "../../src/native/index.ts";
 
 if (core.caps.kind !== "native") {
@@ -80,12 +83,20 @@ const cases: Case[] = [
   { name: "lz4 decompress, 16 KiB incompressible", bytes: CHUNK, fn: (c) => c.lz4Decompress(randomBlock, lz4Back) },
 ];
 
-for (const c of cases) {
+// The sender's walk reads each directory and lstats every entry: 10k empty files (distinct inodes), page cache warm.
+const SCAN_ENTRIES = 10_000;
+const scanDirPath = mkdtempSync(join(tmpdir(), "oc-bench-scan-"));
+for (let i = 0; i < SCAN_ENTRIES; i++) writeFileSync(join(scanDirPath, `file-${i}.txt`), "");
+const scanPath = new Uint8Array(Buffer.from(scanDirPath));
+const scanCases = [{ name: `scan a ${SCAN_ENTRIES / 1000}k-entry directory (readdir + lstat each)`, fn: (c: Core) => c.scanDir(scanPath) }];
+
+for (const c of [...cases, ...scanCases]) {
   bench(`${c.name} | native`, () => do_not_optimize(c.fn(core)));
   bench(`${c.name} | typescript`, () => do_not_optimize(c.fn(tsCore)));
 }
 
 const { benchmarks } = await run({ format: "quiet" });
+rmSync(scanDirPath, { recursive: true, force: true });
 const meanNs = new Map<string, number>();
 for (const b of benchmarks) {
   const stats = b.runs[0]?.stats;
@@ -102,4 +113,14 @@ const header = ["operation", "native MB/s", "TypeScript MB/s", "native / TS"];
 console.log(`| ${header.join(" | ")} |`);
 console.log(`|${header.map(() => "---").join("|")}|`);
 for (const r of rows) console.log(`| ${r.join(" | ")} |`);
+
+const ms = (name: string) => (meanNs.get(name) ?? NaN) / 1e6;
+const scanHeader = ["operation", "native ms", "TypeScript ms", "TS / native"];
+console.log(`\n| ${scanHeader.join(" | ")} |`);
+console.log(`|${scanHeader.map(() => "---").join("|")}|`);
+for (const c of scanCases) {
+  const native = ms(`${c.name} | native`);
+  const ts = ms(`${c.name} | typescript`);
+  console.log(`| ${[c.name, native.toFixed(2), ts.toFixed(2), `${(ts / native).toFixed(1)}x`].join(" | ")} |`);
+}
 console.log(`\n(${core.caps.simd} build, ${process.platform}-${process.arch}, Bun ${Bun.version})`);

@@ -72,6 +72,31 @@ export interface MatchParams extends BlockSumParams {
   updatingBasis: boolean;
 }
 
+/** An entry's lstat, split as the walker needs it (same fields as src/flist/build.ts FileStat). */
+export interface EntryStat {
+  mode: number;
+  size: number;
+  /** Seconds (may be negative) and nanoseconds 0..999999999 of the mtime. */
+  mtime: number;
+  nsec: number;
+  uid: number;
+  gid: number;
+  /** glibc's dev_t encoding, as node's stat gives it. */
+  dev: bigint;
+  ino: bigint;
+  nlink: number;
+  rdevMajor: number;
+  rdevMinor: number;
+}
+
+/** One directory read, every entry lstat'ed (openat + getdents64 + statx/fstatat relative to the directory fd). */
+export interface DirScan {
+  /** Names in the order the system returned them, "." and ".." left out. */
+  names: Uint8Array[];
+  /** Per name: its lstat, or the positive errno its lstat failed with (e.g. it vanished: ENOENT). */
+  stats: (EntryStat | number)[];
+}
+
 export interface Capabilities {
   /** "native" when the Zig core is loaded, "typescript" otherwise. */
   kind: "native" | "typescript";
@@ -119,6 +144,15 @@ export interface Core {
 
   /** Decodes the raw LZ4 block `src` into `dst`: the bytes written, or -1 when the block is malformed or `dst` too small. Safe on hostile input. */
   lz4Decompress(src: Uint8Array, dst: Uint8Array): number;
+
+  /** Reads directory `path` (raw bytes, no NUL) with the lstat of each entry; a prefetched result is taken if there is one (waiting for it if it is being made). Throws a node-style error for the directory itself: an Error with `code` ("ENOENT", "EACCES", "ENOTDIR", ...), `errno` (negative, as node's), `syscall` "scandir", message like node's ("EACCES: permission denied, scandir '<path>'"). */
+  scanDir(path: Uint8Array): DirScan;
+
+  /** A hint: these directories will be scanned soon; worker threads may scan them in the background (at most a bounded number queued/held, e.g. 256 results or 64 MiB; extra hints are dropped). The TS twin ignores it. When the table is full, the oldest hints of earlier calls make room, so hints never taken (directories a filter excludes) cost some wasted scans but never stop prefetching; hinting only directories the walk will enter avoids that waste. */
+  prefetchDirs(paths: Uint8Array[]): void;
+
+  /** Drops every prefetched result not taken yet and lets queued work go (end of a walk). */
+  endScans(): void;
 }
 
 /** The largest LZ4 block `n` bytes of input can need (all literals, their length bytes, and margin). */

@@ -2,9 +2,11 @@
  * The Core contract implemented over the Zig library. Typed arrays are passed
  * straight through (bun:ffi hands native a pointer to their bytes, no copy).
  */
-import type { BlockSumParams, Capabilities, Core, HashAlg, Hasher, MatchParams } from "./api.ts";
+import { getSystemErrorMessage, getSystemErrorName } from "node:util";
+import type { BlockSumParams, Capabilities, Core, DirScan, EntryStat, HashAlg, Hasher, MatchParams } from "./api.ts";
 import { digestLength } from "./api.ts";
 import type { NativeLibrary } from "./load.ts";
+import { scanDir as twinScanDir } from "./ts/scan.ts";
 
 const SIMD_NAMES = ["scalar", "sse2", "avx2", "neon"];
 
@@ -23,6 +25,105 @@ function check(result: number, what: string): number {
   return result;
 }
 
+/** zig/scan.zig's result layout: a header (u32 entry count), fixed records, then every name. */
+const SCAN_HEADER = 8;
+const SCAN_RECORD = 72;
+const ENOSPC = 28;
+const ENOSYS = 38;
+/** The kernel's PATH_MAX, NUL included: a longer path is never a directory. */
+const PATH_MAX = 4096;
+/** The scan buffer's usual size; one grown past it for a huge directory is let go at the end of the walk. */
+const SCAN_BUFFER = 256 * 1024;
+
+/** Node refuses an empty path or one with a NUL before any system call; for those the twin throws node's own error. */
+const nativePath = (p: Uint8Array) => p.length > 0 && p.indexOf(0) < 0;
+
+/** The error node's readdirSync throws for the directory itself, property for property. */
+function scanError(errno: number, path: Uint8Array): Error {
+  const code = getSystemErrorName(-errno);
+  const shown = Buffer.from(path.buffer, path.byteOffset, path.byteLength).toString();
+  const e = new Error(`${code}: ${getSystemErrorMessage(-errno)}, scandir '${shown}'`);
+  return Object.assign(e, { code, path: shown, syscall: "scandir", errno: -errno });
+}
+
+/** The stat in the record at `at` (its layout: zig/scan.zig Record). 64-bit numbers come as halves: a bigint read is slow. */
+function recordStat(v: DataView, at: number): EntryStat {
+  return {
+    mode: v.getUint32(at + 8, true),
+    size: v.getUint32(at + 48, true) + v.getUint32(at + 52, true) * 2 ** 32,
+    mtime: v.getUint32(at + 40, true) + v.getInt32(at + 44, true) * 2 ** 32,
+    nsec: v.getUint32(at + 32, true),
+    uid: v.getUint32(at + 12, true),
+    gid: v.getUint32(at + 16, true),
+    dev: v.getBigUint64(at + 64, true),
+    ino: v.getBigUint64(at + 56, true),
+    nlink: v.getUint32(at + 20, true),
+    rdevMajor: v.getUint32(at + 24, true),
+    rdevMinor: v.getUint32(at + 28, true),
+  };
+}
+
+function decodeScan(bytes: Uint8Array, v: DataView, length: number): DirScan {
+  const count = v.getUint32(0, true);
+  // One copy holds every name; each name is a view of it (the buffer is reused by the next scan).
+  const allNames = bytes.slice(SCAN_HEADER + count * SCAN_RECORD, length);
+  const names: Uint8Array[] = [];
+  const stats: (EntryStat | number)[] = [];
+  for (let i = 0, at = SCAN_HEADER, nameAt = 0; i < count; i++, at += SCAN_RECORD) {
+    const nameLength = v.getUint32(at, true);
+    names.push(allNames.subarray(nameAt, nameAt + nameLength));
+    nameAt += nameLength;
+    const errno = v.getUint32(at + 4, true);
+    stats.push(errno === 0 ? recordStat(v, at) : errno);
+  }
+  return { names, stats };
+}
+
+/** NUL-separated, as oc_scan_prefetch takes them; paths native would refuse are left out. */
+function pathList(paths: Uint8Array[]): Uint8Array {
+  const usable = paths.filter((p) => nativePath(p) && p.length < PATH_MAX);
+  const list = new Uint8Array(usable.reduce((n, p) => n + p.length + 1, 0));
+  let at = 0;
+  for (const p of usable) {
+    list.set(p, at);
+    at += p.length + 1;
+  }
+  return list;
+}
+
+function createScanner(s: NativeLibrary["symbols"]): Pick<Core, "scanDir" | "prefetchDirs" | "endScans"> {
+  // Reused by every scan (JS runs one at a time); grown when native asks for more.
+  let out = new Uint8Array(SCAN_BUFFER);
+  let view = new DataView(out.buffer);
+  const resize = (size: number) => {
+    out = new Uint8Array(size);
+    view = new DataView(out.buffer);
+  };
+  return {
+    scanDir(path) {
+      if (!nativePath(path)) return twinScanDir(path);
+      for (;;) {
+        const n = Number(s.oc_scan_dir(path, path.length, out, out.length));
+        if (n >= 0) return decodeScan(out, view, n);
+        // Native keeps the result for the retry.
+        if (n === -ENOSPC) resize(Math.max(Number(view.getBigUint64(0, true)), 2 * out.length));
+        else if (n === -ENOSYS) return twinScanDir(path);
+        else throw scanError(-n, path);
+      }
+    },
+
+    prefetchDirs(paths) {
+      const list = pathList(paths);
+      if (list.length > 0) s.oc_scan_prefetch(list, list.length);
+    },
+
+    endScans() {
+      s.oc_scan_end();
+      if (out.length > SCAN_BUFFER) resize(SCAN_BUFFER);
+    },
+  };
+}
+
 export function createNativeCore(lib: NativeLibrary): Core {
   const s = lib.symbols;
   const uring = s.oc_io_uring_probe();
@@ -35,6 +136,7 @@ export function createNativeCore(lib: NativeLibrary): Core {
 
   return {
     caps,
+    ...createScanner(s),
 
     rollingChecksum(data) {
       return s.oc_rolling_checksum(bytesOf(data), data.byteLength);

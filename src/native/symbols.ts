@@ -5,7 +5,7 @@
  */
 import { FFIType } from "bun:ffi";
 
-const { u32, i32, i64, u64, ptr } = FFIType;
+const { u32, i32, i64, u64, ptr, void: none } = FFIType;
 
 export const symbols = {
   oc_abi_version: { args: [], returns: u32 },
@@ -18,6 +18,10 @@ export const symbols = {
   oc_match_blocks: { args: [ptr, ptr, u64, ptr, ptr, u64], returns: FFIType.i64_fast },
   oc_lz4_compress: { args: [ptr, u64, ptr, u64], returns: FFIType.i64_fast },
   oc_lz4_decompress: { args: [ptr, u64, ptr, u64], returns: FFIType.i64_fast },
+
+  oc_scan_dir: { args: [ptr, u64, ptr, u64], returns: FFIType.i64_fast },
+  oc_scan_prefetch: { args: [ptr, u64], returns: none },
+  oc_scan_end: { args: [], returns: none },
 
   oc_hash: { args: [u32, ptr, u64, i64, ptr], returns: i32 },
   oc_hash_state_size: { args: [], returns: u32 },

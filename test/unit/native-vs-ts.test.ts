@@ -1,11 +1,15 @@
 /**
  * The native core and its TypeScript twin must agree on everything, for any
  * input: random buffers of every awkward length, every algorithm, every
- * seed form, one-shot and streaming, and block-signature tables.
+ * seed form, one-shot and streaming, block-signature tables, and directory
+ * scans (more of those in test/property/scan.test.ts).
  */
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { HashAlg, SeedOrder, core, tsCore } from "../../src/native/index.ts";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { HashAlg, SeedOrder, core, tsCore, type DirScan } from "../../src/native/index.ts";
 
 const ALGS = [HashAlg.MD4, HashAlg.MD4_BUSTED, HashAlg.MD5, HashAlg.XXH64, HashAlg.XXH3_64, HashAlg.XXH3_128];
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
@@ -89,5 +93,62 @@ describe("block-signature tables", () => {
       ),
       { numRuns: 150 },
     );
+  });
+});
+
+describe("directory scans", () => {
+  /** Names in hex and stats as text (bigints marked), one line per entry. */
+  const text = (scan: DirScan) =>
+    scan.names.map((n, i) => `${hex(n)} ${JSON.stringify(scan.stats[i], (_, v) => (typeof v === "bigint" ? `${v}n` : v))}`);
+  const bytes = (s: string) => new Uint8Array(Buffer.from(s));
+
+  test("system directories", () => {
+    // Directories nothing writes to while the tests run (a changing mtime would differ between the two scans).
+    for (const d of ["/usr/bin", "/usr/lib", "/usr/share"]) expect(text(core.scanDir(bytes(d)))).toEqual(text(tsCore.scanDir(bytes(d))));
+  });
+
+  test("random names and sizes", () => {
+    const work = mkdtempSync(join(tmpdir(), "oc-nvt-scan-"));
+    let run = 0;
+    try {
+      fc.assert(
+        fc.property(
+          fc.uniqueArray(fc.uint8Array({ minLength: 1, maxLength: 30, min: 1, max: 255 }).map((n) => n.map((c) => (c === 0x2f || c === 0x2e ? 0x5f : c))), { maxLength: 40, selector: hex }),
+          fc.nat(100_000),
+          (names, size) => {
+            const dir = Buffer.from(join(work, String(run++)));
+            mkdirSync(dir);
+            names.forEach((n, i) => writeFileSync(Buffer.concat([dir, Buffer.from("/"), n]), Buffer.alloc((size * i) % 70_000)));
+            const d = new Uint8Array(dir);
+            const twin = text(tsCore.scanDir(d));
+            expect(twin.length).toBe(names.length);
+            expect(text(core.scanDir(d))).toEqual(twin);
+            core.prefetchDirs([d]);
+            expect(text(core.scanDir(d))).toEqual(twin);
+          },
+        ),
+        { numRuns: 60 },
+      );
+    } finally {
+      core.endScans();
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+
+  test("errors of the directory: the same node-style error", () => {
+    const failure = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        const { code, errno, syscall, message } = e as NodeJS.ErrnoException;
+        return { code, errno, syscall, message };
+      }
+      return null;
+    };
+    for (const d of ["/nonexistent-oc-rsync", "/etc/hostname", "/usr/bin/\xff"]) {
+      const native = failure(() => core.scanDir(bytes(d)));
+      expect(native).not.toBeNull();
+      expect(native).toEqual(failure(() => tsCore.scanDir(bytes(d))));
+    }
   });
 });

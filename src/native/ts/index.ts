@@ -8,6 +8,7 @@ import { blockSums } from "./block-sums.ts";
 import { lz4Compress, lz4Decompress } from "./lz4.ts";
 import { matchBlocks } from "./matcher.ts";
 import { rollingChecksum } from "./rolling.ts";
+import { endScans, prefetchDirs, scanDir } from "./scan.ts";
 
 // Plain functions, no `this`: callers may spread the object (see ../index.ts).
 export const tsCore: Core = {
@@ -19,4 +20,7 @@ export const tsCore: Core = {
   createHasher,
   lz4Compress,
   lz4Decompress,
+  scanDir,
+  prefetchDirs,
+  endScans,
 };
