@@ -104,6 +104,11 @@ export const optionTable: OptionSpec[] = [
   valued(["compress-level", "zl"], undefined, "NUM", "explicitly set compression level (aka --zl)", (o, v) => (o.compressLevel = intValue("--compress-level", v))),
   valued(["compress-threads", "zt"], undefined, "NUM", "explicitly set compression threads (aka --zt)", (o, v) => (o.compressThreads = intValue("--compress-threads", v))),
   valued(["skip-compress"], undefined, "LIST", "skip compressing files with suffix in LIST", (o, v) => (o.skipCompress = v)),
+  valued(["filter"], "f", "RULE", "add a file-filtering RULE", (o, v) => o.filters.push({ kind: "filter", value: v })),
+  valued(["exclude"], undefined, "PATTERN", "exclude files matching PATTERN", (o, v) => o.filters.push({ kind: "exclude", value: v })),
+  valued(["exclude-from"], undefined, "FILE", "read exclude patterns from FILE", (o, v) => o.filters.push({ kind: "exclude-from", value: v })),
+  valued(["include"], undefined, "PATTERN", "don't exclude files matching PATTERN", (o, v) => o.filters.push({ kind: "include", value: v })),
+  valued(["include-from"], undefined, "FILE", "read include patterns from FILE", (o, v) => o.filters.push({ kind: "include-from", value: v })),
   // Upstream's hidden spellings for the two deflate flavours.
   { long: ["old-compress"], set: (o) => (o.compressChoice = "zlib") },
   { long: ["new-compress"], set: (o) => (o.compressChoice = "zlibx") },

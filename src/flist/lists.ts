@@ -181,6 +181,8 @@ export interface ListReceiveOptions extends FlistWireOptions {
   id0Names: boolean;
   /** Checks a name against what the client asked for; false rejects the transfer. */
   isRequested?: (name: Uint8Array, dir: boolean) => boolean;
+  /** A name our filter rules exclude: a sender that lists it is not trusted. */
+  isExcluded?: (name: Uint8Array, dir: boolean) => boolean;
 }
 
 /**
@@ -229,8 +231,11 @@ export class ListReceiver {
     this.decoder.readEntry(r, flags, row, l.ndxStart, l.count);
     const t = this.lists.table;
     if (this.expectedDir) this.checkDir(row);
-    if (this.o.isRequested && !isDot(t.baseName(row), t.dirName(row))) {
-      if (!this.o.isRequested(t.path(row), isDir(t.mode[row]!))) {
+    if ((this.o.isRequested || this.o.isExcluded) && !isDot(t.baseName(row), t.dirName(row))) {
+      if (this.o.isExcluded?.(t.path(row), isDir(t.mode[row]!))) {
+        throw new RsyncError(RERR.UNSUPPORTED, `ERROR: rejecting excluded file-list name: ${Buffer.from(t.path(row)).toString("latin1")}`);
+      }
+      if (this.o.isRequested && !this.o.isRequested(t.path(row), isDir(t.mode[row]!))) {
         throw new RsyncError(RERR.UNSUPPORTED, `ERROR: rejecting unrequested file-list name: ${Buffer.from(t.path(row)).toString("latin1")}`);
       }
     }

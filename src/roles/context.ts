@@ -9,6 +9,7 @@ import type { Options } from "../cli/options.ts";
 import type { OutputConfig } from "../cli/output-config.ts";
 import type { FileLists, FileList } from "../flist/lists.ts";
 import type { FileTable } from "../flist/table.ts";
+import type { FilterList } from "../flist/filter.ts";
 import type { DestFs } from "../fs/dest-fs.ts";
 import type { Input } from "../io/input.ts";
 import type { Output } from "../io/output.ts";
@@ -41,6 +42,8 @@ export interface ReceivingSide {
   umask: number;
   /** Single-file destination: the local name replaces the entry's name (get_local_name "mode 2"). */
   soloName: Uint8Array | null;
+  /** The filter rules that apply here: what they exclude is never deleted (unless --delete-excluded made them the sender's). */
+  filters: FilterList;
   /** Errors reported by the sender (MSG_IO_ERROR, list end) and ourselves: IOERR_* bits. */
   ioError: number;
   /** A transfer error happened (exit code 23 at the end). */

@@ -70,6 +70,8 @@ export class Deleter {
       const e = entries[i]!;
       if (keep.has(e.name.toString("latin1")) || this.isPartialDir(e.name)) continue;
       const child = join(rel, e.name);
+      // get_dirlist applies the filters: an excluded (or protected) entry is not seen, so not deleted.
+      if (this.excluded(child, e.st)) continue;
       if (this.mode === "delay") this.delayed.push({ rel: child, st: e.st });
       else this.deleteItem(child, e.st, false);
     }
@@ -114,11 +116,26 @@ export class Deleter {
     return this.deleteItem(rel, st, true);
   }
 
+  private excluded(rel: Uint8Array, st: DestStat): boolean {
+    const filters = this.x.filters;
+    return !filters.empty && filters.check(rel, isDir(st.mode)) < 0;
+  }
+
   private deleteItem(rel: Uint8Array, st: DestStat, makeRoom: boolean): boolean {
     const x = this.x;
     if (isDir(st.mode) && !makeRoom) {
       const entries = this.listSorted(rel);
-      for (let i = entries.length - 1; i >= 0; i--) this.deleteItem(join(rel, entries[i]!.name), entries[i]!.st, false);
+      let kept = false;
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const child = join(rel, entries[i]!.name);
+        // delete_dir_contents: what the filters hide stays, and so does the directory holding it.
+        if (this.excluded(child, entries[i]!.st)) kept = true;
+        else this.deleteItem(child, entries[i]!.st, false);
+      }
+      if (kept) {
+        x.report.info(`cannot delete non-empty directory: ${display(rel)}`);
+        return false;
+      }
     }
     if (!makeRoom && x.o.maxDelete >= 0 && x.stats.deletedFiles >= x.o.maxDelete) {
       this.skipped++;

@@ -31,6 +31,8 @@ import type { Reporter } from "./reporter.ts";
 import { ServerReporter } from "./server-reporter.ts";
 import { emptyStats, type TransferStats } from "./stats.ts";
 import { readFilterList } from "../server/filter-list.ts";
+import { FilterList } from "../flist/filter.ts";
+import { filterListFromOptions, writeFilterRules } from "../flist/filter-options.ts";
 import type { TransferLog } from "../server/server-main.ts";
 
 export interface ReceiveResult {
@@ -78,16 +80,18 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
     },
   });
   listenForMessages(input, output, state, s.protocol);
+  // A client's own rules; a server's come from its client.
+  let filters = req.amServer ? new FilterList() : filterListFromOptions(o);
   if (req.amServer) {
     // start_server multiplexed our output already; a push's sender multiplexes from protocol 30.
     if (s.protocol >= 30) input.startMultiplex();
     // exclude.c recv_filter_list: a sender sends its rules only to a receiver that deletes.
-    if (receiverWantsFilterList(o, s.protocol)) await readFilterList(input);
+    if (receiverWantsFilterList(o, s.protocol)) filters = await readFilterList(input, s.protocol, o.deleteExcluded);
   } else {
     input.startMultiplex();
     if (s.protocol >= 30) output.startMultiplex();
-    // The filter list (always sent on a pull; rules come with the filter issue).
-    output.data.i32(0);
+    // The filter list, always sent on a pull: the sender leaves out what it excludes.
+    writeFilterRules(output.data, filters, { amSender: false, protocol: s.protocol, deleteExcluded: o.deleteExcluded });
     output.flush();
   }
 
@@ -96,6 +100,8 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
     id0Names: s.id0Names,
     idLists: !o.numericIds,
     isRequested: req.isRequested,
+    // options.c trust_sender_filter: a server and a local copy trust the sender's filtering; a client checks it.
+    isExcluded: filters.empty || req.amServer || req.local ? undefined : (name, dir) => filters.excludesFromSender(name, dir),
   };
   const decoder = new FlistDecoder(lists.table, wire);
   const out = outputConfig(o);
@@ -154,6 +160,7 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
     amRoot,
     umask,
     soloName: dest.soloName,
+    filters,
     get ioError() {
       return state.ioError;
     },

@@ -7,7 +7,8 @@
  * statistics (a server sends them) and the goodbye.
  */
 import type { Options } from "../cli/options.ts";
-import { FlistBuilder } from "../flist/build.ts";
+import { FlistBuilder, type WalkFs } from "../flist/build.ts";
+import { scanningWalkFs } from "../flist/scan-walk-fs.ts";
 import { FlistEncoder } from "../flist/encode.ts";
 import { systemIdNames } from "../flist/id-names.ts";
 import { flistWireOptions } from "../flist/wire-options.ts";
@@ -25,6 +26,8 @@ import { IOERR_DEL_LIMIT, IOERR_GENERAL, IOERR_VANISHED } from "../flist/decode.
 import { RERR } from "../errors.ts";
 import { openSync, readFileSync } from "node:fs";
 import { readFilterList } from "../server/filter-list.ts";
+import type { FilterList } from "../flist/filter.ts";
+import { filterListFromOptions, writeFilterRules } from "../flist/filter-options.ts";
 import { matchBlocks } from "../delta/matcher.ts";
 import type { FileLists } from "../flist/lists.ts";
 import { terminal } from "../output/terminal.ts";
@@ -58,20 +61,37 @@ export interface SendResult {
   nothingSent?: boolean;
 }
 
+/** Messages for the user: printed by a client, sent as messages by a server. */
+type Say = (kind: "info" | "warning" | "error", text: string) => void;
+
 export async function sendTransfer(req: SendRequest): Promise<SendResult> {
   const { o, s, input, output } = req;
   const started = Date.now();
-  if (req.amServer) await readFilterList(input);
-  else if (receiverWantsFilterList(o, s.protocol)) {
-    // Our rules (none until the filter issue) for the receiver's deletions.
-    output.data.i32(0);
-    output.flush();
+  // A server's rules come from its client; a pushing client tells a deleting receiver its own.
+  let filters: FilterList;
+  if (req.amServer) filters = await readFilterList(input, s.protocol, o.deleteExcluded);
+  else {
+    filters = filterListFromOptions(o);
+    const wanted = receiverWantsFilterList(o, s.protocol);
+    writeFilterRules(wanted ? output.data : null, filters, { amSender: true, protocol: s.protocol, deleteExcluded: o.deleteExcluded });
+    if (wanted) output.flush();
   }
-  const say = (kind: "info" | "warning" | "error", text: string) => {
+  const say: Say = (kind, text) => {
     if (!req.amServer) return kind === "info" ? terminal.info(`${text}\n`) : terminal.error(`${text}\n`);
     output.message(kind === "info" ? MSG.INFO : kind === "warning" ? MSG.WARNING : MSG.ERROR, Buffer.from(`${text}\n`, "latin1"));
   };
 
+  // Directories are read natively with their entries' stats, and prefetched; end() drops what is left.
+  const walkFs = scanningWalkFs();
+  try {
+    return await sendLists(req, say, started, walkFs, filters);
+  } finally {
+    walkFs.end();
+  }
+}
+
+async function sendLists(req: SendRequest, say: Say, started: number, walkFs: WalkFs, filters: FilterList): Promise<SendResult> {
+  const { o, s, input, output } = req;
   const builder = new FlistBuilder(
     {
       protocol: s.protocol,
@@ -90,8 +110,10 @@ export async function sendTransfer(req: SendRequest): Promise<SendResult> {
       confinedModule: o.confinedModule,
       ignoreNonreadable: o.ignoreNonreadable,
       onMessage: say,
+      include: filters.empty ? undefined : (name, dir) => filters.check(name, dir) >= 0,
     },
     req.root,
+    walkFs,
   );
   const ndxOut = new NdxEncoder(s.protocol);
   const encoder = new FlistEncoder(builder.table, {

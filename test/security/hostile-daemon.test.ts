@@ -86,6 +86,19 @@ describe("the fake daemon is honest when told to be", () => {
   });
 });
 
+describe("names our filters exclude", () => {
+  // flist.c recv_file_entry: a client does not trust a sender that lists what the client's rules keep out.
+  for (const client of [runOc, runRsync]) {
+    test(`a listed name the client excluded is refused (${client === runOc ? "ours" : "upstream"})`, async () => {
+      const entries: Entry[] = [top, { name: "secret.key", mode: FILE, size: 1 }];
+      const r = await pullFrom({ entries, answer: () => literalAnswer(Buffer.from("X"), md4Sum(Buffer.from("X"))) }, ["--exclude=*.key"], client);
+      expect(r.code).toBe(4);
+      expect(r.stderr).toMatch(/ERROR: rejecting excluded file-list name: secret\.key/);
+      expect(fs.existsSync(join(dest(), "secret.key"))).toBe(false);
+    });
+  }
+});
+
 describe("names from the wire", () => {
   const cases: { name: string; entries: Entry[]; code: number; message: RegExp }[] = [
     // Exit codes and messages as upstream's client gives them for the same lists (checked with 3.5.0),
