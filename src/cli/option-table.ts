@@ -105,6 +105,17 @@ export const optionTable: OptionSpec[] = [
   valued(["compress-threads", "zt"], undefined, "NUM", "explicitly set compression threads (aka --zt)", (o, v) => (o.compressThreads = intValue("--compress-threads", v))),
   valued(["skip-compress"], undefined, "LIST", "skip compressing files with suffix in LIST", (o, v) => (o.skipCompress = v)),
   valued(["filter"], "f", "RULE", "add a file-filtering RULE", (o, v) => o.filters.push({ kind: "filter", value: v })),
+  {
+    long: [],
+    short: "F",
+    help: "same as --filter='dir-merge /.rsync-filter'\n                         repeated: --filter='- .rsync-filter'",
+    // options.c F_option_cnt: the first -F reads .rsync-filter files, the second also leaves them out.
+    set: (o) => {
+      o.dashF++;
+      if (o.dashF === 1) o.filters.push({ kind: "filter", value: ": /.rsync-filter" });
+      else if (o.dashF === 2) o.filters.push({ kind: "filter", value: "- .rsync-filter" });
+    },
+  },
   valued(["exclude"], undefined, "PATTERN", "exclude files matching PATTERN", (o, v) => o.filters.push({ kind: "exclude", value: v })),
   valued(["exclude-from"], undefined, "FILE", "read exclude patterns from FILE", (o, v) => o.filters.push({ kind: "exclude-from", value: v })),
   valued(["include"], undefined, "PATTERN", "don't exclude files matching PATTERN", (o, v) => o.filters.push({ kind: "include", value: v })),

@@ -79,6 +79,8 @@ export interface Options {
   /** --skip-compress: forwarded to a sending server; upstream 3.5 no longer acts on it. */
   skipCompress: string | undefined;
   filters: FilterArg[];
+  /** How many -F were given (the first two each add a rule). */
+  dashF: number;
   port: number | undefined;
   address: string | undefined;
   stats: boolean;
@@ -187,6 +189,7 @@ export function defaultOptions(): Options {
     compressThreads: 0,
     skipCompress: undefined,
     filters: [],
+    dashF: 0,
     port: undefined,
     address: undefined,
     stats: false,

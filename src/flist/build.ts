@@ -165,7 +165,9 @@ export interface BuildOptions {
    * Filters (not yet implemented): false leaves the entry out. `name` is the
    * entry's name in the list; implied directories are not asked.
    */
-  include?: (name: Uint8Array, isDir: boolean) => boolean;
+  include?: (name: Uint8Array, isDir: boolean, fsPath: Uint8Array) => boolean;
+  /** A directory is about to be read (per-directory merge files are read then). */
+  enterDir?: (fsPath: Uint8Array) => void;
   /** Messages for the user, worded as upstream's sender words them. */
   onMessage?: (kind: "error" | "warning" | "info", text: string) => void;
   /** How a name is shown in messages (upstream full_fname); default: the path, quoted. */
@@ -499,7 +501,7 @@ export class FlistBuilder {
         this.syserr(e, `link_stat ${this.full(fbuf)} failed`);
         continue;
       }
-      if (nameType !== NameType.DotDir && o.include && !o.include(fbuf, isDir(st.mode))) continue;
+      if (nameType !== NameType.DotDir && o.include && !o.include(fbuf, isDir(st.mode), this.fsPath(this.pathname, fbuf))) continue;
       if (isDir(st.mode) && !this.dirs) {
         this.say("info", `skipping directory ${Buffer.from(fbuf).toString("latin1")}`);
         continue;
@@ -738,7 +740,7 @@ export class FlistBuilder {
   }
 
   private excluded(name: Uint8Array, dir: boolean, filters: Filters): boolean {
-    return filters === Filters.All && this.o.include !== undefined && !this.o.include(name, dir);
+    return filters === Filters.All && this.o.include !== undefined && !this.o.include(name, dir, this.fsPath(this.pathname, name));
   }
 
   /**
@@ -873,8 +875,11 @@ export class FlistBuilder {
     const o = this.o;
     const start = b.list.count;
     let names: Uint8Array[];
+    const dirPath = this.fsPath(this.pathname, dirName);
+    // A broken rule in a merge file found here is fatal (outside the catch below).
+    o.enterDir?.(dirPath);
     try {
-      names = this.fs.readDir(this.fsPath(this.pathname, dirName));
+      names = this.fs.readDir(dirPath);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") {
         this.ioError |= IOERR_VANISHED;

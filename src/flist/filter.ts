@@ -10,8 +10,10 @@
  * cross '/' and lets a pattern match after any '/'; a trailing "/***" also
  * matches the directory itself.
  *
- * Per-directory merge files (':' rules, -F, -C's per-directory .cvsignore)
- * are not here yet; their rules are refused when parsed.
+ * Per-directory merge files (':' rules, -F): the rule stays in the list as a
+ * placeholder; DirScopes reads the named file in each directory the walk
+ * enters, and the placeholder stands for that directory's rules followed by
+ * its parent's (unless 'n'). -C's per-directory .cvsignore is not here yet.
  */
 import { RERR, RsyncError } from "../errors.ts";
 import { compileWildPattern, type WildPattern } from "./wildmatch.ts";
@@ -62,6 +64,8 @@ export interface FilterRule {
   elide: Elide;
   /** The wildcard pattern (without an anchoring '/'), compiled once. */
   wild: WildPattern | null;
+  /** A per-directory merge rule's place among its list's (-1 for any other rule). */
+  mergeId: number;
 }
 
 /** Parsing modes (upstream's XFLG_*). */
@@ -73,6 +77,12 @@ export const XFLG = {
 export interface ParseContext {
   /** --delete-excluded: an unmodified include/exclude becomes a sender-side rule. */
   deleteExcluded: boolean;
+  /**
+   * Reading a per-directory merge file (XFLG_ANCHORED2ABS): its anchored
+   * rules are anchored at its directory (this absolute path, no leading '/'),
+   * and rules for the other side are dropped.
+   */
+  mergeDir?: { absDir: Uint8Array; amSender: boolean };
   /** Reads a rule file ('.' rules, --exclude-from; "-" is stdin), or throws the error to report. */
   readRuleFile?(name: string): Uint8Array;
 }
@@ -263,6 +273,8 @@ const MAXPATHLEN = 4096;
 /** A list of rules, checked first to last (filter_rule_list). */
 export class FilterList {
   rules: FilterRule[] = [];
+  /** The per-directory merge rules (':'), by mergeId. */
+  perDir: FilterRule[] = [];
   /** What a check skips: on a sending side the receiver's rules, and the other way round. */
   skip: Elide = Elide.REMOTE;
 
@@ -294,18 +306,31 @@ export class FilterList {
         continue;
       }
       if (tok.flags & FR.CVS_IGNORE) throw filterError("per-directory CVS excludes are not supported by oc-rsync yet", s);
-      this.add(pattern, tok.flags);
+      this.add(pattern, tok.flags, ctx);
     }
   }
 
-  /** A '.' rule: the named file's rules join this list now (a per-directory ':' one is not supported yet). */
+  /**
+   * A '.' rule: the named file's rules join this list now. A ':' rule stays
+   * as a placeholder for each directory's file (one per file name: a name
+   * given twice counts once).
+   */
   private merge(flags: number, pattern: Uint8Array, ctx: ParseContext, onMessage?: (text: string) => void): void {
-    if (flags & FR.PERDIR_MERGE) throw filterError("per-directory merge files are not supported by oc-rsync yet", pattern);
     const name = pattern.length ? Buffer.from(pattern).toString("latin1") : ".cvsignore";
     if (flags & FR.EXCLUDE_SELF) {
-      this.add(new Uint8Array(Buffer.from(name.slice(name.lastIndexOf("/") + 1), "latin1")), 0);
+      this.add(new Uint8Array(Buffer.from(name.slice(name.lastIndexOf("/") + 1), "latin1")), 0, ctx);
+      flags &= ~FR.EXCLUDE_SELF;
     }
-    this.parseFile(name, ctx, flags & ~(FR.MERGE_FILE | FR.EXCLUDE_SELF), 0, onMessage);
+    if (flags & FR.PERDIR_MERGE) {
+      if (ctx.mergeDir) throw filterError("a per-directory merge file inside another is not supported by oc-rsync yet", pattern);
+      const base = (n: Uint8Array) => n.subarray(n.lastIndexOf(0x2f) + 1);
+      const own = base(new Uint8Array(Buffer.from(name, "latin1")));
+      if (this.perDir.some((r) => Buffer.from(base(r.pattern)).equals(own))) return;
+      this.rules.push({ flags, pattern: new Uint8Array(Buffer.from(name, "latin1")), slashCount: 0, elide: Elide.NONE, wild: null, mergeId: this.perDir.length });
+      this.perDir.push(this.rules[this.rules.length - 1]!);
+      return;
+    }
+    this.parseFile(name, ctx, flags & ~FR.MERGE_FILE, 0, onMessage);
   }
 
   /**
@@ -326,11 +351,19 @@ export class FilterList {
   }
 
   /** add_rule: a trailing '/' makes a directory rule; the wildcard flags are worked out once. */
-  add(text: Uint8Array, flags: number): void {
+  add(text: Uint8Array, flags: number, ctx?: ParseContext): void {
     let p = text;
+    const merging = ctx?.mergeDir;
+    // A per-directory file's rules for the other side only are no concern here.
+    if (merging && (flags & SIDES) === (merging.amSender ? FR.RECEIVER_SIDE : FR.SENDER_SIDE)) return;
     if (p.length > 1 && p[p.length - 1] === 0x2f) {
       p = p.subarray(0, p.length - 1);
       flags |= FR.DIRECTORY;
+    }
+    if (merging && !(flags & FR.ABS_PATH) && p[0] === 0x2f) {
+      // Anchored at the merge file's directory: an absolute rule with that directory in front.
+      flags |= FR.ABS_PATH;
+      if (merging.absDir.length > 0) p = Uint8Array.from([0x2f, ...merging.absDir, ...p]);
     }
     let slashCount = 0;
     let wild = false;
@@ -350,7 +383,7 @@ export class FilterList {
     }
     const own = p.slice();
     const bare = own[0] === 0x2f ? own.subarray(1) : own;
-    this.rules.push({ flags, pattern: own, slashCount, elide: Elide.NONE, wild: flags & FR.WILD ? compileWildPattern(bare) : null });
+    this.rules.push({ flags, pattern: own, slashCount, elide: Elide.NONE, wild: flags & FR.WILD ? compileWildPattern(bare) : null, mergeId: -1 });
   }
 
   /**
@@ -359,12 +392,8 @@ export class FilterList {
    * transfer root ("dir/file"); `absRoot` the root's own path for rules with
    * the '/' modifier.
    */
-  check(name: Uint8Array, isDir: boolean, absRoot?: Uint8Array, ignorePerishable = false, skip = this.skip): -1 | 0 | 1 {
-    for (const rule of this.rules) {
-      if (ignorePerishable && rule.flags & FR.PERISHABLE) continue;
-      if (ruleMatches(name, rule, isDir, skip, absRoot)) return rule.flags & FR.INCLUDE ? 1 : -1;
-    }
-    return 0;
+  check(name: Uint8Array, isDir: boolean, absRoot?: Uint8Array, ignorePerishable = false, skip = this.skip, scope?: DirScope): -1 | 0 | 1 {
+    return checkRules(this.rules, { name, isDir, absRoot, ignorePerishable, skip, scope });
   }
 
   /**
@@ -374,6 +403,33 @@ export class FilterList {
   excludesFromSender(name: Uint8Array, isDir: boolean): boolean {
     return this.check(name, isDir, undefined, false, Elide.LOCAL) < 0;
   }
+}
+
+/** One check_filter call's question. */
+interface Query {
+  name: Uint8Array;
+  isDir: boolean;
+  absRoot?: Uint8Array;
+  ignorePerishable: boolean;
+  skip: Elide;
+  scope?: DirScope;
+}
+
+/** The rules each per-directory merge rule stands for in one directory (by mergeId). */
+export type DirScope = FilterRule[][];
+
+function checkRules(rules: FilterRule[], q: Query): -1 | 0 | 1 {
+  for (const rule of rules) {
+    if (q.ignorePerishable && rule.flags & FR.PERISHABLE) continue;
+    if (rule.mergeId >= 0) {
+      const merged = q.scope?.[rule.mergeId];
+      const rc = merged ? checkRules(merged, q) : 0;
+      if (rc) return rc;
+      continue;
+    }
+    if (ruleMatches(q.name, rule, q.isDir, q.skip, q.absRoot)) return rule.flags & FR.INCLUDE ? 1 : -1;
+  }
+  return 0;
 }
 
 function splitLines(content: Uint8Array): Uint8Array[] {

@@ -10,6 +10,7 @@ import { F, isDir, isDevice, isLink, isReg } from "../flist/table.ts";
 import type { FileList } from "../flist/lists.ts";
 import type { DestStat } from "../fs/dest-fs.ts";
 import { errText } from "../fs/errors.ts";
+import { DirScopes } from "../flist/dir-merge.ts";
 import type { ReceivingSide } from "./context.ts";
 
 interface DirEntry {
@@ -65,6 +66,7 @@ export class Deleter {
       return;
     }
     const keep = this.namesIn(rel, list);
+    if (!x.filters.empty && x.filters.perDir.length > 0) this.dirScopes().enter(Buffer.from(x.dest.abs(rel)).toString("latin1"));
     const entries = this.listSorted(rel);
     for (let i = entries.length - 1; i >= 0; i--) {
       const e = entries[i]!;
@@ -118,7 +120,24 @@ export class Deleter {
 
   private excluded(rel: Uint8Array, st: DestStat): boolean {
     const filters = this.x.filters;
-    return !filters.empty && filters.check(rel, isDir(st.mode)) < 0;
+    if (filters.empty) return false;
+    const scopes = this.dirScopes();
+    const dir = Buffer.from(this.x.dest.abs(rel)).toString("latin1");
+    const slash = dir.lastIndexOf("/");
+    const scope = scopes.active ? scopes.scopeOf(slash < 0 ? "." : slash === 0 ? "/" : dir.slice(0, slash)) : undefined;
+    return filters.check(rel, isDir(st.mode), this.absRoot, false, undefined, scope) < 0;
+  }
+
+  /** Per-directory merge files of the destination, read as deletion meets its directories. */
+  private scopes: DirScopes | null = null;
+  private absRoot: Uint8Array | undefined;
+
+  private dirScopes(): DirScopes {
+    if (!this.scopes) {
+      this.scopes = new DirScopes(this.x.filters, { deleteExcluded: this.x.o.deleteExcluded, amSender: false });
+      this.absRoot = DirScopes.absRootOf(Buffer.from(this.x.dest.abs(new Uint8Array(0))).toString("latin1"));
+    }
+    return this.scopes;
   }
 
   private deleteItem(rel: Uint8Array, st: DestStat, makeRoom: boolean): boolean {

@@ -28,6 +28,7 @@ import { openSync, readFileSync } from "node:fs";
 import { readFilterList } from "../server/filter-list.ts";
 import type { FilterList } from "../flist/filter.ts";
 import { filterListFromOptions, writeFilterRules } from "../flist/filter-options.ts";
+import { filterHooks } from "../flist/dir-merge.ts";
 import { matchBlocks } from "../delta/matcher.ts";
 import type { FileLists } from "../flist/lists.ts";
 import { terminal } from "../output/terminal.ts";
@@ -110,7 +111,7 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
       confinedModule: o.confinedModule,
       ignoreNonreadable: o.ignoreNonreadable,
       onMessage: say,
-      include: filters.empty ? undefined : (name, dir) => filters.check(name, dir) >= 0,
+      ...filterHooks(filters, o, true),
     },
     req.root,
     walkFs,

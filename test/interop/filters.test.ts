@@ -39,6 +39,11 @@ function buildSource(root: string): void {
   };
   for (const [name, text] of Object.entries(files)) fs.writeFileSync(join(root, name), text);
   fs.symlinkSync("main.c", join(root, "link.c"));
+  // Per-directory merge files for -F and dir-merge rules.
+  fs.writeFileSync(join(root, ".rsync-filter"), "- *.o\n+ keep.log\n- *.log\n");
+  fs.writeFileSync(join(root, "sub/.rsync-filter"), "- /deep/y.o\n- util.c\n");
+  fs.writeFileSync(join(root, "docs/.gitignore"), "*.html\n.hidden\n");
+  fs.writeFileSync(join(root, "logs/keep.log"), "kept\n");
   ageTree(root, 1_450_000_000);
 }
 
@@ -48,6 +53,9 @@ function prefill(root: string): void {
   for (const name of ["extra.o", "extra.txt", "sub/old.o", "sub/old.c", "logs/gone.log", "stale/inner/s.o", "stale/s.txt", "keep/k.txt", "keep/k.o", "core"]) {
     fs.writeFileSync(join(root, name), `${name}\n`);
   }
+  // The receiver's own merge files protect what they exclude from deletion.
+  fs.writeFileSync(join(root, "stale/.gitignore"), "s.txt\n");
+  fs.writeFileSync(join(root, "keep/.rsync-filter"), "- k.txt\n");
   ageTree(root, 1_440_000_000);
 }
 
@@ -73,11 +81,17 @@ const CASES: Case[] = [
   { name: "hide and show", args: ["--delete", "-f", "S *.c", "-f", "H *"] },
   { name: "sender- and receiver-side modifiers", args: ["--delete", "-f", "-s *.md", "-f", "-r extra.*"] },
   { name: "--delete-after with an excluded directory", args: ["--delete-after", "--exclude=logs/"] },
+  { name: "-F reads .rsync-filter files", args: ["-F", "--delete"] },
+  { name: "-FF also leaves them out", args: ["-FF", "--delete"] },
+  { name: "a dir-merge of .gitignore with no prefixes", args: ["--delete", "-f", ":- .gitignore"] },
+  { name: "dir-merge with n (not inherited) and e (the file itself excluded)", args: ["--delete", "-f", "dir-merge,ne .rsync-filter"] },
+  { name: "a merge file read once, from the command line", args: ["-f", `. ${"RULES"}`] },
 ];
 
 beforeAll(async () => {
   work = fs.mkdtempSync(join(tmpdir(), "oc-filters-"));
   buildSource(join(work, "src"));
+  fs.writeFileSync(join(work, "merge-rules"), "# rules merged from a file\n- *.md\n+ /sub/\n- /sub/deep/\n");
   const modules = [
     { name: "src", path: join(work, "src") },
     { name: "w", path: work, params: { "read only": "no", uid: "0", gid: "0", "munge symlinks": "no" } },
@@ -98,7 +112,7 @@ const lines = (text: string) => text.split("\n").filter(Boolean).sort();
 
 async function runMode(mode: Mode, args: string[], dest: string, ours: boolean) {
   const d = ours ? daemons.ours! : daemons.upstream!;
-  const base = ["-ai", ...args];
+  const base = ["-ai", ...args.map((a) => a.replace("RULES", join(work, "merge-rules")))];
   const rel = dest.slice(work.length + 1);
   switch (mode) {
     case "local":

@@ -1,0 +1,155 @@
+/**
+ * Per-directory merge files as a walk meets them (exclude.c
+ * push_local_filters, setup_merge_file, parse_merge_name): in each directory
+ * of the transfer every ':' rule reads its file there; the rule then stands
+ * for those rules followed by the ones it stood for in the parent directory
+ * (not with 'n'). A merge name with a directory part that leads above the
+ * transfer ("/.rsync-filter", as -F has it) first reads the file in every
+ * directory from there down to the transfer's parent, which the transfer
+ * then inherits.
+ *
+ * Directories are keyed by their absolute path. The walk says which ones are
+ * tops (the directories it starts from); below a top, a directory's rules
+ * come from its parent's, worked out on demand.
+ */
+import { readFileSync } from "node:fs";
+import { posix } from "node:path";
+import type { DirScope, FilterList, FilterRule, ParseContext } from "./filter.ts";
+import { FilterList as RuleList, FR } from "./filter.ts";
+
+const latin1 = (b: Uint8Array) => Buffer.from(b).toString("latin1");
+const bytes = (s: string) => new Uint8Array(Buffer.from(s, "latin1"));
+
+export class DirScopes {
+  private readonly scopes = new Map<string, DirScope>();
+  private readonly tops = new Set<string>();
+  /** Per merge rule: the file name looked for in each directory (its last component). */
+  private readonly fileNames: string[];
+
+  constructor(
+    private readonly list: FilterList,
+    private readonly o: { deleteExcluded: boolean; amSender: boolean },
+  ) {
+    this.fileNames = list.perDir.map((r) => latin1(r.pattern).slice(latin1(r.pattern).lastIndexOf("/") + 1));
+  }
+
+  get active(): boolean {
+    return this.list.perDir.length > 0;
+  }
+
+  /** A directory the walk is about to read: under a known one its rules follow from its parent's; otherwise it is a top. */
+  enter(fsDir: string): void {
+    if (!this.scopeOf(fsDir)) this.enterTop(fsDir);
+  }
+
+  /** A directory the walk starts from: its parents' files are read now (parent_dirscan), its own with it. */
+  enterTop(fsDir: string): void {
+    const dir = absolute(fsDir);
+    if (this.tops.has(dir)) return;
+    this.tops.add(dir);
+    const inherited = this.list.perDir.map((rule, i) => this.parentScan(rule, i, dir));
+    this.scopes.set(dir, this.readDir(dir, inherited));
+  }
+
+  /** absRoot for a check: the absolute path of `fsDir` without its leading '/' (for anchored rules of merge files). */
+  static absRootOf(fsDir: string): Uint8Array {
+    return bytes(absolute(fsDir).slice(1));
+  }
+
+  /** The rules each merge rule stands for in `fsDir` (undefined outside every top). */
+  scopeOf(fsDir: string): DirScope | undefined {
+    const dir = absolute(fsDir);
+    const known = this.scopes.get(dir);
+    if (known) return known;
+    const parent = dirname(dir);
+    if (parent === dir || !this.underTop(dir)) return undefined;
+    const parentScope = this.scopeOf(parent);
+    if (!parentScope) return undefined;
+    const scope = this.readDir(dir, parentScope);
+    this.scopes.set(dir, scope);
+    return scope;
+  }
+
+  private underTop(dir: string): boolean {
+    for (const top of this.tops) if (dir.startsWith(top === "/" ? "/" : `${top}/`)) return true;
+    return false;
+  }
+
+  /** push_local_filters: each merge rule's file here, then what it inherits. */
+  private readDir(dir: string, inherited: DirScope): DirScope {
+    return this.list.perDir.map((rule, i) => {
+      const local = this.parseFile(rule, join(dir, this.fileNames[i]!), dir);
+      return rule.flags & FR.NO_INHERIT ? local : [...local, ...(inherited[i] ?? [])];
+    });
+  }
+
+  /**
+   * setup_merge_file: a merge name whose directory part is `dir` or above it
+   * reads its file in each directory from there down to `dir`'s parent.
+   */
+  private parentScan(rule: FilterRule, i: number, dir: string): FilterRule[] {
+    const name = latin1(rule.pattern);
+    const slash = name.lastIndexOf("/");
+    if (slash < 0) return [];
+    const start = absolute(name.startsWith("/") ? name.slice(0, slash) || "/" : `${dir}/${name.slice(0, slash)}`);
+    if (start !== "/" && dir !== start && !dir.startsWith(`${start}/`)) return [];
+    if (dir === start) return [];
+    let rules: FilterRule[] = [];
+    const parts = dir.slice(start === "/" ? 1 : start.length + 1).split("/");
+    let at = start;
+    for (let k = 0; k < parts.length; k++) {
+      const local = this.parseFile(rule, join(at, this.fileNames[i]!), at);
+      rules = rule.flags & FR.NO_INHERIT ? local : [...local, ...rules];
+      at = join(at, parts[k]!);
+    }
+    return rules;
+  }
+
+  /** One merge file's rules (none when it cannot be read, as upstream skips a missing one). */
+  private parseFile(rule: FilterRule, path: string, dir: string): FilterRule[] {
+    let content: Uint8Array;
+    try {
+      content = new Uint8Array(readFileSync(Buffer.from(path, "latin1")));
+    } catch {
+      return [];
+    }
+    const sub = new RuleList();
+    const ctx: ParseContext = {
+      deleteExcluded: this.o.deleteExcluded,
+      readRuleFile: () => content,
+      mergeDir: { absDir: bytes(dir === "/" ? "" : dir.slice(1)), amSender: this.o.amSender },
+    };
+    sub.parseFile(path, ctx, rule.flags & ~(FR.PERDIR_MERGE | FR.MERGE_FILE | FR.EXCLUDE_SELF | FR.NO_INHERIT), 0);
+    return sub.rules;
+  }
+}
+
+/**
+ * Paths are handled as latin1 strings of their bytes (any byte but NUL may
+ * be in a name), made absolute against the working directory's bytes.
+ */
+function absolute(p: string): string {
+  return posix.normalize(p.startsWith("/") ? p : `${latin1(Buffer.from(process.cwd()))}/${p}`).replace(/(.)\/+$/, "$1");
+}
+const { dirname, join } = posix;
+
+/** The walk's filter hooks for a list of rules: whether an entry is in, and per-directory merge files as directories are entered. */
+export function filterHooks(
+  list: FilterList,
+  o: { deleteExcluded: boolean },
+  amSender: boolean,
+): { include?: (name: Uint8Array, isDir: boolean, fsPath: Uint8Array) => boolean; enterDir?: (fsPath: Uint8Array) => void } {
+  if (list.empty) return {};
+  const scopes = new DirScopes(list, { deleteExcluded: o.deleteExcluded, amSender });
+  return {
+    include(name, isDir, fsPath) {
+      const path = latin1(fsPath);
+      const abs = absolute(path);
+      // The transfer root: the entry's path without its name (anchored merge-file rules are absolute).
+      const absRoot = bytes(abs.slice(1, Math.max(1, abs.length - name.length - 1)));
+      const scope = scopes.active ? scopes.scopeOf(dirname(path)) : undefined;
+      return list.check(name, isDir, absRoot, false, undefined, scope) >= 0;
+    },
+    enterDir: scopes.active ? (fsPath) => scopes.enter(latin1(fsPath)) : undefined,
+  };
+}
