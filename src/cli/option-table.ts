@@ -104,6 +104,7 @@ export const optionTable: OptionSpec[] = [
   valued(["compress-level", "zl"], undefined, "NUM", "explicitly set compression level (aka --zl)", (o, v) => (o.compressLevel = intValue("--compress-level", v))),
   valued(["compress-threads", "zt"], undefined, "NUM", "explicitly set compression threads (aka --zt)", (o, v) => (o.compressThreads = intValue("--compress-threads", v))),
   valued(["skip-compress"], undefined, "LIST", "skip compressing files with suffix in LIST", (o, v) => (o.skipCompress = v)),
+  flag(["cvs-exclude"], "C", "auto-ignore files in the same way CVS does", (o) => (o.cvsExclude = true), (o) => (o.cvsExclude = false)),
   valued(["filter"], "f", "RULE", "add a file-filtering RULE", (o, v) => o.filters.push({ kind: "filter", value: v })),
   {
     long: [],

@@ -9,7 +9,7 @@ export type DeleteMode = "none" | "default" | "before" | "during" | "delay" | "a
 
 /** A filter rule as given on the command line, kept in order (filters are order-sensitive). */
 export interface FilterArg {
-  kind: "exclude" | "include" | "filter" | "exclude-from" | "include-from" | "cvs";
+  kind: "exclude" | "include" | "filter" | "exclude-from" | "include-from";
   value: string;
 }
 
@@ -81,6 +81,8 @@ export interface Options {
   filters: FilterArg[];
   /** How many -F were given (the first two each add a rule). */
   dashF: number;
+  /** -C: CVS-style ignores, added around the rule exchange (exclude.c send_filter_list / recv_filter_list). */
+  cvsExclude: boolean;
   port: number | undefined;
   address: string | undefined;
   stats: boolean;
@@ -190,6 +192,7 @@ export function defaultOptions(): Options {
     skipCompress: undefined,
     filters: [],
     dashF: 0,
+    cvsExclude: false,
     port: undefined,
     address: undefined,
     stats: false,

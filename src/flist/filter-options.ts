@@ -10,7 +10,7 @@ import { RERR, RsyncError } from "../errors.ts";
 import { errText } from "../fs/errors.ts";
 import type { ChunkReader } from "../protocol/reader.ts";
 import type { ByteWriter } from "../protocol/writer.ts";
-import { Elide, FilterList, FR, rulePrefix, XFLG, type ParseContext } from "./filter.ts";
+import { Elide, FilterList, FR, rulePrefix, XFLG, type FilterRule, type ParseContext } from "./filter.ts";
 
 /** Rule files: a name, or "-" for standard input (only where we are no server: stdin is the protocol then). */
 function ruleFileReader(amServer: boolean): (name: string) => Uint8Array {
@@ -43,8 +43,6 @@ export function filterListFromOptions(o: Options, amServer = false): FilterList 
         }
         break;
       }
-      case "cvs":
-        throw new RsyncError(RERR.SYNTAX, "rsync: -C is not supported by oc-rsync yet");
     }
   }
   return list;
@@ -60,13 +58,24 @@ const MAX_RULE_LENGTH = 4096 + 1024;
  * length and its text, and the terminating 0. `w` null: only decide.
  */
 export function writeFilterRules(w: ByteWriter | null, list: FilterList, o: { amSender: boolean; protocol: number; deleteExcluded: boolean }): void {
-  for (const rule of list.rules) {
+  writeRules(w, list.rules, list, o);
+  list.skip = Elide.REMOTE;
+  if (w) w.i32(0);
+}
+
+function writeRules(w: ByteWriter | null, rules: FilterRule[], list: FilterList, o: { amSender: boolean; protocol: number; deleteExcluded: boolean }): void {
+  for (const rule of rules) {
     let elide = Elide.NONE;
     if (rule.flags & FR.SENDER_SIDE) elide = o.amSender ? Elide.LOCAL : Elide.REMOTE;
     if (rule.flags & FR.RECEIVER_SIDE) elide = elide ? Elide.NONE : o.amSender ? Elide.REMOTE : Elide.LOCAL;
     else if (o.deleteExcluded && !elide && (!(rule.flags & FR.PERDIR_MERGE) || rule.flags & FR.NO_PREFIXES)) elide = o.amSender ? Elide.LOCAL : Elide.REMOTE;
     rule.elide = elide;
     if (elide === Elide.LOCAL) continue;
+    // A "-C" rule goes as the rules it stands for to a receiver (or an old peer); a newer sender makes its own.
+    if (rule.flags & FR.CVS_IGNORE && !(rule.flags & FR.MERGE_FILE) && (o.amSender || o.protocol < 29)) {
+      writeRules(w, list.cvs ?? [], list, o);
+      continue;
+    }
     const prefix = rulePrefix(rule, o.protocol, o.amSender, o.deleteExcluded);
     if (prefix === null) throw new RsyncError(RERR.PROTOCOL, "filter rules are too modern for remote rsync.");
     if (!w) continue;
@@ -76,8 +85,30 @@ export function writeFilterRules(w: ByteWriter | null, list: FilterList, o: { am
     w.i32(length).bytes(Buffer.from(prefix, "latin1")).bytes(rule.pattern);
     if (dir) w.u8(0x2f);
   }
-  list.skip = Elide.REMOTE;
-  if (w) w.i32(0);
+}
+
+/**
+ * -C around the exchange (send_filter_list, recv_filter_list): a sender's
+ * list gets the per-directory .cvsignore rule and the CVS ignores; a
+ * receiver's the per-directory rule (before protocol 29 only the receiver
+ * side that sends them can say so). `when` says which half of the exchange.
+ */
+export function addCvsRules(list: FilterList, o: { amSender: boolean; protocol: number; deleteExcluded: boolean }, when: "before-sending" | "after-sending" | "received"): void {
+  const ctx: ParseContext = { deleteExcluded: o.deleteExcluded, cvsPerishable: o.protocol >= 30 };
+  const merge = () => list.parse(":C", ctx);
+  const ignores = () => list.parse("-C", ctx);
+  if (when === "before-sending") {
+    if (o.amSender && o.protocol >= 29) {
+      merge();
+      ignores();
+    }
+  } else if (when === "after-sending") {
+    if (!o.amSender || o.protocol < 29) merge();
+    if (!o.amSender) ignores();
+  } else {
+    if (o.amSender || o.protocol < 29) merge();
+    if (o.amSender) ignores();
+  }
 }
 
 /** recv_filter_list: the client's rules, each parsed as the client wrote it (old prefixes before protocol 29). */

@@ -16,6 +16,7 @@
  * its parent's (unless 'n'). -C's per-directory .cvsignore is not here yet.
  */
 import { RERR, RsyncError } from "../errors.ts";
+import { readFileSync } from "node:fs";
 import { compileWildPattern, type WildPattern } from "./wildmatch.ts";
 
 /** upstream's FILTRULE_* bits (rsync.h). */
@@ -83,6 +84,8 @@ export interface ParseContext {
    * and rules for the other side are dropped.
    */
   mergeDir?: { absDir: Uint8Array; amSender: boolean };
+  /** Protocol 30+: the default CVS ignores are perishable. */
+  cvsPerishable?: boolean;
   /** Reads a rule file ('.' rules, --exclude-from; "-" is stdin), or throws the error to report. */
   readRuleFile?(name: string): Uint8Array;
 }
@@ -275,6 +278,8 @@ export class FilterList {
   rules: FilterRule[] = [];
   /** The per-directory merge rules (':'), by mergeId. */
   perDir: FilterRule[] = [];
+  /** What a "-C" rule stands for: upstream's default CVS ignores, ~/.cvsignore and $CVSIGNORE. */
+  cvs: FilterRule[] | null = null;
   /** What a check skips: on a sending side the receiver's rules, and the other way round. */
   skip: Elide = Elide.REMOTE;
 
@@ -305,8 +310,9 @@ export class FilterList {
         this.merge(tok.flags, pattern, ctx, onMessage);
         continue;
       }
-      if (tok.flags & FR.CVS_IGNORE) throw filterError("per-directory CVS excludes are not supported by oc-rsync yet", s);
       this.add(pattern, tok.flags, ctx);
+      // "-C": the rule stands for the CVS-style ignore list (made once per list, get_cvs_excludes).
+      if (tok.flags & FR.CVS_IGNORE && !this.cvs) this.cvs = cvsExcludes(tok.flags, ctx);
     }
   }
 
@@ -393,7 +399,7 @@ export class FilterList {
    * the '/' modifier.
    */
   check(name: Uint8Array, isDir: boolean, absRoot?: Uint8Array, ignorePerishable = false, skip = this.skip, scope?: DirScope): -1 | 0 | 1 {
-    return checkRules(this.rules, { name, isDir, absRoot, ignorePerishable, skip, scope });
+    return checkRules(this.rules, { name, isDir, absRoot, ignorePerishable, skip, scope, cvs: this.cvs });
   }
 
   /**
@@ -405,6 +411,34 @@ export class FilterList {
   }
 }
 
+/** upstream's DEFAULT_CVSIGNORE (rsync.1.md's --cvs-exclude list). */
+export const DEFAULT_CVSIGNORE =
+  "RCS SCCS CVS CVS.adm RCSLOG cvslog.* tags TAGS .make.state .nse_depinfo *~ #* .#* ,* _$* *$ *.old *.bak *.BAK *.orig *.rej .del-* *.a *.olb *.o *.obj *.so *.exe *.Z *.elc *.ln core .svn/ .git/ .hg/ .bzr/";
+
+/**
+ * get_cvs_excludes: the default list, then $HOME/.cvsignore, then
+ * $CVSIGNORE, each word an exclude (perishable from protocol 30, which the
+ * caller's "-C" rule carries).
+ */
+function cvsExcludes(flags: number, ctx: ParseContext): FilterRule[] {
+  const list = new FilterList();
+  const template = (flags & ~FR.MERGE_FILE) | FR.NO_PREFIXES | FR.WORD_SPLIT;
+  const plain: ParseContext = { deleteExcluded: ctx.deleteExcluded };
+  list.parse(DEFAULT_CVSIGNORE, plain, template | (ctx.cvsPerishable ? FR.PERISHABLE : 0));
+  const home = process.env.HOME;
+  if (home) {
+    try {
+      list.parseFile(`${home}/.cvsignore`, { ...plain, readRuleFile: (n) => new Uint8Array(readFileSync(n)) }, template, 0);
+    } catch {
+      // no ~/.cvsignore
+    }
+  }
+  if (process.env.CVSIGNORE) list.parse(process.env.CVSIGNORE, plain, template);
+  // These stand in for the "-C" rule: they are plain rules here, not CVS placeholders.
+  for (const r of list.rules) r.flags &= ~FR.CVS_IGNORE;
+  return list.rules;
+}
+
 /** One check_filter call's question. */
 interface Query {
   name: Uint8Array;
@@ -413,6 +447,7 @@ interface Query {
   ignorePerishable: boolean;
   skip: Elide;
   scope?: DirScope;
+  cvs: FilterRule[] | null;
 }
 
 /** The rules each per-directory merge rule stands for in one directory (by mergeId). */
@@ -424,6 +459,11 @@ function checkRules(rules: FilterRule[], q: Query): -1 | 0 | 1 {
     if (rule.mergeId >= 0) {
       const merged = q.scope?.[rule.mergeId];
       const rc = merged ? checkRules(merged, q) : 0;
+      if (rc) return rc;
+      continue;
+    }
+    if (rule.flags & FR.CVS_IGNORE) {
+      const rc = q.cvs ? checkRules(q.cvs, { ...q, cvs: null }) : 0;
       if (rc) return rc;
       continue;
     }

@@ -59,6 +59,7 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
   else if (o.executability && ctx.amSender) s += "E";
   if (o.recursive) s += "r";
   if (o.checksum) s += "c";
+  if (o.cvsExclude) s += "C";
   if (o.ignoreTimes) s += "I";
   if (o.relative) s += "R";
   if (compress.letter) s += "z";

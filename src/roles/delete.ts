@@ -118,14 +118,14 @@ export class Deleter {
     return this.deleteItem(rel, st, true);
   }
 
-  private excluded(rel: Uint8Array, st: DestStat): boolean {
+  private excluded(rel: Uint8Array, st: DestStat, ignorePerishable = false): boolean {
     const filters = this.x.filters;
     if (filters.empty) return false;
     const scopes = this.dirScopes();
     const dir = Buffer.from(this.x.dest.abs(rel)).toString("latin1");
     const slash = dir.lastIndexOf("/");
     const scope = scopes.active ? scopes.scopeOf(slash < 0 ? "." : slash === 0 ? "/" : dir.slice(0, slash)) : undefined;
-    return filters.check(rel, isDir(st.mode), this.absRoot, false, undefined, scope) < 0;
+    return filters.check(rel, isDir(st.mode), this.absRoot, ignorePerishable, undefined, scope) < 0;
   }
 
   /** Per-directory merge files of the destination, read as deletion meets its directories. */
@@ -147,11 +147,12 @@ export class Deleter {
       let kept = false;
       for (let i = entries.length - 1; i >= 0; i--) {
         const child = join(rel, entries[i]!.name);
-        // delete_dir_contents: what the filters hide stays, and so does the directory holding it.
-        if (this.excluded(child, entries[i]!.st)) kept = true;
+        // delete_dir_contents: what non-perishable rules hide stays, and so does the directory holding it.
+        if (this.excluded(child, entries[i]!.st, true)) kept = true;
         else this.deleteItem(child, entries[i]!.st, false);
       }
       if (kept) {
+        // Upstream's rmdir then fails on what stayed, and says so.
         x.report.info(`cannot delete non-empty directory: ${display(rel)}`);
         return false;
       }

@@ -32,7 +32,7 @@ import { ServerReporter } from "./server-reporter.ts";
 import { emptyStats, type TransferStats } from "./stats.ts";
 import { readFilterList } from "../server/filter-list.ts";
 import { FilterList } from "../flist/filter.ts";
-import { filterListFromOptions, writeFilterRules } from "../flist/filter-options.ts";
+import { addCvsRules, filterListFromOptions, writeFilterRules } from "../flist/filter-options.ts";
 import type { TransferLog } from "../server/server-main.ts";
 
 export interface ReceiveResult {
@@ -82,17 +82,20 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   listenForMessages(input, output, state, s.protocol);
   // A client's own rules; a server's come from its client.
   let filters = req.amServer ? new FilterList() : filterListFromOptions(o);
+  const ruleSide = { amSender: false, protocol: s.protocol, deleteExcluded: o.deleteExcluded };
   if (req.amServer) {
     // start_server multiplexed our output already; a push's sender multiplexes from protocol 30.
     if (s.protocol >= 30) input.startMultiplex();
     // exclude.c recv_filter_list: a sender sends its rules only to a receiver that deletes.
     if (receiverWantsFilterList(o, s.protocol)) filters = await readFilterList(input, s.protocol, o.deleteExcluded);
+    if (o.cvsExclude) addCvsRules(filters, ruleSide, "received");
   } else {
     input.startMultiplex();
     if (s.protocol >= 30) output.startMultiplex();
     // The filter list, always sent on a pull: the sender leaves out what it excludes.
-    writeFilterRules(output.data, filters, { amSender: false, protocol: s.protocol, deleteExcluded: o.deleteExcluded });
+    writeFilterRules(output.data, filters, ruleSide);
     output.flush();
+    if (o.cvsExclude) addCvsRules(filters, ruleSide, "after-sending");
   }
 
   const wire: ListReceiveOptions = {

@@ -27,7 +27,7 @@ import { RERR } from "../errors.ts";
 import { openSync, readFileSync } from "node:fs";
 import { readFilterList } from "../server/filter-list.ts";
 import type { FilterList } from "../flist/filter.ts";
-import { filterListFromOptions, writeFilterRules } from "../flist/filter-options.ts";
+import { addCvsRules, filterListFromOptions, writeFilterRules } from "../flist/filter-options.ts";
 import { filterHooks } from "../flist/dir-merge.ts";
 import { matchBlocks } from "../delta/matcher.ts";
 import type { FileLists } from "../flist/lists.ts";
@@ -70,12 +70,17 @@ export async function sendTransfer(req: SendRequest): Promise<SendResult> {
   const started = Date.now();
   // A server's rules come from its client; a pushing client tells a deleting receiver its own.
   let filters: FilterList;
-  if (req.amServer) filters = await readFilterList(input, s.protocol, o.deleteExcluded);
-  else {
+  const ruleSide = { amSender: true, protocol: s.protocol, deleteExcluded: o.deleteExcluded };
+  if (req.amServer) {
+    filters = await readFilterList(input, s.protocol, o.deleteExcluded);
+    if (o.cvsExclude) addCvsRules(filters, ruleSide, "received");
+  } else {
     filters = filterListFromOptions(o);
+    if (o.cvsExclude) addCvsRules(filters, ruleSide, "before-sending");
     const wanted = receiverWantsFilterList(o, s.protocol);
-    writeFilterRules(wanted ? output.data : null, filters, { amSender: true, protocol: s.protocol, deleteExcluded: o.deleteExcluded });
+    writeFilterRules(wanted ? output.data : null, filters, ruleSide);
     if (wanted) output.flush();
+    if (o.cvsExclude) addCvsRules(filters, ruleSide, "after-sending");
   }
   const say: Say = (kind, text) => {
     if (!req.amServer) return kind === "info" ? terminal.info(`${text}\n`) : terminal.error(`${text}\n`);

@@ -44,6 +44,8 @@ function buildSource(root: string): void {
   fs.writeFileSync(join(root, "sub/.rsync-filter"), "- /deep/y.o\n- util.c\n");
   fs.writeFileSync(join(root, "docs/.gitignore"), "*.html\n.hidden\n");
   fs.writeFileSync(join(root, "logs/keep.log"), "kept\n");
+  fs.writeFileSync(join(root, "build/.cvsignore"), "Makefile\n");
+  fs.writeFileSync(join(root, "docs/index.html~"), "backup\n");
   ageTree(root, 1_450_000_000);
 }
 
@@ -86,6 +88,7 @@ const CASES: Case[] = [
   { name: "a dir-merge of .gitignore with no prefixes", args: ["--delete", "-f", ":- .gitignore"] },
   { name: "dir-merge with n (not inherited) and e (the file itself excluded)", args: ["--delete", "-f", "dir-merge,ne .rsync-filter"] },
   { name: "a merge file read once, from the command line", args: ["-f", `. ${"RULES"}`] },
+  { name: "-C ignores what CVS ignores, and .cvsignore files", args: ["-C", "--delete"] },
 ];
 
 beforeAll(async () => {
