@@ -4,6 +4,8 @@
  * reads it.
  */
 
+import type { FilterList } from "../flist/filter.ts";
+
 /** "default" is plain --delete: during for protocol 30+, before for older peers. */
 export type DeleteMode = "none" | "default" | "before" | "during" | "delay" | "after";
 
@@ -119,6 +121,10 @@ export interface Options {
   ignoreNonreadable: boolean;
   /** Set by a daemon module whose "dont compress" lists "*": deflate only stores (token.c per_file_default_level). */
   storeOnly: boolean;
+  /** Set by a daemon: the module being served (messages name files "in" it). */
+  moduleName: string | undefined;
+  /** Set by a daemon module with exclude/include/filter parameters: what they exclude is hidden both ways. */
+  moduleFilters: FilterList | null;
   /** --log-file: where a daemon logs. */
   logFile: string | undefined;
   server: boolean;
@@ -218,6 +224,8 @@ export function defaultOptions(): Options {
     sanitizeLinks: false,
     confinedModule: undefined,
     storeOnly: false,
+    moduleFilters: null,
+    moduleName: undefined,
     ignoreNonreadable: false,
     server: false,
     sender: false,

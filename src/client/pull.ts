@@ -163,9 +163,14 @@ export async function localCopy(req: { o: Options; sources: string[]; dest: stri
       local: true,
       startTime: req.startTime,
     });
+    // After an empty list the sending side ends without waiting for us to read on (do_server_sender).
+    if (result.emptyList) {
+      clientEnd.close();
+      serverEnd.close();
+    }
     await cout.drained();
     await serving.catch((e) => {
-      if (!result.exitCode) throw e;
+      if (!result.exitCode && !result.emptyList) throw e;
     });
     return result;
   } finally {

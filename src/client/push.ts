@@ -79,6 +79,7 @@ export async function pushToRemote(req: PushRequest): Promise<number> {
     (reporter as ClientOutput | null)?.summary(req.startTime);
     await output.drained();
     state.ioError |= sent.ioError;
+    if (sent.hadTransferError) state.hadTransferError = true;
     code = finalCode(state, 0);
   } finally {
     watchdog.stop();

@@ -25,6 +25,8 @@ import type { DaemonConfig, ModuleConfig } from "./config.ts";
 import { claimConnection } from "./connections.ts";
 import { DaemonLog } from "./log.ts";
 import { findRefused, refusedOptions } from "./refuse.ts";
+import { moduleFilterList } from "./module-filters.ts";
+import type { FilterList } from "../flist/filter.ts";
 import { becomeIdentity, groupsOf, moduleIdentity, type Identity } from "./identity.ts";
 import { chroot } from "../fs/libc.ts";
 import { symlinkOnPath } from "../fs/path-symlink.ts";
@@ -148,6 +150,15 @@ async function serveModule(
     log.line(`${(e as Error).message}`);
     return refuse(say, `@ERROR: ${(e as Error).message}\n`);
   }
+  // The module's rules are the operator's: read (as root, before chroot) before the client's options exist,
+  // so a rule for one side only is taken as the receiver's (upstream's am_sender is still 0 then).
+  let moduleFilters: FilterList | null;
+  try {
+    moduleFilters = moduleFilterList(mod, false);
+  } catch (e) {
+    log.line(`${(e as Error).message}`);
+    return RERR.FILEIO;
+  }
   // Into the module first, as root may be needed to get there (and to chroot); then the module's user.
   const useChroot = mod.bool3("use chroot") ?? process.getuid?.() === 0;
   try {
@@ -199,6 +210,7 @@ async function serveModule(
   }
 
   applyModuleSettings(o, mod, useChroot);
+  o.moduleFilters = moduleFilters;
   o.protocol = protocol;
   const paths = o.args.slice(1).map((p) => modulePath(p, name));
   log.line(`rsync ${o.sender ? "on" : "to"} ${request} from ${authUser ? `${authUser}@` : ""}${peer.host} (${peer.addr})`);
@@ -294,6 +306,7 @@ function applyModuleSettings(o: Options, mod: ModuleConfig, chrooted: boolean): 
   o.verbose = Math.min(o.verbose, mod.int("max verbosity"));
   // token.c init_set_compression: a "*" word anywhere in the list means no file is worth compressing.
   o.storeOnly = mod.str("dont compress").split(" ").includes("*");
+  o.moduleName = mod.name;
 }
 
 /**

@@ -58,6 +58,11 @@ import { symlinkOnPath } from "../fs/path-symlink.ts";
 const SLASH = 0x2f;
 const DOT = 0x2e;
 
+/** The error lstat gives for a name that is not there. */
+function missing(path: Uint8Array): Error {
+  return Object.assign(new Error(`ENOENT: no such file or directory, lstat '${Buffer.from(path).toString("latin1")}'`), { code: "ENOENT", errno: -2, syscall: "lstat" });
+}
+
 /** What the walker needs to know of a file (a stat, already split up). */
 export interface FileStat {
   mode: number;
@@ -168,10 +173,12 @@ export interface BuildOptions {
   include?: (name: Uint8Array, isDir: boolean, fsPath: Uint8Array) => boolean;
   /** A directory is about to be read (per-directory merge files are read then). */
   enterDir?: (fsPath: Uint8Array) => void;
+  /** A daemon module's rules exclude this argument: it is reported as missing. */
+  hidden?: (name: Uint8Array, isDir: boolean, fsPath: Uint8Array) => boolean;
   /** Messages for the user, worded as upstream's sender words them. */
   onMessage?: (kind: "error" | "warning" | "info", text: string) => void;
   /** How a name is shown in messages (upstream full_fname); default: the path, quoted. */
-  fullName?: (path: Uint8Array) => string;
+  fullName?: (dir: Uint8Array, name: Uint8Array) => string;
 }
 
 const enum NameType {
@@ -494,6 +501,8 @@ export class FlistBuilder {
       let st: FileStat;
       try {
         st = this.linkStat(fbuf, o.copyDirlinks || nameType !== NameType.Normal);
+        // A daemon module's rules hide an argument as if it did not exist (SERVER_FILTERS).
+        if (nameType !== NameType.DotDir && o.hidden?.(fbuf, isDir(st.mode), this.fsPath(this.pathname, fbuf))) throw missing(this.fsPath(this.pathname, fbuf));
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === "ENOENT" && o.ignoreMissingArgs) continue;
@@ -631,7 +640,7 @@ export class FlistBuilder {
   }
 
   private full(name: Uint8Array): string {
-    if (this.o.fullName) return this.o.fullName(name);
+    if (this.o.fullName) return this.o.fullName(this.pathnames[this.pathname]!, name);
     return `"${Buffer.from(this.fsPath(this.pathname, name)).toString("latin1")}"`;
   }
 

@@ -136,20 +136,45 @@ const { dirname, join } = posix;
 /** The walk's filter hooks for a list of rules: whether an entry is in, and per-directory merge files as directories are entered. */
 export function filterHooks(
   list: FilterList,
-  o: { deleteExcluded: boolean },
+  o: { deleteExcluded: boolean; moduleFilters?: FilterList | null },
   amSender: boolean,
-): { include?: (name: Uint8Array, isDir: boolean, fsPath: Uint8Array) => boolean; enterDir?: (fsPath: Uint8Array) => void } {
-  if (list.empty) return {};
+): {
+  include?: (name: Uint8Array, isDir: boolean, fsPath: Uint8Array) => boolean;
+  enterDir?: (fsPath: Uint8Array) => void;
+  hidden?: (name: Uint8Array, isDir: boolean, fsPath: Uint8Array) => boolean;
+} {
+  const moduleRules = o.moduleFilters ?? null;
+  // A module's rules see paths from the module's root (the daemon's working directory).
+  const hidden = moduleRules
+    ? (name: Uint8Array, isDir: boolean, fsPath: Uint8Array) => moduleRules.check(name, isDir, transferRootOf(latin1(fsPath), name, false)) < 0
+    : undefined;
+  if (list.empty) return hidden ? { include: (name, isDir, fsPath) => !hidden(name, isDir, fsPath), hidden } : {};
   const scopes = new DirScopes(list, { deleteExcluded: o.deleteExcluded, amSender });
   return {
     include(name, isDir, fsPath) {
+      if (hidden?.(name, isDir, fsPath)) return false;
       const path = latin1(fsPath);
-      const abs = absolute(path);
-      // The transfer root: the entry's path without its name (anchored merge-file rules are absolute).
-      const absRoot = bytes(abs.slice(1, Math.max(1, abs.length - name.length - 1)));
       const scope = scopes.active ? scopes.scopeOf(dirname(path)) : undefined;
-      return list.check(name, isDir, absRoot, false, undefined, scope) >= 0;
+      return list.check(name, isDir, transferRootOf(path, name, true), false, undefined, scope) >= 0;
     },
     enterDir: scopes.active ? (fsPath) => scopes.enter(latin1(fsPath)) : undefined,
+    hidden,
   };
+}
+
+/**
+ * The transfer root of an entry (its path without its list name), for rules
+ * matched from a root: absolute (without the leading '/') for the user's
+ * rules, as upstream's curr_dir; relative to the working directory for a
+ * module's rules (the daemon works in the module's root).
+ */
+function transferRootOf(path: string, name: Uint8Array, absolutePath: boolean): Uint8Array {
+  const root = path.slice(0, Math.max(0, path.length - name.length));
+  return absolutePath ? bytes(absolute(root || ".").slice(1)) : moduleRelative(root);
+}
+
+/** A path relative to the daemon's working directory (the module's root), as a module's rules see it: no "./", no trailing '/'. */
+export function moduleRelative(path: string): Uint8Array {
+  const rel = posix.normalize(path || ".").replace(/\/+$/, "");
+  return bytes(rel === "." ? "" : rel.replace(/^\.\//, ""));
 }

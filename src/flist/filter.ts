@@ -86,6 +86,13 @@ export interface ParseContext {
   mergeDir?: { absDir: Uint8Array; amSender: boolean };
   /** Protocol 30+: the default CVS ignores are perishable. */
   cvsPerishable?: boolean;
+  /**
+   * A daemon module's own rules (XFLG_ABS_IF_SLASH | XFLG_DIR2WILD3): a rule
+   * with a '/' matches the path from the module's root, an excluded
+   * directory takes its contents with it, and rules for the other side are
+   * dropped.
+   */
+  daemonRules?: { amSender: boolean };
   /** Reads a rule file ('.' rules, --exclude-from; "-" is stdin), or throws the error to report. */
   readRuleFile?(name: string): Uint8Array;
 }
@@ -360,8 +367,10 @@ export class FilterList {
   add(text: Uint8Array, flags: number, ctx?: ParseContext): void {
     let p = text;
     const merging = ctx?.mergeDir;
-    // A per-directory file's rules for the other side only are no concern here.
-    if (merging && (flags & SIDES) === (merging.amSender ? FR.RECEIVER_SIDE : FR.SENDER_SIDE)) return;
+    const daemon = ctx?.daemonRules;
+    // A per-directory file's (or the daemon's) rules for the other side only are no concern here.
+    const side = merging ?? daemon;
+    if (side && (flags & SIDES) === (side.amSender ? FR.RECEIVER_SIDE : FR.SENDER_SIDE)) return;
     if (p.length > 1 && p[p.length - 1] === 0x2f) {
       p = p.subarray(0, p.length - 1);
       flags |= FR.DIRECTORY;
@@ -370,6 +379,11 @@ export class FilterList {
       // Anchored at the merge file's directory: an absolute rule with that directory in front.
       flags |= FR.ABS_PATH;
       if (merging.absDir.length > 0) p = Uint8Array.from([0x2f, ...merging.absDir, ...p]);
+    }
+    if (daemon && !(flags & (FR.ABS_PATH | FR.MERGE_FILE)) && p.includes(0x2f)) flags |= FR.ABS_PATH;
+    if (daemon && (flags & (FR.DIRECTORY | FR.INCLUDE)) === FR.DIRECTORY) {
+      flags &= ~FR.DIRECTORY;
+      p = Uint8Array.from([...p, 0x2f, 0x2a, 0x2a, 0x2a]);
     }
     let slashCount = 0;
     let wild = false;

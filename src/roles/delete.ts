@@ -10,7 +10,7 @@ import { F, isDir, isDevice, isLink, isReg } from "../flist/table.ts";
 import type { FileList } from "../flist/lists.ts";
 import type { DestStat } from "../fs/dest-fs.ts";
 import { errText } from "../fs/errors.ts";
-import { DirScopes } from "../flist/dir-merge.ts";
+import { DirScopes, moduleRelative } from "../flist/dir-merge.ts";
 import type { ReceivingSide } from "./context.ts";
 
 interface DirEntry {
@@ -109,7 +109,7 @@ export class Deleter {
       const entries = this.listSorted(rel);
       if (entries.length > 0 && !recurse) {
         x.report.info(`cannot delete non-empty directory: ${display(rel)}`);
-        x.report.error(`could not make way for new ${forWhat === "dir" ? "directory" : "regular file"}: ${display(rel)}`);
+        x.report.error(`could not make way for new ${forWhat === "dir" ? "directory" : "regular file"}: ${display(rel)}`, true);
         x.hadTransferError = true;
         return false;
       }
@@ -120,6 +120,9 @@ export class Deleter {
 
   private excluded(rel: Uint8Array, st: DestStat, ignorePerishable = false): boolean {
     const filters = this.x.filters;
+    // A daemon module's rules hide their names from deletion too (name_is_excluded).
+    const moduleRules = this.x.o.moduleFilters;
+    if (moduleRules && moduleRules.check(rel, isDir(st.mode), moduleRelative(Buffer.from(this.x.dest.root).toString("latin1")), ignorePerishable) < 0) return true;
     if (filters.empty) return false;
     const scopes = this.dirScopes();
     const dir = Buffer.from(this.x.dest.abs(rel)).toString("latin1");
@@ -171,7 +174,7 @@ export class Deleter {
         if (err.code === "ENOTEMPTY" && isDir(st.mode)) {
           x.report.info(`cannot delete non-empty directory: ${display(rel)}`);
         } else {
-          x.report.error(`rsync: [generator] delete_file: ${isDir(st.mode) ? "rmdir" : "unlink"}(${display(rel)}) failed: ${errText(err)}`);
+          x.report.error(`rsync: [generator] delete_file: ${isDir(st.mode) ? "rmdir" : "unlink"}(${display(rel)}) failed: ${errText(err)}`, true);
           x.hadTransferError = true;
         }
         return false;

@@ -8,6 +8,7 @@
  * It runs ahead of the receiver: requests go out as fast as the socket takes
  * them, and the generator only waits when it has nothing left to request.
  */
+import { moduleRelative } from "../flist/dir-merge.ts";
 import { protocolError } from "../errors.ts";
 import { core } from "../native/index.ts";
 import { errText } from "../fs/errors.ts";
@@ -232,6 +233,7 @@ export class Generator {
       return;
     }
     const rel = this.rel(row);
+    if (this.refusedByModule(row, rel, dirEntry, preview)) return;
     if (!x.soloName) this.checkParent(row);
     const st = this.statDest(row, rel, dirEntry);
 
@@ -349,7 +351,7 @@ export class Generator {
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
         if (err.code !== "EEXIST") {
-          x.report.error(`rsync: [generator] recv_generator: mkdir "${this.display(rel)}" failed: ${errText(err)}`);
+          x.report.error(`rsync: [generator] recv_generator: mkdir "${this.display(rel)}" failed: ${errText(err)}`, true);
           x.hadTransferError = true;
           return this.skipDirContents(row);
         }
@@ -369,6 +371,22 @@ export class Generator {
   private skipDirContents(row: number): void {
     this.x.report.error("*** Skipping any contents from this failed directory ***");
     this.skipDir(row);
+  }
+
+  /**
+   * A daemon module's rules keep this name out (recv_generator): refused
+   * with an error, a directory with all below it.
+   */
+  private refusedByModule(row: number, rel: Uint8Array, dirEntry: boolean, preview: boolean): boolean {
+    const rules = this.x.o.moduleFilters;
+    if (!rules || rel.length === 0) return false;
+    if (rules.check(rel, dirEntry, moduleRelative(Buffer.from(this.x.dest.root).toString("latin1"))) >= 0) return false;
+    // Upstream lets a directory met early in its parent's list through; the refusal comes with its own list.
+    if (preview) return false;
+    this.x.report.error(`ERROR: daemon refused to receive ${dirEntry ? "directory" : "file"} "${this.display(rel)}"`, true);
+    this.x.hadTransferError = true;
+    if (dirEntry) this.skipDirContents(row);
+    return true;
   }
 
   /** Nothing below this directory is handled (upstream's skip_dir). */
@@ -463,7 +481,7 @@ export class Generator {
       x.dest.rename(tmp, rel);
       return true;
     } catch (e) {
-      x.report.error(`rsync: [generator] failed to create "${this.display(rel)}": ${errText(e as NodeJS.ErrnoException)}`);
+      x.report.error(`rsync: [generator] failed to create "${this.display(rel)}": ${errText(e as NodeJS.ErrnoException)}`, true);
       x.hadTransferError = true;
       return false;
     }
@@ -716,7 +734,7 @@ export class Generator {
     try {
       return this.attrs.apply(x.dest, rel, row, st, w, exactTime ? "exact" : "window");
     } catch (e) {
-      x.report.error(`rsync: [generator] failed to set attributes on "${this.display(rel)}": ${errText(e as NodeJS.ErrnoException)}`);
+      x.report.error(`rsync: [generator] failed to set attributes on "${this.display(rel)}": ${errText(e as NodeJS.ErrnoException)}`, true);
       x.hadTransferError = true;
       return true;
     }
@@ -760,7 +778,7 @@ export class Generator {
       x.dest.setTimes(rel, t.mtime[row]!, t.nsec[row]!, false);
     } catch (e) {
       // A directory we may write in but do not own (a daemon's module root): upstream warns and goes on.
-      x.report.error(`rsync: [generator] failed to set times on "${this.display(rel) || "."}": ${errText(e as NodeJS.ErrnoException)}`);
+      x.report.error(`rsync: [generator] failed to set times on "${this.display(rel) || "."}": ${errText(e as NodeJS.ErrnoException)}`, true);
       x.hadTransferError = true;
     }
   }
@@ -769,3 +787,4 @@ export class Generator {
     return Buffer.from(name).toString("latin1");
   }
 }
+

@@ -38,6 +38,8 @@ import type { TransferLog } from "../server/server-main.ts";
 export interface ReceiveResult {
   exitCode: number;
   stats: TransferStats;
+  /** The sender's list was empty: nothing followed it (a serving side has ended already). */
+  emptyList?: boolean;
 }
 
 export interface ReceiveRequest {
@@ -136,9 +138,10 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
       item: (e) => log.write(formatter.formatted(log.format, e)),
       deleted: (name, isDir) => log.write(formatter.formattedDeletion(log.format, name, isDir)),
     });
-  if (first.list.count === 0 && (lists.eof || !lists.incRecurse) && !req.amServer) {
+  // main.c client_run: an empty first list means nothing to receive (no sub-list can follow it either).
+  if (first.list.count === 0 && !req.amServer) {
     clientOutput?.summary(req.startTime);
-    return exit(finalCode(state, 0));
+    return { ...exit(finalCode(state, 0)), emptyList: true };
   }
 
   const dest: LocalDest = req.listing ? { fs: new DestFs("."), soloName: null, created: new Set() } : resolveLocalName(req.dest, lists, o);

@@ -334,7 +334,7 @@ export class Receiver {
       }
     } catch (e) {
       f.data.discard();
-      x.report.error(`rsync: [receiver] failed to write "${this.display(rel)}": ${errText(e)}`);
+      x.report.error(`rsync: [receiver] failed to write "${this.display(rel)}": ${errText(e)}`, true);
       x.hadTransferError = true;
     } finally {
       if (list && x.lists.incRecurse) list.inProgress--;

@@ -27,7 +27,8 @@ export interface Reporter {
   /** A line of information (stdout), e.g. "skipping non-regular file". */
   info(text: string): void;
   /** A warning or error line (stderr), without "rsync: " prefix handling. */
-  error(text: string): void;
+  /** `xfer`: a file could not be transferred (FERROR_XFER: the exit code becomes 23 wherever it is reported). */
+  error(text: string, xfer?: boolean): void;
   /** --list-only: one listing line for a file-list entry. */
   listEntry(row: number): void;
   /** A file's data is about to come (`ndx` is its index on the wire, `name` as printed). */

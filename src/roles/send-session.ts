@@ -28,7 +28,7 @@ import { openSync, readFileSync } from "node:fs";
 import { readFilterList } from "../server/filter-list.ts";
 import type { FilterList } from "../flist/filter.ts";
 import { addCvsRules, filterListFromOptions, writeFilterRules } from "../flist/filter-options.ts";
-import { filterHooks } from "../flist/dir-merge.ts";
+import { filterHooks, moduleRelative } from "../flist/dir-merge.ts";
 import { matchBlocks } from "../delta/matcher.ts";
 import type { FileLists } from "../flist/lists.ts";
 import { terminal } from "../output/terminal.ts";
@@ -60,6 +60,19 @@ export interface SendResult {
   ioError: number;
   /** A server's list was empty: it ended the session without a transfer. */
   nothingSent?: boolean;
+  /** Something could not be sent (the run ends with 23). */
+  hadTransferError?: boolean;
+}
+
+/**
+ * util1.c full_fname in a daemon: the name from the module's root (the
+ * directory an argument was in, then the name), and the module.
+ */
+function moduleFullName(module: string): (dir: Uint8Array, name: Uint8Array) => string {
+  return (dir, name) => {
+    const d = Buffer.from(moduleRelative(Buffer.from(dir).toString("latin1"))).toString("latin1");
+    return `"${d ? `/${d}/` : ""}${Buffer.from(name).toString("latin1")}" (in ${module})`;
+  };
 }
 
 /** Messages for the user: printed by a client, sent as messages by a server. */
@@ -82,15 +95,18 @@ export async function sendTransfer(req: SendRequest): Promise<SendResult> {
     if (wanted) output.flush();
     if (o.cvsExclude) addCvsRules(filters, ruleSide, "after-sending");
   }
+  // The walk's errors are upstream's FERROR_XFER: they make the run end with 23, wherever they are shown.
+  let transferErrors = false;
   const say: Say = (kind, text) => {
+    if (kind === "error") transferErrors = true;
     if (!req.amServer) return kind === "info" ? terminal.info(`${text}\n`) : terminal.error(`${text}\n`);
-    output.message(kind === "info" ? MSG.INFO : kind === "warning" ? MSG.WARNING : MSG.ERROR, Buffer.from(`${text}\n`, "latin1"));
+    output.message(kind === "info" ? MSG.INFO : kind === "warning" ? MSG.WARNING : MSG.ERROR_XFER, Buffer.from(`${text}\n`, "latin1"));
   };
 
   // Directories are read natively with their entries' stats, and prefetched; end() drops what is left.
   const walkFs = scanningWalkFs();
   try {
-    return await sendLists(req, say, started, walkFs, filters);
+    return { ...(await sendLists(req, say, started, walkFs, filters)), hadTransferError: transferErrors };
   } finally {
     walkFs.end();
   }
@@ -117,6 +133,7 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
       ignoreNonreadable: o.ignoreNonreadable,
       onMessage: say,
       ...filterHooks(filters, o, true),
+      fullName: o.moduleName === undefined ? undefined : moduleFullName(o.moduleName),
     },
     req.root,
     walkFs,

@@ -37,9 +37,10 @@ export class ServerReporter implements Reporter {
     this.output.message(MSG.INFO, Buffer.from(`${text}\n`, "latin1"));
   }
 
-  error(text: string): void {
-    // Before protocol 30 a client knows no MSG_ERROR from a server's receiver: upstream sends MSG_ERROR_XFER.
-    this.output.message(this.protocol >= 30 ? MSG.ERROR : MSG.ERROR_XFER, Buffer.from(`${text}\n`, "latin1"));
+  error(text: string, xfer = false): void {
+    // A transfer error travels as MSG_ERROR_XFER (the client's exit code becomes 23); so does any error
+    // before protocol 30, which has no MSG_ERROR from a server's receiver.
+    this.output.message(xfer || this.protocol < 30 ? MSG.ERROR_XFER : MSG.ERROR, Buffer.from(`${text}\n`, "latin1"));
   }
 
   listEntry(_row: number): void {}
