@@ -129,3 +129,12 @@ describe("local copy matches upstream's local copy", () => {
     });
   });
 });
+
+test("a source that does not exist: the error, exit 23, and no hang", async () => {
+  const missing = join(work, "no-such-source");
+  const a = await runOc(["-a", missing, join(work, "missing-ours/")]);
+  const b = await runRsync(["-a", missing, join(work, "missing-theirs/")]);
+  expect(a.code).toBe(23);
+  expect(a.code).toBe(b.code);
+  expect(a.stderr.split("\n")[0]).toBe(b.stderr.split("\n")[0]!);
+});
