@@ -31,18 +31,20 @@ export const optionTable: OptionSpec[] = [
   flag(["no-motd"], undefined, "suppress daemon-mode MOTD", (o) => (o.noMotd = true)),
   flag(["checksum"], "c", "skip based on checksum, not mod-time & size", (o) => (o.checksum = true), (o) => (o.checksum = false)),
   flag(["archive"], "a", "archive mode is -rlptgoD (no -A,-X,-U,-N,-H)", (o) => {
+    // -a's -r gives way to --files-from; an explicit -r does not (options.c recurse == 1 vs 2).
+    if (!o.recursive) o.recursiveFromArchive = true;
     o.recursive = o.links = o.perms = o.times = o.group = o.owner = o.devices = o.specials = true;
   }),
-  flag(["recursive"], "r", "recurse into directories", (o) => (o.recursive = true), (o) => (o.recursive = false)),
+  flag(["recursive"], "r", "recurse into directories", (o) => ((o.recursive = true), (o.recursiveFromArchive = false)), (o) => (o.recursive = false)),
   flag(["inc-recursive", "i-r"], undefined, "enable incremental recursion", (o) => (o.incRecursive = true), (o) => (o.incRecursive = false)),
-  flag(["relative"], "R", "use relative path names", (o) => (o.relative = true), (o) => (o.relative = false)),
+  flag(["relative"], "R", "use relative path names", (o) => (o.relative = true), (o) => ((o.relative = false), (o.noRelative = true))),
   { long: ["no-implied-dirs"], help: "don't send implied directories with --relative", set: (o) => (o.impliedDirs = false) },
   { long: ["implied-dirs"], set: (o) => (o.impliedDirs = true), unset: (o) => (o.impliedDirs = false) },
   flag(["update"], "u", "skip files that are newer on the receiver", (o) => (o.update = true), (o) => (o.update = false)),
   flag(["inplace"], undefined, "update destination files in-place", (o) => (o.inplace = true), (o) => (o.inplace = false)),
   flag(["append"], undefined, "append data onto shorter files", (o) => (o.append = 1), (o) => (o.append = 0)),
   flag(["append-verify"], undefined, "--append w/old data in file checksum", (o) => (o.append = 2)),
-  flag(["dirs"], "d", "transfer directories without recursing", (o) => (o.dirs = true), (o) => (o.dirs = false)),
+  flag(["dirs"], "d", "transfer directories without recursing", (o) => (o.dirs = true), (o) => ((o.dirs = false), (o.noDirs = true))),
   flag(["links"], "l", "copy symlinks as symlinks", (o) => (o.links = true), (o) => (o.links = false)),
   flag(["copy-links"], "L", "transform symlink into referent file/directory", (o) => (o.copyLinks = true), (o) => (o.copyLinks = false)),
   flag(["copy-unsafe-links"], undefined, "only \"unsafe\" symlinks are transformed", (o) => (o.copyUnsafeLinks = true), (o) => (o.copyUnsafeLinks = false)),
@@ -121,6 +123,8 @@ export const optionTable: OptionSpec[] = [
   valued(["exclude-from"], undefined, "FILE", "read exclude patterns from FILE", (o, v) => o.filters.push({ kind: "exclude-from", value: v })),
   valued(["include"], undefined, "PATTERN", "don't exclude files matching PATTERN", (o, v) => o.filters.push({ kind: "include", value: v })),
   valued(["include-from"], undefined, "FILE", "read include patterns from FILE", (o, v) => o.filters.push({ kind: "include-from", value: v })),
+  valued(["files-from"], undefined, "FILE", "read list of source-file names from FILE", (o, v) => (o.filesFrom = v)),
+  flag(["from0"], "0", "all *-from/filter files are delimited by 0s", (o) => (o.from0 = true), (o) => (o.from0 = false)),
   // Upstream's hidden spellings for the two deflate flavours.
   { long: ["old-compress"], set: (o) => (o.compressChoice = "zlib") },
   { long: ["new-compress"], set: (o) => (o.compressChoice = "zlibx") },

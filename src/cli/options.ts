@@ -24,11 +24,17 @@ export interface Options {
   noMotd: boolean;
   checksum: boolean;
   recursive: boolean;
+  /** -r came with -a only (--files-from then turns it off). */
+  recursiveFromArchive: boolean;
   /** undefined = upstream's default (on when allowed). */
   incRecursive: boolean | undefined;
   relative: boolean;
+  /** --no-relative was given (--files-from implies -R otherwise). */
+  noRelative: boolean;
   impliedDirs: boolean;
   dirs: boolean;
+  /** --no-dirs was given (--files-from implies -d otherwise). */
+  noDirs: boolean;
   links: boolean;
   copyLinks: boolean;
   copyUnsafeLinks: boolean;
@@ -81,6 +87,10 @@ export interface Options {
   /** --skip-compress: forwarded to a sending server; upstream 3.5 no longer acts on it. */
   skipCompress: string | undefined;
   filters: FilterArg[];
+  /** --files-from: the names to send (relative to the one source), from a file or "-" (stdin). */
+  filesFrom: string | undefined;
+  /** --from0: names in --files-from and rule files end with NUL, not newline. */
+  from0: boolean;
   /** How many -F were given (the first two each add a rule). */
   dashF: number;
   /** -C: CVS-style ignores, added around the rule exchange (exclude.c send_filter_list / recv_filter_list). */
@@ -148,6 +158,11 @@ export function defaultOptions(): Options {
     incRecursive: undefined,
     relative: false,
     impliedDirs: true,
+    recursiveFromArchive: false,
+    noRelative: false,
+    noDirs: false,
+    filesFrom: undefined,
+    from0: false,
     dirs: false,
     links: false,
     copyLinks: false,

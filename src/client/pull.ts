@@ -13,6 +13,7 @@ import { Output } from "../io/output.ts";
 import type { Channel } from "../io/channel.ts";
 import { memoryChannelPair } from "../io/memory-channel.ts";
 import { clientSetupProtocol } from "../protocol/setup.ts";
+import { sendingArgs } from "./files-from.ts";
 import { compressRequest } from "../compress/choice.ts";
 import { allowIncRecurse, serverSetupProtocol } from "../protocol/server-setup.ts";
 import { MSG } from "../protocol/mux.ts";
@@ -138,7 +139,7 @@ export async function localCopy(req: { o: Options; sources: string[]; dest: stri
       });
       sout.startMultiplex();
       if (protocol >= 30) sin.startMultiplex();
-      await sendTransfer({ o, s, input: sin, output: sout, args: req.sources.map((p) => new Uint8Array(Buffer.from(p))), root: ".", amServer: true });
+      await sendTransfer({ o, s, input: sin, output: sout, ...sendingArgs(o, req.sources), amServer: true });
     } catch (e) {
       // The receiving side hears about it as upstream's client would from its server.
       if (e instanceof RsyncError && e.message && sout.multiplexed) sout.message(MSG.ERROR, Buffer.from(`${e.message}\n`, "latin1"));

@@ -12,6 +12,7 @@ import { Output } from "../io/output.ts";
 import { IoWatchdog } from "../io/watchdog.ts";
 import { ListHeader } from "../output/list-header.ts";
 import { clientSetupProtocol } from "../protocol/setup.ts";
+import { sendingArgs } from "./files-from.ts";
 import { compressRequest } from "../compress/choice.ts";
 import { finalCode } from "../roles/receive-session.ts";
 import { sendTransfer } from "../roles/send-session.ts";
@@ -62,8 +63,7 @@ export async function pushToRemote(req: PushRequest): Promise<number> {
         s,
         input,
         output,
-        args: req.sources.map((p) => new Uint8Array(Buffer.from(p))),
-        root: ".",
+        ...sendingArgs(o, req.sources),
         amServer: false,
         listSent: (files) => header.done(files),
         report: (lists, stats) => {

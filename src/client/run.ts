@@ -9,6 +9,7 @@ import { compressRequest } from "../compress/choice.ts";
 import { checkForHostSpec, type HostSpec } from "../transport/address.ts";
 import { localCopy, pullFromRemote } from "./pull.ts";
 import { pushToRemote } from "./push.ts";
+import { applyFilesFromImplications } from "./files-from.ts";
 import { core } from "../native/index.ts";
 import { terminal } from "../output/terminal.ts";
 
@@ -21,6 +22,7 @@ export async function runClient(o: Options): Promise<number> {
   if (o.verbose > 0 && core.caps.kind !== "native" && process.env.OC_RSYNC_NATIVE !== "0") {
     process.stderr.write(`oc-rsync: native core not loaded (${core.caps.reason}); using the TypeScript implementation\n`);
   }
+  applyFilesFromImplications(o);
   if (o.checksumChoice) validateChecksumChoice(o.checksumChoice);
   // An unknown --compress-choice fails before connecting, as upstream's option parsing does.
   compressRequest(o);
@@ -43,6 +45,7 @@ export async function runClient(o: Options): Promise<number> {
   const hasDest = args.length > 1 && !last.startsWith(":");
   if (hasDest && checkForHostSpec(last, o.port ?? 0)) throw usageError("The source and destination cannot both be remote.");
   const remote = hasDest ? args.slice(0, -1) : args;
+  if (o.filesFrom !== undefined) throw new RsyncError(RERR.UNSUPPORTED, "rsync: --files-from with a remote source is not supported by oc-rsync yet");
   const paths = remote.map((arg, i) => (i === 0 ? source.path : extraSource(arg, source, o)));
   const result = await pullFromRemote({ o, spec: source, paths, dest: hasDest ? last : undefined, startTime });
   return result.exitCode;

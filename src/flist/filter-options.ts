@@ -20,7 +20,7 @@ function ruleFileReader(amServer: boolean): (name: string) => Uint8Array {
 /** The client's (or a local copy's) rules, parsed as upstream parses its options. */
 export function filterListFromOptions(o: Options, amServer = false): FilterList {
   const list = new FilterList();
-  const ctx: ParseContext = { deleteExcluded: o.deleteExcluded, readRuleFile: ruleFileReader(amServer) };
+  const ctx: ParseContext = { deleteExcluded: o.deleteExcluded, readRuleFile: ruleFileReader(amServer), eolNulls: o.from0 };
   for (const f of o.filters) {
     switch (f.kind) {
       case "filter":

@@ -86,6 +86,8 @@ export interface ParseContext {
   mergeDir?: { absDir: Uint8Array; amSender: boolean };
   /** Protocol 30+: the default CVS ignores are perishable. */
   cvsPerishable?: boolean;
+  /** --from0: rule files hold NUL-ended rules, not lines. */
+  eolNulls?: boolean;
   /**
    * A daemon module's own rules (XFLG_ABS_IF_SLASH | XFLG_DIR2WILD3): a rule
    * with a '/' matches the path from the module's root, an excluded
@@ -355,7 +357,7 @@ export class FilterList {
     if (!ctx.readRuleFile) throw filterError("merge files are not allowed here", name);
     const content = ctx.readRuleFile(name);
     // CRLF is one line break, and so is a lone CR.
-    const items = template & FR.WORD_SPLIT ? splitWords(content) : splitLines(content);
+    const items = template & FR.WORD_SPLIT ? splitWords(content) : ctx.eolNulls ? splitNuls(content) : splitLines(content);
     for (const item of items) {
       if (item.length === 0) continue;
       if (!(template & FR.WORD_SPLIT) && (item[0] === 0x3b || item[0] === 0x23)) continue;
@@ -498,6 +500,17 @@ function splitLines(content: Uint8Array): Uint8Array[] {
   }
   if (start < content.length) lines.push(content.subarray(start));
   return lines;
+}
+
+function splitNuls(content: Uint8Array): Uint8Array[] {
+  const items: Uint8Array[] = [];
+  let start = 0;
+  for (let i = 0; i <= content.length; i++) {
+    if (i < content.length && content[i] !== 0) continue;
+    if (i > start || i < content.length) items.push(content.subarray(start, i));
+    start = i + 1;
+  }
+  return items;
 }
 
 function splitWords(content: Uint8Array): Uint8Array[] {

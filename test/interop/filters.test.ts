@@ -173,3 +173,38 @@ test("--exclude-from and --include-from read rules from files, comments and CRLF
   expect(lines(a.stdout.replace("from-ours", "DEST"))).toEqual(lines(b.stdout.replace("from-theirs", "DEST")));
   expect(snapshot(join(work, "from-ours"))).toEqual(snapshot(join(work, "from-theirs")));
 });
+
+describe("--files-from, as upstream reads it", () => {
+  const lists: Record<string, string> = {
+    plain: "main.c\n# a comment\nsub/deep/x.txt\n\ndocs\n/logs/../build/Makefile\n",
+    nul: "main.c\0sub\0a b/c d.txt\0",
+  };
+  const cases: { name: string; args: string[] }[] = [
+    { name: "names with their parents (-R implied), comments and blank lines skipped", args: ["-a", "--files-from=LIST:plain"] },
+    { name: "an explicit -r descends into listed directories", args: ["-a", "-r", "--files-from=LIST:plain"] },
+    { name: "NUL-separated with --from0", args: ["-a", "--from0", "--files-from=LIST:nul"] },
+    { name: "--no-relative keeps only the last component", args: ["-a", "--no-relative", "--files-from=LIST:plain"] },
+    { name: "with a filter rule", args: ["-a", "-r", "--exclude=*.html", "--files-from=LIST:plain"] },
+  ];
+  for (const mode of ["local", "push (our client)"] as const) {
+    cases.forEach((c, i) => {
+      test(`${c.name}: ${mode}`, async () => {
+        const args = c.args.map((a) => a.replace(/LIST:(\w+)/, (_, k: string) => {
+          const file = join(work, `files-from-${k}`);
+          fs.writeFileSync(file, lists[k]!);
+          return file;
+        }));
+        const ours = join(work, `ff${i}-${mode.length}-ours`);
+        const theirs = join(work, `ff${i}-${mode.length}-theirs`);
+        fs.mkdirSync(ours, { recursive: true });
+        fs.mkdirSync(theirs, { recursive: true });
+        const a = await runMode(mode, args, ours, true);
+        const b = await runMode(mode, args, theirs, false);
+        expect(normalizeErrors(a.stderr)).toBe(normalizeErrors(b.stderr));
+        expect(a.code).toBe(b.code);
+        expect(lines(a.stdout)).toEqual(lines(b.stdout));
+        expect(snapshot(ours, { ignoreDirTimes: true })).toEqual(snapshot(theirs, { ignoreDirTimes: true }));
+      });
+    });
+  }
+});

@@ -1,0 +1,73 @@
+/**
+ * --files-from (options.c, flist.c send_file_list with filesfrom_fd): the
+ * names to send come from a file, one per line (or NUL-ended with
+ * --from0), relative to the one source directory. It implies -R and -d, and
+ * -a's -r no longer applies (an explicit -r does).
+ */
+import { readFileSync } from "node:fs";
+import type { Options } from "../cli/options.ts";
+import { RERR, RsyncError, usageError } from "../errors.ts";
+
+/** options.c: what --files-from changes in the other options. */
+export function applyFilesFromImplications(o: Options): void {
+  if (o.filesFrom === undefined) return;
+  if (o.recursiveFromArchive) o.recursive = false;
+  if (!o.noDirs) o.dirs = true;
+  if (!o.noRelative) o.relative = true;
+}
+
+/**
+ * The names in the list: read_line with comments dropped (a local list),
+ * each made safe as sanitize_path(SP_KEEP_DOT_DIRS) makes it: no leading
+ * '/', no way above the source directory, "." components kept (they mark
+ * where -R's path starts).
+ */
+export function readFilesFrom(o: Options, sourceCount: number): Uint8Array[] {
+  if (sourceCount !== 1) throw usageError("rsync: --files-from takes exactly one source and one destination");
+  let content: Buffer;
+  try {
+    content = o.filesFrom === "-" ? readFileSync(0) : readFileSync(o.filesFrom!);
+  } catch (e) {
+    throw new RsyncError(RERR.SYNTAX, `rsync: failed to open files-from file ${o.filesFrom}: ${(e as Error).message.replace(/^[A-Z]+: /, "").replace(/, open .*$/, "")}`);
+  }
+  const names: Uint8Array[] = [];
+  let start = 0;
+  const take = (end: number) => {
+    const line = content.subarray(start, end);
+    start = end + 1;
+    // Empty lines and (reading lines) '#' or ';' comments carry no name.
+    if (line.length === 0 || (!o.from0 && (line[0] === 0x23 || line[0] === 0x3b))) return;
+    names.push(sanitizeName(line));
+  };
+  for (let i = 0; i < content.length; i++) {
+    const b = content[i];
+    if (o.from0 ? b === 0 : b === 0x0a || b === 0x0d) take(i);
+  }
+  if (start < content.length) take(content.length);
+  return names;
+}
+
+/** sanitize_path(dest, p, "", 0, SP_KEEP_DOT_DIRS) for a name relative to the source. */
+export function sanitizeName(name: Uint8Array): Uint8Array {
+  const parts = Buffer.from(name).toString("latin1").split("/");
+  const out: string[] = [];
+  parts.forEach((part, i) => {
+    if (part === "") return;
+    if (part === ".." ) {
+      // Never above where the list starts.
+      if (out.length && out[out.length - 1] !== ".") out.pop();
+      return;
+    }
+    if (part === "." && i === parts.length - 1 && out.length) return;
+    out.push(part);
+  });
+  const trailing = name.length > 1 && name[name.length - 1] === 0x2f && out.length > 0;
+  const text = out.join("/") + (trailing ? "/" : "");
+  return new Uint8Array(Buffer.from(text || ".", "latin1"));
+}
+
+/** What a sending client walks: its source arguments, or with --files-from the listed names inside the one source. */
+export function sendingArgs(o: Options, sources: string[]): { args: Uint8Array[]; root: string } {
+  if (o.filesFrom === undefined) return { args: sources.map((p) => new Uint8Array(Buffer.from(p))), root: "." };
+  return { args: readFilesFrom(o, sources.length), root: sources[0]! };
+}
