@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import type { Options } from "../cli/options.ts";
 import { RERR, RsyncError, usageError } from "../errors.ts";
+import type { ChunkReader } from "../protocol/reader.ts";
 
 /** options.c: what --files-from changes in the other options. */
 export function applyFilesFromImplications(o: Options): void {
@@ -24,12 +25,7 @@ export function applyFilesFromImplications(o: Options): void {
  */
 export function readFilesFrom(o: Options, sourceCount: number): Uint8Array[] {
   if (sourceCount !== 1) throw usageError("rsync: --files-from takes exactly one source and one destination");
-  let content: Buffer;
-  try {
-    content = o.filesFrom === "-" ? readFileSync(0) : readFileSync(o.filesFrom!);
-  } catch (e) {
-    throw new RsyncError(RERR.SYNTAX, `rsync: failed to open files-from file ${o.filesFrom}: ${(e as Error).message.replace(/^[A-Z]+: /, "").replace(/, open .*$/, "")}`);
-  }
+  const content = filesFromContent(o);
   const names: Uint8Array[] = [];
   let start = 0;
   const take = (end: number) => {
@@ -46,6 +42,46 @@ export function readFilesFrom(o: Options, sourceCount: number): Uint8Array[] {
   if (start < content.length) take(content.length);
   return names;
 }
+
+function filesFromContent(o: Options): Buffer {
+  try {
+    return o.filesFrom === "-" ? readFileSync(0) : readFileSync(o.filesFrom!);
+  } catch (e) {
+    throw new RsyncError(RERR.SYNTAX, `rsync: failed to open files-from file ${o.filesFrom}: ${(e as Error).message.replace(/^[A-Z]+: /, "").replace(/, open .*$/, "")}`);
+  }
+}
+
+/**
+ * io.c forward_filesfrom_data: a pulling client hands its list to the
+ * sending server as NUL-ended names (line ends become NULs, empty names are
+ * dropped; comments are not: the server reads them as names), then an empty
+ * one.
+ */
+export function forwardedNames(o: Options): Uint8Array[] {
+  const content = filesFromContent(o);
+  const names: Uint8Array[] = [];
+  let start = 0;
+  for (let i = 0; i <= content.length; i++) {
+    const end = i === content.length || (o.from0 ? content[i] === 0 : content[i] === 0x0a || content[i] === 0x0d);
+    if (!end) continue;
+    if (i > start) names.push(new Uint8Array(content.subarray(start, i)));
+    start = i + 1;
+  }
+  return names;
+}
+
+/** A sending server's list from its client: NUL-ended names up to an empty one (read_line with RL_EOL_NULLS). */
+export function readForwardedName(r: ChunkReader): Uint8Array | null {
+  const bytes: number[] = [];
+  for (;;) {
+    const b = r.u8();
+    if (b === 0) return bytes.length === 0 ? null : sanitizeName(Uint8Array.from(bytes));
+    if (bytes.length >= MAXPATHLEN) throw new RsyncError(RERR.PROTOCOL, "rsync: files-from name too long from the client");
+    bytes.push(b);
+  }
+}
+
+const MAXPATHLEN = 4096;
 
 /** sanitize_path(dest, p, "", 0, SP_KEEP_DOT_DIRS) for a name relative to the source. */
 export function sanitizeName(name: Uint8Array): Uint8Array {

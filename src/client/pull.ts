@@ -6,14 +6,14 @@
  * run as two tasks of this process (roles/receive-session.ts).
  */
 import type { Options } from "../cli/options.ts";
-import { RsyncError, asRole, type Role } from "../errors.ts";
+import { RERR, RsyncError, asRole, type Role } from "../errors.ts";
 import { IoWatchdog } from "../io/watchdog.ts";
 import { Input } from "../io/input.ts";
 import { Output } from "../io/output.ts";
 import type { Channel } from "../io/channel.ts";
 import { memoryChannelPair } from "../io/memory-channel.ts";
 import { clientSetupProtocol } from "../protocol/setup.ts";
-import { sendingArgs } from "./files-from.ts";
+import { forwardedNames, sendingArgs } from "./files-from.ts";
 import { compressRequest } from "../compress/choice.ts";
 import { allowIncRecurse, serverSetupProtocol } from "../protocol/server-setup.ts";
 import { MSG } from "../protocol/mux.ts";
@@ -82,6 +82,8 @@ async function runConnected(
     const protocol = await asRole("Receiver", start(input, output));
     if (protocol === null) return { exitCode: 0, stats: emptyStats() };
     const session = await asRole("Receiver", clientSetupProtocol(input, output, { protocol, checksumChoice: o.checksumChoice, compress: compressRequest(o) }));
+    const filesFrom = o.filesFrom === undefined ? undefined : forwardedNames(o);
+    if (filesFrom && session.protocol < 31) throw new RsyncError(RERR.UNSUPPORTED, "rsync: --files-from with a remote source needs protocol 31 or later in oc-rsync");
     const result = await asRole(
       "Receiver",
       receiveTransfer({
@@ -91,7 +93,9 @@ async function runConnected(
         output,
         dest: req.dest ?? ".",
         listing: req.dest === undefined || o.listOnly,
-        isRequested: requestedNames(req.paths, o.relative),
+        // With --files-from the listed names are what was asked for (add_implied_include as they are forwarded).
+        isRequested: requestedNames(filesFrom ? filesFrom.map((n) => `./${Buffer.from(n).toString("latin1")}`) : req.paths, o.relative),
+        filesFrom,
         timeouts,
         transferStarts: () => (role = "generator"),
         amServer: false,

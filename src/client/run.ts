@@ -45,7 +45,6 @@ export async function runClient(o: Options): Promise<number> {
   const hasDest = args.length > 1 && !last.startsWith(":");
   if (hasDest && checkForHostSpec(last, o.port ?? 0)) throw usageError("The source and destination cannot both be remote.");
   const remote = hasDest ? args.slice(0, -1) : args;
-  if (o.filesFrom !== undefined) throw new RsyncError(RERR.UNSUPPORTED, "rsync: --files-from with a remote source is not supported by oc-rsync yet");
   const paths = remote.map((arg, i) => (i === 0 ? source.path : extraSource(arg, source, o)));
   const result = await pullFromRemote({ o, spec: source, paths, dest: hasDest ? last : undefined, startTime });
   return result.exitCode;

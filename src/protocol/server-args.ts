@@ -113,6 +113,11 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
     if (o.tempDir !== undefined) args.push("--temp-dir", o.tempDir);
   }
   args.push(...compress.skip);
+  // A pulling client forwards its --files-from list over the connection (a pushing one reads it itself).
+  if (o.filesFrom !== undefined && !ctx.amSender) {
+    args.push("--files-from=-", "--from0");
+    if (!o.relative) args.push("--no-relative");
+  }
   if (o.relative && !o.impliedDirs) args.push("--no-implied-dirs");
   if (o.append) {
     if (o.append > 1) args.push("--append");

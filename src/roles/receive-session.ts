@@ -64,6 +64,8 @@ export interface ReceiveRequest {
   startTime: number;
   /** A daemon module's transfer log (server only). */
   transferLog?: TransferLog;
+  /** A pulling client's --files-from names, forwarded to the sender. */
+  filesFrom?: Uint8Array[];
 }
 
 export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResult> {
@@ -96,6 +98,11 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
     if (s.protocol >= 30) output.startMultiplex();
     // The filter list, always sent on a pull: the sender leaves out what it excludes.
     writeFilterRules(output.data, filters, ruleSide);
+    // --files-from: the names follow the rules, each NUL-ended, then an empty one.
+    if (req.filesFrom) {
+      for (const name of req.filesFrom) output.data.bytes(name).u8(0);
+      output.data.u8(0);
+    }
     output.flush();
     if (o.cvsExclude) addCvsRules(filters, ruleSide, "after-sending");
   }

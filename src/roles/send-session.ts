@@ -23,12 +23,13 @@ import { Sender } from "./sender.ts";
 import { emptyStats, type TransferStats } from "./stats.ts";
 import type { ItemEvent } from "./reporter.ts";
 import { IOERR_DEL_LIMIT, IOERR_GENERAL, IOERR_VANISHED } from "../flist/decode.ts";
-import { RERR } from "../errors.ts";
+import { RERR, RsyncError } from "../errors.ts";
 import { openSync, readFileSync } from "node:fs";
 import { readFilterList } from "../server/filter-list.ts";
 import type { FilterList } from "../flist/filter.ts";
 import { addCvsRules, filterListFromOptions, writeFilterRules } from "../flist/filter-options.ts";
 import { filterHooks, moduleRelative } from "../flist/dir-merge.ts";
+import { readForwardedName } from "../client/files-from.ts";
 import { matchBlocks } from "../delta/matcher.ts";
 import type { FileLists } from "../flist/lists.ts";
 import { terminal } from "../output/terminal.ts";
@@ -75,18 +76,39 @@ function moduleFullName(module: string): (dir: Uint8Array, name: Uint8Array) => 
   };
 }
 
+/** The client's exit (MSG_ERROR_EXIT with its code): answered with an empty one, then the reads waiting on `input` fail with that code. */
+function peerExit(code: number, payload: Uint8Array, input: Input, output: Output, protocol: number): void {
+  if (code !== MSG.ERROR_EXIT) return;
+  const exitCode = payload.length === 4 ? new DataView(payload.buffer, payload.byteOffset, 4).getInt32(0, true) : 0;
+  if (protocol >= 31) {
+    output.message(MSG.ERROR_EXIT, new Uint8Array(0));
+    output.flush();
+  }
+  input.fail(Object.assign(new RsyncError(exitCode || RERR.PARTIAL, "", true), { peerExited: true }));
+}
+
 /** Messages for the user: printed by a client, sent as messages by a server. */
 type Say = (kind: "info" | "warning" | "error", text: string) => void;
 
-export async function sendTransfer(req: SendRequest): Promise<SendResult> {
+export async function sendTransfer(request: SendRequest): Promise<SendResult> {
+  let req = request;
   const { o, s, input, output } = req;
   const started = Date.now();
+  // io.c read_a_msg as a sending server: a client that gives up says so (MSG_ERROR_EXIT); we answer and end too.
+  if (req.amServer) input.setMessageHandler((code, payload) => peerExit(code, payload, input, output, s.protocol));
   // A server's rules come from its client; a pushing client tells a deleting receiver its own.
   let filters: FilterList;
   const ruleSide = { amSender: true, protocol: s.protocol, deleteExcluded: o.deleteExcluded };
   if (req.amServer) {
     filters = await readFilterList(input, s.protocol, o.deleteExcluded);
     if (o.cvsExclude) addCvsRules(filters, ruleSide, "received");
+    // --files-from=-: the client's names come next; they are what we send, inside the one path we were given.
+    if (o.filesFrom === "-") {
+      const names: Uint8Array[] = [];
+      for (let name = await input.read(readForwardedName); name; name = await input.read(readForwardedName)) names.push(name);
+      const base = req.args[0] ? Buffer.from(req.args[0]).toString("latin1") : ".";
+      req = { ...req, args: names, root: req.root === "." ? base : `${req.root}/${base}` };
+    }
   } else {
     filters = filterListFromOptions(o);
     if (o.cvsExclude) addCvsRules(filters, ruleSide, "before-sending");

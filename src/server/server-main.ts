@@ -18,6 +18,7 @@ import { IoWatchdog } from "../io/watchdog.ts";
 import { MSG } from "../protocol/mux.ts";
 import { allowIncRecurse, serverSetupProtocol } from "../protocol/server-setup.ts";
 import { compressRequest } from "../compress/choice.ts";
+import { applyFilesFromImplications } from "../client/files-from.ts";
 import { exchangeVersions } from "../protocol/version-exchange.ts";
 import { receiveTransfer } from "../roles/receive-session.ts";
 import { terminal } from "../output/terminal.ts";
@@ -69,6 +70,8 @@ export interface TransferLog {
  * is returned.
  */
 export async function serveTransfer(o: Options, input: Input, output: Output, req: ServeRequest): Promise<number> {
+  // options.c: --files-from implies -d on the server too (the client sends no 'd' for it).
+  applyFilesFromImplications(o);
   const timeouts = { value: req.timeout && (!o.timeout || req.timeout < o.timeout) ? req.timeout : o.timeout };
   // Before it forks, upstream's receiving server calls itself "Receiver".
   let role: Role = o.sender ? "sender" : "Receiver";
@@ -136,6 +139,8 @@ export async function serveTransfer(o: Options, input: Input, output: Output, re
     await output.drained();
     return result.exitCode;
   } catch (e) {
+    // The client ended the session itself: nothing is left to tell it.
+    if (e instanceof RsyncError && (e as { peerExited?: boolean }).peerExited) return e.code;
     return await reportToClient(e, output, input, protocol, role);
   } finally {
     watchdog.stop();

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startDaemon, type RunningDaemon } from "../helpers/daemon.ts";
+import { startDaemon, type ModuleConfig, type RunningDaemon } from "../helpers/daemon.ts";
 import { normalizeErrors, runOc, runRsync } from "../helpers/run.ts";
 import { ageTree, snapshot } from "../helpers/tree.ts";
 
@@ -95,8 +95,8 @@ beforeAll(async () => {
   work = fs.mkdtempSync(join(tmpdir(), "oc-filters-"));
   buildSource(join(work, "src"));
   fs.writeFileSync(join(work, "merge-rules"), "# rules merged from a file\n- *.md\n+ /sub/\n- /sub/deep/\n");
-  const modules = [
-    { name: "src", path: join(work, "src") },
+  const modules: ModuleConfig[] = [
+    { name: "src", path: join(work, "src"), params: { uid: "0", gid: "0" } },
     { name: "w", path: work, params: { "read only": "no", uid: "0", gid: "0", "munge symlinks": "no" } },
   ];
   [daemons.ours, daemons.upstream] = await Promise.all([startDaemon("ours", modules), startDaemon("upstream", modules)]);
@@ -186,7 +186,7 @@ describe("--files-from, as upstream reads it", () => {
     { name: "--no-relative keeps only the last component", args: ["-a", "--no-relative", "--files-from=LIST:plain"] },
     { name: "with a filter rule", args: ["-a", "-r", "--exclude=*.html", "--files-from=LIST:plain"] },
   ];
-  for (const mode of ["local", "push (our client)"] as const) {
+  for (const mode of ["local", "push (our client)", "pull (our client)", "pull (our daemon)"] as const) {
     cases.forEach((c, i) => {
       test(`${c.name}: ${mode}`, async () => {
         const args = c.args.map((a) => a.replace(/LIST:(\w+)/, (_, k: string) => {
