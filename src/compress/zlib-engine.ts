@@ -9,7 +9,7 @@
  *
  * Why these and not libz/libzstd linked into the Zig core: they are the same
  * C libraries, already inside the Bun executable, with no build step and no
- * system package; the micro-benchmark in bench/ measures the call overhead.
+ * system package; bench/micro/compress.ts measures the call overhead.
  * Errors come back through the handle's `onerror` (the engine is then
  * unusable), which we turn into exceptions.
  */
@@ -40,6 +40,12 @@ export class ZlibEngine {
   private readonly state: Uint32Array;
   private failure: string | null = null;
   private readonly out = new Uint8Array(OUT_CHUNK);
+  /** The input being fed, how far the engine has taken it, and with which flush. */
+  private input: Uint8Array = new Uint8Array(0);
+  private inOff = 0;
+  private flush = 0;
+  /** The engine may hold more output for the current input. */
+  private more = false;
 
   private constructor(engine: Engine, private readonly what: string) {
     if (!engine._handle) throw new Error(`${what}: no engine handle`);
@@ -88,12 +94,6 @@ export class ZlibEngine {
       total += piece.byteLength;
     }
   }
-
-  private input: Uint8Array = new Uint8Array(0);
-  private inOff = 0;
-  private flush = 0;
-  /** The engine may hold more output for the current input. */
-  private more = false;
 
   /** Starts on `input`; `pump` then hands out the output a bounded piece at a time. */
   feed(input: Uint8Array, flush: number): void {
