@@ -89,7 +89,7 @@ export function sanitizeName(name: Uint8Array): Uint8Array {
   const out: string[] = [];
   parts.forEach((part, i) => {
     if (part === "") return;
-    if (part === ".." ) {
+    if (part === "..") {
       // Never above where the list starts.
       if (out.length && out[out.length - 1] !== ".") out.pop();
       return;
