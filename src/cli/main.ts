@@ -46,9 +46,9 @@ export async function main(argv: string[]): Promise<number> {
     // The far end of a remote shell reports its own failures, to the client.
     if (o.server) return await runServer(o);
     if (o.daemon) return await runDaemon(o);
-    const code = await runClient(o);
+    const { code, role } = await runClient(o);
     // Errors thrown on the way were reported where they were caught; a run that ended with errors says so here.
-    if (code !== 0) terminal.error(errorLine(code, "generator"));
+    if (code !== 0) terminal.error(errorLine(code, role));
     return code;
   } catch (e) {
     return reportFailure(e, "client");

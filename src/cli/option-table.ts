@@ -65,6 +65,7 @@ export const optionTable: OptionSpec[] = [
   flag(["dry-run"], "n", "perform a trial run with no changes made", (o) => (o.dryRun = true), (o) => (o.dryRun = false)),
   flag(["whole-file"], "W", "copy files whole (w/o delta-xfer algorithm)", (o) => (o.wholeFile = true), (o) => (o.wholeFile = false)),
   valued(["checksum-choice", "cc"], undefined, "STR", "choose the checksum algorithm (aka --cc)", (o, v) => (o.checksumChoice = v)),
+  flag(["one-file-system"], "x", "don't cross filesystem boundaries", (o) => o.oneFileSystem++, (o) => (o.oneFileSystem = 0)),
   valued(["block-size"], "B", "SIZE", "force a fixed checksum block-size", (o, v) => (o.blockSize = blockSize(v))),
   valued(["rsh"], "e", "COMMAND", "specify the remote shell to use", (o, v) => (o.rsh = v)),
   valued(["rsync-path"], undefined, "PROGRAM", "specify the rsync to run on remote machine", (o, v) => (o.rsyncPath = v)),
@@ -83,9 +84,12 @@ export const optionTable: OptionSpec[] = [
     o.deleteExcluded = true;
     if (o.deleteMode === "none") o.deleteMode = "default";
   }, (o) => (o.deleteExcluded = false)),
+  flag(["ignore-missing-args"], undefined, "ignore missing source arguments without error", (o) => (o.ignoreMissingArgs = true), (o) => (o.ignoreMissingArgs = false)),
   flag(["ignore-errors"], undefined, "delete even if there are I/O errors", (o) => (o.ignoreErrors = true), (o) => (o.ignoreErrors = false)),
   flag(["force"], undefined, "force deletion of directories even if not empty", (o) => (o.force = true), (o) => (o.force = false)),
   valued(["max-delete"], undefined, "NUM", "don't delete more than NUM files", (o, v) => (o.maxDelete = intValue("--max-delete", v))),
+  valued(["max-size"], undefined, "SIZE", "don't transfer any file larger than SIZE", (o, v) => (o.maxSize = parseSizeArg(v, "b", "max-size", 0, -1, false))),
+  valued(["min-size"], undefined, "SIZE", "don't transfer any file smaller than SIZE", (o, v) => (o.minSize = parseSizeArg(v, "b", "min-size", 0, -1, false))),
   flag(["partial"], undefined, "keep partially transferred files", (o) => (o.partial = true), (o) => (o.partial = false)),
   valued(["partial-dir"], undefined, "DIR", "put a partially transferred file into DIR", (o, v) => {
     o.partialDir = v;

@@ -91,6 +91,13 @@ export interface Options {
   filesFrom: string | undefined;
   /** --from0: names in --files-from and rule files end with NUL, not newline. */
   from0: boolean;
+  /** -x once or twice: the sender stays on the source's filesystems (twice: mount points are left out too). */
+  oneFileSystem: number;
+  /** --ignore-missing-args: a source argument that is not there is no error. */
+  ignoreMissingArgs: boolean;
+  /** --max-size / --min-size in bytes (-1: none): the generator leaves other files alone. */
+  maxSize: number;
+  minSize: number;
   /** How many -F were given (the first two each add a rule). */
   dashF: number;
   /** -C: CVS-style ignores, added around the rule exchange (exclude.c send_filter_list / recv_filter_list). */
@@ -213,6 +220,10 @@ export function defaultOptions(): Options {
     skipCompress: undefined,
     filters: [],
     dashF: 0,
+    maxSize: -1,
+    oneFileSystem: 0,
+    ignoreMissingArgs: false,
+    minSize: -1,
     cvsExclude: false,
     port: undefined,
     address: undefined,

@@ -3,7 +3,7 @@
  * which transfer this is, and runs it.
  */
 import type { Options } from "../cli/options.ts";
-import { RERR, RsyncError, usageError } from "../errors.ts";
+import { RERR, RsyncError, usageError, type Role } from "../errors.ts";
 import { validateChecksumChoice } from "../protocol/checksum-choice.ts";
 import { compressRequest } from "../compress/choice.ts";
 import { checkForHostSpec, type HostSpec } from "../transport/address.ts";
@@ -13,7 +13,13 @@ import { applyFilesFromImplications } from "./files-from.ts";
 import { core } from "../native/index.ts";
 import { terminal } from "../output/terminal.ts";
 
-export async function runClient(o: Options): Promise<number> {
+/** How the run ended, and which part of upstream's client would say so ("sender" when the client sends). */
+export interface ClientExit {
+  code: number;
+  role: Role;
+}
+
+export async function runClient(o: Options): Promise<ClientExit> {
   const startTime = Date.now();
   const args = o.args;
   terminal.quiet = o.quiet > 0;
@@ -34,10 +40,11 @@ export async function runClient(o: Options): Promise<number> {
     const last = args[args.length - 1];
     if (args.length >= 2 && last !== undefined && !checkForHostSpec(last, o.port ?? 0)) {
       const result = await localCopy({ o, sources: args.slice(0, -1), dest: last, startTime });
-      return result.exitCode;
+      // Upstream's client is the sending half of a local copy.
+      return { code: result.exitCode, role: "sender" };
     }
     const dest = last === undefined ? null : checkForHostSpec(last, o.port ?? 0);
-    if (args.length >= 2 && dest) return await pushToRemote({ o, sources: args.slice(0, -1), spec: dest, startTime });
+    if (args.length >= 2 && dest) return { code: await pushToRemote({ o, sources: args.slice(0, -1), spec: dest, startTime }), role: "sender" };
     throw new RsyncError(RERR.UNSUPPORTED, "oc-rsync: listings of local paths are not implemented yet");
   }
   // A lone remote source (or one followed by ":..." names) lists instead of copying.
@@ -47,7 +54,7 @@ export async function runClient(o: Options): Promise<number> {
   const remote = hasDest ? args.slice(0, -1) : args;
   const paths = remote.map((arg, i) => (i === 0 ? source.path : extraSource(arg, source, o)));
   const result = await pullFromRemote({ o, spec: source, paths, dest: hasDest ? last : undefined, startTime });
-  return result.exitCode;
+  return { code: result.exitCode, role: "generator" };
 }
 
 /** Extra remote sources must name the same host (or none: ":path") and the same kind of connection. */

@@ -62,6 +62,7 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
   if (o.cvsExclude) s += "C";
   if (o.ignoreTimes) s += "I";
   if (o.relative) s += "R";
+  s += "x".repeat(Math.min(o.oneFileSystem, 2));
   if (compress.letter) s += "z";
   if (ctx.protocol >= 30) s += capabilityLetters(allowIncRecurse(o, ctx.amSender));
   if (s.length > 1) args.push(s);
@@ -88,6 +89,8 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
   if (ctx.amSender) {
     if (o.maxDelete > 0) args.push(`--max-delete=${o.maxDelete}`);
     else if (o.maxDelete === 0) args.push("--max-delete=-1");
+    if (o.minSize >= 0) args.push(`--min-size=${o.minSize}`);
+    if (o.maxSize >= 0) args.push(`--max-size=${o.maxSize}`);
     const mode = o.deleteMode;
     if (mode === "before") args.push("--delete-before");
     else if (mode === "delay") args.push("--delete-delay");
@@ -113,6 +116,8 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
     if (o.tempDir !== undefined) args.push("--temp-dir", o.tempDir);
   }
   args.push(...compress.skip);
+  // A pushing client's own sender handles it; a pulling one tells the sending server.
+  if (o.ignoreMissingArgs && !ctx.amSender) args.push("--ignore-missing-args");
   // A pulling client forwards its --files-from list over the connection (a pushing one reads it itself).
   if (o.filesFrom !== undefined && !ctx.amSender) {
     args.push("--files-from=-", "--from0");

@@ -389,6 +389,16 @@ export class Generator {
     return true;
   }
 
+  /** recv_generator: --max-size / --min-size leave a file alone (said under -vv: info SKIP). */
+  private outsideSizeLimits(row: number, rel: Uint8Array): boolean {
+    const o = this.x.o;
+    const size = this.x.t.size[row]!;
+    const why = o.maxSize >= 0 && size > o.maxSize ? "over max-size" : o.minSize >= 0 && size < o.minSize ? "under min-size" : null;
+    if (!why) return false;
+    if (this.x.out.info.get("SKIP") > 0 && !this.x.out.quiet) this.x.report.info(`${this.display(rel)} is ${why}`);
+    return true;
+  }
+
   /** Nothing below this directory is handled (upstream's skip_dir). */
   private skipDir(row: number): void {
     const t = this.x.t;
@@ -489,6 +499,7 @@ export class Generator {
 
   private regular(row: number, ndx: number, rel: Uint8Array, st: DestStat | null, list: FileList, asLeader = false): void {
     const x = this.x;
+    if (this.outsideSizeLimits(row, rel)) return;
     const hlinkKey = x.o.hardLinks ? x.t.extras.get(row)?.hlinkKey : undefined;
     if (hlinkKey === undefined) {
       this.regularFile(row, ndx, rel, st, list, false);
