@@ -45,6 +45,7 @@ export const optionTable: OptionSpec[] = [
   flag(["append"], undefined, "append data onto shorter files", (o) => (o.append = 1), (o) => (o.append = 0)),
   flag(["append-verify"], undefined, "--append w/old data in file checksum", (o) => (o.append = 2)),
   flag(["dirs"], "d", "transfer directories without recursing", (o) => (o.dirs = true), (o) => ((o.dirs = false), (o.noDirs = true))),
+  flag(["mkpath"], undefined, "create destination's missing path components", (o) => (o.mkpath = true), (o) => (o.mkpath = false)),
   flag(["links"], "l", "copy symlinks as symlinks", (o) => (o.links = true), (o) => (o.links = false)),
   flag(["copy-links"], "L", "transform symlink into referent file/directory", (o) => (o.copyLinks = true), (o) => (o.copyLinks = false)),
   flag(["copy-unsafe-links"], undefined, "only \"unsafe\" symlinks are transformed", (o) => (o.copyUnsafeLinks = true), (o) => (o.copyUnsafeLinks = false)),

@@ -93,6 +93,8 @@ export interface Options {
   from0: boolean;
   /** -x once or twice: the sender stays on the source's filesystems (twice: mount points are left out too). */
   oneFileSystem: number;
+  /** --mkpath: the destination's missing parent directories are made. */
+  mkpath: boolean;
   /** --ignore-missing-args: a source argument that is not there is no error. */
   ignoreMissingArgs: boolean;
   /** --max-size / --min-size in bytes (-1: none): the generator leaves other files alone. */
@@ -223,6 +225,7 @@ export function defaultOptions(): Options {
     maxSize: -1,
     oneFileSystem: 0,
     ignoreMissingArgs: false,
+    mkpath: false,
     minSize: -1,
     cvsExclude: false,
     port: undefined,

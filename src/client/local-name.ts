@@ -34,6 +34,8 @@ export function resolveLocalName(destArg: string, lists: FileLists, o: Options):
       throw new RsyncError(RERR.FILESELECT, `ERROR: cannot stat destination "${path}": ${errText(e)}`);
     }
   }
+  // --mkpath: the missing directories on the way to DEST first (the whole of it when it must be a directory).
+  if (o.mkpath && !st && (path.includes("/") || total > 1)) st = makeDestPath(path, total > 1 && !trailingSlash, o);
   if (st?.isDirectory()) return { fs: new DestFs(path), soloName: null, created: new Set() };
   if (st) {
     if (total > 1) throw new RsyncError(RERR.FILESELECT, "ERROR: destination must be a directory when copying more than 1 file");
@@ -64,4 +66,40 @@ export function resolveLocalName(destArg: string, lists: FileLists, o: Options):
   }
   // A single file, written as DEST itself.
   return { fs: new DestFs(dirname(path)), soloName: Buffer.from(basename(path)), created: new Set() };
+}
+
+/**
+ * util1.c make_path, as get_local_name calls it for --mkpath: creates the
+ * directories of `path` that are missing (all of it, or without its last
+ * name), says how many under -v or -i, and returns DEST's new stat.
+ */
+function makeDestPath(path: string, whole: boolean, o: Options): fs.Stats | undefined {
+  const trimmed = path.replace(/^(\.\/)+/, "");
+  const target = whole ? trimmed.replace(/\/+$/, "") : trimmed.slice(0, Math.max(0, trimmed.lastIndexOf("/")));
+  if (!target) return undefined;
+  const parts = target.split("/");
+  let created = 0;
+  for (let i = 1; i <= parts.length; i++) {
+    const dir = parts.slice(0, i).join("/");
+    if (!dir) continue;
+    if (o.dryRun) {
+      if (!fs.existsSync(dir)) created++;
+      continue;
+    }
+    try {
+      fs.mkdirSync(dir, { mode: 0o777 });
+      created++;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw new RsyncError(RERR.FILESELECT, `rsync: [Receiver] mkdir "${dir}" failed: ${errText(e)}`);
+    }
+  }
+  const out = outputConfig(o);
+  if (created && (out.info.get("NAME") >= 1 || out.formatHasI > 0)) {
+    terminal.info(Buffer.from(`created ${created} director${created === 1 ? "y" : "ies"} for ${target}\n`));
+  }
+  try {
+    return fs.statSync(path);
+  } catch {
+    return undefined;
+  }
 }

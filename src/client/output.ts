@@ -202,7 +202,8 @@ export class ClientOutput implements Reporter {
       if (this.o.checksum && extras?.checksum) checksumHex = digestHex(this.s.sums.file.alg!, extras.checksum);
       else if (e.iflags & ITEM.TRANSFER && e.checksum) checksumHex = digestHex(this.s.sums.xfer.alg!, e.checksum);
     }
-    let name = latin1(e.name);
+    // The file list's name (f_name), also when the file lands under another name (a single-file DEST).
+    let name = latin1(t.path(row));
     if (isDir(mode) && name.endsWith("/")) name = name.slice(0, -1);
     return {
       op: this.cx.op,

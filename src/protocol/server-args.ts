@@ -116,6 +116,7 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
     if (o.tempDir !== undefined) args.push("--temp-dir", o.tempDir);
   }
   args.push(...compress.skip);
+  if (o.mkpath && ctx.amSender) args.push("--mkpath");
   // A pushing client's own sender handles it; a pulling one tells the sending server.
   if (o.ignoreMissingArgs && !ctx.amSender) args.push("--ignore-missing-args");
   // A pulling client forwards its --files-from list over the connection (a pushing one reads it itself).

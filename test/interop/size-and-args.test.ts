@@ -91,3 +91,29 @@ test("-x stays on the source's filesystem, -xx leaves mount points out", async (
     spawnSync("umount", [join(src, "mnt")]);
   }
 });
+
+describe("--mkpath, and a single file under another name, as upstream", () => {
+  const cases: { name: string; args: string[]; source: string; dest: string }[] = [
+    { name: "a directory into a missing path", args: ["-ai", "--mkpath"], source: "src/", dest: "a/b/" },
+    { name: "a file into a missing directory", args: ["-ai", "--mkpath"], source: "src/tiny", dest: "c/d/" },
+    { name: "a file to a new name in a missing directory", args: ["-ai", "--mkpath"], source: "src/mid", dest: "e/f/renamed" },
+    { name: "a file to a new name (item line names the source)", args: ["-ai"], source: "src/mid", dest: "renamed" },
+  ];
+  for (const mode of ["local", "push"] as const) {
+    cases.forEach((c, i) => {
+      test(`${c.name}: ${mode}`, async () => {
+        const base = mode === "push" ? join(work, "w") : work;
+        const ours = join(base, `mk${i}-${mode}-ours`);
+        const theirs = join(base, `mk${i}-${mode}-theirs`);
+        fs.mkdirSync(ours);
+        fs.mkdirSync(theirs);
+        const to = (root: string) => (mode === "push" ? daemon.url("w", `${basename(root)}/${c.dest}`) : join(root, c.dest));
+        const a = await runOc([...c.args, join(work, c.source), to(ours)]);
+        const b = await runRsync([...c.args, join(work, c.source), to(theirs)]);
+        expect(a.code).toBe(b.code);
+        expect(sorted(a.stdout, ours, theirs)).toEqual(sorted(b.stdout, ours, theirs));
+        expect(snapshot(ours, { ignoreDirTimes: true })).toEqual(snapshot(theirs, { ignoreDirTimes: true }));
+      });
+    });
+  }
+});
