@@ -14,8 +14,7 @@
  */
 import { readFileSync } from "node:fs";
 import { posix } from "node:path";
-import type { DirScope, FilterList, FilterRule, ParseContext } from "./filter.ts";
-import { FilterList as RuleList, FR } from "./filter.ts";
+import { FilterList, FR, type DirScope, type FilterRule, type ParseContext } from "./filter.ts";
 
 const latin1 = (b: Uint8Array) => Buffer.from(b).toString("latin1");
 const bytes = (s: string) => new Uint8Array(Buffer.from(s, "latin1"));
@@ -113,7 +112,7 @@ export class DirScopes {
     } catch {
       return [];
     }
-    const sub = new RuleList();
+    const sub = new FilterList();
     const ctx: ParseContext = {
       deleteExcluded: this.o.deleteExcluded,
       readRuleFile: () => content,
