@@ -47,7 +47,8 @@
  */
 import { RERR, RsyncError } from "../errors.ts";
 import { errText } from "../fs/errors.ts";
-import { accessSync, constants as fsConstants, lstatSync, readdirSync, readlinkSync, statSync, type BigIntStats } from "node:fs";
+import { accessSync, constants as fsConstants, lstatSync, readdirSync, readlinkSync, statSync } from "node:fs";
+import { entryStatOf, type EntryStat } from "../native/api.ts";
 import { IOERR_GENERAL, IOERR_VANISHED, MAXPATHLEN } from "./decode.ts";
 import { SF } from "./encode.ts";
 import { FileLists, type FileList } from "./lists.ts";
@@ -63,21 +64,8 @@ function missing(path: Uint8Array): Error {
   return Object.assign(new Error(`ENOENT: no such file or directory, lstat '${Buffer.from(path).toString("latin1")}'`), { code: "ENOENT", errno: -2, syscall: "lstat" });
 }
 
-/** What the walker needs to know of a file (a stat, already split up). */
-export interface FileStat {
-  mode: number;
-  size: number;
-  /** Seconds (may be negative) and nanoseconds (0..999999999). */
-  mtime: number;
-  nsec: number;
-  uid: number;
-  gid: number;
-  dev: bigint;
-  ino: bigint;
-  nlink: number;
-  rdevMajor: number;
-  rdevMinor: number;
-}
+/** What the walker needs to know of a file (a stat, already split up): the native scan's EntryStat. */
+export type FileStat = EntryStat;
 
 /**
  * The file system as the walker sees it. Paths are raw bytes. Errors are
@@ -93,38 +81,12 @@ export interface WalkFs {
   readDir(path: Uint8Array): Uint8Array[];
 }
 
-const NS = 1_000_000_000n;
-
-/** Splits a bigint stat (glibc's dev_t layout for rdev). */
-export function fileStatOf(st: BigIntStats): FileStat {
-  let sec = st.mtimeNs / NS;
-  let nsec = st.mtimeNs - sec * NS;
-  if (nsec < 0n) {
-    sec -= 1n;
-    nsec += NS;
-  }
-  const rdev = st.rdev;
-  return {
-    mode: Number(st.mode),
-    size: Number(st.size),
-    mtime: Number(sec),
-    nsec: Number(nsec),
-    uid: Number(st.uid),
-    gid: Number(st.gid),
-    dev: st.dev,
-    ino: st.ino,
-    nlink: Number(st.nlink),
-    rdevMajor: Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn & 0xffffffffn)),
-    rdevMinor: Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn & 0xffffffffn)),
-  };
-}
-
 const asBuffer = (p: Uint8Array) => Buffer.from(p.buffer, p.byteOffset, p.byteLength);
 
 /** The walker over node:fs (synchronous calls, byte paths, unsorted readdir). */
 export const nodeWalkFs: WalkFs = {
-  lstat: (path) => fileStatOf(lstatSync(asBuffer(path), { bigint: true })),
-  stat: (path) => fileStatOf(statSync(asBuffer(path), { bigint: true })),
+  lstat: (path) => entryStatOf(lstatSync(asBuffer(path), { bigint: true })),
+  stat: (path) => entryStatOf(statSync(asBuffer(path), { bigint: true })),
   readlink: (path) => new Uint8Array(readlinkSync(asBuffer(path), { encoding: "buffer" })),
   readDir: (path) => readdirSync(asBuffer(path), { encoding: "buffer" }).map((b) => new Uint8Array(b)),
 };

@@ -8,6 +8,7 @@
  * value little-endian; xxh128 as low 64 bits LE then high 64 bits LE (the
  * reverse of xxHash's canonical form). `digestHex` gives upstream's `%C` text.
  */
+import type { BigIntStats } from "node:fs";
 
 /** Hash algorithms, numbered as upstream's CSUM_* ids (checksum.c). */
 export const enum HashAlg {
@@ -72,7 +73,7 @@ export interface MatchParams extends BlockSumParams {
   updatingBasis: boolean;
 }
 
-/** An entry's lstat, split as the walker needs it (same fields as src/flist/build.ts FileStat). */
+/** An entry's lstat, split as the walker needs it. */
 export interface EntryStat {
   mode: number;
   size: number;
@@ -87,6 +88,32 @@ export interface EntryStat {
   nlink: number;
   rdevMajor: number;
   rdevMinor: number;
+}
+
+const NS = 1_000_000_000n;
+
+/** A node bigint stat split as EntryStat: the mtime by floor division (negative times keep nsec in range), rdev decoded from glibc's dev_t. */
+export function entryStatOf(st: BigIntStats): EntryStat {
+  let sec = st.mtimeNs / NS;
+  let nsec = st.mtimeNs - sec * NS;
+  if (nsec < 0n) {
+    sec -= 1n;
+    nsec += NS;
+  }
+  const rdev = st.rdev;
+  return {
+    mode: Number(st.mode),
+    size: Number(st.size),
+    mtime: Number(sec),
+    nsec: Number(nsec),
+    uid: Number(st.uid),
+    gid: Number(st.gid),
+    dev: st.dev,
+    ino: st.ino,
+    nlink: Number(st.nlink),
+    rdevMajor: Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn & 0xffffffffn)),
+    rdevMinor: Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn & 0xffffffffn)),
+  };
 }
 
 /** One directory read, every entry lstat'ed (openat + getdents64 + statx/fstatat relative to the directory fd). */

@@ -2,7 +2,7 @@
  * The directory scan (Core.scanDir), native and TypeScript: for random trees
  * of every kind of entry (names of any bytes, files of any size, symlinks,
  * fifos, devices, hard links, negative and sub-second mtimes) both must equal
- * what the walker did before, readdirSync order plus fileStatOf(lstatSync)
+ * what the walker did before, readdirSync order plus entryStatOf(lstatSync)
  * per entry, for every directory, with and without prefetching (all
  * directories hinted, then scanned in another order). Entries whose lstat
  * fails carry its errno; a directory's own error is node's error, property
@@ -13,7 +13,7 @@ import fc from "fast-check";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileStatOf } from "../../src/flist/build.ts";
+import { entryStatOf } from "../../src/native/api.ts";
 import { mknod, setTimes } from "../../src/fs/libc.ts";
 import { core, tsCore, type Core, type DirScan } from "../../src/native/index.ts";
 
@@ -33,12 +33,12 @@ const asBuffer = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLe
 const child = (dir: Uint8Array, name: Uint8Array) => Buffer.concat([dir, Buffer.from("/"), name]);
 const hex = (b: Uint8Array) => asBuffer(b).toString("hex");
 
-/** The walker's way before the scan existed: readdirSync, then fileStatOf(lstatSync) per entry. */
+/** The walker's way before the scan existed: readdirSync, then entryStatOf(lstatSync) per entry. */
 function oracle(dir: Uint8Array): DirScan {
   const names = readdirSync(dir);
   const stats = names.map((name) => {
     try {
-      return fileStatOf(fs.lstatSync(child(dir, name), { bigint: true }));
+      return entryStatOf(fs.lstatSync(child(dir, name), { bigint: true }));
     } catch (e) {
       return -(e as NodeJS.ErrnoException).errno!;
     }

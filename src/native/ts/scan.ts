@@ -1,16 +1,15 @@
 /**
  * The directory scan's twin (of zig/scan.zig): readdirSync in the system's
  * order with raw names, then an lstatSync per entry, split exactly as
- * src/flist/build.ts fileStatOf does. An error of the directory itself is
+ * ../api.ts entryStatOf splits it. An error of the directory itself is
  * node's own, thrown by readdirSync; an entry whose lstat fails (it vanished
  * since the read, or the directory cannot be searched) gets its errno.
  * Nothing is prefetched: the hints are ignored.
  */
-import { lstatSync, readdirSync, type BigIntStats } from "node:fs";
-import type { DirScan, EntryStat } from "../api.ts";
+import { lstatSync, readdirSync } from "node:fs";
+import { entryStatOf, type DirScan, type EntryStat } from "../api.ts";
 
 const SLASH = Buffer.from("/");
-const NS = 1_000_000_000n;
 
 const asBuffer = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
@@ -35,26 +34,3 @@ function lstatOrErrno(path: Buffer): EntryStat | number {
   }
 }
 
-/** The split of src/flist/build.ts fileStatOf (floor division of the mtime; rdev decoded from glibc's dev_t). */
-export function entryStatOf(st: BigIntStats): EntryStat {
-  let sec = st.mtimeNs / NS;
-  let nsec = st.mtimeNs - sec * NS;
-  if (nsec < 0n) {
-    sec -= 1n;
-    nsec += NS;
-  }
-  const rdev = st.rdev;
-  return {
-    mode: Number(st.mode),
-    size: Number(st.size),
-    mtime: Number(sec),
-    nsec: Number(nsec),
-    uid: Number(st.uid),
-    gid: Number(st.gid),
-    dev: st.dev,
-    ino: st.ino,
-    nlink: Number(st.nlink),
-    rdevMajor: Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn & 0xffffffffn)),
-    rdevMinor: Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn & 0xffffffffn)),
-  };
-}
