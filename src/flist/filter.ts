@@ -17,7 +17,7 @@
  */
 import { RERR, RsyncError } from "../errors.ts";
 import { readFileSync } from "node:fs";
-import { compileWildPattern, type WildPattern } from "./wildmatch.ts";
+import { compileWildPattern, litmatchArray, type WildPattern } from "./wildmatch.ts";
 
 /** upstream's FILTRULE_* bits (rsync.h). */
 export const FR = {
@@ -534,23 +534,6 @@ function indexOfStarStar(p: Uint8Array): number {
 
 const SLASH = new Uint8Array([0x2f]);
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-/** Where the last `count` '/'-separated components of `text` start, or -1 (trailing_N_elements). */
-function trailingStart(text: Uint8Array, count: number): number {
-  for (let i = text.length - 1; i >= 0; i--) if (text[i] === 0x2f && !--count) return i + 1;
-  return count === 1 ? 0 : -1;
-}
-
 function bytesEqualAt(text: Uint8Array, from: number, pattern: Uint8Array): boolean {
   if (text.length - from !== pattern.length) return false;
   for (let i = 0; i < pattern.length; i++) if (text[from + i] !== pattern[i]) return false;
@@ -590,9 +573,7 @@ function ruleMatches(fname: Uint8Array, rule: FilterRule, isDir: boolean, skip: 
   if (rule.wild) {
     if (rule.wild.matchesArray(strings, where)) return hit;
   } else if (strings.length > 1) {
-    const text = concat(strings);
-    const from = where > 0 ? trailingStart(text, where) : 0;
-    if (from >= 0 && bytesEqualAt(text, from, pattern)) return hit;
+    if (litmatchArray(pattern, strings, where)) return hit;
   } else if (anchored) {
     if (bytesEqualAt(name, 0, pattern)) return hit;
   } else {
