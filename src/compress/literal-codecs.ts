@@ -45,7 +45,14 @@ function emitInPieces(out: Uint8Array, emit: (payload: Uint8Array) => void): voi
   for (let at = 0; at < out.byteLength; at += MAX_DATA_COUNT) emit(out.subarray(at, Math.min(out.byteLength, at + MAX_DATA_COUNT)));
 }
 
-const engineFailure = (e: unknown) => streamError((e as Error).message);
+/** A decompressing engine's next piece of output; what it fails on is a stream error (exit 12). */
+function pumped(engine: ZlibEngine): Uint8Array | null {
+  try {
+    return engine.pump();
+  } catch (e) {
+    throw streamError((e as Error).message);
+  }
+}
 
 /** The empty stored block a sync flush ends with; rsync leaves it off the wire. */
 const SYNC_MARKER = Uint8Array.of(0, 0, 0xff, 0xff);
@@ -124,11 +131,7 @@ class InflateDecompressor implements LiteralDecompressor {
   }
 
   drain(): Uint8Array | null {
-    try {
-      return this.engine.pump();
-    } catch (e) {
-      throw engineFailure(e);
-    }
+    return pumped(this.engine);
   }
 
   dataEnded(): void {
@@ -150,14 +153,10 @@ class InflateDecompressor implements LiteralDecompressor {
 
   /** Feeds `input` with a sync flush and drops the output; returns how many bytes came out. */
   private run(input: Uint8Array): number {
-    try {
-      let produced = 0;
-      this.engine.feed(input, Z_SYNC_FLUSH);
-      for (let piece = this.engine.pump(); piece !== null; piece = this.engine.pump()) produced += piece.byteLength;
-      return produced;
-    } catch (e) {
-      throw engineFailure(e);
-    }
+    let produced = 0;
+    this.engine.feed(input, Z_SYNC_FLUSH);
+    for (let piece = pumped(this.engine); piece !== null; piece = pumped(this.engine)) produced += piece.byteLength;
+    return produced;
   }
 }
 
@@ -188,11 +187,7 @@ class ZstdDecompressor implements LiteralDecompressor {
   }
 
   drain(): Uint8Array | null {
-    try {
-      return this.engine.pump();
-    } catch (e) {
-      throw engineFailure(e);
-    }
+    return pumped(this.engine);
   }
 
   dataEnded(): void {}
