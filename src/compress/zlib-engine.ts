@@ -89,7 +89,7 @@ export class ZlibEngine {
     let total = 0;
     for (;;) {
       const piece = this.pump();
-      if (piece === null) return join(pieces, total);
+      if (piece === null) return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, total);
       pieces.push(piece);
       total += piece.byteLength;
     }
@@ -128,15 +128,4 @@ export class ZlibEngine {
     }
     return null;
   }
-}
-
-function join(pieces: Uint8Array[], total: number): Uint8Array {
-  if (pieces.length <= 1) return pieces[0] ?? new Uint8Array(0);
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of pieces) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
 }

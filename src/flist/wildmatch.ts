@@ -214,7 +214,7 @@ export class WildPattern {
    */
   matchesArray(texts: readonly Uint8Array[], where: number): boolean {
     if (texts.length === 0 || this.never) return false;
-    let text = texts.length === 1 ? texts[0]! : joinBytes(texts);
+    let text = texts.length === 1 ? texts[0]! : Buffer.concat(texts);
     if (this.ignoreCase) text = foldText(text);
     if (where > 0) {
       const start = trailingElementsStart(text, where);
@@ -305,18 +305,6 @@ function compileSteps(p: Uint8Array, fold: (b: number) => number, ops: number[],
   }
 }
 
-function joinBytes(parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
-
 /**
  * Where the last `count` '/'-separated elements of the text start: just
  * after the count-th '/' from the end, or 0 when there are exactly count-1
@@ -371,7 +359,7 @@ export function wildmatchArray(pattern: Uint8Array, texts: readonly Uint8Array[]
  */
 export function litmatchArray(literal: Uint8Array, texts: readonly Uint8Array[], where: number): boolean {
   if (texts.length === 0) return false;
-  const text = texts.length === 1 ? texts[0]! : joinBytes(texts);
+  const text = texts.length === 1 ? texts[0]! : Buffer.concat(texts);
   const start = where > 0 ? trailingElementsStart(text, where) : 0;
   return start >= 0 && sameBytes(literal, text, start);
 }
