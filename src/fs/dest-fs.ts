@@ -10,20 +10,10 @@
  */
 import * as fs from "node:fs";
 import { mknod, setTimes } from "./libc.ts";
+import type { EntryStat } from "../native/api.ts";
 
-export interface DestStat {
-  mode: number;
-  size: number;
-  mtime: number;
-  nsec: number;
-  uid: number;
-  gid: number;
-  dev: bigint;
-  ino: bigint;
-  nlink: number;
-  rdevMajor: number;
-  rdevMinor: number;
-}
+/** A destination entry's stat, split as the walker's (its mtime is split by truncation: see statOf). */
+export type DestStat = EntryStat;
 
 /** Upstream's temp-name suffix ".XXXXXX" and NAME_MAX. */
 const TMP_SUFFIX_LEN = 7;
