@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { startDaemon, type ModuleConfig, type RunningDaemon } from "../helpers/daemon.ts";
 import { normalizeErrors, runOc, runRsync } from "../helpers/run.ts";
 import { ageTree, snapshot } from "../helpers/tree.ts";
+import { noise } from "../helpers/noise.ts";
 
 const MAIN = join(import.meta.dir, "../../src/main.ts");
 const OUR_SERVER = `${process.execPath} ${MAIN}`;
@@ -24,19 +25,6 @@ let rsh: string;
 const daemons: Record<Side, RunningDaemon | null> = { ours: null, upstream: null };
 
 type Side = "ours" | "upstream";
-
-/** Deterministic bytes that no compressor can shrink (xorshift). */
-function noise(length: number, seed: number): Buffer {
-  const out = Buffer.alloc(length);
-  let x = seed | 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 function buildSource(root: string): void {
   fs.mkdirSync(join(root, "dir"), { recursive: true });

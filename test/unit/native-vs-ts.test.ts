@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HashAlg, SeedOrder, core, tsCore, type DirScan } from "../../src/native/index.ts";
+import { noise } from "../helpers/noise.ts";
 
 const ALGS = [HashAlg.MD4, HashAlg.MD4_BUSTED, HashAlg.MD5, HashAlg.XXH64, HashAlg.XXH3_64, HashAlg.XXH3_128];
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
@@ -17,17 +18,7 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 /** Lengths around every boundary the algorithms care about (blocks, stripes, padding, SIMD widths). */
 const LENGTHS = [0, 1, 2, 3, 4, 8, 9, 15, 16, 17, 31, 32, 33, 55, 56, 63, 64, 65, 127, 128, 129, 240, 241, 255, 256, 511, 512, 699, 700, 701, 1023, 1024, 1025, 4096, 65536, 65537];
 
-const data = (n: number, seed: number) => {
-  const b = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = x & 0xff;
-  }
-  return b;
-};
+const data = noise;
 
 test("the native core is loaded unless disabled (otherwise these tests compare the twin with itself)", () => {
   expect(core.caps.kind).toBe(process.env.OC_RSYNC_NATIVE === "0" ? "typescript" : "native");

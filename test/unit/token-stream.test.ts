@@ -13,6 +13,7 @@ import { tokenWriterFor, TOKEN_FLAG } from "../../src/delta/token-writer.ts";
 import { ChunkReader, UNDERFLOW } from "../../src/protocol/reader.ts";
 import { ByteWriter } from "../../src/protocol/writer.ts";
 import { RsyncError } from "../../src/errors.ts";
+import { noise } from "../helpers/noise.ts";
 
 /** The basis's block length (one test needs blocks longer than 64 KiB). */
 let blockLength = 700;
@@ -28,17 +29,7 @@ const ALGORITHMS: Compression[] = [
 type Op = { literal: Uint8Array } | { block: number };
 
 /** Random bytes (xorshift): no block matches another by chance. */
-const basis = (() => {
-  const out = new Uint8Array(4 * 70_000);
-  let x = 12345;
-  for (let i = 0; i < out.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-})();
+const basis = noise(4 * 70_000, 12345);
 const blockBytes = (n: number) => basis.subarray(n * blockLength, (n + 1) * blockLength);
 
 function encode(c: Compression, files: Op[][], protocol = 31): Uint8Array {
