@@ -143,9 +143,20 @@ export function filterHooks(
   hidden?: (name: Uint8Array, isDir: boolean, fsPath: Uint8Array) => boolean;
 } {
   const moduleRules = o.moduleFilters ?? null;
+  // An entry's transfer root (its path without its list name) is one of a few, one per argument's
+  // directory: absolute without the leading '/' for the user's rules (upstream's curr_dir), from the
+  // module's root for a module's rules (the daemon works there). Worked out once each.
+  const roots = new Map<string, Uint8Array>();
+  const rootOf = (path: string, name: Uint8Array, absolutePath: boolean) => {
+    const root = path.slice(0, Math.max(0, path.length - name.length));
+    const key = `${absolutePath ? "a" : "m"}${root}`;
+    let found = roots.get(key);
+    if (!found) roots.set(key, (found = absolutePath ? bytes(absolute(root || ".").slice(1)) : moduleRelative(root)));
+    return found;
+  };
   // A module's rules see paths from the module's root (the daemon's working directory).
   const hidden = moduleRules
-    ? (name: Uint8Array, isDir: boolean, fsPath: Uint8Array) => moduleRules.check(name, isDir, transferRootOf(latin1(fsPath), name, false)) < 0
+    ? (name: Uint8Array, isDir: boolean, fsPath: Uint8Array) => moduleRules.check(name, isDir, rootOf(latin1(fsPath), name, false)) < 0
     : undefined;
   if (list.empty) return hidden ? { include: (name, isDir, fsPath) => !hidden(name, isDir, fsPath), hidden } : {};
   const scopes = new DirScopes(list, { deleteExcluded: o.deleteExcluded, amSender });
@@ -154,22 +165,11 @@ export function filterHooks(
       if (hidden?.(name, isDir, fsPath)) return false;
       const path = latin1(fsPath);
       const scope = scopes.active ? scopes.scopeOf(dirname(path)) : undefined;
-      return list.check(name, isDir, transferRootOf(path, name, true), false, undefined, scope) >= 0;
+      return list.check(name, isDir, rootOf(path, name, true), false, undefined, scope) >= 0;
     },
     enterDir: scopes.active ? (fsPath) => scopes.enter(latin1(fsPath)) : undefined,
     hidden,
   };
-}
-
-/**
- * The transfer root of an entry (its path without its list name), for rules
- * matched from a root: absolute (without the leading '/') for the user's
- * rules, as upstream's curr_dir; relative to the working directory for a
- * module's rules (the daemon works in the module's root).
- */
-function transferRootOf(path: string, name: Uint8Array, absolutePath: boolean): Uint8Array {
-  const root = path.slice(0, Math.max(0, path.length - name.length));
-  return absolutePath ? bytes(absolute(root || ".").slice(1)) : moduleRelative(root);
 }
 
 /** A path relative to the daemon's working directory (the module's root), as a module's rules see it: no "./", no trailing '/'. */

@@ -42,6 +42,8 @@ export interface ReceivingSide {
   umask: number;
   /** Single-file destination: the local name replaces the entry's name (get_local_name "mode 2"). */
   soloName: Uint8Array | null;
+  /** Where the destination sits in a daemon's module (for the module's rules; empty elsewhere). */
+  moduleRoot: Uint8Array;
   /** The filter rules that apply here: what they exclude is never deleted (unless --delete-excluded made them the sender's). */
   filters: FilterList;
   /** Errors reported by the sender (MSG_IO_ERROR, list end) and ourselves: IOERR_* bits. */

@@ -10,7 +10,7 @@ import { F, isDir, isDevice, isLink, isReg } from "../flist/table.ts";
 import type { FileList } from "../flist/lists.ts";
 import type { DestStat } from "../fs/dest-fs.ts";
 import { errText } from "../fs/errors.ts";
-import { DirScopes, moduleRelative } from "../flist/dir-merge.ts";
+import { DirScopes } from "../flist/dir-merge.ts";
 import type { ReceivingSide } from "./context.ts";
 
 interface DirEntry {
@@ -122,7 +122,7 @@ export class Deleter {
     const filters = this.x.filters;
     // A daemon module's rules hide their names from deletion too (name_is_excluded).
     const moduleRules = this.x.o.moduleFilters;
-    if (moduleRules && moduleRules.check(rel, isDir(st.mode), moduleRelative(Buffer.from(this.x.dest.root).toString("latin1")), ignorePerishable) < 0) return true;
+    if (moduleRules && moduleRules.check(rel, isDir(st.mode), this.x.moduleRoot, ignorePerishable) < 0) return true;
     if (filters.empty) return false;
     const scopes = this.dirScopes();
     const dir = Buffer.from(this.x.dest.abs(rel)).toString("latin1");

@@ -8,7 +8,6 @@
  * It runs ahead of the receiver: requests go out as fast as the socket takes
  * them, and the generator only waits when it has nothing left to request.
  */
-import { moduleRelative } from "../flist/dir-merge.ts";
 import { protocolError } from "../errors.ts";
 import { core } from "../native/index.ts";
 import { errText } from "../fs/errors.ts";
@@ -380,7 +379,7 @@ export class Generator {
   private refusedByModule(row: number, rel: Uint8Array, dirEntry: boolean, preview: boolean): boolean {
     const rules = this.x.o.moduleFilters;
     if (!rules || rel.length === 0) return false;
-    if (rules.check(rel, dirEntry, moduleRelative(Buffer.from(this.x.dest.root).toString("latin1"))) >= 0) return false;
+    if (rules.check(rel, dirEntry, this.x.moduleRoot) >= 0) return false;
     // Upstream lets a directory met early in its parent's list through; the refusal comes with its own list.
     if (preview) return false;
     this.x.report.error(`ERROR: daemon refused to receive ${dirEntry ? "directory" : "file"} "${this.display(rel)}"`, true);

@@ -32,6 +32,7 @@ import { ServerReporter } from "./server-reporter.ts";
 import { emptyStats, type TransferStats } from "./stats.ts";
 import { readFilterList } from "../server/filter-list.ts";
 import { FilterList } from "../flist/filter.ts";
+import { moduleRelative } from "../flist/dir-merge.ts";
 import { addCvsRules, filterListFromOptions, writeFilterRules } from "../flist/filter-options.ts";
 import type { TransferLog } from "../server/server-main.ts";
 
@@ -174,6 +175,7 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
     umask,
     soloName: dest.soloName,
     filters,
+    moduleRoot: o.moduleFilters ? moduleRelative(Buffer.from(dest.fs.root).toString("latin1")) : new Uint8Array(0),
     get ioError() {
       return state.ioError;
     },
