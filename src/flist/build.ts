@@ -46,7 +46,7 @@
  * directory scan upstream does for daemons.
  */
 import { RERR, RsyncError } from "../errors.ts";
-import { errText } from "../fs/errors.ts";
+import { errText, systemError } from "../fs/errors.ts";
 import { accessSync, constants as fsConstants, lstatSync, readdirSync, readlinkSync, statSync } from "node:fs";
 import { entryStatOf, type EntryStat } from "../native/api.ts";
 import { IOERR_GENERAL, IOERR_VANISHED, MAXPATHLEN } from "./decode.ts";
@@ -58,11 +58,6 @@ import { symlinkOnPath } from "../fs/path-symlink.ts";
 
 const SLASH = 0x2f;
 const DOT = 0x2e;
-
-/** The error lstat gives for a name that is not there. */
-function missing(path: Uint8Array): Error {
-  return Object.assign(new Error(`ENOENT: no such file or directory, lstat '${Buffer.from(path).toString("latin1")}'`), { code: "ENOENT", errno: -2, syscall: "lstat" });
-}
 
 /** What the walker needs to know of a file (a stat, already split up): the native scan's EntryStat. */
 export type FileStat = EntryStat;
@@ -464,7 +459,8 @@ export class FlistBuilder {
       try {
         st = this.linkStat(fbuf, o.copyDirlinks || nameType !== NameType.Normal);
         // A daemon module's rules hide an argument as if it did not exist (SERVER_FILTERS).
-        if (nameType !== NameType.DotDir && o.hidden?.(fbuf, isDir(st.mode), this.fsPath(this.pathname, fbuf))) throw missing(this.fsPath(this.pathname, fbuf));
+        const path = this.fsPath(this.pathname, fbuf);
+        if (nameType !== NameType.DotDir && o.hidden?.(fbuf, isDir(st.mode), path)) throw systemError(2, "lstat", Buffer.from(path).toString("latin1"));
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === "ENOENT" && o.ignoreMissingArgs) continue;

@@ -10,7 +10,7 @@
  * node:fs as before, so the walker sees exactly what it saw without it.
  */
 import { core, type DirScan, type EntryStat } from "../native/index.ts";
-import { getSystemErrorMessage, getSystemErrorName } from "node:util";
+import { systemError } from "../fs/errors.ts";
 import { isDir } from "./table.ts";
 import { nodeWalkFs, type FileStat, type WalkFs } from "./build.ts";
 
@@ -22,13 +22,6 @@ function isEntryOf(path: Uint8Array, dir: Uint8Array, name: Uint8Array): boolean
   for (let i = name.length - 1; i >= 0; i--) if (path[dir.length + 1 + i] !== name[i]) return false;
   for (let i = dir.length - 1; i >= 0; i--) if (path[i] !== dir[i]) return false;
   return true;
-}
-
-/** The error node's lstatSync would have thrown. */
-function lstatError(errno: number, path: Uint8Array): Error {
-  const code = getSystemErrorName(-errno);
-  const text = `${code}: ${getSystemErrorMessage(-errno)}, lstat '${Buffer.from(path).toString("latin1")}'`;
-  return Object.assign(new Error(text), { code, errno: -errno, syscall: "lstat" });
 }
 
 function joinPath(dir: Uint8Array, name: Uint8Array): Uint8Array {
@@ -76,7 +69,7 @@ export function scanningWalkFs(): ScanningWalkFs {
     lstat(path): FileStat {
       const st = fromBatch(path);
       if (st === undefined) return nodeWalkFs.lstat(path);
-      if (typeof st === "number") throw lstatError(st, path);
+      if (typeof st === "number") throw systemError(st, "lstat", Buffer.from(path).toString("latin1"));
       return st;
     },
     stat: nodeWalkFs.stat,

@@ -2,7 +2,7 @@
  * The Core contract implemented over the Zig library. Typed arrays are passed
  * straight through (bun:ffi hands native a pointer to their bytes, no copy).
  */
-import { getSystemErrorMessage, getSystemErrorName } from "node:util";
+import { systemError } from "../fs/errors.ts";
 import type { BlockSumParams, Capabilities, Core, DirScan, EntryStat, HashAlg, Hasher, MatchParams } from "./api.ts";
 import { digestLength } from "./api.ts";
 import type { NativeLibrary } from "./load.ts";
@@ -38,12 +38,9 @@ const SCAN_BUFFER = 256 * 1024;
 /** Node refuses an empty path or one with a NUL before any system call; for those the twin throws node's own error. */
 const nativePath = (p: Uint8Array) => p.length > 0 && p.indexOf(0) < 0;
 
-/** The error node's readdirSync throws for the directory itself, property for property. */
+/** The error node's readdirSync throws for the directory itself (node shows the path as UTF-8). */
 function scanError(errno: number, path: Uint8Array): Error {
-  const code = getSystemErrorName(-errno);
-  const shown = Buffer.from(path.buffer, path.byteOffset, path.byteLength).toString();
-  const e = new Error(`${code}: ${getSystemErrorMessage(-errno)}, scandir '${shown}'`);
-  return Object.assign(e, { code, path: shown, syscall: "scandir", errno: -errno });
+  return systemError(errno, "scandir", Buffer.from(path.buffer, path.byteOffset, path.byteLength).toString());
 }
 
 /** The stat in the record at `at` (its layout: zig/scan.zig Record). 64-bit numbers come as halves: a bigint read is slow. */
