@@ -6,6 +6,7 @@
 import { usageError } from "../errors.ts";
 import { intValue, type OptionSpec } from "./option-spec.ts";
 import { parseSizeArg } from "./size-arg.ts";
+import { addChmod, setChown, setGroupmap, setUsermap } from "./owner-args.ts";
 import type { Options } from "./options.ts";
 
 const flag = (
@@ -40,6 +41,9 @@ export const optionTable: OptionSpec[] = [
   flag(["relative"], "R", "use relative path names", (o) => (o.relative = true), (o) => ((o.relative = false), (o.noRelative = true))),
   { long: ["no-implied-dirs"], help: "don't send implied directories with --relative", set: (o) => (o.impliedDirs = false) },
   { long: ["implied-dirs"], set: (o) => (o.impliedDirs = true), unset: (o) => (o.impliedDirs = false) },
+  flag(["backup"], "b", "make backups (see --suffix & --backup-dir)", (o) => (o.backup = true), (o) => (o.backup = false)),
+  valued(["backup-dir"], undefined, "DIR", "make backups into hierarchy based in DIR", (o, v) => (o.backupDir = v)),
+  valued(["suffix"], undefined, "SUFFIX", "backup suffix (default ~ w/o --backup-dir)", (o, v) => (o.backupSuffix = v)),
   flag(["update"], "u", "skip files that are newer on the receiver", (o) => (o.update = true), (o) => (o.update = false)),
   flag(["inplace"], undefined, "update destination files in-place", (o) => (o.inplace = true), (o) => (o.inplace = false)),
   flag(["append"], undefined, "append data onto shorter files", (o) => (o.append = 1), (o) => (o.append = 0)),
@@ -55,14 +59,22 @@ export const optionTable: OptionSpec[] = [
   flag(["hard-links"], "H", "preserve hard links", (o) => (o.hardLinks = true), (o) => (o.hardLinks = false)),
   flag(["perms"], "p", "preserve permissions", (o) => (o.perms = true), (o) => (o.perms = false)),
   flag(["executability"], "E", "preserve executability", (o) => (o.executability = true), (o) => (o.executability = false)),
+  valued(["chmod"], undefined, "CHMOD", "affect file and/or directory permissions", addChmod),
   flag(["owner"], "o", "preserve owner (super-user only)", (o) => (o.owner = true), (o) => (o.owner = false)),
   flag(["group"], "g", "preserve group", (o) => (o.group = true), (o) => (o.group = false)),
   flag(["devices"], undefined, "preserve device files (super-user only)", (o) => (o.devices = true), (o) => (o.devices = false)),
   flag(["specials"], undefined, "preserve special files", (o) => (o.specials = true), (o) => (o.specials = false)),
   { long: [], short: "D", help: "same as --devices --specials", set: (o) => (o.devices = o.specials = true), unset: (o) => (o.devices = o.specials = false) },
   flag(["times"], "t", "preserve modification times", (o) => (o.times = true), (o) => (o.times = false)),
+  // options.c: a second -U also opens files with O_NOATIME.
+  flag(["atimes"], "U", "preserve access (use) times", (o) => {
+    if (++o.atimes > 1) o.openNoatime = true;
+  }, (o) => (o.atimes = 0)),
+  flag(["open-noatime"], undefined, "avoid changing the atime on opened files", (o) => (o.openNoatime = true), (o) => (o.openNoatime = false)),
   flag(["omit-dir-times"], "O", "omit directories from --times", (o) => (o.omitDirTimes = true), (o) => (o.omitDirTimes = false)),
   flag(["omit-link-times"], "J", "omit symlinks from --times", (o) => (o.omitLinkTimes = true), (o) => (o.omitLinkTimes = false)),
+  flag(["sparse"], "S", "turn sequences of nulls into sparse blocks", (o) => (o.sparse = true), (o) => (o.sparse = false)),
+  flag(["preallocate"], undefined, "allocate dest files before writing them", (o) => (o.preallocate = true)),
   flag(["dry-run"], "n", "perform a trial run with no changes made", (o) => (o.dryRun = true), (o) => (o.dryRun = false)),
   flag(["whole-file"], "W", "copy files whole (w/o delta-xfer algorithm)", (o) => (o.wholeFile = true), (o) => (o.wholeFile = false)),
   valued(["checksum-choice", "cc"], undefined, "STR", "choose the checksum algorithm (aka --cc)", (o, v) => (o.checksumChoice = v)),
@@ -72,6 +84,9 @@ export const optionTable: OptionSpec[] = [
   valued(["rsync-path"], undefined, "PROGRAM", "specify the rsync to run on remote machine", (o, v) => (o.rsyncPath = v)),
   flag(["existing", "ignore-non-existing"], undefined, "skip creating new files on receiver", (o) => (o.existing = true), (o) => (o.existing = false)),
   flag(["ignore-existing"], undefined, "skip updating files that exist on receiver", (o) => (o.ignoreExisting = true), (o) => (o.ignoreExisting = false)),
+  flag(["remove-source-files"], undefined, "sender removes synchronized files (non-directory)", (o) => (o.removeSourceFiles = 1)),
+  // Upstream's deprecated spelling: it also removes what the old option did (created symlinks, not up-to-date files).
+  flag(["remove-sent-files"], undefined, undefined, (o) => (o.removeSourceFiles = 2)),
   flag(["del"], undefined, "an alias for --delete-during", (o) => (o.deleteMode = "during")),
   flag(["delete"], undefined, "delete extraneous files from dest directories", (o) => {
     if (o.deleteMode === "none") o.deleteMode = "default";
@@ -86,6 +101,7 @@ export const optionTable: OptionSpec[] = [
     if (o.deleteMode === "none") o.deleteMode = "default";
   }, (o) => (o.deleteExcluded = false)),
   flag(["ignore-missing-args"], undefined, "ignore missing source arguments without error", (o) => (o.ignoreMissingArgs = true), (o) => (o.ignoreMissingArgs = false)),
+  flag(["delete-missing-args"], undefined, "delete missing source arguments from destination", (o) => (o.deleteMissingArgs = true)),
   flag(["ignore-errors"], undefined, "delete even if there are I/O errors", (o) => (o.ignoreErrors = true), (o) => (o.ignoreErrors = false)),
   flag(["force"], undefined, "force deletion of directories even if not empty", (o) => (o.force = true), (o) => (o.force = false)),
   valued(["max-delete"], undefined, "NUM", "don't delete more than NUM files", (o, v) => (o.maxDelete = intValue("--max-delete", v))),
@@ -96,13 +112,22 @@ export const optionTable: OptionSpec[] = [
     o.partialDir = v;
     o.partial = true;
   }),
+  flag(["delay-updates"], undefined, "put all updated files into place at end", (o) => (o.delayUpdates = true), (o) => (o.delayUpdates = false)),
+  flag(["prune-empty-dirs"], "m", "prune empty directory chains from file-list", (o) => (o.pruneEmptyDirs = true), (o) => (o.pruneEmptyDirs = false)),
   flag(["numeric-ids"], undefined, "don't map uid/gid values by user/group name", (o) => (o.numericIds = true), (o) => (o.numericIds = false)),
+  valued(["usermap"], undefined, "STRING", "custom username mapping", setUsermap),
+  valued(["groupmap"], undefined, "STRING", "custom groupname mapping", setGroupmap),
+  valued(["chown"], undefined, "USER:GROUP", "simple username/groupname mapping", setChown),
   valued(["timeout"], undefined, "SECONDS", "set I/O timeout in seconds", (o, v) => (o.timeout = intValue("--timeout", v))),
   valued(["contimeout"], undefined, "SECONDS", "set daemon connection timeout in seconds", (o, v) => (o.contimeout = intValue("--contimeout", v))),
   flag(["ignore-times"], "I", "don't skip files that match size and time", (o) => (o.ignoreTimes = true), (o) => (o.ignoreTimes = false)),
   flag(["size-only"], undefined, "skip files that match in size", (o) => (o.sizeOnly = true), (o) => (o.sizeOnly = false)),
   valued(["modify-window"], "@", "NUM", "set the accuracy for mod-time comparisons", (o, v) => (o.modifyWindow = intValue("--modify-window", v))),
   valued(["temp-dir"], "T", "DIR", "create temporary files in directory DIR", (o, v) => (o.tempDir = v)),
+  valued(["compare-dest"], undefined, "DIR", "also compare destination files relative to DIR", (o, v) => addBasisDir(o, "compare", v)),
+  valued(["copy-dest"], undefined, "DIR", "... and include copies of unchanged files", (o, v) => addBasisDir(o, "copy", v)),
+  valued(["link-dest"], undefined, "DIR", "hardlink to files in DIR when unchanged", (o, v) => addBasisDir(o, "link", v)),
+  flag(["fuzzy"], "y", "find similar file for basis if no dest file", (o) => o.fuzzy++, (o) => (o.fuzzy = 0)),
   flag(["compress"], "z", "compress file data during the transfer", (o) => o.compress++, (o) => {
     o.compress = 0;
     o.compressChoice = undefined;
@@ -153,6 +178,7 @@ export const optionTable: OptionSpec[] = [
     set: (o, v) => (o.bwlimit = Math.floor((parseSizeArg(v, "K", "bwlimit", 512, -1, true) + 512) / 1024)),
     unset: (o) => (o.bwlimit = 0),
   },
+  flag(["fsync"], undefined, "fsync every written file", (o) => (o.fsync = true)),
   valued(["protocol"], undefined, "NUM", "force an older protocol version to be used", (o, v) => (o.protocol = intValue("--protocol", v))),
   valued(["checksum-seed"], undefined, "NUM", "set block/file checksum seed (advanced)", (o, v) => (o.checksumSeed = intValue("--checksum-seed", v))),
   flag(["ipv4"], "4", "prefer IPv4", (o) => (o.ipv4 = true)),
@@ -173,6 +199,19 @@ export const modeTable: OptionSpec[] = [
   flag(["detach"], undefined, undefined, (o) => (o.detach = true)),
   valued(["log-file"], undefined, "FILE", undefined, (o, v) => (o.logFile = v)),
 ];
+
+/** MAX_BASIS_DIRS: upstream's limit on --compare-dest/--copy-dest/--link-dest. */
+const MAX_BASIS_DIRS = 20;
+
+/** One more --compare-dest/--copy-dest/--link-dest (options.c set_dest_dir): the kinds do not mix. */
+function addBasisDir(o: Options, type: "compare" | "copy" | "link", dir: string): void {
+  if (o.altDestType && o.altDestType !== type) {
+    throw usageError(`rsync: ERROR: the --${type}-dest option conflicts with the --${o.altDestType}-dest option`);
+  }
+  o.altDestType = type;
+  if (o.basisDirs.length >= MAX_BASIS_DIRS) throw usageError(`rsync: ERROR: at most ${MAX_BASIS_DIRS} --${type}-dest args may be specified`);
+  o.basisDirs.push(dir);
+}
 
 /** --block-size: a size with an optional K/M suffix, at most 128K (upstream's MAX_BLOCK_SIZE). */
 function blockSize(value: string): number {

@@ -5,6 +5,7 @@
  */
 
 import type { FilterList } from "../flist/filter.ts";
+import type { ChmodRule } from "../roles/chmod.ts";
 
 /** "default" is plain --delete: during for protocol 30+, before for older peers. */
 export type DeleteMode = "none" | "default" | "before" | "during" | "delay" | "after";
@@ -44,6 +45,10 @@ export interface Options {
   hardLinks: boolean;
   perms: boolean;
   executability: boolean;
+  /** --chmod, every value's rules in order (a daemon module's incoming/outgoing chmod appended: clientserver.c). */
+  chmod: ChmodRule[];
+  /** Set by a receiving daemon module ("incoming chmod"): applied again when attributes are set (rsync.c set_file_attrs). */
+  daemonChmod: ChmodRule[];
   owner: boolean;
   group: boolean;
   devices: boolean;
@@ -51,6 +56,16 @@ export interface Options {
   times: boolean;
   omitDirTimes: boolean;
   omitLinkTimes: boolean;
+  /** -U once or twice: access times travel in the file list and are set (-UU also opens with O_NOATIME). */
+  atimes: number;
+  /** --open-noatime: files are opened with O_NOATIME where the system allows. */
+  openNoatime: boolean;
+  /** -y once or twice: a missing file's delta basis is a similar file in its directory (twice: also in the basis dirs). */
+  fuzzy: number;
+  /** --delay-updates: updated files wait in the partial dir and are renamed into place at the end. */
+  delayUpdates: boolean;
+  /** --fsync: every written file is fsync'ed before it is put in place. */
+  fsync: boolean;
   dryRun: boolean;
   /** undefined = default (whole-file for local copies, delta otherwise). */
   wholeFile: boolean | undefined;
@@ -61,6 +76,15 @@ export interface Options {
   existing: boolean;
   ignoreExisting: boolean;
   update: boolean;
+  /** -b: replaced and deleted files are kept as backups (--backup-dir implies it). */
+  backup: boolean;
+  /** --backup-dir: backups go into this tree (relative to the destination unless absolute). */
+  backupDir: string | undefined;
+  /** --suffix; undefined = upstream's default ("~", or "" with --backup-dir). */
+  backupSuffix: string | undefined;
+  /** --compare-dest / --copy-dest / --link-dest: which kind, and the directories in order (at most 20). */
+  altDestType: "compare" | "copy" | "link" | undefined;
+  basisDirs: string[];
   inplace: boolean;
   append: number; // 0, 1 = --append, 2 = --append-verify
   deleteMode: DeleteMode;
@@ -71,6 +95,12 @@ export interface Options {
   partial: boolean;
   partialDir: string | undefined;
   numericIds: boolean;
+  /** --usermap / --groupmap (--chown makes them "*:USER" / "*:GROUP"); the receiver applies them (uidlist.c parse_name_map). */
+  usermap: string | undefined;
+  groupmap: string | undefined;
+  /** Which of the maps came from --chown (options.c usermap_via_chown): the conflict messages differ. */
+  usermapViaChown: boolean;
+  groupmapViaChown: boolean;
   timeout: number;
   contimeout: number;
   /** --bwlimit in KiB/s (0 = unlimited). */
@@ -97,6 +127,16 @@ export interface Options {
   mkpath: boolean;
   /** --ignore-missing-args: a source argument that is not there is no error. */
   ignoreMissingArgs: boolean;
+  /** --delete-missing-args: a missing source argument deletes its counterpart on the receiver (sent as a mode-0 entry). */
+  deleteMissingArgs: boolean;
+  /** --remove-source-files (1) / the deprecated --remove-sent-files (2): the sender removes what the receiver has. */
+  removeSourceFiles: number;
+  /** -m: the receiver leaves empty directory chains out of the list. */
+  pruneEmptyDirs: boolean;
+  /** -S: runs of zeros in written files become holes. */
+  sparse: boolean;
+  /** --preallocate: destination files get their length allocated before writing. */
+  preallocate: boolean;
   /** --max-size / --min-size in bytes (-1: none): the generator leaves other files alone. */
   maxSize: number;
   minSize: number;
@@ -182,6 +222,8 @@ export function defaultOptions(): Options {
     hardLinks: false,
     perms: false,
     executability: false,
+    chmod: [],
+    daemonChmod: [],
     owner: false,
     group: false,
     devices: false,
@@ -189,6 +231,11 @@ export function defaultOptions(): Options {
     times: false,
     omitDirTimes: false,
     omitLinkTimes: false,
+    atimes: 0,
+    openNoatime: false,
+    fuzzy: 0,
+    delayUpdates: false,
+    fsync: false,
     dryRun: false,
     wholeFile: undefined,
     checksumChoice: undefined,
@@ -198,6 +245,11 @@ export function defaultOptions(): Options {
     existing: false,
     ignoreExisting: false,
     update: false,
+    backup: false,
+    backupDir: undefined,
+    backupSuffix: undefined,
+    altDestType: undefined,
+    basisDirs: [],
     inplace: false,
     append: 0,
     deleteMode: "none",
@@ -208,6 +260,10 @@ export function defaultOptions(): Options {
     partial: false,
     partialDir: undefined,
     numericIds: false,
+    usermap: undefined,
+    groupmap: undefined,
+    usermapViaChown: false,
+    groupmapViaChown: false,
     timeout: 0,
     contimeout: 0,
     bwlimit: 0,
@@ -225,6 +281,11 @@ export function defaultOptions(): Options {
     maxSize: -1,
     oneFileSystem: 0,
     ignoreMissingArgs: false,
+    deleteMissingArgs: false,
+    removeSourceFiles: 0,
+    pruneEmptyDirs: false,
+    sparse: false,
+    preallocate: false,
     mkpath: false,
     minSize: -1,
     cvsExclude: false,

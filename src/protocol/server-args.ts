@@ -5,6 +5,7 @@
  * The same vector goes on a remote-shell command line or to a daemon.
  */
 import type { Options } from "../cli/options.ts";
+import { DEFAULT_BACKUP_SUFFIX } from "../cli/backup-options.ts";
 import { formatHas, outputConfig } from "../cli/output-config.ts";
 import { compressRequest, compressServerArgs } from "../compress/choice.ts";
 
@@ -21,6 +22,10 @@ export interface ServerArgsContext {
 export function allowIncRecurse(o: Options, amSender: boolean): boolean {
   if (!o.recursive || o.incRecursive === false) return false;
   if (!amSender && (o.deleteMode === "before" || o.deleteMode === "after")) return false;
+  // A receiver that prunes empty directories needs the whole list first (compat.c set_allow_inc_recurse).
+  if (!amSender && o.pruneEmptyDirs) return false;
+  // So does one that puts every file in place at the end (--delay-updates).
+  if (!amSender && o.delayUpdates) return false;
   return true;
 }
 
@@ -36,6 +41,7 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
   const compress = compressServerArgs(compressRequest(o), ctx.amSender, o.skipCompress);
   let s = "-";
   s += "v".repeat(Math.min(o.verbose, 9));
+  if (o.backup) s += "b";
   if (o.update) s += "u";
   if (o.dryRun) s += "n";
   if (o.links) s += "l";
@@ -43,8 +49,11 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
   if (o.dirs || (!o.recursive && (ctx.listOnly > 0 || (deleting && ctx.amSender)))) s += "d";
   if (ctx.amSender) {
     if (o.keepDirlinks) s += "K";
+    if (o.pruneEmptyDirs) s += "m";
     if (o.omitDirTimes) s += "O";
     if (o.omitLinkTimes) s += "J";
+    // options.c: -yy means "the destination and every basis dir", so without basis dirs it is one -y.
+    s += "y".repeat(Math.min(o.fuzzy > 1 ? o.basisDirs.length + 1 : o.fuzzy, 2));
   } else {
     if (o.copyLinks) s += "L";
     if (o.copyDirlinks) s += "k";
@@ -55,6 +64,7 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
   if (o.group) s += "g";
   if (o.devices) s += "D";
   if (o.times) s += "t";
+  s += "U".repeat(Math.min(o.atimes, 2));
   if (o.perms) s += "p";
   else if (o.executability && ctx.amSender) s += "E";
   if (o.recursive) s += "r";
@@ -63,6 +73,7 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
   if (o.ignoreTimes) s += "I";
   if (o.relative) s += "R";
   s += "x".repeat(Math.min(o.oneFileSystem, 2));
+  if (o.sparse) s += "S";
   if (compress.letter) s += "z";
   if (ctx.protocol >= 30) s += capabilityLetters(allowIncRecurse(o, ctx.amSender));
   if (s.length > 1) args.push(s);
@@ -83,6 +94,10 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
   if (o.blockSize) args.push(`-B${o.blockSize}`);
   if (o.timeout) args.push(`--timeout=${o.timeout}`);
   if (o.bwlimit) args.push(`--bwlimit=${o.bwlimit}`);
+  if (o.backupDir !== undefined) args.push("--backup-dir", o.backupDir);
+  // Only a suffix other than the default is sent.
+  const suffix = o.backupSuffix ?? (o.backupDir !== undefined ? "" : DEFAULT_BACKUP_SUFFIX);
+  if (suffix !== (o.backupDir !== undefined ? "" : DEFAULT_BACKUP_SUFFIX)) args.push(`--suffix=${suffix}`);
   if (o.checksumChoice) args.push(`--checksum-choice=${o.checksumChoice}`);
   args.push(...compress.choice);
 
@@ -103,7 +118,9 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
     if (o.stats) args.push("--stats");
     if (o.modifyWindow) args.push(o.modifyWindow < 0 ? `-@${o.modifyWindow}` : `--modify-window=${o.modifyWindow}`);
     if (o.partialDir !== undefined) args.push("--partial-dir", o.partialDir);
-    else if (o.partial) args.push("--partial");
+    // --delay-updates brings its own partial dir (and partial files), so no --partial is said with it.
+    if (o.delayUpdates) args.push("--delay-updates");
+    else if (o.partialDir === undefined && o.partial) args.push("--partial");
   }
   if (o.checksumSeed) args.push(`--checksum-seed=${o.checksumSeed}`);
   if (o.ignoreErrors) args.push("--ignore-errors");
@@ -114,11 +131,15 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
     if (o.ignoreExisting) args.push("--ignore-existing");
     if (o.existing) args.push("--existing");
     if (o.tempDir !== undefined) args.push("--temp-dir", o.tempDir);
+    if (o.fsync) args.push("--fsync");
+    // Only a receiving server needs the basis directories (an old one may not know them).
+    for (const dir of o.basisDirs) args.push(`--${o.altDestType}-dest`, dir);
   }
   args.push(...compress.skip);
   if (o.mkpath && ctx.amSender) args.push("--mkpath");
-  // A pushing client's own sender handles it; a pulling one tells the sending server.
-  if (o.ignoreMissingArgs && !ctx.amSender) args.push("--ignore-missing-args");
+  // --delete-missing-args needs both sides; a pushing client's own sender handles --ignore-missing-args, a pulling one tells the sending server.
+  if (o.deleteMissingArgs) args.push("--delete-missing-args");
+  else if (o.ignoreMissingArgs && !ctx.amSender) args.push("--ignore-missing-args");
   // A pulling client forwards its --files-from list over the connection (a pushing one reads it itself).
   if (o.filesFrom !== undefined && !ctx.amSender) {
     args.push("--files-from=-", "--from0");
@@ -130,7 +151,14 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
     args.push("--append");
   } else if (o.inplace) {
     args.push("--inplace");
+    // Upstream's workaround for older receivers that mishandled --inplace --sparse.
+    if (o.sparse && o.wholeFile === false && ctx.amSender) args.push("--no-W");
   }
+  if (o.removeSourceFiles === 1) args.push("--remove-source-files");
+  else if (o.removeSourceFiles) args.push("--remove-sent-files");
+  if (o.preallocate && ctx.amSender) args.push("--preallocate");
+  // -UU says it already.
+  if (o.openNoatime && o.atimes <= 1) args.push("--open-noatime");
   args.push(...o.remoteOptions);
   return args;
 }

@@ -82,7 +82,7 @@ export async function serveTransfer(o: Options, input: Input, output: Output, re
     protocol = await req.start();
     // The client's capability letters come in its "-e.LETTERS" option, which our parser keeps as --rsh.
     const clientInfo = o.rsh?.startsWith(".") ? o.rsh.slice(1) : "";
-    const needsWholeList = o.deleteMode === "before" || o.deleteMode === "after";
+    const needsWholeList = o.deleteMode === "before" || o.deleteMode === "after" || o.pruneEmptyDirs || o.delayUpdates;
     const s = await serverSetupProtocol(input, output, {
       protocol,
       clientInfo,

@@ -60,3 +60,30 @@ describe("server option vector for a pull (as upstream's client sends it)", () =
   test.each(PULL)("%s", (argv, expected) => expect(build(argv)).toBe(expected));
   test.each(IMPLIED_LIST)("lone remote source with [%s]", (argv, expected) => expect(build(argv, 1)).toBe(expected));
 });
+
+/** --atimes, --open-noatime, --fuzzy, --delay-updates, --fsync: upstream 3.5.0's vectors for a pull and a push (same fake shell). */
+const TIMES_AND_BASIS: [string, string, string][] = [
+  ["-aU", "--server --sender -logDtUpre.iLsfxCIvu", "--server -logDtUpre.iLsfxCIvu"],
+  ["-aUU", "--server --sender -logDtUUpre.iLsfxCIvu", "--server -logDtUUpre.iLsfxCIvu"],
+  ["-a --open-noatime", "--server --sender -logDtpre.iLsfxCIvu --open-noatime", "--server -logDtpre.iLsfxCIvu --open-noatime"],
+  ["-aU --open-noatime", "--server --sender -logDtUpre.iLsfxCIvu --open-noatime", "--server -logDtUpre.iLsfxCIvu --open-noatime"],
+  ["-aUU --open-noatime", "--server --sender -logDtUUpre.iLsfxCIvu", "--server -logDtUUpre.iLsfxCIvu"],
+  ["-ay", "--server --sender -logDtpre.iLsfxCIvu", "--server -lyogDtpre.iLsfxCIvu"],
+  ["-ayy", "--server --sender -logDtpre.iLsfxCIvu", "--server -lyogDtpre.iLsfxCIvu"],
+  ["-a --delay-updates", "--server --sender -logDtpre.LsfxCIvu", "--server -logDtpre.iLsfxCIvu --delay-updates"],
+  ["-a --delay-updates --partial-dir=pd", "--server --sender -logDtpre.LsfxCIvu", "--server -logDtpre.iLsfxCIvu --partial-dir pd --delay-updates"],
+  ["-a --partial --delay-updates", "--server --sender -logDtpre.LsfxCIvu", "--server -logDtpre.iLsfxCIvu --delay-updates"],
+  ["-a --fsync", "--server --sender -logDtpre.iLsfxCIvu", "--server -logDtpre.iLsfxCIvu --fsync"],
+  ["-a --no-y -y --delay-updates --no-delay-updates", "--server --sender -logDtpre.iLsfxCIvu", "--server -lyogDtpre.iLsfxCIvu"],
+];
+
+describe("atimes, fuzzy, delay-updates and fsync in the server vector (pull and push)", () => {
+  for (const [argv, pull, push] of TIMES_AND_BASIS) {
+    test(`${argv} (pull)`, () => expect(build(argv)).toBe(pull));
+    test(`${argv} (push)`, () => {
+      const o = defaultOptions();
+      parseArgv(argv.split(" "), [...optionTable, ...modeTable], o);
+      expect(serverArgs(o, { amSender: true, protocol: 32, listOnly: 0 }).join(" ")).toBe(push);
+    });
+  }
+});
