@@ -39,6 +39,12 @@ export class Input {
     this.onMessage = handler;
   }
 
+  /** Messages of one code go to `handler` from now on, whatever the general handler is (a role's own message). */
+  routeMessage(code: number, handler: (payload: Uint8Array) => void): void {
+    const general = this.onMessage;
+    this.onMessage = (c, payload) => (c === code ? handler(payload) : general(c, payload));
+  }
+
   /** From now on incoming bytes are frames; bytes already buffered are re-read as frames. */
   startMultiplex(): void {
     this.demux = new Demultiplexer({

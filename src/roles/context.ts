@@ -63,4 +63,6 @@ export interface ReceivingSide {
   waitForReceiver(): Promise<void>;
   /** Entries the generator requested and the receiver has not finished, per list. */
   listFor(ndx: number): FileList | undefined;
+  /** --remove-source-files: tells the sender that `rel` (entry `ndx`) is in place here (io.c send_msg_success). */
+  confirmToSender?(ndx: number, rel: Uint8Array): void;
 }

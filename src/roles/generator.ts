@@ -426,6 +426,7 @@ export class Generator {
       const iflags = this.attrs.itemizeFlags(row, st, w, 0, !ok);
       this.itemize(row, ndx, iflags);
       this.reportAttrs(rel, iflags);
+      this.confirmToSender(ndx, rel);
       return;
     }
     if (x.o.dryRun) {
@@ -437,6 +438,7 @@ export class Generator {
     const ok = now ? this.setAttrs(rel, row, now, w, false) : true;
     const old = st && isLink(st.mode) ? st : null;
     this.itemize(row, ndx, this.attrs.itemizeFlags(row, old, w, ITEM.LOCAL_CHANGE | ITEM.REPORT_CHANGE, !ok));
+    this.confirmToSender(ndx, rel, true);
   }
 
   private special(row: number, ndx: number, rel: Uint8Array, st: DestStat | null): void {
@@ -454,6 +456,7 @@ export class Generator {
     if (same && st) {
       if (!x.o.dryRun) this.setAttrs(rel, row, st, w, false);
       this.itemize(row, ndx, this.attrs.itemizeFlags(row, st, w, 0));
+      this.confirmToSender(ndx, rel);
       return;
     }
     const sameType = st !== null && (st.mode & 0o170000) === (mode & 0o170000);
@@ -461,7 +464,18 @@ export class Generator {
       const now = x.o.dryRun ? null : x.dest.lstat(rel);
       if (now) this.setAttrs(rel, row, now, w, false);
       this.itemize(row, ndx, this.attrs.itemizeFlags(row, sameType ? st : null, w, ITEM.LOCAL_CHANGE | ITEM.REPORT_CHANGE));
+      this.confirmToSender(ndx, rel);
     }
+  }
+
+  /**
+   * --remove-source-files: an entry in place without a transfer is confirmed
+   * to the sender (generator.c return_with_success); the deprecated
+   * --remove-sent-files only for what it used to remove (`sentOnly`: a new symlink).
+   */
+  private confirmToSender(ndx: number, rel: Uint8Array, sentOnly = false): void {
+    const mode = this.x.o.removeSourceFiles;
+    if (mode === 1 || (mode && sentOnly)) this.x.confirmToSender?.(ndx, rel);
   }
 
   private nonRegular(rel: Uint8Array): void {
@@ -570,6 +584,7 @@ export class Generator {
         const iflags = this.attrs.itemizeFlags(row, existing, w, 0);
         this.itemize(row, ndx, iflags);
         this.reportAttrs(rel, iflags);
+        this.confirmToSender(ndx, rel);
         return "current";
       }
       if (o.append && existing.size >= t.size[row]!) return "skipped";
@@ -604,10 +619,12 @@ export class Generator {
     const leaderSt = x.o.dryRun ? null : x.dest.lstat(leaderRel);
     if (st && leaderSt && st.dev === leaderSt.dev && st.ino === leaderSt.ino) {
       this.itemize(row, ndx, this.attrs.itemizeFlags(row, st, w, ITEM.LOCAL_CHANGE | ITEM.XNAME_FOLLOWS), new Uint8Array(0));
+      this.confirmToSender(ndx, rel);
       return;
     }
     if (!x.o.dryRun && !this.atomicCreate(rel, st, (tmp) => x.dest.link(leaderRel, tmp))) return;
     this.itemize(row, ndx, this.attrs.itemizeFlags(row, st, w, ITEM.LOCAL_CHANGE | ITEM.XNAME_FOLLOWS), leaderRel);
+    this.confirmToSender(ndx, rel);
   }
 
   private partialBasis(rel: Uint8Array): { rel: Uint8Array; st: DestStat } | null {

@@ -327,6 +327,7 @@ export class Receiver {
       f.data.install();
       if (f.partialRel) removePartialFile(x.dest, f.partialRel);
       x.fileDone(f.row, true);
+      x.confirmToSender?.(f.ndx, rel);
       x.stats.literalData += f.data.literal;
       x.stats.matchedData += f.data.matched;
       if (!x.out.logBeforeTransfer) {
