@@ -55,12 +55,16 @@ import { FileLists, type FileList } from "./lists.ts";
 import { compareNames } from "./sort.ts";
 import { F, type FileTable, isDevice, isDir, isLink, isReg, isSpecial } from "./table.ts";
 import { symlinkOnPath } from "../fs/path-symlink.ts";
+import { resolve as resolvePath } from "node:path";
 
 const SLASH = 0x2f;
 const DOT = 0x2e;
 
 /** What the walker needs to know of a file (a stat, already split up): the native scan's EntryStat. */
 export type FileStat = EntryStat;
+
+/** A missing argument under --delete-missing-args: everything zero (flist.c sends it with mode 0). */
+const MISSING_STAT: FileStat = { mode: 0, size: 0, mtime: 0, nsec: 0, uid: 0, gid: 0, dev: 0n, ino: 0n, nlink: 0, rdevMajor: 0, rdevMinor: 0 };
 
 /**
  * The file system as the walker sees it. Paths are raw bytes. Errors are
@@ -115,12 +119,16 @@ export interface BuildOptions {
   confinedModule?: string;
   /** A daemon module's "ignore nonreadable". */
   ignoreNonreadable?: boolean;
+  /** --chmod (and a daemon's outgoing chmod): the mode each entry is listed with (not a symlink's). */
+  tweakMode?: (mode: number) => number;
   /** -x once (1) or twice (2). */
   oneFileSystem: number;
   /** -H */
   preserveHardLinks: boolean;
   /** --ignore-missing-args: a missing argument is no error. */
   ignoreMissingArgs?: boolean;
+  /** --delete-missing-args: a missing argument is listed as a mode-0 entry (the receiver deletes its counterpart). */
+  deleteMissingArgs?: boolean;
   /** --checksum: the file's sum, computed when its entry is made (upstream file_checksum). */
   checksum?: (path: Uint8Array, st: FileStat) => Uint8Array;
   /**
@@ -463,12 +471,15 @@ export class FlistBuilder {
         if (nameType !== NameType.DotDir && o.hidden?.(fbuf, isDir(st.mode), path)) throw systemError(2, "lstat", Buffer.from(path).toString("latin1"));
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        if (code === "ENOENT" && o.ignoreMissingArgs) continue;
-        if (code !== "ENOENT") this.ioError |= IOERR_GENERAL;
-        this.syserr(e, `link_stat ${this.full(fbuf)} failed`);
-        continue;
+        if (code === "ENOENT" && o.deleteMissingArgs) st = MISSING_STAT;
+        else {
+          if (code === "ENOENT" && o.ignoreMissingArgs) continue;
+          if (code !== "ENOENT") this.ioError |= IOERR_GENERAL;
+          this.syserr(e, `link_stat ${this.full(fbuf)} failed`);
+          continue;
+        }
       }
-      if (nameType !== NameType.DotDir && o.include && !o.include(fbuf, isDir(st.mode), this.fsPath(this.pathname, fbuf))) continue;
+      if (nameType !== NameType.DotDir && st.mode !== 0 && o.include && !o.include(fbuf, isDir(st.mode), this.fsPath(this.pathname, fbuf))) continue;
       if (isDir(st.mode) && !this.dirs) {
         this.say("info", `skipping directory ${Buffer.from(fbuf).toString("latin1")}`);
         continue;
@@ -599,7 +610,15 @@ export class FlistBuilder {
 
   private full(name: Uint8Array): string {
     if (this.o.fullName) return this.o.fullName(this.pathnames[this.pathname]!, name);
-    return `"${Buffer.from(this.fsPath(this.pathname, name)).toString("latin1")}"`;
+    // util1.c full_fname: a relative name is shown under the (cleaned) current directory.
+    return `"${resolvePath(Buffer.from(this.fsPath(this.pathname, name)).toString("latin1"))}"`;
+  }
+
+  /** A directory as full_fname shows it: outside a module, a relative one under the current directory, as given. */
+  private shownDir(dir: Uint8Array): string {
+    const text = Buffer.from(dir).toString("latin1");
+    if (this.o.fullName || dir[0] === SLASH) return `"${text}"`;
+    return `"${process.cwd()}/${text}"`;
   }
 
   /** The path to hand the file system for `name` under pathname `pn`. */
@@ -646,7 +665,7 @@ export class FlistBuilder {
       return true;
     } catch (e) {
       this.ioError |= IOERR_GENERAL;
-      this.syserr(e, `change_dir "${Buffer.from(dir).toString("latin1")}" failed`);
+      this.syserr(e, `change_dir ${this.shownDir(dir)} failed`);
       return false;
     }
   }
@@ -726,7 +745,7 @@ export class FlistBuilder {
     const name = cleanFname(fname);
     let st: FileStat;
     let link: Uint8Array | undefined;
-    if (given && isDir(given.mode)) st = given;
+    if (given && (isDir(given.mode) || given.mode === 0)) st = given;
     else {
       try {
         ({ st, link } = this.readlinkStat(name));
@@ -793,7 +812,8 @@ export class FlistBuilder {
     this.ensureColumns(row + 1);
     t.extras.delete(row);
     t.setName(row, name);
-    const mode = st.mode;
+    // flist.c send_file_name: the list carries the changed mode.
+    const mode = o.tweakMode && st.mode && !isLink(st.mode) ? o.tweakMode(st.mode) : st.mode;
     const special = isDevice(mode) || isSpecial(mode);
     t.mode[row] = mode;
     t.size[row] = special ? 0 : st.size;

@@ -118,6 +118,17 @@ export class Deleter {
     return this.deleteItem(rel, st, true);
   }
 
+  /**
+   * --delete-missing-args (generator.c recv_generator for a mode-0 entry):
+   * unless the rules protect the name (checked as a file's), it is deleted;
+   * a directory's contents only with --delete or --force (DEL_RECURSE).
+   */
+  deleteMissing(rel: Uint8Array, st: DestStat): void {
+    if (this.excluded(rel, { ...st, mode: 0 })) return;
+    const recurse = this.x.o.deleteMode !== "none" || this.x.o.force;
+    this.deleteItem(rel, st, false, recurse);
+  }
+
   private excluded(rel: Uint8Array, st: DestStat, ignorePerishable = false): boolean {
     const filters = this.x.filters;
     // A daemon module's rules hide their names from deletion too (name_is_excluded).
@@ -143,9 +154,9 @@ export class Deleter {
     return this.scopes;
   }
 
-  private deleteItem(rel: Uint8Array, st: DestStat, makeRoom: boolean): boolean {
+  private deleteItem(rel: Uint8Array, st: DestStat, makeRoom: boolean, recurse = true): boolean {
     const x = this.x;
-    if (isDir(st.mode) && !makeRoom) {
+    if (isDir(st.mode) && !makeRoom && recurse) {
       const entries = this.listSorted(rel);
       let kept = false;
       for (let i = entries.length - 1; i >= 0; i--) {

@@ -127,6 +127,8 @@ export class Generator {
       this.handleRedo();
       await this.idle();
     }
+    // --delay-updates puts files in place just before the second phase ends: links to them are made now.
+    this.handleRedo();
     if (this.deleter.mode === "delay") this.deleter.flushDelayed();
     if (this.deleter.mode === "after" && !x.soloName) this.deleter.deleteEverywhere();
     this.deleter.warnIfLimited();
@@ -235,6 +237,11 @@ export class Generator {
     if (this.refusedByModule(row, rel, dirEntry, preview)) return;
     if (!x.soloName) this.checkParent(row);
     const st = this.statDest(row, rel, dirEntry);
+    // --delete-missing-args: a source argument the sender did not find; what has its name here goes.
+    if (mode === 0 && x.o.deleteMissingArgs) {
+      if (st) this.deleter.deleteMissing(rel, st);
+      return;
+    }
 
     if (x.o.existing && !st) {
       if (dirEntry && !preview) this.skipDir(row);
