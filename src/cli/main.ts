@@ -6,6 +6,7 @@ import { helpText } from "./help.ts";
 import { optionTable, modeTable } from "./option-table.ts";
 import { parseArgv } from "./option-spec.ts";
 import { defaultOptions } from "./options.ts";
+import { finishBackupOptions } from "./backup-options.ts";
 import { errorLine, reportFailure } from "./report.ts";
 import { tools } from "./tools.ts";
 import { runClient } from "../client/run.ts";
@@ -26,14 +27,17 @@ export async function main(argv: string[]): Promise<number> {
 
   const o = defaultOptions();
   try {
-    // As upstream: no arguments prints the help and fails; -h alone is --help.
+    // As upstream: no arguments prints the help to stderr and fails; -h alone is --help.
     if (argv.length === 0) {
-      process.stdout.write(helpText(optionTable));
+      process.stderr.write(helpText(optionTable));
       process.stderr.write(errorLine(RERR.SYNTAX, "client"));
       return RERR.SYNTAX;
     }
     if (argv.length === 1 && argv[0] === "-h") o.showHelp = true;
-    else parseArgv(argv, [...optionTable, ...modeTable], o);
+    else {
+      parseArgv(argv, [...optionTable, ...modeTable], o);
+      finishBackupOptions(o);
+    }
 
     if (o.showHelp) {
       process.stdout.write(helpText(optionTable));
@@ -46,6 +50,12 @@ export async function main(argv: string[]): Promise<number> {
     // The far end of a remote shell reports its own failures, to the client.
     if (o.server) return await runServer(o);
     if (o.daemon) return await runDaemon(o);
+    // Options without any path: upstream's client prints the help and fails, as with no arguments at all.
+    if (o.args.length === 0) {
+      process.stderr.write(helpText(optionTable));
+      process.stderr.write(errorLine(RERR.SYNTAX, "Receiver"));
+      return RERR.SYNTAX;
+    }
     const { code, role } = await runClient(o);
     // Errors thrown on the way were reported where they were caught; a run that ended with errors says so here.
     if (code !== 0) terminal.error(errorLine(code, role));

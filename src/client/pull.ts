@@ -119,7 +119,7 @@ async function runConnected(
  * side (sendTransfer) and the receiving side every pull uses. As upstream, a
  * local copy sends files whole unless --no-whole-file is given.
  */
-export async function localCopy(req: { o: Options; sources: string[]; dest: string; startTime: number }): Promise<PullResult> {
+export async function localCopy(req: { o: Options; sources: string[]; dest: string; listing: boolean; startTime: number }): Promise<PullResult> {
   const o = req.o;
   o.wholeFile ??= true;
   const protocol = o.protocol ?? PROTOCOL_VERSION;
@@ -143,7 +143,7 @@ export async function localCopy(req: { o: Options; sources: string[]; dest: stri
       });
       sout.startMultiplex();
       if (protocol >= 30) sin.startMultiplex();
-      await sendTransfer({ o, s, input: sin, output: sout, ...sendingArgs(o, req.sources), amServer: true });
+      await sendTransfer({ o, s, input: sin, output: sout, ...sendingArgs(o, req.sources), amServer: true, local: true });
     } catch (e) {
       // The receiving side hears about it as upstream's client would from its server.
       if (e instanceof RsyncError && e.message && sout.multiplexed) sout.message(MSG.ERROR, Buffer.from(`${e.message}\n`, "latin1"));
@@ -161,7 +161,7 @@ export async function localCopy(req: { o: Options; sources: string[]; dest: stri
       input: cin,
       output: cout,
       dest: req.dest,
-      listing: false,
+      listing: req.listing,
       timeouts: { value: o.timeout },
       transferStarts: () => {},
       amServer: false,

@@ -37,15 +37,19 @@ export async function runClient(o: Options): Promise<ClientExit> {
   }
   const source = args[0] === undefined ? null : checkForHostSpec(args[0], o.port ?? 0);
   if (!source) {
-    const last = args[args.length - 1];
-    if (args.length >= 2 && last !== undefined && !checkForHostSpec(last, o.port ?? 0)) {
-      const result = await localCopy({ o, sources: args.slice(0, -1), dest: last, startTime });
-      // Upstream's client is the sending half of a local copy.
-      return { code: result.exitCode, role: "sender" };
+    const last = args[args.length - 1]!;
+    const dest = args.length >= 2 ? checkForHostSpec(last, o.port ?? 0) : null;
+    if (dest) return { code: await pushToRemote({ o, sources: args.slice(0, -1), spec: dest, startTime }), role: "sender" };
+    // A lone local source lists, as does --list-only with a local destination (which is left alone).
+    const listing = args.length === 1 || o.listOnly;
+    if (listing) {
+      o.listOnly = true;
+      if (!o.recursive && !o.noDirs) o.dirs = true;
     }
-    const dest = last === undefined ? null : checkForHostSpec(last, o.port ?? 0);
-    if (args.length >= 2 && dest) return { code: await pushToRemote({ o, sources: args.slice(0, -1), spec: dest, startTime }), role: "sender" };
-    throw new RsyncError(RERR.UNSUPPORTED, "oc-rsync: listings of local paths are not implemented yet");
+    const sources = args.length === 1 ? args : args.slice(0, -1);
+    const result = await localCopy({ o, sources, dest: listing ? "." : last, listing, startTime });
+    // Upstream's client is the sending half of a local copy.
+    return { code: result.exitCode, role: "sender" };
   }
   // A lone remote source (or one followed by ":..." names) lists instead of copying.
   const last = args[args.length - 1]!;

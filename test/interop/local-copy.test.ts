@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { maskFigures, runOc, runRsync } from "../helpers/run.ts";
+import { maskFigures, normalizeErrors, runOc, runRsync } from "../helpers/run.ts";
 import { ageTree, snapshot } from "../helpers/tree.ts";
 
 let work: string;
@@ -137,4 +137,50 @@ test("a source that does not exist: the error, exit 23, and no hang", async () =
   expect(a.code).toBe(23);
   expect(a.code).toBe(b.code);
   expect(a.stderr.split("\n")[0]).toBe(b.stderr.split("\n")[0]!);
+});
+
+test("a relative source that does not exist is named under the current directory, as upstream's full_fname does", async () => {
+  for (const arg of ["no-such-source", "src/../no-such-source", "./src/nope/"]) {
+    const a = await runOc(["-a", arg, join(work, "missing-rel-ours/")], { cwd: work });
+    const b = await runRsync(["-a", arg, join(work, "missing-rel-theirs/")], { cwd: work });
+    expect(a.code).toBe(b.code);
+    expect(a.stderr.split("\n")[0]).toBe(b.stderr.split("\n")[0]!);
+  }
+});
+
+describe("a local listing matches upstream's", () => {
+  const LISTINGS: string[][] = [
+    ["src"],
+    ["src/"],
+    ["-r", "src/"],
+    ["src/dir/a"],
+    ["--no-dirs", "src"],
+    ["-i", "src/"],
+    ["-r", "--exclude=deeper", "src/dir"],
+    // --list-only with a destination lists and leaves the destination alone.
+    ["--list-only", "src/", "listed-dest"],
+    ["src/missing"],
+  ];
+  LISTINGS.forEach((args) => {
+    test(args.join(" "), async () => {
+      const a = await runOc(args, { cwd: work });
+      const b = await runRsync(args, { cwd: work });
+      expect(a.stdout).toBe(b.stdout);
+      if (b.code === 0) expect(a.stdout.length).toBeGreaterThan(0);
+      expect(a.stderr.split("\n")[0]).toBe(b.stderr.split("\n")[0]!);
+      expect(a.code).toBe(b.code);
+      expect(fs.existsSync(join(work, "listed-dest"))).toBe(false);
+    });
+  });
+});
+
+test("options without any path print the help and fail, as upstream", async () => {
+  const a = await runOc(["-av"]);
+  const b = await runRsync(["-av"]);
+  expect(a.code).toBe(1);
+  expect(a.code).toBe(b.code);
+  expect(a.stdout).toBe(b.stdout);
+  expect(a.stderr).toContain("Usage: oc-rsync [OPTION]... SRC");
+  const lastLine = (t: string) => normalizeErrors(t).trimEnd().split("\n").pop();
+  expect(lastLine(a.stderr)).toBe(lastLine(b.stderr));
 });
