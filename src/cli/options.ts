@@ -49,6 +49,10 @@ export interface Options {
   chmod: ChmodRule[];
   /** Set by a receiving daemon module ("incoming chmod"): applied again when attributes are set (rsync.c set_file_attrs). */
   daemonChmod: ChmodRule[];
+  /** -X once or twice (upstream preserve_xattrs; -XX also copies rsync's own "user.rsync.%" names). */
+  xattrs: number;
+  /** --super (2), --no-super (0), --fake-super (-1): upstream's am_root when given; undefined = by our uid. */
+  superUser: number | undefined;
   owner: boolean;
   group: boolean;
   devices: boolean;
@@ -220,6 +224,8 @@ export function defaultOptions(): Options {
     copyDirlinks: false,
     keepDirlinks: false,
     hardLinks: false,
+    xattrs: 0,
+    superUser: undefined,
     perms: false,
     executability: false,
     chmod: [],

@@ -5,6 +5,7 @@
  * OK", the client's server options (refused ones rejected), then the
  * transfer with the module directory as the root of every path.
  */
+import { finishBackupOptions } from "../cli/backup-options.ts";
 import type { Options } from "../cli/options.ts";
 import { defaultOptions } from "../cli/options.ts";
 import { modeTable, optionTable } from "../cli/option-table.ts";
@@ -32,6 +33,7 @@ import { chroot } from "../fs/libc.ts";
 import { symlinkOnPath } from "../fs/path-symlink.ts";
 import { startPostXfer, startPreXfer, type XferEnv } from "./xfer-exec.ts";
 import { lstatSync, readFileSync } from "node:fs";
+import { currentUmask, parseChmod } from "../roles/chmod.ts";
 
 export interface Peer {
   addr: string;
@@ -184,7 +186,7 @@ async function serveModule(
   }
 
   say("@RSYNCD: OK\n");
-  const args = await readArgs(input, protocol);
+  const args = unescapeOptionArgs(await readArgs(input, protocol));
   const o = defaultOptions();
   const refusedSet = refusedOptions(mod.str("refuse options"));
   const refused = findRefused(args, refusedSet);
@@ -192,6 +194,7 @@ async function serveModule(
   if (!optionError) {
     try {
       parseArgv(args, [...optionTable, ...modeTable], o);
+      finishBackupOptions(o);
       if (!o.server || o.daemon) optionError = "rsync: the daemon only serves rsync clients (--server expected)";
       // options.c refused_delete: any way of deleting counts.
       else if (refusedSet.has("delete") && o.deleteMode !== "none") optionError = "rsync: The server is configured to refuse --delete";
@@ -210,6 +213,7 @@ async function serveModule(
   }
 
   applyModuleSettings(o, mod, useChroot);
+  applyModuleChmod(o, mod, log);
   o.moduleFilters = moduleFilters;
   o.protocol = protocol;
   const paths = o.args.slice(1).map((p) => modulePath(p, name));
@@ -228,6 +232,10 @@ async function serveModule(
     beforeTransfer: () => {
       if (!o.sender && readOnly) throw new RsyncError(RERR.SYNTAX, "ERROR: module is read only");
       if (o.sender && mod.bool("write only")) throw new RsyncError(RERR.SYNTAX, "ERROR: module is write only");
+      // main.c do_server_sender: removing the sent files would write to the module.
+      if (o.sender && readOnly && o.removeSourceFiles) {
+        throw new RsyncError(RERR.SYNTAX, `ERROR: --remove-${o.removeSourceFiles === 1 ? "source" : "sent"}-files cannot be used with a read-only module`);
+      }
       // A push's destination must not be reached through a symlink in a chroot-less module.
       const through = !o.sender && o.confinedModule !== undefined ? symlinkOnTheWay(paths[0] ?? ".") : null;
       if (through) throw new RsyncError(RERR.FILESELECT, `rsync: [Receiver] change_dir#3 "${through}" (in ${name}) failed: Too many levels of symbolic links (40)`);
@@ -275,6 +283,16 @@ async function readArgs(input: Input, protocol: number): Promise<string[]> {
 }
 
 /**
+ * io.c read_args: the options before "." come backslash-escaped by the
+ * client (options.c safe_arg) and no remote shell removed the escapes, so
+ * the daemon does ("\\X" is "X"); the paths after "." are left as sent.
+ */
+export function unescapeOptionArgs(args: string[]): string[] {
+  const dot = args.indexOf(".");
+  return args.map((arg, i) => (dot >= 0 && i >= dot ? arg : arg.replace(/\\(.)/gs, "$1")));
+}
+
+/**
  * Options the daemon cannot take: upstream finishes setup_protocol so the
  * error reaches the client as a message, then exits with code 4.
  */
@@ -286,6 +304,24 @@ async function rejectOptions(input: Input, output: Output, protocol: number, mes
     // The client went away: nothing more to tell it.
   }
   return await reportToClient(new RsyncError(RERR.UNSUPPORTED, message), output, input, protocol, "Receiver");
+}
+
+/**
+ * clientserver.c rsync_module: the module's "incoming chmod" (a push) or
+ * "outgoing chmod" (a pull) comes after the client's --chmod, so it wins; a
+ * receiver also applies it on its own when setting attributes (rsync.c
+ * set_file_attrs), which is what changes an existing file without -p.
+ */
+function applyModuleChmod(o: Options, mod: ModuleConfig, log: DaemonLog): void {
+  const spec = mod.str(o.sender ? "outgoing chmod" : "incoming chmod");
+  if (!spec) return;
+  const rules = parseChmod(spec, currentUmask());
+  if (!rules) {
+    log.line(`Invalid "${o.sender ? "outgo" : "incom"}ing chmod" directive: ${spec}`);
+    return;
+  }
+  o.chmod.push(...rules);
+  if (!o.sender) o.daemonChmod = rules;
 }
 
 /** What the module decides over the client's options (rsync_module). */

@@ -11,6 +11,7 @@
 import { RERR, RsyncError, protocolError } from "../errors.ts";
 import type { ChunkReader } from "../protocol/reader.ts";
 import { cleanWireName } from "./wire-name.ts";
+import type { XattrReceiver } from "./xattrs.ts";
 import { F, type FileTable, S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK, isDevice, isDir, isLink, isReg, isSpecial } from "./table.ts";
 
 export const XMIT = {
@@ -61,6 +62,10 @@ export interface FlistWireOptions {
   relativePaths: boolean;
   /** -r: below a top directory every directory's contents are part of the transfer (protocol < 30). */
   recursive: boolean;
+  /** --chmod on the receiving side: each received mode (not a symlink's) is changed as it arrives. */
+  tweakMode?: (mode: number) => number;
+  /** --delete-missing-args: a mode-0 entry is a missing source argument, not a bad mode. */
+  missingEntries?: boolean;
 }
 
 /** What the end-of-list marker said. */
@@ -87,6 +92,8 @@ export class FlistDecoder {
   /** Protocol < 30: we are below a top directory, so directories are content dirs (upstream in_del_hier). */
   private inDelHier = false;
   private delHierNameLen = 0;
+  /** -X: where the entries' extended attributes are read into (none without -X). */
+  xattrs: XattrReceiver | null = null;
   /** uid/gid -> name, as the sender announced them. */
   readonly names: IdNames = { users: new Map(), groups: new Map() };
 
@@ -181,10 +188,12 @@ export class FlistDecoder {
       }
       if (!(flags & XMIT.SAME_MODE)) {
         mode = r.i32() >>> 0;
-        if (!VALID_TYPES.has(mode & S_IFMT)) {
+        if (!VALID_TYPES.has(mode & S_IFMT) && !(mode === 0 && o.missingEntries)) {
           throw protocolError(`invalid file mode 0${mode.toString(8)} for ${Buffer.from(rawName).toString("latin1")}`);
         }
       }
+      // flist.c recv_file_entry: the changed mode is also what the next entry's "same mode" means.
+      if (o.tweakMode && mode && !isLink(mode)) mode = o.tweakMode(mode);
       if (o.preserveUid && !(flags & XMIT.SAME_UID)) {
         uid = p >= 30 ? r.varint() >>> 0 : r.i32() >>> 0;
         if (p >= 30 && flags & XMIT.USER_NAME_FOLLOWS) userName = r.bytes(r.u8()).slice();
@@ -241,6 +250,9 @@ export class FlistDecoder {
       throw protocolError("ERROR: rejecting non-directory transfer-root entry: .");
     }
 
+    // -X: the entry's extended attributes follow it (xattrs.c receive_xattr), even a hard link's.
+    const xattrs = this.xattrs?.read(r, () => Buffer.from(rawName).toString("latin1"));
+
     // The whole entry is in: commit the delta state and the row.
     this.lastName.set(rawName, 0);
     this.lastNameLen = rawName.length;
@@ -289,6 +301,7 @@ export class FlistDecoder {
       }
       if (hlinked) e.hlinkKey = hlinkKey;
     }
+    if (xattrs) t.extra(row).xattr = this.xattrs!.commit(xattrs);
   }
 
   /**

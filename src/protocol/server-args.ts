@@ -5,7 +5,7 @@
  * The same vector goes on a remote-shell command line or to a daemon.
  */
 import type { Options } from "../cli/options.ts";
-import { DEFAULT_BACKUP_SUFFIX } from "../cli/backup-options.ts";
+import { DEFAULT_BACKUP_SUFFIX, backupImpliesOmitDirTimes } from "../cli/backup-options.ts";
 import { formatHas, outputConfig } from "../cli/output-config.ts";
 import { compressRequest, compressServerArgs } from "../compress/choice.ts";
 
@@ -34,6 +34,19 @@ function capabilityLetters(incRecurse: boolean): string {
   return `e.${incRecurse ? "i" : ""}LsfxCIvu`;
 }
 
+const ARG_SPECIALS = "*?[]!#$&;|<>(){}\"'` \t\n\r\\";
+
+/**
+ * "--opt=value" with the value's shell and wildcard characters backslashed
+ * (options.c safe_arg): a remote shell removes the backslashes, and so does a
+ * daemon reading the options (io.c read_args).
+ */
+export function safeOptionArg(opt: string, value: string): string {
+  let out = `${opt}=`;
+  for (const c of value) out += ARG_SPECIALS.includes(c) ? `\\${c}` : c;
+  return out;
+}
+
 export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
   const args = ["--server"];
   if (!ctx.amSender) args.push("--sender");
@@ -50,7 +63,7 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
   if (ctx.amSender) {
     if (o.keepDirlinks) s += "K";
     if (o.pruneEmptyDirs) s += "m";
-    if (o.omitDirTimes) s += "O";
+    if (o.omitDirTimes && !backupImpliesOmitDirTimes(o)) s += "O";
     if (o.omitLinkTimes) s += "J";
     // options.c: -yy means "the destination and every basis dir", so without basis dirs it is one -y.
     s += "y".repeat(Math.min(o.fuzzy > 1 ? o.basisDirs.length + 1 : o.fuzzy, 2));
@@ -67,6 +80,7 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
   s += "U".repeat(Math.min(o.atimes, 2));
   if (o.perms) s += "p";
   else if (o.executability && ctx.amSender) s += "E";
+  s += "X".repeat(Math.min(o.xattrs, 2));
   if (o.recursive) s += "r";
   if (o.checksum) s += "c";
   if (o.cvsExclude) s += "C";
@@ -114,6 +128,7 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
     else if (mode === "default" && !o.deleteExcluded) args.push("--delete");
     if (o.deleteExcluded) args.push("--delete-excluded");
     if (o.force) args.push("--force");
+    if ((o.superUser ?? 0) > 1) args.push("--super");
     if (o.sizeOnly) args.push("--size-only");
     if (o.stats) args.push("--stats");
     if (o.modifyWindow) args.push(o.modifyWindow < 0 ? `-@${o.modifyWindow}` : `--modify-window=${o.modifyWindow}`);
@@ -128,6 +143,9 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
   if (o.safeLinks) args.push("--safe-links");
   if (o.numericIds) args.push("--numeric-ids");
   if (ctx.amSender) {
+    // The receiver applies the maps (uidlist.c), so only a receiving server needs them.
+    if (o.usermap !== undefined) args.push(safeOptionArg("--usermap", o.usermap));
+    if (o.groupmap !== undefined) args.push(safeOptionArg("--groupmap", o.groupmap));
     if (o.ignoreExisting) args.push("--ignore-existing");
     if (o.existing) args.push("--existing");
     if (o.tempDir !== undefined) args.push("--temp-dir", o.tempDir);

@@ -8,6 +8,7 @@ import type { FileTable } from "../flist/table.ts";
 import { isDir, isLink, isReg } from "../flist/table.ts";
 import type { DestFs, DestStat } from "../fs/dest-fs.ts";
 import type { IdMapper } from "./id-map.ts";
+import { tweakMode } from "./chmod.ts";
 
 export const ITEM = {
   REPORT_ATIME: 1 << 0,
@@ -145,8 +146,10 @@ export class AttrRules {
       // chown clears setuid/setgid: look again so the mode check below puts them back.
       if (st.mode & 0o6000) st = dest.lstat(rel) ?? st;
     }
-    if (!isLink(mode) && (st.mode & CHMOD_BITS) !== (w.mode & CHMOD_BITS)) {
-      dest.chmod(rel, w.mode);
+    // A receiving daemon's "incoming chmod" once more (rsync.c set_file_attrs): without -p it changes kept permissions too.
+    const newMode = o.daemonChmod.length && !isLink(mode) ? tweakMode(w.mode, o.daemonChmod) : w.mode;
+    if (!isLink(mode) && (st.mode & CHMOD_BITS) !== (newMode & CHMOD_BITS)) {
+      dest.chmod(rel, newMode);
     }
     if (typeof time === "object") {
       dest.setTimes(rel, time.mtime, 0, isLink(mode));

@@ -5,6 +5,7 @@
  * and a lookup per file made another implementation 15x slower.
  */
 import { readFileSync } from "node:fs";
+import { mapById, parseNameMap, type NameMapRule } from "./name-map.ts";
 
 /** Parses /etc/passwd- or /etc/group-style lines into name -> id. */
 function readDatabase(path: string): Map<string, number> {
@@ -56,6 +57,9 @@ export class IdMapper {
   private readonly uidCache = new Map<number, number>();
   private readonly gidCache = new Map<number, number>();
   private readonly myGroups: Set<number>;
+  /** --usermap / --groupmap rules, tried before names (uidlist.c recv_add_id). */
+  private userRules: NameMapRule[] = [];
+  private groupRules: NameMapRule[] = [];
 
   constructor(
     private readonly numericIds: boolean,
@@ -73,7 +77,7 @@ export class IdMapper {
   uid(remote: number): number {
     let local = this.uidCache.get(remote);
     if (local === undefined) {
-      local = this.mapName(remote, this.userNames, this.users, "root");
+      local = this.mapName(remote, this.userNames, this.users, this.userRules);
       this.uidCache.set(remote, local);
     }
     return local;
@@ -82,7 +86,7 @@ export class IdMapper {
   gid(remote: number): number {
     let local = this.gidCache.get(remote);
     if (local === undefined) {
-      local = this.mapName(remote, this.groupNames, this.groups, "root");
+      local = this.mapName(remote, this.groupNames, this.groups, this.groupRules);
       this.gidCache.set(remote, local);
     }
     return local;
@@ -93,11 +97,28 @@ export class IdMapper {
     return this.amRoot || this.myGroups.has(localGid);
   }
 
-  private mapName(remote: number, names: Map<number, Uint8Array>, resolver: NameResolver, rootName: string): number {
-    if (this.numericIds) return remote;
-    const sent = names.get(remote);
-    const name = sent ? Buffer.from(sent).toString("latin1") : remote === 0 && this.id0IsRoot ? rootName : undefined;
-    if (name === undefined) return remote;
+  /**
+   * flist.c recv_file_list: the maps are read as the first list starts to
+   * arrive (a malformed one throws; an unknown target name is only reported).
+   */
+  useMaps(usermap: string | undefined, groupmap: string | undefined, warn: (text: string) => void): void {
+    if (usermap !== undefined) this.userRules = parseNameMap(usermap, true, (name) => this.users.lookup(name), warn);
+    if (groupmap !== undefined) this.groupRules = parseNameMap(groupmap, false, (name) => this.groups.lookup(name), warn);
+  }
+
+  /**
+   * uidlist.c recv_add_id: a map's first matching rule, else the local id of
+   * the sender's name (never for id 0, which stays 0), else the number as it is.
+   * Under --numeric-ids there are no names: only a map changes anything.
+   */
+  private mapName(remote: number, names: Map<number, Uint8Array>, resolver: NameResolver, rules: readonly NameMapRule[]): number {
+    if (this.numericIds && rules.length === 0) return remote;
+    const sent = this.numericIds ? undefined : names.get(remote);
+    // parse_name_map: when id 0's name is not sent, a map sees it as "root".
+    const name = sent ? Buffer.from(sent).toString("latin1") : remote === 0 && this.id0IsRoot && rules.length > 0 && !this.numericIds ? "root" : "";
+    const mapped = rules.length ? mapById(rules, remote, name) : undefined;
+    if (mapped !== undefined) return mapped;
+    if (!name || remote === 0) return remote;
     return resolver.lookup(name) ?? remote;
   }
 }

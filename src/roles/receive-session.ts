@@ -4,6 +4,8 @@
  * lists, the generator and the receiver, then the statistics (client only).
  * Upstream splits this between client_run, do_server_recv and do_recv.
  */
+import { XattrReceiver, xattrOptim } from "../flist/xattrs.ts";
+import { amRootLevel } from "./super-user.ts";
 import type { Options } from "../cli/options.ts";
 import { RERR, RsyncError, asRole } from "../errors.ts";
 import { FlistDecoder } from "../flist/decode.ts";
@@ -25,7 +27,9 @@ import { ClientOutput } from "../client/output.ts";
 import { Signal } from "../client/signal.ts";
 import type { ReceivingSide } from "./context.ts";
 import { Generator } from "./generator.ts";
+import { useDelayUpdatesDir } from "./delayed-updates.ts";
 import { IdMapper } from "./id-map.ts";
+import { tweakMode } from "./chmod.ts";
 import { Receiver } from "./receiver.ts";
 import type { Reporter } from "./reporter.ts";
 import { ServerReporter } from "./server-reporter.ts";
@@ -35,6 +39,10 @@ import { FilterList } from "../flist/filter.ts";
 import { moduleRelative } from "../flist/dir-merge.ts";
 import { addCvsRules, filterListFromOptions, writeFilterRules } from "../flist/filter-options.ts";
 import type { TransferLog } from "../server/server-main.ts";
+import { MSG } from "../protocol/mux.ts";
+import { statSync } from "node:fs";
+import { successPayload } from "./source-removal.ts";
+import { pruneEmptyDirs } from "../flist/prune.ts";
 
 export interface ReceiveResult {
   exitCode: number;
@@ -71,6 +79,7 @@ export interface ReceiveRequest {
 
 export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResult> {
   const { o, s, input, output } = req;
+  useDelayUpdatesDir(o);
   const stats = emptyStats();
   const lists = new FileLists(s.incRecurse, s.protocol);
   const signal = new Signal();
@@ -112,11 +121,19 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
     ...flistWireOptions(o, s),
     id0Names: s.id0Names,
     idLists: !o.numericIds,
+    // pipe.c: the sending half of a local copy has applied --chmod already.
+    tweakMode: o.chmod.length && !req.local ? (mode) => tweakMode(mode, o.chmod) : undefined,
     isRequested: req.isRequested,
     // options.c trust_sender_filter: a server and a local copy trust the sender's filtering; a client checks it.
     isExcluded: filters.empty || req.amServer || req.local ? undefined : (name, dir) => filters.excludesFromSender(name, dir),
   };
   const decoder = new FlistDecoder(lists.table, wire);
+  if (o.xattrs) decoder.xattrs = new XattrReceiver({ amSender: false, amRoot: amRootLevel(o), level: o.xattrs }, xattrOptim(s.protocol, s.compatFlags));
+  const amRoot = process.getuid?.() === 0;
+  const ids = new IdMapper(o.numericIds, amRoot, decoder.names.users, decoder.names.groups, !s.id0Names);
+  ids.useMaps(o.usermap, o.groupmap, (text) =>
+    req.amServer ? output.message(s.protocol < 30 ? MSG.ERROR_XFER : MSG.ERROR, Buffer.from(`${text}\n`, "latin1")) : terminal.error(`${text}\n`),
+  );
   const out = outputConfig(o);
   // The -v header lines (a server prints none); in a local copy upstream's client is the sending side, and says so.
   const header = req.amServer ? null : new ListHeader(out, s.incRecurse, o.recursive || o.dirs || o.listOnly, req.local);
@@ -125,6 +142,8 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   const first = new ListReceiver(lists, decoder, wire, -1);
   await input.loop((r) => !first.step(r));
   state.ioError |= first.ioError;
+  // -m: we asked for the whole list at once (no incremental recursion), so it holds the entire tree.
+  if (o.pruneEmptyDirs) pruneEmptyDirs(lists.table, first.list, (name) => filters.check(name, true) < 0);
   header?.done(first.list.count);
   // A single entry: the sender follows it with one more list (or the end), so we know if it was a directory.
   if (lists.incRecurse && first.list.count === 1) {
@@ -154,8 +173,6 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
 
   const dest: LocalDest = req.listing ? { fs: new DestFs("."), soloName: null, created: new Set() } : resolveLocalName(req.dest, lists, o);
   const umask = process.umask(0);
-  const amRoot = process.getuid?.() === 0;
-  const ids = new IdMapper(o.numericIds, amRoot, decoder.names.users, decoder.names.groups, !s.id0Names);
   x = {
     o,
     amServer: req.amServer,
@@ -195,6 +212,8 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
     wakeGenerator: () => signal.wake(),
     waitForReceiver: () => signal.wait(),
     listFor: (ndx: number) => lists.listOf(ndx),
+    xattrs: decoder.xattrs ?? undefined,
+    confirmToSender: confirmationsFor(o, output, req.local, dest.fs),
   };
   req.transferStarts();
   const side = x;
@@ -221,6 +240,29 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   }
   clientOutput?.summary(req.startTime);
   return exit(finalCode(state, 0));
+}
+
+/**
+ * --remove-source-files: MSG_SUCCESS to the sender for each entry now in
+ * place (none in a dry run). A local copy's also names the destination's
+ * file, which the sender must not remove when it is its own.
+ */
+function confirmationsFor(o: Options, output: Output, local: boolean, dest: DestFs): ReceivingSide["confirmToSender"] {
+  if (!o.removeSourceFiles || o.dryRun) return undefined;
+  return (ndx, rel) => {
+    if (!output.multiplexed) return;
+    output.message(MSG.SUCCESS, successPayload(ndx, local, () => destIdentity(dest, rel)));
+  };
+}
+
+/** What the name leads to now (stat, as upstream's send_msg_success), or null. */
+function destIdentity(dest: DestFs, rel: Uint8Array): { dev: bigint; ino: bigint } | null {
+  try {
+    const st = statSync(dest.abs(rel), { bigint: true });
+    return { dev: st.dev, ino: st.ino };
+  } catch {
+    return null;
+  }
 }
 
 /** Whether the sending side sends its filter rules to the receiving side (exclude.c receiver_wants_list). */
