@@ -12,6 +12,7 @@ import type { DestStat } from "../fs/dest-fs.ts";
 import { errText } from "../fs/errors.ts";
 import { DirScopes } from "../flist/dir-merge.ts";
 import type { ReceivingSide } from "./context.ts";
+import { BACKUP, Backups } from "./backup.ts";
 
 interface DirEntry {
   name: Buffer;
@@ -175,7 +176,9 @@ export class Deleter {
       this.skipped++;
       return false;
     }
-    if (!x.o.dryRun) {
+    const kept = isDir(st.mode) ? "no" : this.backUp(rel);
+    if (kept === "failed") return false;
+    if (!x.o.dryRun && kept !== "moved") {
       try {
         if (isDir(st.mode)) x.dest.rmdir(rel);
         else x.dest.unlink(rel);
@@ -203,6 +206,21 @@ export class Deleter {
       else s.deletedSpecials++;
     }
     return true;
+  }
+
+  /**
+   * delete.c delete_item with -b: a file about to go is kept as a backup
+   * first (moved there when it can be), unless it is itself a backup.
+   */
+  private backUp(rel: Uint8Array): "no" | "moved" | "copied" | "failed" {
+    const backups = Backups.of(this.x);
+    if (!backups || !backups.keepsOnDelete(rel)) return "no";
+    const r = backups.make(rel, true);
+    if (r === BACKUP.DUPLICATED) return "copied";
+    if (r !== BACKUP.FAILED) return "moved";
+    this.x.report.error(`rsync: [generator] delete_file: make_backup(${display(rel)}) failed`, true);
+    this.x.hadTransferError = true;
+    return "failed";
   }
 
   /** The destination directory's entries, sorted as upstream's get_dirlist sorts them. */

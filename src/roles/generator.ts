@@ -20,11 +20,27 @@ import type { DestStat } from "../fs/dest-fs.ts";
 import { AttrRules, ITEM, SIGNIFICANT_ITEM_FLAGS, type Wanted } from "./attrs.ts";
 import type { ReceivingSide } from "./context.ts";
 import { Deleter } from "./delete.ts";
+import { BACKUP, Backups } from "./backup.ts";
 import { isUnsafeSymlink, sanitizeLinkTarget } from "./symlink-safety.ts";
 import { MUNGE_PREFIX } from "../flist/build.ts";
-import { FNAMECMP_PARTIAL_DIR, partialPathFor, removePartialFile } from "./partial-dir.ts";
+import { FNAMECMP_FUZZY, FNAMECMP_PARTIAL_DIR, partialPathFor, removePartialFile } from "./partial-dir.ts";
+import { FuzzyBasis, fuzzyDirs } from "./fuzzy-basis.ts";
 import { HardLinkGroups } from "./hard-links.ts";
 import * as fs from "node:fs";
+
+/**
+ * A delta basis other than the destination file: a --partial-dir file, or a
+ * fuzzy match, which also names its basis type and its name (the xname).
+ */
+interface AltBasis {
+  rel: Uint8Array;
+  st: DestStat;
+  type?: number;
+  xname?: Uint8Array;
+}
+
+const dirOf = (rel: Uint8Array) => rel.subarray(0, Math.max(0, rel.lastIndexOf(0x2f)));
+const baseOf = (rel: Uint8Array) => rel.subarray(rel.lastIndexOf(0x2f) + 1);
 
 /** Entries known before generating starts with -H and incremental lists (upstream MIN_FILECNT_LOOKAHEAD / 2). */
 const HLINK_LOOKAHEAD = 500;
@@ -52,10 +68,13 @@ export class Generator {
   /** Directories whose permissions we loosened while filling them, with the mode to restore at the end. */
   private readonly tweakedDirs: { row: number; mode: number }[] = [];
   private redoPass = false;
+  /** -y: the fuzzy search (null without it). */
+  private readonly fuzzy: FuzzyBasis | null;
 
   constructor(private readonly x: ReceivingSide) {
     this.attrs = new AttrRules(x.o, x.t, x.ids, x.amRoot, x.umask);
     this.deleter = new Deleter(x);
+    this.fuzzy = x.o.fuzzy ? new FuzzyBasis(x.dest, x.o.modifyWindow, (dir) => fuzzyDirs(x.o, x.dest.root, dir)) : null;
     // Like upstream's generator, act on finished transfers at our own check points, not when they happen.
     x.fileDone = (row, ok) => {
       this.ended.push({ row, ok });
@@ -80,6 +99,7 @@ export class Generator {
     const lists = x.lists;
     const inc = lists.incRecurse;
     if (this.deleter.mode === "before" && !x.soloName) this.deleter.deleteEverywhere();
+    if (!x.o.listOnly) Backups.of(x)?.announce();
     // -vv (upstream's --debug=flist): whether blocks of the basis files will be used.
     if (x.o.verbose > 1) x.report.info(`delta-transmission ${x.o.wholeFile === true && !x.o.append ? "disabled for local transfer or --whole-file" : "enabled"}`);
     // With -H upstream lets the lists run ahead first (MIN_FILECNT_LOOKAHEAD / 2), which decides
@@ -505,6 +525,8 @@ export class Generator {
         make(rel);
         return true;
       }
+      // With -b what is replaced is kept first (linked: the new entry then takes its name).
+      if (Backups.of(x)?.make(rel, false) === BACKUP.FAILED) return false;
       const slash = rel.lastIndexOf(0x2f);
       const tmp = Buffer.concat([rel.subarray(0, slash + 1), Buffer.from(`.rsync-tmp.${process.pid}.`), rel.subarray(slash + 1)]);
       make(tmp);
@@ -596,8 +618,10 @@ export class Generator {
       }
       if (o.append && existing.size >= t.size[row]!) return "skipped";
     }
-    if (!existing && !partial && deferIfMissing) return "deferred";
-    this.requestTransfer(row, ndx, rel, existing, list, partial);
+    // -y: a missing file's basis may be a similar file nearby (not when a partial file is there).
+    const fuzzy = !existing && !partial && this.fuzzy ? this.fuzzyBasis(row, rel) : null;
+    if (!existing && !partial && !fuzzy && deferIfMissing) return "deferred";
+    this.requestTransfer(row, ndx, rel, existing, list, partial ?? fuzzy);
     return "requested";
   }
 
@@ -632,6 +656,15 @@ export class Generator {
     if (!x.o.dryRun && !this.atomicCreate(rel, st, (tmp) => x.dest.link(leaderRel, tmp))) return;
     this.itemize(row, ndx, this.attrs.itemizeFlags(row, st, w, ITEM.LOCAL_CHANGE | ITEM.XNAME_FOLLOWS), leaderRel);
     this.confirmToSender(ndx, rel);
+  }
+
+  /** find_fuzzy for a missing file: the similar file to use as its basis, if any. */
+  private fuzzyBasis(row: number, rel: Uint8Array): AltBasis | null {
+    const x = this.x;
+    const m = this.fuzzy!.find(dirOf(rel), baseOf(rel), x.t.size[row]!, x.t.mtime[row]!);
+    const st = m ? x.dest.lstat(m.rel) : null;
+    if (!m || !st) return null;
+    return { rel: m.rel, st, type: FNAMECMP_FUZZY + m.level, xname: m.name };
   }
 
   private partialBasis(rel: Uint8Array): { rel: Uint8Array; st: DestStat } | null {
@@ -684,7 +717,7 @@ export class Generator {
     rel: Uint8Array,
     existing: DestStat | null,
     list: FileList,
-    partial: { rel: Uint8Array; st: DestStat } | null = null,
+    partial: AltBasis | null = null,
   ): void {
     const x = this.x;
     const o = x.o;
@@ -692,14 +725,18 @@ export class Generator {
     let iflags = ITEM.TRANSFER;
     if (o.checksum) iflags |= ITEM.REPORT_CHANGE;
     if (partial && x.s.protocol >= 29) iflags |= ITEM.BASIS_TYPE_FOLLOWS;
+    if (partial?.xname && x.s.protocol >= 29) iflags |= ITEM.XNAME_FOLLOWS;
     iflags = this.attrs.itemizeFlags(row, existing, w, iflags);
     if (x.lists.incRecurse && !o.dryRun) list.inProgress++;
     x.ndxOut.write(this.out, ndx);
     if (x.s.protocol >= 29) {
       this.out.u16(iflags & 0xffff);
-      if (iflags & ITEM.BASIS_TYPE_FOLLOWS) this.out.u8(FNAMECMP_PARTIAL_DIR);
+      if (iflags & ITEM.BASIS_TYPE_FOLLOWS) this.out.u8(partial?.type ?? FNAMECMP_PARTIAL_DIR);
+      if (iflags & ITEM.XNAME_FOLLOWS) this.out.vstring(partial!.xname!);
     }
     if (o.dryRun) return;
+    // The file being changed is no fuzzy basis for the files after it (unless it goes whole anyway).
+    if (this.fuzzy && o.wholeFile !== true) this.fuzzy.markSent(dirOf(rel), baseOf(rel));
     const head = partial ? this.sumHeadFor(partial.rel, partial.st) : this.sumHeadFor(rel, existing);
     writeSumHead(this.out, head.head, x.s.protocol);
     if (head.sums) this.out.bytes(head.sums);

@@ -8,7 +8,7 @@
  * token, one checksum) and acts on it only once it is complete, so it can be
  * retried after UNDERFLOW (Input.loop).
  */
-import { protocolError } from "../errors.ts";
+import { RERR, RsyncError, protocolError } from "../errors.ts";
 import { FlistDecoder } from "../flist/decode.ts";
 import { ListReceiver, type ListReceiveOptions } from "../flist/lists.ts";
 import { F, isDevice, isDir, isLink, isReg } from "../flist/table.ts";
@@ -20,6 +20,8 @@ import { readSumHead, type SumHead } from "../delta/sum-head.ts";
 import { TOKEN_END, type TokenReader, tokenReaderFor } from "../delta/token-reader.ts";
 import { ITEM } from "./attrs.ts";
 import { IncomingFile } from "./incoming-file.ts";
+import { BACKUP, Backups } from "./backup.ts";
+import { DelayedUpdates } from "./delayed-updates.ts";
 import { FNAMECMP_FNAME, FNAMECMP_PARTIAL_DIR, partialPathFor, removePartialFile } from "./partial-dir.ts";
 import type { AttrRules } from "./attrs.ts";
 import type { ReceivingSide } from "./context.ts";
@@ -51,6 +53,8 @@ export class Receiver {
   private listsHeld = 0;
   /** One for the whole session: a compressed stream may span files. */
   private readonly tokens: TokenReader;
+  /** --delay-updates: finished files waiting in their partial dirs. */
+  private readonly delayed: DelayedUpdates | null;
 
   constructor(
     private readonly x: ReceivingSide,
@@ -62,6 +66,30 @@ export class Receiver {
     this.tokens = tokenReaderFor(x.s.compression, { protocol: x.s.protocol });
     this.showProgress = !x.out.quiet && x.out.info.get("PROGRESS") > 0;
     this.listsHeld = x.lists.lists.length;
+    this.delayed = x.o.delayUpdates && x.o.partialDir !== undefined ? new DelayedUpdates() : null;
+  }
+
+  /** handle_delayed_updates: every waiting file into place, told to whoever waits for it (hard links, --remove-source-files). */
+  private finishDelayed(): void {
+    const x = this.x;
+    this.delayed?.finish(
+      x.dest,
+      (f, e) => {
+        x.report.error(`rsync: [receiver] rename failed for "${this.display(f.to)}" (from ${this.display(f.from)}): ${errText(e)}`, true);
+        x.hadTransferError = true;
+      },
+      (f) => {
+        x.fileDone(f.row, true);
+        x.confirmToSender?.(f.ndx, f.to);
+      },
+    );
+  }
+
+  /** rsync.c finish_transfer: with -b the file about to be replaced is kept first (in place, the generator kept a copy). */
+  private backUpReplaced(rel: Uint8Array, inplace: boolean): void {
+    const backups = Backups.of(this.x);
+    if (!backups || inplace) return;
+    if (backups.make(rel, false) === BACKUP.FAILED) throw new RsyncError(RERR.FILEIO, `backup of ${this.display(rel)} failed`);
   }
 
   /** The destination path of an entry (the local name for a single-file transfer). */
@@ -81,6 +109,8 @@ export class Receiver {
       this.abandonFile();
       throw e;
     }
+    // Before protocol 29 there is no second phase: delayed files go into place when the data ends.
+    this.finishDelayed();
     // Only a client hears the sender's statistics (main.c handle_stats).
     if (!x.amServer) await this.readStats();
     this.markDone();
@@ -185,6 +215,7 @@ export class Receiver {
       if (this.listsHeld > 0) return true;
     }
     if (++this.phase > this.maxPhase) return false;
+    if (this.phase === 2) this.finishDelayed();
     this.markDone();
     return true;
   }
@@ -324,10 +355,18 @@ export class Receiver {
       const built = f.data.close();
       const st = x.dest.lstat(built);
       if (st) this.attrs.apply(x.dest, built, f.row, st, this.attrs.wanted(f.row, null), "exact");
-      f.data.install();
-      if (f.partialRel) removePartialFile(x.dest, f.partialRel);
-      x.fileDone(f.row, true);
-      x.confirmToSender?.(f.ndx, rel);
+      if (this.delayed && f.partialRel) {
+        // --delay-updates: the finished file waits in its partial dir until the end (recv_ok 2: nothing is told yet).
+        x.dest.mkdirParentOf(f.partialRel, 0o700);
+        f.data.install(f.partialRel);
+        this.delayed.add({ row: f.row, ndx: f.ndx, from: f.partialRel, to: rel });
+      } else {
+        this.backUpReplaced(rel, f.data.spec.inplace);
+        f.data.install();
+        if (f.partialRel) removePartialFile(x.dest, f.partialRel);
+        x.fileDone(f.row, true);
+        x.confirmToSender?.(f.ndx, rel);
+      }
       x.stats.literalData += f.data.literal;
       x.stats.matchedData += f.data.matched;
       if (!x.out.logBeforeTransfer) {

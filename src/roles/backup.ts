@@ -1,0 +1,197 @@
+/**
+ * -b/--backup on the receiving side (backup.c make_backup, get_backup_name,
+ * copy_valid_path): before a file is replaced or deleted, it is kept as
+ * NAME + suffix next to it, or under --backup-dir with the destination's
+ * directory structure recreated there (each new directory taking the mode
+ * and owner of the directory it mirrors).
+ *
+ * A replaced file is hard-linked to its backup name (the new file is then
+ * renamed over the old name); a deleted one is renamed; when neither works
+ * (another filesystem) it is copied. Under --dry-run nothing is touched but
+ * the "backed up" lines are said, as upstream's no-op syscalls make it say them.
+ */
+import * as fs from "node:fs";
+import { RERR, RsyncError } from "../errors.ts";
+import { isDir, isLink, isReg } from "../flist/table.ts";
+import type { DestStat } from "../fs/dest-fs.ts";
+import { errText } from "../fs/errors.ts";
+import type { ReceivingSide } from "./context.ts";
+
+/** make_backup's answers: failed, the entry was moved, it was duplicated (linked or copied), there was nothing to keep. */
+export const BACKUP = { FAILED: 0, MOVED: 1, DUPLICATED: 2, NOTHING: 3 } as const;
+export type BackupResult = (typeof BACKUP)[keyof typeof BACKUP];
+
+export class Backups {
+  private readonly suffix: string;
+  /** --backup-dir as said in messages, ending in "/" (backup_dir_buf), or null. */
+  private readonly dirShown: string | null;
+  /** Where --backup-dir is on disk (relative ones are relative to the destination), ending in "/". */
+  private readonly dirPath: string | null;
+  private dirMade = false;
+
+  constructor(private readonly x: ReceivingSide) {
+    const o = x.o;
+    this.suffix = o.backupSuffix ?? "~";
+    const dir = o.backupDir;
+    this.dirShown = dir === undefined ? null : dir.endsWith("/") ? dir : `${dir}/`;
+    this.dirPath = this.dirShown === null ? null : this.dirShown.startsWith("/") ? this.dirShown : `${x.dest.root.toString("latin1")}${this.dirShown}`;
+  }
+
+  private static readonly shared = new WeakMap<ReceivingSide, Backups>();
+
+  /** The receiving side's backups (one for the generator, the receiver and the deleter), or null without -b. */
+  static of(x: ReceivingSide): Backups | null {
+    if (!x.o.backup) return null;
+    let b = Backups.shared.get(x);
+    if (!b) Backups.shared.set(x, (b = new Backups(x)));
+    return b;
+  }
+
+  /**
+   * main.c do_recv: says (under --info=backup) whether the --backup-dir
+   * exists yet; one that is not a directory ends the run.
+   */
+  announce(): void {
+    if (this.dirPath === null) return;
+    const shown = this.dirShown!.length > 1 ? this.dirShown!.slice(0, -1) : this.dirShown!;
+    const path = this.dirPath.length > 1 ? this.dirPath.slice(0, -1) : this.dirPath;
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.statSync(Buffer.from(path, "latin1"));
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (err.code !== "ENOENT") throw new RsyncError(RERR.FILEIO, `Failed to stat ${shown}: ${errText(err).replace(/ \(\d+\)$/, "")}`);
+    }
+    if (st && !st.isDirectory()) throw new RsyncError(RERR.SYNTAX, `The backup-dir is not a directory: ${shown}`);
+    if (this.says()) this.x.report.info(`${st ? "" : "(new) "}backup_dir is ${shown}`);
+  }
+
+  private says(): boolean {
+    return !this.x.out.quiet && this.x.out.info.get("BACKUP") > 0;
+  }
+
+  /** delete.c is_backup_file: without a --backup-dir, a name ending in the suffix is a backup already (deleted, not backed up). */
+  keepsOnDelete(rel: Uint8Array): boolean {
+    if (this.dirShown !== null) return true;
+    const name = Buffer.from(rel).toString("latin1");
+    return !(name.length > this.suffix.length && name.endsWith(this.suffix));
+  }
+
+  /**
+   * make_backup: keeps what is at `rel` under its backup name.
+   * `preferRename` when the entry is going away anyway (a deletion, or
+   * room made without a temp name); otherwise it is hard-linked.
+   */
+  make(rel: Uint8Array, preferRename: boolean): BackupResult {
+    const x = this.x;
+    const st = x.dest.lstat(rel);
+    if (!st) return BACKUP.NOTHING;
+    const name = this.backupName(rel);
+    if (name === null) return BACKUP.FAILED;
+    const from = x.dest.abs(rel);
+    let ret: BackupResult = BACKUP.FAILED;
+    if (x.o.dryRun) ret = preferRename ? BACKUP.MOVED : BACKUP.DUPLICATED;
+    else {
+      let err = this.linkOrRename(from, name.path, preferRename, st);
+      if (typeof err !== "number" && (err.code === "EEXIST" || err.code === "EISDIR")) {
+        // An older backup of the same name gives way (DEL_FOR_BACKUP: not reported).
+        fs.rmSync(name.path, { recursive: true, force: true });
+        err = this.linkOrRename(from, name.path, preferRename, st);
+      }
+      if (typeof err === "number") ret = err;
+      else ret = this.copy(from, name, st);
+    }
+    if (ret === BACKUP.FAILED || ret === BACKUP.NOTHING) return ret;
+    if (this.says()) x.report.info(`backed up ${Buffer.from(rel).toString("latin1")} to ${name.shown}`);
+    return ret;
+  }
+
+  /** backup.c link_or_rename: a link first unless renaming is preferred (a regular file is renamed when it cannot be linked). */
+  private linkOrRename(from: Buffer, to: Buffer, preferRename: boolean, st: DestStat): BackupResult | NodeJS.ErrnoException {
+    if (!preferRename) {
+      try {
+        fs.linkSync(from, to);
+        return BACKUP.DUPLICATED;
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        if (!isReg(st.mode) || err.code === "EEXIST" || err.code === "EISDIR") return err;
+      }
+    }
+    try {
+      fs.renameSync(from, to);
+    } catch (e) {
+      return e as NodeJS.ErrnoException;
+    }
+    // A rename between two names of one inode does nothing: the old name must still go.
+    if (st.nlink > 1 && !isDir(st.mode)) fs.rmSync(from, { force: true });
+    return BACKUP.MOVED;
+  }
+
+  /** The copy fallback (another filesystem): regular files and symlinks, with their attributes. */
+  private copy(from: Buffer, name: { path: Buffer; shown: string }, st: DestStat): BackupResult {
+    const x = this.x;
+    try {
+      if (isLink(st.mode)) {
+        if (!x.o.links) return BACKUP.NOTHING;
+        fs.symlinkSync(fs.readlinkSync(from, { encoding: "buffer" }), name.path);
+        return BACKUP.DUPLICATED;
+      }
+      if (!isReg(st.mode)) {
+        if (x.out.info.get("NONREG") > 0 && !x.out.quiet) x.report.info(`make_bak: skipping non-regular file ${from.toString("latin1")}`);
+        return BACKUP.NOTHING;
+      }
+      fs.copyFileSync(from, name.path);
+      fs.chmodSync(name.path, st.mode & 0o7777);
+      if (x.amRoot) fs.lchownSync(name.path, st.uid, st.gid);
+      fs.utimesSync(name.path, st.mtime, st.mtime + st.nsec / 1e9);
+      return BACKUP.DUPLICATED;
+    } catch (e) {
+      x.report.error(`rsync: keep_backup failed: "${from.toString("latin1")}" -> "${name.shown}": ${errText(e as NodeJS.ErrnoException)}`);
+      return BACKUP.FAILED;
+    }
+  }
+
+  /**
+   * get_backup_name: NAME+suffix next to it, or under --backup-dir, whose
+   * missing directories are made here (copy_valid_path).
+   */
+  private backupName(rel: Uint8Array): { path: Buffer; shown: string } | null {
+    const x = this.x;
+    const relName = Buffer.from(rel).toString("latin1");
+    if (this.dirPath === null) {
+      return { path: Buffer.concat([x.dest.abs(rel), Buffer.from(this.suffix, "latin1")]), shown: relName + this.suffix };
+    }
+    const shown = this.dirShown + relName + this.suffix;
+    const path = Buffer.from(this.dirPath + relName + this.suffix, "latin1");
+    try {
+      if (!x.o.dryRun) {
+        if (!this.dirMade) fs.mkdirSync(Buffer.from(this.dirPath, "latin1"), { recursive: true, mode: 0o777 & ~x.umask });
+        this.makeDirsFor(relName);
+      }
+      this.dirMade = true;
+    } catch (e) {
+      x.report.error(`rsync: backup mkdir ${shown} failed: ${errText(e as NodeJS.ErrnoException)}`);
+      return null;
+    }
+    return { path, shown };
+  }
+
+  /** The directories of `relName` under --backup-dir, each made like the destination's own (mode, and owner as root). */
+  private makeDirsFor(relName: string): void {
+    const x = this.x;
+    const parts = relName.split("/").slice(0, -1);
+    for (let i = 1; i <= parts.length; i++) {
+      const relDir = parts.slice(0, i).join("/");
+      const at = Buffer.from(this.dirPath + relDir, "latin1");
+      const st = fs.lstatSync(at, { throwIfNoEntry: false });
+      if (st?.isDirectory()) continue;
+      // Something else in the way of a backup directory is removed (validate_backup_dir).
+      if (st) fs.rmSync(at, { force: true });
+      fs.mkdirSync(at, { mode: 0o777 & ~x.umask });
+      const mirror = x.dest.lstat(Buffer.from(relDir, "latin1"));
+      if (!mirror) continue;
+      fs.chmodSync(at, mirror.mode & 0o7777);
+      if (x.amRoot && (x.o.owner || x.o.group)) fs.lchownSync(at, x.o.owner ? mirror.uid : -1, x.o.group ? mirror.gid : -1);
+    }
+  }
+}
