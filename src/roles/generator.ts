@@ -21,11 +21,13 @@ import { AttrRules, ITEM, SIGNIFICANT_ITEM_FLAGS, type Wanted } from "./attrs.ts
 import type { ReceivingSide } from "./context.ts";
 import { Deleter } from "./delete.ts";
 import { BACKUP, Backups } from "./backup.ts";
+import { BasisDirs } from "./basis-dirs.ts";
 import { isUnsafeSymlink, sanitizeLinkTarget } from "./symlink-safety.ts";
 import { MUNGE_PREFIX } from "../flist/build.ts";
 import { FNAMECMP_FUZZY, FNAMECMP_PARTIAL_DIR, partialPathFor, removePartialFile } from "./partial-dir.ts";
 import { FuzzyBasis, fuzzyDirs } from "./fuzzy-basis.ts";
 import { HardLinkGroups } from "./hard-links.ts";
+import { xattrRequestFollows } from "../flist/xattrs.ts";
 import * as fs from "node:fs";
 
 /**
@@ -37,6 +39,8 @@ interface AltBasis {
   st: DestStat;
   type?: number;
   xname?: Uint8Array;
+  /** A basis dir's file found for a missing one: the item is reported against it (upstream's real_sx). */
+  reportAgainst?: DestStat;
 }
 
 const dirOf = (rel: Uint8Array) => rel.subarray(0, Math.max(0, rel.lastIndexOf(0x2f)));
@@ -70,11 +74,19 @@ export class Generator {
   private redoPass = false;
   /** -y: the fuzzy search (null without it). */
   private readonly fuzzy: FuzzyBasis | null;
+  /** --compare-dest / --copy-dest / --link-dest (null without them). */
+  private readonly basisDirs: BasisDirs | null;
 
   constructor(private readonly x: ReceivingSide) {
     this.attrs = new AttrRules(x.o, x.t, x.ids, x.amRoot, x.umask);
     this.deleter = new Deleter(x);
     this.fuzzy = x.o.fuzzy ? new FuzzyBasis(x.dest, x.o.modifyWindow, (dir) => fuzzyDirs(x.o, x.dest.root, dir)) : null;
+    this.basisDirs = BasisDirs.wanted(x.o)
+      ? new BasisDirs(x, this.attrs, {
+          itemize: (row, ndx, iflags, xname) => this.itemize(row, ndx, iflags, xname),
+          upToDate: (row, rel, st) => this.upToDate(row, rel, st),
+        })
+      : null;
     // Like upstream's generator, act on finished transfers at our own check points, not when they happen.
     x.fileDone = (row, ok) => {
       this.ended.push({ row, ok });
@@ -99,7 +111,10 @@ export class Generator {
     const lists = x.lists;
     const inc = lists.incRecurse;
     if (this.deleter.mode === "before" && !x.soloName) this.deleter.deleteEverywhere();
-    if (!x.o.listOnly) Backups.of(x)?.announce();
+    if (!x.o.listOnly) {
+      this.basisDirs?.warnMissing();
+      Backups.of(x)?.announce();
+    }
     // -vv (upstream's --debug=flist): whether blocks of the basis files will be used.
     if (x.o.verbose > 1) x.report.info(`delta-transmission ${x.o.wholeFile === true && !x.o.append ? "disabled for local transfer or --whole-file" : "enabled"}`);
     // With -H upstream lets the lists run ahead first (MIN_FILECNT_LOOKAHEAD / 2), which decides
@@ -322,6 +337,9 @@ export class Generator {
    */
   private itemize(row: number, ndx: number, iflags: number, xname?: Uint8Array): void {
     const x = this.x;
+    iflags = this.xattrFlags(row, iflags);
+    // --read-batch: the writer's items are in the batch; ours go nowhere (generator.c itemize).
+    if (x.readBatch) return;
     const wantAll = x.o.itemizeChanges > 1 || x.o.verbose > 1;
     if (!(iflags & SIGNIFICANT_ITEM_FLAGS) && !wantAll && !(xname && xname.length)) return;
     if (x.s.protocol < 29) {
@@ -331,6 +349,26 @@ export class Generator {
     x.ndxOut.write(this.out, ndx);
     this.out.u16(iflags & 0xffff);
     if (iflags & ITEM.XNAME_FOLLOWS) this.out.vstring(xname ?? new Uint8Array(0));
+    this.writeXattrRequest(row, iflags);
+  }
+
+  /**
+   * -X (generator.c itemize): the sender's set against what is here (none
+   * for a new entry) adds REPORT_XATTR, and marks the abbreviated values we
+   * lack to be asked for.
+   */
+  private xattrFlags(row: number, iflags: number): number {
+    const x = this.x;
+    if (!x.xattrs) return iflags;
+    const local = iflags & ITEM.IS_NEW ? null : x.xattrs.readLocal(x.dest.abs(this.rel(row)), x.t.mode[row]!, x.o);
+    return x.xattrs.differs(x.t.extras.get(row)?.xattr, local, true) ? iflags | ITEM.REPORT_XATTR : iflags;
+  }
+
+  /** send_xattr_request after an item's flags: the values asked for (or, with none to ask, the marks settled). */
+  private writeXattrRequest(row: number, iflags: number): void {
+    const x = this.x;
+    if (!x.xattrs || x.o.dryRun || !(iflags & (ITEM.REPORT_XATTR | ITEM.TRANSFER))) return;
+    x.xattrs.writeRequest(xattrRequestFollows(iflags, x.xattrs.optim) ? this.out : null, x.t.extras.get(row)?.xattr);
   }
 
   private directory(row: number, ndx: number, rel: Uint8Array, st: DestStat | null, preview: boolean, list: FileList): void {
@@ -362,7 +400,9 @@ export class Generator {
     const createdEarlier = (t.flags[row]! & F.CREATED_DIR) !== 0;
     const w = this.attrs.wanted(row, realStat);
     const reportStat = createdEarlier ? null : realStat;
-    this.itemize(row, ndx, this.attrs.itemizeFlags(row, reportStat, w, reportStat ? 0 : ITEM.LOCAL_CHANGE));
+    // A missing directory found in a basis dir is reported against it (or not at all when it matched there).
+    const basis = !reportStat && this.basisDirs ? this.basisDirs.nonRegular(row, ndx, rel, w) : null;
+    if (basis === null || typeof basis === "object") this.itemize(row, ndx, this.attrs.itemizeFlags(row, basis?.st ?? reportStat, w, reportStat ? 0 : ITEM.LOCAL_CHANGE));
     if (x.o.dryRun) {
       if (!realStat) {
         t.flags[row] = t.flags[row]! | F.MISSING_DIR;
@@ -456,15 +496,17 @@ export class Generator {
       this.confirmToSender(ndx, rel);
       return;
     }
+    const basis = this.basisForMissing(row, ndx, rel, st, w);
+    if (basis === "done") return;
+    const old = basis.st ?? (st && isLink(st.mode) ? st : null);
     if (x.o.dryRun) {
-      this.itemize(row, ndx, this.attrs.itemizeFlags(row, st && isLink(st.mode) ? st : null, w, ITEM.LOCAL_CHANGE | ITEM.REPORT_CHANGE));
+      if (!basis.quiet) this.itemize(row, ndx, this.attrs.itemizeFlags(row, old, w, ITEM.LOCAL_CHANGE | ITEM.REPORT_CHANGE));
       return;
     }
     if (!this.atomicCreate(rel, st, (tmp) => x.dest.symlink(stored, tmp))) return;
     const now = x.dest.lstat(rel);
     const ok = now ? this.setAttrs(rel, row, now, w, false) : true;
-    const old = st && isLink(st.mode) ? st : null;
-    this.itemize(row, ndx, this.attrs.itemizeFlags(row, old, w, ITEM.LOCAL_CHANGE | ITEM.REPORT_CHANGE, !ok));
+    if (!basis.quiet) this.itemize(row, ndx, this.attrs.itemizeFlags(row, old, w, ITEM.LOCAL_CHANGE | ITEM.REPORT_CHANGE, !ok));
     this.confirmToSender(ndx, rel, true);
   }
 
@@ -487,10 +529,12 @@ export class Generator {
       return;
     }
     const sameType = st !== null && (st.mode & 0o170000) === (mode & 0o170000);
+    const basis = this.basisForMissing(row, ndx, rel, st, w);
+    if (basis === "done") return;
     if (x.o.dryRun || this.atomicCreate(rel, st, (tmp) => x.dest.mknod(tmp, (mode & 0o170000) | (w.mode & 0o7777), major, minor))) {
       const now = x.o.dryRun ? null : x.dest.lstat(rel);
       if (now) this.setAttrs(rel, row, now, w, false);
-      this.itemize(row, ndx, this.attrs.itemizeFlags(row, sameType ? st : null, w, ITEM.LOCAL_CHANGE | ITEM.REPORT_CHANGE));
+      if (!basis.quiet) this.itemize(row, ndx, this.attrs.itemizeFlags(row, basis.st ?? (sameType ? st : null), w, ITEM.LOCAL_CHANGE | ITEM.REPORT_CHANGE));
       this.confirmToSender(ndx, rel);
     }
   }
@@ -503,6 +547,20 @@ export class Generator {
   private confirmToSender(ndx: number, rel: Uint8Array, sentOnly = false): void {
     const mode = this.x.o.removeSourceFiles;
     if (mode === 1 || (mode && sentOnly)) this.x.confirmToSender?.(ndx, rel);
+  }
+
+  /**
+   * recv_generator's try_dests_non for a missing symlink or device: "done"
+   * when a basis dir's entry was linked (or is enough for --compare-dest);
+   * otherwise it is made here, reported against the basis entry found, or
+   * not reported when the basis dir's answer was reported already.
+   */
+  private basisForMissing(row: number, ndx: number, rel: Uint8Array, st: DestStat | null, w: Wanted): "done" | { st: DestStat | null; quiet: boolean } {
+    if (st || !this.basisDirs) return { st: null, quiet: false };
+    const found = this.basisDirs.nonRegular(row, ndx, rel, w);
+    if (found === "done") return this.basisDirs.isCopy ? { st: null, quiet: true } : "done";
+    if (found === "create-quietly") return { st: null, quiet: true };
+    return { st: found?.st ?? null, quiet: false };
   }
 
   private nonRegular(rel: Uint8Array): void {
@@ -603,6 +661,16 @@ export class Generator {
       if (!x.o.dryRun && !this.deleter.removeForReplacement(rel, existing, "file")) return "skipped";
       existing = null;
     }
+    // --compare-dest/--copy-dest/--link-dest: the file may be settled from a basis dir, or get its delta basis there.
+    let alt: AltBasis | null = null;
+    if (this.basisDirs && !this.redoPass && (!existing || !this.basisDirs.isCopy)) {
+      const found = this.basisDirs.regular(row, ndx, rel, existing, this.attrs.wanted(row, existing));
+      if (found === "done") {
+        this.confirmToSender(ndx, rel);
+        return "current";
+      }
+      if (found) alt = { ...found, reportAgainst: found.st };
+    }
     // A file kept by an interrupted earlier run (--partial-dir) is the best basis there is.
     const partial = this.partialBasis(rel);
     if (!this.redoPass && existing) {
@@ -619,9 +687,9 @@ export class Generator {
       if (o.append && existing.size >= t.size[row]!) return "skipped";
     }
     // -y: a missing file's basis may be a similar file nearby (not when a partial file is there).
-    const fuzzy = !existing && !partial && this.fuzzy ? this.fuzzyBasis(row, rel) : null;
-    if (!existing && !partial && !fuzzy && deferIfMissing) return "deferred";
-    this.requestTransfer(row, ndx, rel, existing, list, partial ?? fuzzy);
+    const fuzzy = !existing && !partial && !alt && this.fuzzy ? this.fuzzyBasis(row, rel) : null;
+    if (!existing && !partial && !alt && !fuzzy && deferIfMissing) return "deferred";
+    this.requestTransfer(row, ndx, rel, existing, list, partial && alt ? { ...partial, reportAgainst: alt.st } : (partial ?? alt ?? fuzzy));
     return "requested";
   }
 
@@ -726,13 +794,16 @@ export class Generator {
     if (o.checksum) iflags |= ITEM.REPORT_CHANGE;
     if (partial && x.s.protocol >= 29) iflags |= ITEM.BASIS_TYPE_FOLLOWS;
     if (partial?.xname && x.s.protocol >= 29) iflags |= ITEM.XNAME_FOLLOWS;
-    iflags = this.attrs.itemizeFlags(row, existing, w, iflags);
+    iflags = this.xattrFlags(row, this.attrs.itemizeFlags(row, partial?.reportAgainst ?? existing, w, iflags));
     if (x.lists.incRecurse && !o.dryRun) list.inProgress++;
     x.ndxOut.write(this.out, ndx);
+    // --read-batch: the index is all the receiver needs (the data is in the batch).
+    if (x.readBatch) return;
     if (x.s.protocol >= 29) {
       this.out.u16(iflags & 0xffff);
       if (iflags & ITEM.BASIS_TYPE_FOLLOWS) this.out.u8(partial?.type ?? FNAMECMP_PARTIAL_DIR);
       if (iflags & ITEM.XNAME_FOLLOWS) this.out.vstring(partial!.xname!);
+      this.writeXattrRequest(row, iflags);
     }
     if (o.dryRun) return;
     // The file being changed is no fuzzy basis for the files after it (unless it goes whole anyway).

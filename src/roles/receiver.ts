@@ -16,12 +16,17 @@ import { errText } from "../fs/errors.ts";
 import { wholeFileHasher } from "../protocol/checksum-choice.ts";
 import { NDX_DEL_STATS, NDX_DONE, NDX_FLIST_EOF, NDX_FLIST_OFFSET } from "../protocol/ndx.ts";
 import { UNDERFLOW, type ChunkReader } from "../protocol/reader.ts";
+import { WaitFor } from "../io/input.ts";
+import { listNumber } from "../batch/generator-requests.ts";
 import { readSumHead, type SumHead } from "../delta/sum-head.ts";
 import { TOKEN_END, type TokenReader, tokenReaderFor } from "../delta/token-reader.ts";
 import { ITEM } from "./attrs.ts";
+import { xattrRequestFollows } from "../flist/xattrs.ts";
 import { IncomingFile } from "./incoming-file.ts";
 import { BACKUP, Backups } from "./backup.ts";
+import { basisDirFileRel } from "./basis-dirs.ts";
 import { DelayedUpdates } from "./delayed-updates.ts";
+import { fuzzyBasisRel, isFuzzyType } from "./fuzzy-basis.ts";
 import { FNAMECMP_FNAME, FNAMECMP_PARTIAL_DIR, partialPathFor, removePartialFile } from "./partial-dir.ts";
 import type { AttrRules } from "./attrs.ts";
 import type { ReceivingSide } from "./context.ts";
@@ -51,6 +56,8 @@ export class Receiver {
   private readonly showProgress: boolean;
   /** Lists received and not yet ended by the sender's NDX_DONE (incremental mode). */
   private listsHeld = 0;
+  /** --read-batch: a file's data read and dropped (receiver.c discard_receive_data); its sum head once read. */
+  private skipping: { head: SumHead | null; ended: boolean } | null = null;
   /** One for the whole session: a compressed stream may span files. */
   private readonly tokens: TokenReader;
   /** --delay-updates: finished files waiting in their partial dirs. */
@@ -147,6 +154,7 @@ export class Receiver {
       }
       return true;
     }
+    if (this.skipping) return this.skipStep(r);
     if (this.file) return this.file.awaitingChecksum ? this.checksumStep(r) : this.fileStep(r);
     return this.itemStep(r);
   }
@@ -157,7 +165,7 @@ export class Receiver {
     try {
       return this.item(r);
     } catch (e) {
-      if (e === UNDERFLOW) this.x.ndxIn.restore(saved);
+      if (e === UNDERFLOW || e instanceof WaitFor) this.x.ndxIn.restore(saved);
       throw e;
     }
   }
@@ -176,11 +184,19 @@ export class Receiver {
       iflags = r.u16();
       if (iflags & ITEM.BASIS_TYPE_FOLLOWS) {
         basisType = r.u8();
-        const allowed = basisType === FNAMECMP_FNAME || (basisType === FNAMECMP_PARTIAL_DIR && x.o.partialDir !== undefined);
+        // A basis directory is named by its index (FNAMECMP_BASIS_DIR_LOW..HIGH).
+        if (basisType < FNAMECMP_FNAME && basisType >= x.o.basisDirs.length) throw protocolError(`invalid basis_dir index: ${basisType}.`);
+        const allowed =
+          basisType < FNAMECMP_FNAME ||
+          basisType === FNAMECMP_FNAME ||
+          (basisType === FNAMECMP_PARTIAL_DIR && x.o.partialDir !== undefined) ||
+          isFuzzyType(x.o, basisType);
         if (!allowed) throw protocolError(`invalid basis type ${basisType} (no alternate basis directories are in use)`);
       }
       if (iflags & ITEM.XNAME_FOLLOWS) xname = r.vstring(MAX_XNAME).slice();
     }
+    // -X: the full values the generator asked for come with the item (kept aside until the item is whole).
+    const xattrValues = x.xattrs && !x.o.dryRun && xattrRequestFollows(iflags, x.xattrs.optim) ? x.xattrs.readValues(r) : null;
     const list = x.lists.listOf(ndx);
     if (!list) throw protocolError(`File-list index ${ndx} not in any list`);
     const row = ndx >= list.ndxStart ? ndx : list.parentDir >= 0 ? x.lists.dirList[list.parentDir]! : -1;
@@ -188,26 +204,43 @@ export class Receiver {
     if (x.t.flags[row]! & F.INACTIVE) throw protocolError(`refusing transfer of cleared file index ${ndx}`);
 
     if (!(iflags & ITEM.TRANSFER)) {
+      if (xattrValues) x.xattrs!.storeValues(x.t.extras.get(row)?.xattr, xattrValues, this.display(this.rel(row)));
       this.reportOnly(row, iflags, xname);
+      // An entry left in place whose attributes differ gets them now (receiver.c recv_files → set_file_attrs).
+      const both = ITEM.XNAME_FOLLOWS | ITEM.LOCAL_CHANGE;
+      if (x.xattrs && iflags & ITEM.REPORT_XATTR && !x.o.dryRun && (iflags & both) !== both) this.applyXattrs(row, this.rel(row), this.rel(row));
       return true;
     }
     if (!isReg(x.t.mode[row]!)) throw protocolError("received request to transfer non-regular file");
     if (this.phase === 2) throw protocolError("got transfer request in phase 2 [receiver]");
-    // A dry run logs the request and gets no data (no sum head was sent either).
+    // --read-batch: a file our generator did not ask for is passed over (receiver.c recv_files).
+    if (x.readBatch && !(this.phase === 0 && x.readBatch.wants(ndx, listNumber(x, list)))) {
+      x.report.info(`(Skipping batched update for${this.phase ? " resend of" : ""} "${this.display(x.t.path(row))}")`);
+      this.skipping = { head: null, ended: false };
+      return true;
+    }
+    // A dry run logs the request and gets no data (no sum head was sent either; a batch has it all).
     if (x.o.dryRun) {
       this.finishDryRun(row, iflags);
+      if (x.readBatch) this.skipping = { head: null, ended: false };
       return true;
     }
     const head = readSumHead(r, x.s.protocol, x.s.sums.xfer.length);
+    if (xattrValues) x.xattrs!.storeValues(x.t.extras.get(row)?.xattr, xattrValues, this.display(this.rel(row)));
     // Formats without byte counts are printed when the data starts (upstream's log_before_transfer).
     if (x.out.logBeforeTransfer) x.report.item({ row, name: this.rel(row), iflags });
     x.report.transferStarting?.(row, ndx, this.rel(row));
-    this.startFile(row, ndx, iflags, head, basisType);
+    this.startFile(row, ndx, iflags, head, basisType, xname);
     return true;
   }
 
   private doneMarker(): boolean {
     const x = this.x;
+    // --read-batch: the generator's requests up to the end of the list the marker ends, unmatched, are said now.
+    if (x.readBatch) {
+      const first = x.lists.incRecurse ? (this.listsHeld > 0 ? x.lists.lists[x.lists.lists.length - this.listsHeld] : undefined) : x.lists.lists[0];
+      if (first) x.readBatch.wants(first.ndxStart + first.count, listNumber(x, first));
+    }
     // Upstream's cur_flist is gone once the last incremental list is freed: phase markers then show nothing.
     if (this.showProgress && (!x.lists.incRecurse || this.listsHeld > 0)) x.report.doneMarker?.();
     if (x.lists.incRecurse && this.listsHeld > 0) {
@@ -266,7 +299,7 @@ export class Receiver {
     if (iflags & ITEM.IS_NEW && !redo) s.createdFiles++;
   }
 
-  private startFile(row: number, ndx: number, iflags: number, head: SumHead, basisType: number): void {
+  private startFile(row: number, ndx: number, iflags: number, head: SumHead, basisType: number, xname?: Uint8Array): void {
     const x = this.x;
     const o = x.o;
     const rel = this.rel(row);
@@ -280,10 +313,22 @@ export class Receiver {
       {
         rel,
         head,
-        basisRel: head.count === 0 ? null : basisType === FNAMECMP_PARTIAL_DIR ? partialRel : rel,
+        basisRel:
+          head.count === 0
+            ? null
+            : basisType === FNAMECMP_PARTIAL_DIR
+              ? partialRel
+              : isFuzzyType(o, basisType)
+                ? fuzzyBasisRel(o, x.dest.root, rel, basisType, xname)
+                : basisType < FNAMECMP_FNAME
+                  ? basisDirFileRel(o, x.dest.root, basisType, rel)
+                  : rel,
         inplace: o.inplace || o.append > 0,
         append,
         createMode: this.createMode(row),
+        // receiver.c turns sparse writing off for the redo pass of an --append run.
+        sparse: o.sparse && !(redo && o.append),
+        preallocate: o.preallocate ? x.t.size[row]! : 0,
       },
       wholeFileHasher(x.s.sums),
     );
@@ -291,6 +336,18 @@ export class Receiver {
     // The appended-to part counts as done already (receive_data starts at the basis length).
     const offset = append ? Math.max(0, head.count * head.blockLength - (head.remainder ? head.blockLength - head.remainder : 0)) : 0;
     this.file = { row, ndx, iflags, redo, data, partialRel, offset, wireBytes: sumHeadBytes(x.s.protocol), awaitingChecksum: false };
+  }
+
+  /** A passed-over file's sum head, tokens and checksum, one item per call (no basis: matched blocks are not looked at). */
+  private skipStep(r: ChunkReader): boolean {
+    const skip = this.skipping!;
+    if (!skip.head) skip.head = readSumHead(r, this.x.s.protocol, this.x.s.sums.xfer.length);
+    else if (!skip.ended) skip.ended = this.tokens.read(r) === TOKEN_END;
+    else {
+      r.bytes(this.x.s.sums.xfer.length);
+      this.skipping = null;
+    }
+    return true;
   }
 
   /** One token of the file's data, or its checksum after the end token. */
@@ -355,6 +412,8 @@ export class Receiver {
       const built = f.data.close();
       const st = x.dest.lstat(built);
       if (st) this.attrs.apply(x.dest, built, f.row, st, this.attrs.wanted(f.row, null), "exact");
+      // The new file gets the whole set; values known only by checksum come from the basis.
+      if (x.xattrs) this.applyXattrs(f.row, built, f.data.spec.basisRel ?? rel);
       if (this.delayed && f.partialRel) {
         // --delay-updates: the finished file waits in its partial dir until the end (recv_ok 2: nothing is told yet).
         x.dest.mkdirParentOf(f.partialRel, 0o700);
@@ -445,6 +504,14 @@ export class Receiver {
       s.flistBuildTime = buildTime;
       s.flistXferTime = xferTime;
     });
+  }
+
+  /** -X: xattrs.c set_xattr on `rel`, its errors reported as transfer errors. */
+  private applyXattrs(row: number, rel: Uint8Array, basisRel: Uint8Array): void {
+    const x = this.x;
+    const errors = x.xattrs!.apply(x.dest.abs(rel), x.t.extras.get(row)?.xattr, x.dest.abs(basisRel), `"${this.display(rel)}"`);
+    for (const text of errors) x.report.error(text, true);
+    if (errors.length) x.hadTransferError = true;
   }
 
   private display(name: Uint8Array): string {
