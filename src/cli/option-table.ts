@@ -6,6 +6,8 @@
 import { usageError } from "../errors.ts";
 import { intValue, type OptionSpec } from "./option-spec.ts";
 import { parseSizeArg } from "./size-arg.ts";
+import { checkOutputWords } from "./output-help.ts";
+import { stopAfter, stopAt } from "./stop-time.ts";
 import { addChmod, setChown, setGroupmap, setUsermap } from "./owner-args.ts";
 import type { Options } from "./options.ts";
 
@@ -27,7 +29,16 @@ const valued = (
 
 export const optionTable: OptionSpec[] = [
   flag(["verbose"], "v", "increase verbosity", (o) => o.verbose++, (o) => (o.verbose = 0)),
-  valued(["info"], undefined, "FLAGS", "fine-grained informational verbosity", (o, v) => o.info.push(v)),
+  valued(["info"], undefined, "FLAGS", "fine-grained informational verbosity", (o, v) => {
+    if (checkOutputWords("info", v)) o.showOutputHelp ??= "info";
+    o.info.push(v);
+  }),
+  valued(["debug"], undefined, "FLAGS", "fine-grained debug verbosity", (o, v) => {
+    if (checkOutputWords("debug", v)) o.showOutputHelp ??= "debug";
+    o.debug.push(v);
+  }),
+  valued(["stderr"], undefined, "e|a|c", "change stderr output mode (default: errors)", (o, v) => (o.msgs2stderr = stderrMode(v))),
+  { long: ["msgs2stderr"], set: (o) => (o.msgs2stderr = 1), unset: (o) => (o.msgs2stderr = 0) },
   flag(["quiet"], "q", "suppress non-error messages", (o) => o.quiet++, (o) => (o.quiet = 0)),
   flag(["no-motd"], undefined, "suppress daemon-mode MOTD", (o) => (o.noMotd = true)),
   flag(["checksum"], "c", "skip based on checksum, not mod-time & size", (o) => (o.checksum = true), (o) => (o.checksum = false)),
@@ -36,8 +47,12 @@ export const optionTable: OptionSpec[] = [
     if (!o.recursive) o.recursiveFromArchive = true;
     o.recursive = o.links = o.perms = o.times = o.group = o.owner = o.devices = o.specials = true;
   }),
+  // Only a line of help: --no-NAME itself is handled by the parser for every option that can be undone.
+  { long: [], display: "--no-OPTION", help: "turn off an implied OPTION (e.g. --no-D)", set: () => {} },
   flag(["recursive"], "r", "recurse into directories", (o) => ((o.recursive = true), (o.recursiveFromArchive = false)), (o) => (o.recursive = false)),
   flag(["inc-recursive", "i-r"], undefined, "enable incremental recursion", (o) => (o.incRecursive = true), (o) => (o.incRecursive = false)),
+  flag(["no-inc-recursive"], undefined, "disable incremental recursion", (o) => (o.incRecursive = false)),
+  flag(["no-i-r"], undefined, "same as --no-inc-recursive", (o) => (o.incRecursive = false)),
   flag(["relative"], "R", "use relative path names", (o) => (o.relative = true), (o) => ((o.relative = false), (o.noRelative = true))),
   { long: ["no-implied-dirs"], help: "don't send implied directories with --relative", set: (o) => (o.impliedDirs = false) },
   { long: ["implied-dirs"], set: (o) => (o.impliedDirs = true), unset: (o) => (o.impliedDirs = false) },
@@ -49,11 +64,16 @@ export const optionTable: OptionSpec[] = [
   flag(["append"], undefined, "append data onto shorter files", (o) => (o.append = 1), (o) => (o.append = 0)),
   flag(["append-verify"], undefined, "--append w/old data in file checksum", (o) => (o.append = 2)),
   flag(["dirs"], "d", "transfer directories without recursing", (o) => (o.dirs = true), (o) => ((o.dirs = false), (o.noDirs = true))),
+  flag(["old-dirs"], undefined, "works like --dirs when talking to old rsync", (o) => (o.oldDirs = true)),
+  flag(["old-d"], undefined, "same as --old-dirs", (o) => (o.oldDirs = true)),
   flag(["mkpath"], undefined, "create destination's missing path components", (o) => (o.mkpath = true), (o) => (o.mkpath = false)),
   flag(["links"], "l", "copy symlinks as symlinks", (o) => (o.links = true), (o) => (o.links = false)),
   flag(["copy-links"], "L", "transform symlink into referent file/directory", (o) => (o.copyLinks = true), (o) => (o.copyLinks = false)),
   flag(["copy-unsafe-links"], undefined, "only \"unsafe\" symlinks are transformed", (o) => (o.copyUnsafeLinks = true), (o) => (o.copyUnsafeLinks = false)),
   flag(["safe-links"], undefined, "ignore symlinks that point outside the tree", (o) => (o.safeLinks = true), (o) => (o.safeLinks = false)),
+  flag(["insecure-links"], undefined, "follow attacker-owned symlinks in operator paths", (o) => (o.insecureLinks = true), (o) => (o.insecureLinks = false)),
+  valued(["confine-root"], undefined, "DIR", "refuse operator paths resolving outside DIR", (o, v) => (o.confineRoot = v)),
+  flag(["munge-links"], undefined, "munge symlinks to make them safe & unusable", (o) => (o.mungeSymlinks = true), (o) => (o.mungeSymlinks = false)),
   flag(["copy-dirlinks"], "k", "transform symlink to directory into referent directory", (o) => (o.copyDirlinks = true), (o) => (o.copyDirlinks = false)),
   flag(["keep-dirlinks"], "K", "treat symlinked directory on receiver as directory", (o) => (o.keepDirlinks = true), (o) => (o.keepDirlinks = false)),
   flag(["hard-links"], "H", "preserve hard links", (o) => (o.hardLinks = true), (o) => (o.hardLinks = false)),
@@ -72,6 +92,10 @@ export const optionTable: OptionSpec[] = [
     if (++o.atimes > 1) o.openNoatime = true;
   }, (o) => (o.atimes = 0)),
   flag(["open-noatime"], undefined, "avoid changing the atime on opened files", (o) => (o.openNoatime = true), (o) => (o.openNoatime = false)),
+  // Linux keeps no creation times that can be set: upstream built here refuses the option the same way.
+  flag(["crtimes"], "N", "preserve create times (newness)", () => {
+    throw usageError("rsync: This rsync does not support --crtimes (-N)");
+  }),
   flag(["omit-dir-times"], "O", "omit directories from --times", (o) => (o.omitDirTimes = true), (o) => (o.omitDirTimes = false)),
   flag(["omit-link-times"], "J", "omit symlinks from --times", (o) => (o.omitLinkTimes = true), (o) => (o.omitLinkTimes = false)),
   flag(["super"], undefined, "receiver attempts super-user activities", (o) => (o.superUser = 2), (o) => (o.superUser = 0)),
@@ -80,12 +104,14 @@ export const optionTable: OptionSpec[] = [
   flag(["preallocate"], undefined, "allocate dest files before writing them", (o) => (o.preallocate = true)),
   flag(["dry-run"], "n", "perform a trial run with no changes made", (o) => (o.dryRun = true), (o) => (o.dryRun = false)),
   flag(["whole-file"], "W", "copy files whole (w/o delta-xfer algorithm)", (o) => (o.wholeFile = true), (o) => (o.wholeFile = false)),
+  flag(["no-whole-file", "no-W"], undefined, "use the delta-xfer algorithm", (o) => (o.wholeFile = false)),
   valued(["checksum-choice", "cc"], undefined, "STR", "choose the checksum algorithm (aka --cc)", (o, v) => (o.checksumChoice = v)),
   flag(["one-file-system"], "x", "don't cross filesystem boundaries", (o) => o.oneFileSystem++, (o) => (o.oneFileSystem = 0)),
   valued(["block-size"], "B", "SIZE", "force a fixed checksum block-size", (o, v) => (o.blockSize = blockSize(v))),
   valued(["rsh"], "e", "COMMAND", "specify the remote shell to use", (o, v) => (o.rsh = v)),
   valued(["rsync-path"], undefined, "PROGRAM", "specify the rsync to run on remote machine", (o, v) => (o.rsyncPath = v)),
-  flag(["existing", "ignore-non-existing"], undefined, "skip creating new files on receiver", (o) => (o.existing = true), (o) => (o.existing = false)),
+  flag(["existing"], undefined, "skip creating new files on receiver", (o) => (o.existing = true), (o) => (o.existing = false)),
+  flag(["ignore-non-existing"], undefined, "skip creating new files on receiver", (o) => (o.existing = true), (o) => (o.existing = false)),
   flag(["ignore-existing"], undefined, "skip updating files that exist on receiver", (o) => (o.ignoreExisting = true), (o) => (o.ignoreExisting = false)),
   flag(["remove-source-files"], undefined, "sender removes synchronized files (non-directory)", (o) => (o.removeSourceFiles = 1)),
   // Upstream's deprecated spelling: it also removes what the old option did (created symlinks, not up-to-date files).
@@ -110,6 +136,7 @@ export const optionTable: OptionSpec[] = [
   valued(["max-delete"], undefined, "NUM", "don't delete more than NUM files", (o, v) => (o.maxDelete = intValue("--max-delete", v))),
   valued(["max-size"], undefined, "SIZE", "don't transfer any file larger than SIZE", (o, v) => (o.maxSize = parseSizeArg(v, "b", "max-size", 0, -1, false))),
   valued(["min-size"], undefined, "SIZE", "don't transfer any file smaller than SIZE", (o, v) => (o.minSize = parseSizeArg(v, "b", "min-size", 0, -1, false))),
+  valued(["max-alloc"], undefined, "SIZE", "change a limit relating to memory alloc", (o, v) => (o.maxAlloc = maxAlloc(v))),
   flag(["partial"], undefined, "keep partially transferred files", (o) => (o.partial = true), (o) => (o.partial = false)),
   valued(["partial-dir"], undefined, "DIR", "put a partially transferred file into DIR", (o, v) => {
     o.partialDir = v;
@@ -158,11 +185,20 @@ export const optionTable: OptionSpec[] = [
   valued(["include-from"], undefined, "FILE", "read include patterns from FILE", (o, v) => o.filters.push({ kind: "include-from", value: v })),
   valued(["files-from"], undefined, "FILE", "read list of source-file names from FILE", (o, v) => (o.filesFrom = v)),
   flag(["from0"], "0", "all *-from/filter files are delimited by 0s", (o) => (o.from0 = true), (o) => (o.from0 = false)),
+  flag(["old-args"], undefined, "disable the modern argument-protection idiom", (o) => (o.oldArgs = Math.max(o.oldArgs, 0) + 1), (o) => (o.oldArgs = 0)),
+  flag(["secluded-args"], "s", "use the protocol to safely send the arguments", (o) => (o.secludedArgs = 1), (o) => (o.secludedArgs = 0)),
+  { long: ["protect-args"], set: (o) => (o.secludedArgs = 1), unset: (o) => (o.secludedArgs = 0) },
+  // Upstream's client checks the sender's file list whatever this says; so do we.
+  flag(["trust-sender"], undefined, "trust the remote sender's file list", () => {}),
   // Upstream's hidden spellings for the two deflate flavours.
   { long: ["old-compress"], set: (o) => (o.compressChoice = "zlib") },
   { long: ["new-compress"], set: (o) => (o.compressChoice = "zlibx") },
   valued(["address"], undefined, "ADDRESS", "bind address for outgoing socket to daemon", (o, v) => (o.address = v)),
   valued(["port"], undefined, "PORT", "specify double-colon alternate port number", (o, v) => (o.port = intValue("--port", v))),
+  // Accepted as upstream accepts them; our sockets and pipes need neither.
+  valued(["sockopts"], undefined, "OPTIONS", "specify custom TCP options", () => {}),
+  flag(["blocking-io"], undefined, "use blocking I/O for the remote shell", () => {}, () => {}),
+  valued(["outbuf"], undefined, "N|L|B", "set out buffering to None, Line, or Block", (_o, v) => outbufMode(v)),
   flag(["stats"], undefined, "give some file-transfer stats", (o) => (o.stats = true), (o) => (o.stats = false)),
   flag(["8-bit-output"], "8", "leave high-bit chars unescaped in output", (o) => (o.eightBitOutput = true), (o) => (o.eightBitOutput = false)),
   // -h is --help only when it is the sole argument (main.ts decides); otherwise --human-readable.
@@ -173,6 +209,7 @@ export const optionTable: OptionSpec[] = [
   valued(["remote-option"], "M", "OPT", "send OPTION to the remote side only", (o, v) => o.remoteOptions.push(v)),
   valued(["out-format", "log-format"], undefined, "FORMAT", "output updates using the specified FORMAT", (o, v) => (o.outFormat = v)),
   valued(["password-file"], undefined, "FILE", "read daemon-access password from FILE", (o, v) => (o.passwordFile = v)),
+  valued(["early-input"], undefined, "FILE", "use FILE for daemon's early exec input", (o, v) => (o.earlyInput = v)),
   flag(["list-only"], undefined, "list the files instead of copying them", (o) => (o.listOnly = true)),
   {
     long: ["bwlimit"],
@@ -181,13 +218,20 @@ export const optionTable: OptionSpec[] = [
     set: (o, v) => (o.bwlimit = Math.floor((parseSizeArg(v, "K", "bwlimit", 512, -1, true) + 512) / 1024)),
     unset: (o) => (o.bwlimit = 0),
   },
+  valued(["stop-after"], undefined, "MINS", "Stop rsync after MINS minutes have elapsed", (o, v) => (o.stopAt = stopAfter(v, nowSeconds()))),
+  { long: ["time-limit"], arg: "MINS", set: (o, v) => (o.stopAt = stopAfter(v, nowSeconds())) },
+  valued(["stop-at"], undefined, "y-m-dTh:m", "Stop rsync at the specified point in time", (o, v) => (o.stopAt = stopAt(v, nowSeconds()))),
   flag(["fsync"], undefined, "fsync every written file", (o) => (o.fsync = true)),
+  // options.c: the name is kept, and which of the three was given last decides (write_batch 1 or -1, read_batch).
+  valued(["write-batch"], undefined, "FILE", "write a batched update to FILE", (o, v) => ((o.batchName = v), (o.writeBatch = 1))),
+  valued(["only-write-batch"], undefined, "FILE", "like --write-batch but w/o updating dest", (o, v) => ((o.batchName = v), (o.writeBatch = -1))),
+  valued(["read-batch"], undefined, "FILE", "read a batched update from FILE", (o, v) => ((o.batchName = v), (o.readBatch = true))),
   valued(["protocol"], undefined, "NUM", "force an older protocol version to be used", (o, v) => (o.protocol = intValue("--protocol", v))),
   valued(["checksum-seed"], undefined, "NUM", "set block/file checksum seed (advanced)", (o, v) => (o.checksumSeed = intValue("--checksum-seed", v))),
   flag(["ipv4"], "4", "prefer IPv4", (o) => (o.ipv4 = true)),
   flag(["ipv6"], "6", "prefer IPv6", (o) => (o.ipv6 = true)),
   flag(["version"], "V", "print the version + other info and exit", (o) => (o.showVersion = true)),
-  flag(["help"], undefined, "show this help (* -h is help only on its own)", (o) => (o.showHelp = true)),
+  { long: ["help"], display: "--help, -h (*)", help: "show this help (* -h is help only on its own)", set: (o) => (o.showHelp = true) },
 ];
 
 /** Options that switch oc-rsync into another mode; parsed like the rest. */
@@ -223,4 +267,32 @@ function blockSize(value: string): number {
   const n = Number.parseInt(m[1]!, 10) * (m[2] === "" ? 1 : /[kK]/.test(m[2]!) ? 1024 : 1 << 20);
   if (n > 1 << 17) throw usageError(`rsync: --block-size=${value} is too large (max: 128.00K)`);
   return n;
+}
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+/** --stderr: any prefix of errors, all or client (options.c OPT_STDERR). */
+function stderrMode(v: string): number {
+  const modes: [string, number][] = [
+    ["errors", 2],
+    ["all", 1],
+    ["client", 0],
+  ];
+  const found = v ? modes.find(([name]) => name.startsWith(v)) : undefined;
+  if (!found) throw usageError(`rsync: --stderr mode "${v}" is not one of errors, all, or client`);
+  return found[1];
+}
+
+/** --outbuf: checked as upstream checks it; we already write whole lines (and flush them) ourselves. */
+function outbufMode(v: string): void {
+  if (!/^[NnLlBb]/.test(v)) throw usageError("rsync: Invalid --outbuf setting -- specify N, L, or B.");
+}
+
+/**
+ * --max-alloc: a size (default unit bytes, at least 1 MiB, 0 = no limit),
+ * kept as given when it is not upstream's default of 1 GiB (only then is it
+ * forwarded). Our allocations are bounded by the protocol's own limits.
+ */
+function maxAlloc(v: string): string | undefined {
+  return parseSizeArg(v, "B", "max-alloc", 1024 * 1024, -1, true) === 1 << 30 ? undefined : v;
 }

@@ -160,6 +160,11 @@ export interface Options {
   listOnly: boolean;
   protocol: number | undefined;
   checksumSeed: number;
+  /** --write-batch/--only-write-batch/--read-batch FILE. */
+  batchName: string | undefined;
+  /** upstream's write_batch: 1 = --write-batch, -1 = --only-write-batch (nothing changes here), 0 = none. */
+  writeBatch: number;
+  readBatch: boolean;
   ipv4: boolean;
   ipv6: boolean;
   eightBitOutput: boolean;
@@ -195,6 +200,26 @@ export interface Options {
   config: string | undefined;
   noDetach: boolean;
   dparams: string[];
+  /** --info=help / --debug=help: print that table and stop. */
+  showOutputHelp: "info" | "debug" | undefined;
+  /** --old-dirs: -d as old rsyncs spelled it (-r with a rule excluding below the top level, after the user's rules). */
+  oldDirs: boolean;
+  /** --stop-after / --stop-at: when the run gives up, in epoch seconds (0 = never). */
+  stopAt: number;
+  /** --stderr: upstream's msgs2stderr (2 = errors only, the default; 1 = all; 0 = client). */
+  msgs2stderr: number;
+  /** --max-alloc as given, when it is not the default (then it is forwarded). */
+  maxAlloc: string | undefined;
+  /** -s/--secluded-args: -1 unset (then $RSYNC_PROTECT_ARGS), 0 off, 1 on. */
+  secludedArgs: number;
+  /** --old-args: -1 unset (then $RSYNC_OLD_ARGS), 0 off, 1 or more on. */
+  oldArgs: number;
+  /** --insecure-links: local-only opt-out; never forwarded. */
+  insecureLinks: boolean;
+  /** --confine-root: an absolute directory the operator's paths must stay under. */
+  confineRoot: string | undefined;
+  /** --early-input: a file whose contents a daemon's early exec reads. */
+  earlyInput: string | undefined;
   /** Remaining positional arguments. */
   args: string[];
 }
@@ -306,6 +331,9 @@ export function defaultOptions(): Options {
     listOnly: false,
     protocol: undefined,
     checksumSeed: 0,
+    batchName: undefined,
+    writeBatch: 0,
+    readBatch: false,
     ipv4: false,
     ipv6: false,
     eightBitOutput: false,
@@ -328,6 +356,16 @@ export function defaultOptions(): Options {
     config: undefined,
     noDetach: false,
     dparams: [],
+    showOutputHelp: undefined,
+    oldDirs: false,
+    stopAt: 0,
+    msgs2stderr: 2,
+    maxAlloc: undefined,
+    secludedArgs: -1,
+    oldArgs: -1,
+    insecureLinks: false,
+    confineRoot: undefined,
+    earlyInput: undefined,
     args: [],
   };
 }

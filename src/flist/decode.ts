@@ -62,6 +62,8 @@ export interface FlistWireOptions {
   relativePaths: boolean;
   /** -r: below a top directory every directory's contents are part of the transfer (protocol < 30). */
   recursive: boolean;
+  /** -U: non-directories carry their access time (flist.c atimes_ndx). */
+  preserveAtimes?: boolean;
   /** --chmod on the receiving side: each received mode (not a symlink's) is changed as it arrives. */
   tweakMode?: (mode: number) => number;
   /** --delete-missing-args: a mode-0 entry is a missing source argument, not a bad mode. */
@@ -83,6 +85,8 @@ export class FlistDecoder {
   private lastNameLen = 0;
   private mode = 0;
   private mtime = 0;
+  /** -U: the last access time read (XMIT_SAME_ATIME repeats it). */
+  private atime = 0;
   private uid = 0;
   private gid = 0;
   private rdevMajor = 0;
@@ -141,6 +145,7 @@ export class FlistDecoder {
 
     let size: number;
     let mtime = this.mtime;
+    let atime = this.atime;
     let nsec = 0;
     let mode = this.mode;
     let uid = this.uid;
@@ -179,6 +184,7 @@ export class FlistDecoder {
         rdevMinor = first?.rdevMinor ?? 0;
       }
       checksum = first?.checksum;
+      if (o.preserveAtimes && !isDir(mode)) atime = first?.atime ?? 0;
     } else {
       size = p >= 30 ? r.varlong(3) : r.longint();
       if (!(flags & XMIT.SAME_TIME)) mtime = p >= 30 ? r.varlong(4) : r.u32();
@@ -192,6 +198,7 @@ export class FlistDecoder {
           throw protocolError(`invalid file mode 0${mode.toString(8)} for ${Buffer.from(rawName).toString("latin1")}`);
         }
       }
+      if (o.preserveAtimes && !isDir(mode) && !(flags & XMIT.SAME_ATIME)) atime = r.varlong(4);
       // flist.c recv_file_entry: the changed mode is also what the next entry's "same mode" means.
       if (o.tweakMode && mode && !isLink(mode)) mode = o.tweakMode(mode);
       if (o.preserveUid && !(flags & XMIT.SAME_UID)) {
@@ -258,6 +265,7 @@ export class FlistDecoder {
     this.lastNameLen = rawName.length;
     this.mode = mode;
     this.mtime = mtime;
+    this.atime = atime;
     this.uid = uid;
     this.gid = gid;
     this.rdevMajor = rdevMajor;
@@ -291,8 +299,10 @@ export class FlistDecoder {
     if (hlinked) rowFlags |= F.HLINKED;
     t.flags[row] = rowFlags;
     t.extras.delete(row);
-    if (link || checksum || isDevice(mode) || hlinked) {
+    const hasAtime = o.preserveAtimes === true && !isDir(mode);
+    if (link || checksum || isDevice(mode) || hlinked || hasAtime) {
       const e = t.extra(row);
+      if (hasAtime) e.atime = atime;
       if (link) e.link = link;
       if (checksum) e.checksum = checksum;
       if (isDevice(mode)) {

@@ -34,6 +34,8 @@ export interface ListSendOptions {
    * cannot carry it is fatal, as a pre-3.0.7 receiver would delete too much.
    */
   deleteDuring?: boolean;
+  /** Writes what follows an entry (-X: xattrs.c send_xattr). */
+  afterEntry?: (w: ByteWriter, row: number) => void;
 }
 
 export interface ListsWritten {
@@ -74,7 +76,7 @@ export class FileListSender {
     const o = this.o;
     const b = this.builder;
     const startLen = w.length;
-    const list = b.firstList(args, (row, l) => this.encoder.writeEntry(w, row, l.ndxStart));
+    const list = b.firstList(args, (row, l) => this.writeEntry(w, row, l.ndxStart));
     const ioError = b.ioError;
     this.writeEnd(w, ioError !== 0);
     if (o.preserveHardLinks && o.protocol >= 30 && !o.incRecurse) this.encoder.forgetHardLinks();
@@ -118,12 +120,18 @@ export class FileListSender {
     const startLen = w.length;
     const save = b.ioError;
     this.ndx.write(w, NDX_FLIST_OFFSET - dir);
-    const list = b.nextSubList((row, l) => this.encoder.writeEntry(w, row, l.ndxStart))!;
+    const list = b.nextSubList((row, l) => this.writeEntry(w, row, l.ndxStart))!;
     this.writeEnd(w, b.ioError !== save);
     this.fileTotal += list.count;
     if (b.eof) this.ndx.write(w, NDX_FLIST_EOF);
     b.lists.tally.bytes += w.length - startLen;
     return list;
+  }
+
+  /** One entry, then what follows it on the wire (-X: its extended attributes). */
+  private writeEntry(w: ByteWriter, row: number, listStart: number): void {
+    this.encoder.writeEntry(w, row, listStart);
+    this.o.afterEntry?.(w, row);
   }
 
   private writeEnd(w: ByteWriter, hadError: boolean): void {

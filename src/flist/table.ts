@@ -73,6 +73,10 @@ export interface Extras {
    * before that the source's device and inode numbers.
    */
   hlinkKey?: string;
+  /** -U: the access time (seconds) of a non-directory. */
+  atime?: number;
+  /** -X: the index of the entry's set of extended attributes in the session's store (flist/xattrs.ts). */
+  xattr?: number;
   /** User/group names carried inline (incremental mode). */
   userName?: Uint8Array;
   groupName?: Uint8Array;

@@ -54,6 +54,7 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
   const compress = compressServerArgs(compressRequest(o), ctx.amSender, o.skipCompress);
   let s = "-";
   s += "v".repeat(Math.min(o.verbose, 9));
+  if (o.quiet && o.msgs2stderr) s += "q";
   if (o.backup) s += "b";
   if (o.update) s += "u";
   if (o.dryRun) s += "n";
@@ -105,6 +106,8 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
       else if (!o.verbose) args.push("--log-format=X");
     }
   }
+  if (o.msgs2stderr === 1) args.push("--msgs2stderr");
+  else if (o.msgs2stderr === 0) args.push("--no-msgs2stderr");
   if (o.blockSize) args.push(`-B${o.blockSize}`);
   if (o.timeout) args.push(`--timeout=${o.timeout}`);
   if (o.bwlimit) args.push(`--bwlimit=${o.bwlimit}`);
@@ -155,6 +158,7 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
   }
   args.push(...compress.skip);
   if (o.mkpath && ctx.amSender) args.push("--mkpath");
+  if (o.maxAlloc !== undefined) args.push(`--max-alloc=${o.maxAlloc}`);
   // --delete-missing-args needs both sides; a pushing client's own sender handles --ignore-missing-args, a pulling one tells the sending server.
   if (o.deleteMissingArgs) args.push("--delete-missing-args");
   else if (o.ignoreMissingArgs && !ctx.amSender) args.push("--ignore-missing-args");

@@ -18,6 +18,8 @@ import type { Session } from "../protocol/setup.ts";
 import type { IdMapper } from "./id-map.ts";
 import type { Reporter } from "./reporter.ts";
 import type { TransferStats } from "./stats.ts";
+import type { GeneratorRequests } from "../batch/generator-requests.ts";
+import type { XattrReceiver } from "../flist/xattrs.ts";
 
 export interface ReceivingSide {
   o: Options;
@@ -61,6 +63,10 @@ export interface ReceivingSide {
   /** Wakes the generator when the receiver reports progress. */
   wakeGenerator(): void;
   waitForReceiver(): Promise<void>;
+  /** --read-batch: which files the generator wants from the batch (it sends nothing). */
+  readBatch?: GeneratorRequests;
+  /** -X: the sender's sets of extended attributes (both halves use it; see flist/xattrs.ts). */
+  xattrs?: XattrReceiver;
   /** Entries the generator requested and the receiver has not finished, per list. */
   listFor(ndx: number): FileList | undefined;
   /** --remove-source-files: tells the sender that `rel` (entry `ndx`) is in place here (io.c send_msg_success). */

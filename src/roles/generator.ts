@@ -721,8 +721,10 @@ export class Generator {
       this.confirmToSender(ndx, rel);
       return;
     }
+    // A missing member is reported against its basis dir's file, and not at all when that is the leader's inode already.
+    const alt = !st && leaderSt && this.basisDirs ? this.basisDirs.hardLinkMember(row, rel, leaderSt) : null;
     if (!x.o.dryRun && !this.atomicCreate(rel, st, (tmp) => x.dest.link(leaderRel, tmp))) return;
-    this.itemize(row, ndx, this.attrs.itemizeFlags(row, st, w, ITEM.LOCAL_CHANGE | ITEM.XNAME_FOLLOWS), leaderRel);
+    if (!alt?.quiet) this.itemize(row, ndx, this.attrs.itemizeFlags(row, alt?.st ?? st, w, ITEM.LOCAL_CHANGE | ITEM.XNAME_FOLLOWS), leaderRel);
     this.confirmToSender(ndx, rel);
   }
 
@@ -867,7 +869,7 @@ export class Generator {
   private reportAttrs(rel: Uint8Array, iflags: number): void {
     const out = this.x.out;
     if (out.quiet || out.info.get("NAME") < 2 || out.formatHasI) return;
-    const changed = iflags & (ITEM.REPORT_TIME | ITEM.REPORT_PERMS | ITEM.REPORT_OWNER | ITEM.REPORT_GROUP);
+    const changed = iflags & (ITEM.REPORT_TIME | ITEM.REPORT_ATIME | ITEM.REPORT_PERMS | ITEM.REPORT_OWNER | ITEM.REPORT_GROUP);
     this.x.report.info(`${this.display(rel)}${changed ? "" : " is uptodate"}`);
   }
 

@@ -39,6 +39,7 @@ import { FilterList } from "../flist/filter.ts";
 import { moduleRelative } from "../flist/dir-merge.ts";
 import { addCvsRules, filterListFromOptions, writeFilterRules } from "../flist/filter-options.ts";
 import type { TransferLog } from "../server/server-main.ts";
+import { GeneratorRequests, noBatchedUpdate } from "../batch/generator-requests.ts";
 import { MSG } from "../protocol/mux.ts";
 import { statSync } from "node:fs";
 import { successPayload } from "./source-removal.ts";
@@ -75,6 +76,8 @@ export interface ReceiveRequest {
   transferLog?: TransferLog;
   /** A pulling client's --files-from names, forwarded to the sender. */
   filesFrom?: Uint8Array[];
+  /** --read-batch: the input is a batch file's stream (not multiplexed), and nothing we write is read. */
+  readBatch?: boolean;
 }
 
 export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResult> {
@@ -103,6 +106,9 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
     // exclude.c recv_filter_list: a sender sends its rules only to a receiver that deletes.
     if (receiverWantsFilterList(o, s.protocol)) filters = await readFilterList(input, s.protocol, o.deleteExcluded);
     if (o.cvsExclude) addCvsRules(filters, ruleSide, "received");
+  } else if (req.readBatch) {
+    // main.c client_run: send_filter_list(-1) only sorts the rules by side.
+    writeFilterRules(null, filters, ruleSide);
   } else {
     input.startMultiplex();
     if (s.protocol >= 30) output.startMultiplex();
@@ -124,8 +130,8 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
     // pipe.c: the sending half of a local copy has applied --chmod already.
     tweakMode: o.chmod.length && !req.local ? (mode) => tweakMode(mode, o.chmod) : undefined,
     isRequested: req.isRequested,
-    // options.c trust_sender_filter: a server and a local copy trust the sender's filtering; a client checks it.
-    isExcluded: filters.empty || req.amServer || req.local ? undefined : (name, dir) => filters.excludesFromSender(name, dir),
+    // options.c trust_sender_filter: a server and a local copy and a batch trust the sender's filtering; a client checks it.
+    isExcluded: filters.empty || req.amServer || req.local || req.readBatch ? undefined : (name, dir) => filters.excludesFromSender(name, dir),
   };
   const decoder = new FlistDecoder(lists.table, wire);
   if (o.xattrs) decoder.xattrs = new XattrReceiver({ amSender: false, amRoot: amRootLevel(o), level: o.xattrs }, xattrOptim(s.protocol, s.compatFlags));
@@ -173,6 +179,8 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
 
   const dest: LocalDest = req.listing ? { fs: new DestFs("."), soloName: null, created: new Set() } : resolveLocalName(req.dest, lists, o);
   const umask = process.umask(0);
+  // --read-batch: the generator's choices decide which of the batch's files are applied.
+  const batchRequests = req.readBatch ? new GeneratorRequests(lists.incRecurse, (ndx) => noBatchedUpdate(x!, ndx)) : undefined;
   x = {
     o,
     amServer: req.amServer,
@@ -183,7 +191,8 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
     dest: dest.fs,
     input,
     output,
-    ndxOut: new NdxEncoder(s.protocol),
+    ndxOut: batchRequests?.encoder ?? new NdxEncoder(s.protocol),
+    readBatch: batchRequests,
     ndxIn,
     report: reporter,
     stats,

@@ -6,8 +6,9 @@
  * generator works through them), the generator's requests, then the
  * statistics (a server sends them) and the goodbye.
  */
+import { tweakMode } from "./chmod.ts";
 import type { Options } from "../cli/options.ts";
-import { FlistBuilder, type WalkFs } from "../flist/build.ts";
+import { FlistBuilder, type FileStat, type WalkFs } from "../flist/build.ts";
 import { scanningWalkFs } from "../flist/scan-walk-fs.ts";
 import { FlistEncoder } from "../flist/encode.ts";
 import { systemIdNames } from "../flist/id-names.ts";
@@ -20,11 +21,13 @@ import { MSG } from "../protocol/mux.ts";
 import { NdxDecoder, NdxEncoder } from "../protocol/ndx.ts";
 import type { Session } from "../protocol/setup.ts";
 import { Sender } from "./sender.ts";
+import { SenderXattrs, xattrOptim } from "../flist/xattrs.ts";
+import { amRootLevel } from "./super-user.ts";
 import { emptyStats, type TransferStats } from "./stats.ts";
 import type { ItemEvent } from "./reporter.ts";
 import { IOERR_DEL_LIMIT, IOERR_GENERAL, IOERR_VANISHED } from "../flist/decode.ts";
 import { RERR, RsyncError } from "../errors.ts";
-import { openSync, readFileSync } from "node:fs";
+import { closeSync, constants as fsConstants, lstatSync, openSync, readFileSync, statSync } from "node:fs";
 import { readFilterList } from "../server/filter-list.ts";
 import type { FilterList } from "../flist/filter.ts";
 import { addCvsRules, filterListFromOptions, writeFilterRules } from "../flist/filter-options.ts";
@@ -34,6 +37,9 @@ import { matchBlocks } from "../delta/matcher.ts";
 import type { FileLists } from "../flist/lists.ts";
 import { terminal } from "../output/terminal.ts";
 import { receiverWantsFilterList } from "./receive-session.ts";
+import { SourceRemover } from "./source-removal.ts";
+import { outputConfig } from "../cli/output-config.ts";
+import type { BatchRecorder } from "../batch/batch-file.ts";
 
 /** Upstream's MIN_FILECNT_LOOKAHEAD: files kept listed ahead of the generator (ten times that while idle). */
 const LOOKAHEAD = 1000;
@@ -53,6 +59,10 @@ export interface SendRequest {
   report?: (lists: FileLists, stats: TransferStats) => (e: ItemEvent) => void;
   /** The first list is out (a client's "building file list ... done"). */
   listSent?: (files: number) => void;
+  /** The sending half of a local copy (its --remove-source-files confirmations name the destination's file). */
+  local?: boolean;
+  /** --write-batch on a pushing client: what we send after the rules is recorded, with our statistics. */
+  recorder?: BatchRecorder;
 }
 
 export interface SendResult {
@@ -117,6 +127,11 @@ export async function sendTransfer(request: SendRequest): Promise<SendResult> {
     if (wanted) output.flush();
     if (o.cvsExclude) addCvsRules(filters, ruleSide, "after-sending");
   }
+  // main.c client_run: start_write_batch comes after send_filter_list.
+  if (req.recorder) {
+    output.flush();
+    output.tee = req.recorder.record;
+  }
   // The walk's errors are upstream's FERROR_XFER: they make the run end with 23, wherever they are shown.
   let transferErrors = false;
   const say: Say = (kind, text) => {
@@ -131,6 +146,26 @@ export async function sendTransfer(request: SendRequest): Promise<SendResult> {
     return { ...(await sendLists(req, say, started, walkFs, filters)), hadTransferError: transferErrors };
   } finally {
     walkFs.end();
+  }
+}
+
+/** A file's whole content, opened with `flags` (O_NOATIME for --open-noatime). */
+function readWhole(path: Buffer, flags: number): Buffer {
+  const fd = openSync(path, flags);
+  try {
+    return readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** -U: an entry's access time in seconds (of the symlink itself, or of what a followed one points to). */
+function accessTime(path: Uint8Array, st: FileStat): number {
+  try {
+    const now = (isLink(st.mode) ? lstatSync : statSync)(Buffer.from(path.buffer, path.byteOffset, path.byteLength), { bigint: true });
+    return Number(now.atimeNs / 1_000_000_000n);
+  } catch {
+    return 0;
   }
 }
 
@@ -150,10 +185,13 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
       copyDirlinks: o.copyDirlinks,
       oneFileSystem: o.oneFileSystem,
       ignoreMissingArgs: o.ignoreMissingArgs,
+      deleteMissingArgs: o.deleteMissingArgs,
       preserveHardLinks: o.hardLinks,
       mungeSymlinks: o.mungeSymlinks,
       confinedModule: o.confinedModule,
       ignoreNonreadable: o.ignoreNonreadable,
+      tweakMode: o.chmod.length ? (mode) => tweakMode(mode, o.chmod) : undefined,
+      atime: o.atimes ? accessTime : undefined,
       onMessage: say,
       ...filterHooks(filters, o, true),
       fullName: o.moduleName === undefined ? undefined : moduleFullName(o.moduleName),
@@ -169,12 +207,23 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
     id0Names: s.id0Names,
     names: o.numericIds ? undefined : systemIdNames(),
   });
+  const xattrs = o.xattrs
+    ? new SenderXattrs(
+        { amSender: true, amRoot: amRootLevel(o), level: o.xattrs },
+        { links: o.links, devices: o.devices, specials: o.specials },
+        builder.table,
+        (row) => builder.localPath(row),
+        (text) => say("error", text),
+        xattrOptim(s.protocol, s.compatFlags),
+      )
+    : undefined;
   const lists = new FileListSender(builder, encoder, ndxOut, {
     protocol: s.protocol,
     incRecurse: s.incRecurse,
     safeFlist: s.safeFlist,
     numericIds: o.numericIds ? 1 : 0,
     preserveHardLinks: o.hardLinks,
+    afterEntry: xattrs && ((w, row) => xattrs.afterEntry(w, row)),
   });
   const first = lists.writeFirst(output.data, req.args);
   if (first.ioErrorMessage && output.multiplexed) output.messageInt(MSG.IO_ERROR, first.ioErrorMessage);
@@ -189,6 +238,9 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
     return { stats, lists: builder.lists, ioError: builder.ioError, nothingSent: true };
   }
   const report = req.report?.(builder.lists, stats);
+  if (o.removeSourceFiles) listenForConfirmations(req, say, builder);
+  // --open-noatime (or -UU): reading a file leaves its access time alone (syscall.c do_open).
+  const readFlags = fsConstants.O_RDONLY | (o.openNoatime ? (fsConstants.O_NOATIME ?? 0) : 0);
   let sender: Sender | null = null;
   sender = new Sender({
     s,
@@ -200,8 +252,8 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
     stats,
     ioError: builder.ioError,
     dryRun: o.dryRun,
-    readContent: (row) => readFileSync(Buffer.from(builder.localPath(row))),
-    openContent: (row) => openSync(Buffer.from(builder.localPath(row)), "r"),
+    readContent: (row) => readWhole(Buffer.from(builder.localPath(row)), readFlags),
+    openContent: (row) => openSync(Buffer.from(builder.localPath(row)), readFlags),
     displayName: (row) => `"${Buffer.from(builder.localPath(row)).toString("latin1")}"`,
     sendMoreLists: (idle) => {
       if (lists.eof) return;
@@ -218,6 +270,7 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
     // The receiver asks for a delta by sending block sums (none when it wants the file whole).
     matcher: (head, sums, data, session) => matchBlocks(head, sums, data, session.sums, { updatingBasis: o.inplace }),
     report,
+    xattrs,
   });
   await sender.run();
   if (req.amServer) await sender.sendStats(totalSize(builder), buildMs, 0);
@@ -229,9 +282,35 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
     // flist.c send_file_list: never 0 ms, so the summary shows the generation time line.
     stats.flistBuildTime = Math.max(1, buildMs);
   }
+  if (req.recorder) {
+    // main.c handle_stats: the batch gets the totals a server sender would have sent, before the goodbye.
+    output.flush();
+    req.recorder.stats(stats, s.protocol);
+  }
   await sender.readGoodbye();
   await output.drained();
   return { stats, lists: builder.lists, ioError: sender.ioError };
+}
+
+/** --remove-source-files: the receiving side's MSG_SUCCESS for each entry it has makes us remove ours. */
+function listenForConfirmations(req: SendRequest, say: Say, builder: FlistBuilder): void {
+  const { o, s, input } = req;
+  const remover = new SourceRemover({
+    lists: builder.lists,
+    protocol: s.protocol,
+    local: req.local === true,
+    copyLinks: o.copyLinks,
+    sayRemoved: outputConfig(o).info.get("REMOVE") > 0,
+    localPath: (row) => builder.localPath(row),
+    say,
+  });
+  input.routeMessage(MSG.SUCCESS, (payload) => {
+    try {
+      remover.confirmed(payload);
+    } catch (e) {
+      input.fail(e);
+    }
+  });
 }
 
 /** cleanup.c: with no fatal error the I/O error bits decide the exit code (23 beats 24 beats 25). */

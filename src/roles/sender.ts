@@ -27,6 +27,7 @@ import { closeSync } from "node:fs";
 import { ITEM } from "./attrs.ts";
 import type { TransferStats } from "./stats.ts";
 import type { ItemEvent } from "./reporter.ts";
+import type { SenderXattrs } from "../flist/xattrs.ts";
 
 const MAX_XNAME = 4095;
 
@@ -65,6 +66,8 @@ export interface SendingSide {
   report?(e: ItemEvent): void;
   /** A daemon module's "dont compress" lists "*": deflate stores only. */
   storeOnly?: boolean;
+  /** -X: the attributes sent with the lists, and the values the generator asks for. */
+  xattrs?: SenderXattrs;
 }
 
 interface Request {
@@ -74,6 +77,8 @@ interface Request {
   xname: Uint8Array | null;
   head: SumHead | null;
   sums: Uint8Array | null;
+  /** -X: the abbreviated values the generator asks for (their numbers). */
+  xattrNums: number[] | null;
 }
 
 export class Sender {
@@ -196,7 +201,7 @@ export class Sender {
   private readRequest(r: ChunkReader): Request {
     const x = this.x;
     const ndx = x.ndxIn.read(r);
-    const req: Request = { ndx, iflags: 0, basisType: null, xname: null, head: null, sums: null };
+    const req: Request = { ndx, iflags: 0, basisType: null, xname: null, head: null, sums: null, xattrNums: null };
     if (ndx === NDX_DONE) return req;
     if (ndx === NDX_DEL_STATS && x.s.protocol >= 31) {
       this.readDeleteStats(r);
@@ -206,6 +211,7 @@ export class Sender {
     req.iflags = x.s.protocol >= 29 ? r.u16() : ITEM.TRANSFER | ITEM.MISSING_DATA;
     if (req.iflags & ITEM.BASIS_TYPE_FOLLOWS) req.basisType = r.u8();
     if (req.iflags & ITEM.XNAME_FOLLOWS) req.xname = r.vstring(MAX_XNAME).slice();
+    if (x.xattrs && !x.dryRun) req.xattrNums = x.xattrs.readRequest(r, req.iflags);
     if (req.iflags & ITEM.TRANSFER && !x.dryRun) {
       const head = readSumHead(r, x.s.protocol, x.s.sums.xfer.length);
       req.head = head;
@@ -239,7 +245,9 @@ export class Sender {
   private report(row: number, req: Request, totals: DeltaTotals | null): void {
     const x = this.x;
     if (!x.report) return;
-    x.report({ row, name: x.lists.table.path(row), iflags: req.iflags, xname: req.xname ?? undefined, literal: totals?.literal, matched: totals?.matched });
+    // A transfer's xname names its fuzzy basis, which upstream's log_item does not show.
+    const xname = req.iflags & ITEM.TRANSFER ? undefined : (req.xname ?? undefined);
+    x.report({ row, name: x.lists.table.path(row), iflags: req.iflags, xname, literal: totals?.literal, matched: totals?.matched });
   }
 
   private rowOf(ndx: number): number {
@@ -260,12 +268,14 @@ export class Sender {
     w.u16(req.iflags);
     if (req.basisType !== null) w.u8(req.basisType);
     if (req.xname !== null) w.vstring(req.xname);
+    if (x.xattrs && !x.dryRun) x.xattrs.writeValues(w, this.rowOf(req.ndx), req.iflags);
   }
 
   private async answer(req: Request): Promise<void> {
     const x = this.x;
     const row = this.rowOf(req.ndx);
     const t = x.lists.table;
+    if (req.xattrNums) x.xattrs!.markRequested(row, req.xattrNums);
     if (!(req.iflags & ITEM.TRANSFER)) {
       this.report(row, req, null);
       this.echo(req);

@@ -87,3 +87,26 @@ describe("atimes, fuzzy, delay-updates and fsync in the server vector (pull and 
     });
   }
 });
+
+/** -X/-XX, --super, --fake-super: upstream 3.5.0's vectors for a pull and a push (same fake shell); --fake-super stays local. */
+const XATTRS_AND_SUPER: [string, string, string][] = [
+  ["-aX", "--server --sender -logDtpXre.iLsfxCIvu", "--server -logDtpXre.iLsfxCIvu"],
+  ["-aXX", "--server --sender -logDtpXXre.iLsfxCIvu", "--server -logDtpXXre.iLsfxCIvu"],
+  ["-X", "--server --sender -Xe.LsfxCIvu", "--server -Xe.LsfxCIvu"],
+  ["-aX --no-X", "--server --sender -logDtpre.iLsfxCIvu", "--server -logDtpre.iLsfxCIvu"],
+  ["-aX --fake-super", "--server --sender -logDtpXre.iLsfxCIvu", "--server -logDtpXre.iLsfxCIvu"],
+  ["-a --super", "--server --sender -logDtpre.iLsfxCIvu", "--server -logDtpre.iLsfxCIvu --super"],
+  ["-a --fake-super", "--server --sender -logDtpre.iLsfxCIvu", "--server -logDtpre.iLsfxCIvu"],
+  ["-a --super --no-super", "--server --sender -logDtpre.iLsfxCIvu", "--server -logDtpre.iLsfxCIvu"],
+];
+
+describe("xattrs and super-user options in the server vector (pull and push)", () => {
+  for (const [argv, pull, push] of XATTRS_AND_SUPER) {
+    test(`${argv} (pull)`, () => expect(build(argv)).toBe(pull));
+    test(`${argv} (push)`, () => {
+      const o = defaultOptions();
+      parseArgv(argv.split(" "), [...optionTable, ...modeTable], o);
+      expect(serverArgs(o, { amSender: true, protocol: 32, listOnly: 0 }).join(" ")).toBe(push);
+    });
+  }
+});
