@@ -131,6 +131,8 @@ export interface BuildOptions {
   deleteMissingArgs?: boolean;
   /** --checksum: the file's sum, computed when its entry is made (upstream file_checksum). */
   checksum?: (path: Uint8Array, st: FileStat) => Uint8Array;
+  /** -U: a non-directory's access time (seconds), read when its entry is made, before anything reads the file. */
+  atime?: (path: Uint8Array, st: FileStat) => number;
   /**
    * Filters (not yet implemented): false leaves the entry out. `name` is the
    * entry's name in the list; implied directories are not asked.
@@ -826,6 +828,7 @@ export class FlistBuilder {
     t.flags[row] = rowFlags;
     this.rowPathname[row] = this.pathname;
     const trackLinks = o.preserveHardLinks && (p >= 28 ? !isDir(mode) && st.nlink > 1 : isReg(mode));
+    if (o.atime && !isDir(mode) && mode !== 0) t.extra(row).atime = o.atime(this.fsPath(this.pathname, name), st);
     const sum = o.checksum && isReg(mode) ? o.checksum(this.fsPath(this.pathname, name), st) : undefined;
     if (link || isDevice(mode) || trackLinks || sum) {
       const e = t.extra(row);

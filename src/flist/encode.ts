@@ -81,6 +81,8 @@ export class FlistEncoder {
   private lastName: Uint8Array = EMPTY;
   private mode = 0;
   private mtime = 0;
+  /** -U: the last access time sent (XMIT_SAME_ATIME repeats it). */
+  private atime = 0;
   private uid = 0;
   private gid = 0;
   private rdevMajor = 0;
@@ -207,6 +209,13 @@ export class FlistEncoder {
     else this.mtime = mtime;
     const nsec = t.nsec[row]!;
     if (nsec !== 0 && p >= 31) xflags |= XMIT.MOD_NSEC;
+    // -U: a non-directory's access time, unless it is the previous one's.
+    const sendsAtime = o.preserveAtimes === true && !isDir(mode);
+    const atime = sendsAtime ? (e?.atime ?? 0) : 0;
+    if (sendsAtime) {
+      if (atime === this.atime) xflags |= XMIT.SAME_ATIME;
+      else this.atime = atime;
+    }
 
     // Hard links: a group's first member goes in full; later ones name it.
     let firstNdx = -1;
@@ -275,6 +284,7 @@ export class FlistEncoder {
     }
     if (xflags & XMIT.MOD_NSEC) w.varint(nsec);
     if (!(xflags & XMIT.SAME_MODE)) w.i32(mode);
+    if (sendsAtime && !(xflags & XMIT.SAME_ATIME)) w.varlong(atime, 4);
     if (o.preserveUid && !(xflags & XMIT.SAME_UID)) {
       if (p < 30) w.i32(uid);
       else {

@@ -17,5 +17,7 @@ export function flistWireOptions(o: Options, s: Session): FlistWireOptions {
     checksumLength: o.checksum ? s.sums.file.length : 0,
     relativePaths: o.relative,
     recursive: o.recursive,
+    preserveAtimes: o.atimes > 0,
+    missingEntries: o.deleteMissingArgs,
   };
 }

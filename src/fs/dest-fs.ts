@@ -97,8 +97,9 @@ export class DestFs {
     fs.lchownSync(this.abs(rel), uid, gid);
   }
 
-  setTimes(rel: Uint8Array, mtime: number, nsec: number, isLink: boolean): void {
-    setTimes(this.abs(rel), mtime, nsec, isLink);
+  /** Sets the mtime, and the atime (whole seconds) when given (-U). */
+  setTimes(rel: Uint8Array, mtime: number, nsec: number, isLink: boolean, atime?: number): void {
+    setTimes(this.abs(rel), mtime, nsec, isLink, atime);
   }
 
   /** Names in a directory (raw bytes), without "." and "..". */
@@ -147,6 +148,7 @@ function statOf(st: fs.BigIntStats | undefined): DestStat | null {
     // glibc's dev_t encoding (major/minor split across the 64 bits).
     rdevMajor: Number(((st.rdev >> 8n) & 0xfffn) | ((st.rdev >> 32n) & 0xfffff000n)),
     rdevMinor: Number((st.rdev & 0xffn) | ((st.rdev >> 12n) & 0xffffff00n)),
+    atime: Number(st.atimeNs / 1_000_000_000n),
   };
 }
 

@@ -88,6 +88,8 @@ export interface EntryStat {
   nlink: number;
   rdevMajor: number;
   rdevMinor: number;
+  /** Access time in whole seconds, where the stat was taken for -U (the destination's); the native scan leaves it out. */
+  atime?: number;
 }
 
 const NS = 1_000_000_000n;

@@ -95,6 +95,17 @@ export class AttrRules {
     return !sameTime(this.o.modifyWindow, t.mtime[row]!, t.nsec[row]!, st.mtime, st.nsec);
   }
 
+  /** -U: the access time the entry should get; none for a directory or without -U. */
+  private atimeOf(row: number): number | undefined {
+    if (!this.o.atimes || isDir(this.t.mode[row]!)) return undefined;
+    return this.t.extras.get(row)?.atime ?? 0;
+  }
+
+  /** -O / -J: no time at all is set on such entries. */
+  private timesOmitted(mode: number): boolean {
+    return (isDir(mode) && this.o.omitDirTimes) || (isLink(mode) && this.o.omitLinkTimes);
+  }
+
   /** Whether times are kept for this kind of entry (-t, minus -O / -J). */
   keepsTime(mode: number): boolean {
     const o = this.o;
@@ -114,6 +125,11 @@ export class AttrRules {
       if (iflags & ITEM.LOCAL_CHANGE) iflags |= ITEM.REPORT_TIME | ITEM.REPORT_TIMEFAIL;
     } else if (this.keepsTime(mode) ? this.mtimeDiffers(row, st) : (iflags & (ITEM.TRANSFER | ITEM.LOCAL_CHANGE)) !== 0 && !(iflags & ITEM.MATCHED)) {
       iflags |= ITEM.REPORT_TIME;
+    }
+    // -U: the access time of what is there (not of a directory or a symlink).
+    const atime = this.atimeOf(row);
+    if (atime !== undefined && !isLink(mode) && st.atime !== undefined && !sameTime(o.modifyWindow, atime, 0, st.atime, 0)) {
+      iflags |= ITEM.REPORT_ATIME;
     }
     if (!isLink(mode)) {
       if (o.perms) {
@@ -153,18 +169,25 @@ export class AttrRules {
     }
     if (typeof time === "object") {
       dest.setTimes(rel, time.mtime, 0, isLink(mode));
-    } else if (time !== "skip" && this.keepsTime(mode)) {
-      const same =
-        time === "exact"
-          ? t.mtime[row] === st.mtime && t.nsec[row] === st.nsec
-          : sameTime(o.modifyWindow, t.mtime[row]!, t.nsec[row]!, st.mtime, st.nsec);
-      if (!same) {
-        try {
-          dest.setTimes(rel, t.mtime[row]!, t.nsec[row]!, isLink(mode));
-        } catch (e) {
-          if (isLink(mode)) return false;
-          throw e;
-        }
+      return true;
+    }
+    if (time === "skip") return true;
+    const keepMtime = this.keepsTime(mode);
+    const setMtime =
+      keepMtime &&
+      !(time === "exact"
+        ? t.mtime[row] === st.mtime && t.nsec[row] === st.nsec
+        : sameTime(o.modifyWindow, t.mtime[row]!, t.nsec[row]!, st.mtime, st.nsec));
+    // -U (rsync.c set_file_attrs): after a transfer the atime is always set, otherwise when it differs; -J/-O leave all times alone.
+    const atime = this.atimeOf(row);
+    const setAtime =
+      atime !== undefined && !this.timesOmitted(mode) && (time === "exact" || st.atime === undefined || !sameTime(o.modifyWindow, atime, 0, st.atime, 0));
+    if (setMtime || setAtime) {
+      try {
+        dest.setTimes(rel, setMtime ? t.mtime[row]! : st.mtime, setMtime ? t.nsec[row]! : st.nsec, isLink(mode), setAtime ? atime : undefined);
+      } catch (e) {
+        if (isLink(mode)) return false;
+        throw e;
       }
     }
     return true;

@@ -10,6 +10,8 @@ import type { SumHead } from "../delta/sum-head.ts";
 import type { DestFs } from "../fs/dest-fs.ts";
 import { tempNameFor } from "../fs/dest-fs.ts";
 import type { Hasher } from "../native/index.ts";
+import { FALLOC_FL_KEEP_SIZE, fallocate } from "../fs/libc.ts";
+import { SparseWriter } from "../fs/sparse-write.ts";
 
 /** Files up to this size are kept in memory and written in one go. */
 const WRITE_BATCH = 1 << 20;
@@ -27,6 +29,10 @@ export interface IncomingSpec {
   append: 0 | 1 | 2;
   /** Mode for a newly created file (our own until it is in place). */
   createMode: number;
+  /** -S: zero runs become holes. */
+  sparse?: boolean;
+  /** --preallocate: the file's final length, allocated before writing. */
+  preallocate?: number;
 }
 
 export class IncomingFile {
@@ -39,6 +45,10 @@ export class IncomingFile {
   private offset = 0;
   private chunks: Uint8Array[] = [];
   private pending = 0;
+  /** -S in place: how far the file held data before (holes below it must be punched, upstream's preallocated_len). */
+  private oldLength = 0;
+  /** -S: writes that leave zero runs as holes. */
+  private sparse: SparseWriter | null = null;
 
   constructor(
     private readonly dest: DestFs,
@@ -55,7 +65,25 @@ export class IncomingFile {
     }
     if (spec.inplace) {
       this.fd = dest.openOrCreateForUpdate(spec.rel, spec.createMode);
+      this.oldLength = fs.fstatSync(this.fd).size;
+      // receive_data: a sparse file sent whole is best started empty (its holes need no punching then).
+      if (spec.sparse && spec.head.count === 0 && !spec.append) {
+        fs.ftruncateSync(this.fd, 0);
+        this.oldLength = 0;
+      }
+      if ((spec.preallocate ?? 0) > this.oldLength) this.allocate();
+      if (spec.sparse) this.sparse = new SparseWriter(this.fd, this.oldLength);
       if (spec.append) this.startAppend();
+    }
+  }
+
+  /** --preallocate (do_fallocate): the final length reserved up front; a failure only costs the reservation. */
+  private allocate(): void {
+    try {
+      // Holes are punched within the file's size, so a sparse file is allocated at its full size.
+      fallocate(this.fd, this.spec.sparse ? 0 : FALLOC_FL_KEEP_SIZE, 0, this.spec.preallocate!);
+    } catch {
+      // not supported here
     }
   }
 
@@ -95,6 +123,8 @@ export class IncomingFile {
     this.hasher.update(data);
     this.matched += len;
     if (this.spec.inplace && at === this.offset) {
+      // skip_matched: the data is in place, but its zero runs still become holes under -S.
+      this.sparse?.write(data, at, true);
       this.offset += len;
       return data;
     }
@@ -104,7 +134,8 @@ export class IncomingFile {
 
   private write(data: Uint8Array): void {
     if (this.spec.inplace) {
-      fs.writeSync(this.fd, data, 0, data.length, this.offset);
+      if (this.sparse) this.sparse.write(data, this.offset);
+      else fs.writeSync(this.fd, data, 0, data.length, this.offset);
       this.offset += data.length;
       return;
     }
@@ -114,8 +145,14 @@ export class IncomingFile {
   }
 
   private flush(): void {
-    if (this.fd < 0) this.fd = this.dest.createExclusive(this.temp!, this.spec.createMode);
-    fs.writeSync(this.fd, Buffer.concat(this.chunks, this.pending));
+    if (this.fd < 0) {
+      this.fd = this.dest.createExclusive(this.temp!, this.spec.createMode);
+      if (this.spec.preallocate) this.allocate();
+      if (this.spec.sparse) this.sparse = new SparseWriter(this.fd, 0);
+    }
+    const data = Buffer.concat(this.chunks, this.pending);
+    if (this.sparse) this.sparse.write(data, this.offset);
+    else fs.writeSync(this.fd, data);
     this.offset += this.pending;
     this.chunks = [];
     this.pending = 0;
@@ -134,18 +171,22 @@ export class IncomingFile {
     this.closeBasis();
     if (this.spec.inplace) {
       // What was longer than the new content goes.
+      this.sparse?.finish();
       fs.ftruncateSync(this.fd, this.offset);
     } else {
       this.flush();
+      this.sparse?.finish();
+      // A trailing hole is no write at all, and a reservation may be longer than the data: the length is set here.
+      if (this.spec.sparse || this.spec.preallocate) fs.ftruncateSync(this.fd, this.offset);
     }
     fs.closeSync(this.fd);
     this.fd = -1;
     return this.temp ?? this.spec.rel;
   }
 
-  /** Puts a closed temp file in place (nothing to do when updating in place). */
-  install(): void {
-    if (this.temp) this.dest.rename(this.temp, this.spec.rel);
+  /** Puts a closed temp file in place, or at `at` (--delay-updates); nothing to do when updating in place. */
+  install(at: Uint8Array = this.spec.rel): void {
+    if (this.temp) this.dest.rename(this.temp, at);
   }
 
   /** A rebuilt file that failed verification or could not be finished: the temp file goes. */
