@@ -12,7 +12,7 @@ import { Input } from "../io/input.ts";
 import { Output } from "../io/output.ts";
 import type { Channel } from "../io/channel.ts";
 import { memoryChannelPair } from "../io/memory-channel.ts";
-import { clientSetupProtocol } from "../protocol/setup.ts";
+import { clientSetupProtocol, type Session } from "../protocol/setup.ts";
 import { forwardedNames, sendingArgs } from "./files-from.ts";
 import { compressRequest } from "../compress/choice.ts";
 import { allowIncRecurse, serverSetupProtocol } from "../protocol/server-setup.ts";
@@ -25,6 +25,7 @@ import { connectToRemote } from "./connection.ts";
 import { serverArgs } from "../protocol/server-args.ts";
 import { PROTOCOL_VERSION } from "../version.ts";
 import { requestedNames } from "./requested.ts";
+import type { BatchRecorder } from "../batch/batch-file.ts";
 
 export interface PullResult {
   exitCode: number;
@@ -39,6 +40,8 @@ export interface PullRequest {
   /** Local destination, or undefined for a listing. */
   dest: string | undefined;
   startTime: number;
+  /** --write-batch: what we receive is recorded. */
+  recorder?: BatchRecorder;
 }
 
 /** A pull from a daemon or over a remote shell. */
@@ -76,12 +79,13 @@ async function runConnected(
   const output = new Output(channel);
   // Until the transfer starts, failures (timeouts too) are the "Receiver"'s, as upstream's client names itself before it forks.
   let role: Role = "Receiver";
-  const watchdog = new IoWatchdog(input, output, () => timeouts.value, () => role);
+  const watchdog = new IoWatchdog(input, output, () => timeouts.value, () => role, o.stopAt);
   watchdog.start();
   try {
     const protocol = await asRole("Receiver", start(input, output));
     if (protocol === null) return { exitCode: 0, stats: emptyStats() };
-    const session = await asRole("Receiver", clientSetupProtocol(input, output, { protocol, checksumChoice: o.checksumChoice, compress: compressRequest(o) }));
+    const session = await asRole("Receiver", clientSetupProtocol(input, output, { protocol, checksumChoice: o.checksumChoice, compress: compressRequest(o), batch: !!req.recorder }));
+    recordFrom(req.recorder, session, input);
     const filesFrom = o.filesFrom === undefined ? undefined : forwardedNames(o);
     if (filesFrom && session.protocol < 31) throw new RsyncError(RERR.UNSUPPORTED, "rsync: --files-from with a remote source needs protocol 31 or later in oc-rsync");
     const result = await asRole(
@@ -119,15 +123,19 @@ async function runConnected(
  * side (sendTransfer) and the receiving side every pull uses. As upstream, a
  * local copy sends files whole unless --no-whole-file is given.
  */
-export async function localCopy(req: { o: Options; sources: string[]; dest: string; listing: boolean; startTime: number }): Promise<PullResult> {
+export async function localCopy(req: { o: Options; sources: string[]; dest: string; listing: boolean; startTime: number; recorder?: BatchRecorder }): Promise<PullResult> {
   const o = req.o;
-  o.wholeFile ??= true;
+  // main.c: not when writing a batch, whose reader may have the old files to build on.
+  if (!req.recorder) o.wholeFile ??= true;
   const protocol = o.protocol ?? PROTOCOL_VERSION;
   const [clientEnd, serverEnd] = memoryChannelPair();
   const cin = new Input(clientEnd);
   const cout = new Output(clientEnd);
   const sin = new Input(serverEnd);
   const sout = new Output(serverEnd);
+  // Nothing to time out between two halves of one process, but --stop-after/--stop-at still apply.
+  const watchdog = new IoWatchdog(cin, cout, () => 0, () => "sender", o.stopAt);
+  watchdog.start();
   // The capability letters our receiving side would announce to a server ("-e.LETTERS").
   const eArg = serverArgs(o, { amSender: false, protocol, listOnly: 0 }).find((a) => /^-[^-]*e\./.test(a)) ?? "";
   const clientInfo = eArg.slice(eArg.indexOf("e.") + 2);
@@ -138,7 +146,7 @@ export async function localCopy(req: { o: Options; sources: string[]; dest: stri
         clientInfo,
         allowIncRecurse: allowIncRecurse({ recursive: o.recursive, amSender: true, clientInfo, needsWholeList: false }),
         checksumChoice: o.checksumChoice,
-        checksumSeed: 0,
+        checksumSeed: o.checksumSeed,
         compress: compressRequest(o),
       });
       sout.startMultiplex();
@@ -154,9 +162,11 @@ export async function localCopy(req: { o: Options; sources: string[]; dest: stri
   })();
   serving.catch(() => {});
   try {
-    const s = await clientSetupProtocol(cin, cout, { protocol, checksumChoice: o.checksumChoice, compress: compressRequest(o) });
+    const s = await clientSetupProtocol(cin, cout, { protocol, checksumChoice: o.checksumChoice, compress: compressRequest(o), batch: !!req.recorder });
+    recordFrom(req.recorder, s, cin);
     const result = await receiveTransfer({
-      o,
+      // Upstream's receiving child leaves --munge-links to the sending side (pipe.c local_child).
+      o: receivingOptions(o),
       s,
       input: cin,
       output: cout,
@@ -179,7 +189,20 @@ export async function localCopy(req: { o: Options; sources: string[]; dest: stri
     });
     return result;
   } finally {
+    watchdog.stop();
     clientEnd.close();
     serverEnd.close();
   }
+}
+
+/** --write-batch on a receiving client: the header, then everything the sender sends from here (main.c client_run start_write_batch). */
+function recordFrom(recorder: BatchRecorder | undefined, s: Session, input: Input): void {
+  if (!recorder) return;
+  recorder.start(s);
+  input.tee = recorder.record;
+}
+
+/** The options the receiving half of a local copy works with: each side of a local copy needs its own --munge-links. */
+function receivingOptions(o: Options): Options {
+  return o.mungeSymlinks ? { ...o, mungeSymlinks: false } : o;
 }

@@ -20,6 +20,7 @@ import type { HostSpec } from "../transport/address.ts";
 import { connectToRemote } from "./connection.ts";
 import { listenForMessages, newMessageState } from "./messages.ts";
 import { ClientOutput } from "./output.ts";
+import type { BatchRecorder } from "../batch/batch-file.ts";
 
 export interface PushRequest {
   o: Options;
@@ -27,6 +28,8 @@ export interface PushRequest {
   /** The destination: its path part is "module/path" for a daemon. */
   spec: HostSpec;
   startTime: number;
+  /** --write-batch: what we send is recorded. */
+  recorder?: BatchRecorder;
 }
 
 export async function pushToRemote(req: PushRequest): Promise<number> {
@@ -36,13 +39,14 @@ export async function pushToRemote(req: PushRequest): Promise<number> {
   const input = new Input(conn.channel);
   const output = new Output(conn.channel);
   const role: Role = "sender";
-  const watchdog = new IoWatchdog(input, output, () => timeouts.value, () => role);
+  const watchdog = new IoWatchdog(input, output, () => timeouts.value, () => role, o.stopAt);
   watchdog.start();
   let code: number;
   try {
     const protocol = await asRole(role, conn.start(input, output));
     if (protocol === null) return 0;
-    const s = await asRole(role, clientSetupProtocol(input, output, { protocol, checksumChoice: o.checksumChoice, compress: compressRequest(o) }));
+    const s = await asRole(role, clientSetupProtocol(input, output, { protocol, checksumChoice: o.checksumChoice, compress: compressRequest(o), batch: !!req.recorder }));
+    req.recorder?.start(s);
     const setupRead = input.bytesReceived;
     const setupWritten = output.bytesSent;
     if (s.protocol >= 30) output.startMultiplex();
@@ -65,6 +69,7 @@ export async function pushToRemote(req: PushRequest): Promise<number> {
         output,
         ...sendingArgs(o, req.sources),
         amServer: false,
+        recorder: req.recorder,
         listSent: (files) => header.done(files),
         report: (lists, stats) => {
           const r = new ClientOutput(o, out, lists, stats, s, "push");

@@ -2,6 +2,7 @@
  * The client's top level (main.c start_client): decides from the arguments
  * which transfer this is, and runs it.
  */
+import { statSync } from "node:fs";
 import type { Options } from "../cli/options.ts";
 import { RERR, RsyncError, usageError, type Role } from "../errors.ts";
 import { validateChecksumChoice } from "../protocol/checksum-choice.ts";
@@ -10,6 +11,8 @@ import { checkForHostSpec, type HostSpec } from "../transport/address.ts";
 import { localCopy, pullFromRemote } from "./pull.ts";
 import { pushToRemote } from "./push.ts";
 import { applyFilesFromImplications } from "./files-from.ts";
+import { BatchRecorder } from "../batch/batch-file.ts";
+import { checkBatchOptions, readBatch } from "../batch/read-batch.ts";
 import { core } from "../native/index.ts";
 import { terminal } from "../output/terminal.ts";
 
@@ -24,22 +27,28 @@ export async function runClient(o: Options): Promise<ClientExit> {
   const args = o.args;
   terminal.quiet = o.quiet > 0;
   terminal.eightBit = o.eightBitOutput;
+  terminal.allToStderr = o.msgs2stderr === 1;
   // The native core failing to load is worth a word under -v (unless it was switched off on purpose).
   if (o.verbose > 0 && core.caps.kind !== "native" && process.env.OC_RSYNC_NATIVE !== "0") {
     process.stderr.write(`oc-rsync: native core not loaded (${core.caps.reason}); using the TypeScript implementation\n`);
   }
   applyFilesFromImplications(o);
+  checkLocalOnlyOptions(o);
   if (o.checksumChoice) validateChecksumChoice(o.checksumChoice);
   // An unknown --compress-choice fails before connecting, as upstream's option parsing does.
   compressRequest(o);
   if (o.protocol !== undefined && (o.protocol < 27 || o.protocol > 32)) {
     throw new RsyncError(RERR.PROTOCOL, `--protocol must be between 27 and 32 (oc-rsync supports 27 to 32).`);
   }
+  checkBatchOptions(o);
+  if (o.readBatch) return { code: await readBatch(o, startTime), role: "Receiver" };
+  // --write-batch: the files are opened (and the stream flags written) before connecting, as main.c does.
+  const recorder = o.writeBatch ? new BatchRecorder(o) : undefined;
   const source = args[0] === undefined ? null : checkForHostSpec(args[0], o.port ?? 0);
   if (!source) {
     const last = args[args.length - 1]!;
     const dest = args.length >= 2 ? checkForHostSpec(last, o.port ?? 0) : null;
-    if (dest) return { code: await pushToRemote({ o, sources: args.slice(0, -1), spec: dest, startTime }), role: "sender" };
+    if (dest) return { code: await pushToRemote({ o, sources: args.slice(0, -1), spec: dest, startTime, recorder }), role: "sender" };
     // A lone local source lists, as does --list-only with a local destination (which is left alone).
     const listing = args.length === 1 || o.listOnly;
     if (listing) {
@@ -47,7 +56,7 @@ export async function runClient(o: Options): Promise<ClientExit> {
       if (!o.recursive && !o.noDirs) o.dirs = true;
     }
     const sources = args.length === 1 ? args : args.slice(0, -1);
-    const result = await localCopy({ o, sources, dest: listing ? "." : last, listing, startTime });
+    const result = await localCopy({ o, sources, dest: listing ? "." : last, listing, startTime, recorder });
     // Upstream's client is the sending half of a local copy.
     return { code: result.exitCode, role: "sender" };
   }
@@ -57,7 +66,7 @@ export async function runClient(o: Options): Promise<ClientExit> {
   if (hasDest && checkForHostSpec(last, o.port ?? 0)) throw usageError("The source and destination cannot both be remote.");
   const remote = hasDest ? args.slice(0, -1) : args;
   const paths = remote.map((arg, i) => (i === 0 ? source.path : extraSource(arg, source, o)));
-  const result = await pullFromRemote({ o, spec: source, paths, dest: hasDest ? last : undefined, startTime });
+  const result = await pullFromRemote({ o, spec: source, paths, dest: hasDest ? last : undefined, startTime, recorder });
   return { code: result.exitCode, role: "generator" };
 }
 
@@ -72,4 +81,30 @@ function extraSource(arg: string, first: HostSpec, o: Options): string {
   if (spec.machine && spec.machine !== first.machine) throw usageError("All source args must come from the same machine.");
   if (spec.port !== first.port) throw usageError("All source args must use the same port number.");
   return spec.path;
+}
+
+/** Options the client settles before anything else (options.c, after the option loop). */
+function checkLocalOnlyOptions(o: Options): void {
+  // --old-dirs: recursion limited to the top level by a rule that follows the user's own.
+  if (o.oldDirs) {
+    o.filters.push({ kind: "filter", value: "- /*/*" });
+    o.recursive = o.dirs = true;
+  }
+  // A munged link could point into a real /rsyncd-munged/ (options.c refuses then; a daemon is chrooted or checks itself).
+  if (o.mungeSymlinks && isDirectory("/rsyncd-munged")) {
+    throw new RsyncError(RERR.UNSUPPORTED, "Symlink munging is unsafe when a /rsyncd-munged directory exists.");
+  }
+  if (o.oldArgs > 0 && o.secludedArgs > 0) throw usageError("rsync: --secluded-args conflicts with --old-args.");
+  if (o.confineRoot !== undefined) {
+    if (!o.confineRoot.startsWith("/")) throw usageError("rsync: --confine-root must be an absolute path");
+    if (o.insecureLinks) throw usageError("rsync: --insecure-links cannot be combined with --confine-root");
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }

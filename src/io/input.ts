@@ -12,6 +12,15 @@ import type { Channel } from "./channel.ts";
 /** Stop reading the socket while this much decoded-but-unconsumed data is buffered. */
 const PAUSE_ABOVE = 8 << 20;
 
+/**
+ * Thrown by a `loop` step that cannot go on until something other than
+ * input happens (--read-batch: the receiver waits for the generator's
+ * choice): the step is retried from the item's start once `until` settles.
+ */
+export class WaitFor {
+  constructor(readonly until: Promise<void>) {}
+}
+
 export type MessageHandler = (code: number, payload: Uint8Array) => void;
 
 export class Input {
@@ -24,6 +33,8 @@ export class Input {
   bytesReceived = 0;
   /** When bytes last arrived (ms), for --timeout. */
   lastActivity = Date.now();
+  /** Sees every byte of the data stream once multiplexed (--write-batch records a receiver's input). */
+  tee: ((data: Uint8Array) => void) | null = null;
 
   constructor(
     private readonly channel: Channel,
@@ -48,7 +59,10 @@ export class Input {
   /** From now on incoming bytes are frames; bytes already buffered are re-read as frames. */
   startMultiplex(): void {
     this.demux = new Demultiplexer({
-      data: (payload) => this.reader.push(payload),
+      data: (payload) => {
+        this.tee?.(payload);
+        this.reader.push(payload);
+      },
       message: (code, payload) => this.onMessage(code, payload),
     });
     for (const chunk of this.reader.drain()) this.demux.push(chunk);
@@ -119,6 +133,11 @@ export class Input {
           if (!step(r)) return;
         }
       } catch (e) {
+        if (e instanceof WaitFor) {
+          r.rewind();
+          await e.until;
+          continue;
+        }
         if (e !== UNDERFLOW) throw e;
         r.rewind();
       }

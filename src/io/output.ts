@@ -25,6 +25,8 @@ export class Output {
   bytesSent = 0;
   /** When bytes were last accepted by the channel (ms), for --timeout. */
   lastActivity = Date.now();
+  /** Sees every byte of the data stream as it leaves (--write-batch records a pushing sender's output). */
+  tee: ((data: Uint8Array) => void) | null = null;
 
   constructor(private readonly channel: Channel) {
     channel.onDrain(() => this.pump());
@@ -83,6 +85,7 @@ export class Output {
     const n = this.pending.length;
     if (n === 0) return;
     const bytes = this.pending.peek();
+    this.tee?.(bytes);
     if (!this.isMultiplexed) {
       this.enqueue(bytes.slice());
     } else {

@@ -53,6 +53,8 @@ export interface ClientSetupRequest {
   protocol: number;
   checksumChoice: string | undefined;
   compress: CompressRequest;
+  /** --write-batch: offer only the old-style choices, which a batch reader assumes (compat.c getenv_nstr). */
+  batch?: boolean;
 }
 
 /** What one side brings to compat.c negotiate_the_strings. */
@@ -64,6 +66,8 @@ export interface NegotiationRequest {
   checksumChoice: string | undefined;
   checksumList: string[];
   compress: CompressRequest;
+  /** The compression names to offer instead of our usual list. */
+  compressList?: string[];
 }
 
 export interface Negotiated {
@@ -82,7 +86,7 @@ export interface Negotiated {
 export async function negotiateStrings(input: Input, output: Output, o: NegotiationRequest): Promise<Negotiated> {
   const pickSums = o.checksumChoice === undefined;
   const pickCompress = o.compress.on && o.compress.choice === null;
-  const compressList = offeredCompressList(o.amServer);
+  const compressList = o.compressList ?? offeredCompressList(o.amServer);
   if (o.negotiate) {
     if (pickSums) output.data.vstring(Buffer.from(o.checksumList.join(" ")));
     if (pickCompress) output.data.vstring(Buffer.from(compressList.join(" ")));
@@ -126,8 +130,9 @@ export async function clientSetupProtocol(input: Input, output: Output, req: Cli
     negotiate,
     amServer: false,
     checksumChoice: req.checksumChoice,
-    checksumList: CLIENT_CHECKSUM_LIST,
+    checksumList: req.batch ? [protocol >= 30 ? "md5" : "md4"] : CLIENT_CHECKSUM_LIST,
     compress: req.compress,
+    compressList: req.batch ? ["zlib"] : undefined,
   });
 
   const seed = await input.read((r) => r.i32());

@@ -1,0 +1,142 @@
+/**
+ * The batch file and its script (batch.c open_batch_files, io.c
+ * start_write_batch): --write-batch records what the receiving side reads
+ * after the protocol setup, behind a header that lets --read-batch take the
+ * place of the connection.
+ */
+import { closeSync, constants, fstatSync, openSync, readFileSync, writeSync } from "node:fs";
+import path from "node:path";
+import type { Options } from "../cli/options.ts";
+import { RERR, RsyncError } from "../errors.ts";
+import { errText } from "../fs/errors.ts";
+import { ByteWriter } from "../protocol/writer.ts";
+import type { Session } from "../protocol/setup.ts";
+import { filterListFromOptions } from "../flist/filter-options.ts";
+import type { TransferStats } from "../roles/stats.ts";
+import { batchShellScript } from "./shell-script.ts";
+import { streamFlagsOf } from "./stream-flags.ts";
+
+/** Upstream's MAX_BATCH_NAME_LEN. */
+const MAX_NAME = 256;
+
+/** full_fname: a name as upstream's messages show it (absolute, quoted). */
+const shown = (name: string) => `"${path.resolve(name)}"`;
+
+/** O_NOFOLLOW: a planted symlink at the batch's name must not redirect it (open_no_attacker_symlinks, simplified). */
+function openBatch(name: string, flags: number, mode: number, code: number): number {
+  try {
+    return openSync(name, flags | constants.O_NOFOLLOW, mode);
+  } catch (e) {
+    throw new RsyncError(code, `rsync: Batch file ${shown(name)} open error: ${errText(e)}`);
+  }
+}
+
+export function checkBatchName(name: string): void {
+  if (Buffer.byteLength(name) > MAX_NAME) throw new RsyncError(RERR.SYNTAX, `the batch-file name must be ${MAX_NAME} characters or less.`);
+}
+
+/** --write-batch / --only-write-batch: the open FILE (and FILE.sh, written once the session is known). */
+export class BatchRecorder {
+  private readonly fd: number;
+  private readonly shFd: number;
+  private recording = false;
+  private closed = false;
+
+  constructor(private readonly o: Options) {
+    const name = o.batchName!;
+    const write = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC;
+    this.shFd = openBatch(`${name}.sh`, write, 0o700, RERR.FILESELECT);
+    this.fd = openBatch(name, write, 0o600, RERR.FILEIO);
+    // write_stream_flags: the options that shape the stream, before anything else.
+    this.write(new ByteWriter(4).i32(streamFlagsOf(o)).peek());
+  }
+
+  private write(bytes: Uint8Array): void {
+    if (this.closed || bytes.length === 0) return;
+    let at = 0;
+    try {
+      while (at < bytes.length) at += writeSync(this.fd, bytes, at, bytes.length - at);
+    } catch (e) {
+      throw new RsyncError(RERR.FILEIO, `rsync: Batch file ${shown(this.o.batchName!)} write error: ${errText(e)}`);
+    }
+  }
+
+  /**
+   * After setup_protocol: the script (write_batch_shell_file), then the
+   * session's header (start_write_batch); from here `record` keeps what the
+   * receiving side reads.
+   */
+  start(s: Session): void {
+    const script = batchShellScript({
+      program: programWords(),
+      rawArgs: process.argv.slice(2),
+      paths: this.o.args,
+      filters: filterListFromOptions(this.o),
+      protocol: s.protocol,
+      eolNulls: this.o.from0,
+    });
+    try {
+      writeSync(this.shFd, script);
+      closeSync(this.shFd);
+    } catch (e) {
+      throw new RsyncError(RERR.FILEIO, `rsync: Batch file ${this.o.batchName}.sh write error: ${errText(e)}`);
+    }
+    const w = new ByteWriter(16).i32(s.protocol);
+    if (s.protocol >= 30) w.varint(s.compatFlags);
+    w.i32(s.sums.seed);
+    this.write(w.peek());
+    this.recording = true;
+  }
+
+  /** The stream's bytes, as the receiving side reads them (io.c read_buf/write_buf's batch copy). */
+  readonly record = (bytes: Uint8Array): void => {
+    if (this.recording) this.write(bytes);
+  };
+
+  /**
+   * main.c handle_stats: a sending client gives the batch the statistics a
+   * server sender would have sent, so that the reader finds them in place.
+   */
+  stats(st: TransferStats, protocol: number): void {
+    const w = new ByteWriter(40);
+    const long30 = (v: number) => (protocol >= 30 ? w.varlong(v, 3) : w.longint(v));
+    long30(st.totalRead);
+    long30(st.totalWritten);
+    long30(st.totalSize);
+    if (protocol >= 29) {
+      long30(st.flistBuildTime);
+      long30(st.flistXferTime);
+    }
+    this.write(w.peek());
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    closeSync(this.fd);
+    if (!this.recording) {
+      try {
+        closeSync(this.shFd);
+      } catch {}
+    }
+  }
+}
+
+/** How the script runs us again: the executable, and the script it runs when we are run from source. */
+function programWords(): string[] {
+  const script = process.argv[1] ?? "";
+  if (/\.[cm]?[jt]s$/.test(script)) return [process.execPath, script];
+  return [process.execPath];
+}
+
+/** --read-batch=FILE (or "-": stdin): the whole batch, refused unless it is a regular file. */
+export function readBatchFile(name: string): Uint8Array {
+  if (name === "-") return readFileSync(0);
+  const fd = openBatch(name, constants.O_RDONLY, 0, RERR.FILEIO);
+  try {
+    if (!fstatSync(fd).isFile()) throw new RsyncError(RERR.FILEIO, `Batch file ${shown(name)} is not a regular file`);
+    return readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * --read-batch=FILE: the receiving side of a transfer, fed by a batch file
+ * instead of a sender (main.c do_cmd with read_batch, compat.c
+ * setup_protocol reading the header). Our generator runs as usual against
+ * the destination; what it would send goes nowhere, except its choices of
+ * files, which decide which of the batch's files are applied.
+ */
+import type { Options } from "../cli/options.ts";
+import { outputConfig } from "../cli/output-config.ts";
+import { RERR, RsyncError, usageError } from "../errors.ts";
+import type { Channel } from "../io/channel.ts";
+import { Input } from "../io/input.ts";
+import { Output } from "../io/output.ts";
+import { Cpres, settleCompression } from "../compress/choice.ts";
+import { impliedSum } from "../protocol/checksum-choice.ts";
+import { ChunkReader } from "../protocol/reader.ts";
+import { CF, type Session } from "../protocol/setup.ts";
+import { receiveTransfer } from "../roles/receive-session.ts";
+import { terminal } from "../output/terminal.ts";
+import { checkForHostSpec } from "../transport/address.ts";
+import { PROTOCOL_VERSION } from "../version.ts";
+import { checkBatchName, readBatchFile } from "./batch-file.ts";
+import { applyStreamFlags } from "./stream-flags.ts";
+
+/** options.c: the combinations upstream refuses, and what --dry-run does to --write-batch. */
+export function checkBatchOptions(o: Options): void {
+  if (o.batchName === undefined) return;
+  if (o.writeBatch && o.readBatch) throw usageError("--write-batch and --read-batch can not be used together");
+  if (o.writeBatch > 0 && o.dryRun) o.writeBatch = 0;
+  if (o.writeBatch < 0 && o.dryRun) o.writeBatch = 0;
+  if (o.readBatch && o.filesFrom !== undefined) throw usageError("--read-batch cannot be used with --files-from");
+  if (o.readBatch && o.removeSourceFiles) throw usageError(`--read-batch cannot be used with --remove-${o.removeSourceFiles === 2 ? "sent" : "source"}-files`);
+  checkBatchName(o.batchName);
+  if (o.writeBatch < 0) {
+    throw new RsyncError(RERR.UNSUPPORTED, "oc-rsync: --only-write-batch is not implemented yet");
+  }
+}
+
+/** A channel that hands over the batch's bytes and ends; what is written to it is dropped. */
+function batchChannel(bytes: Uint8Array): Channel {
+  return {
+    start(onData, onEnd) {
+      queueMicrotask(() => {
+        if (bytes.length) onData(bytes);
+        onEnd();
+      });
+    },
+    write: (data) => data.length,
+    onDrain() {},
+    pause() {},
+    resume() {},
+    close() {},
+  };
+}
+
+export async function readBatch(o: Options, startTime: number): Promise<number> {
+  const dest = o.args[o.args.length - 1];
+  if (dest === undefined) throw usageError("rsync: --read-batch needs a destination");
+  if (checkForHostSpec(dest, o.port ?? 0)) throw usageError("remote destination is not allowed with --read-batch");
+  const bytes = readBatchFile(o.batchName!);
+  const { session, rest } = readHeader(o, bytes);
+  const input = new Input(batchChannel(rest));
+  const output = new Output(batchChannel(new Uint8Array(0)));
+  const result = await receiveTransfer({
+    o,
+    s: session,
+    input,
+    output,
+    dest,
+    listing: false,
+    timeouts: { value: 0 },
+    transferStarts: () => {},
+    amServer: false,
+    // Upstream's reader is a receiving client: its lines say "receiving", as a pull's do.
+    local: false,
+    readBatch: true,
+    startTime,
+  });
+  return result.exitCode;
+}
+
+/**
+ * The header: the stream flags (which set our options to match), then what
+ * setup_protocol would have exchanged: protocol, compat flags, checksum seed.
+ * The old-style checksum and compression are implied: a batch is written
+ * without negotiating them.
+ */
+function readHeader(o: Options, bytes: Uint8Array): { session: Session; rest: Uint8Array } {
+  const r = new ChunkReader();
+  r.push(bytes);
+  r.ended = true;
+  const truncated = () => new RsyncError(RERR.PROTOCOL, `rsync: batch file ${o.batchName} is too short (no header)`);
+  let flags: number;
+  let protocol: number;
+  let compatFlags = 0;
+  let seed: number;
+  try {
+    flags = r.i32();
+    protocol = r.i32();
+    if (protocol >= 30) compatFlags = r.varint();
+    seed = r.i32();
+  } catch {
+    throw truncated();
+  }
+  const ours = o.protocol ?? PROTOCOL_VERSION;
+  if (protocol > ours) throw new RsyncError(RERR.PROTOCOL, `The protocol version in the batch file is too new (${protocol} > ${ours}).`);
+  if (protocol < 27) throw new RsyncError(RERR.PROTOCOL, "protocol version mismatch -- is your shell clean?\n(see the rsync manpage for an explanation)");
+  const out = outputConfig(o);
+  applyStreamFlags(o, flags, protocol, (text) => {
+    if (out.info.get("MISC") > 0) terminal.info(`${text}\n`);
+  });
+  const incRecurse = (compatFlags & CF.INC_RECURSE) !== 0;
+  // compat.c: only a recursive receiver may take an incremental list.
+  if (incRecurse && !o.recursive) throw new RsyncError(RERR.SYNTAX, "Incompatible options specified for inc-recursive batch file.");
+  const sum = impliedSum(protocol);
+  const session: Session = {
+    protocol,
+    compatFlags,
+    incRecurse,
+    safeFlist: (compatFlags & CF.SAFE_FLIST) !== 0 || protocol >= 31,
+    varintFlistFlags: (compatFlags & CF.VARINT_FLIST_FLAGS) !== 0,
+    id0Names: (compatFlags & CF.ID0_NAMES) !== 0,
+    symlinkTimes: (compatFlags & CF.SYMLINK_TIMES) !== 0,
+    sums: { xfer: sum, file: sum, seed, properSeedOrder: (compatFlags & CF.CHKSUM_SEED_FIX) !== 0 },
+    compression: o.compress > 0 ? settleCompression(Cpres.ZLIB, o.compressLevel) : settleCompression(Cpres.NONE, undefined),
+  };
+  return { session, rest: bytes.subarray(r.consumed) };
+}
