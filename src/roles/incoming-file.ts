@@ -31,6 +31,8 @@ export interface IncomingSpec {
   createMode: number;
   /** -S: zero runs become holes. */
   sparse?: boolean;
+  /** --fsync: the rebuilt file reaches the disk before it is closed (receiver.c receive_data). */
+  fsync?: boolean;
   /** --preallocate: the file's final length, allocated before writing. */
   preallocate?: number;
 }
@@ -82,6 +84,8 @@ export class IncomingFile {
     try {
       // Holes are punched within the file's size, so a sparse file is allocated at its full size.
       fallocate(this.fd, this.spec.sparse ? 0 : FALLOC_FL_KEEP_SIZE, 0, this.spec.preallocate!);
+      // Allocated zeros are data now: a hole there must be punched out.
+      if (this.spec.sparse) this.oldLength = Math.max(this.oldLength, this.spec.preallocate!);
     } catch {
       // not supported here
     }
@@ -148,7 +152,7 @@ export class IncomingFile {
     if (this.fd < 0) {
       this.fd = this.dest.createExclusive(this.temp!, this.spec.createMode);
       if (this.spec.preallocate) this.allocate();
-      if (this.spec.sparse) this.sparse = new SparseWriter(this.fd, 0);
+      if (this.spec.sparse) this.sparse = new SparseWriter(this.fd, this.oldLength);
     }
     const data = Buffer.concat(this.chunks, this.pending);
     if (this.sparse) this.sparse.write(data, this.offset);
@@ -171,14 +175,15 @@ export class IncomingFile {
     this.closeBasis();
     if (this.spec.inplace) {
       // What was longer than the new content goes.
-      this.sparse?.finish();
+      this.sparse?.finish(true);
       fs.ftruncateSync(this.fd, this.offset);
     } else {
       this.flush();
-      this.sparse?.finish();
+      this.sparse?.finish(false);
       // A trailing hole is no write at all, and a reservation may be longer than the data: the length is set here.
       if (this.spec.sparse || this.spec.preallocate) fs.ftruncateSync(this.fd, this.offset);
     }
+    if (this.spec.fsync) fs.fsyncSync(this.fd);
     fs.closeSync(this.fd);
     this.fd = -1;
     return this.temp ?? this.spec.rel;

@@ -83,6 +83,8 @@ export interface ReceiveRequest {
 export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResult> {
   const { o, s, input, output } = req;
   useDelayUpdatesDir(o);
+  // compat.c setup_protocol: a fuzzy basis needs the basis type on the wire.
+  if (o.fuzzy && s.protocol < 29) throw new RsyncError(RERR.PROTOCOL, `--fuzzy requires protocol 29 or higher (negotiated ${s.protocol}).`);
   const stats = emptyStats();
   const lists = new FileLists(s.incRecurse, s.protocol);
   const signal = new Signal();

@@ -326,6 +326,7 @@ export class Receiver {
         inplace: o.inplace || o.append > 0,
         append,
         createMode: this.createMode(row),
+        fsync: o.fsync,
         // receiver.c turns sparse writing off for the redo pass of an --append run.
         sparse: o.sparse && !(redo && o.append),
         preallocate: o.preallocate ? x.t.size[row]! : 0,
