@@ -1,7 +1,8 @@
 /**
  * The few libc calls node lacks, through bun:ffi: utimensat (node's
  * utimes takes float seconds and cannot set nanoseconds exactly), mknod
- * (devices, fifos, sockets) and chroot (a daemon module's "use chroot"). libc is always in the process, so these work
+ * (devices, fifos, sockets), chroot (a daemon module's "use chroot") and
+ * fallocate (--preallocate, and the holes of --sparse --inplace). libc is always in the process, so these work
  * even when our own native core could not be loaded.
  */
 import { getSystemErrorMessage, getSystemErrorName } from "node:util";
@@ -21,6 +22,7 @@ function openLibc() {
     utimensat: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
     mknod: { args: [FFIType.ptr, FFIType.u32, FFIType.u64], returns: FFIType.i32 },
     chroot: { args: [FFIType.ptr], returns: FFIType.i32 },
+    ...(process.platform === "linux" ? { fallocate: { args: [FFIType.i32, FFIType.i32, FFIType.i64, FFIType.i64], returns: FFIType.i32 } } : {}),
     [ERRNO_SYMBOL]: { args: [], returns: FFIType.ptr },
   } as const;
   let last: unknown;
@@ -94,4 +96,15 @@ export function mknod(path: Uint8Array | string, mode: number, major: number, mi
 /** Makes `path` this process's root directory (the caller then changes into "/"). */
 export function chroot(path: string): void {
   if (libc.symbols.chroot(cPath(path)) !== 0) throw new SysError(errno(), "chroot");
+}
+
+/** fallocate(2) modes: allocate without growing the file; free a range (keeping the size). */
+export const FALLOC_FL_KEEP_SIZE = 0x01;
+export const FALLOC_FL_PUNCH_HOLE = 0x02;
+
+/** Allocates (or with FALLOC_FL_PUNCH_HOLE frees) a range of an open file; ENOTSUP where the system has no fallocate. */
+export function fallocate(fd: number, mode: number, offset: number, length: number): void {
+  const call = (libc.symbols as unknown as Record<string, ((...a: number[]) => number) | undefined>).fallocate;
+  if (!call) throw new SysError(95, "fallocate");
+  if (call(fd, mode, offset, length) !== 0) throw new SysError(errno(), "fallocate");
 }
