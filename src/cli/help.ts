@@ -17,6 +17,7 @@ to an rsync daemon, and require SRC or DEST to start with a module name.`;
 
 /** One help line: "--long=ARG, -s" padded to 25 columns, then the text. */
 export function helpLine(spec: OptionSpec): string {
+  if (spec.display) return `${spec.display.padEnd(24)} ${spec.help ?? ""}`;
   const name = spec.long[0];
   let left = name ? `--${name}${spec.arg ? `=${spec.arg}` : ""}` : "";
   if (spec.short) left = left ? `${left}, -${spec.short}` : `-${spec.short}`;

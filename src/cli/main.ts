@@ -3,6 +3,7 @@ import { runCommand } from "citty";
 import { RERR } from "../errors.ts";
 import { versionText } from "../version.ts";
 import { helpText } from "./help.ts";
+import { outputWordsHelp } from "./output-help.ts";
 import { optionTable, modeTable } from "./option-table.ts";
 import { parseArgv } from "./option-spec.ts";
 import { defaultOptions } from "./options.ts";
@@ -39,6 +40,10 @@ export async function main(argv: string[]): Promise<number> {
       finishBackupOptions(o);
     }
 
+    if (o.showOutputHelp) {
+      process.stdout.write(outputWordsHelp(o.showOutputHelp));
+      return 0;
+    }
     if (o.showHelp) {
       process.stdout.write(helpText(optionTable));
       return 0;

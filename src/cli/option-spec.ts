@@ -11,6 +11,8 @@ export interface OptionSpec {
   arg?: string;
   /** --help text; options without it are accepted but not listed (aliases). */
   help?: string;
+  /** What --help shows on the left instead of the names (for lines such as "--no-OPTION"). */
+  display?: string;
   /** Apply the option. `value` is defined exactly when `arg` is. */
   set(o: Options, value: string): void;
   /** Undo the option for --no-NAME (and --no-X for its short letter). */

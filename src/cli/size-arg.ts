@@ -5,13 +5,14 @@
  * given. Used by --bwlimit, --max-size, --min-size.
  */
 import { usageError } from "../errors.ts";
+import { bigNum } from "../output/numbers.ts";
 
 const UNITS = "bkmgtp";
 
 export function parseSizeArg(arg: string, defaultUnit: string, optName: string, min: number, max: number, unlimited0: boolean): number {
   const fail = (err: string, which?: "min" | "max", limit?: number) => {
     let msg = `rsync: --${optName}=${arg} is ${err}`;
-    if (which && limit !== undefined && limit >= 0) msg += ` (${which}: ${limit}${unlimited0 && which === "min" ? " or 0 for unlimited" : ""})`;
+    if (which && limit !== undefined && limit >= 0) msg += ` (${which}: ${bigNum(limit, 3)}${unlimited0 && which === "min" ? " or 0 for unlimited" : ""})`;
     return usageError(msg);
   };
   const m = /^(\d*(?:\.\d*)?)([bBkKmMgGtTpP]?)(B|b|iB|ib)?([+-]1)?$/.exec(arg);

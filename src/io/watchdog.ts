@@ -2,7 +2,8 @@
  * --timeout (io.c check_timeout, maybe_send_keepalive): when nothing was
  * read or written for that many seconds the run fails with exit 30; while
  * only we are quiet, an empty MSG_DATA frame every half timeout tells the
- * peer we are alive.
+ * peer we are alive. --stop-after/--stop-at end the run the same way when
+ * their moment comes (io.c perform_io's stop_at_utime check).
  */
 import { RERR, RsyncError, type Role } from "../errors.ts";
 import type { Input } from "./input.ts";
@@ -17,6 +18,8 @@ export class IoWatchdog {
     /** The current timeout in seconds (0 = none); a daemon may lower it during the run. */
     private readonly timeout: () => number,
     private readonly role: () => Role,
+    /** --stop-after / --stop-at: when to give up, in epoch seconds (0 = never). */
+    private readonly stopAt = 0,
   ) {}
 
   start(): void {
@@ -31,16 +34,19 @@ export class IoWatchdog {
   }
 
   private check(): void {
+    if (this.stopAt && Date.now() / 1000 >= this.stopAt) return this.fail("stopping at requested limit");
     const limit = this.timeout();
     if (!limit) return;
     const now = Date.now();
     if (this.output.multiplexed && now - this.output.lastActivity >= ((limit + 1) / 2) * 1000) this.output.keepAlive();
     const idle = Math.floor((now - Math.max(this.input.lastActivity, this.output.lastActivity)) / 1000);
-    if (idle >= limit) {
-      const e = new RsyncError(RERR.TIMEOUT, `[${this.role()}] io timeout after ${idle} seconds -- exiting`);
-      e.role = this.role();
-      this.stop();
-      this.input.fail(e);
-    }
+    if (idle >= limit) this.fail(`[${this.role()}] io timeout after ${idle} seconds -- exiting`);
+  }
+
+  private fail(message: string): void {
+    const e = new RsyncError(RERR.TIMEOUT, message);
+    e.role = this.role();
+    this.stop();
+    this.input.fail(e);
   }
 }

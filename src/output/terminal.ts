@@ -16,6 +16,8 @@ export type TerminalSink = (kind: "info" | "error", text: Uint8Array) => void;
 
 export class Terminal {
   quiet = false;
+  /** --stderr=all: informational lines and progress go to stderr too. */
+  allToStderr = false;
   /** Set in --server mode; the client escapes what it prints, so text goes to it raw. */
   sink: TerminalSink | null = null;
   private charset: Charset | null | undefined;
@@ -30,7 +32,7 @@ export class Terminal {
   info(text: Text): void {
     if (this.quiet) return;
     if (this.sink) return this.sink("info", bytesOf(text));
-    this.write(process.stdout, text);
+    this.write(this.infoStream(), text);
   }
 
   /** An error or warning line: stderr, always. */
@@ -43,15 +45,19 @@ export class Terminal {
   progress(text: string, finished: boolean): void {
     if (this.quiet || this.sink) return;
     this.needsNewline = false;
-    put(process.stdout, text);
+    put(this.infoStream(), text);
     this.needsNewline = !finished;
   }
 
   /** Ends a progress line left open, as upstream does before its summary. */
   endLine(): void {
     if (!this.needsNewline) return;
-    put(process.stdout, "\n");
+    put(this.infoStream(), "\n");
     this.needsNewline = false;
+  }
+
+  private infoStream(): NodeJS.WriteStream {
+    return this.allToStderr ? process.stderr : process.stdout;
   }
 
   private write(stream: NodeJS.WriteStream, text: Text): void {

@@ -278,7 +278,8 @@ export class Generator {
       return;
     }
 
-    if (x.o.existing && !st) {
+    // The destination directory made for this transfer is not "new" to --existing (upstream itemizes it, then skips within).
+    if (x.o.existing && !st && !(t.flags[row]! & F.CREATED_DIR)) {
       if (dirEntry && !preview) this.skipDir(row);
       return;
     }

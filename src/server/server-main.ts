@@ -75,7 +75,7 @@ export async function serveTransfer(o: Options, input: Input, output: Output, re
   const timeouts = { value: req.timeout && (!o.timeout || req.timeout < o.timeout) ? req.timeout : o.timeout };
   // Before it forks, upstream's receiving server calls itself "Receiver".
   let role: Role = o.sender ? "sender" : "Receiver";
-  const watchdog = new IoWatchdog(input, output, () => timeouts.value, () => role);
+  const watchdog = new IoWatchdog(input, output, () => timeouts.value, () => role, o.stopAt);
   watchdog.start();
   let protocol = o.protocol ?? PROTOCOL_VERSION;
   try {
