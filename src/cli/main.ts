@@ -1,4 +1,5 @@
 /** The command line: argv in, exit code out. */
+import { checkSuperOptions } from "../roles/super-user.ts";
 import { runCommand } from "citty";
 import { RERR } from "../errors.ts";
 import { versionText } from "../version.ts";
@@ -38,6 +39,7 @@ export async function main(argv: string[]): Promise<number> {
     else {
       parseArgv(argv, [...optionTable, ...modeTable], o);
       finishBackupOptions(o);
+      checkSuperOptions(o);
     }
 
     if (o.showOutputHelp) {

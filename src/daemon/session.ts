@@ -5,11 +5,13 @@
  * OK", the client's server options (refused ones rejected), then the
  * transfer with the module directory as the root of every path.
  */
+import { applyModuleFakeSuper } from "../roles/super-user.ts";
 import { finishBackupOptions } from "../cli/backup-options.ts";
 import type { Options } from "../cli/options.ts";
 import { defaultOptions } from "../cli/options.ts";
 import { modeTable, optionTable } from "../cli/option-table.ts";
 import { parseArgv } from "../cli/option-spec.ts";
+import { readArgWords, readSecludedArgs } from "../protocol/secluded-args.ts";
 import { RERR, RsyncError } from "../errors.ts";
 import { errText } from "../fs/errors.ts";
 import type { Input } from "../io/input.ts";
@@ -43,7 +45,6 @@ export interface Peer {
 
 /** Longest line or argument we read from a client before the transfer. */
 const MAX_LINE = 4096;
-const MAX_ARGS = 2048;
 
 export async function serveDaemonClient(input: Input, output: Output, cfg: DaemonConfig, peer: Peer, log: DaemonLog, daemonOpts: Options): Promise<number> {
   const ours = daemonOpts.protocol ?? PROTOCOL_VERSION;
@@ -186,7 +187,9 @@ async function serveModule(
   }
 
   say("@RSYNCD: OK\n");
-  const args = unescapeOptionArgs(await readArgs(input, protocol));
+  const args = unescapeOptionArgs(await readArgWords(input, protocol >= 30));
+  // -s: the rest of the client's arguments follow, unescaped (clientserver.c rsync_module).
+  if (asksSecludedArgs(args)) args.push(...(await readSecludedArgs(input)));
   const o = defaultOptions();
   const refusedSet = refusedOptions(mod.str("refuse options"));
   const refused = findRefused(args, refusedSet);
@@ -262,26 +265,6 @@ async function authenticate(input: Input, say: (text: string) => void, mod: Modu
   return { ...outcome, who: line.split(" ")[0] };
 }
 
-/** clientserver.c read_args: NUL-terminated words from protocol 30, lines before; an empty one ends them. */
-async function readArgs(input: Input, protocol: number): Promise<string[]> {
-  const args: string[] = [];
-  const sep = protocol >= 30 ? 0 : 0x0a;
-  for (;;) {
-    const word = await input.read((r) => {
-      const bytes: number[] = [];
-      for (;;) {
-        const b = r.u8();
-        if (b === sep) return Buffer.from(bytes).toString("latin1");
-        if (b !== 0x0d || sep !== 0x0a) bytes.push(b);
-        if (bytes.length > MAX_LINE) throw new RsyncError(RERR.PROTOCOL, "rsync: an argument from the client is too long");
-      }
-    });
-    if (word === "") return args;
-    if (args.length >= MAX_ARGS) throw new RsyncError(RERR.PROTOCOL, "rsync: too many arguments from the client");
-    args.push(word);
-  }
-}
-
 /**
  * io.c read_args: the options before "." come backslash-escaped by the
  * client (options.c safe_arg) and no remote shell removed the escapes, so
@@ -343,6 +326,7 @@ function applyModuleSettings(o: Options, mod: ModuleConfig, chrooted: boolean): 
   // token.c init_set_compression: a "*" word anywhere in the list means no file is worth compressing.
   o.storeOnly = mod.str("dont compress").split(" ").includes("*");
   o.moduleName = mod.name;
+  applyModuleFakeSuper(o, mod.bool("fake super"));
 }
 
 /**
@@ -379,4 +363,15 @@ function symlinkOnTheWay(rel: string): string | null {
       return null; // missing from here on: the receiver creates it
     }
   });
+}
+
+/** Whether the visible arguments carry -s (a quick parse of them alone; errors are reported by the real one). */
+function asksSecludedArgs(args: string[]): boolean {
+  const probe = defaultOptions();
+  try {
+    parseArgv(args, [...optionTable, ...modeTable], probe);
+  } catch {
+    return false;
+  }
+  return probe.secludedArgs > 0;
 }

@@ -3,6 +3,8 @@
  * (generator.c quick_check_ok/itemize, rsync.c set_file_attrs/dest_mode,
  * util1.c same_time).
  */
+import { setStatXattr } from "../fs/fake-super.ts";
+import { amRootLevel } from "./super-user.ts";
 import type { Options } from "../cli/options.ts";
 import type { FileTable } from "../flist/table.ts";
 import { isDir, isLink, isReg } from "../flist/table.ts";
@@ -65,7 +67,11 @@ export class AttrRules {
     umask: number,
   ) {
     this.defaultPerms = 0o777 & ~umask;
+    this.fakeSuper = amRootLevel(o) < 0;
   }
+
+  /** --fake-super: what root would apply is kept in an xattr (fs/fake-super.ts). */
+  private readonly fakeSuper: boolean;
 
   /** rsync.c dest_mode: without -p an existing entry keeps its permissions, a new one gets the source's minus the umask. */
   wanted(row: number, existing: DestStat | null): Wanted {
@@ -157,14 +163,24 @@ export class AttrRules {
     const mode = t.mode[row]!;
     const changeUid = o.owner && this.amRoot && st.uid !== w.uid;
     const changeGid = w.setGroup && st.gid !== w.gid;
-    if (changeUid || changeGid) {
+    if (!this.fakeSuper && (changeUid || changeGid)) {
       dest.lchown(rel, changeUid ? w.uid : st.uid, changeGid ? w.gid : st.gid);
       // chown clears setuid/setgid: look again so the mode check below puts them back.
       if (st.mode & 0o6000) st = dest.lstat(rel) ?? st;
     }
     // A receiving daemon's "incoming chmod" once more (rsync.c set_file_attrs): without -p it changes kept permissions too.
     const newMode = o.daemonChmod.length && !isLink(mode) ? tweakMode(w.mode, o.daemonChmod) : w.mode;
-    if (!isLink(mode) && (st.mode & CHMOD_BITS) !== (newMode & CHMOD_BITS)) {
+    if (this.fakeSuper) {
+      // --fake-super (set_file_attrs → set_stat_xattr): ownership and the whole mode are stored, not applied.
+      const e = t.extras.get(row);
+      setStatXattr(dest.abs(rel), {
+        mode: (mode & ~CHMOD_BITS) | (newMode & CHMOD_BITS),
+        rdevMajor: e?.rdevMajor ?? 0,
+        rdevMinor: e?.rdevMinor ?? 0,
+        uid: o.owner ? w.uid : st.uid,
+        gid: o.group ? w.gid : st.gid,
+      });
+    } else if (!isLink(mode) && (st.mode & CHMOD_BITS) !== (newMode & CHMOD_BITS)) {
       dest.chmod(rel, newMode);
     }
     if (typeof time === "object") {

@@ -4,6 +4,7 @@
  * lists, the generator and the receiver, then the statistics (client only).
  * Upstream splits this between client_run, do_server_recv and do_recv.
  */
+import { fakeSuperDest } from "../fs/fake-super.ts";
 import { XattrReceiver, xattrOptim } from "../flist/xattrs.ts";
 import { amRootLevel } from "./super-user.ts";
 import type { Options } from "../cli/options.ts";
@@ -37,7 +38,7 @@ import { emptyStats, type TransferStats } from "./stats.ts";
 import { readFilterList } from "../server/filter-list.ts";
 import { FilterList } from "../flist/filter.ts";
 import { moduleRelative } from "../flist/dir-merge.ts";
-import { addCvsRules, filterListFromOptions, writeFilterRules } from "../flist/filter-options.ts";
+import { addCvsRules, addPartialDirRule, filterListFromOptions, writeFilterRules } from "../flist/filter-options.ts";
 import type { TransferLog } from "../server/server-main.ts";
 import { GeneratorRequests, noBatchedUpdate } from "../batch/generator-requests.ts";
 import { MSG } from "../protocol/mux.ts";
@@ -102,6 +103,7 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   // A client's own rules; a server's come from its client.
   let filters = req.amServer ? new FilterList() : filterListFromOptions(o);
   const ruleSide = { amSender: false, protocol: s.protocol, deleteExcluded: o.deleteExcluded };
+  if (!req.amServer) addPartialDirRule(filters, o, ruleSide);
   if (req.amServer) {
     // start_server multiplexed our output already; a push's sender multiplexes from protocol 30.
     if (s.protocol >= 30) input.startMultiplex();
@@ -137,10 +139,15 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   };
   const decoder = new FlistDecoder(lists.table, wire);
   if (o.xattrs) decoder.xattrs = new XattrReceiver({ amSender: false, amRoot: amRootLevel(o), level: o.xattrs }, xattrOptim(s.protocol, s.compatFlags));
-  const amRoot = process.getuid?.() === 0;
+  const amRoot = amRootLevel(o) !== 0;
   const ids = new IdMapper(o.numericIds, amRoot, decoder.names.users, decoder.names.groups, !s.id0Names);
-  ids.useMaps(o.usermap, o.groupmap, (text) =>
-    req.amServer ? output.message(s.protocol < 30 ? MSG.ERROR_XFER : MSG.ERROR, Buffer.from(`${text}\n`, "latin1")) : terminal.error(`${text}\n`),
+  // Read before the list arrives, by the receiving process before it forks: upstream's "Receiver".
+  await asRole(
+    "Receiver",
+    (async () =>
+      ids.useMaps(o.usermap, o.groupmap, (text) =>
+        req.amServer ? output.message(s.protocol < 30 ? MSG.ERROR_XFER : MSG.ERROR, Buffer.from(`${text}\n`, "latin1")) : terminal.error(`${text}\n`),
+      ))(),
   );
   const out = outputConfig(o);
   // The -v header lines (a server prints none); in a local copy upstream's client is the sending side, and says so.
@@ -180,6 +187,7 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   }
 
   const dest: LocalDest = req.listing ? { fs: new DestFs("."), soloName: null, created: new Set() } : resolveLocalName(req.dest, lists, o);
+  if (amRootLevel(o) < 0) dest.fs = fakeSuperDest(dest.fs);
   const umask = process.umask(0);
   // --read-batch: the generator's choices decide which of the batch's files are applied.
   const batchRequests = req.readBatch ? new GeneratorRequests(lists.incRecurse, (ndx) => noBatchedUpdate(x!, ndx)) : undefined;
@@ -278,7 +286,8 @@ function destIdentity(dest: DestFs, rel: Uint8Array): { dev: bigint; ino: bigint
 
 /** Whether the sending side sends its filter rules to the receiving side (exclude.c receiver_wants_list). */
 export function receiverWantsFilterList(o: Options, protocol: number): boolean {
-  return o.deleteMode !== "none" && (!o.deleteExcluded || protocol >= 29);
+  // A pruning receiver keeps the directories its rules exclude, so it needs them too.
+  return o.pruneEmptyDirs || (o.deleteMode !== "none" && (!o.deleteExcluded || protocol >= 29));
 }
 
 /** cleanup.c: with no fatal error, the I/O error bits decide (23 beats 24 beats 25); a transfer error counts as 23. */

@@ -6,6 +6,7 @@
  * generator works through them), the generator's requests, then the
  * statistics (a server sends them) and the goodbye.
  */
+import { fakeSuperWalk } from "../fs/fake-super.ts";
 import { tweakMode } from "./chmod.ts";
 import type { Options } from "../cli/options.ts";
 import { FlistBuilder, type FileStat, type WalkFs } from "../flist/build.ts";
@@ -30,7 +31,7 @@ import { RERR, RsyncError } from "../errors.ts";
 import { closeSync, constants as fsConstants, lstatSync, openSync, readFileSync, statSync } from "node:fs";
 import { readFilterList } from "../server/filter-list.ts";
 import type { FilterList } from "../flist/filter.ts";
-import { addCvsRules, filterListFromOptions, writeFilterRules } from "../flist/filter-options.ts";
+import { addCvsRules, addPartialDirRule, filterListFromOptions, writeFilterRules } from "../flist/filter-options.ts";
 import { filterHooks, moduleRelative } from "../flist/dir-merge.ts";
 import { readForwardedName } from "../client/files-from.ts";
 import { matchBlocks } from "../delta/matcher.ts";
@@ -121,6 +122,7 @@ export async function sendTransfer(request: SendRequest): Promise<SendResult> {
     }
   } else {
     filters = filterListFromOptions(o);
+    addPartialDirRule(filters, o, ruleSide);
     if (o.cvsExclude) addCvsRules(filters, ruleSide, "before-sending");
     const wanted = receiverWantsFilterList(o, s.protocol);
     writeFilterRules(wanted ? output.data : null, filters, ruleSide);
@@ -141,7 +143,9 @@ export async function sendTransfer(request: SendRequest): Promise<SendResult> {
   };
 
   // Directories are read natively with their entries' stats, and prefetched; end() drops what is left.
-  const walkFs = scanningWalkFs();
+  const scan = scanningWalkFs();
+  // --fake-super: a tree such a receiver made is sent as what it stands for.
+  const walkFs = amRootLevel(req.o) < 0 ? fakeSuperWalk(scan) : scan;
   try {
     return { ...(await sendLists(req, say, started, walkFs, filters)), hadTransferError: transferErrors };
   } finally {

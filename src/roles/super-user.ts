@@ -5,6 +5,7 @@
  * xattr instead) says otherwise.
  */
 import type { Options } from "../cli/options.ts";
+import { usageError } from "../errors.ts";
 
 export function amRootLevel(o: Options): number {
   return o.superUser ?? (process.getuid?.() === 0 ? 1 : 0);
@@ -20,4 +21,9 @@ export function applyModuleFakeSuper(o: Options, fakeSuper: boolean): void {
     if (o.xattrs > 1) o.xattrs = 1;
     o.superUser = -1;
   } else if ((o.superUser ?? 0) < 0) o.superUser = 2;
+}
+
+/** options.c: what --fake-super cannot be combined with. */
+export function checkSuperOptions(o: Options): void {
+  if ((o.superUser ?? 0) < 0 && o.xattrs > 1) throw usageError("rsync: --fake-super conflicts with -XX");
 }
