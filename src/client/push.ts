@@ -50,11 +50,11 @@ export async function pushToRemote(req: PushRequest): Promise<number> {
     const setupRead = input.bytesReceived;
     const setupWritten = output.bytesSent;
     if (s.protocol >= 30) output.startMultiplex();
-    input.startMultiplex();
-
+    // Listening first: what the server said right after setup is already buffered, and comes out as multiplexing starts.
     let reporter: ClientOutput | null = null;
     const state = newMessageState(timeouts, { noSend() {}, deleted: (name, isDir) => reporter?.deleted(name, isDir) });
     listenForMessages(input, output, state, s.protocol);
+    input.startMultiplex();
 
     const out = outputConfig(o);
     const header = new ListHeader(out, s.incRecurse, o.recursive || o.dirs, true);
