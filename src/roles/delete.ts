@@ -157,6 +157,11 @@ export class Deleter {
 
   private deleteItem(rel: Uint8Array, st: DestStat, makeRoom: boolean, recurse = true): boolean {
     const x = this.x;
+    // Without DEL_RECURSE, delete_dir_contents only says whether there is anything in the way (a dry run too).
+    if (isDir(st.mode) && !makeRoom && !recurse && this.listSorted(rel).length > 0) {
+      x.report.info(`cannot delete non-empty directory: ${display(rel)}`);
+      return false;
+    }
     if (isDir(st.mode) && !makeRoom && recurse) {
       const entries = this.listSorted(rel);
       let kept = false;
