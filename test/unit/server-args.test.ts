@@ -110,3 +110,34 @@ describe("xattrs and super-user options in the server vector (pull and push)", (
     });
   }
 });
+
+/** -m, -S, --preallocate, --remove-source-files/--remove-sent-files, --delete-missing-args: upstream 3.5.0's vectors for a pull and a push (same fake shell). */
+const REMOVAL_PRUNING_SPARSE: [string, string, string][] = [
+  ["-a -m", "--server --sender -logDtpre.LsfxCIvu", "--server -lmogDtpre.iLsfxCIvu"],
+  ["-a -S", "--server --sender -logDtprSe.iLsfxCIvu", "--server -logDtprSe.iLsfxCIvu"],
+  ["-a --preallocate", "--server --sender -logDtpre.iLsfxCIvu", "--server -logDtpre.iLsfxCIvu --preallocate"],
+  ["-a --remove-source-files", "--server --sender -logDtpre.iLsfxCIvu --remove-source-files", "--server -logDtpre.iLsfxCIvu --remove-source-files"],
+  ["-a --remove-sent-files", "--server --sender -logDtpre.iLsfxCIvu --remove-sent-files", "--server -logDtpre.iLsfxCIvu --remove-sent-files"],
+  ["-a --delete-missing-args", "--server --sender -logDtpre.iLsfxCIvu --delete-missing-args", "--server -logDtpre.iLsfxCIvu --delete-missing-args"],
+  ["-a --ignore-missing-args --delete-missing-args", "--server --sender -logDtpre.iLsfxCIvu --delete-missing-args", "--server -logDtpre.iLsfxCIvu --delete-missing-args"],
+  ["-a --inplace -S", "--server --sender -logDtprSe.iLsfxCIvu --inplace", "--server -logDtprSe.iLsfxCIvu --inplace"],
+  ["-a --inplace -S --no-W", "--server --sender -logDtprSe.iLsfxCIvu --inplace", "--server -logDtprSe.iLsfxCIvu --inplace --no-W"],
+  ["-a -S --no-sparse", "--server --sender -logDtpre.iLsfxCIvu", "--server -logDtpre.iLsfxCIvu"],
+  ["-a -m --no-m", "--server --sender -logDtpre.iLsfxCIvu", "--server -logDtpre.iLsfxCIvu"],
+  [
+    "-a --delete-missing-args --ignore-missing-args -m -S --preallocate --remove-source-files",
+    "--server --sender -logDtprSe.LsfxCIvu --delete-missing-args --remove-source-files",
+    "--server -lmogDtprSe.iLsfxCIvu --delete-missing-args --remove-source-files --preallocate",
+  ],
+];
+
+describe("removal, pruning, sparse and preallocation options in the server vector (pull and push)", () => {
+  for (const [argv, pull, push] of REMOVAL_PRUNING_SPARSE) {
+    test(`${argv} (pull)`, () => expect(build(argv)).toBe(pull));
+    test(`${argv} (push)`, () => {
+      const o = defaultOptions();
+      parseArgv(argv.split(" "), [...optionTable, ...modeTable], o);
+      expect(serverArgs(o, { amSender: true, protocol: 32, listOnly: 0 }).join(" ")).toBe(push);
+    });
+  }
+});
