@@ -101,6 +101,27 @@ s('dir', 'user.dirattr', b'${LONG_B}')
   );
 }
 
+/** What only root can make: other owners, setuid and sticky bits, a device, a fifo, an owned symlink, xattrs in trusted.* and user.*. */
+function makePrivilegedSource(src: string): void {
+  fs.mkdirSync(join(src, "locked"), { recursive: true });
+  fs.mkdirSync(join(src, "sticky"));
+  fs.writeFileSync(join(src, "plain"), "plain\n");
+  fs.writeFileSync(join(src, "setuid"), "setuid\n");
+  fs.writeFileSync(join(src, "owned"), "owned\n");
+  fs.writeFileSync(join(src, "locked/inside"), "inside\n");
+  fs.chmodSync(join(src, "setuid"), 0o4755);
+  fs.chownSync(join(src, "owned"), 1234, 5678);
+  fs.chmodSync(join(src, "owned"), 0o640);
+  fs.chmodSync(join(src, "sticky"), 0o1777);
+  fs.symlinkSync("plain", join(src, "link"));
+  fs.lchownSync(join(src, "link"), 1234, 99);
+  expect(spawnSync("mknod", [join(src, "cdev"), "c", "4", "5"]).status).toBe(0);
+  expect(spawnSync("mkfifo", [join(src, "fifo")]).status).toBe(0);
+  py(src, "os.setxattr('plain', 'trusted.t', b'tv'); os.setxattr('plain', 'user.u', b'uv')");
+  fs.chmodSync(join(src, "locked"), 0o500);
+  ageTree(src, 1_500_000_000);
+}
+
 beforeAll(async () => {
   work = fs.mkdtempSync(join(tmpdir(), "oc-xattrs-"));
   makeSource(join(work, "src"));
@@ -109,6 +130,15 @@ beforeAll(async () => {
     { name: "src", path: join(work, "src"), params: { uid: "0", gid: "0" } },
     { name: "w", path: join(work, "w"), params: { "read only": "no", uid: "0", gid: "0" } },
   ];
+  makePrivilegedSource(join(work, "fsrc"));
+  // A tree as a --fake-super receiver leaves it (made by upstream), for the sending side.
+  expect(spawnSync("rsync", ["-aX", "--fake-super", `${join(work, "fsrc")}/`, `${join(work, "faked")}/`]).status).toBe(0);
+  fs.mkdirSync(join(work, "fw"));
+  modules.push(
+    { name: "fsrc", path: join(work, "fsrc"), params: { uid: "0", gid: "0" } },
+    { name: "faked", path: join(work, "faked"), params: { uid: "0", gid: "0", "fake super": "yes" } },
+    { name: "fw", path: join(work, "fw"), params: { "read only": "no", uid: "0", gid: "0", "fake super": "yes" } },
+  );
   upstream = await startDaemon("upstream", modules);
   ours = await startDaemon("ours", modules);
 });
@@ -186,4 +216,80 @@ describe("-X copies extended attributes as upstream does", () => {
       await compare(mode, ["-aXni"], (dest) => makeOldDest(join(work, "src"), dest));
     });
   }
+});
+
+/** Like compare, for the --fake-super trees: `fsrc` (real) or `faked` (as a fake-super receiver left it) as the source. */
+async function compareFake(mode: Mode, args: string[], source: "fsrc" | "faked", destModule = "w") {
+  const pushing = mode === "push" || mode === "daemon-push";
+  const base = pushing ? join(work, destModule) : work;
+  const name = `fake-${mode}-${serial++}`;
+  const mine = join(base, `${name}-ours`);
+  const theirs = join(base, `${name}-theirs`);
+  const runMine = mode === "local" || mode === "pull" || mode === "push" ? runOc : runRsync;
+  const mineDaemon = mode.startsWith("daemon") ? ours : upstream;
+  const from = (d: RunningDaemon) => (mode === "pull" || mode === "daemon-pull" ? d.url(source, "") : `${join(work, source)}/`);
+  const to = (d: RunningDaemon, dest: string) => (pushing ? d.url(destModule, `${basename(dest)}/`) : `${dest}/`);
+  const a = await runMine([...args, from(mineDaemon), to(mineDaemon, mine)]);
+  const b = await runRsync([...args, from(upstream), to(upstream, theirs)]);
+  expect(normalizeErrors(a.stderr).replaceAll(mine, "DEST")).toBe(normalizeErrors(b.stderr).replaceAll(theirs, "DEST"));
+  expect(a.code).toBe(b.code);
+  expect(lines(a.stdout, [mine])).toEqual(lines(b.stdout, [theirs]));
+  expect(xattrs(mine)).toEqual(xattrs(theirs));
+  expect(snapshot(mine, { ignoreDirTimes: true })).toEqual(snapshot(theirs, { ignoreDirTimes: true }));
+  return { dest: mine, xattrs: xattrs(mine) };
+}
+
+const stat = (text: string) => Buffer.from(text).toString("hex");
+
+describe("--fake-super keeps what root would apply in user.rsync.%stat, as upstream", () => {
+  test("a local copy: placeholders, owner access, the stat xattr byte for byte; a second run does nothing", async () => {
+    const { dest, xattrs: got } = await compareFake("local", ["-ai", "--fake-super"], "fsrc");
+    expect(got).toContain(`owned user.rsync.%stat ${stat("100640 0,0 1234:5678")}`);
+    expect(got).toContain(`cdev user.rsync.%stat ${stat("20644 4,5 0:0")}`);
+    expect(got).toContain(`link user.rsync.%stat ${stat("120777 0,0 1234:99")}`);
+    expect(got).toContain(`sticky user.rsync.%stat ${stat("41777 0,0 0:0")}`);
+    expect(got.some((l) => l.startsWith("plain user.rsync"))).toBe(false);
+    expect(fs.lstatSync(join(dest, "cdev")).isFile()).toBe(true);
+    expect(fs.readFileSync(join(dest, "link"), "utf8")).toBe("plain");
+    const again = await runOc(["-ai", "--fake-super", `${join(work, "fsrc")}/`, `${dest}/`]);
+    expect(again.stdout).toBe("");
+  });
+  test("with -X: other namespaces are kept under user.rsync.", async () => {
+    const { xattrs: got } = await compareFake("local", ["-aXi", "--fake-super"], "fsrc");
+    expect(got).toContain(`plain user.rsync.trusted.t ${stat("tv")}`);
+    expect(got).toContain(`plain user.u ${stat("uv")}`);
+  });
+  for (const mode of ["local", "pull", "daemon-pull"] as const) {
+    test(`sending a faked tree with --fake-super (or from a "fake super" module) sends what it stands for: ${mode}`, async () => {
+      const args = mode === "local" ? ["-aXi", "--fake-super"] : ["-aXi"];
+      const { dest, xattrs: got } = await compareFake(mode, args, "faked");
+      if (mode === "local") {
+        // Both halves of a local copy fake: the copy is faked again, the same way.
+        expect(got).toContain(`cdev user.rsync.%stat ${stat("20644 4,5 0:0")}`);
+        expect(got).toContain(`plain user.rsync.trusted.t ${stat("tv")}`);
+        return;
+      }
+      expect(fs.lstatSync(join(dest, "cdev")).isCharacterDevice()).toBe(true);
+      expect(fs.readlinkSync(join(dest, "link"))).toBe("plain");
+      expect(fs.lstatSync(join(dest, "owned")).uid).toBe(1234);
+      expect(got).toContain(`plain trusted.t ${stat("tv")}`);
+    });
+  }
+  for (const mode of ["push", "daemon-push"] as const) {
+    test(`a module with "fake super = yes" receives as --fake-super: ${mode}`, async () => {
+      const { xattrs: got } = await compareFake(mode, ["-aXi"], "fsrc", "fw");
+      expect(got).toContain(`owned user.rsync.%stat ${stat("100640 0,0 1234:5678")}`);
+      expect(got).toContain(`plain user.rsync.trusted.t ${stat("tv")}`);
+    });
+  }
+  test("--no-super as root neither chowns nor makes devices; --super as root is root", async () => {
+    await compareFake("local", ["-ai", "--no-super"], "fsrc");
+    await compareFake("local", ["-ai", "--super"], "fsrc");
+  });
+  test("--fake-super with -XX is refused", async () => {
+    const a = await runOc(["-aXX", "--fake-super", `${join(work, "fsrc")}/`, join(work, "never")]);
+    const b = await runRsync(["-aXX", "--fake-super", `${join(work, "fsrc")}/`, join(work, "never")]);
+    expect(a.code).toBe(b.code);
+    expect(a.stderr.split("\n")[0]).toBe(b.stderr.split("\n")[0]);
+  });
 });
