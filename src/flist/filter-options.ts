@@ -10,6 +10,7 @@ import { RERR, RsyncError } from "../errors.ts";
 import { errText } from "../fs/errors.ts";
 import type { ChunkReader } from "../protocol/reader.ts";
 import type { ByteWriter } from "../protocol/writer.ts";
+import { DELAY_UPDATES_DIR } from "../roles/delayed-updates.ts";
 import { Elide, FilterList, FR, rulePrefix, XFLG, type FilterRule, type ParseContext } from "./filter.ts";
 
 /** Rule files: a name, or "-" for standard input (only where we are no server: stdin is the protocol then). */
@@ -121,4 +122,20 @@ export function readFilterRule(r: ChunkReader): Uint8Array | null {
 
 export function addReceivedRule(list: FilterList, rule: Uint8Array, protocol: number, deleteExcluded: boolean): void {
   list.parse(rule, { deleteExcluded }, 0, protocol >= 29 ? 0 : XFLG.OLD_PREFIXES);
+}
+
+/**
+ * compat.c setup_protocol: a client (or either side of a local copy) keeps a
+ * relative --partial-dir (or --delay-updates' ".~tmp~") out of the transfer
+ * with an exclude rule of its own, which also goes to the server and there
+ * protects the partial dirs from --delete. Perishable from the receiver,
+ * and from a sender speaking protocol 30 or later.
+ */
+export function addPartialDirRule(list: FilterList, o: Options, side: { amSender: boolean; protocol: number }): void {
+  const dir = o.inplace || o.append ? undefined : (o.partialDir ?? (o.delayUpdates ? DELAY_UPDATES_DIR : undefined));
+  if (dir === undefined || dir.startsWith("/")) return;
+  const clean = dir.replace(/\/+$/, "");
+  if (clean === "" || clean === ".") return;
+  const perishable = !side.amSender || side.protocol >= 30 ? FR.PERISHABLE : 0;
+  list.parse(clean, { deleteExcluded: o.deleteExcluded }, FR.NO_PREFIXES | FR.DIRECTORY | perishable);
 }

@@ -85,6 +85,7 @@ export class Generator {
       ? new BasisDirs(x, this.attrs, {
           itemize: (row, ndx, iflags, xname) => this.itemize(row, ndx, iflags, xname),
           upToDate: (row, rel, st) => this.upToDate(row, rel, st),
+          linkTarget: (row) => this.storedLinkTarget(row, x.t.extras.get(row)?.link ?? new Uint8Array(0)),
         })
       : null;
     // Like upstream's generator, act on finished transfers at our own check points, not when they happen.
@@ -149,12 +150,14 @@ export class Generator {
       await this.idle();
     }
     const p = x.s.protocol;
+    // --delay-updates (EARLY_DELAY_DONE_MSG): the end of the delay phase waits until the receiver has put the files in place.
+    const delay = x.o.delayUpdates;
     x.ndxOut.write(this.out, NDX_DONE);
-    if (p >= 29) x.ndxOut.write(this.out, NDX_DONE);
+    if (p >= 29 && !delay) x.ndxOut.write(this.out, NDX_DONE);
     const lateDelete = this.deleter.mode === "after" || this.deleter.mode === "delay";
     if (p >= 31 && !lateDelete) {
       this.writeDeleteStats();
-      x.ndxOut.write(this.out, NDX_DONE);
+      if (!delay) x.ndxOut.write(this.out, NDX_DONE);
     }
     x.output.flush();
 
@@ -162,8 +165,13 @@ export class Generator {
       this.handleRedo();
       await this.idle();
     }
-    // --delay-updates puts files in place just before the second phase ends: links to them are made now.
-    this.handleRedo();
+    if (p >= 29 && delay) {
+      // The delayed files are in place: links to them are made (and itemized) before the phase ends.
+      this.handleRedo();
+      x.ndxOut.write(this.out, NDX_DONE);
+      if (p >= 31 && !lateDelete) x.ndxOut.write(this.out, NDX_DONE);
+      x.output.flush();
+    }
     if (this.deleter.mode === "delay") this.deleter.flushDelayed();
     if (this.deleter.mode === "after" && !x.soloName) this.deleter.deleteEverywhere();
     this.deleter.warnIfLimited();
@@ -408,7 +416,11 @@ export class Generator {
       if (!realStat) {
         t.flags[row] = t.flags[row]! | F.MISSING_DIR;
         this.missingDirs.add(pathId);
-      } else this.confirmedDirs.add(pathId);
+      } else {
+        this.confirmedDirs.add(pathId);
+        // A dry run still says what would be deleted in a directory that is there.
+        if (this.deleter.duringMode && t.flags[row]! & F.CONTENT_DIR) this.deleter.deleteInDir(row, rel, x.lists.incRecurse ? list : null);
+      }
       return;
     }
     if (!realStat) {
@@ -482,12 +494,7 @@ export class Generator {
       if (x.o.verbose > 0) x.report.info(`ignoring unsafe symlink "${this.display(rel)}" -> "${this.display(target)}"`);
       return;
     }
-    // A daemon's "munge symlinks": the link is stored where following it leads nowhere outside the module.
-    const stored = x.o.mungeSymlinks
-      ? Buffer.concat([MUNGE_PREFIX, target])
-      : x.o.sanitizeLinks
-        ? sanitizeLinkTarget(target, x.t.path(row).filter((b) => b === 0x2f).length)
-        : target;
+    const stored = this.storedLinkTarget(row, target);
     const w = this.attrs.wanted(row, st);
     if (st && isLink(st.mode) && Buffer.compare(x.dest.readLink(rel), stored) === 0) {
       const ok = x.o.dryRun || this.setAttrs(rel, row, st, w, false);
@@ -501,6 +508,8 @@ export class Generator {
     if (basis === "done") return;
     const old = basis.st ?? (st && isLink(st.mode) ? st : null);
     if (x.o.dryRun) {
+      // atomic_create under a dry run: the backup is said, not made.
+      if (st && !isDir(st.mode)) Backups.of(x)?.make(rel, false);
       if (!basis.quiet) this.itemize(row, ndx, this.attrs.itemizeFlags(row, old, w, ITEM.LOCAL_CHANGE | ITEM.REPORT_CHANGE));
       return;
     }
@@ -509,6 +518,14 @@ export class Generator {
     const ok = now ? this.setAttrs(rel, row, now, w, false) : true;
     if (!basis.quiet) this.itemize(row, ndx, this.attrs.itemizeFlags(row, old, w, ITEM.LOCAL_CHANGE | ITEM.REPORT_CHANGE, !ok));
     this.confirmToSender(ndx, rel, true);
+  }
+
+  /** The target a symlink gets here: a daemon's "munge symlinks" makes following it lead nowhere outside the module. */
+  private storedLinkTarget(row: number, target: Uint8Array): Uint8Array {
+    const x = this.x;
+    if (x.o.mungeSymlinks) return Buffer.concat([MUNGE_PREFIX, target]);
+    if (x.o.sanitizeLinks) return sanitizeLinkTarget(target, x.t.path(row).filter((b) => b === 0x2f).length);
+    return target;
   }
 
   private special(row: number, ndx: number, rel: Uint8Array, st: DestStat | null): void {

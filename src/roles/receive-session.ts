@@ -115,7 +115,8 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
     writeFilterRules(null, filters, ruleSide);
   } else {
     input.startMultiplex();
-    if (s.protocol >= 30) output.startMultiplex();
+    // main.c client_run: before protocol 30, only to tell the sender what to remove (need_messages_from_generator).
+    if (s.protocol >= 30 || o.removeSourceFiles) output.startMultiplex();
     // The filter list, always sent on a pull: the sender leaves out what it excludes.
     writeFilterRules(output.data, filters, ruleSide);
     // --files-from: the names follow the rules, each NUL-ended, then an empty one.

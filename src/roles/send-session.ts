@@ -19,6 +19,7 @@ import { FileListSender } from "../flist/send-lists.ts";
 import type { Input } from "../io/input.ts";
 import type { Output } from "../io/output.ts";
 import { MSG } from "../protocol/mux.ts";
+import { fileListHasher } from "../protocol/checksum-choice.ts";
 import { NdxDecoder, NdxEncoder } from "../protocol/ndx.ts";
 import type { Session } from "../protocol/setup.ts";
 import { Sender } from "./sender.ts";
@@ -163,6 +164,17 @@ function readWhole(path: Buffer, flags: number): Buffer {
   }
 }
 
+/** file_checksum: a file's whole content under the file-list checksum (cut to its wire length). */
+function contentSum(path: Uint8Array, s: Session): Uint8Array {
+  const hasher = fileListHasher(s.sums);
+  try {
+    hasher.update(readWhole(Buffer.from(path.buffer, path.byteOffset, path.byteLength), fsConstants.O_RDONLY));
+  } catch {
+    // An unreadable file gets the sum of nothing; its transfer reports the error.
+  }
+  return hasher.digest().subarray(0, s.sums.file.length);
+}
+
 /** -U: an entry's access time in seconds (of the symlink itself, or of what a followed one points to). */
 function accessTime(path: Uint8Array, st: FileStat): number {
   try {
@@ -196,6 +208,8 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
       ignoreNonreadable: o.ignoreNonreadable,
       tweakMode: o.chmod.length ? (mode) => tweakMode(mode, o.chmod) : undefined,
       atime: o.atimes ? accessTime : undefined,
+      // -c: each regular file's sum goes in its entry (flist.c file_checksum).
+      checksum: o.checksum ? (path) => contentSum(path, s) : undefined,
       onMessage: say,
       ...filterHooks(filters, o, true),
       fullName: o.moduleName === undefined ? undefined : moduleFullName(o.moduleName),

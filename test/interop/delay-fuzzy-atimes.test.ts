@@ -1,0 +1,367 @@
+/**
+ * --delay-updates, -y/--fuzzy, -U/--atimes (-UU, --open-noatime) and --fsync
+ * against upstream, in every role: a local copy, our client pulling from and
+ * pushing to upstream's daemon, and upstream's client pushing to and pulling
+ * from our daemon. Each run is compared with upstream doing the same on a
+ * fresh copy of the same destination: trees, item lines (and the --stats
+ * literal/matched totals, which show which delta basis was used), exit codes,
+ * and for -U the access times of the destination and of the source after the
+ * run (reading a file moves its atime unless it is opened with O_NOATIME).
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { setTimes } from "../../src/fs/libc.ts";
+import { startDaemon, type ModuleConfig, type RunningDaemon } from "../helpers/daemon.ts";
+import { maskFigures, normalizeErrors, runOc, runRsync } from "../helpers/run.ts";
+import { ageTree, snapshot } from "../helpers/tree.ts";
+
+let work: string;
+let upstream: RunningDaemon;
+let ours: RunningDaemon;
+
+type Mode = "local" | "pull" | "push" | "upstream-push-to-ours" | "upstream-pull-from-ours";
+const MODES: Mode[] = ["local", "pull", "push", "upstream-push-to-ours", "upstream-pull-from-ours"];
+
+const write = (path: string, data: string | Uint8Array) => {
+  fs.mkdirSync(join(path, ".."), { recursive: true });
+  fs.writeFileSync(path, data);
+};
+
+/** Deterministic noise (no two files share blocks). */
+function noise(seed: number, length: number): Buffer {
+  const out = Buffer.alloc(length);
+  let x = seed * 2654435761 + 1;
+  for (let i = 0; i < length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+/** The atimes the tests set are all older than this: a later one was moved by a read ("now", whatever second that was). */
+const MOVED = 1_600_000_000;
+
+/** Every non-directory, non-symlink entry of a tree with its access time (seconds), -1 for one a read has moved. */
+function atimes(root: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  const walk = (rel: string) => {
+    for (const name of fs.readdirSync(join(root, rel))) {
+      const path = rel ? `${rel}/${name}` : name;
+      const st = fs.lstatSync(join(root, path), { bigint: true });
+      if (st.isDirectory()) walk(path);
+      else if (!st.isSymbolicLink()) {
+        const seconds = Number(st.atimeNs / 1_000_000_000n);
+        out[path] = seconds > MOVED ? -1 : seconds;
+      }
+    }
+  };
+  walk("");
+  return out;
+}
+
+/** Gives the files of a tree fixed access times (their mtimes stay). */
+function setAtimes(root: string, base: number): void {
+  let n = 0;
+  const walk = (dir: string) => {
+    for (const name of fs.readdirSync(dir).sort()) {
+      const path = join(dir, name);
+      const st = fs.lstatSync(path, { bigint: true });
+      if (st.isDirectory()) walk(path);
+      else if (!st.isSymbolicLink()) {
+        n++;
+        setTimes(path, Number(st.mtimeNs / 1_000_000_000n), Number(st.mtimeNs % 1_000_000_000n), false, base + n * 86_400);
+      }
+    }
+  };
+  walk(root);
+}
+
+/** A scenario: a source (work/NAME/src, served as src/NAME/src) and the destination every run starts from. */
+interface Scenario {
+  name: string;
+  source: (root: string) => void;
+  dest: (root: string) => void;
+}
+
+const delayScenario: Scenario = {
+  name: "delay",
+  source: (root) => {
+    write(join(root, "changed"), Buffer.concat([noise(1, 30_000), Buffer.from("new tail\n")]));
+    write(join(root, "new"), noise(2, 9_000));
+    write(join(root, "sub/same"), noise(3, 4_000));
+    write(join(root, "sub/resumed"), noise(4, 20_000));
+    write(join(root, "sub/deeper/more"), noise(5, 1_000));
+    ageTree(root, 1_450_000_000);
+  },
+  dest: (root) => {
+    write(join(root, "changed"), noise(1, 30_000));
+    write(join(root, "sub/extra"), "not in the source\n");
+    // An earlier run left part of a file in the partial dir: it is the basis, and goes.
+    write(join(root, "sub/.~tmp~/resumed"), noise(4, 12_000));
+  },
+};
+
+/** Names chosen to exercise upstream's suffix rules and distance weights; each candidate is a different prefix of the target. */
+const FUZZY_CASES: [string, string[]][] = [
+  ["report-2021.txt", ["report-2020.txt", "report-2021.txt.bak", "report.txt", "other.doc"]],
+  ["data.tar.gz", ["data.tar.bz2", "data.tgz", "data.tar.gz~", "data.tar.gz.1"]],
+  ["photo_001.jpg", ["photo_002.jpg", "photo_001.png", "photo.jpg"]],
+  ["Makefile", ["makefile", "Makefile.old", "Makefile~"]],
+  [".bashrc", [".bashrc.orig", ".profile", "bashrc"]],
+  ["x", ["y", "xx", "abcdefghijklmnopqrstuvwxyz0123456789"]],
+  ["aaa3", ["aaa1", "aaa2"]],
+  ["file.1.2.3", ["file.1.2.4", "file.1"]],
+  ["lib.so.6", ["lib.so.5", "lib.so"]],
+  ["notes.md~", ["notes.md.~1~", "notes.txt"]],
+  ["a.b.c.bak", ["a.b.c", "a.b.d.bak"]],
+  ["v10.tar", ["v9.tar", "v11.tar", "v1.tar"]],
+];
+
+const fuzzyScenario: Scenario = {
+  name: "fuzzy",
+  source: (root) => {
+    FUZZY_CASES.forEach(([target], i) => write(join(root, `d${i}`, target), noise(100 + i, 700 * 12)));
+    // A file of the same size and mtime wins whatever its name.
+    write(join(root, "same/new-name.bin"), noise(200, 5_000));
+    // A file being updated is no basis for a missing file after it (once the directory has been looked at).
+    write(join(root, "upd/a-new.txt"), noise(300, 7_000));
+    write(join(root, "upd/b-upd.txt"), noise(301, 7_000));
+    write(join(root, "upd/c-new.txt"), noise(303, 7_000));
+    ageTree(root, 1_450_000_000);
+  },
+  dest: (root) => {
+    FUZZY_CASES.forEach(([, candidates], i) => {
+      candidates.forEach((c, j) => write(join(root, `d${i}`, c), noise(100 + i, 700 * 12).subarray(0, 700 * (j + 1))));
+    });
+    write(join(root, "same/new-name.bim"), noise(200, 100));
+    write(join(root, "same/zzz.unrelated"), noise(200, 5_000));
+    write(join(root, "upd/b-upd.txt"), noise(300, 7_000));
+    write(join(root, "upd/zz-old.txt"), noise(303, 3_500));
+    ageTree(root, 1_460_000_000);
+    // The size+mtime match needs the source's mtime (ageTree numbers entries the same way in both trees).
+    const src = fs.lstatSync(join(work, "fuzzy/src/same/new-name.bin"), { bigint: true });
+    setTimes(join(root, "same/zzz.unrelated"), Number(src.mtimeNs / 1_000_000_000n), 0, false);
+  },
+};
+
+const atimeScenario: Scenario = {
+  name: "atimes",
+  source: (root) => {
+    write(join(root, "a"), noise(10, 3_000));
+    write(join(root, "b"), noise(11, 3_000));
+    write(join(root, "sub/c"), noise(12, 3_000));
+    write(join(root, "sub/d"), noise(13, 50_000));
+    fs.symlinkSync("a", join(root, "link"));
+    ageTree(root, 1_450_000_000);
+  },
+  dest: (root) => {
+    // b is up to date but for its atime; sub/c differs in mtime; sub/d in content.
+    fs.cpSync(join(work, "atimes/src/b"), join(root, "b"), { preserveTimestamps: true });
+    write(join(root, "sub/c"), noise(12, 3_000));
+    write(join(root, "sub/d"), noise(13, 40_000));
+    setAtimes(root, 1_300_000_000);
+  },
+};
+
+const SCENARIOS = [delayScenario, fuzzyScenario, atimeScenario];
+
+beforeAll(async () => {
+  work = fs.mkdtempSync(join(tmpdir(), "oc-delay-fuzzy-"));
+  for (const s of SCENARIOS) {
+    s.source(join(work, s.name, "src"));
+    fs.mkdirSync(join(work, s.name, "d0"), { recursive: true });
+    s.dest(join(work, s.name, "d0"));
+  }
+  fs.mkdirSync(join(work, "w"));
+  const modules: ModuleConfig[] = [
+    { name: "src", path: work, params: { uid: "0", gid: "0" } },
+    { name: "w", path: join(work, "w"), params: { "read only": "no", uid: "0", gid: "0" } },
+  ];
+  upstream = await startDaemon("upstream", modules);
+  ours = await startDaemon("ours", modules);
+});
+
+afterAll(async () => {
+  await upstream.stop();
+  await ours.stop();
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+const masked = (text: string, dest: string) =>
+  maskFigures(text)
+    .replaceAll(dest, "DEST")
+    .replaceAll(basename(dest), "DEST")
+    .split("\n")
+    .filter(Boolean)
+    .sort();
+
+interface RunOutcome {
+  code: number;
+  stdout: string[];
+  stderr: string;
+  dest: string;
+  /** Access times of the destination's files and of the source's, right after the run. */
+  destAtimes: Record<string, number>;
+  sourceAtimes: Record<string, number>;
+}
+
+let runCount = 0;
+
+/** One run of `args` in `mode`, by our side ("ours") or upstream's ("theirs"), from a fresh copy of the scenario's destination. */
+async function runOnce(mode: Mode, s: Scenario, args: string[], who: "ours" | "theirs"): Promise<RunOutcome> {
+  const name = `${s.name}-${mode}-${++runCount}-${who}`;
+  const dest = join(work, mode === "push" || mode === "upstream-push-to-ours" ? "w" : "", name);
+  fs.cpSync(join(work, s.name, "d0"), dest, { recursive: true, preserveTimestamps: true });
+  const src = join(work, s.name, "src");
+  // Reading a file moves its atime: every run starts from the same ones.
+  setAtimes(src, 1_400_000_000);
+  setAtimes(dest, 1_300_000_000);
+  const daemon = who === "theirs" ? upstream : mode.endsWith("ours") ? ours : upstream;
+  const pulling = mode === "pull" || mode === "upstream-pull-from-ours";
+  const from = pulling ? daemon.url("src", `${s.name}/src/`) : `${src}/`;
+  const to = mode === "local" || pulling ? `${dest}/` : daemon.url("w", `${name}/`);
+  const client = who === "ours" && (mode === "local" || mode === "pull" || mode === "push") ? runOc : runRsync;
+  const r = await client([...args, from, to]);
+  return {
+    code: r.code,
+    stdout: masked(r.stdout, dest),
+    stderr: normalizeErrors(r.stderr).replaceAll(dest, "DEST"),
+    dest,
+    destAtimes: atimes(dest),
+    sourceAtimes: atimes(src),
+  };
+}
+
+async function compare(mode: Mode, s: Scenario, args: string[], opts: { atimes?: boolean } = {}) {
+  const a = await runOnce(mode, s, args, "ours");
+  const b = await runOnce(mode, s, args, "theirs");
+  expect(a.stderr).toBe(b.stderr);
+  expect(a.code).toBe(b.code);
+  expect(a.stdout).toEqual(b.stdout);
+  if (opts.atimes) {
+    expect(a.destAtimes).toEqual(b.destAtimes);
+    expect(a.sourceAtimes).toEqual(b.sourceAtimes);
+  }
+  expect(snapshot(a.dest, { ignoreDirTimes: true })).toEqual(snapshot(b.dest, { ignoreDirTimes: true }));
+  return { ours: a, theirs: b };
+}
+
+/** Every partial dir left anywhere in a tree. */
+function leftoverPartialDirs(root: string, name: string): string[] {
+  const found: string[] = [];
+  const walk = (rel: string) => {
+    for (const e of fs.readdirSync(join(root, rel), { withFileTypes: true })) {
+      const path = rel ? `${rel}/${e.name}` : e.name;
+      if (e.name === name) found.push(path);
+      if (e.isDirectory()) walk(path);
+    }
+  };
+  walk("");
+  return found;
+}
+
+describe("--delay-updates as upstream", () => {
+  for (const mode of MODES) {
+    test(`with --delete and a partial file left by an earlier run: ${mode}`, async () => {
+      const { ours: a } = await compare(mode, delayScenario, ["-a", "-i", "--no-W", "--delay-updates", "--delete", "--stats"]);
+      expect(leftoverPartialDirs(a.dest, ".~tmp~")).toEqual([]);
+      // The earlier run's part was the basis of sub/resumed (12,000 bytes of it, beside changed's 29,400).
+      expect(a.stdout).toContain("Matched data: 41,300 bytes");
+      expect(fs.readFileSync(join(a.dest, "changed")).toString("latin1")).toEndWith("new tail\n");
+    });
+    test(`into a --partial-dir of its own: ${mode}`, async () => {
+      const { ours: a } = await compare(mode, delayScenario, ["-a", "-i", "--delay-updates", "--partial-dir=.pd"]);
+      expect(leftoverPartialDirs(a.dest, ".pd")).toEqual([]);
+    });
+  }
+
+  test("with -H, the link to a delayed file is made once it is in place, as upstream", async () => {
+    const root = join(work, "delay-hl");
+    write(join(root, "src/x/one"), noise(20, 2_000));
+    fs.mkdirSync(join(root, "src/y"));
+    fs.linkSync(join(root, "src/x/one"), join(root, "src/y/two"));
+    ageTree(join(root, "src"), 1_450_000_000);
+    const a = await runOc(["-aHi", "--delay-updates", `${root}/src/`, `${root}/ours/`]);
+    const b = await runRsync(["-aHi", "--delay-updates", `${root}/src/`, `${root}/theirs/`]);
+    expect(a.code).toBe(b.code);
+    // The link is itemized after the transfers, once its leader is in place.
+    expect(a.stdout.replaceAll("/ours", "/DEST")).toBe(b.stdout.replaceAll("/theirs", "/DEST"));
+    expect(a.stdout.trimEnd()).toEndWith("hf+++++++++ x/one => y/two");
+    expect(snapshot(join(root, "ours"), { ignoreDirTimes: true })).toEqual(snapshot(join(root, "theirs"), { ignoreDirTimes: true }));
+    expect(fs.statSync(join(root, "ours/x/one")).ino).toBe(fs.statSync(join(root, "ours/y/two")).ino);
+  });
+});
+
+describe("-y/--fuzzy as upstream (the literal/matched totals show the chosen basis)", () => {
+  for (const mode of MODES) {
+    test(`-y: ${mode}`, () => compare(mode, fuzzyScenario, ["-a", "-i", "-y", "--no-W", "--stats"]));
+    test(`-yy without basis dirs, -ii: ${mode}`, () => compare(mode, fuzzyScenario, ["-a", "-ii", "-yy", "--no-W", "--stats"]));
+    test(`-y with --delete-after: ${mode}`, () => compare(mode, fuzzyScenario, ["-a", "-v", "-y", "--no-W", "--delete-after", "--stats"]));
+  }
+
+  test("-y in a local copy (whole files) still names the basis but sends everything", async () => {
+    const { ours: a } = await compare("local", fuzzyScenario, ["-a", "-i", "-y", "--stats"]);
+    expect(a.stdout).toContain("Matched data: 0 bytes");
+  });
+
+  test("a matched total that differs from plain delta shows the fuzzy basis was used", async () => {
+    const { ours: a } = await compare("local", fuzzyScenario, ["-a", "-y", "--no-W", "--stats"]);
+    const plain = await runOnce("local", fuzzyScenario, ["-a", "--no-W", "--stats"], "ours");
+    expect(plain.stdout).toContain("Matched data: 0 bytes");
+    expect(a.stdout).not.toContain("Matched data: 0 bytes");
+  });
+
+  test("below protocol 29 -y is refused as upstream refuses it", async () => {
+    const a = await runOnce("local", fuzzyScenario, ["-a", "-y", "--protocol=28"], "ours");
+    const b = await runOnce("local", fuzzyScenario, ["-a", "-y", "--protocol=28"], "theirs");
+    expect(a.code).toBe(b.code);
+    expect(a.stderr.split("\n")[0]).toBe(b.stderr.split("\n")[0]);
+  });
+});
+
+describe("-U/--atimes and --open-noatime as upstream", () => {
+  for (const mode of MODES) {
+    test(`-U (atimes set, 'u' in the item lines): ${mode}`, async () => {
+      const { ours: a } = await compare(mode, atimeScenario, ["-aU", "-i"], { atimes: true });
+      // Set from the source's, not left at the copy's time.
+      expect(a.destAtimes.a).toBeGreaterThan(0);
+      expect(a.stdout).toContain(".f......u.. b");
+    });
+    test(`-UU (the sender leaves the source's atimes alone): ${mode}`, async () => {
+      const { ours: a } = await compare(mode, atimeScenario, ["-aUU", "-i"], { atimes: true });
+      expect(a.sourceAtimes["sub/d"]).toBeGreaterThan(0);
+    });
+    test(`--open-noatime without -U: ${mode}`, () => compare(mode, atimeScenario, ["-a", "-i", "--open-noatime"], { atimes: true }));
+    test(`-U with --protocol=29 and -v: ${mode}`, () => compare(mode, atimeScenario, ["-aU", "-v", "--protocol=29"], { atimes: true }));
+  }
+
+  test("without -U reading the source moves its atimes (the test can see O_NOATIME)", async () => {
+    const a = await runOnce("local", atimeScenario, ["-a"], "ours");
+    expect(a.sourceAtimes["sub/d"]).toBe(-1);
+  });
+});
+
+describe("--fsync", () => {
+  for (const mode of MODES) {
+    test(`accepted and forwarded: ${mode}`, () => compare(mode, delayScenario, ["-a", "-i", "--fsync"]));
+  }
+
+  test("each written file is fsync'ed (strace)", async () => {
+    if (spawnSync("strace", ["-V"]).status !== 0) return;
+    const dest = join(work, "fsync-dest");
+    const trace = (args: string[]) => {
+      fs.rmSync(dest, { recursive: true, force: true });
+      const r = spawnSync("strace", ["-f", "-e", "trace=fsync", "-o", `${dest}.trace`, process.execPath, join(import.meta.dir, "../../src/main.ts"), ...args, `${join(work, "delay/src")}/`, `${dest}/`]);
+      expect(r.status).toBe(0);
+      return fs.readFileSync(`${dest}.trace`, "latin1").split("\n").filter((l) => /fsync\(\d+\)\s+= 0/.test(l)).length;
+    };
+    expect(trace(["-a"])).toBe(0);
+    // Five regular files in the source.
+    expect(trace(["-a", "--fsync"])).toBe(5);
+  });
+});
