@@ -3,6 +3,7 @@ import { optionTable, modeTable } from "../../src/cli/option-table.ts";
 import { parseArgv } from "../../src/cli/option-spec.ts";
 import { defaultOptions } from "../../src/cli/options.ts";
 import { serverArgs } from "../../src/protocol/server-args.ts";
+import { unescapeOptionArgs } from "../../src/daemon/session.ts";
 
 /**
  * Expected vectors captured from upstream rsync 3.5.0's client
@@ -140,4 +141,46 @@ describe("removal, pruning, sparse and preallocation options in the server vecto
       expect(serverArgs(o, { amSender: true, protocol: 32, listOnly: 0 }).join(" ")).toBe(push);
     });
   }
+});
+
+/** --chmod stays with the client (each side applies its own); the maps go to a receiving server, escaped as safe_arg does. Upstream 3.5.0's vectors. */
+const CHMOD_AND_MAPS: [string, string, string][] = [
+  ["--chmod=u+x", "--server --sender -e.LsfxCIvu", "--server -e.LsfxCIvu"],
+  ["-a --chmod=D755,F644 --chmod=o-w", "--server --sender -logDtpre.iLsfxCIvu", "--server -logDtpre.iLsfxCIvu"],
+  ["--chown=root:root", "--server --sender -oge.LsfxCIvu", String.raw`--server -oge.LsfxCIvu --usermap=\*:root --groupmap=\*:root`],
+  ["--chown=:adm", "--server --sender -ge.LsfxCIvu", String.raw`--server -ge.LsfxCIvu --groupmap=\*:adm`],
+  ["--chown=daemon", "--server --sender -oe.LsfxCIvu", String.raw`--server -oe.LsfxCIvu --usermap=\*:daemon`],
+  ["-a --usermap=*:root", "--server --sender -logDtpre.iLsfxCIvu", String.raw`--server -logDtpre.iLsfxCIvu --usermap=\*:root`],
+  [
+    "-a --groupmap=0-9:root,foo:bar --usermap=[ab]?:x",
+    "--server --sender -logDtpre.iLsfxCIvu",
+    String.raw`--server -logDtpre.iLsfxCIvu --usermap=\[ab\]\?:x --groupmap=0-9:root,foo:bar`,
+  ],
+  [
+    "-a --numeric-ids --usermap=1:2 --groupmap=3:4",
+    "--server --sender -logDtpre.iLsfxCIvu --numeric-ids",
+    "--server -logDtpre.iLsfxCIvu --numeric-ids --usermap=1:2 --groupmap=3:4",
+  ],
+  [String.raw`-rt --usermap=a\b:c`, "--server --sender -otre.iLsfxCIvu", String.raw`--server -otre.iLsfxCIvu --usermap=a\\b:c`],
+];
+
+describe("--chmod, --chown, --usermap and --groupmap in the server vector (pull and push)", () => {
+  for (const [argv, pull, push] of CHMOD_AND_MAPS) {
+    test(`${argv} (pull)`, () => expect(build(argv)).toBe(pull));
+    test(`${argv} (push)`, () => {
+      const o = defaultOptions();
+      parseArgv(argv.split(" "), [...optionTable, ...modeTable], o);
+      expect(serverArgs(o, { amSender: true, protocol: 32, listOnly: 0 }).join(" ")).toBe(push);
+    });
+  }
+  test("a daemon takes the escapes off the options, not off the paths after '.'", () => {
+    const sent = String.raw`--server -oe.LsfxCIvu --usermap=\[ab\]\?:x,a\\b:\*`;
+    expect(unescapeOptionArgs([...sent.split(" "), ".", String.raw`mod/a\*b`])).toEqual([
+      "--server",
+      "-oe.LsfxCIvu",
+      String.raw`--usermap=[ab]?:x,a\b:*`,
+      ".",
+      String.raw`mod/a\*b`,
+    ]);
+  });
 });
