@@ -33,6 +33,10 @@ function makeSource(src: string): void {
   file("private", "p\n", 0o600, 1234, 4321);
   file("sub/shared", "shared\n", 0o664, 1000, 1000);
   file("sub/deeper/x", "x\n", 0o711, 33, 50);
+  // Same mode one after another: a receiver's --chmod applies again to a mode the list says is "the same" (flist.c keeps the changed one).
+  file("same1", "1\n", 0o640, 1, 4);
+  file("same2", "2\n", 0o640, 1, 4);
+  fs.linkSync(join(src, "same1"), join(src, "sub/hardlink"));
   fs.symlinkSync("plain", join(src, "link"));
   fs.chmodSync(join(src, "sub"), 0o2750);
   fs.chmodSync(join(src, "sub/deeper"), 0o700);
@@ -139,6 +143,9 @@ const CHMOD_CASES: [string, Case][] = [
   ["-p changes an existing tree's permissions", { args: ["-ai", "--chmod=go-rwx"], prefill: [] }],
   ["without -p an existing file keeps its permissions", { args: ["-rlti", "--chmod=a+rwx"], prefill: ["--chmod=Fa-w"] }],
   ["umask-limited clauses (no u/g/o/a)", { args: ["-ai", "--chmod=+w,=rX"] }],
+  ["a spec that changes again when applied twice, with hard links", { args: ["-aHi", "--chmod=g=o,o=u"] }],
+  ["without incremental recursion", { args: ["-ai", "--no-i-r", "--chmod=Fg=o,o=u,Dg+s"] }],
+  ["an old protocol", { args: ["-ai", "--protocol=29", "--chmod=Fu-w,Do+t"] }],
 ];
 
 const OWNER_CASES: [string, Case][] = [
@@ -149,6 +156,8 @@ const OWNER_CASES: [string, Case][] = [
   ["a map changes owners of an existing tree", { args: ["-ai", "--usermap=bin:1234,daemon:www-data"], prefill: [] }],
   ["maps with --numeric-ids see numbers only", { args: ["-ai", "--numeric-ids", "--usermap=1234:5,0:7,*:9", "--groupmap=[a-z]*:3"] }],
   ["an unknown target name is reported and its rule dropped", { args: ["-ai", "--usermap=1:nosuchuser,*:bin", "--groupmap=*:nosuchgroup"] }],
+  ["an old protocol: id 0 has no name on the wire and maps as root", { args: ["-ai", "--protocol=29", "--usermap=root:bin,1234:5,*:7", "--groupmap=*:2"] }],
+  ["without incremental recursion", { args: ["-ai", "--no-i-r", "--usermap=daemon:www-data,1000-2000:1", "--groupmap=adm:0"] }],
   ["a rule without a colon", { args: ["-ai", "--usermap=abc"], fatal: true }],
   ["a bad number", { args: ["-ai", "--groupmap=1-2-3:root"], fatal: true }],
   ["a rule without a name after the colon", { args: ["-ai", "--usermap=1:bin,2:"], fatal: true }],
