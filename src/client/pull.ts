@@ -150,7 +150,7 @@ export async function localCopy(req: { o: Options; sources: string[]; dest: stri
         compress: compressRequest(o),
       });
       sout.startMultiplex();
-      if (protocol >= 30) sin.startMultiplex();
+      if (protocol >= 30 || o.removeSourceFiles) sin.startMultiplex();
       await sendTransfer({ o, s, input: sin, output: sout, ...sendingArgs(o, req.sources), amServer: true, local: true });
     } catch (e) {
       // The receiving side hears about it as upstream's client would from its server.

@@ -25,6 +25,8 @@ const modules = (): ModuleConfig[] => [
 
 beforeAll(async () => {
   work = fs.mkdtempSync(join(tmpdir(), "oc-removal-"));
+  rsh = join(work, "rsh");
+  fs.writeFileSync(rsh, '#!/bin/sh\nwhile [ "$1" = "-l" ]; do shift 2; done\nshift\nexec sh -c "$*"\n', { mode: 0o755 });
   fs.mkdirSync(join(work, "rw"));
   upstream = await startDaemon("upstream", modules());
   ours = await startDaemon("ours", modules());
@@ -72,7 +74,12 @@ const lines = (r: RunResult, ...names: string[]) => {
   return text.split("\n").filter(Boolean).sort();
 };
 
-type Mode = "local" | "pull" | "push" | "upstream-client";
+/** "upstream-shell": upstream's client with our --server (or upstream's) behind a remote shell. */
+type Mode = "local" | "pull" | "push" | "upstream-client" | "upstream-shell";
+
+const MAIN = join(import.meta.dir, "../../src/main.ts");
+/** A remote shell that runs the command here. */
+let rsh: string;
 
 /**
  * Runs `args` from a fresh source to a fresh destination with our client
@@ -93,10 +100,13 @@ async function compare(mode: Mode, name: string, args: string[], opts: { sources
     makeSource(src);
     if (opts.withDest !== false) makeDest(dest, src);
     const daemon = mode === "upstream-client" ? (side === "ours" ? ours : upstream) : upstream;
-    const from = (s: string) => (sourceInModule ? daemon.url("rw", `${tag}-src/${s}`) : `${src}/${s}`);
-    const to = destInModule ? daemon.url("rw", `${tag}-dest/`) : `${dest}/`;
-    const client = mode === "upstream-client" || side === "theirs" ? runRsync : runOc;
-    const r = await client([...args, ...sources.map(from), to]);
+    const shell = mode === "upstream-shell";
+    const host = (path: string, remote: boolean) => (shell && remote ? `h:${path}` : path);
+    const from = (s: string) => (sourceInModule ? daemon.url("rw", `${tag}-src/${s}`) : host(`${src}/${s}`, !opts.pushToServer));
+    const to = destInModule ? daemon.url("rw", `${tag}-dest/`) : host(`${dest}/`, !!opts.pushToServer);
+    const client = mode === "upstream-client" || shell || side === "theirs" ? runRsync : runOc;
+    const shellArgs = shell ? ["-e", rsh, "--rsync-path", side === "ours" ? `${process.execPath} ${MAIN}` : "rsync"] : [];
+    const r = await client([...shellArgs, ...args, ...sources.map(from), to]);
     results.push({ r, src, dest });
   }
   const [a, b] = results as [(typeof results)[0], (typeof results)[0]];
@@ -133,6 +143,19 @@ describe("--remove-source-files, as upstream", () => {
   });
   test("upstream's client pushing to our daemon (our receiving server confirms each file)", () =>
     compare("upstream-client", "rsfdp", ["-ai", "--remove-source-files"], { pushToServer: true }));
+  test("upstream's client pulling from our --server over a remote shell", async () => {
+    const { ours: a } = await compare("upstream-shell", "rsfsh", ["-ai", "--remove-source-files"]);
+    expect(fs.existsSync(join(a.src, "top.txt"))).toBe(false);
+  });
+  test("upstream's client pushing to our --server over a remote shell", () =>
+    compare("upstream-shell", "rsfshp", ["-ai", "--remove-source-files"], { pushToServer: true }));
+  // Before protocol 30 only this option makes the receiving client multiplex its output (main.c need_messages_from_generator).
+  for (const mode of ["local", "pull", "push", "upstream-client", "upstream-shell"] as const) {
+    test(`protocol 29: ${mode}`, async () => {
+      const { ours: a } = await compare(mode, "rsf29", ["-ai", "--protocol=29", "--remove-source-files"]);
+      expect(fs.existsSync(join(a.src, "a/one.txt"))).toBe(false);
+    });
+  }
 
   test("a read-only module refuses it (our daemon as upstream's)", async () => {
     const src = join(work, "rw", "ro-src");
@@ -181,6 +204,8 @@ describe("-m/--prune-empty-dirs, as upstream", () => {
       });
     });
   }
+  test("upstream's client pushing to our --server over a remote shell: it prunes", () =>
+    compare("upstream-shell", "pruneshell", ["-ai", "-m", "--exclude=*.o"], { pushToServer: true, withDest: false }));
   test("upstream's client pushing to our daemon: our receiving server prunes", async () => {
     const { ours: a } = await compare("upstream-client", "prunesrv", ["-ai", "-m", "--exclude=*.o"], { pushToServer: true, withDest: false });
     expect(fs.existsSync(join(a.dest, "objs"))).toBe(false);
