@@ -12,6 +12,7 @@ import type { Output } from "../io/output.ts";
 import { spawnShell } from "../io/stream-channel.ts";
 import { connectTcp } from "../io/tcp-channel.ts";
 import { serverArgs } from "../protocol/server-args.ts";
+import { secludedArgsBytes, secludedStart } from "../protocol/secluded-args.ts";
 import { exchangeVersions } from "../protocol/version-exchange.ts";
 import { terminal } from "../output/terminal.ts";
 import { errText } from "../fs/errors.ts";
@@ -59,6 +60,8 @@ async function connectDaemon(req: ConnectRequest): Promise<Connection> {
         protocol,
         paths: req.paths,
         serverArgs: serverArgs(o, { amSender: req.amSender, protocol, listOnly: req.listOnly }),
+        secluded: o.secludedArgs > 0,
+        oldArgs: o.oldArgs > 0,
         user,
         passwordFile: o.passwordFile,
         showMotd: !o.noMotd,
@@ -75,16 +78,22 @@ function connectShell(req: ConnectRequest): Connection {
   const o = req.o;
   const { user, host } = splitUser(req.spec.machine);
   const protocol = o.protocol ?? PROTOCOL_VERSION;
+  const all = serverArgs(o, { amSender: req.amSender, protocol, listOnly: req.listOnly });
+  const secluded = o.secludedArgs > 0;
+  const split = secluded ? secludedStart(all) : all.length;
+  const visible = all.slice(0, split);
   const argv = remoteShellArgv({
     rsh: o.rsh,
     user,
     host: host.replace(/^\[|\]$/g, ""),
     rsyncPath: o.rsyncPath,
-    serverArgs: serverArgs(o, { amSender: req.amSender, protocol, listOnly: req.listOnly }),
-    paths: req.paths,
+    serverArgs: visible,
+    paths: secluded ? [] : req.paths,
     amSender: req.amSender,
     relative: o.relative,
-    escapeNames: true,
+    // --old-args: names go as given (the remote shell splits them as it likes).
+    escapeNames: !(o.oldArgs > 0),
+    endWithDot: !secluded,
   });
   if (o.verbose > 1) terminal.info(`opening connection using: ${argv.join(" ")}\n`);
   const shell = spawnShell(argv);
@@ -98,6 +107,10 @@ function connectShell(req: ConnectRequest): Connection {
         const err = new RsyncError(RERR.IPC, `rsync: [${role}] Failed to exec ${argv[0]}: ${errText(e)}`);
         err.role = role;
         throw err;
+      }
+      if (secluded) {
+        output.data.bytes(secludedArgsBytes([...all.slice(split), ".", ...req.paths]));
+        output.flush();
       }
       return exchangeVersions(input, output, protocol);
     },

@@ -94,7 +94,7 @@ function checkLocalOnlyOptions(o: Options): void {
   if (o.mungeSymlinks && isDirectory("/rsyncd-munged")) {
     throw new RsyncError(RERR.UNSUPPORTED, "Symlink munging is unsafe when a /rsyncd-munged directory exists.");
   }
-  if (o.oldArgs > 0 && o.secludedArgs > 0) throw usageError("rsync: --secluded-args conflicts with --old-args.");
+  resolveArgStyle(o);
   if (o.confineRoot !== undefined) {
     if (!o.confineRoot.startsWith("/")) throw usageError("rsync: --confine-root must be an absolute path");
     if (o.insecureLinks) throw usageError("rsync: --insecure-links cannot be combined with --confine-root");
@@ -106,5 +106,28 @@ function isDirectory(path: string): boolean {
     return statSync(path).isDirectory();
   } catch {
     return false;
+  }
+}
+
+/**
+ * How the server's arguments travel (options.c): --old-args (or
+ * $RSYNC_OLD_ARGS when neither it nor -s was given) sends names unescaped
+ * on the command line; -s (or $RSYNC_PROTECT_ARGS when unset) sends them
+ * over the connection. The two exclude each other.
+ */
+function resolveArgStyle(o: Options): void {
+  if (o.oldArgs < 0) {
+    const env = process.env.RSYNC_OLD_ARGS;
+    if (o.secludedArgs <= 0 && env) {
+      o.secludedArgs = 0;
+      o.oldArgs = Number.parseInt(env, 10) || 0;
+    } else o.oldArgs = 0;
+  } else if (o.oldArgs > 0) {
+    if (o.secludedArgs > 0) throw usageError("rsync: --secluded-args conflicts with --old-args.");
+    o.secludedArgs = 0;
+  }
+  if (o.secludedArgs < 0) {
+    const env = process.env.RSYNC_PROTECT_ARGS;
+    o.secludedArgs = env && Number.parseInt(env, 10) ? 1 : 0;
   }
 }

@@ -7,6 +7,7 @@
  */
 import { applyModuleFakeSuper } from "../roles/super-user.ts";
 import { finishBackupOptions } from "../cli/backup-options.ts";
+import { sanitizePath } from "./sanitize-path.ts";
 import type { Options } from "../cli/options.ts";
 import { defaultOptions } from "../cli/options.ts";
 import { modeTable, optionTable } from "../cli/option-table.ts";
@@ -216,6 +217,8 @@ async function serveModule(
   }
 
   applyModuleSettings(o, mod, useChroot);
+  // options.c: without a chroot the module's sanitize_paths keeps --backup-dir inside the module.
+  if (o.confinedModule !== undefined && o.backupDir !== undefined) o.backupDir = sanitizePath(o.backupDir, 0, path);
   applyModuleChmod(o, mod, log);
   o.moduleFilters = moduleFilters;
   o.protocol = protocol;
@@ -323,6 +326,8 @@ function applyModuleSettings(o: Options, mod: ModuleConfig, chrooted: boolean): 
   if (mod.bool("ignore errors")) o.ignoreErrors = true;
   if (mod.bool("ignore nonreadable")) o.ignoreNonreadable = true;
   o.verbose = Math.min(o.verbose, mod.int("max verbosity"));
+  // limit_output_verbosity: --info words are capped too (e.g. --info=backup needs "max verbosity = 2").
+  o.outputLimit = mod.int("max verbosity");
   // token.c init_set_compression: a "*" word anywhere in the list means no file is worth compressing.
   o.storeOnly = mod.str("dont compress").split(" ").includes("*");
   o.moduleName = mod.name;

@@ -53,6 +53,8 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
 
   const compress = compressServerArgs(compressRequest(o), ctx.amSender, o.skipCompress);
   let s = "-";
+  // -s: what follows the cluster goes over the connection (see secluded-args.ts).
+  if (o.secludedArgs > 0) s += "s";
   s += "v".repeat(Math.min(o.verbose, 9));
   if (o.quiet && o.msgs2stderr) s += "q";
   if (o.backup) s += "b";

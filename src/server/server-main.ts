@@ -8,6 +8,9 @@
  * serveTransfer once its handshake is done.
  */
 import type { Options } from "../cli/options.ts";
+import { parseArgv } from "../cli/option-spec.ts";
+import { modeTable, optionTable } from "../cli/option-table.ts";
+import { readSecludedArgs } from "../protocol/secluded-args.ts";
 import { errorLine } from "../cli/report.ts";
 import { RERR, RsyncError, asRole, type Role } from "../errors.ts";
 import type { Channel } from "../io/channel.ts";
@@ -36,6 +39,8 @@ export async function runServer(o: Options, channel: Channel = stdioChannel()): 
   const input = new Input(channel);
   const output = new Output(channel);
   try {
+    // -s: the options after the cluster, ".", and the paths come on stdin first (main.c).
+    if (o.secludedArgs > 0) parseArgv(await readSecludedArgs(input), [...optionTable, ...modeTable], o);
     return await serveTransfer(o, input, output, {
       start: () => exchangeVersions(input, output, o.protocol ?? PROTOCOL_VERSION),
       paths: o.args.slice(1),
@@ -97,7 +102,8 @@ export async function serveTransfer(o: Options, input: Input, output: Output, re
     req.beforeTransfer?.(s, output);
     const paths = req.paths;
     if (o.sender) {
-      if (s.protocol >= 30) input.startMultiplex();
+      // Before protocol 30 only --remove-source-files makes the client multiplex (its MSG_SUCCESS messages).
+      if (s.protocol >= 30 || o.removeSourceFiles) input.startMultiplex();
       const log = req.transferLog;
       const sent = await asRole(
         "sender",

@@ -4,6 +4,7 @@
  * module listing, then the server argument list.
  */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { secludedArgsBytes, secludedStart } from "../protocol/secluded-args.ts";
 import { RERR, RsyncError } from "../errors.ts";
 import { authResponse, AUTH_DIGESTS, chooseAuthDigest } from "../protocol/daemon-auth.ts";
 import type { Input } from "../io/input.ts";
@@ -18,6 +19,10 @@ export interface DaemonRequest {
   paths: string[];
   /** The server option vector (options.c server_options), without the paths. */
   serverArgs: string[];
+  /** -s: what follows the option cluster is sent after the argument lines, unescaped. */
+  secluded?: boolean;
+  /** --old-args: paths are sent without the " module/" split protection. */
+  oldArgs?: boolean;
   user: string | undefined;
   passwordFile: string | undefined;
   /** Print MOTD and listing lines (false with --no-motd). */
@@ -165,10 +170,12 @@ export async function daemonHandshake(input: Input, output: Output, req: DaemonR
     if (req.showMotd) terminal.info(Buffer.concat([rawBytes(reply), Buffer.from("\n")]));
   }
 
-  const args = [...req.serverArgs, ".", ...req.paths.map((p) => daemonPathArg(p, module))];
+  const args = [...req.serverArgs, ".", ...req.paths.map((p) => daemonPathArg(p, module, req.oldArgs))];
   if (req.showArgs) terminal.info(Buffer.from(childArgvText("sending daemon args:", args)));
+  const split = req.secluded ? secludedStart(args) : args.length;
   const sep = protocol >= 30 ? "\0" : "\n";
-  output.data.bytes(Buffer.from(args.map((a) => a + sep).join("") + sep));
+  output.data.bytes(Buffer.from(args.slice(0, split).map((a) => a + sep).join("") + sep));
+  if (req.secluded) output.data.bytes(secludedArgsBytes(args.slice(split)));
   output.flush();
   return { kind: "ready", protocol };
 }
@@ -184,9 +191,9 @@ export function childArgvText(prefix: string, args: string[]): string {
  * trailing "/", a leading "-" gets "./", and " module/" inside the path is
  * escaped as "[ ]module/" so the daemon cannot split it there.
  */
-export function daemonPathArg(path: string, module: string): string {
+export function daemonPathArg(path: string, module: string, oldArgs = false): string {
   if (path === module) return `${module}/`;
-  let arg = path.split(` ${module}/`).join(`[ ]${module}/`);
+  let arg = oldArgs ? path : path.split(` ${module}/`).join(`[ ]${module}/`);
   if (arg.startsWith("-")) arg = `./${arg}`;
   return arg;
 }

@@ -83,8 +83,10 @@ export interface RemoteShellCommand {
   paths: string[];
   amSender: boolean;
   relative: boolean;
-  /** --protect-args / --old-args: names go unescaped. */
+  /** Escape names for the remote shell (not with --old-args). */
   escapeNames: boolean;
+  /** The "." before the paths; with -s it goes over the connection instead. */
+  endWithDot?: boolean;
 }
 
 export function remoteShellArgv(c: RemoteShellCommand): string[] {
@@ -92,7 +94,8 @@ export function remoteShellArgv(c: RemoteShellCommand): string[] {
   if (words.length === 0) throw new RsyncError(RERR.SYNTAX, "The remote-shell command is empty.");
   const argv = [...words];
   if (c.user !== undefined) argv.push("-l", c.user);
-  argv.push(c.host, c.rsyncPath, ...c.serverArgs, ".");
+  argv.push(c.host, c.rsyncPath, ...c.serverArgs);
+  if (c.endWithDot ?? true) argv.push(".");
   for (const p of c.paths) argv.push(c.escapeNames ? escapeRemoteName(p, c.amSender, c.relative) : p);
   return argv;
 }
