@@ -37,6 +37,10 @@ function makeSource(src: string): void {
   file("same1", "1\n", 0o640, 1, 4);
   file("same2", "2\n", 0o640, 1, 4);
   fs.linkSync(join(src, "same1"), join(src, "sub/hardlink"));
+  // The only two entries of their directory's list: consecutive on the wire whatever order the directory is read in.
+  fs.mkdirSync(join(src, "twins"));
+  file("twins/a", "a\n", 0o640, 1, 4);
+  file("twins/b", "b\n", 0o640, 1, 4);
   fs.symlinkSync("plain", join(src, "link"));
   fs.chmodSync(join(src, "sub"), 0o2750);
   fs.chmodSync(join(src, "sub/deeper"), 0o700);
