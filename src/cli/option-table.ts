@@ -50,7 +50,7 @@ export const optionTable: OptionSpec[] = [
   // Only a line of help: --no-NAME itself is handled by the parser for every option that can be undone.
   { long: [], display: "--no-OPTION", help: "turn off an implied OPTION (e.g. --no-D)", set: () => {} },
   flag(["recursive"], "r", "recurse into directories", (o) => ((o.recursive = true), (o.recursiveFromArchive = false)), (o) => (o.recursive = false)),
-  flag(["inc-recursive", "i-r"], undefined, "enable incremental recursion", (o) => (o.incRecursive = true), (o) => (o.incRecursive = false)),
+  { ...flag(["inc-recursive", "i-r"], undefined, "enable incremental recursion", (o) => (o.incRecursive = true), (o) => (o.incRecursive = false)), display: "--inc-recursive, --i-r" },
   flag(["no-inc-recursive"], undefined, "disable incremental recursion", (o) => (o.incRecursive = false)),
   flag(["no-i-r"], undefined, "same as --no-inc-recursive", (o) => (o.incRecursive = false)),
   flag(["relative"], "R", "use relative path names", (o) => (o.relative = true), (o) => ((o.relative = false), (o.noRelative = true))),
@@ -85,6 +85,7 @@ export const optionTable: OptionSpec[] = [
   flag(["group"], "g", "preserve group", (o) => (o.group = true), (o) => (o.group = false)),
   flag(["devices"], undefined, "preserve device files (super-user only)", (o) => (o.devices = true), (o) => (o.devices = false)),
   flag(["specials"], undefined, "preserve special files", (o) => (o.specials = true), (o) => (o.specials = false)),
+  flag(["drop-D"], undefined, "receiver refuses to create devices/specials", (o) => (o.dropDevices = true), (o) => (o.dropDevices = false)),
   { long: [], short: "D", help: "same as --devices --specials", set: (o) => (o.devices = o.specials = true), unset: (o) => (o.devices = o.specials = false) },
   flag(["times"], "t", "preserve modification times", (o) => (o.times = true), (o) => (o.times = false)),
   // options.c: a second -U also opens files with O_NOATIME.
@@ -104,7 +105,7 @@ export const optionTable: OptionSpec[] = [
   flag(["preallocate"], undefined, "allocate dest files before writing them", (o) => (o.preallocate = true)),
   flag(["dry-run"], "n", "perform a trial run with no changes made", (o) => (o.dryRun = true), (o) => (o.dryRun = false)),
   flag(["whole-file"], "W", "copy files whole (w/o delta-xfer algorithm)", (o) => (o.wholeFile = true), (o) => (o.wholeFile = false)),
-  flag(["no-whole-file", "no-W"], undefined, "use the delta-xfer algorithm", (o) => (o.wholeFile = false)),
+  { ...flag(["no-whole-file", "no-W"], undefined, "use the delta-xfer algorithm", (o) => (o.wholeFile = false)), display: "--no-whole-file, --no-W" },
   valued(["checksum-choice", "cc"], undefined, "STR", "choose the checksum algorithm (aka --cc)", (o, v) => (o.checksumChoice = v)),
   flag(["one-file-system"], "x", "don't cross filesystem boundaries", (o) => o.oneFileSystem++, (o) => (o.oneFileSystem = 0)),
   valued(["block-size"], "B", "SIZE", "force a fixed checksum block-size", (o, v) => (o.blockSize = blockSize(v))),
@@ -154,10 +155,10 @@ export const optionTable: OptionSpec[] = [
   flag(["size-only"], undefined, "skip files that match in size", (o) => (o.sizeOnly = true), (o) => (o.sizeOnly = false)),
   valued(["modify-window"], "@", "NUM", "set the accuracy for mod-time comparisons", (o, v) => (o.modifyWindow = intValue("--modify-window", v))),
   valued(["temp-dir"], "T", "DIR", "create temporary files in directory DIR", (o, v) => (o.tempDir = v)),
+  flag(["fuzzy"], "y", "find similar file for basis if no dest file", (o) => o.fuzzy++, (o) => (o.fuzzy = 0)),
   valued(["compare-dest"], undefined, "DIR", "also compare destination files relative to DIR", (o, v) => addBasisDir(o, "compare", v)),
   valued(["copy-dest"], undefined, "DIR", "... and include copies of unchanged files", (o, v) => addBasisDir(o, "copy", v)),
   valued(["link-dest"], undefined, "DIR", "hardlink to files in DIR when unchanged", (o, v) => addBasisDir(o, "link", v)),
-  flag(["fuzzy"], "y", "find similar file for basis if no dest file", (o) => o.fuzzy++, (o) => (o.fuzzy = 0)),
   flag(["compress"], "z", "compress file data during the transfer", (o) => o.compress++, (o) => {
     o.compress = 0;
     o.compressChoice = undefined;

@@ -86,6 +86,8 @@ export interface Options {
   backupDir: string | undefined;
   /** --suffix; undefined = upstream's default ("~", or "" with --backup-dir). */
   backupSuffix: string | undefined;
+  /** A daemon module's "max verbosity": no --info word above what that many -v turn on (limit_output_verbosity). */
+  outputLimit: number | undefined;
   /** --compare-dest / --copy-dest / --link-dest: which kind, and the directories in order (at most 20). */
   altDestType: "compare" | "copy" | "link" | undefined;
   basisDirs: string[];
@@ -214,6 +216,8 @@ export interface Options {
   secludedArgs: number;
   /** --old-args: -1 unset (then $RSYNC_OLD_ARGS), 0 off, 1 or more on. */
   oldArgs: number;
+  /** --drop-D: this receiver does not create devices or specials (not forwarded). */
+  dropDevices: boolean;
   /** --insecure-links: local-only opt-out; never forwarded. */
   insecureLinks: boolean;
   /** --confine-root: an absolute directory the operator's paths must stay under. */
@@ -279,6 +283,7 @@ export function defaultOptions(): Options {
     backup: false,
     backupDir: undefined,
     backupSuffix: undefined,
+    outputLimit: undefined,
     altDestType: undefined,
     basisDirs: [],
     inplace: false,
@@ -363,6 +368,7 @@ export function defaultOptions(): Options {
     maxAlloc: undefined,
     secludedArgs: -1,
     oldArgs: -1,
+    dropDevices: false,
     insecureLinks: false,
     confineRoot: undefined,
     earlyInput: undefined,

@@ -349,7 +349,8 @@ export class Generator {
     iflags = this.xattrFlags(row, iflags);
     // --read-batch: the writer's items are in the batch; ours go nowhere (generator.c itemize).
     if (x.readBatch) return;
-    const wantAll = x.o.itemizeChanges > 1 || x.o.verbose > 1;
+    // A server learns of the client's -ii from "%I" in the forwarded --log-format (stdout_format_has_i 2).
+    const wantAll = x.o.itemizeChanges > 1 || x.o.verbose > 1 || x.out.formatHasI > 1;
     if (!(iflags & SIGNIFICANT_ITEM_FLAGS) && !wantAll && !(xname && xname.length)) return;
     if (x.s.protocol < 29) {
       x.report.item({ row, name: this.rel(row), iflags, xname });
@@ -533,7 +534,8 @@ export class Generator {
     const t = x.t;
     const mode = t.mode[row]!;
     const device = isDevice(mode);
-    if (!((device && x.o.devices && x.amRoot) || (!device && x.o.specials))) return this.nonRegular(rel);
+    // --drop-D refuses to create them as --no-D would, while the list keeps their fields (generator.c).
+    if (x.o.dropDevices || !((device && x.o.devices && x.amRoot) || (!device && x.o.specials))) return this.nonRegular(rel);
     const e = t.extras.get(row);
     const major = device ? (e?.rdevMajor ?? 0) : 0;
     const minor = device ? (e?.rdevMinor ?? 0) : 0;
