@@ -200,8 +200,8 @@ async function serveModule(
       parseArgv(args, [...optionTable, ...modeTable], o);
       finishBackupOptions(o);
       if (!o.server || o.daemon) optionError = "rsync: the daemon only serves rsync clients (--server expected)";
-      // options.c refused_delete: any way of deleting counts.
-      else if (refusedSet.has("delete") && o.deleteMode !== "none") optionError = "rsync: The server is configured to refuse --delete";
+      // options.c refused_delete: any way of deleting counts (--delete-missing-args, and removing what a sender sent too).
+      else if (refusedSet.has("delete") && (o.deleteMode !== "none" || o.deleteMissingArgs || (o.removeSourceFiles && o.sender))) optionError = "rsync: The server is configured to refuse --delete";
       // options.c refused_compress: so does any way of asking for compression.
       else if (refusedSet.has("compress") && compressRequest(o).on) optionError = "rsync: The server is configured to refuse --compress (-z)";
     } catch (e) {

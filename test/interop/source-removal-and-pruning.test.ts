@@ -172,6 +172,32 @@ describe("--remove-source-files, as upstream", () => {
     expect(fs.existsSync(join(src, "top.txt"))).toBe(true);
   });
 
+  test("a module refusing 'delete' refuses it for a pull, and --delete-missing-args either way (our daemon as upstream's)", async () => {
+    const src = join(work, "rw", "refuse-src");
+    makeSource(src);
+    const refusing = (kind: "upstream" | "ours") =>
+      startDaemon(kind, [{ name: "m", path: join(work, "rw"), params: { "read only": "no", uid: "0", gid: "0", "refuse options": "delete" } }]);
+    const runs: Record<string, RunResult[]> = { upstream: [], ours: [] };
+    for (const kind of ["upstream", "ours"] as const) {
+      const d = await refusing(kind);
+      try {
+        runs[kind]!.push(await runRsync(["-a", "--remove-source-files", d.url("m", "refuse-src/"), join(work, `refuse-out-${kind}/`)]));
+        runs[kind]!.push(await runRsync(["-a", "--delete-missing-args", d.url("m", "refuse-src/nothing"), join(work, `refuse-out2-${kind}/`)]));
+        runs[kind]!.push(await runRsync(["-a", "--delete-missing-args", join(src, "nothing"), d.url("m", `refuse-push-${kind}/`)]));
+      } finally {
+        await d.stop();
+      }
+    }
+    runs.ours!.forEach((a, i) => {
+      const b = runs.upstream![i]!;
+      // Upstream's exit code for a refused pull depends on how the connection ends (10 or 4): the refusal itself is what counts.
+      expect(a.code).not.toBe(0);
+      expect(b.code).not.toBe(0);
+      expect(a.stderr.split("\n")[0]).toBe(b.stderr.split("\n")[0]!);
+    });
+    expect(fs.existsSync(join(src, "top.txt"))).toBe(true);
+  });
+
   test("a copy onto itself removes nothing and says so (exit 23)", async () => {
     const results: { r: RunResult; root: string }[] = [];
     for (const client of [runOc, runRsync]) {
