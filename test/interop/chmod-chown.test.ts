@@ -193,6 +193,43 @@ describe("a daemon's incoming and outgoing chmod, as upstream's daemon", () => {
   }
 });
 
+describe("over a remote shell: our --server with upstream's client, our client with upstream's --server", () => {
+  const OUR_SERVER = `${process.execPath} ${join(import.meta.dir, "../../src/main.ts")}`;
+  const cases: [string, string[]][] = [
+    ["maps with wildcards (the remote shell takes the escapes off)", ["-ai", "--usermap=[bd]*:www-data,*:1234", "--groupmap=?dm:bin"]],
+    ["--chown", ["-ai", "--chown=bin:daemon"]],
+    ["the server's own --chmod (-M)", ["-ai", "-M--chmod=Fo-r,Dg+s"]],
+    ["both sides' --chmod", ["-ai", "--chmod=Fg-r", "-M--chmod=Fo-r"]],
+  ];
+  for (const [name, args] of cases) {
+    for (const pushing of [false, true]) {
+      for (const oursIs of ["server", "client"] as const) {
+        test(`${name}: ${pushing ? "push" : "pull"}, ours the ${oursIs}`, async () => {
+          const n = counter++;
+          const rsh = join(work, "rsh");
+          if (!fs.existsSync(rsh)) fs.writeFileSync(rsh, '#!/bin/sh\nwhile [ "$1" = "-l" ]; do shift 2; done\nshift\nexec sh -c "$*"\n', { mode: 0o755 });
+          const src = `${join(work, "src")}/`;
+          const run = async (side: "ours" | "theirs") => {
+            const dest = join(work, `rsh${n}-${side}`);
+            const serverPath = side === "ours" && oursIs === "server" ? OUR_SERVER : "rsync";
+            const client = side === "ours" && oursIs === "client" ? runOc : runRsync;
+            const ends = pushing ? [src, `h:${dest}/`] : [`h:${src}`, `${dest}/`];
+            return { dest, r: await client([...args, "-e", rsh, `--rsync-path=${serverPath}`, ...ends]) };
+          };
+          const a = await run("ours");
+          const b = await run("theirs");
+          const dests = [a.dest, b.dest];
+          expect(b.r.code).toBe(0);
+          expect(lines(normalizeErrors(a.r.stderr), dests)).toEqual(lines(normalizeErrors(b.r.stderr), dests));
+          expect(a.r.code).toBe(b.r.code);
+          expect(lines(a.r.stdout, dests)).toEqual(lines(b.r.stdout, dests));
+          expect(snapshot(a.dest, { ignoreDirTimes: true })).toEqual(snapshot(b.dest, { ignoreDirTimes: true }));
+        });
+      }
+    }
+  }
+});
+
 describe("option errors, as upstream's client reports them", () => {
   const errors: string[][] = [
     ["--chmod=u+q"],
