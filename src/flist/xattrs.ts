@@ -384,10 +384,12 @@ export class XattrReceiver {
    * rsync_xal_set: gives `path` exactly the sender's set. A value still
    * abbreviated here is taken from `basis` when its checksum matches.
    * Names outside our namespaces, and --fake-super's own stat, are left
-   * alone. Returns the messages of what failed (upstream's wording).
+   * alone. Returns the messages of what failed (upstream's wording), and
+   * whether anything was set or removed (upstream then sets the mtime again).
    */
-  apply(path: Uint8Array, ndx: number | undefined, basis: Uint8Array, fullName: string): string[] {
+  apply(path: Uint8Array, ndx: number | undefined, basis: Uint8Array, fullName: string): { errors: string[]; changed: boolean } {
     const errors: string[] = [];
+    let changed = false;
     const p = this.p;
     const list = this.list(ndx);
     const present = listXattrs(path);
@@ -412,6 +414,7 @@ export class XattrReceiver {
       }
       try {
         setXattr(path, it.name, value);
+        changed = true;
       } catch (e) {
         errors.push(`rsync: [receiver] rsync_xal_set: lsetxattr(${fullName},"${shown}") failed: ${errnoText(e)}`);
       }
@@ -423,11 +426,12 @@ export class XattrReceiver {
       if (list.some((it) => bytesEqual(it.name, name))) continue;
       try {
         removeXattr(path, name);
+        changed = true;
       } catch (e) {
         errors.push(`rsync: [receiver] rsync_xal_set: lremovexattr(${fullName},"${Buffer.from(name).toString("latin1")}") failed: ${errnoText(e)}`);
       }
     }
-    return errors;
+    return { errors, changed };
   }
 }
 

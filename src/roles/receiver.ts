@@ -208,7 +208,11 @@ export class Receiver {
       this.reportOnly(row, iflags, xname);
       // An entry left in place whose attributes differ gets them now (receiver.c recv_files → set_file_attrs).
       const both = ITEM.XNAME_FOLLOWS | ITEM.LOCAL_CHANGE;
-      if (x.xattrs && iflags & ITEM.REPORT_XATTR && !x.o.dryRun && (iflags & both) !== both) this.applyXattrs(row, this.rel(row), this.rel(row));
+      if (x.xattrs && iflags & ITEM.REPORT_XATTR && !x.o.dryRun && (iflags & both) !== both && this.applyXattrs(row, this.rel(row), this.rel(row))) {
+        // A changed attribute makes set_file_attrs set the mtime again, as the list has it (at protocol 30: whole seconds).
+        const mode = x.t.mode[row]!;
+        if (this.attrs.keepsTime(mode)) x.dest.setTimes(this.rel(row), x.t.mtime[row]!, x.t.nsec[row]!, isLink(mode));
+      }
       return true;
     }
     if (!isReg(x.t.mode[row]!)) throw protocolError("received request to transfer non-regular file");
@@ -507,12 +511,13 @@ export class Receiver {
     });
   }
 
-  /** -X: xattrs.c set_xattr on `rel`, its errors reported as transfer errors. */
-  private applyXattrs(row: number, rel: Uint8Array, basisRel: Uint8Array): void {
+  /** -X: xattrs.c set_xattr on `rel`, its errors reported as transfer errors. True when something was changed. */
+  private applyXattrs(row: number, rel: Uint8Array, basisRel: Uint8Array): boolean {
     const x = this.x;
-    const errors = x.xattrs!.apply(x.dest.abs(rel), x.t.extras.get(row)?.xattr, x.dest.abs(basisRel), `"${this.display(rel)}"`);
+    const { errors, changed } = x.xattrs!.apply(x.dest.abs(rel), x.t.extras.get(row)?.xattr, x.dest.abs(basisRel), `"${this.display(rel)}"`);
     for (const text of errors) x.report.error(text, true);
     if (errors.length) x.hadTransferError = true;
+    return changed;
   }
 
   private display(name: Uint8Array): string {

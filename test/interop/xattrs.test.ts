@@ -293,3 +293,40 @@ describe("--fake-super keeps what root would apply in user.rsync.%stat, as upstr
     expect(a.stderr.split("\n")[0]).toBe(b.stderr.split("\n")[0]);
   });
 });
+
+describe("-X in other settings, as upstream", () => {
+  const MAIN = join(import.meta.dir, "../../src/main.ts");
+  const rshScript = () => {
+    const rsh = join(work, "rsh");
+    if (!fs.existsSync(rsh)) fs.writeFileSync(rsh, '#!/bin/sh\nwhile [ "$1" = "-l" ]; do shift 2; done\nshift\nexec sh -c "$*"\n', { mode: 0o755 });
+    return rsh;
+  };
+  /** Upstream's client with our --server at the far end of a remote shell, against upstream's own server. */
+  for (const direction of ["pull", "push"] as const) {
+    test(`upstream's client with our --server over a remote shell: ${direction}`, async () => {
+      const src = join(work, "src");
+      const mine = join(work, `rsh-${direction}-ours`);
+      const theirs = join(work, `rsh-${direction}-theirs`);
+      makeOldDest(src, mine);
+      makeOldDest(src, theirs);
+      const args = ["-aXi", "-e", rshScript()];
+      const at = (p: string) => `localhost:${p}/`;
+      const a = await runRsync([...args, `--rsync-path=${process.execPath} ${MAIN}`, direction === "pull" ? at(src) : `${src}/`, direction === "pull" ? `${mine}/` : at(mine)]);
+      const b = await runRsync([...args, direction === "pull" ? at(src) : `${src}/`, direction === "pull" ? `${theirs}/` : at(theirs)]);
+      expect(a.stderr).toBe(b.stderr);
+      expect(a.code).toBe(b.code);
+      expect(lines(a.stdout, [mine])).toEqual(lines(b.stdout, [theirs]));
+      expect(xattrs(mine)).toEqual(xattrs(theirs));
+    });
+  }
+  for (const mode of ["local", "pull", "push", "daemon-push"] as const) {
+    test(`hard links (-H: a linked entry's set follows it too): ${mode}`, async () => {
+      const src = join(work, "src");
+      if (!fs.existsSync(join(src, "dir/hard"))) fs.linkSync(join(src, "dir/one"), join(src, "dir/hard"));
+      await compare(mode, ["-aHXi"], (dest) => makeOldDest(src, dest));
+    });
+    test(`protocol 30: ${mode}`, async () => {
+      await compare(mode, ["-aXi", "--protocol=30"], (dest) => makeOldDest(join(work, "src"), dest));
+    });
+  }
+});
