@@ -14,7 +14,7 @@
  * receiver only its `value` (filled in when the full value arrives).
  */
 import { createHash } from "node:crypto";
-import { protocolError } from "../errors.ts";
+import { RERR, RsyncError, protocolError } from "../errors.ts";
 import type { ChunkReader } from "../protocol/reader.ts";
 import type { ByteWriter } from "../protocol/writer.ts";
 import { getXattr, listXattrs, removeXattr, setXattr } from "../fs/xattr.ts";
@@ -504,4 +504,9 @@ export class SenderXattrs {
       this.onError(`failed to re-read xattr ${Buffer.from(name).toString("latin1")} for ${Buffer.from(path).toString("latin1")}`),
     );
   }
+}
+
+/** compat.c setup_protocol: xattrs travel from protocol 30 on (a local copy has no wire to worry about). */
+export function checkXattrProtocol(level: number, protocol: number, local: boolean): void {
+  if (level && protocol < 30 && !local) throw new RsyncError(RERR.PROTOCOL, `--xattrs requires protocol 30 or higher (negotiated ${protocol}).`);
 }

@@ -55,6 +55,8 @@ export interface ClientSetupRequest {
   compress: CompressRequest;
   /** --write-batch: offer only the old-style choices, which a batch reader assumes (compat.c getenv_nstr). */
   batch?: boolean;
+  /** What the options need of the protocol, checked as soon as it is known (compat.c setup_protocol: -X needs 30). */
+  checkProtocol?: (protocol: number) => void;
 }
 
 /** What one side brings to compat.c negotiate_the_strings. */
@@ -120,6 +122,7 @@ export async function clientSetupProtocol(input: Input, output: Output, req: Cli
   if (protocol < MIN_PEER_PROTOCOL || protocol > MAX_PEER_PROTOCOL) {
     throw protocolError("protocol version mismatch -- is your shell clean?\n(see the rsync manpage for an explanation)");
   }
+  req.checkProtocol?.(protocol);
   let compatFlags = 0;
   if (protocol >= 30) compatFlags = await input.read((r) => r.varint());
   const negotiate = (compatFlags & CF.VARINT_FLIST_FLAGS) !== 0;

@@ -5,7 +5,7 @@
  * Upstream splits this between client_run, do_server_recv and do_recv.
  */
 import { fakeSuperDest } from "../fs/fake-super.ts";
-import { XattrReceiver, xattrOptim } from "../flist/xattrs.ts";
+import { checkXattrProtocol, XattrReceiver, xattrOptim } from "../flist/xattrs.ts";
 import { amRootLevel } from "./super-user.ts";
 import type { Options } from "../cli/options.ts";
 import { RERR, RsyncError, asRole } from "../errors.ts";
@@ -86,6 +86,7 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   useDelayUpdatesDir(o);
   // compat.c setup_protocol: a fuzzy basis needs the basis type on the wire.
   if (o.fuzzy && s.protocol < 29) throw new RsyncError(RERR.PROTOCOL, `--fuzzy requires protocol 29 or higher (negotiated ${s.protocol}).`);
+  checkXattrProtocol(o.xattrs, s.protocol, req.local === true);
   const stats = emptyStats();
   const lists = new FileLists(s.incRecurse, s.protocol);
   const signal = new Signal();

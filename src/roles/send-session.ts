@@ -23,7 +23,7 @@ import { fileListHasher } from "../protocol/checksum-choice.ts";
 import { NdxDecoder, NdxEncoder } from "../protocol/ndx.ts";
 import type { Session } from "../protocol/setup.ts";
 import { Sender } from "./sender.ts";
-import { SenderXattrs, xattrOptim } from "../flist/xattrs.ts";
+import { checkXattrProtocol, SenderXattrs, xattrOptim } from "../flist/xattrs.ts";
 import { amRootLevel } from "./super-user.ts";
 import { emptyStats, type TransferStats } from "./stats.ts";
 import type { ItemEvent } from "./reporter.ts";
@@ -106,6 +106,7 @@ export async function sendTransfer(request: SendRequest): Promise<SendResult> {
   let req = request;
   const { o, s, input, output } = req;
   const started = Date.now();
+  checkXattrProtocol(o.xattrs, s.protocol, req.local === true);
   // io.c read_a_msg as a sending server: a client that gives up says so (MSG_ERROR_EXIT); we answer and end too.
   if (req.amServer) input.setMessageHandler((code, payload) => peerExit(code, payload, input, output, s.protocol));
   // A server's rules come from its client; a pushing client tells a deleting receiver its own.

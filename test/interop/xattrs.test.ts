@@ -319,6 +319,20 @@ describe("-X in other settings, as upstream", () => {
       expect(xattrs(mine)).toEqual(xattrs(theirs));
     });
   }
+  test("a remote transfer below protocol 30 is refused (a local one is not)", async () => {
+    const src = join(work, "src");
+    for (const [from, to] of [
+      [`${src}/`, `localhost:${join(work, "p29-push")}/`],
+      [`localhost:${src}/`, `${join(work, "p29-pull")}/`],
+    ] as const) {
+      const a = await runOc(["-aX", "--protocol=29", "-e", rshScript(), from, to]);
+      const b = await runRsync(["-aX", "--protocol=29", "-e", rshScript(), from, to]);
+      expect(a.code).toBe(2);
+      expect(a.code).toBe(b.code);
+      expect(a.stderr).toContain("--xattrs requires protocol 30 or higher (negotiated 29).");
+    }
+    await compare("local", ["-aXi", "--protocol=29"]);
+  });
   for (const mode of ["local", "pull", "push", "daemon-push"] as const) {
     test(`hard links (-H: a linked entry's set follows it too): ${mode}`, async () => {
       const src = join(work, "src");
