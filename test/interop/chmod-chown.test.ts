@@ -57,6 +57,7 @@ const MODULES = (w: string, src: string): ModuleConfig[] => [
   { name: "srcOut", path: src, params: { uid: "0", gid: "0", "outgoing chmod": "Fa+w,Dg-s,o-x" } },
   { name: "w", path: w, params: { "read only": "no", uid: "0", gid: "0" } },
   { name: "wIn", path: w, params: { "read only": "no", uid: "0", gid: "0", "incoming chmod": "Fo-rwx,Dg+s,u+x" } },
+  { name: "wBad", path: w, params: { "read only": "no", uid: "0", gid: "0", "incoming chmod": "u+q" } },
 ];
 
 beforeAll(async () => {
@@ -191,6 +192,8 @@ describe("a daemon's incoming and outgoing chmod, as upstream's daemon", () => {
     test(`${name}: upstream's client with our daemon`, () => compare(role === "push" ? "served-push" : "served-pull", c));
     test(`${name}: our client with upstream's daemon`, () => compare(role, c));
   }
+  // Upstream logs it (FLOG) and goes on with the client's --chmod alone.
+  test("an invalid incoming chmod is left out, the transfer goes on", () => compare("served-push", { args: ["-ai", "--chmod=o-r"], into: "wBad" }));
 });
 
 describe("over a remote shell: our --server with upstream's client, our client with upstream's --server", () => {
