@@ -6,7 +6,7 @@
  */
 import type { Options } from "../cli/options.ts";
 import { DEFAULT_BACKUP_SUFFIX, backupImpliesOmitDirTimes } from "../cli/backup-options.ts";
-import { formatHas, outputConfig } from "../cli/output-config.ts";
+import { formatHas, outputConfig, serverInfoArg } from "../cli/output-config.ts";
 import { compressRequest, compressServerArgs } from "../compress/choice.ts";
 
 export interface ServerArgsContext {
@@ -46,6 +46,9 @@ export function safeOptionArg(opt: string, value: string): string {
   for (const c of value) out += ARG_SPECIALS.includes(c) ? `\\${c}` : c;
   return out;
 }
+
+/** The value of a split option ("--backup-dir", "DIR"), escaped as safe_arg("", DIR) does. */
+const escapedValue = (value: string) => safeOptionArg("", value).slice(1);
 
 export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
   const args = ["--server"];
@@ -113,10 +116,10 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
   if (o.blockSize) args.push(`-B${o.blockSize}`);
   if (o.timeout) args.push(`--timeout=${o.timeout}`);
   if (o.bwlimit) args.push(`--bwlimit=${o.bwlimit}`);
-  if (o.backupDir !== undefined) args.push("--backup-dir", o.backupDir);
+  if (o.backupDir !== undefined) args.push("--backup-dir", escapedValue(o.backupDir));
   // Only a suffix other than the default is sent.
   const suffix = o.backupSuffix ?? (o.backupDir !== undefined ? "" : DEFAULT_BACKUP_SUFFIX);
-  if (suffix !== (o.backupDir !== undefined ? "" : DEFAULT_BACKUP_SUFFIX)) args.push(`--suffix=${suffix}`);
+  if (suffix !== (o.backupDir !== undefined ? "" : DEFAULT_BACKUP_SUFFIX)) args.push(safeOptionArg("--suffix", suffix));
   if (o.checksumChoice) args.push(`--checksum-choice=${o.checksumChoice}`);
   args.push(...compress.choice);
 
@@ -156,8 +159,11 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
     if (o.tempDir !== undefined) args.push("--temp-dir", o.tempDir);
     if (o.fsync) args.push("--fsync");
     // Only a receiving server needs the basis directories (an old one may not know them).
-    for (const dir of o.basisDirs) args.push(`--${o.altDestType}-dest`, dir);
+    for (const dir of o.basisDirs) args.push(`--${o.altDestType}-dest`, escapedValue(dir));
   }
+  // The --info words that matter to the server's side (make_output_option).
+  const infoArg = serverInfoArg(o, ctx.amSender);
+  if (infoArg) args.push(infoArg);
   args.push(...compress.skip);
   if (o.mkpath && ctx.amSender) args.push("--mkpath");
   if (o.maxAlloc !== undefined) args.push(`--max-alloc=${o.maxAlloc}`);

@@ -22,12 +22,15 @@ import { tempNameFor, type DestStat } from "../fs/dest-fs.ts";
 import { errText } from "../fs/errors.ts";
 import { ITEM, type AttrRules, type Wanted } from "./attrs.ts";
 import type { ReceivingSide } from "./context.ts";
+import { sanitizePath } from "../daemon/sanitize-path.ts";
 
 /** What the generator lends the search: its itemize and its quick check of a regular file. */
 export interface BasisHooks {
   itemize(row: number, ndx: number, iflags: number, xname?: Uint8Array): void;
   /** quick_check_ok for a regular file at `rel` (relative to the destination root). */
   upToDate(row: number, rel: Uint8Array, st: DestStat): boolean;
+  /** The target symlink `row` would get here (munged by a daemon). */
+  linkTarget(row: number): Uint8Array;
 }
 
 interface Candidate {
@@ -74,6 +77,11 @@ export class BasisDirs {
     private readonly attrs: AttrRules,
     private readonly hooks: BasisHooks,
   ) {
+    // main.c: a chroot-less daemon keeps them inside the module (".." only as deep as the destination is).
+    if (x.o.confinedModule !== undefined) {
+      const depth = relative(process.cwd(), resolve(x.dest.root.toString("latin1") || ".")).split("/").filter((p) => p && p !== ".").length;
+      x.o.basisDirs = x.o.basisDirs.map((d) => sanitizePath(d, depth, process.cwd()));
+    }
     this.dirs = basisDirRels(x.o, x.dest.root);
     this.type = x.o.altDestType ?? "compare";
   }
@@ -92,8 +100,10 @@ export class BasisDirs {
     const here = resolve(x.dest.root.toString("latin1") || ".");
     for (const d of x.o.basisDirs) {
       const dir = d.length > 1 ? d.replace(/\/+$/, "") : d;
-      const shown = dir.startsWith("/") ? dir : `${here === "/" ? "" : here}/${dir}`;
-      const st = fs.statSync(Buffer.from(shown, "latin1"), { throwIfNoEntry: false });
+      const path = dir.startsWith("/") ? dir : `${here === "/" ? "" : here}/${dir}`;
+      // A daemon's sanitized relative dir is named as it is (it is never made absolute there).
+      const shown = x.o.confinedModule !== undefined ? dir : path;
+      const st = fs.statSync(Buffer.from(path, "latin1"), { throwIfNoEntry: false });
       if (!st) x.report.error(`--${this.type}-dest arg does not exist: ${shown}`);
       else if (!st.isDirectory()) x.report.error(`--${this.type}-dest arg is not a dir: ${shown}`);
     }
@@ -178,14 +188,30 @@ export class BasisDirs {
     return cannotLink ? "create-quietly" : "done";
   }
 
-  /** hlink.c hard_link_check: a missing hard-link member whose basis file is already its leader's inode is no change. */
-  matchesLeader(rel: Uint8Array, leader: DestStat): boolean {
-    if (this.type !== "link") return false;
+  /**
+   * hlink.c hard_link_check for a missing member of a hard-link group: with
+   * --link-dest, a basis file that is the leader's inode already makes the
+   * link no change worth reporting (unless all items are itemized); otherwise
+   * an up-to-date basis file is what the item is reported against.
+   */
+  hardLinkMember(row: number, rel: Uint8Array, leader: DestStat): { st: DestStat; quiet: boolean } | null {
+    const x = this.x;
+    let found: DestStat | null = null;
     for (const dir of this.dirs) {
-      const st = this.x.dest.lstat(inBasis(dir, rel));
-      if (st && st.dev === leader.dev && st.ino === leader.ino) return true;
+      const cmpRel = inBasis(dir, rel);
+      const st = x.dest.lstat(cmpRel);
+      if (!st) continue;
+      if (this.type === "link") {
+        if (st.dev !== leader.dev || st.ino !== leader.ino) continue;
+        const quiet = !x.out.formatHasI || (this.nameLevel() < 2 && x.out.formatHasI < 2);
+        if (quiet) this.sayUptodate(rel, "");
+        return { st, quiet };
+      }
+      if (!isReg(x.t.mode[row]!) || !this.hooks.upToDate(row, cmpRel, st)) continue;
+      found = st;
+      if (this.unchangedAttrs(row, st, this.attrs.wanted(row, null))) break;
     }
-    return false;
+    return found ? { st: found, quiet: false } : null;
   }
 
   private search(row: number, rel: Uint8Array, w: Wanted, fits: (st: DestStat) => boolean, upToDate: (c: Candidate) => boolean): Candidate | null {
@@ -213,7 +239,7 @@ export class BasisDirs {
     const x = this.x;
     const mode = x.t.mode[row]!;
     if (isLink(mode)) {
-      const target = x.t.extras.get(row)?.link ?? EMPTY;
+      const target = this.hooks.linkTarget(row);
       try {
         return Buffer.compare(x.dest.readLink(c.rel), target) === 0;
       } catch {

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { optionTable, modeTable } from "../../src/cli/option-table.ts";
 import { parseArgv } from "../../src/cli/option-spec.ts";
 import { defaultOptions } from "../../src/cli/options.ts";
+import { finishBackupOptions } from "../../src/cli/backup-options.ts";
 import { serverArgs } from "../../src/protocol/server-args.ts";
 import { unescapeOptionArgs } from "../../src/daemon/session.ts";
 
@@ -183,4 +184,40 @@ describe("--chmod, --chown, --usermap and --groupmap in the server vector (pull 
       String.raw`mod/a\*b`,
     ]);
   });
+});
+
+/** -b, --backup-dir, --suffix, the basis dirs and --info words: upstream 3.5.0's vectors for a pull and a push (same fake shell). */
+const BACKUP_AND_BASIS_DIRS: [string, string, string][] = [
+  ["-a -b", "--server --sender -blogDtpre.iLsfxCIvu", "--server -blogDtpre.iLsfxCIvu"],
+  ["-ab --suffix=.bak", "--server --sender -blogDtpre.iLsfxCIvu --suffix=.bak", "--server -blogDtpre.iLsfxCIvu --suffix=.bak"],
+  ["-a --backup-dir=../bak", "--server --sender -blogDtpre.iLsfxCIvu --backup-dir ../bak", "--server -blogDtpre.iLsfxCIvu --backup-dir ../bak"],
+  [
+    "-a --backup-dir=../bak --suffix=.1",
+    "--server --sender -blogDtpre.iLsfxCIvu --backup-dir ../bak --suffix=.1",
+    "--server -blogDtpre.iLsfxCIvu --backup-dir ../bak --suffix=.1",
+  ],
+  ["-a -b --suffix=~", "--server --sender -blogDtpre.iLsfxCIvu", "--server -blogDtpre.iLsfxCIvu"],
+  ["-a -b --delete", "--server --sender -blogDtpre.iLsfxCIvu", "--server -blogDtpre.iLsfxCIvu --delete"],
+  ["-a -b -O", "--server --sender -blogDtpre.iLsfxCIvu", "--server -blogDtpre.iLsfxCIvu"],
+  ["-a --backup-dir=b -O", "--server --sender -blogDtpre.iLsfxCIvu --backup-dir b", "--server -blOogDtpre.iLsfxCIvu --backup-dir b"],
+  ["-a --suffix=a*b", String.raw`--server --sender -logDtpre.iLsfxCIvu --suffix=a\*b`, String.raw`--server -logDtpre.iLsfxCIvu --suffix=a\*b`],
+  ["-a --link-dest=../prev", "--server --sender -logDtpre.iLsfxCIvu", "--server -logDtpre.iLsfxCIvu --link-dest ../prev"],
+  ["-a --compare-dest=/x --compare-dest=y", "--server --sender -logDtpre.iLsfxCIvu", "--server -logDtpre.iLsfxCIvu --compare-dest /x --compare-dest y"],
+  ["-a --copy-dest=c", "--server --sender -logDtpre.iLsfxCIvu", "--server -logDtpre.iLsfxCIvu --copy-dest c"],
+  ["-a --info=backup", "--server --sender -logDtpre.iLsfxCIvu", "--server -logDtpre.iLsfxCIvu --info=BACKUP"],
+  ["-a --info=name2,del0", "--server --sender -logDtpre.iLsfxCIvu --info=NAME2", "--server -logDtpre.iLsfxCIvu --log-format=X --info=DEL0,NAME2"],
+  ["-a --info=all", "--server --sender -logDtpre.iLsfxCIvu --info=ALL", "--server -logDtpre.iLsfxCIvu --log-format=X --info=ALL"],
+];
+
+describe("backups, basis dirs and --info words in the server vector (pull and push)", () => {
+  for (const [argv, pull, push] of BACKUP_AND_BASIS_DIRS) {
+    const parsed = () => {
+      const o = defaultOptions();
+      parseArgv(argv.split(" "), [...optionTable, ...modeTable], o);
+      finishBackupOptions(o);
+      return o;
+    };
+    test(`${argv} (pull)`, () => expect(serverArgs(parsed(), { amSender: false, protocol: 32, listOnly: 0 }).join(" ")).toBe(pull));
+    test(`${argv} (push)`, () => expect(serverArgs(parsed(), { amSender: true, protocol: 32, listOnly: 0 }).join(" ")).toBe(push));
+  }
 });
