@@ -87,7 +87,7 @@ let rsh: string;
  * (and upstream's client against it too); "upstream-client": upstream's
  * client pulling from (or pushing to, `push`) our daemon, against upstream's.
  */
-async function compare(mode: Mode, name: string, args: string[], opts: { sources?: string[]; pushToServer?: boolean; withDest?: boolean } = {}) {
+async function compare(mode: Mode, name: string, args: string[], opts: { sources?: string[]; pushToServer?: boolean; withDest?: boolean; prepareDest?: (dest: string) => void } = {}) {
   const sources = opts.sources ?? [""];
   const results: { r: RunResult; src: string; dest: string }[] = [];
   for (const side of ["ours", "theirs"] as const) {
@@ -99,6 +99,7 @@ async function compare(mode: Mode, name: string, args: string[], opts: { sources
     const dest = join(work, destInModule ? "rw" : "", `${tag}-dest`);
     makeSource(src);
     if (opts.withDest !== false) makeDest(dest, src);
+    opts.prepareDest?.(dest);
     const daemon = mode === "upstream-client" ? (side === "ours" ? ours : upstream) : upstream;
     const shell = mode === "upstream-shell";
     const host = (path: string, remote: boolean) => (shell && remote ? `h:${path}` : path);
@@ -228,6 +229,13 @@ describe("-m/--prune-empty-dirs, as upstream", () => {
         const { ours: a } = await compare(mode, `prune${i}`, c.args, { withDest: false });
         expect(fs.existsSync(join(a.dest, "empty"))).toBe(false);
       });
+    });
+  }
+  for (const mode of ["local", "pull", "push"] as const) {
+    test(`with --delete, what the pruned list lacks goes, empty directories included: ${mode}`, async () => {
+      const prepare = (dest: string) => ["empty/chain/deep", "other/empty"].forEach((d) => fs.mkdirSync(join(dest, d), { recursive: true }));
+      const { ours: a } = await compare(mode, "prunedel", ["-ai", "-m", "--delete"], { prepareDest: prepare });
+      expect(fs.existsSync(join(a.dest, "other"))).toBe(false);
     });
   }
   test("upstream's client pushing to our --server over a remote shell: it prunes", () =>
