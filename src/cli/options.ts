@@ -107,6 +107,8 @@ export interface Options {
   /** Which of the maps came from --chown (options.c usermap_via_chown): the conflict messages differ. */
   usermapViaChown: boolean;
   groupmapViaChown: boolean;
+  /** Set by a daemon module's "numeric ids" (upstream's numeric_ids -1): ids go by number, the id lists are still exchanged. */
+  daemonNumericIds: boolean;
   timeout: number;
   contimeout: number;
   /** --bwlimit in KiB/s (0 = unlimited). */
@@ -300,6 +302,7 @@ export function defaultOptions(): Options {
     groupmap: undefined,
     usermapViaChown: false,
     groupmapViaChown: false,
+    daemonNumericIds: false,
     timeout: 0,
     contimeout: 0,
     bwlimit: 0,

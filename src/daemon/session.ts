@@ -322,7 +322,10 @@ function applyModuleSettings(o: Options, mod: ModuleConfig, chrooted: boolean): 
     o.copyDirlinks = false;
     o.copyUnsafeLinks = false;
   }
-  if (mod.bool3("numeric ids") === true) o.numericIds = true;
+  // clientserver.c: "numeric ids" (the default in a chroot) without breaking the protocol: the id lists still
+  // go both ways, but no names are sent or used.
+  const numericIds = mod.bool3("numeric ids");
+  if (!o.numericIds && (chrooted ? numericIds !== false && !mod.str("name converter") : numericIds === true)) o.daemonNumericIds = true;
   if (mod.bool("ignore errors")) o.ignoreErrors = true;
   if (mod.bool("ignore nonreadable")) o.ignoreNonreadable = true;
   o.verbose = Math.min(o.verbose, mod.int("max verbosity"));

@@ -142,7 +142,7 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   const decoder = new FlistDecoder(lists.table, wire);
   if (o.xattrs) decoder.xattrs = new XattrReceiver({ amSender: false, amRoot: amRootLevel(o), level: o.xattrs }, xattrOptim(s.protocol, s.compatFlags));
   const amRoot = amRootLevel(o) !== 0;
-  const ids = new IdMapper(o.numericIds, amRoot, decoder.names.users, decoder.names.groups, !s.id0Names);
+  const ids = new IdMapper(o.numericIds || o.daemonNumericIds, amRoot, decoder.names.users, decoder.names.groups, !s.id0Names);
   // Read before the list arrives, by the receiving process before it forks: upstream's "Receiver".
   await asRole(
     "Receiver",

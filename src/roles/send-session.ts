@@ -222,7 +222,7 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
   const encoder = new FlistEncoder(builder.table, {
     ...flistWireOptions(o, s),
     incRecurse: s.incRecurse,
-    numericIds: o.numericIds ? 1 : 0,
+    numericIds: o.numericIds ? 1 : o.daemonNumericIds ? -1 : 0,
     id0Names: s.id0Names,
     names: o.numericIds ? undefined : systemIdNames(),
   });
@@ -240,7 +240,7 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
     protocol: s.protocol,
     incRecurse: s.incRecurse,
     safeFlist: s.safeFlist,
-    numericIds: o.numericIds ? 1 : 0,
+    numericIds: o.numericIds ? 1 : o.daemonNumericIds ? -1 : 0,
     preserveHardLinks: o.hardLinks,
     afterEntry: xattrs && ((w, row) => xattrs.afterEntry(w, row)),
   });

@@ -58,6 +58,8 @@ const MODULES = (w: string, src: string): ModuleConfig[] => [
   { name: "w", path: w, params: { "read only": "no", uid: "0", gid: "0" } },
   { name: "wIn", path: w, params: { "read only": "no", uid: "0", gid: "0", "incoming chmod": "Fo-rwx,Dg+s,u+x" } },
   { name: "wBad", path: w, params: { "read only": "no", uid: "0", gid: "0", "incoming chmod": "u+q" } },
+  { name: "wNum", path: w, params: { "read only": "no", uid: "0", gid: "0", "numeric ids": "yes" } },
+  { name: "srcNum", path: src, params: { uid: "0", gid: "0", "numeric ids": "yes" } },
 ];
 
 beforeAll(async () => {
@@ -189,6 +191,17 @@ describe("a daemon's incoming and outgoing chmod, as upstream's daemon", () => {
     ["outgoing chmod without -p", "pull", { args: ["-rlti", "--chmod=Fu-w"], from: "srcOut" }],
   ];
   for (const [name, role, c] of cases) {
+    test(`${name}: upstream's client with our daemon`, () => compare(role === "push" ? "served-push" : "served-pull", c));
+    test(`${name}: our client with upstream's daemon`, () => compare(role, c));
+  }
+  const numeric: [string, Role, Case][] = [
+    ["a push into a \"numeric ids\" module", "push", { args: ["-ai"], into: "wNum" }],
+    ["a push into a \"numeric ids\" module, whole list (the id lists still come)", "push", { args: ["-ai", "--no-i-r"], into: "wNum" }],
+    ["a push with maps into a \"numeric ids\" module (no names to match)", "push", { args: ["-ai", "--usermap=1:7,b*:8", "--groupmap=*:9"], into: "wNum" }],
+    ["a pull from a \"numeric ids\" module", "pull", { args: ["-ai"], from: "srcNum" }],
+    ["a pull from a \"numeric ids\" module, whole list", "pull", { args: ["-ai", "--no-i-r", "--usermap=daemon:5"], from: "srcNum" }],
+  ];
+  for (const [name, role, c] of numeric) {
     test(`${name}: upstream's client with our daemon`, () => compare(role === "push" ? "served-push" : "served-pull", c));
     test(`${name}: our client with upstream's daemon`, () => compare(role, c));
   }
