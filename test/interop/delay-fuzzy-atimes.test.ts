@@ -11,6 +11,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { setTimes } from "../../src/fs/libc.ts";
@@ -251,6 +252,31 @@ async function compare(mode: Mode, s: Scenario, args: string[], opts: { atimes?:
   return { ours: a, theirs: b };
 }
 
+/** A TCP proxy that passes `limit` bytes from the server, then cuts the connection. */
+function cuttingProxy(targetPort: number, limit: number): Promise<{ port: number; close(): void }> {
+  return new Promise((resolve) => {
+    const server = net.createServer((client) => {
+      const target = net.connect(targetPort, "127.0.0.1");
+      let passed = 0;
+      client.on("data", (d: Buffer) => target.write(d));
+      target.on("data", (d: Buffer) => {
+        if (passed >= limit) return;
+        const room = limit - passed;
+        passed += d.length;
+        if (d.length < room) return void client.write(d);
+        // What passed is delivered, then the client sees the end.
+        client.end(d.subarray(0, room));
+        target.destroy();
+      });
+      for (const s of [client, target]) {
+        s.on("error", () => {});
+        s.on("close", () => (s === client ? target : client).end());
+      }
+    });
+    server.listen(0, "127.0.0.1", () => resolve({ port: (server.address() as net.AddressInfo).port, close: () => server.close() }));
+  });
+}
+
 /** Every partial dir left anywhere in a tree. */
 function leftoverPartialDirs(root: string, name: string): string[] {
   const found: string[] = [];
@@ -277,6 +303,46 @@ describe("--delay-updates as upstream", () => {
     test(`into a --partial-dir of its own: ${mode}`, async () => {
       const { ours: a } = await compare(mode, delayScenario, ["-a", "-i", "--delay-updates", "--partial-dir=.pd"]);
       expect(leftoverPartialDirs(a.dest, ".pd")).toEqual([]);
+    });
+  }
+
+  /**
+   * A pull cut in the middle of the third file: the two files that came
+   * whole are waiting in .~tmp~, none is in place (without --delay-updates
+   * they would be). Only pulls: a receiving daemon would still be finishing
+   * when its client has gone, and upstream's logs nothing to wait for.
+   */
+  const cutCases: { name: string; mode: Mode; args: string[] }[] = [
+    { name: "our client pulling from upstream's daemon", mode: "pull", args: ["-a", "--delay-updates"] },
+    { name: "without --delay-updates the finished files are in place (control)", mode: "pull", args: ["-a"] },
+  ];
+  for (const c of cutCases) {
+    test(`a transfer cut short leaves everything in the partial dir: ${c.name}`, async () => {
+      const src = join(work, "cut/src");
+      if (!fs.existsSync(src)) for (let i = 1; i <= 5; i++) write(join(src, `f${i}`), noise(40 + i, 200_000));
+      const outcome = async (who: "ours" | "theirs") => {
+        const proxy = await cuttingProxy(upstream.port, 500_000);
+        const name = `cut-${c.mode}-${c.args.length}-${who}`;
+        const dest = join(work, name);
+        const r = await (who === "ours" ? runOc : runRsync)([...c.args, `rsync://127.0.0.1:${proxy.port}/src/cut/src/`, `${dest}/`]);
+        proxy.close();
+        const whole = (dir: string) =>
+          fs.existsSync(dir)
+            ? fs
+                .readdirSync(dir)
+                .filter((n) => fs.statSync(join(dir, n)).isFile() && fs.statSync(join(dir, n)).size === 200_000)
+                .sort()
+            : [];
+        return { code: r.code, placed: whole(dest), waiting: whole(join(dest, ".~tmp~")) };
+      };
+      const a = await outcome("ours");
+      const b = await outcome("theirs");
+      expect(a).toEqual(b);
+      expect(a.code).not.toBe(0);
+      if (c.args.includes("--delay-updates")) {
+        expect(a.placed).toEqual([]);
+        expect(a.waiting).toEqual(["f1", "f2"]);
+      } else expect(a.placed).toEqual(["f1", "f2"]);
     });
   }
 
