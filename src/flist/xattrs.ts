@@ -14,6 +14,7 @@
  * receiver only its `value` (filled in when the full value arrives).
  */
 import { createHash } from "node:crypto";
+import * as fs from "node:fs";
 import { RERR, RsyncError, protocolError } from "../errors.ts";
 import type { ChunkReader } from "../protocol/reader.ts";
 import type { ByteWriter } from "../protocol/writer.ts";
@@ -393,6 +394,19 @@ export class XattrReceiver {
     const p = this.p;
     const list = this.list(ndx);
     const present = listXattrs(path);
+    // Changing a user. attribute takes write access: a receiver that is not root lends itself owner write for the while.
+    const lentFrom = p.amRoot === 0 ? lendWriteAccess(path) : null;
+    try {
+      changed = this.setAll(path, list, present, basis, fullName, errors);
+    } finally {
+      if (lentFrom !== null) fs.chmodSync(asBuffer(path), lentFrom);
+    }
+    return { errors, changed };
+  }
+
+  private setAll(path: Uint8Array, list: XattrList, present: Uint8Array[], basis: Uint8Array, fullName: string, errors: string[]): boolean {
+    const p = this.p;
+    let changed = false;
     for (const it of list) {
       const shown = Buffer.from(it.name).toString("latin1");
       let value = it.value;
@@ -431,7 +445,27 @@ export class XattrReceiver {
         errors.push(`rsync: [receiver] rsync_xal_set: lremovexattr(${fullName},"${Buffer.from(name).toString("latin1")}") failed: ${errnoText(e)}`);
       }
     }
-    return { errors, changed };
+    return changed;
+  }
+}
+
+const asBuffer = (p: Uint8Array) => Buffer.from(p.buffer, p.byteOffset, p.byteLength);
+
+/** set_xattr: when `path` (not a symlink) is not writable, makes it owner-writable; returns the mode to put back, or null. */
+function lendWriteAccess(path: Uint8Array): number | null {
+  try {
+    const st = fs.lstatSync(asBuffer(path));
+    if (st.isSymbolicLink()) return null;
+    try {
+      fs.accessSync(asBuffer(path), fs.constants.W_OK);
+      return null;
+    } catch {
+      const mode = st.mode & 0o7777;
+      fs.chmodSync(asBuffer(path), mode | 0o200);
+      return mode;
+    }
+  } catch {
+    return null;
   }
 }
 

@@ -60,6 +60,7 @@ function makeSource(src: string): void {
     ["dir/one", "shared set 1\n"],
     ["dir/two", "shared set 2\n"],
     ["dir/deep/three", "shared set 3\n"],
+    ["readonly", "read-only with attributes\n"],
   ]) fs.writeFileSync(join(src, name!), text!);
   fs.symlinkSync("plain", join(src, "link"));
   py(
@@ -74,6 +75,8 @@ s('dir', 'user.dirattr', b'${LONG_A}')
 for f in ['dir/one', 'dir/two', 'dir/deep/three']:
     s(f, 'user.shared', b'${LONG_B}'); s(f, 'user.tag', b'same')
 s('link', 'trusted.onlink', b'on the link itself', follow_symlinks=False)
+s('readonly', 'user.ro', b'${LONG_A}'); s('readonly', 'trusted.ro', b'root only')
+os.chmod('readonly', 0o444)
 `,
   );
   ageTree(src, 1_500_000_000);
@@ -97,6 +100,7 @@ s('plain', 'user.extra', b'${LONG_A}')
 s('dir/one', 'user.shared', b'${LONG_B}')
 s('dir/two', 'user.shared', b'${"C".repeat(40)}')
 s('dir', 'user.dirattr', b'${LONG_B}')
+os.chmod('readonly', 0o644); s('readonly', 'user.ro', b'old'); os.chmod('readonly', 0o444)
 `,
   );
 }
@@ -138,7 +142,10 @@ beforeAll(async () => {
     { name: "fsrc", path: join(work, "fsrc"), params: { uid: "0", gid: "0" } },
     { name: "faked", path: join(work, "faked"), params: { uid: "0", gid: "0", "fake super": "yes" } },
     { name: "fw", path: join(work, "fw"), params: { "read only": "no", uid: "0", gid: "0", "fake super": "yes" } },
+    { name: "wn", path: join(work, "wn"), params: { "read only": "no", uid: "nobody", gid: "nogroup" } },
   );
+  fs.mkdirSync(join(work, "wn"));
+  fs.chownSync(join(work, "wn"), 65534, 65534);
   upstream = await startDaemon("upstream", modules);
   ours = await startDaemon("ours", modules);
 });
@@ -219,12 +226,16 @@ describe("-X copies extended attributes as upstream does", () => {
 });
 
 /** Like compare, for the --fake-super trees: `fsrc` (real) or `faked` (as a fake-super receiver left it) as the source. */
-async function compareFake(mode: Mode, args: string[], source: "fsrc" | "faked", destModule = "w") {
+async function compareFake(mode: Mode, args: string[], source: "fsrc" | "faked" | "src", destModule = "w", prepare?: (dest: string) => void) {
   const pushing = mode === "push" || mode === "daemon-push";
   const base = pushing ? join(work, destModule) : work;
   const name = `fake-${mode}-${serial++}`;
   const mine = join(base, `${name}-ours`);
   const theirs = join(base, `${name}-theirs`);
+  if (prepare) {
+    prepare(mine);
+    prepare(theirs);
+  }
   const runMine = mode === "local" || mode === "pull" || mode === "push" ? runOc : runRsync;
   const mineDaemon = mode.startsWith("daemon") ? ours : upstream;
   const from = (d: RunningDaemon) => (mode === "pull" || mode === "daemon-pull" ? d.url(source, "") : `${join(work, source)}/`);
@@ -333,6 +344,16 @@ describe("-X in other settings, as upstream", () => {
     }
     await compare("local", ["-aXi", "--protocol=29"]);
   });
+  for (const mode of ["push", "daemon-push"] as const) {
+    test(`a receiver that is not root keeps only user. (and lends itself write access to a read-only file): ${mode}`, async () => {
+      const got = await compareFake(mode, ["-rtXi"], "src", "wn", (dest) => {
+        makeOldDest(join(work, "src"), dest);
+        spawnSync("chown", ["-R", "nobody:nogroup", dest]);
+      });
+      expect(got.xattrs.some((l) => l.includes("trusted."))).toBe(false);
+      expect(got.xattrs).toContain(`readonly user.ro ${Buffer.from(LONG_A).toString("hex")}`);
+    });
+  }
   for (const mode of ["local", "pull", "push", "daemon-push"] as const) {
     test(`hard links (-H: a linked entry's set follows it too): ${mode}`, async () => {
       const src = join(work, "src");
