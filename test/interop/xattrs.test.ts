@@ -292,7 +292,18 @@ describe("--fake-super keeps what root would apply in user.rsync.%stat, as upstr
       expect(got).toContain(`owned user.rsync.%stat ${stat("100640 0,0 1234:5678")}`);
       expect(got).toContain(`plain user.rsync.trusted.t ${stat("tv")}`);
     });
+    test(`such a module takes -XX as -X: ${mode}`, async () => {
+      // The client (not faking) sends the faked tree's stat xattrs as names of their own (-XX); the module drops them.
+      const { xattrs: got } = await compareFake(mode, ["-aXXi"], "faked", "fw");
+      expect(got.some((l) => l.startsWith("cdev user.rsync.%stat"))).toBe(false);
+      expect(got).toContain(`plain user.rsync.trusted.t ${stat("tv")}`);
+    });
   }
+  test("a pushing client's --fake-super reads the faked tree (the daemon's side is plain root)", async () => {
+    const { dest } = await compareFake("push", ["-aXi", "--fake-super"], "faked");
+    expect(fs.lstatSync(join(dest, "cdev")).isCharacterDevice()).toBe(true);
+    expect(fs.lstatSync(join(dest, "setuid")).mode & 0o7777).toBe(0o4755);
+  });
   test("--no-super as root neither chowns nor makes devices; --super as root is root", async () => {
     await compareFake("local", ["-ai", "--no-super"], "fsrc");
     await compareFake("local", ["-ai", "--super"], "fsrc");
