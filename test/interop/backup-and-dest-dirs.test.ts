@@ -76,6 +76,8 @@ function buildCase(root: string, withDest: boolean): void {
 
 beforeAll(async () => {
   work = fs.mkdtempSync(join(tmpdir(), "oc-backup-"));
+  rsh = join(work, "rsh");
+  fs.writeFileSync(rsh, '#!/bin/sh\nwhile [ "$1" = "-l" ]; do shift 2; done\nshift\nexec sh -c "$*"\n', { mode: 0o755 });
   buildSource(join(work, "src"));
   fs.mkdirSync(join(work, "up"));
   fs.mkdirSync(join(work, "ours"));
@@ -93,8 +95,16 @@ afterAll(async () => {
   fs.rmSync(work, { recursive: true, force: true });
 });
 
-/** local: both clients copy locally; pull: our client from upstream's daemon; push: our client to upstream's daemon; served: upstream's client to our daemon. */
-type Mode = "local" | "pull" | "push" | "served";
+/**
+ * local: both clients copy locally; pull: our client from upstream's daemon;
+ * push: our client to upstream's daemon; served: upstream's client to our
+ * daemon; shell: upstream's client to our --server over a remote shell.
+ */
+type Mode = "local" | "pull" | "push" | "served" | "shell";
+const MODES: Mode[] = ["local", "pull", "push", "served", "shell"];
+const OUR_SERVER = `${process.execPath} ${join(import.meta.dir, "../../src/main.ts")}`;
+/** A remote shell that drops "-l USER" and the host and runs the rest here (as ssh's far end would). */
+let rsh: string;
 
 /** Everything a run leaves behind: the case's tree (with its backups), and which destination files are the basis dir's inodes. */
 function outcome(root: string, dest: string) {
@@ -140,11 +150,17 @@ async function compare(mode: Mode, args: string[], opts: { withDest?: boolean; d
     const root = rootOf(who);
     buildCase(root, opts.withDest ?? false);
     const from = mode === "pull" ? upstream.url("src", "") : `${join(work, "src")}/`;
-    const to = mode === "push" || mode === "served" ? daemonOf(who).url("w", `${id}-${who}/${dest}/`) : `${join(root, dest)}/`;
-    // Our side: our client (local, pull, push), or our daemon (served, always driven by upstream's client).
+    const to =
+      mode === "push" || mode === "served"
+        ? daemonOf(who).url("w", `${id}-${who}/${dest}/`)
+        : mode === "shell"
+          ? `host:${join(root, dest)}/`
+          : `${join(root, dest)}/`;
+    // Our side: our client (local, pull, push), or our server (served, shell: always driven by upstream's client).
     const ourSide = who === "a";
-    const run = ourSide && mode !== "served" ? runOc : runRsync;
-    results.push({ r: await run([...args, from, to]), root });
+    const shell = mode === "shell" ? ["-e", rsh, ...(ourSide ? [`--rsync-path=${OUR_SERVER}`] : [])] : [];
+    const run = ourSide && mode !== "served" && mode !== "shell" ? runOc : runRsync;
+    results.push({ r: await run([...args, ...shell, from, to]), root });
   }
   const [a, b] = results as [{ r: RunResult; root: string }, { r: RunResult; root: string }];
   const errors = (x: { r: RunResult; root: string }) => normalizeErrors(x.r.stderr).replaceAll(x.root, "ROOT").replaceAll(basename(x.root), "CASE");
@@ -179,13 +195,13 @@ const destCases: { name: string; args: string[]; withDest?: boolean }[] = [
 ];
 
 describe("backups, as upstream", () => {
-  for (const mode of ["local", "pull", "push", "served"] as const) {
+  for (const mode of MODES) {
     for (const c of backupCases) test(`${c.name}: ${mode}`, () => compare(mode, c.args, { withDest: true }), 60000);
   }
 });
 
 describe("basis directories, as upstream", () => {
-  for (const mode of ["local", "pull", "push", "served"] as const) {
+  for (const mode of MODES) {
     for (const c of destCases) test(`${c.name}: ${mode}`, () => compare(mode, c.args, { withDest: c.withDest, dest: c.withDest ? "dst" : "new" }), 60000);
   }
 });
