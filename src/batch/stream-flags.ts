@@ -27,11 +27,11 @@ const STREAM_FLAGS: StreamFlag[] = [
   // upstream's xfer_dirs: -d, or implied by -r and --files-from (options.c).
   { name: "--dirs (-d)", since: 29, get: (o) => o.dirs || o.recursive || o.filesFrom !== undefined, set: (o, on) => (o.dirs = on) },
   { name: "--compress (-z)", since: 29, get: (o) => o.compress > 0, set: (o, on) => (o.compress = on ? Math.max(1, o.compress) : 0) },
-  // --iconv, --acls and --xattrs are not options of ours yet: their bits are written clear, and a
+  // --iconv and --acls are not options of ours yet: their bits are written clear, and a
   // batch that has them set is refused (iconv, as upstream does) or read without them.
   { name: "--iconv", since: 30, get: () => false },
   { name: "--acls (-A)", since: 30, get: () => false },
-  { name: "--xattrs (-X)", since: 30, get: () => false },
+  { name: "--xattrs (-X)", since: 30, get: (o) => o.xattrs > 0, set: (o, on) => (o.xattrs = on ? Math.max(1, o.xattrs) : 0) },
   { name: "--inplace", since: 30, get: (o) => o.inplace, set: (o, on) => (o.inplace = on) },
   { name: "--append", since: 30, get: (o) => o.append === 1, set: (o, on) => (o.append = on ? 1 : o.append === 1 ? 0 : o.append) },
   { name: "--append-verify", since: 30, get: (o) => o.append === 2, set: (o, on) => (o.append = on ? 2 : o.append === 2 ? 0 : o.append) },

@@ -376,3 +376,19 @@ describe("-X in other settings, as upstream", () => {
     });
   }
 });
+
+test("-X in a batch: each side reads the other's (the stream flag and the recorded sets)", async () => {
+  const src = join(work, "src");
+  const dir = join(work, "batches");
+  fs.mkdirSync(dir, { recursive: true });
+  expect((await runOc(["-aX", `--write-batch=${join(dir, "ours")}`, `${src}/`, `${join(dir, "w-ours")}/`])).code).toBe(0);
+  expect((await runRsync(["-aX", `--write-batch=${join(dir, "theirs")}`, `${src}/`, `${join(dir, "w-theirs")}/`])).code).toBe(0);
+  const a = await runOc(["-aXi", `--read-batch=${join(dir, "theirs")}`, `${join(dir, "r-ours")}/`]);
+  const b = await runRsync(["-aXi", `--read-batch=${join(dir, "ours")}`, `${join(dir, "r-theirs")}/`]);
+  expect([a.code, b.code]).toEqual([0, 0]);
+  expect(lines(a.stdout, [join(dir, "r-ours")])).toEqual(lines(b.stdout, [join(dir, "r-theirs")]));
+  const got = xattrs(join(dir, "r-ours"));
+  expect(got).toEqual(xattrs(join(dir, "r-theirs")));
+  expect(got).toEqual(xattrs(join(dir, "w-theirs")));
+  expect(got).toContain(`long user.big ${Buffer.from(LONG_A).toString("hex")}`);
+});
