@@ -152,6 +152,8 @@ const enum NameType {
   Normal,
   SlashEnding,
   DotDir,
+  /** A missing argument under --delete-missing-args, waiting for its implied directory (MISSING_NAME). */
+  Missing,
 }
 
 const enum Filters {
@@ -496,7 +498,7 @@ export class FlistBuilder {
             fnAt = q;
             if (q >= 0) p = q;
           } else fnAt = p;
-          this.sendImpliedDirs(b, fbuf, 0, p, flags, nameType);
+          this.sendImpliedDirs(b, fbuf, 0, p, flags, st.mode === 0 ? NameType.Missing : nameType);
           if (fnAt === p) continue;
         }
       } else if (impliedDirs) {
@@ -998,9 +1000,9 @@ export class FlistBuilder {
         continue;
       }
       if (rn.type !== NameType.Normal) {
-        let st: FileStat;
+        let st: FileStat = MISSING_STAT;
         try {
-          st = this.linkStat(full, true);
+          if (rn.type !== NameType.Missing) st = this.linkStat(full, true);
         } catch (e) {
           this.statError(e, full);
           continue;
