@@ -22,6 +22,8 @@ const TMP_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012345678
 
 export class DestFs {
   readonly root: Buffer;
+  /** --open-noatime: reading a basis or checksumming leaves the file's access time alone. */
+  openNoatime = false;
 
   constructor(root: string) {
     this.root = Buffer.from(root.endsWith("/") || root === "" ? root : `${root}/`);
@@ -129,7 +131,8 @@ export class DestFs {
   }
 
   openRead(rel: Uint8Array): number {
-    return fs.openSync(this.abs(rel), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    const noatime = this.openNoatime ? (fs.constants.O_NOATIME ?? 0) : 0;
+    return fs.openSync(this.abs(rel), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | noatime);
   }
 }
 

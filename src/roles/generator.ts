@@ -24,7 +24,7 @@ import { BACKUP, Backups } from "./backup.ts";
 import { BasisDirs } from "./basis-dirs.ts";
 import { isUnsafeSymlink, sanitizeLinkTarget } from "./symlink-safety.ts";
 import { MUNGE_PREFIX } from "../flist/build.ts";
-import { FNAMECMP_FUZZY, FNAMECMP_PARTIAL_DIR, partialPathFor, removePartialFile } from "./partial-dir.ts";
+import { FNAMECMP_BACKUP, FNAMECMP_FUZZY, FNAMECMP_PARTIAL_DIR, partialPathFor, removePartialFile } from "./partial-dir.ts";
 import { FuzzyBasis, fuzzyDirs } from "./fuzzy-basis.ts";
 import { HardLinkGroups } from "./hard-links.ts";
 import { xattrRequestFollows } from "../flist/xattrs.ts";
@@ -709,7 +709,14 @@ export class Generator {
     // -y: a missing file's basis may be a similar file nearby (not when a partial file is there).
     const fuzzy = !existing && !partial && !alt && this.fuzzy ? this.fuzzyBasis(row, rel) : null;
     if (!existing && !partial && !alt && !fuzzy && deferIfMissing) return "deferred";
-    this.requestTransfer(row, ndx, rel, existing, list, partial && alt ? { ...partial, reportAgainst: alt.st } : (partial ?? alt ?? fuzzy));
+    let inplaceBackup: AltBasis | null = null;
+    if (o.inplace && existing && !partial && !o.dryRun && Backups.of(x)) {
+      // -b --inplace: the file is copied to its backup first, and (for a delta) that copy is the basis.
+      const kept = Backups.of(x)!.copyBeforeInplace(rel, o.wholeFile !== true);
+      if (!kept) return "skipped";
+      if (o.wholeFile !== true) inplaceBackup = { rel: kept, st: existing, type: FNAMECMP_BACKUP };
+    }
+    this.requestTransfer(row, ndx, rel, existing, list, partial && alt ? { ...partial, reportAgainst: alt.st } : (partial ?? alt ?? fuzzy ?? inplaceBackup));
     return "requested";
   }
 
@@ -845,7 +852,12 @@ export class Generator {
     if (o.append && !this.redoPass) return { head: chooseSumHead(basis.size, x.s.protocol, sums.xfer.length, false, o.blockSize) };
     let data: Uint8Array;
     try {
-      data = fs.readFileSync(x.dest.abs(rel));
+      const fd = x.dest.openRead(rel);
+      try {
+        data = fs.readFileSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
     } catch (e) {
       x.report.error(`rsync: [generator] failed to open "${this.display(rel)}", continuing: ${errText(e as NodeJS.ErrnoException)}`);
       return { head: NULL_SUM_HEAD };

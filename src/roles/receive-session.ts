@@ -189,6 +189,7 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   }
 
   const dest: LocalDest = req.listing ? { fs: new DestFs("."), soloName: null, created: new Set() } : resolveLocalName(req.dest, lists, o);
+  dest.fs.openNoatime = o.openNoatime;
   if (amRootLevel(o) < 0) dest.fs = fakeSuperDest(dest.fs);
   const umask = process.umask(0);
   // --read-batch: the generator's choices decide which of the batch's files are applied.

@@ -155,6 +155,11 @@ export async function sendTransfer(request: SendRequest): Promise<SendResult> {
   }
 }
 
+/** How the sender opens files: --open-noatime (or -UU) leaves their access times alone (syscall.c do_open). */
+function readFlagsFor(o: Options): number {
+  return fsConstants.O_RDONLY | (o.openNoatime ? (fsConstants.O_NOATIME ?? 0) : 0);
+}
+
 /** A file's whole content, opened with `flags` (O_NOATIME for --open-noatime). */
 function readWhole(path: Buffer, flags: number): Buffer {
   const fd = openSync(path, flags);
@@ -166,10 +171,10 @@ function readWhole(path: Buffer, flags: number): Buffer {
 }
 
 /** file_checksum: a file's whole content under the file-list checksum (cut to its wire length). */
-function contentSum(path: Uint8Array, s: Session): Uint8Array {
+function contentSum(path: Uint8Array, s: Session, flags: number): Uint8Array {
   const hasher = fileListHasher(s.sums);
   try {
-    hasher.update(readWhole(Buffer.from(path.buffer, path.byteOffset, path.byteLength), fsConstants.O_RDONLY));
+    hasher.update(readWhole(Buffer.from(path.buffer, path.byteOffset, path.byteLength), flags));
   } catch {
     // An unreadable file gets the sum of nothing; its transfer reports the error.
   }
@@ -210,7 +215,7 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
       tweakMode: o.chmod.length ? (mode) => tweakMode(mode, o.chmod) : undefined,
       atime: o.atimes ? accessTime : undefined,
       // -c: each regular file's sum goes in its entry (flist.c file_checksum).
-      checksum: o.checksum ? (path) => contentSum(path, s) : undefined,
+      checksum: o.checksum ? (path) => contentSum(path, s, readFlagsFor(o)) : undefined,
       onMessage: say,
       ...filterHooks(filters, o, true),
       fullName: o.moduleName === undefined ? undefined : moduleFullName(o.moduleName),
@@ -259,7 +264,7 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
   const report = req.report?.(builder.lists, stats);
   if (o.removeSourceFiles) listenForConfirmations(req, say, builder);
   // --open-noatime (or -UU): reading a file leaves its access time alone (syscall.c do_open).
-  const readFlags = fsConstants.O_RDONLY | (o.openNoatime ? (fsConstants.O_NOATIME ?? 0) : 0);
+  const readFlags = readFlagsFor(o);
   let sender: Sender | null = null;
   sender = new Sender({
     s,

@@ -418,6 +418,10 @@ describe("-U/--atimes and --open-noatime as upstream", () => {
     });
     test(`--open-noatime without -U: ${mode}`, () => compare(mode, atimeScenario, ["-a", "-i", "--open-noatime"], { atimes: true }));
     test(`-U with --protocol=29 and -v: ${mode}`, () => compare(mode, atimeScenario, ["-aU", "-v", "--protocol=29"], { atimes: true }));
+    test(`--open-noatime on the receiving side: fuzzy bases and -c reads keep their atimes: ${mode}`, async () => {
+      await compare(mode, fuzzyScenario, ["-a", "-i", "-y", "--no-W", "--open-noatime"], { atimes: true });
+      await compare(mode, fuzzyScenario, ["-a", "-i", "-c", "-y", "--no-W", "-UU"], { atimes: true });
+    });
   }
 
   test("without -U reading the source moves its atimes (the test can see O_NOATIME)", async () => {
