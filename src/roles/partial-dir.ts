@@ -15,6 +15,8 @@ export function partialPathFor(rel: Uint8Array, partialDir: string): Uint8Array 
 /** The basis-type byte that names the --partial-dir file as the delta basis (FNAMECMP_PARTIAL_DIR). */
 export const FNAMECMP_FNAME = 0x80;
 export const FNAMECMP_PARTIAL_DIR = 0x81;
+/** --inplace with -b: the backup copy made before the transfer is the delta basis (FNAMECMP_BACKUP). */
+export const FNAMECMP_BACKUP = 0x82;
 /** A fuzzy basis: FNAMECMP_FUZZY + 0 in the file's directory, + i in the same directory of the i-th basis dir. */
 export const FNAMECMP_FUZZY = 0x83;
 

@@ -27,7 +27,7 @@ import { BACKUP, Backups } from "./backup.ts";
 import { basisDirFileRel } from "./basis-dirs.ts";
 import { DelayedUpdates } from "./delayed-updates.ts";
 import { fuzzyBasisRel, isFuzzyType } from "./fuzzy-basis.ts";
-import { FNAMECMP_FNAME, FNAMECMP_PARTIAL_DIR, partialPathFor, removePartialFile } from "./partial-dir.ts";
+import { FNAMECMP_BACKUP, FNAMECMP_FNAME, FNAMECMP_PARTIAL_DIR, partialPathFor, removePartialFile } from "./partial-dir.ts";
 import type { AttrRules } from "./attrs.ts";
 import type { ReceivingSide } from "./context.ts";
 
@@ -190,6 +190,7 @@ export class Receiver {
           basisType < FNAMECMP_FNAME ||
           basisType === FNAMECMP_FNAME ||
           (basisType === FNAMECMP_PARTIAL_DIR && x.o.partialDir !== undefined) ||
+          (basisType === FNAMECMP_BACKUP && x.o.inplace && x.o.backup) ||
           isFuzzyType(x.o, basisType);
         if (!allowed) throw protocolError(`invalid basis type ${basisType} (no alternate basis directories are in use)`);
       }
@@ -324,7 +325,9 @@ export class Receiver {
               ? partialRel
               : isFuzzyType(o, basisType)
                 ? fuzzyBasisRel(o, x.dest.root, rel, basisType, xname)
-                : basisType < FNAMECMP_FNAME
+                : basisType === FNAMECMP_BACKUP
+                  ? Backups.of(x)!.basisRel(rel)
+                  : basisType < FNAMECMP_FNAME
                   ? basisDirFileRel(o, x.dest.root, basisType, rel)
                   : rel,
         inplace: o.inplace || o.append > 0,
