@@ -9,6 +9,7 @@ import { optionTable, modeTable } from "./option-table.ts";
 import { parseArgv } from "./option-spec.ts";
 import { defaultOptions } from "./options.ts";
 import { finishBackupOptions } from "./backup-options.ts";
+import { checkPartialOptions } from "./partial-options.ts";
 import { errorLine, reportFailure } from "./report.ts";
 import { tools } from "./tools.ts";
 import { runClient } from "../client/run.ts";
@@ -39,6 +40,7 @@ export async function main(argv: string[]): Promise<number> {
     else {
       parseArgv(argv, [...optionTable, ...modeTable], o);
       finishBackupOptions(o);
+      checkPartialOptions(o);
       checkSuperOptions(o);
     }
 

@@ -7,6 +7,7 @@
  */
 import { applyModuleFakeSuper } from "../roles/super-user.ts";
 import { finishBackupOptions } from "../cli/backup-options.ts";
+import { checkPartialOptions } from "../cli/partial-options.ts";
 import { sanitizePath } from "./sanitize-path.ts";
 import type { Options } from "../cli/options.ts";
 import { defaultOptions } from "../cli/options.ts";
@@ -199,6 +200,7 @@ async function serveModule(
     try {
       parseArgv(args, [...optionTable, ...modeTable], o);
       finishBackupOptions(o);
+      checkPartialOptions(o);
       if (!o.server || o.daemon) optionError = "rsync: the daemon only serves rsync clients (--server expected)";
       // options.c refused_delete: any way of deleting counts (--delete-missing-args, and removing what a sender sent too).
       else if (refusedSet.has("delete") && (o.deleteMode !== "none" || o.deleteMissingArgs || (o.removeSourceFiles && o.sender))) optionError = "rsync: The server is configured to refuse --delete";

@@ -352,6 +352,16 @@ describe("--delay-updates as upstream", () => {
     });
   }
 
+  for (const args of [["--inplace", "--delay-updates"], ["--append", "--delay-updates"], ["--inplace", "--partial-dir=x"], ["--append-verify", "--partial-dir=x", "--delay-updates"]]) {
+    test(`${args.join(" ")} is refused as upstream refuses it`, async () => {
+      const a = await runOc(["-a", ...args, `${join(work, "delay/src")}/`, join(work, "refused-ours")]);
+      const b = await runRsync(["-a", ...args, `${join(work, "delay/src")}/`, join(work, "refused-theirs")]);
+      expect(a.code).toBe(b.code);
+      expect(normalizeErrors(a.stderr)).toBe(normalizeErrors(b.stderr));
+      expect(fs.existsSync(join(work, "refused-ours"))).toBe(false);
+    });
+  }
+
   test("with -H, the link to a delayed file is made once it is in place, as upstream", async () => {
     const root = join(work, "delay-hl");
     write(join(root, "src/x/one"), noise(20, 2_000));
