@@ -42,11 +42,18 @@ export class DelayedUpdates {
    * walks its bit bag, and removes each partial dir once it is empty.
    * `placed` hears of each file put in place (hard links wait for it).
    */
-  finish(dest: DestFs, onError: (f: DelayedFile, e: unknown) => void, placed: (f: DelayedFile) => void): void {
+  finish(
+    dest: DestFs,
+    onError: (f: DelayedFile, e: unknown) => void,
+    placed: (f: DelayedFile) => void,
+    /** Before each rename (-b: the file it replaces is backed up); false leaves the file waiting where it is. */
+    beforeRename: (f: DelayedFile) => boolean = () => true,
+  ): void {
     if (this.done) return;
     this.done = true;
     const files = this.waiting.splice(0).sort((a, b) => a.ndx - b.ndx);
     for (const f of files) {
+      if (!beforeRename(f)) continue;
       try {
         dest.rename(f.from, f.to);
       } catch (e) {

@@ -89,6 +89,7 @@ export class Receiver {
         x.fileDone(f.row, true);
         x.confirmToSender?.(f.ndx, f.to);
       },
+      (f) => Backups.of(x)?.make(f.to, false) !== BACKUP.FAILED,
     );
   }
 

@@ -9,6 +9,7 @@
  * errors and the exit codes must agree.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
@@ -40,9 +41,17 @@ function buildSource(src: string): void {
   fs.linkSync(join(src, "hl1"), join(src, "hl2"));
   fs.symlinkSync("tgt", join(src, "l"));
   fs.symlinkSync("new-target", join(src, "l2"));
+  specials(src);
   for (const d of ["sub/deep", "sub", "d", "."]) fs.utimesSync(join(src, d), T, T);
   fs.lutimesSync(join(src, "l"), T, T);
   fs.lutimesSync(join(src, "l2"), T, T);
+}
+
+/** A fifo and (as root) a device, which basis dirs match by type and device numbers. */
+function specials(dir: string): void {
+  spawnSync("mkfifo", [join(dir, "pipe")]);
+  if (process.getuid?.() === 0) spawnSync("mknod", [join(dir, "null"), "c", "1", "3"]);
+  for (const name of ["pipe", "null"]) if (fs.existsSync(join(dir, name))) fs.utimesSync(join(dir, name), T, T);
 }
 
 /** A case's own tree: `prev` (the basis dir, a previous snapshot) and, when asked, an existing destination `dst`. */
@@ -62,6 +71,7 @@ function buildCase(root: string, withDest: boolean): void {
   fs.linkSync(join(root, "prev/hl1"), join(root, "prev/hl2"));
   fs.symlinkSync("tgt", join(root, "prev/l"));
   fs.lutimesSync(join(root, "prev/l"), T, T);
+  specials(join(root, "prev"));
   if (!withDest) return;
   file("dst/same", "same content\n");
   file("dst/changed", "the old content\n", T - 50);
@@ -179,6 +189,7 @@ const backupCases: { name: string; args: string[]; nowTimes?: boolean }[] = [
   { name: "--backup-dir with a suffix, deleting after", args: ["-a", "--backup-dir=../bak", "--suffix=.1", "--delete-after", "-i", "--info=backup"] },
   { name: "-b under -v", args: ["-a", "-b", "--delete", "-v"] },
   { name: "a dry run says what it would back up", args: ["-an", "-b", "--delete", "--info=backup"] },
+  { name: "--delay-updates: backups as the files go into place", args: ["-a", "--delay-updates", "-b", "-i", "--info=backup"] },
   { name: "--inplace: the backup is a copy made first", args: ["-a", "--inplace", "-b", "-i", "--info=backup"] },
   { name: "--inplace with a delta: the backup is the basis", args: ["-a", "--inplace", "--no-W", "--backup-dir=bak", "-i", "--info=backup"] },
   { name: "--inplace with a delta, backups beside the files", args: ["-a", "--inplace", "--no-W", "-b", "-i", "--info=backup"] },
