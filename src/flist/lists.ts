@@ -257,8 +257,12 @@ export class ListReceiver {
   private checkDir(row: number): void {
     const t = this.lists.table;
     let dir = t.dirName(row);
-    if (this.o.relativePaths) while (dir[0] === 0x2f) dir = dir.subarray(1);
-    const expected = this.expectedDir!;
+    let expected = this.expectedDir!;
+    // -R with an absolute source: names come with their leading slash, which the receiver drops on both sides.
+    if (this.o.relativePaths) {
+      while (dir[0] === 0x2f) dir = dir.subarray(1);
+      while (expected[0] === 0x2f) expected = expected.subarray(1);
+    }
     if (dir.length !== expected.length || Buffer.compare(dir, expected) !== 0) {
       throw new RsyncError(
         RERR.UNSUPPORTED,
