@@ -114,7 +114,8 @@ export class ClientOutput implements Reporter {
     const t = this.lists.table;
     const mode = t.mode[row]!;
     const link = isLink(mode) && this.o.links ? latin1(t.extras.get(row)?.link) : null;
-    terminal.info(listLine({ mode, size: t.size[row]!, mtime: t.mtime[row]!, name: latin1(t.path(row)), link }, this.o.humanReadable, timestring));
+    const atime = !this.o.atimes ? undefined : isDir(mode) ? null : (t.extras.get(row)?.atime ?? 0);
+    terminal.info(listLine({ mode, size: t.size[row]!, mtime: t.mtime[row]!, name: latin1(t.path(row)), link, atime }, this.o.humanReadable, timestring));
   }
 
   /** recv_files before receive_data: the bare name when progress follows and the item line comes later. */

@@ -10,12 +10,17 @@ export interface ListedEntry {
   name: string;
   /** The symlink target when links are preserved, else null. */
   link: string | null;
+  /** -U: the access time column (null: blank, for a directory); undefined: no such column. */
+  atime?: number | null;
 }
 
 export function listLine(e: ListedEntry, human: number, timestring: (secs: number) => string): string {
   const width = human ? 14 : 11;
   const arrow = e.link !== null ? ` -> ${e.link}` : "";
-  return `${permString(e.mode)} ${bigNum(e.size, human).padStart(width)} ${timestring(e.mtime)} ${e.name}${arrow}\n`;
+  const mtime = timestring(e.mtime);
+  // The atime column is as wide as the mtime and a space, right-aligned.
+  const atime = e.atime === undefined ? "" : (e.atime === null ? "" : timestring(e.atime)).padStart(mtime.length + 1);
+  return `${permString(e.mode)} ${bigNum(e.size, human).padStart(width)} ${mtime}${atime} ${e.name}${arrow}\n`;
 }
 
 /** util1.c timestring: local time as "YYYY/MM/DD HH:MM:SS". */

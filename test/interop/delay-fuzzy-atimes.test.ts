@@ -428,6 +428,11 @@ describe("-U/--atimes and --open-noatime as upstream", () => {
     });
     test(`--open-noatime without -U: ${mode}`, () => compare(mode, atimeScenario, ["-a", "-i", "--open-noatime"], { atimes: true }));
     test(`-U with --protocol=29 and -v: ${mode}`, () => compare(mode, atimeScenario, ["-aU", "-v", "--protocol=29"], { atimes: true }));
+    // A listing is the receiving side's (a push lists nothing).
+    if (mode === "local" || mode.includes("pull")) test(`--list-only -U shows the atime column: ${mode}`, async () => {
+      const { ours: a } = await compare(mode, atimeScenario, ["-aU", "--list-only"], { atimes: true });
+      expect(a.stdout.some((l) => / 20\d\d\/\d\d\/\d\d \d\d:\d\d:\d\d 20\d\d\/\d\d\/\d\d \d\d:\d\d:\d\d sub\/c$/.test(l))).toBe(true);
+    });
     test(`--open-noatime on the receiving side: fuzzy bases and -c reads keep their atimes: ${mode}`, async () => {
       await compare(mode, fuzzyScenario, ["-a", "-i", "-y", "--no-W", "--open-noatime"], { atimes: true });
       await compare(mode, fuzzyScenario, ["-a", "-i", "-c", "-y", "--no-W", "-UU"], { atimes: true });
