@@ -330,6 +330,9 @@ function applyModuleSettings(o: Options, mod: ModuleConfig, chrooted: boolean): 
   if (!o.numericIds && (chrooted ? numericIds !== false && !mod.str("name converter") : numericIds === true)) o.daemonNumericIds = true;
   if (mod.bool("ignore errors")) o.ignoreErrors = true;
   if (mod.bool("ignore nonreadable")) o.ignoreNonreadable = true;
+  // clientserver.c: the client's --open-noatime stands unless the module says yes or no.
+  const openNoatime = mod.bool3("open noatime");
+  if (openNoatime !== null) o.openNoatime = openNoatime;
   o.verbose = Math.min(o.verbose, mod.int("max verbosity"));
   // limit_output_verbosity: --info words are capped too (e.g. --info=backup needs "max verbosity = 2").
   o.outputLimit = mod.int("max verbosity");

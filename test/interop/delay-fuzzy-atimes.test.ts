@@ -187,6 +187,7 @@ beforeAll(async () => {
   }
   const modules: ModuleConfig[] = [
     { name: "src", path: work, params: { uid: "0", gid: "0" } },
+    { name: "src-noatime", path: work, params: { uid: "0", gid: "0", "open noatime": "yes" } },
     { name: "w", path: join(work, "w"), params: { "read only": "no", uid: "0", gid: "0" } },
   ];
   upstream = await startDaemon("upstream", modules);
@@ -438,6 +439,19 @@ describe("-U/--atimes and --open-noatime as upstream", () => {
       await compare(mode, fuzzyScenario, ["-a", "-i", "-c", "-y", "--no-W", "-UU"], { atimes: true });
     });
   }
+
+  test("a daemon module's \"open noatime = yes\" reads without moving atimes, whatever the client says", async () => {
+    const src = join(work, "atimes/src");
+    const pull = async (daemon: RunningDaemon, dest: string) => {
+      setAtimes(src, 1_400_000_000);
+      const r = await runRsync(["-a", daemon.url("src-noatime", "atimes/src/"), join(work, dest)]);
+      expect(r.code).toBe(0);
+      return atimes(src);
+    };
+    const a = await pull(ours, "noatime-module-ours");
+    expect(a).toEqual(await pull(upstream, "noatime-module-theirs"));
+    expect(Object.values(a)).not.toContain(-1);
+  });
 
   test("without -U reading the source moves its atimes (the test can see O_NOATIME)", async () => {
     const a = await runOnce("local", atimeScenario, ["-a"], "ours");
