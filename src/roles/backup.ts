@@ -61,9 +61,17 @@ export class Backups {
       st = fs.statSync(Buffer.from(path, "latin1"));
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      if (err.code !== "ENOENT") throw new RsyncError(RERR.FILEIO, `Failed to stat ${shown}: ${errText(err).replace(/ \(\d+\)$/, "")}`);
+      if (err.code !== "ENOENT") {
+        const failure = new RsyncError(RERR.FILEIO, `Failed to stat ${shown}: ${errText(err).replace(/ \(\d+\)$/, "")}`);
+        failure.role = "Receiver";
+        throw failure;
+      }
     }
-    if (st && !st.isDirectory()) throw new RsyncError(RERR.SYNTAX, `The backup-dir is not a directory: ${shown}`);
+    if (st && !st.isDirectory()) {
+      const e = new RsyncError(RERR.SYNTAX, `The backup-dir is not a directory: ${shown}`);
+      e.role = "Receiver";
+      throw e;
+    }
     if (this.says()) this.x.report.info(`${st ? "" : "(new) "}backup_dir is ${shown}`);
   }
 

@@ -112,10 +112,7 @@ export class Generator {
     const lists = x.lists;
     const inc = lists.incRecurse;
     if (this.deleter.mode === "before" && !x.soloName) this.deleter.deleteEverywhere();
-    if (!x.o.listOnly) {
-      this.basisDirs?.warnMissing();
-      Backups.of(x)?.announce();
-    }
+    if (!x.o.listOnly) this.basisDirs?.warnMissing();
     // -vv (upstream's --debug=flist): whether blocks of the basis files will be used.
     if (x.o.verbose > 1) x.report.info(`delta-transmission ${x.o.wholeFile === true && !x.o.append ? "disabled for local transfer or --whole-file" : "enabled"}`);
     // With -H upstream lets the lists run ahead first (MIN_FILECNT_LOOKAHEAD / 2), which decides

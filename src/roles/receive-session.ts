@@ -28,6 +28,7 @@ import { ClientOutput } from "../client/output.ts";
 import { Signal } from "../client/signal.ts";
 import type { ReceivingSide } from "./context.ts";
 import { Generator } from "./generator.ts";
+import { Backups } from "./backup.ts";
 import { useDelayUpdatesDir } from "./delayed-updates.ts";
 import { IdMapper } from "./id-map.ts";
 import { tweakMode } from "./chmod.ts";
@@ -237,6 +238,8 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
     xattrs: decoder.xattrs ?? undefined,
     confirmToSender: confirmationsFor(o, output, req.local, dest.fs),
   };
+  // main.c do_recv, before the generator starts: where the backups go (a --backup-dir that is no directory ends the run).
+  if (!req.listing) Backups.of(x)?.announce();
   req.transferStarts();
   const side = x;
   const generator = new Generator(side);

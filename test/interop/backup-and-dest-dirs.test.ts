@@ -72,6 +72,7 @@ function buildCase(root: string, withDest: boolean): void {
   fs.symlinkSync("tgt", join(root, "prev/l"));
   fs.lutimesSync(join(root, "prev/l"), T, T);
   specials(join(root, "prev"));
+  file("notdir", "a file where a directory is wanted\n");
   if (!withDest) return;
   file("dst/same", "same content\n");
   file("dst/changed", "the old content\n", T - 50);
@@ -190,6 +191,7 @@ const backupCases: { name: string; args: string[]; nowTimes?: boolean }[] = [
   { name: "-b under -v", args: ["-a", "-b", "--delete", "-v"] },
   { name: "a dry run says what it would back up", args: ["-an", "-b", "--delete", "--info=backup"] },
   { name: "--delay-updates: backups as the files go into place", args: ["-a", "--delay-updates", "-b", "-i", "--info=backup"] },
+  { name: "a --backup-dir that is a file ends the run", args: ["-a", "--backup-dir=../notdir", "-i"] },
   { name: "--inplace: the backup is a copy made first", args: ["-a", "--inplace", "-b", "-i", "--info=backup"] },
   { name: "--inplace with a delta: the backup is the basis", args: ["-a", "--inplace", "--no-W", "--backup-dir=bak", "-i", "--info=backup"] },
   { name: "--inplace with a delta, backups beside the files", args: ["-a", "--inplace", "--no-W", "-b", "-i", "--info=backup"] },
