@@ -119,6 +119,19 @@ export function fuzzyDistance(s1: Uint8Array, s2: Uint8Array, upperLimit: number
   return a[len2 - 1]!;
 }
 
+/**
+ * How far a candidate's name is from the missing file's (what upstream's
+ * --debug=fuzzy2 prints): their distance, plus ten times their suffixes'
+ * unless the names are too far apart already (past `limit`).
+ */
+export function nameDistance(candidate: Uint8Array, target: Uint8Array, limit: number): number {
+  const dist = fuzzyDistance(candidate, target, limit);
+  if (dist >= 0xffff0000) return dist;
+  const [at, len] = filenameSuffix(candidate);
+  const [tAt, tLen] = filenameSuffix(target);
+  return (dist + fuzzyDistance(candidate.subarray(at, at + len), target.subarray(tAt, tAt + tLen), 0xffff0000) * 10) % U32;
+}
+
 /** A regular file of a directory the fuzzy search looks in. */
 interface Candidate {
   name: Buffer;
@@ -177,19 +190,12 @@ export class FuzzyBasis {
         if (usable(c) && c.size === size && sameTime(this.modifyWindow, c.mtime, 0, mtime, 0)) return matchOf(level, c);
       }
     }
-    const [sufAt, sufLen] = filenameSuffix(base);
-    const suffix = base.subarray(sufAt, sufAt + sufLen);
     let lowest = MAX_DISTANCE;
     let best: { level: number; c: Candidate } | null = null;
     for (let level = 0; level < lists.length; level++) {
       for (const c of lists[level] ?? []) {
         if (!usable(c)) continue;
-        let dist = fuzzyDistance(c.name, base, lowest);
-        // The suffixes count extra, unless the name is out of the running already.
-        if (dist < 0xffff0000) {
-          const [at, len] = filenameSuffix(c.name);
-          dist = (dist + fuzzyDistance(c.name.subarray(at, at + len), suffix, 0xffff0000) * 10) % U32;
-        }
+        const dist = nameDistance(c.name, base, lowest);
         if (dist <= lowest) {
           lowest = dist;
           best = { level, c };

@@ -15,6 +15,7 @@ import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { setTimes } from "../../src/fs/libc.ts";
+import { nameDistance } from "../../src/roles/fuzzy-basis.ts";
 import { startDaemon, type ModuleConfig, type RunningDaemon } from "../helpers/daemon.ts";
 import { maskFigures, normalizeErrors, runOc, runRsync } from "../helpers/run.ts";
 import { ageTree, snapshot } from "../helpers/tree.ts";
@@ -405,6 +406,43 @@ describe("-y/--fuzzy as upstream (the literal/matched totals show the chosen bas
     const plain = await runOnce("local", fuzzyScenario, ["-a", "--no-W", "--stats"], "ours");
     expect(plain.stdout).toContain("Matched data: 0 bytes");
     expect(a.stdout).not.toContain("Matched data: 0 bytes");
+  });
+
+  test("name distances are upstream's to the last unit (its --debug=fuzzy2 figures)", async () => {
+    // One candidate per directory, so each is scored against the full limit of 25 edits.
+    const pairs: [string, string][] = [
+      ["target-file.tar.gz", "target-file.tar.bz2"],
+      ["target-file.tar.gz", ".target-file.tar.gz"],
+      ["target-file.tar.gz", "TARGET-FILE.TAR.GZ"],
+      ["target-file.tar.gz", "target.tar.gz"],
+      ["target-file.tar.gz", "tgt-file.tgz"],
+      ["target-file.tar.gz", "target-file.tar.gz.bak"],
+      ["target-file.tar.gz", "target-file~"],
+      ["target-file.tar.gz", "a"],
+      ["report.txt", "report.txt.orig"],
+      ["notes.md~", "notes.md.~12~"],
+      ["v1.2.3", "v1.2.4"],
+      ["x.123", "x.456"],
+      ["lib.so.6", "lib.so"],
+      ["Makefile", "makefile"],
+      ["a.b.c.d", "a.b.c.d.old"],
+      ["...hidden", "..hidden"],
+      ["zz", "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"],
+      ["photo 001.JPG", "photo_001.jpg"],
+    ];
+    const root = join(work, "fuzzy-distances");
+    pairs.forEach(([target, candidate], i) => {
+      write(join(root, "src", `p${i}`, target), "x");
+      write(join(root, "dst", `p${i}`, candidate), "longer than the source");
+    });
+    const r = await runRsync(["-r", "-y", "--no-W", "-n", "--debug=fuzzy2", `${root}/src/`, `${root}/dst/`]);
+    const theirs = new Map<string, string>();
+    for (const m of r.stdout.matchAll(/^fuzzy distance for (p\d+)\/.* = (\d+)\.(\d{5})$/gm)) theirs.set(m[1]!, `${m[2]}.${m[3]}`);
+    expect(theirs.size).toBe(pairs.length);
+    pairs.forEach(([target, candidate], i) => {
+      const d = nameDistance(Buffer.from(candidate), Buffer.from(target), 25 << 16);
+      expect(`p${i} ${Math.floor(d / 65536)}.${String(d % 65536).padStart(5, "0")}`).toBe(`p${i} ${theirs.get(`p${i}`)}`);
+    });
   });
 
   test("below protocol 29 -y is refused as upstream refuses it", async () => {
