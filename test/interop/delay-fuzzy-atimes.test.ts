@@ -386,6 +386,12 @@ describe("-y/--fuzzy as upstream (the literal/matched totals show the chosen bas
     test(`-y: ${mode}`, () => compare(mode, fuzzyScenario, ["-a", "-i", "-y", "--no-W", "--stats"]));
     test(`-yy without basis dirs, -ii: ${mode}`, () => compare(mode, fuzzyScenario, ["-a", "-ii", "-yy", "--no-W", "--stats"]));
     test(`-y with --delete-after: ${mode}`, () => compare(mode, fuzzyScenario, ["-a", "-v", "-y", "--no-W", "--delete-after", "--stats"]));
+    // 3.5.0 forces no later deletion for -y: --delete (during) removes the candidates before they are looked for;
+    // only upd/b-upd.txt, which is in the source, is left to be a-new.txt's basis (it holds a-new's content).
+    test(`-y with --delete: ${mode}`, async () => {
+      const { ours: a } = await compare(mode, fuzzyScenario, ["-a", "-i", "-y", "--no-W", "--delete", "--stats"]);
+      expect(a.stdout).toContain("Matched data: 7,000 bytes");
+    });
     // A receiving daemon's handling of a relative basis dir is not about fuzzy: upstream's ends up naming a basis that vanished.
     if (mode !== "upstream-push-to-ours") test(`-yy also searches the --compare-dest dir: ${mode}`, async () => {
       const { ours: a } = await compare(mode, fuzzyScenario, ["-a", "-i", "-yy", "--no-W", "--compare-dest=../cmp", "--stats"]);
