@@ -15,10 +15,10 @@
  * absolute one is made relative to it), so the destination's DestFs reaches them.
  */
 import * as fs from "node:fs";
-import { relative, resolve } from "node:path";
+import { basename, dirname, relative, resolve } from "node:path";
 import type { Options } from "../cli/options.ts";
 import { isDevice, isDir, isLink, isReg, isSpecial } from "../flist/table.ts";
-import { tempNameFor, type DestStat } from "../fs/dest-fs.ts";
+import { DestFs, tempNameFor, type DestStat } from "../fs/dest-fs.ts";
 import { errText } from "../fs/errors.ts";
 import { ITEM, type AttrRules, type Wanted } from "./attrs.ts";
 import type { ReceivingSide } from "./context.ts";
@@ -71,6 +71,9 @@ export function basisDirFileRel(o: Options, root: Buffer, type: number, rel: Uin
 export class BasisDirs {
   private readonly dirs: string[];
   private readonly type: "compare" | "copy" | "link";
+  /** Where the basis dirs are looked up: the destination, or its parent in a dry run that has no destination yet. */
+  private readonly lookup: DestFs;
+  private readonly missingDest: boolean;
 
   constructor(
     private readonly x: ReceivingSide,
@@ -83,6 +86,17 @@ export class BasisDirs {
       x.o.basisDirs = x.o.basisDirs.map((d) => sanitizePath(d, depth, process.cwd()));
     }
     this.dirs = basisDirRels(x.o, x.dest.root);
+    // main.c check_alt_basis_dirs: a dry run into a destination that is not there looks "../DIR" up beside it.
+    const root = resolve(x.dest.root.toString("latin1") || ".");
+    this.missingDest = x.o.dryRun && !fs.existsSync(root);
+    if (this.missingDest) {
+      this.lookup = new DestFs(dirname(root));
+      this.dirs = x.o.basisDirs.map((d) => {
+        const dir = d.length > 1 ? d.replace(/\/+$/, "") : d;
+        if (dir.startsWith("/")) return relative(dirname(root), dir) || ".";
+        return dir.startsWith("../") ? dir.slice(3) : `${basename(root)}/${dir}`;
+      });
+    } else this.lookup = x.dest;
     this.type = x.o.altDestType ?? "compare";
   }
 
@@ -100,7 +114,8 @@ export class BasisDirs {
     const here = resolve(x.dest.root.toString("latin1") || ".");
     for (const d of x.o.basisDirs) {
       const dir = d.length > 1 ? d.replace(/\/+$/, "") : d;
-      const path = dir.startsWith("/") ? dir : `${here === "/" ? "" : here}/${dir}`;
+      const base = this.missingDest && dir.startsWith("../") ? dirname(here) : here;
+      const path = dir.startsWith("/") ? dir : `${base === "/" ? "" : base}/${this.missingDest && dir.startsWith("../") ? dir.slice(3) : dir}`;
       // A daemon's sanitized relative dir is named as it is (it is never made absolute there).
       const shown = x.o.confinedModule !== undefined ? dir : path;
       const st = fs.statSync(Buffer.from(path, "latin1"), { throwIfNoEntry: false });
@@ -144,7 +159,8 @@ export class BasisDirs {
         return "done";
       }
       if (this.hardLink(best.rel, rel)) {
-        this.hooks.itemize(row, ndx, this.attrs.itemizeFlags(row, best.st, w, ITEM.LOCAL_CHANGE | ITEM.XNAME_FOLLOWS), EMPTY);
+        // An empty xname: no time change is reported for it without --times (MATCHED stands in for that rule of itemize).
+        this.hooks.itemize(row, ndx, this.attrs.itemizeFlags(row, best.st, w, ITEM.LOCAL_CHANGE | ITEM.XNAME_FOLLOWS | ITEM.MATCHED), EMPTY);
         this.sayUptodate(rel, "");
         return "done";
       }
@@ -194,12 +210,24 @@ export class BasisDirs {
    * link no change worth reporting (unless all items are itemized); otherwise
    * an up-to-date basis file is what the item is reported against.
    */
+  /**
+   * hlink.c under --dry-run: a group's leader settled from a basis dir was not
+   * linked, so the leader's state is that basis file's (the first dir that has it).
+   */
+  dryRunLeader(leaderRel: Uint8Array): DestStat | null {
+    for (const dir of this.dirs) {
+      const st = this.lookup.lstat(inBasis(dir, leaderRel));
+      if (st) return st;
+    }
+    return null;
+  }
+
   hardLinkMember(row: number, rel: Uint8Array, leader: DestStat): { st: DestStat; quiet: boolean } | null {
     const x = this.x;
     let found: DestStat | null = null;
     for (const dir of this.dirs) {
       const cmpRel = inBasis(dir, rel);
-      const st = x.dest.lstat(cmpRel);
+      const st = this.lookup.lstat(cmpRel);
       if (!st) continue;
       if (this.type === "link") {
         if (st.dev !== leader.dev || st.ino !== leader.ino) continue;
@@ -220,7 +248,7 @@ export class BasisDirs {
       const cmpRel = inBasis(this.dirs[index]!, rel);
       let st: DestStat | null;
       try {
-        st = this.x.dest.lstat(cmpRel);
+        st = this.lookup.lstat(cmpRel);
       } catch {
         st = null;
       }
@@ -241,7 +269,7 @@ export class BasisDirs {
     if (isLink(mode)) {
       const target = this.hooks.linkTarget(row);
       try {
-        return Buffer.compare(x.dest.readLink(c.rel), target) === 0;
+        return Buffer.compare(this.lookup.readLink(c.rel), target) === 0;
       } catch {
         return false;
       }

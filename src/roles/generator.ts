@@ -405,7 +405,8 @@ export class Generator {
       realStat = null;
     }
     const createdEarlier = (t.flags[row]! & F.CREATED_DIR) !== 0;
-    const w = this.attrs.wanted(row, realStat);
+    // A directory made early (0700, while its parent was current) is new: without -p it gets a new one's mode (dest_mode).
+    const w = this.attrs.wanted(row, createdEarlier ? null : realStat);
     const reportStat = createdEarlier ? null : realStat;
     // A missing directory found in a basis dir is reported against it (or not at all when it matched there).
     const basis = !reportStat && this.basisDirs ? this.basisDirs.nonRegular(row, ndx, rel, w) : null;
@@ -746,7 +747,8 @@ export class Generator {
       return;
     }
     // A missing member is reported against its basis dir's file, and not at all when that is the leader's inode already.
-    const alt = !st && leaderSt && this.basisDirs ? this.basisDirs.hardLinkMember(row, rel, leaderSt) : null;
+    const leaderNow = leaderSt ?? (x.o.dryRun && this.basisDirs ? this.basisDirs.dryRunLeader(leaderRel) : null);
+    const alt = !st && leaderNow && this.basisDirs ? this.basisDirs.hardLinkMember(row, rel, leaderNow) : null;
     if (!x.o.dryRun && !this.atomicCreate(rel, st, (tmp) => x.dest.link(leaderRel, tmp))) return;
     if (!alt?.quiet) this.itemize(row, ndx, this.attrs.itemizeFlags(row, alt?.st ?? st, w, ITEM.LOCAL_CHANGE | ITEM.XNAME_FOLLOWS), leaderRel);
     this.confirmToSender(ndx, rel);

@@ -147,7 +147,7 @@ const lines = (r: RunResult, root: string) =>
 let caseNo = 0;
 
 /** Runs `args` (with "{dest}" for the destination) both ways and compares. */
-async function compare(mode: Mode, args: string[], opts: { withDest?: boolean; dest?: string; ignoreTimes?: boolean } = {}) {
+async function compare(mode: Mode, args: string[], opts: { withDest?: boolean; dest?: string; emptyDest?: boolean; ignoreTimes?: boolean } = {}) {
   const id = `c${caseNo++}`;
   const dest = opts.dest ?? "dst";
   // The daemon each side talks to: upstream's for both in a push, ours against upstream's when serving.
@@ -160,6 +160,7 @@ async function compare(mode: Mode, args: string[], opts: { withDest?: boolean; d
   for (const who of ["a", "b"] as const) {
     const root = rootOf(who);
     buildCase(root, opts.withDest ?? false);
+    if (opts.emptyDest) fs.mkdirSync(join(root, dest));
     const from = mode === "pull" ? upstream.url("src", "") : `${join(work, "src")}/`;
     const to =
       mode === "push" || mode === "served"
@@ -199,7 +200,7 @@ const backupCases: { name: string; args: string[]; nowTimes?: boolean }[] = [
   { name: "--inplace with a delta into a ../ backup dir", args: ["-a", "--inplace", "--no-W", "--backup-dir=../bak", "-i", "--info=backup"], nowTimes: true },
 ];
 
-const destCases: { name: string; args: string[]; withDest?: boolean }[] = [
+const destCases: { name: string; args: string[]; withDest?: boolean; emptyDest?: boolean; nowTimes?: boolean }[] = [
   { name: "--link-dest links the unchanged files", args: ["-a", "-i", "--link-dest=../prev"] },
   { name: "--link-dest with -ii", args: ["-a", "-ii", "--link-dest=../prev"] },
   { name: "--link-dest with -H", args: ["-aH", "-ii", "--link-dest=../prev"] },
@@ -210,6 +211,9 @@ const destCases: { name: string; args: string[]; withDest?: boolean }[] = [
   { name: "--copy-dest copies the unchanged files", args: ["-a", "-ii", "--copy-dest=../prev"] },
   { name: "a missing --link-dest dir is warned about, the next one used", args: ["-a", "-i", "--link-dest=../nowhere", "--link-dest=../prev"] },
   { name: "--link-dest with --info=name2", args: ["-a", "--info=name2", "--link-dest=../prev"] },
+  { name: "a dry run of a new snapshot (no destination yet), with -H", args: ["-anH", "-ii", "--link-dest=../prev"] },
+  { name: "--link-dest without --times or --perms (unchanged attributes mean less)", args: ["-rl", "-ii", "--link-dest=../prev"], nowTimes: true },
+  { name: "--link-dest into an existing empty directory, without -p", args: ["-rlt", "-ii", "--link-dest=../prev"], emptyDest: true },
 ];
 
 describe("backups, as upstream", () => {
@@ -220,7 +224,10 @@ describe("backups, as upstream", () => {
 
 describe("basis directories, as upstream", () => {
   for (const mode of MODES) {
-    for (const c of destCases) test(`${c.name}: ${mode}`, () => compare(mode, c.args, { withDest: c.withDest, dest: c.withDest ? "dst" : "new" }), 60000);
+    for (const c of destCases) {
+      const opts = { withDest: c.withDest, dest: c.withDest ? "dst" : "new", emptyDest: c.emptyDest, ignoreTimes: c.nowTimes };
+      test(`${c.name}: ${mode}`, () => compare(mode, c.args, opts), 60000);
+    }
   }
 });
 
