@@ -24,8 +24,10 @@ let work: string;
 let upstream: RunningDaemon;
 let ours: RunningDaemon;
 
-type Mode = "local" | "pull" | "push" | "upstream-push-to-ours" | "upstream-pull-from-ours";
+type Mode = "local" | "pull" | "push" | "upstream-push-to-ours" | "upstream-pull-from-ours" | "upstream-push-to-our-server" | "upstream-pull-from-our-server";
 const MODES: Mode[] = ["local", "pull", "push", "upstream-push-to-ours", "upstream-pull-from-ours"];
+/** Upstream's client with our --server over a remote shell: the server's side of each option (pulls test our sender, pushes our receiver). */
+const SHELL_MODES: Mode[] = ["upstream-push-to-our-server", "upstream-pull-from-our-server"];
 
 const write = (path: string, data: string | Uint8Array) => {
   fs.mkdirSync(join(path, ".."), { recursive: true });
@@ -180,6 +182,8 @@ beforeAll(async () => {
     s.dest(join(work, s.name, "d0"));
   }
   fs.mkdirSync(join(work, "w"));
+  // A remote shell that drops "-l USER" and the host, as ssh's far end would.
+  fs.writeFileSync(join(work, "rsh"), '#!/bin/sh\nwhile [ "$1" = "-l" ]; do shift 2; done\nshift\nexec sh -c "$*"\n', { mode: 0o755 });
   // A --compare-dest dir beside every destination ("../cmp" from work/NAME and from work/w/NAME): -yy looks there too.
   // Its report-2022.txt ties with the destination's report-2020.txt, and the later (the basis dir's) wins.
   for (const cmp of [join(work, "cmp"), join(work, "w/cmp")]) {
@@ -231,11 +235,19 @@ async function runOnce(mode: Mode, s: Scenario, args: string[], who: "ours" | "t
   setAtimes(src, 1_400_000_000);
   setAtimes(dest, 1_300_000_000);
   const daemon = who === "theirs" ? upstream : mode.endsWith("ours") ? ours : upstream;
-  const pulling = mode === "pull" || mode === "upstream-pull-from-ours";
-  const from = pulling ? daemon.url("src", `${s.name}/src/`) : `${src}/`;
-  const to = mode === "local" || pulling ? `${dest}/` : daemon.url("w", `${name}/`);
+  const pulling = mode.includes("pull");
+  let from = pulling ? daemon.url("src", `${s.name}/src/`) : `${src}/`;
+  let to = mode === "local" || pulling ? `${dest}/` : daemon.url("w", `${name}/`);
   const client = who === "ours" && (mode === "local" || mode === "pull" || mode === "push") ? runOc : runRsync;
-  const r = await client([...args, from, to]);
+  // Over a remote shell: upstream's client with our --server (or, for the reference run, upstream's).
+  const shell: string[] = [];
+  if (mode.includes("server")) {
+    shell.push("-e", join(work, "rsh"));
+    if (who === "ours") shell.push(`--rsync-path=${process.execPath} ${join(import.meta.dir, "../../src/main.ts")}`);
+    if (mode.includes("pull")) from = `localhost:${src}/`;
+    else to = `localhost:${dest}/`;
+  }
+  const r = await client([...shell, ...args, from, to]);
   return {
     code: r.code,
     stdout: masked(r.stdout, dest),
@@ -251,6 +263,8 @@ async function compare(mode: Mode, s: Scenario, args: string[], opts: { atimes?:
   const b = await runOnce(mode, s, args, "theirs");
   expect(a.stderr).toBe(b.stderr);
   expect(a.code).toBe(b.code);
+  // Upstream succeeded (24: a basis it named vanished, see -yy), so this compares real transfers.
+  expect([0, 24]).toContain(b.code);
   expect(a.stdout).toEqual(b.stdout);
   if (opts.atimes) {
     expect(a.destAtimes).toEqual(b.destAtimes);
@@ -521,4 +535,15 @@ describe("--fsync", () => {
     // Five regular files in the source.
     expect(trace(["-a", "--fsync"])).toBe(5);
   });
+});
+
+describe("over a remote shell, upstream's client with our --server", () => {
+  for (const mode of SHELL_MODES) {
+    test(`--delay-updates with --delete: ${mode}`, () => compare(mode, delayScenario, ["-a", "-i", "--no-W", "--delay-updates", "--delete", "--stats"]));
+    test(`-y: ${mode}`, () => compare(mode, fuzzyScenario, ["-a", "-i", "-y", "--no-W", "--stats"]));
+    test(`-U: ${mode}`, () => compare(mode, atimeScenario, ["-aU", "-i"], { atimes: true }));
+    test(`-UU: ${mode}`, () => compare(mode, atimeScenario, ["-aUU", "-i"], { atimes: true }));
+    test(`--open-noatime: ${mode}`, () => compare(mode, atimeScenario, ["-a", "-i", "--open-noatime"], { atimes: true }));
+    test(`--fsync: ${mode}`, () => compare(mode, delayScenario, ["-a", "-i", "--fsync"]));
+  }
 });
