@@ -172,7 +172,9 @@ async function compare(mode: Mode, args: string[], opts: { withDest?: boolean; d
     const ourSide = who === "a";
     const shell = mode === "shell" ? ["-e", rsh, ...(ourSide ? [`--rsync-path=${OUR_SERVER}`] : [])] : [];
     const run = ourSide && mode !== "served" && mode !== "shell" ? runOc : runRsync;
-    results.push({ r: await run([...args, ...shell, from, to]), root });
+    // "{case}": the case's directory as the receiving side names it absolutely (a daemon's "/" is its module).
+    const caseDir = mode === "push" || mode === "served" ? `/${id}-${who}` : root;
+    results.push({ r: await run([...args.map((a) => a.replace("{case}", caseDir)), ...shell, from, to]), root });
   }
   const [a, b] = results as [{ r: RunResult; root: string }, { r: RunResult; root: string }];
   const errors = (x: { r: RunResult; root: string }) => normalizeErrors(x.r.stderr).replaceAll(x.root, "ROOT").replaceAll(basename(x.root), "CASE");
@@ -192,6 +194,7 @@ const backupCases: { name: string; args: string[]; nowTimes?: boolean }[] = [
   { name: "-b under -v", args: ["-a", "-b", "--delete", "-v"] },
   { name: "a dry run says what it would back up", args: ["-an", "-b", "--delete", "--info=backup"] },
   { name: "--delay-updates: backups as the files go into place", args: ["-a", "--delay-updates", "-b", "-i", "--info=backup"] },
+  { name: "an absolute --backup-dir", args: ["-a", "--backup-dir={case}/bak", "-i", "--info=backup", "--delete"] },
   { name: "a --backup-dir that is a file ends the run", args: ["-a", "--backup-dir=../notdir", "-i"] },
   { name: "--inplace: the backup is a copy made first", args: ["-a", "--inplace", "-b", "-i", "--info=backup"] },
   { name: "--inplace with a delta: the backup is the basis", args: ["-a", "--inplace", "--no-W", "--backup-dir=bak", "-i", "--info=backup"] },
@@ -211,6 +214,7 @@ const destCases: { name: string; args: string[]; withDest?: boolean; emptyDest?:
   { name: "--copy-dest copies the unchanged files", args: ["-a", "-ii", "--copy-dest=../prev"] },
   { name: "a missing --link-dest dir is warned about, the next one used", args: ["-a", "-i", "--link-dest=../nowhere", "--link-dest=../prev"] },
   { name: "--link-dest with --info=name2", args: ["-a", "--info=name2", "--link-dest=../prev"] },
+  { name: "an absolute --link-dest", args: ["-a", "-i", "--link-dest={case}/prev"] },
   { name: "a dry run of a new snapshot (no destination yet), with -H", args: ["-anH", "-ii", "--link-dest=../prev"] },
   { name: "--link-dest without --times or --perms (unchanged attributes mean less)", args: ["-rl", "-ii", "--link-dest=../prev"], nowTimes: true },
   { name: "--link-dest into an existing empty directory, without -p", args: ["-rlt", "-ii", "--link-dest=../prev"], emptyDest: true },
