@@ -143,9 +143,12 @@ beforeAll(async () => {
     { name: "faked", path: join(work, "faked"), params: { uid: "0", gid: "0", "fake super": "yes" } },
     { name: "fw", path: join(work, "fw"), params: { "read only": "no", uid: "0", gid: "0", "fake super": "yes" } },
     { name: "wn", path: join(work, "wn"), params: { "read only": "no", uid: "nobody", gid: "nogroup" } },
+    { name: "fwn", path: join(work, "fwn"), params: { "read only": "no", uid: "nobody", gid: "nogroup", "fake super": "yes" } },
   );
-  fs.mkdirSync(join(work, "wn"));
-  fs.chownSync(join(work, "wn"), 65534, 65534);
+  for (const dir of ["wn", "fwn"]) {
+    fs.mkdirSync(join(work, dir));
+    fs.chownSync(join(work, dir), 65534, 65534);
+  }
   upstream = await startDaemon("upstream", modules);
   ours = await startDaemon("ours", modules);
 });
@@ -297,6 +300,14 @@ describe("--fake-super keeps what root would apply in user.rsync.%stat, as upstr
       const { xattrs: got } = await compareFake(mode, ["-aXXi"], "faked", "fw");
       expect(got.some((l) => l.startsWith("cdev user.rsync.%stat"))).toBe(false);
       expect(got).toContain(`plain user.rsync.trusted.t ${stat("tv")}`);
+    });
+  }
+  for (const mode of ["push", "daemon-push"] as const) {
+    test(`what it is for: a daemon that is not root keeps ownership and devices in the xattr: ${mode}`, async () => {
+      const { dest, xattrs: got } = await compareFake(mode, ["-aXi"], "fsrc", "fwn");
+      expect(got).toContain(`plain user.rsync.%stat ${stat("100644 0,0 0:0")}`);
+      expect(got).toContain(`locked user.rsync.%stat ${stat("40500 0,0 0:0")}`);
+      expect(fs.lstatSync(join(dest, "owned")).uid).toBe(65534);
     });
   }
   test("a pushing client's --fake-super reads the faked tree (the daemon's side is plain root)", async () => {
