@@ -22,6 +22,7 @@ import { DestFs, tempNameFor, type DestStat } from "../fs/dest-fs.ts";
 import { errText } from "../fs/errors.ts";
 import { ITEM, type AttrRules, type Wanted } from "./attrs.ts";
 import type { ReceivingSide } from "./context.ts";
+import { RERR, RsyncError } from "../errors.ts";
 import { sanitizePath } from "../daemon/sanitize-path.ts";
 
 /** What the generator lends the search: its itemize and its quick check of a regular file. */
@@ -66,6 +67,18 @@ function inBasis(dirRel: string, rel: Uint8Array): Uint8Array {
 /** The basis file a receiver reads for basis type `type` (a basis directory's index). */
 export function basisDirFileRel(o: Options, root: Buffer, type: number, rel: Uint8Array): Uint8Array {
   return inBasis(basisDirRels(o, root)[type]!, rel);
+}
+
+/** compat.c setup_protocol: before protocol 29 no basis type goes on the wire, so only one basis dir, and not --inplace. */
+export function checkBasisDirProtocol(o: Options, protocol: number): void {
+  if (protocol >= 29 || o.basisDirs.length === 0) return;
+  const opt = `--${o.altDestType}-dest`;
+  let e: RsyncError | null = null;
+  if (o.inplace) e = new RsyncError(RERR.PROTOCOL, `${opt} with --inplace requires protocol 29 or higher (negotiated ${protocol}).`);
+  else if (o.basisDirs.length > 1) e = new RsyncError(RERR.PROTOCOL, `Using more than one ${opt} option requires protocol 29 or higher (negotiated ${protocol}).`);
+  if (!e) return;
+  e.role = "Receiver";
+  throw e;
 }
 
 export class BasisDirs {

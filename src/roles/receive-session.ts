@@ -29,6 +29,7 @@ import { Signal } from "../client/signal.ts";
 import type { ReceivingSide } from "./context.ts";
 import { Generator } from "./generator.ts";
 import { Backups } from "./backup.ts";
+import { checkBasisDirProtocol } from "./basis-dirs.ts";
 import { useDelayUpdatesDir } from "./delayed-updates.ts";
 import { IdMapper } from "./id-map.ts";
 import { tweakMode } from "./chmod.ts";
@@ -88,6 +89,7 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   // compat.c setup_protocol: a fuzzy basis needs the basis type on the wire.
   if (o.fuzzy && s.protocol < 29) throw new RsyncError(RERR.PROTOCOL, `--fuzzy requires protocol 29 or higher (negotiated ${s.protocol}).`);
   checkXattrProtocol(o.xattrs, s.protocol, req.local === true);
+  checkBasisDirProtocol(o, s.protocol);
   const stats = emptyStats();
   const lists = new FileLists(s.incRecurse, s.protocol);
   const signal = new Signal();

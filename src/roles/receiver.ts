@@ -93,6 +93,13 @@ export class Receiver {
     );
   }
 
+  /** receiver.c before protocol 29 (no basis type on the wire): a missing file's basis is tried in the one basis dir. */
+  private basisBefore29(rel: Uint8Array): Uint8Array {
+    const o = this.x.o;
+    if (this.x.s.protocol >= 29 || o.basisDirs.length === 0 || this.x.dest.lstat(rel)) return rel;
+    return basisDirFileRel(o, this.x.dest.root, 0, rel);
+  }
+
   /** rsync.c finish_transfer: with -b the file about to be replaced is kept first (in place, the generator kept a copy). */
   private backUpReplaced(rel: Uint8Array, inplace: boolean): void {
     const backups = Backups.of(this.x);
@@ -330,7 +337,7 @@ export class Receiver {
                   ? Backups.of(x)!.basisRel(rel)
                   : basisType < FNAMECMP_FNAME
                   ? basisDirFileRel(o, x.dest.root, basisType, rel)
-                  : rel,
+                  : this.basisBefore29(rel),
         inplace: o.inplace || o.append > 0,
         append,
         createMode: this.createMode(row),

@@ -20,6 +20,7 @@ import { stdioChannel } from "../io/stream-channel.ts";
 import { IoWatchdog } from "../io/watchdog.ts";
 import { MSG } from "../protocol/mux.ts";
 import { allowIncRecurse, serverSetupProtocol } from "../protocol/server-setup.ts";
+import { checkBasisDirProtocol } from "../roles/basis-dirs.ts";
 import { compressRequest } from "../compress/choice.ts";
 import { applyFilesFromImplications } from "../client/files-from.ts";
 import { exchangeVersions } from "../protocol/version-exchange.ts";
@@ -96,6 +97,8 @@ export async function serveTransfer(o: Options, input: Input, output: Output, re
       checksumSeed: o.checksumSeed,
       compress: compressRequest(o),
     });
+    // compat.c setup_protocol checks a receiving server's basis dirs against the protocol before anything else.
+    if (!o.sender) checkBasisDirProtocol(o, s.protocol);
     output.startMultiplex();
     terminal.sink = (kind, text) => output.message(kind === "info" ? MSG.INFO : s.protocol >= 30 ? MSG.ERROR : MSG.ERROR_XFER, text);
     if (req.timeout && s.protocol >= 31) output.messageInt(MSG.IO_TIMEOUT, req.timeout);
