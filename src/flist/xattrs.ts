@@ -376,8 +376,8 @@ export class XattrReceiver {
       if (it.length <= MAX_FULL_DATUM || it.value !== null) {
         throw protocolError(`[receiver] internal abbrev error on ${fileName} (${Buffer.from(it.name).toString("latin1")}, len=${it.length})!`);
       }
+      // The length stays as listed: it is what the generator compares (its own copy, upstream).
       it.value = value;
-      it.length = value.length;
     }
   }
 
