@@ -8,7 +8,7 @@
 import { applyModuleFakeSuper } from "../roles/super-user.ts";
 import { finishBackupOptions } from "../cli/backup-options.ts";
 import { checkPartialOptions } from "../cli/partial-options.ts";
-import { sanitizePath } from "./sanitize-path.ts";
+import { moduleHides, sanitizePath } from "./sanitize-path.ts";
 import type { Options } from "../cli/options.ts";
 import { defaultOptions } from "../cli/options.ts";
 import { modeTable, optionTable } from "../cli/option-table.ts";
@@ -206,6 +206,10 @@ async function serveModule(
       else if (refusedSet.has("delete") && (o.deleteMode !== "none" || o.deleteMissingArgs || (o.removeSourceFiles && o.sender))) optionError = "rsync: The server is configured to refuse --delete";
       // options.c refused_compress: so does any way of asking for compression.
       else if (refusedSet.has("compress") && compressRequest(o).on) optionError = "rsync: The server is configured to refuse --compress (-z)";
+      // options.c: a --backup-dir the module's rules exclude is refused.
+      else if (moduleFilters && !o.sender && o.backupDir !== undefined && moduleHides(moduleFilters, o.backupDir, path)) {
+        optionError = "rsync: Your options have been rejected by the server.";
+      }
     } catch (e) {
       optionError = e instanceof RsyncError ? e.message : String(e);
     }

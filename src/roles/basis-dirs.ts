@@ -23,7 +23,7 @@ import { errText } from "../fs/errors.ts";
 import { ITEM, type AttrRules, type Wanted } from "./attrs.ts";
 import type { ReceivingSide } from "./context.ts";
 import { RERR, RsyncError } from "../errors.ts";
-import { sanitizePath } from "../daemon/sanitize-path.ts";
+import { moduleHides, sanitizePath } from "../daemon/sanitize-path.ts";
 
 /** What the generator lends the search: its itemize and its quick check of a regular file. */
 export interface BasisHooks {
@@ -134,6 +134,13 @@ export class BasisDirs {
       const st = fs.statSync(Buffer.from(path, "latin1"), { throwIfNoEntry: false });
       if (!st) x.report.error(`--${this.type}-dest arg does not exist: ${shown}`);
       else if (!st.isDirectory()) x.report.error(`--${this.type}-dest arg is not a dir: ${shown}`);
+    }
+    // main.c do_server_recv: a basis dir the module's rules exclude is refused.
+    const rules = x.o.moduleFilters;
+    if (rules && x.o.basisDirs.some((d) => moduleHides(rules, d, process.cwd()))) {
+      const e = new RsyncError(RERR.SYNTAX, "Your options have been rejected by the server.");
+      e.role = "Receiver";
+      throw e;
     }
   }
 

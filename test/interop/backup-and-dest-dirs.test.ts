@@ -296,3 +296,30 @@ describe("option errors, as upstream", () => {
     });
   });
 });
+
+test("a daemon module's rules refuse a --backup-dir or basis dir they exclude, as upstream's", async () => {
+  const mods = (side: string): ModuleConfig[] => {
+    fs.mkdirSync(join(work, `ruled-${side}`), { recursive: true });
+    return [{ name: "r", path: join(work, `ruled-${side}`), params: { "read only": "no", uid: "0", gid: "0", exclude: "/bak/" } }];
+  };
+  const theirs = await startDaemon("upstream", mods("up"));
+  const mine = await startDaemon("ours", mods("ours"));
+  try {
+    for (const args of [["--backup-dir=bak"], ["--backup-dir=./bak/"], ["--link-dest=/bak"], ["--backup-dir=bak2", "--link-dest=/bak2"]]) {
+      const runs = [];
+      for (const d of [mine, theirs]) runs.push(await runRsync(["-a", ...args, `${join(work, "src")}/`, d.url("r", "dest/")]));
+      const [a, b] = runs as [RunResult, RunResult];
+      // Whether the client also sees the connection drop is timing.
+      const errors = (r: RunResult) =>
+        normalizeErrors(r.stderr)
+          .split("\n")
+          .filter((l) => l && !l.includes("Connection reset by peer"))
+          .map((l) => l.replace(join(work, "ruled-ours"), "MOD").replace(join(work, "ruled-up"), "MOD"));
+      expect(errors(a)).toEqual(errors(b));
+      expect(a.code).toBe(b.code);
+    }
+  } finally {
+    await theirs.stop();
+    await mine.stop();
+  }
+}, 60000);
