@@ -19,6 +19,7 @@ import { nameDistance } from "../../src/roles/fuzzy-basis.ts";
 import { startDaemon, type ModuleConfig, type RunningDaemon } from "../helpers/daemon.ts";
 import { maskFigures, normalizeErrors, runOc, runRsync } from "../helpers/run.ts";
 import { ageTree, snapshot } from "../helpers/tree.ts";
+import { noise } from "../helpers/noise.ts";
 
 let work: string;
 let upstream: RunningDaemon;
@@ -33,19 +34,6 @@ const write = (path: string, data: string | Uint8Array) => {
   fs.mkdirSync(join(path, ".."), { recursive: true });
   fs.writeFileSync(path, data);
 };
-
-/** Deterministic noise (no two files share blocks). */
-function noise(seed: number, length: number): Buffer {
-  const out = Buffer.alloc(length);
-  let x = seed * 2654435761 + 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 /** The atimes the tests set are all older than this: a later one was moved by a read ("now", whatever second that was). */
 const MOVED = 1_600_000_000;
@@ -95,18 +83,18 @@ interface Scenario {
 const delayScenario: Scenario = {
   name: "delay",
   source: (root) => {
-    write(join(root, "changed"), Buffer.concat([noise(1, 30_000), Buffer.from("new tail\n")]));
-    write(join(root, "new"), noise(2, 9_000));
-    write(join(root, "sub/same"), noise(3, 4_000));
-    write(join(root, "sub/resumed"), noise(4, 20_000));
-    write(join(root, "sub/deeper/more"), noise(5, 1_000));
+    write(join(root, "changed"), Buffer.concat([Buffer.from(noise(30_000, 1)), Buffer.from("new tail\n")]));
+    write(join(root, "new"), Buffer.from(noise(9_000, 2)));
+    write(join(root, "sub/same"), Buffer.from(noise(4_000, 3)));
+    write(join(root, "sub/resumed"), Buffer.from(noise(20_000, 4)));
+    write(join(root, "sub/deeper/more"), Buffer.from(noise(1_000, 5)));
     ageTree(root, 1_450_000_000);
   },
   dest: (root) => {
-    write(join(root, "changed"), noise(1, 30_000));
+    write(join(root, "changed"), Buffer.from(noise(30_000, 1)));
     write(join(root, "sub/extra"), "not in the source\n");
     // An earlier run left part of a file in the partial dir: it is the basis, and goes.
-    write(join(root, "sub/.~tmp~/resumed"), noise(4, 12_000));
+    write(join(root, "sub/.~tmp~/resumed"), Buffer.from(noise(12_000, 4)));
   },
 };
 
@@ -129,23 +117,23 @@ const FUZZY_CASES: [string, string[]][] = [
 const fuzzyScenario: Scenario = {
   name: "fuzzy",
   source: (root) => {
-    FUZZY_CASES.forEach(([target], i) => write(join(root, `d${i}`, target), noise(100 + i, 700 * 12)));
+    FUZZY_CASES.forEach(([target], i) => write(join(root, `d${i}`, target), Buffer.from(noise(700 * 12, 100 + i))));
     // A file of the same size and mtime wins whatever its name.
-    write(join(root, "same/new-name.bin"), noise(200, 5_000));
+    write(join(root, "same/new-name.bin"), Buffer.from(noise(5_000, 200)));
     // A file being updated is no basis for a missing file after it (once the directory has been looked at).
-    write(join(root, "upd/a-new.txt"), noise(300, 7_000));
-    write(join(root, "upd/b-upd.txt"), noise(301, 7_000));
-    write(join(root, "upd/c-new.txt"), noise(303, 7_000));
+    write(join(root, "upd/a-new.txt"), Buffer.from(noise(7_000, 300)));
+    write(join(root, "upd/b-upd.txt"), Buffer.from(noise(7_000, 301)));
+    write(join(root, "upd/c-new.txt"), Buffer.from(noise(7_000, 303)));
     ageTree(root, 1_450_000_000);
   },
   dest: (root) => {
     FUZZY_CASES.forEach(([, candidates], i) => {
-      candidates.forEach((c, j) => write(join(root, `d${i}`, c), noise(100 + i, 700 * 12).subarray(0, 700 * (j + 1))));
+      candidates.forEach((c, j) => write(join(root, `d${i}`, c), Buffer.from(noise(700 * 12, 100 + i)).subarray(0, 700 * (j + 1))));
     });
-    write(join(root, "same/new-name.bim"), noise(200, 100));
-    write(join(root, "same/zzz.unrelated"), noise(200, 5_000));
-    write(join(root, "upd/b-upd.txt"), noise(300, 7_000));
-    write(join(root, "upd/zz-old.txt"), noise(303, 3_500));
+    write(join(root, "same/new-name.bim"), Buffer.from(noise(100, 200)));
+    write(join(root, "same/zzz.unrelated"), Buffer.from(noise(5_000, 200)));
+    write(join(root, "upd/b-upd.txt"), Buffer.from(noise(7_000, 300)));
+    write(join(root, "upd/zz-old.txt"), Buffer.from(noise(3_500, 303)));
     ageTree(root, 1_460_000_000);
     // The size+mtime match needs the source's mtime (ageTree numbers entries the same way in both trees).
     const src = fs.lstatSync(join(work, "fuzzy/src/same/new-name.bin"), { bigint: true });
@@ -156,18 +144,18 @@ const fuzzyScenario: Scenario = {
 const atimeScenario: Scenario = {
   name: "atimes",
   source: (root) => {
-    write(join(root, "a"), noise(10, 3_000));
-    write(join(root, "b"), noise(11, 3_000));
-    write(join(root, "sub/c"), noise(12, 3_000));
-    write(join(root, "sub/d"), noise(13, 50_000));
+    write(join(root, "a"), Buffer.from(noise(3_000, 10)));
+    write(join(root, "b"), Buffer.from(noise(3_000, 11)));
+    write(join(root, "sub/c"), Buffer.from(noise(3_000, 12)));
+    write(join(root, "sub/d"), Buffer.from(noise(50_000, 13)));
     fs.symlinkSync("a", join(root, "link"));
     ageTree(root, 1_450_000_000);
   },
   dest: (root) => {
     // b is up to date but for its atime; sub/c differs in mtime; sub/d in content.
     fs.cpSync(join(work, "atimes/src/b"), join(root, "b"), { preserveTimestamps: true });
-    write(join(root, "sub/c"), noise(12, 3_000));
-    write(join(root, "sub/d"), noise(13, 40_000));
+    write(join(root, "sub/c"), Buffer.from(noise(3_000, 12)));
+    write(join(root, "sub/d"), Buffer.from(noise(40_000, 13)));
     setAtimes(root, 1_300_000_000);
   },
 };
@@ -187,7 +175,7 @@ beforeAll(async () => {
   // A --compare-dest dir beside every destination ("../cmp" from work/NAME and from work/w/NAME): -yy looks there too.
   // Its report-2022.txt ties with the destination's report-2020.txt, and the later (the basis dir's) wins.
   for (const cmp of [join(work, "cmp"), join(work, "w/cmp")]) {
-    write(join(cmp, "d0/report-2022.txt"), noise(100, 700 * 12).subarray(0, 700 * 10));
+    write(join(cmp, "d0/report-2022.txt"), Buffer.from(noise(700 * 12, 100)).subarray(0, 700 * 10));
     ageTree(cmp, 1_470_000_000);
   }
   const modules: ModuleConfig[] = [
@@ -341,7 +329,7 @@ describe("--delay-updates as upstream", () => {
   for (const c of cutCases) {
     test(`a transfer cut short leaves everything in the partial dir: ${c.name}`, async () => {
       const src = join(work, "cut/src");
-      if (!fs.existsSync(src)) for (let i = 1; i <= 5; i++) write(join(src, `f${i}`), noise(40 + i, 200_000));
+      if (!fs.existsSync(src)) for (let i = 1; i <= 5; i++) write(join(src, `f${i}`), Buffer.from(noise(200_000, 40 + i)));
       const outcome = async (who: "ours" | "theirs") => {
         const proxy = await cuttingProxy(upstream.port, 500_000);
         const name = `cut-${c.mode}-${c.args.length}-${who}`;
@@ -380,7 +368,7 @@ describe("--delay-updates as upstream", () => {
 
   test("with -H, the link to a delayed file is made once it is in place, as upstream", async () => {
     const root = join(work, "delay-hl");
-    write(join(root, "src/x/one"), noise(20, 2_000));
+    write(join(root, "src/x/one"), Buffer.from(noise(2_000, 20)));
     fs.mkdirSync(join(root, "src/y"));
     fs.linkSync(join(root, "src/x/one"), join(root, "src/y/two"));
     ageTree(join(root, "src"), 1_450_000_000);
