@@ -27,7 +27,10 @@ function openBatch(name: string, flags: number, mode: number, code: number): num
   try {
     return openSync(name, flags | constants.O_NOFOLLOW, mode);
   } catch (e) {
-    throw new RsyncError(code, `rsync: Batch file ${shown(name)} open error: ${errText(e)}`);
+    // Upstream's client has not taken a side yet when it opens them: it is still the "Receiver".
+    const err = new RsyncError(code, `rsync: [Receiver] Batch file ${shown(name)} open error: ${errText(e)}`);
+    err.role = "Receiver";
+    throw err;
   }
 }
 
@@ -129,12 +132,13 @@ function programWords(): string[] {
   return [process.execPath];
 }
 
-/** --read-batch=FILE (or "-": stdin): the whole batch, refused unless it is a regular file. */
+/** --read-batch=FILE (or "-": stdin): the whole batch, refused unless it is a regular file or a FIFO. */
 export function readBatchFile(name: string): Uint8Array {
   if (name === "-") return readFileSync(0);
   const fd = openBatch(name, constants.O_RDONLY, 0, RERR.FILEIO);
   try {
-    if (!fstatSync(fd).isFile()) throw new RsyncError(RERR.FILEIO, `Batch file ${shown(name)} is not a regular file`);
+    const st = fstatSync(fd);
+    if (!st.isFile() && !st.isFIFO()) throw new RsyncError(RERR.FILEIO, `Batch file ${shown(name)} is neither a regular file nor a FIFO`);
     return readFileSync(fd);
   } finally {
     closeSync(fd);

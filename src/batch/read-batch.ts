@@ -25,11 +25,11 @@ import { applyStreamFlags } from "./stream-flags.ts";
 /** options.c: the combinations upstream refuses, and what --dry-run does to --write-batch. */
 export function checkBatchOptions(o: Options): void {
   if (o.batchName === undefined) return;
-  if (o.writeBatch && o.readBatch) throw usageError("--write-batch and --read-batch can not be used together");
+  if (o.writeBatch && o.readBatch) throw usageError("rsync: --write-batch and --read-batch can not be used together");
   if (o.writeBatch > 0 && o.dryRun) o.writeBatch = 0;
   if (o.writeBatch < 0 && o.dryRun) o.writeBatch = 0;
-  if (o.readBatch && o.filesFrom !== undefined) throw usageError("--read-batch cannot be used with --files-from");
-  if (o.readBatch && o.removeSourceFiles) throw usageError(`--read-batch cannot be used with --remove-${o.removeSourceFiles === 2 ? "sent" : "source"}-files`);
+  if (o.readBatch && o.filesFrom !== undefined) throw usageError("rsync: --read-batch cannot be used with --files-from");
+  if (o.readBatch && o.removeSourceFiles) throw usageError(`rsync: --read-batch cannot be used with --remove-${o.removeSourceFiles === 2 ? "sent" : "source"}-files`);
   checkBatchName(o.batchName);
   if (o.writeBatch < 0) {
     throw new RsyncError(RERR.UNSUPPORTED, "oc-rsync: --only-write-batch is not implemented yet");
@@ -54,10 +54,11 @@ function batchChannel(bytes: Uint8Array): Channel {
 }
 
 export async function readBatch(o: Options, startTime: number): Promise<number> {
+  // main.c: the batch is opened before the destination is looked at.
+  const bytes = readBatchFile(o.batchName!);
   const dest = o.args[o.args.length - 1];
   if (dest === undefined) throw usageError("rsync: --read-batch needs a destination");
   if (checkForHostSpec(dest, o.port ?? 0)) throw usageError("remote destination is not allowed with --read-batch");
-  const bytes = readBatchFile(o.batchName!);
   const { session, rest } = readHeader(o, bytes);
   const input = new Input(batchChannel(rest));
   const output = new Output(batchChannel(new Uint8Array(0)));
@@ -106,12 +107,15 @@ function readHeader(o: Options, bytes: Uint8Array): { session: Session; rest: Ui
   if (protocol > ours) throw new RsyncError(RERR.PROTOCOL, `The protocol version in the batch file is too new (${protocol} > ${ours}).`);
   if (protocol < 27) throw new RsyncError(RERR.PROTOCOL, "protocol version mismatch -- is your shell clean?\n(see the rsync manpage for an explanation)");
   const out = outputConfig(o);
+  // main.c do_cmd: whether an incremental list may come is settled from the command line, before the batch's flags.
+  const wholeListFirst = o.deleteMode === "before" || o.deleteMode === "after" || o.delayUpdates || o.pruneEmptyDirs;
+  const allowIncRecurse = o.recursive && o.incRecursive !== false && !wholeListFirst;
   applyStreamFlags(o, flags, protocol, (text) => {
     if (out.info.get("MISC") > 0) terminal.info(`${text}\n`);
   });
   const incRecurse = (compatFlags & CF.INC_RECURSE) !== 0;
   // compat.c: only a recursive receiver may take an incremental list.
-  if (incRecurse && !o.recursive) throw new RsyncError(RERR.SYNTAX, "Incompatible options specified for inc-recursive batch file.");
+  if (incRecurse && !allowIncRecurse) throw new RsyncError(RERR.SYNTAX, "Incompatible options specified for inc-recursive batch file.");
   const sum = impliedSum(protocol);
   const session: Session = {
     protocol,

@@ -27,10 +27,9 @@ const STREAM_FLAGS: StreamFlag[] = [
   // upstream's xfer_dirs: -d, or implied by -r and --files-from (options.c).
   { name: "--dirs (-d)", since: 29, get: (o) => o.dirs || o.recursive || o.filesFrom !== undefined, set: (o, on) => (o.dirs = on) },
   { name: "--compress (-z)", since: 29, get: (o) => o.compress > 0, set: (o, on) => (o.compress = on ? Math.max(1, o.compress) : 0) },
-  // --iconv and --acls are not options of ours yet: their bits are written clear, and a
-  // batch that has them set is refused (iconv, as upstream does) or read without them.
+  // --iconv is not an option of ours: its bit is written clear, and a batch that has it set is refused, as upstream does.
   { name: "--iconv", since: 30, get: () => false },
-  { name: "--acls (-A)", since: 30, get: () => false },
+  { name: "--acls (-A)", since: 30, get: (o) => o.acls, set: (o, on) => (o.acls = on) },
   { name: "--xattrs (-X)", since: 30, get: (o) => o.xattrs > 0, set: (o, on) => (o.xattrs = on ? Math.max(1, o.xattrs) : 0) },
   { name: "--inplace", since: 30, get: (o) => o.inplace, set: (o, on) => (o.inplace = on) },
   { name: "--append", since: 30, get: (o) => o.append === 1, set: (o, on) => (o.append = on ? 1 : o.append === 1 ? 0 : o.append) },
@@ -53,10 +52,12 @@ export function streamFlagsOf(o: Options): number {
  * said under -v); bits newer than the batch's protocol are not looked at.
  */
 export function applyStreamFlags(o: Options, flags: number, protocol: number, say: (text: string) => void): void {
+  // Upstream's variables are separate (-d is not -r here): each is compared as the command line left it.
+  const given = STREAM_FLAGS.map((f) => f.get(o));
   STREAM_FLAGS.forEach((f, i) => {
     if (f.since !== undefined && protocol < f.since) return;
     const on = (flags & (1 << i)) !== 0;
-    if (f.get(o) === on) return;
+    if (given[i] === on) return;
     if (i === ICONV_BIT) throw new RsyncError(RERR.SYNTAX, `${on ? "Please" : "Do not"} specify the --iconv option to use this batch file.`);
     if (!f.set) throw new RsyncError(RERR.UNSUPPORTED, `oc-rsync: this batch file needs ${f.name}, which oc-rsync does not support yet`);
     say(`${on ? "Sett" : "Clear"}ing the ${f.name} option to match the batchfile.`);

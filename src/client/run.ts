@@ -4,7 +4,7 @@
  */
 import { statSync } from "node:fs";
 import type { Options } from "../cli/options.ts";
-import { RERR, RsyncError, usageError, type Role } from "../errors.ts";
+import { RERR, RsyncError, asRole, usageError, type Role } from "../errors.ts";
 import { validateChecksumChoice } from "../protocol/checksum-choice.ts";
 import { compressRequest } from "../compress/choice.ts";
 import { checkForHostSpec, type HostSpec } from "../transport/address.ts";
@@ -41,7 +41,8 @@ export async function runClient(o: Options): Promise<ClientExit> {
     throw new RsyncError(RERR.PROTOCOL, `--protocol must be between 27 and 32 (oc-rsync supports 27 to 32).`);
   }
   checkBatchOptions(o);
-  if (o.readBatch) return { code: await readBatch(o, startTime), role: "Receiver" };
+  // A batch reader is a receiving client: its final error line is the generator's, as a pull's is.
+  if (o.readBatch) return { code: await asRole("Receiver", readBatch(o, startTime)), role: "generator" };
   // --write-batch: the files are opened (and the stream flags written) before connecting, as main.c does.
   const recorder = o.writeBatch ? new BatchRecorder(o) : undefined;
   const source = args[0] === undefined ? null : checkForHostSpec(args[0], o.port ?? 0);

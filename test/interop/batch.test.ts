@@ -1,0 +1,296 @@
+/**
+ * Batch mode against upstream: --write-batch (local copy, pull from and push
+ * to upstream's daemon) gives the same batch bytes and script as upstream's
+ * with the same checksum seed, and the same destination; --read-batch applies
+ * upstream's batches as upstream does, and upstream applies ours; a broken
+ * or hostile batch fails without touching anything outside the destination.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startDaemon, type RunningDaemon } from "../helpers/daemon.ts";
+import { maskFigures, normalizeErrors, run, runOc, runRsync } from "../helpers/run.ts";
+import { ageTree, snapshot } from "../helpers/tree.ts";
+
+let work: string;
+let daemon: RunningDaemon;
+
+/** Deterministic bytes that delta transfer can match blocks of. */
+function noise(n: number, seed: number): Buffer {
+  const b = Buffer.alloc(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    b[i] = x & 0xff;
+  }
+  return b;
+}
+
+beforeAll(async () => {
+  work = fs.mkdtempSync(join(tmpdir(), "oc-batch-"));
+  const src = join(work, "src");
+  fs.mkdirSync(join(src, "sub/deeper"), { recursive: true });
+  const big = noise(200_000, 7);
+  fs.writeFileSync(join(src, "big"), big);
+  fs.writeFileSync(join(src, "same"), "unchanged\n");
+  fs.writeFileSync(join(src, "new"), "a new file\n");
+  fs.writeFileSync(join(src, "sub/changed"), "version two\n");
+  fs.writeFileSync(join(src, "sub/deeper/leaf"), noise(3000, 9));
+  fs.symlinkSync("sub/changed", join(src, "link"));
+  ageTree(src, 1_500_000_000);
+  // The old tree both sides start from: "big" differs in the middle (a delta), "sub/changed" whole, "gone" is extra.
+  const base = join(work, "base");
+  fs.mkdirSync(join(base, "sub"), { recursive: true });
+  const old = Buffer.from(big);
+  old.fill(1, 90_000, 91_000);
+  fs.writeFileSync(join(base, "big"), old);
+  fs.writeFileSync(join(base, "same"), "unchanged\n");
+  fs.writeFileSync(join(base, "sub/changed"), "version one\n");
+  fs.writeFileSync(join(base, "gone"), "deleted by --delete\n");
+  ageTree(base, 1_400_000_000);
+  // "same" is up to date: nothing of it is in a batch.
+  expect(spawnSync("touch", ["-r", join(src, "same"), join(base, "same")]).status).toBe(0);
+  fs.mkdirSync(join(work, "w"));
+  daemon = await startDaemon("upstream", [
+    { name: "src", path: src, params: { uid: "0", gid: "0" } },
+    { name: "w", path: join(work, "w"), params: { "read only": "no", uid: "0", gid: "0" } },
+  ]);
+});
+
+afterAll(async () => {
+  await daemon.stop();
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+/** A fresh copy of the old tree (times and modes kept). */
+function baseCopy(dest: string): string {
+  fs.rmSync(dest, { recursive: true, force: true });
+  fs.mkdirSync(join(dest, ".."), { recursive: true });
+  expect(spawnSync("cp", ["-a", join(work, "base"), dest]).status).toBe(0);
+  return dest;
+}
+
+const tree = (root: string) => snapshot(root, { ignoreDirTimes: true });
+
+/** The script with the program and the names that differ between the two runs taken out. */
+function scriptWords(text: string, names: Record<string, string>): string {
+  let s = text.replace(/^'[^']*(rsync|bun[^']*' '[^']*main\.ts)' /, "PROG ");
+  for (const [from, to] of Object.entries(names)) s = s.replaceAll(from, to);
+  return s;
+}
+
+type Mode = "local" | "pull" | "push";
+
+/**
+ * Both clients write a batch of the same transfer; returns the paths. The
+ * stats at the end differ (byte counts and timings): all before them is compared.
+ */
+async function writeBoth(mode: Mode, args: string[], tag: string) {
+  const dir = join(work, `${mode}-${tag}`);
+  fs.mkdirSync(dir, { recursive: true });
+  const dest = (who: string) => (mode === "push" ? join(work, "w", `${tag}-${who}`) : join(dir, `dest-${who}`));
+  const destArg = (who: string) => (mode === "push" ? daemon.url("w", `${tag}-${who}/`) : `${dest(who)}/`);
+  const source = mode === "pull" ? daemon.url("src", "") : `${join(work, "src")}/`;
+  const run = async (who: "ours" | "theirs") => {
+    baseCopy(dest(who));
+    const batch = join(dir, `batch-${who}`);
+    const r = await (who === "ours" ? runOc : runRsync)([...args, "--checksum-seed=7", `--write-batch=${batch}`, source, destArg(who)]);
+    return { ...r, batch, dest: dest(who) };
+  };
+  const ours = await run("ours");
+  const theirs = await run("theirs");
+  return { ours, theirs, dir };
+}
+
+/** How many leading bytes two batches share. */
+function commonPrefix(a: Buffer, b: Buffer): number {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return i;
+}
+
+describe("--write-batch, as upstream", () => {
+  for (const mode of ["local", "pull", "push"] as const) {
+    test(`${mode}: same destination, same batch stream, same script`, async () => {
+      const { ours, theirs } = await writeBoth(mode, ["-a", "--delete", "--no-whole-file"], "plain");
+      expect(ours.stderr).toBe(theirs.stderr);
+      expect(ours.code).toBe(theirs.code);
+      expect(ours.code).toBe(0);
+      expect(tree(ours.dest)).toEqual(tree(theirs.dest));
+      // (The daemon's module munges symlinks: a push's link differs from the source's.)
+      if (mode !== "push") expect(tree(ours.dest)).toEqual(tree(join(work, "src")));
+      const a = fs.readFileSync(ours.batch);
+      const b = fs.readFileSync(theirs.batch);
+      // A delta: the changed kilobyte and the new files, not the whole of "big".
+      expect(a.length).toBeGreaterThan(1000);
+      expect(a.length).toBeLessThan(50_000);
+      // Only the statistics at the end differ (five varlongs of byte counts and timings, then the goodbye).
+      const shared = commonPrefix(a, b);
+      expect(Math.max(a.length, b.length) - shared).toBeLessThanOrEqual(5 * 9 + 1);
+      const script = (p: string, who: string) =>
+        scriptWords(fs.readFileSync(`${p}.sh`, "latin1"), { [p]: "BATCH", [`${ours.dest}/`]: "DEST/", [`${theirs.dest}/`]: "DEST/", [`${who}/`]: "DEST/" });
+      expect(script(ours.batch, "ours")).toBe(script(theirs.batch, "theirs"));
+      expect(fs.statSync(ours.batch).mode & 0o777).toBe(0o600);
+      expect(fs.statSync(`${ours.batch}.sh`).mode & 0o777).toBe(0o700);
+    });
+  }
+
+  test("filter rules go into the script as a here-document, quoted args stay literal", async () => {
+    const { ours, theirs } = await writeBoth("local", ["-a", "--exclude=*.tmp", "--filter=- /new", "--info=name0", "--out-format=it's %n"], "rules");
+    expect(ours.code).toBe(theirs.code);
+    const script = (p: string, d: string) => scriptWords(fs.readFileSync(`${p}.sh`, "latin1"), { [p]: "BATCH", [`${d}/`]: "DEST/" });
+    expect(script(ours.batch, ours.dest)).toBe(script(theirs.batch, theirs.dest));
+    expect(fs.readFileSync(`${ours.batch}.sh`, "latin1")).toContain("<<'#E#'\n- *.tmp\n- /new\n#E#\n");
+    expect(tree(ours.dest)).toEqual(tree(theirs.dest));
+  });
+});
+
+describe("--read-batch, both ways", () => {
+  for (const mode of ["local", "pull", "push"] as const) {
+    test(`${mode}: each applies the other's batch as upstream applies it`, async () => {
+      const { ours, theirs, dir } = await writeBoth(mode, ["-a", "--delete", "--no-whole-file"], "cross");
+      expect(ours.code).toBe(0);
+      expect(theirs.code).toBe(0);
+      for (const [batch, label] of [
+        [theirs.batch, "upstream's batch"],
+        [ours.batch, "our batch"],
+      ] as const) {
+        const a = baseCopy(join(dir, `read-${label.length}-ours`));
+        const b = baseCopy(join(dir, `read-${label.length}-theirs`));
+        const ra = await runOc(["-a", "--delete", "-i", `--read-batch=${batch}`, a]);
+        const rb = await runRsync(["-a", "--delete", "-i", `--read-batch=${batch}`, b]);
+        expect({ label, code: ra.code, err: ra.stderr }).toEqual({ label, code: rb.code, err: rb.stderr });
+        // The receiver's items (read from the batch) and the generator's deletions interleave by timing.
+        expect(ra.stdout.split("\n").sort()).toEqual(rb.stdout.split("\n").sort());
+        expect(ra.stdout).toContain("*deleting   gone");
+        expect(tree(a)).toEqual(tree(b));
+        if (mode !== "push") expect(tree(a)).toEqual(tree(join(work, "src")));
+      }
+    });
+  }
+
+  test("the batch read from stdin, and -v says the options it had to set", async () => {
+    const { theirs, dir } = await writeBoth("local", ["-a", "-c", "--no-inc-recursive"], "stdin");
+    const a = baseCopy(join(dir, "stdin-ours"));
+    const b = baseCopy(join(dir, "stdin-theirs"));
+    // Without -a: the batch's -r, -l, -o, -g, -D, -c are set to match it.
+    const fromStdin = (cmd: string[]) => run(["sh", "-c", '"$@" < "$0"', theirs.batch, ...cmd]);
+    const ra = await fromStdin([process.execPath, join(import.meta.dir, "../../src/main.ts"), "-v", "-pt", "--read-batch=-", a]);
+    const rb = await fromStdin(["rsync", "-v", "-pt", "--read-batch=-", b]);
+    expect(ra.code).toBe(rb.code);
+    expect(ra.stderr).toBe(rb.stderr);
+    expect(maskFigures(ra.stdout)).toBe(maskFigures(rb.stdout));
+    expect(ra.stdout).toContain("Setting the --recurse (-r) option to match the batchfile.");
+    expect(ra.stdout).toContain("Setting the --dirs (-d) option to match the batchfile.");
+    expect(tree(a)).toEqual(tree(b));
+  });
+
+  test("an incremental batch needs -r on the reader's command line", async () => {
+    const { theirs, dir } = await writeBoth("local", ["-a"], "needs-r");
+    const a = baseCopy(join(dir, "ours"));
+    const b = baseCopy(join(dir, "theirs"));
+    const ra = await runOc(["-pt", `--read-batch=${theirs.batch}`, a]);
+    const rb = await runRsync(["-pt", `--read-batch=${theirs.batch}`, b]);
+    expect({ code: ra.code, out: ra.stdout, err: normalizeErrors(ra.stderr) }).toEqual({ code: rb.code, out: rb.stdout, err: normalizeErrors(rb.stderr) });
+    expect(ra.stderr).toContain("Incompatible options specified for inc-recursive batch file.");
+    expect(tree(a)).toEqual(tree(join(work, "base")));
+  });
+
+  test("a file already up to date is skipped; one the batch lacks is reported", async () => {
+    // Not incremental: upstream's reader hangs when an incremental batch lacks a file its generator wants.
+    const { theirs, dir } = await writeBoth("local", ["-a", "--no-inc-recursive"], "skip");
+    const prepare = (d: string) => {
+      baseCopy(d);
+      // "new" is already there as it should be; "same" now differs, and the batch has nothing for it.
+      expect(spawnSync("cp", ["-a", join(work, "src/new"), join(d, "new")]).status).toBe(0);
+      fs.writeFileSync(join(d, "same"), "edited here\n");
+      fs.utimesSync(join(d, "same"), 1_600_000_000, 1_600_000_000);
+      return d;
+    };
+    const a = prepare(join(dir, "skip-ours"));
+    const b = prepare(join(dir, "skip-theirs"));
+    const ra = await runOc(["-a", `--read-batch=${theirs.batch}`, a]);
+    const rb = await runRsync(["-a", `--read-batch=${theirs.batch}`, b]);
+    expect(ra.stdout).toBe(rb.stdout);
+    expect(ra.stdout).toContain('(Skipping batched update for "new")');
+    expect(ra.stderr).toContain('(No batched update for "same")');
+    expect(normalizeErrors(ra.stderr)).toBe(normalizeErrors(rb.stderr));
+    expect(ra.code).toBe(rb.code);
+    expect(tree(a)).toEqual(tree(b));
+  });
+});
+
+describe("hostile and broken batches", () => {
+  // (Upstream's reader can hang on a cut batch, its receiver waiting on its generator: only ours is run.)
+  test("a truncated batch fails with an error and a non-zero exit", async () => {
+    const { theirs, dir } = await writeBoth("local", ["-a"], "trunc");
+    const whole = fs.readFileSync(theirs.batch);
+    for (const cut of [6, 40, Math.floor(whole.length / 2), whole.length - 30]) {
+      const cutFile = join(dir, `cut-${cut}`);
+      fs.writeFileSync(cutFile, whole.subarray(0, cut));
+      const a = baseCopy(join(dir, `cut-ours-${cut}`));
+      const ra = await runOc(["-a", `--read-batch=${cutFile}`, a]);
+      expect({ cut, code: ra.code }).toEqual({ cut, code: cut < 20 ? 2 : 12 });
+      expect(ra.stderr).toContain(cut < 20 ? "is too short" : "connection unexpectedly closed");
+      // The file being rebuilt when the batch ended is not left half-made.
+      expect(fs.readdirSync(a).filter((n) => n.startsWith("."))).toEqual([]);
+    }
+  });
+
+  test("a name climbing out of the destination is refused, nothing outside is written", async () => {
+    // A batch of a one-file copy, its name rewritten to "../evil" (same length: the rest still parses).
+    const dir = join(work, "evil");
+    fs.mkdirSync(join(dir, "src"), { recursive: true });
+    fs.writeFileSync(join(dir, "src", "xxxevil"), "payload\n");
+    fs.mkdirSync(join(dir, "d0"));
+    const batch = join(dir, "batch");
+    expect((await runRsync(["-r", "--checksum-seed=7", `--write-batch=${batch}`, `${join(dir, "src")}/`, `${join(dir, "d0")}/`])).code).toBe(0);
+    const bytes = fs.readFileSync(batch);
+    const at = bytes.indexOf("xxxevil");
+    expect(at).toBeGreaterThan(0);
+    bytes.write("../evil", at, "latin1");
+    fs.writeFileSync(batch, bytes);
+    const results = [];
+    for (const runner of [runOc, runRsync]) {
+      const dest = join(dir, "inner", "dest");
+      fs.rmSync(join(dir, "inner"), { recursive: true, force: true });
+      fs.mkdirSync(dest, { recursive: true });
+      const r = await runner(["-r", `--read-batch=${batch}`, dest]);
+      expect(fs.readdirSync(join(dir, "inner"))).toEqual(["dest"]);
+      expect(fs.readdirSync(dest)).toEqual([]);
+      results.push({ code: r.code, stderr: normalizeErrors(r.stderr) });
+    }
+    expect(results[0]).toEqual(results[1]!);
+    expect(results[0]!.stderr).toContain("ABORTING due to unsafe pathname from sender: ../evil");
+  });
+
+  test("options upstream refuses with batches are refused the same way", async () => {
+    for (const args of [
+      ["--write-batch=x", "--read-batch=y", "d"],
+      ["--read-batch=y", "--files-from=z", "d"],
+      ["--read-batch=y", "host:d"],
+      ["--write-batch=/nonexistent/x", "src/", "d"],
+    ]) {
+      const a = await runOc(args, { cwd: work });
+      const b = await runRsync(args, { cwd: work });
+      expect(a.code).toBe(b.code);
+      expect(normalizeErrors(a.stderr)).toBe(normalizeErrors(b.stderr));
+    }
+    // With a batch to read, a remote destination is what is refused.
+    const { theirs } = await writeBoth("local", ["-a"], "remote");
+    const a = await runOc([`--read-batch=${theirs.batch}`, "host:d"]);
+    const b = await runRsync([`--read-batch=${theirs.batch}`, "host:d"]);
+    expect({ code: a.code, err: normalizeErrors(a.stderr) }).toEqual({ code: b.code, err: normalizeErrors(b.stderr) });
+  });
+
+  test("a batch name that is not a regular file is refused", async () => {
+    const a = await runOc(["-a", `--read-batch=${work}`, join(work, "nowhere")]);
+    const b = await runRsync(["-a", `--read-batch=${work}`, join(work, "nowhere")]);
+    expect(a.code).toBe(b.code);
+    expect(normalizeErrors(a.stderr)).toBe(normalizeErrors(b.stderr));
+  });
+});
