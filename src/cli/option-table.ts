@@ -80,6 +80,7 @@ export const optionTable: OptionSpec[] = [
   flag(["perms"], "p", "preserve permissions", (o) => (o.perms = true), (o) => (o.perms = false)),
   flag(["executability"], "E", "preserve executability", (o) => (o.executability = true), (o) => (o.executability = false)),
   valued(["chmod"], undefined, "CHMOD", "affect file and/or directory permissions", addChmod),
+  flag(["acls"], "A", "preserve ACLs (implies --perms)", (o) => ((o.acls = true), (o.perms = true)), (o) => (o.acls = false)),
   flag(["xattrs"], "X", "preserve extended attributes", (o) => o.xattrs++, (o) => (o.xattrs = 0)),
   flag(["owner"], "o", "preserve owner (super-user only)", (o) => (o.owner = true), (o) => (o.owner = false)),
   flag(["group"], "g", "preserve group", (o) => (o.group = true), (o) => (o.group = false)),

@@ -49,6 +49,8 @@ export interface Options {
   chmod: ChmodRule[];
   /** Set by a receiving daemon module ("incoming chmod"): applied again when attributes are set (rsync.c set_file_attrs). */
   daemonChmod: ChmodRule[];
+  /** -A: POSIX ACLs travel and are applied (it also turns -p on). */
+  acls: boolean;
   /** -X once or twice (upstream preserve_xattrs; -XX also copies rsync's own "user.rsync.%" names). */
   xattrs: number;
   /** --super (2), --no-super (0), --fake-super (-1): upstream's am_root when given; undefined = by our uid. */
@@ -256,6 +258,7 @@ export function defaultOptions(): Options {
     keepDirlinks: false,
     hardLinks: false,
     xattrs: 0,
+    acls: false,
     superUser: undefined,
     perms: false,
     executability: false,

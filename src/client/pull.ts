@@ -85,7 +85,7 @@ async function runConnected(
   try {
     const protocol = await asRole("Receiver", start(input, output));
     if (protocol === null) return { exitCode: 0, stats: emptyStats() };
-    const session = await asRole("Receiver", clientSetupProtocol(input, output, { protocol, checksumChoice: o.checksumChoice, compress: compressRequest(o), batch: !!req.recorder, checkProtocol: (p) => checkXattrProtocol(o.xattrs, p, false) }));
+    const session = await asRole("Receiver", clientSetupProtocol(input, output, { protocol, checksumChoice: o.checksumChoice, compress: compressRequest(o), batch: !!req.recorder, checkProtocol: (p) => checkXattrProtocol(o, p, false) }));
     recordFrom(req.recorder, session, input);
     const filesFrom = o.filesFrom === undefined ? undefined : forwardedNames(o);
     if (filesFrom && session.protocol < 31) throw new RsyncError(RERR.UNSUPPORTED, "rsync: --files-from with a remote source needs protocol 31 or later in oc-rsync");

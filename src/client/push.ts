@@ -46,7 +46,7 @@ export async function pushToRemote(req: PushRequest): Promise<number> {
   try {
     const protocol = await asRole(role, conn.start(input, output));
     if (protocol === null) return 0;
-    const s = await asRole(role, clientSetupProtocol(input, output, { protocol, checksumChoice: o.checksumChoice, compress: compressRequest(o), batch: !!req.recorder, checkProtocol: (p) => checkXattrProtocol(o.xattrs, p, false) }));
+    const s = await asRole(role, clientSetupProtocol(input, output, { protocol, checksumChoice: o.checksumChoice, compress: compressRequest(o), batch: !!req.recorder, checkProtocol: (p) => checkXattrProtocol(o, p, false) }));
     req.recorder?.start(s);
     const setupRead = input.bytesReceived;
     const setupWritten = output.bytesSent;

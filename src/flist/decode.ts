@@ -8,6 +8,7 @@
  *
  * Everything from the wire is bounded here before use.
  */
+import type { AclReceiver } from "./acls.ts";
 import { RERR, RsyncError, protocolError } from "../errors.ts";
 import type { ChunkReader } from "../protocol/reader.ts";
 import { cleanWireName } from "./wire-name.ts";
@@ -96,6 +97,8 @@ export class FlistDecoder {
   /** Protocol < 30: we are below a top directory, so directories are content dirs (upstream in_del_hier). */
   private inDelHier = false;
   private delHierNameLen = 0;
+  /** -A: where the entries' ACLs are read into (none without -A). */
+  acls: AclReceiver | null = null;
   /** -X: where the entries' extended attributes are read into (none without -X). */
   xattrs: XattrReceiver | null = null;
   /** uid/gid -> name, as the sender announced them. */
@@ -257,7 +260,8 @@ export class FlistDecoder {
       throw protocolError("ERROR: rejecting non-directory transfer-root entry: .");
     }
 
-    // -X: the entry's extended attributes follow it (xattrs.c receive_xattr), even a hard link's.
+    // -A, then -X: the entry's ACLs (not a symlink's) and extended attributes follow it, even a hard link's.
+    const acls = isLink(mode) ? undefined : this.acls?.read(r, mode);
     const xattrs = this.xattrs?.read(r, () => Buffer.from(rawName).toString("latin1"));
 
     // The whole entry is in: commit the delta state and the row.
@@ -312,6 +316,13 @@ export class FlistDecoder {
       if (hlinked) e.hlinkKey = hlinkKey;
     }
     if (xattrs) t.extra(row).xattr = this.xattrs!.commit(xattrs);
+    if (acls) {
+      const stored = this.acls!.commit(acls);
+      const e = t.extra(row);
+      e.acl = stored.access;
+      if (stored.def !== undefined) e.defAcl = stored.def;
+      for (const n of acls.names) (n.user ? this.names.users : this.names.groups).set(n.id, n.name);
+    }
   }
 
   /**

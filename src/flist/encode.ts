@@ -381,6 +381,14 @@ export class FlistEncoder {
   }
 
   /** add_uid/add_gid: the name the first time an id is seen, null after (or when it has none). */
+  /**
+   * -A: an ACL's named user or group joins the id lists like an owner does
+   * (uidlist.c add_uid/add_gid); its name comes back when it is new.
+   */
+  noteId(id: number, user: boolean): Uint8Array | null {
+    return user ? this.addId(this.users, id, this.names.user) : this.addId(this.groups, id, this.names.group);
+  }
+
   private addId(list: IdList, id: number, lookup: (id: number) => Uint8Array | null): Uint8Array | null {
     if (list.names.has(id)) return null;
     const name = lookup(id);

@@ -75,6 +75,9 @@ export interface Extras {
   hlinkKey?: string;
   /** -U: the access time (seconds) of a non-directory. */
   atime?: number;
+  /** -A: the indexes of the entry's access ACL and (a directory's) default ACL in the session's stores (flist/acls.ts). */
+  acl?: number;
+  defAcl?: number;
   /** -X: the index of the entry's set of extended attributes in the session's store (flist/xattrs.ts). */
   xattr?: number;
   /** User/group names carried inline (incremental mode). */

@@ -540,7 +540,9 @@ export class SenderXattrs {
   }
 }
 
-/** compat.c setup_protocol: xattrs travel from protocol 30 on (a local copy has no wire to worry about). */
-export function checkXattrProtocol(level: number, protocol: number, local: boolean): void {
-  if (level && protocol < 30 && !local) throw new RsyncError(RERR.PROTOCOL, `--xattrs requires protocol 30 or higher (negotiated ${protocol}).`);
+/** compat.c setup_protocol: ACLs and xattrs travel from protocol 30 on (a local copy has no wire to worry about). */
+export function checkXattrProtocol(o: { acls: boolean; xattrs: number }, protocol: number, local: boolean): void {
+  if (protocol >= 30 || local) return;
+  if (o.acls) throw new RsyncError(RERR.PROTOCOL, `--acls requires protocol 30 or higher (negotiated ${protocol}).`);
+  if (o.xattrs) throw new RsyncError(RERR.PROTOCOL, `--xattrs requires protocol 30 or higher (negotiated ${protocol}).`);
 }

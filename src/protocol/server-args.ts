@@ -62,7 +62,8 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
   if (o.quiet && o.msgs2stderr) s += "q";
   if (o.backup) s += "b";
   if (o.update) s += "u";
-  if (o.dryRun) s += "n";
+  // --only-write-batch's dry run still has files sent (upstream's do_xfers): no -n for it.
+  if (o.dryRun && !(o.writeBatch < 0)) s += "n";
   if (o.links) s += "l";
   const deleting = o.deleteMode !== "none";
   if (o.dirs || (!o.recursive && (ctx.listOnly > 0 || (deleting && ctx.amSender)))) s += "d";
@@ -86,6 +87,7 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
   s += "U".repeat(Math.min(o.atimes, 2));
   if (o.perms) s += "p";
   else if (o.executability && ctx.amSender) s += "E";
+  if (o.acls) s += "A";
   s += "X".repeat(Math.min(o.xattrs, 2));
   if (o.recursive) s += "r";
   if (o.checksum) s += "c";
@@ -136,6 +138,8 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
     else if (mode === "default" && !o.deleteExcluded) args.push("--delete");
     if (o.deleteExcluded) args.push("--delete-excluded");
     if (o.force) args.push("--force");
+    // The receiving server then changes nothing, and gets no file data (the batch has it).
+    if (o.writeBatch < 0) args.push("--only-write-batch=X");
     if ((o.superUser ?? 0) > 1) args.push("--super");
     if (o.sizeOnly) args.push("--size-only");
     if (o.stats) args.push("--stats");

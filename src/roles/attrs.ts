@@ -3,6 +3,7 @@
  * (generator.c quick_check_ok/itemize, rsync.c set_file_attrs/dest_mode,
  * util1.c same_time).
  */
+import { applyAcls, mapAclIds, readAcls, type AclReceiver, type RsyncAcl } from "../flist/acls.ts";
 import { setStatXattr } from "../fs/fake-super.ts";
 import { amRootLevel } from "./super-user.ts";
 import type { Options } from "../cli/options.ts";
@@ -68,6 +69,32 @@ export class AttrRules {
   ) {
     this.defaultPerms = 0o777 & ~umask;
     this.fakeSuper = amRootLevel(o) < 0;
+  }
+
+  /** -A: the sender's ACLs (the generator hands them over; flist/acls.ts). */
+  acls: AclReceiver | null = null;
+  /** Entries whose ACLs apply() changed: their item reports it, though it comes after. */
+  private readonly aclChanged = new Set<number>();
+
+  /**
+   * generator.c itemize: whether the ACLs here differ from the sender's
+   * ('a'), against the entry's own mode; an entry whose ACLs were just set
+   * still counts as different.
+   */
+  aclDiffers(dest: DestFs, rel: Uint8Array, row: number, st: DestStat): boolean {
+    if (this.aclChanged.delete(row)) return true;
+    return this.setAcls(dest, rel, row, st, this.t.mode[row]!, true).changed;
+  }
+
+  /** acls.c set_acl: compares (and unless `dryRun` sets) the entry's ACLs; the ids are the sender's until mapped here. */
+  private setAcls(dest: DestFs, rel: Uint8Array, row: number, st: DestStat, newMode: number, dryRun: boolean): { changed: boolean; mode: number } {
+    const acls = this.acls!;
+    const e = this.t.extras.get(row);
+    const ours = (acl: RsyncAcl | undefined) => acl && mapAclIds(acl, (id) => this.ids.uid(id), (id) => this.ids.gid(id));
+    const want = { access: ours(acls.get("access", e?.acl)), def: ours(acls.get("default", e?.defAcl)) };
+    const path = dest.abs(rel);
+    const current = readAcls(path, st.mode, this.o, this.fakeSuper);
+    return applyAcls(path, want, current, st.mode, newMode, { dryRun, fakeSuper: this.fakeSuper });
   }
 
   /** --fake-super: what root would apply is kept in an xattr (fs/fake-super.ts). */
@@ -170,6 +197,15 @@ export class AttrRules {
     }
     // A receiving daemon's "incoming chmod" once more (rsync.c set_file_attrs): without -p it changes kept permissions too.
     const newMode = o.daemonChmod.length && !isLink(mode) ? tweakMode(w.mode, o.daemonChmod) : w.mode;
+    // -A (set_file_attrs → set_acl): the ACLs go on before the chmod, which compares with the mode they leave.
+    if (this.acls && !isLink(mode)) {
+      const set = this.setAcls(dest, rel, row, st, (mode & ~CHMOD_BITS) | (newMode & CHMOD_BITS), false);
+      if (set.changed) {
+        this.aclChanged.add(row);
+        // The caller's stat takes the mode the ACL left, as upstream's sxp does: an item reported after this compares with it.
+        st.mode = set.mode;
+      }
+    }
     if (this.fakeSuper) {
       // --fake-super (set_file_attrs → set_stat_xattr): ownership and the whole mode are stored, not applied.
       const e = t.extras.get(row);

@@ -5,6 +5,7 @@
  * and tell each other about finished files and redo requests through this
  * object instead of a pipe.
  */
+import type { AclReceiver } from "../flist/acls.ts";
 import type { Options } from "../cli/options.ts";
 import type { OutputConfig } from "../cli/output-config.ts";
 import type { FileLists, FileList } from "../flist/lists.ts";
@@ -65,6 +66,8 @@ export interface ReceivingSide {
   waitForReceiver(): Promise<void>;
   /** --read-batch: which files the generator wants from the batch (it sends nothing). */
   readBatch?: GeneratorRequests;
+  /** -A: the sender's ACLs. */
+  acls?: AclReceiver;
   /** -X: the sender's sets of extended attributes (both halves use it; see flist/xattrs.ts). */
   xattrs?: XattrReceiver;
   /** Entries the generator requested and the receiver has not finished, per list. */

@@ -79,6 +79,7 @@ export class Generator {
 
   constructor(private readonly x: ReceivingSide) {
     this.attrs = new AttrRules(x.o, x.t, x.ids, x.amRoot, x.umask);
+    this.attrs.acls = x.acls ?? null;
     this.deleter = new Deleter(x);
     this.fuzzy = x.o.fuzzy ? new FuzzyBasis(x.dest, x.o.modifyWindow, (dir) => fuzzyDirs(x.o, x.dest.root, dir)) : null;
     this.basisDirs = BasisDirs.wanted(x.o)
@@ -343,7 +344,7 @@ export class Generator {
    */
   private itemize(row: number, ndx: number, iflags: number, xname?: Uint8Array): void {
     const x = this.x;
-    iflags = this.xattrFlags(row, iflags);
+    iflags = this.xattrFlags(row, this.aclFlags(row, iflags));
     // --read-batch: the writer's items are in the batch; ours go nowhere (generator.c itemize).
     if (x.readBatch) return;
     // A server learns of the client's -ii from "%I" in the forwarded --log-format (stdout_format_has_i 2).
@@ -369,6 +370,15 @@ export class Generator {
     if (!x.xattrs) return iflags;
     const local = iflags & ITEM.IS_NEW ? null : x.xattrs.readLocal(x.dest.abs(this.rel(row)), x.t.mode[row]!, x.o);
     return x.xattrs.differs(x.t.extras.get(row)?.xattr, local, true) ? iflags | ITEM.REPORT_XATTR : iflags;
+  }
+
+  /** -A (generator.c itemize): REPORT_ACL when an entry that was here (not a symlink) has other ACLs than the sender's. */
+  private aclFlags(row: number, iflags: number): number {
+    const x = this.x;
+    if (!this.attrs.acls || iflags & ITEM.IS_NEW || isLink(x.t.mode[row]!)) return iflags;
+    const rel = this.rel(row);
+    const st = x.dest.lstat(rel);
+    return st && this.attrs.aclDiffers(x.dest, rel, row, st) ? iflags | ITEM.REPORT_ACL : iflags;
   }
 
   /** send_xattr_request after an item's flags: the values asked for (or, with none to ask, the marks settled). */
@@ -822,7 +832,7 @@ export class Generator {
     if (o.checksum) iflags |= ITEM.REPORT_CHANGE;
     if (partial && x.s.protocol >= 29) iflags |= ITEM.BASIS_TYPE_FOLLOWS;
     if (partial?.xname && x.s.protocol >= 29) iflags |= ITEM.XNAME_FOLLOWS;
-    iflags = this.xattrFlags(row, this.attrs.itemizeFlags(row, partial?.reportAgainst ?? existing, w, iflags));
+    iflags = this.xattrFlags(row, this.aclFlags(row, this.attrs.itemizeFlags(row, partial?.reportAgainst ?? existing, w, iflags)));
     if (x.lists.incRecurse && !o.dryRun) list.inProgress++;
     x.ndxOut.write(this.out, ndx);
     // --read-batch: the index is all the receiver needs (the data is in the batch).
@@ -833,7 +843,8 @@ export class Generator {
       if (iflags & ITEM.XNAME_FOLLOWS) this.out.vstring(partial!.xname!);
       this.writeXattrRequest(row, iflags);
     }
-    if (o.dryRun) return;
+    // --only-write-batch is a dry run whose files are still sent (into the batch): it asks with sums.
+    if (o.dryRun && !(o.writeBatch < 0)) return;
     // The file being changed is no fuzzy basis for the files after it (unless it goes whole anyway).
     if (this.fuzzy && o.wholeFile !== true) this.fuzzy.markSent(dirOf(rel), baseOf(rel));
     const head = partial ? this.sumHeadFor(partial.rel, partial.st) : this.sumHeadFor(rel, existing);

@@ -4,6 +4,7 @@
  * lists, the generator and the receiver, then the statistics (client only).
  * Upstream splits this between client_run, do_server_recv and do_recv.
  */
+import { AclReceiver } from "../flist/acls.ts";
 import { fakeSuperDest } from "../fs/fake-super.ts";
 import { checkXattrProtocol, XattrReceiver, xattrOptim } from "../flist/xattrs.ts";
 import { amRootLevel } from "./super-user.ts";
@@ -88,7 +89,7 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   useDelayUpdatesDir(o);
   // compat.c setup_protocol: a fuzzy basis needs the basis type on the wire.
   if (o.fuzzy && s.protocol < 29) throw new RsyncError(RERR.PROTOCOL, `--fuzzy requires protocol 29 or higher (negotiated ${s.protocol}).`);
-  checkXattrProtocol(o.xattrs, s.protocol, req.local === true);
+  checkXattrProtocol(o, s.protocol, req.local === true);
   checkBasisDirProtocol(o, s.protocol);
   const stats = emptyStats();
   const lists = new FileLists(s.incRecurse, s.protocol);
@@ -143,6 +144,7 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
     isExcluded: filters.empty || req.amServer || req.local || req.readBatch ? undefined : (name, dir) => filters.excludesFromSender(name, dir),
   };
   const decoder = new FlistDecoder(lists.table, wire);
+  if (o.acls) decoder.acls = new AclReceiver(amRootLevel(o));
   if (o.xattrs) decoder.xattrs = new XattrReceiver({ amSender: false, amRoot: amRootLevel(o), level: o.xattrs }, xattrOptim(s.protocol, s.compatFlags));
   const amRoot = amRootLevel(o) !== 0;
   const ids = new IdMapper(o.numericIds || o.daemonNumericIds, amRoot, decoder.names.users, decoder.names.groups, !s.id0Names);
@@ -238,6 +240,7 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
     waitForReceiver: () => signal.wait(),
     listFor: (ndx: number) => lists.listOf(ndx),
     xattrs: decoder.xattrs ?? undefined,
+    acls: decoder.acls ?? undefined,
     confirmToSender: confirmationsFor(o, output, req.local, dest.fs),
   };
   // main.c do_recv, before the generator starts: where the backups go (a --backup-dir that is no directory ends the run).

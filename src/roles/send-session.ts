@@ -6,6 +6,8 @@
  * generator works through them), the generator's requests, then the
  * statistics (a server sends them) and the goodbye.
  */
+import type { ByteWriter } from "../protocol/writer.ts";
+import { AclSender, aclEntryWriter } from "../flist/acls.ts";
 import { fakeSuperWalk } from "../fs/fake-super.ts";
 import { tweakMode } from "./chmod.ts";
 import type { Options } from "../cli/options.ts";
@@ -106,7 +108,7 @@ export async function sendTransfer(request: SendRequest): Promise<SendResult> {
   let req = request;
   const { o, s, input, output } = req;
   const started = Date.now();
-  checkXattrProtocol(o.xattrs, s.protocol, req.local === true);
+  checkXattrProtocol(o, s.protocol, req.local === true);
   // io.c read_a_msg as a sending server: a client that gives up says so (MSG_ERROR_EXIT); we answer and end too.
   if (req.amServer) input.setMessageHandler((code, payload) => peerExit(code, payload, input, output, s.protocol));
   // A server's rules come from its client; a pushing client tells a deleting receiver its own.
@@ -247,7 +249,19 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
     safeFlist: s.safeFlist,
     numericIds: o.numericIds ? 1 : o.daemonNumericIds ? -1 : 0,
     preserveHardLinks: o.hardLinks,
-    afterEntry: xattrs && ((w, row) => xattrs.afterEntry(w, row)),
+    afterEntry: afterEntry(
+      o.acls
+        ? aclEntryWriter(
+            new AclSender(o.numericIds ? null : (id, user) => encoder.noteId(id, user), s.incRecurse),
+            (row) => builder.table.mode[row]!,
+            (row) => builder.localPath(row),
+            o,
+            amRootLevel(o) < 0,
+            (text) => say("error", text),
+          )
+        : undefined,
+      xattrs && ((w, row) => xattrs.afterEntry(w, row)),
+    ),
   });
   const first = lists.writeFirst(output.data, req.args);
   if (first.ioErrorMessage && output.multiplexed) output.messageInt(MSG.IO_ERROR, first.ioErrorMessage);
@@ -275,7 +289,9 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
     ndxOut,
     stats,
     ioError: builder.ioError,
-    dryRun: o.dryRun,
+    // upstream's do_xfers: --only-write-batch's dry run still sends the files (into the batch).
+    dryRun: o.dryRun && !(o.writeBatch < 0),
+    batchOnlyData: req.recorder && o.writeBatch < 0 ? req.recorder.dataSink() : undefined,
     readContent: (row) => readWhole(Buffer.from(builder.localPath(row)), readFlags),
     openContent: (row) => openSync(Buffer.from(builder.localPath(row)), readFlags),
     displayName: (row) => `"${Buffer.from(builder.localPath(row)).toString("latin1")}"`,
@@ -355,4 +371,13 @@ function totalSize(b: FlistBuilder): number {
     }
   }
   return total;
+}
+
+/** What follows each entry, in upstream's order: its ACLs, then its extended attributes. */
+function afterEntry(...parts: (((w: ByteWriter, row: number) => void) | undefined)[]): ((w: ByteWriter, row: number) => void) | undefined {
+  const present = parts.filter((p) => p !== undefined);
+  if (!present.length) return undefined;
+  return (w, row) => {
+    for (const p of present) p(w, row);
+  };
 }

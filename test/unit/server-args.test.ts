@@ -90,7 +90,7 @@ describe("atimes, fuzzy, delay-updates and fsync in the server vector (pull and 
   }
 });
 
-/** -X/-XX, --super, --fake-super: upstream 3.5.0's vectors for a pull and a push (same fake shell); --fake-super stays local. */
+/** -A, -X/-XX, --super, --fake-super: upstream 3.5.0's vectors for a pull and a push (same fake shell); --fake-super stays local. */
 const XATTRS_AND_SUPER: [string, string, string][] = [
   ["-aX", "--server --sender -logDtpXre.iLsfxCIvu", "--server -logDtpXre.iLsfxCIvu"],
   ["-aXX", "--server --sender -logDtpXXre.iLsfxCIvu", "--server -logDtpXXre.iLsfxCIvu"],
@@ -100,6 +100,11 @@ const XATTRS_AND_SUPER: [string, string, string][] = [
   ["-a --super", "--server --sender -logDtpre.iLsfxCIvu", "--server -logDtpre.iLsfxCIvu --super"],
   ["-a --fake-super", "--server --sender -logDtpre.iLsfxCIvu", "--server -logDtpre.iLsfxCIvu"],
   ["-a --super --no-super", "--server --sender -logDtpre.iLsfxCIvu", "--server -logDtpre.iLsfxCIvu"],
+  ["-aA", "--server --sender -logDtpAre.iLsfxCIvu", "--server -logDtpAre.iLsfxCIvu"],
+  ["-A", "--server --sender -pAe.LsfxCIvu", "--server -pAe.LsfxCIvu"],
+  ["-aAX", "--server --sender -logDtpAXre.iLsfxCIvu", "--server -logDtpAXre.iLsfxCIvu"],
+  ["-aA --no-A", "--server --sender -logDtpre.iLsfxCIvu", "--server -logDtpre.iLsfxCIvu"],
+  ["-A --no-p", "--server --sender -Ae.LsfxCIvu", "--server -Ae.LsfxCIvu"],
 ];
 
 describe("xattrs and super-user options in the server vector (pull and push)", () => {
