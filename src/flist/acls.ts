@@ -424,3 +424,32 @@ export function aclEntryWriter(
     sender.write(w, acls ?? { access: emptyAcl() }, m);
   };
 }
+
+/**
+ * generator.c default_perms_for_dir: without -p a new entry's permissions
+ * are limited by its directory's default ACL when it has one (the bits it
+ * gives the owner, the mask or group, and others), not by the umask.
+ */
+export function defaultPermsForDir(dir: Uint8Array, fallback: number, warn: (text: string) => void): number {
+  let raw: Uint8Array | null;
+  try {
+    raw = getXattr(dir, DEFAULT_XATTR);
+  } catch (e) {
+    const err = e as { errno?: number; message?: string };
+    // A directory a dry run did not make, or a file system without ACLs: the umask it is.
+    if (err.errno !== 2 && err.errno !== 95 && err.errno !== 38) {
+      warn(`default_perms_for_dir: sys_acl_get_file(${Buffer.from(dir).toString("latin1")}, ACL_TYPE_DEFAULT): ${err.message ?? e}, falling back on umask`);
+    }
+    return fallback;
+  }
+  if (raw === null) return fallback;
+  let acl: RsyncAcl;
+  try {
+    acl = parseSystemAcl(raw);
+  } catch {
+    warn("default_perms_for_dir: unpack_smb_acl failed, falling back on umask");
+    return fallback;
+  }
+  if (acl.userObj === NO_ENTRY) return fallback;
+  return (acl.userObj << 6) | ((acl.maskObj !== NO_ENTRY ? acl.maskObj : acl.groupObj) << 3) | acl.otherObj;
+}

@@ -71,6 +71,9 @@ export class AttrRules {
     this.fakeSuper = amRootLevel(o) < 0;
   }
 
+  /** Without -p: the permissions a new entry may have in its directory (a default ACL's, else the umask's). */
+  dirDefaultPerms: ((row: number) => number) | null = null;
+
   /** -A: the sender's ACLs (the generator hands them over; flist/acls.ts). */
   acls: AclReceiver | null = null;
   /** Entries whose ACLs apply() changed: their item reports it, though it comes after. */
@@ -114,7 +117,7 @@ export class AttrRules {
           else if (!(existing.mode & 0o111)) mode |= (mode & 0o444) >> 2;
         }
       } else {
-        mode &= ~CHMOD_BITS | this.defaultPerms;
+        mode &= ~CHMOD_BITS | (this.dirDefaultPerms?.(row) ?? this.defaultPerms);
       }
     }
     const gid = this.ids.gid(t.gid[row]!);

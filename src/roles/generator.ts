@@ -8,6 +8,7 @@
  * It runs ahead of the receiver: requests go out as fast as the socket takes
  * them, and the generator only waits when it has nothing left to request.
  */
+import { defaultPermsForDir } from "../flist/acls.ts";
 import { protocolError } from "../errors.ts";
 import { core } from "../native/index.ts";
 import { errText } from "../fs/errors.ts";
@@ -80,6 +81,7 @@ export class Generator {
   constructor(private readonly x: ReceivingSide) {
     this.attrs = new AttrRules(x.o, x.t, x.ids, x.amRoot, x.umask);
     this.attrs.acls = x.acls ?? null;
+    if (!x.o.perms) this.attrs.dirDefaultPerms = (row) => this.dirDefaultPerms(row);
     this.deleter = new Deleter(x);
     this.fuzzy = x.o.fuzzy ? new FuzzyBasis(x.dest, x.o.modifyWindow, (dir) => fuzzyDirs(x.o, x.dest.root, dir)) : null;
     this.basisDirs = BasisDirs.wanted(x.o)
@@ -370,6 +372,22 @@ export class Generator {
     if (!x.xattrs) return iflags;
     const local = iflags & ITEM.IS_NEW ? null : x.xattrs.readLocal(x.dest.abs(this.rel(row)), x.t.mode[row]!, x.o);
     return x.xattrs.differs(x.t.extras.get(row)?.xattr, local, true) ? iflags | ITEM.REPORT_XATTR : iflags;
+  }
+
+  /** Per directory (by name id): what default_perms_for_dir found. */
+  private readonly defaultPermsByDir = new Map<number, number>();
+
+  /** generator.c default_perms_for_dir for the directory `row` goes into (the local name's, for a single file). */
+  private dirDefaultPerms(row: number): number {
+    const x = this.x;
+    const id = x.soloName ? -1 : x.t.dirId[row]!;
+    let perms = this.defaultPermsByDir.get(id);
+    if (perms === undefined) {
+      const dir = x.soloName ? x.soloName.subarray(0, Math.max(0, x.soloName.lastIndexOf(0x2f))) : x.t.dirName(row);
+      perms = defaultPermsForDir(x.dest.abs(dir), 0o777 & ~x.umask, (text) => x.report.error(text));
+      this.defaultPermsByDir.set(id, perms);
+    }
+    return perms;
   }
 
   /** -A (generator.c itemize): REPORT_ACL when an entry that was here (not a symlink) has other ACLs than the sender's. */
@@ -833,7 +851,8 @@ export class Generator {
     if (partial && x.s.protocol >= 29) iflags |= ITEM.BASIS_TYPE_FOLLOWS;
     if (partial?.xname && x.s.protocol >= 29) iflags |= ITEM.XNAME_FOLLOWS;
     iflags = this.xattrFlags(row, this.aclFlags(row, this.attrs.itemizeFlags(row, partial?.reportAgainst ?? existing, w, iflags)));
-    if (x.lists.incRecurse && !o.dryRun) list.inProgress++;
+    // (--only-write-batch's files do come, and are counted until the receiver has read them.)
+    if (x.lists.incRecurse && (!o.dryRun || o.writeBatch < 0)) list.inProgress++;
     x.ndxOut.write(this.out, ndx);
     // --read-batch: the index is all the receiver needs (the data is in the batch).
     if (x.readBatch) return;

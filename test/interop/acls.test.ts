@@ -187,6 +187,16 @@ describe("-A copies ACLs as upstream does", () => {
       expect(got.some((l) => /theirs\/named .*system\.posix_acl_access=/.test(l))).toBe(true);
     });
   }
+  for (const mode of MODES) {
+    test(`without -p a new file's permissions come from its directory's default ACL, not the umask (even without -A): ${mode}`, async () => {
+      const prepare = (dest: string) => {
+        fs.mkdirSync(join(dest, "dir"), { recursive: true });
+        py(dest, "acl('.', 'default', [(1, 7, U), (4, 0, U), (32, 0, U)])\nacl('dir', 'default', [(1, 6, U), (2, 7, 1234), (4, 5, U), (16, 5, U), (32, 4, U)])");
+      };
+      const { got } = await compare(mode, ["-rti"], { prepare });
+      expect(got).toContain("plain 0o100600");
+    });
+  }
   test("a remote transfer below protocol 30 is refused", async () => {
     const a = await runOc(["-aA", "--protocol=29", `${join(work, "src")}/`, upstream.url("w", "p29/")]);
     const b = await runRsync(["-aA", "--protocol=29", `${join(work, "src")}/`, upstream.url("w", "p29/")]);
