@@ -197,6 +197,25 @@ describe("-A copies ACLs as upstream does", () => {
       expect(got).toContain("plain 0o100600");
     });
   }
+  for (const direction of ["pull", "push"] as const) {
+    test(`upstream's client with our --server over a remote shell: ${direction}`, async () => {
+      const rsh = join(work, "rsh");
+      if (!fs.existsSync(rsh)) fs.writeFileSync(rsh, '#!/bin/sh\nwhile [ "$1" = "-l" ]; do shift 2; done\nshift\nexec sh -c "$*"\n', { mode: 0o755 });
+      const src = join(work, "src");
+      const mine = join(work, `rsh-${direction}-ours`);
+      const theirs = join(work, `rsh-${direction}-theirs`);
+      makeOldDest(src, mine);
+      makeOldDest(src, theirs);
+      const main = join(import.meta.dir, "../../src/main.ts");
+      const at = (p: string) => `localhost:${p}/`;
+      const a = await runRsync(["-aAi", "-e", rsh, `--rsync-path=${process.execPath} ${main}`, direction === "pull" ? at(src) : `${src}/`, direction === "pull" ? `${mine}/` : at(mine)]);
+      const b = await runRsync(["-aAi", "-e", rsh, direction === "pull" ? at(src) : `${src}/`, direction === "pull" ? `${theirs}/` : at(theirs)]);
+      expect(a.stderr).toBe(b.stderr);
+      expect(a.code).toBe(b.code);
+      expect(lines(a.stdout, mine)).toEqual(lines(b.stdout, theirs));
+      expect(acls(mine)).toEqual(acls(theirs));
+    });
+  }
   test("a remote transfer below protocol 30 is refused", async () => {
     const a = await runOc(["-aA", "--protocol=29", `${join(work, "src")}/`, upstream.url("w", "p29/")]);
     const b = await runRsync(["-aA", "--protocol=29", `${join(work, "src")}/`, upstream.url("w", "p29/")]);
