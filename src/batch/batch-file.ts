@@ -96,6 +96,18 @@ export class BatchRecorder {
     if (this.recording) this.write(bytes);
   };
 
+  /** --only-write-batch on a sending client: where the file data goes, the batch alone. */
+  dataSink(): { writer(): ByteWriter; flush(): void } {
+    const w = new ByteWriter(1 << 16);
+    return {
+      writer: () => w,
+      flush: () => {
+        this.record(w.peek());
+        w.clear();
+      },
+    };
+  }
+
   /**
    * main.c handle_stats: a sending client gives the batch the statistics a
    * server sender would have sent, so that the reader finds them in place.

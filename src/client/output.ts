@@ -171,6 +171,7 @@ export class ClientOutput implements Reporter {
         protocol: this.s.protocol,
         human: this.o.humanReadable,
         dryRun: this.o.dryRun,
+        batchOnly: this.o.writeBatch < 0,
         startSec: Math.floor(startTime / 1000),
         endSec: Math.floor(Date.now() / 1000),
     });

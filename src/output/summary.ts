@@ -9,6 +9,8 @@ export interface SummaryOptions {
   /** Upstream's human_readable: 0 --no-h, 1 default, 2 -h, 3 -hh. */
   human: number;
   dryRun: boolean;
+  /** --only-write-batch: upstream says so instead of "(DRY RUN)". */
+  batchOnly?: boolean;
   /** Whole seconds, as time(NULL) gives them: the rate divides by (end - start + 0.5). */
   startSec: number;
   endSec: number;
@@ -58,7 +60,7 @@ export function summaryLines(st: TransferStats, o: SummaryOptions): string[] {
     text += "\n";
     text += `sent ${human(st.totalWritten)} bytes  received ${human(st.totalRead)} bytes  ${bigDnum(rate, o.human, 2)} bytes/sec\n`;
     const speedup = moved ? st.totalSize / moved : Number.NaN;
-    text += `total size is ${human(st.totalSize)}  speedup is ${speedupText(speedup, o.human)}${o.dryRun ? " (DRY RUN)" : ""}\n`;
+    text += `total size is ${human(st.totalSize)}  speedup is ${speedupText(speedup, o.human)}${o.batchOnly ? " (BATCH ONLY)" : o.dryRun ? " (DRY RUN)" : ""}\n`;
   }
   return text.split(/(?<=\n)/);
 }

@@ -57,7 +57,7 @@ export class Receiver {
   /** Lists received and not yet ended by the sender's NDX_DONE (incremental mode). */
   private listsHeld = 0;
   /** --read-batch: a file's data read and dropped (receiver.c discard_receive_data); its sum head once read. */
-  private skipping: { head: SumHead | null; ended: boolean } | null = null;
+  private skipping: { head: SumHead | null; ended: boolean; done?: number } | null = null;
   /** One for the whole session: a compressed stream may span files. */
   private readonly tokens: TokenReader;
   /** --delay-updates: finished files waiting in their partial dirs. */
@@ -235,7 +235,12 @@ export class Receiver {
     // A dry run logs the request and gets no data (no sum head was sent either; a batch has it all).
     if (x.o.dryRun) {
       this.finishDryRun(row, iflags);
+      // receiver.c: a batch reader, and a client writing only a batch, read the data and drop it.
       if (x.readBatch) this.skipping = { head: null, ended: false };
+      // --only-write-batch: its generator counts the file until it is read (receiver.c send_msg_success).
+      // (A server gets no data: its client's sender wrote it to the batch alone.)
+      else if (x.o.writeBatch < 0 && !x.amServer) this.skipping = { head: null, ended: false, done: ndx };
+      else if (x.o.writeBatch < 0) this.skippedFileRead(ndx);
       return true;
     }
     const head = readSumHead(r, x.s.protocol, x.s.sums.xfer.length);
@@ -362,8 +367,17 @@ export class Receiver {
     else {
       r.bytes(this.x.s.sums.xfer.length);
       this.skipping = null;
+      if (skip.done !== undefined) this.skippedFileRead(skip.done);
     }
     return true;
+  }
+
+  private skippedFileRead(ndx: number): void {
+    const x = this.x;
+    const list = x.lists.listOf(ndx);
+    if (list && x.lists.incRecurse) list.inProgress--;
+    x.fileDone(ndx, true);
+    x.wakeGenerator();
   }
 
   /** One token of the file's data, or its checksum after the end token. */

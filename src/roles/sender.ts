@@ -20,6 +20,7 @@ import { MSG } from "../protocol/mux.ts";
 import { NDX_DEL_STATS, NDX_DONE, type NdxDecoder, type NdxEncoder } from "../protocol/ndx.ts";
 import { UNDERFLOW, type ChunkReader } from "../protocol/reader.ts";
 import type { Session } from "../protocol/setup.ts";
+import type { ByteWriter } from "../protocol/writer.ts";
 import { readSumHead, type SumHead, writeSumHead } from "../delta/sum-head.ts";
 import { type DeltaOp, type DeltaTotals, READ_SIZE, writeTokens, writeWholeFile } from "../delta/send-tokens.ts";
 import { type TokenWriter, tokenWriterFor } from "../delta/token-writer.ts";
@@ -68,6 +69,8 @@ export interface SendingSide {
   storeOnly?: boolean;
   /** -X: the attributes sent with the lists, and the values the generator asks for. */
   xattrs?: SenderXattrs;
+  /** --only-write-batch: file data goes here (the batch) instead of to the receiver (sender.c f_xfer). */
+  batchOnlyData?: { writer(): ByteWriter; flush(): void };
 }
 
 interface Request {
@@ -312,8 +315,13 @@ export class Sender {
       return;
     }
     this.echo(req);
-    writeSumHead(x.output.data, head, x.s.protocol);
-    const sink = { writer: () => x.output.data, writable: () => x.output.waitWritable() };
+    const batchOnly = x.batchOnlyData;
+    // The item goes to both (it is recorded as it leaves), then the data to the batch alone.
+    if (batchOnly) x.output.flush();
+    const sink = batchOnly
+      ? { writer: () => batchOnly.writer(), writable: async () => batchOnly.flush() }
+      : { writer: () => x.output.data, writable: () => x.output.waitWritable() };
+    writeSumHead(sink.writer(), head, x.s.protocol);
     let totals: DeltaTotals;
     if ("fd" in source) {
       try {
@@ -328,6 +336,7 @@ export class Sender {
     x.stats.matchedData += totals.matched;
     t.flags[row] = t.flags[row]! | F.FILE_SENT;
     this.report(row, req, totals);
+    batchOnly?.flush();
     x.output.flush();
   }
 }

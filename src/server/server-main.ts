@@ -9,6 +9,7 @@
  */
 import type { Options } from "../cli/options.ts";
 import { parseArgv } from "../cli/option-spec.ts";
+import { serverBatchOptions } from "../batch/read-batch.ts";
 import { modeTable, optionTable } from "../cli/option-table.ts";
 import { readSecludedArgs } from "../protocol/secluded-args.ts";
 import { errorLine } from "../cli/report.ts";
@@ -78,6 +79,8 @@ export interface TransferLog {
 export async function serveTransfer(o: Options, input: Input, output: Output, req: ServeRequest): Promise<number> {
   // options.c: --files-from implies -d on the server too (the client sends no 'd' for it).
   applyFilesFromImplications(o);
+  // (Upstream tells the client it ignores --write-batch/--read-batch; only old clients send them.)
+  serverBatchOptions(o, () => {});
   const timeouts = { value: req.timeout && (!o.timeout || req.timeout < o.timeout) ? req.timeout : o.timeout };
   // Before it forks, upstream's receiving server calls itself "Receiver".
   let role: Role = o.sender ? "sender" : "Receiver";
