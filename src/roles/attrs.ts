@@ -82,10 +82,11 @@ export class AttrRules {
   /**
    * generator.c itemize: whether the ACLs here differ from the sender's
    * ('a'), against the entry's own mode; an entry whose ACLs were just set
-   * still counts as different.
+   * (`recentlySet`: not a transfer's item, which comes before) still counts
+   * as different.
    */
-  aclDiffers(dest: DestFs, rel: Uint8Array, row: number, st: DestStat): boolean {
-    if (this.aclChanged.delete(row)) return true;
+  aclDiffers(dest: DestFs, rel: Uint8Array, row: number, st: DestStat, recentlySet: boolean): boolean {
+    if (this.aclChanged.delete(row) && recentlySet) return true;
     return this.setAcls(dest, rel, row, st, this.t.mode[row]!, true).changed;
   }
 

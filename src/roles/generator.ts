@@ -396,7 +396,7 @@ export class Generator {
     if (!this.attrs.acls || iflags & ITEM.IS_NEW || isLink(x.t.mode[row]!)) return iflags;
     const rel = this.rel(row);
     const st = x.dest.lstat(rel);
-    return st && this.attrs.aclDiffers(x.dest, rel, row, st) ? iflags | ITEM.REPORT_ACL : iflags;
+    return st && this.attrs.aclDiffers(x.dest, rel, row, st, !(iflags & ITEM.TRANSFER)) ? iflags | ITEM.REPORT_ACL : iflags;
   }
 
   /** send_xattr_request after an item's flags: the values asked for (or, with none to ask, the marks settled). */
