@@ -19,6 +19,7 @@ import { RERR, RsyncError, protocolError } from "../errors.ts";
 import type { ChunkReader } from "../protocol/reader.ts";
 import type { ByteWriter } from "../protocol/writer.ts";
 import { getXattr, listXattrs, removeXattr, setXattr } from "../fs/xattr.ts";
+import { XSTAT_ATTR } from "../fs/fake-super.ts";
 import { CF } from "../protocol/setup.ts";
 import { ITEM } from "../roles/attrs.ts";
 import { type FileTable, isDevice, isLink, isSpecial } from "./table.ts";
@@ -41,7 +42,7 @@ const SYSTEM_PREFIX = ascii("system.");
 /** Where names rsync keeps for itself live on Linux; "user.rsync.%stat" and the like. */
 export const RSYNC_PREFIX = ascii("user.rsync.");
 const PERCENT = 0x25;
-export const XSTAT_NAME = ascii("user.rsync.%stat");
+export const XSTAT_NAME = ascii(XSTAT_ATTR);
 const RSYNC_OWN_SUFFIXES = ["stat", "aacl", "dacl"].map(ascii);
 
 export interface XattrItem {
@@ -94,7 +95,7 @@ function isFakeSuperOwn(name: Uint8Array): boolean {
  * every namespace but system. (ACLs live there), a receiver as root too, any
  * other receiver only user.
  */
-function inOurNamespaces(name: Uint8Array, p: XattrPolicy, userOnly: boolean): boolean {
+function inOurNamespaces(name: Uint8Array, userOnly: boolean): boolean {
   return userOnly ? startsWith(name, USER_PREFIX) : !startsWith(name, SYSTEM_PREFIX);
 }
 
@@ -109,7 +110,7 @@ export function readXattrs(path: Uint8Array, mode: number, p: XattrPolicy, kinds
   const userOnly = p.amSender ? false : p.amRoot === 0;
   const list: XattrList = [];
   for (const name of listXattrs(path)) {
-    if (!inOurNamespaces(name, p, userOnly)) continue;
+    if (!inOurNamespaces(name, userOnly)) continue;
     // rsync's own names are copied only with -XX, and never those --fake-super is using.
     if (isRsyncOwn(name) && ((p.amSender && p.level < 2) || (p.amRoot < 0 && isFakeSuperOwn(name)))) continue;
     const value = getXattr(path, name);
@@ -435,7 +436,7 @@ export class XattrReceiver {
     }
     const userOnly = p.amRoot <= 0;
     for (const name of present) {
-      if (!inOurNamespaces(name, p, userOnly)) continue;
+      if (!inOurNamespaces(name, userOnly)) continue;
       if (p.amRoot < 0 && bytesEqual(name, XSTAT_NAME)) continue;
       if (list.some((it) => bytesEqual(it.name, name))) continue;
       try {
