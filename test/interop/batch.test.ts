@@ -115,8 +115,10 @@ function commonPrefix(a: Buffer, b: Buffer): number {
 
 describe("--write-batch, as upstream", () => {
   for (const mode of ["local", "pull", "push"] as const) {
+    // Byte for byte without incremental recursion: with it, where a finished list's NDX_DONE falls
+    // between two files depends on the generator's timing (upstream's own batches differ there).
     test(`${mode}: same destination, same batch stream, same script`, async () => {
-      const { ours, theirs } = await writeBoth(mode, ["-a", "--delete", "--no-whole-file"], "plain");
+      const { ours, theirs } = await writeBoth(mode, ["-a", "--delete", "--no-whole-file", "--no-inc-recursive"], "plain");
       expect(ours.stderr).toBe(theirs.stderr);
       expect(ours.code).toBe(theirs.code);
       expect(ours.code).toBe(0);
@@ -129,13 +131,9 @@ describe("--write-batch, as upstream", () => {
       expect(a.length).toBeGreaterThan(1000);
       expect(a.length).toBeLessThan(50_000);
       // Only the statistics at the end differ (five varlongs of byte counts and timings, then the goodbye).
-      // The header and the file list are always the same.
+      // Only the statistics at the end differ (five varlongs of byte counts and timings, then the goodbye).
       const shared = commonPrefix(a, b);
-      expect(shared).toBeGreaterThan(100);
-      // A push records what the far generator's timing decides (when a finished list's NDX_DONE is echoed
-      // between two files): upstream's own pushes differ there from run to run; the same bytes still come.
-      if (mode === "push") expect(Math.abs(a.length - b.length)).toBeLessThanOrEqual(10);
-      else expect(Math.max(a.length, b.length) - shared).toBeLessThanOrEqual(5 * 9 + 1);
+      expect(Math.max(a.length, b.length) - shared).toBeLessThanOrEqual(5 * 9 + 1);
       const script = (p: string, who: string) =>
         scriptWords(fs.readFileSync(`${p}.sh`, "latin1"), { [p]: "BATCH", [`${ours.dest}/`]: "DEST/", [`${theirs.dest}/`]: "DEST/", [`${who}/`]: "DEST/" });
       expect(script(ours.batch, "ours")).toBe(script(theirs.batch, "theirs"));
@@ -167,9 +165,9 @@ describe("--only-write-batch, as upstream", () => {
       expect(tree(theirs.dest)).toEqual(tree(join(work, "base")));
       const a = fs.readFileSync(ours.batch);
       const b = fs.readFileSync(theirs.batch);
-      const shared = commonPrefix(a, b);
-      if (mode === "push") expect(Math.abs(a.length - b.length)).toBeLessThanOrEqual(10);
-      else expect(Math.max(a.length, b.length) - shared).toBeLessThanOrEqual(5 * 9 + 1);
+      // Incremental: the header and the first list are the same, and as many bytes follow (see above).
+      expect(commonPrefix(a, b)).toBeGreaterThan(200);
+      expect(Math.abs(a.length - b.length)).toBeLessThanOrEqual(10);
       // The batch brings the old tree to the new one, read by either.
       const ra = await runOc(["-a", "--delete", `--read-batch=${ours.batch}`, baseCopy(join(dir, "apply-ours"))]);
       const rb = await runRsync(["-a", "--delete", `--read-batch=${ours.batch}`, baseCopy(join(dir, "apply-theirs"))]);
