@@ -161,7 +161,8 @@ export class ClientOutput implements Reporter {
     st.numSymlinks = tally.symlinks;
     st.numDevices = tally.devices;
     st.numSpecials = tally.specials;
-    st.flistSize = tally.bytes;
+    // A batch reader counts no list bytes (upstream's flist_size comes from its socket counters).
+    st.flistSize = this.o.readBatch ? 0 : tally.bytes;
     if (this.mode === "local") [st.totalRead, st.totalWritten] = [st.totalWritten, st.totalRead];
     terminal.endLine();
     const level = this.out.quiet ? 0 : this.out.info.get("STATS");

@@ -236,6 +236,22 @@ describe("--read-batch, both ways", () => {
     expect(tree(a)).toEqual(tree(b));
   });
 
+  test("-n reads the batch and changes nothing; --stats shows the writer's totals", async () => {
+    const { theirs, dir } = await writeBoth("local", ["-a", "--delete"], "dry");
+    for (const extra of [["-n", "-v"], ["-v", "--stats"]]) {
+      const a = baseCopy(join(dir, `ours${extra.join("")}`));
+      const b = baseCopy(join(dir, `theirs${extra.join("")}`));
+      const ra = await runOc(["-a", "--delete", ...extra, `--read-batch=${theirs.batch}`, a]);
+      const rb = await runRsync(["-a", "--delete", ...extra, `--read-batch=${theirs.batch}`, b]);
+      expect({ code: ra.code, err: ra.stderr }).toEqual({ code: rb.code, err: rb.stderr });
+      // Deletions (the generator's) and items (read from the batch) interleave by timing; the rates too.
+      const lines = (t: string) => maskFigures(t).split("\n").filter((l) => !/^(File list generation time|sent )/.test(l)).sort();
+      expect(lines(ra.stdout)).toEqual(lines(rb.stdout));
+      expect(tree(a)).toEqual(tree(b));
+      if (extra[0] === "-n") expect(tree(a)).toEqual(tree(join(work, "base")));
+    }
+  });
+
   test("an incremental batch needs -r on the reader's command line", async () => {
     const { theirs, dir } = await writeBoth("local", ["-a"], "needs-r");
     const a = baseCopy(join(dir, "ours"));
