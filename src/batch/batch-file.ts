@@ -38,12 +38,15 @@ export function checkBatchName(name: string): void {
   if (Buffer.byteLength(name) > MAX_NAME) throw new RsyncError(RERR.SYNTAX, `the batch-file name must be ${MAX_NAME} characters or less.`);
 }
 
-/** --write-batch / --only-write-batch: the open FILE (and FILE.sh, written once the session is known). */
+/**
+ * --write-batch / --only-write-batch: the open FILE (and FILE.sh, written
+ * once the session is known). Every write is synchronous; FILE closes with
+ * the process, as upstream's does.
+ */
 export class BatchRecorder {
   private readonly fd: number;
   private readonly shFd: number;
   private recording = false;
-  private closed = false;
 
   constructor(private readonly o: Options) {
     const name = o.batchName!;
@@ -55,7 +58,7 @@ export class BatchRecorder {
   }
 
   private write(bytes: Uint8Array): void {
-    if (this.closed || bytes.length === 0) return;
+    if (bytes.length === 0) return;
     let at = 0;
     try {
       while (at < bytes.length) at += writeSync(this.fd, bytes, at, bytes.length - at);
@@ -123,17 +126,6 @@ export class BatchRecorder {
       long30(st.flistXferTime);
     }
     this.write(w.peek());
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    closeSync(this.fd);
-    if (!this.recording) {
-      try {
-        closeSync(this.shFd);
-      } catch {}
-    }
   }
 }
 

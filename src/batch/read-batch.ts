@@ -19,36 +19,8 @@ import { receiveTransfer } from "../roles/receive-session.ts";
 import { terminal } from "../output/terminal.ts";
 import { checkForHostSpec } from "../transport/address.ts";
 import { PROTOCOL_VERSION } from "../version.ts";
-import { checkBatchName, readBatchFile } from "./batch-file.ts";
+import { readBatchFile } from "./batch-file.ts";
 import { applyStreamFlags } from "./stream-flags.ts";
-
-/** options.c: the combinations upstream refuses, and what --dry-run does to --write-batch. */
-export function checkBatchOptions(o: Options): void {
-  if (o.batchName === undefined) return;
-  if (o.writeBatch && o.readBatch) throw usageError("rsync: --write-batch and --read-batch can not be used together");
-  if (o.writeBatch > 0 && o.dryRun) o.writeBatch = 0;
-  if (o.writeBatch < 0 && o.dryRun) o.writeBatch = 0;
-  if (o.readBatch && o.filesFrom !== undefined) throw usageError("rsync: --read-batch cannot be used with --files-from");
-  if (o.readBatch && o.removeSourceFiles) throw usageError(`rsync: --read-batch cannot be used with --remove-${o.removeSourceFiles === 2 ? "sent" : "source"}-files`);
-  checkBatchName(o.batchName);
-  // main.c: nothing changes here, but files are still asked for (unlike -n, whose requests get no data).
-  if (o.writeBatch < 0) o.dryRun = true;
-}
-
-/**
- * options.c for a server: --write-batch and --read-batch are ignored (said
- * to the client), --only-write-batch makes the receiving side change nothing
- * and expect no file data (its client's sender writes that to its batch).
- */
-export function serverBatchOptions(o: Options, say: (text: string) => void): void {
-  if (o.writeBatch > 0 || o.readBatch) {
-    say(`ignoring --${o.writeBatch ? "write" : "read"}-batch option sent to server`);
-    o.writeBatch = 0;
-    o.readBatch = false;
-    o.batchName = undefined;
-  }
-  if (o.writeBatch < 0) o.dryRun = true;
-}
 
 /** A channel that hands over the batch's bytes and ends; what is written to it is dropped. */
 function batchChannel(bytes: Uint8Array): Channel {

@@ -12,7 +12,8 @@ import { localCopy, pullFromRemote } from "./pull.ts";
 import { pushToRemote } from "./push.ts";
 import { applyFilesFromImplications } from "./files-from.ts";
 import { BatchRecorder } from "../batch/batch-file.ts";
-import { checkBatchOptions, readBatch } from "../batch/read-batch.ts";
+import { readBatch } from "../batch/read-batch.ts";
+import { checkBatchOptions } from "../batch/batch-options.ts";
 import { core } from "../native/index.ts";
 import { terminal } from "../output/terminal.ts";
 

@@ -9,7 +9,7 @@
  */
 import type { Options } from "../cli/options.ts";
 import { parseArgv } from "../cli/option-spec.ts";
-import { serverBatchOptions } from "../batch/read-batch.ts";
+import { serverBatchOptions } from "../batch/batch-options.ts";
 import { modeTable, optionTable } from "../cli/option-table.ts";
 import { readSecludedArgs } from "../protocol/secluded-args.ts";
 import { errorLine } from "../cli/report.ts";

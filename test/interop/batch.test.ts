@@ -350,6 +350,21 @@ describe("hostile and broken batches", () => {
     expect({ code: a.code, err: normalizeErrors(a.stderr) }).toEqual({ code: b.code, err: normalizeErrors(b.stderr) });
   });
 
+  test("a dry run writes no batch at all", async () => {
+    const dir = join(work, "dry-write");
+    fs.mkdirSync(dir, { recursive: true });
+    for (const [runner, who] of [
+      [runOc, "ours"],
+      [runRsync, "theirs"],
+    ] as const) {
+      for (const opt of ["--write-batch", "--only-write-batch"]) {
+        const r = await runner(["-an", `${opt}=${join(dir, `${who}${opt}`)}`, `${join(work, "src")}/`, join(dir, `d-${who}`)]);
+        expect(r.code).toBe(0);
+      }
+    }
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
   test("a batch name that is not a regular file is refused", async () => {
     const a = await runOc(["-a", `--read-batch=${work}`, join(work, "nowhere")]);
     const b = await runRsync(["-a", `--read-batch=${work}`, join(work, "nowhere")]);
