@@ -152,6 +152,32 @@ describe("--write-batch, as upstream", () => {
   });
 });
 
+test("upstream's client pulling from our daemon records the same batch as from upstream's daemon", async () => {
+  const dir = join(work, "from-our-daemon");
+  fs.mkdirSync(dir, { recursive: true });
+  const ourDaemon = await startDaemon("ours", [{ name: "src", path: join(work, "src"), params: { uid: "0", gid: "0" } }]);
+  const args = ["-a", "--delete", "--no-whole-file", "--no-inc-recursive", "--checksum-seed=7"];
+  try {
+    for (const [d, who] of [
+      [ourDaemon, "ours"],
+      [daemon, "theirs"],
+    ] as const) {
+      const r = await runRsync([...args, `--write-batch=${join(dir, `batch-${who}`)}`, d.url("src", ""), `${baseCopy(join(dir, `dest-${who}`))}/`]);
+      expect({ who, code: r.code, err: r.stderr }).toEqual({ who, code: 0, err: "" });
+    }
+  } finally {
+    await ourDaemon.stop();
+  }
+  expect(tree(join(dir, "dest-ours"))).toEqual(tree(join(work, "src")));
+  const a = fs.readFileSync(join(dir, "batch-ours"));
+  const b = fs.readFileSync(join(dir, "batch-theirs"));
+  expect(Math.max(a.length, b.length) - commonPrefix(a, b)).toBeLessThanOrEqual(5 * 9 + 1);
+  // And our reader applies it as upstream's does.
+  const applied = baseCopy(join(dir, "applied"));
+  expect((await runOc(["-a", "--delete", `--read-batch=${join(dir, "batch-ours")}`, applied])).code).toBe(0);
+  expect(tree(applied)).toEqual(tree(join(work, "src")));
+});
+
 describe("--only-write-batch, as upstream", () => {
   for (const mode of ["local", "pull", "push"] as const) {
     test(`${mode}: the destination is left alone, the batch is the same, and applies`, async () => {
