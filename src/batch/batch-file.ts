@@ -15,6 +15,8 @@ import { filterListFromOptions } from "../flist/filter-options.ts";
 import type { TransferStats } from "../roles/stats.ts";
 import { batchShellScript } from "./shell-script.ts";
 import { streamFlagsOf } from "./stream-flags.ts";
+import { checkOperatorPath, UNTRUSTED_LINK_NOTICE } from "../fs/operator-path.ts";
+import { terminal } from "../output/terminal.ts";
 
 /** Upstream's MAX_BATCH_NAME_LEN. */
 const MAX_NAME = 256;
@@ -22,11 +24,17 @@ const MAX_NAME = 256;
 /** full_fname: a name as upstream's messages show it (absolute, quoted). */
 const shown = (name: string) => `"${path.resolve(name)}"`;
 
-/** O_NOFOLLOW: a planted symlink at the batch's name must not redirect it (open_no_attacker_symlinks, simplified). */
-function openBatch(name: string, flags: number, mode: number, code: number): number {
+/**
+ * batch.c opens both names through open_no_attacker_symlinks: a symlink on
+ * the way that someone else owns is refused (said first), ours or root's is
+ * followed.
+ */
+function openBatch(o: Options, name: string, flags: number, mode: number, code: number): number {
   try {
-    return openSync(name, flags | constants.O_NOFOLLOW, mode);
+    if (!o.insecureLinks) checkOperatorPath(name);
+    return openSync(name, flags, mode);
   } catch (e) {
+    if ((e as { untrusted?: boolean }).untrusted) terminal.error(`${UNTRUSTED_LINK_NOTICE}\n`);
     // Upstream's client has not taken a side yet when it opens them: it is still the "Receiver".
     const err = new RsyncError(code, `rsync: [Receiver] Batch file ${shown(name)} open error: ${errText(e)}`);
     err.role = "Receiver";
@@ -51,8 +59,8 @@ export class BatchRecorder {
   constructor(private readonly o: Options) {
     const name = o.batchName!;
     const write = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC;
-    this.shFd = openBatch(`${name}.sh`, write, 0o700, RERR.FILESELECT);
-    this.fd = openBatch(name, write, 0o600, RERR.FILEIO);
+    this.shFd = openBatch(o, `${name}.sh`, write, 0o700, RERR.FILESELECT);
+    this.fd = openBatch(o, name, write, 0o600, RERR.FILEIO);
     // write_stream_flags: the options that shape the stream, before anything else.
     this.write(new ByteWriter(4).i32(streamFlagsOf(o)).peek());
   }
@@ -137,9 +145,10 @@ function programWords(): string[] {
 }
 
 /** --read-batch=FILE (or "-": stdin): the whole batch, refused unless it is a regular file or a FIFO. */
-export function readBatchFile(name: string): Uint8Array {
+export function readBatchFile(o: Options): Uint8Array {
+  const name = o.batchName!;
   if (name === "-") return readFileSync(0);
-  const fd = openBatch(name, constants.O_RDONLY, 0, RERR.FILEIO);
+  const fd = openBatch(o, name, constants.O_RDONLY, 0, RERR.FILEIO);
   try {
     const st = fstatSync(fd);
     if (!st.isFile() && !st.isFIFO()) throw new RsyncError(RERR.FILEIO, `Batch file ${shown(name)} is neither a regular file nor a FIFO`);

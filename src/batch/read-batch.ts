@@ -41,7 +41,7 @@ function batchChannel(bytes: Uint8Array): Channel {
 
 export async function readBatch(o: Options, startTime: number): Promise<number> {
   // main.c: the batch is opened before the destination is looked at.
-  const bytes = readBatchFile(o.batchName!);
+  const bytes = readBatchFile(o);
   const dest = o.args[o.args.length - 1];
   if (dest === undefined) throw usageError("rsync: --read-batch needs a destination");
   if (checkForHostSpec(dest, o.port ?? 0)) throw usageError("remote destination is not allowed with --read-batch");

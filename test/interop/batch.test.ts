@@ -391,6 +391,35 @@ describe("hostile and broken batches", () => {
     expect(fs.readdirSync(dir)).toEqual([]);
   });
 
+  test("a batch name through someone else's symlink is refused; our own symlink is followed", async () => {
+    // Needs root to give a link to another user.
+    if (process.getuid?.() !== 0) return;
+    const dir = join(work, "links");
+    fs.mkdirSync(join(dir, "real"), { recursive: true });
+    fs.writeFileSync(join(dir, "victim"), "keep me\n");
+    fs.symlinkSync("victim", join(dir, "planted"));
+    fs.symlinkSync("real", join(dir, "theirdir"));
+    fs.symlinkSync("real", join(dir, "ourdir"));
+    for (const link of ["planted", "theirdir"]) expect(spawnSync("chown", ["-h", "nobody", join(dir, link)]).status).toBe(0);
+    const cases = [
+      ["-a", `--write-batch=${join(dir, "planted")}`, `${join(work, "src")}/`, join(dir, "d1")],
+      ["-a", `--read-batch=${join(dir, "theirdir", "x")}`, join(dir, "d2")],
+      ["-a", `--write-batch=${join(dir, "theirdir", "x")}`, `${join(work, "src")}/`, join(dir, "d3")],
+    ];
+    for (const args of cases) {
+      const a = await runOc(args);
+      const b = await runRsync(args);
+      expect({ code: a.code, err: normalizeErrors(a.stderr) }).toEqual({ code: b.code, err: normalizeErrors(b.stderr) });
+      expect(a.stderr).toContain("refusing to follow a symlink owned by an untrusted user");
+    }
+    expect(fs.readFileSync(join(dir, "victim"), "latin1")).toBe("keep me\n");
+    expect(fs.readdirSync(join(dir, "real"))).toEqual([]);
+    // Through our own link the batch is written where it points.
+    const r = await runOc(["-a", `--write-batch=${join(dir, "ourdir", "b")}`, `${join(work, "src")}/`, join(dir, "d4")]);
+    expect(r.code).toBe(0);
+    expect(fs.readdirSync(join(dir, "real")).sort()).toEqual(["b", "b.sh"]);
+  });
+
   test("a batch name that is not a regular file is refused", async () => {
     const a = await runOc(["-a", `--read-batch=${work}`, join(work, "nowhere")]);
     const b = await runRsync(["-a", `--read-batch=${work}`, join(work, "nowhere")]);
