@@ -5,6 +5,7 @@ import { defaultOptions } from "../../src/cli/options.ts";
 import { finishBackupOptions } from "../../src/cli/backup-options.ts";
 import { serverArgs } from "../../src/protocol/server-args.ts";
 import { unescapeOptionArgs } from "../../src/daemon/session.ts";
+import { checkBatchOptions } from "../../src/batch/batch-options.ts";
 
 /**
  * Expected vectors captured from upstream rsync 3.5.0's client
@@ -224,5 +225,27 @@ describe("backups, basis dirs and --info words in the server vector (pull and pu
     };
     test(`${argv} (pull)`, () => expect(serverArgs(parsed(), { amSender: false, protocol: 32, listOnly: 0 }).join(" ")).toBe(pull));
     test(`${argv} (push)`, () => expect(serverArgs(parsed(), { amSender: true, protocol: 32, listOnly: 0 }).join(" ")).toBe(push));
+  }
+});
+
+/** Batch options: upstream 3.5.0's vectors for a pull and a push (same fake shell); only a push's server hears of --only-write-batch. */
+const BATCH: [string, string, string][] = [
+  ["-a --write-batch=wb", "--server --sender -logDtpre.iLsfxCIvu", "--server -logDtpre.iLsfxCIvu"],
+  ["-a --only-write-batch=wb", "--server --sender -logDtpre.iLsfxCIvu", "--server -logDtpre.iLsfxCIvu --only-write-batch=X"],
+  ["-a --only-write-batch=wb -n", "--server --sender -nlogDtpre.iLsfxCIvu", "--server -nlogDtpre.iLsfxCIvu"],
+  ["-av --write-batch=wb --delete", "--server --sender -vlogDtpre.iLsfxCIvu", "--server -vlogDtpre.iLsfxCIvu --delete"],
+];
+
+describe("batch options in the server vector (pull and push)", () => {
+  for (const [argv, pull, push] of BATCH) {
+    for (const amSender of [false, true]) {
+      test(`${argv} (${amSender ? "push" : "pull"})`, () => {
+        const o = defaultOptions();
+        parseArgv(argv.split(" "), [...optionTable, ...modeTable], o);
+        // What the client settles before connecting (main.c: --only-write-batch is a dry run that still transfers).
+        checkBatchOptions(o);
+        expect(serverArgs(o, { amSender, protocol: 32, listOnly: 0 }).join(" ")).toBe(amSender ? push : pull);
+      });
+    }
   }
 });
