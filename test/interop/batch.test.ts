@@ -222,6 +222,32 @@ describe("--only-write-batch, as upstream", () => {
   });
 });
 
+test("upstream's client with our --server over a remote shell: a pull's batch and an --only-write-batch push", async () => {
+  const dir = join(work, "rsh");
+  fs.mkdirSync(dir, { recursive: true });
+  const rsh = join(dir, "rsh");
+  fs.writeFileSync(rsh, '#!/bin/sh\nwhile [ "$1" = "-l" ]; do shift 2; done\nshift\nexec sh -c "$*"\n', { mode: 0o755 });
+  const ours = `--rsync-path=${process.execPath} ${join(import.meta.dir, "../../src/main.ts")}`;
+  const args = ["-a", "--delete", "--no-whole-file", "--no-inc-recursive", "--checksum-seed=7", "-e", rsh];
+  // A pull from our server and from upstream's record the same stream.
+  for (const who of ["ours", "theirs"]) {
+    const server = who === "ours" ? [ours] : [];
+    const r = await runRsync([...args, ...server, `--write-batch=${join(dir, `pull-${who}`)}`, `h:${join(work, "src")}/`, `${baseCopy(join(dir, `pulled-${who}`))}/`]);
+    expect({ who, code: r.code, err: r.stderr }).toEqual({ who, code: 0, err: "" });
+  }
+  const a = fs.readFileSync(join(dir, "pull-ours"));
+  const b = fs.readFileSync(join(dir, "pull-theirs"));
+  expect(Math.max(a.length, b.length) - commonPrefix(a, b)).toBeLessThanOrEqual(5 * 9 + 1);
+  // A push with --only-write-batch: our receiving server leaves the destination alone; the batch applies.
+  const dest = baseCopy(join(dir, "pushed"));
+  const r = await runRsync([...args, ours, `--only-write-batch=${join(dir, "push")}`, `${join(work, "src")}/`, `h:${dest}/`]);
+  expect({ code: r.code, err: r.stderr }).toEqual({ code: 0, err: "" });
+  expect(tree(dest)).toEqual(tree(join(work, "base")));
+  const applied = baseCopy(join(dir, "applied"));
+  expect((await runOc(["-a", "--delete", `--read-batch=${join(dir, "push")}`, applied])).code).toBe(0);
+  expect(tree(applied)).toEqual(tree(join(work, "src")));
+});
+
 describe("--read-batch, both ways", () => {
   for (const mode of ["local", "pull", "push"] as const) {
     test(`${mode}: each applies the other's batch as upstream applies it`, async () => {
