@@ -4,7 +4,8 @@
  * after the protocol setup, behind a header that lets --read-batch take the
  * place of the connection.
  */
-import { closeSync, constants, fstatSync, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, constants, createReadStream, fstatSync, openSync, writeSync } from "node:fs";
+import type { Readable } from "node:stream";
 import path from "node:path";
 import type { Options } from "../cli/options.ts";
 import { RERR, RsyncError } from "../errors.ts";
@@ -144,16 +145,18 @@ function programWords(): string[] {
   return [process.execPath];
 }
 
-/** --read-batch=FILE (or "-": stdin): the whole batch, refused unless it is a regular file or a FIFO. */
-export function readBatchFile(o: Options): Uint8Array {
+/**
+ * --read-batch=FILE (or "-": stdin): the batch as a stream (it is read as it
+ * is parsed, never whole), refused unless it is a regular file or a FIFO.
+ */
+export function openBatchStream(o: Options): Readable {
   const name = o.batchName!;
-  if (name === "-") return readFileSync(0);
+  if (name === "-") return process.stdin;
   const fd = openBatch(o, name, constants.O_RDONLY, 0, RERR.FILEIO);
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile() && !st.isFIFO()) throw new RsyncError(RERR.FILEIO, `Batch file ${shown(name)} is neither a regular file nor a FIFO`);
-    return readFileSync(fd);
-  } finally {
+  const st = fstatSync(fd);
+  if (!st.isFile() && !st.isFIFO()) {
     closeSync(fd);
+    throw new RsyncError(RERR.FILEIO, `Batch file ${shown(name)} is neither a regular file nor a FIFO`);
   }
+  return createReadStream("", { fd });
 }

@@ -11,59 +11,50 @@ import { RERR, RsyncError, usageError } from "../errors.ts";
 import type { Channel } from "../io/channel.ts";
 import { Input } from "../io/input.ts";
 import { Output } from "../io/output.ts";
+import { streamChannel } from "../io/stream-channel.ts";
+import { Writable } from "node:stream";
 import { Cpres, settleCompression } from "../compress/choice.ts";
 import { impliedSum } from "../protocol/checksum-choice.ts";
-import { ChunkReader } from "../protocol/reader.ts";
 import { CF, type Session } from "../protocol/setup.ts";
 import { receiveTransfer } from "../roles/receive-session.ts";
 import { terminal } from "../output/terminal.ts";
 import { checkForHostSpec } from "../transport/address.ts";
 import { PROTOCOL_VERSION } from "../version.ts";
-import { readBatchFile } from "./batch-file.ts";
+import { openBatchStream } from "./batch-file.ts";
 import { applyStreamFlags } from "./stream-flags.ts";
 
-/** A channel that hands over the batch's bytes and ends; what is written to it is dropped. */
-function batchChannel(bytes: Uint8Array): Channel {
-  return {
-    start(onData, onEnd) {
-      queueMicrotask(() => {
-        if (bytes.length) onData(bytes);
-        onEnd();
-      });
-    },
-    write: (data) => data.length,
-    onDrain() {},
-    pause() {},
-    resume() {},
-    close() {},
-  };
-}
+/** Where the generator's writes go: nowhere (upstream's go to a pipe only its own receiver reads). */
+const nowhere: Channel = { start() {}, write: (data) => data.length, onDrain() {}, pause() {}, resume() {}, close() {} };
 
 export async function readBatch(o: Options, startTime: number): Promise<number> {
   // main.c: the batch is opened before the destination is looked at.
-  const bytes = readBatchFile(o);
+  const batch = openBatchStream(o);
   const dest = o.args[o.args.length - 1];
   if (dest === undefined) throw usageError("rsync: --read-batch needs a destination");
   if (checkForHostSpec(dest, o.port ?? 0)) throw usageError("remote destination is not allowed with --read-batch");
-  const { session, rest } = readHeader(o, bytes);
-  const input = new Input(batchChannel(rest));
-  const output = new Output(batchChannel(new Uint8Array(0)));
-  const result = await receiveTransfer({
-    o,
-    s: session,
-    input,
-    output,
-    dest,
-    listing: false,
-    timeouts: { value: 0 },
-    transferStarts: () => {},
-    amServer: false,
-    // Upstream's reader is a receiving client: its lines say "receiving", as a pull's do.
-    local: false,
-    readBatch: true,
-    startTime,
-  });
-  return result.exitCode;
+  // The batch is the sender's side of the connection: nothing is written back to it.
+  const input = new Input(streamChannel(batch, new Writable({ write: (_chunk, _enc, done) => done() })));
+  try {
+    const session = await readHeader(o, input);
+    const result = await receiveTransfer({
+      o,
+      s: session,
+      input,
+      output: new Output(nowhere),
+      dest,
+      listing: false,
+      timeouts: { value: 0 },
+      transferStarts: () => {},
+      amServer: false,
+      // Upstream's reader is a receiving client: its lines say "receiving", as a pull's do.
+      local: false,
+      readBatch: true,
+      startTime,
+    });
+    return result.exitCode;
+  } finally {
+    batch.destroy();
+  }
 }
 
 /**
@@ -72,22 +63,20 @@ export async function readBatch(o: Options, startTime: number): Promise<number> 
  * The old-style checksum and compression are implied: a batch is written
  * without negotiating them.
  */
-function readHeader(o: Options, bytes: Uint8Array): { session: Session; rest: Uint8Array } {
-  const r = new ChunkReader();
-  r.push(bytes);
-  r.ended = true;
-  const truncated = () => new RsyncError(RERR.PROTOCOL, `rsync: batch file ${o.batchName} is too short (no header)`);
+async function readHeader(o: Options, input: Input): Promise<Session> {
   let flags: number;
   let protocol: number;
   let compatFlags = 0;
   let seed: number;
   try {
-    flags = r.i32();
-    protocol = r.i32();
-    if (protocol >= 30) compatFlags = r.varint();
-    seed = r.i32();
-  } catch {
-    throw truncated();
+    flags = await input.read((r) => r.i32());
+    protocol = await input.read((r) => r.i32());
+    if (protocol >= 30) compatFlags = await input.read((r) => r.varint());
+    seed = await input.read((r) => r.i32());
+  } catch (e) {
+    // As upstream's reader says it (its counters never saw the batch's bytes).
+    if (e instanceof RsyncError && e.code === RERR.STREAMIO) throw new RsyncError(RERR.STREAMIO, "rsync: connection unexpectedly closed (0 bytes received so far) [Receiver]");
+    throw e;
   }
   const ours = o.protocol ?? PROTOCOL_VERSION;
   if (protocol > ours) throw new RsyncError(RERR.PROTOCOL, `The protocol version in the batch file is too new (${protocol} > ${ours}).`);
@@ -103,7 +92,7 @@ function readHeader(o: Options, bytes: Uint8Array): { session: Session; rest: Ui
   // compat.c: only a recursive receiver may take an incremental list.
   if (incRecurse && !allowIncRecurse) throw new RsyncError(RERR.SYNTAX, "Incompatible options specified for inc-recursive batch file.");
   const sum = impliedSum(protocol);
-  const session: Session = {
+  return {
     protocol,
     compatFlags,
     incRecurse,
@@ -114,5 +103,4 @@ function readHeader(o: Options, bytes: Uint8Array): { session: Session; rest: Ui
     sums: { xfer: sum, file: sum, seed, properSeedOrder: (compatFlags & CF.CHKSUM_SEED_FIX) !== 0 },
     compression: o.compress > 0 ? settleCompression(Cpres.ZLIB, o.compressLevel) : settleCompression(Cpres.NONE, undefined),
   };
-  return { session, rest: bytes.subarray(r.consumed) };
 }
