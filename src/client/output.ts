@@ -14,7 +14,9 @@ import { ITEM, SIGNIFICANT_ITEM_FLAGS } from "../roles/attrs.ts";
 import type { ItemEvent, Reporter } from "../roles/reporter.ts";
 import type { TransferStats } from "../roles/stats.ts";
 import { listLine, timestring } from "../output/list-line.ts";
+import { clientLog } from "../output/client-log.ts";
 import { formatItem, type LogFormatContext, type LoggedItem } from "../output/log-format.ts";
+import { bigNum } from "../output/numbers.ts";
 import { Progress } from "../output/progress.ts";
 import { summaryLines } from "../output/summary.ts";
 import { terminal } from "../output/terminal.ts";
@@ -63,10 +65,14 @@ export class ClientOutput implements Reporter {
     this.progressLine = progress > 0 ? new Progress(terminal, progress > 1, o.humanReadable, () => this.progressTotals()) : null;
   }
 
-  /** maybe_log_item for report-only items, log_item for transfers. */
+  /**
+   * maybe_log_item for report-only items, log_item for transfers: the line
+   * for the user (FCLIENT) and, with --log-file, the --log-file-format line,
+   * which a dry run's transfers do not get.
+   */
   item(e: ItemEvent): void {
     const format = this.out.stdoutFormat;
-    if (format === null) return;
+    let toLog = !this.o.dryRun && this.o.writeBatch >= 0;
     if (!(e.iflags & ITEM.TRANSFER)) {
       // Before protocol 29 a local copy's generator is upstream's server: its item lines never reach the user.
       if (this.mode === "local" && this.s.protocol < 29) return;
@@ -76,8 +82,10 @@ export class ClientOutput implements Reporter {
       const seeItem = hasI > 0 && (significant !== 0 || hlink || hasI > 1 || (this.out.info.get("NAME") >= 2 && hasI > 0));
       const localChange = (e.iflags & ITEM.LOCAL_CHANGE) !== 0 && significant !== 0;
       if (!(seeItem || localChange || hlink || (isDir(this.lists.table.mode[e.row]!) && significant))) return;
+      toLog = significant !== 0 || clientLog.formatHasI;
     }
-    terminal.info(formatItem(format, this.logged(e), this.cx));
+    if (format !== null) terminal.client(formatItem(format, this.logged(e), this.cx));
+    if (toLog && clientLog.active && clientLog.format !== "") clientLog.line(formatItem(clientLog.format, this.loggedForLog(this.logged(e)), this.logCx()));
   }
 
   /** One item in any format (a daemon's transfer log uses its own). */
@@ -90,12 +98,24 @@ export class ClientOutput implements Reporter {
     return formatItem(format, this.deletedItem(name, dir), this.cx);
   }
 
-  /** log_delete: "deleting NAME", or the format itself when it has %i or %o. */
+  /** log_delete: "deleting NAME", or the format itself when it has %i or %o; in the log file too, but in a dry run. */
   deleted(name: Uint8Array, dir: boolean): void {
     const format = this.out.stdoutFormat;
-    if (this.out.info.get("DEL") < 1 && format === null) return;
-    const useFormat = format !== null && (this.out.formatHasI > 0 || /%[-'0-9]*o/.test(format.replaceAll("%%", "")));
-    terminal.info(formatItem(useFormat ? format! : "deleting %n", this.deletedItem(name, dir), this.cx));
+    if (this.out.info.get("DEL") >= 1 || format !== null) {
+      const useFormat = format !== null && (this.out.formatHasI > 0 || /%[-'0-9]*o/.test(format.replaceAll("%%", "")));
+      terminal.client(formatItem(useFormat ? format! : "deleting %n", this.deletedItem(name, dir), this.cx));
+    }
+    if (!clientLog.active || this.o.dryRun) return;
+    clientLog.line(formatItem(clientLog.formatHasOorI ? clientLog.format : "deleting %n", this.deletedItem(name, dir), this.logCx()));
+  }
+
+  /** Upstream's log is written by the sending side in a local copy: its items say "send". */
+  private logCx(): LogFormatContext {
+    return this.mode === "local" ? { ...this.cx, amSender: true } : this.cx;
+  }
+
+  private loggedForLog(item: LoggedItem): LoggedItem {
+    return this.mode === "local" ? { ...item, op: "send", bytesOut: item.bytesIn, bytesIn: 0 } : item;
   }
 
   private deletedItem(name: Uint8Array, dir: boolean): LoggedItem {
@@ -125,7 +145,7 @@ export class ClientOutput implements Reporter {
     this.currentIndex = ndx - this.listNumber();
     void row;
     if (!this.out.logBeforeTransfer && this.out.info.get("NAME") >= 1 && this.out.info.get("PROGRESS") === 1) {
-      terminal.info(`${latin1(name)}\n`);
+      terminal.client(`${latin1(name)}\n`);
     }
   }
 
@@ -153,7 +173,7 @@ export class ClientOutput implements Reporter {
   }
 
   /** The end of the run: the last progress2 line, then -v's and --stats' summary. */
-  summary(startTime: number): void {
+  summary(startTime: number, exitCode = 0): void {
     const st = this.stats;
     const tally = this.lists.tally;
     st.numFiles = tally.files;
@@ -165,6 +185,10 @@ export class ClientOutput implements Reporter {
     st.flistSize = this.o.readBatch ? 0 : tally.bytes;
     if (this.mode === "local") [st.totalRead, st.totalWritten] = [st.totalWritten, st.totalRead];
     terminal.endLine();
+    // log.c log_exit: without -v's summary the log gets the totals (a receiver's only when all went well).
+    if (clientLog.active && this.out.info.get("STATS") < 1 && (exitCode === 0 || this.mode !== "pull")) {
+      clientLog.line(`sent ${bigNum(st.totalWritten, 0)} bytes  received ${bigNum(st.totalRead, 0)} bytes  total size ${bigNum(st.totalSize, 0)}`);
+    }
     const level = this.out.quiet ? 0 : this.out.info.get("STATS");
     if (level === 0) return;
     const lines = summaryLines(st, {
@@ -176,7 +200,8 @@ export class ClientOutput implements Reporter {
         startSec: Math.floor(startTime / 1000),
         endSec: Math.floor(Date.now() / 1000),
     });
-    for (const line of lines) terminal.info(line);
+    // The blank lines are the user's only (FCLIENT).
+    for (const line of lines) line === "\n" ? terminal.client(line) : terminal.info(line);
   }
 
   private progressTotals() {

@@ -1,37 +1,27 @@
 /**
- * The daemon's log (log.c logit): "YYYY/MM/DD HH:MM:SS [pid] message" lines
- * appended to the log file. Without one upstream uses syslog; we keep quiet.
+ * The daemon's log (log.c logit): lines appended to its "log file" through
+ * the shared writer (output/log-file.ts). Without one upstream uses syslog;
+ * we keep quiet.
  */
-import { openSync, writeSync } from "node:fs";
+import { LogFile } from "../output/log-file.ts";
 
 export class DaemonLog {
   /** Opened once, before any chroot or change of user, as upstream keeps its log open. */
-  private readonly fd: number | null;
+  private readonly log: LogFile | null;
 
   constructor(readonly file: string | null) {
-    let fd: number | null = null;
+    let log: LogFile | null = null;
     if (file) {
       try {
-        fd = openSync(file, "a", 0o644);
+        log = LogFile.open(file);
       } catch {
         // A log that cannot be opened must not stop the daemon (upstream falls back to syslog).
       }
     }
-    this.fd = fd;
+    this.log = log;
   }
 
   line(text: string): void {
-    if (this.fd === null) return;
-    try {
-      writeSync(this.fd, `${timestamp(new Date())} [${process.pid}] ${text.replace(/\n$/, "")}\n`);
-    } catch {
-      // Nor must a full disk.
-    }
+    this.log?.line(text);
   }
-}
-
-const pad = (n: number) => String(n).padStart(2, "0");
-
-function timestamp(d: Date): string {
-  return `${d.getFullYear()}/${pad(d.getMonth() + 1)}/${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }

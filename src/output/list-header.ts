@@ -5,6 +5,7 @@
  * then "done" or, at -vv, "N files to consider".
  */
 import type { OutputConfig } from "../cli/output-config.ts";
+import { clientLog } from "./client-log.ts";
 import { terminal } from "./terminal.ts";
 
 export class ListHeader {
@@ -26,11 +27,14 @@ export class ListHeader {
     this.progress = this.level > 0 && !incRecurse && listsFiles;
   }
 
+  /** The user's lines (FCLIENT); the log file gets its own (FLOG). */
   start(): void {
-    if (this.level > 0 && this.incRecurse) terminal.info(this.sending ? "sending incremental file list\n" : "receiving incremental file list\n");
-    else if (this.progress) terminal.info(this.sending ? "building file list ... " : "receiving file list ... ");
+    clientLog.line(this.sending ? "building file list" : "receiving file list");
+    if (this.level > 0 && this.incRecurse) terminal.client(this.sending ? "sending incremental file list\n" : "receiving incremental file list\n");
+    else if (this.progress) terminal.client(this.sending ? "building file list ... " : "receiving file list ... ");
   }
 
+  /** FINFO: in the log too. */
   done(files: number): void {
     if (this.progress) terminal.info(this.level > 1 ? `${files} file${files === 1 ? " " : "s "}to consider\n` : "done\n");
   }

@@ -20,6 +20,8 @@ export class Terminal {
   allToStderr = false;
   /** Set in --server mode; the client escapes what it prints, so text goes to it raw. */
   sink: TerminalSink | null = null;
+  /** --log-file: every FINFO/error message is logged too, even under -q (log.c rwrite). */
+  log: ((text: Uint8Array) => void) | null = null;
   private charset: Charset | null | undefined;
   private needsNewline = false;
 
@@ -30,6 +32,12 @@ export class Terminal {
 
   /** An informational line (FINFO): stdout, silent under -q. */
   info(text: Text): void {
+    this.log?.(bytesOf(text));
+    this.client(text);
+  }
+
+  /** A line for the user only (FCLIENT): never logged, silent under -q. */
+  client(text: Text): void {
     if (this.quiet) return;
     if (this.sink) return this.sink("info", bytesOf(text));
     this.write(this.infoStream(), text);
@@ -37,6 +45,7 @@ export class Terminal {
 
   /** An error or warning line: stderr, always. */
   error(text: Text): void {
+    this.log?.(bytesOf(text));
     if (this.sink) return this.sink("error", bytesOf(text));
     this.write(process.stderr, text);
   }

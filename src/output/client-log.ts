@@ -1,0 +1,53 @@
+/**
+ * The client's --log-file (log.c with logfile_name set outside a daemon):
+ * every message the client prints but its FCLIENT ones, upstream's FLOG
+ * lines, and one line per item in --log-file-format. One per process, like
+ * the terminal it listens to.
+ */
+import { LogFile } from "./log-file.ts";
+import { terminal } from "./terminal.ts";
+
+/** log_format_has: the escape `letter` appears in `format` (a "%%" is no escape). */
+export function formatHas(format: string | null, letter: string): boolean {
+  if (format === null) return false;
+  return new RegExp(`%[-'0-9]*${letter}`).test(format.replaceAll("%%", ""));
+}
+
+export class ClientLog {
+  private file: LogFile | null = null;
+  /** The item format: "%i %n%L" unless --log-file-format says otherwise. */
+  format = "";
+  formatHasI = false;
+  formatHasOorI = false;
+  dryRun = false;
+
+  get active(): boolean {
+    return this.file !== null;
+  }
+
+  /**
+   * options.c with --log-file, then log.c logfile_open: a file that cannot be
+   * opened is reported and ignored (upstream falls back to syslog).
+   */
+  open(name: string, format: string | undefined, dryRun: boolean, failed: (e: unknown) => void): void {
+    this.format = format ?? "%i %n%L";
+    this.formatHasI = format === undefined || formatHas(format, "i");
+    this.formatHasOorI = this.formatHasI || formatHas(this.format, "o");
+    this.dryRun = dryRun;
+    try {
+      this.file = LogFile.open(name);
+    } catch (e) {
+      failed(e);
+      terminal.info('Ignoring "log file" setting.\n');
+      return;
+    }
+    terminal.log = (text) => this.file?.line(text);
+  }
+
+  /** An FLOG line: the log only. */
+  line(text: string): void {
+    this.file?.line(text);
+  }
+}
+
+export const clientLog = new ClientLog();
