@@ -62,6 +62,7 @@ async function connectDaemon(req: ConnectRequest): Promise<Connection> {
         serverArgs: serverArgs(o, { amSender: req.amSender, protocol, listOnly: req.listOnly }),
         secluded: o.secludedArgs > 0,
         oldArgs: o.oldArgs > 0,
+        earlyInput: o.earlyInput,
         user,
         passwordFile: o.passwordFile,
         showMotd: !o.noMotd,

@@ -14,6 +14,7 @@ import { defaultOptions } from "../cli/options.ts";
 import { modeTable, optionTable } from "../cli/option-table.ts";
 import { parseArgv } from "../cli/option-spec.ts";
 import { readArgWords, readSecludedArgs } from "../protocol/secluded-args.ts";
+import { EARLY_INPUT_CMD, EARLY_INPUT_MAX } from "../transport/daemon-client.ts";
 import { RERR, RsyncError } from "../errors.ts";
 import { errText } from "../fs/errors.ts";
 import type { Input } from "../io/input.ts";
@@ -35,7 +36,7 @@ import type { FilterList } from "../flist/filter.ts";
 import { becomeIdentity, groupsOf, moduleIdentity, type Identity } from "./identity.ts";
 import { chroot } from "../fs/libc.ts";
 import { symlinkOnPath } from "../fs/path-symlink.ts";
-import { startPostXfer, startPreXfer, type XferEnv } from "./xfer-exec.ts";
+import { runEarlyExec, startPostXfer, startPreXfer, type XferEnv } from "./xfer-exec.ts";
 import { lstatSync, readFileSync } from "node:fs";
 import { currentUmask, parseChmod } from "../roles/chmod.ts";
 
@@ -71,7 +72,15 @@ export async function serveDaemonClient(input: Input, output: Output, cfg: Daemo
   const protocol = negotiateVersion(ours, greeting.protocol, greeting.sub ?? 0);
   if (protocol < 27) return refuse(say, `@ERROR: protocol version mismatch: oc-rsync speaks 27 to ${ours}, the client ${greeting.protocol}\n`);
 
-  const line = await input.readLine(MAX_LINE);
+  let line = await input.readLine(MAX_LINE);
+  // --early-input: bytes for the module's pre-xfer exec, before the module line (clientserver.c start_daemon).
+  let earlyInput: Uint8Array | undefined;
+  if (line.startsWith(EARLY_INPUT_CMD)) {
+    const length = Number.parseInt(line.slice(EARLY_INPUT_CMD.length), 10);
+    if (!(length > 0 && length <= EARLY_INPUT_MAX)) return refuse(say, "@ERROR: invalid early_input length\n");
+    earlyInput = await input.read((r) => r.bytes(length).slice());
+    line = await input.readLine(MAX_LINE);
+  }
   if (line === "" || line === "#list") {
     log.line(`module-list request from ${peer.host} (${peer.addr})`);
     for (const mod of cfg.modules) if (mod.bool("list")) say(`${mod.name.padEnd(15)}\t${mod.str("comment")}\n`);
@@ -85,7 +94,7 @@ export async function serveDaemonClient(input: Input, output: Output, cfg: Daemo
     log.line(`unknown module '${line}' tried from ${peer.host} (${peer.addr})`);
     return refuse(say, `@ERROR: Unknown module '${line}'\n`);
   }
-  return await serveModule(input, output, say, mod, peer, log, protocol, greeting.digests);
+  return await serveModule(input, output, say, mod, peer, log, protocol, greeting.digests, earlyInput);
 }
 
 async function refuse(say: (text: string) => void, text: string): Promise<number> {
@@ -102,6 +111,7 @@ async function serveModule(
   log: DaemonLog,
   protocol: number,
   clientDigests: string | undefined,
+  earlyInput: Uint8Array | undefined,
 ): Promise<number> {
   const name = mod.name;
   // A module may log elsewhere ("log file" in its section): from here on, it does.
@@ -147,6 +157,13 @@ async function serveModule(
     RSYNC_PID: String(process.pid),
   };
   const postXfer = mod.str("post-xfer exec") ? startPostXfer(mod.str("post-xfer exec"), env) : null;
+  const earlyExec = mod.str("early exec");
+  if (earlyExec && !(await runEarlyExec(earlyExec, env, earlyInput))) {
+    log.line("early exec failed");
+    const code = await refuse(say, "@ERROR: early exec failed\n");
+    await postXfer?.finish(code);
+    return code;
+  }
   const preXfer = mod.str("pre-xfer exec") ? startPreXfer(mod.str("pre-xfer exec"), env) : null;
   let identity: Identity;
   try {

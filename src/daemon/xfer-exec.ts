@@ -6,7 +6,9 @@
  * the transfer by failing; its output is then shown to the client. The
  * post-xfer command runs after the transfer with RSYNC_EXIT_STATUS and
  * RSYNC_RAW_STATUS, as the daemon's user (it is started before the module's
- * user is taken, and waits for the status on a pipe).
+ * user is taken, and waits for the status on a pipe). The "early exec"
+ * command runs first, before the request is known, with the client's
+ * --early-input on its stdin.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 
@@ -46,6 +48,23 @@ export function startPreXfer(cmd: string, env: XferEnv): PreXfer {
       return `pre-xfer exec returned failure (${code})${text ? ":" : ""}\n${text}`;
     },
   };
+}
+
+/**
+ * A module's "early exec": runs at once with RSYNC_REQUEST "(NONE)" and the
+ * client's --early-input bytes (or nothing) on stdin; resolves to whether it
+ * succeeded (clientserver.c rsync_module, write_pre_exec_args exec_type 1).
+ */
+export function runEarlyExec(cmd: string, env: XferEnv, earlyInput: Uint8Array | undefined): Promise<boolean> {
+  // Its output never reaches the client (our session's stdout may be the connection itself).
+  const child = spawn("/bin/sh", ["-c", cmd], { env: { ...process.env, ...env, RSYNC_REQUEST: "(NONE)" }, stdio: ["pipe", "ignore", "inherit"] });
+  // A command that does not read its input must not fail the write.
+  child.stdin!.on("error", () => {});
+  child.stdin!.end(earlyInput ?? new Uint8Array(0));
+  return new Promise<boolean>((resolve) => {
+    child.on("error", () => resolve(false));
+    child.on("close", (code, signal) => resolve(!signal && code === 0));
+  });
 }
 
 export interface PostXfer {

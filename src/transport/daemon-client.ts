@@ -3,7 +3,7 @@
  * start_inband_exchange): greetings, module request, authentication, MOTD and
  * module listing, then the server argument list.
  */
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { secludedArgsBytes, secludedStart } from "../protocol/secluded-args.ts";
 import { RERR, RsyncError } from "../errors.ts";
 import { authResponse, AUTH_DIGESTS, chooseAuthDigest } from "../protocol/daemon-auth.ts";
@@ -23,6 +23,8 @@ export interface DaemonRequest {
   secluded?: boolean;
   /** --old-args: paths are sent without the " module/" split protection. */
   oldArgs?: boolean;
+  /** --early-input: a file handed to the module's "early exec"/"pre-xfer exec" before the module is named. */
+  earlyInput?: string;
   user: string | undefined;
   passwordFile: string | undefined;
   /** Print MOTD and listing lines (false with --no-motd). */
@@ -34,6 +36,22 @@ export interface DaemonRequest {
 export type DaemonOutcome = { kind: "ready"; protocol: number } | { kind: "listed" };
 
 const startFailure = (message: string) => new RsyncError(RERR.STARTCLIENT, message);
+
+/** The command that carries --early-input's bytes, and their limit (upstream's BIGPATHBUFLEN). */
+export const EARLY_INPUT_CMD = "#early_input=";
+export const EARLY_INPUT_MAX = 4096 + 1024;
+
+/** --early-input's contents (clientserver.c start_inband_exchange: at most EARLY_INPUT_MAX bytes). */
+function readEarlyInput(file: string): Buffer {
+  let data: Buffer;
+  try {
+    data = readFileSync(file);
+  } catch (e) {
+    throw startFailure(`rsync: failed to open ${file}: ${errText(e)}`);
+  }
+  if (data.length > EARLY_INPUT_MAX) throw startFailure(`${file} is > ${EARLY_INPUT_MAX} bytes.`);
+  return data;
+}
 
 /** Parses "@RSYNCD: 31.0 md5 md4" (exchange_protocols). */
 export function parseGreeting(line: string): { protocol: number; sub: number | undefined; digests: string | undefined } | null {
@@ -140,6 +158,10 @@ export async function daemonHandshake(input: Input, output: Output, req: DaemonR
   if (greeting.digests === undefined && greeting.protocol > 31) throw startFailure(`rsync: the server omitted the digest name list: ${line}`);
   const protocol = negotiateVersion(req.protocol, greeting.protocol, greeting.sub ?? 0);
 
+  if (req.earlyInput !== undefined) {
+    const data = readEarlyInput(req.earlyInput);
+    if (data.length > 0) output.data.bytes(Buffer.concat([Buffer.from(`${EARLY_INPUT_CMD}${data.length}\n`), data]));
+  }
   output.data.bytes(Buffer.from(`${module}\n`));
   output.flush();
 
