@@ -85,6 +85,9 @@ export const optionTable: OptionSpec[] = [
   flag(["owner"], "o", "preserve owner (super-user only)", (o) => (o.owner = true), (o) => (o.owner = false)),
   flag(["group"], "g", "preserve group", (o) => (o.group = true), (o) => (o.group = false)),
   flag(["devices"], undefined, "preserve device files (super-user only)", (o) => (o.devices = true), (o) => (o.devices = false)),
+  // --copy-devices has no --no- form in upstream (POPT_ARG_NONE); --write-devices has one.
+  flag(["copy-devices"], undefined, "copy device contents as a regular file", (o) => (o.copyDevices = true)),
+  flag(["write-devices"], undefined, "write to devices as files (implies --inplace)", (o) => (o.writeDevices = true), (o) => (o.writeDevices = false)),
   flag(["specials"], undefined, "preserve special files", (o) => (o.specials = true), (o) => (o.specials = false)),
   flag(["drop-D"], undefined, "receiver refuses to create devices/specials", (o) => (o.dropDevices = true), (o) => (o.dropDevices = false)),
   { long: [], short: "D", help: "same as --devices --specials", set: (o) => (o.devices = o.specials = true), unset: (o) => (o.devices = o.specials = false) },
@@ -195,6 +198,7 @@ export const optionTable: OptionSpec[] = [
   // Upstream's hidden spellings for the two deflate flavours.
   { long: ["old-compress"], set: (o) => (o.compressChoice = "zlib") },
   { long: ["new-compress"], set: (o) => (o.compressChoice = "zlibx") },
+  valued(["copy-as"], undefined, "USER[:GROUP]", "specify user & optional group for the copy", (o, v) => (o.copyAs = v)),
   valued(["address"], undefined, "ADDRESS", "bind address for outgoing socket to daemon", (o, v) => (o.address = v)),
   valued(["port"], undefined, "PORT", "specify double-colon alternate port number", (o, v) => (o.port = intValue("--port", v))),
   // Accepted as upstream accepts them; our sockets and pipes need neither.
@@ -210,6 +214,9 @@ export const optionTable: OptionSpec[] = [
   flag(["itemize-changes"], "i", "output a change-summary for all updates", (o) => o.itemizeChanges++, (o) => (o.itemizeChanges = 0)),
   valued(["remote-option"], "M", "OPT", "send OPTION to the remote side only", (o, v) => o.remoteOptions.push(v)),
   valued(["out-format", "log-format"], undefined, "FORMAT", "output updates using the specified FORMAT", (o, v) => (o.outFormat = v)),
+  // One option for the client's log and daemon mode's (which upstream's daemon popt table has too).
+  valued(["log-file"], undefined, "FILE", "log what we're doing to the specified FILE", (o, v) => (o.logFile = v)),
+  valued(["log-file-format"], undefined, "FMT", "log updates using the specified FMT", (o, v) => (o.logFileFormat = v)),
   valued(["password-file"], undefined, "FILE", "read daemon-access password from FILE", (o, v) => (o.passwordFile = v)),
   valued(["early-input"], undefined, "FILE", "use FILE for daemon's early exec input", (o, v) => (o.earlyInput = v)),
   flag(["list-only"], undefined, "list the files instead of copying them", (o) => (o.listOnly = true)),
@@ -229,6 +236,8 @@ export const optionTable: OptionSpec[] = [
   valued(["only-write-batch"], undefined, "FILE", "like --write-batch but w/o updating dest", (o, v) => ((o.batchName = v), (o.writeBatch = -1))),
   valued(["read-batch"], undefined, "FILE", "read a batched update from FILE", (o, v) => ((o.batchName = v), (o.readBatch = true))),
   valued(["protocol"], undefined, "NUM", "force an older protocol version to be used", (o, v) => (o.protocol = intValue("--protocol", v))),
+  valued(["iconv"], undefined, "CONVERT_SPEC", "request charset conversion of filenames", (o, v) => (o.iconv = v)),
+  { long: ["no-iconv"], set: (o) => (o.iconv = null) },
   valued(["checksum-seed"], undefined, "NUM", "set block/file checksum seed (advanced)", (o, v) => (o.checksumSeed = intValue("--checksum-seed", v))),
   flag(["ipv4"], "4", "prefer IPv4", (o) => (o.ipv4 = true)),
   flag(["ipv6"], "6", "prefer IPv6", (o) => (o.ipv6 = true)),
@@ -239,14 +248,14 @@ export const optionTable: OptionSpec[] = [
 /** Options that switch oc-rsync into another mode; parsed like the rest. */
 export const modeTable: OptionSpec[] = [
   flag(["daemon"], undefined, undefined, (o) => (o.daemon = true)),
-  flag(["server"], undefined, undefined, (o) => (o.server = true)),
+  // A server never inherits a client-side --iconv (options.c OPT_SERVER): only one given after --server counts.
+  flag(["server"], undefined, undefined, (o) => ((o.server = true), (o.iconv = null))),
   flag(["sender"], undefined, undefined, (o) => (o.sender = true)),
   // Daemon mode's own options (upstream's daemon popt table; there -M is --dparam, kept in remoteOptions).
   valued(["config"], undefined, "FILE", undefined, (o, v) => (o.daemonConfig = v)),
   valued(["dparam"], undefined, "OVERRIDE", undefined, (o, v) => o.remoteOptions.push(v)),
   flag(["no-detach"], undefined, undefined, (o) => (o.detach = false)),
   flag(["detach"], undefined, undefined, (o) => (o.detach = true)),
-  valued(["log-file"], undefined, "FILE", undefined, (o, v) => (o.logFile = v)),
 ];
 
 /** MAX_BASIS_DIRS: upstream's limit on --compare-dest/--copy-dest/--link-dest. */

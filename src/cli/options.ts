@@ -165,6 +165,8 @@ export interface Options {
   passwordFile: string | undefined;
   listOnly: boolean;
   protocol: number | undefined;
+  /** --iconv=CONVERT_SPEC ("LOCAL" or "LOCAL,REMOTE"); undefined = not given (then $RSYNC_ICONV), null = --no-iconv. */
+  iconv: string | null | undefined;
   checksumSeed: number;
   /** --write-batch/--only-write-batch/--read-batch FILE. */
   batchName: string | undefined;
@@ -199,8 +201,10 @@ export interface Options {
   moduleName: string | undefined;
   /** Set by a daemon module with exclude/include/filter parameters: what they exclude is hidden both ways. */
   moduleFilters: FilterList | null;
-  /** --log-file: where a daemon logs. */
+  /** --log-file: where a daemon, or the client, logs. */
   logFile: string | undefined;
+  /** --log-file-format: the client's item lines in its --log-file. */
+  logFileFormat: string | undefined;
   server: boolean;
   sender: boolean;
   config: string | undefined;
@@ -222,6 +226,12 @@ export interface Options {
   oldArgs: number;
   /** --drop-D: this receiver does not create devices or specials (not forwarded). */
   dropDevices: boolean;
+  /** --copy-devices: the sender lists a device as a regular file and sends its contents (flist.c make_file). */
+  copyDevices: boolean;
+  /** --write-devices: the receiver writes into an existing destination device instead of replacing it (implies --inplace). */
+  writeDevices: boolean;
+  /** --copy-as=USER[:GROUP]: the identity the local side's file work runs under (main.c become_copy_as_user). */
+  copyAs: string | undefined;
   /** --insecure-links: local-only opt-out; never forwarded. */
   insecureLinks: boolean;
   /** --confine-root: an absolute directory the operator's paths must stay under. */
@@ -341,6 +351,7 @@ export function defaultOptions(): Options {
     passwordFile: undefined,
     listOnly: false,
     protocol: undefined,
+    iconv: undefined,
     checksumSeed: 0,
     batchName: undefined,
     writeBatch: 0,
@@ -355,6 +366,7 @@ export function defaultOptions(): Options {
     daemonConfig: undefined,
     detach: true,
     logFile: undefined,
+    logFileFormat: undefined,
     mungeSymlinks: false,
     sanitizeLinks: false,
     confinedModule: undefined,
@@ -375,6 +387,9 @@ export function defaultOptions(): Options {
     secludedArgs: -1,
     oldArgs: -1,
     dropDevices: false,
+    copyDevices: false,
+    writeDevices: false,
+    copyAs: undefined,
     insecureLinks: false,
     confineRoot: undefined,
     earlyInput: undefined,

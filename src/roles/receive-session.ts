@@ -10,7 +10,7 @@ import { checkXattrProtocol, XattrReceiver, xattrOptim } from "../flist/xattrs.t
 import { amRootLevel } from "./super-user.ts";
 import type { Options } from "../cli/options.ts";
 import { RERR, RsyncError, asRole } from "../errors.ts";
-import { FlistDecoder } from "../flist/decode.ts";
+import { FlistDecoder, IOERR_GENERAL } from "../flist/decode.ts";
 import { ioErrorExitCode } from "./send-session.ts";
 import { FileLists, ListReceiver, type ListReceiveOptions } from "../flist/lists.ts";
 import { flistWireOptions } from "../flist/wire-options.ts";
@@ -18,6 +18,7 @@ import { DestFs } from "../fs/dest-fs.ts";
 import type { Input } from "../io/input.ts";
 import type { Output } from "../io/output.ts";
 import { NDX_DONE, NDX_FLIST_EOF, NDX_FLIST_OFFSET, NdxDecoder, NdxEncoder } from "../protocol/ndx.ts";
+import { WireOrder, withWireOrder } from "../flist/wire-order.ts";
 import type { Session } from "../protocol/setup.ts";
 import { outputConfig } from "../cli/output-config.ts";
 import { errorLine } from "../cli/report.ts";
@@ -93,6 +94,8 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   checkBasisDirProtocol(o, s.protocol);
   const stats = emptyStats();
   const lists = new FileLists(s.incRecurse, s.protocol);
+  // --iconv: names differ between the sides, so indexes count entries as sent (flist.c need_unsorted_flist).
+  if (o.iconv != null) lists.wireOrder = new WireOrder();
   const signal = new Signal();
   // The receiving side's shared state, once the file list is in (messages may name files before).
   let x: ReceivingSide | undefined;
@@ -134,7 +137,14 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   }
 
   const wire: ListReceiveOptions = {
-    ...flistWireOptions(o, s),
+    // The receiving half of a local copy is upstream's server: it takes --iconv's REMOTE charset.
+    ...flistWireOptions(o, s, o.server || req.local === true),
+    onUnconvertible: (text) => {
+      state.ioError |= IOERR_GENERAL;
+      const line = `[Receiver] cannot convert ${text}\n`;
+      if (req.amServer) output.message(s.protocol < 30 ? MSG.ERROR_XFER : MSG.ERROR, Buffer.from(line, "latin1"));
+      else terminal.error(line);
+    },
     id0Names: s.id0Names,
     idLists: !o.numericIds,
     // pipe.c: the sending half of a local copy has applied --chmod already.
@@ -161,6 +171,7 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   const header = req.amServer ? null : new ListHeader(out, s.incRecurse, o.recursive || o.dirs || o.listOnly, req.local);
   header?.start();
   const ndxIn = new NdxDecoder(s.protocol);
+  ndxIn.order = lists.wireOrder;
   const first = new ListReceiver(lists, decoder, wire, -1);
   await input.loop((r) => !first.step(r));
   state.ioError |= first.ioError;
@@ -189,7 +200,7 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
     });
   // main.c client_run: an empty first list means nothing to receive (no sub-list can follow it either).
   if (first.list.count === 0 && !req.amServer) {
-    clientOutput?.summary(req.startTime);
+    clientOutput?.summary(req.startTime, finalCode(state, 0));
     return { ...exit(finalCode(state, 0)), emptyList: true };
   }
 
@@ -209,7 +220,7 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
     dest: dest.fs,
     input,
     output,
-    ndxOut: batchRequests?.encoder ?? new NdxEncoder(s.protocol),
+    ndxOut: batchRequests?.encoder ?? withWireOrder(new NdxEncoder(s.protocol), lists.wireOrder),
     readBatch: batchRequests,
     ndxIn,
     report: reporter,
@@ -268,7 +279,7 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
     process.off("SIGHUP", onSignal);
     process.umask(umask);
   }
-  clientOutput?.summary(req.startTime);
+  clientOutput?.summary(req.startTime, finalCode(state, 0));
   return exit(finalCode(state, 0));
 }
 

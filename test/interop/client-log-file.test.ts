@@ -1,0 +1,176 @@
+/**
+ * The client's --log-file and --log-file-format against upstream's: the
+ * same transfers (a local copy, a pull from and a push to upstream's daemon)
+ * logged by both clients, compared line by line with timestamps and pids
+ * masked. A pull's lines come from upstream's generator and receiver
+ * processes, whose order is timing, so every log is compared sorted.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import * as fs from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startDaemon, type ModuleConfig, type RunningDaemon } from "../helpers/daemon.ts";
+import { normalizeErrors, runOc, runRsync } from "../helpers/run.ts";
+import { ageTree, snapshot } from "../helpers/tree.ts";
+
+let work: string;
+let src: string;
+let upstream: RunningDaemon;
+let ours: RunningDaemon;
+let counter = 0;
+
+beforeAll(async () => {
+  work = fs.mkdtempSync(join(tmpdir(), "oc-logfile-"));
+  src = join(work, "src");
+  fs.mkdirSync(join(src, "sub"), { recursive: true });
+  fs.writeFileSync(join(src, "a"), "hello\n");
+  fs.writeFileSync(join(src, "sub/b"), Buffer.alloc(3000, 7));
+  fs.writeFileSync(join(src, "ctl\tname\x01"), "x");
+  fs.symlinkSync("a", join(src, "l"));
+  ageTree(src, 1_500_000_000);
+  fs.mkdirSync(join(work, "w"));
+  const modules: ModuleConfig[] = [
+    { name: "src", path: src, params: { uid: "0", gid: "0" } },
+    { name: "w", path: join(work, "w"), params: { "read only": "no", uid: "0", gid: "0" } },
+  ];
+  upstream = await startDaemon("upstream", modules);
+  ours = await startDaemon("ours", modules);
+});
+
+afterAll(async () => {
+  await upstream.stop();
+  await ours.stop();
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+/** A log's lines without "YYYY/MM/DD HH:MM:SS [pid] ", the rsync error's location, and the protocol totals (framing differs). */
+function logLines(file: string, names: string[]): string[] {
+  if (!fs.existsSync(file)) return ["(no log file)"];
+  let text = normalizeErrors(fs.readFileSync(file, "latin1"));
+  for (const n of names) text = text.replaceAll(n, "DEST");
+  const lines = text.split("\n");
+  expect(lines.pop()).toBe("");
+  return lines
+    .map((l) => {
+      const m = /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d \[\d+\] (.*)$/s.exec(l);
+      expect(m).not.toBeNull();
+      return m![1]!
+        .replace(/^sent \d+ bytes {2}received \d+ bytes {2}total size/, "sent N bytes  received N bytes  total size")
+        .replace(/^sent \S+ bytes {2}received \S+ bytes {2}\S+ bytes\/sec$/, "sent N")
+        .replace(/ {2}speedup is [\d.,]+/, "  speedup is N");
+    })
+    .sort();
+}
+
+type Mode = "local" | "pull" | "push";
+
+interface Case {
+  args: string[];
+  /** A destination that already holds an extra file (for --delete). */
+  extra?: boolean;
+  sources?: string[];
+}
+
+async function compare(mode: Mode, c: Case): Promise<string[]> {
+  const id = `${mode}${++counter}`;
+  const base = join(work, mode === "push" ? "w" : "");
+  const destOurs = join(base, `${id}-ours`);
+  const destTheirs = join(base, `${id}-theirs`);
+  for (const d of [destOurs, destTheirs]) {
+    fs.mkdirSync(d);
+    if (c.extra) fs.writeFileSync(join(d, "zz-extra"), "old");
+  }
+  const logOurs = join(work, `${id}-ours.log`);
+  const logTheirs = join(work, `${id}-theirs.log`);
+  const sources = c.sources ?? ["src/"];
+  const from = (s: string) => (mode === "pull" ? upstream.url("src", s.replace(/^src\/?/, "")) : join(work, s));
+  const to = (d: string) => (mode === "push" ? upstream.url("w", `${d.slice(base.length + 1)}/`) : `${d}/`);
+  const a = await runOc([...c.args, `--log-file=${logOurs}`, ...sources.map(from), to(destOurs)]);
+  const b = await runRsync([...c.args, `--log-file=${logTheirs}`, ...sources.map(from), to(destTheirs)]);
+  expect(a.code).toBe(b.code);
+  expect(normalizeErrors(a.stderr).replaceAll(destOurs, "DEST")).toBe(normalizeErrors(b.stderr).replaceAll(destTheirs, "DEST"));
+  expect(snapshot(destOurs, { ignoreDirTimes: true })).toEqual(snapshot(destTheirs, { ignoreDirTimes: true }));
+  const ourLines = logLines(logOurs, [destOurs, `${id}-ours`]);
+  expect(ourLines).toEqual(logLines(logTheirs, [destTheirs, `${id}-theirs`]));
+  return ourLines;
+}
+
+const cases: [string, Case][] = [
+  ["plain -a", { args: ["-a"] }],
+  ["-v (the summary lines are logged)", { args: ["-av"] }],
+  ["-i", { args: ["-ai"] }],
+  ["-q still logs", { args: ["-aq"] }],
+  ["-n logs no transfers", { args: ["-ain"] }],
+  ["--delete", { args: ["-a", "--delete"], extra: true }],
+  ["--delete -n logs no deletion", { args: ["-a", "--delete", "-n"], extra: true }],
+  ["--delete with a format without %i", { args: ["-a", "--delete", "--log-file-format=%o %n"], extra: true }],
+  ["a format with %o %l %M %n %i", { args: ["-a", "--log-file-format=[%o] %l %M %n%L %i"] }],
+  ["a format without %i logs only transfers and significant items", { args: ["-a", "--log-file-format=%n"] }],
+];
+
+describe("--log-file as upstream's client writes it", () => {
+  for (const mode of ["local", "pull", "push"] as const) {
+    for (const [title, c] of cases) test(`${title}: ${mode}`, () => compare(mode, c));
+  }
+
+  test("a pull's %f and %b (the receiver's names and bytes)", async () => {
+    const lines = await compare("pull", { args: ["-a", "--log-file-format=%o %f %b %i"] });
+    // 3000 bytes of data in one literal token, the sum head, the end token and the checksum; a name's control byte escaped.
+    expect(lines).toContain("recv sub/b 3040 >f+++++++++");
+    expect(lines).toContain("recv ctl\tname\\#001 41 >f+++++++++");
+  });
+
+  test("the items a local copy logs say 'send', as upstream's sending client logs them", async () => {
+    const lines = await compare("local", { args: ["-a", "--log-file-format=%o %n"] });
+    expect(lines).toContain("send sub/b");
+    expect(lines).toContain("building file list");
+  });
+
+  for (const mode of ["local", "push"] as const) {
+    test(`a failing source: ${mode}`, async () => {
+      const lines = await compare(mode, { args: ["-a"], sources: ["src/no-such", "src/a"] });
+      expect(lines.some((l) => l.includes('link_stat') && l.includes("no-such"))).toBe(true);
+      expect(lines.some((l) => l.startsWith("rsync error: some files/attrs were not transferred"))).toBe(true);
+    });
+  }
+});
+
+test("a log file that cannot be opened is reported and ignored, as upstream", async () => {
+  const bad = join(work, "no-dir", "x.log");
+  const a = await runOc(["-a", `--log-file=${bad}`, "src/", "open-fail-ours/"], { cwd: work });
+  const b = await runRsync(["-a", `--log-file=${bad}`, "src/", "open-fail-theirs/"], { cwd: work });
+  expect(a.stderr).toBe(b.stderr);
+  expect(b.stderr).toContain("failed to open log-file");
+  expect(a.stdout).toBe(b.stdout);
+  expect(a.code).toBe(b.code);
+  expect(snapshot(join(work, "open-fail-ours"))).toEqual(snapshot(join(work, "open-fail-theirs")));
+});
+
+test("--log-file-format alone writes no log", async () => {
+  const a = await runOc(["-a", "--log-file-format=%n", "src/", "fmt-alone/"], { cwd: work });
+  expect(a.code).toBe(0);
+  expect(fs.readdirSync(work).filter((n) => n.endsWith(".log") && n.startsWith("fmt"))).toEqual([]);
+  expect(a.stdout).toBe("");
+});
+
+test("the log is appended to, not replaced", async () => {
+  const log = join(work, "append.log");
+  fs.writeFileSync(log, "earlier line\n");
+  await runOc(["-a", `--log-file=${log}`, "src/", "append-dest/"], { cwd: work });
+  const text = fs.readFileSync(log, "latin1");
+  expect(text.startsWith("earlier line\n")).toBe(true);
+  expect(text).toContain("] building file list\n");
+});
+
+test("a daemon refuses a client's --log-file, ours as upstream's", async () => {
+  const results = [];
+  for (const d of [upstream, ours]) {
+    const dest = join(work, `refuse-${results.length}`);
+    const r = await runRsync(["-a", `-M--log-file=${join(work, "refused.log")}`, d.url("src", ""), `${dest}/`]);
+    // Upstream's own exit code here depends on whether its daemon's close reaches the client as a reset (timing).
+    results.push({ failed: r.code !== 0, refused: r.stderr.includes("The server is configured to refuse --log-file") });
+  }
+  expect(results[1]).toEqual(results[0]!);
+  expect(results[0]!.refused).toBe(true);
+  expect(fs.existsSync(join(work, "refused.log"))).toBe(false);
+});
