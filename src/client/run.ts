@@ -97,6 +97,7 @@ function checkLocalOnlyOptions(o: Options): void {
     throw new RsyncError(RERR.UNSUPPORTED, "Symlink munging is unsafe when a /rsyncd-munged directory exists.");
   }
   resolveArgStyle(o);
+  resolveIconv(o);
   if (o.confineRoot !== undefined) {
     if (!o.confineRoot.startsWith("/")) throw usageError("rsync: --confine-root must be an absolute path");
     if (o.insecureLinks) throw usageError("rsync: --insecure-links cannot be combined with --confine-root");
@@ -109,6 +110,15 @@ function isDirectory(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * --iconv (options.c): $RSYNC_ICONV stands in when the option is not given
+ * (--no-iconv counts as given), and "-" means no conversion.
+ */
+function resolveIconv(o: Options): void {
+  if (o.iconv === undefined && process.env.RSYNC_ICONV) o.iconv = process.env.RSYNC_ICONV;
+  if (o.iconv === "-" || o.iconv === undefined) o.iconv = null;
 }
 
 /**

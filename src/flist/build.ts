@@ -131,6 +131,8 @@ export interface BuildOptions {
   deleteMissingArgs?: boolean;
   /** --checksum: the file's sum, computed when its entry is made (upstream file_checksum). */
   checksum?: (path: Uint8Array, st: FileStat) => Uint8Array;
+  /** --copy-devices: the entry a device is listed as (a regular file of the device's length; flist.c make_file). */
+  deviceAsFile?: (path: Uint8Array, st: FileStat) => FileStat;
   /** -U: a non-directory's access time (seconds), read when its entry is made, before anything reads the file. */
   atime?: (path: Uint8Array, st: FileStat) => number;
   /**
@@ -144,6 +146,12 @@ export interface BuildOptions {
   hidden?: (name: Uint8Array, isDir: boolean, fsPath: Uint8Array) => boolean;
   /** Messages for the user, worded as upstream's sender words them. */
   onMessage?: (kind: "error" | "warning" | "info", text: string) => void;
+  /**
+   * --iconv: why an entry's name (or, `link` given, its symlink target) cannot
+   * go on the wire, or null when it can; such an entry is left out with an
+   * error, as send_file_name does.
+   */
+  unconvertible?: (name: Uint8Array, link: Uint8Array | undefined) => { what: "filename" | "symlink"; error: string } | null;
   /** How a name is shown in messages (upstream full_fname); default: the path, quoted. */
   fullName?: (dir: Uint8Array, name: Uint8Array) => string;
 }
@@ -808,7 +816,16 @@ export class FlistBuilder {
       this.say("error", `skipping symlink with 0-length value: ${this.full(name)}`);
       return -1;
     }
+    const unconvertible = o.unconvertible?.(name, o.preserveLinks && isLink(st.mode) ? link : undefined);
+    if (unconvertible) {
+      this.ioError |= IOERR_GENERAL;
+      const shown = unconvertible.what === "filename" ? `filename: ${Buffer.from(name).toString("latin1")}` : `symlink data for: ${this.full(name)}`;
+      this.say("error", `[sender] cannot convert ${shown} (${unconvertible.error})`);
+      return -1;
+    }
 
+    // --copy-devices: past the filters (which saw a device), the device goes as a file.
+    if (o.deviceAsFile && isDevice(st.mode)) st = o.deviceAsFile(this.fsPath(this.pathname, name), st);
     const list = b.list;
     const row = list.ndxStart + list.count;
     const t = this.table;
@@ -1044,6 +1061,7 @@ export class FlistBuilder {
       const j = y - start;
       return compareNames(dirs[i]!, bases[i]!, dirFlags[i]!, dirs[j]!, bases[j]!, dirFlags[j]!, p, anchored[i], anchored[j]) || x - y;
     });
+    this.lists.wireOrder?.record(start, order);
     if (order.some((row, i) => row !== start + i)) {
       const scratch = start + n + 1;
       t.ensure(scratch + n);

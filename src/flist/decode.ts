@@ -12,6 +12,7 @@ import type { AclReceiver } from "./acls.ts";
 import { RERR, RsyncError, protocolError } from "../errors.ts";
 import type { ChunkReader } from "../protocol/reader.ts";
 import { cleanWireName } from "./wire-name.ts";
+import { convertFailed, type NameConverter } from "./iconv.ts";
 import type { XattrReceiver } from "./xattrs.ts";
 import { F, type FileTable, S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK, isDevice, isDir, isLink, isReg, isSpecial } from "./table.ts";
 
@@ -69,6 +70,12 @@ export interface FlistWireOptions {
   tweakMode?: (mode: number) => number;
   /** --delete-missing-args: a mode-0 entry is a missing source argument, not a bad mode. */
   missingEntries?: boolean;
+  /** --iconv: names are UTF-8 on the wire, converted to and from our charset. */
+  iconv?: NameConverter | null;
+  /** --iconv and the peer can (CF_SYMLINK_ICONV): the sender converts symlink targets too. */
+  symlinkIconv?: boolean;
+  /** --iconv: a received name or target that does not convert; the entry is dropped (its name emptied). */
+  onUnconvertible?: (text: string) => void;
 }
 
 /** What the end-of-list marker said. */
@@ -158,6 +165,8 @@ export class FlistDecoder {
     let rdevMajor = this.rdevMajor;
     let rdevMinor = this.rdevMinor;
     let pendingDev = this.lastDev;
+    /** --iconv: why this entry's name or target did not convert. */
+    let unconvertible: string | undefined;
     let link: Uint8Array | undefined;
     let checksum: Uint8Array | undefined;
     let hlinkFirst = -1;
@@ -236,6 +245,11 @@ export class FlistDecoder {
         const len = p >= 30 ? r.varint() : r.i32();
         if (len <= 0 || len >= MAXPATHLEN) throw protocolError(`overflow: linkname_len=${len} in the received file list`);
         link = r.bytes(len).slice();
+        if (o.symlinkIconv && o.iconv) {
+          const local = o.iconv.fromWire(link);
+          if (convertFailed(local)) unconvertible = `symlink data for: "${process.cwd()}/%NAME%" (${local.error})`;
+          else link = local;
+        }
       }
       // Before protocol 30 hard-linked files carry their device and inode (all regular files before 28).
       const devIno = p < 30 && o.preserveHardLinks && !isDir(mode) && (p >= 28 ? (flags & XMIT.HLINKED) !== 0 : isReg(mode));
@@ -252,9 +266,19 @@ export class FlistDecoder {
 
     if (size < 0) throw new RsyncError(RERR.UNSUPPORTED, "Offset underflow: file-length is negative");
     // The prefix of the next name refers to this name as sent, not as cleaned.
-    const name = cleanWireName(rawName, o.relativePaths);
+    let localName: Uint8Array = rawName;
+    if (o.iconv) {
+      const converted = o.iconv.fromWire(rawName);
+      if (convertFailed(converted)) unconvertible = `filename: ${Buffer.from(rawName).toString("latin1")} (${converted.error})`;
+      else localName = converted;
+    }
+    const name = unconvertible === undefined ? cleanWireName(localName, o.relativePaths) : localName;
+    if (unconvertible !== undefined) {
+      // recv_file_entry: reported, and the entry stays in the list without a name (inactive).
+      o.onUnconvertible?.(unconvertible.replace("%NAME%", Buffer.from(name).toString("latin1")));
+    }
     // No request can match an empty name: upstream refuses it as unrequested.
-    if (name.length === 0) throw new RsyncError(RERR.UNSUPPORTED, "ERROR: rejecting unrequested file-list name: ");
+    else if (name.length === 0) throw new RsyncError(RERR.UNSUPPORTED, "ERROR: rejecting unrequested file-list name: ");
     const isDot = name.length === 1 && name[0] === 0x2e;
     if (isDot && !isDir(mode)) {
       throw protocolError("ERROR: rejecting non-directory transfer-root entry: .");
@@ -301,7 +325,7 @@ export class FlistDecoder {
     }
     const hlinked = hlinkKey !== undefined;
     if (hlinked) rowFlags |= F.HLINKED;
-    t.flags[row] = rowFlags;
+    t.flags[row] = unconvertible === undefined ? rowFlags : rowFlags | F.INACTIVE;
     t.extras.delete(row);
     const hasAtime = o.preserveAtimes === true && !isDir(mode);
     if (link || checksum || isDevice(mode) || hlinked || hasAtime) {

@@ -21,6 +21,7 @@
 import type { ByteWriter } from "../protocol/writer.ts";
 import { MAXPATHLEN, XMIT, type FlistWireOptions } from "./decode.ts";
 import { NO_ID_NAMES, type IdNameSource } from "./id-names.ts";
+import { convertFailed } from "./iconv.ts";
 import { F, type FileTable, isDevice, isDir, isLink, isReg, isSpecial } from "./table.ts";
 
 /**
@@ -105,6 +106,15 @@ export class FlistEncoder {
 
   /** The name of `row` as it goes on the wire. */
   wireName(row: number): Uint8Array {
+    const path = this.localWireName(row);
+    if (!this.o.iconv) return path;
+    // The builder left out every name that does not convert (send_file_name).
+    const converted = this.o.iconv.toWire(path);
+    if (convertFailed(converted)) throw new Error(`row ${row}: a name that does not convert (${converted.error})`);
+    return converted;
+  }
+
+  private localWireName(row: number): Uint8Array {
     const path = this.t.path(row);
     if (!(this.t.flags[row]! & SF.ANCHORED) || path[0] === SLASH) return path;
     const out = new Uint8Array(path.length + 1);
@@ -316,8 +326,13 @@ export class FlistEncoder {
       }
     }
     if (o.preserveLinks && isLink(mode)) {
-      const link = e?.link;
+      let link = e?.link;
       if (!link || link.length === 0) throw new Error(`row ${row}: a symlink without a target`);
+      if (o.iconv && o.symlinkIconv) {
+        const converted = o.iconv.toWire(link);
+        if (convertFailed(converted)) throw new Error(`row ${row}: a symlink target that does not convert (${converted.error})`);
+        link = converted;
+      }
       if (p >= 30) w.varint(link.length);
       else w.i32(link.length);
       w.bytes(link);

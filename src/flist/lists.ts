@@ -10,6 +10,7 @@ import type { ChunkReader } from "../protocol/reader.ts";
 import { FlistDecoder, type FlistWireOptions } from "./decode.ts";
 import { compareNames, compareRows } from "./sort.ts";
 import { F, FileTable, isDevice, isDir, isLink, isReg } from "./table.ts";
+import type { WireOrder } from "./wire-order.ts";
 
 export interface FileList {
   ndxStart: number;
@@ -46,6 +47,8 @@ export class FileLists {
   /** No more lists will come (NDX_FLIST_EOF, or the only list of a non-incremental run). */
   eof = false;
   readonly tally: ListTally = { files: 0, dirs: 0, symlinks: 0, devices: 0, specials: 0, size: 0, bytes: 0 };
+  /** --iconv: indexes count entries in transmission order (set before any list arrives). */
+  wireOrder: WireOrder | null = null;
 
   constructor(
     readonly incRecurse: boolean,
@@ -114,6 +117,7 @@ export class FileLists {
     const { ndxStart: start, count: n } = list;
     const order = Array.from({ length: n }, (_, i) => start + i);
     order.sort((x, y) => compareRows(t, x, y, this.protocol) || x - y);
+    this.wireOrder?.record(start, order);
     if (order.some((row, i) => row !== start + i)) {
       // Park the rows past the list's end, then copy them back in order.
       const scratch = start + n + 1;
@@ -231,7 +235,9 @@ export class ListReceiver {
     this.decoder.readEntry(r, flags, row, l.ndxStart, l.count);
     const t = this.lists.table;
     if (this.expectedDir) this.checkDir(row);
-    if ((this.o.isRequested || this.o.isExcluded) && !isDot(t.baseName(row), t.dirName(row))) {
+    // An entry whose name did not convert (--iconv) is already out of the transfer.
+    const dropped = (t.flags[row]! & F.INACTIVE) !== 0;
+    if ((this.o.isRequested || this.o.isExcluded) && !dropped && !isDot(t.baseName(row), t.dirName(row))) {
       if (this.o.isExcluded?.(t.path(row), isDir(t.mode[row]!))) {
         throw new RsyncError(RERR.UNSUPPORTED, `ERROR: rejecting excluded file-list name: ${Buffer.from(t.path(row)).toString("latin1")}`);
       }

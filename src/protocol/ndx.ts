@@ -7,6 +7,7 @@
 import { protocolError } from "../errors.ts";
 import type { ChunkReader } from "./reader.ts";
 import type { ByteWriter } from "./writer.ts";
+import type { WireOrder } from "../flist/wire-order.ts";
 
 export const NDX_DONE = -1;
 export const NDX_FLIST_EOF = -2;
@@ -16,10 +17,13 @@ export const NDX_FLIST_OFFSET = -101;
 export class NdxEncoder {
   private prevPositive = -1;
   private prevNegative = 1;
+  /** --iconv: rows go out as their transmission indexes. */
+  order: WireOrder | null = null;
 
   constructor(private readonly protocol: number) {}
 
   write(w: ByteWriter, ndx: number): void {
+    if (ndx >= 0 && this.order) ndx = this.order.toWire(ndx);
     if (this.protocol < 30) {
       w.i32(ndx);
       return;
@@ -57,6 +61,8 @@ export class NdxEncoder {
 export class NdxDecoder {
   private prevPositive = -1;
   private prevNegative = 1;
+  /** --iconv: transmission indexes come back as rows. */
+  order: WireOrder | null = null;
 
   constructor(private readonly protocol: number) {}
 
@@ -75,7 +81,10 @@ export class NdxDecoder {
    * goes on after the index must save() and restore() around it.
    */
   read(r: ChunkReader): number {
-    if (this.protocol < 30) return r.i32();
+    if (this.protocol < 30) {
+      const ndx = r.i32();
+      return ndx >= 0 && this.order ? this.order.toRow(ndx) : ndx;
+    }
     let b = r.u8();
     if (b === 0) return NDX_DONE;
     const negative = b === 0xff;
@@ -98,6 +107,7 @@ export class NdxDecoder {
     if (negative) this.prevNegative = value;
     else this.prevPositive = value;
     if (value < 0) throw protocolError(`Invalid file index ${value} received`);
-    return negative ? -value : value;
+    if (negative) return -value;
+    return this.order ? this.order.toRow(value) : value;
   }
 }

@@ -16,7 +16,9 @@ export const MAX_ARGS = 2048;
 /** Where the secluded part of a server argument vector starts: after the short-option cluster. */
 export function secludedStart(serverArgs: readonly string[]): number {
   const cluster = serverArgs.findIndex((a) => /^-[^-]/.test(a));
-  return cluster < 0 ? serverArgs.length : cluster + 1;
+  if (cluster < 0) return serverArgs.length;
+  // --iconv stays on the command line: the server needs it to read the rest (rsync.c send_protected_args).
+  return serverArgs[cluster + 1]?.startsWith("--iconv=") ? cluster + 2 : cluster + 1;
 }
 
 /** The bytes that carry the secluded arguments (an empty one is sent as "."). */

@@ -21,6 +21,8 @@ export interface ServerArgsContext {
 /** Whether incremental recursion may be used (compat.c set_allow_inc_recurse, client side). */
 export function allowIncRecurse(o: Options, amSender: boolean): boolean {
   if (!o.recursive || o.incRecursive === false) return false;
+  // --iconv: indexes count entries as sent, which we track for whole lists only (see flist/wire-order.ts).
+  if (o.iconv != null) return false;
   if (!amSender && (o.deleteMode === "before" || o.deleteMode === "after")) return false;
   // A receiver that prunes empty directories needs the whole list first (compat.c set_allow_inc_recurse).
   if (!amSender && o.pruneEmptyDirs) return false;
@@ -47,14 +49,30 @@ export function safeOptionArg(opt: string, value: string): string {
   return out;
 }
 
-/** The value of a split option ("--backup-dir", "DIR"), escaped as safe_arg("", DIR) does. */
-const escapedValue = (value: string) => safeOptionArg("", value).slice(1);
+/**
+ * How option values are written (safe_arg): escaped, except when the
+ * arguments travel over the connection (-s) or --old-args was given twice;
+ * -M options are left alone by a single --old-args too.
+ */
+function valueWriters(o: Options) {
+  const escape = o.secludedArgs <= 0 && o.oldArgs < 2;
+  const escapeRemote = escape && o.oldArgs <= 0;
+  return {
+    /** "--opt=value". */
+    joined: (opt: string, value: string) => (escape ? safeOptionArg(opt, value) : `${opt}=${value}`),
+    /** The value of a split option ("--backup-dir", "DIR"). */
+    split: (value: string) => (escape ? safeOptionArg("", value).slice(1) : value),
+    /** A -M option, whole. */
+    remote: (arg: string) => (escapeRemote ? safeOptionArg("", arg).slice(1) : arg),
+  };
+}
 
 export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
   const args = ["--server"];
   if (!ctx.amSender) args.push("--sender");
 
   const compress = compressServerArgs(compressRequest(o), ctx.amSender, o.skipCompress);
+  const value = valueWriters(o);
   let s = "-";
   // -s: what follows the cluster goes over the connection (see secluded-args.ts).
   if (o.secludedArgs > 0) s += "s";
@@ -99,6 +117,8 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
   if (compress.letter) s += "z";
   if (ctx.protocol >= 30) s += capabilityLetters(allowIncRecurse(o, ctx.amSender));
   if (s.length > 1) args.push(s);
+  // The server converts with the REMOTE part; it travels with the cluster, outside -s's secluded part.
+  if (o.iconv != null) args.push(safeOptionArg("--iconv", o.iconv.slice(o.iconv.indexOf(",") + 1)));
 
   if (ctx.listOnly > 1) args.push("--list-only");
   args.push(...compress.level);
@@ -118,10 +138,10 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
   if (o.blockSize) args.push(`-B${o.blockSize}`);
   if (o.timeout) args.push(`--timeout=${o.timeout}`);
   if (o.bwlimit) args.push(`--bwlimit=${o.bwlimit}`);
-  if (o.backupDir !== undefined) args.push("--backup-dir", escapedValue(o.backupDir));
+  if (o.backupDir !== undefined) args.push("--backup-dir", value.split(o.backupDir));
   // Only a suffix other than the default is sent.
   const suffix = o.backupSuffix ?? (o.backupDir !== undefined ? "" : DEFAULT_BACKUP_SUFFIX);
-  if (suffix !== (o.backupDir !== undefined ? "" : DEFAULT_BACKUP_SUFFIX)) args.push(safeOptionArg("--suffix", suffix));
+  if (suffix !== (o.backupDir !== undefined ? "" : DEFAULT_BACKUP_SUFFIX)) args.push(value.joined("--suffix", suffix));
   if (o.checksumChoice) args.push(`--checksum-choice=${o.checksumChoice}`);
   args.push(...compress.choice);
 
@@ -144,7 +164,7 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
     if (o.sizeOnly) args.push("--size-only");
     if (o.stats) args.push("--stats");
     if (o.modifyWindow) args.push(o.modifyWindow < 0 ? `-@${o.modifyWindow}` : `--modify-window=${o.modifyWindow}`);
-    if (o.partialDir !== undefined) args.push("--partial-dir", o.partialDir);
+    if (o.partialDir !== undefined) args.push("--partial-dir", value.split(o.partialDir));
     // --delay-updates brings its own partial dir (and partial files), so no --partial is said with it.
     if (o.delayUpdates) args.push("--delay-updates");
     else if (o.partialDir === undefined && o.partial) args.push("--partial");
@@ -156,19 +176,19 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
   if (o.numericIds) args.push("--numeric-ids");
   if (ctx.amSender) {
     // The receiver applies the maps (uidlist.c), so only a receiving server needs them.
-    if (o.usermap !== undefined) args.push(safeOptionArg("--usermap", o.usermap));
-    if (o.groupmap !== undefined) args.push(safeOptionArg("--groupmap", o.groupmap));
+    if (o.usermap !== undefined) args.push(value.joined("--usermap", o.usermap));
+    if (o.groupmap !== undefined) args.push(value.joined("--groupmap", o.groupmap));
     if (o.ignoreExisting) args.push("--ignore-existing");
     if (o.existing) args.push("--existing");
-    if (o.tempDir !== undefined) args.push("--temp-dir", o.tempDir);
+    if (o.tempDir !== undefined) args.push("--temp-dir", value.split(o.tempDir));
     if (o.fsync) args.push("--fsync");
     // Only a receiving server needs the basis directories (an old one may not know them).
-    for (const dir of o.basisDirs) args.push(`--${o.altDestType}-dest`, escapedValue(dir));
+    for (const dir of o.basisDirs) args.push(`--${o.altDestType}-dest`, value.split(dir));
   }
   // The --info words that matter to the server's side (make_output_option).
   const infoArg = serverInfoArg(o, ctx.amSender);
   if (infoArg) args.push(infoArg);
-  args.push(...compress.skip);
+  if (compress.skip.length) args.push(value.joined("--skip-compress", o.skipCompress!));
   if (o.mkpath && ctx.amSender) args.push("--mkpath");
   if (o.maxAlloc !== undefined) args.push(`--max-alloc=${o.maxAlloc}`);
   // --delete-missing-args needs both sides; a pushing client's own sender handles --ignore-missing-args, a pulling one tells the sending server.
@@ -188,11 +208,14 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
     // Upstream's workaround for older receivers that mishandled --inplace --sparse.
     if (o.sparse && o.wholeFile === false && ctx.amSender) args.push("--no-W");
   }
+  // Each goes to the side that acts on it: the receiver writes devices, the sender reads them.
+  if (o.writeDevices && ctx.amSender) args.push("--write-devices");
   if (o.removeSourceFiles === 1) args.push("--remove-source-files");
   else if (o.removeSourceFiles) args.push("--remove-sent-files");
+  if (o.copyDevices && !ctx.amSender) args.push("--copy-devices");
   if (o.preallocate && ctx.amSender) args.push("--preallocate");
   // -UU says it already.
   if (o.openNoatime && o.atimes <= 1) args.push("--open-noatime");
-  args.push(...o.remoteOptions);
+  args.push(...o.remoteOptions.map(value.remote));
   return args;
 }

@@ -35,6 +35,7 @@ import { checkBasisDirProtocol } from "./basis-dirs.ts";
 import { useDelayUpdatesDir } from "./delayed-updates.ts";
 import { IdMapper } from "./id-map.ts";
 import { tweakMode } from "./chmod.ts";
+import { becomeCopyAsUser } from "./copy-as.ts";
 import { Receiver } from "./receiver.ts";
 import type { Reporter } from "./reporter.ts";
 import { ServerReporter } from "./server-reporter.ts";
@@ -92,6 +93,8 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   if (o.fuzzy && s.protocol < 29) throw new RsyncError(RERR.PROTOCOL, `--fuzzy requires protocol 29 or higher (negotiated ${s.protocol}).`);
   checkXattrProtocol(o, s.protocol, req.local === true);
   checkBasisDirProtocol(o, s.protocol);
+  // --copy-as: the destination is made and written as that user (main.c do_server_recv, client_run).
+  becomeCopyAsUser(o, "Receiver");
   const stats = emptyStats();
   const lists = new FileLists(s.incRecurse, s.protocol);
   // --iconv: names differ between the sides, so indexes count entries as sent (flist.c need_unsorted_flist).

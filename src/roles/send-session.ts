@@ -23,6 +23,8 @@ import type { Output } from "../io/output.ts";
 import { MSG } from "../protocol/mux.ts";
 import { fileListHasher } from "../protocol/checksum-choice.ts";
 import { NdxDecoder, NdxEncoder } from "../protocol/ndx.ts";
+import { WireOrder, withWireOrder } from "../flist/wire-order.ts";
+import { senderNameCheck } from "../flist/iconv-hooks.ts";
 import type { Session } from "../protocol/setup.ts";
 import { Sender } from "./sender.ts";
 import { checkXattrProtocol, SenderXattrs, xattrOptim } from "../flist/xattrs.ts";
@@ -42,6 +44,8 @@ import type { FileLists } from "../flist/lists.ts";
 import { terminal } from "../output/terminal.ts";
 import { receiverWantsFilterList } from "./receive-session.ts";
 import { SourceRemover } from "./source-removal.ts";
+import { deviceAsFile, deviceContentLength, readLength } from "../fs/device-content.ts";
+import { becomeCopyAsUser } from "./copy-as.ts";
 import { outputConfig } from "../cli/output-config.ts";
 import type { BatchRecorder } from "../batch/batch-file.ts";
 
@@ -109,6 +113,8 @@ export async function sendTransfer(request: SendRequest): Promise<SendResult> {
   const { o, s, input, output } = req;
   const started = Date.now();
   checkXattrProtocol(o, s.protocol, req.local === true);
+  // --copy-as: the files are read as that user (main.c do_server_sender, client_run).
+  becomeCopyAsUser(o, "sender");
   // io.c read_a_msg as a sending server: a client that gives up says so (MSG_ERROR_EXIT); we answer and end too.
   if (req.amServer) input.setMessageHandler((code, payload) => peerExit(code, payload, input, output, s.protocol));
   // A server's rules come from its client; a pushing client tells a deleting receiver its own.
@@ -163,10 +169,12 @@ function readFlagsFor(o: Options): number {
 }
 
 /** A file's whole content, opened with `flags` (O_NOATIME for --open-noatime). */
-function readWhole(path: Buffer, flags: number): Buffer {
+function readWhole(path: Buffer, flags: number, copyDevices = true): Buffer {
   const fd = openSync(path, flags);
   try {
-    return readFileSync(fd);
+    // A device (--copy-devices) is read for its length only: /dev/zero has no end.
+    const length = deviceContentLength(fd, copyDevices);
+    return length === undefined ? readFileSync(fd) : readLength(fd, length);
   } finally {
     closeSync(fd);
   }
@@ -216,16 +224,20 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
       ignoreNonreadable: o.ignoreNonreadable,
       tweakMode: o.chmod.length ? (mode) => tweakMode(mode, o.chmod) : undefined,
       atime: o.atimes ? accessTime : undefined,
+      deviceAsFile: o.copyDevices ? deviceAsFile : undefined,
       // -c: each regular file's sum goes in its entry (flist.c file_checksum).
       checksum: o.checksum ? (path) => contentSum(path, s, readFlagsFor(o)) : undefined,
       onMessage: say,
+      unconvertible: senderNameCheck(o, s),
       ...filterHooks(filters, o, true),
       fullName: o.moduleName === undefined ? undefined : moduleFullName(o.moduleName),
     },
     req.root,
     walkFs,
   );
-  const ndxOut = new NdxEncoder(s.protocol);
+  // --iconv: names differ between the sides, so indexes count entries as sent (flist.c need_unsorted_flist).
+  if (o.iconv != null) builder.lists.wireOrder = new WireOrder();
+  const ndxOut = withWireOrder(new NdxEncoder(s.protocol), builder.lists.wireOrder);
   const encoder = new FlistEncoder(builder.table, {
     ...flistWireOptions(o, s),
     incRecurse: s.incRecurse,
@@ -285,15 +297,16 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
     lists: builder.lists,
     input,
     output,
-    ndxIn: new NdxDecoder(s.protocol),
+    ndxIn: withWireOrder(new NdxDecoder(s.protocol), builder.lists.wireOrder),
     ndxOut,
     stats,
     ioError: builder.ioError,
     // upstream's do_xfers: --only-write-batch's dry run still sends the files (into the batch).
     dryRun: o.dryRun && !(o.writeBatch < 0),
     batchOnlyData: req.recorder && o.writeBatch < 0 ? req.recorder.dataSink() : undefined,
-    readContent: (row) => readWhole(Buffer.from(builder.localPath(row)), readFlags),
+    readContent: (row) => readWhole(Buffer.from(builder.localPath(row)), readFlags, o.copyDevices),
     openContent: (row) => openSync(Buffer.from(builder.localPath(row)), readFlags),
+    contentLength: (fd) => deviceContentLength(fd, o.copyDevices),
     displayName: (row) => `"${Buffer.from(builder.localPath(row)).toString("latin1")}"`,
     sendMoreLists: (idle) => {
       if (lists.eof) return;

@@ -1,0 +1,23 @@
+/** Where --iconv meets a session: the sending side's check of each name before it is listed. */
+import type { Options } from "../cli/options.ts";
+import { CF, type Session } from "../protocol/setup.ts";
+import { convertFailed, nameConverterFor } from "./iconv.ts";
+
+/**
+ * send_file_name: a name (or, when the receiver takes converted targets, a
+ * symlink's target) that does not convert to UTF-8 is left out of the list.
+ */
+export function senderNameCheck(o: Options, s: Session) {
+  const iconv = nameConverterFor(o.iconv, o.server);
+  if (!iconv) return undefined;
+  const symlinks = (s.compatFlags & CF.SYMLINK_ICONV) !== 0;
+  return (name: Uint8Array, link: Uint8Array | undefined) => {
+    const converted = iconv.toWire(name);
+    if (convertFailed(converted)) return { what: "filename" as const, error: converted.error };
+    if (link && symlinks) {
+      const target = iconv.toWire(link);
+      if (convertFailed(target)) return { what: "symlink" as const, error: target.error };
+    }
+    return null;
+  };
+}
