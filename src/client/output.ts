@@ -4,8 +4,9 @@
  * maybe_log_item, log_delete), progress lines, --list-only lines and the
  * end summary. Formatting lives in src/output/; this decides what to show.
  */
+import { localCopyNameShown } from "../flist/iconv-hooks.ts";
 import type { Options } from "../cli/options.ts";
-import type { OutputConfig } from "../cli/output-config.ts";
+import { type OutputConfig, outputConfig } from "../cli/output-config.ts";
 import type { FileList, FileLists } from "../flist/lists.ts";
 import { isDir, isLink, isReg } from "../flist/table.ts";
 import { digestHex } from "../native/index.ts";
@@ -38,16 +39,18 @@ export class ClientOutput implements Reporter {
     private readonly stats: TransferStats,
     private readonly s: Session,
     /**
-     * "local": a local copy, where we are the sender too, so "sent" is what the
-     * sending side wrote. "push": we are the sender and print what it logs.
+     * "local": a local copy's receiving half, where we are the sender too, so
+     * "sent" is what the sending side wrote; "local-send": its sending half,
+     * which writes the items to --log-file as upstream's sending client does.
+     * "push": we are the sender and print what it logs.
      */
-    private readonly mode: "pull" | "local" | "push" = "pull",
+    private readonly mode: "pull" | "local" | "local-send" | "push" = "pull",
     /** A daemon's transfer log: the module and the client, for %m %h %a %u %P. */
     daemon?: { module: string; host: string; addr: string; user: string; modulePath: string },
   ) {
     this.cx = {
       op: mode === "push" ? "send" : "recv",
-      amSender: mode === "push",
+      amSender: mode === "push" || mode === "local-send",
       preserveMtimes: o.times,
       // A receiver that cannot set symlink times (as upstream assumes before protocol 29) shows 'T'.
       // A sender knows the receiver can from the compat flags (protocol 30+; compat.c).
@@ -75,7 +78,7 @@ export class ClientOutput implements Reporter {
     let toLog = !this.o.dryRun && this.o.writeBatch >= 0;
     if (!(e.iflags & ITEM.TRANSFER)) {
       // Before protocol 29 a local copy's generator is upstream's server: its item lines never reach the user.
-      if (this.mode === "local" && this.s.protocol < 29) return;
+      if (this.mode.startsWith("local") && this.s.protocol < 29) return;
       const significant = e.iflags & SIGNIFICANT_ITEM_FLAGS;
       const hasI = this.out.formatHasI;
       const hlink = (e.xname?.length ?? 0) > 0;
@@ -84,8 +87,9 @@ export class ClientOutput implements Reporter {
       if (!(seeItem || localChange || hlink || (isDir(this.lists.table.mode[e.row]!) && significant))) return;
       toLog = significant !== 0 || clientLog.formatHasI;
     }
-    if (format !== null) terminal.client(formatItem(format, this.logged(e), this.cx));
-    if (toLog && clientLog.active && clientLog.format !== "") clientLog.line(formatItem(clientLog.format, this.loggedForLog(this.logged(e)), this.logCx()));
+    // A local copy's items go to the user from the receiving half and to the log from the sending half.
+    if (format !== null && this.mode !== "local-send") terminal.client(formatItem(format, this.logged(e), this.cx));
+    if (toLog && this.mode !== "local" && clientLog.active && clientLog.format !== "") clientLog.line(formatItem(clientLog.format, this.logged(e), this.cx));
   }
 
   /** One item in any format (a daemon's transfer log uses its own). */
@@ -106,16 +110,7 @@ export class ClientOutput implements Reporter {
       terminal.client(formatItem(useFormat ? format! : "deleting %n", this.deletedItem(name, dir), this.cx));
     }
     if (!clientLog.active || this.o.dryRun) return;
-    clientLog.line(formatItem(clientLog.formatHasOorI ? clientLog.format : "deleting %n", this.deletedItem(name, dir), this.logCx()));
-  }
-
-  /** Upstream's log is written by the sending side in a local copy: its items say "send". */
-  private logCx(): LogFormatContext {
-    return this.mode === "local" ? { ...this.cx, amSender: true } : this.cx;
-  }
-
-  private loggedForLog(item: LoggedItem): LoggedItem {
-    return this.mode === "local" ? { ...item, op: "send", bytesOut: item.bytesIn, bytesIn: 0 } : item;
+    clientLog.line(formatItem(clientLog.formatHasOorI ? clientLog.format : "deleting %n", this.deletedItem(name, dir), this.cx));
   }
 
   private deletedItem(name: Uint8Array, dir: boolean): LoggedItem {
@@ -231,10 +226,13 @@ export class ClientOutput implements Reporter {
       else if (e.iflags & ITEM.TRANSFER && e.checksum) checksumHex = digestHex(this.s.sums.xfer.alg!, e.checksum);
     }
     // The file list's name (f_name), also when the file lands under another name (a single-file DEST).
-    let name = latin1(t.path(row));
+    const shown = this.mode === "local" ? localCopyNameShown(this.o) : null;
+    let name = latin1(shown ? shown(t.path(row)) : t.path(row));
     if (isDir(mode) && name.endsWith("/")) name = name.slice(0, -1);
+    const sending = this.mode === "push" || this.mode === "local-send";
     return {
-      op: this.cx.op,
+      // A local copy's itemizing shows '>' (log.c: local_server), its %o still "send".
+      op: this.mode === "local-send" ? "send" : this.cx.op,
       mode,
       size: t.size[row]!,
       mtime: t.mtime[row]!,
@@ -242,12 +240,20 @@ export class ClientOutput implements Reporter {
       gid: t.gid[row]!,
       name: name === "" ? "." : name,
       nameGiven: false,
-      link: latin1(extras?.link),
+      link: latin1(shown && extras?.link ? shown(extras.link) : extras?.link),
       hlink: latin1(e.xname),
       iflags: e.iflags,
-      bytesIn: this.mode === "push" ? 0 : (e.wireBytes ?? 0),
-      bytesOut: this.mode === "push" ? (e.wireBytes ?? 0) : 0,
+      bytesIn: sending ? 0 : (e.wireBytes ?? 0),
+      bytesOut: sending ? (e.wireBytes ?? 0) : 0,
+      // A daemon's sender names files within its module (its own %f rule); a client's, as it found them.
+      senderPath: sending && e.path && !this.cx.daemon ? latin1(e.path) : undefined,
       checksumHex,
     };
   }
+}
+
+/** A local copy's sending half: its items go to --log-file only, as upstream's sending client logs them. */
+export function logOnlyReporter(o: Options, s: Session, lists: FileLists, stats: TransferStats): (e: ItemEvent) => void {
+  const r = new ClientOutput(o, outputConfig(o), lists, stats, s, "local-send");
+  return (e) => r.item(e);
 }

@@ -23,10 +23,15 @@ import { receiveTransfer } from "../roles/receive-session.ts";
 import { emptyStats, type TransferStats } from "../roles/stats.ts";
 import type { HostSpec } from "../transport/address.ts";
 import { connectToRemote } from "./connection.ts";
+import { logOnlyReporter } from "./output.ts";
+import { clientLog } from "../output/client-log.ts";
+import type { FileLists } from "../flist/lists.ts";
 import { serverArgs } from "../protocol/server-args.ts";
 import { PROTOCOL_VERSION } from "../version.ts";
 import { requestedNames } from "./requested.ts";
 import type { BatchRecorder } from "../batch/batch-file.ts";
+import { checkLocalCopyAs } from "../roles/copy-as.ts";
+import { reportFailure } from "../cli/report.ts";
 
 export interface PullResult {
   exitCode: number;
@@ -126,6 +131,7 @@ async function runConnected(
  */
 export async function localCopy(req: { o: Options; sources: string[]; dest: string; listing: boolean; startTime: number; recorder?: BatchRecorder }): Promise<PullResult> {
   const o = req.o;
+  checkLocalCopyAs(o, (e) => reportFailure(e, "Receiver"));
   // main.c: not when writing a batch, whose reader may have the old files to build on.
   if (!req.recorder) o.wholeFile ??= true;
   const protocol = o.protocol ?? PROTOCOL_VERSION;
@@ -152,7 +158,9 @@ export async function localCopy(req: { o: Options; sources: string[]; dest: stri
       });
       sout.startMultiplex();
       if (protocol >= 30 || o.removeSourceFiles) sin.startMultiplex();
-      await sendTransfer({ o, s, input: sin, output: sout, ...sendingArgs(o, req.sources), amServer: true, local: true });
+      // Upstream's log file is written by the sending half of a local copy.
+      const logItems = clientLog.active ? (lists: FileLists, stats: TransferStats) => logOnlyReporter(o, s, lists, stats) : undefined;
+      await sendTransfer({ o, s, input: sin, output: sout, ...sendingArgs(o, req.sources), amServer: true, local: true, report: logItems });
     } catch (e) {
       // The receiving side hears about it as upstream's client would from its server.
       if (e instanceof RsyncError && e.message && sout.multiplexed) sout.message(MSG.ERROR, Buffer.from(`${e.message}\n`, "latin1"));

@@ -23,6 +23,8 @@ export class Output {
   private waiters: (() => void)[] = [];
   /** Bytes handed to the channel (frame headers included). */
   bytesSent = 0;
+  /** Data-stream bytes framed so far (upstream's total_data_written, less what is still pending). */
+  private dataFlushed = 0;
   /** When bytes were last accepted by the channel (ms), for --timeout. */
   lastActivity = Date.now();
   /** Sees every byte of the data stream as it leaves (--write-batch records a pushing sender's output). */
@@ -30,6 +32,11 @@ export class Output {
 
   constructor(private readonly channel: Channel) {
     channel.onDrain(() => this.pump());
+  }
+
+  /** Data-stream bytes written so far, without the multiplexing headers (io.c total_data_written). */
+  get dataWritten(): number {
+    return this.dataFlushed + this.pending.length;
   }
 
   /** The data stream's writer. What is written goes out at the end of this tick. */
@@ -85,6 +92,7 @@ export class Output {
     const n = this.pending.length;
     if (n === 0) return;
     const bytes = this.pending.peek();
+    this.dataFlushed += n;
     this.tee?.(bytes);
     if (!this.isMultiplexed) {
       this.enqueue(bytes.slice());

@@ -31,6 +31,8 @@ export interface LoggedItem {
   bytesOut: number;
   /** Whole-file checksum as hex, or null when there is none to show. */
   checksumHex: string | null;
+  /** A sending side's own path of the entry, which its %f shows. */
+  senderPath?: string;
 }
 
 export interface LogFormatContext extends ItemizeContext {
@@ -92,7 +94,7 @@ function expand(letter: string, item: LoggedItem, cx: LogFormatContext, humanize
     case "o":
       return item.op;
     case "f": {
-      const n = cleanName(item.name);
+      const n = cx.amSender && item.senderPath !== undefined ? cleanFname(item.senderPath) : cleanName(item.name);
       return n.startsWith("/") ? n.slice(1) : n;
     }
     case "n":
@@ -143,6 +145,14 @@ export function permString(mode: number): string {
   exec(6, 0o2000, "s", "S");
   exec(9, 0o1000, "t", "T");
   return s;
+}
+
+/** util1.c clean_fname with no flags: repeated slashes and "./" components go, a trailing "." stays. */
+function cleanFname(name: string): string {
+  const abs = name.startsWith("/");
+  const parts = name.split("/").filter((p, i, all) => p !== "" && (p !== "." || i === all.length - 1));
+  const joined = parts.join("/");
+  return abs ? `/${joined}` : joined || ".";
 }
 
 /** util1.c clean_fname without its "collapse ..": drops "." components and repeated slashes. */

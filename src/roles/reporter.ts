@@ -17,6 +17,8 @@ export interface ItemEvent {
   checksum?: Uint8Array;
   /** Protocol bytes this file's data took on the wire: sum head, tokens, checksum (for %b). */
   wireBytes?: number;
+  /** A sending side's path of the entry (for its %f). */
+  path?: Uint8Array;
 }
 
 export interface Reporter {

@@ -307,7 +307,8 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
     readContent: (row) => readWhole(Buffer.from(builder.localPath(row)), readFlags, o.copyDevices),
     openContent: (row) => openSync(Buffer.from(builder.localPath(row)), readFlags),
     contentLength: (fd) => deviceContentLength(fd, o.copyDevices),
-    displayName: (row) => `"${Buffer.from(builder.localPath(row)).toString("latin1")}"`,
+    displayName: (row) => builder.shownName(row),
+    localPath: (row) => builder.localPath(row),
     sendMoreLists: (idle) => {
       if (lists.eof) return;
       const more = lists.writeMore(output.data, idle ? IDLE_LOOKAHEAD : LOOKAHEAD, sender?.finishedFiles ?? 0);

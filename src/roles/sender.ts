@@ -9,7 +9,8 @@
  * entry's content, how to match against a basis) comes in a SendingSide, so
  * the same loop serves a client push, a server pull and a local copy.
  */
-import { protocolError } from "../errors.ts";
+import { RsyncError, protocolError } from "../errors.ts";
+import { errText } from "../fs/errors.ts";
 import type { FileLists } from "../flist/lists.ts";
 import { F, isDevice, isDir, isLink, isReg } from "../flist/table.ts";
 import { IOERR_GENERAL, IOERR_VANISHED } from "../flist/decode.ts";
@@ -50,8 +51,12 @@ export interface SendingSide {
   readContent(row: number): Uint8Array;
   /** An entry opened for reading (a descriptor the sender closes); throws as readContent does. */
   openContent(row: number): number;
+  /** How much of an opened entry to send: a device's length (--copy-devices; throws without it), undefined to read to the end. */
+  contentLength?(fd: number): number | undefined;
   /** A readable name for messages. */
   displayName(row: number): string;
+  /** The entry's path on this side, for a sending side's %f (log.c: the sender's F_PATHNAME joined to the name). */
+  localPath?(row: number): Uint8Array;
   /**
    * Incremental recursion: sends further lists while the receiver may need
    * them; `idle` when about to wait for the generator (upstream then keeps
@@ -245,12 +250,13 @@ export class Sender {
   }
 
   /** The item as the client's output (or a daemon's transfer log) sees it. */
-  private report(row: number, req: Request, totals: DeltaTotals | null): void {
+  private report(row: number, req: Request, totals: DeltaTotals | null, wireBytes?: number): void {
     const x = this.x;
     if (!x.report) return;
     // A transfer's xname names its fuzzy basis, which upstream's log_item does not show.
     const xname = req.iflags & ITEM.TRANSFER ? undefined : (req.xname ?? undefined);
-    x.report({ row, name: x.lists.table.path(row), iflags: req.iflags, xname, literal: totals?.literal, matched: totals?.matched });
+    const path = x.localPath?.(row);
+    x.report({ row, name: x.lists.table.path(row), iflags: req.iflags, xname, literal: totals?.literal, matched: totals?.matched, wireBytes, path });
   }
 
   private rowOf(ndx: number): number {
@@ -303,17 +309,21 @@ export class Sender {
     try {
       source = whole ? { fd: x.openContent(row) } : { data: x.readContent(row) };
     } catch (e) {
+      // A device without --copy-devices ends the transfer (sender.c), it is no open failure.
+      if (e instanceof RsyncError) throw e;
       const err = e as NodeJS.ErrnoException;
       if (err.code === "ENOENT") {
         x.ioError |= IOERR_VANISHED;
         x.warn("warning", `file has vanished: ${x.displayName(row)}`);
       } else {
         x.ioError |= IOERR_GENERAL;
-        x.warn("error", `rsync: [sender] send_files failed to open ${x.displayName(row)}: ${err.message}`);
+        x.warn("error", `rsync: [sender] send_files failed to open ${x.displayName(row)}: ${errText(err)}`);
       }
       if (x.s.protocol >= 30) x.output.messageInt(MSG.NO_SEND, req.ndx);
       return;
     }
+    // %b counts from here, the echoed item included (sender.c remember_initial_stats).
+    const dataStart = x.output.dataWritten;
     this.echo(req);
     const batchOnly = x.batchOnlyData;
     // The item goes to both (it is recorded as it leaves), then the data to the batch alone.
@@ -325,7 +335,7 @@ export class Sender {
     let totals: DeltaTotals;
     if ("fd" in source) {
       try {
-        totals = await writeWholeFile(sink, this.tokens, source.fd, wholeFileHasher(x.s.sums), this.readBuffer);
+        totals = await writeWholeFile(sink, this.tokens, source.fd, wholeFileHasher(x.s.sums), this.readBuffer, x.contentLength?.(source.fd));
       } finally {
         closeSync(source.fd);
       }
@@ -335,7 +345,7 @@ export class Sender {
     x.stats.literalData += totals.literal;
     x.stats.matchedData += totals.matched;
     t.flags[row] = t.flags[row]! | F.FILE_SENT;
-    this.report(row, req, totals);
+    this.report(row, req, totals, x.output.dataWritten - dataStart);
     batchOnly?.flush();
     x.output.flush();
   }

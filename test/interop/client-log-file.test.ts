@@ -18,6 +18,8 @@ let src: string;
 let upstream: RunningDaemon;
 let ours: RunningDaemon;
 let counter = 0;
+/** A remote shell that runs the command here (upstream's rsync as the server). */
+let rsh: string;
 
 beforeAll(async () => {
   work = fs.mkdtempSync(join(tmpdir(), "oc-logfile-"));
@@ -29,6 +31,8 @@ beforeAll(async () => {
   fs.symlinkSync("a", join(src, "l"));
   ageTree(src, 1_500_000_000);
   fs.mkdirSync(join(work, "w"));
+  rsh = join(work, "rsh");
+  fs.writeFileSync(rsh, '#!/bin/sh\nwhile [ "$1" = "-l" ]; do shift 2; done\nshift\nexec sh -c "$*"\n', { mode: 0o755 });
   const modules: ModuleConfig[] = [
     { name: "src", path: src, params: { uid: "0", gid: "0" } },
     { name: "w", path: join(work, "w"), params: { "read only": "no", uid: "0", gid: "0" } },
@@ -62,7 +66,8 @@ function logLines(file: string, names: string[]): string[] {
     .sort();
 }
 
-type Mode = "local" | "pull" | "push";
+/** pull and push: with upstream's daemon; rsh-pull and rsh-push: with upstream's server over a remote shell. */
+type Mode = "local" | "pull" | "push" | "rsh-pull" | "rsh-push";
 
 interface Case {
   args: string[];
@@ -78,15 +83,19 @@ async function compare(mode: Mode, c: Case): Promise<string[]> {
   const destTheirs = join(base, `${id}-theirs`);
   for (const d of [destOurs, destTheirs]) {
     fs.mkdirSync(d);
-    if (c.extra) fs.writeFileSync(join(d, "zz-extra"), "old");
+    if (c.extra) {
+      fs.writeFileSync(join(d, "zz-extra"), "old");
+      fs.utimesSync(join(d, "zz-extra"), 1_400_000_000, 1_400_000_000);
+    }
   }
   const logOurs = join(work, `${id}-ours.log`);
   const logTheirs = join(work, `${id}-theirs.log`);
   const sources = c.sources ?? ["src/"];
-  const from = (s: string) => (mode === "pull" ? upstream.url("src", s.replace(/^src\/?/, "")) : join(work, s));
-  const to = (d: string) => (mode === "push" ? upstream.url("w", `${d.slice(base.length + 1)}/`) : `${d}/`);
-  const a = await runOc([...c.args, `--log-file=${logOurs}`, ...sources.map(from), to(destOurs)]);
-  const b = await runRsync([...c.args, `--log-file=${logTheirs}`, ...sources.map(from), to(destTheirs)]);
+  const from = (s: string) => (mode === "pull" ? upstream.url("src", s.replace(/^src\/?/, "")) : mode === "rsh-pull" ? `host:${join(work, s)}` : join(work, s));
+  const to = (d: string) => (mode === "push" ? upstream.url("w", `${d.slice(base.length + 1)}/`) : mode === "rsh-push" ? `host:${d}/` : `${d}/`);
+  const shell = mode.startsWith("rsh") ? ["-e", rsh] : [];
+  const a = await runOc([...c.args, ...shell, `--log-file=${logOurs}`, ...sources.map(from), to(destOurs)]);
+  const b = await runRsync([...c.args, ...shell, `--log-file=${logTheirs}`, ...sources.map(from), to(destTheirs)]);
   expect(a.code).toBe(b.code);
   expect(normalizeErrors(a.stderr).replaceAll(destOurs, "DEST")).toBe(normalizeErrors(b.stderr).replaceAll(destTheirs, "DEST"));
   expect(snapshot(destOurs, { ignoreDirTimes: true })).toEqual(snapshot(destTheirs, { ignoreDirTimes: true }));
@@ -104,12 +113,12 @@ const cases: [string, Case][] = [
   ["--delete", { args: ["-a", "--delete"], extra: true }],
   ["--delete -n logs no deletion", { args: ["-a", "--delete", "-n"], extra: true }],
   ["--delete with a format without %i", { args: ["-a", "--delete", "--log-file-format=%o %n"], extra: true }],
-  ["a format with %o %l %M %n %i", { args: ["-a", "--log-file-format=[%o] %l %M %n%L %i"] }],
+  ["a format with %o %f %b %l %M %n %i", { args: ["-a", "--log-file-format=[%o] %f %b %l %M %n%L %i"] }],
   ["a format without %i logs only transfers and significant items", { args: ["-a", "--log-file-format=%n"] }],
 ];
 
 describe("--log-file as upstream's client writes it", () => {
-  for (const mode of ["local", "pull", "push"] as const) {
+  for (const mode of ["local", "pull", "push", "rsh-pull", "rsh-push"] as const) {
     for (const [title, c] of cases) test(`${title}: ${mode}`, () => compare(mode, c));
   }
 
@@ -126,7 +135,7 @@ describe("--log-file as upstream's client writes it", () => {
     expect(lines).toContain("building file list");
   });
 
-  for (const mode of ["local", "push"] as const) {
+  for (const mode of ["local", "push", "rsh-push"] as const) {
     test(`a failing source: ${mode}`, async () => {
       const lines = await compare(mode, { args: ["-a"], sources: ["src/no-such", "src/a"] });
       expect(lines.some((l) => l.includes('link_stat') && l.includes("no-such"))).toBe(true);
