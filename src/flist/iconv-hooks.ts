@@ -21,3 +21,20 @@ export function senderNameCheck(o: Options, s: Session) {
     return null;
   };
 }
+
+/**
+ * A local copy's output: upstream's receiving half (the server, REMOTE
+ * charset) sends its lines as UTF-8 and the client shows them in its LOCAL
+ * charset (log.c rwrite with ic_recv); what does not convert stays as it is.
+ */
+export function localCopyNameShown(o: Options): ((name: Uint8Array) => Uint8Array) | null {
+  const remote = nameConverterFor(o.iconv, true);
+  const local = nameConverterFor(o.iconv, false);
+  if (!remote || !local) return null;
+  return (name) => {
+    const wire = remote.toWire(name);
+    if (convertFailed(wire)) return name;
+    const shown = local.fromWire(wire);
+    return convertFailed(shown) ? name : shown;
+  };
+}

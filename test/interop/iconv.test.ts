@@ -1,0 +1,156 @@
+/**
+ * --iconv against upstream: names in ISO-8859-1 on one side and UTF-8 on the
+ * other (symlink targets too), in a local copy, pulling from and pushing to
+ * upstream's daemon, and upstream's client against our daemon. Trees are
+ * compared by their names' bytes, with output and exit codes.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import * as fs from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startDaemon, type ModuleConfig, type RunningDaemon } from "../helpers/daemon.ts";
+import { maskFigures, normalizeErrors, runOc, runRsync } from "../helpers/run.ts";
+
+let work: string;
+let upstream: RunningDaemon;
+let ours: RunningDaemon;
+
+const latin1 = (s: string) => Buffer.from(s, "latin1");
+const utf8 = (s: string) => Buffer.from(s, "utf8");
+
+/** The same names in one charset: two with accents, one in a directory, a symlink to one of them. */
+function makeTree(root: string, enc: (s: string) => Buffer): void {
+  const p = (...parts: string[]) => Buffer.concat([utf8(`${root}/`), enc(parts.join("/"))]);
+  fs.mkdirSync(root, { recursive: true });
+  fs.mkdirSync(p("dir"));
+  fs.writeFileSync(p("café"), "x");
+  fs.writeFileSync(p("dir", "naïve"), "yy");
+  fs.writeFileSync(p("plain"), "zzz");
+  fs.writeFileSync(p("Ünïcödé"), "w");
+  fs.symlinkSync(enc("café"), p("lnk"));
+}
+
+/** Every entry under root by its name's bytes (hex where not ASCII), with content or link target. */
+function tree(root: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: Buffer, rel: string) => {
+    for (const name of fs.readdirSync(dir, { encoding: "buffer" })) {
+      const path = Buffer.concat([dir, utf8("/"), name]);
+      const shown = `${rel}${[...name].map((b) => (b < 0x80 ? String.fromCharCode(b) : `\\x${b.toString(16)}`)).join("")}`;
+      const st = fs.lstatSync(path);
+      if (st.isSymbolicLink()) out.push(`${shown} -> ${fs.readlinkSync(path, { encoding: "buffer" }).toString("hex")}`);
+      else if (st.isDirectory()) {
+        out.push(`${shown}/`);
+        walk(path, `${shown}/`);
+      } else out.push(`${shown} ${fs.readFileSync(path, "latin1")}`);
+    }
+  };
+  walk(utf8(root), "");
+  return out.sort();
+}
+
+beforeAll(async () => {
+  work = fs.mkdtempSync(join(tmpdir(), "oc-iconv-"));
+  makeTree(join(work, "l1"), latin1);
+  makeTree(join(work, "u8"), utf8);
+  fs.mkdirSync(join(work, "w"));
+  const modules: ModuleConfig[] = [
+    { name: "u8", path: join(work, "u8"), params: { uid: "0", gid: "0" } },
+    { name: "w", path: join(work, "w"), params: { "read only": "no", uid: "0", gid: "0" } },
+  ];
+  upstream = await startDaemon("upstream", modules);
+  ours = await startDaemon("ours", modules);
+});
+
+afterAll(async () => {
+  await upstream.stop();
+  await ours.stop();
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+const lines = (text: string, dests: string[]) => {
+  let t = maskFigures(text);
+  for (const d of dests) t = t.replaceAll(d, "DEST");
+  return t.split("\n").filter(Boolean).sort();
+};
+
+let n = 0;
+
+/**
+ * Runs our client and upstream's with the same arguments (`args(dest)`
+ * builds them for a destination name) and compares what they did.
+ */
+async function compare(args: (dest: string) => string[], destRoot: string, client: "both" | "upstream" = "both", expectTree?: string) {
+  n++;
+  const a = `ours-${n}`;
+  const b = `theirs-${n}`;
+  const first = client === "both" ? await runOc(args(a), { cwd: work }) : await runRsync(args(a), { cwd: work });
+  const second = await runRsync(args(b), { cwd: work });
+  expect(normalizeErrors(first.stderr).replaceAll(a, "DEST")).toBe(normalizeErrors(second.stderr).replaceAll(b, "DEST"));
+  expect(first.code).toBe(second.code);
+  expect(lines(first.stdout, [a])).toEqual(lines(second.stdout, [b]));
+  const got = tree(join(destRoot, a));
+  expect(got).toEqual(tree(join(destRoot, b)));
+  if (expectTree) expect(got).toEqual(tree(join(work, expectTree)));
+  return got;
+}
+
+const ICONV = "--iconv=ISO-8859-1,UTF-8";
+
+test("local copy: latin1 names arrive as UTF-8 (names, symlink target)", async () => {
+  await compare((d) => ["-a", ICONV, "l1/", `${d}/`], work, "both", "u8");
+});
+
+test("local copy: UTF-8 names arrive as latin1 with --iconv=UTF-8,LATIN1", async () => {
+  await compare((d) => ["-a", "--iconv=UTF-8,LATIN1", "u8/", `${d}/`], work, "both", "l1");
+});
+
+test("local copy, -i: itemized names and the tree match upstream's", async () => {
+  await compare((d) => ["-ai", "--iconv=UTF-8,ISO8859-1", "u8/", `${d}/`], work, "both", "l1");
+});
+
+test("pull from upstream's daemon: UTF-8 names there, latin1 here", async () => {
+  await compare((d) => ["-ai", ICONV, upstream.url("u8", ""), `${d}/`], work, "both", "l1");
+});
+
+test("pull from upstream's daemon with -s", async () => {
+  await compare((d) => ["-a", "-s", ICONV, upstream.url("u8", ""), `${d}/`], work, "both", "l1");
+});
+
+test("push to upstream's daemon: latin1 here, UTF-8 there", async () => {
+  await compare((d) => ["-a", ICONV, "l1/", upstream.url("w", `${d}/`)], join(work, "w"), "both", "u8");
+});
+
+test("upstream's client pulling from our daemon", async () => {
+  await compare((d) => ["-ai", ICONV, ours.url("u8", ""), `${d}/`], work, "upstream", "l1");
+});
+
+test("upstream's client pushing to our daemon", async () => {
+  await compare((d) => ["-a", ICONV, "l1/", ours.url("w", `${d}/`)], join(work, "w"), "upstream", "u8");
+});
+
+test("names that do not convert are reported and skipped (exit 23)", async () => {
+  const got = await compare((d) => ["-a", "--no-inc-recursive", "--iconv=UTF-8,ASCII", "u8/", `${d}/`], work);
+  expect(got).toEqual(["dir/", "plain zzz"]);
+});
+
+test("a sender's latin1 name read as UTF-8 does not convert", async () => {
+  const got = await compare((d) => ["-a", "--iconv=UTF-8,UTF-8", "l1/", `${d}/`], work);
+  expect(got).toEqual(["dir/", "plain zzz"]);
+});
+
+test("an unknown charset fails as iconv_open does (exit 4)", async () => {
+  const a = await runOc(["-a", "--iconv=BOGUS", "l1/", "nowhere/"], { cwd: work });
+  expect(a.code).toBe(4);
+  expect(a.stderr).toContain('iconv_open("UTF-8", "BOGUS") failed');
+});
+
+test("--no-iconv and --iconv=- turn conversion off, $RSYNC_ICONV turns it on", async () => {
+  await compare((d) => ["-a", ICONV, "--no-iconv", "l1/", `${d}/`], work, "both", "l1");
+  await compare((d) => ["-a", "--iconv=-", "l1/", `${d}/`], work, "both", "l1");
+  n++;
+  const env = { ...process.env, RSYNC_ICONV: "ISO-8859-1,UTF-8" } as Record<string, string>;
+  const a = await runOc(["-a", "l1/", `env-${n}/`], { cwd: work, env });
+  expect(a.code).toBe(0);
+  expect(tree(join(work, `env-${n}`))).toEqual(tree(join(work, "u8")));
+});
