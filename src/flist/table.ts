@@ -142,7 +142,10 @@ export class FileTable {
 
   /** Stores a full relative path for `row`, split into interned dir and base name. */
   setName(row: number, path: Uint8Array): void {
-    const slash = path.lastIndexOf(0x2f);
+    let slash = path.lastIndexOf(0x2f);
+    // A top-level name of an absolute -R path ("/tmp") keeps its slash in the base name, so that it
+    // sorts and shows as upstream's "/tmp" (an empty, not a missing, dirname there).
+    if (slash === 0) slash = -1;
     this.dirId[row] = slash < 0 ? 0 : this.internDir(path.subarray(0, slash));
     const base = slash < 0 ? path : path.subarray(slash + 1);
     this.nameAt[row] = this.names.add(base);

@@ -185,16 +185,20 @@ test("options without any path print the help and fail, as upstream", async () =
   expect(lastLine(a.stderr)).toBe(lastLine(b.stderr));
 });
 
-test("-R with an absolute source recreates its whole path, as upstream", async () => {
-  const source = join(work, "src/dir/deeper");
-  const a = await runOc(["-aiR", source, join(work, "abs-ours/")]);
-  const b = await runRsync(["-aiR", source, join(work, "abs-theirs/")]);
-  expect(a.stderr).toBe(b.stderr);
-  expect(a.code).toBe(b.code);
-  // Known difference: upstream names the top implied directory "/tmp/" in item lines, we name it "tmp/".
-  const lines = (t: string) => sorted(t.replace(/^(\S{11}) \/?/gm, "$1 /"));
-  expect(lines(a.stdout.replaceAll("abs-ours", "DEST"))).toBe(lines(b.stdout.replaceAll("abs-theirs", "DEST")));
-  const inner = (root: string) => join(root, source);
-  expect(snapshot(inner(join(work, "abs-ours")))).toEqual(snapshot(inner(join(work, "abs-theirs"))));
-  expect(fs.readFileSync(join(inner(join(work, "abs-ours")), "b"), "utf8")).toBe("b\n");
+describe("-R with an absolute source recreates its whole path, as upstream", () => {
+  [["-aiR"], ["-aiR", "--no-i-r"]].forEach((flags, i) => {
+    test(flags.join(" "), async () => {
+      const source = join(work, "src/dir/deeper");
+      const ours = join(work, `abs-${i}-ours`);
+      const theirs = join(work, `abs-${i}-theirs`);
+      const a = await runOc([...flags, source, `${ours}/`]);
+      const b = await runRsync([...flags, source, `${theirs}/`]);
+      expect(a.stderr).toBe(b.stderr);
+      expect(a.code).toBe(b.code);
+      // Upstream names the entries as sent, leading slash and all ("cd+++++++++ /tmp/").
+      expect(sorted(a.stdout.replaceAll(ours, "DEST"))).toBe(sorted(b.stdout.replaceAll(theirs, "DEST")));
+      expect(snapshot(join(ours, source))).toEqual(snapshot(join(theirs, source)));
+      expect(fs.readFileSync(join(ours, source, "b"), "utf8")).toBe("b\n");
+    });
+  });
 });
