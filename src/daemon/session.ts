@@ -211,6 +211,9 @@ async function serveModule(
   if (asksSecludedArgs(args)) args.push(...(await readSecludedArgs(input)));
   const o = defaultOptions();
   const refusedSet = refusedOptions(mod.str("refuse options"));
+  // options.c set_refuse_options: a module without a "charset" refuses --iconv.
+  const charset = mod.str("charset");
+  if (!charset) refusedSet.add("iconv");
   const refused = findRefused(args, refusedSet);
   let optionError: string | null = refused ? `rsync: The server is configured to refuse ${refused}` : null;
   if (!optionError) {
@@ -218,6 +221,8 @@ async function serveModule(
       parseArgv(args, [...optionTable, ...modeTable], o);
       finishBackupOptions(o);
       checkPartialOptions(o);
+      // clientserver.c rsync_module: the module's charset (its first part) converts; the client's --iconv only asks for it.
+      if (o.iconv != null) o.iconv = charset.split(",")[0]!;
       if (!o.server || o.daemon) optionError = "rsync: the daemon only serves rsync clients (--server expected)";
       // options.c refused_delete: any way of deleting counts (--delete-missing-args, and removing what a sender sent too).
       else if (refusedSet.has("delete") && (o.deleteMode !== "none" || o.deleteMissingArgs || (o.removeSourceFiles && o.sender))) optionError = "rsync: The server is configured to refuse --delete";

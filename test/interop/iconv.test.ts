@@ -56,6 +56,7 @@ beforeAll(async () => {
   fs.mkdirSync(join(work, "w"));
   const modules: ModuleConfig[] = [
     { name: "u8", path: join(work, "u8"), params: { uid: "0", gid: "0", charset: "UTF-8" } },
+    { name: "plain", path: join(work, "u8"), params: { uid: "0", gid: "0" } },
     { name: "w", path: join(work, "w"), params: { "read only": "no", uid: "0", gid: "0", charset: "UTF-8", "munge symlinks": "no" } },
   ];
   upstream = await startDaemon("upstream", modules);
@@ -121,13 +122,11 @@ test("push to upstream's daemon: latin1 here, UTF-8 there", async () => {
   await compare((d) => ["-a", ICONV, "l1/", upstream.url("w", `${d}/`)], join(work, "w"), "both", "u8");
 });
 
-// Known gap: our daemon does not yet apply the client's --iconv (nor a module's "charset").
-test.skip("upstream's client pulling from our daemon", async () => {
+test("upstream's client pulling from our daemon", async () => {
   await compare((d) => ["-ai", ICONV, ours.url("u8", ""), `${d}/`], work, "upstream", "l1");
 });
 
-// Known gap: our daemon does not yet apply the client's --iconv (nor a module's "charset").
-test.skip("upstream's client pushing to our daemon", async () => {
+test("upstream's client pushing to our daemon", async () => {
   await compare((d) => ["-a", ICONV, "l1/", ours.url("w", `${d}/`)], join(work, "w"), "upstream", "u8");
 });
 
@@ -163,4 +162,16 @@ test("--no-iconv and --iconv=- turn conversion off, $RSYNC_ICONV turns it on", a
   const a = await runOc(["-a", "l1/", `env-${n}/`], { cwd: work, env });
   expect(a.code).toBe(0);
   expect(tree(join(work, `env-${n}`))).toEqual(tree(join(work, "u8")));
+});
+
+test("a daemon module without a charset refuses --iconv, ours as upstream's", async () => {
+  // Upstream's daemon may reset the connection after its refusal (load-dependent exit code): the first line is what counts.
+  const a = await runRsync(["-a", ICONV, ours.url("plain", ""), "refused-ours/"], { cwd: work });
+  const b = await runRsync(["-a", ICONV, upstream.url("plain", ""), "refused-theirs/"], { cwd: work });
+  const c = await runOc(["-a", ICONV, upstream.url("plain", ""), "refused-oc/"], { cwd: work });
+  for (const r of [a, b, c]) {
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.split("\n")[0]).toBe("rsync: The server is configured to refuse --iconv");
+  }
+  expect(fs.existsSync(join(work, "refused-ours"))).toBe(false);
 });
