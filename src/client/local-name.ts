@@ -13,6 +13,13 @@ import { DestFs } from "../fs/dest-fs.ts";
 import { errText } from "../fs/errors.ts";
 import { terminal } from "../output/terminal.ts";
 
+/** main.c get_local_name runs in upstream's receiving process before it forks: its failures are the "Receiver"'s. */
+function receiverError(code: number, message: string): RsyncError {
+  const e = new RsyncError(code, message);
+  e.role = "Receiver";
+  return e;
+}
+
 export interface LocalDest {
   fs: DestFs;
   /** Set when DEST is the name of the one file received. */
@@ -31,27 +38,27 @@ export function resolveLocalName(destArg: string, lists: FileLists, o: Options):
     st = fs.statSync(path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") {
-      throw new RsyncError(RERR.FILESELECT, `ERROR: cannot stat destination "${path}": ${errText(e)}`);
+      throw receiverError(RERR.FILESELECT, `rsync: [Receiver] ERROR: cannot stat destination "${path}": ${errText(e)}`);
     }
   }
   // --mkpath: the missing directories on the way to DEST first (the whole of it when it must be a directory).
   if (o.mkpath && !st && (path.includes("/") || total > 1)) st = makeDestPath(path, total > 1 && !trailingSlash, o);
   if (st?.isDirectory()) return { fs: new DestFs(path), soloName: null, created: new Set() };
   if (st) {
-    if (total > 1) throw new RsyncError(RERR.FILESELECT, "ERROR: destination must be a directory when copying more than 1 file");
+    if (total > 1) throw receiverError(RERR.FILESELECT, "ERROR: destination must be a directory when copying more than 1 file");
     const first = lists.lists[0];
     if (total === 1 && first && isDir(t.mode[first.ndxStart]!)) {
-      throw new RsyncError(RERR.FILESELECT, "ERROR: cannot overwrite non-directory with a directory");
+      throw receiverError(RERR.FILESELECT, "ERROR: cannot overwrite non-directory with a directory");
     }
   }
   if (total > 1 || trailingSlash) {
     const dir = trailingSlash ? path.replace(/\/+$/, "") || "/" : path;
-    if (st) throw new RsyncError(RERR.SYNTAX, "ERROR: destination path is not a directory");
+    if (st) throw receiverError(RERR.SYNTAX, "ERROR: destination path is not a directory");
     if (!o.dryRun) {
       try {
         fs.mkdirSync(dir, { mode: 0o777 });
       } catch (e) {
-        throw new RsyncError(RERR.FILEIO, `rsync: [Receiver] mkdir "${dir}" failed: ${errText(e)}`);
+        throw receiverError(RERR.FILEIO, `rsync: [Receiver] mkdir ${shownPath(dir, o)} failed: ${errText(e)}`);
       }
     }
     // Everything inside the new directory is known to be absent, and "." is itemized as created.
@@ -90,7 +97,7 @@ function makeDestPath(path: string, whole: boolean, o: Options): fs.Stats | unde
       fs.mkdirSync(dir, { mode: 0o777 });
       created++;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw new RsyncError(RERR.FILESELECT, `rsync: [Receiver] mkdir "${dir}" failed: ${errText(e)}`);
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw receiverError(RERR.FILESELECT, `rsync: [Receiver] mkdir ${shownPath(dir, o)} failed: ${errText(e)}`);
     }
   }
   const out = outputConfig(o);
@@ -102,4 +109,9 @@ function makeDestPath(path: string, whole: boolean, o: Options): fs.Stats | unde
   } catch {
     return undefined;
   }
+}
+
+/** A path in a message as util1.c full_fname shows it: a relative one under the current directory (a daemon's are left as they are). */
+function shownPath(path: string, o: Options): string {
+  return o.moduleName !== undefined || path.startsWith("/") ? `"${path}"` : `"${process.cwd()}/${path}"`;
 }

@@ -202,3 +202,11 @@ describe("-R with an absolute source recreates its whole path, as upstream", () 
     });
   });
 });
+
+test("a relative destination that cannot be made is named under the current directory, as upstream", async () => {
+  const a = await runOc(["-a", "src/", "no/such/parent/"], { cwd: work });
+  const b = await runRsync(["-a", "src/", "no/such/parent/"], { cwd: work });
+  expect(a.code).toBe(11);
+  expect(a.code).toBe(b.code);
+  expect(a.stderr.split("\n")[0]).toBe(b.stderr.split("\n")[0]!);
+});
