@@ -96,7 +96,8 @@ function connectShell(req: ConnectRequest): Connection {
     escapeNames: !(o.oldArgs > 0),
     endWithDot: !secluded,
   });
-  if (o.verbose > 1) terminal.info(`opening connection using: ${argv.join(" ")}\n`);
+  // print_child_argv: FCLIENT, never logged.
+  if (o.verbose > 1) terminal.client(`opening connection using: ${argv.join(" ")}\n`);
   const shell = spawnShell(argv);
   return {
     channel: shell.channel,

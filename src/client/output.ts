@@ -121,6 +121,12 @@ export class ClientOutput implements Reporter {
     terminal.info(`${text}\n`);
   }
 
+  /** An FCLIENT line. A local copy's generator is upstream's child, whose lines reach the parent as messages, and get logged. */
+  client(text: string): void {
+    if (this.mode === "local") terminal.info(`${text}\n`);
+    else terminal.client(`${text}\n`);
+  }
+
   error(text: string): void {
     terminal.error(`${text}\n`);
   }

@@ -315,7 +315,12 @@ export class BasisDirs {
   }
 
   private sayUptodate(rel: Uint8Array, slash: string): void {
-    if (this.nameLevel() >= 2 && this.attrsReport) this.x.report.info(`${rel.length ? display(rel) : "."}${slash} is uptodate`);
+    if (this.nameLevel() >= 2 && this.attrsReport) {
+      // generator.c: an FCLIENT line, kept out of --log-file.
+      const line = `${rel.length ? display(rel) : "."}${slash} is uptodate`;
+      if (this.x.report.client) this.x.report.client(line);
+      else this.x.report.info(line);
+    }
   }
 
   /** hard_link_one (terse): a failure is said only under -v. */

@@ -18,6 +18,7 @@ import { NDX_DEL_STATS, NDX_DONE } from "../protocol/ndx.ts";
 import { F, isDevice, isDir, isLink, isReg, isSpecial } from "../flist/table.ts";
 import type { FileList } from "../flist/lists.ts";
 import type { DestStat } from "../fs/dest-fs.ts";
+import { openedDeviceLength } from "../fs/device-content.ts";
 import { AttrRules, ITEM, SIGNIFICANT_ITEM_FLAGS, type Wanted } from "./attrs.ts";
 import type { ReceivingSide } from "./context.ts";
 import { Deleter } from "./delete.ts";
@@ -703,7 +704,9 @@ export class Generator {
     // -u: keep a destination file that is newer than the source's (within --modify-window).
     if (o.update && !this.redoPass && st && isReg(st.mode) && t.mtime[row]! - st.mtime < o.modifyWindow) return "skipped";
     let existing = st;
-    if (existing && !isReg(existing.mode)) {
+    // --write-devices: an existing device takes the data, as long as the device is (generator.c get_device_size).
+    if (existing && o.writeDevices && isDevice(existing.mode)) existing = { ...existing, size: existing.size || openedDeviceLength(() => x.dest.openRead(rel)) };
+    else if (existing && !isReg(existing.mode)) {
       if (!x.o.dryRun && !this.deleter.removeForReplacement(rel, existing, "file")) return "skipped";
       existing = null;
     }
@@ -931,7 +934,10 @@ export class Generator {
     const out = this.x.out;
     if (out.quiet || out.info.get("NAME") < 2 || out.formatHasI) return;
     const changed = iflags & (ITEM.REPORT_TIME | ITEM.REPORT_ATIME | ITEM.REPORT_PERMS | ITEM.REPORT_OWNER | ITEM.REPORT_GROUP);
-    this.x.report.info(`${this.display(rel)}${changed ? "" : " is uptodate"}`);
+    // rsync.c: FCLIENT lines, which a client's --log-file does not get.
+    const line = `${this.display(rel)}${changed ? "" : " is uptodate"}`;
+    if (this.x.report.client) this.x.report.client(line);
+    else this.x.report.info(line);
   }
 
   private setAttrs(rel: Uint8Array, row: number, st: DestStat, w: Wanted, exactTime: boolean): boolean {

@@ -28,6 +28,8 @@ export interface Reporter {
   deleted(name: Uint8Array, isDir: boolean): void;
   /** A line of information (stdout), e.g. "skipping non-regular file". */
   info(text: string): void;
+  /** A line for the user only (FCLIENT: kept out of --log-file); without it, info. */
+  client?(text: string): void;
   /** A warning or error line (stderr), without "rsync: " prefix handling. */
   /** `xfer`: a file could not be transferred (FERROR_XFER: the exit code becomes 23 wherever it is reported). */
   error(text: string, xfer?: boolean): void;

@@ -193,7 +193,8 @@ export async function daemonHandshake(input: Input, output: Output, req: DaemonR
   }
 
   const args = [...req.serverArgs, ".", ...req.paths.map((p) => daemonPathArg(p, module, req.oldArgs))];
-  if (req.showArgs) terminal.info(Buffer.from(childArgvText("sending daemon args:", args)));
+  // util1.c print_child_argv: the user's only (FCLIENT), never logged.
+  if (req.showArgs) terminal.client(Buffer.from(childArgvText("sending daemon args:", args)));
   const split = req.secluded ? secludedStart(args) : args.length;
   const sep = protocol >= 30 ? "\0" : "\n";
   output.data.bytes(Buffer.from(args.slice(0, split).map((a) => a + sep).join("") + sep));
