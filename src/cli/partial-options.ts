@@ -7,6 +7,8 @@ import { usageError } from "../errors.ts";
 import type { Options } from "./options.ts";
 
 export function checkPartialOptions(o: Options): void {
+  // --write-devices writes into the device itself: in place, whatever --no-inplace said (options.c).
+  if (o.writeDevices) o.inplace = true;
   if (!o.inplace && !o.append) return;
   if (!o.delayUpdates && o.partialDir === undefined) return;
   throw usageError(`rsync: --${o.append ? "append" : "inplace"} cannot be used with --${o.delayUpdates ? "delay-updates" : "partial-dir"}`);

@@ -14,6 +14,8 @@ import { compileWildPattern, hasWildcards } from "../flist/wildmatch.ts";
 /** Never refused (the client needs them to talk to us at all), and matched exactly, never by a wildcard. */
 const ALWAYS_ACCEPTED = new Set(["rsh", "dry-run", "secluded-args", "protect-args", "from0", "checksum-seed", "log-format", "out-format", "sender", "server", "iconv", "no-iconv"]);
 /** Refused by every daemon unless a word accepts them by exact name. */
+/** Matched by exact name only (options.c set_refuse_options): refused by default, a wildcard neither refuses nor accepts them. */
+const EXACT_ONLY = new Set(["copy-devices", "write-devices"]);
 const DAEMON_REFUSED = ["copy-devices", "write-devices", "log-file*", "insecure-links"];
 
 interface Named {
@@ -38,7 +40,7 @@ export function refusedOptions(value: string): Set<string> {
     for (const n of NAMED) {
       const names = n.spec.long;
       if (!(names.some((l) => wildcard.matches(l)) || (n.short && wildcard.matches(n.short)))) continue;
-      if (wild && ALWAYS_ACCEPTED.has(n.long)) continue;
+      if (wild && (ALWAYS_ACCEPTED.has(n.long) || EXACT_ONLY.has(n.long))) continue;
       if (negated) refused.delete(n.long);
       else if (!ALWAYS_ACCEPTED.has(n.long)) refused.add(n.long);
     }

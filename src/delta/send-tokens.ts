@@ -62,10 +62,11 @@ export async function writeTokens(sink: TokenSink, tokens: TokenWriter, data: Ui
  * most files are small, and a fresh buffer each would cost more than their
  * data) and sent as literal tokens, never held in memory at once.
  */
-export async function writeWholeFile(sink: TokenSink, tokens: TokenWriter, fd: number, hasher: Hasher, buf: Uint8Array): Promise<DeltaTotals> {
+export async function writeWholeFile(sink: TokenSink, tokens: TokenWriter, fd: number, hasher: Hasher, buf: Uint8Array, limit = Infinity): Promise<DeltaTotals> {
   let total = 0;
-  for (;;) {
-    const n = readSync(fd, buf, 0, buf.length, null);
+  // `limit`: a device's length (--copy-devices), past which it is not read.
+  while (total < limit) {
+    const n = readSync(fd, buf, 0, Math.min(buf.length, limit - total), null);
     if (n <= 0) break;
     const piece = buf.subarray(0, n);
     tokens.literal(sink.writer(), piece);

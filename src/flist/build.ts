@@ -371,6 +371,14 @@ export class FlistBuilder {
     return this.fsPath(this.rowPathname[row]!, this.nameOf(row));
   }
 
+  /** A row as messages show it (util1.c full_fname, as full() shows a name being listed). */
+  shownName(row: number): string {
+    const pn = this.rowPathname[row]!;
+    const name = this.nameOf(row);
+    if (this.o.fullName) return this.o.fullName(this.pathnames[pn]!, name);
+    return `"${resolvePath(Buffer.from(this.fsPath(pn, name)).toString("latin1"))}"`;
+  }
+
   /** A row's name as sent. */
   nameOf(row: number): Uint8Array {
     const path = this.table.path(row);
@@ -1061,7 +1069,7 @@ export class FlistBuilder {
       const j = y - start;
       return compareNames(dirs[i]!, bases[i]!, dirFlags[i]!, dirs[j]!, bases[j]!, dirFlags[j]!, p, anchored[i], anchored[j]) || x - y;
     });
-    this.lists.wireOrder?.record(start, order);
+    this.lists.wireOrder?.record(start, order, (row) => isDir(t.mode[row]!));
     if (order.some((row, i) => row !== start + i)) {
       const scratch = start + n + 1;
       t.ensure(scratch + n);

@@ -6,7 +6,7 @@
  * even when our own native core could not be loaded.
  */
 import { getSystemErrorMessage, getSystemErrorName } from "node:util";
-import { dlopen, FFIType, read } from "bun:ffi";
+import { dlopen, FFIType, read, type FFIFunction } from "bun:ffi";
 
 const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
@@ -17,18 +17,23 @@ const LIBC_NAMES = process.platform === "darwin" ? ["libSystem.B.dylib"] : ["lib
 /** The function returning the address of the calling thread's errno. */
 const ERRNO_SYMBOL = process.platform === "darwin" ? "__error" : "__errno_location";
 
-function openLibc() {
-  const symbols = {
-    utimensat: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
-    mknod: { args: [FFIType.ptr, FFIType.u32, FFIType.u64], returns: FFIType.i32 },
-    chroot: { args: [FFIType.ptr], returns: FFIType.i32 },
-    ...(process.platform === "linux" ? { fallocate: { args: [FFIType.i32, FFIType.i32, FFIType.i64, FFIType.i64], returns: FFIType.i32 } } : {}),
-    [ERRNO_SYMBOL]: { args: [], returns: FFIType.ptr },
-  } as const;
+/**
+ * Opens libc with `symbols` and the errno accessor; every module needing
+ * libc calls opens it through here (once each).
+ */
+export function openLibcWith<const T extends Record<string, FFIFunction>>(symbols: T) {
+  const all = { ...symbols, [ERRNO_SYMBOL]: { args: [], returns: FFIType.ptr } } as const;
   let last: unknown;
   for (const name of LIBC_NAMES) {
     try {
-      return dlopen(name, symbols);
+      const lib = dlopen(name, all);
+      const location = (lib.symbols as unknown as Record<string, () => number | null>)[ERRNO_SYMBOL]!;
+      /** The calling thread's errno, right after a failed call. */
+      const errno = (): number => {
+        const p = location();
+        return p ? read.i32(p, 0) : 0;
+      };
+      return { symbols: lib.symbols, errno };
     } catch (e) {
       last = e;
     }
@@ -36,13 +41,15 @@ function openLibc() {
   throw last;
 }
 
-const libc = openLibc();
+const libc = openLibcWith({
+  utimensat: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+  mknod: { args: [FFIType.ptr, FFIType.u32, FFIType.u64], returns: FFIType.i32 },
+  chroot: { args: [FFIType.ptr], returns: FFIType.i32 },
+  lseek: { args: [FFIType.i32, FFIType.i64, FFIType.i32], returns: FFIType.i64 },
+  ...(process.platform === "linux" ? { fallocate: { args: [FFIType.i32, FFIType.i32, FFIType.i64, FFIType.i64], returns: FFIType.i32 } } : {}),
+});
 
-function errno(): number {
-  const location = (libc.symbols as unknown as Record<string, () => number | null>)[ERRNO_SYMBOL]!;
-  const p = location();
-  return p ? read.i32(p, 0) : 0;
-}
+const errno = libc.errno;
 
 /** A NUL-terminated copy of a path (bytes or string). */
 export function cPath(path: Uint8Array | string): Uint8Array {
@@ -107,4 +114,20 @@ export function fallocate(fd: number, mode: number, offset: number, length: numb
   const call = (libc.symbols as unknown as Record<string, ((...a: number[]) => number) | undefined>).fallocate;
   if (!call) throw new SysError(95, "fallocate");
   if (call(fd, mode, offset, length) !== 0) throw new SysError(errno(), "fallocate");
+}
+
+const SEEK_SET = 0;
+const SEEK_END = 2;
+
+/**
+ * How long a device is (flist.c get_device_size): its end found by seeking
+ * (a stat says 0 for a device), the descriptor left back at the start. A
+ * device that cannot seek has length 0 (a char device such as /dev/zero
+ * seeks to 0 too).
+ */
+export function deviceLength(fd: number): number {
+  const end = Number(libc.symbols.lseek(fd, 0, SEEK_END));
+  if (end < 0) return 0;
+  libc.symbols.lseek(fd, 0, SEEK_SET);
+  return end;
 }

@@ -12,6 +12,9 @@ import { tempNameFor } from "../fs/dest-fs.ts";
 import type { Hasher } from "../native/index.ts";
 import { FALLOC_FL_KEEP_SIZE, fallocate } from "../fs/libc.ts";
 import { SparseWriter } from "../fs/sparse-write.ts";
+import { errText } from "../fs/errors.ts";
+import { RERR, RsyncError } from "../errors.ts";
+import { resolve } from "node:path";
 
 /** Files up to this size are kept in memory and written in one go. */
 const WRITE_BATCH = 1 << 20;
@@ -51,6 +54,8 @@ export class IncomingFile {
   private oldLength = 0;
   /** -S: writes that leave zero runs as holes. */
   private sparse: SparseWriter | null = null;
+  /** Updating a device in place (--write-devices). */
+  private device = false;
 
   constructor(
     private readonly dest: DestFs,
@@ -67,7 +72,10 @@ export class IncomingFile {
     }
     if (spec.inplace) {
       this.fd = dest.openOrCreateForUpdate(spec.rel, spec.createMode);
-      this.oldLength = fs.fstatSync(this.fd).size;
+      const st = fs.fstatSync(this.fd);
+      this.oldLength = st.size;
+      // --write-devices: a device is written into, never cut to length (receiver.c receive_data).
+      this.device = st.isBlockDevice() || st.isCharacterDevice();
       // receive_data: a sparse file sent whole is best started empty (its holes need no punching then).
       if (spec.sparse && spec.head.count === 0 && !spec.append) {
         fs.ftruncateSync(this.fd, 0);
@@ -138,8 +146,12 @@ export class IncomingFile {
 
   private write(data: Uint8Array): void {
     if (this.spec.inplace) {
-      if (this.sparse) this.sparse.write(data, this.offset);
-      else fs.writeSync(this.fd, data, 0, data.length, this.offset);
+      try {
+        if (this.sparse) this.sparse.write(data, this.offset);
+        else fs.writeSync(this.fd, data, 0, data.length, this.offset);
+      } catch (e) {
+        throw this.writeFailed(e);
+      }
       this.offset += data.length;
       return;
     }
@@ -155,11 +167,21 @@ export class IncomingFile {
       if (this.spec.sparse) this.sparse = new SparseWriter(this.fd, this.oldLength);
     }
     const data = Buffer.concat(this.chunks, this.pending);
-    if (this.sparse) this.sparse.write(data, this.offset);
-    else fs.writeSync(this.fd, data);
+    try {
+      if (this.sparse) this.sparse.write(data, this.offset);
+      else fs.writeSync(this.fd, data);
+    } catch (e) {
+      throw this.writeFailed(e);
+    }
     this.offset += this.pending;
     this.chunks = [];
     this.pending = 0;
+  }
+
+  /** A failed write ends the transfer (receiver.c receive_data), e.g. a device (--write-devices) or disk that is full. */
+  private writeFailed(e: unknown): RsyncError {
+    const shown = resolve(Buffer.from(this.dest.abs(this.spec.rel)).toString("latin1"));
+    return new RsyncError(RERR.FILEIO, `rsync: [receiver] write failed on "${shown}": ${errText(e)}`);
   }
 
   /** True when the sender's checksum matches what we rebuilt. */
@@ -176,7 +198,7 @@ export class IncomingFile {
     if (this.spec.inplace) {
       // What was longer than the new content goes.
       this.sparse?.finish(true);
-      fs.ftruncateSync(this.fd, this.offset);
+      if (!this.device) fs.ftruncateSync(this.fd, this.offset);
     } else {
       this.flush();
       this.sparse?.finish(false);
