@@ -81,7 +81,8 @@ const utf8: Charset = {
         i++;
         continue;
       }
-      const len = b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+      // glibc takes F0-F7 as the start of four bytes (cut short: EINVAL), and checks the range once they are in.
+      const len = b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf7 ? 4 : 0;
       if (!len) return { error: EILSEQ_TEXT };
       let cp = b & (0x7f >> len);
       for (let k = 1; k < len; k++) {

@@ -49,6 +49,15 @@ export class FileLists {
   readonly tally: ListTally = { files: 0, dirs: 0, symlinks: 0, devices: 0, specials: 0, size: 0, bytes: 0 };
   /** --iconv: indexes count entries in transmission order (set before any list arrives). */
   wireOrder: WireOrder | null = null;
+  /** --iconv: a directory's row → its place in dirList (sub-lists name directories by transmission order). */
+  private readonly dirListIndex = new Map<number, number>();
+
+  /** A sub-list's directory index as the sender wrote it, as an index into dirList. */
+  dirIndexFromWire(index: number): number {
+    if (!this.wireOrder) return index;
+    const row = this.wireOrder.dirRow(index);
+    return row === undefined ? -1 : (this.dirListIndex.get(row) ?? -1);
+  }
 
   constructor(
     readonly incRecurse: boolean,
@@ -117,7 +126,7 @@ export class FileLists {
     const { ndxStart: start, count: n } = list;
     const order = Array.from({ length: n }, (_, i) => start + i);
     order.sort((x, y) => compareRows(t, x, y, this.protocol) || x - y);
-    this.wireOrder?.record(start, order);
+    this.wireOrder?.record(start, order, (row) => isDir(t.mode[row]!));
     if (order.some((row, i) => row !== start + i)) {
       // Park the rows past the list's end, then copy them back in order.
       const scratch = start + n + 1;
@@ -127,7 +136,11 @@ export class FileLists {
     }
     this.removeDuplicates(list);
     if (this.incRecurse) {
-      for (let row = start; row < start + n; row++) if (isDir(t.mode[row]!)) this.dirList.push(row);
+      for (let row = start; row < start + n; row++) {
+        if (!isDir(t.mode[row]!)) continue;
+        if (this.wireOrder) this.dirListIndex.set(row, this.dirList.length);
+        this.dirList.push(row);
+      }
     }
     this.receiving = null;
     this.lists.push(list);
@@ -206,6 +219,12 @@ export class ListReceiver {
     private readonly o: ListReceiveOptions,
     parentDirIndex: number,
   ) {
+    // --iconv: the sender counts directories in transmission order.
+    if (parentDirIndex >= 0 && lists.wireOrder) {
+      const ours = lists.dirIndexFromWire(parentDirIndex);
+      if (ours < 0) throw protocolError(`Invalid dir index: ${parentDirIndex} (0 - ${lists.dirList.length - 1})`);
+      parentDirIndex = ours;
+    }
     const parentRow = parentDirIndex >= 0 ? lists.claimDirList(parentDirIndex) : -1;
     this.list = { ndxStart: lists.nextStart, count: 0, parentDir: parentDirIndex, inProgress: 0, toRedo: 0 };
     // In incremental mode every entry must sit directly in the announced directory.

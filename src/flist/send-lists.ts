@@ -119,7 +119,9 @@ export class FileListSender {
     if (dir < 0) return null;
     const startLen = w.length;
     const save = b.ioError;
-    this.ndx.write(w, NDX_FLIST_OFFSET - dir);
+    // --iconv: the directory goes by its transmission index (flist.c send_extra_file_list, F_NDX).
+    const order = b.lists.wireOrder;
+    this.ndx.write(w, NDX_FLIST_OFFSET - (order ? order.dirIndexOf(b.lists.dirList[dir]!) : dir));
     const list = b.nextSubList((row, l) => this.writeEntry(w, row, l.ndxStart))!;
     this.writeEnd(w, b.ioError !== save);
     this.fileTotal += list.count;

@@ -21,8 +21,6 @@ export interface ServerArgsContext {
 /** Whether incremental recursion may be used (compat.c set_allow_inc_recurse, client side). */
 export function allowIncRecurse(o: Options, amSender: boolean): boolean {
   if (!o.recursive || o.incRecursive === false) return false;
-  // --iconv: indexes count entries as sent, which we track for whole lists only (see flist/wire-order.ts).
-  if (o.iconv != null) return false;
   if (!amSender && (o.deleteMode === "before" || o.deleteMode === "after")) return false;
   // A receiver that prunes empty directories needs the whole list first (compat.c set_allow_inc_recurse).
   if (!amSender && o.pruneEmptyDirs) return false;

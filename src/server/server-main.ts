@@ -95,8 +95,7 @@ export async function serveTransfer(o: Options, input: Input, output: Output, re
     const s = await serverSetupProtocol(input, output, {
       protocol,
       clientInfo,
-      // --iconv: we track transmission order for whole lists only (flist/wire-order.ts), so we decline 'i'.
-      allowIncRecurse: o.iconv == null && allowIncRecurse({ recursive: o.recursive, amSender: o.sender, clientInfo, needsWholeList }),
+      allowIncRecurse: allowIncRecurse({ recursive: o.recursive, amSender: o.sender, clientInfo, needsWholeList }),
       checksumChoice: o.checksumChoice,
       checksumSeed: o.checksumSeed,
       compress: compressRequest(o),

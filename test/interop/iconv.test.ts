@@ -28,6 +28,13 @@ function makeTree(root: string, enc: (s: string) => Buffer): void {
   fs.writeFileSync(p("plain"), "zzz");
   fs.writeFileSync(p("Ünïcödé"), "w");
   fs.symlinkSync(enc("café"), p("lnk"));
+  // Directories whose sub-lists are named by transmission order (incremental recursion).
+  for (const d of ["été", "zèbre", "àpres", "b"]) {
+    fs.mkdirSync(p(d));
+    for (const f of ["ñ", "a", "ö", "z"]) fs.writeFileSync(p(d, f), `${d}${f}`);
+    fs.mkdirSync(p(d, "sous-é"));
+    fs.writeFileSync(p(d, "sous-é", "fin"), "f");
+  }
 }
 
 /** Every entry under root by its name's bytes (hex where not ASCII), with content or link target. */
@@ -138,14 +145,14 @@ test("names that do not convert are reported and skipped (exit 23)", async () =>
   expect(a.code).toBe(b.code);
   const convert = (text: string) => text.split("\n").filter((l) => l.includes("cannot convert")).sort();
   expect(convert(a.stderr)).toEqual(convert(b.stderr));
-  expect(convert(a.stderr).length).toBe(4);
+  expect(convert(a.stderr).length).toBeGreaterThan(4);
   expect(tree(join(work, "ascii-ours"))).toEqual(tree(join(work, "ascii-theirs")));
-  expect(tree(join(work, "ascii-ours"))).toEqual(["dir/", "plain zzz"]);
+  expect(tree(join(work, "ascii-ours"))).toEqual(["b/", "b/a ba", "b/z bz", "dir/", "plain zzz"]);
 });
 
 test("a sender's latin1 name read as UTF-8 does not convert", async () => {
   const got = await compare((d) => ["-a", "--iconv=UTF-8,UTF-8", "l1/", `${d}/`], work);
-  expect(got).toEqual(["dir/", "plain zzz"]);
+  expect(got).toEqual(["b/", "b/a ba", "b/z bz", "dir/", "plain zzz"]);
 });
 
 test("an unknown charset fails as iconv_open does (exit 4)", async () => {
