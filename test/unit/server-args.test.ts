@@ -6,6 +6,7 @@ import { finishBackupOptions } from "../../src/cli/backup-options.ts";
 import { serverArgs } from "../../src/protocol/server-args.ts";
 import { unescapeOptionArgs } from "../../src/daemon/session.ts";
 import { checkBatchOptions } from "../../src/batch/batch-options.ts";
+import { checkPartialOptions } from "../../src/cli/partial-options.ts";
 
 /**
  * Expected vectors captured from upstream rsync 3.5.0's client
@@ -248,4 +249,41 @@ describe("batch options in the server vector (pull and push)", () => {
       });
     }
   }
+});
+
+/** --copy-devices, --write-devices, --copy-as: upstream 3.5.0's vectors for a pull and a push (same fake shell). --write-devices implies --inplace (even after --no-inplace); --copy-as stays with the client. */
+const DEVICES_AND_COPY_AS: [string, string, string][] = [
+  ["-a --copy-devices", "--server --sender -logDtpre.iLsfxCIvu --copy-devices", "--server -logDtpre.iLsfxCIvu"],
+  ["-a --write-devices", "--server --sender -logDtpre.iLsfxCIvu --inplace", "--server -logDtpre.iLsfxCIvu --inplace --write-devices"],
+  ["-a --write-devices --no-inplace", "--server --sender -logDtpre.iLsfxCIvu --inplace", "--server -logDtpre.iLsfxCIvu --inplace --write-devices"],
+  ["-a --write-devices -S", "--server --sender -logDtprSe.iLsfxCIvu --inplace", "--server -logDtprSe.iLsfxCIvu --inplace --write-devices"],
+  ["-a --write-devices --append", "--server --sender -logDtpre.iLsfxCIvu --append", "--server -logDtpre.iLsfxCIvu --append --write-devices"],
+  ["-a --write-devices --no-write-devices", "--server --sender -logDtpre.iLsfxCIvu", "--server -logDtpre.iLsfxCIvu"],
+  ["-a --copy-devices --write-devices", "--server --sender -logDtpre.iLsfxCIvu --inplace --copy-devices", "--server -logDtpre.iLsfxCIvu --inplace --write-devices"],
+  [
+    "-a --copy-devices --remove-source-files --preallocate --write-devices",
+    "--server --sender -logDtpre.iLsfxCIvu --inplace --remove-source-files --copy-devices",
+    "--server -logDtpre.iLsfxCIvu --inplace --write-devices --remove-source-files --preallocate",
+  ],
+  ["-a --copy-as=nobody", "--server --sender -logDtpre.iLsfxCIvu", "--server -logDtpre.iLsfxCIvu"],
+  ["-a --copy-as=nobody:nogroup", "--server --sender -logDtpre.iLsfxCIvu", "--server -logDtpre.iLsfxCIvu"],
+];
+
+describe("--copy-devices, --write-devices and --copy-as in the server vector (pull and push)", () => {
+  for (const [argv, pull, push] of DEVICES_AND_COPY_AS) {
+    for (const amSender of [false, true]) {
+      test(`${argv} (${amSender ? "push" : "pull"})`, () => {
+        const o = defaultOptions();
+        parseArgv(argv.split(" "), [...optionTable, ...modeTable], o);
+        // What the client settles after parsing (options.c: --write-devices sets inplace).
+        checkPartialOptions(o);
+        expect(serverArgs(o, { amSender, protocol: 32, listOnly: 0 }).join(" ")).toBe(amSender ? push : pull);
+      });
+    }
+  }
+  test("--write-devices refuses --partial-dir as --inplace does", () => {
+    const o = defaultOptions();
+    parseArgv(["-a", "--write-devices", "--partial-dir=x"], [...optionTable, ...modeTable], o);
+    expect(() => checkPartialOptions(o)).toThrow("--inplace cannot be used with --partial-dir");
+  });
 });
