@@ -4,43 +4,25 @@
  * itself, never on what a symlink points to. Names are raw bytes without
  * their terminating NUL; values are raw bytes.
  */
-import { dlopen, FFIType, read } from "bun:ffi";
-import { cPath, SysError } from "./libc.ts";
+import { FFIType } from "bun:ffi";
+import { cPath, openLibcWith, SysError } from "./libc.ts";
 
-const LIBC_NAMES = process.platform === "darwin" ? ["libSystem.B.dylib"] : ["libc.so.6", "libc.so"];
-const ERRNO_SYMBOL = process.platform === "darwin" ? "__error" : "__errno_location";
 
 export const ENOTSUP = 95;
 export const ENODATA = 61;
 const ERANGE = 34;
 
-function openLibc() {
-  const symbols = {
-    llistxattr: { args: [FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
-    lgetxattr: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
-    lsetxattr: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
-    lremovexattr: { args: [FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
-    [ERRNO_SYMBOL]: { args: [], returns: FFIType.ptr },
-  } as const;
-  let last: unknown;
-  for (const name of LIBC_NAMES) {
-    try {
-      return dlopen(name, symbols);
-    } catch (e) {
-      last = e;
-    }
-  }
-  throw last;
-}
+/** Opened on first use: a run without -X never needs these symbols. */
+let libc: ReturnType<typeof openXattrCalls> | null = null;
+const openXattrCalls = () => openLibcWith({
+  llistxattr: { args: [FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
+  lgetxattr: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
+  lsetxattr: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
+  lremovexattr: { args: [FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+});
+const lib = () => (libc ??= openXattrCalls());
 
-let libc: ReturnType<typeof openLibc> | null = null;
-const lib = () => (libc ??= openLibc());
-
-function errno(): number {
-  const location = (lib().symbols as unknown as Record<string, () => number | null>)[ERRNO_SYMBOL]!;
-  const p = location();
-  return p ? read.i32(p, 0) : 0;
-}
+const errno = (): number => lib().errno();
 
 /** A NUL-terminated copy of an attribute name. */
 const cName = (name: Uint8Array | string) => cPath(name);
