@@ -16,6 +16,7 @@ import { openClientLog } from "../client/log-file.ts";
 import { runClient } from "../client/run.ts";
 import { runServer } from "../server/server-main.ts";
 import { runDaemon } from "../daemon/daemon.ts";
+import { clientLog } from "../output/client-log.ts";
 import { terminal } from "../output/terminal.ts";
 
 export async function main(argv: string[]): Promise<number> {
@@ -68,6 +69,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     openClientLog(o);
     const { code, role } = await runClient(o);
+    clientLog.exit(code);
     // Errors thrown on the way were reported where they were caught; a run that ended with errors says so here.
     if (code !== 0) terminal.error(errorLine(code, role));
     return code;

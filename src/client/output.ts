@@ -174,7 +174,7 @@ export class ClientOutput implements Reporter {
   }
 
   /** The end of the run: the last progress2 line, then -v's and --stats' summary. */
-  summary(startTime: number, exitCode = 0): void {
+  summary(startTime: number): void {
     const st = this.stats;
     const tally = this.lists.tally;
     st.numFiles = tally.files;
@@ -186,9 +186,9 @@ export class ClientOutput implements Reporter {
     st.flistSize = this.o.readBatch ? 0 : tally.bytes;
     if (this.mode === "local") [st.totalRead, st.totalWritten] = [st.totalWritten, st.totalRead];
     terminal.endLine();
-    // log.c log_exit: without -v's summary the log gets the totals (a receiver's only when all went well).
-    if (clientLog.active && this.out.info.get("STATS") < 1 && (exitCode === 0 || this.mode !== "pull")) {
-      clientLog.line(`sent ${bigNum(st.totalWritten, 0)} bytes  received ${bigNum(st.totalRead, 0)} bytes  total size ${bigNum(st.totalSize, 0)}`);
+    if (clientLog.active) {
+      const totals = `sent ${bigNum(st.totalWritten, 0)} bytes  received ${bigNum(st.totalRead, 0)} bytes  total size ${bigNum(st.totalSize, 0)}`;
+      clientLog.setTotals(totals, this.mode !== "pull", this.out.info.get("STATS") >= 1);
     }
     const level = this.out.quiet ? 0 : this.out.info.get("STATS");
     if (level === 0) return;

@@ -48,6 +48,24 @@ export class ClientLog {
   line(text: string): void {
     this.file?.line(text);
   }
+
+  private totals: { line: string; sender: boolean; statsShown: boolean } | null = null;
+
+  /** The run's totals, for the log's last line (written at exit: only then is the exit code known). */
+  setTotals(line: string, sender: boolean, statsShown: boolean): void {
+    this.totals = { line, sender, statsShown };
+  }
+
+  /**
+   * cleanup.c/log.c log_exit: the totals when -v's summary did not show them
+   * or the run failed, and then only from a sender or a run that went well.
+   */
+  exit(code: number): void {
+    const t = this.totals;
+    this.totals = null;
+    if (!t || !this.file || (code === 0 && t.statsShown)) return;
+    if (code === 0 || t.sender) this.file.line(t.line);
+  }
 }
 
 export const clientLog = new ClientLog();

@@ -139,12 +139,14 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
     if (o.cvsExclude) addCvsRules(filters, ruleSide, "after-sending");
   }
 
+  // Upstream's receiving process forks once the first list is in: later lists are the "receiver"'s (who_am_i).
+  let listsAfterFork = false;
   const wire: ListReceiveOptions = {
     // The receiving half of a local copy is upstream's server: it takes --iconv's REMOTE charset.
     ...flistWireOptions(o, s, o.server || req.local === true),
     onUnconvertible: (text) => {
       state.ioError |= IOERR_GENERAL;
-      const line = `[Receiver] cannot convert ${text}\n`;
+      const line = `[${listsAfterFork ? "receiver" : "Receiver"}] cannot convert ${text}\n`;
       if (req.amServer) output.message(s.protocol < 30 ? MSG.ERROR_XFER : MSG.ERROR, Buffer.from(line, "latin1"));
       else terminal.error(line);
     },
@@ -190,6 +192,7 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
       await input.loop((r) => !extra.step(r));
     } else throw new RsyncError(RERR.PROTOCOL, `Invalid file index ${ndx} after a single-entry file list`);
   }
+  listsAfterFork = true;
 
   const exit = (code: number) => ({ exitCode: code, stats });
   const log = req.transferLog;
@@ -203,7 +206,7 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
     });
   // main.c client_run: an empty first list means nothing to receive (no sub-list can follow it either).
   if (first.list.count === 0 && !req.amServer) {
-    clientOutput?.summary(req.startTime, finalCode(state, 0));
+    clientOutput?.summary(req.startTime);
     return { ...exit(finalCode(state, 0)), emptyList: true };
   }
 
@@ -282,7 +285,7 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
     process.off("SIGHUP", onSignal);
     process.umask(umask);
   }
-  clientOutput?.summary(req.startTime, finalCode(state, 0));
+  clientOutput?.summary(req.startTime);
   return exit(finalCode(state, 0));
 }
 

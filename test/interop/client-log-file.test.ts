@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startDaemon, type ModuleConfig, type RunningDaemon } from "../helpers/daemon.ts";
-import { normalizeErrors, runOc, runRsync } from "../helpers/run.ts";
+import { maskFigures, normalizeErrors, runOc, runRsync } from "../helpers/run.ts";
 import { ageTree, snapshot } from "../helpers/tree.ts";
 
 let work: string;
@@ -59,7 +59,7 @@ function logLines(file: string, names: string[]): string[] {
     .map((l) => {
       const m = /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d \[\d+\] (.*)$/s.exec(l);
       expect(m).not.toBeNull();
-      return m![1]!
+      return maskFigures(m![1]!)
         .replace(/^sent \d+ bytes {2}received \d+ bytes {2}total size/, "sent N bytes  received N bytes  total size")
         .replace(/^sent \S+ bytes {2}received \S+ bytes {2}\S+ bytes\/sec$/, "sent N")
         .replace(/ {2}speedup is [\d.,]+/, "  speedup is N");
@@ -118,6 +118,7 @@ const cases: [string, Case][] = [
   ["plain -a", { args: ["-a"] }],
   ["-v (the summary lines are logged)", { args: ["-av"] }],
   ["-i", { args: ["-ai"] }],
+  ["--stats (its lines are logged, not its blank ones)", { args: ["-a", "--stats"] }],
   // Upstream's local copy logs them (its generator child passes them to the client as messages).
   ["-vv on an up-to-date copy ('is uptodate' is the user's only)", { args: ["-avv"], prefilled: true }],
   ["-q still logs", { args: ["-aq"] }],
@@ -147,12 +148,18 @@ describe("--log-file as upstream's client writes it", () => {
     expect(lines).toContain("building file list");
   });
 
-  for (const mode of ["local", "push", "rsh-push"] as const) {
-    test(`a failing source: ${mode}`, async () => {
-      const lines = await compare(mode, { args: ["-a"], sources: ["src/no-such", "src/a"] });
-      expect(lines.some((l) => l.includes('link_stat') && l.includes("no-such"))).toBe(true);
-      expect(lines.some((l) => l.startsWith("rsync error: some files/attrs were not transferred"))).toBe(true);
-    });
+  // A pull that fails logs no totals (log.c log_exit: only a sender's or a clean run's).
+  // A failed run logs the totals even after -v's summary, when the client is the sender (log_exit).
+  for (const mode of ["local", "push", "rsh-push", "rsh-pull"] as const) {
+    for (const args of [["-a"], ["-av"]]) {
+      test(`a failing source, ${args.join(" ")}: ${mode}`, async () => {
+        const lines = await compare(mode, { args, sources: ["src/no-such", "src/a"] });
+        // A remote sender's complaint comes on its stderr, which the client does not log.
+        if (mode !== "rsh-pull") expect(lines.some((l) => l.includes("link_stat") && l.includes("no-such"))).toBe(true);
+        expect(lines.some((l) => l.startsWith("rsync error: some files/attrs were not transferred"))).toBe(true);
+        expect(lines.some((l) => l.startsWith("sent N bytes  received N bytes  total size"))).toBe(mode !== "rsh-pull");
+      });
+    }
   }
 });
 
@@ -194,4 +201,18 @@ test("a daemon refuses a client's --log-file, ours as upstream's", async () => {
   expect(results[1]).toEqual(results[0]!);
   expect(results[0]!.refused).toBe(true);
   expect(fs.existsSync(join(work, "refused.log"))).toBe(false);
+});
+
+test("--log-file and --log-file-format stay on the client (options.c server_options), as upstream's", async () => {
+  const recorded: string[] = [];
+  for (const run of [runOc, runRsync]) {
+    const argsFile = join(work, `server-args-${recorded.length}`);
+    const recorder = join(work, `recorder-${recorded.length}`);
+    fs.writeFileSync(recorder, `#!/bin/sh\nprintf '%s\\n' "$@" > ${argsFile}\nexec ${rsh} "$@"\n`, { mode: 0o755 });
+    const r = await run(["-a", "-e", recorder, `--log-file=${join(work, `fwd-${recorded.length}.log`)}`, "--log-file-format=%n", `host:${src}/`, join(work, `fwd-${recorded.length}/`)]);
+    expect(r.code).toBe(0);
+    recorded.push(fs.readFileSync(argsFile, "latin1"));
+  }
+  expect(recorded[0]).toBe(recorded[1]!.replace(/\n-[^\n]*e\.[^\n]*\n/, (m) => m));
+  for (const args of recorded) expect(args).not.toContain("log-file");
 });
