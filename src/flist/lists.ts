@@ -253,9 +253,13 @@ export class ListReceiver {
     const row = l.ndxStart + l.count;
     this.decoder.readEntry(r, flags, row, l.ndxStart, l.count);
     const t = this.lists.table;
-    if (this.expectedDir) this.checkDir(row);
     // An entry whose name did not convert (--iconv) is already out of the transfer.
     const dropped = (t.flags[row]! & F.INACTIVE) !== 0;
+    if (this.expectedDir) {
+      // Upstream empties such a name, so in a sub-list it no longer lies in the list's directory (flist.c recv_file_list).
+      if (!dropped) this.checkDir(row);
+      else if (this.expectedDir.some((b) => b !== 0x2f)) throw new RsyncError(RERR.UNSUPPORTED, "ABORTING due to invalid path from sender: /");
+    }
     if ((this.o.isRequested || this.o.isExcluded) && !dropped && !isDot(t.baseName(row), t.dirName(row))) {
       if (this.o.isExcluded?.(t.path(row), isDir(t.mode[row]!))) {
         throw new RsyncError(RERR.UNSUPPORTED, `ERROR: rejecting excluded file-list name: ${Buffer.from(t.path(row)).toString("latin1")}`);

@@ -150,6 +150,16 @@ test("names that do not convert are reported and skipped (exit 23)", async () =>
   expect(tree(join(work, "ascii-ours"))).toEqual(["b/", "b/a ba", "b/z bz", "dir/", "plain zzz"]);
 });
 
+test("incremental recursion: a sub-list's name that does not convert aborts the transfer (exit 4), as upstream's does", async () => {
+  const args = (d: string) => ["-a", "--iconv=UTF-8,ASCII", "u8/", `${d}/`];
+  const a = await runOc(args("ascii-ir-ours"), { cwd: work });
+  const b = await runRsync(args("ascii-ir-theirs"), { cwd: work });
+  expect(a.code).toBe(4);
+  expect(a.code).toBe(b.code);
+  const lines = (text: string) => text.split("\n").filter((l) => l.includes("cannot convert") || l.startsWith("ABORTING")).sort();
+  expect(lines(a.stderr)).toEqual(lines(b.stderr));
+});
+
 test("a sender's latin1 name read as UTF-8 does not convert", async () => {
   const got = await compare((d) => ["-a", "--iconv=UTF-8,UTF-8", "l1/", `${d}/`], work);
   expect(got).toEqual(["b/", "b/a ba", "b/z bz", "dir/", "plain zzz"]);
