@@ -12,7 +12,6 @@ import { finishBackupOptions } from "./backup-options.ts";
 import { checkPartialOptions } from "./partial-options.ts";
 import { errorLine, reportFailure } from "./report.ts";
 import { tools } from "./tools.ts";
-import { openClientLog } from "../client/log-file.ts";
 import { runClient } from "../client/run.ts";
 import { runServer } from "../server/server-main.ts";
 import { runDaemon } from "../daemon/daemon.ts";
@@ -67,7 +66,6 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(errorLine(RERR.SYNTAX, "Receiver"));
       return RERR.SYNTAX;
     }
-    openClientLog(o);
     const { code, role } = await runClient(o);
     clientLog.exit(code);
     // Errors thrown on the way were reported where they were caught; a run that ended with errors says so here.

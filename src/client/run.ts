@@ -2,6 +2,8 @@
  * The client's top level (main.c start_client): decides from the arguments
  * which transfer this is, and runs it.
  */
+import { resolveIconvOption } from "../flist/iconv-hooks.ts";
+import { openClientLog } from "./log-file.ts";
 import { statSync } from "node:fs";
 import type { Options } from "../cli/options.ts";
 import { RERR, RsyncError, asRole, usageError, type Role } from "../errors.ts";
@@ -29,6 +31,8 @@ export async function runClient(o: Options): Promise<ClientExit> {
   terminal.quiet = o.quiet > 0;
   terminal.eightBit = o.eightBitOutput;
   terminal.allToStderr = o.msgs2stderr === 1;
+  // options.c opens it once the output options are known (-q silences its "Ignoring" line).
+  openClientLog(o);
   // The native core failing to load is worth a word under -v (unless it was switched off on purpose).
   if (o.verbose > 0 && core.caps.kind !== "native" && process.env.OC_RSYNC_NATIVE !== "0") {
     process.stderr.write(`oc-rsync: native core not loaded (${core.caps.reason}); using the TypeScript implementation\n`);
@@ -97,7 +101,7 @@ function checkLocalOnlyOptions(o: Options): void {
     throw new RsyncError(RERR.UNSUPPORTED, "Symlink munging is unsafe when a /rsyncd-munged directory exists.");
   }
   resolveArgStyle(o);
-  resolveIconv(o);
+  resolveIconvOption(o);
   if (o.confineRoot !== undefined) {
     if (!o.confineRoot.startsWith("/")) throw usageError("rsync: --confine-root must be an absolute path");
     if (o.insecureLinks) throw usageError("rsync: --insecure-links cannot be combined with --confine-root");
@@ -110,15 +114,6 @@ function isDirectory(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-/**
- * --iconv (options.c): $RSYNC_ICONV stands in when the option is not given
- * (--no-iconv counts as given), and "-" means no conversion.
- */
-function resolveIconv(o: Options): void {
-  if (o.iconv === undefined && process.env.RSYNC_ICONV) o.iconv = process.env.RSYNC_ICONV;
-  if (o.iconv === "-" || o.iconv === undefined) o.iconv = null;
 }
 
 /**

@@ -163,16 +163,19 @@ describe("--log-file as upstream's client writes it", () => {
   }
 });
 
-test("a log file that cannot be opened is reported and ignored, as upstream", async () => {
-  const bad = join(work, "no-dir", "x.log");
-  const a = await runOc(["-a", `--log-file=${bad}`, "src/", "open-fail-ours/"], { cwd: work });
-  const b = await runRsync(["-a", `--log-file=${bad}`, "src/", "open-fail-theirs/"], { cwd: work });
-  expect(a.stderr).toBe(b.stderr);
-  expect(b.stderr).toContain("failed to open log-file");
-  expect(a.stdout).toBe(b.stdout);
-  expect(a.code).toBe(b.code);
-  expect(snapshot(join(work, "open-fail-ours"))).toEqual(snapshot(join(work, "open-fail-theirs")));
-});
+for (const quiet of [[], ["-q"]]) {
+  test(`a log file that cannot be opened is reported and ignored, as upstream ${quiet.join("")}`, async () => {
+    const bad = join(work, "no-dir", "x.log");
+    const tag = quiet.length ? "q" : "";
+    const a = await runOc(["-a", ...quiet, `--log-file=${bad}`, "src/", `open-fail${tag}-ours/`], { cwd: work });
+    const b = await runRsync(["-a", ...quiet, `--log-file=${bad}`, "src/", `open-fail${tag}-theirs/`], { cwd: work });
+    expect(a.stderr).toBe(b.stderr);
+    expect(b.stderr).toContain("failed to open log-file");
+    expect(a.stdout).toBe(b.stdout);
+    expect(a.code).toBe(b.code);
+    expect(snapshot(join(work, `open-fail${tag}-ours`))).toEqual(snapshot(join(work, `open-fail${tag}-theirs`)));
+  });
+}
 
 test("--log-file-format alone writes no log", async () => {
   const a = await runOc(["-a", "--log-file-format=%n", "src/", "fmt-alone/"], { cwd: work });
