@@ -38,3 +38,14 @@ export function localCopyNameShown(o: Options): ((name: Uint8Array) => Uint8Arra
     return convertFailed(shown) ? name : shown;
   };
 }
+
+/**
+ * A client's --iconv (options.c): $RSYNC_ICONV stands in when the option is
+ * not given (--no-iconv counts as given), "-" means no conversion, and the
+ * LOCAL charset must open before anything connects (setup_iconv).
+ */
+export function resolveIconvOption(o: Options, env: NodeJS.ProcessEnv = process.env): void {
+  if (o.iconv === undefined && env.RSYNC_ICONV) o.iconv = env.RSYNC_ICONV;
+  if (o.iconv === "-" || o.iconv === undefined) o.iconv = null;
+  nameConverterFor(o.iconv, false);
+}

@@ -6,6 +6,8 @@ import { finishBackupOptions } from "../../src/cli/backup-options.ts";
 import { serverArgs } from "../../src/protocol/server-args.ts";
 import { unescapeOptionArgs } from "../../src/daemon/session.ts";
 import { checkBatchOptions } from "../../src/batch/batch-options.ts";
+import { resolveIconvOption } from "../../src/flist/iconv-hooks.ts";
+import { secludedStart } from "../../src/protocol/secluded-args.ts";
 import { checkPartialOptions } from "../../src/cli/partial-options.ts";
 
 /**
@@ -285,5 +287,43 @@ describe("--copy-devices, --write-devices and --copy-as in the server vector (pu
     const o = defaultOptions();
     parseArgv(["-a", "--write-devices", "--partial-dir=x"], [...optionTable, ...modeTable], o);
     expect(() => checkPartialOptions(o)).toThrow("--inplace cannot be used with --partial-dir");
+  });
+});
+
+/**
+ * --iconv: upstream 3.5.0's vectors (same fake shell, pull and push): only
+ * the REMOTE part travels, right after the cluster, and it stays there under
+ * -s; --no-iconv, "-" and $RSYNC_ICONV are settled by the client.
+ */
+const ICONV: [string, Record<string, string>, string, string][] = [
+  ["-a --iconv=ISO-8859-1,UTF-8", {}, "--server --sender -logDtpre.iLsfxCIvu --iconv=UTF-8", "--server -logDtpre.iLsfxCIvu --iconv=UTF-8"],
+  ["-a --iconv=UTF-8", {}, "--server --sender -logDtpre.iLsfxCIvu --iconv=UTF-8", "--server -logDtpre.iLsfxCIvu --iconv=UTF-8"],
+  ["-r --iconv=.", {}, "--server --sender -re.iLsfxCIvu --iconv=.", "--server -re.iLsfxCIvu --iconv=."],
+  ["-d --iconv=", {}, "--server --sender -de.LsfxCIvu --iconv=", "--server -de.LsfxCIvu --iconv="],
+  ["-a --iconv=latin1,utf8 --no-iconv", {}, "--server --sender -logDtpre.iLsfxCIvu", "--server -logDtpre.iLsfxCIvu"],
+  ["-a --iconv=-", {}, "--server --sender -logDtpre.iLsfxCIvu", "--server -logDtpre.iLsfxCIvu"],
+  ["-a -s --iconv=ISO-8859-1,UTF-8", {}, "--server --sender -slogDtpre.iLsfxCIvu --iconv=UTF-8", "--server -slogDtpre.iLsfxCIvu --iconv=UTF-8"],
+  ["-a", { RSYNC_ICONV: "ISO-8859-1,UTF-8" }, "--server --sender -logDtpre.iLsfxCIvu --iconv=UTF-8", "--server -logDtpre.iLsfxCIvu --iconv=UTF-8"],
+  ["-a --no-iconv", { RSYNC_ICONV: "ISO-8859-1,UTF-8" }, "--server --sender -logDtpre.iLsfxCIvu", "--server -logDtpre.iLsfxCIvu"],
+];
+
+describe("--iconv in the server vector (pull and push)", () => {
+  for (const [argv, env, pull, push] of ICONV) {
+    for (const amSender of [false, true]) {
+      test(`${argv} ${Object.keys(env).join(" ")} (${amSender ? "push" : "pull"})`, () => {
+        const o = defaultOptions();
+        parseArgv(argv.split(" "), [...optionTable, ...modeTable], o);
+        resolveIconvOption(o, env);
+        const args = serverArgs(o, { amSender, protocol: 32, listOnly: 0 });
+        expect(args.join(" ")).toBe(amSender ? push : pull);
+        // Under -s the command line ends after --iconv: upstream's server needs it to read the rest.
+        if (o.secludedArgs > 0) expect(args.slice(0, secludedStart(args)).join(" ")).toBe(amSender ? push : pull);
+      });
+    }
+  }
+  test("a LOCAL charset that does not open fails before connecting (exit 4)", () => {
+    const o = defaultOptions();
+    parseArgv(["--iconv=BOGUS,UTF-8"], [...optionTable, ...modeTable], o);
+    expect(() => resolveIconvOption(o, {})).toThrow('iconv_open("UTF-8", "BOGUS") failed');
   });
 });
