@@ -29,13 +29,13 @@ export class ClientLog {
    * options.c with --log-file, then log.c logfile_open: a file that cannot be
    * opened is reported and ignored (upstream falls back to syslog).
    */
-  open(name: string, format: string | undefined, dryRun: boolean, failed: (e: unknown) => void): void {
+  open(name: string, format: string | undefined, dryRun: boolean, insecureLinks: boolean, failed: (e: unknown) => void): void {
     this.format = format ?? "%i %n%L";
     this.formatHasI = format === undefined || formatHas(format, "i");
     this.formatHasOorI = this.formatHasI || formatHas(this.format, "o");
     this.dryRun = dryRun;
     try {
-      this.file = LogFile.open(name);
+      this.file = LogFile.open(name, insecureLinks);
     } catch (e) {
       failed(e);
       terminal.info('Ignoring "log file" setting.\n');

@@ -219,3 +219,24 @@ test("--log-file and --log-file-format stay on the client (options.c server_opti
   expect(recorded[0]).toBe(recorded[1]!.replace(/\n-[^\n]*e\.[^\n]*\n/, (m) => m));
   for (const args of recorded) expect(args).not.toContain("log-file");
 });
+
+test("a log path through someone else's symlink is refused (open_no_attacker_symlinks), --insecure-links follows it, as upstream", async () => {
+  // Needs root to give the link to another user.
+  if (process.getuid?.() !== 0) return;
+  const results = [];
+  for (const [run, who] of [[runOc, "ours"], [runRsync, "theirs"]] as const) {
+    for (const insecure of [[], ["--insecure-links"]]) {
+      const tag = `${who}${insecure.length}`;
+      const target = join(work, `link-target-${tag}`);
+      const link = join(work, `evil-${tag}`);
+      fs.symlinkSync(target, link);
+      expect(spawnSync("chown", ["-h", "nobody", link]).status).toBe(0);
+      const r = await run(["-a", ...insecure, `--log-file=${link}`, "src/", `link-dest-${tag}/`], { cwd: work });
+      results.push({ insecure: insecure.length, code: r.code, stderr: r.stderr.replaceAll(tag, "X"), stdout: r.stdout, logged: fs.existsSync(target) });
+    }
+  }
+  expect(results.slice(0, 2)).toEqual(results.slice(2));
+  expect(results[2]!.stderr).toContain("refusing to follow a symlink owned by an untrusted user");
+  expect(results[2]!.logged).toBe(false);
+  expect(results[3]!.logged).toBe(true);
+});
