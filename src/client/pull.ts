@@ -104,7 +104,7 @@ async function runConnected(
         dest: req.dest ?? ".",
         listing: req.dest === undefined || o.listOnly,
         // With --files-from the listed names are what was asked for (add_implied_include as they are forwarded).
-        isRequested: requestedNames(filesFrom ? filesFrom.map((n) => `./${Buffer.from(n).toString("latin1")}`) : req.paths, o.relative),
+        isRequested: filesFrom ? requestedNames(filesFrom.map((n) => `./${Buffer.from(n).toString("latin1")}`), o.relative, "latin1") : requestedNames(req.paths, o.relative),
         filesFrom,
         timeouts,
         transferStarts: () => (role = "generator"),

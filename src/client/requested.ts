@@ -14,7 +14,8 @@ interface Root {
   below: boolean;
 }
 
-export function requestedNames(paths: string[], relative: boolean): ((name: Uint8Array, isDir: boolean) => boolean) | undefined {
+/** `encoding`: how the paths' characters stand for bytes (--files-from names are bytes held as latin1 text). */
+export function requestedNames(paths: string[], relative: boolean, encoding: "utf8" | "latin1" = "utf8"): ((name: Uint8Array, isDir: boolean) => boolean) | undefined {
   const roots: Root[] = [];
   for (const full of paths) {
     const slash = full.indexOf("/");
@@ -29,11 +30,11 @@ export function requestedNames(paths: string[], relative: boolean): ((name: Uint
     // Names are raw bytes; the argument is matched as its UTF-8 bytes.
     arg = arg.replace(/^(\.\/)+/, "").replace(/\/+$/, "");
     if (arg === "" || arg === ".") return undefined; // a whole directory's contents: anything below it
-    roots.push({ pattern: compileWildPattern(arg), below: true });
+    roots.push({ pattern: compileWildPattern(Buffer.from(arg, encoding)), below: true });
     if (relative) {
       // The implied parent directories of a relative path are sent too.
       const parts = arg.split("/");
-      for (let i = 1; i < parts.length; i++) roots.push({ pattern: compileWildPattern(parts.slice(0, i).join("/")), below: false });
+      for (let i = 1; i < parts.length; i++) roots.push({ pattern: compileWildPattern(Buffer.from(parts.slice(0, i).join("/"), encoding)), below: false });
     }
   }
   if (roots.length === 0) return undefined;

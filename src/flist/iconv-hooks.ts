@@ -49,3 +49,15 @@ export function resolveIconvOption(o: Options, env: NodeJS.ProcessEnv = process.
   if (o.iconv === "-" || o.iconv === undefined) o.iconv = null;
   nameConverterFor(o.iconv, false);
 }
+
+/**
+ * --files-from names on the connection (compat.c filesfrom_convert): only
+ * under -s are they converted, the client's from its charset to UTF-8, the
+ * sending server's back; what does not convert passes as it is.
+ */
+export function filesFromConversion(o: Options, amServer: boolean): ((name: Uint8Array) => Uint8Array) | null {
+  if (!(o.secludedArgs > 0)) return null;
+  const iconv = nameConverterFor(o.iconv, amServer);
+  if (!iconv) return null;
+  return amServer ? (name) => iconv.fromWireKeepingBad(name) : (name) => iconv.toWireKeepingBad(name);
+}

@@ -172,6 +172,39 @@ export class NameConverter {
     return utf8.encode(points)!;
   }
 
+  /**
+   * ic_send with ICB_INCLUDE_BAD (io.c, --files-from under -s): what does
+   * not convert goes through byte by byte as it is.
+   */
+  toWireKeepingBad(bytes: Uint8Array): Uint8Array {
+    return this.keepingBad(bytes, (part) => this.toWire(part));
+  }
+
+  /** ic_recv with ICB_INCLUDE_BAD. */
+  fromWireKeepingBad(bytes: Uint8Array): Uint8Array {
+    return this.keepingBad(bytes, (part) => this.fromWire(part));
+  }
+
+  /** Converts the longest piece that converts at each point (at most 4 bytes: one character), else passes one byte. */
+  private keepingBad(bytes: Uint8Array, convert: (part: Uint8Array) => Converted): Uint8Array {
+    const whole = convert(bytes);
+    if (!convertFailed(whole)) return whole;
+    const out: number[] = [];
+    let i = 0;
+    while (i < bytes.length) {
+      let done = false;
+      for (let len = 1; len <= 4 && i + len <= bytes.length && !done; len++) {
+        const part = convert(bytes.subarray(i, i + len));
+        if (convertFailed(part)) continue;
+        out.push(...part);
+        i += len;
+        done = true;
+      }
+      if (!done) out.push(bytes[i++]!);
+    }
+    return Uint8Array.from(out);
+  }
+
   /** ic_recv: UTF-8 → local bytes. */
   fromWire(bytes: Uint8Array): Converted {
     if (isAscii(bytes)) return bytes;

@@ -19,6 +19,7 @@ import type { Input } from "../io/input.ts";
 import type { Output } from "../io/output.ts";
 import { NDX_DONE, NDX_FLIST_EOF, NDX_FLIST_OFFSET, NdxDecoder, NdxEncoder } from "../protocol/ndx.ts";
 import { WireOrder, withWireOrder } from "../flist/wire-order.ts";
+import { filesFromConversion } from "../flist/iconv-hooks.ts";
 import type { Session } from "../protocol/setup.ts";
 import { outputConfig } from "../cli/output-config.ts";
 import { errorLine } from "../cli/report.ts";
@@ -132,7 +133,8 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
     writeFilterRules(output.data, filters, ruleSide);
     // --files-from: the names follow the rules, each NUL-ended, then an empty one.
     if (req.filesFrom) {
-      for (const name of req.filesFrom) output.data.bytes(name).u8(0);
+      const convert = filesFromConversion(o, false);
+      for (const name of req.filesFrom) output.data.bytes(convert ? convert(name) : name).u8(0);
       output.data.u8(0);
     }
     output.flush();

@@ -24,7 +24,7 @@ import { MSG } from "../protocol/mux.ts";
 import { fileListHasher } from "../protocol/checksum-choice.ts";
 import { NdxDecoder, NdxEncoder } from "../protocol/ndx.ts";
 import { WireOrder, withWireOrder } from "../flist/wire-order.ts";
-import { senderNameCheck } from "../flist/iconv-hooks.ts";
+import { filesFromConversion, senderNameCheck } from "../flist/iconv-hooks.ts";
 import type { Session } from "../protocol/setup.ts";
 import { Sender } from "./sender.ts";
 import { checkXattrProtocol, SenderXattrs, xattrOptim } from "../flist/xattrs.ts";
@@ -126,7 +126,8 @@ export async function sendTransfer(request: SendRequest): Promise<SendResult> {
     // --files-from=-: the client's names come next; they are what we send, inside the one path we were given.
     if (o.filesFrom === "-") {
       const names: Uint8Array[] = [];
-      for (let name = await input.read(readForwardedName); name; name = await input.read(readForwardedName)) names.push(name);
+      const convert = filesFromConversion(o, true);
+      for (let name = await input.read(readForwardedName); name; name = await input.read(readForwardedName)) names.push(convert ? convert(name) : name);
       const base = req.args[0] ? Buffer.from(req.args[0]).toString("latin1") : ".";
       req = { ...req, args: names, root: req.root === "." ? base : `${req.root}/${base}` };
     }

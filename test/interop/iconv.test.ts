@@ -61,6 +61,9 @@ beforeAll(async () => {
   makeTree(join(work, "l1"), latin1);
   makeTree(join(work, "u8"), utf8);
   fs.mkdirSync(join(work, "w"));
+  // A --files-from list in latin1, and a remote shell that runs its command here.
+  fs.writeFileSync(join(work, "list-l1"), Buffer.concat([latin1("café\n"), latin1("dir/naïve\n"), latin1("été/ñ\n")]));
+  fs.writeFileSync(join(work, "rsh"), '#!/bin/sh\nwhile [ "$1" = "-l" ]; do shift 2; done\nshift\nexec sh -c "$*"\n', { mode: 0o755 });
   const modules: ModuleConfig[] = [
     { name: "u8", path: join(work, "u8"), params: { uid: "0", gid: "0", charset: "UTF-8" } },
     { name: "plain", path: join(work, "u8"), params: { uid: "0", gid: "0" } },
@@ -192,3 +195,46 @@ test("a daemon module without a charset refuses --iconv, ours as upstream's", as
   }
   expect(fs.existsSync(join(work, "refused-ours"))).toBe(false);
 });
+
+test("--files-from in latin1, pulling from upstream's daemon: converted under -s only, as upstream's", async () => {
+  // Without -s upstream sends the names as they are, and the UTF-8 side finds none of them.
+  await compare((d) => ["-a", "-s", ICONV, "--files-from=list-l1", upstream.url("u8", ""), `${d}/`], work);
+  const got = await compare((d) => ["-a", "-s", ICONV, "--files-from=list-l1", upstream.url("u8", ""), `${d}/`], work);
+  expect(got).toContain("caf\\xe9 x");
+  // Upstream's client then ends its empty pull with load-dependent lines: the sender's complaints and the code are compared.
+  const args = (d: string) => ["-a", ICONV, "--files-from=list-l1", upstream.url("u8", ""), `${d}/`];
+  const a = await runOc(args("ff-raw-ours"), { cwd: work });
+  const b = await runRsync(args("ff-raw-theirs"), { cwd: work });
+  expect(a.code).toBe(23);
+  expect(a.code).toBe(b.code);
+  const statLines = (text: string) => text.split("\n").filter((l) => l.includes("link_stat"));
+  expect(statLines(a.stderr)).toEqual(statLines(b.stderr));
+  expect(statLines(a.stderr)[0]).toBe('rsync: [sender] link_stat "caf\\#351" (in u8) failed: No such file or directory (2)');
+});
+
+test("--files-from with -s: upstream's client pulling from our daemon", async () => {
+  const got = await compare((d) => ["-a", "-s", ICONV, "--files-from=list-l1", ours.url("u8", ""), `${d}/`], work, "upstream");
+  expect(got).toContain("dir/na\\xefve yy");
+});
+
+/** Over a remote shell: `server` runs as the --server ("ours" = src/main.ts). */
+const OUR_SERVER = `${process.execPath} ${join(import.meta.dir, "../../src/main.ts")}`;
+const viaShell = (server: "ours" | "upstream") => ["-e", join(work, "rsh"), ...(server === "ours" ? [`--rsync-path=${OUR_SERVER}`] : [])];
+
+for (const server of ["ours", "upstream"] as const) {
+  const client = server === "ours" ? "upstream" : "both";
+  test(`remote shell, ${server}'s --server: pull (-i, incremental recursion)`, async () => {
+    await compare((d) => ["-ai", ICONV, ...viaShell(server), `host:${join(work, "u8")}/`, `${d}/`], work, client, "l1");
+  });
+  test(`remote shell, ${server}'s --server: push with -s`, async () => {
+    await compare((d) => ["-a", "-s", ICONV, ...viaShell(server), "l1/", `host:${join(work, d)}/`], work, client, "u8");
+  });
+  test(`remote shell, ${server}'s --server: pull with -s --files-from`, async () => {
+    await compare((d) => ["-a", "-s", ICONV, "--files-from=list-l1", ...viaShell(server), `host:${join(work, "u8")}/`, `${d}/`], work, client);
+  });
+  test(`remote shell, ${server}'s --server: protocol 29 has no CF_SYMLINK_ICONV, so symlink targets stay as sent`, async () => {
+    const got = await compare((d) => ["-a", "--protocol=29", ICONV, ...viaShell(server), `host:${join(work, "u8")}/`, `${d}/`], work, client);
+    expect(got).toContain("caf\\xe9 x");
+    expect(got).toContain("lnk -> 636166c3a9");
+  });
+}
