@@ -15,6 +15,8 @@ export function errorLine(code: number, role: Role): string {
 /** Reports `e` on stderr and returns the exit code to use. */
 export function reportFailure(e: unknown, role: Role): number {
   if (e instanceof RsyncError) {
+    // Ended by the peer's MSG_ERROR_EXIT: the peer said what went wrong, and nothing is added.
+    if ((e as { peerExited?: boolean }).peerExited) return e.code;
     if (!e.quiet && e.message) terminal.error(`${e.message}\n`);
     terminal.error(errorLine(e.code, e.role ?? role));
     return e.code;

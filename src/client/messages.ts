@@ -94,7 +94,8 @@ export function handleServerMessage(code: number, payload: Uint8Array, state: Me
       // As the generator side, we pass the code back (protocol 31+), then exit with it.
       if (protocol >= 31 && payload.length === 4) output.messageInt(MSG.ERROR_EXIT, exitCode);
       state.serverExit = exitCode;
-      throw new RsyncError(exitCode || 1, "", true);
+      // The server has reported its error: like upstream's _exit_cleanup after MSG_ERROR_EXIT, we add no line of our own.
+      throw Object.assign(new RsyncError(exitCode || 1, "", true), { peerExited: true });
     }
     default:
       throw protocolError(`unexpected tag ${code} [client]`);
