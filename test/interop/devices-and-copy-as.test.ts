@@ -400,6 +400,25 @@ describe.skipIf(!amRoot)("--copy-as runs the copy as another user", () => {
     expect(tree.secret).toBeUndefined();
   });
 
+  test("upstream's client with -M--copy-as against our daemon, as against upstream's (pull, push, a bad user)", async () => {
+    fs.cpSync(src, join(work, "push", "ca-d-src"), { recursive: true, preserveTimestamps: true });
+    for (const spec of ["nobody", "nosuch"]) {
+      const ours = writableDest(join(work, `ca-d-${spec}-ours`));
+      const theirs = writableDest(join(work, `ca-d-${spec}-theirs`));
+      const a = await runRsync(["-ai", `-M--copy-as=${spec}`, ourDaemon.url("push", "ca-d-src/"), `${ours}/`]);
+      const b = await runRsync(["-ai", `-M--copy-as=${spec}`, upstreamDaemon.url("push", "ca-d-src/"), `${theirs}/`]);
+      expectSameRun(a, b, [ours], [theirs]);
+      expect(snapshot(ours, { ignoreDirTimes: true })).toEqual(snapshot(theirs, { ignoreDirTimes: true }));
+    }
+    // The daemon writes as nobody: what it makes is nobody's.
+    const a = await runRsync(["-ai", "-M--copy-as=nobody", `${src}/public`, ourDaemon.url("push", "ca-d-pushed-ours")]);
+    const b = await runRsync(["-ai", "-M--copy-as=nobody", `${src}/public`, upstreamDaemon.url("push", "ca-d-pushed-theirs")]);
+    expectSameRun(a, b);
+    const mine = fs.statSync(join(work, "push", "ca-d-pushed-ours"));
+    expect(mine.uid).toBe(NOBODY);
+    expect(mine.uid).toBe(fs.statSync(join(work, "push", "ca-d-pushed-theirs")).uid);
+  });
+
   for (const direction of ["push", "pull"] as const) {
     test(`upstream's client with -M--copy-as=nobody and our --server over a remote shell (${direction})`, async () => {
       const ours = writableDest(join(work, `ca-rsh-${direction}-ours`));
