@@ -86,6 +86,8 @@ export class ClientOutput implements Reporter {
       const localChange = (e.iflags & ITEM.LOCAL_CHANGE) !== 0 && significant !== 0;
       if (!(seeItem || localChange || hlink || (isDir(this.lists.table.mode[e.row]!) && significant))) return;
       toLog = significant !== 0 || clientLog.formatHasI;
+      // Before protocol 29 a pull's generator logs its items itself (generator.c itemize), and only when itemizing.
+      if (this.mode === "pull" && this.s.protocol < 29) toLog = hasI > 0 && clientLog.formatHasI;
     }
     // A local copy's items go to the user from the receiving half and to the log from the sending half.
     if (format !== null && this.mode !== "local-send") terminal.client(formatItem(format, this.logged(e), this.cx));
@@ -105,11 +107,16 @@ export class ClientOutput implements Reporter {
   /** log_delete: "deleting NAME", or the format itself when it has %i or %o; in the log file too, but in a dry run. */
   deleted(name: Uint8Array, dir: boolean): void {
     const format = this.out.stdoutFormat;
+    // Before protocol 29 a local copy's deletions are said by upstream's generator child: its line reaches
+    // the client as a message, which the client logs as it is (and the child logs nothing itself).
+    const saidByChild = this.mode === "local" && this.s.protocol < 29;
     if (this.out.info.get("DEL") >= 1 || format !== null) {
       const useFormat = format !== null && (this.out.formatHasI > 0 || /%[-'0-9]*o/.test(format.replaceAll("%%", "")));
-      terminal.client(formatItem(useFormat ? format! : "deleting %n", this.deletedItem(name, dir), this.cx));
+      const line = formatItem(useFormat ? format! : "deleting %n", this.deletedItem(name, dir), this.cx);
+      if (saidByChild) terminal.info(line);
+      else terminal.client(line);
     }
-    if (!clientLog.active || this.o.dryRun) return;
+    if (!clientLog.active || this.o.dryRun || saidByChild) return;
     clientLog.line(formatItem(clientLog.formatHasOorI ? clientLog.format : "deleting %n", this.deletedItem(name, dir), this.cx));
   }
 
