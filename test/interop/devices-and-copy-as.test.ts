@@ -257,6 +257,24 @@ describe.skipIf(!haveLoop)("--write-devices writes into an existing device", () 
     });
   });
 
+  test("with --copy-devices too: a device onto a device, whole and by delta", async () => {
+    const src = join(work, "wd-src-dev");
+    fs.mkdirSync(src);
+    const { device } = loopOver(noise(DEVICE_SIZE, 42));
+    nodeFor(device, join(src, "disk"));
+    for (const args of [["-ai"], ["-ai", "--no-W"]]) {
+      const ours = deviceDest(join(work, `wd-dev${args.length}-ours`), 8);
+      const theirs = deviceDest(join(work, `wd-dev${args.length}-theirs`), 8);
+      // The source is dated now: the destination nodes must be older to differ.
+      for (const dest of [ours.dest, theirs.dest]) fs.utimesSync(join(dest, "disk"), 1_450_000_000, 1_450_000_000);
+      const a = await runOc([...args, "--copy-devices", "--write-devices", `${src}/`, `${ours.dest}/`]);
+      const b = await runRsync([...args, "--copy-devices", "--write-devices", `${src}/`, `${theirs.dest}/`]);
+      expectSameRun(a, b, [ours.dest], [theirs.dest]);
+      expect(Buffer.from(backingBytes(ours.backing))).toEqual(Buffer.from(noise(DEVICE_SIZE, 42)));
+      expectSameDevices(ours, theirs, true);
+    }
+  });
+
   test("without --write-devices the device is replaced by the file", async () => {
     const src = fileSource("wd-src-plain", 1000);
     const ours = deviceDest(join(work, "wd-plain-ours"), 2);
