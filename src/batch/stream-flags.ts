@@ -27,8 +27,8 @@ const STREAM_FLAGS: StreamFlag[] = [
   // upstream's xfer_dirs: -d, or implied by -r and --files-from (options.c).
   { name: "--dirs (-d)", since: 29, get: (o) => o.dirs || o.recursive || o.filesFrom !== undefined, set: (o, on) => (o.dirs = on) },
   { name: "--compress (-z)", since: 29, get: (o) => o.compress > 0, set: (o, on) => (o.compress = on ? Math.max(1, o.compress) : 0) },
-  // --iconv is not an option of ours: its bit is written clear, and a batch that has it set is refused, as upstream does.
-  { name: "--iconv", since: 30, get: () => false },
+  // --iconv: a batch written with it must be read with it (and one without, without), as upstream insists.
+  { name: "--iconv", since: 30, get: (o) => o.iconv != null },
   { name: "--acls (-A)", since: 30, get: (o) => o.acls, set: (o, on) => (o.acls = on) },
   { name: "--xattrs (-X)", since: 30, get: (o) => o.xattrs > 0, set: (o, on) => (o.xattrs = on ? Math.max(1, o.xattrs) : 0) },
   { name: "--inplace", since: 30, get: (o) => o.inplace, set: (o, on) => (o.inplace = on) },

@@ -238,3 +238,22 @@ for (const server of ["ours", "upstream"] as const) {
     expect(got).toContain("lnk -> 636166c3a9");
   });
 }
+
+test("batch files: written with --iconv, read with --iconv (either side's), refused without it", async () => {
+  for (const [writer, reader] of [
+    [runRsync, runOc],
+    [runOc, runRsync],
+  ] as const) {
+    n++;
+    const batch = join(work, `batch-${n}`);
+    const w = await writer(["-a", ICONV, `--write-batch=${batch}`, "l1/", `batch-src-${n}/`], { cwd: work });
+    expect(w.code).toBe(0);
+    const r = await reader(["-a", "--iconv=UTF-8", `--read-batch=${batch}`, `batch-dst-${n}/`], { cwd: work });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(tree(join(work, `batch-dst-${n}`))).toEqual(tree(join(work, "u8")));
+    const refused = await reader(["-a", `--read-batch=${batch}`, `batch-none-${n}/`], { cwd: work });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.split("\n")[0]).toBe("Please specify the --iconv option to use this batch file.");
+  }
+});
