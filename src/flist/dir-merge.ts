@@ -22,14 +22,15 @@ const bytes = (s: string) => new Uint8Array(Buffer.from(s, "latin1"));
 export class DirScopes {
   private readonly scopes = new Map<string, DirScope>();
   private readonly tops = new Set<string>();
-  /** Per merge rule: the file name looked for in each directory (its last component). */
-  private readonly fileNames: string[];
-
   constructor(
     private readonly list: FilterList,
     private readonly o: { deleteExcluded: boolean; amSender: boolean },
-  ) {
-    this.fileNames = list.perDir.map((r) => latin1(r.pattern).slice(latin1(r.pattern).lastIndexOf("/") + 1));
+  ) {}
+
+  /** The file name a merge rule looks for in each directory (its last component). */
+  private fileName(i: number): string {
+    const name = latin1(this.list.perDir[i]!.pattern);
+    return name.slice(name.lastIndexOf("/") + 1);
   }
 
   get active(): boolean {
@@ -76,10 +77,14 @@ export class DirScopes {
 
   /** push_local_filters: each merge rule's file here, then what it inherits. */
   private readDir(dir: string, inherited: DirScope): DirScope {
-    return this.list.perDir.map((rule, i) => {
-      const local = this.parseFile(rule, join(dir, this.fileNames[i]!), dir);
-      return rule.flags & FR.NO_INHERIT ? local : [...local, ...(inherited[i] ?? [])];
-    });
+    const scope: DirScope = [];
+    // A ':' rule met in one of these files adds a merge rule, read here too (the list grows as it is walked).
+    for (let i = 0; i < this.list.perDir.length; i++) {
+      const rule = this.list.perDir[i]!;
+      const local = this.parseFile(rule, join(dir, this.fileName(i)), dir);
+      scope.push(rule.flags & FR.NO_INHERIT ? local : [...local, ...(inherited[i] ?? [])]);
+    }
+    return scope;
   }
 
   /**
@@ -97,7 +102,7 @@ export class DirScopes {
     const parts = dir.slice(start === "/" ? 1 : start.length + 1).split("/");
     let at = start;
     for (let k = 0; k < parts.length; k++) {
-      const local = this.parseFile(rule, join(at, this.fileNames[i]!), at);
+      const local = this.parseFile(rule, join(at, this.fileName(i)), at);
       rules = rule.flags & FR.NO_INHERIT ? local : [...local, ...rules];
       at = join(at, parts[k]!);
     }
@@ -117,6 +122,10 @@ export class DirScopes {
       deleteExcluded: this.o.deleteExcluded,
       readRuleFile: () => content,
       mergeDir: { absDir: bytes(dir === "/" ? "" : dir.slice(1)), amSender: this.o.amSender },
+      nestedPerDir: (nested) => {
+        const known = this.list.perDirId(nested);
+        return known >= 0 ? known : this.list.addPerDir(nested, false);
+      },
     };
     sub.parseFile(path, ctx, rule.flags & ~(FR.PERDIR_MERGE | FR.MERGE_FILE | FR.EXCLUDE_SELF | FR.NO_INHERIT), 0);
     return sub.rules;

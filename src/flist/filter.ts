@@ -97,6 +97,12 @@ export interface ParseContext {
   daemonRules?: { amSender: boolean };
   /** Reads a rule file ('.' rules, --exclude-from; "-" is stdin), or throws the error to report. */
   readRuleFile?(name: string): Uint8Array;
+  /**
+   * Reading a per-directory merge file: a ':' rule in it joins the top list's
+   * per-directory rules (from that directory down, as upstream's mergelist
+   * grows while push_local_filters reads); returns its mergeId there.
+   */
+  nestedPerDir?(rule: FilterRule): number;
 }
 
 const SP = 0x20;
@@ -296,6 +302,25 @@ export class FilterList {
     return this.rules.length === 0;
   }
 
+  /** The mergeId of the per-directory rule reading the same file name (a name given twice counts once), or -1. */
+  perDirId(rule: FilterRule): number {
+    const base = (n: Uint8Array) => n.subarray(n.lastIndexOf(0x2f) + 1);
+    const own = base(rule.pattern);
+    return this.perDir.findIndex((r) => Buffer.from(base(r.pattern)).equals(own));
+  }
+
+  /**
+   * Adds a per-directory rule and returns its mergeId; in this list's own
+   * rules too, unless it came from inside a per-directory file (there its
+   * placeholder sits among that file's rules).
+   */
+  addPerDir(rule: FilterRule, inOwnRules = true): number {
+    const placed = { ...rule, mergeId: this.perDir.length };
+    if (inOwnRules) this.rules.push(placed);
+    this.perDir.push(placed);
+    return placed.mergeId;
+  }
+
   /**
    * parse_filter_str: adds the rules in `text` (one rule, or several with a
    * word-splitting template) to the list.
@@ -337,12 +362,14 @@ export class FilterList {
       flags &= ~FR.EXCLUDE_SELF;
     }
     if (flags & FR.PERDIR_MERGE) {
-      if (ctx.mergeDir) throw filterError("a per-directory merge file inside another is not supported by oc-rsync yet", pattern);
-      const base = (n: Uint8Array) => n.subarray(n.lastIndexOf(0x2f) + 1);
-      const own = base(new Uint8Array(Buffer.from(name, "latin1")));
-      if (this.perDir.some((r) => Buffer.from(base(r.pattern)).equals(own))) return;
-      this.rules.push({ flags, pattern: new Uint8Array(Buffer.from(name, "latin1")), slashCount: 0, elide: Elide.NONE, wild: null, mergeId: this.perDir.length });
-      this.perDir.push(this.rules[this.rules.length - 1]!);
+      const rule: FilterRule = { flags, pattern: new Uint8Array(Buffer.from(name, "latin1")), slashCount: 0, elide: Elide.NONE, wild: null, mergeId: -1 };
+      if (ctx.nestedPerDir) {
+        // Inside a per-directory file: the rule stands here for what the top list reads under its name.
+        this.rules.push({ ...rule, mergeId: ctx.nestedPerDir(rule) });
+        return;
+      }
+      if (this.perDirId(rule) >= 0) return;
+      this.addPerDir(rule);
       return;
     }
     this.parseFile(name, ctx, flags & ~FR.MERGE_FILE, 0, onMessage);
