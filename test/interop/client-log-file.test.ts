@@ -28,7 +28,10 @@ beforeAll(async () => {
   fs.mkdirSync(join(src, "sub"), { recursive: true });
   fs.writeFileSync(join(src, "a"), "hello\n");
   fs.writeFileSync(join(src, "sub/b"), Buffer.alloc(3000, 7));
+  // Names the log escapes (log.c filtered_fwrite): a control byte, a C1 byte (in UTF-8), a literal "\#ooo".
   fs.writeFileSync(join(src, "ctl\tname\x01"), "x");
+  fs.writeFileSync(join(src, "c1-\u0085"), "y");
+  fs.writeFileSync(join(src, "back\\#123slash"), "z");
   fs.symlinkSync("a", join(src, "l"));
   fs.linkSync(join(src, "sub/b"), join(src, "sub/b-hard"));
   ageTree(src, 1_500_000_000);
@@ -154,6 +157,8 @@ describe("--log-file as upstream's client writes it", () => {
   test("the items a local copy logs say 'send', as upstream's sending client logs them", async () => {
     const lines = await compare("local", { args: ["-a", "--log-file-format=%o %n"] });
     expect(lines).toContain("send sub/b");
+    expect(lines).toContain("send back\\#134#123slash");
+    expect(lines).toContain("send c1-\xc2\\#205");
     expect(lines).toContain("building file list");
   });
 
