@@ -57,17 +57,18 @@ const int32 = (p: Uint8Array) => {
 
 export function handleServerMessage(code: number, payload: Uint8Array, state: MessageState, output: Output, protocol: number): void {
   switch (code) {
+    // A server's lines are UTF-8 under --iconv (read_a_msg: rwrite with is_utf8).
     case MSG.INFO:
-      terminal.info(payload);
+      terminal.info(payload, true);
       return;
     case MSG.ERROR_XFER:
       state.hadTransferError = true;
-      terminal.error(payload);
+      terminal.error(payload, true);
       return;
     case MSG.ERROR:
     case MSG.WARNING:
     case MSG.LOG:
-      terminal.error(payload);
+      terminal.error(payload, true);
       return;
     case MSG.IO_ERROR:
       state.ioError |= int32(payload);

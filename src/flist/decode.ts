@@ -75,7 +75,7 @@ export interface FlistWireOptions {
   /** --iconv and the peer can (CF_SYMLINK_ICONV): the sender converts symlink targets too. */
   symlinkIconv?: boolean;
   /** --iconv: a received name or target that does not convert; the entry is dropped (its name emptied). */
-  onUnconvertible?: (text: string) => void;
+  onUnconvertible?: (text: string, utf8: boolean) => void;
 }
 
 /** What the end-of-list marker said. */
@@ -275,7 +275,8 @@ export class FlistDecoder {
     const name = unconvertible === undefined ? cleanWireName(localName, o.relativePaths) : localName;
     if (unconvertible !== undefined) {
       // recv_file_entry: reported, and the entry stays in the list without a name (inactive).
-      o.onUnconvertible?.(unconvertible.replace("%NAME%", Buffer.from(name).toString("latin1")));
+      // A name that did not convert is reported as UTF-8 text (FERROR_UTF8), a symlink's target as ours.
+      o.onUnconvertible?.(unconvertible.replace("%NAME%", Buffer.from(name).toString("latin1")), unconvertible.startsWith("filename:"));
     }
     // No request can match an empty name: upstream refuses it as unrequested.
     else if (name.length === 0) throw new RsyncError(RERR.UNSUPPORTED, "ERROR: rejecting unrequested file-list name: ");

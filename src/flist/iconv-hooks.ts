@@ -1,7 +1,9 @@
 /** Where --iconv meets a session: the sending side's check of each name before it is listed. */
 import type { Options } from "../cli/options.ts";
 import { CF, type Session } from "../protocol/setup.ts";
-import { convertFailed, nameConverterFor } from "./iconv.ts";
+import { convertFailed, nameConverterFor, type NameConverter } from "./iconv.ts";
+import { escapeForOutput } from "../output/escape.ts";
+import { terminal } from "../output/terminal.ts";
 
 /**
  * send_file_name: a name (or, when the receiver takes converted targets, a
@@ -48,6 +50,7 @@ export function resolveIconvOption(o: Options, env: NodeJS.ProcessEnv = process.
   if (o.iconv === undefined && env.RSYNC_ICONV) o.iconv = env.RSYNC_ICONV;
   if (o.iconv === "-" || o.iconv === undefined) o.iconv = null;
   nameConverterFor(o.iconv, false);
+  terminal.peerText = peerTextShown(o);
 }
 
 /**
@@ -60,4 +63,32 @@ export function filesFromConversion(o: Options, amServer: boolean): ((name: Uint
   const iconv = nameConverterFor(o.iconv, amServer);
   if (!iconv) return null;
   return amServer ? (name) => iconv.fromWireKeepingBad(name) : (name) => iconv.toWireKeepingBad(name);
+}
+
+/**
+ * A client's view of its server's lines (log.c rwrite with ic_recv): they
+ * come as UTF-8 and are shown in our charset; converted text is escaped as
+ * -8 output is (control characters), a byte that does not convert as \#ooo.
+ */
+export function peerTextShown(o: Options): ((text: Uint8Array) => Uint8Array) | null {
+  const iconv = nameConverterFor(o.iconv, false);
+  return iconv && utf8TextShown(iconv);
+}
+
+/** A UTF-8 line shown in `iconv`'s charset, as rwrite shows one with is_utf8. */
+export function utf8TextShown(iconv: NameConverter): (text: Uint8Array) => Uint8Array {
+  return (text) => {
+    const out: Uint8Array[] = [];
+    for (const piece of iconv.fromWirePieces(text)) {
+      if (typeof piece === "number") out.push(Buffer.from(`\\#${piece.toString(8).padStart(3, "0")}`, "latin1"));
+      else out.push(escapeForOutput(piece, null));
+    }
+    return new Uint8Array(Buffer.concat(out));
+  };
+}
+
+/** A server's own lines go to the client as UTF-8 (io.c send_msg converting with ic_send, bad bytes kept). */
+export function serverTextSent(o: Options): ((text: Uint8Array) => Uint8Array) | null {
+  const iconv = nameConverterFor(o.iconv, true);
+  return iconv && ((text) => iconv.toWireKeepingBad(text));
 }

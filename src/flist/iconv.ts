@@ -185,24 +185,41 @@ export class NameConverter {
     return this.keepingBad(bytes, (part) => this.fromWire(part));
   }
 
-  /** Converts the longest piece that converts at each point (at most 4 bytes: one character), else passes one byte. */
   private keepingBad(bytes: Uint8Array, convert: (part: Uint8Array) => Converted): Uint8Array {
-    const whole = convert(bytes);
-    if (!convertFailed(whole)) return whole;
     const out: number[] = [];
+    for (const piece of this.pieces(bytes, convert)) {
+      if (typeof piece === "number") out.push(piece);
+      else out.push(...piece);
+    }
+    return Uint8Array.from(out);
+  }
+
+  /**
+   * ic_recv over a peer's message (log.c rwrite): converted runs, and the
+   * bytes that did not convert one by one (upstream shows those as \#ooo).
+   */
+  fromWirePieces(bytes: Uint8Array): (Uint8Array | number)[] {
+    return this.pieces(bytes, (part) => this.fromWire(part));
+  }
+
+  /** Converts the shortest piece that converts at each point (at most 4 bytes: one character), else gives up one byte. */
+  private pieces(bytes: Uint8Array, convert: (part: Uint8Array) => Converted): (Uint8Array | number)[] {
+    const whole = convert(bytes);
+    if (!convertFailed(whole)) return [whole];
+    const out: (Uint8Array | number)[] = [];
     let i = 0;
     while (i < bytes.length) {
       let done = false;
       for (let len = 1; len <= 4 && i + len <= bytes.length && !done; len++) {
         const part = convert(bytes.subarray(i, i + len));
         if (convertFailed(part)) continue;
-        out.push(...part);
+        out.push(part);
         i += len;
         done = true;
       }
       if (!done) out.push(bytes[i++]!);
     }
-    return Uint8Array.from(out);
+    return out;
   }
 
   /** ic_recv: UTF-8 → local bytes. */

@@ -22,6 +22,8 @@ export class Terminal {
   sink: TerminalSink | null = null;
   /** --log-file: every FINFO/error message is logged too, even under -q (log.c rwrite). */
   log: ((text: Uint8Array) => void) | null = null;
+  /** --iconv on a client: how a server's lines (UTF-8) are shown; null: escaped as our own. */
+  peerText: ((text: Uint8Array) => Uint8Array) | null = null;
   private charset: Charset | null | undefined;
   private needsNewline = false;
 
@@ -30,24 +32,35 @@ export class Terminal {
     this.charset = on ? null : undefined;
   }
 
-  /** An informational line (FINFO): stdout, silent under -q. */
-  info(text: Text): void {
+  /** An informational line (FINFO): stdout, silent under -q. `fromPeer`: a server's line (see peerText). */
+  info(text: Text, fromPeer = false): void {
     this.log?.(bytesOf(text));
-    this.client(text);
+    this.client(text, fromPeer);
   }
 
   /** A line for the user only (FCLIENT): never logged, silent under -q. */
-  client(text: Text): void {
+  client(text: Text, fromPeer = false): void {
     if (this.quiet) return;
     if (this.sink) return this.sink("info", bytesOf(text));
-    this.write(this.infoStream(), text);
+    this.write(this.infoStream(), text, fromPeer);
   }
 
   /** An error or warning line: stderr, always. */
-  error(text: Text): void {
+  error(text: Text, fromPeer = false): void {
     this.log?.(bytesOf(text));
     if (this.sink) return this.sink("error", bytesOf(text));
-    this.write(process.stderr, text);
+    this.write(process.stderr, text, fromPeer);
+  }
+
+  /** An error line already made fit for the terminal (escaped by its writer): stderr, always. */
+  errorShown(text: Uint8Array): void {
+    this.log?.(text);
+    if (this.sink) return this.sink("error", text);
+    if (this.needsNewline) {
+      put(process.stderr, "\n");
+      this.needsNewline = false;
+    }
+    put(process.stderr, text);
   }
 
   /** A progress update: starts with "\r", may end without a newline (the next line supplies it). */
@@ -69,11 +82,12 @@ export class Terminal {
     return this.allToStderr ? process.stderr : process.stdout;
   }
 
-  private write(stream: NodeJS.WriteStream, text: Text): void {
+  private write(stream: NodeJS.WriteStream, text: Text, fromPeer = false): void {
     if (this.needsNewline) {
       put(stream, "\n");
       this.needsNewline = false;
     }
+    if (fromPeer && this.peerText) return put(stream, this.peerText(bytesOf(text)));
     if (this.charset === undefined) this.charset = localeCharset();
     put(stream, escapeForOutput(bytesOf(text), this.charset));
   }

@@ -19,7 +19,8 @@ import type { Input } from "../io/input.ts";
 import type { Output } from "../io/output.ts";
 import { NDX_DONE, NDX_FLIST_EOF, NDX_FLIST_OFFSET, NdxDecoder, NdxEncoder } from "../protocol/ndx.ts";
 import { WireOrder, withWireOrder } from "../flist/wire-order.ts";
-import { filesFromConversion } from "../flist/iconv-hooks.ts";
+import { filesFromConversion, utf8TextShown } from "../flist/iconv-hooks.ts";
+import { nameConverterFor } from "../flist/iconv.ts";
 import type { Session } from "../protocol/setup.ts";
 import { outputConfig } from "../cli/output-config.ts";
 import { errorLine } from "../cli/report.ts";
@@ -143,13 +144,16 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
 
   // Upstream's receiving process forks once the first list is in: later lists are the "receiver"'s (who_am_i).
   let listsAfterFork = false;
+  const receiverIconv = nameConverterFor(o.iconv, o.server || req.local === true);
   const wire: ListReceiveOptions = {
     // The receiving half of a local copy is upstream's server: it takes --iconv's REMOTE charset.
     ...flistWireOptions(o, s, o.server || req.local === true),
-    onUnconvertible: (text) => {
+    onUnconvertible: (text, utf8) => {
       state.ioError |= IOERR_GENERAL;
-      const line = `[${listsAfterFork ? "receiver" : "Receiver"}] cannot convert ${text}\n`;
-      if (req.amServer) output.message(s.protocol < 30 ? MSG.ERROR_XFER : MSG.ERROR, Buffer.from(line, "latin1"));
+      const line = Buffer.from(`[${listsAfterFork ? "receiver" : "Receiver"}] cannot convert ${text}\n`, "latin1");
+      if (req.amServer) output.message(s.protocol < 30 ? MSG.ERROR_XFER : MSG.ERROR, line);
+      // A UTF-8 line is shown in this side's charset (for a local copy's receiving half, REMOTE), as rwrite does.
+      else if (utf8 && receiverIconv) terminal.errorShown(utf8TextShown(receiverIconv)(line));
       else terminal.error(line);
     },
     id0Names: s.id0Names,

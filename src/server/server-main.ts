@@ -7,6 +7,7 @@
  * messages. A daemon's session (src/daemon/session.ts) runs the same
  * serveTransfer once its handshake is done.
  */
+import { serverTextSent } from "../flist/iconv-hooks.ts";
 import type { Options } from "../cli/options.ts";
 import { parseArgv } from "../cli/option-spec.ts";
 import { serverBatchOptions } from "../batch/batch-options.ts";
@@ -103,7 +104,9 @@ export async function serveTransfer(o: Options, input: Input, output: Output, re
     // compat.c setup_protocol checks a receiving server's basis dirs against the protocol before anything else.
     if (!o.sender) checkBasisDirProtocol(o, s.protocol);
     output.startMultiplex();
-    terminal.sink = (kind, text) => output.message(kind === "info" ? MSG.INFO : s.protocol >= 30 ? MSG.ERROR : MSG.ERROR_XFER, text);
+    // --iconv: our lines go to the client in UTF-8 (io.c send_msg converting).
+    const toUtf8 = serverTextSent(o);
+    terminal.sink = (kind, text) => output.message(kind === "info" ? MSG.INFO : s.protocol >= 30 ? MSG.ERROR : MSG.ERROR_XFER, toUtf8 ? toUtf8(text) : text);
     if (req.timeout && s.protocol >= 31) output.messageInt(MSG.IO_TIMEOUT, req.timeout);
     req.beforeTransfer?.(s, output);
     const paths = req.paths;

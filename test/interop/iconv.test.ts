@@ -4,7 +4,7 @@
  * upstream's daemon, and upstream's client against our daemon. Trees are
  * compared by their names' bytes, with output and exit codes.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -256,4 +256,37 @@ test("batch files: written with --iconv, read with --iconv (either side's), refu
     expect(refused.code).toBe(1);
     expect(refused.stderr.split("\n")[0]).toBe("Please specify the --iconv option to use this batch file.");
   }
+});
+
+describe("in a UTF-8 locale, lines naming files are shown as upstream's rwrite shows them", () => {
+  const env = { LC_ALL: "C.UTF-8" };
+  const same = async (args: (d: string) => string[]) => {
+    n++;
+    const a = await runOc(args(`loc-ours-${n}`), { cwd: work, env });
+    const b = await runRsync(args(`loc-theirs-${n}`), { cwd: work, env });
+    expect(a.code).toBe(b.code);
+    const shown = (text: string, d: string) => normalizeErrors(text).replaceAll(d, "DEST").split("\n").filter((l) => !l.startsWith("rsync error:") && l !== "").sort();
+    expect(shown(a.stderr, `loc-ours-${n}`)).toEqual(shown(b.stderr, `loc-theirs-${n}`));
+    expect(lines(a.stdout, [`loc-ours-${n}`])).toEqual(lines(b.stdout, [`loc-theirs-${n}`]));
+    return a;
+  };
+  test("a local copy's receiving half reports a name it cannot convert in its own charset", async () => {
+    const a = await same((d) => ["-a", "--no-inc-recursive", "--iconv=UTF-8,ASCII", "u8/", `${d}/`]);
+    expect(a.stderr).toContain("cannot convert filename: caf\\#303\\#251");
+  });
+  test("a server's complaint about a name arrives in UTF-8 and is shown in our charset (pull, -s --files-from)", async () => {
+    fs.writeFileSync(join(work, "list-missing"), Buffer.concat([latin1("café\n"), latin1("absent-é\n")]));
+    const a = await same((d) => ["-ai", "-s", ICONV, "--files-from=list-missing", upstream.url("u8", ""), `${d}/`]);
+    expect(a.code).toBe(23);
+  });
+  test("the same against our daemon, with upstream's client", async () => {
+    n++;
+    const args = (d: string) => ["-a", "-s", ICONV, "--files-from=list-missing", d === "a" ? ours.url("u8", "") : upstream.url("u8", ""), `loc-${d}-${n}/`];
+    const a = await runRsync(args("a"), { cwd: work, env });
+    const b = await runRsync(args("b"), { cwd: work, env });
+    expect(a.code).toBe(b.code);
+    const stat = (text: string) => text.split("\n").filter((l) => l.includes("link_stat"));
+    expect(stat(a.stderr)).toEqual(stat(b.stderr));
+    expect(stat(a.stderr).length).toBe(1);
+  });
 });
