@@ -45,3 +45,14 @@ export function maskFigures(text: string): string {
     .replace(/^sent \S+ bytes {2}received \S+ bytes {2}\S+ bytes\/sec$/gm, "sent N")
     .replace(/ {2}speedup is [\d.,]+/g, "  speedup is N");
 }
+
+/**
+ * Output compared as a set of lines: figures masked, each destination (and
+ * its last component, as a daemon names it) shown as DEST, sorted (upstream
+ * prints some lines from its other process, so their order is timing).
+ */
+export function sortedLines(text: string, dests: string[]): string[] {
+  let t = maskFigures(text);
+  for (const d of dests) t = t.replaceAll(d, "DEST").replaceAll(d.slice(d.lastIndexOf("/") + 1), "DEST");
+  return t.split("\n").filter(Boolean).sort();
+}

@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { startDaemon, type ModuleConfig, type RunningDaemon } from "../helpers/daemon.ts";
-import { maskFigures, normalizeErrors, runOc, runRsync } from "../helpers/run.ts";
+import { normalizeErrors, runOc, runRsync, sortedLines } from "../helpers/run.ts";
 import { ageTree, snapshot } from "../helpers/tree.ts";
 
 const asRoot = process.getuid?.() === 0;
@@ -76,11 +76,7 @@ afterAll(async () => {
   fs.rmSync(work, { recursive: true, force: true });
 });
 
-const lines = (text: string, dests: string[]) => {
-  let t = maskFigures(text);
-  for (const d of dests) t = t.replaceAll(d, "DEST").replaceAll(basename(d), "DEST");
-  return t.split("\n").filter(Boolean).sort();
-};
+const lines = sortedLines;
 
 /**
  * local / pull / push: our client and upstream's, the same way (a daemon
