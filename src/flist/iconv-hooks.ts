@@ -92,3 +92,16 @@ export function serverTextSent(o: Options): ((text: Uint8Array) => Uint8Array) |
   const iconv = nameConverterFor(o.iconv, true);
   return iconv && ((text) => iconv.toWireKeepingBad(text));
 }
+
+/**
+ * A sending server's paths as bytes: under -s with --iconv they came over
+ * the connection in UTF-8 and are read into our charset (io.c read_args with
+ * RL_CONVERT; what does not convert stays as sent).
+ */
+export function secludedPathBytes(o: Options, paths: string[]): Uint8Array[] {
+  const iconv = o.secludedArgs > 0 ? nameConverterFor(o.iconv, true) : null;
+  return paths.map((p) => {
+    const bytes = new Uint8Array(Buffer.from(p));
+    return iconv ? iconv.fromWireKeepingBad(bytes) : bytes;
+  });
+}

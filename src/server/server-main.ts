@@ -7,7 +7,7 @@
  * messages. A daemon's session (src/daemon/session.ts) runs the same
  * serveTransfer once its handshake is done.
  */
-import { serverTextSent } from "../flist/iconv-hooks.ts";
+import { secludedPathBytes, serverTextSent } from "../flist/iconv-hooks.ts";
 import type { Options } from "../cli/options.ts";
 import { parseArgv } from "../cli/option-spec.ts";
 import { serverBatchOptions } from "../batch/batch-options.ts";
@@ -121,7 +121,7 @@ export async function serveTransfer(o: Options, input: Input, output: Output, re
           s,
           input,
           output,
-          args: paths.map((p) => new Uint8Array(Buffer.from(p))),
+          args: secludedPathBytes(o, paths),
           root: ".",
           amServer: true,
           report: log ? sentFilesLog(log, o, s) : undefined,
@@ -142,7 +142,8 @@ export async function serveTransfer(o: Options, input: Input, output: Output, re
         input,
         output,
         dest: paths[0] ?? ".",
-        listing: false,
+        // A push with --list-only: the receiving side lists what it is sent and changes nothing.
+        listing: o.listOnly,
         timeouts,
         transferStarts: () => (role = "generator"),
         amServer: true,

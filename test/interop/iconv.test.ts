@@ -232,6 +232,11 @@ for (const server of ["ours", "upstream"] as const) {
   test(`remote shell, ${server}'s --server: pull with -s --files-from`, async () => {
     await compare((d) => ["-a", "-s", ICONV, "--files-from=list-l1", ...viaShell(server), `host:${join(work, "u8")}/`, `${d}/`], work, client);
   });
+  test(`remote shell, ${server}'s --server: -s pull of a named file, the server's side in latin1 (secluded args converted)`, async () => {
+    const got = await compare((d) => ["-a", "-s", "--iconv=UTF-8,ISO-8859-1", ...viaShell(server), `host:${join(work, "l1")}/café`, `host:${join(work, "l1")}/été`, `${d}/`], work, client);
+    expect(got).toContain("caf\\xc3\\xa9 x");
+    expect(got).toContain("\\xc3\\xa9t\\xc3\\xa9/");
+  });
   test(`remote shell, ${server}'s --server: protocol 29 has no CF_SYMLINK_ICONV, so symlink targets stay as sent`, async () => {
     const got = await compare((d) => ["-a", "--protocol=29", ICONV, ...viaShell(server), `host:${join(work, "u8")}/`, `${d}/`], work, client);
     expect(got).toContain("caf\\xe9 x");
