@@ -36,7 +36,7 @@ export interface PushRequest {
 export async function pushToRemote(req: PushRequest): Promise<number> {
   const o = req.o;
   const timeouts = { value: o.timeout };
-  const conn = await connectToRemote({ o, spec: req.spec, paths: [req.spec.path], amSender: true, listOnly: 0 });
+  const conn = await connectToRemote({ o, spec: req.spec, paths: [req.spec.path], amSender: true, listOnly: o.listOnly ? 2 : 0 });
   const input = new Input(conn.channel);
   const output = new Output(conn.channel);
   const role: Role = "sender";

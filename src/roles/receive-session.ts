@@ -58,6 +58,8 @@ export interface ReceiveResult {
   stats: TransferStats;
   /** The sender's list was empty: nothing followed it (a serving side has ended already). */
   emptyList?: boolean;
+  /** --iconv: names this side could not convert were dropped (a local copy's receiving half then exits with its own error line). */
+  namesUnconverted?: boolean;
 }
 
 export interface ReceiveRequest {
@@ -144,12 +146,14 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
 
   // Upstream's receiving process forks once the first list is in: later lists are the "receiver"'s (who_am_i).
   let listsAfterFork = false;
+  let namesUnconverted = false;
   const receiverIconv = nameConverterFor(o.iconv, o.server || req.local === true);
   const wire: ListReceiveOptions = {
     // The receiving half of a local copy is upstream's server: it takes --iconv's REMOTE charset.
     ...flistWireOptions(o, s, o.server || req.local === true),
     onUnconvertible: (text, utf8) => {
       state.ioError |= IOERR_GENERAL;
+      namesUnconverted = true;
       const line = Buffer.from(`[${listsAfterFork ? "receiver" : "Receiver"}] cannot convert ${text}\n`, "latin1");
       if (req.amServer) output.message(s.protocol < 30 ? MSG.ERROR_XFER : MSG.ERROR, line);
       // A UTF-8 line is shown in this side's charset (for a local copy's receiving half, REMOTE), as rwrite does.
@@ -200,16 +204,21 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   }
   listsAfterFork = true;
 
-  const exit = (code: number) => ({ exitCode: code, stats });
+  const exit = (code: number) => ({ exitCode: code, stats, namesUnconverted });
   const log = req.transferLog;
   const formatter = new ClientOutput(o, out, lists, stats, s, req.local ? "local" : "pull", log?.daemon);
   const clientOutput = req.amServer ? null : formatter;
   const reporter: Reporter =
     clientOutput ??
-    new ServerReporter(output, s.protocol, (name, isDir) => formatter.deleted(name, isDir), log && {
-      item: (e) => log.write(formatter.formatted(log.format, e)),
-      deleted: (name, isDir) => log.write(formatter.formattedDeletion(log.format, name, isDir)),
-    });
+    new ServerReporter(
+      output,
+      s.protocol,
+      { deleted: (name, isDir) => formatter.deleted(name, isDir), listEntry: (row) => formatter.listEntry(row) },
+      log && {
+        item: (e) => log.write(formatter.formatted(log.format, e)),
+        deleted: (name, isDir) => log.write(formatter.formattedDeletion(log.format, name, isDir)),
+      },
+    );
   // main.c client_run: an empty first list means nothing to receive (no sub-list can follow it either).
   if (first.list.count === 0 && !req.amServer) {
     clientOutput?.summary(req.startTime);

@@ -13,8 +13,11 @@ export class ServerReporter implements Reporter {
   constructor(
     private readonly output: Output,
     private readonly protocol: number,
-    /** Before protocol 29 a deletion is a line of text, formatted as a client would (our terminal forwards it). */
-    private readonly legacyDeleted: (name: Uint8Array, isDir: boolean) => void,
+    /**
+     * Lines formatted as a client would print them (our terminal forwards them as MSG_INFO): a deletion
+     * before protocol 29, and a --list-only entry (a push with --list-only lists on the receiving side).
+     */
+    private readonly asText: { deleted(name: Uint8Array, isDir: boolean): void; listEntry(row: number): void },
     /** A daemon's transfer log: files received and deleted. */
     private readonly transferLog?: { item(e: ItemEvent): void; deleted(name: Uint8Array, isDir: boolean): void },
   ) {}
@@ -25,7 +28,7 @@ export class ServerReporter implements Reporter {
 
   deleted(name: Uint8Array, isDir: boolean): void {
     this.transferLog?.deleted(name, isDir);
-    if (this.protocol < 29) return this.legacyDeleted(name, isDir);
+    if (this.protocol < 29) return this.asText.deleted(name, isDir);
     // A directory's name carries its terminating NUL, which is how the client knows to add "/".
     const payload = new Uint8Array(name.length + (isDir ? 1 : 0));
     payload.set(name);
@@ -43,5 +46,7 @@ export class ServerReporter implements Reporter {
     this.output.message(xfer || this.protocol < 30 ? MSG.ERROR_XFER : MSG.ERROR, Buffer.from(`${text}\n`, "latin1"));
   }
 
-  listEntry(_row: number): void {}
+  listEntry(row: number): void {
+    this.asText.listEntry(row);
+  }
 }
