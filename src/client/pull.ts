@@ -31,7 +31,8 @@ import { PROTOCOL_VERSION } from "../version.ts";
 import { requestedNames } from "./requested.ts";
 import type { BatchRecorder } from "../batch/batch-file.ts";
 import { checkLocalCopyAs } from "../roles/copy-as.ts";
-import { reportFailure } from "../cli/report.ts";
+import { errorLine, reportFailure } from "../cli/report.ts";
+import { terminal } from "../output/terminal.ts";
 
 export interface PullResult {
   exitCode: number;
@@ -196,6 +197,8 @@ export async function localCopy(req: { o: Options; sources: string[]; dest: stri
     await serving.catch((e) => {
       if (!result.exitCode && !result.emptyList) throw e;
     });
+    // Upstream's receiving child ends with its own error line when it dropped names it could not convert (--iconv).
+    if (result.namesUnconverted && result.exitCode) terminal.error(errorLine(result.exitCode, "generator"));
     return result;
   } finally {
     watchdog.stop();

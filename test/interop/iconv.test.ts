@@ -140,17 +140,9 @@ test("upstream's client pushing to our daemon", async () => {
   await compare((d) => ["-a", ICONV, "l1/", ours.url("w", `${d}/`)], join(work, "w"), "upstream", "u8");
 });
 
-test("names that do not convert are reported and skipped (exit 23)", async () => {
-  // Upstream's local copy adds a "[generator]" exit line we do not print yet: compare the messages themselves.
-  const args = (d: string) => ["-a", "--no-inc-recursive", "--iconv=UTF-8,ASCII", "u8/", `${d}/`];
-  const a = await runOc(args("ascii-ours"), { cwd: work });
-  const b = await runRsync(args("ascii-theirs"), { cwd: work });
-  expect(a.code).toBe(b.code);
-  const convert = (text: string) => text.split("\n").filter((l) => l.includes("cannot convert")).sort();
-  expect(convert(a.stderr)).toEqual(convert(b.stderr));
-  expect(convert(a.stderr).length).toBeGreaterThan(4);
-  expect(tree(join(work, "ascii-ours"))).toEqual(tree(join(work, "ascii-theirs")));
-  expect(tree(join(work, "ascii-ours"))).toEqual(["b/", "b/a ba", "b/z bz", "dir/", "plain zzz"]);
+test("names that do not convert are reported and skipped (exit 23, the receiving half's own error line too)", async () => {
+  const got = await compare((d) => ["-a", "--no-inc-recursive", "--iconv=UTF-8,ASCII", "u8/", `${d}/`], work);
+  expect(got).toEqual(["b/", "b/a ba", "b/z bz", "dir/", "plain zzz"]);
 });
 
 test("incremental recursion: a sub-list's name that does not convert aborts the transfer (exit 4), as upstream's does", async () => {
