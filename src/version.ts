@@ -11,7 +11,31 @@ export const VERSION: string = pkg.version;
 export const PROTOCOL_VERSION = 32;
 export const MIN_PROTOCOL_VERSION = 27;
 
-const CAPABILITIES = ["64-bit files", "64-bit inums", "64-bit timestamps", "64-bit long ints", "symlinks", "hardlinks"];
+/**
+ * Upstream's words for what a build can do, in its order, for what we do too (scripts grep for
+ * "xattrs" or "ACLs"); "socketpairs" and "ACL-at" name upstream's own internals and are left out, and
+ * "hardlink-specials"/"hardlink-symlinks" wait until -H keeps hard-linked symlinks and specials linked.
+ */
+const CAPABILITIES = [
+  "64-bit files",
+  "64-bit inums",
+  "64-bit timestamps",
+  "64-bit long ints",
+  "symlinks",
+  "symtimes",
+  "hardlinks",
+  "IPv6",
+  "atimes",
+  "batchfiles",
+  "inplace",
+  "append",
+  "ACLs",
+  "xattrs",
+  "optional secluded-args",
+  "prealloc",
+  "stop-at",
+  "no crtimes",
+];
 /** Advertised in upstream's order; "none" is only ever offered by a server. */
 export const CHECKSUM_NAMES = ["xxh128", "xxh3", "xxh64", "md5", "md4"];
 export const COMPRESS_NAMES: readonly string[] = CLIENT_COMPRESS_LIST;
