@@ -1,7 +1,7 @@
 /** Where --iconv meets a session: the sending side's check of each name before it is listed. */
 import type { Options } from "../cli/options.ts";
-import { CF, type Session } from "../protocol/setup.ts";
-import { convertFailed, nameConverterFor, type NameConverter } from "./iconv.ts";
+import type { Session } from "../protocol/setup.ts";
+import { convertFailed, nameConverterFor, symlinkTargetsConverted, type NameConverter } from "./iconv.ts";
 import { escapeForOutput } from "../output/escape.ts";
 import { terminal } from "../output/terminal.ts";
 
@@ -12,7 +12,7 @@ import { terminal } from "../output/terminal.ts";
 export function senderNameCheck(o: Options, s: Session) {
   const iconv = nameConverterFor(o.iconv, o.server);
   if (!iconv) return undefined;
-  const symlinks = (s.compatFlags & CF.SYMLINK_ICONV) !== 0;
+  const symlinks = s.protocol >= 30 && symlinkTargetsConverted(o.server, o.rsh, s.compatFlags);
   return (name: Uint8Array, link: Uint8Array | undefined) => {
     const converted = iconv.toWire(name);
     if (convertFailed(converted)) return { what: "filename" as const, error: converted.error };

@@ -7,6 +7,7 @@
  * would: a bad sequence is EILSEQ, one cut short at the end of the name EINVAL.
  */
 import { RERR, RsyncError } from "../errors.ts";
+import { CF } from "../protocol/setup.ts";
 
 export const EILSEQ_TEXT = "Invalid or incomplete multibyte or wide character";
 export const EINVAL_TEXT = "Invalid argument";
@@ -245,4 +246,14 @@ export function nameConverterFor(spec: string | null | undefined, amServer: bool
   let c = opened.get(key);
   if (!c) opened.set(key, (c = NameConverter.open(spec, amServer)));
   return c;
+}
+
+/**
+ * compat.c sender_symlink_iconv: symlink targets are converted too when the
+ * peer can. A server knows it from the client's 's' capability (in -e.LETTERS,
+ * which our parser keeps as --rsh), a client from CF_SYMLINK_ICONV.
+ */
+export function symlinkTargetsConverted(amServer: boolean, rsh: string | undefined, compatFlags: number): boolean {
+  if (amServer) return rsh?.startsWith(".") === true && rsh.includes("s");
+  return (compatFlags & CF.SYMLINK_ICONV) !== 0;
 }

@@ -1,7 +1,7 @@
 /** How file-list entries are encoded in a session, from the options and the negotiated protocol (both sides use it). */
 import type { Options } from "../cli/options.ts";
-import { CF, type Session } from "../protocol/setup.ts";
-import { nameConverterFor } from "./iconv.ts";
+import type { Session } from "../protocol/setup.ts";
+import { nameConverterFor, symlinkTargetsConverted } from "./iconv.ts";
 import type { FlistWireOptions } from "./decode.ts";
 
 /** `amServer`: this half takes the REMOTE part of --iconv (a server, or the receiving half of a local copy). */
@@ -9,8 +9,7 @@ export function flistWireOptions(o: Options, s: Session, amServer = o.server): F
   const iconv = nameConverterFor(o.iconv, amServer);
   return {
     iconv,
-    // compat.c: the server offers CF_SYMLINK_ICONV to a client that announced 's' (ours always do).
-    symlinkIconv: iconv !== null && (s.compatFlags & CF.SYMLINK_ICONV) !== 0,
+    symlinkIconv: iconv !== null && s.protocol >= 30 && symlinkTargetsConverted(o.server, o.rsh, s.compatFlags),
     protocol: s.protocol,
     varintFlags: s.varintFlistFlags,
     safeFlist: s.safeFlist,
