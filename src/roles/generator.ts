@@ -295,8 +295,8 @@ export class Generator {
     if (x.o.ignoreExisting && st && (!dirEntry || !isDir(st.mode))) return;
 
     if (dirEntry) this.directory(row, ndx, rel, st, preview, list);
-    else if (isLink(mode)) this.symlink(row, ndx, rel, st);
-    else if (isDevice(mode) || isSpecial(mode)) this.special(row, ndx, rel, st);
+    else if (isLink(mode)) this.linkableNonRegular(row, ndx, rel, st, list, () => this.symlink(row, ndx, rel, st));
+    else if (isDevice(mode) || isSpecial(mode)) this.linkableNonRegular(row, ndx, rel, st, list, () => this.special(row, ndx, rel, st));
     else this.regular(row, ndx, rel, st, list);
   }
 
@@ -514,13 +514,40 @@ export class Generator {
     if (p.length) this.skippedDirs.add(t.internDir(p));
   }
 
-  private symlink(row: number, ndx: number, rel: Uint8Array, st: DestStat | null): void {
+  /**
+   * A symlink, device or special under -H (protocol 28+ lists them in
+   * hard-link groups): a member met after its group's entry is in place is
+   * linked to it (hlink.c hard_link_check); otherwise it is made in full by
+   * `make` (true when in place) and becomes what later members link to
+   * (finish_hard_link). Unlike a regular file it never waits: it has no data.
+   */
+  private linkableNonRegular(row: number, ndx: number, rel: Uint8Array, st: DestStat | null, list: FileList, make: () => boolean): void {
+    const key = this.x.o.hardLinks ? this.x.t.extras.get(row)?.hlinkKey : undefined;
+    if (key === undefined) {
+      make();
+      return;
+    }
+    const m = { row, ndx, list };
+    const claim = this.hardLinks.claim(key, m);
+    if (claim.kind === "link") return this.linkTo(row, ndx, rel, st, claim.to);
+    if (claim.kind === "handle" && make()) this.linkWaiting(key, m);
+  }
+
+  /** try_dests_non settled a missing entry from a basis dir: with --link-dest it is linked in place (not so with --compare-dest). */
+  private linkedFromBasis(): boolean {
+    return this.x.o.altDestType === "link";
+  }
+
+  private symlink(row: number, ndx: number, rel: Uint8Array, st: DestStat | null): boolean {
     const x = this.x;
-    if (!x.o.links) return this.nonRegular(rel);
+    if (!x.o.links) {
+      this.nonRegular(rel);
+      return false;
+    }
     const target = x.t.extras.get(row)?.link ?? new Uint8Array(0);
     if (x.o.safeLinks && isUnsafeSymlink(target, x.t.path(row))) {
       if (x.o.verbose > 0) x.report.info(`ignoring unsafe symlink "${this.display(rel)}" -> "${this.display(target)}"`);
-      return;
+      return false;
     }
     const stored = this.storedLinkTarget(row, target);
     const w = this.attrs.wanted(row, st);
@@ -530,22 +557,23 @@ export class Generator {
       this.itemize(row, ndx, iflags);
       this.reportAttrs(rel, iflags);
       this.confirmToSender(ndx, rel);
-      return;
+      return true;
     }
     const basis = this.basisForMissing(row, ndx, rel, st, w);
-    if (basis === "done") return;
+    if (basis === "done") return this.linkedFromBasis();
     const old = basis.st ?? (st && isLink(st.mode) ? st : null);
     if (x.o.dryRun) {
       // atomic_create under a dry run: the backup is said, not made.
       if (st && !isDir(st.mode)) Backups.of(x)?.make(rel, false);
       if (!basis.quiet) this.itemize(row, ndx, this.attrs.itemizeFlags(row, old, w, ITEM.LOCAL_CHANGE | ITEM.REPORT_CHANGE));
-      return;
+      return true;
     }
-    if (!this.atomicCreate(rel, st, (tmp) => x.dest.symlink(stored, tmp))) return;
+    if (!this.atomicCreate(rel, st, (tmp) => x.dest.symlink(stored, tmp))) return false;
     const now = x.dest.lstat(rel);
     const ok = now ? this.setAttrs(rel, row, now, w, false) : true;
     if (!basis.quiet) this.itemize(row, ndx, this.attrs.itemizeFlags(row, old, w, ITEM.LOCAL_CHANGE | ITEM.REPORT_CHANGE, !ok));
     this.confirmToSender(ndx, rel, true);
+    return true;
   }
 
   /** The target a symlink gets here: a daemon's "munge symlinks" makes following it lead nowhere outside the module. */
@@ -556,13 +584,16 @@ export class Generator {
     return target;
   }
 
-  private special(row: number, ndx: number, rel: Uint8Array, st: DestStat | null): void {
+  private special(row: number, ndx: number, rel: Uint8Array, st: DestStat | null): boolean {
     const x = this.x;
     const t = x.t;
     const mode = t.mode[row]!;
     const device = isDevice(mode);
     // --drop-D refuses to create them as --no-D would, while the list keeps their fields (generator.c).
-    if (x.o.dropDevices || !((device && x.o.devices && x.amRoot) || (!device && x.o.specials))) return this.nonRegular(rel);
+    if (x.o.dropDevices || !((device && x.o.devices && x.amRoot) || (!device && x.o.specials))) {
+      this.nonRegular(rel);
+      return false;
+    }
     const e = t.extras.get(row);
     const major = device ? (e?.rdevMajor ?? 0) : 0;
     const minor = device ? (e?.rdevMinor ?? 0) : 0;
@@ -573,17 +604,19 @@ export class Generator {
       if (!x.o.dryRun) this.setAttrs(rel, row, st, w, false);
       this.itemize(row, ndx, this.attrs.itemizeFlags(row, st, w, 0));
       this.confirmToSender(ndx, rel);
-      return;
+      return true;
     }
     const sameType = st !== null && (st.mode & 0o170000) === (mode & 0o170000);
     const basis = this.basisForMissing(row, ndx, rel, st, w);
-    if (basis === "done") return;
+    if (basis === "done") return this.linkedFromBasis();
     if (x.o.dryRun || this.atomicCreate(rel, st, (tmp) => x.dest.mknod(tmp, (mode & 0o170000) | (w.mode & 0o7777), major, minor))) {
       const now = x.o.dryRun ? null : x.dest.lstat(rel);
       if (now) this.setAttrs(rel, row, now, w, false);
       if (!basis.quiet) this.itemize(row, ndx, this.attrs.itemizeFlags(row, basis.st ?? (sameType ? st : null), w, ITEM.LOCAL_CHANGE | ITEM.REPORT_CHANGE));
       this.confirmToSender(ndx, rel);
+      return true;
     }
+    return false;
   }
 
   /**
