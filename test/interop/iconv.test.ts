@@ -35,6 +35,10 @@ function makeTree(root: string, enc: (s: string) => Buffer): void {
     fs.mkdirSync(p(d, "sous-é"));
     fs.writeFileSync(p(d, "sous-é", "fin"), "f");
   }
+  // Hard links across directories (and so across incremental sub-lists).
+  fs.writeFileSync(p("zèbre", "lié"), "h");
+  fs.linkSync(p("zèbre", "lié"), p("àpres", "lien-à"));
+  fs.linkSync(p("zèbre", "lié"), p("b", "lien"));
 }
 
 /** Every entry under root by its name's bytes (hex where not ASCII), with content or link target. */
@@ -49,7 +53,7 @@ function tree(root: string): string[] {
       else if (st.isDirectory()) {
         out.push(`${shown}/`);
         walk(path, `${shown}/`);
-      } else out.push(`${shown} ${fs.readFileSync(path, "latin1")}`);
+      } else out.push(`${shown} ${fs.readFileSync(path, "latin1")}${st.nlink > 1 ? ` (${st.nlink} links)` : ""}`);
     }
   };
   walk(utf8(root), "");
@@ -102,7 +106,9 @@ async function compare(args: (dest: string) => string[], destRoot: string, clien
   expect(lines(first.stdout, [a])).toEqual(lines(second.stdout, [b]));
   const got = tree(join(destRoot, a));
   expect(got).toEqual(tree(join(destRoot, b)));
-  if (expectTree) expect(got).toEqual(tree(join(work, expectTree)));
+  // The source's names and contents (its hard links only count where -H was given: ours and upstream's trees are compared above).
+  const unlinked = (t: string[]) => t.map((l) => l.replace(/ \(\d+ links\)$/, ""));
+  if (expectTree) expect(unlinked(got)).toEqual(unlinked(tree(join(work, expectTree))));
   return got;
 }
 
@@ -128,21 +134,21 @@ test("pull from upstream's daemon with -s", async () => {
   await compare((d) => ["-a", "-s", ICONV, upstream.url("u8", ""), `${d}/`], work, "both", "l1");
 });
 
-test("push to upstream's daemon: latin1 here, UTF-8 there", async () => {
-  await compare((d) => ["-a", ICONV, "l1/", upstream.url("w", `${d}/`)], join(work, "w"), "both", "u8");
+test("push to upstream's daemon: latin1 here, UTF-8 there (-H)", async () => {
+  await compare((d) => ["-aH", ICONV, "l1/", upstream.url("w", `${d}/`)], join(work, "w"), "both", "u8");
 });
 
 test("upstream's client pulling from our daemon", async () => {
   await compare((d) => ["-ai", ICONV, ours.url("u8", ""), `${d}/`], work, "upstream", "l1");
 });
 
-test("upstream's client pushing to our daemon", async () => {
-  await compare((d) => ["-a", ICONV, "l1/", ours.url("w", `${d}/`)], join(work, "w"), "upstream", "u8");
+test("upstream's client pushing to our daemon (-H)", async () => {
+  await compare((d) => ["-aH", ICONV, "l1/", ours.url("w", `${d}/`)], join(work, "w"), "upstream", "u8");
 });
 
 test("names that do not convert are reported and skipped (exit 23, the receiving half's own error line too)", async () => {
   const got = await compare((d) => ["-a", "--no-inc-recursive", "--iconv=UTF-8,ASCII", "u8/", `${d}/`], work);
-  expect(got).toEqual(["b/", "b/a ba", "b/z bz", "dir/", "plain zzz"]);
+  expect(got).toEqual(["b/", "b/a ba", "b/lien h", "b/z bz", "dir/", "plain zzz"]);
 });
 
 test("incremental recursion: a sub-list's name that does not convert aborts the transfer (exit 4), as upstream's does", async () => {
@@ -157,7 +163,7 @@ test("incremental recursion: a sub-list's name that does not convert aborts the 
 
 test("a sender's latin1 name read as UTF-8 does not convert", async () => {
   const got = await compare((d) => ["-a", "--iconv=UTF-8,UTF-8", "l1/", `${d}/`], work);
-  expect(got).toEqual(["b/", "b/a ba", "b/z bz", "dir/", "plain zzz"]);
+  expect(got).toEqual(["b/", "b/a ba", "b/lien h", "b/z bz", "dir/", "plain zzz"]);
 });
 
 test("an unknown charset fails as iconv_open does (exit 4)", async () => {
@@ -173,7 +179,7 @@ test("--no-iconv and --iconv=- turn conversion off, $RSYNC_ICONV turns it on", a
   const env = { ...process.env, RSYNC_ICONV: "ISO-8859-1,UTF-8" } as Record<string, string>;
   const a = await runOc(["-a", "l1/", `env-${n}/`], { cwd: work, env });
   expect(a.code).toBe(0);
-  expect(tree(join(work, `env-${n}`))).toEqual(tree(join(work, "u8")));
+  expect(tree(join(work, `env-${n}`)).map((l) => l.replace(/ \(\d+ links\)$/, ""))).toEqual(tree(join(work, "u8")).map((l) => l.replace(/ \(\d+ links\)$/, "")));
 });
 
 test("a daemon module without a charset refuses --iconv, ours as upstream's", async () => {
@@ -215,8 +221,8 @@ const viaShell = (server: "ours" | "upstream") => ["-e", join(work, "rsh"), ...(
 
 for (const server of ["ours", "upstream"] as const) {
   const client = server === "ours" ? "upstream" : "both";
-  test(`remote shell, ${server}'s --server: pull (-i, incremental recursion)`, async () => {
-    await compare((d) => ["-ai", ICONV, ...viaShell(server), `host:${join(work, "u8")}/`, `${d}/`], work, client, "l1");
+  test(`remote shell, ${server}'s --server: pull (-iH, incremental recursion)`, async () => {
+    await compare((d) => ["-aiH", ICONV, ...viaShell(server), `host:${join(work, "u8")}/`, `${d}/`], work, client, "l1");
   });
   test(`remote shell, ${server}'s --server: push with -s`, async () => {
     await compare((d) => ["-a", "-s", ICONV, ...viaShell(server), "l1/", `host:${join(work, d)}/`], work, client, "u8");
@@ -248,7 +254,7 @@ test("batch files: written with --iconv, read with --iconv (either side's), refu
     const r = await reader(["-a", "--iconv=UTF-8", `--read-batch=${batch}`, `batch-dst-${n}/`], { cwd: work });
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    expect(tree(join(work, `batch-dst-${n}`))).toEqual(tree(join(work, "u8")));
+    expect(tree(join(work, `batch-dst-${n}`)).map((l) => l.replace(/ \(\d+ links\)$/, ""))).toEqual(tree(join(work, "u8")).map((l) => l.replace(/ \(\d+ links\)$/, "")));
     const refused = await reader(["-a", `--read-batch=${batch}`, `batch-none-${n}/`], { cwd: work });
     expect(refused.code).toBe(1);
     expect(refused.stderr.split("\n")[0]).toBe("Please specify the --iconv option to use this batch file.");
