@@ -705,6 +705,9 @@ export class Generator {
       case "current":
         this.linkWaiting(hlinkKey, m);
         break;
+      case "elsewhere":
+        this.handleNextCandidate(hlinkKey);
+        break;
       case "skipped":
         break;
     }
@@ -730,7 +733,7 @@ export class Generator {
     st: DestStat | null,
     list: FileList,
     deferIfMissing: boolean,
-  ): "skipped" | "current" | "requested" | "deferred" {
+  ): "skipped" | "current" | "elsewhere" | "requested" | "deferred" {
     const x = this.x;
     const o = x.o;
     const t = x.t;
@@ -749,7 +752,8 @@ export class Generator {
       const found = this.basisDirs.regular(row, ndx, rel, existing, this.attrs.wanted(row, existing));
       if (found === "done") {
         this.confirmToSender(ndx, rel);
-        return "current";
+        // --compare-dest leaves nothing here for the group to link to (try_dests_reg does not finish_hard_link it).
+        return o.altDestType === "compare" ? "elsewhere" : "current";
       }
       if (found) alt = { ...found, reportAgainst: found.st };
     }
@@ -792,10 +796,15 @@ export class Generator {
     const list = x.lists.listOf(row);
     if (key === undefined || !list) return;
     if (ok) return this.linkWaiting(key, { row, ndx: row, list });
+    this.handleNextCandidate(key);
+  }
+
+  /** The group's candidate left nothing here to link to: the next one waiting is handled in full. */
+  private handleNextCandidate(key: string): void {
     const next = this.hardLinks.failed(key);
     if (next) {
       const rel = this.rel(next.row);
-      this.regular(next.row, next.ndx, rel, x.dest.lstat(rel), next.list, true);
+      this.regular(next.row, next.ndx, rel, this.x.dest.lstat(rel), next.list, true);
     }
   }
 
@@ -811,7 +820,8 @@ export class Generator {
       return;
     }
     // A missing member is reported against its basis dir's file, and not at all when that is the leader's inode already.
-    const leaderNow = leaderSt ?? (x.o.dryRun && this.basisDirs ? this.basisDirs.dryRunLeader(leaderRel) : null);
+    // (Only a regular file's group remembers which basis dir settled it: a dry run's symlink or device leader is just missing.)
+    const leaderNow = leaderSt ?? (x.o.dryRun && this.basisDirs && isReg(x.t.mode[leader]!) ? this.basisDirs.dryRunLeader(leaderRel) : null);
     const alt = !st && leaderNow && this.basisDirs ? this.basisDirs.hardLinkMember(row, rel, leaderNow) : null;
     if (!x.o.dryRun && !this.atomicCreate(rel, st, (tmp) => x.dest.link(leaderRel, tmp))) return;
     if (!alt?.quiet) this.itemize(row, ndx, this.attrs.itemizeFlags(row, alt?.st ?? st, w, ITEM.LOCAL_CHANGE | ITEM.XNAME_FOLLOWS), leaderRel);
@@ -842,23 +852,25 @@ export class Generator {
     if (st.size !== x.t.size[row]) return false;
     if (o.checksum) {
       const want = x.t.extras.get(row)?.checksum;
-      return want !== undefined && Buffer.compare(this.fileChecksum(rel, want.length), want) === 0;
+      return want !== undefined && Buffer.compare(this.fileChecksum(rel, want.length, st.size), want) === 0;
     }
     if (o.sizeOnly) return true;
     if (o.ignoreTimes) return false;
     return !this.attrs.mtimeDiffers(row, st);
   }
 
-  private fileChecksum(rel: Uint8Array, length: number): Uint8Array {
+  /** file_checksum over the `size` bytes the stat said (a --write-devices char device such as /dev/zero never ends). */
+  private fileChecksum(rel: Uint8Array, length: number, size: number): Uint8Array {
     const x = this.x;
     const hasher = fileListHasher(x.s.sums);
     const fd = x.dest.openRead(rel);
     try {
       const buf = new Uint8Array(READ_CHUNK);
-      for (;;) {
-        const n = fs.readSync(fd, buf);
+      for (let left = size; left > 0; ) {
+        const n = fs.readSync(fd, buf, 0, Math.min(buf.length, left), null);
         if (n <= 0) break;
         hasher.update(buf.subarray(0, n));
+        left -= n;
       }
     } finally {
       fs.closeSync(fd);

@@ -257,6 +257,29 @@ describe.skipIf(!haveLoop)("--write-devices writes into an existing device", () 
     });
   });
 
+  test("char devices (/dev/null's and /dev/zero's numbers) take the data; with -c too, whose sum reads none of an endless device", async () => {
+    const src = join(work, "wd-src-char");
+    fs.mkdirSync(src);
+    fs.writeFileSync(join(src, "null"), noise(3000, 9));
+    fs.writeFileSync(join(src, "zero"), "");
+    ageTree(src, 1_450_000_000);
+    for (const args of [["-ai", "-c"], ["-ai"]]) {
+      const ours = join(work, `wd-char${args.length}-ours`);
+      const theirs = join(work, `wd-char${args.length}-theirs`);
+      for (const dest of [ours, theirs]) {
+        fs.mkdirSync(dest);
+        mknod(join(dest, "null"), "c", 1, 3);
+        mknod(join(dest, "zero"), "c", 1, 5);
+      }
+      for (let pass = 0; pass < 2; pass++) {
+        const a = await runOc([...args, "--write-devices", `${src}/`, `${ours}/`]);
+        const b = await runRsync([...args, "--write-devices", `${src}/`, `${theirs}/`]);
+        expectSameRun(a, b, [ours], [theirs]);
+        expect(snapshot(ours, { ignoreRoot: true })).toEqual(snapshot(theirs, { ignoreRoot: true }));
+      }
+    }
+  });
+
   test("with --copy-devices too: a device onto a device, whole and by delta", async () => {
     const src = join(work, "wd-src-dev");
     fs.mkdirSync(src);
