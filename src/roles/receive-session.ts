@@ -107,7 +107,9 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   // The receiving side's shared state, once the file list is in (messages may name files before).
   let x: ReceivingSide | undefined;
   const state = newMessageState(req.timeouts, {
-    noSend(ndx) {
+    noSend(sent) {
+      // --iconv: the index as transmitted.
+      const ndx = sent >= 0 && lists.wireOrder ? lists.wireOrder.toRow(sent) : sent;
       const list = lists.listOf(ndx);
       if (list && lists.incRecurse) list.inProgress--;
       if (ndx >= 0) x?.fileDone(ndx, false);
@@ -273,7 +275,7 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
     listFor: (ndx: number) => lists.listOf(ndx),
     xattrs: decoder.xattrs ?? undefined,
     acls: decoder.acls ?? undefined,
-    confirmToSender: confirmationsFor(o, output, req.local, dest.fs),
+    confirmToSender: confirmationsFor(o, output, req.local, dest.fs, lists.wireOrder),
   };
   // main.c do_recv, before the generator starts: where the backups go (a --backup-dir that is no directory ends the run).
   if (!req.listing) Backups.of(x)?.announce();
@@ -309,11 +311,11 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
  * place (none in a dry run). A local copy's also names the destination's
  * file, which the sender must not remove when it is its own.
  */
-function confirmationsFor(o: Options, output: Output, local: boolean, dest: DestFs): ReceivingSide["confirmToSender"] {
+function confirmationsFor(o: Options, output: Output, local: boolean, dest: DestFs, wireOrder: WireOrder | null): ReceivingSide["confirmToSender"] {
   if (!o.removeSourceFiles || o.dryRun) return undefined;
   return (ndx, rel) => {
     if (!output.multiplexed) return;
-    output.message(MSG.SUCCESS, successPayload(ndx, local, () => destIdentity(dest, rel)));
+    output.message(MSG.SUCCESS, successPayload(wireOrder?.toWire(ndx) ?? ndx, local, () => destIdentity(dest, rel)));
   };
 }
 

@@ -23,9 +23,11 @@ import { UNDERFLOW, type ChunkReader } from "../protocol/reader.ts";
 import type { Session } from "../protocol/setup.ts";
 import type { ByteWriter } from "../protocol/writer.ts";
 import { readSumHead, type SumHead, writeSumHead } from "../delta/sum-head.ts";
-import { type DeltaOp, type DeltaTotals, READ_SIZE, writeTokens, writeWholeFile } from "../delta/send-tokens.ts";
+import { type DeltaTotals, READ_SIZE, writeWholeFile } from "../delta/send-tokens.ts";
+import { writeDeltaFile } from "../delta/send-delta.ts";
+import type { BlockMatcher } from "../native/index.ts";
 import { type TokenWriter, tokenWriterFor } from "../delta/token-writer.ts";
-import { closeSync } from "node:fs";
+import { closeSync, fstatSync } from "node:fs";
 import { ITEM } from "./attrs.ts";
 import type { TransferStats } from "./stats.ts";
 import type { ItemEvent } from "./reporter.ts";
@@ -33,8 +35,8 @@ import type { SenderXattrs } from "../flist/xattrs.ts";
 
 const MAX_XNAME = 4095;
 
-/** Finds the blocks of the basis in the new data; without one, everything goes literally. */
-export type Matcher = (head: SumHead, sums: Uint8Array, data: Uint8Array, s: Session) => Iterable<DeltaOp>;
+/** Finds the blocks of the basis in a file of `length` bytes fed to it window by window; without one, everything goes literally. */
+export type Matcher = (head: SumHead, sums: Uint8Array, length: number, s: Session) => BlockMatcher;
 
 export interface SendingSide {
   s: Session;
@@ -47,9 +49,7 @@ export interface SendingSide {
   /** IOERR_* bits of this side (sent as MSG_IO_ERROR at the end, protocol 30+). */
   ioError: number;
   dryRun: boolean;
-  /** The content of an entry; throws the open/read error (ENOENT: the file vanished). */
-  readContent(row: number): Uint8Array;
-  /** An entry opened for reading (a descriptor the sender closes); throws as readContent does. */
+  /** An entry opened for reading (a descriptor the sender closes); throws the open error (ENOENT: the file vanished). */
   openContent(row: number): number;
   /** How much of an opened entry to send: a device's length (--copy-devices; throws without it), undefined to read to the end. */
   contentLength?(fd: number): number | undefined;
@@ -303,11 +303,11 @@ export class Sender {
       return;
     }
     const head = req.head!;
-    // A file the receiver wants whole is read as it goes out; a delta needs the data at hand for the matcher.
+    // Read as it goes out: in pieces when the receiver wants the file whole, through a sliding window for a delta.
     const whole = head.count === 0 || !x.matcher;
-    let source: { fd: number } | { data: Uint8Array };
+    let source: { fd: number; length: number };
     try {
-      source = whole ? { fd: x.openContent(row) } : { data: x.readContent(row) };
+      source = openSource(x, row, whole);
     } catch (e) {
       // A device without --copy-devices ends the transfer (sender.c), it is no open failure.
       if (e instanceof RsyncError) throw e;
@@ -319,7 +319,8 @@ export class Sender {
         x.ioError |= IOERR_GENERAL;
         x.warn("error", `rsync: [sender] send_files failed to open ${x.displayName(row)}: ${errText(err)}`);
       }
-      if (x.s.protocol >= 30) x.output.messageInt(MSG.NO_SEND, req.ndx);
+      // --iconv: messages carry the index as transmitted, as the index codec does.
+      if (x.s.protocol >= 30) x.output.messageInt(MSG.NO_SEND, x.lists.wireOrder?.toWire(req.ndx) ?? req.ndx);
       return;
     }
     // %b counts from here, the echoed item included (sender.c remember_initial_stats).
@@ -333,14 +334,21 @@ export class Sender {
       : { writer: () => x.output.data, writable: () => x.output.waitWritable() };
     writeSumHead(sink.writer(), head, x.s.protocol);
     let totals: DeltaTotals;
-    if ("fd" in source) {
-      try {
+    try {
+      if (whole) {
         totals = await writeWholeFile(sink, this.tokens, source.fd, wholeFileHasher(x.s.sums), this.readBuffer, x.contentLength?.(source.fd));
-      } finally {
-        closeSync(source.fd);
+      } else {
+        const matcher = x.matcher!(head, req.sums!, source.length, x.s);
+        const sent = await writeDeltaFile(sink, this.tokens, source.fd, source.length, matcher, wholeFileHasher(x.s.sums), head.blockLength);
+        totals = sent;
+        // The file shrank while it was read: zeros went out for the rest, and the receiver's checksum of it fails (sender.c send_files).
+        if (sent.shortRead) {
+          x.ioError |= IOERR_GENERAL;
+          x.warn("error", `rsync: [sender] read errors mapping ${x.displayName(row)}: No data available (61)`);
+        }
       }
-    } else {
-      totals = await writeTokens(sink, this.tokens, source.data, x.matcher!(head, req.sums!, source.data, x.s), wholeFileHasher(x.s.sums));
+    } finally {
+      closeSync(source.fd);
     }
     x.stats.literalData += totals.literal;
     x.stats.matchedData += totals.matched;
@@ -348,6 +356,18 @@ export class Sender {
     this.report(row, req, totals, x.output.dataWritten - dataStart);
     batchOnly?.flush();
     x.output.flush();
+  }
+}
+
+/** A file to send, opened; for a delta its length too (a device's with --copy-devices, else as fstat gives it when opened, as sender.c takes it). */
+function openSource(x: SendingSide, row: number, whole: boolean): { fd: number; length: number } {
+  const fd = x.openContent(row);
+  if (whole) return { fd, length: 0 };
+  try {
+    return { fd, length: x.contentLength?.(fd) ?? fstatSync(fd).size };
+  } catch (e) {
+    closeSync(fd);
+    throw e;
   }
 }
 

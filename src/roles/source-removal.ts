@@ -35,7 +35,9 @@ export class SourceRemover {
     const x = this.x;
     if (payload.length !== (x.local ? LOCAL_SUCCESS_LENGTH : 4)) throw protocolError(`invalid multi-message 100:${payload.length} [sender]`);
     const view = new DataView(payload.buffer, payload.byteOffset, payload.length);
-    const ndx = view.getInt32(0, true);
+    const sent = view.getInt32(0, true);
+    // --iconv: the index as transmitted.
+    const ndx = sent >= 0 && x.lists.wireOrder ? x.lists.wireOrder.toRow(sent) : sent;
     const list = x.lists.listOf(ndx);
     if (!list || ndx < list.ndxStart) throw protocolError(`invalid file index ${ndx} in MSG_SUCCESS`);
     const t = x.lists.table;

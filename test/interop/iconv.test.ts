@@ -293,3 +293,26 @@ describe("in a UTF-8 locale, lines naming files are shown as upstream's rwrite s
     expect(stat(a.stderr).length).toBe(1);
   });
 });
+
+test("--remove-source-files: each confirmation names the file as transmitted (a blocked one stays)", async () => {
+  const run = async (label: string, client: typeof runOc, serverArgs: string[]) => {
+    n++;
+    const src = join(work, `rm-src-${label}-${n}`);
+    const dest = join(work, `rm-dest-${label}-${n}`);
+    makeTree(src, latin1);
+    // "dir/naïve" cannot land: a non-empty directory of that name is in the way.
+    fs.mkdirSync(Buffer.concat([utf8(`${dest}/dir/`), utf8("naïve"), utf8("/x")]), { recursive: true });
+    const r = await client(["-a", "--no-inc-recursive", "--remove-source-files", ICONV, ...serverArgs, `${src}/`, serverArgs.length ? `host:${dest}/` : `${dest}/`], { cwd: work });
+    return { code: r.code, left: tree(src).filter((l) => !l.endsWith("/")), dest: tree(dest) };
+  };
+  const theirs = await run("theirs", runRsync, viaShell("upstream"));
+  expect(theirs.left).toEqual(["dir/na\\xefve yy"]);
+  for (const [label, client, server] of [
+    ["oc-upstream", runOc, "upstream"],
+    ["upstream-oc", runRsync, "ours"],
+  ] as const) {
+    const got = await run(label, client, viaShell(server));
+    expect(got).toEqual(theirs);
+  }
+  expect(await run("local", runOc, [])).toEqual(await run("local-theirs", runRsync, []));
+});
