@@ -228,6 +228,8 @@ async function serveModule(
       else if (refusedSet.has("delete") && (o.deleteMode !== "none" || o.deleteMissingArgs || (o.removeSourceFiles && o.sender))) optionError = "rsync: The server is configured to refuse --delete";
       // options.c refused_compress: so does any way of asking for compression.
       else if (refusedSet.has("compress") && compressRequest(o).on) optionError = "rsync: The server is configured to refuse --compress (-z)";
+      // options.c refused_inplace: --append and --write-devices update in place too.
+      else if (refusedSet.has("inplace") && (o.append || o.writeDevices)) optionError = "rsync: The server is configured to refuse --inplace";
       // options.c: a --backup-dir the module's rules exclude is refused.
       else if (moduleFilters && !o.sender && o.backupDir !== undefined && moduleHides(moduleFilters, o.backupDir, path)) {
         optionError = "rsync: Your options have been rejected by the server.";
