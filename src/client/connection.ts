@@ -4,6 +4,7 @@
  * and the version exchange. Both give a channel and a `start` that ends
  * where setup_protocol begins.
  */
+import { secludedArgConversion } from "../flist/iconv-hooks.ts";
 import type { Options } from "../cli/options.ts";
 import { RERR, RsyncError, type Role } from "../errors.ts";
 import type { Channel } from "../io/channel.ts";
@@ -61,6 +62,7 @@ async function connectDaemon(req: ConnectRequest): Promise<Connection> {
         paths: req.paths,
         serverArgs: serverArgs(o, { amSender: req.amSender, protocol, listOnly: req.listOnly }),
         secluded: o.secludedArgs > 0,
+        convertSecluded: secludedArgConversion(o),
         oldArgs: o.oldArgs > 0,
         earlyInput: o.earlyInput,
         user,
@@ -111,7 +113,7 @@ function connectShell(req: ConnectRequest): Connection {
         throw err;
       }
       if (secluded) {
-        output.data.bytes(secludedArgsBytes([...all.slice(split), ".", ...req.paths]));
+        output.data.bytes(secludedArgsBytes([...all.slice(split), ".", ...req.paths], secludedArgConversion(o)));
         output.flush();
       }
       return exchangeVersions(input, output, protocol);

@@ -105,3 +105,9 @@ export function secludedPathBytes(o: Options, paths: string[]): Uint8Array[] {
     return iconv ? iconv.fromWireKeepingBad(bytes) : bytes;
   });
 }
+
+/** rsync.c send_protected_args: under --iconv each secluded argument goes from our charset to UTF-8 (bad bytes kept). */
+export function secludedArgConversion(o: Options): ((arg: Uint8Array) => Uint8Array) | null {
+  const iconv = nameConverterFor(o.iconv, false);
+  return iconv && ((arg) => iconv.toWireKeepingBad(arg));
+}

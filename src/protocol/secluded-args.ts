@@ -21,10 +21,16 @@ export function secludedStart(serverArgs: readonly string[]): number {
   return serverArgs[cluster + 1]?.startsWith("--iconv=") ? cluster + 2 : cluster + 1;
 }
 
-/** The bytes that carry the secluded arguments (an empty one is sent as "."). */
-export function secludedArgsBytes(args: readonly string[]): Uint8Array {
+/**
+ * The bytes that carry the secluded arguments (an empty one is sent as ".").
+ * `convert`: --iconv's conversion of each from our charset to UTF-8.
+ */
+export function secludedArgsBytes(args: readonly string[], convert?: ((arg: Uint8Array) => Uint8Array) | null): Uint8Array {
   // Arguments are strings as argv gave them (UTF-8), as on a command line.
-  const words = ["rsync", ...args].map((a) => Buffer.from(`${a === "" ? "." : a}\0`));
+  const words = ["rsync", ...args].map((a) => {
+    const bytes = new Uint8Array(Buffer.from(a === "" ? "." : a));
+    return Buffer.concat([convert ? convert(bytes) : bytes, Buffer.from([0])]);
+  });
   return new Uint8Array(Buffer.concat([...words, Buffer.from([0])]));
 }
 

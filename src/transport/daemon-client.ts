@@ -21,6 +21,8 @@ export interface DaemonRequest {
   serverArgs: string[];
   /** -s: what follows the option cluster is sent after the argument lines, unescaped. */
   secluded?: boolean;
+  /** --iconv under -s: each secluded argument from our charset to UTF-8. */
+  convertSecluded?: ((arg: Uint8Array) => Uint8Array) | null;
   /** --old-args: paths are sent without the " module/" split protection. */
   oldArgs?: boolean;
   /** --early-input: a file handed to the module's "early exec"/"pre-xfer exec" before the module is named. */
@@ -198,7 +200,7 @@ export async function daemonHandshake(input: Input, output: Output, req: DaemonR
   const split = req.secluded ? secludedStart(args) : args.length;
   const sep = protocol >= 30 ? "\0" : "\n";
   output.data.bytes(Buffer.from(args.slice(0, split).map((a) => a + sep).join("") + sep));
-  if (req.secluded) output.data.bytes(secludedArgsBytes(args.slice(split)));
+  if (req.secluded) output.data.bytes(secludedArgsBytes(args.slice(split), req.convertSecluded));
   output.flush();
   return { kind: "ready", protocol };
 }

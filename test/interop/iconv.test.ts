@@ -316,3 +316,20 @@ test("--remove-source-files: each confirmation names the file as transmitted (a 
   }
   expect(await run("local", runOc, [])).toEqual(await run("local-theirs", runRsync, []));
 });
+
+test("-s: a client's secluded arguments go from its charset to UTF-8 (a UTF-8 argument read as latin1 names nothing there)", async () => {
+  for (const [from, shell] of [
+    [(p: string) => upstream.url("u8", p), []],
+    [(p: string) => `host:${join(work, "u8", p)}`, viaShell("upstream")],
+  ] as const) {
+    n++;
+    const args = (d: string) => ["-a", "-s", ICONV, ...shell, from("été"), `${d}/`];
+    const a = await runOc(args(`sa-ours-${n}`), { cwd: work });
+    const b = await runRsync(args(`sa-theirs-${n}`), { cwd: work });
+    expect(a.code).toBe(23);
+    expect(a.code).toBe(b.code);
+    const stat = (text: string) => text.split("\n").filter((l) => l.includes("link_stat"));
+    expect(stat(a.stderr)).toEqual(stat(b.stderr));
+    expect(stat(a.stderr).length).toBe(1);
+  }
+});
