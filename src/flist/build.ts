@@ -41,8 +41,8 @@
  * makes the first one sent the group's leader.
  *
  * Not here yet: filters (the `include` hook is where they plug in),
- * --files-from, --delete-missing-args, --chmod, ACLs/xattrs, --iconv,
- * sanitizing paths of a chroot-less daemon, the confined (openat beneath)
+ * --files-from, --delete-missing-args, --chmod, ACLs/xattrs (--iconv's
+ * check is the `unconvertible` hook; the encoder converts), sanitizing paths of a chroot-less daemon, the confined (openat beneath)
  * directory scan upstream does for daemons.
  */
 import { RERR, RsyncError } from "../errors.ts";
