@@ -333,3 +333,16 @@ test("-s: a client's secluded arguments go from its charset to UTF-8 (a UTF-8 ar
     expect(stat(a.stderr).length).toBe(1);
   }
 });
+
+test("--iconv=. takes the locale's charset: UTF-8 under C.UTF-8, ASCII under C (names then do not convert)", async () => {
+  for (const LC_ALL of ["C.UTF-8", "C"]) {
+    n++;
+    const args = (d: string) => ["-a", "--no-inc-recursive", "--iconv=.", "u8/", `${d}/`];
+    const a = await runOc(args(`dot-ours-${n}`), { cwd: work, env: { LC_ALL } });
+    const b = await runRsync(args(`dot-theirs-${n}`), { cwd: work, env: { LC_ALL } });
+    expect(normalizeErrors(a.stderr)).toBe(normalizeErrors(b.stderr));
+    expect(a.code).toBe(b.code);
+    expect(a.code).toBe(LC_ALL === "C" ? 23 : 0);
+    expect(tree(join(work, `dot-ours-${n}`))).toEqual(tree(join(work, `dot-theirs-${n}`)));
+  }
+});
