@@ -13,7 +13,8 @@
 import * as fs from "node:fs";
 import { relative, resolve } from "node:path";
 import { RERR, RsyncError } from "../errors.ts";
-import { isDir, isLink, isReg } from "../flist/table.ts";
+import { isDevice, isDir, isLink, isReg } from "../flist/table.ts";
+import { deviceLength } from "../fs/libc.ts";
 import type { DestStat } from "../fs/dest-fs.ts";
 import { errText } from "../fs/errors.ts";
 import type { ReceivingSide } from "./context.ts";
@@ -124,7 +125,9 @@ export class Backups {
   copyBeforeInplace(rel: Uint8Array, delta: boolean): Uint8Array | null {
     const x = this.x;
     const st = x.dest.lstat(rel);
-    if (!st || !isReg(st.mode)) return null;
+    // --write-devices: a device being written is backed up too, its contents as a file.
+    const device = st !== null && x.o.writeDevices && isDevice(st.mode);
+    if (!st || !(isReg(st.mode) || device)) return null;
     const name = this.backupName(rel);
     if (name === null) return null;
     fs.rmSync(name.path, { force: true });
@@ -140,7 +143,7 @@ export class Backups {
       const here = resolve(x.dest.root.toString("latin1") || ".");
       x.report.error(`rsync: [generator] stat "${here}/${name.shown}" failed: Invalid argument (22)`, true);
       x.hadTransferError = true;
-    } else if (this.copy(x.dest.abs(rel), name, st) !== BACKUP.DUPLICATED) return null;
+    } else if ((device ? this.copyDevice(x.dest.abs(rel), name, st) : this.copy(x.dest.abs(rel), name, st)) !== BACKUP.DUPLICATED) return null;
     if (this.says()) x.report.info(`backed up ${Buffer.from(rel).toString("latin1")} to ${name.shown}`);
     return this.relFromDest(name.path);
   }
@@ -179,6 +182,37 @@ export class Backups {
   }
 
   /** The copy fallback (another filesystem): regular files and symlinks, with their attributes. */
+  /** generator.c copy_file of a device (-b --write-devices): its contents (as long as it is) in a regular file, with the node's attributes. */
+  private copyDevice(from: Buffer, name: { path: Buffer; shown: string }, st: DestStat): BackupResult {
+    const x = this.x;
+    try {
+      const input = fs.openSync(from, "r");
+      try {
+        const output = fs.openSync(name.path, "w", 0o600);
+        try {
+          const buf = Buffer.alloc(1 << 16);
+          for (let left = deviceLength(input); left > 0; ) {
+            const n = fs.readSync(input, buf, 0, Math.min(buf.length, left), null);
+            if (n <= 0) break;
+            fs.writeSync(output, buf, 0, n);
+            left -= n;
+          }
+        } finally {
+          fs.closeSync(output);
+        }
+      } finally {
+        fs.closeSync(input);
+      }
+      fs.chmodSync(name.path, st.mode & 0o7777);
+      if (x.amRoot) fs.lchownSync(name.path, st.uid, st.gid);
+      fs.utimesSync(name.path, st.mtime, st.mtime + st.nsec / 1e9);
+      return BACKUP.DUPLICATED;
+    } catch (e) {
+      x.report.error(`rsync: keep_backup failed: "${from.toString("latin1")}" -> "${name.shown}": ${errText(e as NodeJS.ErrnoException)}`);
+      return BACKUP.FAILED;
+    }
+  }
+
   private copy(from: Buffer, name: { path: Buffer; shown: string }, st: DestStat): BackupResult {
     const x = this.x;
     try {

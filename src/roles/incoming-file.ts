@@ -38,6 +38,12 @@ export interface IncomingSpec {
   fsync?: boolean;
   /** --preallocate: the file's final length, allocated before writing. */
   preallocate?: number;
+  /**
+   * -b with --inplace: the backup is the basis (receiver.c), so a device
+   * written into (--write-devices) is not taken for one and is cut to
+   * length like a file, which a device refuses (upstream's error).
+   */
+  backupBasis?: boolean;
 }
 
 export class IncomingFile {
@@ -56,6 +62,8 @@ export class IncomingFile {
   private sparse: SparseWriter | null = null;
   /** Updating a device in place (--write-devices). */
   private device = false;
+  /** What cutting a device to length said (see backupBasis), for the receiver to report. */
+  truncateFailure: string | null = null;
 
   constructor(
     private readonly dest: DestFs,
@@ -178,6 +186,16 @@ export class IncomingFile {
     this.pending = 0;
   }
 
+  /** receive_data's ftruncate of a device it took for a file: the failure is reported, the transfer goes on. */
+  private truncateDevice(): void {
+    try {
+      fs.ftruncateSync(this.fd, this.offset);
+    } catch (e) {
+      const shown = resolve(Buffer.from(this.dest.abs(this.spec.rel)).toString("latin1"));
+      this.truncateFailure = `rsync: [receiver] ftruncate failed on "${shown}": ${errText(e)}`;
+    }
+  }
+
   /** A failed write ends the transfer (receiver.c receive_data), e.g. a device (--write-devices) or disk that is full. */
   private writeFailed(e: unknown): RsyncError {
     const shown = resolve(Buffer.from(this.dest.abs(this.spec.rel)).toString("latin1"));
@@ -199,6 +217,7 @@ export class IncomingFile {
       // What was longer than the new content goes.
       this.sparse?.finish(true);
       if (!this.device) fs.ftruncateSync(this.fd, this.offset);
+      else if (this.spec.backupBasis) this.truncateDevice();
     } else {
       this.flush();
       this.sparse?.finish(false);

@@ -344,6 +344,8 @@ export class Receiver {
                   ? basisDirFileRel(o, x.dest.root, basisType, rel)
                   : this.basisBefore29(rel),
         inplace: o.inplace || o.append > 0,
+        // (Before protocol 29 an in-place receiver with -b always takes the backup.)
+        backupBasis: basisType === FNAMECMP_BACKUP || (x.s.protocol < 29 && o.inplace && o.backup),
         append,
         createMode: this.createMode(row),
         fsync: o.fsync,
@@ -440,6 +442,10 @@ export class Receiver {
       }
       // Attributes on the rebuilt file before it takes the destination's place (finish_transfer).
       const built = f.data.close();
+      if (f.data.truncateFailure) {
+        x.report.error(f.data.truncateFailure, true);
+        x.hadTransferError = true;
+      }
       const st = x.dest.lstat(built);
       if (st) this.attrs.apply(x.dest, built, f.row, st, this.attrs.wanted(f.row, null), "exact");
       // The new file gets the whole set; values known only by checksum come from the basis.

@@ -235,7 +235,8 @@ describe.skipIf(!haveLoop)("--write-devices writes into an existing device", () 
   function expectSameDevices(ours: { dest: string; backing: string }, theirs: { dest: string; backing: string }, untimed = false) {
     expect(backingBytes(ours.backing)).toEqual(backingBytes(theirs.backing));
     // The node itself is kept (a block device still), with the file's mode and mtime.
-    expect(snapshot(ours.dest, { ignoreRoot: true, ignoreTimes: untimed })).toEqual(snapshot(theirs.dest, { ignoreRoot: true, ignoreTimes: untimed }));
+    const opts = { ignoreRoot: true, ignoreTimes: untimed, ignoreDirTimes: true };
+    expect(snapshot(ours.dest, opts)).toEqual(snapshot(theirs.dest, opts));
   }
 
   const SIZES: [string, number][] = [
@@ -297,6 +298,22 @@ describe.skipIf(!haveLoop)("--write-devices writes into an existing device", () 
       expectSameRun(a, b, [ours.dest], [theirs.dest]);
       expect(Buffer.from(backingBytes(ours.backing))).toEqual(Buffer.from(noise(DEVICE_SIZE, 42)));
       expectSameDevices(ours, theirs, true);
+    }
+  });
+
+  test("-b: the device's old contents are kept as a regular backup file (whole, and as the delta basis)", async () => {
+    const src = fileSource("wd-src-backup", 20_000);
+    for (const args of [["-aib"], ["-aib", "--no-W"], ["-aiv", "--backup-dir=bak"]]) {
+      const tag = args.join("").replace(/\W/g, "");
+      const ours = deviceDest(join(work, `wd-bak-${tag}-ours`), 10);
+      const theirs = deviceDest(join(work, `wd-bak-${tag}-theirs`), 10);
+      for (const dest of [ours.dest, theirs.dest]) fs.utimesSync(join(dest, "disk"), 1_400_000_000, 1_400_000_000);
+      const a = await runOc([...args, "--write-devices", `${src}/`, `${ours.dest}/`]);
+      const b = await runRsync([...args, "--write-devices", `${src}/`, `${theirs.dest}/`]);
+      expectSameRun(a, b, [ours.dest], [theirs.dest]);
+      expectSameDevices(ours, theirs);
+      const backup = args.includes("-aib") ? "disk~" : "bak/disk";
+      expect(Buffer.from(fs.readFileSync(join(ours.dest, backup)))).toEqual(Buffer.from(noise(DEVICE_SIZE, 10)));
     }
   });
 
