@@ -32,6 +32,7 @@ const CAPABILITIES = [
   "ACLs",
   "xattrs",
   "optional secluded-args",
+  "iconv",
   "prealloc",
   "stop-at",
   "no crtimes",
