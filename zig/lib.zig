@@ -1,7 +1,7 @@
 //! C ABI of the native core, loaded by src/native/load.ts through bun:ffi.
 //!
 //! Conventions: lengths are u64, booleans u32, failures a negative errno
-//! (never a Zig error), no callbacks, no allocation (except the matcher's
+//! (never a Zig error), no callbacks, no allocation (except the one-shot matcher's
 //! hash table, freed before it returns, and the directory scan's results and
 //! prefetching worker threads, see scan.zig). Each export only checks
 //! and converts its arguments; the work lives in the file named after it.
@@ -35,7 +35,7 @@ fn output(buf: ?[*]u8, len: u64) []u8 {
 
 /// Bumped whenever any signature or meaning below changes.
 export fn oc_abi_version() u32 {
-    return 4;
+    return 5;
 }
 
 /// 0 scalar, 1 sse2, 2 avx2, 3 neon: the vector ISA this library was built for.
@@ -116,13 +116,43 @@ export fn oc_block_sums(buf: ?[*]const u8, len: u64, block_len: u32, strong_len:
 /// -EINVAL (bad parameters), -ENOSPC (out too small), -ENOMEM.
 export fn oc_match_blocks(params: *const matcher.Params, buf: ?[*]const u8, len: u64, sums: ?[*]const u8, out: [*]f64, out_cap: u64) i64 {
     const p = params.*;
+    const n = matcher.match(input(buf, len), sumsOf(p, sums), p, out[0..out_cap], std.heap.page_allocator) catch |e| return matchError(e);
+    return @intCast(n);
+}
+
+/// Bytes the windowed matcher's state needs for these parameters (see matcher.State).
+export fn oc_match_state_size(params: *const matcher.Params) u64 {
+    return matcher.stateSize(params.*);
+}
+
+fn sumsOf(p: matcher.Params, sums: ?[*]const u8) []const u8 {
     const sums_len = @as(usize, p.count) * (4 + @as(usize, p.strong_len));
-    const table: []const u8 = if (sums_len == 0) &[_]u8{} else sums.?[0..sums_len];
-    const n = matcher.match(input(buf, len), table, p, out[0..out_cap], std.heap.page_allocator) catch |e| return switch (e) {
+    return if (sums_len == 0) &[_]u8{} else sums.?[0..sums_len];
+}
+
+fn matchError(e: matcher.Error) i64 {
+    return switch (e) {
         error.NoSpace => -ENOSPC,
         error.OutOfMemory => -ENOMEM,
         error.BadParams => -EINVAL,
     };
+}
+
+/// Sets up a windowed matcher in state[0..state_len] (caller-owned, 8-aligned,
+/// oc_match_state_size bytes) for a file of total_len bytes. 0, or -EINVAL / -ENOSPC.
+export fn oc_match_init(params: *const matcher.Params, sums: ?[*]const u8, total_len: u64, state: [*]align(8) u8, state_len: u64) i64 {
+    _ = matcher.init(state[0..state_len], sumsOf(params.*, sums), params.*, total_len) catch |e| return matchError(e);
+    return 0;
+}
+
+/// Matches on through window[0..window_len] (the file's bytes from the
+/// state's `base`, which the caller sets): ops as pairs of f64 into out, as
+/// oc_match_blocks writes them. Returns the number of f64 written, or -EINVAL.
+export fn oc_match_step(state: [*]align(8) u8, state_len: u64, sums: ?[*]const u8, window: ?[*]const u8, window_len: u64, out: [*]f64, out_cap: u64) i64 {
+    if (state_len < @sizeOf(matcher.State)) return -EINVAL;
+    const st: *const matcher.State = @ptrCast(state);
+    if (state_len < matcher.stateSize(st.p)) return -EINVAL;
+    const n = matcher.step(state[0..state_len], sumsOf(st.p, sums), input(window, window_len), out[0..out_cap]) catch |e| return matchError(e);
     return @intCast(n);
 }
 

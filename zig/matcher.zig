@@ -73,54 +73,172 @@ const Blocks = struct {
     }
 };
 
-/// Writes the ops for `data` into `out` (pairs of f64); returns the number of f64 written.
-pub fn match(data: []const u8, sums: []const u8, p: Params, out: []f64, allocator: std.mem.Allocator) Error!usize {
-    var ops = Ops{ .out = out };
-    const len = data.len;
-    if (len == 0 or p.count == 0) {
-        var j: usize = chunk_size;
-        while (j < len) : (j += chunk_size) try ops.matched(j, -2, 0);
-        try ops.matched(len, -1, 0);
+/// A matcher between windows: everything match.c keeps in locals while it
+/// walks the file, so that the walk can stop where the caller's window of the
+/// file ends and resume when the next window is read (upstream reads through
+/// map_ptr's sliding window the same way). It lives at the start of a
+/// caller-owned buffer, followed by the hash table and the chains
+/// (stateSize bytes in all), so nothing is allocated between calls.
+pub const State = extern struct {
+    p: Params,
+    /// The file's length (as fstat gave it when the file was opened).
+    total_len: u64,
+    /// The file offset of the window's first byte: the caller sets it before each step.
+    base: u64,
+    offset: u64,
+    last_match: u64,
+    want_i: u64,
+    k: u64,
+    s1: u32,
+    s2: u32,
+    phase: u32,
+    tablesize: u32,
+};
+
+comptime {
+    // src/native/native-core.ts reads and writes these fields by offset.
+    std.debug.assert(@offsetOf(State, "base") == 40 and @offsetOf(State, "last_match") == 56 and @offsetOf(State, "phase") == 88);
+    std.debug.assert(@sizeOf(State) % 8 == 0);
+}
+
+/// State.phase: no blocks to match (literal pieces only); the walk not begun;
+/// walking; walked, the last literal run still to go; finished.
+pub const phase_plain: u32 = 0;
+pub const phase_start: u32 = 1;
+pub const phase_walk: u32 = 2;
+pub const phase_tail: u32 = 3;
+pub const phase_done: u32 = 4;
+
+fn tableSize(count: u32) usize {
+    const size: usize = (count / 8) * 10 + 11;
+    return @max(size, traditional_tablesize);
+}
+
+/// Bytes a State for `p` needs (header, hash table and chains), 8-aligned.
+pub fn stateSize(p: Params) usize {
+    return @sizeOf(State) + 4 * (tableSize(p.count) + p.count);
+}
+
+fn tableOf(buf: []align(8) u8, st: *const State) []i32 {
+    const words: [*]i32 = @ptrCast(@alignCast(buf.ptr + @sizeOf(State)));
+    return words[0..st.tablesize];
+}
+
+fn chainOf(buf: []align(8) u8, st: *const State) []i32 {
+    const words: [*]i32 = @ptrCast(@alignCast(buf.ptr + @sizeOf(State)));
+    return words[st.tablesize..][0..st.p.count];
+}
+
+fn hashOf(sum: u32, size: usize, trad: bool) usize {
+    return if (trad) ((sum & 0xffff) +% (sum >> 16)) & 0xffff else sum % size;
+}
+
+/// Sets up a matcher in `buf` (stateSize(p) bytes) for a file of `total_len`
+/// bytes against the block table `sums` (build_hash_table).
+pub fn init(buf: []align(8) u8, sums: []const u8, p: Params, total_len: u64) Error!*State {
+    if (buf.len < stateSize(p)) return error.NoSpace;
+    const st: *State = @ptrCast(buf.ptr);
+    st.* = .{ .p = p, .total_len = total_len, .base = 0, .offset = 0, .last_match = 0, .want_i = 0, .k = 0, .s1 = 0, .s2 = 0, .phase = phase_start, .tablesize = @intCast(tableSize(p.count)) };
+    if (total_len == 0 or p.count == 0) {
+        st.phase = phase_plain;
+        st.offset = chunk_size;
+        return st;
+    }
+    _ = block_sums.Params.fromRaw(p.block_len, p.strong_len, p.alg, p.seed, p.seed_order) orelse return error.BadParams;
+    const stride = 4 + @as(usize, p.strong_len);
+    if (sums.len < p.count * stride) return error.BadParams;
+    const b = Blocks{ .sums = sums, .p = p, .stride = stride };
+    const table = tableOf(buf, st);
+    const chain = chainOf(buf, st);
+    const traditional = st.tablesize == traditional_tablesize;
+    @memset(table, -1);
+    for (0..p.count) |i| {
+        const t = hashOf(b.sum1(i), st.tablesize, traditional);
+        chain[i] = table[t];
+        table[t] = @intCast(i);
+    }
+    return st;
+}
+
+/// Walks on through `window` (the file's bytes from st.base, which must not be
+/// past st.last_match: a later literal run starts there) as far as it holds
+/// the bytes the walk reads (two blocks ahead, or up to the end of the file),
+/// writing ops as pairs of f64 into `out`; returns the number written. Stops
+/// early rather than overflow `out`; call again with more data (or, after an
+/// early stop, the same) until st.phase is phase_done.
+pub fn step(buf: []align(8) u8, sums: []const u8, window: []const u8, out: []f64) Error!usize {
+    const st: *State = @ptrCast(buf.ptr);
+    const p = st.p;
+    const len: usize = @intCast(st.total_len);
+    const base: usize = @intCast(st.base);
+    if (base > st.last_match or base + window.len > len) return error.BadParams;
+    const avail = base + window.len;
+    const final = avail == len;
+    var ops = Ops{ .out = out, .last_match = @intCast(st.last_match) };
+    defer st.last_match = ops.last_match;
+
+    if (st.phase == phase_plain) {
+        var j: usize = @intCast(st.offset);
+        while (j < len and j <= avail and ops.n + 2 <= out.len) : (j += chunk_size) try ops.matched(j, -2, 0);
+        st.offset = j;
+        if (final and j >= len and ops.n + 2 <= out.len) {
+            try ops.matched(len, -1, 0);
+            st.phase = phase_done;
+        }
         return ops.n;
     }
+    if (st.phase == phase_done) return 0;
+
     const sp = block_sums.Params.fromRaw(p.block_len, p.strong_len, p.alg, p.seed, p.seed_order) orelse return error.BadParams;
     const b = Blocks{ .sums = sums, .p = p, .stride = 4 + @as(usize, p.strong_len) };
     if (sums.len < p.count * b.stride) return error.BadParams;
     const summer = block_sums.Summer.init(sp);
-
-    var tablesize: usize = (p.count / 8) * 10 + 11;
-    if (tablesize < traditional_tablesize) tablesize = traditional_tablesize;
-    const traditional = tablesize == traditional_tablesize;
-    const table = try allocator.alloc(i32, tablesize);
-    defer allocator.free(table);
-    const chain = try allocator.alloc(i32, p.count);
-    defer allocator.free(chain);
-    @memset(table, -1);
-    const hashOf = struct {
-        fn f(sum: u32, size: usize, trad: bool) usize {
-            return if (trad) ((sum & 0xffff) +% (sum >> 16)) & 0xffff else sum % size;
-        }
-    }.f;
-    for (0..p.count) |i| {
-        const t = hashOf(b.sum1(i), tablesize, traditional);
-        chain[i] = table[t];
-        table[t] = @intCast(i);
-    }
-
+    const table = tableOf(buf, st);
+    const chain = chainOf(buf, st);
+    const traditional = st.tablesize == traditional_tablesize;
     const blength: usize = p.block_len;
     const updating = p.updating_basis != 0;
-    var k: usize = @min(len, blength);
-    var sum = rolling.checksum(data[0..k]);
-    var s1: u32 = sum & 0xffff;
-    var s2: u32 = sum >> 16;
-    var want_i: usize = 0;
-    // May be <= 0 (data shorter than the last block): the loop still looks once, as upstream's do-while does.
+    // May be <= 0 (data shorter than the last block): the walk still looks once, as upstream's do-while does.
     const end: i64 = @as(i64, @intCast(len)) + 1 - @as(i64, @intCast(b.len(p.count - 1)));
-    var offset: usize = 0;
+    // The bytes at file offset `at`, in the window.
+    const data = struct {
+        w: []const u8,
+        base: usize,
+        fn at(self: @This(), pos: usize, n: usize) []const u8 {
+            return self.w[pos - self.base ..][0..n];
+        }
+        fn byte(self: @This(), pos: usize) u32 {
+            return @bitCast(@as(i32, @as(i8, @bitCast(self.w[pos - self.base]))));
+        }
+    }{ .w = window, .base = base };
+
+    var offset: usize = @intCast(st.offset);
+    var k: usize = @intCast(st.k);
+    var s1 = st.s1;
+    var s2 = st.s2;
+    var want_i: usize = @intCast(st.want_i);
+    defer {
+        st.offset = offset;
+        st.k = k;
+        st.s1 = s1;
+        st.s2 = s2;
+        st.want_i = want_i;
+    }
+    if (st.phase == phase_start) {
+        if (!final and 2 * blength > avail) return 0;
+        k = @min(len, blength);
+        const sum = rolling.checksum(data.at(0, k));
+        s1 = sum & 0xffff;
+        s2 = sum >> 16;
+        st.phase = phase_walk;
+    }
     var digest: [hasher.max_digest_length]u8 = undefined;
-    while (true) {
-        sum = (s1 & 0xffff) | (s2 << 16);
-        var i: i32 = table[hashOf(sum, tablesize, traditional)];
+    while (st.phase == phase_walk) {
+        // One turn reads up to two blocks ahead (a match, then the block after it) and writes at most three ops.
+        if (!final and offset + 2 * blength > avail) break;
+        if (ops.n + 6 > out.len) break;
+        const sum = (s1 & 0xffff) | (s2 << 16);
+        var i: i32 = table[hashOf(sum, st.tablesize, traditional)];
         var have_strong = false;
         while (i >= 0) : (i = chain[@intCast(i)]) {
             var bi: usize = @intCast(i);
@@ -129,7 +247,7 @@ pub fn match(data: []const u8, sums: []const u8, p: Params, out: []f64, allocato
             const l = @min(blength, len - offset);
             if (l != b.len(bi)) continue;
             if (!have_strong) {
-                summer.strongSum(data[offset..][0..l], &digest);
+                summer.strongSum(data.at(offset, l), &digest);
                 have_strong = true;
             }
             const strong = digest[0..p.strong_len];
@@ -144,7 +262,7 @@ pub fn match(data: []const u8, sums: []const u8, p: Params, out: []f64, allocato
             try ops.matched(offset, @intCast(bi), b.len(bi));
             offset += b.len(bi) - 1;
             k = @min(blength, len - offset);
-            const restart = rolling.checksum(data[offset..][0..k]);
+            const restart = rolling.checksum(data.at(offset, k));
             s1 = restart & 0xffff;
             s2 = restart >> 16;
             break;
@@ -152,21 +270,34 @@ pub fn match(data: []const u8, sums: []const u8, p: Params, out: []f64, allocato
         // Roll the window one byte on (bytes are signed chars, sums wrap at 2^32).
         const backup: usize = if (offset > ops.last_match) offset - ops.last_match else 0;
         const more = offset + k < len;
-        const first: u32 = @bitCast(@as(i32, @as(i8, @bitCast(data[offset]))));
+        const first = data.byte(offset);
         s1 -%= first;
         s2 -%= @as(u32, @truncate(k)) *% first;
         if (more) {
-            s1 +%= @bitCast(@as(i32, @as(i8, @bitCast(data[offset + k]))));
+            s1 +%= data.byte(offset + k);
             s2 +%= s1;
         } else k -= 1;
         // A literal run this long goes out now, in pieces, rather than after the next match.
         const ahead: i64 = end - @as(i64, @intCast(offset));
         if (backup >= blength + chunk_size and ahead > chunk_size) try ops.matched(offset - blength, -2, 0);
         offset += 1;
-        if (@as(i64, @intCast(offset)) >= end) break;
+        if (@as(i64, @intCast(offset)) >= end) st.phase = phase_tail;
     }
-    try ops.matched(len, -1, 0);
+    if (st.phase == phase_tail and final and ops.n + 2 <= out.len) {
+        try ops.matched(len, -1, 0);
+        st.phase = phase_done;
+    }
     return ops.n;
+}
+
+/// Writes the ops for `data` (the whole file) into `out` (pairs of f64); returns the number of f64 written.
+pub fn match(data: []const u8, sums: []const u8, p: Params, out: []f64, allocator: std.mem.Allocator) Error!usize {
+    const buf = try allocator.alignedAlloc(u8, .@"8", stateSize(p));
+    defer allocator.free(buf);
+    const st = try init(buf, sums, p, data.len);
+    const n = try step(buf, sums, data, out);
+    if (st.phase != phase_done) return error.NoSpace;
+    return n;
 }
 
 /// f64 slots `out` needs for `len` bytes of data against blocks of `block_len`.
@@ -204,6 +335,32 @@ fn rebuild(basis: []const u8, data: []const u8, block_len: u32, updating: bool) 
         at += l;
     }
     try testing.expectEqualSlices(u8, data, rebuilt.items);
+    // The same ops when the data comes in windows (of several sizes, as small as the walk allows).
+    for ([_]usize{ 2 * block_len, 2 * block_len + 1, 3 * block_len + 7, 5000 }) |w| {
+        const windowed = try matchWindowed(data, sums, p, w);
+        defer testing.allocator.free(windowed);
+        try testing.expectEqualSlices(f64, out[0..n], windowed);
+    }
+}
+
+/// The ops of `data` fed through a window of about `window` bytes that slides to each pending literal run.
+fn matchWindowed(data: []const u8, sums: []const u8, p: Params, window: usize) ![]f64 {
+    const buf = try testing.allocator.alignedAlloc(u8, .@"8", stateSize(p));
+    defer testing.allocator.free(buf);
+    const st = try init(buf, sums, p, data.len);
+    var all = std.ArrayList(f64){};
+    errdefer all.deinit(testing.allocator);
+    var out: [64]f64 = undefined;
+    var width = window;
+    while (st.phase != phase_done) {
+        const from: usize = @intCast(st.last_match);
+        const to = @min(data.len, from + width);
+        st.base = from;
+        const n = try step(buf, sums, data[from..to], &out);
+        try all.appendSlice(testing.allocator, out[0..n]);
+        width = if (n == 0) width * 2 else window;
+    }
+    return all.toOwnedSlice(testing.allocator);
 }
 
 test "ops rebuild edited data from its basis" {

@@ -73,6 +73,21 @@ export interface MatchParams extends BlockSumParams {
   updatingBasis: boolean;
 }
 
+/** A block matcher walking a file window by window (see Core.createMatcher). */
+export interface BlockMatcher {
+  /**
+   * Matches on through `window`, the file's bytes from offset `base` (not past
+   * pendingFrom, nor past the end of the file): the next ops, as matchBlocks's
+   * pairs, covering only bytes inside the window. It walks as far as the
+   * window holds two blocks ahead of it (or the end of the file); empty when
+   * it needs more. Repeat with later windows until `done`.
+   */
+  step(window: Uint8Array, base: number): Float64Array;
+  /** The file offset the next op starts at: earlier bytes are not needed again. */
+  readonly pendingFrom: number;
+  readonly done: boolean;
+}
+
 /** An entry's lstat, split as the walker needs it. */
 export interface EntryStat {
   mode: number;
@@ -156,6 +171,13 @@ export interface Core {
    * for a literal run, in upstream's match.c order and choices.
    */
   matchBlocks(data: Uint8Array, sums: Uint8Array, p: MatchParams): Float64Array;
+
+  /**
+   * The same matching for a file of `length` bytes read in windows, so that
+   * it never has to be in memory whole: the ops equal matchBlocks's over the
+   * whole data however the file is cut.
+   */
+  createMatcher(sums: Uint8Array, p: MatchParams, length: number): BlockMatcher;
 
   /** One-shot digest, wire byte order. `seed` only affects xxHash algorithms (sign-extended int32, or a bigint). */
   hash(alg: HashAlg, data: Uint8Array, seed?: number | bigint): Uint8Array;

@@ -3,7 +3,7 @@
  * straight through (bun:ffi hands native a pointer to their bytes, no copy).
  */
 import { systemError } from "../fs/errors.ts";
-import type { BlockSumParams, Capabilities, Core, DirScan, EntryStat, HashAlg, Hasher, MatchParams } from "./api.ts";
+import type { BlockMatcher, BlockSumParams, Capabilities, Core, DirScan, EntryStat, HashAlg, Hasher, MatchParams } from "./api.ts";
 import { digestLength } from "./api.ts";
 import type { NativeLibrary } from "./load.ts";
 import { scanDir as twinScanDir } from "./ts/scan.ts";
@@ -34,6 +34,22 @@ const ENOSYS = 38;
 const PATH_MAX = 4096;
 /** The scan buffer's usual size; one grown past it for a huge directory is let go at the end of the walk. */
 const SCAN_BUFFER = 256 * 1024;
+
+/** matcher.zig Params: eight 32-bit fields. */
+function matchParams(p: MatchParams): Uint32Array {
+  return new Uint32Array([p.count, p.blockLength, p.remainder, p.strongLength, p.alg, p.seed | 0, p.seedOrder, p.updatingBasis ? 1 : 0]);
+}
+
+/** f64 slots for the ops of `n` bytes: every op consumes a block or ends a literal run; flushes come at most once per CHUNK_SIZE. */
+function opsCapacity(n: number, blockLength: number): number {
+  return 2 * (Math.floor(n / Math.max(blockLength, 1)) + Math.floor(n / 32768) + 4);
+}
+
+/** Byte offsets in matcher.zig's State (after Params' 32 bytes): base, last_match, phase. */
+const STATE_BASE = 40;
+const STATE_LAST_MATCH = 56;
+const STATE_PHASE = 88;
+const PHASE_DONE = 4;
 
 /** Node refuses an empty path or one with a NUL before any system call; for those the twin throws node's own error. */
 const nativePath = (p: Uint8Array) => p.length > 0 && p.indexOf(0) < 0;
@@ -155,12 +171,33 @@ export function createNativeCore(lib: NativeLibrary): Core {
     },
 
     matchBlocks(data: Uint8Array, sums: Uint8Array, p: MatchParams) {
-      // matcher.zig Params: eight 32-bit fields.
-      const params = new Uint32Array([p.count, p.blockLength, p.remainder, p.strongLength, p.alg, p.seed | 0, p.seedOrder, p.updatingBasis ? 1 : 0]);
-      // Every op consumes a block or ends a literal run; flushes come at most once per CHUNK_SIZE.
-      const out = new Float64Array(2 * (Math.floor(data.byteLength / Math.max(p.blockLength, 1)) + Math.floor(data.byteLength / 32768) + 4));
-      const n = check(Number(s.oc_match_blocks(params, bytesOf(data), data.byteLength, bytesOf(sums), out, out.length)), "block matching");
+      const out = new Float64Array(opsCapacity(data.byteLength, p.blockLength));
+      const n = check(Number(s.oc_match_blocks(matchParams(p), bytesOf(data), data.byteLength, bytesOf(sums), out, out.length)), "block matching");
       return out.subarray(0, n);
+    },
+
+    createMatcher(sums: Uint8Array, p: MatchParams, length: number): BlockMatcher {
+      const params = matchParams(p);
+      // The state (matcher.zig State, then the hash table and chains) is ours: nothing to free on the native side.
+      const state = new Uint8Array(Number(s.oc_match_state_size(params)));
+      check(Number(s.oc_match_init(params, bytesOf(sums), length, state, state.byteLength)), "matcher setup");
+      const fields = new DataView(state.buffer);
+      let out = new Float64Array(0);
+      return {
+        step(window: Uint8Array, base: number) {
+          fields.setBigUint64(STATE_BASE, BigInt(base), true);
+          const need = opsCapacity(window.byteLength, p.blockLength);
+          if (out.length < need) out = new Float64Array(need);
+          const n = check(Number(s.oc_match_step(state, state.byteLength, bytesOf(sums), bytesOf(window), window.byteLength, out, out.length)), "block matching");
+          return out.slice(0, n);
+        },
+        get pendingFrom() {
+          return Number(fields.getBigUint64(STATE_LAST_MATCH, true));
+        },
+        get done() {
+          return fields.getUint32(STATE_PHASE, true) === PHASE_DONE;
+        },
+      };
     },
 
     lz4Compress(src: Uint8Array, dst: Uint8Array) {

@@ -16,6 +16,9 @@ export const symbols = {
   oc_rolling_checksum: { args: [ptr, u64], returns: u32 },
   oc_block_sums: { args: [ptr, u64, u32, u32, u32, i32, u32, ptr], returns: FFIType.i64_fast },
   oc_match_blocks: { args: [ptr, ptr, u64, ptr, ptr, u64], returns: FFIType.i64_fast },
+  oc_match_state_size: { args: [ptr], returns: FFIType.u64_fast },
+  oc_match_init: { args: [ptr, ptr, u64, ptr, u64], returns: FFIType.i64_fast },
+  oc_match_step: { args: [ptr, u64, ptr, ptr, u64, ptr, u64], returns: FFIType.i64_fast },
   oc_lz4_compress: { args: [ptr, u64, ptr, u64], returns: FFIType.i64_fast },
   oc_lz4_decompress: { args: [ptr, u64, ptr, u64], returns: FFIType.i64_fast },
 

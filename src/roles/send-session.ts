@@ -39,7 +39,7 @@ import type { FilterList } from "../flist/filter.ts";
 import { addCvsRules, addPartialDirRule, filterListFromOptions, writeFilterRules } from "../flist/filter-options.ts";
 import { filterHooks, moduleRelative } from "../flist/dir-merge.ts";
 import { readForwardedName } from "../client/files-from.ts";
-import { matchBlocks } from "../delta/matcher.ts";
+import { createBlockMatcher } from "../delta/matcher.ts";
 import type { FileLists } from "../flist/lists.ts";
 import { terminal } from "../output/terminal.ts";
 import { receiverWantsFilterList } from "./receive-session.ts";
@@ -305,7 +305,6 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
     // upstream's do_xfers: --only-write-batch's dry run still sends the files (into the batch).
     dryRun: o.dryRun && !(o.writeBatch < 0),
     batchOnlyData: req.recorder && o.writeBatch < 0 ? req.recorder.dataSink() : undefined,
-    readContent: (row) => readWhole(Buffer.from(builder.localPath(row)), readFlags, o.copyDevices),
     openContent: (row) => openSync(Buffer.from(builder.localPath(row)), readFlags),
     contentLength: (fd) => deviceContentLength(fd, o.copyDevices),
     displayName: (row) => builder.shownName(row),
@@ -323,7 +322,7 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
     forwardDeleteStats: req.amServer,
     storeOnly: o.storeOnly,
     // The receiver asks for a delta by sending block sums (none when it wants the file whole).
-    matcher: (head, sums, data, session) => matchBlocks(head, sums, data, session.sums, { updatingBasis: o.inplace }),
+    matcher: (head, sums, length, session) => createBlockMatcher(head, sums, length, session.sums, { updatingBasis: o.inplace }),
     report,
     xattrs,
   });

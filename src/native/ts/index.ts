@@ -6,7 +6,7 @@ import type { Core } from "../api.ts";
 import { createHasher, hash } from "./algorithms.ts";
 import { blockSums } from "./block-sums.ts";
 import { lz4Compress, lz4Decompress } from "./lz4.ts";
-import { matchBlocks } from "./matcher.ts";
+import { createMatcher, matchBlocks } from "./matcher.ts";
 import { rollingChecksum } from "./rolling.ts";
 import { endScans, prefetchDirs, scanDir } from "./scan.ts";
 
@@ -16,6 +16,7 @@ export const tsCore: Core = {
   rollingChecksum,
   blockSums,
   matchBlocks,
+  createMatcher,
   hash,
   createHasher,
   lz4Compress,
