@@ -53,8 +53,9 @@ export class ClientOutput implements Reporter {
       amSender: mode === "push" || mode === "local-send",
       preserveMtimes: o.times,
       // A receiver that cannot set symlink times (as upstream assumes before protocol 29) shows 'T'.
-      // A sender knows the receiver can from the compat flags (protocol 30+; compat.c).
-      receiverSymlinkTimes: mode === "push" ? s.protocol >= 30 && (s.compatFlags & CF.SYMLINK_TIMES) !== 0 : s.protocol >= 29,
+      // A sender knows the receiver can from the compat flags (protocol 30+; compat.c). A local copy's
+      // items are formatted by its sending half too (upstream's generator passes the flags to it).
+      receiverSymlinkTimes: mode === "push" || mode === "local" ? s.protocol >= 30 && (s.compatFlags & CF.SYMLINK_TIMES) !== 0 : s.protocol >= 29,
       preserveUid: o.owner,
       preserveGid: o.group,
       checksumWidth: 2 * (o.checksum ? s.sums.file.length : s.sums.xfer.length),
