@@ -157,8 +157,10 @@ export class BasisDirs {
    * try_dests_reg for regular file `row` at `rel`. `existing`: the
    * destination's (differing) file, for which only an exact match counts.
    * Returns "done" when the entry is handled, a basis file for the delta, or null.
+   * `linked` runs as soon as a --link-dest link is made, before it is
+   * reported (finish_hard_link links a group's other members first).
    */
-  regular(row: number, ndx: number, rel: Uint8Array, existing: DestStat | null, w: Wanted): "done" | BasisDirFile | null {
+  regular(row: number, ndx: number, rel: Uint8Array, existing: DestStat | null, w: Wanted, linked?: () => void): "done" | BasisDirFile | null {
     const x = this.x;
     const best = this.search(row, rel, w, (st) => isReg(st.mode), (c) => this.hooks.upToDate(row, c.rel, c.st));
     if (!best) return null;
@@ -179,6 +181,7 @@ export class BasisDirs {
         return "done";
       }
       if (this.hardLink(best.rel, rel)) {
+        linked?.();
         // An empty xname: no time change is reported for it without --times (MATCHED stands in for that rule of itemize).
         this.hooks.itemize(row, ndx, this.attrs.itemizeFlags(row, best.st, w, ITEM.LOCAL_CHANGE | ITEM.XNAME_FOLLOWS | ITEM.MATCHED), EMPTY);
         this.sayUptodate(rel, "");

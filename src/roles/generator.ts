@@ -749,7 +749,9 @@ export class Generator {
     // --compare-dest/--copy-dest/--link-dest: the file may be settled from a basis dir, or get its delta basis there.
     let alt: AltBasis | null = null;
     if (this.basisDirs && !this.redoPass && (!existing || !this.basisDirs.isCopy)) {
-      const found = this.basisDirs.regular(row, ndx, rel, existing, this.attrs.wanted(row, existing));
+      const hlinkKey = o.hardLinks ? t.extras.get(row)?.hlinkKey : undefined;
+      const linked = hlinkKey === undefined ? undefined : () => this.linkWaiting(hlinkKey, { row, ndx, list });
+      const found = this.basisDirs.regular(row, ndx, rel, existing, this.attrs.wanted(row, existing), linked);
       if (found === "done") {
         this.confirmToSender(ndx, rel);
         // --compare-dest leaves nothing here for the group to link to (try_dests_reg does not finish_hard_link it).

@@ -227,3 +227,31 @@ describe("local copy: with a basis directory", () => {
     });
   });
 });
+
+describe("local copy: a group of three whose last member alone is in the basis dir", () => {
+  // (Not --compare-dest: upstream then leaves the deferred members waiting forever and never exits.)
+  ["link", "copy"].forEach((kind) => {
+    [false, true].forEach((dryRun) => {
+      test(`--${kind}-dest${dryRun ? " -n" : ""} -ii: the others are linked before the basis match is reported`, async () => {
+        const from = join(work, "three");
+        const basis = join(work, "three-basis");
+        for (const d of [from, basis]) fs.rmSync(d, { recursive: true, force: true });
+        fs.mkdirSync(from);
+        fs.mkdirSync(basis);
+        fs.writeFileSync(join(from, "a"), "three\n");
+        fs.linkSync(join(from, "a"), join(from, "b"));
+        fs.linkSync(join(from, "a"), join(from, "c"));
+        ageTree(from, 1_450_000_000);
+        expect((await runRsync(["-a", join(from, "c"), `${basis}/`])).code).toBe(0);
+        const oursDest = join(work, `three-${kind}${dryRun}-ours`);
+        const theirsDest = join(work, `three-${kind}${dryRun}-theirs`);
+        const args = ["-aHii", ...(dryRun ? ["-n"] : []), `--${kind}-dest=${basis}`, `${from}/`];
+        const a = await runOc([...args, `${oursDest}/`]);
+        const b = await runRsync([...args, `${theirsDest}/`]);
+        expect(a.code).toBe(0);
+        expect(a.stdout.replaceAll(oursDest, "DEST")).toBe(b.stdout.replaceAll(theirsDest, "DEST"));
+        if (!dryRun) expect(linkGroups(oursDest)).toEqual(linkGroups(theirsDest));
+      });
+    });
+  });
+});
