@@ -4,8 +4,9 @@
  * itemized "hL/hD/hS+++++++++ second => first". Compared with upstream in
  * every role: a local copy, our client pulling from and pushing to upstream's
  * daemon, upstream's client against our daemon and against our --server over
- * a remote shell; on a fresh destination, a dry run, an up-to-date rerun and
- * a destination whose entries are something else.
+ * a remote shell (protocols 32, 30, 29 and 28); on a fresh destination, a
+ * dry run, an up-to-date rerun and a destination whose entries are something
+ * else. (Protocol 27 and older link regular files only, in both.)
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
@@ -17,7 +18,7 @@ import { ageTree, snapshot } from "../helpers/tree.ts";
 
 const MAIN = join(import.meta.dir, "../../src/main.ts");
 const OUR_SERVER = `${process.execPath} ${MAIN}`;
-const PROTOCOLS = [32, 30, 29];
+const PROTOCOLS = [32, 30, 29, 28];
 
 let work: string;
 let rsh: string;
@@ -180,14 +181,16 @@ ROLES.forEach((role, r) => {
         const reset = (d: string) => fs.rmSync(d, { recursive: true, force: true });
 
         // A dry run on a missing destination: the items, and nothing made.
+        // (Below protocol 29 a sending client shows only what is transferred: the receiver reports no items to it.)
+        const itemsShown = protocol >= 29 || role.name.includes("pulling");
         const dry = await pair([...args, "-n"], reset);
-        expect(dry.a.stdout).toContain("hL+++++++++ s2 => s1");
+        if (itemsShown) expect(dry.a.stdout).toContain("hL+++++++++ s2 => s1");
         expect(fs.existsSync(join(dry.oursDest, "s1"))).toBe(false);
 
         const fresh = await pair(args, reset);
         expect(linkGroups(fresh.oursDest)).toEqual(LINKED);
-        expect(fresh.a.stdout).toContain("hS+++++++++ p2 => p1");
-        expect(fresh.a.stdout).toContain("hD+++++++++ sub/c2 => c1");
+        if (itemsShown) expect(fresh.a.stdout).toContain("hS+++++++++ p2 => p1");
+        if (itemsShown) expect(fresh.a.stdout).toContain("hD+++++++++ sub/c2 => c1");
 
         // Up to date: the links are said to be in place ("hL          s2 => s1" under -ii).
         await pair([...args, "-ii"]);
