@@ -7,6 +7,7 @@
  * matcher keeps its state from window to window.
  */
 import { readSync } from "node:fs";
+import { errText } from "../fs/errors.ts";
 import type { BlockMatcher, Hasher } from "../native/index.ts";
 import type { TokenWriter } from "./token-writer.ts";
 import { type DeltaTotals, READ_SIZE, type TokenSink } from "./send-tokens.ts";
@@ -21,8 +22,13 @@ export function matchWindowSize(): number {
 }
 
 export interface DeltaResult extends DeltaTotals {
-  /** The file ended before `length` (it shrank while being sent): the missing bytes went out as zeros, as map_ptr gives them. */
-  shortRead: boolean;
+  /**
+   * The file ended before `length` (it shrank while being sent) or a read
+   * failed: the missing bytes went out as zeros, as map_ptr gives them, and
+   * this says why for the caller's message ("No data available (61)" at an
+   * early end, as upstream's ENODATA).
+   */
+  readError?: string;
 }
 
 /**
@@ -31,7 +37,7 @@ export interface DeltaResult extends DeltaTotals {
  * whole-file checksum. Bytes past `length` (a file that grew) are not read.
  */
 export async function writeDeltaFile(sink: TokenSink, tokens: TokenWriter, fd: number, length: number, matcher: BlockMatcher, hasher: Hasher, blockLength: number, window = matchWindowSize()): Promise<DeltaResult> {
-  const result: DeltaResult = { literal: 0, matched: 0, shortRead: false };
+  const result: DeltaResult = { literal: 0, matched: 0 };
   // The matcher looks two blocks ahead of where it stands, and waits for that much.
   let buf = new Uint8Array(Math.min(length, Math.max(window, 2 * blockLength)));
   // buf[0, filled) holds the file's bytes [base, base + filled); `pos` is where the next op starts.
@@ -49,10 +55,17 @@ export async function writeDeltaFile(sink: TokenSink, tokens: TokenWriter, fd: n
     }
     const wanted = Math.min(buf.length, length - base);
     while (filled < wanted) {
-      const n = result.shortRead ? 0 : readSync(fd, buf, filled, wanted - filled, base + filled);
+      let n = 0;
+      if (result.readError === undefined) {
+        try {
+          n = readSync(fd, buf, filled, wanted - filled, base + filled);
+          if (n <= 0) result.readError = "No data available (61)";
+        } catch (e) {
+          result.readError = errText(e);
+        }
+      }
       if (n <= 0) {
-        // The file shrank: zeros stand for the rest, and the caller reports it.
-        result.shortRead = true;
+        // Zeros stand for the rest, and the caller reports it.
         buf.fill(0, filled, wanted);
         filled = wanted;
         break;

@@ -341,10 +341,10 @@ export class Sender {
         const matcher = x.matcher!(head, req.sums!, source.length, x.s);
         const sent = await writeDeltaFile(sink, this.tokens, source.fd, source.length, matcher, wholeFileHasher(x.s.sums), head.blockLength);
         totals = sent;
-        // The file shrank while it was read: zeros went out for the rest, and the receiver's checksum of it fails (sender.c send_files).
-        if (sent.shortRead) {
+        // The file shrank (or a read failed) while it was read: zeros went out for the rest, and the receiver's checksum of it fails (sender.c send_files).
+        if (sent.readError !== undefined) {
           x.ioError |= IOERR_GENERAL;
-          x.warn("error", `rsync: [sender] read errors mapping ${x.displayName(row)}: No data available (61)`);
+          x.warn("error", `rsync: [sender] read errors mapping ${x.displayName(row)}: ${sent.readError}`);
         }
       }
     } finally {
