@@ -3,8 +3,8 @@
  * OC_RSYNC_MATCH_WINDOW so that files cross many window boundaries): changed
  * files larger than the window must arrive as upstream's sender makes them,
  * with upstream's own literal/matched totals in --stats, whichever side we
- * are: a local copy, our client pushing to upstream's daemon, and upstream's
- * client pulling from our daemon.
+ * are: a local copy (native core and TypeScript twin), our client pushing
+ * to upstream's daemon, and upstream's client pulling from our daemon.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
@@ -105,6 +105,19 @@ describe("a delta read through a sliding window", () => {
       expect(deltaTotals(oc.stdout)).toHaveLength(2);
       expect(snapshot(a)).toEqual(snapshot(b));
       expect(snapshot(a)).toEqual(snapshot(join(work, "src")));
+    });
+
+    test(`local copy with the TypeScript twin matching (${name})`, async () => {
+      const a = join(work, `local-ts-${name}`);
+      const b = join(work, `local-tsup-${name}`);
+      buildOld(a);
+      buildOld(b);
+      const oc = await runOc([...args, `${join(work, "src")}/`, `${a}/`], { env: { ...ENV, OC_RSYNC_NATIVE: "0" } });
+      const up = await runRsync([...args, `${join(work, "src")}/`, `${b}/`]);
+      expect(oc.stderr).toBe("");
+      expect([oc.code, up.code]).toEqual([0, 0]);
+      expect(deltaTotals(oc.stdout)).toEqual(deltaTotals(up.stdout));
+      expect(snapshot(a)).toEqual(snapshot(b));
     });
 
     test(`our client pushing to upstream's daemon (${name})`, async () => {
