@@ -13,8 +13,7 @@ export const MIN_PROTOCOL_VERSION = 27;
 
 /**
  * Upstream's words for what a build can do, in its order, for what we do too (scripts grep for
- * "xattrs" or "ACLs"); "socketpairs" and "ACL-at" name upstream's own internals and are left out, and
- * "hardlink-specials"/"hardlink-symlinks" wait until -H keeps hard-linked symlinks and specials linked.
+ * "xattrs" or "ACLs"); "socketpairs" and "ACL-at" name upstream's own internals and are left out.
  */
 const CAPABILITIES = [
   "64-bit files",
@@ -24,6 +23,8 @@ const CAPABILITIES = [
   "symlinks",
   "symtimes",
   "hardlinks",
+  "hardlink-specials",
+  "hardlink-symlinks",
   "IPv6",
   "atimes",
   "batchfiles",
