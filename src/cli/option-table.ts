@@ -61,7 +61,8 @@ export const optionTable: OptionSpec[] = [
   valued(["suffix"], undefined, "SUFFIX", "backup suffix (default ~ w/o --backup-dir)", (o, v) => (o.backupSuffix = v)),
   flag(["update"], "u", "skip files that are newer on the receiver", (o) => (o.update = true), (o) => (o.update = false)),
   flag(["inplace"], undefined, "update destination files in-place", (o) => (o.inplace = true), (o) => (o.inplace = false)),
-  flag(["append"], undefined, "append data onto shorter files", (o) => (o.append = 1), (o) => (o.append = 0)),
+  // A server counts them: a client says --append-verify as "--append --append" (options.c OPT_APPEND).
+  flag(["append"], undefined, "append data onto shorter files", (o) => (o.append = o.server ? Math.min(o.append + 1, 2) : 1), (o) => (o.append = 0)),
   flag(["append-verify"], undefined, "--append w/old data in file checksum", (o) => (o.append = 2)),
   flag(["dirs"], "d", "transfer directories without recursing", (o) => (o.dirs = true), (o) => ((o.dirs = false), (o.noDirs = true))),
   flag(["old-dirs"], undefined, "works like --dirs when talking to old rsync", (o) => (o.oldDirs = true)),

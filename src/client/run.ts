@@ -101,6 +101,7 @@ function checkLocalOnlyOptions(o: Options): void {
     throw new RsyncError(RERR.UNSUPPORTED, "Symlink munging is unsafe when a /rsyncd-munged directory exists.");
   }
   resolveArgStyle(o);
+  if (o.append && o.wholeFile === true) throw usageError("rsync: --append cannot be used with --whole-file");
   resolveIconvOption(o);
   if (o.confineRoot !== undefined) {
     if (!o.confineRoot.startsWith("/")) throw usageError("rsync: --confine-root must be an absolute path");

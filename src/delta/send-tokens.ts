@@ -62,6 +62,40 @@ export async function writeTokens(sink: TokenSink, tokens: TokenWriter, data: Ui
  * most files are small, and a fresh buffer each would cost more than their
  * data) and sent as literal tokens, never held in memory at once.
  */
+/**
+ * --append (match.c match_sums with append_mode): what the receiver has is
+ * skipped (it is only read, for the whole-file checksum, with
+ * --append-verify) and the rest goes out as literal data. Nothing counts as
+ * matched.
+ */
+export async function writeAppended(sink: TokenSink, tokens: TokenWriter, fd: number, hasher: Hasher, buf: Uint8Array, from: number, verify: boolean): Promise<DeltaTotals> {
+  let position = 0;
+  for (;;) {
+    // Without verification the prefix is not read at all.
+    const want = verify ? Math.min(buf.length, from - position) : 0;
+    if (want <= 0) break;
+    const n = readSync(fd, buf, 0, want, position);
+    if (n <= 0) break;
+    hasher.update(buf.subarray(0, n));
+    position += n;
+  }
+  let literal = 0;
+  for (position = from; ; ) {
+    const n = readSync(fd, buf, 0, buf.length, position);
+    if (n <= 0) break;
+    const piece = buf.subarray(0, n);
+    tokens.literal(sink.writer(), piece);
+    hasher.update(piece);
+    literal += n;
+    position += n;
+    await sink.writable();
+  }
+  const w = sink.writer();
+  tokens.end(w);
+  w.bytes(hasher.digest());
+  return { literal, matched: 0 };
+}
+
 export async function writeWholeFile(sink: TokenSink, tokens: TokenWriter, fd: number, hasher: Hasher, buf: Uint8Array, limit = Infinity): Promise<DeltaTotals> {
   let total = 0;
   // `limit`: a device's length (--copy-devices), past which it is not read.

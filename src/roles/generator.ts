@@ -926,14 +926,16 @@ export class Generator {
     const x = this.x;
     const o = x.o;
     const sums = x.s.sums;
-    if (!basis || basis.size === 0 || o.wholeFile === true || sums.xfer.alg === null) return { head: NULL_SUM_HEAD };
+    // --append turns whole-file off (generator.c generate_files): the receiver must say how much it has.
+    const wholeFile = o.wholeFile === true && !o.append;
+    if (!basis || basis.size === 0 || wholeFile || sums.xfer.alg === null) return { head: NULL_SUM_HEAD };
     // --append only says how much is there already (not in the redo pass, which rebuilds the file).
     if (o.append && !this.redoPass) return { head: chooseSumHead(basis.size, x.s.protocol, sums.xfer.length, false, o.blockSize) };
-    let data: Uint8Array;
+    const head = chooseSumHead(basis.size, x.s.protocol, sums.xfer.length, this.redoPass, o.blockSize);
     try {
       const fd = x.dest.openRead(rel);
       try {
-        data = fs.readFileSync(fd);
+        return { head, sums: this.blockSumsOf(fd, basis.size, head) };
       } finally {
         fs.closeSync(fd);
       }
@@ -941,15 +943,33 @@ export class Generator {
       x.report.error(`rsync: [generator] failed to open "${this.display(rel)}", continuing: ${errText(e as NodeJS.ErrnoException)}`);
       return { head: NULL_SUM_HEAD };
     }
-    const head = chooseSumHead(data.length, x.s.protocol, sums.xfer.length, this.redoPass, o.blockSize);
-    const table = core.blockSums(data, {
-      blockLength: head.blockLength,
-      strongLength: head.strongLength,
-      alg: sums.xfer.alg,
-      seed: sums.seed,
-      seedOrder: blockSeedOrder(sums),
-    });
-    return { head, sums: table };
+  }
+
+  /**
+   * The basis's block sums, read a piece at a time (the basis can be larger
+   * than memory): up to the size its stat gave, anything missing read as
+   * zeros, as upstream's map_ptr gives it.
+   */
+  private blockSumsOf(fd: number, size: number, head: SumHead): Uint8Array {
+    const sums = this.x.s.sums;
+    const params = { blockLength: head.blockLength, strongLength: head.strongLength, alg: sums.xfer.alg!, seed: sums.seed, seedOrder: blockSeedOrder(sums) };
+    const stride = 4 + head.strongLength;
+    const table = new Uint8Array(head.count * stride);
+    const blocksPerPiece = Math.max(1, Math.floor(READ_CHUNK / head.blockLength));
+    const piece = new Uint8Array(blocksPerPiece * head.blockLength);
+    for (let block = 0; block < head.count; block += blocksPerPiece) {
+      const start = block * head.blockLength;
+      const want = Math.min(piece.length, size - start);
+      let got = 0;
+      while (got < want) {
+        const n = fs.readSync(fd, piece, got, want - got, start + got);
+        if (n <= 0) break;
+        got += n;
+      }
+      piece.fill(0, got, want);
+      table.set(core.blockSums(piece.subarray(0, want), params), block * stride);
+    }
+    return table;
   }
 
   /** check_for_finished_files: finished transfers (for -H) and files to redo. */

@@ -430,6 +430,9 @@ export class Receiver {
     const rel = f.data.name;
     try {
       if (!verified) {
+        // The data came all the same (receive_data counts tokens as they arrive).
+        x.stats.literalData += f.data.literal;
+        x.stats.matchedData += f.data.matched;
         this.failedVerification(f);
         if (!f.redo) {
           x.redo.push(f.ndx);

@@ -304,6 +304,7 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
     ioError: builder.ioError,
     // upstream's do_xfers: --only-write-batch's dry run still sends the files (into the batch).
     dryRun: o.dryRun && !(o.writeBatch < 0),
+    append: o.append,
     batchOnlyData: req.recorder && o.writeBatch < 0 ? req.recorder.dataSink() : undefined,
     openContent: (row) => openSync(Buffer.from(builder.localPath(row)), readFlags),
     contentLength: (fd) => deviceContentLength(fd, o.copyDevices),

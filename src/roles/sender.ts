@@ -23,7 +23,7 @@ import { UNDERFLOW, type ChunkReader } from "../protocol/reader.ts";
 import type { Session } from "../protocol/setup.ts";
 import type { ByteWriter } from "../protocol/writer.ts";
 import { readSumHead, type SumHead, writeSumHead } from "../delta/sum-head.ts";
-import { type DeltaTotals, READ_SIZE, writeWholeFile } from "../delta/send-tokens.ts";
+import { type DeltaTotals, READ_SIZE, writeAppended, writeWholeFile } from "../delta/send-tokens.ts";
 import { writeDeltaFile } from "../delta/send-delta.ts";
 import type { BlockMatcher } from "../native/index.ts";
 import { type TokenWriter, tokenWriterFor } from "../delta/token-writer.ts";
@@ -49,6 +49,8 @@ export interface SendingSide {
   /** IOERR_* bits of this side (sent as MSG_IO_ERROR at the end, protocol 30+). */
   ioError: number;
   dryRun: boolean;
+  /** --append (1) / --append-verify (2): a first request names the receiver's length instead of sending sums. */
+  append?: number;
   /** An entry opened for reading (a descriptor the sender closes); throws the open error (ENOENT: the file vanished). */
   openContent(row: number): number;
   /** How much of an opened entry to send: a device's length (--copy-devices; throws without it), undefined to read to the end. */
@@ -87,6 +89,8 @@ interface Request {
   sums: Uint8Array | null;
   /** -X: the abbreviated values the generator asks for (their numbers). */
   xattrNums: number[] | null;
+  /** --append: how much the receiver already has (what is sent starts there). */
+  appendFrom: number | null;
 }
 
 export class Sender {
@@ -209,7 +213,7 @@ export class Sender {
   private readRequest(r: ChunkReader): Request {
     const x = this.x;
     const ndx = x.ndxIn.read(r);
-    const req: Request = { ndx, iflags: 0, basisType: null, xname: null, head: null, sums: null, xattrNums: null };
+    const req: Request = { ndx, iflags: 0, basisType: null, xname: null, head: null, sums: null, xattrNums: null, appendFrom: null };
     if (ndx === NDX_DONE) return req;
     if (ndx === NDX_DEL_STATS && x.s.protocol >= 31) {
       this.readDeleteStats(r);
@@ -223,7 +227,10 @@ export class Sender {
     if (req.iflags & ITEM.TRANSFER && !x.dryRun) {
       const head = readSumHead(r, x.s.protocol, x.s.sums.xfer.length);
       req.head = head;
-      req.sums = r.bytes(head.count * (4 + head.strongLength)).slice();
+      // --append: a first request comes without sums, its head sizing what the receiver has; a redo of a
+      // file already sent is a normal delta (sender.c receive_sums and its append_mode flip).
+      if (x.append && !(x.lists.table.flags[this.rowOf(ndx)]! & F.FILE_SENT)) req.appendFrom = appendedLength(head);
+      else req.sums = r.bytes(head.count * (4 + head.strongLength)).slice();
     }
     return req;
   }
@@ -303,8 +310,8 @@ export class Sender {
       return;
     }
     const head = req.head!;
-    // Read as it goes out: in pieces when the receiver wants the file whole, through a sliding window for a delta.
-    const whole = head.count === 0 || !x.matcher;
+    // Read as it goes out: in pieces when the receiver wants the file whole (or its end, with --append), through a sliding window for a delta.
+    const whole = head.count === 0 || !x.matcher || req.appendFrom !== null;
     let source: { fd: number; length: number };
     try {
       source = openSource(x, row, whole);
@@ -335,7 +342,9 @@ export class Sender {
     writeSumHead(sink.writer(), head, x.s.protocol);
     let totals: DeltaTotals;
     try {
-      if (whole) {
+      if (req.appendFrom !== null) {
+        totals = await writeAppended(sink, this.tokens, source.fd, wholeFileHasher(x.s.sums), this.readBuffer, req.appendFrom, x.append === 2);
+      } else if (whole) {
         totals = await writeWholeFile(sink, this.tokens, source.fd, wholeFileHasher(x.s.sums), this.readBuffer, x.contentLength?.(source.fd));
       } else {
         const matcher = x.matcher!(head, req.sums!, source.length, x.s);
@@ -379,4 +388,9 @@ function countCreated(st: TransferStats, mode: number): void {
   else if (isLink(mode)) st.createdSymlinks++;
   else if (isDevice(mode)) st.createdDevices++;
   else st.createdSpecials++;
+}
+
+/** The length an --append head stands for: its blocks, the last one cut to the remainder (sender.c receive_sums). */
+function appendedLength(head: SumHead): number {
+  return head.count * head.blockLength - (head.remainder ? head.blockLength - head.remainder : 0);
 }
