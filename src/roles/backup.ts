@@ -14,7 +14,7 @@ import * as fs from "node:fs";
 import { relative, resolve } from "node:path";
 import { RERR, RsyncError } from "../errors.ts";
 import { isDevice, isDir, isLink, isReg } from "../flist/table.ts";
-import { deviceLength } from "../fs/libc.ts";
+import { deviceLength, setTimes } from "../fs/libc.ts";
 import type { DestStat } from "../fs/dest-fs.ts";
 import { errText } from "../fs/errors.ts";
 import type { ReceivingSide } from "./context.ts";
@@ -203,9 +203,7 @@ export class Backups {
       } finally {
         fs.closeSync(input);
       }
-      fs.chmodSync(name.path, st.mode & 0o7777);
-      if (x.amRoot) fs.lchownSync(name.path, st.uid, st.gid);
-      fs.utimesSync(name.path, st.mtime, st.mtime + st.nsec / 1e9);
+      this.copyAttrs(name.path, st);
       return BACKUP.DUPLICATED;
     } catch (e) {
       x.report.error(`rsync: keep_backup failed: "${from.toString("latin1")}" -> "${name.shown}": ${errText(e as NodeJS.ErrnoException)}`);
@@ -213,7 +211,14 @@ export class Backups {
     }
   }
 
-  private copy(from: Buffer, name: { path: Buffer; shown: string }, st: DestStat): BackupResult {
+  /** A copied backup keeps the original's permissions, owner (as root) and modification time, to the nanosecond. */
+  private copyAttrs(path: Buffer, st: DestStat): void {
+    fs.chmodSync(path, st.mode & 0o7777);
+    if (this.x.amRoot) fs.lchownSync(path, st.uid, st.gid);
+    setTimes(path, st.mtime, st.nsec, true);
+  }
+
+    private copy(from: Buffer, name: { path: Buffer; shown: string }, st: DestStat): BackupResult {
     const x = this.x;
     try {
       if (isLink(st.mode)) {
@@ -226,9 +231,7 @@ export class Backups {
         return BACKUP.NOTHING;
       }
       fs.copyFileSync(from, name.path);
-      fs.chmodSync(name.path, st.mode & 0o7777);
-      if (x.amRoot) fs.lchownSync(name.path, st.uid, st.gid);
-      fs.utimesSync(name.path, st.mtime, st.mtime + st.nsec / 1e9);
+      this.copyAttrs(name.path, st);
       return BACKUP.DUPLICATED;
     } catch (e) {
       x.report.error(`rsync: keep_backup failed: "${from.toString("latin1")}" -> "${name.shown}": ${errText(e as NodeJS.ErrnoException)}`);
