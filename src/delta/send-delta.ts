@@ -74,8 +74,8 @@ export async function writeDeltaFile(sink: TokenSink, tokens: TokenWriter, fd: n
     }
     const ops = matcher.step(buf.subarray(0, filled), base);
     if (ops.length === 0 && !matcher.done) {
-      // Only a window that reaches the file's end lets the walk finish.
-      if (filled < buf.length) throw new Error("block matcher stalled");
+      // Only a window that reaches the file's end lets the walk finish; one that cannot grow must not spin.
+      if (filled < buf.length || base + filled >= length) throw new Error("block matcher stalled");
       // A window too small for the walk's look-ahead past a pending literal run: widen it.
       const wider = new Uint8Array(Math.min(length - base, buf.length * 2));
       wider.set(buf.subarray(0, filled));
