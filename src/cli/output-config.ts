@@ -123,9 +123,10 @@ export function outputConfig(o: Options): OutputConfig {
   return { info, stdoutFormat, formatHasI, logBeforeTransfer, quiet: o.quiet > 0 };
 }
 
-/** log.c log_format_has: whether a format uses %X (with any width or flags). */
-export function formatHas(format: string, letter: string): boolean {
-  return new RegExp(`%[-'#0-9]*${letter}`).test(format.replaceAll("%%", ""));
+/** log.c log_format_has: whether a format uses %X (with its width and its ' and - flags; '#' is no flag there). */
+export function formatHas(format: string | null, letter: string): boolean {
+  if (format === null) return false;
+  return new RegExp(`%[-'0-9]*${letter}`).test(format.replaceAll("%%", ""));
 }
 
 /** Which side an --info word matters on (options.c info_words' W_CLI/W_SRV/W_SND/W_REC). */

@@ -4,14 +4,10 @@
  * lines, and one line per item in --log-file-format. One per process, like
  * the terminal it listens to.
  */
+import { formatHas } from "../cli/output-config.ts";
 import { LogFile } from "./log-file.ts";
 import { terminal } from "./terminal.ts";
 
-/** log_format_has: the escape `letter` appears in `format` (a "%%" is no escape). */
-export function formatHas(format: string | null, letter: string): boolean {
-  if (format === null) return false;
-  return new RegExp(`%[-'0-9]*${letter}`).test(format.replaceAll("%%", ""));
-}
 
 export class ClientLog {
   private file: LogFile | null = null;
