@@ -11,6 +11,7 @@ import { matchBlocks } from "../../src/delta/matcher.ts";
 import { chooseSumHead } from "../../src/delta/sum-head.ts";
 import { core, HashAlg, SeedOrder, tsCore } from "../../src/native/index.ts";
 import type { SessionSums } from "../../src/protocol/checksum-choice.ts";
+import { applyEdits } from "../helpers/edits.ts";
 
 const SUMS = { xfer: { alg: HashAlg.MD5 }, file: { alg: HashAlg.MD5 }, seed: 12345, properSeedOrder: true } as unknown as SessionSums;
 
@@ -50,17 +51,6 @@ const edit = fc.oneof(
   fc.record({ kind: fc.constant("delete" as const), at: fc.nat(), len: fc.nat(400) }),
   fc.record({ kind: fc.constant("overwrite" as const), at: fc.nat(), bytes: bytes(200) }),
 );
-
-function applyEdits(basis: Uint8Array, edits: Array<{ kind: string; at: number; bytes?: Uint8Array; len?: number }>): Uint8Array {
-  let d = Buffer.from(basis);
-  for (const e of edits) {
-    const at = d.length === 0 ? 0 : e.at % (d.length + 1);
-    if (e.kind === "insert") d = Buffer.concat([d.subarray(0, at), e.bytes!, d.subarray(at)]);
-    else if (e.kind === "delete") d = Buffer.concat([d.subarray(0, at), d.subarray(at + e.len!)]);
-    else d = Buffer.concat([d.subarray(0, at), e.bytes!, d.subarray(at + e.bytes!.length)]);
-  }
-  return new Uint8Array(d);
-}
 
 test("the ops rebuild the new data from the basis", () => {
   fc.assert(

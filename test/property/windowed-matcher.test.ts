@@ -19,6 +19,7 @@ import { chooseSumHead } from "../../src/delta/sum-head.ts";
 import { type Core, core, HashAlg, type MatchParams, SeedOrder, tsCore } from "../../src/native/index.ts";
 import type { SessionSums } from "../../src/protocol/checksum-choice.ts";
 import type { ByteWriter } from "../../src/protocol/writer.ts";
+import { applyEdits } from "../helpers/edits.ts";
 
 /** Bytes from a small alphabet, so blocks repeat and rolling sums collide. */
 const bytes = (max: number) => fc.uint8Array({ maxLength: max, min: 0, max: 3, size: "max" });
@@ -30,17 +31,6 @@ const edit = fc.oneof(
   // Random bytes: long literal runs, flushed in pieces.
   fc.record({ kind: fc.constant("overwrite" as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 30_000, maxLength: 80_000, size: "max" }) }),
 );
-
-function applyEdits(basis: Uint8Array, edits: Array<{ kind: string; at: number; bytes?: Uint8Array; len?: number }>): Uint8Array {
-  let d = Buffer.from(basis);
-  for (const e of edits) {
-    const at = d.length === 0 ? 0 : e.at % (d.length + 1);
-    if (e.kind === "insert") d = Buffer.concat([d.subarray(0, at), e.bytes!, d.subarray(at)]);
-    else if (e.kind === "delete") d = Buffer.concat([d.subarray(0, at), d.subarray(at + e.len!)]);
-    else d = Buffer.concat([d.subarray(0, at), e.bytes!, d.subarray(at + e.bytes!.length)]);
-  }
-  return new Uint8Array(d);
-}
 
 function params(basis: Uint8Array, blockLength: number, alg: HashAlg, inplace: boolean) {
   const head = chooseSumHead(basis.length, 31, 16, false, blockLength);
