@@ -23,17 +23,61 @@ export const INFO_WORDS = [
 ] as const;
 export type InfoWord = (typeof INFO_WORDS)[number];
 
-/** The info words each -v level turns on (options.c info_verbosity). */
-const VERBOSITY: string[] = ["NONREG", "COPY,DEL,FLIST,MISC,NAME,STATS,SYMSAFE", "BACKUP,MISC2,MOUNT,NAME2,REMOVE,SKIP"];
+export const DEBUG_WORDS = [
+  "ACL",
+  "BACKUP",
+  "BIND",
+  "CHDIR",
+  "CONNECT",
+  "CMD",
+  "DEL",
+  "DELTASUM",
+  "DUP",
+  "EXIT",
+  "FILTER",
+  "FLIST",
+  "FUZZY",
+  "GENR",
+  "HASH",
+  "HLINK",
+  "ICONV",
+  "IO",
+  "NSTR",
+  "OWN",
+  "PROTO",
+  "RECV",
+  "SEND",
+  "TIME",
+] as const;
+export type DebugWord = (typeof DEBUG_WORDS)[number];
+
+/** The words each -v level turns on (options.c info_verbosity and debug_verbosity; -vvvvv is the most that adds any). */
+const INFO_VERBOSITY: readonly string[] = ["NONREG", "COPY,DEL,FLIST,MISC,NAME,STATS,SYMSAFE", "BACKUP,MISC2,MOUNT,NAME2,REMOVE,SKIP"];
+const DEBUG_VERBOSITY: readonly string[] = [
+  "",
+  "",
+  "BIND,CMD,CONNECT,DEL,DELTASUM,DUP,FILTER,FLIST,ICONV",
+  "ACL,BACKUP,CONNECT2,DELTASUM2,DEL2,EXIT,FILTER2,FLIST2,FUZZY,GENR,OWN,RECV,SEND,TIME",
+  "CMD2,DELTASUM3,DEL3,EXIT2,FLIST3,ICONV2,OWN2,PROTO,TIME2",
+  "CHDIR,DELTASUM4,FLIST4,FUZZY2,HASH,HLINK",
+];
+const MAX_VERBOSITY = DEBUG_VERBOSITY.length - 1;
 const MAX_LEVEL = 4;
 const DEFAULT_PRIORITY = 0;
 const USER_PRIORITY = 2;
 
-export class InfoLevels {
-  private readonly levels = new Map<InfoWord, number>();
-  private readonly priority = new Map<InfoWord, number>();
+/** The level of each --info or --debug word, with the priority that set it (options.c info_levels / debug_levels). */
+class OutputLevels<W extends string> {
+  private readonly levels = new Map<W, number>();
+  private readonly priority = new Map<W, number>();
 
-  get(word: InfoWord): number {
+  constructor(
+    private readonly kind: "info" | "debug",
+    private readonly words: readonly W[],
+    private readonly verbosity: readonly string[],
+  ) {}
+
+  get(word: W): number {
     return this.levels.get(word) ?? 0;
   }
 
@@ -49,32 +93,37 @@ export class InfoLevels {
         level = 1;
       }
       if (name === "NONE") {
-        for (const w of INFO_WORDS) this.set(w, 0, priority);
+        for (const w of this.words) this.set(w, 0, priority);
         continue;
       }
       if (name === "ALL") {
-        for (const w of INFO_WORDS) this.set(w, level, priority);
+        for (const w of this.words) this.set(w, level, priority);
         continue;
       }
-      if (!(INFO_WORDS as readonly string[]).includes(name)) throw usageError(`Unknown --info item: "${m[1]}"`);
-      this.set(name as InfoWord, level, priority);
+      if (!(this.words as readonly string[]).includes(name)) throw usageError(`Unknown --${this.kind} item: "${m[1]}"`);
+      this.set(name as W, level, priority);
     }
   }
 
+  /** set_output_verbosity: what -v given `level` times turns on. */
+  applyVerbosity(level: number): void {
+    for (let j = 0; j <= Math.min(level, MAX_VERBOSITY); j++) this.apply(this.verbosity[j] ?? "", DEFAULT_PRIORITY);
+  }
+
   /** The level of `word` when the user set it (--info), or undefined when it is -v's default. */
-  userLevel(word: InfoWord): number | undefined {
+  userLevel(word: W): number | undefined {
     return (this.priority.get(word) ?? DEFAULT_PRIORITY) > DEFAULT_PRIORITY ? this.get(word) : undefined;
   }
 
-  /** options.c limit_output_verbosity: no word above what `verbosity` -v would turn on (none beyond the top level). */
+  /** options.c limit_output_verbosity: no word above what `verbosity` -v would turn on (no limit past the top level). */
   limit(verbosity: number): void {
-    if (verbosity > VERBOSITY.length - 1) return;
-    const limits = new InfoLevels();
-    for (let level = 0; level <= verbosity; level++) limits.apply(VERBOSITY[level]!, DEFAULT_PRIORITY);
-    for (const w of INFO_WORDS) this.levels.set(w, Math.min(this.get(w), limits.get(w)));
+    if (verbosity > MAX_VERBOSITY) return;
+    const limits = new OutputLevels(this.kind, this.words, this.verbosity);
+    limits.applyVerbosity(verbosity);
+    for (const w of this.words) this.levels.set(w, Math.min(this.get(w), limits.get(w)));
   }
 
-  private set(word: InfoWord, level: number, priority: number): void {
+  private set(word: W, level: number, priority: number): void {
     if (priority >= (this.priority.get(word) ?? 0)) {
       this.priority.set(word, priority);
       this.levels.set(word, level);
@@ -82,8 +131,22 @@ export class InfoLevels {
   }
 }
 
+export class InfoLevels extends OutputLevels<InfoWord> {
+  constructor() {
+    super("info", INFO_WORDS, INFO_VERBOSITY);
+  }
+}
+
+/** --debug levels. Upstream's client never forwards --debug: a server's levels come from its -v count alone. */
+export class DebugLevels extends OutputLevels<DebugWord> {
+  constructor() {
+    super("debug", DEBUG_WORDS, DEBUG_VERBOSITY);
+  }
+}
+
 export interface OutputConfig {
   info: InfoLevels;
+  debug: DebugLevels;
   /** The per-item format for stdout, or null for none. */
   stdoutFormat: string | null;
   /** 0, 1 (-i / %i) or 2 (-ii). */
@@ -96,9 +159,15 @@ export interface OutputConfig {
 export function outputConfig(o: Options): OutputConfig {
   const info = new InfoLevels();
   for (const words of o.info) info.apply(words, USER_PRIORITY);
-  for (let level = 0; level <= Math.min(o.verbose, VERBOSITY.length - 1); level++) info.apply(VERBOSITY[level]!, DEFAULT_PRIORITY);
+  info.applyVerbosity(o.verbose);
+  const debug = new DebugLevels();
+  for (const words of o.debug) debug.apply(words, USER_PRIORITY);
+  debug.applyVerbosity(o.verbose);
   if (o.stats) info.apply(o.verbose > 1 ? "stats3" : "stats2", DEFAULT_PRIORITY);
-  if (o.outputLimit !== undefined) info.limit(o.outputLimit);
+  if (o.outputLimit !== undefined) {
+    info.limit(o.outputLimit);
+    debug.limit(o.outputLimit);
+  }
 
   let stdoutFormat: string | null = o.outFormat ?? null;
   let formatHasI = 0;
@@ -120,7 +189,7 @@ export function outputConfig(o: Options): OutputConfig {
     stdoutFormat = "%n%L";
     logBeforeTransfer = true;
   }
-  return { info, stdoutFormat, formatHasI, logBeforeTransfer, quiet: o.quiet > 0 };
+  return { info, debug, stdoutFormat, formatHasI, logBeforeTransfer, quiet: o.quiet > 0 };
 }
 
 /** log.c log_format_has: whether a format uses %X (with its width and its ' and - flags; '#' is no flag there). */

@@ -1,10 +1,9 @@
 /**
  * --info=help and --debug=help: the word tables upstream prints (options.c
- * output_item_help), and the check of --debug words (we print no debug
- * output of our own; the words are checked so a typo fails as upstream's does).
+ * output_item_help), and the check of --info/--debug words as they are parsed.
  */
 import { usageError } from "../errors.ts";
-import { INFO_WORDS } from "./output-config.ts";
+import { DEBUG_WORDS, INFO_WORDS } from "./output-config.ts";
 
 interface WordHelp {
   name: string;
@@ -61,8 +60,6 @@ const LEVELS = {
 };
 
 export type OutputKind = "info" | "debug";
-
-export const DEBUG_WORDS = DEBUG_HELP.map((w) => w.name);
 
 /** The help upstream prints for --info=help / --debug=help. */
 export function outputWordsHelp(kind: OutputKind): string {
