@@ -20,6 +20,7 @@ import { type Core, core, HashAlg, type MatchParams, SeedOrder, tsCore } from ".
 import type { SessionSums } from "../../src/protocol/checksum-choice.ts";
 import type { ByteWriter } from "../../src/protocol/writer.ts";
 import { applyEdits } from "../helpers/edits.ts";
+import { firstDifference } from "../helpers/first-difference.ts";
 
 /** Bytes from a small alphabet, so blocks repeat and rolling sums collide. */
 const bytes = (max: number) => fc.uint8Array({ maxLength: max, min: 0, max: 3, size: "max" });
@@ -79,9 +80,9 @@ for (const [name, c] of [
           const { sums, mp } = params(basis, blockLength, alg, inplace);
           const whole = Array.from(c.matchBlocks(data, sums, mp));
           const window = 2 * mp.blockLength + (w % (3 * mp.blockLength + 70_000));
-          expect(windowedOps(c, data, sums, mp, window)).toEqual(whole);
+          expect(firstDifference(windowedOps(c, data, sums, mp, window), whole)).toBeNull();
           // Native and twin agree whatever the windows.
-          if (name === "native") expect(windowedOps(tsCore, data, sums, mp, window)).toEqual(whole);
+          if (name === "native") expect(firstDifference(windowedOps(tsCore, data, sums, mp, window), whole)).toBeNull();
         },
       ),
       { numRuns: name === "native" ? 150 : 60 },
@@ -131,7 +132,7 @@ test("writeDeltaFile sends what writeTokens sends for the whole data", async () 
         const windowed = recorder();
         const m = core.createMatcher(sums, { blockLength: head.blockLength || 1, strongLength: head.strongLength || 1, alg: HashAlg.MD5, seed: -7, seedOrder: SeedOrder.Append, count: head.count, remainder: head.remainder, updatingBasis: inplace }, data.length);
         const b = await writeDeltaFile(windowed.sink, windowed.tokens, fd, data.length, m, core.createHasher(HashAlg.MD5), head.blockLength, 2 * (head.blockLength || 1) + (w % 60_000));
-        expect(windowed.calls).toEqual(whole.calls);
+        expect(firstDifference(windowed.calls, whole.calls)).toBeNull();
         expect(b).toEqual(a);
       } finally {
         closeSync(fd);
