@@ -14,7 +14,7 @@
  */
 import { readFileSync } from "node:fs";
 import { posix } from "node:path";
-import { FilterList, FR, type DirScope, type FilterRule, type ParseContext } from "./filter.ts";
+import { FilterList, FR, filterMatchLine, type DirScope, type FilterRule, type ParseContext } from "./filter.ts";
 
 const latin1 = (b: Uint8Array) => Buffer.from(b).toString("latin1");
 const bytes = (s: string) => new Uint8Array(Buffer.from(s, "latin1"));
@@ -141,11 +141,17 @@ function absolute(p: string): string {
 }
 const { dirname, join } = posix;
 
-/** The walk's filter hooks for a list of rules: whether an entry is in, and per-directory merge files as directories are entered. */
+/**
+ * The walk's filter hooks for a list of rules: whether an entry is in, and
+ * per-directory merge files as directories are entered. `debug` gets the
+ * --debug=FILTER line for each name a rule decides (the module's rules
+ * only go to the daemon's log upstream, so not here).
+ */
 export function filterHooks(
   list: FilterList,
   o: { deleteExcluded: boolean; moduleFilters?: FilterList | null },
   amSender: boolean,
+  debug?: (line: string) => void,
 ): {
   include?: (name: Uint8Array, isDir: boolean, fsPath: Uint8Array) => boolean;
   enterDir?: (fsPath: Uint8Array) => void;
@@ -174,7 +180,10 @@ export function filterHooks(
       if (hidden?.(name, isDir, fsPath)) return false;
       const path = latin1(fsPath);
       const scope = scopes.active ? scopes.scopeOf(dirname(path)) : undefined;
-      return list.check(name, isDir, rootOf(path, name, true), false, undefined, scope) >= 0;
+      const hit = list.matchingRule(name, isDir, rootOf(path, name, true), false, undefined, scope);
+      if (!hit) return true;
+      debug?.(filterMatchLine(amSender ? "sender" : "generator", name, isDir, hit));
+      return (hit.rule.flags & FR.INCLUDE) !== 0;
     },
     enterDir: scopes.active ? (fsPath) => scopes.enter(latin1(fsPath)) : undefined,
     hidden,

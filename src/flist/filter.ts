@@ -67,6 +67,8 @@ export interface FilterRule {
   wild: WildPattern | null;
   /** A per-directory merge rule's place among its list's (-1 for any other rule). */
   mergeId: number;
+  /** Read from a file's contents: debug lines do not show its text (exclude.c rule_text). */
+  fromFile?: boolean;
 }
 
 /** Parsing modes (upstream's XFLG_*). */
@@ -297,6 +299,10 @@ export class FilterList {
   cvs: FilterRule[] | null = null;
   /** What a check skips: on a sending side the receiver's rules, and the other way round. */
   skip: Elide = Elide.REMOTE;
+  /** How --debug=FILTER lines name this list after the pattern (filter_rule_list's debug_type). */
+  debugType = "";
+  /** Rule files being read (parseFile): rules added meanwhile came from a file's contents. */
+  private fileDepth = 0;
 
   get empty(): boolean {
     return this.rules.length === 0;
@@ -362,7 +368,7 @@ export class FilterList {
       flags &= ~FR.EXCLUDE_SELF;
     }
     if (flags & FR.PERDIR_MERGE) {
-      const rule: FilterRule = { flags, pattern: new Uint8Array(Buffer.from(name, "latin1")), slashCount: 0, elide: Elide.NONE, wild: null, mergeId: -1 };
+      const rule: FilterRule = { flags, pattern: new Uint8Array(Buffer.from(name, "latin1")), slashCount: 0, elide: Elide.NONE, wild: null, mergeId: -1, fromFile: this.fileDepth > 0 };
       if (ctx.nestedPerDir) {
         // Inside a per-directory file: the rule stands here for what the top list reads under its name.
         this.rules.push({ ...rule, mergeId: ctx.nestedPerDir(rule) });
@@ -385,10 +391,15 @@ export class FilterList {
     const content = ctx.readRuleFile(name);
     // CRLF is one line break, and so is a lone CR.
     const items = template & FR.WORD_SPLIT ? splitWords(content) : ctx.eolNulls ? splitNuls(content) : splitLines(content);
-    for (const item of items) {
-      if (item.length === 0) continue;
-      if (!(template & FR.WORD_SPLIT) && (item[0] === 0x3b || item[0] === 0x23)) continue;
-      this.parse(item, ctx, template, xflags, onMessage);
+    this.fileDepth++;
+    try {
+      for (const item of items) {
+        if (item.length === 0) continue;
+        if (!(template & FR.WORD_SPLIT) && (item[0] === 0x3b || item[0] === 0x23)) continue;
+        this.parse(item, ctx, template, xflags, onMessage);
+      }
+    } finally {
+      this.fileDepth--;
     }
   }
 
@@ -432,7 +443,7 @@ export class FilterList {
     }
     const own = p.slice();
     const bare = own[0] === 0x2f ? own.subarray(1) : own;
-    this.rules.push({ flags, pattern: own, slashCount, elide: Elide.NONE, wild: flags & FR.WILD ? compileWildPattern(bare) : null, mergeId: -1 });
+    this.rules.push({ flags, pattern: own, slashCount, elide: Elide.NONE, wild: flags & FR.WILD ? compileWildPattern(bare) : null, mergeId: -1, fromFile: this.fileDepth > 0 });
   }
 
   /**
@@ -442,7 +453,13 @@ export class FilterList {
    * the '/' modifier.
    */
   check(name: Uint8Array, isDir: boolean, absRoot?: Uint8Array, ignorePerishable = false, skip = this.skip, scope?: DirScope): -1 | 0 | 1 {
-    return checkRules(this.rules, { name, isDir, absRoot, ignorePerishable, skip, scope, cvs: this.cvs });
+    const hit = this.matchingRule(name, isDir, absRoot, ignorePerishable, skip, scope);
+    return hit ? (hit.rule.flags & FR.INCLUDE ? 1 : -1) : 0;
+  }
+
+  /** check_filter's first matching rule, with the debug type of the list it is in; null when none matches. */
+  matchingRule(name: Uint8Array, isDir: boolean, absRoot?: Uint8Array, ignorePerishable = false, skip = this.skip, scope?: DirScope): FilterMatch | null {
+    return firstMatch(this.rules, { name, isDir, absRoot, ignorePerishable, skip, scope, cvs: this.cvs }, this.debugType, this.perDir);
   }
 
   /**
@@ -496,23 +513,49 @@ interface Query {
 /** The rules each per-directory merge rule stands for in one directory (by mergeId). */
 export type DirScope = FilterRule[][];
 
-function checkRules(rules: FilterRule[], q: Query): -1 | 0 | 1 {
+/** The rule that decided a check, and its list's debug type (" [per-dir NAME]", " [global CVS]"...). */
+export interface FilterMatch {
+  rule: FilterRule;
+  debugType: string;
+}
+
+function firstMatch(rules: FilterRule[], q: Query, debugType: string, perDir: FilterRule[]): FilterMatch | null {
   for (const rule of rules) {
     if (q.ignorePerishable && rule.flags & FR.PERISHABLE) continue;
     if (rule.mergeId >= 0) {
       const merged = q.scope?.[rule.mergeId];
-      const rc = merged ? checkRules(merged, q) : 0;
-      if (rc) return rc;
+      const hit = merged ? firstMatch(merged, q, perDirDebugType(perDir[rule.mergeId] ?? rule), perDir) : null;
+      if (hit) return hit;
       continue;
     }
     if (rule.flags & FR.CVS_IGNORE) {
-      const rc = q.cvs ? checkRules(q.cvs, { ...q, cvs: null }) : 0;
-      if (rc) return rc;
+      const hit = q.cvs ? firstMatch(q.cvs, { ...q, cvs: null }, " [global CVS]", perDir) : null;
+      if (hit) return hit;
       continue;
     }
-    if (ruleMatches(q.name, rule, q.isDir, q.skip, q.absRoot)) return rule.flags & FR.INCLUDE ? 1 : -1;
+    if (ruleMatches(q.name, rule, q.isDir, q.skip, q.absRoot)) return { rule, debugType };
   }
-  return 0;
+  return null;
+}
+
+/** add_rule's name for a per-directory merge list: the file name it reads. */
+function perDirDebugType(rule: FilterRule): string {
+  const p = rule.pattern;
+  return ` [per-dir ${Buffer.from(p.subarray(p.lastIndexOf(0x2f) + 1)).toString("latin1")}]`;
+}
+
+/**
+ * exclude.c report_filter_result: "[who] hiding file NAME because of
+ * pattern PAT" (--debug=FILTER). A generator protects and risks where others
+ * hide and show; a rule read from a file is not quoted (rule_text).
+ */
+export function filterMatchLine(who: string, name: Uint8Array, isDir: boolean, hit: FilterMatch): string {
+  const { rule } = hit;
+  const include = (rule.flags & FR.INCLUDE) !== 0;
+  const action = who.startsWith("g") ? (include ? "risk" : "protect") : include ? "show" : "hid";
+  const text = rule.fromFile ? "<rule from a file read earlier>" : Buffer.from(rule.pattern).toString("latin1");
+  const dirMark = !rule.fromFile && rule.flags & FR.DIRECTORY ? "/" : "";
+  return `[${who}] ${action}ing ${isDir ? "directory" : "file"} ${Buffer.from(name).toString("latin1")} because of pattern ${text}${dirMark}${hit.debugType}`;
 }
 
 function splitLines(content: Uint8Array): Uint8Array[] {

@@ -11,6 +11,7 @@ import type { FileList } from "../flist/lists.ts";
 import type { DestStat } from "../fs/dest-fs.ts";
 import { errText } from "../fs/errors.ts";
 import { DirScopes } from "../flist/dir-merge.ts";
+import { filterMatchLine, FR } from "../flist/filter.ts";
 import type { ReceivingSide } from "./context.ts";
 import { BACKUP, Backups } from "./backup.ts";
 
@@ -69,12 +70,19 @@ export class Deleter {
     const keep = this.namesIn(rel, list);
     if (!x.filters.empty && x.filters.perDir.length > 0) this.dirScopes().enter(Buffer.from(x.dest.abs(rel)).toString("latin1"));
     const entries = this.listSorted(rel);
+    // get_dirlist applies the filters to every entry before anything goes: --debug=FILTER shows each one a rule decides.
+    const checkKept = x.out.debug.get("FILTER") >= 1;
+    const protectedNames = new Set<Buffer>();
+    for (const e of entries) {
+      const kept = keep.has(e.name.toString("latin1"));
+      if ((!kept || checkKept) && this.excluded(join(rel, e.name), e.st) && !kept) protectedNames.add(e.name);
+    }
     for (let i = entries.length - 1; i >= 0; i--) {
       const e = entries[i]!;
       if (keep.has(e.name.toString("latin1")) || this.isPartialDir(e.name)) continue;
       const child = join(rel, e.name);
-      // get_dirlist applies the filters: an excluded (or protected) entry is not seen, so not deleted.
-      if (this.excluded(child, e.st)) continue;
+      // An excluded (or protected) entry is not seen, so not deleted.
+      if (protectedNames.has(e.name)) continue;
       if (this.mode === "delay") this.delayed.push({ rel: child, st: e.st });
       else this.deleteItem(child, e.st, false);
     }
@@ -140,7 +148,11 @@ export class Deleter {
     const dir = Buffer.from(this.x.dest.abs(rel)).toString("latin1");
     const slash = dir.lastIndexOf("/");
     const scope = scopes.active ? scopes.scopeOf(slash < 0 ? "." : slash === 0 ? "/" : dir.slice(0, slash)) : undefined;
-    return filters.check(rel, isDir(st.mode), this.absRoot, ignorePerishable, undefined, scope) < 0;
+    const hit = filters.matchingRule(rel, isDir(st.mode), this.absRoot, ignorePerishable, undefined, scope);
+    if (!hit) return false;
+    // report_filter_result: the generator protects (or risks) what the rules decide.
+    if (this.x.out.debug.get("FILTER") >= 1) this.x.report.info(filterMatchLine("generator", rel, isDir(st.mode), hit));
+    return (hit.rule.flags & FR.INCLUDE) === 0;
   }
 
   /** Per-directory merge files of the destination, read as deletion meets its directories. */

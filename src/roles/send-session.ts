@@ -230,7 +230,7 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
       checksum: o.checksum ? (path) => contentSum(path, s, readFlagsFor(o)) : undefined,
       onMessage: say,
       unconvertible: senderNameCheck(o, s),
-      ...filterHooks(filters, o, true),
+      ...filterHooks(filters, o, true, outputConfig(o).debug.get("FILTER") >= 1 ? (line) => say("info", line) : undefined),
       fullName: o.moduleName === undefined ? undefined : moduleFullName(o.moduleName),
     },
     req.root,
@@ -320,6 +320,8 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
       if (!req.amServer) return terminal.error(`${text}\n`);
       output.message(kind === "warning" ? MSG.WARNING : MSG.ERROR_XFER, Buffer.from(`${text}\n`, "latin1"));
     },
+    deltaSumLevel: outputConfig(o).debug.get("DELTASUM"),
+    info: (text) => say("info", text.replace(/\n$/, "")),
     forwardDeleteStats: req.amServer,
     storeOnly: o.storeOnly,
     // The receiver asks for a delta by sending block sums (none when it wants the file whole).
