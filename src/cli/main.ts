@@ -1,13 +1,14 @@
 /** The command line: argv in, exit code out. */
 import { checkSuperOptions } from "../roles/super-user.ts";
 import { runCommand } from "citty";
-import { RERR } from "../errors.ts";
+import { RERR, type Role } from "../errors.ts";
 import { versionText } from "../version.ts";
 import { helpText } from "./help.ts";
 import { outputWordsHelp } from "./output-help.ts";
 import { optionTable, modeTable } from "./option-table.ts";
 import { parseArgv } from "./option-spec.ts";
-import { defaultOptions } from "./options.ts";
+import { defaultOptions, type Options } from "./options.ts";
+import { outputConfig } from "./output-config.ts";
 import { finishBackupOptions } from "./backup-options.ts";
 import { checkPartialOptions } from "./partial-options.ts";
 import { errorLine, reportFailure } from "./report.ts";
@@ -17,6 +18,7 @@ import { runServer } from "../server/server-main.ts";
 import { runDaemon } from "../daemon/daemon.ts";
 import { clientLog } from "../output/client-log.ts";
 import { terminal } from "../output/terminal.ts";
+import { exitDebugLines } from "../client/exit-debug.ts";
 
 export async function main(argv: string[]): Promise<number> {
   const tool = argv[0] === undefined ? undefined : tools[argv[0]];
@@ -69,9 +71,22 @@ export async function main(argv: string[]): Promise<number> {
     const { code, role } = await runClient(o);
     clientLog.exit(code);
     // Errors thrown on the way were reported where they were caught; a run that ended with errors says so here.
-    if (code !== 0) terminal.error(errorLine(code, role));
+    exitDebugLines(o, role, code, false, () => {
+      if (code !== 0) terminal.error(errorLine(code, role));
+    });
     return code;
   } catch (e) {
-    return reportFailure(e, "client");
+    // A client's --debug=EXIT lines frame its error line (not when the options themselves were wrong).
+    const exitLines = o.server || o.daemon || !debugLevelsUsable(o) ? undefined : (code: number, role: Role, logExit: () => void) => exitDebugLines(o, role, code, true, logExit);
+    return reportFailure(e, "client", exitLines);
+  }
+}
+
+function debugLevelsUsable(o: Options): boolean {
+  try {
+    outputConfig(o);
+    return true;
+  } catch {
+    return false;
   }
 }

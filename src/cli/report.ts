@@ -13,12 +13,14 @@ export function errorLine(code: number, role: Role): string {
 }
 
 /** Reports `e` on stderr and returns the exit code to use. */
-export function reportFailure(e: unknown, role: Role): number {
+export function reportFailure(e: unknown, role: Role, aroundErrorLine?: (code: number, role: Role, logExit: () => void) => void): number {
   if (e instanceof RsyncError) {
     // Ended by the peer's MSG_ERROR_EXIT: the peer said what went wrong, and nothing is added.
     if ((e as { peerExited?: boolean }).peerExited) return e.code;
     if (!e.quiet && e.message) terminal.error(`${e.message}\n`);
-    terminal.error(errorLine(e.code, e.role ?? role));
+    const logExit = () => terminal.error(errorLine(e.code, e.role ?? role));
+    if (aroundErrorLine) aroundErrorLine(e.code, e.role ?? role, logExit);
+    else logExit();
     return e.code;
   }
   // A bug, not a peer's or user's fault: show where, and exit like upstream's crash code.

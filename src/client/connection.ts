@@ -18,7 +18,8 @@ import { exchangeVersions } from "../protocol/version-exchange.ts";
 import { terminal } from "../output/terminal.ts";
 import { errText } from "../fs/errors.ts";
 import { DEFAULT_RSYNC_PORT, splitUser, type HostSpec } from "../transport/address.ts";
-import { daemonHandshake } from "../transport/daemon-client.ts";
+import { childArgvText, daemonHandshake } from "../transport/daemon-client.ts";
+import { outputConfig } from "../cli/output-config.ts";
 import { remoteShellArgv } from "../transport/remote-shell.ts";
 import { PROTOCOL_VERSION } from "../version.ts";
 
@@ -28,6 +29,8 @@ export interface Connection {
   start(input: Input, output: Output): Promise<number | null>;
   /** The remote shell's exit status once it is gone (0 for a daemon). */
   exited(): Promise<number>;
+  /** The remote shell's process id (none for a daemon). */
+  pid?: number;
 }
 
 export interface ConnectRequest {
@@ -68,7 +71,7 @@ async function connectDaemon(req: ConnectRequest): Promise<Connection> {
         user,
         passwordFile: o.passwordFile,
         showMotd: !o.noMotd,
-        showArgs: o.verbose > 1,
+        showArgs: outputConfig(o).debug.get("CMD") >= 1,
       });
       return outcome.kind === "listed" ? null : outcome.protocol;
     },
@@ -98,11 +101,12 @@ function connectShell(req: ConnectRequest): Connection {
     escapeNames: !(o.oldArgs > 0),
     endWithDot: !secluded,
   });
-  // print_child_argv: FCLIENT, never logged.
-  if (o.verbose > 1) terminal.client(`opening connection using: ${argv.join(" ")}\n`);
+  // pipe.c piped_child (--debug=CMD): print_child_argv, FCLIENT, never logged.
+  if (outputConfig(o).debug.get("CMD") >= 1) terminal.client(childArgvText("opening connection using:", argv));
   const shell = spawnShell(argv);
   return {
     channel: shell.channel,
+    pid: shell.child.pid,
     async start(input, output) {
       try {
         await shell.started;
@@ -127,8 +131,8 @@ function connectShell(req: ConnectRequest): Connection {
 }
 
 async function connect(o: Options, host: string, port: number, role: Role): Promise<Channel> {
-  // -vv turns on upstream's --debug=connect.
-  if (o.verbose > 1) terminal.info(Buffer.from(`opening tcp connection to ${host} port ${port}\n`));
+  // socket.c open_socket_out_wrapped (--debug=CONNECT).
+  if (outputConfig(o).debug.get("CONNECT") >= 1) terminal.info(Buffer.from(`opening tcp connection to ${host} port ${port}\n`));
   const connecting = connectTcp(host, port).catch((e) => failConnect(host, e, role));
   if (!o.contimeout) return connecting;
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -21,6 +21,7 @@ import type { HostSpec } from "../transport/address.ts";
 import { connectToRemote } from "./connection.ts";
 import { listenForMessages, newMessageState } from "./messages.ts";
 import { ClientOutput } from "./output.ts";
+import { waitingDebugLine } from "./exit-debug.ts";
 import type { BatchRecorder } from "../batch/batch-file.ts";
 
 export interface PushRequest {
@@ -83,6 +84,7 @@ export async function pushToRemote(req: PushRequest): Promise<number> {
     sent.stats.totalRead -= setupRead;
     sent.stats.totalWritten -= setupWritten;
     (reporter as ClientOutput | null)?.summary(req.startTime);
+    if (conn.pid !== undefined) waitingDebugLine(o, conn.pid);
     await output.drained();
     state.ioError |= sent.ioError;
     if (sent.hadTransferError) state.hadTransferError = true;

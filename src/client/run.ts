@@ -17,6 +17,7 @@ import { readBatch } from "../batch/read-batch.ts";
 import { checkBatchOptions } from "../batch/batch-options.ts";
 import { core } from "../native/index.ts";
 import { terminal } from "../output/terminal.ts";
+import { waitingDebugLine } from "./exit-debug.ts";
 
 /** How the run ended, and which part of upstream's client would say so ("sender" when the client sends). */
 export interface ClientExit {
@@ -62,6 +63,8 @@ export async function runClient(o: Options): Promise<ClientExit> {
     }
     const sources = args.length === 1 ? args : args.slice(0, -1);
     const result = await localCopy({ o, sources, dest: listing ? "." : last, listing, startTime, recorder });
+    // Upstream's client waits for its forked receiving half; ours is a task of this process.
+    waitingDebugLine(o, process.pid);
     // Upstream's client is the sending half of a local copy.
     return { code: result.exitCode, role: "sender" };
   }
