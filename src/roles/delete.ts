@@ -20,6 +20,14 @@ interface DirEntry {
   st: DestStat;
 }
 
+/** delete.c's DEL_* flags, as --debug=DEL shows them. */
+const DEL = {
+  RECURSE: 1 << 1,
+  DIR_IS_EMPTY: 1 << 2,
+  FOR_FILE: 1 << 3,
+  FOR_DIR: 1 << 4,
+} as const;
+
 export class Deleter {
   private warnedIoError = false;
   private skipped = 0;
@@ -49,6 +57,7 @@ export class Deleter {
       for (let row = list.ndxStart; row < list.ndxStart + list.count; row++) {
         if (isDir(t.mode[row]!) && t.flags[row]! & F.CONTENT_DIR && !(t.flags[row]! & F.INACTIVE)) {
           const p = t.path(row);
+          if (t.flags[row]! & F.TOP_DIR) this.debugDel(1, `deleting in ${display(p)}`);
           this.deleteInDir(row, p.length === 1 && p[0] === 0x2e ? new Uint8Array(0) : p, null);
         }
       }
@@ -62,6 +71,7 @@ export class Deleter {
   deleteInDir(row: number, rel: Uint8Array, list: FileList | null): void {
     const x = this.x;
     if (x.o.dryRun && x.t.flags[row]! & F.MISSING_DIR) return;
+    this.debugDel(2, `delete_in_dir(${rel.length ? display(rel) : "."})`);
     if (x.ioError & IOERR_GENERAL && !x.o.ignoreErrors) {
       if (!this.warnedIoError) x.report.info("IO error encountered -- skipping file deletion");
       this.warnedIoError = true;
@@ -86,6 +96,11 @@ export class Deleter {
       if (this.mode === "delay") this.delayed.push({ rel: child, st: e.st });
       else this.deleteItem(child, e.st, false);
     }
+  }
+
+  /** A --debug=DEL line (delete.c, generator.c delete_in_dir) at `level`. */
+  private debugDel(level: number, text: string): void {
+    if (this.x.out.debug.get("DEL") >= level) this.x.report.info(text);
   }
 
   /** A relative --partial-dir inside each directory is ours: never deleted as extraneous. */
@@ -114,7 +129,10 @@ export class Deleter {
     const x = this.x;
     if (x.o.dryRun) return true;
     const recurse = x.o.deleteMode !== "none" || x.o.force;
+    const flags = (recurse ? DEL.RECURSE : 0) | (forWhat === "dir" ? DEL.FOR_DIR : DEL.FOR_FILE);
+    this.debugDel(2, deleteItemLine(rel, st, flags));
     if (isDir(st.mode)) {
+      this.debugDel(3, `delete_dir_contents(${display(rel)}) flags=${flags}`);
       const entries = this.listSorted(rel);
       if (entries.length > 0 && !recurse) {
         x.report.info(`cannot delete non-empty directory: ${display(rel)}`);
@@ -122,9 +140,9 @@ export class Deleter {
         x.hadTransferError = true;
         return false;
       }
-      for (let i = entries.length - 1; i >= 0; i--) this.deleteItem(join(rel, entries[i]!.name), entries[i]!.st, false);
+      for (let i = entries.length - 1; i >= 0; i--) this.deleteItem(join(rel, entries[i]!.name), entries[i]!.st, false, true, contentsFlags(flags));
     }
-    return this.deleteItem(rel, st, true);
+    return this.deleteItem(rel, st, true, true, flags | DEL.DIR_IS_EMPTY, true);
   }
 
   /**
@@ -135,7 +153,7 @@ export class Deleter {
   deleteMissing(rel: Uint8Array, st: DestStat): void {
     if (this.excluded(rel, { ...st, mode: 0 })) return;
     const recurse = this.x.o.deleteMode !== "none" || this.x.o.force;
-    this.deleteItem(rel, st, false, recurse);
+    this.deleteItem(rel, st, false, recurse, recurse ? DEL.RECURSE : 0);
   }
 
   private excluded(rel: Uint8Array, st: DestStat, ignorePerishable = false): boolean {
@@ -167,8 +185,17 @@ export class Deleter {
     return this.scopes;
   }
 
-  private deleteItem(rel: Uint8Array, st: DestStat, makeRoom: boolean, recurse = true): boolean {
+  /**
+   * `flags` are upstream's for --debug=DEL: a directory's contents are gone
+   * through with DEL_DIR_IS_EMPTY (delete_dir_contents recursing), which
+   * says so before the entry's own delete_item line; `announced`: the caller
+   * printed this item's lines.
+   */
+  private deleteItem(rel: Uint8Array, st: DestStat, makeRoom: boolean, recurse = true, flags = DEL.RECURSE, announced = false): boolean {
     const x = this.x;
+    const nested = (flags & DEL.DIR_IS_EMPTY) !== 0;
+    if (!nested && !announced) this.debugDel(2, deleteItemLine(rel, st, flags));
+    if (isDir(st.mode) && !makeRoom && !announced) this.debugDel(3, `delete_dir_contents(${display(rel)}) flags=${nested ? flags | DEL.RECURSE : flags}`);
     // Without DEL_RECURSE, delete_dir_contents only says whether there is anything in the way (a dry run too).
     if (isDir(st.mode) && !makeRoom && !recurse && this.listSorted(rel).length > 0) {
       x.report.info(`cannot delete non-empty directory: ${display(rel)}`);
@@ -181,7 +208,7 @@ export class Deleter {
         const child = join(rel, entries[i]!.name);
         // delete_dir_contents: what non-perishable rules hide stays, and so does the directory holding it.
         if (this.excluded(child, entries[i]!.st, true)) kept = true;
-        else this.deleteItem(child, entries[i]!.st, false);
+        else this.deleteItem(child, entries[i]!.st, false, true, contentsFlags(flags));
       }
       if (kept) {
         // Upstream's rmdir then fails on what stayed, and says so.
@@ -189,6 +216,7 @@ export class Deleter {
         return false;
       }
     }
+    if (nested && !announced) this.debugDel(2, deleteItemLine(rel, st, flags));
     if (!makeRoom && x.o.maxDelete >= 0 && x.stats.deletedFiles >= x.o.maxDelete) {
       this.skipped++;
       return false;
@@ -285,6 +313,11 @@ export class Deleter {
     return this.namesByDir.get(id) ?? new Set();
   }
 }
+
+/** delete_dir_contents: its entries go without recursing or making room, their directory already emptied. */
+const contentsFlags = (flags: number) => (flags & ~(DEL.RECURSE | DEL.FOR_FILE | DEL.FOR_DIR)) | DEL.DIR_IS_EMPTY;
+
+const deleteItemLine = (rel: Uint8Array, st: DestStat, flags: number) => `delete_item(${display(rel)}) mode=${st.mode.toString(8)} flags=${flags}`;
 
 function join(dir: Uint8Array, name: Uint8Array): Uint8Array {
   if (dir.length === 0) return name;
