@@ -6,7 +6,11 @@
 //!   - the hash table has about 80% load for big files (at least 2^16 slots),
 //!   - chains are searched newest block first,
 //!   - the block after the previous match wins when it matches too,
-//!   - a literal run longer than a block plus CHUNK_SIZE is flushed early.
+//!   - at most max_chain_len candidates with the same rolling sum are tried at one offset,
+//!   - a literal run longer than a block plus CHUNK_SIZE is flushed early,
+//!   - with --inplace, blocks behind the walk leave their chains for good and a
+//!     block matching at its own offset (or a run of zeros realigned to it) is preferred.
+//! It counts what match.c counts for -vv (hash_hits, false_alarms, matches).
 //! The TypeScript twin is src/native/ts/matcher.ts; both emit pairs
 //! (block index, length) with block -1 for a literal run.
 const std = @import("std");
@@ -17,6 +21,12 @@ const hasher = @import("hasher.zig");
 /// Upstream's CHUNK_SIZE (the longest literal token).
 pub const chunk_size: usize = 32 * 1024;
 const traditional_tablesize: usize = 1 << 16;
+/// Upstream's MAX_CHAIN_LEN: candidates with the offset's rolling sum tried before giving up there.
+pub const max_chain_len: usize = 1024;
+/// Offsets in a row with failed strong sums before the walk jumps on (the run then stays at this).
+const false_alarm_run_max: u64 = 3;
+/// Upstream's SUMFLG_SAME_OFFSET: with --inplace, a block found at its own offset (it stays usable behind the walk).
+const same_offset: u8 = 1;
 
 /// The receiver's sum head and the session's strong-sum settings, as passed from TypeScript.
 pub const Params = extern struct {
@@ -93,11 +103,22 @@ pub const State = extern struct {
     s2: u32,
     phase: u32,
     tablesize: u32,
+    /// match.c's counters for this file: offsets whose hash slot held a chain,
+    /// candidates whose rolling sum matched but whose strong sum did not, blocks matched.
+    hash_hits: u64,
+    false_alarms: u64,
+    matches: u64,
+    /// --inplace: the first block boundary at or after the walk, and its block.
+    aligned_offset: u64,
+    aligned_i: u64,
+    /// Consecutive offsets where a strong sum failed (or the chain was cut short).
+    false_alarm_run: u64,
 };
 
 comptime {
     // src/native/native-core.ts reads and writes these fields by offset.
     std.debug.assert(@offsetOf(State, "base") == 40 and @offsetOf(State, "last_match") == 56 and @offsetOf(State, "phase") == 88);
+    std.debug.assert(@offsetOf(State, "hash_hits") == 96 and @offsetOf(State, "false_alarms") == 104 and @offsetOf(State, "matches") == 112);
     std.debug.assert(@sizeOf(State) % 8 == 0);
 }
 
@@ -114,9 +135,9 @@ fn tableSize(count: u32) usize {
     return @max(size, traditional_tablesize);
 }
 
-/// Bytes a State for `p` needs (header, hash table and chains), 8-aligned.
+/// Bytes a State for `p` needs (header, hash table, chains and block flags).
 pub fn stateSize(p: Params) usize {
-    return @sizeOf(State) + 4 * (tableSize(p.count) + p.count);
+    return @sizeOf(State) + 4 * (tableSize(p.count) + p.count) + p.count;
 }
 
 fn tableOf(buf: []align(8) u8, st: *const State) []i32 {
@@ -129,6 +150,10 @@ fn chainOf(buf: []align(8) u8, st: *const State) []i32 {
     return words[st.tablesize..][0..st.p.count];
 }
 
+fn flagsOf(buf: []align(8) u8, st: *const State) []u8 {
+    return buf[@sizeOf(State) + 4 * (@as(usize, st.tablesize) + st.p.count) ..][0..st.p.count];
+}
+
 fn hashOf(sum: u32, size: usize, trad: bool) usize {
     return if (trad) ((sum & 0xffff) +% (sum >> 16)) & 0xffff else sum % size;
 }
@@ -138,7 +163,7 @@ fn hashOf(sum: u32, size: usize, trad: bool) usize {
 pub fn init(buf: []align(8) u8, sums: []const u8, p: Params, total_len: u64) Error!*State {
     if (buf.len < stateSize(p)) return error.NoSpace;
     const st: *State = @ptrCast(buf.ptr);
-    st.* = .{ .p = p, .total_len = total_len, .base = 0, .offset = 0, .last_match = 0, .want_i = 0, .k = 0, .s1 = 0, .s2 = 0, .phase = phase_start, .tablesize = @intCast(tableSize(p.count)) };
+    st.* = .{ .p = p, .total_len = total_len, .base = 0, .offset = 0, .last_match = 0, .want_i = 0, .k = 0, .s1 = 0, .s2 = 0, .phase = phase_start, .tablesize = @intCast(tableSize(p.count)), .hash_hits = 0, .false_alarms = 0, .matches = 0, .aligned_offset = 0, .aligned_i = 0, .false_alarm_run = 0 };
     if (total_len == 0 or p.count == 0) {
         st.phase = phase_plain;
         st.offset = chunk_size;
@@ -152,6 +177,7 @@ pub fn init(buf: []align(8) u8, sums: []const u8, p: Params, total_len: u64) Err
     const chain = chainOf(buf, st);
     const traditional = st.tablesize == traditional_tablesize;
     @memset(table, -1);
+    @memset(flagsOf(buf, st), 0);
     for (0..p.count) |i| {
         const t = hashOf(b.sum1(i), st.tablesize, traditional);
         chain[i] = table[t];
@@ -195,9 +221,13 @@ pub fn step(buf: []align(8) u8, sums: []const u8, window: []const u8, out: []f64
     const summer = block_sums.Summer.init(sp);
     const table = tableOf(buf, st);
     const chain = chainOf(buf, st);
+    const flags = flagsOf(buf, st);
     const traditional = st.tablesize == traditional_tablesize;
     const blength: usize = p.block_len;
     const updating = p.updating_basis != 0;
+    // One turn reads up to two blocks ahead (a match, then the block after it); with --inplace a
+    // match may first move on to the next block boundary, a third block.
+    const look_ahead: usize = @as(usize, if (updating) 3 else 2) * blength;
     // May be <= 0 (data shorter than the last block): the walk still looks once, as upstream's do-while does.
     const end: i64 = @as(i64, @intCast(len)) + 1 - @as(i64, @intCast(b.len(p.count - 1)));
     // The bytes at file offset `at`, in the window.
@@ -217,15 +247,19 @@ pub fn step(buf: []align(8) u8, sums: []const u8, window: []const u8, out: []f64
     var s1 = st.s1;
     var s2 = st.s2;
     var want_i: usize = @intCast(st.want_i);
+    var aligned_offset: usize = @intCast(st.aligned_offset);
+    var aligned_i: usize = @intCast(st.aligned_i);
     defer {
         st.offset = offset;
         st.k = k;
         st.s1 = s1;
         st.s2 = s2;
         st.want_i = want_i;
+        st.aligned_offset = aligned_offset;
+        st.aligned_i = aligned_i;
     }
     if (st.phase == phase_start) {
-        if (!final and 2 * blength > avail) return 0;
+        if (!final and look_ahead > avail) return 0;
         k = @min(len, blength);
         const sum = rolling.checksum(data.at(0, k));
         s1 = sum & 0xffff;
@@ -234,27 +268,79 @@ pub fn step(buf: []align(8) u8, sums: []const u8, window: []const u8, out: []f64
     }
     var digest: [hasher.max_digest_length]u8 = undefined;
     while (st.phase == phase_walk) {
-        // One turn reads up to two blocks ahead (a match, then the block after it) and writes at most three ops.
-        if (!final and offset + 2 * blength > avail) break;
+        // One turn writes at most three ops.
+        if (!final and offset + look_ahead > avail) break;
         if (ops.n + 6 > out.len) break;
-        const sum = (s1 & 0xffff) | (s2 << 16);
-        var i: i32 = table[hashOf(sum, st.tablesize, traditional)];
+        var sum = (s1 & 0xffff) | (s2 << 16);
+        const slot = hashOf(sum, st.tablesize, traditional);
+        if (table[slot] >= 0) st.hash_hits += 1;
+        // The link to the current candidate: --inplace drops blocks the walk has passed, and a block
+        // equal to one that just failed here (same sums) is dropped as a duplicate.
+        var link: *i32 = &table[slot];
         var have_strong = false;
-        while (i >= 0) : (i = chain[@intCast(i)]) {
-            var bi: usize = @intCast(i);
-            if (updating and b.offset(bi) < offset) continue;
-            if (sum != b.sum1(bi)) continue;
+        var chain_len: usize = 0;
+        var gave_up = false;
+        var matched_here = false;
+        // The last candidate whose strong sum failed at this offset.
+        var failed: ?usize = null;
+        while (link.* >= 0) {
+            var bi: usize = @intCast(link.*);
+            if (updating and b.offset(bi) < offset and flags[bi] & same_offset == 0) {
+                link.* = chain[bi];
+                continue;
+            }
             const l = @min(blength, len - offset);
-            if (l != b.len(bi)) continue;
+            if (sum != b.sum1(bi) or l != b.len(bi)) {
+                link = &chain[bi];
+                continue;
+            }
+            if (failed) |f| {
+                if ((flags[bi] & same_offset == 0 or flags[f] & same_offset != 0) and std.mem.eql(u8, b.strong(bi), b.strong(f))) {
+                    link.* = chain[bi];
+                    continue;
+                }
+            }
+            // A pathological chain of equal rolling sums: give up at this offset (its bytes go literally).
+            chain_len += 1;
+            if (chain_len > max_chain_len) {
+                gave_up = true;
+                break;
+            }
             if (!have_strong) {
                 summer.strongSum(data.at(offset, l), &digest);
                 have_strong = true;
             }
-            const strong = digest[0..p.strong_len];
-            if (!std.mem.eql(u8, strong, b.strong(bi))) continue;
+            if (!std.mem.eql(u8, digest[0..p.strong_len], b.strong(bi))) {
+                st.false_alarms += 1;
+                failed = bi;
+                link = &chain[bi];
+                continue;
+            }
+            // --inplace: the block at its own offset costs the receiver no write, so it is preferred; zeros
+            // matched a little before a block boundary of zeros are realigned to it.
+            if (updating) aligned: {
+                while (aligned_offset < offset) {
+                    aligned_offset += blength;
+                    aligned_i += 1;
+                }
+                if (!(offset == aligned_offset or (sum == 0 and l == blength and aligned_offset + l <= len)) or aligned_i >= p.count) break :aligned;
+                if (bi != aligned_i) {
+                    if (sum != b.sum1(aligned_i) or l != b.len(aligned_i) or !std.mem.eql(u8, digest[0..p.strong_len], b.strong(aligned_i))) break :aligned;
+                    bi = aligned_i;
+                }
+                if (offset != aligned_offset) {
+                    sum = rolling.checksum(data.at(aligned_offset, l));
+                    if (sum != b.sum1(bi)) break :aligned;
+                    summer.strongSum(data.at(aligned_offset, l), &digest);
+                    if (!std.mem.eql(u8, digest[0..p.strong_len], b.strong(bi))) break :aligned;
+                    offset = aligned_offset;
+                }
+                flags[bi] |= same_offset;
+                want_i = bi;
+            }
             // The block after the previous match is better still: the receiver copies runs.
-            if (bi != want_i and want_i < p.count and (!updating or b.offset(want_i) >= offset) and
-                sum == b.sum1(want_i) and std.mem.eql(u8, strong, b.strong(want_i)))
+            if (bi != want_i and want_i < p.count and (!updating or b.offset(want_i) >= offset or flags[want_i] & same_offset != 0) and
+                sum == b.sum1(want_i) and l == b.len(want_i) and std.mem.eql(u8, digest[0..p.strong_len], b.strong(want_i)))
             {
                 bi = want_i;
             }
@@ -265,7 +351,27 @@ pub fn step(buf: []align(8) u8, sums: []const u8, window: []const u8, out: []f64
             const restart = rolling.checksum(data.at(offset, k));
             s1 = restart & 0xffff;
             s2 = restart >> 16;
+            st.matches += 1;
+            matched_here = true;
             break;
+        }
+        // Offsets where strong sums kept failing (or the chain was too long): after four in a row
+        // the walk jumps most of a block on, as Debian's rsync 3.5.0 does to bound the sender's work.
+        if (matched_here or !(gave_up or have_strong)) {
+            st.false_alarm_run = 0;
+        } else {
+            st.false_alarm_run += 1;
+            if (st.false_alarm_run > false_alarm_run_max and k > 1) {
+                st.false_alarm_run = false_alarm_run_max;
+                const skip = @min(end - 1 - @as(i64, @intCast(offset)), @as(i64, @intCast(k)) - 1);
+                if (skip > 0) {
+                    offset += @intCast(skip);
+                    k = @min(blength, len - offset);
+                    const restart = rolling.checksum(data.at(offset, k));
+                    s1 = restart & 0xffff;
+                    s2 = restart >> 16;
+                }
+            }
         }
         // Roll the window one byte on (bytes are signed chars, sums wrap at 2^32).
         const backup: usize = if (offset > ops.last_match) offset - ops.last_match else 0;
@@ -329,7 +435,8 @@ fn rebuild(basis: []const u8, data: []const u8, block_len: u32, updating: bool) 
             try rebuilt.appendSlice(testing.allocator, data[at..][0..l]);
         } else {
             const from = @as(usize, @intCast(block)) * block_len;
-            if (updating) try testing.expect(from >= at);
+            // --inplace: a block behind the write position only if it was found at its own offset before.
+            if (updating and from < at) try testing.expect(std.mem.eql(u8, data[from..][0..l], basis[from..][0..l]));
             try rebuilt.appendSlice(testing.allocator, basis[from..][0..l]);
         }
         at += l;

@@ -38,8 +38,8 @@ export interface DeltaResult extends DeltaTotals {
  */
 export async function writeDeltaFile(sink: TokenSink, tokens: TokenWriter, fd: number, length: number, matcher: BlockMatcher, hasher: Hasher, blockLength: number, window = matchWindowSize()): Promise<DeltaResult> {
   const result: DeltaResult = { literal: 0, matched: 0 };
-  // The matcher looks two blocks ahead of where it stands, and waits for that much.
-  let buf = new Uint8Array(Math.min(length, Math.max(window, 2 * blockLength)));
+  // The matcher looks two blocks ahead of where it stands (three with --inplace), and waits for that much.
+  let buf = new Uint8Array(Math.min(length, Math.max(window, 3 * blockLength)));
   // buf[0, filled) holds the file's bytes [base, base + filled); `pos` is where the next op starts.
   let base = 0;
   let filled = 0;

@@ -86,6 +86,18 @@ export interface BlockMatcher {
   /** The file offset the next op starts at: earlier bytes are not needed again. */
   readonly pendingFrom: number;
   readonly done: boolean;
+  /** What the walk has counted so far (match.c's per-file counters, shown by -vv and -vvv). */
+  readonly counts: MatchCounts;
+}
+
+/** match.c's counters of one file's walk. */
+export interface MatchCounts {
+  /** Offsets whose rolling sum's hash slot held a chain of blocks. */
+  hashHits: number;
+  /** Candidates whose rolling sum matched but whose strong sum did not. */
+  falseAlarms: number;
+  /** Blocks matched. */
+  matches: number;
 }
 
 /** An entry's lstat, split as the walker needs it. */

@@ -45,10 +45,14 @@ function opsCapacity(n: number, blockLength: number): number {
   return 2 * (Math.floor(n / Math.max(blockLength, 1)) + Math.floor(n / 32768) + 4);
 }
 
-/** Byte offsets in matcher.zig's State (after Params' 32 bytes): base, last_match, phase. */
+/** Byte offsets in matcher.zig's State (after Params' 32 bytes): base, last_match, phase (its comptime asserts keep them). */
 const STATE_BASE = 40;
 const STATE_LAST_MATCH = 56;
 const STATE_PHASE = 88;
+/** ... and its counters: hash_hits, false_alarms, matches (u64 each). */
+const STATE_HASH_HITS = 96;
+const STATE_FALSE_ALARMS = 104;
+const STATE_MATCHES = 112;
 const PHASE_DONE = 4;
 
 /** Node refuses an empty path or one with a NUL before any system call; for those the twin throws node's own error. */
@@ -196,6 +200,13 @@ export function createNativeCore(lib: NativeLibrary): Core {
         },
         get done() {
           return fields.getUint32(STATE_PHASE, true) === PHASE_DONE;
+        },
+        get counts() {
+          return {
+            hashHits: Number(fields.getBigUint64(STATE_HASH_HITS, true)),
+            falseAlarms: Number(fields.getBigUint64(STATE_FALSE_ALARMS, true)),
+            matches: Number(fields.getBigUint64(STATE_MATCHES, true)),
+          };
         },
       };
     },

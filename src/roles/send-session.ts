@@ -35,7 +35,7 @@ import { IOERR_DEL_LIMIT, IOERR_GENERAL, IOERR_VANISHED } from "../flist/decode.
 import { RERR, RsyncError } from "../errors.ts";
 import { closeSync, constants as fsConstants, lstatSync, openSync, readFileSync, statSync } from "node:fs";
 import { readFilterList } from "../server/filter-list.ts";
-import type { FilterList } from "../flist/filter.ts";
+import { FR, type FilterList, type FilterRule } from "../flist/filter.ts";
 import { addCvsRules, addPartialDirRule, filterListFromOptions, writeFilterRules } from "../flist/filter-options.ts";
 import { filterHooks, moduleRelative } from "../flist/dir-merge.ts";
 import { readForwardedName } from "../client/files-from.ts";
@@ -105,6 +105,27 @@ function peerExit(code: number, payload: Uint8Array, input: Input, output: Outpu
   input.fail(Object.assign(new RsyncError(exitCode || RERR.PARTIAL, "", true), { peerExited: true }));
 }
 
+/**
+ * A local copy's sending half gets the rules through the pipe, as text; the
+ * ones the user gave in files are still not to be quoted by --debug=FILTER
+ * (upstream's sending half parsed the files itself).
+ */
+function markRulesFromFiles(filters: FilterList, o: Options): void {
+  if (outputConfig(o).debug.get("FILTER") < 1 || filters.empty) return;
+  // Standard input cannot be read twice.
+  if (o.filters.some((f) => f.value === "-" || /^(merge|\.)\S*[ _]-$/.test(f.value))) return;
+  let own: FilterList;
+  try {
+    own = filterListFromOptions(o);
+  } catch {
+    return;
+  }
+  const key = (r: FilterRule) => `${r.flags & FR.INCLUDE}:${Buffer.from(r.pattern).toString("latin1")}`;
+  const fromFiles = new Set(own.rules.filter((r) => r.fromFile).map(key));
+  const plain = new Set(own.rules.filter((r) => !r.fromFile).map(key));
+  for (const r of filters.rules) if (fromFiles.has(key(r)) && !plain.has(key(r))) r.fromFile = true;
+}
+
 /** Messages for the user: printed by a client, sent as messages by a server. */
 type Say = (kind: "info" | "warning" | "error", text: string) => void;
 
@@ -122,6 +143,7 @@ export async function sendTransfer(request: SendRequest): Promise<SendResult> {
   const ruleSide = { amSender: true, protocol: s.protocol, deleteExcluded: o.deleteExcluded };
   if (req.amServer) {
     filters = await readFilterList(input, s.protocol, o.deleteExcluded);
+    if (req.local) markRulesFromFiles(filters, o);
     if (o.cvsExclude) addCvsRules(filters, ruleSide, "received");
     // --files-from=-: the client's names come next; they are what we send, inside the one path we were given.
     if (o.filesFrom === "-") {
@@ -204,6 +226,7 @@ function accessTime(path: Uint8Array, st: FileStat): number {
 
 async function sendLists(req: SendRequest, say: Say, started: number, walkFs: WalkFs, filters: FilterList): Promise<SendResult> {
   const { o, s, input, output } = req;
+  const debug = outputConfig(o).debug;
   const builder = new FlistBuilder(
     {
       protocol: s.protocol,
@@ -232,6 +255,7 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
       unconvertible: senderNameCheck(o, s),
       ...filterHooks(filters, o, true, outputConfig(o).debug.get("FILTER") >= 1 ? (line) => say("info", line) : undefined),
       fullName: o.moduleName === undefined ? undefined : moduleFullName(o.moduleName),
+      flistDebug: debug.get("FLIST"),
     },
     req.root,
     walkFs,
@@ -277,6 +301,7 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
     ),
   });
   const first = lists.writeFirst(output.data, req.args);
+  if (debug.get("FLIST") > 1) say("info", "send_file_list done");
   if (first.ioErrorMessage && output.multiplexed) output.messageInt(MSG.IO_ERROR, first.ioErrorMessage);
   output.flush();
   const buildMs = Date.now() - started;
@@ -314,7 +339,7 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
       if (lists.eof) return;
       const more = lists.writeMore(output.data, idle ? IDLE_LOOKAHEAD : LOOKAHEAD, sender?.finishedFiles ?? 0);
       if (more.ioErrorMessage && output.multiplexed) output.messageInt(MSG.IO_ERROR, more.ioErrorMessage);
-      output.flush();
+      // No flush: the lists go out with the next frame's worth, or when we wait for the generator.
     },
     warn: (kind, text) => {
       if (!req.amServer) return terminal.error(`${text}\n`);

@@ -25,7 +25,7 @@ import type { ByteWriter } from "../protocol/writer.ts";
 import { readSumHead, type SumHead, writeSumHead } from "../delta/sum-head.ts";
 import { type DeltaTotals, READ_SIZE, writeAppended, writeWholeFile } from "../delta/send-tokens.ts";
 import { writeDeltaFile } from "../delta/send-delta.ts";
-import type { BlockMatcher } from "../native/index.ts";
+import type { BlockMatcher, MatchCounts } from "../native/index.ts";
 import { type TokenWriter, tokenWriterFor } from "../delta/token-writer.ts";
 import { closeSync, fstatSync } from "node:fs";
 import { ITEM } from "./attrs.ts";
@@ -67,6 +67,10 @@ export interface SendingSide {
   sendMoreLists?(idle: boolean): void;
   /** Warnings and errors for the user (sent as messages by a server, printed by a client). */
   warn(code: "error" | "warning", text: string): void;
+  /** --debug=DELTASUM level: 1 prints the session's match totals (-vv), 2 each file's counters too (-vvv). */
+  deltaSumLevel?: number;
+  /** An informational line for the user (MSG_INFO from a server, stdout on a client), newline included. */
+  info?(text: string): void;
   matcher?: Matcher;
   /** A server passes the generator's deletion counts on to its client. */
   forwardDeleteStats?: boolean;
@@ -104,6 +108,8 @@ export class Sender {
   private readonly readBuffer = new Uint8Array(READ_SIZE);
   /** One for the whole session: a compressed stream may span files. */
   private readonly tokens: TokenWriter;
+  /** match.c's session totals (total_matches, total_hash_hits, total_false_alarms). */
+  private readonly matchTotals: MatchCounts = { hashHits: 0, falseAlarms: 0, matches: 0 };
 
   constructor(private readonly x: SendingSide) {
     this.maxPhase = x.s.protocol >= 29 ? 2 : 1;
@@ -126,8 +132,27 @@ export class Sender {
       await x.output.waitWritable();
     }
     if (x.ioError !== ioErrorAtStart && x.s.protocol >= 30) x.output.messageInt(MSG.IO_ERROR, x.ioError);
+    this.matchReport();
     x.ndxOut.write(x.output.data, NDX_DONE);
     x.output.flush();
+  }
+
+  /** match.c match_report: the session's match totals at -vv (the literal bytes are stats.literal_data). */
+  private matchReport(): void {
+    const x = this.x;
+    if ((x.deltaSumLevel ?? 0) < 1) return;
+    const t = this.matchTotals;
+    x.info?.(`total: matches=${t.matches}  hash_hits=${t.hashHits}  false_alarms=${t.falseAlarms} data=${x.stats.literalData}\n`);
+  }
+
+  /** match.c match_sums: a file's counters, added to the totals, and shown at -vvv once its checksum is out. */
+  private countMatches(counts: MatchCounts): void {
+    const x = this.x;
+    const t = this.matchTotals;
+    t.hashHits += counts.hashHits;
+    t.falseAlarms += counts.falseAlarms;
+    t.matches += counts.matches;
+    if ((x.deltaSumLevel ?? 0) >= 2) x.info?.(`false_alarms=${counts.falseAlarms} hash_hits=${counts.hashHits} matches=${counts.matches}\n`);
   }
 
   /** IOERR_* bits of this side (the exit code of a pushing client). */
@@ -341,6 +366,8 @@ export class Sender {
       : { writer: () => x.output.data, writable: () => x.output.waitWritable() };
     writeSumHead(sink.writer(), head, x.s.protocol);
     let totals: DeltaTotals;
+    // The whole-file and --append paths match nothing: their counters stay zero, as upstream's do.
+    let counts: MatchCounts = { hashHits: 0, falseAlarms: 0, matches: 0 };
     try {
       if (req.appendFrom !== null) {
         totals = await writeAppended(sink, this.tokens, source.fd, wholeFileHasher(x.s.sums), this.readBuffer, req.appendFrom, x.append === 2);
@@ -350,6 +377,7 @@ export class Sender {
         const matcher = x.matcher!(head, req.sums!, source.length, x.s);
         const sent = await writeDeltaFile(sink, this.tokens, source.fd, source.length, matcher, wholeFileHasher(x.s.sums), head.blockLength);
         totals = sent;
+        counts = matcher.counts;
         // The file shrank (or a read failed) while it was read: zeros went out for the rest, and the receiver's checksum of it fails (sender.c send_files).
         if (sent.readError !== undefined) {
           x.ioError |= IOERR_GENERAL;
@@ -363,8 +391,10 @@ export class Sender {
     x.stats.matchedData += totals.matched;
     t.flags[row] = t.flags[row]! | F.FILE_SENT;
     this.report(row, req, totals, x.output.dataWritten - dataStart);
+    // After the item's name (upstream logs it before match_sums, for the usual formats without %b).
+    this.countMatches(counts);
     batchOnly?.flush();
-    x.output.flush();
+    // No flush here: the output goes in large pieces, and by itself once we wait for the generator.
   }
 }
 

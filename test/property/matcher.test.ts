@@ -9,9 +9,10 @@ import { expect, test } from "bun:test";
 import fc from "fast-check";
 import { matchBlocks } from "../../src/delta/matcher.ts";
 import { chooseSumHead } from "../../src/delta/sum-head.ts";
-import { core, HashAlg, SeedOrder, tsCore } from "../../src/native/index.ts";
+import { type Core, core, HashAlg, type MatchParams, SeedOrder, tsCore } from "../../src/native/index.ts";
 import type { SessionSums } from "../../src/protocol/checksum-choice.ts";
 import { applyEdits } from "../helpers/edits.ts";
+import { collidingBlock, collidingBlocks } from "../helpers/collisions.ts";
 import { firstDifference } from "../helpers/first-difference.ts";
 
 const SUMS = { xfer: { alg: HashAlg.MD5 }, file: { alg: HashAlg.MD5 }, seed: 12345, properSeedOrder: true } as unknown as SessionSums;
@@ -36,7 +37,8 @@ function rebuild(basis: Uint8Array, data: Uint8Array, blockLength: number, updat
       const from = op.block * head.blockLength;
       const block = basis.subarray(from, from + op.length);
       expect(Buffer.compare(block, data.subarray(at, at + op.length))).toBe(0);
-      if (updatingBasis) expect(from).toBeGreaterThanOrEqual(at);
+      // --inplace: a block behind the write position only if it was found at its own offset (the receiver left it as it was).
+      if (updatingBasis && from < at) expect(Buffer.compare(block, data.subarray(from, from + op.length))).toBe(0);
       parts.push(block);
     }
     at += op.length;
@@ -95,7 +97,79 @@ test("the native matcher and its TypeScript twin give the same ops", () => {
       const sums = core.blockSums(basis, p);
       const mp = { ...p, count: head.count, remainder: head.remainder, updatingBasis: inplace };
       expect(firstDifference(core.matchBlocks(data, sums, mp), tsCore.matchBlocks(data, sums, mp))).toBeNull();
+      expectSameWalk(data, sums, mp);
     }),
     { numRuns: 300 },
+  );
+});
+
+/** One matcher over the whole data: its ops and match.c's counters. */
+function walk(c: Core, data: Uint8Array, sums: Uint8Array, mp: MatchParams) {
+  const m = c.createMatcher(sums, mp, data.length);
+  const ops = m.step(data, 0);
+  expect(m.done).toBe(true);
+  return { ops, counts: m.counts };
+}
+
+/** The native walk and the twin's give the same ops and the same counters. */
+function expectSameWalk(data: Uint8Array, sums: Uint8Array, mp: MatchParams) {
+  const native = walk(core, data, sums, mp);
+  const twin = walk(tsCore, data, sums, mp);
+  expect(firstDifference(native.ops, twin.ops)).toBeNull();
+  expect(native.counts).toEqual(twin.counts);
+}
+
+/** Signatures of `basis`, by default under a 2-byte strong sum as upstream sends for small files: strong collisions happen too. */
+function weakSignatures(basis: Uint8Array, blockLength: number, alg: HashAlg, inplace: boolean, strongLength = 2) {
+  const p = { blockLength, strongLength, alg, seed: 77, seedOrder: SeedOrder.Append };
+  const count = Math.ceil(basis.length / blockLength);
+  const mp: MatchParams = { ...p, count, remainder: basis.length % blockLength, updatingBasis: inplace };
+  return { sums: core.blockSums(basis, p), mp };
+}
+
+test("counters: an unchanged file counts one hash hit and one match per block, no false alarm", () => {
+  const basis = new Uint8Array(70_000).map((_, i) => (i * 2654435761) >>> 24);
+  for (const c of [core, tsCore]) {
+    const { sums, mp } = weakSignatures(basis, 700, HashAlg.MD5, false);
+    expect(walk(c, basis, sums, mp).counts).toEqual({ hashHits: 100, falseAlarms: 0, matches: 100 });
+  }
+});
+
+test("counters: blocks whose rolling sums collide are false alarms, and a chain past MAX_CHAIN_LEN is given up", () => {
+  // 1100 blocks with one rolling sum, searched newest first: block 76 is the 1024th candidate, block 75 one too many.
+  const basis = collidingBlocks(64, 1100);
+  const cases = [
+    { variant: 1099, counts: { hashHits: 1, falseAlarms: 0, matches: 1 } },
+    { variant: 76, counts: { hashHits: 1, falseAlarms: 1023, matches: 1 } },
+    { variant: 75, counts: { hashHits: 1, falseAlarms: 1024, matches: 0 } },
+    { variant: 0, counts: { hashHits: 1, falseAlarms: 1024, matches: 0 } },
+  ];
+  for (const c of [core, tsCore]) {
+    const { sums, mp } = weakSignatures(basis, 64, HashAlg.MD5, false, 16);
+    for (const { variant, counts } of cases) {
+      const got = walk(c, collidingBlock(64, variant), sums, mp);
+      expect(got.counts).toEqual(counts);
+      expect(Array.from(got.ops)).toEqual(counts.matches ? [variant, 64] : [-1, 64]);
+    }
+  }
+});
+
+test("the native matcher and its twin agree on colliding blocks, duplicates and strong-sum collisions", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.nat(2000), { minLength: 1, maxLength: 300 }),
+      fc.array(fc.nat(2000), { minLength: 1, maxLength: 400 }),
+      fc.array(edit, { maxLength: 4 }),
+      fc.constantFrom(16, 64),
+      fc.boolean(),
+      (basisVariants, dataVariants, edits, blockLength, inplace) => {
+        const variant = (v: number) => collidingBlock(blockLength, v % (blockLength === 16 ? 67 : 1800));
+        const basis = new Uint8Array(Buffer.concat(basisVariants.map(variant)));
+        const data = applyEdits(new Uint8Array(Buffer.concat(dataVariants.map(variant))), edits);
+        const { sums, mp } = weakSignatures(basis, blockLength, HashAlg.XXH3_128, inplace);
+        expectSameWalk(data, sums, mp);
+      },
+    ),
+    { numRuns: 150 },
   );
 });

@@ -16,7 +16,7 @@ import { writeDeltaFile } from "../../src/delta/send-delta.ts";
 import { writeTokens } from "../../src/delta/send-tokens.ts";
 import type { TokenWriter } from "../../src/delta/token-writer.ts";
 import { chooseSumHead } from "../../src/delta/sum-head.ts";
-import { type Core, core, HashAlg, type MatchParams, SeedOrder, tsCore } from "../../src/native/index.ts";
+import { type Core, core, HashAlg, type MatchCounts, type MatchParams, SeedOrder, tsCore } from "../../src/native/index.ts";
 import type { SessionSums } from "../../src/protocol/checksum-choice.ts";
 import type { ByteWriter } from "../../src/protocol/writer.ts";
 import { applyEdits } from "../helpers/edits.ts";
@@ -43,6 +43,18 @@ function params(basis: Uint8Array, blockLength: number, alg: HashAlg, inplace: b
 
 /** The ops of `data` fed to `c`'s matcher through a window of `window` bytes that slides to each pending literal run, widened when the walk needs more. */
 function windowedOps(c: Core, data: Uint8Array, sums: Uint8Array, mp: MatchParams, window: number): number[] {
+  return windowedWalk(c, data, sums, mp, window).ops;
+}
+
+/** The whole data in one window: the matcher's counters (match.c's hash_hits, false_alarms, matches). */
+function wholeCounts(c: Core, data: Uint8Array, sums: Uint8Array, mp: MatchParams): MatchCounts {
+  const m = c.createMatcher(sums, mp, data.length);
+  m.step(data, 0);
+  return m.counts;
+}
+
+/** windowedOps, with the counters at the end. */
+function windowedWalk(c: Core, data: Uint8Array, sums: Uint8Array, mp: MatchParams, window: number): { ops: number[]; counts: MatchCounts } {
   const m = c.createMatcher(sums, mp, data.length);
   const ops: number[] = [];
   let width = window;
@@ -56,7 +68,7 @@ function windowedOps(c: Core, data: Uint8Array, sums: Uint8Array, mp: MatchParam
     width = got.length === 0 ? width * 2 : window;
     if (++steps > 1e6) throw new Error("no progress");
   }
-  return ops;
+  return { ops, counts: m.counts };
 }
 
 const windowSize = (blockLength: number) => fc.integer({ min: 2 * Math.max(blockLength, 1), max: 200_000 });
@@ -80,9 +92,17 @@ for (const [name, c] of [
           const { sums, mp } = params(basis, blockLength, alg, inplace);
           const whole = Array.from(c.matchBlocks(data, sums, mp));
           const window = 2 * mp.blockLength + (w % (3 * mp.blockLength + 70_000));
-          expect(firstDifference(windowedOps(c, data, sums, mp, window), whole)).toBeNull();
+          const windowed = windowedWalk(c, data, sums, mp, window);
+          expect(firstDifference(windowed.ops, whole)).toBeNull();
+          // The counters too do not depend on the windows.
+          const counts = wholeCounts(c, data, sums, mp);
+          expect(windowed.counts).toEqual(counts);
           // Native and twin agree whatever the windows.
-          if (name === "native") expect(firstDifference(windowedOps(tsCore, data, sums, mp, window), whole)).toBeNull();
+          if (name === "native") {
+            const twin = windowedWalk(tsCore, data, sums, mp, window);
+            expect(firstDifference(twin.ops, whole)).toBeNull();
+            expect(twin.counts).toEqual(counts);
+          }
         },
       ),
       { numRuns: name === "native" ? 150 : 60 },
