@@ -25,7 +25,8 @@ import { fileListHasher } from "../protocol/checksum-choice.ts";
 import { NdxDecoder, NdxEncoder } from "../protocol/ndx.ts";
 import { WireOrder, withWireOrder } from "../flist/wire-order.ts";
 import { filesFromConversion, senderNameCheck } from "../flist/iconv-hooks.ts";
-import type { Session } from "../protocol/setup.ts";
+import { CF, type Session } from "../protocol/setup.ts";
+import { FNAMECMP_FNAME, FNAMECMP_PARTIAL_DIR } from "./partial-dir.ts";
 import { Sender } from "./sender.ts";
 import { checkXattrProtocol, SenderXattrs, xattrOptim } from "../flist/xattrs.ts";
 import { amRootLevel } from "./super-user.ts";
@@ -346,11 +347,13 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
       output.message(kind === "warning" ? MSG.WARNING : MSG.ERROR_XFER, Buffer.from(`${text}\n`, "latin1"));
     },
     deltaSumLevel: outputConfig(o).debug.get("DELTASUM"),
+    sendLevel: debug.get("SEND"),
+    debugPath: (row) => builder.debugPath(row),
     info: (text) => say("info", text.replace(/\n$/, "")),
     forwardDeleteStats: req.amServer,
     storeOnly: o.storeOnly,
     // The receiver asks for a delta by sending block sums (none when it wants the file whole).
-    matcher: (head, sums, length, session) => createBlockMatcher(head, sums, length, session.sums, { updatingBasis: o.inplace }),
+    matcher: (head, sums, length, session, basisType) => createBlockMatcher(head, sums, length, session.sums, { updatingBasis: updatingBasisFile(o, session, basisType) }),
     report,
     xattrs,
   });
@@ -393,6 +396,18 @@ function listenForConfirmations(req: SendRequest, say: Say, builder: FlistBuilde
       input.fail(e);
     }
   });
+}
+
+/**
+ * sender.c updating_basis_file: the receiver writes over the very file its
+ * block sums came from (--inplace, which --append and --write-devices imply,
+ * into the destination's file, or a partial-dir file updated in place), so
+ * the matcher may not use blocks it has already passed.
+ */
+function updatingBasisFile(o: Options, s: Session, basisType: number): boolean {
+  if (s.compatFlags & CF.INPLACE_PARTIAL_DIR && basisType === FNAMECMP_PARTIAL_DIR) return true;
+  if (!(o.inplace || o.append > 0 || o.writeDevices)) return false;
+  return s.protocol >= 29 ? basisType === FNAMECMP_FNAME : !o.backup;
 }
 
 /** cleanup.c: with no fatal error the I/O error bits decide the exit code (23 beats 24 beats 25). */

@@ -27,7 +27,8 @@ import { type DeltaTotals, READ_SIZE, writeAppended, writeWholeFile } from "../d
 import { writeDeltaFile } from "../delta/send-delta.ts";
 import type { BlockMatcher, MatchCounts } from "../native/index.ts";
 import { type TokenWriter, tokenWriterFor } from "../delta/token-writer.ts";
-import { closeSync, fstatSync } from "node:fs";
+import { closeSync, fstatSync, readSync } from "node:fs";
+import { rollingChecksum } from "../native/ts/rolling.ts";
 import { ITEM } from "./attrs.ts";
 import type { TransferStats } from "./stats.ts";
 import type { ItemEvent } from "./reporter.ts";
@@ -35,8 +36,15 @@ import type { SenderXattrs } from "../flist/xattrs.ts";
 
 const MAX_XNAME = 4095;
 
-/** Finds the blocks of the basis in a file of `length` bytes fed to it window by window; without one, everything goes literally. */
-export type Matcher = (head: SumHead, sums: Uint8Array, length: number, s: Session) => BlockMatcher;
+/**
+ * Finds the blocks of the basis in a file of `length` bytes fed to it window
+ * by window; without one, everything goes literally. `basisType` is the
+ * generator's FNAMECMP_* byte (FNAMECMP_FNAME when it sent none).
+ */
+export type Matcher = (head: SumHead, sums: Uint8Array, length: number, s: Session, basisType: number) => BlockMatcher;
+
+/** The basis-type byte for the destination's own file, which the generator leaves unsaid (FNAMECMP_FNAME). */
+const FNAMECMP_FNAME = 0x80;
 
 export interface SendingSide {
   s: Session;
@@ -71,6 +79,10 @@ export interface SendingSide {
   deltaSumLevel?: number;
   /** An informational line for the user (MSG_INFO from a server, stdout on a client), newline included. */
   info?(text: string): void;
+  /** --debug=SEND level: send_files says what it does with each request. */
+  sendLevel?: number;
+  /** How sender.c's debug lines name an entry (its argument's directory, then its name). */
+  debugPath?(row: number): string;
   matcher?: Matcher;
   /** A server passes the generator's deletion counts on to its client. */
   forwardDeleteStats?: boolean;
@@ -111,7 +123,13 @@ export class Sender {
   /** match.c's session totals (total_matches, total_hash_hits, total_false_alarms). */
   private readonly matchTotals: MatchCounts = { hashHits: 0, falseAlarms: 0, matches: 0 };
 
+  /** --debug levels, read once (see SendingSide). */
+  private readonly sendDebug: number;
+  private readonly deltasumDebug: number;
+
   constructor(private readonly x: SendingSide) {
+    this.sendDebug = x.info ? (x.sendLevel ?? 0) : 0;
+    this.deltasumDebug = x.info ? (x.deltaSumLevel ?? 0) : 0;
     this.maxPhase = x.s.protocol >= 29 ? 2 : 1;
     this.tokens = tokenWriterFor(x.s.compression, { protocol: x.s.protocol, storeOnly: x.storeOnly });
   }
@@ -119,6 +137,7 @@ export class Sender {
   async run(): Promise<void> {
     const x = this.x;
     const ioErrorAtStart = x.ioError;
+    if (this.sendDebug) this.say("send_files starting");
     for (;;) {
       x.sendMoreLists?.(true);
       const req = await x.input.read((r) => this.readRequestRewinding(r));
@@ -132,9 +151,38 @@ export class Sender {
       await x.output.waitWritable();
     }
     if (x.ioError !== ioErrorAtStart && x.s.protocol >= 30) x.output.messageInt(MSG.IO_ERROR, x.ioError);
+    if (this.sendDebug) this.say("send files finished");
     this.matchReport();
     x.ndxOut.write(x.output.data, NDX_DONE);
     x.output.flush();
+  }
+
+  /** A --debug line (through `info`, which the levels are only set with). */
+  private say(text: string): void {
+    this.x.info!(`${text}\n`);
+  }
+
+  /** sender.c receive_sums under --debug=deltasum3: the sum head, then each block's offset, length and rolling sum. */
+  private sumsDebug(req: Request): void {
+    const head = req.head!;
+    this.say(`count=${head.count} n=${head.blockLength} rem=${head.remainder}`);
+    const sums = req.sums;
+    if (!sums) return;
+    const stride = 4 + head.strongLength;
+    const view = new DataView(sums.buffer, sums.byteOffset, sums.byteLength);
+    for (let i = 0; i < head.count; i++) {
+      const len = i === head.count - 1 && head.remainder ? head.remainder : head.blockLength;
+      this.say(`chunk[${i}] len=${len} offset=${i * head.blockLength} sum1=${view.getUint32(i * stride, true).toString(16).padStart(8, "0")}`);
+    }
+  }
+
+  /** match.c hash_search under --debug=deltasum3: the rolling sum of the first window, then the search's bounds. */
+  private searchStartDebug(fd: number, length: number, head: SumHead): void {
+    const k = Math.min(length, head.blockLength);
+    const first = new Uint8Array(k);
+    readSync(fd, first, 0, k, 0);
+    this.say(`sum=${rollingChecksum(first).toString(16).padStart(8, "0")} k=${k}`);
+    this.say(`hash search s->blength=${head.blockLength} len=${length} count=${head.count}`);
   }
 
   /** match.c match_report: the session's match totals at -vv (the literal bytes are stats.literal_data). */
@@ -220,6 +268,7 @@ export class Sender {
       }
     }
     if (++this.phase > this.maxPhase) return false;
+    if (this.sendDebug) this.say(`send_files phase=${this.phase}`);
     x.ndxOut.write(x.output.data, NDX_DONE);
     return true;
   }
@@ -316,6 +365,8 @@ export class Sender {
     const x = this.x;
     const row = this.rowOf(req.ndx);
     const t = x.lists.table;
+    const shown = this.sendDebug || this.deltasumDebug > 1 ? (x.debugPath?.(row) ?? x.displayName(row)) : "";
+    if (this.sendDebug) this.say(`send_files(${req.ndx}, ${shown})`);
     if (req.xattrNums) x.xattrs!.markRequested(row, req.xattrNums);
     if (!(req.iflags & ITEM.TRANSFER)) {
       this.report(row, req, null);
@@ -335,6 +386,7 @@ export class Sender {
       return;
     }
     const head = req.head!;
+    if (this.deltasumDebug > 2) this.sumsDebug(req);
     // Read as it goes out: in pieces when the receiver wants the file whole (or its end, with --append), through a sliding window for a delta.
     const whole = head.count === 0 || !x.matcher || req.appendFrom !== null;
     let source: { fd: number; length: number };
@@ -355,6 +407,7 @@ export class Sender {
       if (x.s.protocol >= 30) x.output.messageInt(MSG.NO_SEND, x.lists.wireOrder?.toWire(req.ndx) ?? req.ndx);
       return;
     }
+    if (this.deltasumDebug > 1) this.say(`send_files mapped ${shown} of size ${whole ? fstatSync(source.fd).size : source.length}`);
     // %b counts from here, the echoed item included (sender.c remember_initial_stats).
     const dataStart = x.output.dataWritten;
     this.echo(req);
@@ -365,6 +418,7 @@ export class Sender {
       ? { writer: () => batchOnly.writer(), writable: async () => batchOnly.flush() }
       : { writer: () => x.output.data, writable: () => x.output.waitWritable() };
     writeSumHead(sink.writer(), head, x.s.protocol);
+    if (this.deltasumDebug > 1) this.say(`calling match_sums ${shown}`);
     let totals: DeltaTotals;
     // The whole-file and --append paths match nothing: their counters stay zero, as upstream's do.
     let counts: MatchCounts = { hashHits: 0, falseAlarms: 0, matches: 0 };
@@ -374,8 +428,16 @@ export class Sender {
       } else if (whole) {
         totals = await writeWholeFile(sink, this.tokens, source.fd, wholeFileHasher(x.s.sums), this.readBuffer, x.contentLength?.(source.fd));
       } else {
-        const matcher = x.matcher!(head, req.sums!, source.length, x.s);
+        const matcher = x.matcher!(head, req.sums!, source.length, x.s, req.basisType ?? FNAMECMP_FNAME);
+        // match.c match_sums: the hash search runs on a file that is not empty.
+        const searching = this.deltasumDebug > 1 && source.length > 0;
+        if (searching) {
+          this.say("built hash table");
+          this.say(`hash search b=${head.blockLength} len=${source.length}`);
+          if (this.deltasumDebug > 2) this.searchStartDebug(source.fd, source.length, head);
+        }
         const sent = await writeDeltaFile(sink, this.tokens, source.fd, source.length, matcher, wholeFileHasher(x.s.sums), head.blockLength);
+        if (searching) this.say("done hash search");
         totals = sent;
         counts = matcher.counts;
         // The file shrank (or a read failed) while it was read: zeros went out for the rest, and the receiver's checksum of it fails (sender.c send_files).
@@ -392,7 +454,9 @@ export class Sender {
     t.flags[row] = t.flags[row]! | F.FILE_SENT;
     this.report(row, req, totals, x.output.dataWritten - dataStart);
     // After the item's name (upstream logs it before match_sums, for the usual formats without %b).
+    if (this.deltasumDebug > 1) this.say("sending file_sum");
     this.countMatches(counts);
+    if (this.sendDebug) this.say(`sender finished ${shown}`);
     batchOnly?.flush();
     // No flush here: the output goes in large pieces, and by itself once we wait for the generator.
   }
