@@ -73,9 +73,11 @@ function writeRules(w: ByteWriter | null, rules: FilterRule[], list: FilterList,
     rule.elide = elide;
     if (elide === Elide.LOCAL) continue;
     // A "-C" rule goes as the rules it stands for to a receiver (or an old peer); a newer sender makes its own.
-    if (rule.flags & FR.CVS_IGNORE && !(rule.flags & FR.MERGE_FILE) && (o.amSender || o.protocol < 29)) {
-      writeRules(w, list.cvs ?? [], list, o);
-      continue;
+    // Either way those rules get their sides decided here (--delete-excluded keeps them off a receiver).
+    if (rule.flags & FR.CVS_IGNORE && !(rule.flags & FR.MERGE_FILE)) {
+      const sendsThem = o.amSender || o.protocol < 29;
+      writeRules(sendsThem ? w : null, list.cvs ?? [], list, o);
+      if (sendsThem) continue;
     }
     const prefix = rulePrefix(rule, o.protocol, o.amSender, o.deleteExcluded);
     if (prefix === null) throw new RsyncError(RERR.PROTOCOL, "filter rules are too modern for remote rsync.");

@@ -1,0 +1,253 @@
+/**
+ * --debug output of the filter, deletion, connection and process categories
+ * (FILTER, DEL, CMD, CONNECT, EXIT, PROTO, NSTR, DUP) against upstream: the
+ * lines of these categories compared with upstream's on the same input, in
+ * a local copy, our client pulling from and pushing to upstream's daemon,
+ * upstream's client against our daemon and against our --server over a
+ * remote shell; and -vv output as a whole.
+ *
+ * Upstream prints some lines from its other process, so their order is
+ * timing: lines are compared sorted. Pids, ports, temporary paths and the
+ * C file and line _exit_cleanup names are masked.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import * as fs from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startDaemon, type ModuleConfig, type RunningDaemon } from "../helpers/daemon.ts";
+import { maskFigures, runOc, runRsync, type RunResult } from "../helpers/run.ts";
+import { snapshot } from "../helpers/tree.ts";
+
+const MAIN = join(import.meta.dir, "../../src/main.ts");
+const OUR_SERVER = `${process.execPath} ${MAIN}`;
+
+let work: string;
+let rsh: string;
+let upstream: RunningDaemon;
+let ours: RunningDaemon;
+
+function makeSource(root: string) {
+  fs.mkdirSync(join(root, "sub/deeper"), { recursive: true });
+  fs.writeFileSync(join(root, "a.c"), "a\n");
+  fs.writeFileSync(join(root, "b.o"), "b\n");
+  fs.writeFileSync(join(root, "keep.txt"), "k\n");
+  fs.writeFileSync(join(root, "sub/x.o"), "x\n");
+  fs.writeFileSync(join(root, "sub/y.txt"), "y\n");
+  fs.writeFileSync(join(root, "sub/deeper/z.c"), "z\n");
+  fs.writeFileSync(join(root, "sub/.rules"), "- *.txt\n");
+}
+
+/** A destination with what the source lacks: extraneous files and directories, protected and excluded names. */
+function makeDest(root: string) {
+  fs.rmSync(root, { recursive: true, force: true });
+  fs.mkdirSync(join(root, "sub/gone/deep"), { recursive: true });
+  fs.mkdirSync(join(root, "old/er"), { recursive: true });
+  fs.writeFileSync(join(root, "zz"), "protected\n");
+  fs.writeFileSync(join(root, "a.c"), "old a\n");
+  fs.writeFileSync(join(root, "stale"), "s\n");
+  fs.writeFileSync(join(root, "old/er/f"), "f\n");
+  fs.writeFileSync(join(root, "sub/q.o"), "q\n");
+  fs.writeFileSync(join(root, "sub/gone/deep/f"), "f\n");
+  fs.symlinkSync("nowhere", join(root, "link"));
+}
+
+beforeAll(async () => {
+  work = fs.mkdtempSync(join(tmpdir(), "oc-debug-"));
+  makeSource(join(work, "src"));
+  fs.writeFileSync(join(work, "rules-file"), "- b.o\n+ keep.txt\n");
+  fs.mkdirSync(join(work, "w"));
+  rsh = join(work, "rsh");
+  fs.writeFileSync(rsh, '#!/bin/sh\nwhile [ "$1" = "-l" ]; do shift 2; done\nshift\nexec sh -c "$*"\n', { mode: 0o755 });
+  const modules: ModuleConfig[] = [
+    { name: "src", path: join(work, "src"), params: { uid: "0", gid: "0", "max verbosity": "4" } },
+    { name: "w", path: join(work, "w"), params: { "read only": "no", uid: "0", gid: "0", "max verbosity": "4" } },
+  ];
+  upstream = await startDaemon("upstream", modules);
+  ours = await startDaemon("ours", modules);
+});
+
+afterAll(async () => {
+  await upstream.stop();
+  await ours.stop();
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+/** The lines of this file's categories. */
+const MINE = [
+  /^\[\w+\] (hid|show|protect|risk)ing (file|directory) /,
+  /^delete_(in_dir|item|dir_contents)\(/,
+  /^deleting in /,
+  /^opening (tcp )?connection /,
+  /^sending daemon args: /,
+  /^Connected to /,
+  /_exit_cleanup\(/,
+  /^client_run waiting on /,
+  /^\((Client|Server)\) Protocol versions/,
+  /^(Client|Server) (negotiated )?[\w ]*(checksum|compress)/,
+  /^cmd=/,
+  /^cmd\[/,
+  /^removing duplicate name /,
+];
+
+/** Masks what differs from run to run: destinations, ports, pids, the C source position of _exit_cleanup. */
+function normalize(text: string, dest: string): string {
+  return maskFigures(text)
+    .replaceAll(`"${OUR_SERVER}"`, "rsync")
+    .replaceAll(dest, "DEST")
+    .replaceAll(dest.slice(dest.lastIndexOf("/") + 1), "DEST")
+    .replaceAll(/port \d+/g, "port PORT")
+    .replaceAll(/:\d+\//g, ":PORT/")
+    .replaceAll(/waiting on \d+/g, "waiting on PID")
+    .replaceAll(/file=[^,]+, line=\d+/g, "file=F, line=L");
+}
+
+const mine = (r: RunResult, dest: string) =>
+  normalize(r.stdout, dest)
+    .split("\n")
+    .filter((l) => MINE.some((re) => re.test(l)))
+    .sort();
+
+/** Lines other categories print at -vv and -vvv (the roles' per-file lines belong to other tests). */
+const OTHERS = [/^total: matches=/, /^(false_alarms|hash_hits|matches)=/];
+
+const wholeOutput = (r: RunResult, dest: string) =>
+  normalize(r.stdout, dest)
+    .split("\n")
+    .filter((l) => l && !OTHERS.some((re) => re.test(l)))
+    .sort();
+
+type Mode = "local" | "pull" | "push" | "upstream-client-ours-daemon-pull" | "upstream-client-ours-daemon-push" | "rsh-pull" | "rsh-push";
+
+interface Pair {
+  ours: RunResult;
+  theirs: RunResult;
+  ourDest: string;
+  theirDest: string;
+}
+
+let counter = 0;
+
+/**
+ * Runs the same transfer twice, into two fresh destinations: in "local",
+ * "pull" and "push" our client against upstream's; in the others upstream's
+ * client against our server against upstream's.
+ */
+async function both(mode: Mode, args: string[], source = "src/"): Promise<Pair> {
+  const n = counter++;
+  const push = mode === "push" || mode === "upstream-client-ours-daemon-push" || mode === "rsh-push";
+  const destOf = (side: string) => join(work, push ? "w" : "", `d${n}-${side}`);
+  const ourDest = destOf("ours");
+  const theirDest = destOf("theirs");
+  makeDest(ourDest);
+  makeDest(theirDest);
+  const rel = (d: string) => d.slice(join(work, "w").length + 1);
+  const localSource = join(work, source);
+  const run = async (side: "ours" | "theirs", dest: string) => {
+    const ourSide = side === "ours";
+    switch (mode) {
+      case "local":
+        return (ourSide ? runOc : runRsync)([...args, localSource, `${dest}/`]);
+      case "pull":
+        return (ourSide ? runOc : runRsync)([...args, upstream.url("src", source.replace(/^src\/?/, "")), `${dest}/`]);
+      case "push":
+        return (ourSide ? runOc : runRsync)([...args, localSource, upstream.url("w", `${rel(dest)}/`)]);
+      case "upstream-client-ours-daemon-pull":
+        return runRsync([...args, (ourSide ? ours : upstream).url("src", source.replace(/^src\/?/, "")), `${dest}/`]);
+      case "upstream-client-ours-daemon-push":
+        return runRsync([...args, localSource, (ourSide ? ours : upstream).url("w", `${rel(dest)}/`)]);
+      case "rsh-pull":
+        return runRsync([...args, "-e", rsh, ...(ourSide ? [`--rsync-path=${OUR_SERVER}`] : []), `host:${localSource}`, `${dest}/`]);
+      case "rsh-push":
+        return runRsync([...args, "-e", rsh, ...(ourSide ? [`--rsync-path=${OUR_SERVER}`] : []), localSource, `host:${dest}/`]);
+    }
+  };
+  const theirs = await run("theirs", theirDest);
+  const oursResult = await run("ours", ourDest);
+  return { ours: oursResult, theirs, ourDest, theirDest };
+}
+
+/** The trees, without times (the runs copy without -t, a moment apart). */
+function expectSameTrees(p: Pair) {
+  const timeless = (dir: string) => JSON.stringify(snapshot(dir, { ignoreDirTimes: true }), (k, v) => (k === "mtimeNs" ? undefined : v));
+  expect(timeless(p.ourDest)).toEqual(timeless(p.theirDest));
+}
+
+async function compareMine(mode: Mode, args: string[], source?: string) {
+  const p = await both(mode, args, source);
+  expect(p.ours.code).toBe(p.theirs.code);
+  const ours = mine(p.ours, p.ourDest);
+  expect(ours).toEqual(mine(p.theirs, p.theirDest));
+  expectSameTrees(p);
+  return ours;
+}
+
+const FILTERS = ["-f", "P zz", "-f", "- *.o", "-f", "+ a.c", "-f", ": .rules", `--exclude-from=${"RULES"}`];
+const withRules = (args: string[]) => args.map((a) => a.replace("RULES", join(work, "rules-file")));
+
+describe("--debug=FILTER: which rule hid, showed, protected or risked a name", () => {
+  for (const mode of ["local", "pull", "push"] as const) {
+    test(`our client: ${mode}`, async () => {
+      const lines = await compareMine(mode, withRules(["-r", "--delete", "--debug=FILTER", ...FILTERS]));
+      // The lines are really there (not two empty outputs).
+      if (mode !== "pull") expect(lines).toContain("[sender] showing file keep.txt because of pattern <rule from a file read earlier>");
+      if (mode !== "push") expect(lines).toContain("[generator] protecting file zz because of pattern zz");
+    });
+  }
+  for (const mode of ["upstream-client-ours-daemon-pull", "upstream-client-ours-daemon-push", "rsh-pull", "rsh-push"] as const) {
+    test(`our server: ${mode}`, async () => {
+      const lines = await compareMine(mode, withRules(["-vv", "-r", "--delete", ...FILTERS]));
+      expect(lines.length).toBeGreaterThan(2);
+    });
+  }
+  test("directory rules, --delete-excluded and -C name their list", () =>
+    compareMine("local", ["-r", "--delete", "--delete-excluded", "-C", "--debug=FILTER", "-f", "- sub/gone/", "-f", "- old/", "-f", "P zz"]));
+});
+
+describe("--debug=DEL: what deletion goes through", () => {
+  for (const mode of ["local", "pull", "rsh-push", "upstream-client-ours-daemon-push"] as const) {
+    test(`--delete, --delete-after: ${mode}`, async () => {
+      const args = mode.startsWith("upstream") || mode.startsWith("rsh") ? ["-vvv"] : ["--debug=DEL3"];
+      const lines = await compareMine(mode, ["-r", "--delete", ...args]);
+      expect(lines).toContain("delete_item(old) mode=40755 flags=2");
+      await compareMine(mode, ["-r", "--delete-after", ...args]);
+    });
+  }
+  test("making room for a file where a directory is, and --delete-missing-args", async () => {
+    fs.mkdirSync(join(work, "room"), { recursive: true });
+    fs.writeFileSync(join(work, "room/old"), "now a file\n");
+    await compareMine("local", ["-r", "--debug=DEL3", "--force"], "room/");
+    await compareMine("local", ["-r", "--debug=DEL3", "--delete-missing-args"], "room/nothing-here");
+  });
+});
+
+describe("--debug=CMD, CONNECT, EXIT, PROTO and NSTR: how the run starts and ends", () => {
+  const words = "--debug=CMD2,CONNECT2,EXIT2,PROTO,NSTR2";
+  for (const mode of ["local", "pull", "push"] as const) {
+    test(`our client: ${mode}`, async () => {
+      const lines = await compareMine(mode, ["-r", words]);
+      expect(lines.some((l) => l.includes("_exit_cleanup("))).toBe(true);
+    });
+  }
+  test("our client over a remote shell, and a failing run", async () => {
+    const dest = join(work, "rsh-client");
+    const a = await runOc(["-r", words, "-e", rsh, "--rsync-path=rsync", `host:${join(work, "src")}/`, `${dest}-ours/`]);
+    const b = await runRsync(["-r", words, "-e", rsh, "--rsync-path=rsync", `host:${join(work, "src")}/`, `${dest}-theirs/`]);
+    expect(mine(a, `${dest}-ours`)).toEqual(mine(b, `${dest}-theirs`));
+    expect(mine(a, `${dest}-ours`)).toContain(`opening connection using: ${rsh} host rsync --server --sender -re.iLsfxCIvu . ${join(work, "src")}/  (8 args)`);
+    const c = await runOc(["-r", words, join(work, "no-such"), `${dest}-ours`]);
+    const d = await runRsync(["-r", words, join(work, "no-such"), `${dest}-theirs`]);
+    expect(c.code).toBe(d.code);
+    expect(mine(c, `${dest}-ours`)).toEqual(mine(d, `${dest}-theirs`));
+  });
+});
+
+describe("-vv output as a whole", () => {
+  for (const mode of ["local", "pull", "push"] as const) {
+    test(`filters and --delete: ${mode}`, async () => {
+      const p = await both(mode, withRules(["-vv", "-r", "--delete", ...FILTERS]));
+      expect(p.ours.code).toBe(p.theirs.code);
+      expect(wholeOutput(p.ours, p.ourDest)).toEqual(wholeOutput(p.theirs, p.theirDest));
+      expectSameTrees(p);
+    });
+  }
+});
