@@ -33,6 +33,9 @@ import type { BatchRecorder } from "../batch/batch-file.ts";
 import { checkLocalCopyAs } from "../roles/copy-as.ts";
 import { errorLine, reportFailure } from "../cli/report.ts";
 import { terminal } from "../output/terminal.ts";
+import { debugLine } from "../output/debug-line.ts";
+import { outputConfig } from "../cli/output-config.ts";
+import { commandDebugLines, localServerProtoLine, setupDebug } from "./setup-debug.ts";
 
 export interface PullResult {
   exitCode: number;
@@ -91,7 +94,7 @@ async function runConnected(
   try {
     const protocol = await asRole("Receiver", start(input, output));
     if (protocol === null) return { exitCode: 0, stats: emptyStats() };
-    const session = await asRole("Receiver", clientSetupProtocol(input, output, { protocol, checksumChoice: o.checksumChoice, compress: compressRequest(o), batch: !!req.recorder, checkProtocol: (p) => checkXattrProtocol(o, p, false) }));
+    const session = await asRole("Receiver", clientSetupProtocol(input, output, { protocol, checksumChoice: o.checksumChoice, compress: compressRequest(o), batch: !!req.recorder, checkProtocol: (p) => checkXattrProtocol(o, p, false), debug: setupDebug(o) }));
     recordFrom(req.recorder, session, input);
     const filesFrom = o.filesFrom === undefined ? undefined : forwardedNames(o);
     if (filesFrom && session.protocol < 31) throw new RsyncError(RERR.UNSUPPORTED, "rsync: --files-from with a remote source needs protocol 31 or later in oc-rsync");
@@ -112,6 +115,8 @@ async function runConnected(
         amServer: false,
         local: false,
         startTime: req.startTime,
+        // main.c get_local_name names a daemon pull's source when there is no destination.
+        shownDest: req.dest === undefined && req.spec.port !== 0 ? req.paths[0] : undefined,
       }),
     );
     await output.drained();
@@ -136,6 +141,8 @@ export async function localCopy(req: { o: Options; sources: string[]; dest: stri
   // main.c: not when writing a batch, whose reader may have the old files to build on.
   if (!req.recorder) o.wholeFile ??= true;
   const protocol = o.protocol ?? PROTOCOL_VERSION;
+  // do_cmd for a local copy: no remote shell, the destination as the "path", and the local server's arguments.
+  if (!req.listing) commandDebugLines(o, { path: req.dest }, [".", req.dest]);
   const [clientEnd, serverEnd] = memoryChannelPair();
   const cin = new Input(clientEnd);
   const cout = new Output(clientEnd);
@@ -149,6 +156,7 @@ export async function localCopy(req: { o: Options; sources: string[]; dest: stri
   const clientInfo = eArg.slice(eArg.indexOf("e.") + 2);
   const serving = (async () => {
     try {
+      localServerProtoLine(o, protocol);
       const s = await serverSetupProtocol(sin, sout, {
         protocol,
         clientInfo,
@@ -172,8 +180,10 @@ export async function localCopy(req: { o: Options; sources: string[]; dest: stri
   })();
   serving.catch(() => {});
   try {
-    const s = await clientSetupProtocol(cin, cout, { protocol, checksumChoice: o.checksumChoice, compress: compressRequest(o), batch: !!req.recorder });
+    const s = await clientSetupProtocol(cin, cout, { protocol, checksumChoice: o.checksumChoice, compress: compressRequest(o), batch: !!req.recorder, debug: setupDebug(o) });
     recordFrom(req.recorder, s, cin);
+    // main.c do_server_recv in upstream's receiving child ("." and the destination).
+    if (outputConfig(o).debug.get("RECV")) debugLine(`server_recv(2) starting pid=${process.pid}`);
     const result = await receiveTransfer({
       // Upstream's receiving child leaves --munge-links to the sending side (pipe.c local_child).
       o: receivingOptions(o),

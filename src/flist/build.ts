@@ -154,6 +154,8 @@ export interface BuildOptions {
   unconvertible?: (name: Uint8Array, link: Uint8Array | undefined) => { what: "filename" | "symlink"; error: string } | null;
   /** How a name is shown in messages (upstream full_fname); default: the path, quoted. */
   fullName?: (dir: Uint8Array, name: Uint8Array) => string;
+  /** --debug=flist level: at 2 each entry made is said ("[sender] make_file(NAME,*,FILTER_LEVEL)"). */
+  flistDebug?: number;
 }
 
 const enum NameType {
@@ -377,6 +379,15 @@ export class FlistBuilder {
     const name = this.nameOf(row);
     if (this.o.fullName) return this.o.fullName(this.pathnames[pn]!, name);
     return `"${resolvePath(Buffer.from(this.fsPath(pn, name)).toString("latin1"))}"`;
+  }
+
+  /** A row as sender.c's debug lines show it: the directory its argument was in, then its name (F_PATHNAME "/" f_name). */
+  debugPath(row: number): string {
+    const dir = this.pathnames[this.rowPathname[row]!]!;
+    const name = Buffer.from(this.nameOf(row)).toString("latin1");
+    if (dir.length === 0) return name;
+    const d = Buffer.from(dir).toString("latin1");
+    return d.endsWith("/") ? `${d}${name}` : `${d}/${name}`;
   }
 
   /** A row's name as sent. */
@@ -816,6 +827,8 @@ export class FlistBuilder {
       // A daemon module's "ignore nonreadable": what its user cannot read is left out, silently.
       if (o.ignoreNonreadable && !isLink(st.mode) && !this.readable(this.fsPath(this.pathname, name))) return -1;
     }
+    // (Upstream's filter levels: NO_FILTERS 0 for an argument, ALL_FILTERS 2 for the rest, implied directories included.)
+    if (o.flistDebug! > 1) this.say("info", `[sender] make_file(${Buffer.from(name).toString("latin1")},*,${filters === Filters.None ? 0 : 2})`);
 
     const slash = name.lastIndexOf(SLASH);
     if (slash === name.length - 1) return -1; // an empty base name

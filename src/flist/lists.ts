@@ -210,6 +210,8 @@ export interface ListReceiveOptions extends FlistWireOptions {
 export class ListReceiver {
   readonly list: FileList;
   ioError = 0;
+  /** --debug=flist2: set to an array to collect recv_file_list's lines (each name, then the count), for the caller to print. */
+  debugLines: string[] | null = null;
   private readonly expectedDir: Uint8Array | null;
   private startedAt = -1;
 
@@ -245,6 +247,7 @@ export class ListReceiver {
       const tally = this.lists.tally;
       tally.files += l.count;
       tally.bytes += r.consumed - this.startedAt + 4;
+      if (this.debugLines) this.debugLines.push(`received ${l.count} names`, "recv_file_list done");
       this.lists.finish(l);
       if (this.lists.incRecurse && l.ndxStart === 1) this.lists.adoptTopDir(l);
       if (!this.lists.incRecurse) this.lists.eof = true;
@@ -270,6 +273,7 @@ export class ListReceiver {
     }
     l.count++;
     this.count(t.mode[row]!, t.size[row]!);
+    if (this.debugLines) this.debugLines.push(`recv_file_name(${Buffer.from(t.path(row)).toString("latin1")})`);
     return false;
   }
 

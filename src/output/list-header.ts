@@ -31,11 +31,16 @@ export class ListHeader {
   start(): void {
     clientLog.line(this.sending ? "building file list" : "receiving file list");
     if (this.level > 0 && this.incRecurse) terminal.client(this.sending ? "sending incremental file list\n" : "receiving incremental file list\n");
-    else if (this.progress) terminal.client(this.sending ? "building file list ... " : "receiving file list ... ");
+    else if (this.progress) {
+      terminal.client(this.sending ? "building file list ... " : "receiving file list ... ");
+      terminal.openLine();
+    }
   }
 
   /** FINFO: in the log too. */
   done(files: number): void {
-    if (this.progress) terminal.info(this.level > 1 ? `${files} file${files === 1 ? " " : "s "}to consider\n` : "done\n");
+    if (!this.progress) return;
+    terminal.lineEndFollows();
+    terminal.info(this.level > 1 ? `${files} file${files === 1 ? " " : "s "}to consider\n` : "done\n");
   }
 }

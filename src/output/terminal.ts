@@ -71,6 +71,19 @@ export class Terminal {
     this.needsNewline = !finished;
   }
 
+  /**
+   * The line just printed ("building file list ... ") waits for its end:
+   * anything printed before that starts on a new line (log.c output_needs_newline),
+   * and `lineEndFollows` says the end comes right after it.
+   */
+  openLine(): void {
+    if (!this.quiet && !this.sink) this.needsNewline = true;
+  }
+
+  lineEndFollows(): void {
+    this.needsNewline = false;
+  }
+
   /** Ends a progress line left open, as upstream does before its summary. */
   endLine(): void {
     if (!this.needsNewline) return;

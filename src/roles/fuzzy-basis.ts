@@ -17,6 +17,7 @@ import { isReg } from "../flist/table.ts";
 import type { DestFs } from "../fs/dest-fs.ts";
 import { sameTime } from "./attrs.ts";
 import { FNAMECMP_FUZZY } from "./partial-dir.ts";
+import { debugLine, shownName } from "../output/debug-line.ts";
 
 /** One edit of the Levenshtein distance; the low 16 bits weigh how far apart the changed bytes are. */
 const UNIT = 1 << 16;
@@ -159,6 +160,8 @@ export interface FuzzyMatch {
 export class FuzzyBasis {
   private dirKey: string | null = null;
   private lists: (Candidate[] | null)[] | null = null;
+  /** --debug=fuzzy2: each candidate's distance and a size/mtime match are told (find_fuzzy). */
+  debugLevel = 0;
 
   /** `dirs(dir)`: for a destination directory, the directories searched (relative to the destination root), in level order. */
   constructor(
@@ -187,7 +190,11 @@ export class FuzzyBasis {
     const usable = (c: Candidate) => c.size > 0 && !c.sent;
     for (let level = 0; level < lists.length; level++) {
       for (const c of lists[level] ?? []) {
-        if (usable(c) && c.size === size && sameTime(this.modifyWindow, c.mtime, 0, mtime, 0)) return matchOf(level, c);
+        if (usable(c) && c.size === size && sameTime(this.modifyWindow, c.mtime, 0, mtime, 0)) {
+          const m = matchOf(level, c);
+          if (this.debugLevel > 1) debugLine(`fuzzy size/modtime match for ${shownName(m.rel)}`);
+          return m;
+        }
       }
     }
     let lowest = MAX_DISTANCE;
@@ -196,6 +203,7 @@ export class FuzzyBasis {
       for (const c of lists[level] ?? []) {
         if (!usable(c)) continue;
         const dist = nameDistance(c.name, base, lowest);
+        if (this.debugLevel > 1) debugLine(`fuzzy distance for ${shownName(matchOf(level, c).rel)} = ${Math.floor(dist / UNIT)}.${String(dist % UNIT).padStart(5, "0")}`);
         if (dist <= lowest) {
           lowest = dist;
           best = { level, c };

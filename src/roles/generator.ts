@@ -30,6 +30,7 @@ import { FNAMECMP_BACKUP, FNAMECMP_FUZZY, FNAMECMP_PARTIAL_DIR, partialPathFor, 
 import { FuzzyBasis, fuzzyDirs } from "./fuzzy-basis.ts";
 import { HardLinkGroups } from "./hard-links.ts";
 import { xattrRequestFollows } from "../flist/xattrs.ts";
+import { debugLine, shownName } from "../output/debug-line.ts";
 import * as fs from "node:fs";
 
 /**
@@ -78,13 +79,21 @@ export class Generator {
   private readonly fuzzy: FuzzyBasis | null;
   /** --compare-dest / --copy-dest / --link-dest (null without them). */
   private readonly basisDirs: BasisDirs | null;
+  /** --debug levels, read once: GENR (recv_generator and the phases), DELTASUM (the block sums sent), TIME (touch_up_dirs). */
+  private readonly genrDebug: number;
+  private readonly deltasumDebug: number;
+  private readonly timeDebug: number;
 
   constructor(private readonly x: ReceivingSide) {
+    this.genrDebug = x.out.debug.get("GENR");
+    this.deltasumDebug = x.out.debug.get("DELTASUM");
+    this.timeDebug = x.out.debug.get("TIME");
     this.attrs = new AttrRules(x.o, x.t, x.ids, x.amRoot, x.umask);
     this.attrs.acls = x.acls ?? null;
     if (!x.o.perms) this.attrs.dirDefaultPerms = (row) => this.dirDefaultPerms(row);
     this.deleter = new Deleter(x);
     this.fuzzy = x.o.fuzzy ? new FuzzyBasis(x.dest, x.o.modifyWindow, (dir) => fuzzyDirs(x.o, x.dest.root, dir)) : null;
+    if (this.fuzzy) this.fuzzy.debugLevel = x.out.debug.get("FUZZY");
     this.basisDirs = BasisDirs.wanted(x.o)
       ? new BasisDirs(x, this.attrs, {
           itemize: (row, ndx, iflags, xname) => this.itemize(row, ndx, iflags, xname),
@@ -115,10 +124,11 @@ export class Generator {
     const x = this.x;
     const lists = x.lists;
     const inc = lists.incRecurse;
+    if (this.genrDebug) debugLine(`generator starting pid=${process.pid}`);
     if (this.deleter.mode === "before" && !x.soloName) this.deleter.deleteEverywhere();
     if (!x.o.listOnly) this.basisDirs?.warnMissing();
-    // -vv (upstream's --debug=flist): whether blocks of the basis files will be used.
-    if (x.o.verbose > 1) x.report.info(`delta-transmission ${x.o.wholeFile === true && !x.o.append ? "disabled for local transfer or --whole-file" : "enabled"}`);
+    // --debug=flist (-vv): whether blocks of the basis files will be used.
+    if (x.out.debug.get("FLIST") > 0) x.report.info(`delta-transmission ${x.o.wholeFile === true && !x.o.append ? "disabled for local transfer or --whole-file" : "enabled"}`);
     // With -H upstream lets the lists run ahead first (MIN_FILECNT_LOOKAHEAD / 2), which decides
     // which member of a hard-link group is transferred: so do we.
     if (x.o.hardLinks && inc) {
@@ -144,12 +154,14 @@ export class Generator {
 
     // Phase 1 (redo): wait until the sender has ended phase 0, re-requesting failed files meanwhile.
     this.redoPass = true;
+    this.phaseDebug(1);
     for (;;) {
       this.handleRedo();
       this.finishedLists();
       if (x.doneMarkers >= 1 && (!inc || this.allListsDone())) break;
       await this.idle();
     }
+    this.phaseDebug(2);
     const p = x.s.protocol;
     // --delay-updates (EARLY_DELAY_DONE_MSG): the end of the delay phase waits until the receiver has put the files in place.
     const delay = x.o.delayUpdates;
@@ -166,6 +178,7 @@ export class Generator {
       this.handleRedo();
       await this.idle();
     }
+    if (p >= 29) this.phaseDebug(3);
     if (p >= 29 && delay) {
       // The delayed files are in place: links to them are made (and itemized) before the phase ends.
       this.handleRedo();
@@ -183,6 +196,12 @@ export class Generator {
       while (x.doneMarkers < 3) await this.idle();
     }
     this.touchUpDirs(-1);
+    if (this.genrDebug) debugLine("generate_files finished");
+  }
+
+  /** generate_files: "generate_files phase=N" as each phase starts. */
+  private phaseDebug(phase: number): void {
+    if (this.genrDebug) debugLine(`generate_files phase=${phase}`);
   }
 
   /** main.c write_del_stats: the deletion counts, which the sender's side prints with --stats. */
@@ -227,7 +246,7 @@ export class Generator {
       if (l.inProgress > 0 || l.toRedo > 0) break;
       x.ndxOut.write(this.out, NDX_DONE);
       // --delete-delay still deletes in these directories later: it touches every directory up at the end instead.
-      if (l.parentDir >= 0 && this.deleter.mode !== "delay") this.touchUpDirs(x.lists.dirList[l.parentDir]!);
+      if (l.parentDir >= 0 && this.deleter.mode !== "delay") this.touchUpDirs(x.lists.dirList[l.parentDir]!, l.parentDir);
       this.doneListCount++;
     }
   }
@@ -265,6 +284,7 @@ export class Generator {
     const dirEntry = isDir(mode);
     // In incremental mode a directory met in its parent's list is only pre-created; it is handled in full later.
     const preview = dirEntry && x.lists.incRecurse && !slot;
+    if (this.genrDebug) debugLine(`recv_generator(${shownName(x.soloName ?? t.path(row))},${ndx})`);
 
     if (x.o.listOnly) {
       if (preview || (dirEntry && t.flags[row]! & F.IMPLIED_DIR)) return;
@@ -609,6 +629,7 @@ export class Generator {
     const sameType = st !== null && (st.mode & 0o170000) === (mode & 0o170000);
     const basis = this.basisForMissing(row, ndx, rel, st, w);
     if (basis === "done") return this.linkedFromBasis();
+    if (this.genrDebug) debugLine(`mknod(${shownName(rel)}, 0${mode.toString(8)}, [${major},${minor}])`);
     if (x.o.dryRun || this.atomicCreate(rel, st, (tmp) => x.dest.mknod(tmp, (mode & 0o170000) | (w.mode & 0o7777), major, minor))) {
       const now = x.o.dryRun ? null : x.dest.lstat(rel);
       if (now) this.setAttrs(rel, row, now, w, false);
@@ -836,6 +857,7 @@ export class Generator {
     const m = this.fuzzy!.find(dirOf(rel), baseOf(rel), x.t.size[row]!, x.t.mtime[row]!);
     const st = m ? x.dest.lstat(m.rel) : null;
     if (!m || !st) return null;
+    if (this.fuzzy!.debugLevel) debugLine(`fuzzy basis selected for ${shownName(rel)}: ${shownName(m.rel)}`);
     return { rel: m.rel, st, type: FNAMECMP_FUZZY + m.level, xname: m.name };
   }
 
@@ -916,32 +938,61 @@ export class Generator {
     if (o.dryRun && !(o.writeBatch < 0)) return;
     // The file being changed is no fuzzy basis for the files after it (unless it goes whole anyway).
     if (this.fuzzy && o.wholeFile !== true) this.fuzzy.markSent(dirOf(rel), baseOf(rel));
-    const head = partial ? this.sumHeadFor(partial.rel, partial.st) : this.sumHeadFor(rel, existing);
+    const head = partial ? this.sumHeadFor(partial.rel, partial.st, ndx) : this.sumHeadFor(rel, existing, ndx);
     writeSumHead(this.out, head.head, x.s.protocol);
     if (head.sums) this.out.bytes(head.sums);
   }
 
   /** Block sums of the basis, or a null sum head (send it whole). */
-  private sumHeadFor(rel: Uint8Array, basis: DestStat | null): { head: SumHead; sums?: Uint8Array } {
+  private sumHeadFor(rel: Uint8Array, basis: DestStat | null, ndx: number): { head: SumHead; sums?: Uint8Array } {
     const x = this.x;
     const o = x.o;
     const sums = x.s.sums;
     // --append turns whole-file off (generator.c generate_files): the receiver must say how much it has.
     const wholeFile = o.wholeFile === true && !o.append;
-    if (!basis || basis.size === 0 || wholeFile || sums.xfer.alg === null) return { head: NULL_SUM_HEAD };
+    if (!basis || wholeFile || sums.xfer.alg === null) return { head: NULL_SUM_HEAD };
+    if (this.deltasumDebug > 1) this.sumsDebug(rel, basis.size, ndx);
+    if (basis.size === 0) return { head: NULL_SUM_HEAD };
     // --append only says how much is there already (not in the redo pass, which rebuilds the file).
-    if (o.append && !this.redoPass) return { head: chooseSumHead(basis.size, x.s.protocol, sums.xfer.length, false, o.blockSize) };
-    const head = chooseSumHead(basis.size, x.s.protocol, sums.xfer.length, this.redoPass, o.blockSize);
+    if (o.append && !this.redoPass) return { head: this.sumHeadDebug(chooseSumHead(basis.size, x.s.protocol, sums.xfer.length, false, o.blockSize), basis.size) };
+    const head = this.sumHeadDebug(chooseSumHead(basis.size, x.s.protocol, sums.xfer.length, this.redoPass, o.blockSize), basis.size);
     try {
       const fd = x.dest.openRead(rel);
       try {
-        return { head, sums: this.blockSumsOf(fd, basis.size, head) };
+        const table = this.blockSumsOf(fd, basis.size, head);
+        if (this.deltasumDebug > 2) this.chunksDebug(head, table);
+        return { head, sums: table };
       } finally {
         fs.closeSync(fd);
       }
     } catch (e) {
       x.report.error(`rsync: [generator] failed to open "${this.display(rel)}", continuing: ${errText(e as NodeJS.ErrnoException)}`);
       return { head: NULL_SUM_HEAD };
+    }
+  }
+
+  /** generator.c recv_generator under --debug=deltasum2 (3: the basis's size too): the basis is read for sums. */
+  private sumsDebug(rel: Uint8Array, size: number, ndx: number): void {
+    if (this.deltasumDebug > 2) debugLine(`gen mapped ${shownName(rel)} of size ${size}`);
+    debugLine(`generating and sending sums for ${ndx}`);
+  }
+
+  /** sum_sizes_sqroot's "count= rem= blength= s2length= flength=" (--debug=deltasum2). */
+  private sumHeadDebug(head: SumHead, size: number): SumHead {
+    if (this.deltasumDebug > 1 && head.count) {
+      debugLine(`count=${head.count} rem=${head.remainder} blength=${head.blockLength} s2length=${head.strongLength} flength=${size}`);
+    }
+    return head;
+  }
+
+  /** generate_and_send_sums under --debug=deltasum3: each block's offset, length and rolling sum. */
+  private chunksDebug(head: SumHead, table: Uint8Array): void {
+    const stride = 4 + head.strongLength;
+    const view = new DataView(table.buffer, table.byteOffset, table.byteLength);
+    for (let i = 0; i < head.count; i++) {
+      const len = i === head.count - 1 && head.remainder ? head.remainder : head.blockLength;
+      const sum1 = view.getUint32(i * stride, true).toString(16).padStart(8, "0");
+      debugLine(`chunk[${i}] offset=${i * head.blockLength} len=${len} sum1=${sum1}`);
     }
   }
 
@@ -986,6 +1037,7 @@ export class Generator {
       const saveRedo = this.redoPass;
       this.redoPass = true;
       const rel = this.rel(ndx);
+      if (this.genrDebug) debugLine(`recv_generator(${shownName(x.soloName ?? x.t.path(ndx))},${ndx})`);
       this.requestTransfer(ndx, ndx, rel, x.dest.lstat(rel), list);
       this.redoPass = saveRedo;
       list.toRedo--;
@@ -1023,7 +1075,7 @@ export class Generator {
    * (touch_up_dirs): `dirRow` for one directory, -1 for all at the end of a
    * non-incremental run.
    */
-  private touchUpDirs(dirRow: number): void {
+  private touchUpDirs(dirRow: number, dirIndex = -1): void {
     const x = this.x;
     const t = x.t;
     if (x.o.dryRun || x.o.listOnly) return;
@@ -1032,22 +1084,29 @@ export class Generator {
         if (!(t.flags[row]! & F.MISSING_DIR)) x.dest.chmod(this.rel(row), mode);
       }
       if (!x.lists.incRecurse || this.deleter.mode === "delay") {
+        // (Upstream's dir_flist: the whole list without incremental recursion, else the directories in list order.)
+        let dirs = 0;
         for (const l of x.lists.lists) {
           for (let row = l.ndxStart; row < l.ndxStart + l.count; row++) {
-            if (isDir(t.mode[row]!) && !(t.flags[row]! & F.INACTIVE)) this.touchUpDir(row);
+            if (!isDir(t.mode[row]!)) continue;
+            const index = x.lists.incRecurse ? dirs++ : row;
+            if (!(t.flags[row]! & F.INACTIVE)) this.touchUpDir(row, index);
           }
         }
       }
       return;
     }
-    this.touchUpDir(dirRow);
+    this.touchUpDir(dirRow, dirIndex);
   }
 
-  private touchUpDir(row: number): void {
+  /** `index`: the directory's place in upstream's dir_flist, which --debug=time2 shows. */
+  private touchUpDir(row: number, index: number): void {
     const x = this.x;
     const t = x.t;
-    if (t.flags[row]! & (F.MISSING_DIR | F.INACTIVE)) return;
+    if (t.flags[row]! & F.INACTIVE) return;
     if (t.flags[row]! & F.IMPLIED_DIR && !x.o.impliedDirs) return;
+    if (this.timeDebug > 1) debugLine(`touch_up_dirs: ${shownName(t.path(row))} (${index})`);
+    if (t.flags[row]! & F.MISSING_DIR) return;
     const rel = this.rel(row);
     if (!this.attrs.keepsTime(t.mode[row]!)) return;
     const st = x.dest.lstat(rel);

@@ -52,6 +52,7 @@ import { MSG } from "../protocol/mux.ts";
 import { statSync } from "node:fs";
 import { successPayload } from "./source-removal.ts";
 import { pruneEmptyDirs } from "../flist/prune.ts";
+import { debugLine } from "../output/debug-line.ts";
 
 export interface ReceiveResult {
   exitCode: number;
@@ -88,6 +89,8 @@ export interface ReceiveRequest {
   filesFrom?: Uint8Array[];
   /** --read-batch: the input is a batch file's stream (not multiplexed), and nothing we write is read. */
   readBatch?: boolean;
+  /** What --debug=recv's get_local_name line names when it is not `dest` (a pull without a destination: its source). */
+  shownDest?: string;
 }
 
 export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResult> {
@@ -144,6 +147,9 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
     }
     output.flush();
     if (o.cvsExclude) addCvsRules(filters, ruleSide, "after-sending");
+    // A local copy's receiving half sorts its rules by side once more with the CVS ones in (recv_filter_list's
+    // send_rules(-1) for a local server): under --delete-excluded they are then the sender's alone.
+    if (o.cvsExclude && req.local) writeFilterRules(null, filters, ruleSide);
   }
 
   // Upstream's receiving process forks once the first list is in: later lists are the "receiver"'s (who_am_i).
@@ -189,8 +195,12 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   header?.start();
   const ndxIn = new NdxDecoder(s.protocol);
   ndxIn.order = lists.wireOrder;
+  const flistDebug = out.debug.get("FLIST");
   const first = new ListReceiver(lists, decoder, wire, -1);
+  if (flistDebug > 1) first.debugLines = [];
   await input.loop((r) => !first.step(r));
+  for (const line of first.debugLines ?? []) debugLine(line);
+  if (flistDebug > 2 && !lists.incRecurse) debugLine("[Receiver] flist_eof=1");
   state.ioError |= first.ioError;
   // -m: we asked for the whole list at once (no incremental recursion), so it holds the entire tree.
   if (o.pruneEmptyDirs) pruneEmptyDirs(lists.table, first.list, (name) => filters.check(name, true) < 0);
@@ -198,13 +208,23 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   // A single entry: the sender follows it with one more list (or the end), so we know if it was a directory.
   if (lists.incRecurse && first.list.count === 1) {
     const ndx = await input.read((r) => ndxIn.read(r));
-    if (ndx === NDX_FLIST_EOF) lists.eof = true;
-    else if (ndx <= NDX_FLIST_OFFSET) {
+    if (ndx === NDX_FLIST_EOF) {
+      lists.eof = true;
+      if (flistDebug > 2) debugLine("[Receiver] flist_eof=1");
+    } else if (ndx <= NDX_FLIST_OFFSET) {
       const extra = new ListReceiver(lists, decoder, wire, NDX_FLIST_OFFSET - ndx);
+      // flist.c recv_additional_file_list, still before upstream's receiving process forks.
+      if (flistDebug > 2) debugLine(`[Receiver] receiving flist for dir ${NDX_FLIST_OFFSET - ndx}`);
+      if (flistDebug > 1) extra.debugLines = [];
       await input.loop((r) => !extra.step(r));
+      for (const line of extra.debugLines ?? []) debugLine(line);
     } else throw new RsyncError(RERR.PROTOCOL, `Invalid file index ${ndx} after a single-entry file list`);
   }
   listsAfterFork = true;
+  // main.c get_local_name (a client's only with a list that is not empty).
+  if (out.debug.get("RECV") && (req.amServer || first.list.count > 0)) {
+    debugLine(`get_local_name count=${lists.lists.reduce((n, l) => n + l.count, 0)} ${req.shownDest ?? req.dest}`);
+  }
 
   const exit = (code: number) => ({ exitCode: code, stats, namesUnconverted });
   const log = req.transferLog;
@@ -230,6 +250,9 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   const dest: LocalDest = req.listing ? { fs: new DestFs("."), soloName: null, created: new Set() } : resolveLocalName(req.dest, lists, o);
   dest.fs.openNoatime = o.openNoatime;
   if (amRootLevel(o) < 0) dest.fs = fakeSuperDest(dest.fs);
+  // Descriptor-relative operations (fs/fd-ops.ts) only where every change to a directory goes through DestFs:
+  // not under --fake-super (its own stat and chmod) nor with backups (backup.ts renames by path).
+  if (amRootLevel(o) < 0 || o.backup) dest.fs.fdOps = false;
   const umask = process.umask(0);
   // --read-batch: the generator's choices decide which of the batch's files are applied.
   const batchRequests = req.readBatch ? new GeneratorRequests(lists.incRecurse, (ndx) => noBatchedUpdate(x!, ndx)) : undefined;
@@ -297,6 +320,7 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
       asRole("receiver", receiver.run()),
     ]);
   } finally {
+    dest.fs.forgetDirs();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     process.off("SIGHUP", onSignal);

@@ -22,7 +22,8 @@ import { readSumHead, type SumHead } from "../delta/sum-head.ts";
 import { TOKEN_END, type TokenReader, tokenReaderFor } from "../delta/token-reader.ts";
 import { ITEM } from "./attrs.ts";
 import { xattrRequestFollows } from "../flist/xattrs.ts";
-import { IncomingFile } from "./incoming-file.ts";
+import { IncomingFile, type IncomingSpec } from "./incoming-file.ts";
+import { fstatFd } from "../fs/fd-ops.ts";
 import { BACKUP, Backups } from "./backup.ts";
 import { basisDirFileRel } from "./basis-dirs.ts";
 import { DelayedUpdates } from "./delayed-updates.ts";
@@ -30,6 +31,7 @@ import { fuzzyBasisRel, isFuzzyType } from "./fuzzy-basis.ts";
 import { FNAMECMP_BACKUP, FNAMECMP_FNAME, FNAMECMP_PARTIAL_DIR, partialPathFor, removePartialFile } from "./partial-dir.ts";
 import type { AttrRules } from "./attrs.ts";
 import type { ReceivingSide } from "./context.ts";
+import { debugLine, shownName } from "../output/debug-line.ts";
 
 interface ReceivingFile {
   row: number;
@@ -62,6 +64,10 @@ export class Receiver {
   private readonly tokens: TokenReader;
   /** --delay-updates: finished files waiting in their partial dirs. */
   private readonly delayed: DelayedUpdates | null;
+  /** --debug levels, read once: RECV (recv_files and its files), DELTASUM (basis and checksum), FLIST (sub-lists). */
+  private readonly recvDebug: number;
+  private readonly deltasumDebug: number;
+  private readonly flistDebug: number;
 
   constructor(
     private readonly x: ReceivingSide,
@@ -74,6 +80,9 @@ export class Receiver {
     this.showProgress = !x.out.quiet && x.out.info.get("PROGRESS") > 0;
     this.listsHeld = x.lists.lists.length;
     this.delayed = x.o.delayUpdates && x.o.partialDir !== undefined ? new DelayedUpdates() : null;
+    this.recvDebug = x.out.debug.get("RECV");
+    this.deltasumDebug = x.out.debug.get("DELTASUM");
+    this.flistDebug = x.out.debug.get("FLIST");
   }
 
   /** handle_delayed_updates: every waiting file into place, told to whoever waits for it (hard links, --remove-source-files). */
@@ -89,7 +98,11 @@ export class Receiver {
         x.fileDone(f.row, true);
         x.confirmToSender?.(f.ndx, f.to);
       },
-      (f) => Backups.of(x)?.make(f.to, false) !== BACKUP.FAILED,
+      (f) => {
+        if (Backups.of(x)?.make(f.to, false) === BACKUP.FAILED) return false;
+        if (this.recvDebug) debugLine(`renaming ${shownName(f.from)} to ${shownName(f.to)}`);
+        return true;
+      },
     );
   }
 
@@ -118,6 +131,7 @@ export class Receiver {
   /** Reads the sender's stream until the end of the last phase, then the statistics and goodbye. */
   async run(): Promise<void> {
     const x = this.x;
+    if (this.recvDebug) debugLine(`recv_files(${x.lists.lists[0]?.count ?? 0}) starting`);
     try {
       await x.input.loop((r) => this.step(r));
     } catch (e) {
@@ -126,6 +140,7 @@ export class Receiver {
     }
     // Before protocol 29 there is no second phase: delayed files go into place when the data ends.
     this.finishDelayed();
+    if (this.recvDebug) debugLine("recv_files finished");
     // Only a client hears the sender's statistics (main.c handle_stats).
     if (!x.amServer) await this.readStats();
     this.markDone();
@@ -156,6 +171,7 @@ export class Receiver {
     if (this.sublist) {
       if (this.sublist.step(r)) {
         this.x.ioError |= this.sublist.ioError;
+        if (this.sublist.debugLines) this.sublistDebug(this.sublist.debugLines);
         this.sublist = null;
         this.listsHeld++;
         this.x.wakeGenerator();
@@ -211,8 +227,11 @@ export class Receiver {
     const row = ndx >= list.ndxStart ? ndx : list.parentDir >= 0 ? x.lists.dirList[list.parentDir]! : -1;
     if (row < 0) throw protocolError(`File-list index ${ndx} has no parent directory`);
     if (x.t.flags[row]! & F.INACTIVE) throw protocolError(`refusing transfer of cleared file index ${ndx}`);
+    // (Said once the item is whole: a transfer's sum head may not have come yet, and the item is then read again.)
+    const said = () => this.recvDebug && debugLine(`recv_files(${shownName(x.soloName ?? x.t.path(row))})`);
 
     if (!(iflags & ITEM.TRANSFER)) {
+      said();
       if (xattrValues) x.xattrs!.storeValues(x.t.extras.get(row)?.xattr, xattrValues, this.display(this.rel(row)));
       this.reportOnly(row, iflags, xname);
       // An entry left in place whose attributes differ gets them now (receiver.c recv_files → set_file_attrs).
@@ -228,12 +247,14 @@ export class Receiver {
     if (this.phase === 2) throw protocolError("got transfer request in phase 2 [receiver]");
     // --read-batch: a file our generator did not ask for is passed over (receiver.c recv_files).
     if (x.readBatch && !(this.phase === 0 && x.readBatch.wants(ndx, listNumber(x, list)))) {
+      said();
       x.report.info(`(Skipping batched update for${this.phase ? " resend of" : ""} "${this.display(x.t.path(row))}")`);
       this.skipping = { head: null, ended: false };
       return true;
     }
     // A dry run logs the request and gets no data (no sum head was sent either; a batch has it all).
     if (x.o.dryRun) {
+      said();
       this.finishDryRun(row, iflags);
       // receiver.c: a batch reader, and a client writing only a batch, read the data and drop it.
       if (x.readBatch) this.skipping = { head: null, ended: false };
@@ -244,6 +265,7 @@ export class Receiver {
       return true;
     }
     const head = readSumHead(r, x.s.protocol, x.s.sums.xfer.length);
+    said();
     if (xattrValues) x.xattrs!.storeValues(x.t.extras.get(row)?.xattr, xattrValues, this.display(this.rel(row)));
     // Formats without byte counts are printed when the data starts (upstream's log_before_transfer).
     if (x.out.logBeforeTransfer) x.report.item({ row, name: this.rel(row), iflags });
@@ -266,6 +288,7 @@ export class Receiver {
       if (this.listsHeld > 0) return true;
     }
     if (++this.phase > this.maxPhase) return false;
+    if (this.recvDebug) debugLine(`recv_files phase=${this.phase}`);
     if (this.phase === 2) this.finishDelayed();
     this.markDone();
     return true;
@@ -280,13 +303,36 @@ export class Receiver {
     if (!x.lists.incRecurse) throw protocolError(`Invalid file index ${ndx} received`);
     if (ndx === NDX_FLIST_EOF) {
       x.lists.eof = true;
+      // (Upstream's receiver passes the end on to its generator: both say so.)
+      if (this.flistDebug > 2) {
+        debugLine("[receiver] flist_eof=1");
+        debugLine("[generator] flist_eof=1");
+      }
       x.wakeGenerator();
       return true;
     }
     if (ndx > NDX_FLIST_OFFSET) throw protocolError(`Invalid file index ${ndx} received`);
     if (x.lists.eof) throw protocolError("received a file list after the end of the lists");
     this.sublist = new ListReceiver(x.lists, this.decoder, this.listOptions, NDX_FLIST_OFFSET - ndx);
+    if (this.flistDebug > 1) {
+      this.sublist.debugLines = [];
+      this.sublistDir = NDX_FLIST_OFFSET - ndx;
+    }
     return true;
+  }
+
+  /** The sub-list's directory (as the sender numbers it), for --debug=flist2. */
+  private sublistDir = -1;
+
+  /**
+   * --debug=flist2: upstream's receiver reads each sub-list and forwards it to
+   * the generator, which reads it again; both say so, with the same names.
+   */
+  private sublistDebug(lines: string[]): void {
+    for (const who of ["receiver", "generator"]) {
+      debugLine(`[${who}] receiving flist for dir ${this.sublistDir}`);
+      for (const line of lines) debugLine(line);
+    }
   }
 
   private reportOnly(row: number, iflags: number, xname?: Uint8Array): void {
@@ -326,24 +372,29 @@ export class Receiver {
     x.t.flags[row] = x.t.flags[row]! | F.FILE_SENT;
     const partialRel = o.partialDir !== undefined ? partialPathFor(rel, o.partialDir) : null;
     const append = redo || !o.append ? 0 : o.append === 2 || x.s.protocol < 30 ? 2 : 1;
+    // (Upstream opens the basis even for a file sent whole; we only read it for a delta, but --debug=deltasum2 names it.)
+    const basisRel =
+      head.count === 0 && this.deltasumDebug < 2
+        ? null
+        : basisType === FNAMECMP_PARTIAL_DIR
+          ? partialRel
+          : isFuzzyType(o, basisType)
+            ? fuzzyBasisRel(o, x.dest.root, rel, basisType, xname)
+            : basisType === FNAMECMP_BACKUP
+              ? Backups.of(x)!.basisRel(rel)
+              : basisType < FNAMECMP_FNAME
+                ? basisDirFileRel(o, x.dest.root, basisType, rel)
+                : this.basisBefore29(rel);
+    if (this.deltasumDebug > 1 && basisRel) this.mappedDebug(basisRel);
+    const inplace = o.inplace || o.append > 0;
     const data = new IncomingFile(
       x.dest,
       {
         rel,
+        at: inplace ? null : this.nameInDir(row),
         head,
-        basisRel:
-          head.count === 0
-            ? null
-            : basisType === FNAMECMP_PARTIAL_DIR
-              ? partialRel
-              : isFuzzyType(o, basisType)
-                ? fuzzyBasisRel(o, x.dest.root, rel, basisType, xname)
-                : basisType === FNAMECMP_BACKUP
-                  ? Backups.of(x)!.basisRel(rel)
-                  : basisType < FNAMECMP_FNAME
-                  ? basisDirFileRel(o, x.dest.root, basisType, rel)
-                  : this.basisBefore29(rel),
-        inplace: o.inplace || o.append > 0,
+        basisRel: head.count === 0 ? null : basisRel,
+        inplace,
         // (Before protocol 29 an in-place receiver with -b always takes the backup.)
         backupBasis: basisType === FNAMECMP_BACKUP || (x.s.protocol < 29 && o.inplace && o.backup),
         append,
@@ -359,6 +410,33 @@ export class Receiver {
     // The appended-to part counts as done already (receive_data starts at the basis length).
     const offset = append ? Math.max(0, head.count * head.blockLength - (head.remainder ? head.blockLength - head.remainder : 0)) : 0;
     this.file = { row, ndx, iflags, redo, data, partialRel, offset, wireBytes: sumHeadBytes(x.s.protocol), awaitingChecksum: false };
+  }
+
+  /** receive_data under --debug=deltasum3: a matched block, where it is in the basis and where it goes ("(seek)": in place, where it is). */
+  private blockDebug(f: ReceivingFile, token: number): void {
+    const head = f.data.spec.head;
+    const basis = f.data.spec.basisRel;
+    if (!basis) return;
+    const len = token === head.count - 1 && head.remainder ? head.remainder : head.blockLength;
+    const from = token * head.blockLength;
+    const inPlace = f.data.spec.inplace && Buffer.compare(basis, f.data.spec.rel) === 0;
+    debugLine(`chunk[${token}] of size ${len} at ${from} offset=${f.offset}${inPlace && from === f.offset ? " (seek)" : ""}`);
+  }
+
+  /** receive_data under --debug=deltasum2: the basis that is there (not empty) is mapped. */
+  private mappedDebug(basisRel: Uint8Array): void {
+    const st = this.x.dest.stat(basisRel);
+    if (st && isReg(st.mode) && st.size > 0) debugLine(`recv mapped ${shownName(basisRel)} of size ${st.size}`);
+  }
+
+  /** The entry as a directory (keyed by its name id) and a name in it, for DestFs.dirFd; null for a single-file destination. */
+  private nameInDir(row: number): IncomingSpec["at"] {
+    const x = this.x;
+    if (!x.dest.fdOps || x.soloName) return null;
+    const base = x.t.baseName(row);
+    // (A top-level absolute -R name keeps its slash in the base name.)
+    if (base[0] === 0x2f) return null;
+    return { dirKey: x.t.dirId[row]!, dir: x.t.dirName(row), base };
   }
 
   /** A passed-over file's sum head, tokens and checksum, one item per call (no basis: matched blocks are not looked at). */
@@ -390,6 +468,7 @@ export class Receiver {
     f.wireBytes += this.tokens.wireBytes;
     if (typeof token !== "number") {
       if (this.showProgress) this.x.report.progress?.(f.offset, this.x.t.size[f.row]!);
+      if (this.deltasumDebug > 2) debugLine(`data recv ${token.byteLength} at ${f.offset}`);
       f.data.literalData(token);
       f.offset += token.byteLength;
       return true;
@@ -397,6 +476,7 @@ export class Receiver {
     if (token !== TOKEN_END) {
       if (token >= head.count) throw protocolError(`Invalid block index ${token} (count=${head.count}) [receiver]`);
       if (this.showProgress) this.x.report.progress?.(f.offset, this.x.t.size[f.row]!);
+      if (this.deltasumDebug > 2) this.blockDebug(f, token);
       this.tokens.seeBlock(f.data.block(token));
       f.offset += token === head.count - 1 && head.remainder ? head.remainder : head.blockLength;
       return true;
@@ -412,6 +492,7 @@ export class Receiver {
     const sumLength = this.x.s.sums.xfer.length;
     const theirs = r.bytes(sumLength);
     f.wireBytes += sumLength;
+    if (this.deltasumDebug > 1) debugLine("got file_sum");
     if (this.showProgress) this.x.report.transferDataDone?.(this.x.t.size[f.row]!);
     this.finishFile(f, f.data.verify(theirs), theirs);
     return true;
@@ -443,23 +524,30 @@ export class Receiver {
         }
         return;
       }
-      // Attributes on the rebuilt file before it takes the destination's place (finish_transfer).
-      const built = f.data.close();
+      // Attributes on the rebuilt file before it takes the destination's place (finish_transfer):
+      // through its descriptor before it is closed when we made it, else by name.
+      const built = f.data.close(
+        f.data.byDescriptor ? (fd, temp) => this.attrs.apply(x.dest, temp, f.row, fstatFd(fd, () => x.dest.shown(temp)), this.attrs.wanted(f.row, null), "exact", fd) : undefined,
+      );
       if (f.data.truncateFailure) {
         x.report.error(f.data.truncateFailure, true);
         x.hadTransferError = true;
       }
-      const st = x.dest.lstat(built);
-      if (st) this.attrs.apply(x.dest, built, f.row, st, this.attrs.wanted(f.row, null), "exact");
+      if (!f.data.byDescriptor) {
+        const st = x.dest.lstat(built);
+        if (st) this.attrs.apply(x.dest, built, f.row, st, this.attrs.wanted(f.row, null), "exact");
+      }
       // The new file gets the whole set; values known only by checksum come from the basis.
       if (x.xattrs) this.applyXattrs(f.row, built, f.data.spec.basisRel ?? rel);
       if (this.delayed && f.partialRel) {
         // --delay-updates: the finished file waits in its partial dir until the end (recv_ok 2: nothing is told yet).
         x.dest.mkdirParentOf(f.partialRel, 0o700);
+        if (this.recvDebug) debugLine(`renaming ${shownName(built)} to ${shownName(f.partialRel)}`);
         f.data.install(f.partialRel);
         this.delayed.add({ row: f.row, ndx: f.ndx, from: f.partialRel, to: rel });
       } else {
         this.backUpReplaced(rel, f.data.spec.inplace);
+        if (this.recvDebug) debugLine(f.data.spec.inplace ? `finishing ${shownName(rel)}` : `renaming ${shownName(built)} to ${shownName(rel)}`);
         f.data.install();
         if (f.partialRel) removePartialFile(x.dest, f.partialRel);
         x.fileDone(f.row, true);

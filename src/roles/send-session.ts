@@ -303,6 +303,15 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
   });
   const first = lists.writeFirst(output.data, req.args);
   if (debug.get("FLIST") > 1) say("info", "send_file_list done");
+  // --debug=flist3: when no list is left to send; main.c client_run's "file list sent" on a sending client.
+  let eofSaid = debug.get("FLIST") < 3;
+  const sayEof = () => {
+    if (eofSaid || !lists.eof) return;
+    eofSaid = true;
+    say("info", "[sender] flist_eof=1");
+  };
+  sayEof();
+  if (debug.get("FLIST") > 2 && (!req.amServer || req.local)) say("info", "file list sent");
   if (first.ioErrorMessage && output.multiplexed) output.messageInt(MSG.IO_ERROR, first.ioErrorMessage);
   output.flush();
   const buildMs = Date.now() - started;
@@ -339,6 +348,7 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
     sendMoreLists: (idle) => {
       if (lists.eof) return;
       const more = lists.writeMore(output.data, idle ? IDLE_LOOKAHEAD : LOOKAHEAD, sender?.finishedFiles ?? 0);
+      sayEof();
       if (more.ioErrorMessage && output.multiplexed) output.messageInt(MSG.IO_ERROR, more.ioErrorMessage);
       // No flush: the lists go out with the next frame's worth, or when we wait for the generator.
     },

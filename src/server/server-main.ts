@@ -27,6 +27,7 @@ import { compressRequest } from "../compress/choice.ts";
 import { applyFilesFromImplications } from "../client/files-from.ts";
 import { exchangeVersions } from "../protocol/version-exchange.ts";
 import { receiveTransfer } from "../roles/receive-session.ts";
+import { debugLine } from "../output/debug-line.ts";
 import { terminal } from "../output/terminal.ts";
 import { PROTOCOL_VERSION } from "../version.ts";
 import type { Session } from "../protocol/setup.ts";
@@ -110,6 +111,9 @@ export async function serveTransfer(o: Options, input: Input, output: Output, re
     if (req.timeout && s.protocol >= 31) output.messageInt(MSG.IO_TIMEOUT, req.timeout);
     req.beforeTransfer?.(s, output);
     const paths = req.paths;
+    // main.c do_server_sender / do_server_recv (--debug=send / recv; argc counts the "." before the paths).
+    const debug = outputConfig(o).debug;
+    if (o.sender ? debug.get("SEND") : debug.get("RECV")) debugLine(`server_${o.sender ? "sender" : `recv(${paths.length + 1})`} starting pid=${process.pid}`);
     if (o.sender) {
       // Before protocol 30 only --remove-source-files makes the client multiplex (its MSG_SUCCESS messages).
       if (s.protocol >= 30 || o.removeSourceFiles) input.startMultiplex();
