@@ -20,6 +20,7 @@ import { errText } from "../fs/errors.ts";
 import { DEFAULT_RSYNC_PORT, splitUser, type HostSpec } from "../transport/address.ts";
 import { childArgvText, daemonHandshake } from "../transport/daemon-client.ts";
 import { outputConfig } from "../cli/output-config.ts";
+import { commandDebugLines } from "./setup-debug.ts";
 import { remoteShellArgv } from "../transport/remote-shell.ts";
 import { PROTOCOL_VERSION } from "../version.ts";
 
@@ -72,6 +73,7 @@ async function connectDaemon(req: ConnectRequest): Promise<Connection> {
         passwordFile: o.passwordFile,
         showMotd: !o.noMotd,
         showArgs: outputConfig(o).debug.get("CMD") >= 1,
+        showAuthList: outputConfig(o).debug.get("NSTR") >= 2,
       });
       return outcome.kind === "listed" ? null : outcome.protocol;
     },
@@ -101,6 +103,7 @@ function connectShell(req: ConnectRequest): Connection {
     escapeNames: !(o.oldArgs > 0),
     endWithDot: !secluded,
   });
+  commandDebugLines(o, { shell: o.rsh, machine: host, user: user || undefined, path: req.paths[0] ?? "" }, argv);
   // pipe.c piped_child (--debug=CMD): print_child_argv, FCLIENT, never logged.
   if (outputConfig(o).debug.get("CMD") >= 1) terminal.client(childArgvText("opening connection using:", argv));
   const shell = spawnShell(argv);
@@ -133,7 +136,13 @@ function connectShell(req: ConnectRequest): Connection {
 async function connect(o: Options, host: string, port: number, role: Role): Promise<Channel> {
   // socket.c open_socket_out_wrapped (--debug=CONNECT).
   if (outputConfig(o).debug.get("CONNECT") >= 1) terminal.info(Buffer.from(`opening tcp connection to ${host} port ${port}\n`));
-  const connecting = connectTcp(host, port).catch((e) => failConnect(host, e, role));
+  const connecting = connectTcp(host, port)
+    .then((channel) => {
+      // socket.c open_socket_out (--debug=CONNECT2).
+      if (outputConfig(o).debug.get("CONNECT") >= 2) terminal.info(Buffer.from(`Connected to ${host} (${channel.remoteAddress})\n`));
+      return channel;
+    })
+    .catch((e) => failConnect(host, e, role));
   if (!o.contimeout) return connecting;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {

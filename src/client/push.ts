@@ -22,6 +22,7 @@ import { connectToRemote } from "./connection.ts";
 import { listenForMessages, newMessageState } from "./messages.ts";
 import { ClientOutput } from "./output.ts";
 import { waitingDebugLine } from "./exit-debug.ts";
+import { setupDebug } from "./setup-debug.ts";
 import type { BatchRecorder } from "../batch/batch-file.ts";
 
 export interface PushRequest {
@@ -47,7 +48,7 @@ export async function pushToRemote(req: PushRequest): Promise<number> {
   try {
     const protocol = await asRole(role, conn.start(input, output));
     if (protocol === null) return 0;
-    const s = await asRole(role, clientSetupProtocol(input, output, { protocol, checksumChoice: o.checksumChoice, compress: compressRequest(o), batch: !!req.recorder, checkProtocol: (p) => checkXattrProtocol(o, p, false) }));
+    const s = await asRole(role, clientSetupProtocol(input, output, { protocol, checksumChoice: o.checksumChoice, compress: compressRequest(o), batch: !!req.recorder, checkProtocol: (p) => checkXattrProtocol(o, p, false), debug: setupDebug(o) }));
     req.recorder?.start(s);
     const setupRead = input.bytesReceived;
     const setupWritten = output.bytesSent;

@@ -12,7 +12,7 @@ interface Handlers {
   error?: Error;
 }
 
-export async function connectTcp(host: string, port: number): Promise<Channel> {
+export async function connectTcp(host: string, port: number): Promise<Channel & { remoteAddress: string }> {
   const h: Handlers = { early: [], ended: false };
   const finish = (error?: Error) => {
     if (h.ended) return;
@@ -45,6 +45,8 @@ export async function connectTcp(host: string, port: number): Promise<Channel> {
   socket.setNoDelay(true);
 
   return {
+    /** The peer's numeric address (socket.c's getnameinfo NI_NUMERICHOST, for --debug=CONNECT2). */
+    remoteAddress: socket.remoteAddress,
     start(onData, onEnd) {
       h.data = onData;
       h.end = onEnd;

@@ -6,7 +6,7 @@
 import { RERR, RsyncError, protocolError } from "../errors.ts";
 import type { Input } from "../io/input.ts";
 import type { Output } from "../io/output.ts";
-import { Cpres, compressByName, offeredCompressList, settleCompression, type Compression, type CompressRequest } from "../compress/choice.ts";
+import { Cpres, compressByName, compressName, offeredCompressList, settleCompression, type Compression, type CompressRequest } from "../compress/choice.ts";
 import {
   CLIENT_CHECKSUM_LIST,
   explicitSums,
@@ -57,6 +57,17 @@ export interface ClientSetupRequest {
   batch?: boolean;
   /** What the options need of the protocol, checked as soon as it is known (compat.c setup_protocol: -X needs 30). */
   checkProtocol?: (protocol: number) => void;
+  /** --debug=PROTO and NSTR levels, and where their lines go. */
+  debug?: SetupDebug;
+  /** The version the peer announced, when more than we speak (`protocol` is then ours). */
+  remoteProtocol?: number;
+}
+
+/** The client's setup lines: "(Client) Protocol versions" (PROTO), the name lists and choices (NSTR). */
+export interface SetupDebug {
+  proto: number;
+  nstr: number;
+  say(line: string): void;
 }
 
 /** What one side brings to compat.c negotiate_the_strings. */
@@ -70,6 +81,8 @@ export interface NegotiationRequest {
   compress: CompressRequest;
   /** The compression names to offer instead of our usual list. */
   compressList?: string[];
+  /** A client's --debug=NSTR lines (a server's need NSTR3, which -v never gives and a client never forwards). */
+  debug?: SetupDebug;
 }
 
 export interface Negotiated {
@@ -89,6 +102,12 @@ export async function negotiateStrings(input: Input, output: Output, o: Negotiat
   const pickSums = o.checksumChoice === undefined;
   const pickCompress = o.compress.on && o.compress.choice === null;
   const compressList = o.compressList ?? offeredCompressList(o.amServer);
+  // compat.c send_negotiate_str / recv_negotiate_str (--debug=NSTR2): each list as sent and as read.
+  const listLine = (whose: string, what: string, list: string) => {
+    if ((o.debug?.nstr ?? 0) >= 2) o.debug!.say(`${whose} ${what} list (on client): ${list}`);
+  };
+  if (pickSums) listLine("Client", "checksum", o.checksumList.join(" "));
+  if (pickCompress) listLine("Client", "compress", compressList.join(" "));
   if (o.negotiate) {
     if (pickSums) output.data.vstring(Buffer.from(o.checksumList.join(" ")));
     if (pickCompress) output.data.vstring(Buffer.from(compressList.join(" ")));
@@ -96,6 +115,7 @@ export async function negotiateStrings(input: Input, output: Output, o: Negotiat
   }
   const readChoice = async (ours: string[], what: string): Promise<string> => {
     const list = Buffer.from(await input.read((r) => r.vstring(MAX_NSTR))).toString("latin1");
+    listLine("Server", what, list);
     const offered = new Set(list.toLowerCase().split(/\s+/).filter(Boolean));
     const name = ours.find((n) => offered.has(n));
     if (name) return name;
@@ -105,16 +125,34 @@ export async function negotiateStrings(input: Input, output: Output, o: Negotiat
 
   let sums: { xfer: SumKind; file: SumKind };
   if (!pickSums) sums = explicitSums(o.checksumChoice!, o.protocol);
-  else if (!o.negotiate) sums = { xfer: impliedSum(o.protocol), file: impliedSum(o.protocol) };
-  else {
+  else if (!o.negotiate) {
+    sums = { xfer: impliedSum(o.protocol), file: impliedSum(o.protocol) };
+    // Without negotiation upstream reads the protocol's implied name as the server's list.
+    listLine("Server", "checksum", sums.xfer.name);
+  } else {
     const kind = sumByName(await readChoice(o.checksumList, "checksum"), o.protocol);
     sums = { xfer: kind, file: kind };
   }
 
   let alg = Cpres.NONE;
   if (o.compress.choice !== null) alg = o.compress.choice;
-  else if (pickCompress) alg = o.negotiate ? compressByName(await readChoice(compressList, "compress")) : Cpres.ZLIB;
-  return { ...sums, compression: settleCompression(alg, o.compress.level) };
+  else if (pickCompress) {
+    if (o.negotiate) alg = compressByName(await readChoice(compressList, "compress"));
+    else {
+      alg = Cpres.ZLIB;
+      listLine("Server", "compress", "zlib");
+    }
+  }
+  const compression = settleCompression(alg, o.compress.level);
+  // checksum.c parse_checksum_choice, compat.c parse_compress_choice (final call, --debug=NSTR).
+  if ((o.debug?.nstr ?? 0) >= 1) {
+    const negotiated = (pick: boolean) => (pick && o.negotiate ? " negotiated" : "");
+    o.debug!.say(`Client${negotiated(pickSums)} checksum: ${sums.xfer.name}`);
+    if (compression.alg !== Cpres.NONE || o.compress.level !== undefined) {
+      o.debug!.say(`Client${negotiated(pickCompress)} compress: ${compressName(compression.alg)} (level ${compression.level})`);
+    }
+  }
+  return { ...sums, compression };
 }
 
 export async function clientSetupProtocol(input: Input, output: Output, req: ClientSetupRequest): Promise<Session> {
@@ -122,6 +160,7 @@ export async function clientSetupProtocol(input: Input, output: Output, req: Cli
   if (protocol < MIN_PEER_PROTOCOL || protocol > MAX_PEER_PROTOCOL) {
     throw protocolError("protocol version mismatch -- is your shell clean?\n(see the rsync manpage for an explanation)");
   }
+  if ((req.debug?.proto ?? 0) >= 1) req.debug!.say(`(Client) Protocol versions: remote=${req.remoteProtocol ?? protocol}, negotiated=${protocol}`);
   req.checkProtocol?.(protocol);
   let compatFlags = 0;
   if (protocol >= 30) compatFlags = await input.read((r) => r.varint());
@@ -136,6 +175,7 @@ export async function clientSetupProtocol(input: Input, output: Output, req: Cli
     checksumList: req.batch ? [protocol >= 30 ? "md5" : "md4"] : CLIENT_CHECKSUM_LIST,
     compress: req.compress,
     compressList: req.batch ? ["zlib"] : undefined,
+    debug: req.debug,
   });
 
   const seed = await input.read((r) => r.i32());

@@ -33,6 +33,8 @@ export interface DaemonRequest {
   showMotd: boolean;
   /** -vv (upstream's --debug=cmd): show the arguments sent. */
   showArgs?: boolean;
+  /** --debug=NSTR2: show the daemon-auth digests we offer (compat.c output_daemon_greeting). */
+  showAuthList?: boolean;
 }
 
 export type DaemonOutcome = { kind: "ready"; protocol: number } | { kind: "listed" };
@@ -145,6 +147,7 @@ export async function daemonHandshake(input: Input, output: Output, req: DaemonR
 
   output.data.bytes(Buffer.from(`@RSYNCD: ${req.protocol}.0 ${AUTH_DIGESTS.join(" ")}\n`));
   output.flush();
+  if (req.showAuthList) terminal.info(Buffer.from(`Client daemon auth checksum list (on client): ${AUTH_DIGESTS.join(" ")}\n`));
 
   let line: string;
   try {

@@ -1,0 +1,36 @@
+/**
+ * The client's --debug lines about starting the transfer: main.c
+ * start_client's "cmd=... machine=..." and do_cmd's "cmd[N]=..." (CMD2),
+ * and setup_protocol's versions (PROTO) and name lists (NSTR).
+ */
+import type { Options } from "../cli/options.ts";
+import { outputConfig } from "../cli/output-config.ts";
+import { terminal } from "../output/terminal.ts";
+import type { SetupDebug } from "../protocol/setup.ts";
+
+/** PROTO and NSTR for clientSetupProtocol, or undefined when neither prints. */
+export function setupDebug(o: Options): SetupDebug | undefined {
+  const debug = outputConfig(o).debug;
+  const proto = debug.get("PROTO");
+  const nstr = debug.get("NSTR");
+  if (!proto && !nstr) return undefined;
+  return { proto, nstr, say: (line) => terminal.info(`${line}\n`) };
+}
+
+const orNull = (s: string | undefined) => s ?? "<NULL>";
+
+/**
+ * start_client and do_cmd (--debug=CMD2): what the command line gave (no
+ * remote shell for a local copy; `path` is the remote path, or a local
+ * copy's destination), then each argument of the command, ours included.
+ */
+export function commandDebugLines(o: Options, where: { shell?: string; machine?: string; user?: string; path: string }, argv: string[]): void {
+  if (outputConfig(o).debug.get("CMD") < 2) return;
+  terminal.info(`cmd=${orNull(where.shell)} machine=${orNull(where.machine)} user=${orNull(where.user)} path=${where.path}\n`);
+  terminal.client(`${argv.map((a, i) => `cmd[${i}]=${a} `).join("")}\n`);
+}
+
+/** A local copy's other half would print its own "(Server)" versions line, on stderr (it is not multiplexed yet). */
+export function localServerProtoLine(o: Options, protocol: number): void {
+  if (outputConfig(o).debug.get("PROTO") >= 1) terminal.error(`(Server) Protocol versions: remote=${protocol}, negotiated=${protocol}\n`);
+}
