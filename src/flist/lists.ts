@@ -146,8 +146,12 @@ export class FileLists {
     this.lists.push(list);
   }
 
+  /** --debug=DUP: set to an array to collect flist_sort_and_clean's "removing duplicate name" lines, for the caller to print. */
+  duplicateLines: string[] | null = null;
+
   private removeDuplicates(list: FileList): void {
     const t = this.table;
+    const dropped = (row: number) => this.duplicateLines?.push(`removing duplicate name ${Buffer.from(t.path(row)).toString("latin1")} from file list (${row})`);
     const end = list.ndxStart + list.count;
     let prev = -1;
     for (let row = list.ndxStart; row < end; row++) {
@@ -163,12 +167,14 @@ export class FileLists {
       }
       // Keep a directory over a non-directory (it may have contents), else the first.
       if (isDir(t.mode[row]!) && !isDir(t.mode[dup]!)) {
+        dropped(dup);
         t.flags[dup] = t.flags[dup]! | F.INACTIVE;
         prev = row;
       } else {
         if (isDir(t.mode[row]!)) {
           t.flags[dup] = (t.flags[dup]! | (t.flags[row]! & (F.TOP_DIR | F.CONTENT_DIR))) & (t.flags[row]! | ~F.IMPLIED_DIR);
         }
+        dropped(row);
         t.flags[row] = t.flags[row]! | F.INACTIVE;
       }
     }
@@ -247,8 +253,10 @@ export class ListReceiver {
       const tally = this.lists.tally;
       tally.files += l.count;
       tally.bytes += r.consumed - this.startedAt + 4;
-      if (this.debugLines) this.debugLines.push(`received ${l.count} names`, "recv_file_list done");
+      if (this.debugLines) this.debugLines.push(`received ${l.count} names`);
       this.lists.finish(l);
+      // flist_sort_and_clean's duplicate lines come between the two (--debug=DUP).
+      if (this.debugLines) this.debugLines.push(...(this.lists.duplicateLines?.splice(0) ?? []), "recv_file_list done");
       if (this.lists.incRecurse && l.ndxStart === 1) this.lists.adoptTopDir(l);
       if (!this.lists.incRecurse) this.lists.eof = true;
       return true;

@@ -249,6 +249,25 @@ describe("--debug=CMD, CONNECT, EXIT, PROTO and NSTR: how the run starts and end
   });
 });
 
+describe("--debug=DUP: names given twice", () => {
+  test("local copy and pull", async () => {
+    const dest = join(work, "dup");
+    const local = ["src/a.c", "src/a.c", "src/sub", "src/./sub"].map((p) => join(work, p));
+    const remote = ["a.c", "a.c", "sub", "sub"].map((p) => upstream.url("src", p));
+    for (const [sources, args] of [
+      [local, ["-r", "--debug=DUP"]],
+      [remote, ["-r", "-vv"]],
+    ] as const) {
+      const a = await runOc([...args, ...sources, `${dest}-ours/`]);
+      const b = await runRsync([...args, ...sources, `${dest}-theirs/`]);
+      expect(a.code).toBe(b.code);
+      const ours = mine(a, `${dest}-ours`).filter((l) => l.startsWith("removing"));
+      expect(ours).toEqual(mine(b, `${dest}-theirs`).filter((l) => l.startsWith("removing")));
+      expect(ours).toContain("removing duplicate name a.c from file list (2)");
+    }
+  });
+});
+
 describe("-vv output as a whole", () => {
   for (const mode of ["local", "pull", "push"] as const) {
     test(`filters and --delete: ${mode}`, async () => {
