@@ -83,9 +83,13 @@ export class Deleter {
     // get_dirlist applies the filters to every entry before anything goes: --debug=FILTER shows each one a rule decides.
     const checkKept = x.out.debug.get("FILTER") >= 1;
     const protectedNames = new Set<Buffer>();
+    // get_dirlist's make_file says each entry the rules let through (--debug=flist2).
+    const listDebug = x.out.debug.get("FLIST") >= 2;
     for (const e of entries) {
       const kept = keep.has(e.name.toString("latin1"));
-      if ((!kept || checkKept) && this.excluded(join(rel, e.name), e.st) && !kept) protectedNames.add(e.name);
+      const excluded = (!kept || checkKept || listDebug) && this.excluded(join(rel, e.name), e.st);
+      if (excluded && !kept) protectedNames.add(e.name);
+      if (listDebug && !excluded) x.report.info(`[generator] make_file(${display(join(rel, e.name))},*,2)`);
     }
     for (let i = entries.length - 1; i >= 0; i--) {
       const e = entries[i]!;
@@ -208,7 +212,8 @@ export class Deleter {
         const child = join(rel, entries[i]!.name);
         // delete_dir_contents: what non-perishable rules hide stays, and so does the directory holding it.
         if (this.excluded(child, entries[i]!.st, true)) kept = true;
-        else this.deleteItem(child, entries[i]!.st, false, true, contentsFlags(flags));
+        // What could not go (the --max-delete limit, an error) keeps the directory too (delete_dir_contents: DR_NOT_EMPTY).
+        else if (!this.deleteItem(child, entries[i]!.st, false, true, contentsFlags(flags))) kept = true;
       }
       if (kept) {
         // Upstream's rmdir then fails on what stayed, and says so.

@@ -162,6 +162,8 @@ export class FuzzyBasis {
   private lists: (Candidate[] | null)[] | null = null;
   /** --debug=fuzzy2: each candidate's distance and a size/mtime match are told (find_fuzzy). */
   debugLevel = 0;
+  /** --debug=flist2: get_dirlist's make_file says each entry of a directory listed (without filters: level 1). */
+  flistDebug = 0;
 
   /** `dirs(dir)`: for a destination directory, the directories searched (relative to the destination root), in level order. */
   constructor(
@@ -232,7 +234,9 @@ export class FuzzyBasis {
     }
     const out: Candidate[] = [];
     for (const name of names) {
-      const st = this.dest.lstat(dir.length ? Buffer.concat([dir, Buffer.from("/"), name]) : name);
+      const rel = dir.length ? Buffer.concat([dir, Buffer.from("/"), name]) : name;
+      const st = this.dest.lstat(rel);
+      if (st && this.flistDebug > 1) debugLine(`[generator] make_file(${shownName(rel)},*,1)`);
       if (st && isReg(st.mode)) out.push({ name, size: st.size, mtime: st.mtime, sent: false });
     }
     out.sort((x, y) => Buffer.compare(x.name, y.name));

@@ -93,7 +93,10 @@ export class Generator {
     if (!x.o.perms) this.attrs.dirDefaultPerms = (row) => this.dirDefaultPerms(row);
     this.deleter = new Deleter(x);
     this.fuzzy = x.o.fuzzy ? new FuzzyBasis(x.dest, x.o.modifyWindow, (dir) => fuzzyDirs(x.o, x.dest.root, dir)) : null;
-    if (this.fuzzy) this.fuzzy.debugLevel = x.out.debug.get("FUZZY");
+    if (this.fuzzy) {
+      this.fuzzy.debugLevel = x.out.debug.get("FUZZY");
+      this.fuzzy.flistDebug = x.out.debug.get("FLIST");
+    }
     this.basisDirs = BasisDirs.wanted(x.o)
       ? new BasisDirs(x, this.attrs, {
           itemize: (row, ndx, iflags, xname) => this.itemize(row, ndx, iflags, xname),
@@ -185,6 +188,11 @@ export class Generator {
       x.ndxOut.write(this.out, NDX_DONE);
       if (p >= 31 && !lateDelete) x.ndxOut.write(this.out, NDX_DONE);
       x.output.flush();
+    }
+    // generate_files waits for the receiver to be done (its statistics read, on a client) before the goodbye,
+    // so what the receiver says last ("recv_files finished") reaches the client first. (A late delete's phase waits below.)
+    if (p >= 29 && !(p >= 31 && lateDelete)) {
+      while (x.doneMarkers < 3) await this.idle();
     }
     if (this.deleter.mode === "delay") this.deleter.flushDelayed();
     if (this.deleter.mode === "after" && !x.soloName) this.deleter.deleteEverywhere();
@@ -356,6 +364,11 @@ export class Generator {
     if (dirEntry && x.o.keepDirlinks) {
       const st = x.dest.stat(rel);
       if (st && isDir(st.mode)) return st;
+    }
+    // Through the directory's descriptor (no walk from the root); a top-level absolute -R name keeps its slash in the base name.
+    if (x.dest.fdOps && !x.soloName && rel.length > 0) {
+      const base = x.t.baseName(row);
+      if (base[0] !== 0x2f) return x.dest.lstatIn(x.t.dirId[row]!, x.t.dirName(row), base);
     }
     return x.dest.lstat(rel);
   }

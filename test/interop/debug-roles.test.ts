@@ -1,0 +1,175 @@
+/**
+ * The roles' --debug lines (FLIST, GENR, RECV, SEND, DELTASUM, FUZZY, TIME,
+ * and main.c's server_recv / server_sender / get_local_name) against
+ * upstream's: a local copy, our client pulling from and pushing to upstream's
+ * daemon, upstream's client pulling from and pushing to our daemon (whose
+ * "max verbosity" lets its -vvv through), and our client with our --server
+ * over a remote shell. Only those lines are compared, with pids, temp-file
+ * names and destinations masked; as a sorted set (upstream's sender,
+ * generator and receiver are three processes printing interleaved), and
+ * each role's lines in their order.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import * as fs from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { startDaemon, type ModuleConfig, type RunningDaemon } from "../helpers/daemon.ts";
+import { runOc, runRsync, type RunResult } from "../helpers/run.ts";
+import { ageTree, snapshot } from "../helpers/tree.ts";
+
+const MAIN = join(import.meta.dir, "../../src/main.ts");
+const OUR_SERVER = `${process.execPath} ${MAIN}`;
+
+let work: string;
+let rsh: string;
+let upstream: RunningDaemon;
+let ours: RunningDaemon;
+
+beforeAll(async () => {
+  work = fs.mkdtempSync(join(tmpdir(), "oc-debug-roles-"));
+  const src = join(work, "src");
+  fs.mkdirSync(join(src, "sub/deeper"), { recursive: true });
+  fs.writeFileSync(join(src, "a"), "the first file\n");
+  fs.writeFileSync(join(src, "big"), Array.from({ length: 3000 }, (_, i) => `line ${i}\n`).join(""));
+  fs.writeFileSync(join(src, "notes.txt"), "some notes, longer than a few bytes\n".repeat(40));
+  fs.writeFileSync(join(src, "sub/b"), "bee\n");
+  fs.writeFileSync(join(src, "sub/deeper/c"), "sea\n".repeat(500));
+  ageTree(src, 1_460_000_000);
+  // What a destination held before: older versions (delta bases) and a similar name for --fuzzy.
+  const old = join(work, "old");
+  fs.mkdirSync(join(old, "sub/deeper"), { recursive: true });
+  fs.writeFileSync(join(old, "a"), "the old first file\n");
+  fs.writeFileSync(join(old, "big"), Array.from({ length: 3000 }, (_, i) => (i % 700 === 5 ? "changed\n" : `line ${i}\n`)).join(""));
+  fs.writeFileSync(join(old, "notes-old.txt"), "some notes, longer than a few bytes\n".repeat(39));
+  fs.writeFileSync(join(old, "sub/b"), "bee\n");
+  fs.writeFileSync(join(old, "sub/deeper/c"), "sea\n".repeat(499));
+  ageTree(old, 1_450_000_000);
+  fs.mkdirSync(join(work, "w"));
+  rsh = join(work, "rsh");
+  fs.writeFileSync(rsh, '#!/bin/sh\nwhile [ "$1" = "-l" ]; do shift 2; done\nshift\nexec sh -c "$*"\n', { mode: 0o755 });
+  const modules: ModuleConfig[] = [
+    { name: "src", path: src, params: { uid: "0", gid: "0", "max verbosity": "5" } },
+    { name: "w", path: join(work, "w"), params: { "read only": "no", uid: "0", gid: "0", "max verbosity": "5" } },
+  ];
+  [upstream, ours] = await Promise.all([startDaemon("upstream", modules), startDaemon("ours", modules)]);
+});
+
+afterAll(async () => {
+  await Promise.all([upstream?.stop(), ours?.stop()]);
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+/** The lines of this helper's categories (not the matcher's counters, nor output_flist's dumps). */
+const MINE = new RegExp(
+  [
+    String.raw`^\[(sender|receiver|generator|Receiver)\] (make_file\(|receiving flist for dir|flist_eof=1)`,
+    String.raw`^(send_file_list done|file list sent|recv_file_name\(|received \d+ names|recv_file_list done)$`,
+    String.raw`^(generator starting pid=|recv_generator\(|generate_files |mknod\()`,
+    String.raw`^(recv_files|renaming |finishing |server_recv\(|server_sender starting|get_local_name count=|recv mapped |got file_sum$|data recv |chunk\[)`,
+    String.raw`^(send_files|send files finished$|sender finished |calling match_sums |sending file_sum$|built hash table$|hash search |done hash search$|sum=[0-9a-f]{8} k=)`,
+    String.raw`^(count=\d+ |generating and sending sums for |gen mapped |delta-transmission )`,
+    String.raw`^(fuzzy |touch_up_dirs: )`,
+  ].join("|"),
+);
+
+/** Each role's own lines, whose order is that role's (one process of upstream's three). */
+const ROLES = [/^(generator starting|recv_generator\(|generate_files |mknod\()/, /^recv_files/, /^(send_files|sender finished |send files finished)/];
+
+function debugLines(r: RunResult, dests: string[]): string[] {
+  let text = r.stdout;
+  for (const d of dests) text = text.replaceAll(d, "DEST").replaceAll(basename(d), "DEST");
+  return text
+    .split("\n")
+    .filter((l) => MINE.test(l))
+    .map((l) => l.replace(/pid=\d+/, "pid=P").replace(/(^|[/ ])\.([^/ ]+)\.[A-Za-z0-9]{6}( |$)/g, "$1.$2.TMP$3"));
+}
+
+/** Other categories' role-tagged lines (a local receiver's filter rules go to stderr) are another test's business. */
+const stderrShown = (text: string) => text.split("\n").filter((l) => !/^\[\w+\] /.test(l));
+
+function compareLines(a: RunResult, b: RunResult, dests: string[]): void {
+  expect(stderrShown(a.stderr)).toEqual(stderrShown(b.stderr));
+  expect(a.code).toBe(b.code);
+  const mine = debugLines(a, dests);
+  const theirs = debugLines(b, dests);
+  // A run that prints none of them would prove nothing.
+  expect(theirs.length).toBeGreaterThan(0);
+  expect([...mine].sort()).toEqual([...theirs].sort());
+  for (const role of ROLES) expect(mine.filter((l) => role.test(l))).toEqual(theirs.filter((l) => role.test(l)));
+}
+
+interface Case {
+  name: string;
+  args: string[];
+  /** The destination starts as the old tree (deltas, a fuzzy basis). */
+  seeded?: boolean;
+}
+
+const CASES: Case[] = [
+  { name: "-avvv into a new destination", args: ["-avvv"] },
+  { name: "-avvv --no-W --delete over older files (deltas)", args: ["-avvv", "--no-W", "--delete"], seeded: true },
+  { name: "-avvv --no-i-r --inplace", args: ["-avvv", "--no-i-r", "--inplace", "--no-W"], seeded: true },
+  { name: "-av with the client's --debug words at their top levels", args: ["-av", "--no-W", "--debug=deltasum3,flist3,genr,recv,send,time2"], seeded: true },
+  { name: "-avvv -y --debug=fuzzy2 --delay-updates", args: ["-avvv", "-y", "--no-W", "--debug=fuzzy2", "--delay-updates"], seeded: true },
+];
+
+type Role = "local" | "pull" | "push" | "daemon pull" | "daemon push" | "shell pull" | "shell push";
+const ROLE_NAMES: Role[] = ["local", "pull", "push", "daemon pull", "daemon push", "shell pull", "shell push"];
+
+/** Our run and upstream's of `c` in `role`: [ours, theirs, destinations]. */
+async function runBoth(c: Case, role: Role, id: string): Promise<[RunResult, RunResult, string[]]> {
+  const inModule = role.includes("push") && !role.startsWith("shell");
+  const dests = ["ours", "theirs"].map((who) => join(work, inModule ? "w" : "", `${id}-${who}`));
+  if (c.seeded) for (const d of dests) fs.cpSync(join(work, "old"), d, { recursive: true, preserveTimestamps: true });
+  const src = `${join(work, "src")}/`;
+  const moduleDest = (d: RunningDaemon, dest: string) => d.url("w", `${basename(dest)}/`);
+  const [o, t] = dests as [string, string];
+  switch (role) {
+    case "local":
+      return [await runOc([...c.args, src, `${o}/`]), await runRsync([...c.args, src, `${t}/`]), dests];
+    case "pull":
+      return [await runOc([...c.args, upstream.url("src", ""), `${o}/`]), await runRsync([...c.args, upstream.url("src", ""), `${t}/`]), dests];
+    case "push":
+      return [await runOc([...c.args, src, moduleDest(upstream, o)]), await runRsync([...c.args, src, moduleDest(upstream, t)]), dests];
+    case "daemon pull":
+      return [await runRsync([...c.args, ours.url("src", ""), `${o}/`]), await runRsync([...c.args, upstream.url("src", ""), `${t}/`]), dests];
+    case "daemon push":
+      return [await runRsync([...c.args, src, moduleDest(ours, o)]), await runRsync([...c.args, src, moduleDest(upstream, t)]), dests];
+    case "shell pull":
+      return [
+        await runOc([...c.args, "-e", rsh, `--rsync-path=${OUR_SERVER}`, `host:${src}`, `${o}/`]),
+        await runRsync([...c.args, "-e", rsh, `host:${src}`, `${t}/`]),
+        dests,
+      ];
+    case "shell push":
+      return [
+        await runOc([...c.args, "-e", rsh, `--rsync-path=${OUR_SERVER}`, src, `host:${o}/`]),
+        await runRsync([...c.args, "-e", rsh, src, `host:${t}/`]),
+        dests,
+      ];
+  }
+}
+
+CASES.forEach((c, i) => {
+  describe(c.name, () => {
+    ROLE_NAMES.forEach((role, j) => {
+      test(role, async () => {
+        const [a, b, dests] = await runBoth(c, role, `c${i}-r${j}`);
+        compareLines(a, b, dests);
+        expect(snapshot(dests[0]!)).toEqual(snapshot(dests[1]!));
+      });
+    });
+  });
+});
+
+describe("a single file", () => {
+  test("local copy to a new name: the local name in recv_generator, recv_files and get_local_name", async () => {
+    const dests = ["ours", "theirs"].map((who) => join(work, `single-${who}`));
+    for (const d of dests) fs.mkdirSync(d);
+    const args = ["-avvv", "--debug=deltasum2"];
+    const a = await runOc([...args, join(work, "src/big"), join(dests[0]!, "copy")]);
+    const b = await runRsync([...args, join(work, "src/big"), join(dests[1]!, "copy")]);
+    compareLines(a, b, dests);
+    expect(debugLines(b, dests)).toContain("recv_generator(copy,1)");
+  });
+});
