@@ -1,26 +1,41 @@
 /**
  * The outgoing side of a connection. Protocol code appends to `data` (a
- * ByteWriter) synchronously; everything written during one turn of the event
- * loop leaves in one write at the end of it, framed as MSG_DATA once
- * multiplexing is on. Out-of-band messages are framed on their own.
+ * ByteWriter) synchronously. Like upstream's output buffer (io.c), the data
+ * stream is sent in large pieces: it goes out, framed as MSG_DATA once
+ * multiplexing is on, when a producer's waitWritable finds a frame's worth
+ * pending, on an explicit flush, and whenever the process goes idle (every
+ * wait for input, a timer or the disk lets the event loop run its
+ * immediates), so nothing stays buffered while the peer waits for it.
+ * Out-of-band messages are framed on their own.
  */
 import { MSG, writeFrameHeader } from "../protocol/mux.ts";
 import { ByteWriter } from "../protocol/writer.ts";
 import type { Channel } from "./channel.ts";
+import { noteWork } from "./memory-pacer.ts";
 
 /** Largest MSG_DATA payload we send (upstream's output buffer is 64 KiB). */
 const MAX_DATA_FRAME = 0x10000 - 4;
+/** A multiplexing header: reserved in front of the pending data, so a frame goes out without a copy. */
+const HEADER = 4;
+/** Pending data at which waitWritable sends it without waiting to be idle (upstream flushes a full 32 KiB buffer). */
+const FLUSH_AT = 32 * 1024;
 /** Producers should wait (waitWritable) while this much is queued for the channel. */
 const BACKLOG_LIMIT = 4 << 20;
+const RESOLVED = Promise.resolve();
 
 export class Output {
-  private readonly pending = new ByteWriter(1 << 16);
+  private readonly pending = new ByteWriter(1 << 17, HEADER);
+  /** Bytes the channel did not take yet (our own copies). */
   private readonly queue: Uint8Array[] = [];
   private queued = 0;
   private isMultiplexed = false;
   private scheduled = false;
   private closed = false;
   private waiters: (() => void)[] = [];
+  private readonly idleFlush = () => {
+    this.scheduled = false;
+    this.flush();
+  };
   /** Bytes handed to the channel (frame headers included). */
   bytesSent = 0;
   /** Data-stream bytes framed so far (upstream's total_data_written, less what is still pending). */
@@ -36,14 +51,14 @@ export class Output {
 
   /** Data-stream bytes written so far, without the multiplexing headers (io.c total_data_written). */
   get dataWritten(): number {
-    return this.dataFlushed + this.pending.length;
+    return this.dataFlushed + this.pending.size;
   }
 
-  /** The data stream's writer. What is written goes out at the end of this tick. */
+  /** The data stream's writer. What is written goes out at the latest when the process is next idle. */
   get data(): ByteWriter {
     if (!this.scheduled) {
       this.scheduled = true;
-      queueMicrotask(() => this.flush());
+      setImmediate(this.idleFlush);
     }
     return this.pending;
   }
@@ -88,29 +103,40 @@ export class Output {
 
   /** Frames whatever data is pending and hands it to the channel. */
   flush(): void {
-    this.scheduled = false;
-    const n = this.pending.length;
+    const n = this.pending.size;
     if (n === 0) return;
-    const bytes = this.pending.peek();
+    noteWork(n);
+    // [header slot][payload]: each frame's header goes in the 4 bytes before its payload (the slot, then the
+    // tail of the previous frame, which the channel has taken or we have copied by then).
+    const raw = this.pending.raw();
     this.dataFlushed += n;
-    this.tee?.(bytes);
+    this.tee?.(raw.subarray(HEADER));
     if (!this.isMultiplexed) {
-      this.enqueue(bytes.slice());
+      this.send(raw.subarray(HEADER));
     } else {
-      const frames = Math.ceil(n / MAX_DATA_FRAME);
-      const out = new Uint8Array(n + 4 * frames);
-      let from = 0;
-      let at = 0;
-      while (from < n) {
-        const len = Math.min(MAX_DATA_FRAME, n - from);
-        writeFrameHeader(out, at, MSG.DATA, len);
-        out.set(bytes.subarray(from, from + len), at + 4);
+      for (let from = HEADER; from < raw.length; ) {
+        const len = Math.min(MAX_DATA_FRAME, raw.length - from);
+        writeFrameHeader(raw, from - HEADER, MSG.DATA, len);
+        this.send(raw.subarray(from - HEADER, from + len));
         from += len;
-        at += 4 + len;
       }
-      this.enqueue(out);
     }
     this.pending.clear();
+  }
+
+  /** Hands bytes we do not own to the channel; what it does not take now is copied into the queue. */
+  private send(bytes: Uint8Array): void {
+    if (this.closed) return;
+    let written = 0;
+    if (this.queue.length === 0) {
+      written = this.channel.write(bytes);
+      this.bytesSent += written;
+      if (written > 0) this.lastActivity = Date.now();
+      if (written === bytes.length) return;
+    }
+    const rest = bytes.slice(written);
+    this.queue.push(rest);
+    this.queued += rest.length;
   }
 
   private enqueue(bytes: Uint8Array): void {
@@ -138,10 +164,10 @@ export class Output {
     }
   }
 
-  /** Resolves when the backlog is small enough to keep producing. */
+  /** Resolves when the backlog is small enough to keep producing; a frame's worth of pending data is sent first. */
   waitWritable(): Promise<void> {
-    this.flush();
-    if (this.queued < BACKLOG_LIMIT) return Promise.resolve();
+    if (this.pending.size >= FLUSH_AT) this.flush();
+    if (this.queued < BACKLOG_LIMIT) return RESOLVED;
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 

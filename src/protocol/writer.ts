@@ -9,13 +9,23 @@ const MAX_VSTRING = 0x7fff;
 export class ByteWriter {
   private buf: Uint8Array;
   private view: DataView;
-  length = 0;
+  /** The end of what is written (the reserved prefix included). */
+  length: number;
   private readonly scratch = new Uint8Array(8);
   private readonly scratchView = new DataView(this.scratch.buffer);
 
-  constructor(initial = 4096) {
-    this.buf = new Uint8Array(initial);
+  /**
+   * `reserved`: bytes kept free at the start for the owner to fill in just
+   * before the buffer goes out (a multiplexing header), so framing needs no
+   * copy. They are not part of what peek/take return.
+   */
+  constructor(
+    initial = 4096,
+    readonly reserved = 0,
+  ) {
+    this.buf = new Uint8Array(Math.max(initial, reserved + 1));
     this.view = new DataView(this.buf.buffer);
+    this.length = reserved;
   }
 
   private reserve(n: number): void {
@@ -30,18 +40,28 @@ export class ByteWriter {
 
   /** The bytes written since the last take/clear (a view: valid until the next write). */
   peek(): Uint8Array {
+    return this.buf.subarray(this.reserved, this.length);
+  }
+
+  /** The reserved prefix followed by the bytes written (a view, valid until the next write; the owner may fill the prefix in). */
+  raw(): Uint8Array {
     return this.buf.subarray(0, this.length);
+  }
+
+  /** How many bytes were written since the last take/clear. */
+  get size(): number {
+    return this.length - this.reserved;
   }
 
   /** A copy of the bytes written, and the writer emptied. */
   take(): Uint8Array {
-    const out = this.buf.slice(0, this.length);
-    this.length = 0;
+    const out = this.buf.slice(this.reserved, this.length);
+    this.length = this.reserved;
     return out;
   }
 
   clear(): void {
-    this.length = 0;
+    this.length = this.reserved;
   }
 
   u8(v: number): this {

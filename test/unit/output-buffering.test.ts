@@ -1,0 +1,155 @@
+/**
+ * The Output's buffering: small writes made across many awaits leave as one
+ * piece once the process is idle, large pending data is cut into MSG_DATA
+ * frames no bigger than upstream's, messages keep their place after the
+ * data written before them, and a channel that takes only part of a write
+ * still gets every byte, in order.
+ */
+import { describe, expect, test } from "bun:test";
+import type { Channel } from "../../src/io/channel.ts";
+import { Output } from "../../src/io/output.ts";
+import { Demultiplexer, MSG } from "../../src/protocol/mux.ts";
+
+/** A channel that records each write; `accept` caps what one write takes (short writes). */
+class RecordingChannel implements Channel {
+  writes: Uint8Array[] = [];
+  drain: (() => void) | null = null;
+  constructor(public accept = Infinity) {}
+  start(): void {}
+  write(data: Uint8Array): number {
+    const n = Math.min(this.accept, data.length);
+    if (n > 0) this.writes.push(data.slice(0, n));
+    return n;
+  }
+  onDrain(callback: () => void): void {
+    this.drain = callback;
+  }
+  pause(): void {}
+  resume(): void {}
+  close(): void {}
+  bytes(): Uint8Array {
+    return Buffer.concat(this.writes);
+  }
+}
+
+const idle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** The data stream and the messages (code, text) in the order the frames came. */
+function demux(raw: Uint8Array): { data: Uint8Array; events: string[]; frames: number[] } {
+  const parts: Uint8Array[] = [];
+  const events: string[] = [];
+  const frames: number[] = [];
+  let dataSinceEvent = 0;
+  const d = new Demultiplexer({
+    data: (p) => {
+      parts.push(p.slice());
+      dataSinceEvent += p.length;
+    },
+    message: (code, p) => {
+      events.push(`data:${dataSinceEvent}`, `msg${code}:${Buffer.from(p).toString()}`);
+      dataSinceEvent = 0;
+    },
+  });
+  // Frame sizes, read from the headers as the demultiplexer walks them.
+  for (let at = 0; at + 4 <= raw.length; ) {
+    const len = raw[at]! | (raw[at + 1]! << 8) | (raw[at + 2]! << 16);
+    if (raw[at + 3] === 7) frames.push(len);
+    at += 4 + len;
+  }
+  d.push(raw);
+  events.push(`data:${dataSinceEvent}`);
+  return { data: Buffer.concat(parts), events, frames };
+}
+
+function pattern(n: number, seed = 1): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = (i * 31 + seed * 7 + (i >> 8)) & 0xff;
+  return out;
+}
+
+describe("Output buffering", () => {
+  test("small writes across awaits leave in one write when idle", async () => {
+    const ch = new RecordingChannel();
+    const out = new Output(ch);
+    out.startMultiplex();
+    const expected: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      out.data.i32(i);
+      expected.push(i);
+      await Promise.resolve();
+      await out.waitWritable();
+    }
+    expect(ch.writes.length).toBe(0);
+    await idle();
+    expect(ch.writes.length).toBe(1);
+    const { data, frames } = demux(ch.bytes());
+    expect(frames).toEqual([800]);
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    expect(Array.from({ length: 200 }, (_, i) => view.getInt32(i * 4, true))).toEqual(expected);
+  });
+
+  test("waitWritable sends a frame's worth without waiting to be idle", async () => {
+    const ch = new RecordingChannel();
+    const out = new Output(ch);
+    out.startMultiplex();
+    out.data.bytes(pattern(40_000));
+    await out.waitWritable();
+    expect(ch.writes.length).toBe(1);
+    expect(demux(ch.bytes()).data).toEqual(pattern(40_000));
+  });
+
+  test("large pending data is cut into frames of at most 65532 bytes, every byte intact", async () => {
+    const ch = new RecordingChannel();
+    const out = new Output(ch);
+    out.startMultiplex();
+    const payload = pattern(300_001, 3);
+    out.data.bytes(payload);
+    out.flush();
+    const { data, frames } = demux(ch.bytes());
+    expect(frames).toEqual([65532, 65532, 65532, 65532, 300_001 - 4 * 65532]);
+    expect(data).toEqual(payload);
+    expect(out.bytesSent).toBe(300_001 + 5 * 4);
+    expect(out.dataWritten).toBe(300_001);
+  });
+
+  test("a message follows the data written before it; messageAhead goes before pending data", async () => {
+    const ch = new RecordingChannel();
+    const out = new Output(ch);
+    out.startMultiplex();
+    out.data.bytes(pattern(10));
+    out.message(MSG.INFO, Buffer.from("one"));
+    out.data.bytes(pattern(20));
+    out.messageAhead(MSG.DELETED, Buffer.from("two"));
+    await idle();
+    expect(demux(ch.bytes()).events).toEqual(["data:10", "msg2:one", "data:0", "msg101:two", "data:20"]);
+  });
+
+  test("short writes: every byte arrives in order once the channel drains", async () => {
+    const ch = new RecordingChannel(1000);
+    const out = new Output(ch);
+    out.startMultiplex();
+    const a = pattern(150_000, 5);
+    const b = pattern(70_000, 9);
+    out.data.bytes(a);
+    out.flush();
+    out.message(MSG.INFO, Buffer.from("mid"));
+    out.data.bytes(b);
+    out.flush();
+    // The writer's buffer is reused at once: what the channel did not take must be our own copy.
+    out.data.bytes(pattern(5000, 11));
+    out.data.clear();
+    for (let i = 0; i < 1000 && ch.drain; i++) ch.drain();
+    const { data, events } = demux(ch.bytes());
+    expect(data).toEqual(Buffer.concat([a, b]));
+    expect(events).toEqual(["data:150000", "msg2:mid", "data:70000"]);
+  });
+
+  test("before multiplexing the bytes go out raw", async () => {
+    const ch = new RecordingChannel();
+    const out = new Output(ch);
+    out.data.bytes(Buffer.from("@RSYNCD: 32.0\n"));
+    await idle();
+    expect(Buffer.from(ch.bytes()).toString()).toBe("@RSYNCD: 32.0\n");
+    expect(out.dataWritten).toBe(14);
+  });
+});
