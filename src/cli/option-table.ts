@@ -139,7 +139,7 @@ export const optionTable: OptionSpec[] = [
   flag(["delete-missing-args"], undefined, "delete missing source arguments from destination", (o) => (o.deleteMissingArgs = true)),
   flag(["ignore-errors"], undefined, "delete even if there are I/O errors", (o) => (o.ignoreErrors = true), (o) => (o.ignoreErrors = false)),
   flag(["force"], undefined, "force deletion of directories even if not empty", (o) => (o.force = true), (o) => (o.force = false)),
-  valued(["max-delete"], undefined, "NUM", "don't delete more than NUM files", (o, v) => (o.maxDelete = intValue("--max-delete", v))),
+  valued(["max-delete"], undefined, "NUM", "don't delete more than NUM files", (o, v) => (o.maxDelete = Math.max(0, intValue("--max-delete", v)))), // options.c: a negative NUM means no deletions (how a client forwards 0)
   valued(["max-size"], undefined, "SIZE", "don't transfer any file larger than SIZE", (o, v) => (o.maxSize = parseSizeArg(v, "b", "max-size", 0, -1, false))),
   valued(["min-size"], undefined, "SIZE", "don't transfer any file smaller than SIZE", (o, v) => (o.minSize = parseSizeArg(v, "b", "min-size", 0, -1, false))),
   valued(["max-alloc"], undefined, "SIZE", "change a limit relating to memory alloc", (o, v) => (o.maxAlloc = maxAlloc(v))),

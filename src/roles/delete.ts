@@ -10,7 +10,7 @@ import { F, isDir, isDevice, isLink, isReg } from "../flist/table.ts";
 import type { FileList } from "../flist/lists.ts";
 import type { DestStat } from "../fs/dest-fs.ts";
 import { errText } from "../fs/errors.ts";
-import { DirScopes } from "../flist/dir-merge.ts";
+import { absolute, DirScopes, withSlash } from "../flist/dir-merge.ts";
 import { filterMatchLine, FR } from "../flist/filter.ts";
 import type { ReceivingSide } from "./context.ts";
 import { BACKUP, Backups } from "./backup.ts";
@@ -77,6 +77,7 @@ export class Deleter {
       this.warnedIoError = true;
       return;
     }
+    this.pushedFilters(rel);
     const keep = this.namesIn(rel, list);
     if (!x.filters.empty && x.filters.perDir.length > 0) this.dirScopes().enter(Buffer.from(x.dest.abs(rel)).toString("latin1"));
     const entries = this.listSorted(rel);
@@ -100,6 +101,19 @@ export class Deleter {
       if (this.mode === "delay") this.delayed.push({ rel: child, st: e.st });
       else this.deleteItem(child, e.st, false);
     }
+  }
+
+  /** push_local_filters (--debug=FILTER2): the directory whose entries are read next. */
+  private pushedFilters(rel: Uint8Array): void {
+    if (this.x.out.debug.get("FILTER") < 2) return;
+    this.x.report.info(`[generator] pushing local filters for ${withSlash(absolute(Buffer.from(this.x.dest.abs(rel)).toString("latin1")))}`);
+  }
+
+  /** pop_local_filters (--debug=FILTER2), with each per-directory merge list. */
+  private poppedFilters(): void {
+    if (this.x.out.debug.get("FILTER") < 2) return;
+    if (!this.x.filters.empty && this.x.filters.perDir.length > 0) this.dirScopes().popLines();
+    else this.x.report.info("[generator] popping local filters");
   }
 
   /** A --debug=DEL line (delete.c, generator.c delete_in_dir) at `level`. */
@@ -137,14 +151,17 @@ export class Deleter {
     this.debugDel(2, deleteItemLine(rel, st, flags));
     if (isDir(st.mode)) {
       this.debugDel(3, `delete_dir_contents(${display(rel)}) flags=${flags}`);
+      this.pushedFilters(rel);
       const entries = this.listSorted(rel);
       if (entries.length > 0 && !recurse) {
+        this.poppedFilters();
         x.report.info(`cannot delete non-empty directory: ${display(rel)}`);
         x.report.error(`could not make way for new ${forWhat === "dir" ? "directory" : "regular file"}: ${display(rel)}`, true);
         x.hadTransferError = true;
         return false;
       }
       for (let i = entries.length - 1; i >= 0; i--) this.deleteItem(join(rel, entries[i]!.name), entries[i]!.st, false, true, contentsFlags(flags));
+      this.poppedFilters();
     }
     return this.deleteItem(rel, st, true, true, flags | DEL.DIR_IS_EMPTY, true);
   }
@@ -183,7 +200,8 @@ export class Deleter {
 
   private dirScopes(): DirScopes {
     if (!this.scopes) {
-      this.scopes = new DirScopes(this.x.filters, { deleteExcluded: this.x.o.deleteExcluded, amSender: false });
+      const debug = { level: this.x.out.debug.get("FILTER"), who: "generator", say: (line: string) => this.x.report.info(line) };
+      this.scopes = new DirScopes(this.x.filters, { deleteExcluded: this.x.o.deleteExcluded, amSender: false, debug });
       this.absRoot = DirScopes.absRootOf(Buffer.from(this.x.dest.abs(new Uint8Array(0))).toString("latin1"));
     }
     return this.scopes;
@@ -199,9 +217,15 @@ export class Deleter {
     const x = this.x;
     const nested = (flags & DEL.DIR_IS_EMPTY) !== 0;
     if (!nested && !announced) this.debugDel(2, deleteItemLine(rel, st, flags));
-    if (isDir(st.mode) && !makeRoom && !announced) this.debugDel(3, `delete_dir_contents(${display(rel)}) flags=${nested ? flags | DEL.RECURSE : flags}`);
+    // delete_dir_contents reads the directory with its own local filters pushed (--debug=FILTER2 says so).
+    const contents = isDir(st.mode) && !makeRoom && !announced;
+    if (contents) {
+      this.debugDel(3, `delete_dir_contents(${display(rel)}) flags=${nested ? flags | DEL.RECURSE : flags}`);
+      this.pushedFilters(rel);
+    }
     // Without DEL_RECURSE, delete_dir_contents only says whether there is anything in the way (a dry run too).
     if (isDir(st.mode) && !makeRoom && !recurse && this.listSorted(rel).length > 0) {
+      if (contents) this.poppedFilters();
       x.report.info(`cannot delete non-empty directory: ${display(rel)}`);
       return false;
     }
@@ -215,12 +239,13 @@ export class Deleter {
         // What could not go (the --max-delete limit, an error) keeps the directory too (delete_dir_contents: DR_NOT_EMPTY).
         else if (!this.deleteItem(child, entries[i]!.st, false, true, contentsFlags(flags))) kept = true;
       }
+      if (contents) this.poppedFilters();
       if (kept) {
         // Upstream's rmdir then fails on what stayed, and says so.
         x.report.info(`cannot delete non-empty directory: ${display(rel)}`);
         return false;
       }
-    }
+    } else if (contents) this.poppedFilters();
     if (nested && !announced) this.debugDel(2, deleteItemLine(rel, st, flags));
     if (!makeRoom && x.o.maxDelete >= 0 && x.stats.deletedFiles >= x.o.maxDelete) {
       this.skipped++;
