@@ -42,11 +42,12 @@ import { Receiver } from "./receiver.ts";
 import type { Reporter } from "./reporter.ts";
 import { ServerReporter } from "./server-reporter.ts";
 import { emptyStats, type TransferStats } from "./stats.ts";
-import { readFilterList } from "../server/filter-list.ts";
+import { addRuleDebug, readFilterList } from "../server/filter-list.ts";
 import { FilterList } from "../flist/filter.ts";
 import { moduleRelative } from "../flist/dir-merge.ts";
 import { addCvsRules, addPartialDirRule, filterListFromOptions, writeFilterRules } from "../flist/filter-options.ts";
 import type { TransferLog } from "../server/server-main.ts";
+import { deletionFormat, loggedItem } from "../server/log-items.ts";
 import { GeneratorRequests, noBatchedUpdate } from "../batch/generator-requests.ts";
 import { MSG } from "../protocol/mux.ts";
 import { statSync } from "node:fs";
@@ -128,7 +129,7 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
     // start_server multiplexed our output already; a push's sender multiplexes from protocol 30.
     if (s.protocol >= 30) input.startMultiplex();
     // exclude.c recv_filter_list: a sender sends its rules only to a receiver that deletes.
-    if (receiverWantsFilterList(o, s.protocol)) filters = await readFilterList(input, s.protocol, o.deleteExcluded);
+    if (receiverWantsFilterList(o, s.protocol)) filters = await readFilterList(input, s.protocol, o.deleteExcluded, addRuleDebug(outputConfig(o).debug.get("FILTER"), "Receiver"));
     if (o.cvsExclude) addCvsRules(filters, ruleSide, "received");
   } else if (req.readBatch) {
     // main.c client_run: send_filter_list(-1) only sorts the rules by side.
@@ -198,8 +199,10 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   const flistDebug = out.debug.get("FLIST");
   const first = new ListReceiver(lists, decoder, wire, -1);
   if (flistDebug > 1) first.debugLines = [];
+  if (out.debug.get("DUP") >= 1) lists.duplicateLines = [];
   await input.loop((r) => !first.step(r));
   for (const line of first.debugLines ?? []) debugLine(line);
+  for (const line of lists.duplicateLines?.splice(0) ?? []) debugLine(line);
   if (flistDebug > 2 && !lists.incRecurse) debugLine("[Receiver] flist_eof=1");
   state.ioError |= first.ioError;
   // -m: we asked for the whole list at once (no incremental recursion), so it holds the entire tree.
@@ -218,6 +221,7 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
       if (flistDebug > 1) extra.debugLines = [];
       await input.loop((r) => !extra.step(r));
       for (const line of extra.debugLines ?? []) debugLine(line);
+      for (const line of lists.duplicateLines?.splice(0) ?? []) debugLine(line);
     } else throw new RsyncError(RERR.PROTOCOL, `Invalid file index ${ndx} after a single-entry file list`);
   }
   listsAfterFork = true;
@@ -226,7 +230,11 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
     debugLine(`get_local_name count=${lists.lists.reduce((n, l) => n + l.count, 0)} ${req.shownDest ?? req.dest}`);
   }
 
-  const exit = (code: number) => ({ exitCode: code, stats, namesUnconverted });
+  const exit = (code: number) => {
+    // A server's own total of the lists it got (its log's "total size"); a client takes the sender's.
+    if (req.amServer) stats.totalSize = lists.tally.size;
+    return { exitCode: code, stats, namesUnconverted };
+  };
   const log = req.transferLog;
   const formatter = new ClientOutput(o, out, lists, stats, s, req.local ? "local" : "pull", log?.daemon);
   const clientOutput = req.amServer ? null : formatter;
@@ -237,8 +245,13 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
       s.protocol,
       { deleted: (name, isDir) => formatter.deleted(name, isDir), listEntry: (row) => formatter.listEntry(row) },
       log && {
-        item: (e) => log.write(formatter.formatted(log.format, e)),
-        deleted: (name, isDir) => log.write(formatter.formattedDeletion(log.format, name, isDir)),
+        item: (e) => {
+          if (loggedItem(e, log.format, o, out)) log.write(formatter.formatted(log.format, e));
+        },
+        deleted: (name, isDir) => {
+          const format = deletionFormat(log.format, o);
+          if (format !== null) log.write(formatter.formattedDeletion(format, name, isDir));
+        },
       },
     );
   // main.c client_run: an empty first list means nothing to receive (no sub-list can follow it either).

@@ -19,7 +19,7 @@ import { UNDERFLOW, type ChunkReader } from "../protocol/reader.ts";
 import { WaitFor } from "../io/input.ts";
 import { listNumber } from "../batch/generator-requests.ts";
 import { readSumHead, type SumHead } from "../delta/sum-head.ts";
-import { TOKEN_END, type TokenReader, tokenReaderFor } from "../delta/token-reader.ts";
+import { TOKEN_END, TOKEN_PIECES, type TokenReader, tokenReaderFor } from "../delta/token-reader.ts";
 import { ITEM } from "./attrs.ts";
 import { xattrRequestFollows } from "../flist/xattrs.ts";
 import { IncomingFile, type IncomingSpec } from "./incoming-file.ts";
@@ -62,6 +62,8 @@ export class Receiver {
   private skipping: { head: SumHead | null; ended: boolean; done?: number } | null = null;
   /** One for the whole session: a compressed stream may span files. */
   private readonly tokens: TokenReader;
+  /** A literal token's pieces (see TokenReader.read), reused. */
+  private readonly pieces: Uint8Array[] = [];
   /** --delay-updates: finished files waiting in their partial dirs. */
   private readonly delayed: DelayedUpdates | null;
   /** --debug levels, read once: RECV (recv_files and its files), DELTASUM (basis and checksum), FLIST (sub-lists). */
@@ -172,6 +174,9 @@ export class Receiver {
       if (this.sublist.step(r)) {
         this.x.ioError |= this.sublist.ioError;
         if (this.sublist.debugLines) this.sublistDebug(this.sublist.debugLines);
+        // --debug=DUP: upstream's receiver and its generator each clean the sub-list, and both say so.
+        const duplicates = this.x.lists.duplicateLines?.splice(0) ?? [];
+        for (const line of [...duplicates, ...duplicates]) debugLine(line);
         this.sublist = null;
         this.listsHeld++;
         this.x.wakeGenerator();
@@ -267,8 +272,8 @@ export class Receiver {
     const head = readSumHead(r, x.s.protocol, x.s.sums.xfer.length);
     said();
     if (xattrValues) x.xattrs!.storeValues(x.t.extras.get(row)?.xattr, xattrValues, this.display(this.rel(row)));
-    // Formats without byte counts are printed when the data starts (upstream's log_before_transfer).
-    if (x.out.logBeforeTransfer) x.report.item({ row, name: this.rel(row), iflags });
+    // Formats without byte counts are printed when the data starts (upstream's log_before_transfer, never on a server, whose log gets the item once it is in).
+    if (x.out.logBeforeTransfer && !x.amServer) x.report.item({ row, name: this.rel(row), iflags });
     x.report.transferStarting?.(row, ndx, this.rel(row));
     this.startFile(row, ndx, iflags, head, basisType, xname);
     return true;
@@ -464,8 +469,20 @@ export class Receiver {
   private fileStep(r: ChunkReader): boolean {
     const f = this.file!;
     const head = f.data.spec.head;
-    const token = this.tokens.read(r);
+    const pieces = this.pieces;
+    pieces.length = 0;
+    const token = this.tokens.read(r, pieces);
     f.wireBytes += this.tokens.wireBytes;
+    if (token === TOKEN_PIECES) {
+      // Literal data as it arrived (no copy), one piece per frame it came in.
+      let length = 0;
+      for (const piece of pieces) length += piece.byteLength;
+      if (this.showProgress) this.x.report.progress?.(f.offset, this.x.t.size[f.row]!);
+      if (this.deltasumDebug > 2) debugLine(`data recv ${length} at ${f.offset}`);
+      for (const piece of pieces) f.data.literalData(piece);
+      f.offset += length;
+      return true;
+    }
     if (typeof token !== "number") {
       if (this.showProgress) this.x.report.progress?.(f.offset, this.x.t.size[f.row]!);
       if (this.deltasumDebug > 2) debugLine(`data recv ${token.byteLength} at ${f.offset}`);
@@ -555,7 +572,7 @@ export class Receiver {
       }
       x.stats.literalData += f.data.literal;
       x.stats.matchedData += f.data.matched;
-      if (!x.out.logBeforeTransfer) {
+      if (!x.out.logBeforeTransfer || x.amServer) {
         x.report.item({ row: f.row, name: rel, iflags: f.iflags, literal: f.data.literal, matched: f.data.matched, checksum, wireBytes: f.wireBytes });
       }
     } catch (e) {

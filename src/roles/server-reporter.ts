@@ -7,7 +7,6 @@
 import type { Output } from "../io/output.ts";
 import { MSG } from "../protocol/mux.ts";
 import type { ItemEvent, Reporter } from "./reporter.ts";
-import { ITEM } from "./attrs.ts";
 
 export class ServerReporter implements Reporter {
   constructor(
@@ -18,12 +17,12 @@ export class ServerReporter implements Reporter {
      * before protocol 29, and a --list-only entry (a push with --list-only lists on the receiving side).
      */
     private readonly asText: { deleted(name: Uint8Array, isDir: boolean): void; listEntry(row: number): void },
-    /** A daemon's transfer log: files received and deleted. */
+    /** A daemon's transfer log (or a --server's --log-file): every item and deletion, which it picks from. */
     private readonly transferLog?: { item(e: ItemEvent): void; deleted(name: Uint8Array, isDir: boolean): void },
   ) {}
 
   item(e: ItemEvent): void {
-    if (e.iflags & ITEM.TRANSFER) this.transferLog?.item(e);
+    this.transferLog?.item(e);
   }
 
   deleted(name: Uint8Array, isDir: boolean): void {

@@ -33,11 +33,12 @@ import { PROTOCOL_VERSION } from "../version.ts";
 import type { Session } from "../protocol/setup.ts";
 import { ClientOutput } from "../client/output.ts";
 import { outputConfig } from "../cli/output-config.ts";
-import { ITEM } from "../roles/attrs.ts";
 import { ioErrorExitCode, sendTransfer } from "../roles/send-session.ts";
 import type { FileLists } from "../flist/lists.ts";
 import type { TransferStats } from "../roles/stats.ts";
 import type { ItemEvent } from "../roles/reporter.ts";
+import { loggedItem } from "./log-items.ts";
+import { ServerLog } from "./server-log.ts";
 
 export async function runServer(o: Options, channel: Channel = stdioChannel()): Promise<number> {
   const input = new Input(channel);
@@ -45,9 +46,17 @@ export async function runServer(o: Options, channel: Channel = stdioChannel()): 
   try {
     // -s: the options after the cluster, ".", and the paths come on stdin first (main.c).
     if (o.secludedArgs > 0) parseArgv(await readSecludedArgs(input), [...optionTable, ...modeTable], o);
+    const log = ServerLog.open(o);
     return await serveTransfer(o, input, output, {
-      start: () => exchangeVersions(input, output, o.protocol ?? PROTOCOL_VERSION),
+      start: async () => {
+        const protocol = await exchangeVersions(input, output, o.protocol ?? PROTOCOL_VERSION);
+        // compat.c setup_protocol (--debug=PROTO, from -vvvv): before multiplexing a server's line goes to stderr.
+        if (outputConfig(o).debug.get("PROTO") >= 1) process.stderr.write(`(Server) Protocol versions: remote=${protocol}, negotiated=${protocol}\n`);
+        return protocol;
+      },
       paths: o.args.slice(1),
+      transferLog: log?.transferLog,
+      serverLog: log ?? undefined,
     });
   } finally {
     channel.close();
@@ -63,13 +72,16 @@ export interface ServeRequest {
   beforeTransfer?(s: Session, output: Output): void;
   /** The daemon's "timeout", lowering the client's --timeout. */
   timeout?: number;
-  /** A daemon module's "transfer logging": each file sent, received or deleted, in the module's "log format". */
+  /** A daemon module's "transfer logging" (or a --server's --log-file): each file sent, received or deleted, in the log's format. */
   transferLog?: TransferLog;
+  /** A --server's --log-file: also the start of the list, every message to the client, and the totals at the end. */
+  serverLog?: ServerLog;
 }
 
 export interface TransferLog {
   format: string;
-  daemon: { module: string; host: string; addr: string; user: string; modulePath: string };
+  /** A daemon's module and client, for %m %h %a %u %P (a --server has none). */
+  daemon?: { module: string; host: string; addr: string; user: string; modulePath: string };
   write(line: string): void;
 }
 
@@ -89,6 +101,15 @@ export async function serveTransfer(o: Options, input: Input, output: Output, re
   const watchdog = new IoWatchdog(input, output, () => timeouts.value, () => role, o.stopAt);
   watchdog.start();
   let protocol = o.protocol ?? PROTOCOL_VERSION;
+  const serverLog = req.serverLog;
+  // cleanup.c log_exit's "total size" (the list's regular files and symlinks), once it is known.
+  let totalSize = 0;
+  // Upstream counts the bytes that pass through its buffered I/O, which starts after setup_protocol.
+  const setupBytes = { written: 0, read: 0 };
+  const logged = (code: number) => {
+    serverLog?.exit(code, o.sender, { written: output.bytesSent - setupBytes.written, read: input.bytesReceived - setupBytes.read, size: totalSize });
+    return code;
+  };
   try {
     protocol = await req.start();
     // The client's capability letters come in its "-e.LETTERS" option, which our parser keeps as --rsh.
@@ -104,7 +125,10 @@ export async function serveTransfer(o: Options, input: Input, output: Output, re
     });
     // compat.c setup_protocol checks a receiving server's basis dirs against the protocol before anything else.
     if (!o.sender) checkBasisDirProtocol(o, s.protocol);
+    setupBytes.written = output.bytesSent;
+    setupBytes.read = input.bytesReceived;
     output.startMultiplex();
+    serverLog?.logMessagesTo(output);
     // --iconv: our lines go to the client in UTF-8 (io.c send_msg converting).
     const toUtf8 = serverTextSent(o);
     terminal.sink = (kind, text) => output.message(kind === "info" ? MSG.INFO : s.protocol >= 30 ? MSG.ERROR : MSG.ERROR_XFER, toUtf8 ? toUtf8(text) : text);
@@ -114,6 +138,7 @@ export async function serveTransfer(o: Options, input: Input, output: Output, re
     // main.c do_server_sender / do_server_recv (--debug=send / recv; argc counts the "." before the paths).
     const debug = outputConfig(o).debug;
     if (o.sender ? debug.get("SEND") : debug.get("RECV")) debugLine(`server_${o.sender ? "sender" : `recv(${paths.length + 1})`} starting pid=${process.pid}`);
+    serverLog?.listStarts(o.sender);
     if (o.sender) {
       // Before protocol 30 only --remove-source-files makes the client multiplex (its MSG_SUCCESS messages).
       if (s.protocol >= 30 || o.removeSourceFiles) input.startMultiplex();
@@ -132,11 +157,12 @@ export async function serveTransfer(o: Options, input: Input, output: Output, re
         }),
       );
       await output.drained();
+      totalSize = sent.lists.tally.size;
       // cleanup.c: the exit code is what the errors give. An empty list ends the session at once, and
       // upstream's exit_cleanup(0) then tells the client the code without an "rsync error" line of its own.
       const code = ioErrorExitCode(sent.ioError);
-      if (code && sent.nothingSent) return await reportToClient(new RsyncError(code, "", true), output, input, s.protocol, "sender", { noErrorLine: true });
-      return code;
+      if (code && sent.nothingSent) return logged(await reportToClient(new RsyncError(code, "", true), output, input, s.protocol, "sender", { noErrorLine: true }));
+      return logged(code);
     }
     const result = await asRole(
       "receiver",
@@ -157,23 +183,25 @@ export async function serveTransfer(o: Options, input: Input, output: Output, re
       }),
     );
     await output.drained();
-    return result.exitCode;
+    totalSize = result.stats.totalSize;
+    return logged(result.exitCode);
   } catch (e) {
     // The client ended the session itself: nothing is left to tell it.
-    if (e instanceof RsyncError && (e as { peerExited?: boolean }).peerExited) return e.code;
-    return await reportToClient(e, output, input, protocol, role);
+    if (e instanceof RsyncError && (e as { peerExited?: boolean }).peerExited) return logged(e.code);
+    return logged(await reportToClient(e, output, input, protocol, role));
   } finally {
     watchdog.stop();
     terminal.sink = null;
   }
 }
 
-/** A daemon's transfer log on the sending side: one line per file sent (log.c log_item, FLOG). */
+/** A server's log on the sending side: one line per file sent, and with %i per other change (log.c log_item, maybe_log_item). */
 function sentFilesLog(log: TransferLog, o: Options, s: Session) {
   return (lists: FileLists, stats: TransferStats) => {
     const fmt = new ClientOutput(o, outputConfig(o), lists, stats, s, "push", log.daemon);
+    const out = outputConfig(o);
     return (e: ItemEvent) => {
-      if (e.iflags & ITEM.TRANSFER) log.write(fmt.formatted(log.format, e));
+      if (loggedItem(e, log.format, o, out)) log.write(fmt.formatted(log.format, e));
     };
   };
 }
