@@ -430,7 +430,7 @@ export function aclEntryWriter(
  * are limited by its directory's default ACL when it has one (the bits it
  * gives the owner, the mask or group, and others), not by the umask.
  */
-export function defaultPermsForDir(dir: Uint8Array, fallback: number, warn: (text: string) => void): number {
+export function defaultPermsForDir(dir: Uint8Array, fallback: number, warn: (text: string) => void, found?: (perms: number) => void): number {
   let raw: Uint8Array | null;
   try {
     raw = getXattr(dir, DEFAULT_XATTR);
@@ -451,5 +451,7 @@ export function defaultPermsForDir(dir: Uint8Array, fallback: number, warn: (tex
     return fallback;
   }
   if (acl.userObj === NO_ENTRY) return fallback;
-  return (acl.userObj << 6) | ((acl.maskObj !== NO_ENTRY ? acl.maskObj : acl.groupObj) << 3) | acl.otherObj;
+  const perms = (acl.userObj << 6) | ((acl.maskObj !== NO_ENTRY ? acl.maskObj : acl.groupObj) << 3) | acl.otherObj;
+  found?.(perms);
+  return perms;
 }

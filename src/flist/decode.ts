@@ -110,6 +110,8 @@ export class FlistDecoder {
   xattrs: XattrReceiver | null = null;
   /** uid/gid -> name, as the sender announced them. */
   readonly names: IdNames = { users: new Map(), groups: new Map() };
+  /** --debug=own2: each uid/gid an entry carries on the wire (protocol 30+), with its name when one came along. */
+  onId: ((user: boolean, id: number, name: Uint8Array | undefined) => void) | null = null;
 
   constructor(
     private readonly t: FileTable,
@@ -302,6 +304,10 @@ export class FlistDecoder {
     this.lastDev = pendingDev;
     if (userName) this.names.users.set(uid, userName);
     if (groupName) this.names.groups.set(gid, groupName);
+    if (this.onId && p >= 30) {
+      if (this.o.preserveUid && !(flags & XMIT.SAME_UID)) this.onId(true, uid, userName);
+      if (this.o.preserveGid && !(flags & XMIT.SAME_GID)) this.onId(false, gid, groupName);
+    }
 
     const t = this.t;
     t.ensure(row + 1);

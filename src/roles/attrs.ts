@@ -3,6 +3,7 @@
  * (generator.c quick_check_ok/itemize, rsync.c set_file_attrs/dest_mode,
  * util1.c same_time).
  */
+import { debugLine } from "../output/debug-line.ts";
 import { applyAcls, mapAclIds, readAcls, type AclReceiver, type RsyncAcl } from "../flist/acls.ts";
 import { setStatXattr } from "../fs/fake-super.ts";
 import { amRootLevel } from "./super-user.ts";
@@ -188,12 +189,22 @@ export class AttrRules {
    * file), or an explicit mtime to set.
    * Returns false when setting the times of a symlink failed (FLAG_TIME_FAILED).
    */
+  /** --debug=own: set_file_attrs says whose the entry becomes. */
+  ownDebug = 0;
+
+  private ownershipDebug(rel: Uint8Array, st: DestStat, w: Wanted, uid: boolean, gid: boolean): void {
+    const name = Buffer.from(rel).toString("latin1");
+    if (uid) debugLine(`set uid of ${name} from ${st.uid} to ${w.uid}`);
+    if (gid) debugLine(`set gid of ${name} from ${st.gid} to ${w.gid}`);
+  }
+
   apply(dest: DestFs, rel: Uint8Array, row: number, st: DestStat, w: Wanted, time: "window" | "exact" | "skip" | { mtime: number }): boolean {
     const o = this.o;
     const t = this.t;
     const mode = t.mode[row]!;
     const changeUid = o.owner && this.amRoot && st.uid !== w.uid;
     const changeGid = w.setGroup && st.gid !== w.gid;
+    if (this.ownDebug && (changeUid || changeGid)) this.ownershipDebug(rel, st, w, changeUid, changeGid);
     if (!this.fakeSuper && (changeUid || changeGid)) {
       dest.lchown(rel, changeUid ? w.uid : st.uid, changeGid ? w.gid : st.gid);
       // chown clears setuid/setgid: look again so the mode check below puts them back.

@@ -10,6 +10,7 @@
  * (another filesystem) it is copied. Under --dry-run nothing is touched but
  * the "backed up" lines are said, as upstream's no-op syscalls make it say them.
  */
+import { debugLine } from "../output/debug-line.ts";
 import * as fs from "node:fs";
 import { relative, resolve } from "node:path";
 import { RERR, RsyncError } from "../errors.ts";
@@ -110,6 +111,11 @@ export class Backups {
       }
       if (typeof err === "number") ret = err;
       else ret = this.copy(from, name, st);
+      // backup.c says how each backup was made (--debug=backup): a link or a rename of the file, else a copy.
+      if (ret !== BACKUP.FAILED && ret !== BACKUP.NOTHING && x.out.debug.get("BACKUP") > 0) {
+        const how = typeof err === "number" ? (err === BACKUP.MOVED ? "RENAME" : "HLINK") : isLink(st.mode) ? "SYMLINK" : "COPY";
+        debugLine(`make_backup: ${how} ${Buffer.from(rel).toString("latin1")} successful.`);
+      }
     }
     if (ret === BACKUP.FAILED || ret === BACKUP.NOTHING) return ret;
     if (this.says()) x.report.info(`backed up ${Buffer.from(rel).toString("latin1")} to ${name.shown}`);

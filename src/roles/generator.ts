@@ -90,6 +90,7 @@ export class Generator {
     this.timeDebug = x.out.debug.get("TIME");
     this.attrs = new AttrRules(x.o, x.t, x.ids, x.amRoot, x.umask);
     this.attrs.acls = x.acls ?? null;
+    this.attrs.ownDebug = x.out.debug.get("OWN");
     if (!x.o.perms) this.attrs.dirDefaultPerms = (row) => this.dirDefaultPerms(row);
     this.deleter = new Deleter(x);
     this.fuzzy = x.o.fuzzy ? new FuzzyBasis(x.dest, x.o.modifyWindow, (dir) => fuzzyDirs(x.o, x.dest.root, dir)) : null;
@@ -418,7 +419,9 @@ export class Generator {
     let perms = this.defaultPermsByDir.get(id);
     if (perms === undefined) {
       const dir = x.soloName ? x.soloName.subarray(0, Math.max(0, x.soloName.lastIndexOf(0x2f))) : x.t.dirName(row);
-      perms = defaultPermsForDir(x.dest.abs(dir), 0o777 & ~x.umask, (text) => x.report.error(text));
+      // acls.c says what a default ACL gave (--debug=acl), naming the directory as the list does.
+      const said = x.out.debug.get("ACL") ? (p: number) => debugLine(`got ACL-based default perms ${p.toString(8)} for directory ${dir.length ? shownName(dir) : "."}`) : undefined;
+      perms = defaultPermsForDir(x.dest.abs(dir), 0o777 & ~x.umask, (text) => x.report.error(text), said);
       this.defaultPermsByDir.set(id, perms);
     }
     return perms;

@@ -12,7 +12,7 @@ import type { Options } from "../cli/options.ts";
 import { RERR, RsyncError, asRole } from "../errors.ts";
 import { FlistDecoder, IOERR_GENERAL } from "../flist/decode.ts";
 import { ioErrorExitCode } from "./send-session.ts";
-import { FileLists, ListReceiver, type ListReceiveOptions } from "../flist/lists.ts";
+import { FileLists, ListReceiver, type FileList, type ListReceiveOptions } from "../flist/lists.ts";
 import { flistWireOptions } from "../flist/wire-options.ts";
 import { DestFs } from "../fs/dest-fs.ts";
 import type { Input } from "../io/input.ts";
@@ -197,6 +197,7 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   const ndxIn = new NdxDecoder(s.protocol);
   ndxIn.order = lists.wireOrder;
   const flistDebug = out.debug.get("FLIST");
+  const idsSaid = out.debug.get("OWN") > 1 ? idMapDebug(o, lists, decoder, wire, ids, amRoot) : null;
   const first = new ListReceiver(lists, decoder, wire, -1);
   if (flistDebug > 1) first.debugLines = [];
   if (out.debug.get("DUP") >= 1) lists.duplicateLines = [];
@@ -204,6 +205,7 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   for (const line of first.debugLines ?? []) debugLine(line);
   for (const line of lists.duplicateLines?.splice(0) ?? []) debugLine(line);
   if (flistDebug > 2 && !lists.incRecurse) debugLine("[Receiver] flist_eof=1");
+  idsSaid?.afterIdLists(first.list);
   state.ioError |= first.ioError;
   // -m: we asked for the whole list at once (no incremental recursion), so it holds the entire tree.
   if (o.pruneEmptyDirs) pruneEmptyDirs(lists.table, first.list, (name) => filters.check(name, true) < 0);
@@ -341,6 +343,40 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   }
   clientOutput?.summary(req.startTime);
   return exit(finalCode(state, 0));
+}
+
+/**
+ * uidlist.c recv_add_id under --debug=own2: "uid N(NAME) maps to M" for each
+ * id the sender names, and for each other id as it is first matched (in a
+ * list as it arrives with incremental recursion, else after the id lists).
+ */
+function idMapDebug(o: Options, lists: FileLists, decoder: FlistDecoder, wire: ListReceiveOptions, ids: IdMapper, amRoot: boolean) {
+  const seen = [new Set<number>(), new Set<number>()] as const;
+  const matched = (user: boolean) => (user ? amRoot && wire.preserveUid && (!o.numericIds || o.usermap !== undefined) : wire.preserveGid && (!amRoot || !o.numericIds || o.groupmap !== undefined));
+  const say = (user: boolean, id: number, name: Uint8Array | undefined) => {
+    seen[user ? 0 : 1].add(id);
+    debugLine(`${user ? "u" : "g"}id ${id}(${name ? Buffer.from(name).toString("latin1") : ""}) maps to ${user ? ids.uid(id) : ids.gid(id)}`);
+  };
+  const match = (user: boolean, id: number) => {
+    if (!seen[user ? 0 : 1].has(id)) say(user, id, undefined);
+  };
+  decoder.onId = (user, id, name) => {
+    if (name) say(user, id, name);
+    else if (lists.incRecurse && matched(user)) match(user, id);
+  };
+  return {
+    /** recv_id_list: the names of a list that is not incremental, then the ids of its entries. */
+    afterIdLists(list: FileList): void {
+      if (lists.incRecurse) return;
+      for (const [id, name] of decoder.names.users) say(true, id, name);
+      for (const [id, name] of decoder.names.groups) say(false, id, name);
+      const t = lists.table;
+      for (const user of [true, false]) {
+        if (!matched(user)) continue;
+        for (let row = list.ndxStart; row < list.ndxStart + list.count; row++) match(user, user ? t.uid[row]! : t.gid[row]!);
+      }
+    },
+  };
 }
 
 /**
