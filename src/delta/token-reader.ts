@@ -16,10 +16,16 @@ import { CHUNK_SIZE, TOKEN_FLAG } from "./token-writer.ts";
 
 /** `read`'s answer for the end of the file's data. */
 export const TOKEN_END = -1;
+/** `read`'s answer for literal bytes it appended to the caller's `pieces`. */
+export const TOKEN_PIECES = -2;
 
 export interface TokenReader {
-  /** Literal bytes, a block index (>= 0), or TOKEN_END. */
-  read(r: ChunkReader): Uint8Array | number;
+  /**
+   * Literal bytes, a block index (>= 0), or TOKEN_END. Given `pieces`, a
+   * reader may instead append literal bytes there as they arrived (no copy)
+   * and answer TOKEN_PIECES.
+   */
+  read(r: ChunkReader, pieces?: Uint8Array[]): Uint8Array | number;
   /** Protocol bytes the last `read` took from the stream. */
   readonly wireBytes: number;
   /** A block just copied from the basis (zlib puts it in the decompressor's history). */
@@ -30,13 +36,16 @@ export interface TokenReader {
 class PlainTokenReader implements TokenReader {
   wireBytes = 0;
 
-  read(r: ChunkReader): Uint8Array | number {
+  read(r: ChunkReader, pieces?: Uint8Array[]): Uint8Array | number {
     const token = r.i32();
     if (token > 0) {
       if (token > CHUNK_SIZE) throw protocolError(`Invalid literal data length ${token}`);
-      const bytes = r.bytes(token);
       this.wireBytes = 4 + token;
-      return bytes;
+      if (pieces) {
+        r.pieces(token, pieces);
+        return TOKEN_PIECES;
+      }
+      return r.bytes(token);
     }
     this.wireBytes = 4;
     return token === 0 ? TOKEN_END : -(token + 1);

@@ -11,6 +11,7 @@
 import * as fs from "node:fs";
 import { mknod, setTimes } from "./libc.ts";
 import type { EntryStat } from "../native/api.ts";
+import { closeFd, fdOpsAvailable, lstatAt, openDir, openReadAt } from "./fd-ops.ts";
 
 /** A destination entry's stat, split as the walker's (its mtime is split by truncation: see statOf). */
 export type DestStat = EntryStat;
@@ -19,14 +20,66 @@ export type DestStat = EntryStat;
 const TMP_SUFFIX_LEN = 7;
 const NAME_MAX = 255;
 const TMP_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+/** Directory descriptors kept open at once (entries come directory by directory). */
+const DIR_FDS = 32;
 
 export class DestFs {
   readonly root: Buffer;
   /** --open-noatime: reading a basis or checksumming leaves the file's access time alone. */
   openNoatime = false;
 
+  /**
+   * Whether names may be reached through an open directory (fs/fd-ops.ts)
+   * instead of whole paths: off where that is unavailable, and where
+   * entries are changed behind this object's back (see forgetDirs).
+   */
+  fdOps = fdOpsAvailable;
+  /** Open directory descriptors by the caller's key for the directory (the file table's name id). */
+  private readonly dirFds = new Map<number, number>();
+
   constructor(root: string) {
     this.root = Buffer.from(root.endsWith("/") || root === "" ? root : `${root}/`);
+  }
+
+  /** The descriptor of directory `dir` (relative), opened once and kept under `key` until forgetDirs. */
+  dirFd(key: number, dir: Uint8Array): number {
+    const open = this.dirFds.get(key);
+    if (open !== undefined) return open;
+    if (this.dirFds.size >= DIR_FDS) {
+      const [oldest, fd] = this.dirFds.entries().next().value!;
+      this.dirFds.delete(oldest);
+      closeFd(fd, () => "");
+    }
+    const fd = openDir(this.abs(dir), () => this.shown(dir));
+    this.dirFds.set(key, fd);
+    return fd;
+  }
+
+  /**
+   * Closes the directory descriptors: a directory removed or renamed (or at
+   * the end) must not be written into through an old descriptor.
+   */
+  forgetDirs(): void {
+    for (const fd of this.dirFds.values()) closeFd(fd, () => "");
+    this.dirFds.clear();
+  }
+
+  /** lstat of `base` in the directory `dir` (known by `key`, see dirFd): no path walk from the root. */
+  lstatIn(key: number, dir: Uint8Array, base: Uint8Array): DestStat | null {
+    let fd: number;
+    try {
+      fd = this.dirFd(key, dir);
+    } catch (e) {
+      // No such directory: nothing is there, as lstat of the whole path says.
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw e;
+    }
+    return lstatAt(fd, base, () => this.shown(dir.length ? Buffer.concat([dir, SLASH, base]) : base));
+  }
+
+  /** A relative name as error messages show it (the whole path). */
+  shown(rel: Uint8Array): string {
+    return Buffer.from(this.abs(rel)).toString("latin1");
   }
 
   /** The path of a relative name (empty = the root itself). */
@@ -79,15 +132,18 @@ export class DestFs {
   }
 
   rmdir(rel: Uint8Array): void {
+    this.forgetDirs();
     fs.rmdirSync(this.abs(rel));
   }
 
   /** Removes whatever is at `rel`, recursively for directories. */
   removeAll(rel: Uint8Array): void {
+    this.forgetDirs();
     fs.rmSync(this.abs(rel), { recursive: true, force: true });
   }
 
   rename(fromRel: Uint8Array, toRel: Uint8Array): void {
+    this.forgetDirs();
     fs.renameSync(this.abs(fromRel), this.abs(toRel));
   }
 
@@ -130,11 +186,18 @@ export class DestFs {
     }
   }
 
+  /** openRead of `base` in the directory `dir` (known by `key`, see dirFd). */
+  openReadIn(key: number, dir: Uint8Array, base: Uint8Array): number {
+    return openReadAt(this.dirFd(key, dir), base, this.openNoatime, () => this.shown(dir.length ? Buffer.concat([dir, SLASH, base]) : base));
+  }
+
   openRead(rel: Uint8Array): number {
     const noatime = this.openNoatime ? (fs.constants.O_NOATIME ?? 0) : 0;
     return fs.openSync(this.abs(rel), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | noatime);
   }
 }
+
+const SLASH = Buffer.from("/");
 
 function statOf(st: fs.BigIntStats | undefined): DestStat | null {
   if (!st) return null;
@@ -162,12 +225,25 @@ function statOf(st: fs.BigIntStats | undefined): DestStat | null {
  */
 export function tempNameFor(rel: Uint8Array): Uint8Array {
   const slash = rel.lastIndexOf(0x2f);
-  const dir = rel.subarray(0, slash + 1);
-  let base = rel.subarray(slash + 1);
+  const base = tempBaseFor(rel.subarray(slash + 1));
+  if (slash < 0) return base;
+  const out = new Uint8Array(slash + 1 + base.length);
+  out.set(rel.subarray(0, slash + 1));
+  out.set(base, slash + 1);
+  return out;
+}
+
+/** The temp file's own name for a base name (see tempNameFor). */
+export function tempBaseFor(name: Uint8Array): Uint8Array {
+  let base = name;
   if (base[0] === 0x2e) base = base.subarray(1);
   const maxName = NAME_MAX - 1 - TMP_SUFFIX_LEN - 1;
   if (base.length > maxName) base = base.subarray(0, maxName);
-  let suffix = ".";
-  for (let i = 0; i < 6; i++) suffix += TMP_CHARS[Math.floor(Math.random() * TMP_CHARS.length)];
-  return Buffer.concat([dir, Buffer.from("."), base, Buffer.from(suffix)]);
+  const out = new Uint8Array(1 + base.length + TMP_SUFFIX_LEN);
+  out[0] = 0x2e;
+  out.set(base, 1);
+  let at = 1 + base.length;
+  out[at++] = 0x2e;
+  for (let i = 0; i < 6; i++) out[at++] = TMP_CHARS.charCodeAt(Math.floor(Math.random() * TMP_CHARS.length));
+  return out;
 }

@@ -135,6 +135,33 @@ export class ChunkReader {
     return out;
   }
 
+  /**
+   * n bytes appended to `out` as the pieces they arrived in, without copying
+   * (a literal token's payload, which would otherwise be joined into a new
+   * buffer whenever it straddles two frames). It must be the item's last
+   * read: once it moves past a chunk, a rewind cannot go back before it.
+   */
+  pieces(n: number, out: Uint8Array[]): void {
+    if (this.available < n) {
+      if (this.ended) throw streamError(`rsync: connection unexpectedly closed (${this.consumed} bytes received so far) [receiver]`);
+      throw UNDERFLOW;
+    }
+    for (let left = n; left > 0; ) {
+      if (this.pos === this.buf.length) {
+        const next = this.queue.shift()!;
+        this.queued -= next.length;
+        this.consumedBefore += this.buf.length;
+        this.buf = next;
+        this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
+        this.pos = this.markPos = 0;
+      }
+      const take = Math.min(this.buf.length - this.pos, left);
+      out.push(this.buf.subarray(this.pos, this.pos + take));
+      this.pos += take;
+      left -= take;
+    }
+  }
+
   varint(): number {
     const v = this.varlong(1, 4);
     return v | 0;

@@ -13,6 +13,7 @@ import { isDir, isLink, isReg } from "../flist/table.ts";
 import type { DestFs, DestStat } from "../fs/dest-fs.ts";
 import type { IdMapper } from "./id-map.ts";
 import { tweakMode } from "./chmod.ts";
+import { fchmodFd, fchownFd, fstatFd, futimesFd } from "../fs/fd-ops.ts";
 
 export const ITEM = {
   REPORT_ATIME: 1 << 0,
@@ -188,6 +189,8 @@ export class AttrRules {
    * nanosecond (after a transfer), "skip" leaves times alone (a kept partial
    * file), or an explicit mtime to set.
    * Returns false when setting the times of a symlink failed (FLAG_TIME_FAILED).
+   * `fd`: the entry is a regular file open for writing (a new temp file, not
+   * under --fake-super), whose owner, mode and times are set through it.
    */
   /** --debug=own: set_file_attrs says whose the entry becomes. */
   ownDebug = 0;
@@ -198,17 +201,19 @@ export class AttrRules {
     if (gid) debugLine(`set gid of ${name} from ${st.gid} to ${w.gid}`);
   }
 
-  apply(dest: DestFs, rel: Uint8Array, row: number, st: DestStat, w: Wanted, time: "window" | "exact" | "skip" | { mtime: number }): boolean {
+  apply(dest: DestFs, rel: Uint8Array, row: number, st: DestStat, w: Wanted, time: "window" | "exact" | "skip" | { mtime: number }, fd = -1): boolean {
     const o = this.o;
     const t = this.t;
     const mode = t.mode[row]!;
     const changeUid = o.owner && this.amRoot && st.uid !== w.uid;
     const changeGid = w.setGroup && st.gid !== w.gid;
+    const shown = () => dest.shown(rel);
     if (this.ownDebug && (changeUid || changeGid)) this.ownershipDebug(rel, st, w, changeUid, changeGid);
     if (!this.fakeSuper && (changeUid || changeGid)) {
-      dest.lchown(rel, changeUid ? w.uid : st.uid, changeGid ? w.gid : st.gid);
+      if (fd >= 0) fchownFd(fd, changeUid ? w.uid : st.uid, changeGid ? w.gid : st.gid, shown);
+      else dest.lchown(rel, changeUid ? w.uid : st.uid, changeGid ? w.gid : st.gid);
       // chown clears setuid/setgid: look again so the mode check below puts them back.
-      if (st.mode & 0o6000) st = dest.lstat(rel) ?? st;
+      if (st.mode & 0o6000) st = (fd >= 0 ? fstatFd(fd, shown) : dest.lstat(rel)) ?? st;
     }
     // A receiving daemon's "incoming chmod" once more (rsync.c set_file_attrs): without -p it changes kept permissions too.
     const newMode = o.daemonChmod.length && !isLink(mode) ? tweakMode(w.mode, o.daemonChmod) : w.mode;
@@ -232,10 +237,12 @@ export class AttrRules {
         gid: o.group ? w.gid : st.gid,
       });
     } else if (!isLink(mode) && (st.mode & CHMOD_BITS) !== (newMode & CHMOD_BITS)) {
-      dest.chmod(rel, newMode);
+      if (fd >= 0) fchmodFd(fd, newMode, shown);
+      else dest.chmod(rel, newMode);
     }
     if (typeof time === "object") {
-      dest.setTimes(rel, time.mtime, 0, isLink(mode));
+      if (fd >= 0) futimesFd(fd, time.mtime, 0, undefined, shown);
+      else dest.setTimes(rel, time.mtime, 0, isLink(mode));
       return true;
     }
     if (time === "skip") return true;
@@ -251,7 +258,8 @@ export class AttrRules {
       atime !== undefined && !this.timesOmitted(mode) && (time === "exact" || st.atime === undefined || !sameTime(o.modifyWindow, atime, 0, st.atime, 0));
     if (setMtime || setAtime) {
       try {
-        dest.setTimes(rel, setMtime ? t.mtime[row]! : st.mtime, setMtime ? t.nsec[row]! : st.nsec, isLink(mode), setAtime ? atime : undefined);
+        if (fd >= 0) futimesFd(fd, setMtime ? t.mtime[row]! : st.mtime, setMtime ? t.nsec[row]! : st.nsec, setAtime ? atime : undefined, shown);
+        else dest.setTimes(rel, setMtime ? t.mtime[row]! : st.mtime, setMtime ? t.nsec[row]! : st.nsec, isLink(mode), setAtime ? atime : undefined);
       } catch (e) {
         if (isLink(mode)) return false;
         throw e;

@@ -156,6 +156,8 @@ export class Generator {
       this.finishedLists();
     }
 
+    // generate_files' delete_in_dir(NULL): deletion while generating is over.
+    if (this.deleter.duringMode) this.deleter.endPass();
     // Phase 1 (redo): wait until the sender has ended phase 0, re-requesting failed files meanwhile.
     this.redoPass = true;
     this.phaseDebug(1);
@@ -799,7 +801,7 @@ export class Generator {
     // A file kept by an interrupted earlier run (--partial-dir) is the best basis there is.
     const partial = this.partialBasis(rel);
     if (!this.redoPass && existing) {
-      if (this.upToDate(row, rel, existing)) {
+      if (this.upToDate(row, rel, existing, true)) {
         if (partial && !o.dryRun) removePartialFile(x.dest, partial.rel);
         const w = this.attrs.wanted(row, existing);
         if (!o.dryRun) this.setAttrs(rel, row, existing, w, o.checksum);
@@ -886,26 +888,33 @@ export class Generator {
   }
 
   /** generator.c quick_check_ok for a regular file. */
-  private upToDate(row: number, rel: Uint8Array, st: DestStat): boolean {
+  private upToDate(row: number, rel: Uint8Array, st: DestStat, ownDest = false): boolean {
     const x = this.x;
     const o = x.o;
     if (st.size !== x.t.size[row]) return false;
     if (o.checksum) {
       const want = x.t.extras.get(row)?.checksum;
-      return want !== undefined && Buffer.compare(this.fileChecksum(rel, want.length, st.size), want) === 0;
+      return want !== undefined && Buffer.compare(this.fileChecksum(rel, want.length, st.size, ownDest ? row : -1), want) === 0;
     }
     if (o.sizeOnly) return true;
     if (o.ignoreTimes) return false;
     return !this.attrs.mtimeDiffers(row, st);
   }
 
-  /** file_checksum over the `size` bytes the stat said (a --write-devices char device such as /dev/zero never ends). */
-  private fileChecksum(rel: Uint8Array, length: number, size: number): Uint8Array {
+  /** fileChecksum's read buffer, made once (a new one per file cost more than the hashing). */
+  private checksumBuffer: Uint8Array | null = null;
+
+  /**
+   * file_checksum over the `size` bytes the stat said (a --write-devices char device such as /dev/zero never ends).
+   * `row`: the file is the entry's own destination, opened through its directory's descriptor.
+   */
+  private fileChecksum(rel: Uint8Array, length: number, size: number, row = -1): Uint8Array {
     const x = this.x;
     const hasher = fileListHasher(x.s.sums);
-    const fd = x.dest.openRead(rel);
+    const base = row >= 0 && x.dest.fdOps && !x.soloName ? x.t.baseName(row) : null;
+    const fd = base && base[0] !== 0x2f ? x.dest.openReadIn(x.t.dirId[row]!, x.t.dirName(row), base) : x.dest.openRead(rel);
     try {
-      const buf = new Uint8Array(READ_CHUNK);
+      const buf = (this.checksumBuffer ??= new Uint8Array(READ_CHUNK));
       for (let left = size; left > 0; ) {
         const n = fs.readSync(fd, buf, 0, Math.min(buf.length, left), null);
         if (n <= 0) break;

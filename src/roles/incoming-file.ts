@@ -8,7 +8,8 @@
 import * as fs from "node:fs";
 import type { SumHead } from "../delta/sum-head.ts";
 import type { DestFs } from "../fs/dest-fs.ts";
-import { tempNameFor } from "../fs/dest-fs.ts";
+import { tempBaseFor, tempNameFor } from "../fs/dest-fs.ts";
+import { closeFd, createAt, fdOpsAvailable, renameAt, unlinkAt, writeAllFd } from "../fs/fd-ops.ts";
 import type { Hasher } from "../native/index.ts";
 import { FALLOC_FL_KEEP_SIZE, fallocate } from "../fs/libc.ts";
 import { SparseWriter } from "../fs/sparse-write.ts";
@@ -19,10 +20,17 @@ import { resolve } from "node:path";
 /** Files up to this size are kept in memory and written in one go. */
 const WRITE_BATCH = 1 << 20;
 const PREFIX_CHUNK = 1 << 20;
+const SLASH = Buffer.from("/");
 
 export interface IncomingSpec {
   /** The destination (relative to the destination root). */
   rel: Uint8Array;
+  /**
+   * The destination as a directory and a name in it, when the temp file may
+   * be made and put in place through the directory's descriptor (DestFs.dirFd
+   * with `dirKey`); null: by whole paths.
+   */
+  at?: { dirKey: number; dir: Uint8Array; base: Uint8Array } | null;
   head: SumHead;
   /** Where matched blocks come from; null without a basis. */
   basisRel: Uint8Array | null;
@@ -49,7 +57,12 @@ export interface IncomingSpec {
 export class IncomingFile {
   literal = 0;
   matched = 0;
-  private readonly temp: Uint8Array | null;
+  /** The temp file's path (made when first asked for on the descriptor path); null when writing in place. */
+  private tempPath: Uint8Array | null = null;
+  /** The temp file's name in its directory's descriptor (spec.at), or null. */
+  private readonly tempBase: Uint8Array | null = null;
+  /** The temp file exists (it is made on the first write). */
+  private created = false;
   private fd = -1;
   private basisFd = -1;
   /** Where the next byte of the file goes. */
@@ -70,7 +83,9 @@ export class IncomingFile {
     readonly spec: IncomingSpec,
     private readonly hasher: Hasher,
   ) {
-    this.temp = spec.inplace ? null : tempNameFor(spec.rel);
+    if (spec.inplace) this.tempPath = null;
+    else if (spec.at) this.tempBase = tempBaseFor(spec.at.base);
+    else this.tempPath = tempNameFor(spec.rel);
     if (spec.basisRel && spec.head.count > 0) {
       try {
         this.basisFd = dest.openRead(spec.basisRel);
@@ -127,6 +142,30 @@ export class IncomingFile {
     return this.spec.rel;
   }
 
+  /** The temp file (relative path), or null when writing in place. */
+  private get temp(): Uint8Array | null {
+    if (this.tempPath === null && this.tempBase) {
+      const dir = this.spec.at!.dir;
+      this.tempPath = dir.length ? Buffer.concat([dir, SLASH, this.tempBase]) : this.tempBase;
+    }
+    return this.tempPath;
+  }
+
+  /**
+   * The directory's descriptor, asked for at each use: DestFs may have
+   * closed it meanwhile (a directory removed elsewhere), and then opens it
+   * again by path.
+   */
+  private dirFdNow(): number {
+    const at = this.spec.at!;
+    return this.dest.dirFd(at.dirKey, at.dir);
+  }
+
+  /** Whether attributes can be set through the open temp file (see close). */
+  get byDescriptor(): boolean {
+    return this.tempBase !== null;
+  }
+
   literalData(data: Uint8Array): void {
     this.hasher.update(data);
     this.literal += data.length;
@@ -170,14 +209,18 @@ export class IncomingFile {
 
   private flush(): void {
     if (this.fd < 0) {
-      this.fd = this.dest.createExclusive(this.temp!, this.spec.createMode);
+      if (this.tempBase) {
+        this.fd = createAt(this.dirFdNow(), this.tempBase, this.spec.createMode, () => this.dest.shown(this.temp!));
+        this.created = true;
+      } else this.fd = this.dest.createExclusive(this.temp!, this.spec.createMode);
       if (this.spec.preallocate) this.allocate();
       if (this.spec.sparse) this.sparse = new SparseWriter(this.fd, this.oldLength);
     }
-    const data = Buffer.concat(this.chunks, this.pending);
     try {
-      if (this.sparse) this.sparse.write(data, this.offset);
-      else fs.writeSync(this.fd, data);
+      // Chunks go out as they are (one writev), not copied together first.
+      if (this.sparse) this.sparse.write(Buffer.concat(this.chunks, this.pending), this.offset);
+      else if (fdOpsAvailable) writeAllFd(this.fd, this.chunks, () => this.dest.shown(this.temp ?? this.spec.rel));
+      else fs.writeSync(this.fd, Buffer.concat(this.chunks, this.pending));
     } catch (e) {
       throw this.writeFailed(e);
     }
@@ -210,8 +253,10 @@ export class IncomingFile {
   /**
    * Closes the rebuilt file and returns where it is now (the temp file, or
    * the destination when updating in place), ready for its attributes.
+   * `beforeClose` gets the open descriptor when byDescriptor (its
+   * attributes are set through it: times go last, after every write).
    */
-  close(): Uint8Array {
+  close(beforeClose?: (fd: number, temp: Uint8Array) => void): Uint8Array {
     this.closeBasis();
     if (this.spec.inplace) {
       // What was longer than the new content goes.
@@ -225,13 +270,28 @@ export class IncomingFile {
       if (this.spec.sparse || this.spec.preallocate) fs.ftruncateSync(this.fd, this.offset);
     }
     if (this.spec.fsync) fs.fsyncSync(this.fd);
+    const where = this.temp ?? this.spec.rel;
+    if (this.tempBase) {
+      const fd = this.fd;
+      try {
+        beforeClose?.(fd, where);
+      } finally {
+        this.fd = -1;
+        closeFd(fd, () => this.dest.shown(where));
+      }
+      return where;
+    }
     fs.closeSync(this.fd);
     this.fd = -1;
-    return this.temp ?? this.spec.rel;
+    return where;
   }
 
   /** Puts a closed temp file in place, or at `at` (--delay-updates); nothing to do when updating in place. */
   install(at: Uint8Array = this.spec.rel): void {
+    if (this.tempBase && at === this.spec.rel) {
+      renameAt(this.dirFdNow(), this.tempBase, this.spec.at!.base, () => this.dest.shown(this.temp!));
+      return;
+    }
     if (this.temp) this.dest.rename(this.temp, at);
   }
 
@@ -274,7 +334,9 @@ export class IncomingFile {
 
   private removeTemp(): void {
     try {
-      this.dest.unlink(this.temp!);
+      // (Never created: there is no directory descriptor yet either.)
+      if (this.tempBase && this.created) unlinkAt(this.dirFdNow(), this.tempBase, () => "");
+      else if (!this.tempBase) this.dest.unlink(this.temp!);
     } catch {
       // never created
     }

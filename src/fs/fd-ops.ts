@@ -1,0 +1,218 @@
+/**
+ * Descriptor-relative file operations through libc (Linux): the receiver's
+ * per-file path (create the temp file, write it, set its attributes, rename
+ * it into place) and the generator's stat of each destination entry.
+ *
+ * node's fs functions take whole paths: every call walks the destination
+ * path again in the kernel, and costs a path buffer and (for a stat) a
+ * Stats object in JS. Here names are relative to an open directory
+ * (openat, renameat, statx), attributes go through the file's own
+ * descriptor (fchmod, fchown, futimens), and names are passed in a reused
+ * NUL-terminated buffer. Upstream gets the short walks by working from
+ * inside the destination (chdir); a directory descriptor does the same
+ * per directory.
+ *
+ * Errors are thrown as node's fs errors are (code, errno, syscall, path),
+ * so callers report them alike.
+ */
+import * as fs from "node:fs";
+import { FFIType, ptr } from "bun:ffi";
+import { openLibcWith } from "./libc.ts";
+import { systemError } from "./errors.ts";
+import type { EntryStat } from "../native/api.ts";
+
+/** Only Linux has statx and the O_* values used here; elsewhere DestFs keeps to paths. */
+export const fdOpsAvailable = process.platform === "linux";
+
+const libc = fdOpsAvailable
+  ? openLibcWith({
+      openat: { args: [FFIType.i32, FFIType.ptr, FFIType.i32, FFIType.u32], returns: FFIType.i32 },
+      renameat: { args: [FFIType.i32, FFIType.ptr, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+      unlinkat: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+      statx: { args: [FFIType.i32, FFIType.ptr, FFIType.i32, FFIType.u32, FFIType.ptr], returns: FFIType.i32 },
+      futimens: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+      fchmod: { args: [FFIType.i32, FFIType.u32], returns: FFIType.i32 },
+      fchown: { args: [FFIType.i32, FFIType.u32, FFIType.u32], returns: FFIType.i32 },
+      write: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64_fast },
+      writev: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i64_fast },
+      close: { args: [FFIType.i32], returns: FFIType.i32 },
+    })
+  : null;
+
+const C = fs.constants;
+const O_CLOEXEC = 0o2000000;
+const AT_SYMLINK_NOFOLLOW = 0x100;
+const AT_EMPTY_PATH = 0x1000;
+const STATX_BASIC_STATS = 0x7ff;
+const ENOENT = 2;
+const EINTR = 4;
+const UTIME_OMIT = (1 << 30) - 2;
+const IOV_MAX = 1024;
+const NAME_MAX = 255;
+
+/** Names go to libc NUL-terminated, copied into these (two: a rename takes both names at once). */
+const nameA = new Uint8Array(NAME_MAX + 2);
+const nameB = new Uint8Array(NAME_MAX + 2);
+const EMPTY_NAME = new Uint8Array(1);
+const statxBuf = new Uint8Array(256);
+const statxView = new DataView(statxBuf.buffer);
+const times = new BigInt64Array(4);
+const iov = new BigUint64Array(IOV_MAX * 2);
+
+function cName(name: Uint8Array, into: Uint8Array): Uint8Array {
+  // A longer name is the kernel's to refuse (ENAMETOOLONG): hand it over whole.
+  const out = name.length <= NAME_MAX ? into : new Uint8Array(name.length + 1);
+  out.set(name);
+  out[name.length] = 0;
+  return out;
+}
+
+const lib = () => libc!.symbols;
+const fail = (syscall: string, shown: () => string) => systemError(libc!.errno(), syscall, shown());
+
+/** Opens the directory `path` (a whole path, bytes) for the *At calls below. */
+export function openDir(path: Uint8Array, shown: () => string): number {
+  const fd = lib().openat(-100, cName(path, nameA), C.O_RDONLY | C.O_DIRECTORY | O_CLOEXEC, 0);
+  if (fd < 0) throw fail("open", shown);
+  return fd;
+}
+
+/** Creates `name` in the directory exclusively with exactly `mode` (the umask is 0), for writing. */
+export function createAt(dirFd: number, name: Uint8Array, mode: number, shown: () => string): number {
+  const fd = lib().openat(dirFd, cName(name, nameA), C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW | O_CLOEXEC, mode);
+  if (fd < 0) throw fail("open", shown);
+  return fd;
+}
+
+/** Opens `name` in the directory for reading (never through a symlink; --open-noatime leaves its access time). */
+export function openReadAt(dirFd: number, name: Uint8Array, noatime: boolean, shown: () => string): number {
+  const flags = C.O_RDONLY | C.O_NOFOLLOW | O_CLOEXEC | (noatime ? (C.O_NOATIME ?? 0) : 0);
+  const fd = lib().openat(dirFd, cName(name, nameA), flags, 0);
+  if (fd < 0) throw fail("open", shown);
+  return fd;
+}
+
+export function renameAt(dirFd: number, from: Uint8Array, to: Uint8Array, shown: () => string): void {
+  if (lib().renameat(dirFd, cName(from, nameA), dirFd, cName(to, nameB)) !== 0) throw fail("rename", shown);
+}
+
+export function unlinkAt(dirFd: number, name: Uint8Array, shown: () => string): void {
+  if (lib().unlinkat(dirFd, cName(name, nameA), 0) !== 0) throw fail("unlink", shown);
+}
+
+/** lstat of `name` in the directory; null when there is none (ENOENT: node's lstat with throwIfNoEntry false). */
+export function lstatAt(dirFd: number, name: Uint8Array, shown: () => string): EntryStat | null {
+  if (lib().statx(dirFd, cName(name, nameA), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, statxBuf) !== 0) {
+    const errno = libc!.errno();
+    if (errno === ENOENT) return null;
+    throw systemError(errno, "lstat", shown());
+  }
+  return decodeStatx();
+}
+
+/** fstat of an open file. */
+export function fstatFd(fd: number, shown: () => string): EntryStat {
+  if (lib().statx(fd, EMPTY_NAME, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, statxBuf) !== 0) throw fail("fstat", shown);
+  return decodeStatx();
+}
+
+export function fchmodFd(fd: number, mode: number, shown: () => string): void {
+  if (lib().fchmod(fd, mode & 0o7777) !== 0) throw fail("chmod", shown);
+}
+
+export function fchownFd(fd: number, uid: number, gid: number, shown: () => string): void {
+  if (lib().fchown(fd, uid, gid) !== 0) throw fail("chown", shown);
+}
+
+/** The mtime to the nanosecond, and the atime (whole seconds) when given. */
+export function futimesFd(fd: number, mtime: number, nsec: number, atime: number | undefined, shown: () => string): void {
+  times[0] = atime === undefined ? 0n : BigInt(atime);
+  times[1] = atime === undefined ? BigInt(UTIME_OMIT) : 0n;
+  times[2] = BigInt(mtime);
+  times[3] = BigInt(nsec);
+  if (lib().futimens(fd, times) !== 0) throw fail("utimensat", shown);
+}
+
+/** Writes all of `chunks` at the file's position (one writev for up to IOV_MAX of them). */
+export function writeAllFd(fd: number, chunks: Uint8Array[], shown: () => string): void {
+  if (chunks.length === 1) return writeOne(fd, chunks[0]!, shown);
+  for (let first = 0; first < chunks.length; ) {
+    const count = Math.min(IOV_MAX, chunks.length - first);
+    let total = 0;
+    for (let i = 0; i < count; i++) {
+      const c = chunks[first + i]!;
+      iov[2 * i] = c.length ? BigInt(ptr(c)) : 0n;
+      iov[2 * i + 1] = BigInt(c.length);
+      total += c.length;
+    }
+    const n = Number(lib().writev(fd, iov, count));
+    if (n < 0) {
+      if (libc!.errno() === EINTR) continue;
+      throw fail("write", shown);
+    }
+    if (n === total) {
+      first += count;
+      continue;
+    }
+    // A short write: the rest one chunk at a time.
+    let left = n;
+    for (let i = first; i < first + count; i++) {
+      const c = chunks[i]!;
+      if (left >= c.length) left -= c.length;
+      else {
+        writeOne(fd, c.subarray(left), shown);
+        left = 0;
+      }
+    }
+    first += count;
+  }
+}
+
+function writeOne(fd: number, data: Uint8Array, shown: () => string): void {
+  for (let at = 0; at < data.length; ) {
+    const n = Number(lib().write(fd, at ? data.subarray(at) : data, data.length - at));
+    if (n < 0) {
+      if (libc!.errno() === EINTR) continue;
+      throw fail("write", shown);
+    }
+    at += n;
+  }
+}
+
+export function closeFd(fd: number, shown: () => string): void {
+  if (lib().close(fd) !== 0) throw fail("close", shown);
+}
+
+/** glibc's dev_t encoding, as node's stat gives st_dev. */
+function makedev(major: number, minor: number): bigint {
+  const ma = BigInt(major >>> 0);
+  const mi = BigInt(minor >>> 0);
+  return ((ma & 0xfffn) << 8n) | ((ma & ~0xfffn) << 32n) | (mi & 0xffn) | ((mi & ~0xffn) << 12n);
+}
+
+/** The statx record as DestFs's lstat splits a stat (seconds by truncation, as statOf does). */
+function decodeStatx(): EntryStat {
+  const v = statxView;
+  let mtime = Number(v.getBigInt64(112, true));
+  let nsec = v.getUint32(120, true);
+  if (mtime < 0 && nsec > 0) {
+    mtime += 1;
+    nsec -= 1_000_000_000;
+  }
+  let atime = Number(v.getBigInt64(64, true));
+  if (atime < 0 && v.getUint32(72, true) > 0) atime += 1;
+  return {
+    mode: v.getUint16(28, true),
+    size: Number(v.getBigUint64(40, true)),
+    mtime,
+    nsec,
+    uid: v.getUint32(20, true),
+    gid: v.getUint32(24, true),
+    dev: makedev(v.getUint32(136, true), v.getUint32(140, true)),
+    ino: v.getBigUint64(32, true),
+    nlink: v.getUint32(16, true),
+    rdevMajor: v.getUint32(128, true),
+    rdevMinor: v.getUint32(132, true),
+    atime,
+  };
+}

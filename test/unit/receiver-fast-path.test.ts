@@ -1,0 +1,143 @@
+/**
+ * The receiver's fast paths: literal data taken from the reader as the
+ * pieces it arrived in (ChunkReader.pieces), and DestFs's
+ * descriptor-relative operations (fs/fd-ops.ts) giving what the path-based
+ * ones give.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { ChunkReader, UNDERFLOW } from "../../src/protocol/reader.ts";
+import { DestFs, tempBaseFor, tempNameFor } from "../../src/fs/dest-fs.ts";
+import { fdOpsAvailable, fstatFd, futimesFd, writeAllFd, closeFd, createAt, renameAt } from "../../src/fs/fd-ops.ts";
+
+const enc = (s: string) => new Uint8Array(Buffer.from(s));
+
+describe("ChunkReader.pieces", () => {
+  test("any cut of the stream: the pieces join to the bytes, and what follows reads on", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 300 }), fc.array(fc.nat(320), { maxLength: 8 }), fc.nat(300), (bytes, cuts, rawN) => {
+        const n = rawN % (bytes.length + 1);
+        const r = new ChunkReader();
+        let from = 0;
+        for (const cut of [...new Set(cuts)].sort((a, b) => a - b)) {
+          if (cut > from && cut < bytes.length) {
+            r.push(bytes.subarray(from, cut));
+            from = cut;
+          }
+        }
+        r.push(bytes.subarray(from));
+        const out: Uint8Array[] = [];
+        r.mark();
+        r.pieces(n, out);
+        expect(Buffer.concat(out)).toEqual(Buffer.from(bytes.subarray(0, n)));
+        expect(r.consumed).toBe(n);
+        expect(r.available).toBe(bytes.length - n);
+        if (n < bytes.length) expect(r.u8()).toBe(bytes[n]!);
+      }),
+    );
+  });
+
+  test("too few bytes: UNDERFLOW and nothing consumed, so the item is retried whole", () => {
+    const r = new ChunkReader();
+    r.push(enc("abc"));
+    r.push(enc("de"));
+    r.mark();
+    expect(r.u8()).toBe(0x61);
+    const out: Uint8Array[] = [];
+    expect(() => r.pieces(5, out)).toThrow();
+    try {
+      r.pieces(5, out);
+    } catch (e) {
+      expect(e).toBe(UNDERFLOW);
+    }
+    expect(out).toEqual([]);
+    r.rewind();
+    r.push(enc("f"));
+    expect(r.u8()).toBe(0x61);
+    r.pieces(5, out);
+    expect(Buffer.concat(out).toString()).toBe("bcdef");
+  });
+});
+
+describe("temp names", () => {
+  test("tempNameFor is the directory plus tempBaseFor's name: .NAME.XXXXXX, a leading dot dropped, shortened to fit", () => {
+    const t = Buffer.from(tempNameFor(enc("dir/sub/.hidden"))).toString();
+    expect(t).toMatch(/^dir\/sub\/\.hidden\.[A-Za-z0-9]{6}$/);
+    expect(Buffer.from(tempBaseFor(enc("file.c"))).toString()).toMatch(/^\.file\.c\.[A-Za-z0-9]{6}$/);
+    expect(Buffer.from(tempNameFor(enc("top"))).toString()).toMatch(/^\.top\.[A-Za-z0-9]{6}$/);
+    expect(tempBaseFor(new Uint8Array(300).fill(0x61)).length).toBe(255 - 1);
+  });
+});
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), "oc-fdops-"));
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+describe.if(fdOpsAvailable)("DestFs through directory descriptors", () => {
+  test("lstatIn gives lstat's answer, for files, symlinks, missing names and missing directories", () => {
+    const d = new DestFs(root);
+    fs.mkdirSync(path.join(root, "a"));
+    fs.writeFileSync(path.join(root, "a", "f"), "12345");
+    fs.symlinkSync("nowhere", path.join(root, "a", "l"));
+    fs.utimesSync(path.join(root, "a", "f"), 1_000_000_000.25, 1_234_567_890.5);
+    for (const name of ["f", "l"]) {
+      const viaFd = d.lstatIn(7, enc("a"), enc(name));
+      expect(viaFd).toEqual(d.lstat(enc(`a/${name}`)));
+    }
+    expect(d.lstatIn(7, enc("a"), enc("none"))).toBeNull();
+    expect(d.lstatIn(8, enc("missing"), enc("x"))).toBeNull();
+    d.forgetDirs();
+  });
+
+  test("a directory removed and made again through DestFs is not reached through its old descriptor", () => {
+    const d = new DestFs(root);
+    fs.mkdirSync(path.join(root, "b"));
+    fs.writeFileSync(path.join(root, "b", "old"), "x");
+    expect(d.lstatIn(3, enc("b"), enc("old"))).not.toBeNull();
+    d.unlink(enc("b/old"));
+    d.rmdir(enc("b"));
+    d.mkdir(enc("b"), 0o755);
+    fs.writeFileSync(path.join(root, "b", "new"), "y");
+    expect(d.lstatIn(3, enc("b"), enc("new"))).not.toBeNull();
+    d.forgetDirs();
+  });
+
+  test("a file made, written, timed and renamed through descriptors", () => {
+    const d = new DestFs(root);
+    fs.mkdirSync(path.join(root, "c"));
+    const dirFd = d.dirFd(5, enc("c"));
+    const fd = createAt(dirFd, enc(".f.XXXXXX"), 0o640, () => "");
+    writeAllFd(fd, [enc("hello "), enc(""), enc("world")], () => "");
+    futimesFd(fd, 1_500_000_000, 123_456_789, undefined, () => "");
+    const st = fstatFd(fd, () => "");
+    closeFd(fd, () => "");
+    renameAt(dirFd, enc(".f.XXXXXX"), enc("f"), () => "");
+    d.forgetDirs();
+    expect(fs.readFileSync(path.join(root, "c", "f"), "utf8")).toBe("hello world");
+    const now = fs.statSync(path.join(root, "c", "f"), { bigint: true });
+    expect(now.mtimeNs).toBe(1_500_000_000_123_456_789n);
+    expect(Number(now.mode) & 0o7777).toBe(0o640 & ~process.umask());
+    expect(st.size).toBe(11);
+    expect(st.ino).toBe(now.ino);
+    expect(st.dev).toBe(now.dev);
+  });
+
+  test("errors read like node's: code, errno and the whole path", () => {
+    const d = new DestFs(root);
+    fs.mkdirSync(path.join(root, "e"));
+    fs.writeFileSync(path.join(root, "e", "taken"), "");
+    const dirFd = d.dirFd(9, enc("e"));
+    let caught: NodeJS.ErrnoException | null = null;
+    try {
+      createAt(dirFd, enc("taken"), 0o600, () => d.shown(enc("e/taken")));
+    } catch (e) {
+      caught = e as NodeJS.ErrnoException;
+    }
+    expect(caught?.code).toBe("EEXIST");
+    expect(caught?.errno).toBe(-17);
+    expect(caught?.message).toContain(path.join(root, "e", "taken"));
+    d.forgetDirs();
+  });
+});
