@@ -11,6 +11,7 @@
 import { MSG, writeFrameHeader } from "../protocol/mux.ts";
 import { ByteWriter } from "../protocol/writer.ts";
 import type { Channel } from "./channel.ts";
+import { ByteQueue } from "./byte-queue.ts";
 
 /** Largest MSG_DATA payload we send (upstream's output buffer is 64 KiB). */
 const MAX_DATA_FRAME = 0x10000 - 4;
@@ -18,15 +19,14 @@ const MAX_DATA_FRAME = 0x10000 - 4;
 const HEADER = 4;
 /** Pending data at which waitWritable sends it without waiting to be idle (upstream flushes a full 32 KiB buffer). */
 const FLUSH_AT = 32 * 1024;
-/** Producers should wait (waitWritable) while this much is queued for the channel. */
-const BACKLOG_LIMIT = 4 << 20;
+/** Producers should wait (waitWritable) while this much is queued for the channel (a full socket buffer's worth is plenty). */
+const BACKLOG_LIMIT = 1 << 20;
 const RESOLVED = Promise.resolve();
 
 export class Output {
   private readonly pending = new ByteWriter(1 << 17, HEADER);
-  /** Bytes the channel did not take yet (our own copies). */
-  private readonly queue: Uint8Array[] = [];
-  private queued = 0;
+  /** Bytes the channel did not take yet (our own copies), in order. */
+  private readonly queue = new ByteQueue();
   private isMultiplexed = false;
   private scheduled = false;
   private closed = false;
@@ -122,7 +122,7 @@ export class Output {
     this.pending.clear();
   }
 
-  /** Hands bytes we do not own to the channel; what it does not take now is copied into the queue. */
+  /** Hands bytes to the channel (after whatever is queued); what it does not take now is copied into the queue. */
   private send(bytes: Uint8Array): void {
     if (this.closed) return;
     let written = 0;
@@ -132,32 +132,24 @@ export class Output {
       if (written > 0) this.lastActivity = Date.now();
       if (written === bytes.length) return;
     }
-    const rest = bytes.slice(written);
-    this.queue.push(rest);
-    this.queued += rest.length;
+    this.queue.push(written === 0 ? bytes : bytes.subarray(written));
   }
 
   private enqueue(bytes: Uint8Array): void {
-    if (this.closed) return;
-    this.queue.push(bytes);
-    this.queued += bytes.length;
-    this.pump();
+    this.send(bytes);
   }
 
   private pump(): void {
-    while (this.queue.length > 0) {
-      const head = this.queue[0]!;
+    const q = this.queue;
+    while (q.length > 0) {
+      const head = q.peek();
       const written = this.channel.write(head);
       this.bytesSent += written;
       if (written > 0) this.lastActivity = Date.now();
-      this.queued -= written;
-      if (written < head.length) {
-        this.queue[0] = head.subarray(written);
-        return; // the channel calls onDrain when it can take more
-      }
-      this.queue.shift();
+      q.consume(written);
+      if (written < head.length) return; // the channel calls onDrain when it can take more
     }
-    if (this.queued < BACKLOG_LIMIT && this.waiters.length > 0) {
+    if (this.waiters.length > 0) {
       for (const wake of this.waiters.splice(0)) wake();
     }
   }
@@ -165,14 +157,14 @@ export class Output {
   /** Resolves when the backlog is small enough to keep producing; a frame's worth of pending data is sent first. */
   waitWritable(): Promise<void> {
     if (this.pending.size >= FLUSH_AT) this.flush();
-    if (this.queued < BACKLOG_LIMIT) return RESOLVED;
+    if (this.queue.length < BACKLOG_LIMIT) return RESOLVED;
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
   /** Resolves when every byte written so far has been accepted by the channel. */
   async drained(): Promise<void> {
     this.flush();
-    while (this.queued > 0) {
+    while (this.queue.length > 0) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
   }

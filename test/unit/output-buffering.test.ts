@@ -7,6 +7,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import type { Channel } from "../../src/io/channel.ts";
+import { ByteQueue } from "../../src/io/byte-queue.ts";
 import { Output } from "../../src/io/output.ts";
 import { Demultiplexer, MSG } from "../../src/protocol/mux.ts";
 
@@ -151,5 +152,43 @@ describe("Output buffering", () => {
     await idle();
     expect(Buffer.from(ch.bytes()).toString()).toBe("@RSYNCD: 32.0\n");
     expect(out.dataWritten).toBe(14);
+  });
+});
+
+describe("ByteQueue", () => {
+  test("random pushes and partial consumes give back the bytes in order", () => {
+    let seed = 12345;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const q = new ByteQueue();
+    const expected: Uint8Array[] = [];
+    const got: Uint8Array[] = [];
+    let pushed = 0;
+    let taken = 0;
+    for (let round = 0; round < 300; round++) {
+      // Pieces from a few bytes to more than a chunk (256 KiB).
+      const size = rand(8) === 0 ? rand(600_000) : rand(3000);
+      const piece = pattern(size, round);
+      q.push(piece);
+      expected.push(piece);
+      pushed += size;
+      for (let k = rand(3); k >= 0 && q.length > 0; k--) {
+        const view = q.peek();
+        expect(view.length).toBeGreaterThan(0);
+        const take = rand(2) === 0 ? view.length : rand(view.length + 1);
+        got.push(view.slice(0, take));
+        taken += take;
+        q.consume(take);
+      }
+      expect(q.length).toBe(pushed - taken);
+    }
+    while (q.length > 0) {
+      const view = q.peek();
+      got.push(view.slice());
+      q.consume(view.length);
+    }
+    expect(Buffer.concat(got).equals(Buffer.concat(expected))).toBe(true);
   });
 });
