@@ -57,6 +57,7 @@ export async function runServer(o: Options, channel: Channel = stdioChannel()): 
       paths: o.args.slice(1),
       transferLog: log?.transferLog,
       serverLog: log ?? undefined,
+      countAfterSetup: true,
     });
   } finally {
     channel.close();
@@ -76,6 +77,8 @@ export interface ServeRequest {
   transferLog?: TransferLog;
   /** A --server's --log-file: also the start of the list, every message to the client, and the totals at the end. */
   serverLog?: ServerLog;
+  /** The byte totals start after setup_protocol (a --server's; a daemon's count its setup). */
+  countAfterSetup?: boolean;
 }
 
 export interface TransferLog {
@@ -104,10 +107,8 @@ export async function serveTransfer(o: Options, input: Input, output: Output, re
   const serverLog = req.serverLog;
   // cleanup.c log_exit's "total size" (the list's regular files and symlinks), once it is known.
   let totalSize = 0;
-  // Upstream counts the bytes that pass through its buffered I/O, which starts after setup_protocol.
-  const setupBytes = { written: 0, read: 0 };
   const logged = (code: number) => {
-    serverLog?.exit(code, o.sender, { written: output.bytesSent - setupBytes.written, read: input.bytesReceived - setupBytes.read, size: totalSize });
+    serverLog?.exit(code, o.sender, { written: output.bytesSent, read: input.bytesReceived, size: totalSize });
     return code;
   };
   try {
@@ -125,8 +126,12 @@ export async function serveTransfer(o: Options, input: Input, output: Output, re
     });
     // compat.c setup_protocol checks a receiving server's basis dirs against the protocol before anything else.
     if (!o.sender) checkBasisDirProtocol(o, s.protocol);
-    setupBytes.written = output.bytesSent;
-    setupBytes.read = input.bytesReceived;
+    // Under a remote shell upstream counts only the bytes that pass through its buffered I/O, which starts
+    // after setup_protocol: the totals the server reports (its statistics, its log) leave out the setup.
+    if (req.countAfterSetup) {
+      output.bytesSent = 0;
+      input.bytesReceived = 0;
+    }
     output.startMultiplex();
     serverLog?.logMessagesTo(output);
     // --iconv: our lines go to the client in UTF-8 (io.c send_msg converting).
