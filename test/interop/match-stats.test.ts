@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type RunningDaemon, startDaemon } from "../helpers/daemon.ts";
+import { type ModuleConfig, type RunningDaemon, startDaemon } from "../helpers/daemon.ts";
 import { runOc, runRsync } from "../helpers/run.ts";
 import { ageTree } from "../helpers/tree.ts";
 import { collidingBlock, collidingBlocks } from "../helpers/collisions.ts";
@@ -70,7 +70,7 @@ beforeAll(async () => {
   rsh = join(work, "rsh");
   fs.writeFileSync(rsh, '#!/bin/sh\nwhile [ "$1" = "-l" ]; do shift 2; done\nshift\nexec sh -c "$*"\n', { mode: 0o755 });
   fs.mkdirSync(join(work, "w"));
-  const modules = [
+  const modules: ModuleConfig[] = [
     { name: "src", path: src, params: { uid: "0", gid: "0" } },
     { name: "loud", path: src, params: { uid: "0", gid: "0", "max verbosity": "4" } },
     { name: "w", path: join(work, "w"), params: { "read only": "no", uid: "0", gid: "0", "max verbosity": "4" } },
