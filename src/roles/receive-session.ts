@@ -227,6 +227,7 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
     } else throw new RsyncError(RERR.PROTOCOL, `Invalid file index ${ndx} after a single-entry file list`);
   }
   listsAfterFork = true;
+  idsSaid?.forked();
   // main.c get_local_name (a client's only with a list that is not empty).
   if (out.debug.get("RECV") && (req.amServer || first.list.count > 0)) {
     debugLine(`get_local_name count=${lists.lists.reduce((n, l) => n + l.count, 0)} ${req.shownDest ?? req.dest}`);
@@ -352,10 +353,13 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
  */
 function idMapDebug(o: Options, lists: FileLists, decoder: FlistDecoder, wire: ListReceiveOptions, ids: IdMapper, amRoot: boolean) {
   const seen = [new Set<number>(), new Set<number>()] as const;
+  // Upstream's receiver and generator each read the sub-lists (after the fork): each says an id new there.
+  let times = 1;
   const matched = (user: boolean) => (user ? amRoot && wire.preserveUid && (!o.numericIds || o.usermap !== undefined) : wire.preserveGid && (!amRoot || !o.numericIds || o.groupmap !== undefined));
   const say = (user: boolean, id: number, name: Uint8Array | undefined) => {
     seen[user ? 0 : 1].add(id);
-    debugLine(`${user ? "u" : "g"}id ${id}(${name ? Buffer.from(name).toString("latin1") : ""}) maps to ${user ? ids.uid(id) : ids.gid(id)}`);
+    const line = `${user ? "u" : "g"}id ${id}(${name ? Buffer.from(name).toString("latin1") : ""}) maps to ${user ? ids.uid(id) : ids.gid(id)}`;
+    for (let i = 0; i < times; i++) debugLine(line);
   };
   const match = (user: boolean, id: number) => {
     if (!seen[user ? 0 : 1].has(id)) say(user, id, undefined);
@@ -365,6 +369,9 @@ function idMapDebug(o: Options, lists: FileLists, decoder: FlistDecoder, wire: L
     else if (lists.incRecurse && matched(user)) match(user, id);
   };
   return {
+    forked(): void {
+      times = 2;
+    },
     /** recv_id_list: the names of a list that is not incremental, then the ids of its entries. */
     afterIdLists(list: FileList): void {
       if (lists.incRecurse) return;
