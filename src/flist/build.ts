@@ -142,6 +142,8 @@ export interface BuildOptions {
   include?: (name: Uint8Array, isDir: boolean, fsPath: Uint8Array) => boolean;
   /** A directory is about to be read (per-directory merge files are read then). */
   enterDir?: (fsPath: Uint8Array) => void;
+  /** Done with a directory and (not incremental) its subdirectories: send_if_directory's pop_local_filters. */
+  leaveDir?: (fsPath: Uint8Array) => void;
   /** A daemon module's rules exclude this argument: it is reported as missing. */
   hidden?: (name: Uint8Array, isDir: boolean, fsPath: Uint8Array) => boolean;
   /** Messages for the user, worded as upstream's sender words them. */
@@ -942,6 +944,7 @@ export class FlistBuilder {
       const end = b.list.count;
       for (let i = start; i < end; i++) this.sendIfDirectory(b, b.list.ndxStart + i, flags);
     }
+    if (!o.incRecurse) o.leaveDir?.(dirPath);
   }
 
   private sendIfDirectory(b: Building, row: number, flags: number): void {

@@ -19,13 +19,32 @@ import { FilterList, FR, filterMatchLine, type DirScope, type FilterRule, type P
 const latin1 = (b: Uint8Array) => Buffer.from(b).toString("latin1");
 const bytes = (s: string) => new Uint8Array(Buffer.from(s, "latin1"));
 
+/** Where a walk's --debug=FILTER lines go, and who says them ("sender", "generator"). */
+export interface FilterDebug {
+  level: number;
+  who: string;
+  say(line: string): void;
+}
+
 export class DirScopes {
   private readonly scopes = new Map<string, DirScope>();
   private readonly tops = new Set<string>();
   constructor(
     private readonly list: FilterList,
-    private readonly o: { deleteExcluded: boolean; amSender: boolean },
+    private readonly o: { deleteExcluded: boolean; amSender: boolean; debug?: FilterDebug },
   ) {}
+
+  /** --debug=FILTER2 lines (push_local_filters and friends), when asked for. */
+  private debug2(text: string): void {
+    const d = this.o.debug;
+    if (d && d.level >= 2) d.say(`[${d.who}] ${text}`);
+  }
+
+  /** pop_local_filters: what leaving a directory says (the merge lists last to first). */
+  popLines(): void {
+    this.debug2("popping local filters");
+    for (let i = this.list.perDir.length - 1; i >= 0; i--) this.debug2(`popping mergelist #${i} [per-dir ${this.fileName(i)}]`);
+  }
 
   /** The file name a merge rule looks for in each directory (its last component). */
   private fileName(i: number): string {
@@ -81,7 +100,8 @@ export class DirScopes {
     // A ':' rule met in one of these files adds a merge rule, read here too (the list grows as it is walked).
     for (let i = 0; i < this.list.perDir.length; i++) {
       const rule = this.list.perDir[i]!;
-      const local = this.parseFile(rule, join(dir, this.fileName(i)), dir);
+      this.debug2(`pushing mergelist #${i} [per-dir ${this.fileName(i)}]`);
+      const local = this.parseFile(rule, join(dir, this.fileName(i)), dir, i);
       scope.push(rule.flags & FR.NO_INHERIT ? local : [...local, ...(inherited[i] ?? [])]);
     }
     return scope;
@@ -102,7 +122,7 @@ export class DirScopes {
     const parts = dir.slice(start === "/" ? 1 : start.length + 1).split("/");
     let at = start;
     for (let k = 0; k < parts.length; k++) {
-      const local = this.parseFile(rule, join(at, this.fileName(i)), at);
+      const local = this.parseFile(rule, join(at, this.fileName(i)), at, i);
       rules = rule.flags & FR.NO_INHERIT ? local : [...local, ...rules];
       at = join(at, parts[k]!);
     }
@@ -110,14 +130,19 @@ export class DirScopes {
   }
 
   /** One merge file's rules (none when it cannot be read, as upstream skips a missing one). */
-  private parseFile(rule: FilterRule, path: string, dir: string): FilterRule[] {
+  private parseFile(rule: FilterRule, path: string, dir: string, mergeId: number): FilterRule[] {
     let content: Uint8Array;
+    // parse_filter_file (--debug=FILTER2): the file with its rule's flags and the parse flags (XFLG_ANCHORED2ABS).
+    const said = `parse_filter_file(${path},${rule.flags.toString(16)},4)`;
     try {
       content = new Uint8Array(readFileSync(Buffer.from(path, "latin1")));
     } catch {
+      this.debug2(`${said} [not found]`);
       return [];
     }
+    this.debug2(said);
     const sub = new FilterList();
+    if (this.o.debug && this.o.debug.level >= 2) sub.onAddRule = (text) => this.debug2(`add_rule(${text}) [per-dir ${this.fileName(mergeId)}]`);
     const ctx: ParseContext = {
       deleteExcluded: this.o.deleteExcluded,
       readRuleFile: () => content,
@@ -136,10 +161,13 @@ export class DirScopes {
  * Paths are handled as latin1 strings of their bytes (any byte but NUL may
  * be in a name), made absolute against the working directory's bytes.
  */
-function absolute(p: string): string {
+export function absolute(p: string): string {
   return posix.normalize(p.startsWith("/") ? p : `${latin1(Buffer.from(process.cwd()))}/${p}`).replace(/(.)\/+$/, "$1");
 }
 const { dirname, join } = posix;
+
+/** push_local_filters names a directory with its trailing '/'. */
+export const withSlash = (dir: string) => (dir.endsWith("/") ? dir : `${dir}/`);
 
 /**
  * The walk's filter hooks for a list of rules: whether an entry is in, and
@@ -151,12 +179,18 @@ export function filterHooks(
   list: FilterList,
   o: { deleteExcluded: boolean; moduleFilters?: FilterList | null },
   amSender: boolean,
-  debug?: (line: string) => void,
+  debug?: FilterDebug,
+  incRecurse = false,
 ): {
   include?: (name: Uint8Array, isDir: boolean, fsPath: Uint8Array) => boolean;
   enterDir?: (fsPath: Uint8Array) => void;
+  leaveDir?: (fsPath: Uint8Array) => void;
   hidden?: (name: Uint8Array, isDir: boolean, fsPath: Uint8Array) => boolean;
+  /** The walk is over: an incremental one pops what it still has pushed (only merge lists make that say anything). */
+  endWalk?: () => void;
 } {
+  // push_local_filters / pop_local_filters say so for every directory the walk reads (--debug=FILTER2).
+  const say2 = debug && debug.level >= 2 ? (text: string) => debug.say(`[${debug.who}] ${text}`) : undefined;
   const moduleRules = o.moduleFilters ?? null;
   // An entry's transfer root (its path without its list name) is one of a few, one per argument's
   // directory: absolute without the leading '/' for the user's rules (upstream's curr_dir), from the
@@ -173,8 +207,13 @@ export function filterHooks(
   const hidden = moduleRules
     ? (name: Uint8Array, isDir: boolean, fsPath: Uint8Array) => moduleRules.check(name, isDir, rootOf(latin1(fsPath), name, false)) < 0
     : undefined;
-  if (list.empty) return hidden ? { include: (name, isDir, fsPath) => !hidden(name, isDir, fsPath), hidden } : {};
-  const scopes = new DirScopes(list, { deleteExcluded: o.deleteExcluded, amSender });
+  const pushed = say2 && ((fsPath: Uint8Array) => say2(`pushing local filters for ${withSlash(absolute(latin1(fsPath)))}`));
+  if (list.empty) {
+    const popped = say2 && (() => say2("popping local filters"));
+    return { ...(hidden ? { include: (name, isDir, fsPath) => !hidden(name, isDir, fsPath), hidden } : {}), enterDir: pushed, leaveDir: popped };
+  }
+  const scopes = new DirScopes(list, { deleteExcluded: o.deleteExcluded, amSender, debug });
+  let stillPushed = 0;
   return {
     include(name, isDir, fsPath) {
       if (hidden?.(name, isDir, fsPath)) return false;
@@ -182,10 +221,21 @@ export function filterHooks(
       const scope = scopes.active ? scopes.scopeOf(dirname(path)) : undefined;
       const hit = list.matchingRule(name, isDir, rootOf(path, name, true), false, undefined, scope);
       if (!hit) return true;
-      debug?.(filterMatchLine(amSender ? "sender" : "generator", name, isDir, hit));
+      if (debug && debug.level >= 1) debug.say(filterMatchLine(debug.who, name, isDir, hit));
       return (hit.rule.flags & FR.INCLUDE) !== 0;
     },
-    enterDir: scopes.active ? (fsPath) => scopes.enter(latin1(fsPath)) : undefined,
+    enterDir:
+      scopes.active || pushed
+        ? (fsPath) => {
+            pushed?.(fsPath);
+            if (scopes.active) scopes.enter(latin1(fsPath));
+            if (incRecurse && scopes.active) stillPushed++;
+          }
+        : undefined,
+    leaveDir: say2 && (() => scopes.popLines()),
+    endWalk: () => {
+      for (; stillPushed > 0; stillPushed--) scopes.popLines();
+    },
     hidden,
   };
 }

@@ -303,6 +303,26 @@ export class FilterList {
   debugType = "";
   /** Rule files being read (parseFile): rules added meanwhile came from a file's contents. */
   private fileDepth = 0;
+  /**
+   * --debug=FILTER: told each rule as add_rule takes it ("- *.o", the text
+   * with its prefix), and whether its pattern ends in whitespace (upstream
+   * cautions about that from level 1, shows every rule from level 2).
+   */
+  onAddRule: ((text: string, trailingSpace: boolean) => void) | null = null;
+  /** --debug=FILTER2: a new per-directory merge list (add_rule's "activating mergelist #N [per-dir NAME]"). */
+  onActivate: ((id: number, debugType: string) => void) | null = null;
+
+  /** The rule file being read and the number of the line in it (-1 when words are read), for add_rule's text. */
+  private source: { name: string; line: number } | null = null;
+
+  private announce(flags: number, pattern: Uint8Array): void {
+    if (!this.onAddRule) return;
+    const last = pattern[pattern.length - 1];
+    // A rule read from a file is named by where it came from (exclude.c rule_text), never by its text.
+    const from = this.source && (this.source.line < 0 ? this.source.name : `${this.source.name} line ${this.source.line}`);
+    const text = from !== null ? `<rule from ${from}>` : `${rulePrefix({ flags, pattern } as FilterRule, 32, false, false) ?? ""}${Buffer.from(pattern).toString("latin1")}`;
+    this.onAddRule(text, from === null && (last === 0x20 || last === 0x09));
+  }
 
   get empty(): boolean {
     return this.rules.length === 0;
@@ -350,6 +370,7 @@ export class FilterList {
         this.merge(tok.flags, pattern, ctx, onMessage);
         continue;
       }
+      this.announce(tok.flags, pattern);
       this.add(pattern, tok.flags, ctx);
       // "-C": the rule stands for the CVS-style ignore list (made once per list, get_cvs_excludes).
       if (tok.flags & FR.CVS_IGNORE && !this.cvs) this.cvs = cvsExcludes(tok.flags, ctx);
@@ -368,6 +389,7 @@ export class FilterList {
       flags &= ~FR.EXCLUDE_SELF;
     }
     if (flags & FR.PERDIR_MERGE) {
+      this.announce(flags, new Uint8Array(Buffer.from(name, "latin1")));
       const rule: FilterRule = { flags, pattern: new Uint8Array(Buffer.from(name, "latin1")), slashCount: 0, elide: Elide.NONE, wild: null, mergeId: -1, fromFile: this.fileDepth > 0 };
       if (ctx.nestedPerDir) {
         // Inside a per-directory file: the rule stands here for what the top list reads under its name.
@@ -375,7 +397,8 @@ export class FilterList {
         return;
       }
       if (this.perDirId(rule) >= 0) return;
-      this.addPerDir(rule);
+      const id = this.addPerDir(rule);
+      this.onActivate?.(id, perDirDebugType(rule));
       return;
     }
     this.parseFile(name, ctx, flags & ~FR.MERGE_FILE, 0, onMessage);
@@ -392,14 +415,18 @@ export class FilterList {
     // CRLF is one line break, and so is a lone CR.
     const items = template & FR.WORD_SPLIT ? splitWords(content) : ctx.eolNulls ? splitNuls(content) : splitLines(content);
     this.fileDepth++;
+    const outer = this.source;
     try {
-      for (const item of items) {
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i]!;
+        this.source = { name, line: template & FR.WORD_SPLIT ? -1 : i + 1 };
         if (item.length === 0) continue;
         if (!(template & FR.WORD_SPLIT) && (item[0] === 0x3b || item[0] === 0x23)) continue;
         this.parse(item, ctx, template, xflags, onMessage);
       }
     } finally {
       this.fileDepth--;
+      this.source = outer;
     }
   }
 

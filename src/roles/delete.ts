@@ -55,13 +55,19 @@ export class Deleter {
     const t = this.x.t;
     for (const list of this.x.lists.lists) {
       for (let row = list.ndxStart; row < list.ndxStart + list.count; row++) {
+        // do_delete_pass moves its local filters to every other entry's place, files too (change_local_filter_dir).
+        if (!(t.flags[row]! & (F.CONTENT_DIR | F.INACTIVE))) this.pushedFilters(t.path(row));
         if (isDir(t.mode[row]!) && t.flags[row]! & F.CONTENT_DIR && !(t.flags[row]! & F.INACTIVE)) {
           const p = t.path(row);
           if (t.flags[row]! & F.TOP_DIR) this.debugDel(1, `deleting in ${display(p)}`);
-          this.deleteInDir(row, p.length === 1 && p[0] === 0x2e ? new Uint8Array(0) : p, null);
+          const rel = p.length === 1 && p[0] === 0x2e ? new Uint8Array(0) : p;
+          // A directory not there yet (--delete-before) has nothing to delete in.
+          if (rel.length > 0 && !this.x.dest.lstat(rel)) continue;
+          this.deleteInDir(row, rel, null);
         }
       }
     }
+    this.endPass();
   }
 
   /**
@@ -78,6 +84,8 @@ export class Deleter {
       return;
     }
     this.pushedFilters(rel);
+    // With per-directory merge lists the push holds state that is popped when deletion ends (change_local_filter_dir).
+    if (!x.filters.empty && x.filters.perDir.length > 0) this.dirsPushed++;
     const keep = this.namesIn(rel, list);
     if (!x.filters.empty && x.filters.perDir.length > 0) this.dirScopes().enter(Buffer.from(x.dest.abs(rel)).toString("latin1"));
     const entries = this.listSorted(rel);
@@ -101,6 +109,14 @@ export class Deleter {
       if (this.mode === "delay") this.delayed.push({ rel: child, st: e.st });
       else this.deleteItem(child, e.st, false);
     }
+  }
+
+  /** Directories deleteInDir pushed local filters for and has not popped (counted only with merge lists). */
+  private dirsPushed = 0;
+
+  /** delete_in_dir(NULL): the end of a deletion pass pops what is still pushed (--debug=FILTER2). */
+  endPass(): void {
+    for (; this.dirsPushed > 0; this.dirsPushed--) this.poppedFilters();
   }
 
   /** push_local_filters (--debug=FILTER2): the directory whose entries are read next. */

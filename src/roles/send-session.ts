@@ -35,7 +35,7 @@ import type { ItemEvent } from "./reporter.ts";
 import { IOERR_DEL_LIMIT, IOERR_GENERAL, IOERR_VANISHED } from "../flist/decode.ts";
 import { RERR, RsyncError } from "../errors.ts";
 import { closeSync, constants as fsConstants, lstatSync, openSync, readFileSync, statSync } from "node:fs";
-import { readFilterList } from "../server/filter-list.ts";
+import { addRuleDebug, readFilterList } from "../server/filter-list.ts";
 import { FR, type FilterList, type FilterRule } from "../flist/filter.ts";
 import { addCvsRules, addPartialDirRule, filterListFromOptions, writeFilterRules } from "../flist/filter-options.ts";
 import { filterHooks, moduleRelative } from "../flist/dir-merge.ts";
@@ -45,7 +45,7 @@ import type { FileLists } from "../flist/lists.ts";
 import { terminal } from "../output/terminal.ts";
 import { receiverWantsFilterList } from "./receive-session.ts";
 import { SourceRemover } from "./source-removal.ts";
-import { deviceAsFile, deviceContentLength, readLength } from "../fs/device-content.ts";
+import { deviceAsFile, deviceContentLength, readLength, sourceLength } from "../fs/device-content.ts";
 import { becomeCopyAsUser } from "./copy-as.ts";
 import { outputConfig } from "../cli/output-config.ts";
 import type { BatchRecorder } from "../batch/batch-file.ts";
@@ -143,7 +143,8 @@ export async function sendTransfer(request: SendRequest): Promise<SendResult> {
   let filters: FilterList;
   const ruleSide = { amSender: true, protocol: s.protocol, deleteExcluded: o.deleteExcluded };
   if (req.amServer) {
-    filters = await readFilterList(input, s.protocol, o.deleteExcluded);
+    // (A local copy's sending half is upstream's client, which parsed the rules among its options.)
+    filters = await readFilterList(input, s.protocol, o.deleteExcluded, req.local ? undefined : addRuleDebug(outputConfig(o).debug.get("FILTER"), "sender"));
     if (req.local) markRulesFromFiles(filters, o);
     if (o.cvsExclude) addCvsRules(filters, ruleSide, "received");
     // --files-from=-: the client's names come next; they are what we send, inside the one path we were given.
@@ -228,6 +229,7 @@ function accessTime(path: Uint8Array, st: FileStat): number {
 async function sendLists(req: SendRequest, say: Say, started: number, walkFs: WalkFs, filters: FilterList): Promise<SendResult> {
   const { o, s, input, output } = req;
   const debug = outputConfig(o).debug;
+  const filterWalk = filterHooks(filters, o, true, { level: outputConfig(o).debug.get("FILTER"), who: "sender", say: (line) => say("info", line) }, s.incRecurse);
   const builder = new FlistBuilder(
     {
       protocol: s.protocol,
@@ -254,7 +256,7 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
       checksum: o.checksum ? (path) => contentSum(path, s, readFlagsFor(o)) : undefined,
       onMessage: say,
       unconvertible: senderNameCheck(o, s),
-      ...filterHooks(filters, o, true, outputConfig(o).debug.get("FILTER") >= 1 ? (line) => say("info", line) : undefined),
+      ...filterWalk,
       fullName: o.moduleName === undefined ? undefined : moduleFullName(o.moduleName),
       flistDebug: debug.get("FLIST"),
     },
@@ -306,6 +308,8 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
   // --debug=flist3: when no list is left to send; main.c client_run's "file list sent" on a sending client.
   let eofSaid = debug.get("FLIST") < 3;
   const sayEof = () => {
+    // The last list is out: upstream leaves the directories it still had filters pushed for (change_local_filter_dir).
+    if (lists.eof) filterWalk.endWalk?.();
     if (eofSaid || !lists.eof) return;
     eofSaid = true;
     say("info", "[sender] flist_eof=1");
@@ -342,7 +346,7 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
     append: o.append,
     batchOnlyData: req.recorder && o.writeBatch < 0 ? req.recorder.dataSink() : undefined,
     openContent: (row) => openSync(Buffer.from(builder.localPath(row)), readFlags),
-    contentLength: (fd) => deviceContentLength(fd, o.copyDevices),
+    contentLength: (fd) => sourceLength(fd, o.copyDevices),
     displayName: (row) => builder.shownName(row),
     localPath: (row) => builder.localPath(row),
     sendMoreLists: (idle) => {

@@ -87,7 +87,18 @@ const MINE = [
   /^cmd=/,
   /^cmd\[/,
   /^removing duplicate name /,
+  /^\[\w+\] add_rule\(/,
+  /^\[\w+\] (pushing|popping) local filters/,
+  /^\[\w+\] (pushing|popping|activating) mergelist /,
+  /^\[\w+\] parse_filter_file\(/,
 ];
+
+/**
+ * Upstream's client says add_rule for its own options' rules as it parses
+ * them, and only when a --debug=FILTER2 came before them on the command
+ * line (-v levels are applied after parsing); ours says nothing then.
+ */
+const PARSE_TIME = /^\[client\] /;
 
 /** Masks what differs from run to run: destinations, ports, pids, the C source position of _exit_cleanup. */
 function normalize(text: string, dest: string): string {
@@ -111,7 +122,7 @@ const withoutSha1 = (line: string) => (/^(Client|Server) checksum list \(on clie
 const mine = (r: RunResult, dest: string) =>
   normalize(r.stdout, dest)
     .split("\n")
-    .filter((l) => MINE.some((re) => re.test(l)))
+    .filter((l) => MINE.some((re) => re.test(l)) && !PARSE_TIME.test(l))
     .map(withoutSha1)
     .sort();
 
@@ -207,6 +218,24 @@ describe("--debug=FILTER: which rule hid, showed, protected or risked a name", (
       expect(lines.length).toBeGreaterThan(2);
     });
   }
+  for (const mode of ["local", "pull", "push"] as const) {
+    test(`FILTER2: rules added, local filters pushed and popped, per-directory merge files: ${mode}`, async () => {
+      const lines = await compareMine(mode, withRules(["-r", "--delete", "--debug=FILTER2", ...FILTERS]));
+      if (mode !== "pull") expect(lines).toContain("[sender] add_rule(<rule from DEST/../src/sub/.rules line 1>) [per-dir .rules]".replace("DEST/../", `${work}/`));
+      if (mode !== "push") expect(lines.some((l) => l.startsWith("[generator] pushing local filters for "))).toBe(true);
+    });
+  }
+  for (const mode of ["rsh-pull", "rsh-push", "upstream-client-ours-daemon-pull"] as const) {
+    test(`FILTER2 from -vvv on our server: ${mode}`, async () => {
+      const lines = await compareMine(mode, withRules(["-vvv", "-r", "--delete", ...FILTERS, "-f", "- trailing "]));
+      expect(lines.some((l) => / add_rule\(- trailing \) -- CAUTION: trailing whitespace!$/.test(l))).toBe(true);
+    });
+  }
+  test("FILTER2 without incremental recursion, and the delete-before/after passes", async () => {
+    await compareMine("local", withRules(["-r", "--delete", "--no-inc-recursive", "--debug=FILTER2", ...FILTERS]));
+    await compareMine("local", ["-r", "--delete-after", "--debug=FILTER2", "-f", "- *.o"]);
+    await compareMine("local", ["-r", "--delete-before", "--debug=FILTER2,DEL3", "-f", "P zz"]);
+  });
   test("directory rules, --delete-excluded and -C name their list", () =>
     compareMine("local", ["-r", "--delete", "--delete-excluded", "-C", "--debug=FILTER", "-f", "- sub/gone/", "-f", "- old/", "-f", "P zz"]));
 });
