@@ -120,7 +120,10 @@ function connectShell(req: ConnectRequest): Connection {
         throw err;
       }
       if (secluded) {
-        output.data.bytes(secludedArgsBytes([...all.slice(split), ".", ...req.paths], secludedArgConversion(o)));
+        const hidden = [...all.slice(split), ".", ...req.paths];
+        // rsync.c send_protected_args (--debug=CMD).
+        if (outputConfig(o).debug.get("CMD") >= 1) terminal.client(childArgvText("protected args:", hidden));
+        output.data.bytes(secludedArgsBytes(hidden, secludedArgConversion(o)));
         output.flush();
       }
       return exchangeVersions(input, output, protocol);

@@ -199,11 +199,16 @@ export async function daemonHandshake(input: Input, output: Output, req: DaemonR
 
   const args = [...req.serverArgs, ".", ...req.paths.map((p) => daemonPathArg(p, module, req.oldArgs))];
   // util1.c print_child_argv: the user's only (FCLIENT), never logged.
-  if (req.showArgs) terminal.client(Buffer.from(childArgvText("sending daemon args:", args)));
   const split = req.secluded ? secludedStart(args) : args.length;
+  // (Under -s the list stops where the secluded arguments start.)
+  if (req.showArgs) terminal.client(Buffer.from(childArgvText("sending daemon args:", args.slice(0, split))));
   const sep = protocol >= 30 ? "\0" : "\n";
   output.data.bytes(Buffer.from(args.slice(0, split).map((a) => a + sep).join("") + sep));
-  if (req.secluded) output.data.bytes(secludedArgsBytes(args.slice(split), req.convertSecluded));
+  if (req.secluded) {
+    // rsync.c send_protected_args (--debug=CMD).
+    if (req.showArgs) terminal.client(Buffer.from(childArgvText("protected args:", args.slice(split))));
+    output.data.bytes(secludedArgsBytes(args.slice(split), req.convertSecluded));
+  }
   output.flush();
   return { kind: "ready", protocol };
 }

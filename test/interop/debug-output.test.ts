@@ -79,6 +79,7 @@ const MINE = [
   /^deleting in /,
   /^opening (tcp )?connection /,
   /^sending daemon args: /,
+  /^protected args: /,
   /^Connected to /,
   /_exit_cleanup\(/,
   /^client_run waiting on /,
@@ -265,6 +266,20 @@ describe("--debug=CMD, CONNECT, EXIT, PROTO and NSTR: how the run starts and end
       expect(lines.some((l) => l.includes("_exit_cleanup("))).toBe(true);
     });
   }
+  for (const mode of ["pull", "push"] as const) {
+    test(`-s: the protected arguments are shown apart: ${mode}`, async () => {
+      const lines = await compareMine(mode, ["-r", "-s", "--debug=CMD"]);
+      expect(lines.some((l) => l.startsWith("protected args: . "))).toBe(true);
+    });
+  }
+  test("-s over a remote shell", async () => {
+    const dest = join(work, "rsh-secluded");
+    const args = ["-r", "-s", "--debug=CMD", "-e", rsh, "--rsync-path=rsync", `host:${join(work, "src")}/`];
+    const a = await runOc([...args, `${dest}-ours/`]);
+    const b = await runRsync([...args, `${dest}-theirs/`]);
+    expect(mine(a, `${dest}-ours`)).toEqual(mine(b, `${dest}-theirs`));
+    expect(mine(a, `${dest}-ours`)).toContain(`protected args: . ${join(work, "src")}/  (2 args)`);
+  });
   test("our client over a remote shell, and a failing run", async () => {
     const dest = join(work, "rsh-client");
     const a = await runOc(["-r", words, "-e", rsh, "--rsync-path=rsync", `host:${join(work, "src")}/`, `${dest}-ours/`]);
