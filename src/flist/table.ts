@@ -8,6 +8,7 @@
  * Names are raw bytes: the directory part is interned once (all entries of
  * an incremental sub-list share it) and the base name lives in a byte pool.
  */
+import { ENTRY_WORK, noteWork } from "../io/memory-pacer.ts";
 
 export const S_IFMT = 0o170000;
 export const S_IFREG = 0o100000;
@@ -150,6 +151,8 @@ export class FileTable {
     const base = slash < 0 ? path : path.subarray(slash + 1);
     this.nameAt[row] = this.names.add(base);
     this.nameLen[row] = base.length;
+    // Every entry, made by the walk or decoded, passes here once: its garbage counts towards the next collection.
+    noteWork(ENTRY_WORK);
   }
 
   baseName(row: number): Uint8Array {

@@ -8,6 +8,7 @@ import { RsyncError, streamError } from "../errors.ts";
 import { Demultiplexer } from "../protocol/mux.ts";
 import { ChunkReader, UNDERFLOW } from "../protocol/reader.ts";
 import type { Channel } from "./channel.ts";
+import { noteWork } from "./memory-pacer.ts";
 
 /** Stop reading the socket while this much decoded-but-unconsumed data is buffered. */
 const PAUSE_ABOVE = 8 << 20;
@@ -20,6 +21,9 @@ const PAUSE_ABOVE = 8 << 20;
 export class WaitFor {
   constructor(readonly until: Promise<void>) {}
 }
+
+/** What Input.tryRead returns when the item has not fully arrived. */
+export const NOT_BUFFERED: unique symbol = Symbol("not buffered");
 
 export type MessageHandler = (code: number, payload: Uint8Array) => void;
 
@@ -74,6 +78,7 @@ export class Input {
 
   private received(chunk: Uint8Array): void {
     this.bytesReceived += chunk.length;
+    noteWork(chunk.length);
     this.lastActivity = Date.now();
     try {
       if (this.demux) this.demux.push(chunk);
@@ -142,6 +147,24 @@ export class Input {
         r.rewind();
       }
       await this.more();
+    }
+  }
+
+  /**
+   * Reads one item if it is wholly buffered already, synchronously (no
+   * promise, no turn of the loop: a sender answering request after request
+   * from one received chunk); NOT_BUFFERED, with nothing consumed, otherwise.
+   */
+  tryRead<T>(decode: (r: ChunkReader) => T): T | typeof NOT_BUFFERED {
+    if (this.failure !== null) throw this.failure;
+    const r = this.reader;
+    r.mark();
+    try {
+      return decode(r);
+    } catch (e) {
+      if (e !== UNDERFLOW && !(e instanceof WaitFor)) throw e;
+      r.rewind();
+      return NOT_BUFFERED;
     }
   }
 
