@@ -489,7 +489,8 @@ export class Generator {
       }
       return;
     }
-    if (!realStat) {
+    // (A directory made early is there: no second mkdir to fail with EEXIST.)
+    if (!realStat && !createdEarlier) {
       try {
         x.dest.mkdir(rel, w.mode & 0o7777);
         x.createdDirs.add(pathId);
@@ -901,8 +902,13 @@ export class Generator {
     return !this.attrs.mtimeDiffers(row, st);
   }
 
-  /** fileChecksum's read buffer, made once (a new one per file cost more than the hashing). */
-  private checksumBuffer: Uint8Array | null = null;
+  /** The buffer basis files are read into (checksums, block sums), made once: a new 1 MiB one per file cost more than the hashing. */
+  private readBuf: Uint8Array | null = null;
+
+  private readBuffer(min: number): Uint8Array {
+    if (!this.readBuf || this.readBuf.length < min) this.readBuf = new Uint8Array(Math.max(READ_CHUNK, min));
+    return this.readBuf;
+  }
 
   /**
    * file_checksum over the `size` bytes the stat said (a --write-devices char device such as /dev/zero never ends).
@@ -914,7 +920,7 @@ export class Generator {
     const base = row >= 0 && x.dest.fdOps && !x.soloName ? x.t.baseName(row) : null;
     const fd = base && base[0] !== 0x2f ? x.dest.openReadIn(x.t.dirId[row]!, x.t.dirName(row), base) : x.dest.openRead(rel);
     try {
-      const buf = (this.checksumBuffer ??= new Uint8Array(READ_CHUNK));
+      const buf = this.readBuffer(READ_CHUNK);
       for (let left = size; left > 0; ) {
         const n = fs.readSync(fd, buf, 0, Math.min(buf.length, left), null);
         if (n <= 0) break;
@@ -1032,7 +1038,7 @@ export class Generator {
     const stride = 4 + head.strongLength;
     const table = new Uint8Array(head.count * stride);
     const blocksPerPiece = Math.max(1, Math.floor(READ_CHUNK / head.blockLength));
-    const piece = new Uint8Array(blocksPerPiece * head.blockLength);
+    const piece = this.readBuffer(blocksPerPiece * head.blockLength).subarray(0, blocksPerPiece * head.blockLength);
     for (let block = 0; block < head.count; block += blocksPerPiece) {
       const start = block * head.blockLength;
       const want = Math.min(piece.length, size - start);
