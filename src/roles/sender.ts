@@ -436,7 +436,8 @@ export class Sender {
           this.say(`hash search b=${head.blockLength} len=${source.length}`);
           if (this.deltasumDebug > 2) this.searchStartDebug(source.fd, source.length, head);
         }
-        const sent = await writeDeltaFile(sink, this.tokens, source.fd, source.length, matcher, wholeFileHasher(x.s.sums), head.blockLength);
+        const walk = searching ? matchesSaid(matcher, (text) => this.say(text)) : matcher;
+        const sent = await writeDeltaFile(sink, this.tokens, source.fd, source.length, walk, wholeFileHasher(x.s.sums), head.blockLength);
         if (searching) this.say("done hash search");
         totals = sent;
         counts = matcher.counts;
@@ -487,4 +488,40 @@ function countCreated(st: TransferStats, mode: number): void {
 /** The length an --append head stands for: its blocks, the last one cut to the remainder (sender.c receive_sums). */
 function appendedLength(head: SumHead): number {
   return head.count * head.blockLength - (head.remainder ? head.blockLength - head.remainder : 0);
+}
+
+/**
+ * match.c matched() under --debug=deltasum2: each block found, where, and the
+ * literal bytes before it ("match at OFFSET last_match=START j=BLOCK len=LEN n=LITERAL").
+ * A literal op right before a block op is that match's own (a flush of a long
+ * literal run is always followed by more literal before the next match).
+ */
+function matchesSaid(m: BlockMatcher, say: (text: string) => void): BlockMatcher {
+  let pos = 0;
+  let literal = 0;
+  return {
+    step(window, base) {
+      const ops = m.step(window, base);
+      for (let i = 0; i < ops.length; i += 2) {
+        const block = ops[i]!;
+        const n = ops[i + 1]!;
+        if (block < 0) literal = n;
+        else {
+          say(`match at ${pos} last_match=${pos - literal} j=${block} len=${n} n=${literal}`);
+          literal = 0;
+        }
+        pos += n;
+      }
+      return ops;
+    },
+    get pendingFrom() {
+      return m.pendingFrom;
+    },
+    get done() {
+      return m.done;
+    },
+    get counts() {
+      return m.counts;
+    },
+  };
 }

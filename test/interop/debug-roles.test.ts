@@ -70,7 +70,7 @@ const MINE = new RegExp(
     String.raw`^(generator starting pid=|recv_generator\(|generate_files |mknod\()`,
     String.raw`^(recv_files|renaming |finishing |server_recv\(|server_sender starting|get_local_name count=|recv mapped |got file_sum$|data recv |chunk\[)`,
     String.raw`^(send_files|send files finished$|sender finished |calling match_sums |sending file_sum$|built hash table$|hash search |done hash search$|sum=[0-9a-f]{8} k=)`,
-    String.raw`^(count=\d+ |generating and sending sums for |gen mapped |delta-transmission )`,
+    String.raw`^(count=\d+ |generating and sending sums for |gen mapped |delta-transmission |match at \d+ last_match=)`,
     String.raw`^(fuzzy |touch_up_dirs: )`,
     String.raw`^(set [ug]id of |[ug]id \d+\(.*\) maps to \d+$|make_backup: |got ACL-based default perms )`,
   ].join("|"),
