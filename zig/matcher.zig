@@ -488,3 +488,49 @@ test "ops rebuild edited data from its basis" {
     // Data shorter than the basis's only (short) block.
     try rebuild(basis[0..3], basis[0..1], 700, false);
 }
+
+/// The counters after matching all of `data` against `basis` in blocks of `block_len` (16-byte MD5 strong sums).
+fn countsOf(basis: []const u8, data: []const u8, block_len: u32) ![3]u64 {
+    const count: u32 = @intCast(std.math.divCeil(usize, basis.len, block_len) catch unreachable);
+    const sums = try testing.allocator.alloc(u8, count * 20);
+    defer testing.allocator.free(sums);
+    _ = block_sums.table(basis, block_sums.Params.fromRaw(block_len, 16, 5, 0, 1).?, sums);
+    const p = Params{ .count = count, .block_len = block_len, .remainder = @intCast(basis.len % block_len), .strong_len = 16, .alg = 5, .seed = 0, .seed_order = 1, .updating_basis = 0 };
+    const buf = try testing.allocator.alignedAlloc(u8, .@"8", stateSize(p));
+    defer testing.allocator.free(buf);
+    const st = try init(buf, sums, p, data.len);
+    const out = try testing.allocator.alloc(f64, capacity(data.len, block_len));
+    defer testing.allocator.free(out);
+    _ = try step(buf, sums, data, out);
+    try testing.expect(st.phase == phase_done);
+    return .{ st.hash_hits, st.false_alarms, st.matches };
+}
+
+/// A block of 100s with +1/-1 at i, i+1 and -1/+1 at j, j+1: its rolling sums equal the plain block's.
+fn colliding(block: []u8, i: usize, j: usize) void {
+    @memset(block, 100);
+    block[i] += 1;
+    block[i + 1] -= 1;
+    block[j] -= 1;
+    block[j + 1] += 1;
+}
+
+test "counters: hash hits, false alarms and matches as match.c counts them" {
+    var basis: [64 * 40]u8 = undefined;
+    var prng = std.Random.DefaultPrng.init(7);
+    prng.random().bytes(&basis);
+    // An unchanged file: one hash hit and one match per block.
+    try testing.expectEqual([3]u64{ 40, 0, 40 }, try countsOf(&basis, &basis, 64));
+    // Blocks whose rolling sums collide: each candidate tried before the right one is a false alarm.
+    var coll: [64 * 3]u8 = undefined;
+    colliding(coll[0..64], 0, 2);
+    colliding(coll[64..128], 0, 3);
+    colliding(coll[128..192], 0, 4);
+    var data: [64]u8 = undefined;
+    colliding(&data, 0, 2);
+    // Chains are searched newest block first: blocks 2 and 1 fail, block 0 matches.
+    try testing.expectEqual([3]u64{ 1, 2, 1 }, try countsOf(&coll, &data, 64));
+    // A block that is not there: every candidate fails, and the chain is walked once.
+    colliding(&data, 0, 5);
+    try testing.expectEqual([3]u64{ 1, 3, 0 }, try countsOf(&coll, &data, 64));
+}
