@@ -56,7 +56,8 @@ const nameB = new Uint8Array(NAME_MAX + 2);
 const EMPTY_NAME = new Uint8Array(1);
 const statxBuf = new Uint8Array(256);
 const statxView = new DataView(statxBuf.buffer);
-const times = new BigInt64Array(4);
+/** Two timespecs (atime, mtime) of 64-bit seconds and nanoseconds, filled as 32-bit halves (little-endian: x86-64, arm64). */
+const times = new Int32Array(8);
 const iov = new BigUint64Array(IOV_MAX * 2);
 
 function cName(name: Uint8Array, into: Uint8Array): Uint8Array {
@@ -126,12 +127,22 @@ export function fchownFd(fd: number, uid: number, gid: number, shown: () => stri
 
 /** The mtime to the nanosecond, and the atime (whole seconds) when given. */
 export function futimesFd(fd: number, mtime: number, nsec: number, atime: number | undefined, shown: () => string): void {
-  times[0] = atime === undefined ? 0n : BigInt(atime);
-  times[1] = atime === undefined ? BigInt(UTIME_OMIT) : 0n;
-  times[2] = BigInt(mtime);
-  times[3] = BigInt(nsec);
+  setI64(0, atime ?? 0);
+  setI64(2, atime === undefined ? UTIME_OMIT : 0);
+  setI64(4, mtime);
+  setI64(6, nsec);
   if (lib().futimens(fd, times) !== 0) throw fail("utimensat", shown);
 }
+
+/** A whole number (within 2^53) as the int64 at times[at], times[at + 1]. */
+function setI64(at: number, value: number): void {
+  const hi = Math.floor(value / 0x1_0000_0000);
+  times[at] = value - hi * 0x1_0000_0000;
+  times[at + 1] = hi;
+}
+
+/** The int64 at byte `at` of the statx record, as a number. */
+const i64At = (v: DataView, at: number) => v.getInt32(at + 4, true) * 0x1_0000_0000 + v.getUint32(at, true);
 
 /** Writes all of `chunks` at the file's position (one writev for up to IOV_MAX of them). */
 export function writeAllFd(fd: number, chunks: Uint8Array[], shown: () => string): void {
@@ -193,17 +204,17 @@ function makedev(major: number, minor: number): bigint {
 /** The statx record as DestFs's lstat splits a stat (seconds by truncation, as statOf does). */
 function decodeStatx(): EntryStat {
   const v = statxView;
-  let mtime = Number(v.getBigInt64(112, true));
+  let mtime = i64At(v, 112);
   let nsec = v.getUint32(120, true);
   if (mtime < 0 && nsec > 0) {
     mtime += 1;
     nsec -= 1_000_000_000;
   }
-  let atime = Number(v.getBigInt64(64, true));
+  let atime = i64At(v, 64);
   if (atime < 0 && v.getUint32(72, true) > 0) atime += 1;
   return {
     mode: v.getUint16(28, true),
-    size: Number(v.getBigUint64(40, true)),
+    size: i64At(v, 40),
     mtime,
     nsec,
     uid: v.getUint32(20, true),

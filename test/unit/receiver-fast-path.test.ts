@@ -124,6 +124,20 @@ describe.if(fdOpsAvailable)("DestFs through directory descriptors", () => {
     expect(st.dev).toBe(now.dev);
   });
 
+  test("times before 1970 go through futimens and come back from statx as lstat splits them", () => {
+    const d = new DestFs(root);
+    fs.mkdirSync(path.join(root, "n"));
+    const dirFd = d.dirFd(6, enc("n"));
+    const fd = createAt(dirFd, enc("old"), 0o600, () => "");
+    futimesFd(fd, -2, 500_000_000, -7, () => "");
+    closeFd(fd, () => "");
+    const now = fs.statSync(path.join(root, "n", "old"), { bigint: true });
+    expect(now.mtimeNs).toBe(-1_500_000_000n);
+    expect(now.atimeNs).toBe(-7_000_000_000n);
+    expect(d.lstatIn(6, enc("n"), enc("old"))).toEqual(d.lstat(enc("n/old")));
+    d.forgetDirs();
+  });
+
   test("errors read like node's: code, errno and the whole path", () => {
     const d = new DestFs(root);
     fs.mkdirSync(path.join(root, "e"));
