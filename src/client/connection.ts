@@ -20,7 +20,7 @@ import { errText } from "../fs/errors.ts";
 import { DEFAULT_RSYNC_PORT, splitUser, type HostSpec } from "../transport/address.ts";
 import { childArgvText, daemonHandshake } from "../transport/daemon-client.ts";
 import { outputConfig } from "../cli/output-config.ts";
-import { commandDebugLines } from "./setup-debug.ts";
+import { charsetDebugLines, commandDebugLines } from "./setup-debug.ts";
 import { remoteShellArgv } from "../transport/remote-shell.ts";
 import { PROTOCOL_VERSION } from "../version.ts";
 
@@ -57,6 +57,8 @@ async function connectDaemon(req: ConnectRequest): Promise<Connection> {
   const { user, host } = splitUser(req.spec.machine);
   const port = req.spec.port > 0 ? req.spec.port : DEFAULT_RSYNC_PORT;
   const channel = await connect(o, host.replace(/^\[|\]$/g, ""), port, clientRole(req.amSender));
+  // start_socket_client sets up iconv once connected.
+  charsetDebugLines(o, clientRole(req.amSender));
   return {
     channel,
     async start(input, output) {
@@ -106,6 +108,7 @@ function connectShell(req: ConnectRequest): Connection {
   commandDebugLines(o, { shell: o.rsh, machine: host, user: user || undefined, path: req.paths[0] ?? "" }, argv);
   // pipe.c piped_child (--debug=CMD): print_child_argv, FCLIENT, never logged.
   if (outputConfig(o).debug.get("CMD") >= 1) terminal.client(childArgvText("opening connection using:", argv));
+  charsetDebugLines(o, clientRole(req.amSender));
   const shell = spawnShell(argv);
   return {
     channel: shell.channel,

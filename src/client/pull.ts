@@ -35,7 +35,7 @@ import { errorLine, reportFailure } from "../cli/report.ts";
 import { terminal } from "../output/terminal.ts";
 import { debugLine } from "../output/debug-line.ts";
 import { outputConfig } from "../cli/output-config.ts";
-import { commandDebugLines, localServerProtoLine, setupDebug } from "./setup-debug.ts";
+import { charsetDebugLines, commandDebugLines, localServerProtoLine, serverCharsetLine, setupDebug } from "./setup-debug.ts";
 
 export interface PullResult {
   exitCode: number;
@@ -143,6 +143,8 @@ export async function localCopy(req: { o: Options; sources: string[]; dest: stri
   const protocol = o.protocol ?? PROTOCOL_VERSION;
   // do_cmd for a local copy: no remote shell, the destination as the "path", and the local server's arguments.
   if (!req.listing) commandDebugLines(o, { path: req.dest }, [".", req.dest]);
+  charsetDebugLines(o, "sender");
+  serverCharsetLine(o, "Receiver");
   const [clientEnd, serverEnd] = memoryChannelPair();
   const cin = new Input(clientEnd);
   const cout = new Output(clientEnd);

@@ -7,6 +7,7 @@ import type { Options } from "../cli/options.ts";
 import { outputConfig } from "../cli/output-config.ts";
 import { terminal } from "../output/terminal.ts";
 import type { SetupDebug } from "../protocol/setup.ts";
+import { localeCharset, nameConverterFor } from "../flist/iconv.ts";
 
 /** PROTO and NSTR for clientSetupProtocol, or undefined when neither prints. */
 export function setupDebug(o: Options): SetupDebug | undefined {
@@ -33,4 +34,20 @@ export function commandDebugLines(o: Options, where: { shell?: string; machine?:
 /** A local copy's other half would print its own "(Server)" versions line, on stderr (it is not multiplexed yet). */
 export function localServerProtoLine(o: Options, protocol: number): void {
   if (outputConfig(o).debug.get("PROTO") >= 1) terminal.error(`(Server) Protocol versions: remote=${protocol}, negotiated=${protocol}\n`);
+}
+
+/**
+ * rsync.c setup_iconv (--debug=ICONV): a client checks its messages against
+ * the locale's charset (unless -8), and with --iconv names the charset this
+ * side converts from, as `who` ("[sender] charset: UTF-8").
+ */
+export function charsetDebugLines(o: Options, who: string): void {
+  const level = outputConfig(o).debug.get("ICONV");
+  if (level >= 2 && !o.eightBitOutput) terminal.info(`msg checking charset: ${localeCharset()}\n`);
+  if (level >= 1 && o.iconv) terminal.info(`[${who}] charset: ${nameConverterFor(o.iconv, false)!.charset}\n`);
+}
+
+/** The same from a server (or a local copy's receiving half): its charset is the one after the comma; not multiplexed yet, it goes to stderr. */
+export function serverCharsetLine(o: Options, who: string): void {
+  if (outputConfig(o).debug.get("ICONV") >= 1 && o.iconv) process.stderr.write(`[${who}] charset: ${nameConverterFor(o.iconv, true)!.charset}\n`);
 }

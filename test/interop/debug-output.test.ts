@@ -88,6 +88,8 @@ const MINE = [
   /^cmd=/,
   /^cmd\[/,
   /^removing duplicate name /,
+  /^msg checking charset: /,
+  /^\[\w+\] charset: /,
   /^\[\w+\] add_rule\(/,
   /^\[\w+\] (pushing|popping) local filters/,
   /^\[\w+\] (pushing|popping|activating) mergelist /,
@@ -194,6 +196,7 @@ function expectSameTrees(p: Pair) {
 
 async function compareMine(mode: Mode, args: string[], source?: string) {
   const p = await both(mode, args, source);
+  if (p.ours.code !== p.theirs.code) console.error(`ours: ${p.ours.stderr}\nupstream: ${p.theirs.stderr}`);
   expect(p.ours.code).toBe(p.theirs.code);
   const ours = mine(p.ours, p.ourDest);
   expect(ours).toEqual(mine(p.theirs, p.theirDest));
@@ -290,6 +293,31 @@ describe("--debug=CMD, CONNECT, EXIT, PROTO and NSTR: how the run starts and end
     const d = await runRsync(["-r", words, join(work, "no-such"), `${dest}-theirs`]);
     expect(c.code).toBe(d.code);
     expect(mine(c, `${dest}-ours`)).toEqual(mine(d, `${dest}-theirs`));
+  });
+});
+
+describe("--debug=ICONV: the charsets in use", () => {
+  /** A server's (or a local copy's receiving half's) line goes to stderr, the client's to stdout. */
+  const charsetLines = (r: RunResult) => [...r.stdout.split("\n"), ...r.stderr.split("\n")].filter((l) => /charset/.test(l)).sort();
+  test("local copy, our client pulling over a remote shell, upstream's client with our --server", async () => {
+    const dest = join(work, "iconv");
+    const src = `${join(work, "src")}/`;
+    const runs: [string[], string[]][] = [
+      [["-r", "-vv", "--iconv=."], [src]],
+      [["-r", "-vv", "--iconv=utf8,latin1", "-e", rsh, "--rsync-path=rsync"], [`host:${src}`]],
+      [["-r", "-vvvv"], [upstream.url("src")]],
+    ];
+    for (const [args, from] of runs) {
+      const a = await runOc([...args, ...from, `${dest}-ours/`]);
+      const b = await runRsync([...args, ...from, `${dest}-theirs/`]);
+      expect(charsetLines(a)).toEqual(charsetLines(b));
+      expect(charsetLines(a).length).toBeGreaterThan(0);
+    }
+    const served = ["-r", "-vv", "--iconv=utf8,latin1", "-e", rsh];
+    const c = await runRsync([...served, `--rsync-path=${OUR_SERVER}`, `host:${src}`, `${dest}-served-ours/`]);
+    const d = await runRsync([...served, `host:${src}`, `${dest}-served-theirs/`]);
+    expect(charsetLines(c)).toEqual(charsetLines(d));
+    expect(charsetLines(c)).toContain("[sender] charset: latin1");
   });
 });
 
