@@ -127,13 +127,8 @@ export class FileLists {
     const order = Array.from({ length: n }, (_, i) => start + i);
     order.sort((x, y) => compareRows(t, x, y, this.protocol) || x - y);
     this.wireOrder?.record(start, order, (row) => isDir(t.mode[row]!));
-    if (order.some((row, i) => row !== start + i)) {
-      // Park the rows past the list's end, then copy them back in order.
-      const scratch = start + n + 1;
-      t.ensure(scratch + n);
-      for (let i = 0; i < n; i++) t.copyRow(start + i, scratch + i);
-      for (let i = 0; i < n; i++) t.copyRow(scratch + (order[i]! - start), start + i);
-    }
+    // In place, through the row just past the list (the next list's parent-directory slot, never an entry).
+    if (order.some((row, i) => row !== start + i)) t.arrange(start, order, start + n);
     this.removeDuplicates(list);
     if (this.incRecurse) {
       for (let row = start; row < start + n; row++) {
@@ -216,8 +211,15 @@ export interface ListReceiveOptions extends FlistWireOptions {
 export class ListReceiver {
   readonly list: FileList;
   ioError = 0;
-  /** --debug=flist2: set to an array to collect recv_file_list's lines (each name, then the count), for the caller to print. */
+  /**
+   * --debug=flist2 / hlink: set to an array to collect recv_file_list's lines
+   * (each name, then the count; "[%s] #N hard-links #M" with %s for the role
+   * that reads it), for the caller to print.
+   */
   debugLines: string[] | null = null;
+  /** Which of them: the names (flist2), the hard links (hlink). */
+  sayNames = true;
+  sayHardLinks = false;
   private readonly expectedDir: Uint8Array | null;
   private startedAt = -1;
 
@@ -253,10 +255,10 @@ export class ListReceiver {
       const tally = this.lists.tally;
       tally.files += l.count;
       tally.bytes += r.consumed - this.startedAt + 4;
-      if (this.debugLines) this.debugLines.push(`received ${l.count} names`);
+      if (this.debugLines && this.sayNames) this.debugLines.push(`received ${l.count} names`);
       this.lists.finish(l);
       // flist_sort_and_clean's duplicate lines come between the two (--debug=DUP).
-      if (this.debugLines) this.debugLines.push(...(this.lists.duplicateLines?.splice(0) ?? []), "recv_file_list done");
+      if (this.debugLines) this.debugLines.push(...(this.lists.duplicateLines?.splice(0) ?? []), ...(this.sayNames ? ["recv_file_list done"] : []));
       if (this.lists.incRecurse && l.ndxStart === 1) this.lists.adoptTopDir(l);
       if (!this.lists.incRecurse) this.lists.eof = true;
       return true;
@@ -281,7 +283,11 @@ export class ListReceiver {
     }
     l.count++;
     this.count(t.mode[row]!, t.size[row]!);
-    if (this.debugLines) this.debugLines.push(`recv_file_name(${Buffer.from(t.path(row)).toString("latin1")})`);
+    if (this.debugLines) {
+      const first = this.decoder.lastHardLinkFirst;
+      if (this.sayHardLinks && first >= 0) this.debugLines.push(`[%s] #${row} hard-links #${first} (${first >= l.ndxStart ? "" : "un"}abbrev)`);
+      if (this.sayNames) this.debugLines.push(`recv_file_name(${Buffer.from(t.path(row)).toString("latin1")})`);
+    }
     return false;
   }
 

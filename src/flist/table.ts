@@ -185,6 +185,53 @@ export class FileTable {
     return e;
   }
 
+  /**
+   * Puts rows [start, start + order.length) in the order given: position i
+   * takes what row order[i] holds. Moved in place along the permutation's
+   * cycles, through the one free row `spare` (left empty again), so sorting a
+   * list needs no second copy of it in the table.
+   */
+  arrange(start: number, order: readonly number[], spare: number): void {
+    this.ensure(spare + 1);
+    const n = order.length;
+    const placed = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      if (placed[i]) continue;
+      if (order[i] === start + i) {
+        placed[i] = 1;
+        continue;
+      }
+      // Each position of the cycle takes its source's row, which frees the source for the next; the first row waits in the spare.
+      this.copyRow(start + i, spare);
+      for (let at = i; ; ) {
+        placed[at] = 1;
+        const from = order[at]! - start;
+        if (from === i) {
+          this.copyRow(spare, start + at);
+          break;
+        }
+        this.copyRow(start + from, start + at);
+        at = from;
+      }
+    }
+    this.clearRow(spare);
+  }
+
+  /** Empties a row (every column zero, no extras). */
+  clearRow(row: number): void {
+    this.mode[row] = 0;
+    this.size[row] = 0;
+    this.mtime[row] = 0;
+    this.nsec[row] = 0;
+    this.uid[row] = 0;
+    this.gid[row] = 0;
+    this.flags[row] = 0;
+    this.dirId[row] = 0;
+    this.nameAt[row] = 0;
+    this.nameLen[row] = 0;
+    this.extras.delete(row);
+  }
+
   /** Copies row `from` to row `to` (used when sorting a freshly decoded list into place). */
   copyRow(from: number, to: number): void {
     this.mode[to] = this.mode[from]!;
