@@ -112,6 +112,8 @@ export class FlistDecoder {
   readonly names: IdNames = { users: new Map(), groups: new Map() };
   /** --debug=own2: each uid/gid an entry carries on the wire (protocol 30+), with its name when one came along. */
   onId: ((user: boolean, id: number, name: Uint8Array | undefined) => void) | null = null;
+  /** The last entry read named an earlier member of its hard-link group (protocol 30+): that one's index, else -1. */
+  lastHardLinkFirst = -1;
 
   constructor(
     private readonly t: FileTable,
@@ -304,6 +306,7 @@ export class FlistDecoder {
     this.lastDev = pendingDev;
     if (userName) this.names.users.set(uid, userName);
     if (groupName) this.names.groups.set(gid, groupName);
+    this.lastHardLinkFirst = hlinkFirst;
     if (this.onId && p >= 30) {
       if (this.o.preserveUid && !(flags & XMIT.SAME_UID)) this.onId(true, uid, userName);
       if (this.o.preserveGid && !(flags & XMIT.SAME_GID)) this.onId(false, gid, groupName);

@@ -93,6 +93,9 @@ export class FlistEncoder {
   private dev = 0n;
   /** Protocol 30+: hard-link key -> index of the group's first member sent (hlink.c idev_find). */
   private readonly firstOfGroup = new Map<string, number>();
+  /** --debug=hlink: the sender's lines about the groups (level 1: "#N hard-links #M"; 3: each group's dev:inode). */
+  hardLinkDebug: { level: number; say(text: string): void } | null = null;
+  private readonly devsSaid = new Set<string>();
   private readonly users: IdList = { order: [], names: new Map() };
   private readonly groups: IdList = { order: [], names: new Map() };
   private readonly names: IdNameSource;
@@ -242,6 +245,7 @@ export class FlistEncoder {
           this.firstOfGroup.set(key, ndx);
           xflags |= XMIT.HLINK_FIRST;
         } else firstNdx = known;
+        if (this.hardLinkDebug) this.sayHardLink(key, ndx, known, listStart);
       } else {
         sendDevIno = devIno(key);
         if (sendDevIno[0] === this.dev) {
@@ -358,6 +362,18 @@ export class FlistEncoder {
    * made and use_safe_inc_flist). In the varint form the value is always
    * written.
    */
+  /** flist.c send_file_entry (and hlink.c idev_find at level 3) under --debug=hlink. */
+  private sayHardLink(key: string, ndx: number, first: number | undefined, listStart: number): void {
+    const { level, say } = this.hardLinkDebug!;
+    const [dev, ino] = devIno(key);
+    if (level > 2 && !this.devsSaid.has(String(dev))) {
+      this.devsSaid.add(String(dev));
+      say(`[sender] created hashtable for dev ${dev}`);
+    }
+    if (first !== undefined) say(`[sender] #${ndx} hard-links #${first} (${first >= listStart ? "" : "un"}abbrev)`);
+    else if (level > 2) say(`[sender] dev:inode for #${ndx} is ${dev}:${ino}`);
+  }
+
   writeEnd(w: ByteWriter, ioError = 0): void {
     if (this.o.varintFlags) {
       w.varint(0);

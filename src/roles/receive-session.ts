@@ -199,10 +199,13 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   const flistDebug = out.debug.get("FLIST");
   const idsSaid = out.debug.get("OWN") > 1 ? idMapDebug(o, lists, decoder, wire, ids, amRoot) : null;
   const first = new ListReceiver(lists, decoder, wire, -1);
-  if (flistDebug > 1) first.debugLines = [];
+  // (Before upstream's receiving process forks, who_am_i() says "Receiver".)
+  const hlinkDebug = out.debug.get("HLINK");
+  const listLines = (l: ListReceiver) => l.debugLines?.map((line) => line.replace("%s", "Receiver")) ?? [];
+  sayListLines(first, flistDebug, hlinkDebug);
   if (out.debug.get("DUP") >= 1) lists.duplicateLines = [];
   await input.loop((r) => !first.step(r));
-  for (const line of first.debugLines ?? []) debugLine(line);
+  for (const line of listLines(first)) debugLine(line);
   for (const line of lists.duplicateLines?.splice(0) ?? []) debugLine(line);
   if (flistDebug > 2 && !lists.incRecurse) debugLine("[Receiver] flist_eof=1");
   idsSaid?.afterIdLists(first.list);
@@ -220,9 +223,9 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
       const extra = new ListReceiver(lists, decoder, wire, NDX_FLIST_OFFSET - ndx);
       // flist.c recv_additional_file_list, still before upstream's receiving process forks.
       if (flistDebug > 2) debugLine(`[Receiver] receiving flist for dir ${NDX_FLIST_OFFSET - ndx}`);
-      if (flistDebug > 1) extra.debugLines = [];
+      sayListLines(extra, flistDebug, hlinkDebug);
       await input.loop((r) => !extra.step(r));
-      for (const line of extra.debugLines ?? []) debugLine(line);
+      for (const line of listLines(extra)) debugLine(line);
       for (const line of lists.duplicateLines?.splice(0) ?? []) debugLine(line);
     } else throw new RsyncError(RERR.PROTOCOL, `Invalid file index ${ndx} after a single-entry file list`);
   }
@@ -344,6 +347,14 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   }
   clientOutput?.summary(req.startTime);
   return exit(finalCode(state, 0));
+}
+
+/** What a list being received collects for the debug output: its names (--debug=flist2), its hard links (--debug=hlink). */
+export function sayListLines(l: ListReceiver, flistDebug: number, hlinkDebug: number): void {
+  if (flistDebug < 2 && hlinkDebug < 1) return;
+  l.debugLines = [];
+  l.sayNames = flistDebug > 1;
+  l.sayHardLinks = hlinkDebug > 0;
 }
 
 /**

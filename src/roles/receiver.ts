@@ -32,6 +32,7 @@ import { FNAMECMP_BACKUP, FNAMECMP_FNAME, FNAMECMP_PARTIAL_DIR, partialPathFor, 
 import type { AttrRules } from "./attrs.ts";
 import type { ReceivingSide } from "./context.ts";
 import { debugLine, shownName } from "../output/debug-line.ts";
+import { sayListLines } from "./receive-session.ts";
 
 interface ReceivingFile {
   row: number;
@@ -70,6 +71,7 @@ export class Receiver {
   private readonly recvDebug: number;
   private readonly deltasumDebug: number;
   private readonly flistDebug: number;
+  private readonly hlinkDebug: number;
 
   constructor(
     private readonly x: ReceivingSide,
@@ -85,6 +87,7 @@ export class Receiver {
     this.recvDebug = x.out.debug.get("RECV");
     this.deltasumDebug = x.out.debug.get("DELTASUM");
     this.flistDebug = x.out.debug.get("FLIST");
+    this.hlinkDebug = x.out.debug.get("HLINK");
   }
 
   /** handle_delayed_updates: every waiting file into place, told to whoever waits for it (hard links, --remove-source-files). */
@@ -319,10 +322,8 @@ export class Receiver {
     if (ndx > NDX_FLIST_OFFSET) throw protocolError(`Invalid file index ${ndx} received`);
     if (x.lists.eof) throw protocolError("received a file list after the end of the lists");
     this.sublist = new ListReceiver(x.lists, this.decoder, this.listOptions, NDX_FLIST_OFFSET - ndx);
-    if (this.flistDebug > 1) {
-      this.sublist.debugLines = [];
-      this.sublistDir = NDX_FLIST_OFFSET - ndx;
-    }
+    sayListLines(this.sublist, this.flistDebug, this.hlinkDebug);
+    this.sublistDir = NDX_FLIST_OFFSET - ndx;
     return true;
   }
 
@@ -335,8 +336,8 @@ export class Receiver {
    */
   private sublistDebug(lines: string[]): void {
     for (const who of ["receiver", "generator"]) {
-      debugLine(`[${who}] receiving flist for dir ${this.sublistDir}`);
-      for (const line of lines) debugLine(line);
+      if (this.flistDebug > 1) debugLine(`[${who}] receiving flist for dir ${this.sublistDir}`);
+      for (const line of lines) debugLine(line.replace("%s", who));
     }
   }
 

@@ -273,6 +273,7 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
     id0Names: s.id0Names,
     names: o.numericIds ? undefined : systemIdNames(),
   });
+  if (debug.get("HLINK")) encoder.hardLinkDebug = { level: debug.get("HLINK"), say: (text) => say("info", text) };
   const xattrs = o.xattrs
     ? new SenderXattrs(
         { amSender: true, amRoot: amRootLevel(o), level: o.xattrs },

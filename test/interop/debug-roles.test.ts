@@ -34,6 +34,10 @@ beforeAll(async () => {
   fs.writeFileSync(join(src, "notes.txt"), "some notes, longer than a few bytes\n".repeat(40));
   fs.writeFileSync(join(src, "sub/b"), "bee\n");
   fs.writeFileSync(join(src, "sub/deeper/c"), "sea\n".repeat(500));
+  // Hard links within a list and across lists (--debug=hlink's abbreviated and unabbreviated references).
+  fs.writeFileSync(join(src, "h1"), "linked\n");
+  fs.linkSync(join(src, "h1"), join(src, "h2"));
+  fs.linkSync(join(src, "h1"), join(src, "sub/h3"));
   // Owned by someone else: the receiver (root) gives the files to that uid and gid (--debug=own).
   fs.chownSync(join(src, "sub/b"), 1234, 1234);
   fs.chownSync(join(src, "a"), 0, 1234);
@@ -66,12 +70,13 @@ afterAll(async () => {
 const MINE = new RegExp(
   [
     String.raw`^\[(sender|receiver|generator|Receiver)\] (make_file\(|receiving flist for dir|flist_eof=1)`,
-    String.raw`^(send_file_list done|file list sent|recv_file_name\(|received \d+ names|recv_file_list done)$`,
+    String.raw`^(send_file_list done|file list sent|received \d+ names|recv_file_list done)$|^recv_file_name\(`,
     String.raw`^(generator starting pid=|recv_generator\(|generate_files |mknod\()`,
     String.raw`^(recv_files|renaming |finishing |server_recv\(|server_sender starting|get_local_name count=|recv mapped |got file_sum$|data recv |chunk\[)`,
     String.raw`^(send_files|send files finished$|sender finished |calling match_sums |sending file_sum$|built hash table$|hash search |done hash search$|sum=[0-9a-f]{8} k=)`,
     String.raw`^(count=\d+ |generating and sending sums for |gen mapped |delta-transmission |match at \d+ last_match=)`,
     String.raw`^(fuzzy |touch_up_dirs: )`,
+    String.raw`^\[(sender|receiver|generator|Receiver)\] (#\d+ hard-links #\d+ \((un)?abbrev\)|dev:inode for #\d+ is \d+:\d+$|created hashtable for dev \d+$)`,
     String.raw`^(set [ug]id of |[ug]id \d+\(.*\) maps to \d+$|make_backup: |got ACL-based default perms )`,
   ].join("|"),
 );
@@ -118,6 +123,8 @@ const CASES: Case[] = [
   { name: "-av with the client's --debug words at their top levels", args: ["-av", "--no-W", "--debug=deltasum3,flist3,genr,recv,send,time2"], seeded: true },
   { name: "-avvv -y --debug=fuzzy2 --delay-updates", args: ["-avvv", "-y", "--no-W", "--debug=fuzzy2", "--delay-updates"], seeded: true },
   { name: "-avvvv -b --delete (backups, id maps)", args: ["-avvvv", "-b", "--no-W", "--delete"], seeded: true },
+  { name: "-aH --debug=hlink3,flist2", args: ["-aH", "--debug=hlink3,flist2"] },
+  { name: "-aH --no-i-r --debug=hlink", args: ["-aH", "--no-i-r", "--debug=hlink"] },
   {
     name: "--no-i-r -b --backup-dir --debug=own2,backup",
     args: ["-a", "--no-i-r", "-b", "--backup-dir=bak", "--delete", "--debug=own2,backup"],
