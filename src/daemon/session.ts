@@ -39,6 +39,7 @@ import { symlinkOnPath } from "../fs/path-symlink.ts";
 import { runEarlyExec, startPostXfer, startPreXfer, type XferEnv } from "./xfer-exec.ts";
 import { lstatSync, readFileSync } from "node:fs";
 import { currentUmask, parseChmod } from "../roles/chmod.ts";
+import { ServerLog } from "../server/server-log.ts";
 
 export interface Peer {
   addr: string;
@@ -258,6 +259,8 @@ async function serveModule(
     start: async () => protocol,
     paths,
     timeout: mod.int("timeout"),
+    // The daemon's log gets what log.c logs for a daemon: the list's start, the messages, the totals.
+    serverLog: new ServerLog((text) => log.line(text)),
     transferLog: mod.bool("transfer logging")
       ? {
           format: mod.str("log format"),
@@ -277,7 +280,6 @@ async function serveModule(
       if (through) throw new RsyncError(RERR.FILESELECT, `rsync: [Receiver] change_dir#3 "${through}" (in ${name}) failed: Too many levels of symbolic links (40)`);
     },
   });
-  log.line(`sent ${output.bytesSent} bytes  received ${input.bytesReceived} bytes`);
   await postXfer?.finish(code);
   return code;
 }

@@ -39,6 +39,7 @@ import type { TransferStats } from "../roles/stats.ts";
 import type { ItemEvent } from "../roles/reporter.ts";
 import { loggedItem } from "./log-items.ts";
 import { ServerLog } from "./server-log.ts";
+import { serverCharsetLine } from "../client/setup-debug.ts";
 
 export async function runServer(o: Options, channel: Channel = stdioChannel()): Promise<number> {
   const input = new Input(channel);
@@ -49,15 +50,15 @@ export async function runServer(o: Options, channel: Channel = stdioChannel()): 
     const log = ServerLog.open(o);
     return await serveTransfer(o, input, output, {
       start: async () => {
+        serverCharsetLine(o, o.sender ? "sender" : "Receiver");
         const protocol = await exchangeVersions(input, output, o.protocol ?? PROTOCOL_VERSION);
         // compat.c setup_protocol (--debug=PROTO, from -vvvv): before multiplexing a server's line goes to stderr.
         if (outputConfig(o).debug.get("PROTO") >= 1) process.stderr.write(`(Server) Protocol versions: remote=${protocol}, negotiated=${protocol}\n`);
         return protocol;
       },
       paths: o.args.slice(1),
-      transferLog: log?.transferLog,
-      serverLog: log ?? undefined,
-      countAfterSetup: true,
+      transferLog: log?.items,
+      serverLog: log?.log,
     });
   } finally {
     channel.close();
@@ -75,10 +76,8 @@ export interface ServeRequest {
   timeout?: number;
   /** A daemon module's "transfer logging" (or a --server's --log-file): each file sent, received or deleted, in the log's format. */
   transferLog?: TransferLog;
-  /** A --server's --log-file: also the start of the list, every message to the client, and the totals at the end. */
+  /** The server's log (a daemon's, a --server's --log-file): the start of the list, every message to the client, and the totals at the end. */
   serverLog?: ServerLog;
-  /** The byte totals start after setup_protocol (a --server's; a daemon's count its setup). */
-  countAfterSetup?: boolean;
 }
 
 export interface TransferLog {
@@ -126,12 +125,10 @@ export async function serveTransfer(o: Options, input: Input, output: Output, re
     });
     // compat.c setup_protocol checks a receiving server's basis dirs against the protocol before anything else.
     if (!o.sender) checkBasisDirProtocol(o, s.protocol);
-    // Under a remote shell upstream counts only the bytes that pass through its buffered I/O, which starts
-    // after setup_protocol: the totals the server reports (its statistics, its log) leave out the setup.
-    if (req.countAfterSetup) {
-      output.bytesSent = 0;
-      input.bytesReceived = 0;
-    }
+    // Upstream counts only the bytes that pass through its buffered I/O, which starts after setup_protocol:
+    // the totals a server reports (its statistics, its log) leave out the handshake and the setup.
+    output.bytesSent = 0;
+    input.bytesReceived = 0;
     output.startMultiplex();
     serverLog?.logMessagesTo(output);
     // --iconv: our lines go to the client in UTF-8 (io.c send_msg converting).
