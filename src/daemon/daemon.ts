@@ -13,7 +13,7 @@ import type { Options } from "../cli/options.ts";
 import { RERR, RsyncError } from "../errors.ts";
 import { Input } from "../io/input.ts";
 import { Output } from "../io/output.ts";
-import { stdioChannel } from "../io/stream-channel.ts";
+import { adoptSocket } from "../io/tcp-channel.ts";
 import { plainAddress } from "./access.ts";
 import { loadDaemonConfig, type DaemonConfig } from "./config.ts";
 import { DaemonLog } from "./log.ts";
@@ -121,7 +121,8 @@ async function listen(o: Options, cfg: DaemonConfig, configFile: string, log: Da
 async function serveOneClient(o: Options, cfg: DaemonConfig, log: DaemonLog): Promise<number> {
   const addr = plainAddress(process.env[PEER_ENV] ?? "UNKNOWN");
   const host = cfg.globals.bool("reverse lookup") ? await hostName(addr) : "UNDETERMINED";
-  const channel = stdioChannel();
+  // The connection is our stdin (and stdout), a socket: Bun's socket reads and writes it, not node streams.
+  const channel = await adoptSocket(0);
   const input = new Input(channel);
   const output = new Output(channel);
   try {

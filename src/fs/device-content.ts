@@ -43,9 +43,18 @@ export function deviceAsFile(path: Uint8Array, st: FileStat): FileStat {
  */
 export function deviceContentLength(fd: number, copyDevices: boolean): number | undefined {
   const st = fstatSync(fd);
-  if (!isDevice(st.mode)) return undefined;
+  return isDevice(st.mode) ? deviceSendLength(fd, st.size, copyDevices) : undefined;
+}
+
+/** How much of an opened source is sent: a device's length as deviceContentLength says, else the file's size (one fstat either way). */
+export function sourceLength(fd: number, copyDevices: boolean): number {
+  const st = fstatSync(fd);
+  return isDevice(st.mode) ? deviceSendLength(fd, st.size, copyDevices) : st.size;
+}
+
+function deviceSendLength(fd: number, statSize: number, copyDevices: boolean): number {
   if (!copyDevices) throw protocolError("attempt to copy device contents without --copy-devices");
-  return st.size || deviceLength(fd);
+  return statSize || deviceLength(fd);
 }
 
 /** A device's length through a descriptor `open` gives (0 when it cannot be opened, as upstream leaves the size then). */

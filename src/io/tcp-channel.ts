@@ -14,39 +14,53 @@ interface Handlers {
 
 export async function connectTcp(host: string, port: number): Promise<Channel & { remoteAddress: string }> {
   const h: Handlers = { early: [], ended: false };
+  const socket: Socket<undefined> = await Bun.connect({ hostname: host, port, socket: handlersFor(h) });
+  socket.setNoDelay(true);
+  // The peer's numeric address (socket.c's getnameinfo NI_NUMERICHOST, for --debug=CONNECT2).
+  return Object.assign(channelOver(socket, h), { remoteAddress: socket.remoteAddress });
+}
+
+/**
+ * Channel over a connected socket we were given as a descriptor (a daemon's
+ * per-client process gets the connection as its stdin and stdout): Bun's
+ * own socket reads and writes it directly, which costs far less per write
+ * than node streams on stdin/stdout (a copy of every buffer, and their events).
+ */
+export async function adoptSocket(fd: number): Promise<Channel> {
+  const h: Handlers = { early: [], ended: false };
+  const socket = (await Bun.connect({ fd, socket: handlersFor(h) } as unknown as Parameters<typeof Bun.connect>[0])) as Socket<undefined>;
+  return channelOver(socket, h);
+}
+
+function handlersFor(h: Handlers) {
   const finish = (error?: Error) => {
     if (h.ended) return;
     h.ended = true;
     h.error = error;
     h.end?.(error);
   };
-  const socket: Socket<undefined> = await Bun.connect({
-    hostname: host,
-    port,
-    socket: {
-      data(_s, chunk) {
-        if (h.data) h.data(chunk);
-        else h.early.push(new Uint8Array(chunk));
-      },
-      drain() {
-        h.drain?.();
-      },
-      end() {
-        finish();
-      },
-      close(_s, error) {
-        finish(error ?? undefined);
-      },
-      error(_s, error) {
-        finish(error);
-      },
-    },
-  });
-  socket.setNoDelay(true);
-
   return {
-    /** The peer's numeric address (socket.c's getnameinfo NI_NUMERICHOST, for --debug=CONNECT2). */
-    remoteAddress: socket.remoteAddress,
+    data(_s: Socket<undefined>, chunk: Uint8Array) {
+      if (h.data) h.data(chunk);
+      else h.early.push(new Uint8Array(chunk));
+    },
+    drain() {
+      h.drain?.();
+    },
+    end() {
+      finish();
+    },
+    close(_s: Socket<undefined>, error?: Error) {
+      finish(error ?? undefined);
+    },
+    error(_s: Socket<undefined>, error: Error) {
+      finish(error);
+    },
+  };
+}
+
+function channelOver(socket: Socket<undefined>, h: Handlers): Channel {
+  return {
     start(onData, onEnd) {
       h.data = onData;
       h.end = onEnd;

@@ -14,7 +14,7 @@ import { errText } from "../fs/errors.ts";
 import type { FileLists } from "../flist/lists.ts";
 import { F, isDevice, isDir, isLink, isReg } from "../flist/table.ts";
 import { IOERR_GENERAL, IOERR_VANISHED } from "../flist/decode.ts";
-import type { Input } from "../io/input.ts";
+import { type Input, NOT_BUFFERED } from "../io/input.ts";
 import type { Output } from "../io/output.ts";
 import { wholeFileHasher } from "../protocol/checksum-choice.ts";
 import { MSG } from "../protocol/mux.ts";
@@ -61,8 +61,8 @@ export interface SendingSide {
   append?: number;
   /** An entry opened for reading (a descriptor the sender closes); throws the open error (ENOENT: the file vanished). */
   openContent(row: number): number;
-  /** How much of an opened entry to send: a device's length (--copy-devices; throws without it), undefined to read to the end. */
-  contentLength?(fd: number): number | undefined;
+  /** How much of an opened entry to send: a device's length (--copy-devices; throws without it), else the file's size (fstat); without it, fstat's size. */
+  contentLength?(fd: number): number;
   /** A readable name for messages. */
   displayName(row: number): string;
   /** The entry's path on this side, for a sending side's %f (log.c: the sender's F_PATHNAME joined to the name). */
@@ -140,7 +140,8 @@ export class Sender {
     if (this.sendDebug) this.say("send_files starting");
     for (;;) {
       x.sendMoreLists?.(true);
-      const req = await x.input.read((r) => this.readRequestRewinding(r));
+      const buffered = x.input.tryRead(this.readRequestStep);
+      const req = buffered !== NOT_BUFFERED ? buffered : await x.input.read(this.readRequestStep);
       if (req.ndx === NDX_DEL_STATS) continue;
       if (req.ndx === NDX_DONE) {
         if (!this.doneMarker()) break;
@@ -273,6 +274,8 @@ export class Sender {
     return true;
   }
 
+  private readonly readRequestStep = (r: ChunkReader): Request => this.readRequestRewinding(r);
+
   private readRequestRewinding(r: ChunkReader): Request {
     const saved = this.x.ndxIn.save();
     try {
@@ -336,8 +339,22 @@ export class Sender {
     if (!x.report) return;
     // A transfer's xname names its fuzzy basis, which upstream's log_item does not show.
     const xname = req.iflags & ITEM.TRANSFER ? undefined : (req.xname ?? undefined);
-    const path = x.localPath?.(row);
-    x.report({ row, name: x.lists.table.path(row), iflags: req.iflags, xname, literal: totals?.literal, matched: totals?.matched, wireBytes, path });
+    const table = x.lists.table;
+    // The names are built only if a line or log shows the item (most runs print nothing per file).
+    x.report({
+      row,
+      get name() {
+        return table.path(row);
+      },
+      iflags: req.iflags,
+      xname,
+      literal: totals?.literal,
+      matched: totals?.matched,
+      wireBytes,
+      get path() {
+        return x.localPath?.(row);
+      },
+    });
   }
 
   private rowOf(ndx: number): number {
@@ -391,7 +408,7 @@ export class Sender {
     const whole = head.count === 0 || !x.matcher || req.appendFrom !== null;
     let source: { fd: number; length: number };
     try {
-      source = openSource(x, row, whole);
+      source = openSource(x, row);
     } catch (e) {
       // A device without --copy-devices ends the transfer (sender.c), it is no open failure.
       if (e instanceof RsyncError) throw e;
@@ -426,7 +443,7 @@ export class Sender {
       if (req.appendFrom !== null) {
         totals = await writeAppended(sink, this.tokens, source.fd, wholeFileHasher(x.s.sums), this.readBuffer, req.appendFrom, x.append === 2);
       } else if (whole) {
-        totals = await writeWholeFile(sink, this.tokens, source.fd, wholeFileHasher(x.s.sums), this.readBuffer, x.contentLength?.(source.fd));
+        totals = await writeWholeFile(sink, this.tokens, source.fd, wholeFileHasher(x.s.sums), this.readBuffer, source.length);
       } else {
         const matcher = x.matcher!(head, req.sums!, source.length, x.s, req.basisType ?? FNAMECMP_FNAME);
         // match.c match_sums: the hash search runs on a file that is not empty.
@@ -463,10 +480,14 @@ export class Sender {
   }
 }
 
-/** A file to send, opened; for a delta its length too (a device's with --copy-devices, else as fstat gives it when opened, as sender.c takes it). */
-function openSource(x: SendingSide, row: number, whole: boolean): { fd: number; length: number } {
+/**
+ * A file to send, opened, and how much of it to send: a device's length with
+ * --copy-devices, else its size as fstat gives it when opened (sender.c sends
+ * st_size bytes; knowing it, a small file takes one read, without a second
+ * one to find its end).
+ */
+function openSource(x: SendingSide, row: number): { fd: number; length: number } {
   const fd = x.openContent(row);
-  if (whole) return { fd, length: 0 };
   try {
     return { fd, length: x.contentLength?.(fd) ?? fstatSync(fd).size };
   } catch (e) {
