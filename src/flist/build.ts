@@ -142,6 +142,8 @@ export interface BuildOptions {
   include?: (name: Uint8Array, isDir: boolean, fsPath: Uint8Array) => boolean;
   /** A directory is about to be read (per-directory merge files are read then). */
   enterDir?: (fsPath: Uint8Array) => void;
+  /** We work in directory `path` now (util1.c change_dir, for --debug=CHDIR). */
+  changedDir?: (path: Uint8Array) => void;
   /** Done with a directory and (not incremental) its subdirectories: send_if_directory's pop_local_filters. */
   leaveDir?: (fsPath: Uint8Array) => void;
   /** A daemon module's rules exclude this argument: it is reported as missing. */
@@ -196,6 +198,7 @@ const concat = (...parts: Uint8Array[]) => {
 const bytesEqual = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.compare(a, b) === 0;
 const ascii = (s: string) => new Uint8Array(Buffer.from(s, "latin1"));
 const DOT_NAME = ascii(".");
+const SLASH_NAME = ascii("/");
 export const MUNGE_PREFIX = ascii("/rsyncd-munged/");
 
 const CFN_KEEP_TRAILING_SLASH = 1;
@@ -337,6 +340,8 @@ export class FlistBuilder {
   private readonly root: Uint8Array;
   /** The directories names are relative to (upstream's pathname; index 0: the root itself). */
   private readonly pathnames: Uint8Array[] = [new Uint8Array(0)];
+  /** localPath's prefix per pathname, built when first needed. */
+  private readonly localPrefixes: Uint8Array[] = [];
   /** Per row: its pathname index. */
   private rowPathname = new Uint32Array(0);
   private pathname = 0;
@@ -372,7 +377,30 @@ export class FlistBuilder {
 
   /** The local path of a row (to open it for sending). */
   localPath(row: number): Uint8Array {
-    return this.fsPath(this.rowPathname[row]!, this.nameOf(row));
+    const t = this.table;
+    const pn = this.rowPathname[row]!;
+    const dir = t.dirName(row);
+    const base = t.baseName(row);
+    // An anchored or absolute name is its own path; the rest is built in one piece, on its directory's cached prefix.
+    if (t.flags[row]! & SF.ANCHORED || (dir.length > 0 ? dir[0] : base[0]) === SLASH) return this.fsPath(pn, this.nameOf(row));
+    const prefix = (this.localPrefixes[pn] ??= this.localPrefix(pn));
+    const out = new Uint8Array(prefix.length + dir.length + (dir.length > 0 ? 1 : 0) + base.length);
+    out.set(prefix, 0);
+    let at = prefix.length;
+    if (dir.length > 0) {
+      out.set(dir, at);
+      at += dir.length;
+      out[at++] = SLASH;
+    }
+    out.set(base, at);
+    return out;
+  }
+
+  /** What fsPath puts before a relative name of argument directory `pn`: the root and the directory, with a "/" unless empty. */
+  private localPrefix(pn: number): Uint8Array {
+    const full = this.fsPath(pn, DOT_NAME);
+    // fsPath(pn, ".") is the prefix followed by "."
+    return full.subarray(0, full.length - 1);
   }
 
   /** A row as messages show it (util1.c full_fname, as full() shows a name being listed). */
@@ -381,6 +409,11 @@ export class FlistBuilder {
     const name = this.nameOf(row);
     if (this.o.fullName) return this.o.fullName(this.pathnames[pn]!, name);
     return `"${resolvePath(Buffer.from(this.fsPath(pn, name)).toString("latin1"))}"`;
+  }
+
+  /** The directory a row's argument was in (F_PATHNAME, which --debug=flist3's dump shows). */
+  argDir(row: number): string {
+    return Buffer.from(this.pathnames[this.rowPathname[row]!]!).toString("latin1");
   }
 
   /** A row as sender.c's debug lines show it: the directory its argument was in, then its name (F_PATHNAME "/" f_name). */
@@ -668,7 +701,7 @@ export class FlistBuilder {
   private join(a: Uint8Array, b: Uint8Array): Uint8Array {
     if (a.length === 0) return b;
     if (a[a.length - 1] === SLASH) return concat(a, b);
-    return concat(a, ascii("/"), b);
+    return concat(a, SLASH_NAME, b);
   }
 
   /** change_pathname to a new directory (null: the root). */
@@ -695,6 +728,7 @@ export class FlistBuilder {
     try {
       const st = this.fs.stat(path);
       if (!isDir(st.mode)) throw Object.assign(new Error("ENOTDIR: not a directory"), { code: "ENOTDIR", errno: -20 });
+      this.o.changedDir?.(path);
       return true;
     } catch (e) {
       this.ioError |= IOERR_GENERAL;

@@ -44,7 +44,7 @@ import { ServerReporter } from "./server-reporter.ts";
 import { emptyStats, type TransferStats } from "./stats.ts";
 import { addRuleDebug, readFilterList } from "../server/filter-list.ts";
 import { FilterList } from "../flist/filter.ts";
-import { moduleRelative } from "../flist/dir-merge.ts";
+import { absolute, moduleRelative } from "../flist/dir-merge.ts";
 import { addCvsRules, addPartialDirRule, filterListFromOptions, writeFilterRules } from "../flist/filter-options.ts";
 import type { TransferLog } from "../server/server-main.ts";
 import { deletionFormat, loggedItem } from "../server/log-items.ts";
@@ -54,6 +54,8 @@ import { statSync } from "node:fs";
 import { successPayload } from "./source-removal.ts";
 import { pruneEmptyDirs } from "../flist/prune.ts";
 import { debugLine } from "../output/debug-line.ts";
+import type { DumpView } from "../flist/flist-dump.ts";
+import type { FileTable } from "../flist/table.ts";
 
 export interface ReceiveResult {
   exitCode: number;
@@ -202,7 +204,8 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   // (Before upstream's receiving process forks, who_am_i() says "Receiver".)
   const hlinkDebug = out.debug.get("HLINK");
   const listLines = (l: ListReceiver) => l.debugLines?.map((line) => line.replace("%s", "Receiver")) ?? [];
-  sayListLines(first, flistDebug, hlinkDebug);
+  const dump = receivedListDump({ o, t: lists.table, ids, amRoot }, wire.preserveUid, wire.preserveGid);
+  sayListLines(first, flistDebug, hlinkDebug, dump);
   if (out.debug.get("DUP") >= 1) lists.duplicateLines = [];
   await input.loop((r) => !first.step(r));
   for (const line of listLines(first)) debugLine(line);
@@ -223,7 +226,7 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
       const extra = new ListReceiver(lists, decoder, wire, NDX_FLIST_OFFSET - ndx);
       // flist.c recv_additional_file_list, still before upstream's receiving process forks.
       if (flistDebug > 2) debugLine(`[Receiver] receiving flist for dir ${NDX_FLIST_OFFSET - ndx}`);
-      sayListLines(extra, flistDebug, hlinkDebug);
+      sayListLines(extra, flistDebug, hlinkDebug, dump);
       await input.loop((r) => !extra.step(r));
       for (const line of listLines(extra)) debugLine(line);
       for (const line of lists.duplicateLines?.splice(0) ?? []) debugLine(line);
@@ -262,11 +265,17 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
     );
   // main.c client_run: an empty first list means nothing to receive (no sub-list can follow it either).
   if (first.list.count === 0 && !req.amServer) {
+    // (A local copy's receiving half is upstream's server: it still enters an existing destination, --debug=CHDIR.)
+    if (req.local && !req.listing && out.debug.get("CHDIR") >= 1 && statSync(req.dest, { throwIfNoEntry: false })?.isDirectory()) {
+      debugLine(`[Receiver] change_dir(${absolute(req.dest)})`);
+    }
     clientOutput?.summary(req.startTime);
     return { ...exit(finalCode(state, 0)), emptyList: true };
   }
 
   const dest: LocalDest = req.listing ? { fs: new DestFs("."), soloName: null, created: new Set() } : resolveLocalName(req.dest, lists, o);
+  // main.c get_local_name changes into the destination (or a lone file's directory) (--debug=CHDIR).
+  if (!req.listing && out.debug.get("CHDIR") >= 1) debugLine(`[Receiver] change_dir(${absolute(Buffer.from(dest.fs.abs(new Uint8Array(0))).toString("latin1"))})`);
   dest.fs.openNoatime = o.openNoatime;
   if (amRootLevel(o) < 0) dest.fs = fakeSuperDest(dest.fs);
   // Descriptor-relative operations (fs/fd-ops.ts) only where every change to a directory goes through DestFs:
@@ -350,11 +359,22 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
 }
 
 /** What a list being received collects for the debug output: its names (--debug=flist2), its hard links (--debug=hlink). */
-export function sayListLines(l: ListReceiver, flistDebug: number, hlinkDebug: number): void {
+export function sayListLines(l: ListReceiver, flistDebug: number, hlinkDebug: number, dump?: DumpView): void {
   if (flistDebug < 2 && hlinkDebug < 1) return;
   l.debugLines = [];
   l.sayNames = flistDebug > 1;
   l.sayHardLinks = hlinkDebug > 0;
+  if (flistDebug > 2 && dump) l.dump = dump;
+}
+
+/** output_flist on the receiving side: each entry's depth, and its ids as mapped here (the uid only as root). */
+export function receivedListDump(x: { o: Options; t: FileTable; ids: IdMapper; amRoot: boolean }, preserveUid: boolean, preserveGid: boolean): DumpView {
+  return {
+    who: "%s",
+    human: x.o.humanReadable,
+    uid: x.amRoot && preserveUid ? (row) => x.ids.uid(x.t.uid[row]!) : undefined,
+    gid: preserveGid ? (row) => x.ids.gid(x.t.gid[row]!) : undefined,
+  };
 }
 
 /**

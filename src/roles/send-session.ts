@@ -38,7 +38,7 @@ import { closeSync, constants as fsConstants, lstatSync, openSync, readFileSync,
 import { addRuleDebug, readFilterList } from "../server/filter-list.ts";
 import { FR, type FilterList, type FilterRule } from "../flist/filter.ts";
 import { addCvsRules, addPartialDirRule, filterListFromOptions, writeFilterRules } from "../flist/filter-options.ts";
-import { filterHooks, moduleRelative } from "../flist/dir-merge.ts";
+import { absolute, filterHooks, moduleRelative } from "../flist/dir-merge.ts";
 import { readForwardedName } from "../client/files-from.ts";
 import { createBlockMatcher } from "../delta/matcher.ts";
 import type { FileLists } from "../flist/lists.ts";
@@ -49,6 +49,8 @@ import { deviceAsFile, deviceContentLength, readLength, sourceLength } from "../
 import { becomeCopyAsUser } from "./copy-as.ts";
 import { outputConfig } from "../cli/output-config.ts";
 import type { BatchRecorder } from "../batch/batch-file.ts";
+import { flistDump } from "../flist/flist-dump.ts";
+import { SF } from "../flist/encode.ts";
 
 /** Upstream's MIN_FILECNT_LOOKAHEAD: files kept listed ahead of the generator (ten times that while idle). */
 const LOOKAHEAD = 1000;
@@ -255,6 +257,7 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
       // -c: each regular file's sum goes in its entry (flist.c file_checksum).
       checksum: o.checksum ? (path) => contentSum(path, s, readFlagsFor(o)) : undefined,
       onMessage: say,
+      changedDir: outputConfig(o).debug.get("CHDIR") >= 1 ? (path) => say("info", `[sender] change_dir(${absolute(Buffer.from(path).toString("latin1"))})`) : undefined,
       unconvertible: senderNameCheck(o, s),
       ...filterWalk,
       fullName: o.moduleName === undefined ? undefined : moduleFullName(o.moduleName),
@@ -305,6 +308,16 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
     ),
   });
   const first = lists.writeFirst(output.data, req.args);
+  // flist.c output_flist (--debug=flist3): each list once it is sent.
+  let listsDumped = 0;
+  const dumpLists = () => {
+    const all = builder.lists.lists;
+    for (; listsDumped < all.length; listsDumped++) {
+      const view = { who: "sender", human: o.humanReadable, root: (row: number) => builder.argDir(row), uid: o.owner ? (row: number) => builder.table.uid[row]! : undefined, gid: o.group ? (row: number) => builder.table.gid[row]! : undefined, mountDirBit: SF.MOUNT_DIR };
+      for (const line of flistDump(builder.table, all[listsDumped]!, view)) say("info", line);
+    }
+  };
+  if (debug.get("FLIST") > 2) dumpLists();
   if (debug.get("FLIST") > 1) say("info", "send_file_list done");
   // --debug=flist3: when no list is left to send; main.c client_run's "file list sent" on a sending client.
   let eofSaid = debug.get("FLIST") < 3;
@@ -346,13 +359,17 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
     dryRun: o.dryRun && !(o.writeBatch < 0),
     append: o.append,
     batchOnlyData: req.recorder && o.writeBatch < 0 ? req.recorder.dataSink() : undefined,
-    openContent: (row) => openSync(Buffer.from(builder.localPath(row)), readFlags),
+    openContent: (row) => {
+      const path = builder.localPath(row);
+      return openSync(Buffer.from(path.buffer, path.byteOffset, path.length), readFlags);
+    },
     contentLength: (fd) => sourceLength(fd, o.copyDevices),
     displayName: (row) => builder.shownName(row),
     localPath: (row) => builder.localPath(row),
     sendMoreLists: (idle) => {
       if (lists.eof) return;
       const more = lists.writeMore(output.data, idle ? IDLE_LOOKAHEAD : LOOKAHEAD, sender?.finishedFiles ?? 0);
+      if (debug.get("FLIST") > 2) dumpLists();
       sayEof();
       if (more.ioErrorMessage && output.multiplexed) output.messageInt(MSG.IO_ERROR, more.ioErrorMessage);
       // No flush: the lists go out with the next frame's worth, or when we wait for the generator.

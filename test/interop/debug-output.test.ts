@@ -89,6 +89,7 @@ const MINE = [
   /^cmd\[/,
   /^removing duplicate name /,
   /^msg checking charset: /,
+  /^\[\w+\] change_dir\(/,
   /^\[\w+\] charset: /,
   /^\[\w+\] add_rule\(/,
   /^\[\w+\] (pushing|popping) local filters/,
@@ -262,7 +263,7 @@ describe("--debug=DEL: what deletion goes through", () => {
 });
 
 describe("--debug=CMD, CONNECT, EXIT, PROTO and NSTR: how the run starts and ends", () => {
-  const words = "--debug=CMD2,CONNECT2,EXIT2,PROTO,NSTR2";
+  const words = "--debug=CMD2,CONNECT2,EXIT2,PROTO,NSTR2,CHDIR";
   for (const mode of ["local", "pull", "push"] as const) {
     test(`our client: ${mode}`, async () => {
       const lines = await compareMine(mode, ["-r", words]);
@@ -282,6 +283,11 @@ describe("--debug=CMD, CONNECT, EXIT, PROTO and NSTR: how the run starts and end
     const b = await runRsync([...args, `${dest}-theirs/`]);
     expect(mine(a, `${dest}-ours`)).toEqual(mine(b, `${dest}-theirs`));
     expect(mine(a, `${dest}-ours`)).toContain(`protected args: . ${join(work, "src")}/  (2 args)`);
+  });
+  test("CHDIR: -R, a lone file to a new name", async () => {
+    const lines = await compareMine("local", ["-rR", "--debug=CHDIR"], "src/./sub");
+    expect(lines).toContain("[Receiver] change_dir(DEST)");
+    await compareMine("local", ["-r", "--debug=CHDIR"], "src/a.c");
   });
   test("our client over a remote shell, and a failing run", async () => {
     const dest = join(work, "rsh-client");
