@@ -68,12 +68,14 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(errorLine(RERR.SYNTAX, "Receiver"));
       return RERR.SYNTAX;
     }
-    const { code, role } = await runClient(o);
+    const { code, role, plainExit } = await runClient(o);
     clientLog.exit(code);
     // Errors thrown on the way were reported where they were caught; a run that ended with errors says so here.
-    exitDebugLines(o, role, code, false, () => {
+    const logExit = () => {
       if (code !== 0) terminal.error(errorLine(code, role));
-    });
+    };
+    if (plainExit) logExit();
+    else exitDebugLines(o, role, code, false, logExit);
     return code;
   } catch (e) {
     // A client's --debug=EXIT lines frame its error line (not when the options themselves were wrong).

@@ -40,6 +40,8 @@ import { charsetDebugLines, commandDebugLines, localServerProtoLine, serverChars
 export interface PullResult {
   exitCode: number;
   stats: TransferStats;
+  /** A daemon listed its modules (or ended the session): no transfer, and upstream's client just exits. */
+  listedModules?: boolean;
 }
 
 export interface PullRequest {
@@ -93,7 +95,7 @@ async function runConnected(
   watchdog.start();
   try {
     const protocol = await asRole("Receiver", start(input, output));
-    if (protocol === null) return { exitCode: 0, stats: emptyStats() };
+    if (protocol === null) return { exitCode: 0, stats: emptyStats(), listedModules: true };
     const session = await asRole("Receiver", clientSetupProtocol(input, output, { protocol, checksumChoice: o.checksumChoice, compress: compressRequest(o), batch: !!req.recorder, checkProtocol: (p) => checkXattrProtocol(o, p, false), debug: setupDebug(o) }));
     recordFrom(req.recorder, session, input);
     const filesFrom = o.filesFrom === undefined ? undefined : forwardedNames(o);

@@ -23,6 +23,8 @@ import { waitingDebugLine } from "./exit-debug.ts";
 export interface ClientExit {
   code: number;
   role: Role;
+  /** Upstream's client exits without its cleanup (a daemon's module list): no --debug=EXIT lines. */
+  plainExit?: boolean;
 }
 
 export async function runClient(o: Options): Promise<ClientExit> {
@@ -75,7 +77,7 @@ export async function runClient(o: Options): Promise<ClientExit> {
   const remote = hasDest ? args.slice(0, -1) : args;
   const paths = remote.map((arg, i) => (i === 0 ? source.path : extraSource(arg, source, o)));
   const result = await pullFromRemote({ o, spec: source, paths, dest: hasDest ? last : undefined, startTime, recorder });
-  return { code: result.exitCode, role: "generator" };
+  return { code: result.exitCode, role: "generator", plainExit: result.listedModules };
 }
 
 /** Extra remote sources must name the same host (or none: ":path") and the same kind of connection. */

@@ -284,6 +284,12 @@ describe("--debug=CMD, CONNECT, EXIT, PROTO and NSTR: how the run starts and end
     expect(mine(a, `${dest}-ours`)).toEqual(mine(b, `${dest}-theirs`));
     expect(mine(a, `${dest}-ours`)).toContain(`protected args: . ${join(work, "src")}/  (2 args)`);
   });
+  test("a daemon's module list ends without the cleanup lines", async () => {
+    const a = await runOc(["--debug=EXIT2,CONNECT", upstream.url("").replace(/\/+$/, "/")]);
+    const b = await runRsync(["--debug=EXIT2,CONNECT", upstream.url("").replace(/\/+$/, "/")]);
+    expect(mine(a, "/none")).toEqual(mine(b, "/none"));
+    expect(mine(a, "/none").some((l) => l.includes("_exit_cleanup"))).toBe(false);
+  });
   test("CHDIR: -R, a lone file to a new name", async () => {
     const lines = await compareMine("local", ["-rR", "--debug=CHDIR"], "src/./sub");
     expect(lines).toContain("[Receiver] change_dir(DEST)");
