@@ -38,7 +38,7 @@ export class ServerLog {
     } catch (e) {
       // log.c logfile_open: upstream falls back to syslog; we go without.
       if ((e as { untrusted?: boolean }).untrusted) process.stderr.write(`${UNTRUSTED_LINK_NOTICE}\n`);
-      process.stderr.write(`rsync: failed to open log-file ${o.logFile}: ${errText(e)}\nIgnoring "log file" setting.\n`);
+      process.stderr.write(`rsync: [server] failed to open log-file ${o.logFile}: ${errText(e)}\nIgnoring "log file" setting.\n`);
       return null;
     }
     const write = (text: string) => file.line(text);

@@ -127,3 +127,16 @@ test("without -M the server writes no log: the client's --log-file is the client
   expect(lines).not.toContain("receiving file list");
   expect(lines.filter((l) => l.startsWith("sent N bytes")).length).toBe(1);
 }, 60_000);
+
+test("a log file the server cannot open is reported on its stderr and skipped, as upstream's server does", async () => {
+  const got: Record<string, { code: number; stderr: string }> = {};
+  for (const server of ["upstream", "ours"]) {
+    const dest = join(work, `unopened-${server}`);
+    fs.rmSync(dest, { recursive: true, force: true });
+    const serverPath = server === "ours" ? [`--rsync-path=${OUR_SERVER}`] : [];
+    const r = await runRsync(["-a", "-e", rsh, ...serverPath, `-M--log-file=${join(work, "no-such-dir", "x.log")}`, `${join(work, "src")}/`, `localhost:${dest}/`]);
+    got[server] = { code: r.code, stderr: r.stderr };
+  }
+  expect(got.upstream!.stderr).toContain("failed to open log-file");
+  expect(got.ours).toEqual(got.upstream!);
+}, 60_000);
