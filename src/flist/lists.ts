@@ -11,6 +11,7 @@ import { FlistDecoder, type FlistWireOptions } from "./decode.ts";
 import { compareNames, compareRows } from "./sort.ts";
 import { F, FileTable, isDevice, isDir, isLink, isReg } from "./table.ts";
 import type { WireOrder } from "./wire-order.ts";
+import { flistDump, type DumpView } from "./flist-dump.ts";
 
 export interface FileList {
   ndxStart: number;
@@ -217,9 +218,10 @@ export class ListReceiver {
    * that reads it), for the caller to print.
    */
   debugLines: string[] | null = null;
-  /** Which of them: the names (flist2), the hard links (hlink). */
+  /** Which of them: the names (flist2), the hard links (hlink), the whole list as output_flist dumps it (flist3; its `who` is "%s"). */
   sayNames = true;
   sayHardLinks = false;
+  dump: DumpView | null = null;
   private readonly expectedDir: Uint8Array | null;
   private startedAt = -1;
 
@@ -258,7 +260,7 @@ export class ListReceiver {
       if (this.debugLines && this.sayNames) this.debugLines.push(`received ${l.count} names`);
       this.lists.finish(l);
       // flist_sort_and_clean's duplicate lines come between the two (--debug=DUP).
-      if (this.debugLines) this.debugLines.push(...(this.lists.duplicateLines?.splice(0) ?? []), ...(this.sayNames ? ["recv_file_list done"] : []));
+      if (this.debugLines) this.debugLines.push(...(this.lists.duplicateLines?.splice(0) ?? []), ...(this.dump ? flistDump(this.lists.table, l, this.dump) : []), ...(this.sayNames ? ["recv_file_list done"] : []));
       if (this.lists.incRecurse && l.ndxStart === 1) this.lists.adoptTopDir(l);
       if (!this.lists.incRecurse) this.lists.eof = true;
       return true;

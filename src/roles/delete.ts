@@ -4,6 +4,7 @@
  * reverse sorted order, a directory's contents before the directory, as
  * upstream does, so the "deleting" lines come out in the same order.
  */
+import { dirlistDump, type ListedEntry } from "../flist/flist-dump.ts";
 import { IOERR_DEL_LIMIT, IOERR_GENERAL } from "../flist/decode.ts";
 import { compareNames } from "../flist/sort.ts";
 import { F, isDir, isDevice, isLink, isReg } from "../flist/table.ts";
@@ -94,11 +95,20 @@ export class Deleter {
     const protectedNames = new Set<Buffer>();
     // get_dirlist's make_file says each entry the rules let through (--debug=flist2).
     const listDebug = x.out.debug.get("FLIST") >= 2;
+    const listed: ListedEntry[] = [];
     for (const e of entries) {
       const kept = keep.has(e.name.toString("latin1"));
       const excluded = (!kept || checkKept || listDebug) && this.excluded(join(rel, e.name), e.st);
       if (excluded && !kept) protectedNames.add(e.name);
-      if (listDebug && !excluded) x.report.info(`[generator] make_file(${display(join(rel, e.name))},*,2)`);
+      if (listDebug && !excluded) {
+        x.report.info(`[generator] make_file(${display(join(rel, e.name))},*,2)`);
+        listed.push({ path: join(rel, e.name), st: e.st });
+      }
+    }
+    // ... and at flist3 the list it made (output_flist).
+    if (x.out.debug.get("FLIST") >= 3) {
+      const view = { human: x.o.humanReadable, nsec: x.s.protocol >= 31, uid: x.amRoot && x.o.owner, gid: x.o.group, ourUid: process.getuid?.() ?? -1 };
+      for (const line of dirlistDump(listed, view)) x.report.info(line);
     }
     for (let i = entries.length - 1; i >= 0; i--) {
       const e = entries[i]!;

@@ -204,7 +204,7 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   // (Before upstream's receiving process forks, who_am_i() says "Receiver".)
   const hlinkDebug = out.debug.get("HLINK");
   const listLines = (l: ListReceiver) => l.debugLines?.map((line) => line.replace("%s", "Receiver")) ?? [];
-  const dump = receivedListDump({ o, t: lists.table, ids, amRoot }, wire.preserveUid, wire.preserveGid);
+  const dump = receivedListDump({ o, t: lists.table, ids, amRoot }, s.protocol, wire.preserveUid, wire.preserveGid);
   sayListLines(first, flistDebug, hlinkDebug, dump);
   if (out.debug.get("DUP") >= 1) lists.duplicateLines = [];
   await input.loop((r) => !first.step(r));
@@ -368,11 +368,12 @@ export function sayListLines(l: ListReceiver, flistDebug: number, hlinkDebug: nu
 }
 
 /** output_flist on the receiving side: each entry's depth, and its ids as mapped here (the uid only as root). */
-export function receivedListDump(x: { o: Options; t: FileTable; ids: IdMapper; amRoot: boolean }, preserveUid: boolean, preserveGid: boolean): DumpView {
+export function receivedListDump(x: { o: Options; t: FileTable; ids: IdMapper; amRoot: boolean }, protocol: number, preserveUid: boolean, preserveGid: boolean): DumpView {
   return {
     who: "%s",
     human: x.o.humanReadable,
     uid: x.amRoot && preserveUid ? (row) => x.ids.uid(x.t.uid[row]!) : undefined,
+    nsec: protocol >= 31,
     gid: preserveGid ? (row) => x.ids.gid(x.t.gid[row]!) : undefined,
   };
 }

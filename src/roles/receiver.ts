@@ -32,7 +32,7 @@ import { FNAMECMP_BACKUP, FNAMECMP_FNAME, FNAMECMP_PARTIAL_DIR, partialPathFor, 
 import type { AttrRules } from "./attrs.ts";
 import type { ReceivingSide } from "./context.ts";
 import { debugLine, shownName } from "../output/debug-line.ts";
-import { sayListLines } from "./receive-session.ts";
+import { receivedListDump, sayListLines } from "./receive-session.ts";
 
 interface ReceivingFile {
   row: number;
@@ -322,7 +322,7 @@ export class Receiver {
     if (ndx > NDX_FLIST_OFFSET) throw protocolError(`Invalid file index ${ndx} received`);
     if (x.lists.eof) throw protocolError("received a file list after the end of the lists");
     this.sublist = new ListReceiver(x.lists, this.decoder, this.listOptions, NDX_FLIST_OFFSET - ndx);
-    sayListLines(this.sublist, this.flistDebug, this.hlinkDebug);
+    sayListLines(this.sublist, this.flistDebug, this.hlinkDebug, this.flistDebug > 2 ? receivedListDump(x, x.s.protocol, this.listOptions.preserveUid, this.listOptions.preserveGid) : undefined);
     this.sublistDir = NDX_FLIST_OFFSET - ndx;
     return true;
   }

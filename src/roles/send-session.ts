@@ -313,7 +313,7 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
   const dumpLists = () => {
     const all = builder.lists.lists;
     for (; listsDumped < all.length; listsDumped++) {
-      const view = { who: "sender", human: o.humanReadable, root: (row: number) => builder.argDir(row), uid: o.owner ? (row: number) => builder.table.uid[row]! : undefined, gid: o.group ? (row: number) => builder.table.gid[row]! : undefined, mountDirBit: SF.MOUNT_DIR };
+      const view = { who: "sender", human: o.humanReadable, nsec: s.protocol >= 31, root: (row: number) => builder.argDir(row), uid: o.owner ? (row: number) => builder.table.uid[row]! : undefined, gid: o.group ? (row: number) => builder.table.gid[row]! : undefined, mountDirBit: SF.MOUNT_DIR };
       for (const line of flistDump(builder.table, all[listsDumped]!, view)) say("info", line);
     }
   };

@@ -69,7 +69,7 @@ afterAll(async () => {
 /** The lines of this helper's categories (not the matcher's counters, nor output_flist's dumps). */
 const MINE = new RegExp(
   [
-    String.raw`^\[(sender|receiver|generator|Receiver)\] (make_file\(|receiving flist for dir|flist_eof=1)`,
+    String.raw`^\[(sender|receiver|generator|Receiver)\] (make_file\(|receiving flist for dir|flist_eof=1|flist start=|i=\d+ )`,
     String.raw`^(send_file_list done|file list sent|received \d+ names|recv_file_list done)$|^recv_file_name\(`,
     String.raw`^(generator starting pid=|recv_generator\(|generate_files |mknod\()`,
     String.raw`^(recv_files|renaming |finishing |server_recv\(|server_sender starting|get_local_name count=|recv mapped |got file_sum$|data recv |chunk\[)`,
