@@ -86,6 +86,13 @@ export interface Extras {
   groupName?: Uint8Array;
 }
 
+/** Byte equality, from the end (sibling directories differ there). */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = a.length - 1; i >= 0; i--) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export class FileTable {
   private capacity = 0;
   mode = new Uint32Array(0);
@@ -129,8 +136,12 @@ export class FileTable {
     this.capacity = cap;
   }
 
+  /** The directory interned last: entries come directory by directory, so most are checked against it, not the map. */
+  private lastDirId = 0;
+
   internDir(dir: Uint8Array): number {
     if (dir.length === 0) return 0;
+    if (sameBytes(dir, this.dirNames[this.lastDirId]!)) return this.lastDirId;
     const key = Buffer.from(dir.buffer, dir.byteOffset, dir.byteLength).toString("latin1");
     let id = this.dirIds.get(key);
     if (id === undefined) {
@@ -138,6 +149,7 @@ export class FileTable {
       this.dirNames.push(dir.slice());
       this.dirIds.set(key, id);
     }
+    this.lastDirId = id;
     return id;
   }
 
@@ -158,6 +170,21 @@ export class FileTable {
   baseName(row: number): Uint8Array {
     const at = this.nameAt[row]!;
     return this.names.bytes.subarray(at, at + this.nameLen[row]!);
+  }
+
+  /** The base names of two rows compared byte by byte, a prefix first (without a view of either). */
+  compareBaseNames(r1: number, r2: number): number {
+    const bytes = this.names.bytes;
+    const at1 = this.nameAt[r1]!;
+    const at2 = this.nameAt[r2]!;
+    const len1 = this.nameLen[r1]!;
+    const len2 = this.nameLen[r2]!;
+    const n = Math.min(len1, len2);
+    for (let i = 0; i < n; i++) {
+      const d = bytes[at1 + i]! - bytes[at2 + i]!;
+      if (d !== 0) return d;
+    }
+    return len1 - len2;
   }
 
   dirName(row: number): Uint8Array {

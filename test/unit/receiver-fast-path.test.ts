@@ -10,6 +10,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ChunkReader, UNDERFLOW } from "../../src/protocol/reader.ts";
+import { FileTable } from "../../src/flist/table.ts";
+import { compareNames, compareRows } from "../../src/flist/sort.ts";
 import { DestFs, tempBaseFor, tempNameFor } from "../../src/fs/dest-fs.ts";
 import { fdOpsAvailable, fstatFd, futimesFd, writeAllFd, closeFd, createAt, renameAt } from "../../src/fs/fd-ops.ts";
 
@@ -59,6 +61,26 @@ describe("ChunkReader.pieces", () => {
     expect(r.u8()).toBe(0x61);
     r.pieces(5, out);
     expect(Buffer.concat(out).toString()).toBe("bcdef");
+  });
+});
+
+describe("sorting files of one directory", () => {
+  test("compareRows's byte-by-byte shortcut orders as compareNames does", () => {
+    const name = fc.uint8Array({ minLength: 1, maxLength: 12 }).map((b) => b.map((c) => (c === 0 || c === 0x2f ? 0x61 : c)));
+    fc.assert(
+      fc.property(name, name, fc.constantFrom("", "d", "d/e"), fc.integer({ min: 27, max: 32 }), (n1, n2, dir, protocol) => {
+        const t = new FileTable();
+        t.ensure(2);
+        const full = (n: Uint8Array) => (dir ? new Uint8Array([...enc(dir), 0x2f, ...n]) : n);
+        t.setName(0, full(n1));
+        t.setName(1, full(n2));
+        t.mode[0] = 0o100644;
+        t.mode[1] = 0o100644;
+        const want = Math.sign(compareNames(t.dirName(0), t.baseName(0), false, t.dirName(1), t.baseName(1), false, protocol));
+        expect(Math.sign(compareRows(t, 0, 1, protocol))).toBe(want);
+        expect(Math.sign(compareRows(t, 1, 0, protocol))).toBe(-want);
+      }),
+    );
   });
 });
 
