@@ -14,8 +14,15 @@ function unsafe(name: Uint8Array): RsyncError {
   return new RsyncError(RERR.UNSUPPORTED, `ABORTING due to unsafe pathname from sender: ${Buffer.from(name).toString("latin1")}`);
 }
 
-/** Returns the cleaned name (a new array), or throws for an unsafe one. */
+/** Returns the cleaned name (the name itself when it is clean already, else a new array), or throws for an unsafe one. */
 export function cleanWireName(name: Uint8Array, relativePaths: boolean): Uint8Array {
+  if (name.length === 0) return name;
+  if (alreadyClean(name, relativePaths)) return name;
+  return cleanFully(name, relativePaths);
+}
+
+/** clean_fname's full pass (exported for the test comparing it with the shortcut). */
+export function cleanFully(name: Uint8Array, relativePaths: boolean): Uint8Array {
   if (name.length === 0) return name;
   if (name.includes(0)) throw unsafe(name);
   const anchored = name[0] === SLASH;
@@ -42,4 +49,34 @@ export function cleanWireName(name: Uint8Array, relativePaths: boolean): Uint8Ar
   if (out.length > (anchored ? 1 : 0) && out[out.length - 1] === SLASH) out.pop();
   if (out.length === 0) out.push(DOT);
   return Uint8Array.from(out);
+}
+
+/**
+ * One pass over a name that needs no change (nearly every name): no NUL, no
+ * empty component, no component starting with "." followed by "/" or "."
+ * (an interior "./", a "..", or a "..x" left to the full check), no trailing
+ * "/", and a leading "/" only with --relative.
+ */
+function alreadyClean(name: Uint8Array, relativePaths: boolean): boolean {
+  let i = 0;
+  if (name[0] === SLASH) {
+    if (!relativePaths) return false;
+    i = 1;
+  }
+  let componentStart = true;
+  for (; i < name.length; i++) {
+    const c = name[i]!;
+    if (c === 0) return false;
+    if (c === SLASH) {
+      if (componentStart) return false;
+      componentStart = true;
+      continue;
+    }
+    if (componentStart && c === DOT) {
+      const next = name[i + 1];
+      if (next === SLASH || next === DOT) return false;
+    }
+    componentStart = false;
+  }
+  return !componentStart;
 }

@@ -196,6 +196,8 @@ export function closeFd(fd: number, shown: () => string): void {
 
 /** glibc's dev_t encoding, as node's stat gives st_dev. */
 function makedev(major: number, minor: number): bigint {
+  // (The usual small numbers in one conversion.)
+  if (major < 0x1000 && minor < 0x100) return BigInt((major << 8) | minor);
   const ma = BigInt(major >>> 0);
   const mi = BigInt(minor >>> 0);
   return ((ma & 0xfffn) << 8n) | ((ma & ~0xfffn) << 32n) | (mi & 0xffn) | ((mi & ~0xffn) << 12n);

@@ -11,6 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { ChunkReader, UNDERFLOW } from "../../src/protocol/reader.ts";
 import { FileTable } from "../../src/flist/table.ts";
+import { cleanFully, cleanWireName } from "../../src/flist/wire-name.ts";
 import { compareNames, compareRows } from "../../src/flist/sort.ts";
 import { DestFs, tempBaseFor, tempNameFor } from "../../src/fs/dest-fs.ts";
 import { fdOpsAvailable, fstatFd, futimesFd, writeAllFd, closeFd, createAt, renameAt } from "../../src/fs/fd-ops.ts";
@@ -81,6 +82,27 @@ describe("sorting files of one directory", () => {
         expect(Math.sign(compareRows(t, 1, 0, protocol))).toBe(-want);
       }),
     );
+  });
+});
+
+describe("file-list names", () => {
+  test("cleanWireName's shortcut for clean names gives what the full clean_fname pass gives (or the same refusal)", () => {
+    const outcome = (f: () => Uint8Array) => {
+      try {
+        return Buffer.from(f()).toString("latin1");
+      } catch (e) {
+        return `refused: ${(e as Error).message}`;
+      }
+    };
+    const name = fc.array(fc.constantFrom("a", "b", ".", "/", "\0", "é"), { minLength: 1, maxLength: 10 }).map((parts) => new Uint8Array(Buffer.from(parts.join(""), "latin1")));
+    fc.assert(
+      fc.property(name, fc.boolean(), (n, relative) => {
+        expect(outcome(() => cleanWireName(n, relative))).toBe(outcome(() => cleanFully(n, relative)));
+      }),
+      { numRuns: 3000 },
+    );
+    const clean = enc("dir/sub/file.c");
+    expect(cleanWireName(clean, false)).toBe(clean);
   });
 });
 
