@@ -308,7 +308,9 @@ export class FilterList {
    * with its prefix), and whether its pattern ends in whitespace (upstream
    * cautions about that from level 1, shows every rule from level 2).
    */
-  onAddRule: ((text: string, trailingSpace: boolean) => void) | null = null;
+  onAddRule: ((text: string, trailingSpace: boolean, debugType: string) => void) | null = null;
+  /** --debug=FILTER2: a rule file read (or not found), as parse_filter_file names it. */
+  onParseFile: ((text: string) => void) | null = null;
   /** --debug=FILTER2: a new per-directory merge list (add_rule's "activating mergelist #N [per-dir NAME]"). */
   onActivate: ((id: number, debugType: string) => void) | null = null;
 
@@ -321,7 +323,7 @@ export class FilterList {
     // A rule read from a file is named by where it came from (exclude.c rule_text), never by its text.
     const from = this.source && (this.source.line < 0 ? this.source.name : `${this.source.name} line ${this.source.line}`);
     const text = from !== null ? `<rule from ${from}>` : `${rulePrefix({ flags, pattern } as FilterRule, 32, false, false) ?? ""}${Buffer.from(pattern).toString("latin1")}`;
-    this.onAddRule(text, from === null && (last === 0x20 || last === 0x09));
+    this.onAddRule(text, from === null && (last === 0x20 || last === 0x09), this.debugType);
   }
 
   get empty(): boolean {
@@ -373,7 +375,7 @@ export class FilterList {
       this.announce(tok.flags, pattern);
       this.add(pattern, tok.flags, ctx);
       // "-C": the rule stands for the CVS-style ignore list (made once per list, get_cvs_excludes).
-      if (tok.flags & FR.CVS_IGNORE && !this.cvs) this.cvs = cvsExcludes(tok.flags, ctx);
+      if (tok.flags & FR.CVS_IGNORE && !this.cvs) this.cvs = cvsExcludes(tok.flags, ctx, this);
     }
   }
 
@@ -411,7 +413,16 @@ export class FilterList {
    */
   parseFile(name: string, ctx: ParseContext, template: number, xflags: number, onMessage?: (text: string) => void): void {
     if (!ctx.readRuleFile) throw filterError("merge files are not allowed here", name);
-    const content = ctx.readRuleFile(name);
+    let content: Uint8Array;
+    // parse_filter_file (--debug=FILTER2): the file, the flags its rules start from, the parse flags.
+    const said = `parse_filter_file(${name},${template.toString(16)},${xflags.toString(16)})`;
+    try {
+      content = ctx.readRuleFile(name);
+    } catch (e) {
+      this.onParseFile?.(`${said} [not found]`);
+      throw e;
+    }
+    this.onParseFile?.(said);
     // CRLF is one line break, and so is a lone CR.
     const items = template & FR.WORD_SPLIT ? splitWords(content) : ctx.eolNulls ? splitNuls(content) : splitLines(content);
     this.fileDepth++;
@@ -507,8 +518,11 @@ export const DEFAULT_CVSIGNORE =
  * $CVSIGNORE, each word an exclude (perishable from protocol 30, which the
  * caller's "-C" rule carries).
  */
-function cvsExcludes(flags: number, ctx: ParseContext): FilterRule[] {
+function cvsExcludes(flags: number, ctx: ParseContext, debug: Pick<FilterList, "onAddRule" | "onParseFile">): FilterRule[] {
   const list = new FilterList();
+  list.debugType = " [global CVS]";
+  list.onAddRule = debug.onAddRule;
+  list.onParseFile = debug.onParseFile;
   const template = (flags & ~FR.MERGE_FILE) | FR.NO_PREFIXES | FR.WORD_SPLIT;
   const plain: ParseContext = { deleteExcluded: ctx.deleteExcluded };
   list.parse(DEFAULT_CVSIGNORE, plain, template | (ctx.cvsPerishable ? FR.PERISHABLE : 0));

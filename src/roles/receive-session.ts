@@ -42,7 +42,7 @@ import { Receiver } from "./receiver.ts";
 import type { Reporter } from "./reporter.ts";
 import { ServerReporter } from "./server-reporter.ts";
 import { emptyStats, type TransferStats } from "./stats.ts";
-import { addRuleDebug, readFilterList } from "../server/filter-list.ts";
+import { addRuleDebug, readFilterList, sayAddedRules } from "../server/filter-list.ts";
 import { FilterList } from "../flist/filter.ts";
 import { absolute, moduleRelative } from "../flist/dir-merge.ts";
 import { addCvsRules, addPartialDirRule, filterListFromOptions, writeFilterRules } from "../flist/filter-options.ts";
@@ -149,6 +149,7 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
       output.data.u8(0);
     }
     output.flush();
+    sayAddedRules(filters, outputConfig(o).debug.get("FILTER"), "Receiver");
     if (o.cvsExclude) addCvsRules(filters, ruleSide, "after-sending");
     // A local copy's receiving half sorts its rules by side once more with the CVS ones in (recv_filter_list's
     // send_rules(-1) for a local server): under --delete-excluded they are then the sender's alone.
@@ -372,8 +373,8 @@ export function receivedListDump(x: { o: Options; t: FileTable; ids: IdMapper; a
   return {
     who: "%s",
     human: x.o.humanReadable,
-    uid: x.amRoot && preserveUid ? (row) => x.ids.uid(x.t.uid[row]!) : undefined,
     nsec: protocol >= 31,
+    uid: x.amRoot && preserveUid ? (row) => x.ids.uid(x.t.uid[row]!) : undefined,
     gid: preserveGid ? (row) => x.ids.gid(x.t.gid[row]!) : undefined,
   };
 }

@@ -35,7 +35,7 @@ import type { ItemEvent } from "./reporter.ts";
 import { IOERR_DEL_LIMIT, IOERR_GENERAL, IOERR_VANISHED } from "../flist/decode.ts";
 import { RERR, RsyncError } from "../errors.ts";
 import { closeSync, constants as fsConstants, lstatSync, openSync, readFileSync, statSync } from "node:fs";
-import { addRuleDebug, readFilterList } from "../server/filter-list.ts";
+import { addRuleDebug, readFilterList, sayAddedRules } from "../server/filter-list.ts";
 import { FR, type FilterList, type FilterRule } from "../flist/filter.ts";
 import { addCvsRules, addPartialDirRule, filterListFromOptions, writeFilterRules } from "../flist/filter-options.ts";
 import { absolute, filterHooks, moduleRelative } from "../flist/dir-merge.ts";
@@ -148,6 +148,8 @@ export async function sendTransfer(request: SendRequest): Promise<SendResult> {
     // (A local copy's sending half is upstream's client, which parsed the rules among its options.)
     filters = await readFilterList(input, s.protocol, o.deleteExcluded, req.local ? undefined : addRuleDebug(outputConfig(o).debug.get("FILTER"), "sender"));
     if (req.local) markRulesFromFiles(filters, o);
+    // -C's rules are the sending half's own, and it says so (--debug=FILTER2).
+    if (req.local) sayAddedRules(filters, outputConfig(o).debug.get("FILTER"), "sender");
     if (o.cvsExclude) addCvsRules(filters, ruleSide, "received");
     // --files-from=-: the client's names come next; they are what we send, inside the one path we were given.
     if (o.filesFrom === "-") {
@@ -160,6 +162,7 @@ export async function sendTransfer(request: SendRequest): Promise<SendResult> {
   } else {
     filters = filterListFromOptions(o);
     addPartialDirRule(filters, o, ruleSide);
+    sayAddedRules(filters, outputConfig(o).debug.get("FILTER"), "sender");
     if (o.cvsExclude) addCvsRules(filters, ruleSide, "before-sending");
     const wanted = receiverWantsFilterList(o, s.protocol);
     writeFilterRules(wanted ? output.data : null, filters, ruleSide);

@@ -236,6 +236,13 @@ describe("--debug=FILTER: which rule hid, showed, protected or risked a name", (
       expect(lines.some((l) => / add_rule\(- trailing \) -- CAUTION: trailing whitespace!$/.test(l))).toBe(true);
     });
   }
+  for (const mode of ["local", "pull", "push", "rsh-pull", "rsh-push"] as const) {
+    test(`FILTER2: -C's rules as each side adds them: ${mode}`, async () => {
+      const ours = mode.startsWith("rsh");
+      const lines = await compareMine(mode, ["-r", "--delete", "-C", ours ? "-vvv" : "--debug=FILTER2"]);
+      expect(lines.some((l) => l.endsWith("add_rule(-p *.o) [global CVS]"))).toBe(true);
+    });
+  }
   test("FILTER2 without incremental recursion, and the delete-before/after passes", async () => {
     await compareMine("local", withRules(["-r", "--delete", "--no-inc-recursive", "--debug=FILTER2", ...FILTERS]));
     await compareMine("local", ["-r", "--delete-after", "--debug=FILTER2", "-f", "- *.o"]);
