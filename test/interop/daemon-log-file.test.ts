@@ -104,7 +104,10 @@ describe("a daemon's log file", () => {
         got[kind] = { code: r.code, lines: await sessionEnded(kind, before) };
       }
       expect(got.upstream!.lines).toContain(c.shows);
-      expect(got.ours).toEqual(got.upstream!);
+      // A receiving session's deletions (its generator) and items (its receiver) interleave as the load has it,
+      // in upstream's two processes as in ours: between the first and the last line, lines are compared sorted.
+      const shown = (r: { code: number; lines: string[] }) => ({ code: r.code, lines: [r.lines[0], ...r.lines.slice(1, -1).sort(), r.lines.at(-1)] });
+      expect(shown(got.ours!)).toEqual(shown(got.upstream!));
     }, 60_000);
   }
 });

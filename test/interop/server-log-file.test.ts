@@ -108,7 +108,10 @@ for (const direction of ["pull", "push"] as const) {
           { client: "ours", server: "ours" },
         ] as Pair[]) {
           const got = await transfer(direction, pair, c.args, c.source);
-          expect({ ...pair, code: got.code, lines: got.lines }).toEqual({ ...pair, code: reference.code, lines: reference.lines });
+          // A receiving server's deletions (its generator) and items (its receiver) interleave as the load has it,
+          // in upstream's two processes as in ours: between the first and the last line, a push's lines are compared sorted.
+          const shown = (lines: string[]) => (direction === "push" ? [lines[0], ...lines.slice(1, -1).sort(), lines.at(-1)] : lines);
+          expect({ ...pair, code: got.code, lines: shown(got.lines) }).toEqual({ ...pair, code: reference.code, lines: shown(reference.lines) });
         }
       }, 60_000);
     }
