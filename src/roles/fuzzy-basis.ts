@@ -13,11 +13,13 @@
 import { relative, resolve } from "node:path";
 import type { Options } from "../cli/options.ts";
 import { RERR, RsyncError } from "../errors.ts";
-import { isReg } from "../flist/table.ts";
+import { isDir, isReg } from "../flist/table.ts";
 import type { DestFs } from "../fs/dest-fs.ts";
 import { sameTime } from "./attrs.ts";
 import { FNAMECMP_FUZZY } from "./partial-dir.ts";
 import { debugLine, shownName } from "../output/debug-line.ts";
+import { dirlistDump, type ListedEntry } from "../flist/flist-dump.ts";
+import { compareNames } from "../flist/sort.ts";
 
 /** One edit of the Levenshtein distance; the low 16 bits weigh how far apart the changed bytes are. */
 const UNIT = 1 << 16;
@@ -164,6 +166,8 @@ export class FuzzyBasis {
   debugLevel = 0;
   /** --debug=flist2: get_dirlist's make_file says each entry of a directory listed (without filters: level 1). */
   flistDebug = 0;
+  /** --debug=flist3: the listing is dumped too (output_flist), entries sorted as a file list is for `protocol`. */
+  dumpView: { human: number; nsec: boolean; uid: boolean; gid: boolean; ourUid: number; protocol: number } | null = null;
 
   /** `dirs(dir)`: for a destination directory, the directories searched (relative to the destination root), in level order. */
   constructor(
@@ -233,13 +237,22 @@ export class FuzzyBasis {
       return null;
     }
     const out: Candidate[] = [];
+    const listed: ListedEntry[] = [];
     for (const name of names) {
       const rel = dir.length ? Buffer.concat([dir, Buffer.from("/"), name]) : name;
       const st = this.dest.lstat(rel);
       if (st && this.flistDebug > 1) debugLine(`[generator] make_file(${shownName(rel)},*,1)`);
+      if (st && this.dumpView) listed.push({ path: rel, st });
       if (st && isReg(st.mode)) out.push({ name, size: st.size, mtime: st.mtime, sent: false });
     }
     out.sort((x, y) => Buffer.compare(x.name, y.name));
+    if (this.dumpView) {
+      const v = this.dumpView;
+      const empty = new Uint8Array(0);
+      const base = (e: ListedEntry) => e.path.subarray(e.path.lastIndexOf(0x2f) + 1);
+      listed.sort((a, b) => compareNames(empty, base(a), isDir(a.st.mode), empty, base(b), isDir(b.st.mode), v.protocol));
+      for (const line of dirlistDump(listed, v)) debugLine(line);
+    }
     return out.length ? out : null;
   }
 }

@@ -97,6 +97,9 @@ export class Generator {
     if (this.fuzzy) {
       this.fuzzy.debugLevel = x.out.debug.get("FUZZY");
       this.fuzzy.flistDebug = x.out.debug.get("FLIST");
+      if (this.fuzzy.flistDebug > 2) {
+        this.fuzzy.dumpView = { human: x.o.humanReadable, nsec: x.s.protocol >= 31, uid: x.amRoot && x.o.owner, gid: x.o.group, ourUid: process.getuid?.() ?? -1, protocol: x.s.protocol };
+      }
     }
     this.basisDirs = BasisDirs.wanted(x.o)
       ? new BasisDirs(x, this.attrs, {
@@ -930,7 +933,9 @@ export class Generator {
     } finally {
       fs.closeSync(fd);
     }
-    return hasher.digest().subarray(0, length);
+    const sum = hasher.digest().subarray(0, length);
+    hasher.release?.();
+    return sum;
   }
 
   /**

@@ -121,7 +121,7 @@ const CASES: Case[] = [
   { name: "-avvv --no-W --delete over older files (deltas)", args: ["-avvv", "--no-W", "--delete"], seeded: true },
   { name: "-avvv --no-i-r --inplace", args: ["-avvv", "--no-i-r", "--inplace", "--no-W"], seeded: true },
   { name: "-av with the client's --debug words at their top levels", args: ["-av", "--no-W", "--debug=deltasum3,flist3,genr,recv,send,time2"], seeded: true },
-  { name: "-avvv -y --debug=fuzzy2 --delay-updates", args: ["-avvv", "-y", "--no-W", "--debug=fuzzy2", "--delay-updates"], seeded: true },
+  { name: "-avvv -y --debug=fuzzy2,flist3 --delay-updates", args: ["-avvv", "-y", "--no-W", "--debug=fuzzy2,flist3", "--delay-updates"], seeded: true },
   { name: "-avvvv -b --delete (backups, id maps)", args: ["-avvvv", "-b", "--no-W", "--delete"], seeded: true },
   { name: "-aH --debug=hlink3,flist2", args: ["-aH", "--debug=hlink3,flist2"] },
   { name: "-aH --no-i-r --debug=hlink", args: ["-aH", "--no-i-r", "--debug=hlink"] },
