@@ -187,11 +187,13 @@ interface RelName {
 export type Emit = (row: number, list: FileList) => void;
 
 const concat = (...parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let length = 0;
+  for (let i = 0; i < parts.length; i++) length += parts[i]!.length;
+  const out = new Uint8Array(length);
   let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
+  for (let i = 0; i < parts.length; i++) {
+    out.set(parts[i]!, at);
+    at += parts[i]!.length;
   }
   return out;
 };
@@ -429,7 +431,7 @@ export class FlistBuilder {
   nameOf(row: number): Uint8Array {
     const path = this.table.path(row);
     if (!(this.table.flags[row]! & SF.ANCHORED) || path[0] === SLASH) return path;
-    return concat(ascii("/"), path);
+    return concat(SLASH_NAME, path);
   }
 
   /**
@@ -498,7 +500,7 @@ export class FlistBuilder {
         nameType = NameType.DotDir;
       }
       // -R names carry their directories: in a confined module none of them may be a symlink.
-      if (o.relative && o.confinedModule !== undefined && this.throughSymlink(dir ? concat(dir, ascii("/"), fn) : fn, false)) {
+      if (o.relative && o.confinedModule !== undefined && this.throughSymlink(dir ? concat(dir, SLASH_NAME, fn) : fn, false)) {
         this.ioError |= IOERR_GENERAL;
         this.say("error", `rsync: [sender] link_stat "${Buffer.from(fn).toString("latin1")}" (in ${o.confinedModule}) failed: Too many levels of symbolic links (40)`);
         continue;
@@ -956,7 +958,7 @@ export class FlistBuilder {
       this.syserr(e, `opendir ${this.full(dirName)} failed`);
       return;
     }
-    const prefix = dirName.length === 1 && dirName[0] === SLASH ? dirName : concat(dirName, ascii("/"));
+    const prefix = dirName.length === 1 && dirName[0] === SLASH ? dirName : concat(dirName, SLASH_NAME);
     const room = dirName.length === 1 && dirName[0] === SLASH ? MAXPATHLEN - 1 : dirName.length < MAXPATHLEN - 1 ? MAXPATHLEN - (dirName.length + 1) : 0;
     for (const name of names) {
       if (name.length >= room) {
@@ -1067,7 +1069,7 @@ export class FlistBuilder {
     if (!waiting) return;
     this.relNames.delete(row);
     for (const rn of waiting) {
-      const full = concat(name, ascii("/"), rn.name);
+      const full = concat(name, SLASH_NAME, rn.name);
       const from = name.length + 1;
       const slash = full.indexOf(SLASH, from);
       if (slash >= 0) {
