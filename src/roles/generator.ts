@@ -933,9 +933,7 @@ export class Generator {
     } finally {
       fs.closeSync(fd);
     }
-    const sum = hasher.digest().subarray(0, length);
-    hasher.release?.();
-    return sum;
+    return hasher.digest().subarray(0, length);
   }
 
   /**
