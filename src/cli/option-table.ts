@@ -36,6 +36,7 @@ export const optionTable: OptionSpec[] = [
   valued(["debug"], undefined, "FLAGS", "fine-grained debug verbosity", (o, v) => {
     if (checkOutputWords("debug", v)) o.showOutputHelp ??= "debug";
     o.debug.push(v);
+    o.debugBeforeFilters.push(o.filters.length);
   }),
   valued(["stderr"], undefined, "e|a|c", "change stderr output mode (default: errors)", (o, v) => (o.msgs2stderr = stderrMode(v))),
   { long: ["msgs2stderr"], set: (o) => (o.msgs2stderr = 1), unset: (o) => (o.msgs2stderr = 0) },

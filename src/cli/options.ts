@@ -22,6 +22,8 @@ export interface Options {
   /** --info=/--debug= flag words, in order (expanded later). */
   info: string[];
   debug: string[];
+  /** How many filter options came before each --debug value (upstream applies --debug as it parses). */
+  debugBeforeFilters: number[];
   noMotd: boolean;
   checksum: boolean;
   recursive: boolean;
@@ -248,6 +250,7 @@ export function defaultOptions(): Options {
     quiet: 0,
     info: [],
     debug: [],
+    debugBeforeFilters: [],
     noMotd: false,
     checksum: false,
     recursive: false,

@@ -12,17 +12,23 @@ import type { ChunkReader } from "../protocol/reader.ts";
 import type { ByteWriter } from "../protocol/writer.ts";
 import { DELAY_UPDATES_DIR } from "../roles/delayed-updates.ts";
 import { Elide, FilterList, FR, rulePrefix, XFLG, type FilterRule, type ParseContext } from "./filter.ts";
+import { filterLevelAtOption, sayAddedRules } from "./filter-debug.ts";
 
 /** Rule files: a name, or "-" for standard input (only where we are no server: stdin is the protocol then). */
 function ruleFileReader(amServer: boolean): (name: string) => Uint8Array {
   return (name) => new Uint8Array(name === "-" && !amServer ? readFileSync(0) : readFileSync(name));
 }
 
-/** The client's (or a local copy's) rules, parsed as upstream parses its options. */
-export function filterListFromOptions(o: Options, amServer = false): FilterList {
+/**
+ * The client's (or a local copy's) rules, parsed as upstream parses its
+ * options; `announce`: say what is added as upstream's client does then
+ * (--debug=FILTER given before the rule, see filterLevelAtOption).
+ */
+export function filterListFromOptions(o: Options, amServer = false, announce = false): FilterList {
   const list = new FilterList();
   const ctx: ParseContext = { deleteExcluded: o.deleteExcluded, readRuleFile: ruleFileReader(amServer), eolNulls: o.from0 };
-  for (const f of o.filters) {
+  for (const [i, f] of o.filters.entries()) {
+    if (announce) sayAddedRules(list, filterLevelAtOption(o, i), "client");
     switch (f.kind) {
       case "filter":
         list.parse(f.value, ctx);
@@ -37,7 +43,8 @@ export function filterListFromOptions(o: Options, amServer = false): FilterList 
       case "include-from": {
         const include = f.kind === "include-from";
         try {
-          list.parseFile(f.value, ctx, include ? FR.INCLUDE : 0, XFLG.OLD_PREFIXES);
+          // (Upstream's XFLG_FATAL_ERRORS | XFLG_OLD_PREFIXES.)
+          list.parseFile(f.value, ctx, include ? FR.INCLUDE : 0, XFLG.OLD_PREFIXES, undefined, { template: include ? FR.INCLUDE : 0, xflags: 3 });
         } catch (e) {
           if (e instanceof RsyncError) throw e;
           throw new RsyncError(RERR.FILEIO, `rsync: [client] failed to open ${include ? "in" : "ex"}clude file ${f.value}: ${errText(e)}`);
@@ -46,6 +53,7 @@ export function filterListFromOptions(o: Options, amServer = false): FilterList 
       }
     }
   }
+  if (announce) sayAddedRules(list, 0, "client");
   return list;
 }
 

@@ -403,7 +403,8 @@ export class FilterList {
       this.onActivate?.(id, perDirDebugType(rule));
       return;
     }
-    this.parseFile(name, ctx, flags & ~FR.MERGE_FILE, 0, onMessage);
+    // Upstream reads it with the merge rule as template, fatal errors (XFLG_FATAL_ERRORS).
+    this.parseFile(name, ctx, flags & ~FR.MERGE_FILE, 0, onMessage, { template: flags, xflags: 1 });
   }
 
   /**
@@ -411,11 +412,13 @@ export class FilterList {
    * friends, merge files) as a rule; with word splitting every word. Blank
    * lines and, when reading lines, ';' and '#' comments are skipped.
    */
-  parseFile(name: string, ctx: ParseContext, template: number, xflags: number, onMessage?: (text: string) => void): void {
+  parseFile(name: string, ctx: ParseContext, template: number, xflags: number, onMessage?: (text: string) => void, shownAs?: { template: number; xflags: number }): void {
     if (!ctx.readRuleFile) throw filterError("merge files are not allowed here", name);
     let content: Uint8Array;
     // parse_filter_file (--debug=FILTER2): the file, the flags its rules start from, the parse flags.
-    const said = `parse_filter_file(${name},${template.toString(16)},${xflags.toString(16)})`;
+    // (`shownAs`: upstream's template and XFLG_* bits where they differ from what is passed here.)
+    const shown = shownAs ?? { template, xflags: 0 };
+    const said = `parse_filter_file(${name},${shown.template.toString(16)},${shown.xflags.toString(16)})`;
     try {
       content = ctx.readRuleFile(name);
     } catch (e) {

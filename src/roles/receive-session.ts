@@ -42,7 +42,8 @@ import { Receiver } from "./receiver.ts";
 import type { Reporter } from "./reporter.ts";
 import { ServerReporter } from "./server-reporter.ts";
 import { emptyStats, type TransferStats } from "./stats.ts";
-import { addRuleDebug, readFilterList, sayAddedRules } from "../server/filter-list.ts";
+import { readFilterList } from "../server/filter-list.ts";
+import { addRuleDebug, sayAddedRules } from "../flist/filter-debug.ts";
 import { FilterList } from "../flist/filter.ts";
 import { absolute, moduleRelative } from "../flist/dir-merge.ts";
 import { addCvsRules, addPartialDirRule, filterListFromOptions, writeFilterRules } from "../flist/filter-options.ts";
@@ -124,7 +125,7 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   });
   listenForMessages(input, output, state, s.protocol);
   // A client's own rules; a server's come from its client.
-  let filters = req.amServer ? new FilterList() : filterListFromOptions(o);
+  let filters = req.amServer ? new FilterList() : filterListFromOptions(o, false, true);
   const ruleSide = { amSender: false, protocol: s.protocol, deleteExcluded: o.deleteExcluded };
   if (!req.amServer) addPartialDirRule(filters, o, ruleSide);
   if (req.amServer) {

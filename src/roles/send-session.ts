@@ -35,7 +35,8 @@ import type { ItemEvent } from "./reporter.ts";
 import { IOERR_DEL_LIMIT, IOERR_GENERAL, IOERR_VANISHED } from "../flist/decode.ts";
 import { RERR, RsyncError } from "../errors.ts";
 import { closeSync, constants as fsConstants, lstatSync, openSync, readFileSync, statSync } from "node:fs";
-import { addRuleDebug, readFilterList, sayAddedRules } from "../server/filter-list.ts";
+import { readFilterList } from "../server/filter-list.ts";
+import { addRuleDebug, sayAddedRules } from "../flist/filter-debug.ts";
 import { FR, type FilterList, type FilterRule } from "../flist/filter.ts";
 import { addCvsRules, addPartialDirRule, filterListFromOptions, writeFilterRules } from "../flist/filter-options.ts";
 import { absolute, filterHooks, moduleRelative } from "../flist/dir-merge.ts";
@@ -160,7 +161,7 @@ export async function sendTransfer(request: SendRequest): Promise<SendResult> {
       req = { ...req, args: names, root: req.root === "." ? base : `${req.root}/${base}` };
     }
   } else {
-    filters = filterListFromOptions(o);
+    filters = filterListFromOptions(o, false, true);
     addPartialDirRule(filters, o, ruleSide);
     sayAddedRules(filters, outputConfig(o).debug.get("FILTER"), "sender");
     if (o.cvsExclude) addCvsRules(filters, ruleSide, "before-sending");

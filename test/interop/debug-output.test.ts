@@ -97,12 +97,6 @@ const MINE = [
   /^\[\w+\] parse_filter_file\(/,
 ];
 
-/**
- * Upstream's client says add_rule for its own options' rules as it parses
- * them, and only when a --debug=FILTER2 came before them on the command
- * line (-v levels are applied after parsing); ours says nothing then.
- */
-const PARSE_TIME = /^\[client\] /;
 
 /** Masks what differs from run to run: destinations, ports, pids, the C source position of _exit_cleanup. */
 function normalize(text: string, dest: string): string {
@@ -126,7 +120,7 @@ const withoutSha1 = (line: string) => (/^(Client|Server) checksum list \(on clie
 const mine = (r: RunResult, dest: string) =>
   normalize(r.stdout, dest)
     .split("\n")
-    .filter((l) => MINE.some((re) => re.test(l)) && !PARSE_TIME.test(l))
+    .filter((l) => MINE.some((re) => re.test(l)))
     .map(withoutSha1)
     .sort();
 
@@ -243,6 +237,14 @@ describe("--debug=FILTER: which rule hid, showed, protected or risked a name", (
       expect(lines.some((l) => l.endsWith("add_rule(-p *.o) [global CVS]"))).toBe(true);
     });
   }
+  test("the client's own rules, said as it parses them: only after a --debug that asks", async () => {
+    // Upstream applies --debug as it parses the options (-v only after them all).
+    const lines = await compareMine("local", withRules(["-r", "-f", "- *.o", "--debug=FILTER2", "-f", ". RULES", "--exclude-from=RULES", "-f", ":n- .rules", "-f", "- x "]));
+    expect(lines).not.toContain("[client] add_rule(- *.o)");
+    expect(lines).toContain(`[client] parse_filter_file(${join(work, "rules-file")},0,3)`);
+    expect(lines).toContain("[client] activating mergelist #0 [per-dir .rules]");
+    await compareMine("local", ["-r", "--debug=FILTER1", "-f", "- x ", "-vv", "-f", "- y "]);
+  });
   test("FILTER2 without incremental recursion, and the delete-before/after passes", async () => {
     await compareMine("local", withRules(["-r", "--delete", "--no-inc-recursive", "--debug=FILTER2", ...FILTERS]));
     await compareMine("local", ["-r", "--delete-after", "--debug=FILTER2", "-f", "- *.o"]);
