@@ -50,6 +50,12 @@ export const enum SeedOrder {
 export interface Hasher {
   update(data: Uint8Array): void;
   digest(): Uint8Array;
+  /**
+   * Done with it (after digest): its state may serve the next hasher made
+   * (the native core keeps a few; a receiver makes one per file). Optional:
+   * the TypeScript twins let the collector have theirs.
+   */
+  release?(): void;
 }
 
 export interface BlockSumParams {

@@ -14,6 +14,9 @@ const SIMD_NAMES = ["scalar", "sse2", "avx2", "neon"];
 const EMPTY = new Uint8Array(1);
 const bytesOf = (data: Uint8Array) => (data.byteLength === 0 ? EMPTY : data);
 
+/** Released hasher states kept for reuse. */
+const SPARE_STATES = 4;
+
 function toSeed(seed: number | bigint | undefined): bigint {
   if (seed === undefined) return 0n;
   // An int32 seed is sign-extended, as rsync does when it passes its seed to xxHash.
@@ -150,6 +153,8 @@ export function createNativeCore(lib: NativeLibrary): Core {
     ioUring: uring === 1,
   };
   const stateSize = s.oc_hash_state_size();
+  /** Released hasher states, for the next createHasher (one per received file would otherwise be a new buffer). */
+  const spareStates: Uint8Array[] = [];
 
   return {
     caps,
@@ -228,16 +233,22 @@ export function createNativeCore(lib: NativeLibrary): Core {
 
     createHasher(alg: HashAlg, seed?: number | bigint): Hasher {
       // A fresh ArrayBuffer is at least 8-byte aligned, which the state needs.
-      const state = new Uint8Array(stateSize);
+      let state: Uint8Array | null = spareStates.pop() ?? new Uint8Array(stateSize);
       check(s.oc_hash_init(state, alg, toSeed(seed)), "hash init");
       return {
         update(data) {
+          if (!state) throw new Error("hasher used after release");
           if (data.byteLength > 0) s.oc_hash_update(state, data, data.byteLength);
         },
         digest() {
+          if (!state) throw new Error("hasher used after release");
           const out = new Uint8Array(digestLength(alg));
           check(s.oc_hash_final(state, out), "hash final");
           return out;
+        },
+        release() {
+          if (state && spareStates.length < SPARE_STATES) spareStates.push(state);
+          state = null;
         },
       };
     },

@@ -933,7 +933,9 @@ export class Generator {
     } finally {
       fs.closeSync(fd);
     }
-    return hasher.digest().subarray(0, length);
+    const sum = hasher.digest().subarray(0, length);
+    hasher.release?.();
+    return sum;
   }
 
   /**

@@ -247,7 +247,10 @@ export class IncomingFile {
 
   /** True when the sender's checksum matches what we rebuilt. */
   verify(theirs: Uint8Array): boolean {
-    return Buffer.compare(this.hasher.digest(), theirs) === 0;
+    const ok = Buffer.compare(this.hasher.digest(), theirs) === 0;
+    // The file's data is all in: its hasher's state can serve the next file.
+    this.hasher.release?.();
+    return ok;
   }
 
   /**

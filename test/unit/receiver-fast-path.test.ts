@@ -11,6 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { ChunkReader, UNDERFLOW } from "../../src/protocol/reader.ts";
 import { FileTable } from "../../src/flist/table.ts";
+import { HashAlg, core, tsCore } from "../../src/native/index.ts";
 import { cleanFully, cleanWireName } from "../../src/flist/wire-name.ts";
 import { compareNames, compareRows } from "../../src/flist/sort.ts";
 import { DestFs, tempBaseFor, tempNameFor } from "../../src/fs/dest-fs.ts";
@@ -103,6 +104,24 @@ describe("file-list names", () => {
     );
     const clean = enc("dir/sub/file.c");
     expect(cleanWireName(clean, false)).toBe(clean);
+  });
+});
+
+describe("hasher states reused after release", () => {
+  test("a hasher made from a released state digests as a fresh one; a released one refuses more use", () => {
+    const algs = [HashAlg.MD4, HashAlg.MD5, HashAlg.XXH64, HashAlg.XXH3_64, HashAlg.XXH3_128];
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom(...algs), fc.uint8Array({ maxLength: 300 })), { minLength: 1, maxLength: 6 }), (files) => {
+        for (const [alg, data] of files) {
+          const h = core.createHasher(alg, 0);
+          h.update(data);
+          expect(Buffer.from(h.digest())).toEqual(Buffer.from(tsCore.hash(alg, data, 0)));
+          h.release?.();
+          if (h.release) expect(() => h.update(data)).toThrow();
+        }
+      }),
+      { numRuns: 50 },
+    );
   });
 });
 
