@@ -76,6 +76,7 @@ async function connectDaemon(req: ConnectRequest): Promise<Connection> {
         showMotd: !o.noMotd,
         showArgs: outputConfig(o).debug.get("CMD") >= 1,
         showAuthList: outputConfig(o).debug.get("NSTR") >= 2,
+        showAuthChoice: outputConfig(o).debug.get("NSTR") >= 1,
       });
       return outcome.kind === "listed" ? null : outcome.protocol;
     },

@@ -33,8 +33,10 @@ export interface DaemonRequest {
   showMotd: boolean;
   /** -vv (upstream's --debug=cmd): show the arguments sent. */
   showArgs?: boolean;
-  /** --debug=NSTR2: show the daemon-auth digests we offer (compat.c output_daemon_greeting). */
+  /** --debug=NSTR2: show the daemon-auth digests we offer (compat.c output_daemon_greeting) and the daemon's. */
   showAuthList?: boolean;
+  /** --debug=NSTR: show the daemon-auth digest chosen. */
+  showAuthChoice?: boolean;
 }
 
 export type DaemonOutcome = { kind: "ready"; protocol: number } | { kind: "listed" };
@@ -181,6 +183,9 @@ export async function daemonHandshake(input: Input, output: Output, req: DaemonR
     if (reply.startsWith("@RSYNCD: AUTHREQD ")) {
       const digest = chooseAuthDigest(greeting.digests, protocol);
       if (!digest) throw startFailure(`Failed to negotiate a daemon auth digest from the server's list: ${greeting.digests}`);
+      // compat.c negotiate_daemon_auth (--debug=NSTR): the daemon's list (or what its protocol implies) and our pick.
+      if (req.showAuthList) terminal.info(Buffer.from(`Server daemon auth checksum list (on client): ${greeting.digests ?? (protocol >= 30 ? "md5" : "md4")}\n`));
+      if (req.showAuthChoice) terminal.info(Buffer.from(`Client negotiated daemon auth checksum: ${digest === "md4-old" ? "md4" : digest}\n`));
       const user = req.user ?? process.env.USER ?? process.env.LOGNAME ?? "nobody";
       const response = authResponse(digest, readPassword(req.passwordFile), rawBytes(reply.slice(18)));
       output.data.bytes(Buffer.from(`${user || "nobody"} ${response}\n`));

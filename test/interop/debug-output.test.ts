@@ -58,7 +58,10 @@ beforeAll(async () => {
   fs.mkdirSync(join(work, "w"));
   rsh = join(work, "rsh");
   fs.writeFileSync(rsh, '#!/bin/sh\nwhile [ "$1" = "-l" ]; do shift 2; done\nshift\nexec sh -c "$*"\n', { mode: 0o755 });
+  fs.writeFileSync(join(work, "secrets"), "u:pw\n", { mode: 0o600 });
+  fs.writeFileSync(join(work, "password"), "pw\n", { mode: 0o600 });
   const modules: ModuleConfig[] = [
+    { name: "auth", path: join(work, "src"), params: { uid: "0", gid: "0", "auth users": "u", "secrets file": join(work, "secrets") } },
     { name: "src", path: join(work, "src"), params: { uid: "0", gid: "0", "max verbosity": "4" } },
     { name: "w", path: join(work, "w"), params: { "read only": "no", uid: "0", gid: "0", "max verbosity": "4" } },
   ];
@@ -292,6 +295,17 @@ describe("--debug=CMD, CONNECT, EXIT, PROTO and NSTR: how the run starts and end
     const b = await runRsync([...args, `${dest}-theirs/`]);
     expect(mine(a, `${dest}-ours`)).toEqual(mine(b, `${dest}-theirs`));
     expect(mine(a, `${dest}-ours`)).toContain(`protected args: . ${join(work, "src")}/  (2 args)`);
+  });
+  test("NSTR with daemon authentication", async () => {
+    const dest = join(work, "authed");
+    for (const extra of [["--debug=NSTR2"], ["--debug=NSTR", "--protocol=29"]]) {
+      const args = ["-r", ...extra, `--password-file=${join(work, "password")}`, upstream.url("auth").replace("rsync://", "rsync://u@")];
+      const a = await runOc([...args, `${dest}-ours/`]);
+      const b = await runRsync([...args, `${dest}-theirs/`]);
+      expect(a.code).toBe(0);
+      expect(mine(a, `${dest}-ours`)).toEqual(mine(b, `${dest}-theirs`));
+      expect(mine(a, `${dest}-ours`)).toContain("Client negotiated daemon auth checksum: sha512");
+    }
   });
   test("a daemon's module list ends without the cleanup lines", async () => {
     const a = await runOc(["--debug=EXIT2,CONNECT", upstream.url("").replace(/\/+$/, "/")]);
