@@ -35,7 +35,7 @@ import { errorLine, reportFailure } from "../cli/report.ts";
 import { terminal } from "../output/terminal.ts";
 import { debugLine } from "../output/debug-line.ts";
 import { outputConfig } from "../cli/output-config.ts";
-import { charsetDebugLines, commandDebugLines, localServerProtoLine, serverCharsetLine, setupDebug } from "./setup-debug.ts";
+import { charsetDebugLines, commandDebugLines, localServerProtoLine, localServerSetupDebug, serverCharsetLine, setupDebug } from "./setup-debug.ts";
 
 export interface PullResult {
   exitCode: number;
@@ -168,6 +168,8 @@ export async function localCopy(req: { o: Options; sources: string[]; dest: stri
         checksumChoice: o.checksumChoice,
         checksumSeed: o.checksumSeed,
         compress: compressRequest(o),
+        // Upstream's other half has the client's levels; not multiplexed yet, it says so on stderr.
+        debug: localServerSetupDebug(o),
       });
       sout.startMultiplex();
       if (protocol >= 30 || o.removeSourceFiles) sin.startMultiplex();

@@ -51,3 +51,9 @@ export function charsetDebugLines(o: Options, who: string): void {
 export function serverCharsetLine(o: Options, who: string): void {
   if (outputConfig(o).debug.get("ICONV") >= 1 && o.iconv) process.stderr.write(`[${who}] charset: ${nameConverterFor(o.iconv, true)!.charset}\n`);
 }
+
+/** NSTR for a local copy's other half (which upstream forks with the client's levels): its lines go to stderr. */
+export function localServerSetupDebug(o: Options): SetupDebug | undefined {
+  const nstr = outputConfig(o).debug.get("NSTR");
+  return nstr >= 3 ? { proto: 0, nstr, say: (line) => terminal.error(`${line}\n`) } : undefined;
+}

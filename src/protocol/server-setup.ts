@@ -8,7 +8,7 @@ import type { Input } from "../io/input.ts";
 import type { Output } from "../io/output.ts";
 import { SERVER_CHECKSUM_LIST } from "./checksum-choice.ts";
 import type { CompressRequest } from "../compress/choice.ts";
-import { CF, negotiateStrings, type Session } from "./setup.ts";
+import { CF, negotiateStrings, type Session, type SetupDebug } from "./setup.ts";
 
 /** Which capability letter turns on which flag (the server only offers what the client announced). */
 const LETTER_FLAGS: [letter: string, flag: number][] = [
@@ -49,6 +49,8 @@ export interface ServerSetupRequest {
   /** --checksum-seed, or 0 for a fresh one. */
   checksumSeed: number;
   compress: CompressRequest;
+  /** --debug=NSTR (a server's lines need level 3: only a local copy's other half, with the client's levels, prints them). */
+  debug?: SetupDebug;
 }
 
 export async function serverSetupProtocol(input: Input, output: Output, req: ServerSetupRequest): Promise<Session> {
@@ -64,6 +66,7 @@ export async function serverSetupProtocol(input: Input, output: Output, req: Ser
     checksumChoice: req.checksumChoice,
     checksumList: SERVER_CHECKSUM_LIST,
     compress: req.compress,
+    debug: req.debug,
   });
 
   // Upstream's default seed: time ^ (pid << 6), as an int32.

@@ -81,7 +81,7 @@ export interface NegotiationRequest {
   compress: CompressRequest;
   /** The compression names to offer instead of our usual list. */
   compressList?: string[];
-  /** A client's --debug=NSTR lines (a server's need NSTR3, which -v never gives and a client never forwards). */
+  /** --debug=NSTR lines (a server's need level 3, which -v never gives and a client never forwards). */
   debug?: SetupDebug;
 }
 
@@ -102,12 +102,16 @@ export async function negotiateStrings(input: Input, output: Output, o: Negotiat
   const pickSums = o.checksumChoice === undefined;
   const pickCompress = o.compress.on && o.compress.choice === null;
   const compressList = o.compressList ?? offeredCompressList(o.amServer);
-  // compat.c send_negotiate_str / recv_negotiate_str (--debug=NSTR2): each list as sent and as read.
+  // compat.c send_negotiate_str / recv_negotiate_str (--debug=NSTR2, a server's NSTR3): each list as sent and as read.
+  const [us, peer, here] = o.amServer ? ["Server", "Client", "server"] : ["Client", "Server", "client"];
+  const level = o.debug?.nstr ?? 0;
+  const listsShown = level >= (o.amServer ? 3 : 2);
+  const choiceShown = level >= (o.amServer ? 3 : 1);
   const listLine = (whose: string, what: string, list: string) => {
-    if ((o.debug?.nstr ?? 0) >= 2) o.debug!.say(`${whose} ${what} list (on client): ${list}`);
+    if (listsShown) o.debug!.say(`${whose} ${what} list (on ${here}): ${list}`);
   };
-  if (pickSums) listLine("Client", "checksum", o.checksumList.join(" "));
-  if (pickCompress) listLine("Client", "compress", compressList.join(" "));
+  if (pickSums) listLine(us, "checksum", o.checksumList.join(" "));
+  if (pickCompress) listLine(us, "compress", compressList.join(" "));
   if (o.negotiate) {
     if (pickSums) output.data.vstring(Buffer.from(o.checksumList.join(" ")));
     if (pickCompress) output.data.vstring(Buffer.from(compressList.join(" ")));
@@ -115,7 +119,7 @@ export async function negotiateStrings(input: Input, output: Output, o: Negotiat
   }
   const readChoice = async (ours: string[], what: string): Promise<string> => {
     const list = Buffer.from(await input.read((r) => r.vstring(MAX_NSTR))).toString("latin1");
-    listLine("Server", what, list);
+    listLine(peer, what, list);
     const offered = new Set(list.toLowerCase().split(/\s+/).filter(Boolean));
     const name = ours.find((n) => offered.has(n));
     if (name) return name;
@@ -128,7 +132,7 @@ export async function negotiateStrings(input: Input, output: Output, o: Negotiat
   else if (!o.negotiate) {
     sums = { xfer: impliedSum(o.protocol), file: impliedSum(o.protocol) };
     // Without negotiation upstream reads the protocol's implied name as the server's list.
-    listLine("Server", "checksum", sums.xfer.name);
+    listLine(peer, "checksum", sums.xfer.name);
   } else {
     const kind = sumByName(await readChoice(o.checksumList, "checksum"), o.protocol);
     sums = { xfer: kind, file: kind };
@@ -140,16 +144,16 @@ export async function negotiateStrings(input: Input, output: Output, o: Negotiat
     if (o.negotiate) alg = compressByName(await readChoice(compressList, "compress"));
     else {
       alg = Cpres.ZLIB;
-      listLine("Server", "compress", "zlib");
+      listLine(peer, "compress", "zlib");
     }
   }
   const compression = settleCompression(alg, o.compress.level);
   // checksum.c parse_checksum_choice, compat.c parse_compress_choice (final call, --debug=NSTR).
-  if ((o.debug?.nstr ?? 0) >= 1) {
+  if (choiceShown) {
     const negotiated = (pick: boolean) => (pick && o.negotiate ? " negotiated" : "");
-    o.debug!.say(`Client${negotiated(pickSums)} checksum: ${sums.xfer.name}`);
+    o.debug!.say(`${us}${negotiated(pickSums)} checksum: ${sums.xfer.name}`);
     if (compression.alg !== Cpres.NONE || o.compress.level !== undefined) {
-      o.debug!.say(`Client${negotiated(pickCompress)} compress: ${compressName(compression.alg)} (level ${compression.level})`);
+      o.debug!.say(`${us}${negotiated(pickCompress)} compress: ${compressName(compression.alg)} (level ${compression.level})`);
     }
   }
   return { ...sums, compression };

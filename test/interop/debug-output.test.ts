@@ -118,7 +118,7 @@ function normalize(text: string, dest: string): string {
  * show what each side offers (in a local copy both are ours), the rest of
  * the NSTR lines must agree.
  */
-const withoutSha1 = (line: string) => (/^(Client|Server) checksum list \(on client\): /.test(line) ? line.replace(/ sha1\b/, "") : line);
+const withoutSha1 = (line: string) => (/^(Client|Server) checksum list \(on (client|server)\): /.test(line) ? line.replace(/ sha1\b/, "") : line);
 
 const mine = (r: RunResult, dest: string) =>
   normalize(r.stdout, dest)
@@ -295,6 +295,16 @@ describe("--debug=CMD, CONNECT, EXIT, PROTO and NSTR: how the run starts and end
     const b = await runRsync([...args, `${dest}-theirs/`]);
     expect(mine(a, `${dest}-ours`)).toEqual(mine(b, `${dest}-theirs`));
     expect(mine(a, `${dest}-ours`)).toContain(`protected args: . ${join(work, "src")}/  (2 args)`);
+  });
+  test("NSTR3: a local copy's other half says its side on stderr", async () => {
+    const dest = join(work, "nstr3");
+    const args = ["-r", "-z", "--debug=NSTR3,PROTO", `${join(work, "src")}/`];
+    const a = await runOc([...args, `${dest}-ours/`]);
+    const b = await runRsync([...args, `${dest}-theirs/`]);
+    const serverSide = (r: RunResult) => r.stderr.split("\n").filter((l) => /\(on server\)|^Server (negotiated )?\w+: |^\(Server\)/.test(l)).map(withoutSha1).sort();
+    expect(serverSide(a)).toEqual(serverSide(b));
+    expect(serverSide(a)).toContain("Server negotiated compress: zstd (level 3)");
+    expect(mine(a, `${dest}-ours`)).toEqual(mine(b, `${dest}-theirs`));
   });
   test("NSTR with daemon authentication", async () => {
     const dest = join(work, "authed");
