@@ -33,7 +33,7 @@ import type { BatchRecorder } from "../batch/batch-file.ts";
 import { checkLocalCopyAs } from "../roles/copy-as.ts";
 import { errorLine, reportFailure } from "../cli/report.ts";
 import { terminal } from "../output/terminal.ts";
-import { debugLine } from "../output/debug-line.ts";
+import { debugLine, flistInitDebug } from "../output/debug-line.ts";
 import { outputConfig } from "../cli/output-config.ts";
 import { charsetDebugLines, commandDebugLines, localServerProtoLine, localServerSetupDebug, serverCharsetLine, setupDebug } from "./setup-debug.ts";
 
@@ -97,6 +97,7 @@ async function runConnected(
     const protocol = await asRole("Receiver", start(input, output));
     if (protocol === null) return { exitCode: 0, stats: emptyStats(), listedModules: true };
     const session = await asRole("Receiver", clientSetupProtocol(input, output, { protocol, checksumChoice: o.checksumChoice, compress: compressRequest(o), batch: !!req.recorder, checkProtocol: (p) => checkXattrProtocol(o, p, false), debug: setupDebug(o) }));
+    flistInitDebug(outputConfig(o).debug.get("FLIST"), false);
     recordFrom(req.recorder, session, input);
     const filesFrom = o.filesFrom === undefined ? undefined : forwardedNames(o);
     if (filesFrom && session.protocol < 31) throw new RsyncError(RERR.UNSUPPORTED, "rsync: --files-from with a remote source needs protocol 31 or later in oc-rsync");
@@ -171,6 +172,7 @@ export async function localCopy(req: { o: Options; sources: string[]; dest: stri
         // Upstream's other half has the client's levels; not multiplexed yet, it says so on stderr.
         debug: localServerSetupDebug(o),
       });
+      flistInitDebug(outputConfig(o).debug.get("FLIST"), true);
       sout.startMultiplex();
       if (protocol >= 30 || o.removeSourceFiles) sin.startMultiplex();
       // Upstream's log file is written by the sending half of a local copy.
@@ -187,6 +189,7 @@ export async function localCopy(req: { o: Options; sources: string[]; dest: stri
   serving.catch(() => {});
   try {
     const s = await clientSetupProtocol(cin, cout, { protocol, checksumChoice: o.checksumChoice, compress: compressRequest(o), batch: !!req.recorder, debug: setupDebug(o) });
+    flistInitDebug(outputConfig(o).debug.get("FLIST"), false);
     recordFrom(req.recorder, s, cin);
     // main.c do_server_recv in upstream's receiving child ("." and the destination).
     if (outputConfig(o).debug.get("RECV")) debugLine(`server_recv(2) starting pid=${process.pid}`);

@@ -4,6 +4,7 @@
  * answer the far generator's requests; the far side reports deletions, and
  * we print items from the flags its generator sends with each request.
  */
+import { flistInitDebug } from "../output/debug-line.ts";
 import { checkXattrProtocol } from "../flist/xattrs.ts";
 import type { Options } from "../cli/options.ts";
 import { outputConfig } from "../cli/output-config.ts";
@@ -49,6 +50,7 @@ export async function pushToRemote(req: PushRequest): Promise<number> {
     const protocol = await asRole(role, conn.start(input, output));
     if (protocol === null) return 0;
     const s = await asRole(role, clientSetupProtocol(input, output, { protocol, checksumChoice: o.checksumChoice, compress: compressRequest(o), batch: !!req.recorder, checkProtocol: (p) => checkXattrProtocol(o, p, false), debug: setupDebug(o) }));
+    flistInitDebug(outputConfig(o).debug.get("FLIST"), false);
     req.recorder?.start(s);
     const setupRead = input.bytesReceived;
     const setupWritten = output.bytesSent;
