@@ -75,7 +75,7 @@ const MINE = new RegExp(
     String.raw`^(recv_files|renaming |finishing |server_recv\(|server_sender starting|get_local_name count=|recv mapped |got file_sum$|data recv |chunk\[)`,
     String.raw`^(send_files|send files finished$|sender finished |calling match_sums |sending file_sum$|built hash table$|hash search |done hash search$|sum=[0-9a-f]{8} k=)`,
     String.raw`^(count=\d+ |generating and sending sums for |gen mapped |delta-transmission |match at \d+ last_match=)`,
-    String.raw`^(fuzzy |touch_up_dirs: )`,
+    String.raw`^(fuzzy |touch_up_dirs: |FILE_STRUCT_LEN=)`,
     String.raw`^\[(sender|receiver|generator|Receiver)\] (#\d+ hard-links #\d+ \((un)?abbrev\)|dev:inode for #\d+ is \d+:\d+$|created hashtable for dev \d+$)`,
     String.raw`^(set [ug]id of |[ug]id \d+\(.*\) maps to \d+$|make_backup: |got ACL-based default perms )`,
   ].join("|"),
@@ -124,6 +124,7 @@ const CASES: Case[] = [
   { name: "-avvv -y --debug=fuzzy2,flist3 --delay-updates", args: ["-avvv", "-y", "--no-W", "--debug=fuzzy2,flist3", "--delay-updates"], seeded: true },
   { name: "-avvvv -b --delete (backups, id maps)", args: ["-avvvv", "-b", "--no-W", "--delete"], seeded: true },
   { name: "-aH --debug=hlink3,flist2", args: ["-aH", "--debug=hlink3,flist2"] },
+  { name: "--debug=flist4", args: ["-a", "--debug=flist4"] },
   { name: "-aH --no-i-r --debug=hlink", args: ["-aH", "--no-i-r", "--debug=hlink"] },
   {
     name: "--no-i-r -b --backup-dir --debug=own2,backup",
