@@ -12,7 +12,7 @@ import type { Role } from "../errors.ts";
 import { terminal } from "../output/terminal.ts";
 
 /** Where upstream's client_run calls exit_cleanup(0): after sending (a push or a local copy), after receiving (a pull). */
-const NORMAL_END: Partial<Record<Role, string>> = { sender: "file=main.c, line=1394", generator: "file=main.c, line=1956" };
+const NORMAL_END: Partial<Record<Role, string>> = { sender: "file=main.c, line=1394", generator: "file=main.c, line=1956", Receiver: "file=main.c, line=1956" };
 
 /**
  * Around `logExit` (the "rsync error" line, which upstream prints between

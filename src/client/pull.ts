@@ -42,6 +42,8 @@ export interface PullResult {
   stats: TransferStats;
   /** A daemon listed its modules (or ended the session): no transfer, and upstream's client just exits. */
   listedModules?: boolean;
+  /** The file list was empty: upstream's client never forked its generator. */
+  emptyList?: boolean;
 }
 
 export interface PullRequest {

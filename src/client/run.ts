@@ -77,7 +77,8 @@ export async function runClient(o: Options): Promise<ClientExit> {
   const remote = hasDest ? args.slice(0, -1) : args;
   const paths = remote.map((arg, i) => (i === 0 ? source.path : extraSource(arg, source, o)));
   const result = await pullFromRemote({ o, spec: source, paths, dest: hasDest ? last : undefined, startTime, recorder });
-  return { code: result.exitCode, role: "generator", plainExit: result.listedModules };
+  // With an empty list upstream's client ends before it forks, still the "Receiver".
+  return { code: result.exitCode, role: result.emptyList ? "Receiver" : "generator", plainExit: result.listedModules };
 }
 
 /** Extra remote sources must name the same host (or none: ":path") and the same kind of connection. */

@@ -317,6 +317,16 @@ describe("--debug=CMD, CONNECT, EXIT, PROTO and NSTR: how the run starts and end
       expect(mine(a, `${dest}-ours`)).toContain("Client negotiated daemon auth checksum: sha512");
     }
   });
+  test("a pull whose list is empty ends as the Receiver", async () => {
+    const dest = join(work, "empty-pull");
+    const a = await runOc(["-r", "--debug=EXIT2", upstream.url("src", "no-such"), `${dest}-ours/`]);
+    const b = await runRsync(["-r", "--debug=EXIT2", upstream.url("src", "no-such"), `${dest}-theirs/`]);
+    expect(a.code).toBe(b.code);
+    expect(mine(a, `${dest}-ours`)).toEqual(mine(b, `${dest}-theirs`));
+    expect(mine(a, `${dest}-ours`)).toContain("[Receiver] _exit_cleanup(code=0, file=F, line=L): about to call exit(23)");
+    const errorLine = (text: string) => text.split("\n").find((l) => l.startsWith("rsync error:"))?.replace(/ at \S+ \[(\w+)=[^\]]+\]/, " [$1]");
+    expect(errorLine(a.stderr)).toBe(errorLine(b.stderr));
+  });
   test("a daemon's module list ends without the cleanup lines", async () => {
     const a = await runOc(["--debug=EXIT2,CONNECT", upstream.url("").replace(/\/+$/, "/")]);
     const b = await runRsync(["--debug=EXIT2,CONNECT", upstream.url("").replace(/\/+$/, "/")]);
