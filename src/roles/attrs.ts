@@ -75,6 +75,8 @@ export class AttrRules {
 
   /** Without -p: the permissions a new entry may have in its directory (a default ACL's, else the umask's). */
   dirDefaultPerms: ((row: number) => number) | null = null;
+  /** --debug=acl: says again what a default ACL of `row`'s directory gave (upstream's receiver looks it up too). */
+  defaultPermsSaid: ((row: number) => void) | null = null;
 
   /** -A: the sender's ACLs (the generator hands them over; flist/acls.ts). */
   acls: AclReceiver | null = null;

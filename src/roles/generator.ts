@@ -92,6 +92,13 @@ export class Generator {
     this.attrs.acls = x.acls ?? null;
     this.attrs.ownDebug = x.out.debug.get("OWN");
     if (!x.o.perms) this.attrs.dirDefaultPerms = (row) => this.dirDefaultPerms(row);
+    if (!x.o.perms && x.out.debug.get("ACL")) {
+      this.attrs.defaultPermsSaid = (row) => {
+        this.dirDefaultPerms(row);
+        const line = this.aclPermsLines.get(x.soloName ? -1 : x.t.dirId[row]!);
+        if (line) debugLine(line);
+      };
+    }
     this.deleter = new Deleter(x);
     this.fuzzy = x.o.fuzzy ? new FuzzyBasis(x.dest, x.o.modifyWindow, (dir) => fuzzyDirs(x.o, x.dest.root, dir)) : null;
     if (this.fuzzy) {
@@ -312,6 +319,14 @@ export class Generator {
       return;
     }
     const rel = this.rel(row);
+    // recv_generator without -p looks up each new parent directory's default permissions (--debug=acl says what an ACL gave).
+    if (this.attrs.defaultPermsSaid) {
+      const dir = x.soloName ? -1 : t.dirId[row]!;
+      if (dir !== this.permsDir) {
+        this.permsDir = dir;
+        this.attrs.defaultPermsSaid(row);
+      }
+    }
     if (this.refusedByModule(row, rel, dirEntry, preview)) return;
     if (!x.soloName) this.checkParent(row);
     const st = this.statDest(row, rel, dirEntry);
@@ -414,8 +429,11 @@ export class Generator {
     return x.xattrs.differs(x.t.extras.get(row)?.xattr, local, true) ? iflags | ITEM.REPORT_XATTR : iflags;
   }
 
-  /** Per directory (by name id): what default_perms_for_dir found. */
+  /** Per directory (by name id): what default_perms_for_dir found, and (--debug=acl) what it said of a default ACL. */
   private readonly defaultPermsByDir = new Map<number, number>();
+  private readonly aclPermsLines = new Map<number, string>();
+  /** The directory whose default permissions were last looked up (generator.c parent_dirname). */
+  private permsDir = -2;
 
   /** generator.c default_perms_for_dir for the directory `row` goes into (the local name's, for a single file). */
   private dirDefaultPerms(row: number): number {
@@ -425,7 +443,9 @@ export class Generator {
     if (perms === undefined) {
       const dir = x.soloName ? x.soloName.subarray(0, Math.max(0, x.soloName.lastIndexOf(0x2f))) : x.t.dirName(row);
       // acls.c says what a default ACL gave (--debug=acl), naming the directory as the list does.
-      const said = x.out.debug.get("ACL") ? (p: number) => debugLine(`got ACL-based default perms ${p.toString(8)} for directory ${dir.length ? shownName(dir) : "."}`) : undefined;
+      const said = x.out.debug.get("ACL")
+        ? (p: number) => this.aclPermsLines.set(id, `got ACL-based default perms ${p.toString(8)} for directory ${dir.length ? shownName(dir) : "."}`)
+        : undefined;
       perms = defaultPermsForDir(x.dest.abs(dir), 0o777 & ~x.umask, (text) => x.report.error(text), said);
       this.defaultPermsByDir.set(id, perms);
     }

@@ -72,6 +72,8 @@ export class Receiver {
   private readonly deltasumDebug: number;
   private readonly flistDebug: number;
   private readonly hlinkDebug: number;
+  /** The directory whose default permissions were last looked up (receiver.c parent_dirname). */
+  private permsDir = -2;
 
   constructor(
     private readonly x: ReceivingSide,
@@ -373,6 +375,14 @@ export class Receiver {
     const x = this.x;
     const o = x.o;
     const rel = this.rel(row);
+    // receiver.c without -p looks up the default permissions of each new parent directory too (--debug=acl says it again).
+    if (this.attrs.defaultPermsSaid) {
+      const dir = x.soloName ? -1 : x.t.dirId[row]!;
+      if (dir !== this.permsDir) {
+        this.permsDir = dir;
+        this.attrs.defaultPermsSaid(row);
+      }
+    }
     // A file received a second time is the redo pass: no appending then, the whole file is rebuilt.
     const redo = (x.t.flags[row]! & F.FILE_SENT) !== 0;
     x.t.flags[row] = x.t.flags[row]! | F.FILE_SENT;

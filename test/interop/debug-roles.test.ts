@@ -16,6 +16,7 @@ import { basename, join } from "node:path";
 import { startDaemon, type ModuleConfig, type RunningDaemon } from "../helpers/daemon.ts";
 import { runOc, runRsync, type RunResult } from "../helpers/run.ts";
 import { ageTree, snapshot } from "../helpers/tree.ts";
+import { setXattr } from "../../src/fs/xattr.ts";
 
 const MAIN = join(import.meta.dir, "../../src/main.ts");
 const OUR_SERVER = `${process.execPath} ${MAIN}`;
@@ -114,6 +115,24 @@ interface Case {
   seeded?: boolean;
   /** Roles where upstream prints none of these lines (the client's --debug words are not forwarded). */
   silent?: Role[];
+  /** The destination exists with a default ACL (u::rwx,g::r-x,o::---): without -p new files take its permissions. */
+  aclDefault?: boolean;
+}
+
+/** A default ACL in the kernel's xattr form: version 2, then (tag, perm, id) for user_obj, group_obj and other. */
+function defaultAcl(): Uint8Array {
+  const b = Buffer.alloc(4 + 3 * 8);
+  b.writeUInt32LE(2, 0);
+  [
+    [0x01, 7],
+    [0x04, 5],
+    [0x20, 0],
+  ].forEach(([tag, perm], i) => {
+    b.writeUInt16LE(tag!, 4 + i * 8);
+    b.writeUInt16LE(perm!, 6 + i * 8);
+    b.writeUInt32LE(0xffffffff, 8 + i * 8);
+  });
+  return b;
 }
 
 const CASES: Case[] = [
@@ -125,6 +144,7 @@ const CASES: Case[] = [
   { name: "-avvvv -b --delete (backups, id maps)", args: ["-avvvv", "-b", "--no-W", "--delete"], seeded: true },
   { name: "-aH --debug=hlink3,flist2", args: ["-aH", "--debug=hlink3,flist2"] },
   { name: "--debug=flist4", args: ["-a", "--debug=flist4"] },
+  { name: "-rtvvv into a directory with a default ACL (--debug=acl)", args: ["-rtvvv"], aclDefault: true },
   { name: "-aH --no-i-r --debug=hlink", args: ["-aH", "--no-i-r", "--debug=hlink"] },
   {
     name: "--no-i-r -b --backup-dir --debug=own2,backup",
@@ -142,6 +162,12 @@ async function runBoth(c: Case, role: Role, id: string): Promise<[RunResult, Run
   const inModule = role.includes("push") && !role.startsWith("shell");
   const dests = ["ours", "theirs"].map((who) => join(work, inModule ? "w" : "", `${id}-${who}`));
   if (c.seeded) for (const d of dests) fs.cpSync(join(work, "old"), d, { recursive: true, preserveTimestamps: true });
+  if (c.aclDefault) {
+    for (const d of dests) {
+      fs.mkdirSync(d, { recursive: true });
+      setXattr(d, "system.posix_acl_default", defaultAcl());
+    }
+  }
   const src = `${join(work, "src")}/`;
   const moduleDest = (d: RunningDaemon, dest: string) => d.url("w", `${basename(dest)}/`);
   const [o, t] = dests as [string, string];
