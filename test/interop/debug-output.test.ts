@@ -396,7 +396,7 @@ describe("--debug=DUP: names given twice", () => {
 });
 
 describe("-vv output as a whole", () => {
-  for (const mode of ["local", "pull", "push"] as const) {
+  for (const mode of ["local", "pull", "push", "rsh-pull", "rsh-push", "upstream-client-ours-daemon-pull", "upstream-client-ours-daemon-push"] as const) {
     test(`filters and --delete: ${mode}`, async () => {
       const p = await both(mode, withRules(["-vv", "-r", "--delete", ...FILTERS]));
       expect(p.ours.code).toBe(p.theirs.code);
