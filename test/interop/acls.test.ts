@@ -16,6 +16,7 @@ import { basename, join } from "node:path";
 import { startDaemon, type ModuleConfig, type RunningDaemon } from "../helpers/daemon.ts";
 import { maskFigures, normalizeErrors, runOc, runRsync } from "../helpers/run.ts";
 import { ageTree, snapshot } from "../helpers/tree.ts";
+import { writeFakeRsh } from "../helpers/fake-rsh.ts";
 
 let work: string;
 let upstream: RunningDaemon;
@@ -200,7 +201,7 @@ describe("-A copies ACLs as upstream does", () => {
   for (const direction of ["pull", "push"] as const) {
     test(`upstream's client with our --server over a remote shell: ${direction}`, async () => {
       const rsh = join(work, "rsh");
-      if (!fs.existsSync(rsh)) fs.writeFileSync(rsh, '#!/bin/sh\nwhile [ "$1" = "-l" ]; do shift 2; done\nshift\nexec sh -c "$*"\n', { mode: 0o755 });
+      if (!fs.existsSync(rsh)) writeFakeRsh(rsh);
       const src = join(work, "src");
       const mine = join(work, `rsh-${direction}-ours`);
       const theirs = join(work, `rsh-${direction}-theirs`);

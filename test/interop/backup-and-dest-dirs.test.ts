@@ -16,6 +16,7 @@ import { basename, join } from "node:path";
 import { startDaemon, type ModuleConfig, type RunningDaemon } from "../helpers/daemon.ts";
 import { maskFigures, normalizeErrors, runOc, runRsync, type RunResult } from "../helpers/run.ts";
 import { snapshot } from "../helpers/tree.ts";
+import { writeFakeRsh } from "../helpers/fake-rsh.ts";
 
 const T = 1_500_000_000;
 let work: string;
@@ -88,7 +89,7 @@ function buildCase(root: string, withDest: boolean): void {
 beforeAll(async () => {
   work = fs.mkdtempSync(join(tmpdir(), "oc-backup-"));
   rsh = join(work, "rsh");
-  fs.writeFileSync(rsh, '#!/bin/sh\nwhile [ "$1" = "-l" ]; do shift 2; done\nshift\nexec sh -c "$*"\n', { mode: 0o755 });
+  writeFakeRsh(rsh);
   buildSource(join(work, "src"));
   fs.mkdirSync(join(work, "up"));
   fs.mkdirSync(join(work, "ours"));

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { startDaemon, type RunningDaemon } from "../helpers/daemon.ts";
 import { maskFigures, normalizeErrors, run, runOc, runRsync } from "../helpers/run.ts";
 import { ageTree, snapshot } from "../helpers/tree.ts";
+import { writeFakeRsh } from "../helpers/fake-rsh.ts";
 
 let work: string;
 let daemon: RunningDaemon;
@@ -226,7 +227,7 @@ test("upstream's client with our --server over a remote shell: a pull's batch an
   const dir = join(work, "rsh");
   fs.mkdirSync(dir, { recursive: true });
   const rsh = join(dir, "rsh");
-  fs.writeFileSync(rsh, '#!/bin/sh\nwhile [ "$1" = "-l" ]; do shift 2; done\nshift\nexec sh -c "$*"\n', { mode: 0o755 });
+  writeFakeRsh(rsh);
   const ours = `--rsync-path=${process.execPath} ${join(import.meta.dir, "../../src/main.ts")}`;
   const args = ["-a", "--delete", "--no-whole-file", "--no-inc-recursive", "--checksum-seed=7", "-e", rsh];
   // A pull from our server and from upstream's record the same stream.

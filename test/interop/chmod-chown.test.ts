@@ -13,6 +13,7 @@ import { basename, join } from "node:path";
 import { startDaemon, type ModuleConfig, type RunningDaemon } from "../helpers/daemon.ts";
 import { normalizeErrors, runOc, runRsync, sortedLines } from "../helpers/run.ts";
 import { ageTree, snapshot } from "../helpers/tree.ts";
+import { writeFakeRsh } from "../helpers/fake-rsh.ts";
 
 const asRoot = process.getuid?.() === 0;
 let work: string;
@@ -219,7 +220,7 @@ describe("over a remote shell: our --server with upstream's client, our client w
         test(`${name}: ${pushing ? "push" : "pull"}, ours the ${oursIs}`, async () => {
           const n = counter++;
           const rsh = join(work, "rsh");
-          if (!fs.existsSync(rsh)) fs.writeFileSync(rsh, '#!/bin/sh\nwhile [ "$1" = "-l" ]; do shift 2; done\nshift\nexec sh -c "$*"\n', { mode: 0o755 });
+          if (!fs.existsSync(rsh)) writeFakeRsh(rsh);
           const src = `${join(work, "src")}/`;
           const run = async (side: "ours" | "theirs") => {
             const dest = join(work, `rsh${n}-${side}`);

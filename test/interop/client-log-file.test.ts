@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { startDaemon, type ModuleConfig, type RunningDaemon } from "../helpers/daemon.ts";
 import { maskFigures, normalizeErrors, runOc, runRsync } from "../helpers/run.ts";
 import { ageTree, snapshot } from "../helpers/tree.ts";
+import { writeFakeRsh } from "../helpers/fake-rsh.ts";
 
 let work: string;
 let src: string;
@@ -37,7 +38,7 @@ beforeAll(async () => {
   ageTree(src, 1_500_000_000);
   fs.mkdirSync(join(work, "w"));
   rsh = join(work, "rsh");
-  fs.writeFileSync(rsh, '#!/bin/sh\nwhile [ "$1" = "-l" ]; do shift 2; done\nshift\nexec sh -c "$*"\n', { mode: 0o755 });
+  writeFakeRsh(rsh);
   const modules: ModuleConfig[] = [
     { name: "src", path: src, params: { uid: "0", gid: "0" } },
     { name: "w", path: join(work, "w"), params: { "read only": "no", uid: "0", gid: "0" } },

@@ -16,6 +16,7 @@ import { startDaemon, type ModuleConfig, type RunningDaemon } from "../helpers/d
 import { normalizeErrors, runOc, runRsync } from "../helpers/run.ts";
 import { ageTree, snapshot } from "../helpers/tree.ts";
 import { noise } from "../helpers/noise.ts";
+import { writeFakeRsh } from "../helpers/fake-rsh.ts";
 
 const MAIN = join(import.meta.dir, "../../src/main.ts");
 const OUR_SERVER = `${process.execPath} ${MAIN}`;
@@ -54,7 +55,7 @@ function editSource(root: string): void {
 beforeAll(async () => {
   work = fs.mkdtempSync(join(tmpdir(), "oc-compress-"));
   rsh = join(work, "rsh");
-  fs.writeFileSync(rsh, '#!/bin/sh\nwhile [ "$1" = "-l" ]; do shift 2; done\nshift\nexec sh -c "$*"\n', { mode: 0o755 });
+  writeFakeRsh(rsh);
   const modules = [{ name: "w", path: work, params: { "read only": "no", uid: "0", gid: "0", "munge symlinks": "no" } }];
   [daemons.ours, daemons.upstream] = await Promise.all([startDaemon("ours", modules), startDaemon("upstream", modules)]);
 });

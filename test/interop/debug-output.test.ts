@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { startDaemon, type ModuleConfig, type RunningDaemon } from "../helpers/daemon.ts";
 import { maskFigures, runOc, runRsync, type RunResult } from "../helpers/run.ts";
 import { snapshot } from "../helpers/tree.ts";
+import { writeFakeRsh } from "../helpers/fake-rsh.ts";
 
 const MAIN = join(import.meta.dir, "../../src/main.ts");
 const OUR_SERVER = `${process.execPath} ${MAIN}`;
@@ -57,7 +58,7 @@ beforeAll(async () => {
   fs.writeFileSync(join(work, "rules-file"), "- b.o\n+ keep.txt\n");
   fs.mkdirSync(join(work, "w"));
   rsh = join(work, "rsh");
-  fs.writeFileSync(rsh, '#!/bin/sh\nwhile [ "$1" = "-l" ]; do shift 2; done\nshift\nexec sh -c "$*"\n', { mode: 0o755 });
+  writeFakeRsh(rsh);
   fs.writeFileSync(join(work, "secrets"), "u:pw\n", { mode: 0o600 });
   fs.writeFileSync(join(work, "password"), "pw\n", { mode: 0o600 });
   const modules: ModuleConfig[] = [

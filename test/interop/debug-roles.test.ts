@@ -16,6 +16,7 @@ import { basename, join } from "node:path";
 import { startDaemon, type ModuleConfig, type RunningDaemon } from "../helpers/daemon.ts";
 import { runOc, runRsync, type RunResult } from "../helpers/run.ts";
 import { ageTree, snapshot } from "../helpers/tree.ts";
+import { writeFakeRsh } from "../helpers/fake-rsh.ts";
 import { setXattr } from "../../src/fs/xattr.ts";
 
 const MAIN = join(import.meta.dir, "../../src/main.ts");
@@ -54,7 +55,7 @@ beforeAll(async () => {
   ageTree(old, 1_450_000_000);
   fs.mkdirSync(join(work, "w"));
   rsh = join(work, "rsh");
-  fs.writeFileSync(rsh, '#!/bin/sh\nwhile [ "$1" = "-l" ]; do shift 2; done\nshift\nexec sh -c "$*"\n', { mode: 0o755 });
+  writeFakeRsh(rsh);
   const modules: ModuleConfig[] = [
     { name: "src", path: src, params: { uid: "0", gid: "0", "max verbosity": "5" } },
     { name: "w", path: join(work, "w"), params: { "read only": "no", uid: "0", gid: "0", "max verbosity": "5" } },

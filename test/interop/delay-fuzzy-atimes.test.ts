@@ -20,6 +20,7 @@ import { startDaemon, type ModuleConfig, type RunningDaemon } from "../helpers/d
 import { maskFigures, normalizeErrors, runOc, runRsync } from "../helpers/run.ts";
 import { ageTree, snapshot } from "../helpers/tree.ts";
 import { noise } from "../helpers/noise.ts";
+import { writeFakeRsh } from "../helpers/fake-rsh.ts";
 
 let work: string;
 let upstream: RunningDaemon;
@@ -171,7 +172,7 @@ beforeAll(async () => {
   }
   fs.mkdirSync(join(work, "w"));
   // A remote shell that drops "-l USER" and the host, as ssh's far end would.
-  fs.writeFileSync(join(work, "rsh"), '#!/bin/sh\nwhile [ "$1" = "-l" ]; do shift 2; done\nshift\nexec sh -c "$*"\n', { mode: 0o755 });
+  writeFakeRsh(join(work, "rsh"));
   // A --compare-dest dir beside every destination ("../cmp" from work/NAME and from work/w/NAME): -yy looks there too.
   // Its report-2022.txt ties with the destination's report-2020.txt, and the later (the basis dir's) wins.
   for (const cmp of [join(work, "cmp"), join(work, "w/cmp")]) {

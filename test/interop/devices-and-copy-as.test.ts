@@ -16,6 +16,7 @@ import { startDaemon, type ModuleConfig, type RunningDaemon } from "../helpers/d
 import { maskFigures, normalizeErrors, runOc, runRsync, type RunResult } from "../helpers/run.ts";
 import { ageTree, snapshot } from "../helpers/tree.ts";
 import { noise } from "../helpers/noise.ts";
+import { writeFakeRsh } from "../helpers/fake-rsh.ts";
 
 const MAIN = join(import.meta.dir, "../../src/main.ts");
 const OUR_SERVER = `${process.execPath} ${MAIN}`;
@@ -85,7 +86,7 @@ beforeAll(async () => {
   // --copy-as=nobody must be able to reach the trees.
   fs.chmodSync(work, 0o755);
   rsh = join(work, "rsh");
-  fs.writeFileSync(rsh, '#!/bin/sh\nwhile [ "$1" = "-l" ]; do shift 2; done\nshift\nexec sh -c "$*"\n', { mode: 0o755 });
+  writeFakeRsh(rsh);
   for (const dir of ["cd-src", "wd-up", "wd-ours", "push"]) fs.mkdirSync(join(work, dir));
   // The daemons' modules: devices to read (accepted, and refused as by default), devices to write into.
   const modules: ModuleConfig[] = [

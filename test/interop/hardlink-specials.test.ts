@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { startDaemon, type ModuleConfig, type RunningDaemon } from "../helpers/daemon.ts";
 import { runOc, runRsync, sortedLines, type RunResult } from "../helpers/run.ts";
 import { ageTree, snapshot } from "../helpers/tree.ts";
+import { writeFakeRsh } from "../helpers/fake-rsh.ts";
 
 const MAIN = join(import.meta.dir, "../../src/main.ts");
 const OUR_SERVER = `${process.execPath} ${MAIN}`;
@@ -84,7 +85,7 @@ function expectSame(a: RunResult, b: RunResult, oursDest: string, theirsDest: st
 beforeAll(async () => {
   work = fs.mkdtempSync(join(tmpdir(), "oc-hlink-special-"));
   rsh = join(work, "rsh");
-  fs.writeFileSync(rsh, '#!/bin/sh\nwhile [ "$1" = "-l" ]; do shift 2; done\nshift\nexec sh -c "$*"\n', { mode: 0o755 });
+  writeFakeRsh(rsh);
   buildSource(src());
   fs.mkdirSync(pushRoot());
   const modules: ModuleConfig[] = [

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startDaemon, type ModuleConfig, type RunningDaemon } from "../helpers/daemon.ts";
 import { maskFigures, normalizeErrors, runOc, runRsync } from "../helpers/run.ts";
+import { writeFakeRsh } from "../helpers/fake-rsh.ts";
 
 let work: string;
 let upstream: RunningDaemon;
@@ -67,7 +68,7 @@ beforeAll(async () => {
   fs.mkdirSync(join(work, "w"));
   // A --files-from list in latin1, and a remote shell that runs its command here.
   fs.writeFileSync(join(work, "list-l1"), Buffer.concat([latin1("café\n"), latin1("dir/naïve\n"), latin1("été/ñ\n")]));
-  fs.writeFileSync(join(work, "rsh"), '#!/bin/sh\nwhile [ "$1" = "-l" ]; do shift 2; done\nshift\nexec sh -c "$*"\n', { mode: 0o755 });
+  writeFakeRsh(join(work, "rsh"));
   const modules: ModuleConfig[] = [
     { name: "u8", path: join(work, "u8"), params: { uid: "0", gid: "0", charset: "UTF-8" } },
     { name: "plain", path: join(work, "u8"), params: { uid: "0", gid: "0" } },

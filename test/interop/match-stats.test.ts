@@ -21,6 +21,7 @@ import { type ModuleConfig, type RunningDaemon, startDaemon } from "../helpers/d
 import { runOc, runRsync } from "../helpers/run.ts";
 import { ageTree } from "../helpers/tree.ts";
 import { collidingBlock, collidingBlocks } from "../helpers/collisions.ts";
+import { writeFakeRsh } from "../helpers/fake-rsh.ts";
 
 const MAIN = join(import.meta.dir, "../../src/main.ts");
 const OUR_SERVER = `${process.execPath} ${MAIN}`;
@@ -68,7 +69,7 @@ beforeAll(async () => {
   ageTree(src, 1_460_000_000);
   ageTree(basis, 1_450_000_000);
   rsh = join(work, "rsh");
-  fs.writeFileSync(rsh, '#!/bin/sh\nwhile [ "$1" = "-l" ]; do shift 2; done\nshift\nexec sh -c "$*"\n', { mode: 0o755 });
+  writeFakeRsh(rsh);
   fs.mkdirSync(join(work, "w"));
   const modules: ModuleConfig[] = [
     { name: "src", path: src, params: { uid: "0", gid: "0" } },

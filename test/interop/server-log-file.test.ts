@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runOc, runRsync } from "../helpers/run.ts";
 import { ageTree } from "../helpers/tree.ts";
+import { writeFakeRsh } from "../helpers/fake-rsh.ts";
 
 const MAIN = join(import.meta.dir, "../../src/main.ts");
 const OUR_SERVER = `${process.execPath} ${MAIN}`;
@@ -24,7 +25,7 @@ let rsh: string;
 beforeAll(() => {
   work = fs.mkdtempSync(join(tmpdir(), "oc-server-log-"));
   rsh = join(work, "rsh");
-  fs.writeFileSync(rsh, '#!/bin/sh\nwhile [ "$1" = "-l" ]; do shift 2; done\nshift\nexec sh -c "$*"\n', { mode: 0o755 });
+  writeFakeRsh(rsh);
   const src = join(work, "src");
   fs.mkdirSync(join(src, "d"), { recursive: true });
   fs.mkdirSync(join(src, "empty"));

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { startDaemon, type ModuleConfig, type RunningDaemon } from "../helpers/daemon.ts";
 import { maskFigures, normalizeErrors, runOc, runRsync, type RunResult } from "../helpers/run.ts";
 import { ageTree, snapshot } from "../helpers/tree.ts";
+import { writeFakeRsh } from "../helpers/fake-rsh.ts";
 
 let work: string;
 /** Upstream's daemon and ours, each serving the same two directories. */
@@ -26,7 +27,7 @@ const modules = (): ModuleConfig[] => [
 beforeAll(async () => {
   work = fs.mkdtempSync(join(tmpdir(), "oc-removal-"));
   rsh = join(work, "rsh");
-  fs.writeFileSync(rsh, '#!/bin/sh\nwhile [ "$1" = "-l" ]; do shift 2; done\nshift\nexec sh -c "$*"\n', { mode: 0o755 });
+  writeFakeRsh(rsh);
   fs.mkdirSync(join(work, "rw"));
   upstream = await startDaemon("upstream", modules());
   ours = await startDaemon("ours", modules());

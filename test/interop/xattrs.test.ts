@@ -17,6 +17,7 @@ import { basename, join } from "node:path";
 import { startDaemon, type ModuleConfig, type RunningDaemon } from "../helpers/daemon.ts";
 import { normalizeErrors, runOc, runRsync, sortedLines } from "../helpers/run.ts";
 import { ageTree, snapshot } from "../helpers/tree.ts";
+import { writeFakeRsh } from "../helpers/fake-rsh.ts";
 
 let work: string;
 let upstream: RunningDaemon;
@@ -327,7 +328,7 @@ describe("-X in other settings, as upstream", () => {
   const MAIN = join(import.meta.dir, "../../src/main.ts");
   const rshScript = () => {
     const rsh = join(work, "rsh");
-    if (!fs.existsSync(rsh)) fs.writeFileSync(rsh, '#!/bin/sh\nwhile [ "$1" = "-l" ]; do shift 2; done\nshift\nexec sh -c "$*"\n', { mode: 0o755 });
+    if (!fs.existsSync(rsh)) writeFakeRsh(rsh);
     return rsh;
   };
   /** Upstream's client with our --server at the far end of a remote shell, against upstream's own server. */
