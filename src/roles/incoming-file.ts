@@ -21,6 +21,15 @@ import { resolve } from "node:path";
 const WRITE_BATCH = 1 << 20;
 const PREFIX_CHUNK = 1 << 20;
 const SLASH = Buffer.from("/");
+/** Bytes of the basis read ahead for matched blocks (see readBasis). */
+const BASIS_WINDOW = 256 << 10;
+/** The read-ahead window, shared: the receiver rebuilds one file at a time, and the window knows whose it is. */
+const basisWindow: { bytes: Uint8Array | null; owner: IncomingFile | null; at: number; length: number } = {
+  bytes: null,
+  owner: null,
+  at: 0,
+  length: 0,
+};
 
 export interface IncomingSpec {
   /** The destination (relative to the destination root). */
@@ -178,7 +187,7 @@ export class IncomingFile {
     const len = index === h.count - 1 && h.remainder ? h.remainder : h.blockLength;
     const at = index * h.blockLength;
     const data = new Uint8Array(len);
-    if (this.basisFd >= 0) fs.readSync(this.basisFd, data, 0, len, at);
+    if (this.basisFd >= 0) this.readBasis(data, at);
     this.hasher.update(data);
     this.matched += len;
     if (this.spec.inplace && at === this.offset) {
@@ -345,7 +354,32 @@ export class IncomingFile {
     }
   }
 
+  /**
+   * A block of the basis at `at` into `data` (what lies past its end stays
+   * zeros, as a single read leaves it). Matched blocks mostly come in order:
+   * they are copied from a window read ahead, one pread per window instead
+   * of one per block. Not in place: there the basis is what we write.
+   */
+  private readBasis(data: Uint8Array, at: number): void {
+    const len = data.length;
+    if (this.spec.inplace || len > BASIS_WINDOW) {
+      fs.readSync(this.basisFd, data, 0, len, at);
+      return;
+    }
+    const w = basisWindow;
+    if (w.owner !== this || at < w.at || at + len > w.at + w.length) {
+      w.owner = this;
+      w.at = at;
+      w.length = 0;
+      w.bytes ??= new Uint8Array(BASIS_WINDOW);
+      w.length = fs.readSync(this.basisFd, w.bytes, 0, BASIS_WINDOW, at);
+    }
+    const from = at - w.at;
+    data.set(w.bytes!.subarray(from, Math.min(from + len, w.length)));
+  }
+
   private closeBasis(): void {
+    if (basisWindow.owner === this) basisWindow.owner = null;
     if (this.basisFd >= 0) fs.closeSync(this.basisFd);
     this.basisFd = -1;
   }
