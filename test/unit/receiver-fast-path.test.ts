@@ -12,6 +12,7 @@ import * as path from "node:path";
 import { ChunkReader, UNDERFLOW } from "../../src/protocol/reader.ts";
 import { FileTable } from "../../src/flist/table.ts";
 import { HashAlg, core, tsCore } from "../../src/native/index.ts";
+import { IncomingFile } from "../../src/roles/incoming-file.ts";
 import { cleanFully, cleanWireName } from "../../src/flist/wire-name.ts";
 import { compareNames, compareRows } from "../../src/flist/sort.ts";
 import { DestFs, tempBaseFor, tempNameFor } from "../../src/fs/dest-fs.ts";
@@ -215,6 +216,39 @@ describe.if(fdOpsAvailable)("DestFs through directory descriptors", () => {
     expect(caught?.code).toBe("EEXIST");
     expect(caught?.errno).toBe(-17);
     expect(caught?.message).toContain(path.join(root, "e", "taken"));
+    d.forgetDirs();
+  });
+});
+
+describe("matched blocks through the read-ahead window", () => {
+  test("blocks in any order, from two files taking turns, are the basis's bytes (zeros past its end)", () => {
+    const d = new DestFs(root);
+    fs.mkdirSync(path.join(root, "w"), { recursive: true });
+    const basisA = new Uint8Array(700_000).map((_, i) => (i * 7 + 3) & 0xff);
+    const basisB = new Uint8Array(300_001).map((_, i) => (i * 13 + 1) & 0xff);
+    fs.writeFileSync(path.join(root, "w", "a"), basisA);
+    fs.writeFileSync(path.join(root, "w", "b"), basisB);
+    const fileOf = (name: string, size: number, blockLength: number) => {
+      const count = Math.ceil(size / blockLength);
+      const head = { count, blockLength, strongLength: 16, remainder: size % blockLength };
+      const spec = { rel: enc(`w/${name}.new`), head, basisRel: enc(`w/${name}`), inplace: false, append: 0 as const, createMode: 0o600 };
+      return new IncomingFile(d, spec, core.createHasher(HashAlg.MD5, 0));
+    };
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.boolean(), fc.nat(10_000)), { minLength: 1, maxLength: 40 }), (picks) => {
+        const a = fileOf("a", basisA.length, 7000);
+        const b = fileOf("b", basisB.length, 4096);
+        for (const [useA, n] of picks) {
+          const [file, basis, blockLength, count] = useA ? [a, basisA, 7000, 100] : [b, basisB, 4096, 74];
+          const index = n % count;
+          const want = basis.subarray(index * blockLength, Math.min(basis.length, (index + 1) * blockLength));
+          expect(Buffer.from(file.block(index))).toEqual(Buffer.from(want));
+        }
+        a.discard();
+        b.discard();
+      }),
+      { numRuns: 30 },
+    );
     d.forgetDirs();
   });
 });
