@@ -13,6 +13,7 @@ const block_sums = @import("block_sums.zig");
 const matcher = @import("matcher.zig");
 const lz4 = @import("lz4.zig");
 const scan = @import("scan.zig");
+const file_sums = @import("file_sums.zig");
 
 const EINVAL: i32 = 22;
 const ENOMEM: i32 = 12;
@@ -35,7 +36,7 @@ fn output(buf: ?[*]u8, len: u64) []u8 {
 
 /// Bumped whenever any signature or meaning below changes.
 export fn oc_abi_version() u32 {
-    return 5;
+    return 6;
 }
 
 /// 0 scalar, 1 sse2, 2 avx2, 3 neon: the vector ISA this library was built for.
@@ -207,6 +208,32 @@ export fn oc_scan_end() void {
     scan.end();
 }
 
+/// Hints the whole-file checksums (-c) the generator will ask for, in the
+/// order it will ask: `list` holds NUL-terminated paths, `sizes` (f64, exact
+/// integers) the size each must have. Worker threads hash them ahead; returns
+/// how many were accepted (0 when full: offer the rest again later). JS thread only.
+export fn oc_file_sums_prefetch(list: ?[*]const u8, list_len: u64, sizes: ?[*]const f64, count: u64, alg: u32) i32 {
+    if (comptime !file_sums.supported) return 0;
+    const a = hasher.Alg.fromId(alg) orelse return -EINVAL;
+    const n: usize = @intCast(count);
+    return @intCast(file_sums.prefetch(input(list, list_len), if (n == 0) &.{} else sizes.?[0..n], a));
+}
+
+/// The digest of the first `size` bytes of the regular file `path` (no NUL)
+/// into out (16 bytes of room): its length, 0 when there is none (not a
+/// regular file of that size, unreadable, short), -EINVAL for a bad algorithm.
+export fn oc_file_sum(path: ?[*]const u8, path_len: u64, size: f64, alg: u32, out: [*]u8) i32 {
+    if (comptime !file_sums.supported) return -ENOSYS;
+    const a = hasher.Alg.fromId(alg) orelse return -EINVAL;
+    return @intCast(file_sums.take(input(path, path_len), @intFromFloat(size), a, out[0..hasher.max_digest_length]));
+}
+
+/// Drops every hinted checksum not taken yet.
+export fn oc_file_sums_end() void {
+    if (comptime !file_sums.supported) return;
+    file_sums.end();
+}
+
 test {
     _ = caps;
     _ = rolling;
@@ -218,5 +245,6 @@ test {
     _ = matcher;
     _ = lz4;
     _ = scan;
+    _ = file_sums;
     _ = @import("lib_test.zig");
 }

@@ -222,6 +222,19 @@ export interface Core {
 
   /** Drops every prefetched result not taken yet and lets queued work go (end of a walk). */
   endScans(): void;
+
+  /**
+   * The whole-file digest (seed 0) of the regular file `path` when it is exactly `size` bytes: null when it is
+   * not (missing, another type or size, unreadable, shorter when read), so that the caller's own path reports why.
+   * A hinted file's digest is taken from the background work (waiting if it is being made).
+   */
+  fileSum(path: Uint8Array, size: number, alg: HashAlg): Uint8Array | null;
+
+  /** A hint: fileSum will be asked for these files (each of its size), in this order; worker threads may hash them ahead. Returns how many were taken (offer the rest again later); the TS twin takes none. */
+  prefetchFileSums(paths: Uint8Array[], sizes: number[], alg: HashAlg): number;
+
+  /** Drops every hinted file sum not taken yet. */
+  endFileSums(): void;
 }
 
 /** The largest LZ4 block `n` bytes of input can need (all literals, their length bytes, and margin). */

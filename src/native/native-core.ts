@@ -6,6 +6,7 @@ import { systemError } from "../fs/errors.ts";
 import type { BlockMatcher, BlockSumParams, Capabilities, Core, DirScan, EntryStat, HashAlg, Hasher, MatchParams } from "./api.ts";
 import { digestLength } from "./api.ts";
 import type { NativeLibrary } from "./load.ts";
+import { fileSum as twinFileSum } from "./ts/file-sums.ts";
 import { scanDir as twinScanDir } from "./ts/scan.ts";
 
 const SIMD_NAMES = ["scalar", "sse2", "avx2", "neon"];
@@ -144,6 +145,31 @@ function createScanner(s: NativeLibrary["symbols"]): Pick<Core, "scanDir" | "pre
   };
 }
 
+function createFileSums(s: NativeLibrary["symbols"]): Pick<Core, "fileSum" | "prefetchFileSums" | "endFileSums"> {
+  const digest = new Uint8Array(16);
+  return {
+    fileSum(path, size, alg) {
+      if (!nativePath(path) || path.length >= PATH_MAX) return twinFileSum(path, size, alg);
+      const n = s.oc_file_sum(path, path.length, size, alg, digest);
+      if (n === -ENOSYS) return twinFileSum(path, size, alg);
+      return n > 0 ? digest.slice(0, n) : null;
+    },
+
+    prefetchFileSums(paths, sizes, alg) {
+      // Offered in order: the first path native would refuse ends this offer (it is asked for by fileSum later).
+      let n = 0;
+      while (n < paths.length && nativePath(paths[n]!) && paths[n]!.length < PATH_MAX) n++;
+      if (n === 0) return paths.length > 0 ? 1 : 0;
+      const list = pathList(paths.slice(0, n));
+      return Math.max(0, s.oc_file_sums_prefetch(list, list.length, Float64Array.from(sizes.slice(0, n)), n, alg));
+    },
+
+    endFileSums() {
+      s.oc_file_sums_end();
+    },
+  };
+}
+
 export function createNativeCore(lib: NativeLibrary): Core {
   const s = lib.symbols;
   const uring = s.oc_io_uring_probe();
@@ -159,6 +185,7 @@ export function createNativeCore(lib: NativeLibrary): Core {
   return {
     caps,
     ...createScanner(s),
+    ...createFileSums(s),
 
     rollingChecksum(data) {
       return s.oc_rolling_checksum(bytesOf(data), data.byteLength);

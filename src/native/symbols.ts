@@ -26,6 +26,10 @@ export const symbols = {
   oc_scan_prefetch: { args: [ptr, u64], returns: none },
   oc_scan_end: { args: [], returns: none },
 
+  oc_file_sums_prefetch: { args: [ptr, u64, ptr, u64, u32], returns: i32 },
+  oc_file_sum: { args: [ptr, u64, FFIType.f64, u32, ptr], returns: i32 },
+  oc_file_sums_end: { args: [], returns: none },
+
   oc_hash: { args: [u32, ptr, u64, i64, ptr], returns: i32 },
   oc_hash_state_size: { args: [], returns: u32 },
   oc_hash_init: { args: [ptr, u32, i64], returns: i32 },

@@ -8,6 +8,7 @@ import { blockSums } from "./block-sums.ts";
 import { lz4Compress, lz4Decompress } from "./lz4.ts";
 import { createMatcher, matchBlocks } from "./matcher.ts";
 import { rollingChecksum } from "./rolling.ts";
+import { endFileSums, fileSum, prefetchFileSums } from "./file-sums.ts";
 import { endScans, prefetchDirs, scanDir } from "./scan.ts";
 
 // Plain functions, no `this`: callers may spread the object (see ../index.ts).
@@ -24,4 +25,7 @@ export const tsCore: Core = {
   scanDir,
   prefetchDirs,
   endScans,
+  fileSum,
+  prefetchFileSums,
+  endFileSums,
 };

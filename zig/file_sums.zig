@@ -1,0 +1,238 @@
+//! Whole-file checksums (-c, generator.c quick_check_ok's file_checksum) made
+//! ahead of need: the JS thread hints the destination files it will check
+//! (path, the size the sender's list says, algorithm) in list order, worker
+//! threads open, fstat and hash them in the background, and the JS thread
+//! takes each digest when it reaches the file (waiting if it is being made,
+//! or hashing it itself if no worker has started it yet).
+//!
+//! A result is only a digest when the file was a regular file of exactly the
+//! hinted size and all of it was read: anything else (missing, another type,
+//! another size, a read error, a short read) is "no result", and the caller
+//! falls back to its own path, which reports errors as it always did.
+//!
+//! Threads: prefetch, take and end are only called from the JS thread.
+const std = @import("std");
+const builtin = @import("builtin");
+const hasher = @import("hasher.zig");
+
+pub const supported = builtin.os.tag == .linux;
+
+const gpa = std.heap.c_allocator;
+
+/// Hints held at once (queued, running or done but not taken); more are refused
+/// and the JS side offers them again later.
+pub const capacity = 1024;
+/// Each worker's (and the JS thread's) read buffer: large reads, few syscalls.
+const read_size = 512 * 1024;
+const max_workers = 2;
+const worker_stack = 256 * 1024;
+/// The kernel's PATH_MAX, NUL included.
+const path_max = 4096;
+
+const State = enum(u8) { queued, running, done };
+
+const Job = struct {
+    path: [:0]u8,
+    size: u64,
+    alg: hasher.Alg,
+    state: State = .queued,
+    /// Dropped by the JS thread while a worker hashed it: the worker frees it.
+    abandoned: bool = false,
+    /// Digest length, or 0: no result.
+    len: u8 = 0,
+    digest: [hasher.max_digest_length]u8 = undefined,
+};
+
+const Pool = struct {
+    mutex: std.Thread.Mutex = .{},
+    /// Signalled when jobs are queued.
+    work: std.Thread.Condition = .{},
+    /// Broadcast when a job is done.
+    done: std.Thread.Condition = .{},
+    /// Ring of jobs by sequence number: [head, tail) are held, [next, tail) not started.
+    ring: [capacity]?*Job = [_]?*Job{null} ** capacity,
+    head: u64 = 0,
+    next: u64 = 0,
+    tail: u64 = 0,
+    workers: usize = 0,
+    started: bool = false,
+};
+
+var pool: Pool = .{};
+/// The JS thread's buffer for the files it hashes itself (made on first use).
+var own_buffer: ?[]u8 = null;
+
+fn slot(seq: u64) *?*Job {
+    return &pool.ring[@intCast(seq % capacity)];
+}
+
+/// Digest of the first `size` bytes of the regular file at `path`, into `out`:
+/// its length, or 0 when there is no result (see the top of the file).
+pub fn hashFile(path: [*:0]const u8, size: u64, alg: hasher.Alg, buf: []u8, out: *[hasher.max_digest_length]u8) usize {
+    const fd = std.posix.openZ(path, .{ .ACCMODE = .RDONLY, .NOFOLLOW = true, .CLOEXEC = true }, 0) catch return 0;
+    defer std.posix.close(fd);
+    const st = std.posix.fstat(fd) catch return 0;
+    if (!std.posix.S.ISREG(st.mode) or st.size < 0 or @as(u64, @intCast(st.size)) != size) return 0;
+    var h = hasher.Hasher.init(alg, 0);
+    var left = size;
+    while (left > 0) {
+        const want: usize = @intCast(@min(left, buf.len));
+        const n = std.posix.read(fd, buf[0..want]) catch return 0;
+        if (n == 0) return 0;
+        h.update(buf[0..n]);
+        left -= n;
+    }
+    return h.final(out);
+}
+
+fn startWorkers() void {
+    pool.started = true;
+    const cpus = std.Thread.getCpuCount() catch 1;
+    const n = std.math.clamp(cpus, 1, max_workers);
+    for (0..n) |_| {
+        const t = std.Thread.spawn(.{ .stack_size = worker_stack }, workerMain, .{}) catch break;
+        t.detach();
+        pool.workers += 1;
+    }
+}
+
+fn run(job: *Job, buf: []u8) void {
+    job.len = @intCast(hashFile(job.path.ptr, job.size, job.alg, buf, &job.digest));
+}
+
+fn destroy(job: *Job) void {
+    gpa.free(job.path);
+    gpa.destroy(job);
+}
+
+fn workerMain() void {
+    const buf = gpa.alloc(u8, read_size) catch return;
+    pool.mutex.lock();
+    while (true) {
+        if (pool.next >= pool.tail) {
+            pool.work.wait(&pool.mutex);
+            continue;
+        }
+        const job = slot(pool.next).*.?;
+        pool.next += 1;
+        job.state = .running;
+        pool.mutex.unlock();
+        run(job, buf);
+        pool.mutex.lock();
+        job.state = .done;
+        if (job.abandoned) destroy(job) else pool.done.broadcast();
+    }
+}
+
+/// Lets go of the oldest held job (its slot is the head's).
+fn dropHead() void {
+    const s = slot(pool.head);
+    const job = s.*.?;
+    s.* = null;
+    pool.head += 1;
+    if (pool.next < pool.head) pool.next = pool.head;
+    if (job.state == .running) job.abandoned = true else destroy(job);
+}
+
+/// Queues `list` (NUL-terminated paths) with `sizes`, in order, while there is
+/// room: the number of paths accepted.
+pub fn prefetch(list: []const u8, sizes: []const f64, alg: hasher.Alg) usize {
+    if (!pool.started) startWorkers();
+    if (pool.workers == 0) return 0;
+    pool.mutex.lock();
+    defer pool.mutex.unlock();
+    var accepted: usize = 0;
+    var at: usize = 0;
+    while (accepted < sizes.len and at < list.len and pool.tail - pool.head < capacity) {
+        const stop = std.mem.indexOfScalarPos(u8, list, at, 0) orelse break;
+        const path = gpa.dupeZ(u8, list[at..stop]) catch break;
+        const job = gpa.create(Job) catch {
+            gpa.free(path);
+            break;
+        };
+        job.* = .{ .path = path, .size = @intFromFloat(sizes[accepted]), .alg = alg };
+        slot(pool.tail).* = job;
+        pool.tail += 1;
+        accepted += 1;
+        at = stop + 1;
+    }
+    if (accepted > 0) pool.work.broadcast();
+    return accepted;
+}
+
+/// The digest of `path` (no NUL) as hashFile makes it: a hinted job's result
+/// (hints before it are dropped), or hashed here and now.
+pub fn take(path: []const u8, size: u64, alg: hasher.Alg, out: *[hasher.max_digest_length]u8) usize {
+    if (path.len == 0 or path.len >= path_max) return 0;
+    pool.mutex.lock();
+    var seq = pool.head;
+    const found: ?*Job = while (seq < pool.tail) : (seq += 1) {
+        const job = slot(seq).*.?;
+        if (job.size == size and job.alg == alg and std.mem.eql(u8, job.path, path)) break job;
+    } else null;
+    if (found) |job| {
+        while (pool.head < seq) dropHead();
+        // Not started yet: hashed here rather than waiting behind the workers' current files.
+        if (job.state == .queued) {
+            pool.next = seq + 1;
+            job.state = .running;
+            pool.mutex.unlock();
+            run(job, ownBuffer() orelse return 0);
+            pool.mutex.lock();
+            job.state = .done;
+        }
+        while (job.state != .done) pool.done.wait(&pool.mutex);
+        const n: usize = job.len;
+        @memcpy(out[0..n], job.digest[0..n]);
+        dropHead();
+        pool.mutex.unlock();
+        return n;
+    }
+    pool.mutex.unlock();
+    var z: [path_max]u8 = undefined;
+    @memcpy(z[0..path.len], path);
+    z[path.len] = 0;
+    return hashFile(@ptrCast(&z), size, alg, ownBuffer() orelse return 0, out);
+}
+
+fn ownBuffer() ?[]u8 {
+    if (own_buffer == null) own_buffer = gpa.alloc(u8, read_size) catch null;
+    return own_buffer;
+}
+
+/// Drops every hint not taken yet (the end of a generator pass).
+pub fn end() void {
+    pool.mutex.lock();
+    defer pool.mutex.unlock();
+    while (pool.head < pool.tail) dropHead();
+}
+
+test "hinted, unhinted and mismatched files" {
+    var tmp = std.testing.tmpDir(.{});
+    defer tmp.cleanup();
+    const data = "the quick brown fox jumps over the lazy dog\n" ** 300;
+    try tmp.dir.writeFile(.{ .sub_path = "a", .data = data });
+    try tmp.dir.writeFile(.{ .sub_path = "b", .data = data[0..100] });
+    var base_buf: [path_max]u8 = undefined;
+    const base = try tmp.dir.realpath(".", &base_buf);
+    var pa: [path_max]u8 = undefined;
+    var pb: [path_max]u8 = undefined;
+    const a = try std.fmt.bufPrint(&pa, "{s}/a", .{base});
+    const b = try std.fmt.bufPrint(&pb, "{s}/b", .{base});
+    var want: [hasher.max_digest_length]u8 = undefined;
+    _ = hasher.hash(.xxh3_128, data, 0, &want);
+
+    var list: [2 * path_max]u8 = undefined;
+    const l = try std.fmt.bufPrint(&list, "{s}\x00{s}\x00", .{ b, a });
+    try std.testing.expectEqual(@as(usize, 2), prefetch(l, &.{ 5, data.len }, .xxh3_128));
+    var got: [hasher.max_digest_length]u8 = undefined;
+    // b was hinted with the wrong size: no result; a's is the digest.
+    try std.testing.expectEqual(@as(usize, 0), take(b, 5, .xxh3_128, &got));
+    try std.testing.expectEqual(@as(usize, 16), take(a, data.len, .xxh3_128, &got));
+    try std.testing.expectEqualSlices(u8, &want, got[0..16]);
+    // Not hinted: hashed on the spot.
+    try std.testing.expectEqual(@as(usize, 16), take(a, data.len, .xxh3_128, &got));
+    try std.testing.expectEqualSlices(u8, &want, got[0..16]);
+    try std.testing.expectEqual(@as(usize, 0), take(a, data.len + 1, .xxh3_128, &got));
+    end();
+}
