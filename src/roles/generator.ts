@@ -29,6 +29,7 @@ import { MUNGE_PREFIX } from "../flist/build.ts";
 import { FNAMECMP_BACKUP, FNAMECMP_FUZZY, FNAMECMP_PARTIAL_DIR, partialPathFor, removePartialFile } from "./partial-dir.ts";
 import { FuzzyBasis, fuzzyDirs } from "./fuzzy-basis.ts";
 import { HardLinkGroups } from "./hard-links.ts";
+import { FileSumPrefetch } from "./file-sum-prefetch.ts";
 import { xattrRequestFollows } from "../flist/xattrs.ts";
 import { debugLine, shownName } from "../output/debug-line.ts";
 import * as fs from "node:fs";
@@ -166,6 +167,7 @@ export class Generator {
       this.finishedLists();
     }
 
+    this.sumPrefetch?.end();
     // generate_files' delete_in_dir(NULL): deletion while generating is over.
     if (this.deleter.duringMode) this.deleter.endPass();
     // Phase 1 (redo): wait until the sender has ended phase 0, re-requesting failed files meanwhile.
@@ -283,10 +285,12 @@ export class Generator {
     }
     const end = list.ndxStart + list.count;
     if (x.o.hardLinks) this.noteHardLinkLists();
+    this.prefetchSums();
     let n = 0;
     for (let row = list.ndxStart; row < end; row++) {
       if (t.flags[row]! & F.INACTIVE) continue;
       if (x.o.hardLinks) this.noteHardLinkLists();
+      if (this.sumPrefetch && n % 64 === 0) this.sumPrefetch.topUp();
       this.entry(row, row, false, list);
       this.handleRedo();
       if (++n % YIELD_EVERY === 0) {
@@ -295,6 +299,18 @@ export class Generator {
       }
     }
     this.generatedLists++;
+  }
+
+  /** -c: hints the native core which files will be checksummed, so that they are hashed ahead, off the JS thread. */
+  private sumPrefetch: FileSumPrefetch | null | undefined;
+
+  private prefetchSums(): void {
+    const x = this.x;
+    if (this.sumPrefetch === undefined) {
+      const alg = x.s.sums.file.alg;
+      this.sumPrefetch = x.o.checksum && !x.soloName && !x.dest.openNoatime && alg !== null && core.caps.kind === "native" ? new FileSumPrefetch(x, alg) : null;
+    }
+    this.sumPrefetch?.topUp();
   }
 
   /** recv_generator for one entry. `slot` marks a directory handled as the parent of its own list. */
@@ -939,6 +955,10 @@ export class Generator {
    */
   private fileChecksum(rel: Uint8Array, length: number, size: number, row = -1): Uint8Array {
     const x = this.x;
+    // A regular file of that size (the usual case) is hashed by the core, ahead of need when it was hinted.
+    const alg = x.s.sums.file.alg;
+    const coreSum = alg === null || x.dest.openNoatime ? null : core.fileSum(x.dest.abs(rel), size, alg);
+    if (coreSum) return coreSum.subarray(0, length);
     const hasher = fileListHasher(x.s.sums);
     const base = row >= 0 && x.dest.fdOps && !x.soloName ? x.t.baseName(row) : null;
     const fd = base && base[0] !== 0x2f ? x.dest.openReadIn(x.t.dirId[row]!, x.t.dirName(row), base) : x.dest.openRead(rel);
