@@ -12,7 +12,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startDaemon, type RunningDaemon } from "../helpers/daemon.ts";
+import { startDaemon, type ModuleConfig, type RunningDaemon } from "../helpers/daemon.ts";
 import { normalizeErrors, runOc, runRsync, sortedLines } from "../helpers/run.ts";
 import { ageTree, snapshot } from "../helpers/tree.ts";
 
@@ -36,7 +36,7 @@ beforeAll(async () => {
   }
   ageTree(src, 1_450_000_000);
   fs.mkdirSync(join(work, "w"));
-  const modules = [
+  const modules: ModuleConfig[] = [
     { name: "src", path: src, params: { uid: "0", gid: "0" } },
     { name: "w", path: join(work, "w"), params: { "read only": "no", uid: "0", gid: "0" } },
   ];
