@@ -56,6 +56,8 @@ const Pool = struct {
     tail: u64 = 0,
     workers: usize = 0,
     started: bool = false,
+    /// The JS thread waits on `done`: only then do workers wake it (a futex call per file otherwise).
+    waiting: bool = false,
 };
 
 var pool: Pool = .{};
@@ -69,10 +71,12 @@ fn slot(seq: u64) *?*Job {
 /// Digest of the first `size` bytes of the regular file at `path`, into `out`:
 /// its length, or 0 when there is no result (see the top of the file).
 pub fn hashFile(path: [*:0]const u8, size: u64, alg: hasher.Alg, buf: []u8, out: *[hasher.max_digest_length]u8) usize {
-    const fd = std.posix.openZ(path, .{ .ACCMODE = .RDONLY, .NOFOLLOW = true, .CLOEXEC = true }, 0) catch return 0;
-    defer std.posix.close(fd);
-    const st = std.posix.fstat(fd) catch return 0;
+    // lstat before opening: a hinted name may be a FIFO or a device in the destination, which is never opened
+    // (O_NONBLOCK too, should one appear in between).
+    const st = std.posix.fstatatZ(std.posix.AT.FDCWD, path, std.posix.AT.SYMLINK_NOFOLLOW) catch return 0;
     if (!std.posix.S.ISREG(st.mode) or st.size < 0 or @as(u64, @intCast(st.size)) != size) return 0;
+    const fd = std.posix.openZ(path, .{ .ACCMODE = .RDONLY, .NOFOLLOW = true, .NONBLOCK = true, .CLOEXEC = true }, 0) catch return 0;
+    defer std.posix.close(fd);
     var h = hasher.Hasher.init(alg, 0);
     var left = size;
     while (left > 0) {
@@ -105,23 +109,44 @@ fn destroy(job: *Job) void {
     gpa.destroy(job);
 }
 
+/// Jobs a worker claims at once. 4 halved the futex calls on the kernel tree but left the JS thread waiting
+/// behind a descheduled worker's claims on a loaded machine (it may only hash a job nobody claimed): 1 was faster.
+const claim = 1;
+
 fn workerMain() void {
     const buf = gpa.alloc(u8, read_size) catch return;
+    var mine: [claim]*Job = undefined;
     pool.mutex.lock();
     while (true) {
         if (pool.next >= pool.tail) {
             pool.work.wait(&pool.mutex);
             continue;
         }
-        const job = slot(pool.next).*.?;
-        pool.next += 1;
-        job.state = .running;
+        var n: usize = 0;
+        while (n < claim and pool.next < pool.tail) : (n += 1) {
+            mine[n] = slot(pool.next).*.?;
+            pool.next += 1;
+            mine[n].state = .running;
+        }
         pool.mutex.unlock();
-        run(job, buf);
+        for (mine[0..n], 0..) |job, i| {
+            run(job, buf);
+            // The first one may be what the JS thread is waiting for: say so before the others.
+            if (i == 0 and n > 1) {
+                pool.mutex.lock();
+                finish(job);
+                pool.mutex.unlock();
+            }
+        }
         pool.mutex.lock();
-        job.state = .done;
-        if (job.abandoned) destroy(job) else pool.done.broadcast();
+        for (mine[@intFromBool(n > 1)..n]) |job| finish(job);
     }
+}
+
+/// With the lock held.
+fn finish(job: *Job) void {
+    job.state = .done;
+    if (job.abandoned) destroy(job) else if (pool.waiting) pool.done.broadcast();
 }
 
 /// Lets go of the oldest held job (its slot is the head's).
@@ -181,7 +206,11 @@ pub fn take(path: []const u8, size: u64, alg: hasher.Alg, out: *[hasher.max_dige
             pool.mutex.lock();
             job.state = .done;
         }
-        while (job.state != .done) pool.done.wait(&pool.mutex);
+        while (job.state != .done) {
+            pool.waiting = true;
+            pool.done.wait(&pool.mutex);
+        }
+        pool.waiting = false;
         const n: usize = job.len;
         @memcpy(out[0..n], job.digest[0..n]);
         dropHead();
