@@ -2,10 +2,11 @@
  * The -c whole-file checksum (core.fileSum, hinted with prefetchFileSums) must
  * give what its TypeScript twin gives for any files: random contents and sizes
  * (around the read buffer's size), sizes asked right or wrong, missing files,
- * directories and symlinks, hinted in order, out of order, in part or not at all.
+ * directories, symlinks and FIFOs, hinted in order, out of order, in part or not at all.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -33,7 +34,9 @@ function makeFiles(dir: string, sizes: number[], seed: number): Ask[] {
   });
   mkdirSync(join(dir, "sub"));
   symlinkSync("f0", join(dir, "link"));
-  asks.push({ path: bytes(join(dir, "sub")), size: 4096 }, { path: bytes(join(dir, "link")), size: 2 }, { path: bytes(join(dir, "missing")), size: 0 });
+  // A FIFO is never opened (opening it to read would wait for a writer).
+  expect(spawnSync("mkfifo", [join(dir, "fifo")]).status).toBe(0);
+  asks.push({ path: bytes(join(dir, "fifo")), size: 0 }, { path: bytes(join(dir, "sub")), size: 4096 }, { path: bytes(join(dir, "link")), size: 2 }, { path: bytes(join(dir, "missing")), size: 0 });
   return asks;
 }
 

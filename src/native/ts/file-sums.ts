@@ -3,7 +3,7 @@
  * hashing of each file when asked. Nothing is hashed ahead: hints are taken by
  * no one (the caller keeps offering them, which costs it nothing here).
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, constants, lstatSync, openSync, readSync } from "node:fs";
 import type { HashAlg } from "../api.ts";
 import { createHasher } from "./algorithms.ts";
 
@@ -12,15 +12,16 @@ const READ_SIZE = 512 * 1024;
 let buffer: Uint8Array | null = null;
 
 export function fileSum(path: Uint8Array, size: number, alg: HashAlg): Uint8Array | null {
+  const name = Buffer.from(path.buffer, path.byteOffset, path.byteLength);
+  // lstat first: a FIFO or a device is never opened (O_NONBLOCK too, should one appear in between).
+  if (!isRegularOfSize(name, size)) return null;
   let fd: number;
   try {
-    fd = openSync(Buffer.from(path.buffer, path.byteOffset, path.byteLength), constants.O_RDONLY | constants.O_NOFOLLOW);
+    fd = openSync(name, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch {
     return null;
   }
   try {
-    const st = fstatSync(fd);
-    if (!st.isFile() || st.size !== size) return null;
     buffer ??= new Uint8Array(READ_SIZE);
     const h = createHasher(alg, 0);
     for (let left = size; left > 0; ) {
@@ -42,3 +43,12 @@ export function prefetchFileSums(_paths: Uint8Array[], _sizes: number[], _alg: H
 }
 
 export function endFileSums(): void {}
+
+function isRegularOfSize(name: Buffer, size: number): boolean {
+  try {
+    const st = lstatSync(name);
+    return st.isFile() && st.size === size;
+  } catch {
+    return false;
+  }
+}
