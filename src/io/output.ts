@@ -12,7 +12,6 @@ import { MSG, writeFrameHeader } from "../protocol/mux.ts";
 import { ByteWriter } from "../protocol/writer.ts";
 import type { Channel } from "./channel.ts";
 import { ByteQueue } from "./byte-queue.ts";
-import { noteWork } from "./memory-pacer.ts";
 
 /** Largest MSG_DATA payload we send (upstream's output buffer is 64 KiB). */
 const MAX_DATA_FRAME = 0x10000 - 4;
@@ -105,7 +104,8 @@ export class Output {
   flush(): void {
     const n = this.pending.size;
     if (n === 0) return;
-    noteWork(n);
+    // Not noted to the memory pacer: these bytes come from reused buffers (a file's data, mostly) and allocate
+    // nothing; the sender notes each file it sends instead.
     // [header slot][payload]: each frame's header goes in the 4 bytes before its payload (the slot, then the
     // tail of the previous frame, which the channel has taken or we have copied by then).
     const raw = this.pending.raw();

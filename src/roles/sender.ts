@@ -16,6 +16,7 @@ import { F, isDevice, isDir, isLink, isReg } from "../flist/table.ts";
 import { IOERR_GENERAL, IOERR_VANISHED } from "../flist/decode.ts";
 import { type Input, NOT_BUFFERED } from "../io/input.ts";
 import type { Output } from "../io/output.ts";
+import { ENTRY_WORK, noteWork } from "../io/memory-pacer.ts";
 import { wholeFileHasher } from "../protocol/checksum-choice.ts";
 import { MSG } from "../protocol/mux.ts";
 import { NDX_DEL_STATS, NDX_DONE, type NdxDecoder, type NdxEncoder } from "../protocol/ndx.ts";
@@ -467,6 +468,8 @@ export class Sender {
     } finally {
       closeSync(source.fd);
     }
+    // What a file costs the heap (its request, promises, a delta's window), for the GC pacer.
+    noteWork(whole ? ENTRY_WORK : ENTRY_WORK + source.length);
     x.stats.literalData += totals.literal;
     x.stats.matchedData += totals.matched;
     t.flags[row] = t.flags[row]! | F.FILE_SENT;
