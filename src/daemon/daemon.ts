@@ -24,6 +24,16 @@ const DEFAULT_PORT = 873;
 /** The listener tells each client's process who connected. */
 const PEER_ENV = "OC_RSYNC_DAEMON_PEER";
 
+/**
+ * JavaScriptCore options for a connection's worker: without its top tier
+ * (FTL). Each connection is a fresh process that compiles everything again,
+ * and on a kernel-sized transfer the FTL compiler threads cost more CPU than
+ * the code they optimise saves: serving the kernel tree took 2.23 s of daemon
+ * CPU with FTL, 1.58 s without (bench/README.md, sending side). A value the
+ * administrator set is kept.
+ */
+const WORKER_JIT = { BUN_JSC_useFTLJIT: process.env.BUN_JSC_useFTLJIT ?? "0" };
+
 export async function runDaemon(o: Options): Promise<number> {
   const configFile = o.daemonConfig ?? DEFAULT_CONFIG;
   // -M/--dparam arrive as remote options (the client's -M), which a daemon has no use for.
@@ -81,7 +91,7 @@ async function listen(o: Options, cfg: DaemonConfig, configFile: string, log: Da
             stdin: fd,
             stdout: fd,
             stderr: "inherit",
-            env: { ...process.env, [PEER_ENV]: socket.remoteAddress },
+            env: { ...process.env, ...WORKER_JIT, [PEER_ENV]: socket.remoteAddress },
           });
           child.exited.then(() => socket.end());
         },
