@@ -15,6 +15,8 @@ export interface BenchArgs {
   /** How to start our program: an executable, or several words such as "bun src/main.ts". */
   client: string[];
   profile: boolean;
+  /** Skip the untimed strace pass (for quick A/B iterations; the figure of record keeps it). */
+  noStrace: boolean;
   /** The seed of the quick tree and of the derived old tree. */
   seed: number;
 }
@@ -30,7 +32,8 @@ export const USAGE = `usage: bun bench/e2e/main.ts [flags]   (or: npm run bench 
   --dest-dir=DIR      where destinations are written (default /dev/shm/rsync-bench: tmpfs)
   --client=PATH       our program (default ${REPO}/dist/oc-rsync; may be "bun ${REPO}/src/main.ts")
   --seed=N            seed of the synthetic/derived trees (default 1)
-  --profile           perf record + flamegraph of our client, one run per scenario`;
+  --profile           perf record + flamegraph of our client, one run per scenario
+  --no-strace         skip the untimed strace pass (quicker A/B iterations)`;
 
 export function parseArgs(argv: string[]): BenchArgs {
   let runs: number | null = null;
@@ -44,6 +47,7 @@ export function parseArgs(argv: string[]): BenchArgs {
     destDir: "/dev/shm/rsync-bench",
     client: [resolve(REPO, "dist/oc-rsync")],
     profile: false,
+    noStrace: false,
     seed: 1,
   };
   for (const arg of argv) {
@@ -55,6 +59,9 @@ export function parseArgs(argv: string[]): BenchArgs {
         break;
       case "--profile":
         a.profile = true;
+        break;
+      case "--no-strace":
+        a.noStrace = true;
         break;
       case "--scenarios": {
         const ids = val.split(",").filter(Boolean);

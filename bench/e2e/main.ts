@@ -40,6 +40,7 @@ async function checkTools(a: BenchArgs): Promise<{ strace: boolean }> {
     warn(`${exe} is older than src/: you are measuring an old build (npm run build)`);
   }
   if (!(await ensureTool("time", "time", log))) warn("GNU time (/usr/bin/time) is unavailable: peak RSS will include the harness's own, as Bun forks before exec");
+  if (a.noStrace) return { strace: false };
   const strace = await ensureTool("strace", "strace", log);
   if (!strace) warn("strace is unavailable: no syscall counts");
   return { strace };

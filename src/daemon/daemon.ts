@@ -24,15 +24,6 @@ const DEFAULT_PORT = 873;
 /** The listener tells each client's process who connected. */
 const PEER_ENV = "OC_RSYNC_DAEMON_PEER";
 
-/**
- * JavaScriptCore options for a connection's worker: without its top tier
- * (FTL). Each connection is a fresh process that compiles everything again,
- * and on a kernel-sized transfer the FTL compiler threads cost more CPU than
- * the code they optimise saves: serving the kernel tree took 2.23 s of daemon
- * CPU with FTL, 1.58 s without (bench/README.md, sending side). A value the
- * administrator set is kept.
- */
-const WORKER_JIT = { BUN_JSC_useFTLJIT: process.env.BUN_JSC_useFTLJIT ?? "0" };
 
 export async function runDaemon(o: Options): Promise<number> {
   const configFile = o.daemonConfig ?? DEFAULT_CONFIG;
@@ -87,11 +78,12 @@ async function listen(o: Options, cfg: DaemonConfig, configFile: string, log: Da
           socket.pause();
           // Bun's sockets have their descriptor, though its types do not say so.
           const fd = (socket as unknown as { fd: number }).fd;
+          // process.env already holds the JIT switch of src/boot/jit-tier.ts, so the worker starts without re-executing.
           const child = Bun.spawn([process.execPath, ...childArgs], {
             stdin: fd,
             stdout: fd,
             stderr: "inherit",
-            env: { ...process.env, ...WORKER_JIT, [PEER_ENV]: socket.remoteAddress },
+            env: { ...process.env, [PEER_ENV]: socket.remoteAddress },
           });
           child.exited.then(() => socket.end());
         },

@@ -48,3 +48,37 @@ test("an unknown option is refused with upstream's wording and exit code 1", asy
   expect(r.code).toBe(1);
   expect(r.stderr).toStartWith("rsync: --no-such-option: unknown option\nrsync error: syntax or usage error (code 1)");
 });
+
+/** The environment of a running process, as its /proc entry shows it (execve replaces it in place). */
+function environOf(pid: number): string[] {
+  return fs.readFileSync(`/proc/${pid}/environ`, "latin1").split("\0");
+}
+
+/**
+ * Starts `--server --sender` (it waits for the client's protocol version on
+ * stdin) with `extra` in an environment otherwise free of the switches, and
+ * returns the JIT switch its process ends up with.
+ */
+async function ftlSwitchOfRunningServer(extra: Record<string, string>): Promise<string | undefined> {
+  const env = { ...process.env, ...extra } as Record<string, string>;
+  for (const name of ["BUN_JSC_useFTLJIT", "OC_RSYNC_REEXEC"]) if (!(name in extra)) delete env[name];
+  const child = Bun.spawn([bin, "--server", "--sender", "-r", ".", "."], { cwd: dir, env, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+  try {
+    // The server writes its version only once start-up is over, so any re-exec (same pid) has happened by then.
+    const first = await child.stdout.getReader().read();
+    expect(first.value?.length).toBeGreaterThan(0);
+    return environOf(child.pid).find((v) => v.startsWith("BUN_JSC_useFTLJIT="));
+  } finally {
+    child.kill();
+    await child.exited;
+  }
+}
+
+test("the process re-executes itself in place without JSC's FTL tier", async () => {
+  expect(await ftlSwitchOfRunningServer({})).toBe("BUN_JSC_useFTLJIT=0");
+});
+
+test("a JIT switch the user set is kept, and OC_RSYNC_REEXEC=0 keeps the first process as it is", async () => {
+  expect(await ftlSwitchOfRunningServer({ BUN_JSC_useFTLJIT: "1" })).toBe("BUN_JSC_useFTLJIT=1");
+  expect(await ftlSwitchOfRunningServer({ OC_RSYNC_REEXEC: "0" })).toBeUndefined();
+});
