@@ -9,9 +9,12 @@
  * process does is replace itself (execve: same pid, descriptors and arguments)
  * with a copy whose environment holds `BUN_JSC_useFTLJIT=0`.
  *
- * Skipped when the variable is already set (the re-executed copy, or a user's
- * own choice), when `OC_RSYNC_REEXEC=0`, off Linux (no /proc/self), or when any
- * step fails: the run then simply goes on with the default tiers.
+ * Only the compiled executable does it: run from source (`bun src/main.ts`,
+ * as the tests do), Bun loads and transpiles every module before this code
+ * runs, so a second start would cost 50 ms per process instead of 10.
+ * Skipped too when the variable is already set (the re-executed copy, or a
+ * user's own choice), when `OC_RSYNC_REEXEC=0`, off Linux (no /proc/self), or
+ * when any step fails: the run then simply goes on with the default tiers.
  *
  * Imported first by src/main.ts, so it runs before any other module's code
  * and before anything is read from stdin or written anywhere.
@@ -22,7 +25,10 @@ import { openLibcWith } from "../fs/libc.ts";
 
 export const FTL_SWITCH = "BUN_JSC_useFTLJIT";
 
-if (process.platform === "linux" && process.env[FTL_SWITCH] === undefined && process.env.OC_RSYNC_REEXEC !== "0") {
+/** Bun's virtual path of a `bun build --compile` executable's own code. */
+const compiled = Bun.main.startsWith("/$bunfs/");
+
+if (compiled && process.platform === "linux" && process.env[FTL_SWITCH] === undefined && process.env.OC_RSYNC_REEXEC !== "0") {
   try {
     reexecWith(`${FTL_SWITCH}=0`);
   } catch {
