@@ -14,6 +14,7 @@ const matcher = @import("matcher.zig");
 const lz4 = @import("lz4.zig");
 const scan = @import("scan.zig");
 const file_sums = @import("file_sums.zig");
+const file_writer = @import("file_writer.zig");
 
 const EINVAL: i32 = 22;
 const ENOMEM: i32 = 12;
@@ -36,7 +37,7 @@ fn output(buf: ?[*]u8, len: u64) []u8 {
 
 /// Bumped whenever any signature or meaning below changes.
 export fn oc_abi_version() u32 {
-    return 6;
+    return 7;
 }
 
 /// 0 scalar, 1 sse2, 2 avx2, 3 neon: the vector ISA this library was built for.
@@ -234,6 +235,35 @@ export fn oc_file_sums_end() void {
     file_sums.end();
 }
 
+/// Queues a job for the file writer's worker (file_writer.zig): `meta` is its
+/// Meta record (17 f64s: the job, then the addresses and lengths of its names
+/// and of `iov_count` (address, length) u64 pairs of data, all of which the
+/// caller keeps alive until the job is done). Returns the job's sequence
+/// number (1, 2, ...) or -errno. JS thread only. (One pointer in, 32 bits out:
+/// bun:ffi's fast path mishandled seven arguments with an f64 result.)
+export fn oc_writer_submit(meta: *const file_writer.Meta) i32 {
+    if (comptime !file_writer.supported) return -ENOSYS;
+    return @intCast(file_writer.submit(meta.*));
+}
+
+/// How many of the writer's jobs are done (they finish in order).
+export fn oc_writer_completed() u32 {
+    if (comptime !file_writer.supported) return 0;
+    return @intCast(file_writer.completed());
+}
+
+/// Blocks until the writer's job `seq` and all before it are done.
+export fn oc_writer_wait(seq: u32) void {
+    if (comptime !file_writer.supported) return;
+    file_writer.wait(seq);
+}
+
+/// The oldest failed job not reported yet, as (seq, errno, step) f64s into out: 1, or 0 when there is none.
+export fn oc_writer_take_failure(out: *[3]f64) u32 {
+    if (comptime !file_writer.supported) return 0;
+    return file_writer.takeFailure(out);
+}
+
 test {
     _ = caps;
     _ = rolling;
@@ -246,5 +276,6 @@ test {
     _ = lz4;
     _ = scan;
     _ = file_sums;
+    _ = file_writer;
     _ = @import("lib_test.zig");
 }

@@ -36,6 +36,11 @@ export class DestFs {
   fdOps = fdOpsAvailable;
   /** Open directory descriptors by the caller's key for the directory (the file table's name id). */
   private readonly dirFds = new Map<number, number>();
+  /**
+   * How a descriptor let go of is closed: at once, or (the receiver's
+   * PutQueue) after the queued writes that still use it.
+   */
+  closeDir: (fd: number) => void = (fd) => closeFd(fd, () => "");
 
   constructor(root: string) {
     this.root = Buffer.from(root.endsWith("/") || root === "" ? root : `${root}/`);
@@ -48,7 +53,7 @@ export class DestFs {
     if (this.dirFds.size >= DIR_FDS) {
       const [oldest, fd] = this.dirFds.entries().next().value!;
       this.dirFds.delete(oldest);
-      closeFd(fd, () => "");
+      this.closeDir(fd);
     }
     const fd = openDir(this.abs(dir), () => this.shown(dir));
     this.dirFds.set(key, fd);
@@ -60,7 +65,7 @@ export class DestFs {
    * the end) must not be written into through an old descriptor.
    */
   forgetDirs(): void {
-    for (const fd of this.dirFds.values()) closeFd(fd, () => "");
+    for (const fd of this.dirFds.values()) this.closeDir(fd);
     this.dirFds.clear();
   }
 

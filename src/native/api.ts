@@ -235,6 +235,74 @@ export interface Core {
 
   /** Drops every hinted file sum not taken yet. */
   endFileSums(): void;
+
+  /** Puts received files in place: on a worker thread (native), or at once (the TS twin). See FileWriter. */
+  fileWriter: FileWriter;
+}
+
+/** Which attributes a FileJob sets (zig/file_writer.zig Attr). */
+export const WRITE_ATTR = { uid: 1, gid: 2, mode: 4, mtime: 8, atime: 16 } as const;
+
+/** The step of a job that failed (zig/file_writer.zig Step). */
+export const WRITE_STEP = ["none", "open", "write", "fstat", "chown", "chmod", "utimes", "close", "rename", "stat_dir", "utimes_dir"] as const;
+export type WriteStep = (typeof WRITE_STEP)[number];
+
+/**
+ * A received, verified file (receiver.c receive_data + finish_transfer): the
+ * temp file `temp` is created exclusively in the directory `dirFd` with
+ * `createMode`, gets `data`, then (through its descriptor, each only when it
+ * differs) the owner, the mode and the times `attrs` names, and is renamed
+ * over `final`. `data` must stay untouched until the job is done.
+ */
+export interface FileJob {
+  dirFd: number;
+  temp: Uint8Array;
+  final: Uint8Array;
+  data: Uint8Array[];
+  createMode: number;
+  attrs: number;
+  uid: number;
+  gid: number;
+  mode: number;
+  mtime: number;
+  nsec: number;
+  atime: number;
+}
+
+/**
+ * generator.c touch_up_dirs for one directory, by its whole path: its mtime
+ * set when it differs (`window`: -1 to the nanosecond, 0 whole seconds, N
+ * within N seconds); nothing when it is missing or no directory.
+ */
+export interface DirTimesJob {
+  path: Uint8Array;
+  mtime: number;
+  nsec: number;
+  window: number;
+}
+
+export interface WriteFailure {
+  seq: number;
+  /** Positive errno. */
+  errno: number;
+  step: WriteStep;
+}
+
+/**
+ * Jobs run strictly in the order they were given, each numbered (1, 2, ...).
+ * A failed job leaves no temp file behind and is reported by takeFailure;
+ * the jobs after it still run.
+ */
+export interface FileWriter {
+  putFile(job: FileJob): number;
+  touchDir(job: DirTimesJob): number;
+  /** Closes a directory descriptor once the jobs before this one (which may use it) are done. */
+  closeLater(fd: number): number;
+  /** How many jobs are done (1..completed). */
+  completed(): number;
+  /** Blocks until job `seq` and all before it are done. */
+  wait(seq: number): void;
+  takeFailure(): WriteFailure | null;
 }
 
 /** The largest LZ4 block `n` bytes of input can need (all literals, their length bytes, and margin). */

@@ -8,6 +8,8 @@ import { digestLength } from "./api.ts";
 import type { NativeLibrary } from "./load.ts";
 import { fileSum as twinFileSum } from "./ts/file-sums.ts";
 import { scanDir as twinScanDir } from "./ts/scan.ts";
+import { createFileWriter as twinFileWriter } from "./ts/file-writer.ts";
+import { createNativeWriter } from "./native-writer.ts";
 
 const SIMD_NAMES = ["scalar", "sse2", "avx2", "neon"];
 
@@ -186,6 +188,8 @@ export function createNativeCore(lib: NativeLibrary): Core {
     caps,
     ...createScanner(s),
     ...createFileSums(s),
+    // (The worker is Linux only, as is every caller: jobs need directory descriptors.)
+    fileWriter: process.platform === "linux" ? createNativeWriter(s) : twinFileWriter(),
 
     rollingChecksum(data) {
       return s.oc_rolling_checksum(bytesOf(data), data.byteLength);

@@ -30,6 +30,11 @@ export const symbols = {
   oc_file_sum: { args: [ptr, u64, FFIType.f64, u32, ptr], returns: i32 },
   oc_file_sums_end: { args: [], returns: none },
 
+  oc_writer_submit: { args: [ptr], returns: i32 },
+  oc_writer_completed: { args: [], returns: u32 },
+  oc_writer_wait: { args: [u32], returns: none },
+  oc_writer_take_failure: { args: [ptr], returns: u32 },
+
   oc_hash: { args: [u32, ptr, u64, i64, ptr], returns: i32 },
   oc_hash_state_size: { args: [], returns: u32 },
   oc_hash_init: { args: [ptr, u32, i64], returns: i32 },

@@ -14,6 +14,7 @@ import type { DestFs, DestStat } from "../fs/dest-fs.ts";
 import type { IdMapper } from "./id-map.ts";
 import { tweakMode } from "./chmod.ts";
 import { fchmodFd, fchownFd, fstatFd, futimesFd } from "../fs/fd-ops.ts";
+import { WRITE_ATTR } from "../native/api.ts";
 
 export const ITEM = {
   REPORT_ATIME: 1 << 0,
@@ -201,6 +202,34 @@ export class AttrRules {
     const name = Buffer.from(rel).toString("latin1");
     if (uid) debugLine(`set uid of ${name} from ${st.uid} to ${w.uid}`);
     if (gid) debugLine(`set gid of ${name} from ${st.gid} to ${w.gid}`);
+  }
+
+  /**
+   * What apply(..., "exact", fd) does to a regular file just created and
+   * written, for a FileWriter job (which compares with the file's fstat and
+   * sets each only when it differs, as apply does): not for --fake-super,
+   * -A or --debug=own, which need apply itself.
+   */
+  fileJobAttrs(row: number, w: Wanted): { attrs: number; uid: number; gid: number; mode: number; mtime: number; nsec: number; atime: number } {
+    const o = this.o;
+    const t = this.t;
+    const mode = t.mode[row]!;
+    let attrs = WRITE_ATTR.mode;
+    if (o.owner && this.amRoot) attrs |= WRITE_ATTR.uid;
+    if (w.setGroup) attrs |= WRITE_ATTR.gid;
+    if (this.keepsTime(mode)) attrs |= WRITE_ATTR.mtime;
+    // -U: after a transfer the access time is always set.
+    const atime = this.atimeOf(row);
+    if (atime !== undefined && !this.timesOmitted(mode)) attrs |= WRITE_ATTR.atime;
+    return {
+      attrs,
+      uid: w.uid,
+      gid: w.gid,
+      mode: o.daemonChmod.length ? tweakMode(w.mode, o.daemonChmod) : w.mode,
+      mtime: t.mtime[row]!,
+      nsec: t.nsec[row]!,
+      atime: atime ?? 0,
+    };
   }
 
   apply(dest: DestFs, rel: Uint8Array, row: number, st: DestStat, w: Wanted, time: "window" | "exact" | "skip" | { mtime: number }, fd = -1): boolean {

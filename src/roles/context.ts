@@ -21,6 +21,7 @@ import type { Reporter } from "./reporter.ts";
 import type { TransferStats } from "./stats.ts";
 import type { GeneratorRequests } from "../batch/generator-requests.ts";
 import type { XattrReceiver } from "../flist/xattrs.ts";
+import type { PutQueue } from "./put-queue.ts";
 
 export interface ReceivingSide {
   o: Options;
@@ -68,6 +69,8 @@ export interface ReceivingSide {
   readBatch?: GeneratorRequests;
   /** -A: the sender's ACLs. */
   acls?: AclReceiver;
+  /** Files put in place (and directories touched up) behind the receiver, when it may (roles/put-queue.ts). */
+  puts?: PutQueue;
   /** -X: the sender's sets of extended attributes (both halves use it; see flist/xattrs.ts). */
   xattrs?: XattrReceiver;
   /** Entries the generator requested and the receiver has not finished, per list. */

@@ -209,6 +209,8 @@ export class Generator {
     if (p >= 29 && !(p >= 31 && lateDelete)) {
       while (x.doneMarkers < 3) await this.idle();
     }
+    // Deleting after the transfer looks at the directories as they end up: the queued files first.
+    if (this.deleter.mode === "delay" || this.deleter.mode === "after") x.puts?.drain();
     if (this.deleter.mode === "delay") this.deleter.flushDelayed();
     if (this.deleter.mode === "after" && !x.soloName) this.deleter.deleteEverywhere();
     this.deleter.warnIfLimited();
@@ -219,6 +221,8 @@ export class Generator {
       while (x.doneMarkers < 3) await this.idle();
     }
     this.touchUpDirs(-1);
+    // Everything queued is in place (and its failures reported) before the last NDX_DONE ends the transfer.
+    x.puts?.drain();
     if (this.genrDebug) debugLine("generate_files finished");
   }
 
@@ -1185,6 +1189,11 @@ export class Generator {
     if (t.flags[row]! & F.MISSING_DIR) return;
     const rel = this.rel(row);
     if (!this.attrs.keepsTime(t.mode[row]!)) return;
+    if (x.puts) {
+      // After the files queued for this directory (each creation changes its mtime); the same check, by the worker.
+      x.puts.touchDir(row, { path: x.dest.abs(rel), mtime: t.mtime[row]!, nsec: t.nsec[row]!, window: x.o.checksum ? -1 : x.o.modifyWindow });
+      return;
+    }
     const st = x.dest.lstat(rel);
     if (!st || !isDir(st.mode) || !this.attrs.mtimeDiffers(row, st)) return;
     try {

@@ -298,6 +298,24 @@ export class IncomingFile {
     return where;
   }
 
+  /**
+   * The whole file, still all in memory, for a FileWriter job (roles/put-queue.ts)
+   * that creates, writes and renames it instead of close() and install(): null
+   * when part of it is on disk already (a file past WRITE_BATCH) or it needs
+   * more than that (in place, sparse, preallocated, --fsync, names by path).
+   * The job owns the data from here on; this object is done with.
+   */
+  takeForJob(): { dirFd: number; temp: Uint8Array; final: Uint8Array; data: Uint8Array[]; bytes: number; createMode: number } | null {
+    const s = this.spec;
+    if (this.fd >= 0 || !this.tempBase || s.inplace || s.sparse || s.preallocate || s.fsync) return null;
+    this.closeBasis();
+    const job = { dirFd: this.dirFdNow(), temp: this.tempBase, final: s.at!.base, data: this.chunks, bytes: this.pending, createMode: s.createMode };
+    this.offset += this.pending;
+    this.chunks = [];
+    this.pending = 0;
+    return job;
+  }
+
   /** Puts a closed temp file in place, or at `at` (--delay-updates); nothing to do when updating in place. */
   install(at: Uint8Array = this.spec.rel): void {
     if (this.tempBase && at === this.spec.rel) {

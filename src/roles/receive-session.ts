@@ -4,6 +4,7 @@
  * lists, the generator and the receiver, then the statistics (client only).
  * Upstream splits this between client_run, do_server_recv and do_recv.
  */
+import { closeFd } from "../fs/fd-ops.ts";
 import { AclReceiver } from "../flist/acls.ts";
 import { fakeSuperDest } from "../fs/fake-super.ts";
 import { checkXattrProtocol, XattrReceiver, xattrOptim } from "../flist/xattrs.ts";
@@ -337,6 +338,8 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   const generator = new Generator(side);
   const receiver = new Receiver(side, decoder, wire, generator.attrs);
   const onSignal = () => {
+    // Files already verified are finished, as upstream's receiver had them in place.
+    side.puts?.drain();
     receiver.abandonFile();
     terminal.error(errorLine(RERR.SIGNAL, "generator"));
     process.exit(RERR.SIGNAL);
@@ -350,6 +353,10 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
       asRole("receiver", receiver.run()),
     ]);
   } finally {
+    // (A run cut short too: what was verified is put in place; the umask below must not change under the writer.)
+    side.puts?.drain();
+    // Nothing is queued any more: the descriptors close at once.
+    dest.fs.closeDir = (fd) => closeFd(fd, () => "");
     dest.fs.forgetDirs();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);

@@ -33,6 +33,10 @@ import type { AttrRules } from "./attrs.ts";
 import type { ReceivingSide } from "./context.ts";
 import { debugLine, shownName } from "../output/debug-line.ts";
 import { receivedListDump, sayListLines } from "./receive-session.ts";
+import { JOB_FILE, PutQueue, type FailedJob } from "./put-queue.ts";
+import { core } from "../native/index.ts";
+import { systemError } from "../fs/errors.ts";
+import { resolve } from "node:path";
 
 interface ReceivingFile {
   row: number;
@@ -90,6 +94,66 @@ export class Receiver {
     this.deltasumDebug = x.out.debug.get("DELTASUM");
     this.flistDebug = x.out.debug.get("FLIST");
     this.hlinkDebug = x.out.debug.get("HLINK");
+    if (this.writesBehind()) {
+      const puts = new PutQueue(core.fileWriter, (job) => this.jobFailed(job));
+      x.puts = puts;
+      // A directory descriptor let go of is closed after the queued jobs that still use it.
+      x.dest.closeDir = (fd) => puts.closeLater(fd);
+    }
+  }
+
+  /**
+   * Whether finished files may be put in place behind us (PutQueue): only
+   * where that is create, write, set attributes through the descriptor and
+   * rename, nothing later in the run reads them back (hard links, fuzzy
+   * bases, --delay-updates, --remove-source-files) and no debug line follows
+   * their steps.
+   */
+  private writesBehind(): boolean {
+    const x = this.x;
+    const o = x.o;
+    return (
+      x.dest.fdOps &&
+      !x.soloName &&
+      !o.dryRun &&
+      !o.inplace &&
+      !o.append &&
+      !o.sparse &&
+      !o.preallocate &&
+      !o.fsync &&
+      !o.hardLinks &&
+      !o.fuzzy &&
+      !o.delayUpdates &&
+      !o.backup &&
+      !x.xattrs &&
+      !x.acls &&
+      !x.confirmToSender &&
+      !this.recvDebug &&
+      !this.attrs.ownDebug
+    );
+  }
+
+  /** A job that failed behind us, reported as the step would have been here (the run goes on; exit code 23). */
+  private jobFailed(job: FailedJob): void {
+    const x = this.x;
+    const rel = this.rel(job.row);
+    const { errno, step } = job.failure;
+    const shownAbs = () => resolve(Buffer.from(x.dest.abs(rel)).toString("latin1"));
+    const err = errText(systemError(errno, step, ""));
+    if (job.kind !== JOB_FILE) x.report.error(`rsync: [generator] failed to set times on "${this.display(rel) || "."}": ${err}`, true);
+    else if (step === "write") x.report.error(`rsync: [receiver] write failed on "${shownAbs()}": ${err}`, true);
+    else x.report.error(`rsync: [receiver] failed to write "${this.display(rel)}": ${err}`, true);
+    x.hadTransferError = true;
+  }
+
+  /** The finished file handed to the PutQueue when it can be; false: it is put in place here. */
+  private queued(f: ReceivingFile): boolean {
+    const puts = this.x.puts;
+    if (!puts || f.partialRel) return false;
+    const job = f.data.takeForJob();
+    if (!job) return false;
+    puts.putFile(f.row, { ...job, ...this.attrs.fileJobAttrs(f.row, this.attrs.wanted(f.row, null)) }, job.bytes);
+    return true;
   }
 
   /** handle_delayed_updates: every waiting file into place, told to whoever waits for it (hard links, --remove-source-files). */
@@ -552,34 +616,37 @@ export class Receiver {
         }
         return;
       }
-      // Attributes on the rebuilt file before it takes the destination's place (finish_transfer):
-      // through its descriptor before it is closed when we made it, else by name.
-      const built = f.data.close(
-        f.data.byDescriptor ? (fd, temp) => this.attrs.apply(x.dest, temp, f.row, fstatFd(fd, () => x.dest.shown(temp)), this.attrs.wanted(f.row, null), "exact", fd) : undefined,
-      );
-      if (f.data.truncateFailure) {
-        x.report.error(f.data.truncateFailure, true);
-        x.hadTransferError = true;
-      }
-      if (!f.data.byDescriptor) {
-        const st = x.dest.lstat(built);
-        if (st) this.attrs.apply(x.dest, built, f.row, st, this.attrs.wanted(f.row, null), "exact");
-      }
-      // The new file gets the whole set; values known only by checksum come from the basis.
-      if (x.xattrs) this.applyXattrs(f.row, built, f.data.spec.basisRel ?? rel);
-      if (this.delayed && f.partialRel) {
-        // --delay-updates: the finished file waits in its partial dir until the end (recv_ok 2: nothing is told yet).
-        x.dest.mkdirParentOf(f.partialRel, 0o700);
-        if (this.recvDebug) debugLine(`renaming ${shownName(built)} to ${shownName(f.partialRel)}`);
-        f.data.install(f.partialRel);
-        this.delayed.add({ row: f.row, ndx: f.ndx, from: f.partialRel, to: rel });
-      } else {
-        this.backUpReplaced(rel, f.data.spec.inplace);
-        if (this.recvDebug) debugLine(f.data.spec.inplace ? `finishing ${shownName(rel)}` : `renaming ${shownName(built)} to ${shownName(rel)}`);
-        f.data.install();
-        if (f.partialRel) removePartialFile(x.dest, f.partialRel);
-        x.fileDone(f.row, true);
-        x.confirmToSender?.(f.ndx, rel);
+      if (this.queued(f)) x.fileDone(f.row, true);
+      else {
+        // Attributes on the rebuilt file before it takes the destination's place (finish_transfer):
+        // through its descriptor before it is closed when we made it, else by name.
+        const built = f.data.close(
+          f.data.byDescriptor ? (fd, temp) => this.attrs.apply(x.dest, temp, f.row, fstatFd(fd, () => x.dest.shown(temp)), this.attrs.wanted(f.row, null), "exact", fd) : undefined,
+        );
+        if (f.data.truncateFailure) {
+          x.report.error(f.data.truncateFailure, true);
+          x.hadTransferError = true;
+        }
+        if (!f.data.byDescriptor) {
+          const st = x.dest.lstat(built);
+          if (st) this.attrs.apply(x.dest, built, f.row, st, this.attrs.wanted(f.row, null), "exact");
+        }
+        // The new file gets the whole set; values known only by checksum come from the basis.
+        if (x.xattrs) this.applyXattrs(f.row, built, f.data.spec.basisRel ?? rel);
+        if (this.delayed && f.partialRel) {
+          // --delay-updates: the finished file waits in its partial dir until the end (recv_ok 2: nothing is told yet).
+          x.dest.mkdirParentOf(f.partialRel, 0o700);
+          if (this.recvDebug) debugLine(`renaming ${shownName(built)} to ${shownName(f.partialRel)}`);
+          f.data.install(f.partialRel);
+          this.delayed.add({ row: f.row, ndx: f.ndx, from: f.partialRel, to: rel });
+        } else {
+          this.backUpReplaced(rel, f.data.spec.inplace);
+          if (this.recvDebug) debugLine(f.data.spec.inplace ? `finishing ${shownName(rel)}` : `renaming ${shownName(built)} to ${shownName(rel)}`);
+          f.data.install();
+          if (f.partialRel) removePartialFile(x.dest, f.partialRel);
+          x.fileDone(f.row, true);
+          x.confirmToSender?.(f.ndx, rel);
+        }
       }
       x.stats.literalData += f.data.literal;
       x.stats.matchedData += f.data.matched;

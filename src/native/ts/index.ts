@@ -10,6 +10,7 @@ import { createMatcher, matchBlocks } from "./matcher.ts";
 import { rollingChecksum } from "./rolling.ts";
 import { endFileSums, fileSum, prefetchFileSums } from "./file-sums.ts";
 import { endScans, prefetchDirs, scanDir } from "./scan.ts";
+import { createFileWriter } from "./file-writer.ts";
 
 // Plain functions, no `this`: callers may spread the object (see ../index.ts).
 export const tsCore: Core = {
@@ -28,4 +29,5 @@ export const tsCore: Core = {
   fileSum,
   prefetchFileSums,
   endFileSums,
+  fileWriter: createFileWriter(),
 };
