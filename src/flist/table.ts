@@ -58,6 +58,16 @@ class Pool {
     this.used += data.length;
     return at;
   }
+  /** Appends bytes[start, end) without a view of them (a name is a few bytes: the loop costs less than a subarray). */
+  addRange(bytes: Uint8Array, start: number, end: number): number {
+    const n = end - start;
+    if (this.used + n > this.bytes.length) return this.add(bytes.subarray(start, end));
+    const pool = this.bytes;
+    const at = this.used;
+    for (let i = 0; i < n; i++) pool[at + i] = bytes[start + i]!;
+    this.used = at + n;
+    return at;
+  }
 }
 
 export interface Extras {
@@ -86,10 +96,10 @@ export interface Extras {
   groupName?: Uint8Array;
 }
 
-/** Byte equality, from the end (sibling directories differ there). */
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = a.length - 1; i >= 0; i--) if (a[i] !== b[i]) return false;
+/** Whether `a` holds bytes[start, end), compared from the end (sibling directories differ there). */
+function sameBytes(a: Uint8Array, bytes: Uint8Array, start: number, end: number): boolean {
+  if (a.length !== end - start) return false;
+  for (let i = a.length - 1; i >= 0; i--) if (a[i] !== bytes[start + i]) return false;
   return true;
 }
 
@@ -140,13 +150,18 @@ export class FileTable {
   private lastDirId = 0;
 
   internDir(dir: Uint8Array): number {
-    if (dir.length === 0) return 0;
-    if (sameBytes(dir, this.dirNames[this.lastDirId]!)) return this.lastDirId;
-    const key = Buffer.from(dir.buffer, dir.byteOffset, dir.byteLength).toString("latin1");
+    return this.internDirRange(dir, 0, dir.length);
+  }
+
+  /** internDir of bytes[start, end), without a view of them unless the name is new. */
+  private internDirRange(bytes: Uint8Array, start: number, end: number): number {
+    if (end === start) return 0;
+    if (sameBytes(this.dirNames[this.lastDirId]!, bytes, start, end)) return this.lastDirId;
+    const key = Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString("latin1");
     let id = this.dirIds.get(key);
     if (id === undefined) {
       id = this.dirNames.length;
-      this.dirNames.push(dir.slice());
+      this.dirNames.push(bytes.slice(start, end));
       this.dirIds.set(key, id);
     }
     this.lastDirId = id;
@@ -155,14 +170,28 @@ export class FileTable {
 
   /** Stores a full relative path for `row`, split into interned dir and base name. */
   setName(row: number, path: Uint8Array): void {
-    let slash = path.lastIndexOf(0x2f);
+    this.setNameRange(row, path, 0, path.length);
+  }
+
+  /**
+   * setName of the path bytes[start, end): the decoder's names live in its
+   * own buffer, and two views of each (dir, base) were a good part of the
+   * receiving side's per-entry garbage.
+   */
+  setNameRange(row: number, bytes: Uint8Array, start: number, end: number): void {
+    let slash = end - 1;
+    while (slash >= start && bytes[slash] !== 0x2f) slash--;
     // A top-level name of an absolute -R path ("/tmp") keeps its slash in the base name, so that it
     // sorts and shows as upstream's "/tmp" (an empty, not a missing, dirname there).
-    if (slash === 0) slash = -1;
-    this.dirId[row] = slash < 0 ? 0 : this.internDir(path.subarray(0, slash));
-    const base = slash < 0 ? path : path.subarray(slash + 1);
-    this.nameAt[row] = this.names.add(base);
-    this.nameLen[row] = base.length;
+    if (slash <= start) {
+      this.dirId[row] = 0;
+      this.nameAt[row] = this.names.addRange(bytes, start, end);
+      this.nameLen[row] = end - start;
+    } else {
+      this.dirId[row] = this.internDirRange(bytes, start, slash);
+      this.nameAt[row] = this.names.addRange(bytes, slash + 1, end);
+      this.nameLen[row] = end - slash - 1;
+    }
     // Every entry, made by the walk or decoded, passes here once: its garbage counts towards the next collection.
     noteWork(ENTRY_WORK);
   }
