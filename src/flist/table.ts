@@ -153,11 +153,19 @@ export class FileTable {
     return this.internDirRange(dir, 0, dir.length);
   }
 
+  /** The array internDirRange last made a key from (the decoder's name buffer, mostly), and a Buffer over it. */
+  private keySource: Uint8Array = EMPTY;
+  private keyView: Buffer = Buffer.alloc(0);
+
   /** internDir of bytes[start, end), without a view of them unless the name is new. */
   private internDirRange(bytes: Uint8Array, start: number, end: number): number {
     if (end === start) return 0;
     if (sameBytes(this.dirNames[this.lastDirId]!, bytes, start, end)) return this.lastDirId;
-    const key = Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString("latin1");
+    if (bytes !== this.keySource) {
+      this.keySource = bytes;
+      this.keyView = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
+    const key = this.keyView.toString("latin1", start, end);
     let id = this.dirIds.get(key);
     if (id === undefined) {
       id = this.dirNames.length;

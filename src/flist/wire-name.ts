@@ -41,7 +41,7 @@ export function cleanFully(name: Uint8Array, relativePaths: boolean): Uint8Array
     }
     // Start of a component.
     if (name[i] === DOT) {
-      const next = i + 1 < end ? name[i + 1] : undefined;
+      const next = name[i + 1];
       if (next === SLASH) {
         i += 2; // an interior "./"
         continue;
