@@ -287,11 +287,12 @@ export class ListReceiver {
       else if (this.expectedDir.some((b) => b !== 0x2f)) throw new RsyncError(RERR.UNSUPPORTED, "ABORTING due to invalid path from sender: /");
     }
     if ((this.o.isRequested || this.o.isExcluded) && !dropped && !isDot(t.baseName(row), t.dirName(row))) {
-      if (this.o.isExcluded?.(t.path(row), isDir(t.mode[row]!))) {
-        throw new RsyncError(RERR.UNSUPPORTED, `ERROR: rejecting excluded file-list name: ${Buffer.from(t.path(row)).toString("latin1")}`);
+      const path = t.path(row);
+      if (this.o.isExcluded?.(path, isDir(t.mode[row]!))) {
+        throw new RsyncError(RERR.UNSUPPORTED, `ERROR: rejecting excluded file-list name: ${Buffer.from(path).toString("latin1")}`);
       }
-      if (this.o.isRequested && !this.o.isRequested(t.path(row), isDir(t.mode[row]!))) {
-        throw new RsyncError(RERR.UNSUPPORTED, `ERROR: rejecting unrequested file-list name: ${Buffer.from(t.path(row)).toString("latin1")}`);
+      if (this.o.isRequested && !this.o.isRequested(path, isDir(t.mode[row]!))) {
+        throw new RsyncError(RERR.UNSUPPORTED, `ERROR: rejecting unrequested file-list name: ${Buffer.from(path).toString("latin1")}`);
       }
     }
     l.count++;
