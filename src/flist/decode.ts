@@ -11,7 +11,7 @@
 import type { AclReceiver } from "./acls.ts";
 import { RERR, RsyncError, protocolError } from "../errors.ts";
 import type { ChunkReader } from "../protocol/reader.ts";
-import { cleanWireName } from "./wire-name.ts";
+import { cleanWireName, isCleanWireName } from "./wire-name.ts";
 import { convertFailed, type NameConverter } from "./iconv.ts";
 import type { XattrReceiver } from "./xattrs.ts";
 import { F, type FileTable, S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK, isDevice, isDir, isLink, isReg, isSpecial } from "./table.ts";
@@ -88,8 +88,19 @@ export interface IdNames {
   groups: Map<number, Uint8Array>;
 }
 
+/** bytes[start, end) as latin1 text (for messages). */
+const latin1 = (bytes: Uint8Array, start: number, end: number) => Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString("latin1");
+
 export class FlistDecoder {
-  private lastName = new Uint8Array(MAXPATHLEN);
+  /**
+   * The previous entry's name as sent and the one being read, in the two
+   * halves of one buffer: the shared prefix moves by copyWithin and the
+   * suffix is copied in from the reader, so no array is made per name. The
+   * halves swap when an entry is committed (an UNDERFLOW leaves the previous
+   * name as it was).
+   */
+  private readonly nameBuf = new Uint8Array(2 * MAXPATHLEN);
+  private lastNameAt = 0;
   private lastNameLen = 0;
   private mode = 0;
   private mtime = 0;
@@ -152,10 +163,12 @@ export class FlistDecoder {
     if (l1 > this.lastNameLen || l2 < 0 || l2 >= MAXPATHLEN - l1) {
       throw protocolError(`overflow: flags=0x${flags.toString(16)} l1=${l1} l2=${l2} in the received file list`);
     }
-    const suffix = r.bytes(l2);
-    const rawName = new Uint8Array(l1 + l2);
-    rawName.set(this.lastName.subarray(0, l1), 0);
-    rawName.set(suffix, l1);
+    // The name as sent is nameBuf[nameAt, nameEnd).
+    const nameBuf = this.nameBuf;
+    const nameAt = MAXPATHLEN - this.lastNameAt;
+    const nameEnd = nameAt + l1 + l2;
+    if (l1 > 0) nameBuf.copyWithin(nameAt, this.lastNameAt, this.lastNameAt + l1);
+    r.readInto(nameBuf, nameAt + l1, l2);
 
     let size: number;
     let mtime = this.mtime;
@@ -211,7 +224,7 @@ export class FlistDecoder {
       if (!(flags & XMIT.SAME_MODE)) {
         mode = r.i32() >>> 0;
         if (!VALID_TYPES.has(mode & S_IFMT) && !(mode === 0 && o.missingEntries)) {
-          throw protocolError(`invalid file mode 0${mode.toString(8)} for ${Buffer.from(rawName).toString("latin1")}`);
+          throw protocolError(`invalid file mode 0${mode.toString(8)} for ${latin1(nameBuf, nameAt, nameEnd)}`);
         }
       }
       if (o.preserveAtimes && !isDir(mode) && !(flags & XMIT.SAME_ATIME)) atime = r.varlong(4);
@@ -270,32 +283,41 @@ export class FlistDecoder {
 
     if (size < 0) throw new RsyncError(RERR.UNSUPPORTED, "Offset underflow: file-length is negative");
     // The prefix of the next name refers to this name as sent, not as cleaned.
-    let localName: Uint8Array = rawName;
-    if (o.iconv) {
-      const converted = o.iconv.fromWire(rawName);
-      if (convertFailed(converted)) unconvertible = `filename: ${Buffer.from(rawName).toString("latin1")} (${converted.error})`;
-      else localName = converted;
+    // The name kept is name[nameStart, nameStop): nearly always the one sent, in place.
+    let name: Uint8Array = nameBuf;
+    let nameStart = nameAt;
+    let nameStop = nameEnd;
+    if (o.iconv || unconvertible !== undefined || !isCleanWireName(nameBuf, nameAt, nameEnd, o.relativePaths)) {
+      const rawName = nameBuf.slice(nameAt, nameEnd);
+      let localName: Uint8Array = rawName;
+      if (o.iconv) {
+        const converted = o.iconv.fromWire(rawName);
+        if (convertFailed(converted)) unconvertible = `filename: ${latin1(nameBuf, nameAt, nameEnd)} (${converted.error})`;
+        else localName = converted;
+      }
+      name = unconvertible === undefined ? cleanWireName(localName, o.relativePaths) : localName;
+      nameStart = 0;
+      nameStop = name.length;
     }
-    const name = unconvertible === undefined ? cleanWireName(localName, o.relativePaths) : localName;
     if (unconvertible !== undefined) {
       // recv_file_entry: reported, and the entry stays in the list without a name (inactive).
       // A name that did not convert is reported as UTF-8 text (FERROR_UTF8), a symlink's target as ours.
       o.onUnconvertible?.(unconvertible.replace("%NAME%", Buffer.from(name).toString("latin1")), unconvertible.startsWith("filename:"));
     }
     // No request can match an empty name: upstream refuses it as unrequested.
-    else if (name.length === 0) throw new RsyncError(RERR.UNSUPPORTED, "ERROR: rejecting unrequested file-list name: ");
-    const isDot = name.length === 1 && name[0] === 0x2e;
+    else if (nameStop === nameStart) throw new RsyncError(RERR.UNSUPPORTED, "ERROR: rejecting unrequested file-list name: ");
+    const isDot = nameStop - nameStart === 1 && name[nameStart] === 0x2e;
     if (isDot && !isDir(mode)) {
       throw protocolError("ERROR: rejecting non-directory transfer-root entry: .");
     }
 
     // -A, then -X: the entry's ACLs (not a symlink's) and extended attributes follow it, even a hard link's.
     const acls = isLink(mode) ? undefined : this.acls?.read(r, mode);
-    const xattrs = this.xattrs?.read(r, () => Buffer.from(rawName).toString("latin1"));
+    const xattrs = this.xattrs?.read(r, () => latin1(nameBuf, nameAt, nameEnd));
 
     // The whole entry is in: commit the delta state and the row.
-    this.lastName.set(rawName, 0);
-    this.lastNameLen = rawName.length;
+    this.lastNameAt = nameAt;
+    this.lastNameLen = nameEnd - nameAt;
     this.mode = mode;
     this.mtime = mtime;
     this.atime = atime;
@@ -314,7 +336,7 @@ export class FlistDecoder {
 
     const t = this.t;
     t.ensure(row + 1);
-    t.setName(row, name);
+    t.setNameRange(row, name, nameStart, nameStop);
     t.mode[row] = mode;
     t.size[row] = size;
     t.mtime[row] = mtime;
@@ -327,7 +349,7 @@ export class FlistDecoder {
         if (!(flags & XMIT.NO_CONTENT_DIR)) rowFlags |= F.CONTENT_DIR | (flags & XMIT.TOP_DIR ? F.TOP_DIR : 0);
         else if (flags & XMIT.TOP_DIR) rowFlags |= F.IMPLIED_DIR;
       } else {
-        rowFlags |= this.oldContentDirFlags(flags, rawName, l1);
+        rowFlags |= this.oldContentDirFlags(flags, nameBuf.subarray(nameAt, nameEnd), l1);
       }
     }
     if (p >= 30 && o.preserveHardLinks && !isDir(mode) && flags & XMIT.HLINKED) {

@@ -77,8 +77,13 @@ export class FileLists {
     this.receiving = list;
   }
 
+  /** The list listOf found last: the generator and receiver ask about the files of one list in a row. */
+  private lastListOf: FileList | undefined;
+
   /** The list holding `ndx` (its parent-dir slot ndxStart - 1 included). */
   listOf(ndx: number): FileList | undefined {
+    const last = this.lastListOf;
+    if (last && ndx >= last.ndxStart - 1 && ndx < last.ndxStart + last.count) return last;
     const lists = this.lists;
     let lo = 0;
     let hi = lists.length - 1;
@@ -87,7 +92,7 @@ export class FileLists {
       const l = lists[mid]!;
       if (ndx < l.ndxStart - 1) hi = mid - 1;
       else if (ndx >= l.ndxStart + l.count) lo = mid + 1;
-      else return l;
+      else return (this.lastListOf = l);
     }
     return undefined;
   }
@@ -125,11 +130,15 @@ export class FileLists {
   finish(list: FileList): void {
     const t = this.table;
     const { ndxStart: start, count: n } = list;
-    const order = Array.from({ length: n }, (_, i) => start + i);
-    order.sort((x, y) => compareRows(t, x, y, this.protocol) || x - y);
+    const order: number[] = [];
+    for (let i = 0; i < n; i++) order.push(start + i);
+    const protocol = this.protocol;
+    order.sort((x, y) => compareRows(t, x, y, protocol) || x - y);
     this.wireOrder?.record(start, order, (row) => isDir(t.mode[row]!));
     // In place, through the row just past the list (the next list's parent-directory slot, never an entry).
-    if (order.some((row, i) => row !== start + i)) t.arrange(start, order, start + n);
+    let moved = false;
+    for (let i = 0; i < n && !moved; i++) moved = order[i] !== start + i;
+    if (moved) t.arrange(start, order, start + n);
     this.removeDuplicates(list);
     if (this.incRecurse) {
       for (let row = start; row < start + n; row++) {
@@ -223,6 +232,8 @@ export class ListReceiver {
   sayHardLinks = false;
   dump: DumpView | null = null;
   private readonly expectedDir: Uint8Array | null;
+  /** The interned directory id of an entry found to lie in expectedDir: the entries after it that share it need no byte comparison. */
+  private expectedDirId = -1;
   private startedAt = -1;
 
   constructor(
@@ -276,11 +287,12 @@ export class ListReceiver {
       else if (this.expectedDir.some((b) => b !== 0x2f)) throw new RsyncError(RERR.UNSUPPORTED, "ABORTING due to invalid path from sender: /");
     }
     if ((this.o.isRequested || this.o.isExcluded) && !dropped && !isDot(t.baseName(row), t.dirName(row))) {
-      if (this.o.isExcluded?.(t.path(row), isDir(t.mode[row]!))) {
-        throw new RsyncError(RERR.UNSUPPORTED, `ERROR: rejecting excluded file-list name: ${Buffer.from(t.path(row)).toString("latin1")}`);
+      const path = t.path(row);
+      if (this.o.isExcluded?.(path, isDir(t.mode[row]!))) {
+        throw new RsyncError(RERR.UNSUPPORTED, `ERROR: rejecting excluded file-list name: ${Buffer.from(path).toString("latin1")}`);
       }
-      if (this.o.isRequested && !this.o.isRequested(t.path(row), isDir(t.mode[row]!))) {
-        throw new RsyncError(RERR.UNSUPPORTED, `ERROR: rejecting unrequested file-list name: ${Buffer.from(t.path(row)).toString("latin1")}`);
+      if (this.o.isRequested && !this.o.isRequested(path, isDir(t.mode[row]!))) {
+        throw new RsyncError(RERR.UNSUPPORTED, `ERROR: rejecting unrequested file-list name: ${Buffer.from(path).toString("latin1")}`);
       }
     }
     l.count++;
@@ -305,6 +317,7 @@ export class ListReceiver {
 
   private checkDir(row: number): void {
     const t = this.lists.table;
+    if (t.dirId[row] === this.expectedDirId) return;
     let dir = t.dirName(row);
     let expected = this.expectedDir!;
     // -R with an absolute source: names come with their leading slash, which the receiver drops on both sides.
@@ -318,6 +331,7 @@ export class ListReceiver {
         `ABORTING due to invalid path from sender: ${Buffer.from(dir).toString("latin1")}/${Buffer.from(t.baseName(row)).toString("latin1")}`,
       );
     }
+    this.expectedDirId = t.dirId[row]!;
   }
 }
 

@@ -58,6 +58,16 @@ class Pool {
     this.used += data.length;
     return at;
   }
+  /** Appends bytes[start, end) without a view of them (a name is a few bytes: the loop costs less than a subarray). */
+  addRange(bytes: Uint8Array, start: number, end: number): number {
+    const n = end - start;
+    if (this.used + n > this.bytes.length) return this.add(bytes.subarray(start, end));
+    const pool = this.bytes;
+    const at = this.used;
+    for (let i = 0; i < n; i++) pool[at + i] = bytes[start + i]!;
+    this.used = at + n;
+    return at;
+  }
 }
 
 export interface Extras {
@@ -86,10 +96,10 @@ export interface Extras {
   groupName?: Uint8Array;
 }
 
-/** Byte equality, from the end (sibling directories differ there). */
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = a.length - 1; i >= 0; i--) if (a[i] !== b[i]) return false;
+/** Whether `a` holds bytes[start, end), compared from the end (sibling directories differ there). */
+function sameBytes(a: Uint8Array, bytes: Uint8Array, start: number, end: number): boolean {
+  if (a.length !== end - start) return false;
+  for (let i = a.length - 1; i >= 0; i--) if (a[i] !== bytes[start + i]) return false;
   return true;
 }
 
@@ -140,13 +150,34 @@ export class FileTable {
   private lastDirId = 0;
 
   internDir(dir: Uint8Array): number {
-    if (dir.length === 0) return 0;
-    if (sameBytes(dir, this.dirNames[this.lastDirId]!)) return this.lastDirId;
-    const key = Buffer.from(dir.buffer, dir.byteOffset, dir.byteLength).toString("latin1");
+    return this.internDirRange(dir, 0, dir.length, false);
+  }
+
+  /** The array internDirRange last made a key from (the decoder's name buffer, mostly), and a Buffer over it. */
+  private keySource: Uint8Array = EMPTY;
+  private keyView: Buffer = Buffer.alloc(0);
+
+  /**
+   * internDir of bytes[start, end), without a view of them unless the name
+   * is new. `reused`: bytes is an array that comes again (the decoder's name
+   * buffer), whose Buffer view is kept for the next key.
+   */
+  private internDirRange(bytes: Uint8Array, start: number, end: number, reused: boolean): number {
+    if (end === start) return 0;
+    if (sameBytes(this.dirNames[this.lastDirId]!, bytes, start, end)) return this.lastDirId;
+    let key: string;
+    if (!reused) key = Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString("latin1");
+    else {
+      if (bytes !== this.keySource) {
+        this.keySource = bytes;
+        this.keyView = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      }
+      key = this.keyView.toString("latin1", start, end);
+    }
     let id = this.dirIds.get(key);
     if (id === undefined) {
       id = this.dirNames.length;
-      this.dirNames.push(dir.slice());
+      this.dirNames.push(bytes.slice(start, end));
       this.dirIds.set(key, id);
     }
     this.lastDirId = id;
@@ -155,14 +186,33 @@ export class FileTable {
 
   /** Stores a full relative path for `row`, split into interned dir and base name. */
   setName(row: number, path: Uint8Array): void {
-    let slash = path.lastIndexOf(0x2f);
+    this.storeName(row, path, 0, path.length, false);
+  }
+
+  /**
+   * setName of the path bytes[start, end), for an array written again and
+   * again (the decoder's name buffer: a Buffer over it is kept for making
+   * directory keys). No view of the name is made: two per entry (dir, base)
+   * were a good part of the receiving side's per-entry garbage.
+   */
+  setNameRange(row: number, bytes: Uint8Array, start: number, end: number): void {
+    this.storeName(row, bytes, start, end, true);
+  }
+
+  private storeName(row: number, bytes: Uint8Array, start: number, end: number, reused: boolean): void {
+    let slash = end - 1;
+    while (slash >= start && bytes[slash] !== 0x2f) slash--;
     // A top-level name of an absolute -R path ("/tmp") keeps its slash in the base name, so that it
     // sorts and shows as upstream's "/tmp" (an empty, not a missing, dirname there).
-    if (slash === 0) slash = -1;
-    this.dirId[row] = slash < 0 ? 0 : this.internDir(path.subarray(0, slash));
-    const base = slash < 0 ? path : path.subarray(slash + 1);
-    this.nameAt[row] = this.names.add(base);
-    this.nameLen[row] = base.length;
+    if (slash <= start) {
+      this.dirId[row] = 0;
+      this.nameAt[row] = this.names.addRange(bytes, start, end);
+      this.nameLen[row] = end - start;
+    } else {
+      this.dirId[row] = this.internDirRange(bytes, start, slash, reused);
+      this.nameAt[row] = this.names.addRange(bytes, slash + 1, end);
+      this.nameLen[row] = end - slash - 1;
+    }
     // Every entry, made by the walk or decoded, passes here once: its garbage counts towards the next collection.
     noteWork(ENTRY_WORK);
   }
@@ -191,15 +241,20 @@ export class FileTable {
     return this.dirNames[this.dirId[row]!]!;
   }
 
-  /** The full relative path, e.g. "dir/sub/file" (a new array). */
+  /** The full relative path, e.g. "dir/sub/file" (a new array; copied byte by byte, without a view of the base name). */
   path(row: number): Uint8Array {
     const dir = this.dirName(row);
-    const base = this.baseName(row);
-    if (dir.length === 0) return base.slice();
-    const out = new Uint8Array(dir.length + 1 + base.length);
-    out.set(dir, 0);
-    out[dir.length] = 0x2f;
-    out.set(base, dir.length + 1);
+    const pool = this.names.bytes;
+    const at = this.nameAt[row]!;
+    const len = this.nameLen[row]!;
+    const dirLen = dir.length;
+    const out = new Uint8Array(dirLen === 0 ? len : dirLen + 1 + len);
+    let o = 0;
+    if (dirLen > 0) {
+      for (; o < dirLen; o++) out[o] = dir[o]!;
+      out[o++] = 0x2f;
+    }
+    for (let i = 0; i < len; i++) out[o + i] = pool[at + i]!;
     return out;
   }
 

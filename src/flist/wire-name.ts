@@ -17,8 +17,13 @@ function unsafe(name: Uint8Array): RsyncError {
 /** Returns the cleaned name (the name itself when it is clean already, else a new array), or throws for an unsafe one. */
 export function cleanWireName(name: Uint8Array, relativePaths: boolean): Uint8Array {
   if (name.length === 0) return name;
-  if (alreadyClean(name, relativePaths)) return name;
+  if (alreadyClean(name, 0, name.length, relativePaths)) return name;
   return cleanFully(name, relativePaths);
+}
+
+/** Whether bytes[start, end) is a name cleanWireName would return unchanged (without a view of it). */
+export function isCleanWireName(bytes: Uint8Array, start: number, end: number, relativePaths: boolean): boolean {
+  return end > start && alreadyClean(bytes, start, end, relativePaths);
 }
 
 /** clean_fname's full pass (exported for the test comparing it with the shortcut). */
@@ -57,14 +62,14 @@ export function cleanFully(name: Uint8Array, relativePaths: boolean): Uint8Array
  * (an interior "./", a "..", or a "..x" left to the full check), no trailing
  * "/", and a leading "/" only with --relative.
  */
-function alreadyClean(name: Uint8Array, relativePaths: boolean): boolean {
-  let i = 0;
-  if (name[0] === SLASH) {
+function alreadyClean(name: Uint8Array, start: number, end: number, relativePaths: boolean): boolean {
+  let i = start;
+  if (name[start] === SLASH) {
     if (!relativePaths) return false;
-    i = 1;
+    i = start + 1;
   }
   let componentStart = true;
-  for (; i < name.length; i++) {
+  for (; i < end; i++) {
     const c = name[i]!;
     if (c === 0) return false;
     if (c === SLASH) {
@@ -73,7 +78,7 @@ function alreadyClean(name: Uint8Array, relativePaths: boolean): boolean {
       continue;
     }
     if (componentStart && c === DOT) {
-      const next = name[i + 1];
+      const next = i + 1 < end ? name[i + 1] : undefined;
       if (next === SLASH || next === DOT) return false;
     }
     componentStart = false;

@@ -135,6 +135,17 @@ export class ChunkReader {
     return out;
   }
 
+  /** n bytes copied into dest at `at`, without a view of them (a file-list name's suffix, into the decoder's buffer). */
+  readInto(dest: Uint8Array, at: number, n: number): void {
+    if (n === 0) return;
+    this.ensure(n);
+    const buf = this.buf;
+    const p = this.pos;
+    if (n > 64) dest.set(buf.subarray(p, p + n), at);
+    else for (let i = 0; i < n; i++) dest[at + i] = buf[p + i]!;
+    this.pos = p + n;
+  }
+
   /**
    * n bytes appended to `out` as the pieces they arrived in, without copying
    * (a literal token's payload, which would otherwise be joined into a new

@@ -1,7 +1,9 @@
-/** FileTable.arrange: sorting a list in place gives what copying every row out and back in order gave. */
+/** FileTable.arrange: sorting a list in place gives what copying every row out and back in order gave; names stored from ranges. */
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { FileTable } from "../../src/flist/table.ts";
+import { cleanWireName, isCleanWireName } from "../../src/flist/wire-name.ts";
+import { ChunkReader } from "../../src/protocol/reader.ts";
 
 const enc = new TextEncoder();
 
@@ -66,5 +68,75 @@ describe("FileTable.arrange", () => {
     const t = filled(1, 5);
     t.arrange(1, [1, 2, 3, 4, 5], 6);
     for (let row = 1; row <= 5; row++) expect(rowOf(t, row)).toEqual(rowOf(filled(1, 5), row));
+  });
+});
+
+describe("names stored from a range of a larger buffer", () => {
+  const seg = fc.array(fc.constantFrom("a", "b", ".", "/", "é", "\0"), { maxLength: 12 }).map((parts) => new Uint8Array(Buffer.from(parts.join(""), "latin1")));
+
+  test("setNameRange stores what setName stores for the bytes of the range (dir interned, base name, a leading slash kept)", () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(seg, fc.nat(8), fc.nat(8)), { minLength: 1, maxLength: 30 }), (names) => {
+        const whole = new FileTable();
+        const ranged = new FileTable();
+        whole.ensure(names.length);
+        ranged.ensure(names.length);
+        names.forEach(([name, before, after], row) => {
+          // The name sits between bytes that must not leak into it (slashes, which would move the split).
+          const buf = new Uint8Array(before + name.length + after).fill(0x2f);
+          buf.set(name, before);
+          whole.setName(row, name.slice());
+          ranged.setNameRange(row, buf, before, before + name.length);
+        });
+        names.forEach(([name], row) => {
+          expect(Buffer.from(ranged.path(row))).toEqual(Buffer.from(whole.path(row)));
+          expect(Buffer.from(ranged.dirName(row))).toEqual(Buffer.from(whole.dirName(row)));
+          expect(Buffer.from(ranged.baseName(row))).toEqual(Buffer.from(whole.baseName(row)));
+          expect(ranged.dirId[row]).toBe(whole.dirId[row]!);
+          expect(Buffer.from(ranged.path(row)).length).toBe(name.length);
+        });
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test("isCleanWireName on a range says whether cleanWireName would return the name unchanged", () => {
+    fc.assert(
+      fc.property(seg, fc.nat(6), fc.nat(6), fc.boolean(), (name, before, after, relative) => {
+        const buf = new Uint8Array(before + name.length + after).fill(0x2e);
+        buf.set(name, before);
+        let unchanged: boolean;
+        try {
+          unchanged = cleanWireName(name, relative) === name && name.length > 0;
+        } catch {
+          unchanged = false;
+        }
+        expect(isCleanWireName(buf, before, before + name.length, relative)).toBe(unchanged);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  test("ChunkReader.readInto copies n bytes across any cut of the stream and reads on after them", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 200 }), fc.array(fc.nat(210), { maxLength: 6 }), fc.nat(200), fc.nat(5), (bytes, cuts, rawN, at) => {
+        const n = rawN % (bytes.length + 1);
+        const r = new ChunkReader();
+        let from = 0;
+        for (const cut of [...new Set(cuts)].sort((a, b) => a - b)) {
+          if (cut > from && cut < bytes.length) {
+            r.push(bytes.subarray(from, cut));
+            from = cut;
+          }
+        }
+        r.push(bytes.subarray(from));
+        const dest = new Uint8Array(at + n + 3).fill(7);
+        r.readInto(dest, at, n);
+        expect(Buffer.from(dest.subarray(at, at + n))).toEqual(Buffer.from(bytes.subarray(0, n)));
+        expect([...dest.subarray(0, at), ...dest.subarray(at + n)].every((b) => b === 7)).toBe(true);
+        expect(r.consumed).toBe(n);
+        if (n < bytes.length) expect(r.u8()).toBe(bytes[n]!);
+      }),
+    );
   });
 });
