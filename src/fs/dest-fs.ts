@@ -23,6 +23,8 @@ const TMP_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012345678
 /** Directory descriptors kept open at once (entries come directory by directory). */
 const DIR_FDS = 32;
 
+const closeAtOnce = (fd: number) => closeFd(fd, () => "");
+
 export class DestFs {
   readonly root: Buffer;
   /** --open-noatime: reading a basis or checksumming leaves the file's access time alone. */
@@ -40,7 +42,7 @@ export class DestFs {
    * How a descriptor let go of is closed: at once, or (the receiver's
    * PutQueue) after the queued writes that still use it.
    */
-  closeDir: (fd: number) => void = (fd) => closeFd(fd, () => "");
+  closeDir: (fd: number) => void = closeAtOnce;
 
   constructor(root: string) {
     this.root = Buffer.from(root.endsWith("/") || root === "" ? root : `${root}/`);
@@ -67,6 +69,12 @@ export class DestFs {
   forgetDirs(): void {
     for (const fd of this.dirFds.values()) this.closeDir(fd);
     this.dirFds.clear();
+  }
+
+  /** forgetDirs at the end of a run, when nothing is queued behind us any more: every descriptor is closed now. */
+  closeDirs(): void {
+    this.closeDir = closeAtOnce;
+    this.forgetDirs();
   }
 
   /** lstat of `base` in the directory `dir` (known by `key`, see dirFd): no path walk from the root. */

@@ -4,7 +4,6 @@
  * lists, the generator and the receiver, then the statistics (client only).
  * Upstream splits this between client_run, do_server_recv and do_recv.
  */
-import { closeFd } from "../fs/fd-ops.ts";
 import { AclReceiver } from "../flist/acls.ts";
 import { fakeSuperDest } from "../fs/fake-super.ts";
 import { checkXattrProtocol, XattrReceiver, xattrOptim } from "../flist/xattrs.ts";
@@ -355,9 +354,7 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   } finally {
     // (A run cut short too: what was verified is put in place; the umask below must not change under the writer.)
     side.puts?.drain();
-    // Nothing is queued any more: the descriptors close at once.
-    dest.fs.closeDir = (fd) => closeFd(fd, () => "");
-    dest.fs.forgetDirs();
+    dest.fs.closeDirs();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     process.off("SIGHUP", onSignal);
