@@ -130,11 +130,15 @@ export class AttrRules {
     return { mode, uid: this.ids.uid(t.uid[row]!), gid, setGroup: o.group && this.ids.canSetGroup(gid) };
   }
 
+  /** The --modify-window mtimes are compared by (sameTime): to the nanosecond (-1) with -c. */
+  mtimeWindow(): number {
+    return this.o.checksum ? -1 : this.o.modifyWindow;
+  }
+
   /** Whether the entry's mtime differs from what is on disk (exact with -c, else per --modify-window). */
   mtimeDiffers(row: number, st: DestStat): boolean {
     const t = this.t;
-    if (this.o.checksum) return !(t.mtime[row] === st.mtime && t.nsec[row] === st.nsec);
-    return !sameTime(this.o.modifyWindow, t.mtime[row]!, t.nsec[row]!, st.mtime, st.nsec);
+    return !sameTime(this.mtimeWindow(), t.mtime[row]!, t.nsec[row]!, st.mtime, st.nsec);
   }
 
   /** -U: the access time the entry should get; none for a directory or without -U. */

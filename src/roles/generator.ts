@@ -1191,7 +1191,7 @@ export class Generator {
     if (!this.attrs.keepsTime(t.mode[row]!)) return;
     if (x.puts) {
       // After the files queued for this directory (each creation changes its mtime); the same check, by the worker.
-      x.puts.touchDir(row, { path: x.dest.abs(rel), mtime: t.mtime[row]!, nsec: t.nsec[row]!, window: x.o.checksum ? -1 : x.o.modifyWindow });
+      x.puts.touchDir(row, { path: x.dest.abs(rel), mtime: t.mtime[row]!, nsec: t.nsec[row]!, window: this.attrs.mtimeWindow() });
       return;
     }
     const st = x.dest.lstat(rel);

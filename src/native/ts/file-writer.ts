@@ -5,9 +5,8 @@
  * nothing to wait for. Linux only, as fd-ops is: callers only make jobs when
  * directory descriptors are in use.
  */
-import { lstatSync } from "node:fs";
 import { WRITE_ATTR, type DirTimesJob, type FileJob, type FileWriter, type WriteFailure, type WriteStep } from "../api.ts";
-import { closeFd, createAt, fchmodFd, fchownFd, fstatFd, futimesFd, renameAt, unlinkAt, writeAllFd } from "../../fs/fd-ops.ts";
+import { closeFd, createAt, fchmodFd, fchownFd, fstatFd, futimesFd, lstatAt, renameAt, unlinkAt, writeAllFd } from "../../fs/fd-ops.ts";
 import { setTimes } from "../../fs/libc.ts";
 
 /** A failed step: its errno (positive), as the native writer records it. */
@@ -30,6 +29,8 @@ function step<T>(name: WriteStep, call: () => T): T {
 }
 
 const unnamed = () => "";
+/** Whole paths (a directory's, for touchDir) are taken from the current directory, as the native writer takes them. */
+const AT_FDCWD = -100;
 
 function putFile(job: FileJob): void {
   const fd = step("open", () => createAt(job.dirFd, job.temp, job.createMode, unnamed));
@@ -82,18 +83,15 @@ function writeAndSet(fd: number, job: FileJob): void {
 function touchDir(job: DirTimesJob): void {
   let st;
   try {
-    st = lstatSync(Buffer.from(job.path.buffer, job.path.byteOffset, job.path.byteLength), { bigint: true });
+    st = lstatAt(AT_FDCWD, job.path, unnamed);
   } catch {
-    return;
+    st = null;
   }
-  if (!st.isDirectory()) return;
-  // Whole seconds rounded down (a time before 1970 too) and the nanoseconds past them.
-  const ns = st.mtimeNs;
-  const rem = ((ns % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n;
-  const sec = Number((ns - rem) / 1_000_000_000n);
-  const nsec = Number(rem);
+  // Gone, or not a directory any more: nothing to touch (as the native writer decides).
+  if (!st || (st.mode & 0o170000) !== 0o040000) return;
+  // util1.c same_time's rule (roles/attrs.ts sameTime), kept here as the native writer has it: the twin stands alone.
   const same =
-    job.window < 0 ? sec === job.mtime && nsec === job.nsec : job.window === 0 ? sec === job.mtime : Math.abs(sec - job.mtime) <= job.window;
+    job.window < 0 ? st.mtime === job.mtime && st.nsec === job.nsec : job.window === 0 ? st.mtime === job.mtime : Math.abs(st.mtime - job.mtime) <= job.window;
   if (!same) step("utimes_dir", () => setTimes(job.path, job.mtime, job.nsec, false));
 }
 
