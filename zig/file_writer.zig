@@ -18,9 +18,9 @@
 //! JS thread to report; its temp file is removed. The worker goes on with the
 //! next job, as the receiver goes on after a failed file.
 //!
-//! Threads: submit, completed, wait and takeFailure are JS-thread only; the
-//! worker owns the jobs it has taken. Neither side takes a lock in the common
-//! case (see Queue).
+//! Threads: submit, kick, completed, wait and takeFailure are JS-thread only;
+//! the worker owns the jobs it has taken. Neither side takes a lock in the
+//! common case, and a sleeping worker is woken once per batch (see Queue).
 const std = @import("std");
 const builtin = @import("builtin");
 const linux = std.os.linux;
@@ -83,6 +83,14 @@ const Failure = struct { seq: u64, errno: i32, step: Step };
 /// side never has more than `capacity - 1` jobs outstanding (PutQueue waits).
 const capacity = 8192;
 
+/// A sleeping worker is woken once this many jobs wait, or by kick() (the JS
+/// side kicks before it goes idle) or wait(). Waking it for every job cost
+/// several futex calls per job: most of a no-change resync's system time.
+const wake_batch = 64;
+
+const Futex = std.Thread.Futex;
+const no_wait = std.math.maxInt(u64);
+
 const Queue = struct {
     ring: [capacity]*Job = undefined,
     /// Next slot the JS thread fills / the worker takes (free-running counters).
@@ -90,14 +98,16 @@ const Queue = struct {
     head: std.atomic.Value(u64) = .init(0),
     /// The last job done (jobs finish in order).
     completed: std.atomic.Value(u64) = .init(0),
-    /// The worker sleeps on `work` only after setting this (and looking at `tail` again);
-    /// the JS thread waits on `done` only after setting `waiting` (and looking at `completed` again).
+    /// The worker sleeps on `work_word` only after setting `sleeping` and looking at `tail` again;
+    /// the JS thread sleeps on `done_word` only after setting `wait_for` (the job it waits for)
+    /// and looking at `completed` again. Whoever sees the other asleep bumps the word and wakes
+    /// it (no lost wake-up); the JS thread is woken once, by the job it waits for.
     sleeping: std.atomic.Value(bool) = .init(false),
-    waiting: std.atomic.Value(bool) = .init(false),
+    wait_for: std.atomic.Value(u64) = .init(no_wait),
+    work_word: std.atomic.Value(u32) = .init(0),
+    done_word: std.atomic.Value(u32) = .init(0),
+    /// Guards `failures` only; the count lets the JS thread skip the lock.
     mutex: std.Thread.Mutex = .{},
-    work: std.Thread.Condition = .{},
-    done: std.Thread.Condition = .{},
-    /// Failures not taken yet (under the mutex); the count lets the JS thread skip the lock.
     failures: std.ArrayListUnmanaged(Failure) = .{},
     failure_count: std.atomic.Value(u32) = .init(0),
     submitted: u64 = 0,
@@ -141,11 +151,7 @@ pub fn submit(meta: Meta) i64 {
     q.ring[@intCast(tail % capacity)] = job;
     q.submitted += 1;
     q.tail.store(tail + 1, .seq_cst);
-    if (q.sleeping.load(.seq_cst)) {
-        q.mutex.lock();
-        q.work.signal();
-        q.mutex.unlock();
-    }
+    if (tail + 1 - q.head.load(.monotonic) >= wake_batch) wakeWorker();
     return @intCast(seq);
 }
 
@@ -168,14 +174,28 @@ pub fn completed() u64 {
     return q.completed.load(.acquire);
 }
 
+/// Wakes the worker if it sleeps with jobs waiting (the JS side calls it before it goes idle).
+pub fn kick() void {
+    if (q.tail.load(.monotonic) != q.head.load(.monotonic)) wakeWorker();
+}
+
+fn wakeWorker() void {
+    if (!q.sleeping.load(.seq_cst)) return;
+    _ = q.work_word.fetchAdd(1, .release);
+    Futex.wake(&q.work_word, 1);
+}
+
 /// Blocks until job `seq` (and every one before it) is done.
 pub fn wait(seq: u64) void {
     if (q.completed.load(.acquire) >= seq) return;
-    q.mutex.lock();
-    defer q.mutex.unlock();
-    q.waiting.store(true, .seq_cst);
-    while (q.completed.load(.seq_cst) < seq) q.done.wait(&q.mutex);
-    q.waiting.store(false, .seq_cst);
+    kick();
+    while (true) {
+        const word = q.done_word.load(.acquire);
+        q.wait_for.store(seq, .seq_cst);
+        if (q.completed.load(.seq_cst) >= seq) break;
+        Futex.wait(&q.done_word, word);
+    }
+    q.wait_for.store(no_wait, .seq_cst);
 }
 
 /// The oldest failure not taken yet into `out` (seq, errno, step as f64s): 1, or 0 when there is none.
@@ -193,13 +213,13 @@ pub fn takeFailure(out: *[3]f64) u32 {
 fn work() void {
     while (true) {
         const head = q.head.load(.monotonic);
-        if (q.tail.load(.acquire) == head) {
-            q.mutex.lock();
+        while (q.tail.load(.acquire) == head) {
+            const word = q.work_word.load(.acquire);
             q.sleeping.store(true, .seq_cst);
-            while (q.tail.load(.seq_cst) == head) q.work.wait(&q.mutex);
-            q.sleeping.store(false, .seq_cst);
-            q.mutex.unlock();
+            if (q.tail.load(.seq_cst) != head) break;
+            Futex.wait(&q.work_word, word);
         }
+        q.sleeping.store(false, .seq_cst);
         const job = q.ring[@intCast(head % capacity)];
         q.head.store(head + 1, .release);
 
@@ -212,10 +232,9 @@ fn work() void {
             q.mutex.unlock();
         }
         q.completed.store(job.seq, .seq_cst);
-        if (q.waiting.load(.seq_cst)) {
-            q.mutex.lock();
-            q.done.broadcast();
-            q.mutex.unlock();
+        if (job.seq >= q.wait_for.load(.seq_cst)) {
+            _ = q.done_word.fetchAdd(1, .release);
+            Futex.wake(&q.done_word, 1);
         }
         freeJob(job);
     }

@@ -37,7 +37,7 @@ fn output(buf: ?[*]u8, len: u64) []u8 {
 
 /// Bumped whenever any signature or meaning below changes.
 export fn oc_abi_version() u32 {
-    return 7;
+    return 8;
 }
 
 /// 0 scalar, 1 sse2, 2 avx2, 3 neon: the vector ISA this library was built for.
@@ -250,6 +250,12 @@ export fn oc_writer_submit(meta: *const file_writer.Meta) i32 {
 export fn oc_writer_completed() u32 {
     if (comptime !file_writer.supported) return 0;
     return @intCast(file_writer.completed());
+}
+
+/// Wakes the writer's worker for the jobs given so far (it is otherwise woken once per batch).
+export fn oc_writer_kick() void {
+    if (comptime !file_writer.supported) return;
+    file_writer.kick();
 }
 
 /// Blocks until the writer's job `seq` and all before it are done.

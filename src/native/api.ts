@@ -298,6 +298,8 @@ export interface FileWriter {
   touchDir(job: DirTimesJob): number;
   /** Closes a directory descriptor once the jobs before this one (which may use it) are done. */
   closeLater(fd: number): number;
+  /** Lets the jobs given so far start now: call before going idle (a native worker is otherwise woken once per batch). */
+  kick(): void;
   /** How many jobs are done (1..completed). */
   completed(): number;
   /** Blocks until job `seq` and all before it are done. */

@@ -78,6 +78,9 @@ export function createNativeWriter(s: NativeLibrary["symbols"]): FileWriter {
       meta[1] = fd;
       return submit(NO_NAME, NO_NAME, []);
     },
+    kick() {
+      s.oc_writer_kick();
+    },
     completed() {
       const n = s.oc_writer_completed();
       if (n !== done) release(n);

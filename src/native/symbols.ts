@@ -32,6 +32,7 @@ export const symbols = {
 
   oc_writer_submit: { args: [ptr], returns: i32 },
   oc_writer_completed: { args: [], returns: u32 },
+  oc_writer_kick: { args: [], returns: none },
   oc_writer_wait: { args: [u32], returns: none },
   oc_writer_take_failure: { args: [ptr], returns: u32 },
 

@@ -13,6 +13,10 @@
  *
  * At most QUEUE_JOBS jobs and QUEUE_BYTES of file data wait at once: beyond
  * that the JS thread waits for the worker, whose pace is then the disk's.
+ *
+ * A sleeping native worker is woken once per batch of jobs, not per job (a
+ * wake-up is a few futex calls on each side): the queue kicks it when the
+ * event loop next turns, i.e. before the JS thread waits for input.
  */
 import type { DirTimesJob, FileJob, FileWriter, WriteFailure } from "../native/api.ts";
 
@@ -34,6 +38,11 @@ export class PutQueue {
   private last = 0;
   private done = 0;
   private pendingBytes = 0;
+  private kickScheduled = false;
+  private readonly kick = () => {
+    this.kickScheduled = false;
+    this.writer.kick();
+  };
 
   constructor(
     private readonly writer: FileWriter,
@@ -78,6 +87,10 @@ export class PutQueue {
     this.sizes[at] = bytes;
     this.last = seq;
     this.pendingBytes += bytes;
+    if (!this.kickScheduled) {
+      this.kickScheduled = true;
+      setImmediate(this.kick);
+    }
   }
 
   private advance(completed: number): void {

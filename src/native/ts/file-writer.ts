@@ -112,6 +112,7 @@ export function createFileWriter(): FileWriter {
     putFile: (job) => run(() => putFile(job)),
     touchDir: (job) => run(() => touchDir(job)),
     closeLater: (fd) => run(() => closeFd(fd, unnamed)),
+    kick: () => {},
     completed: () => done,
     wait: () => {},
     takeFailure: () => failures.shift() ?? null,
