@@ -7,7 +7,6 @@
  * a daemon (a socket on stdin means: serve that one client).
  */
 import { spawn } from "node:child_process";
-import { lookupService } from "node:dns/promises";
 import { fstatSync, unlinkSync, writeFileSync } from "node:fs";
 import type { Options } from "../cli/options.ts";
 import { RERR, RsyncError } from "../errors.ts";
@@ -17,6 +16,7 @@ import { adoptSocket } from "../io/tcp-channel.ts";
 import { plainAddress } from "./access.ts";
 import { loadDaemonConfig, type DaemonConfig } from "./config.ts";
 import { DaemonLog } from "./log.ts";
+import { hostName } from "./host-name.ts";
 import { serveDaemonClient } from "./session.ts";
 
 const DEFAULT_CONFIG = "/etc/rsyncd.conf";
@@ -122,7 +122,7 @@ async function listen(o: Options, cfg: DaemonConfig, configFile: string, log: Da
 /** One client on stdin/stdout (a child of our listener, or started by inetd). */
 async function serveOneClient(o: Options, cfg: DaemonConfig, log: DaemonLog): Promise<number> {
   const addr = plainAddress(process.env[PEER_ENV] ?? "UNKNOWN");
-  const host = cfg.globals.bool("reverse lookup") ? await hostName(addr) : "UNDETERMINED";
+  const host = cfg.globals.bool("reverse lookup") ? hostName(addr) : "UNDETERMINED";
   // The connection is our stdin (and stdout), a socket: Bun's socket reads and writes it, not node streams.
   const channel = await adoptSocket(0);
   const input = new Input(channel);
@@ -138,13 +138,3 @@ async function serveOneClient(o: Options, cfg: DaemonConfig, log: DaemonLog): Pr
   }
 }
 
-/** socket.c client_name: the reverse lookup of the address, "UNKNOWN" when there is none. */
-async function hostName(addr: string): Promise<string> {
-  try {
-    // getnameinfo, as upstream asks (a reverse DNS query could pick another of the address's names).
-    const found = await Promise.race([lookupService(addr, 0), Bun.sleep(2000).then(() => null)]);
-    return found?.hostname || "UNKNOWN";
-  } catch {
-    return "UNKNOWN";
-  }
-}
