@@ -54,6 +54,8 @@ const baseOf = (rel: Uint8Array) => rel.subarray(rel.lastIndexOf(0x2f) + 1);
 const HLINK_LOOKAHEAD = 500;
 /** Flush and yield to the event loop every this many entries (lets the socket drain). */
 const YIELD_EVERY = 256;
+/** Entries of finished lists after which their NDX_DONE markers are sent without waiting (see finishedLists). */
+const DONE_FLUSH_ENTRIES = 256;
 const READ_CHUNK = 1 << 20;
 
 export class Generator {
@@ -254,6 +256,8 @@ export class Generator {
   }
 
   private doneListCount = 0;
+  /** Entries of the lists marked done since the markers were last sent. */
+  private doneSinceFlush = 0;
 
   /**
    * Incremental mode (check_for_finished_files): one NDX_DONE per list, in
@@ -275,6 +279,13 @@ export class Generator {
       // --delete-delay still deletes in these directories later: it touches every directory up at the end instead.
       if (l.parentDir >= 0 && this.deleter.mode !== "delay") this.touchUpDirs(x.lists.dirList[l.parentDir]!, l.parentDir);
       this.doneListCount++;
+      this.doneSinceFlush += l.count;
+    }
+    // The sender keeps only so many entries of lists ahead of those we have said are done (sender.c tops up to
+    // MIN_FILECNT_LOOKAHEAD), so these markers are what it waits for: they go out at once, not when we next idle.
+    if (this.doneSinceFlush >= DONE_FLUSH_ENTRIES && !x.lists.eof) {
+      this.doneSinceFlush = 0;
+      x.output.flush();
     }
   }
 
