@@ -15,6 +15,7 @@ const lz4 = @import("lz4.zig");
 const scan = @import("scan.zig");
 const file_sums = @import("file_sums.zig");
 const file_writer = @import("file_writer.zig");
+const source_read = @import("source_read.zig");
 
 const EINVAL: i32 = 22;
 const ENOMEM: i32 = 12;
@@ -37,7 +38,7 @@ fn output(buf: ?[*]u8, len: u64) []u8 {
 
 /// Bumped whenever any signature or meaning below changes.
 export fn oc_abi_version() u32 {
-    return 8;
+    return 9;
 }
 
 /// 0 scalar, 1 sse2, 2 avx2, 3 neon: the vector ISA this library was built for.
@@ -235,6 +236,22 @@ export fn oc_file_sums_end() void {
     file_sums.end();
 }
 
+/// Opens the file `path` for reading with `flags` and, when it is a regular
+/// file of at most `cap` bytes, reads it whole into `buf` and closes it
+/// (source_read.zig). `out` gets (descriptor or -1 when read and closed,
+/// fstat size, bytes read) as f64s. Returns 0, or -errno when the open or
+/// fstat failed.
+export fn oc_read_source(path: ?[*]const u8, path_len: u64, flags: u32, buf: ?[*]u8, cap: u64, out: *[3]f64) i32 {
+    if (comptime !source_read.supported) return -ENOSYS;
+    switch (source_read.read(input(path, path_len), flags, output(buf, cap))) {
+        .errno => |e| return -@as(i32, e),
+        .ok => |r| {
+            out.* = .{ @floatFromInt(r.fd), @floatFromInt(r.size), @floatFromInt(r.read) };
+            return 0;
+        },
+    }
+}
+
 /// Queues a job for the file writer's worker (file_writer.zig): `meta` is its
 /// Meta record (17 f64s: the job, then the addresses and lengths of its names
 /// and of `iov_count` (address, length) u64 pairs of data, all of which the
@@ -283,5 +300,6 @@ test {
     _ = scan;
     _ = file_sums;
     _ = file_writer;
+    _ = source_read;
     _ = @import("lib_test.zig");
 }

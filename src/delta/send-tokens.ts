@@ -90,10 +90,7 @@ export async function writeAppended(sink: TokenSink, tokens: TokenWriter, fd: nu
     position += n;
     await sink.writable();
   }
-  const w = sink.writer();
-  tokens.end(w);
-  w.bytes(hasher.digest());
-  return { literal, matched: 0 };
+  return endWhole(sink, tokens, hasher, literal);
 }
 
 export async function writeWholeFile(sink: TokenSink, tokens: TokenWriter, fd: number, hasher: Hasher, buf: Uint8Array, limit = Infinity): Promise<DeltaTotals> {
@@ -102,14 +99,28 @@ export async function writeWholeFile(sink: TokenSink, tokens: TokenWriter, fd: n
   while (total < limit) {
     const n = readSync(fd, buf, 0, Math.min(buf.length, limit - total), null);
     if (n <= 0) break;
-    const piece = buf.subarray(0, n);
-    tokens.literal(sink.writer(), piece);
-    hasher.update(piece);
+    await sendLiteral(sink, tokens, hasher, buf.subarray(0, n));
     total += n;
-    await sink.writable();
   }
+  return endWhole(sink, tokens, hasher, total);
+}
+
+/** writeWholeFile for a file already read (Core.readSource). */
+export async function writeWholeData(sink: TokenSink, tokens: TokenWriter, data: Uint8Array, hasher: Hasher): Promise<DeltaTotals> {
+  if (data.length > 0) await sendLiteral(sink, tokens, hasher, data);
+  return endWhole(sink, tokens, hasher, data.length);
+}
+
+async function sendLiteral(sink: TokenSink, tokens: TokenWriter, hasher: Hasher, piece: Uint8Array): Promise<void> {
+  tokens.literal(sink.writer(), piece);
+  hasher.update(piece);
+  await sink.writable();
+}
+
+/** The end of a file sent whole: the end token and the whole-file checksum. */
+function endWhole(sink: TokenSink, tokens: TokenWriter, hasher: Hasher, literal: number): DeltaTotals {
   const w = sink.writer();
   tokens.end(w);
   w.bytes(hasher.digest());
-  return { literal: total, matched: 0 };
+  return { literal, matched: 0 };
 }

@@ -236,8 +236,22 @@ export interface Core {
   /** Drops every hinted file sum not taken yet. */
   endFileSums(): void;
 
+  /**
+   * The sender's open of a file to send, with `flags` (O_RDONLY, maybe O_NOATIME): a regular file of at most
+   * `into.length` bytes is read whole into `into` and closed (fd -1, `read` bytes); anything else is left open
+   * at offset 0 (fd). Throws the open's (or fstat's) error as node's fs does (its code, e.g. ENOENT).
+   */
+  readSource(path: Uint8Array, flags: number, into: Uint8Array): SourceRead;
+
   /** Puts received files in place: on a worker thread (native), or at once (the TS twin). See FileWriter. */
   fileWriter: FileWriter;
+}
+
+/** What Core.readSource found: an open descriptor (fd >= 0), or the file read whole (fd -1); its fstat size. */
+export interface SourceRead {
+  fd: number;
+  size: number;
+  read: number;
 }
 
 /** Which attributes a FileJob sets (zig/file_writer.zig Attr). */

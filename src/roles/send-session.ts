@@ -48,6 +48,7 @@ import { receiverWantsFilterList } from "./receive-session.ts";
 import { SourceRemover } from "./source-removal.ts";
 import { deviceAsFile, deviceContentLength, readLength, sourceLength } from "../fs/device-content.ts";
 import { becomeCopyAsUser } from "./copy-as.ts";
+import { core } from "../native/index.ts";
 import { outputConfig } from "../cli/output-config.ts";
 import type { BatchRecorder } from "../batch/batch-file.ts";
 import { flistDump } from "../flist/flist-dump.ts";
@@ -367,6 +368,7 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
       const path = builder.localPath(row);
       return openSync(Buffer.from(path.buffer, path.byteOffset, path.length), readFlags);
     },
+    readContent: (row, into) => core.readSource(builder.localPath(row), readFlags, into),
     contentLength: (fd) => sourceLength(fd, o.copyDevices),
     displayName: (row) => builder.shownName(row),
     localPath: (row) => builder.localPath(row),

@@ -24,9 +24,9 @@ import { UNDERFLOW, type ChunkReader } from "../protocol/reader.ts";
 import type { Session } from "../protocol/setup.ts";
 import type { ByteWriter } from "../protocol/writer.ts";
 import { readSumHead, type SumHead, writeSumHead } from "../delta/sum-head.ts";
-import { type DeltaTotals, READ_SIZE, writeAppended, writeWholeFile } from "../delta/send-tokens.ts";
+import { type DeltaTotals, READ_SIZE, writeAppended, writeWholeData, writeWholeFile } from "../delta/send-tokens.ts";
 import { writeDeltaFile } from "../delta/send-delta.ts";
-import type { BlockMatcher, MatchCounts } from "../native/index.ts";
+import type { BlockMatcher, MatchCounts, SourceRead } from "../native/index.ts";
 import { type TokenWriter, tokenWriterFor } from "../delta/token-writer.ts";
 import { closeSync, fstatSync, readSync } from "node:fs";
 import { rollingChecksum } from "../native/ts/rolling.ts";
@@ -62,6 +62,8 @@ export interface SendingSide {
   append?: number;
   /** An entry opened for reading (a descriptor the sender closes); throws the open error (ENOENT: the file vanished). */
   openContent(row: number): number;
+  /** openContent for a file sent whole: a small regular file comes back read into `into` and closed (Core.readSource). */
+  readContent?(row: number, into: Uint8Array): SourceRead;
   /** How much of an opened entry to send: a device's length (--copy-devices; throws without it), else the file's size (fstat); without it, fstat's size. */
   contentLength?(fd: number): number;
   /** A readable name for messages. */
@@ -407,9 +409,9 @@ export class Sender {
     if (this.deltasumDebug > 2) this.sumsDebug(req);
     // Read as it goes out: in pieces when the receiver wants the file whole (or its end, with --append), through a sliding window for a delta.
     const whole = head.count === 0 || !x.matcher || req.appendFrom !== null;
-    let source: { fd: number; length: number };
+    let source: Source;
     try {
-      source = openSource(x, row);
+      source = openSource(x, row, whole && req.appendFrom === null ? this.readBuffer : null);
     } catch (e) {
       // A device without --copy-devices ends the transfer (sender.c), it is no open failure.
       if (e instanceof RsyncError) throw e;
@@ -425,7 +427,7 @@ export class Sender {
       if (x.s.protocol >= 30) x.output.messageInt(MSG.NO_SEND, x.lists.wireOrder?.toWire(req.ndx) ?? req.ndx);
       return;
     }
-    if (this.deltasumDebug > 1) this.say(`send_files mapped ${shown} of size ${whole ? fstatSync(source.fd).size : source.length}`);
+    if (this.deltasumDebug > 1) this.say(`send_files mapped ${shown} of size ${whole && source.fd >= 0 ? fstatSync(source.fd).size : source.length}`);
     // %b counts from here, the echoed item included (sender.c remember_initial_stats).
     const dataStart = x.output.dataWritten;
     this.echo(req);
@@ -443,6 +445,8 @@ export class Sender {
     try {
       if (req.appendFrom !== null) {
         totals = await writeAppended(sink, this.tokens, source.fd, wholeFileHasher(x.s.sums), this.readBuffer, req.appendFrom, x.append === 2);
+      } else if (source.data) {
+        totals = await writeWholeData(sink, this.tokens, source.data, wholeFileHasher(x.s.sums));
       } else if (whole) {
         totals = await writeWholeFile(sink, this.tokens, source.fd, wholeFileHasher(x.s.sums), this.readBuffer, source.length);
       } else {
@@ -466,7 +470,7 @@ export class Sender {
         }
       }
     } finally {
-      closeSync(source.fd);
+      if (source.fd >= 0) closeSync(source.fd);
     }
     // What a file costs the heap (its request, promises, a delta's window), for the GC pacer.
     noteWork(whole ? ENTRY_WORK : ENTRY_WORK + source.length);
@@ -483,13 +487,26 @@ export class Sender {
   }
 }
 
+/** A file to send: open (fd), or already read whole into `data` and closed (fd -1, when `into` was given). */
+type Source = { fd: number; length: number; data?: Uint8Array };
+
 /**
  * A file to send, opened, and how much of it to send: a device's length with
  * --copy-devices, else its size as fstat gives it when opened (sender.c sends
  * st_size bytes; knowing it, a small file takes one read, without a second
- * one to find its end).
+ * one to find its end). A file sent whole that fits `into` is read at once.
  */
-function openSource(x: SendingSide, row: number): { fd: number; length: number } {
+function openSource(x: SendingSide, row: number, into: Uint8Array | null): Source {
+  if (into && x.readContent) {
+    const r = x.readContent(row, into);
+    if (r.fd < 0) return { fd: -1, length: r.size, data: into.subarray(0, r.read) };
+    try {
+      return { fd: r.fd, length: x.contentLength?.(r.fd) ?? r.size };
+    } catch (e) {
+      closeSync(r.fd);
+      throw e;
+    }
+  }
   const fd = x.openContent(row);
   try {
     return { fd, length: x.contentLength?.(fd) ?? fstatSync(fd).size };

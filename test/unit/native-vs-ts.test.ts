@@ -6,7 +6,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HashAlg, SeedOrder, core, tsCore, type DirScan } from "../../src/native/index.ts";
@@ -140,6 +140,58 @@ describe("directory scans", () => {
       const native = failure(() => core.scanDir(bytes(d)));
       expect(native).not.toBeNull();
       expect(native).toEqual(failure(() => tsCore.scanDir(bytes(d))));
+    }
+  });
+});
+
+describe("the sender's whole reads (readSource)", () => {
+  /** What a read gave: the data when read whole, else what the descriptor reads from where it was left. */
+  const outcome = (r: { fd: number; size: number; read: number }, into: Uint8Array) => {
+    if (r.fd < 0) return { size: r.size, whole: hex(into.subarray(0, r.read)) };
+    const rest = readFileSync(r.fd);
+    closeSync(r.fd);
+    return { size: r.size, open: hex(rest) };
+  };
+  const failure = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      const { code, errno, syscall } = e as NodeJS.ErrnoException;
+      return { code, errno, syscall };
+    }
+    return null;
+  };
+
+  test("random files and buffer sizes: the same data, or the same descriptor state", () => {
+    const work = mkdtempSync(join(tmpdir(), "oc-nvt-read-"));
+    let run = 0;
+    try {
+      fc.assert(
+        fc.property(fc.uint8Array({ maxLength: 5000 }), fc.nat(6000), (data, cap) => {
+          const path = new Uint8Array(Buffer.from(join(work, `f${run++}`)));
+          writeFileSync(Buffer.from(path), data);
+          const a = new Uint8Array(cap);
+          const b = new Uint8Array(cap);
+          const native = outcome(core.readSource(path, constants.O_RDONLY, a), a);
+          expect(native).toEqual(outcome(tsCore.readSource(path, constants.O_RDONLY, b), b));
+          expect("whole" in native).toBe(data.length <= cap);
+        }),
+        { numRuns: 100 },
+      );
+      // Not a regular file: left open, whatever the buffer.
+      const dev = new Uint8Array(Buffer.from("/dev/null"));
+      expect(outcome(core.readSource(dev, constants.O_RDONLY, new Uint8Array(10)), new Uint8Array(0))).toEqual({ size: 0, open: "" });
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+
+  test("errors of the open: the same node-style error", () => {
+    for (const p of ["/nonexistent-oc-rsync/f", "/etc/hostname/x", "\xff-missing"]) {
+      const path = new Uint8Array(Buffer.from(p, "latin1"));
+      const native = failure(() => core.readSource(path, constants.O_RDONLY, new Uint8Array(16)));
+      expect(native).not.toBeNull();
+      expect(native).toEqual(failure(() => tsCore.readSource(path, constants.O_RDONLY, new Uint8Array(16))));
     }
   });
 });

@@ -11,6 +11,7 @@ import { rollingChecksum } from "./rolling.ts";
 import { endFileSums, fileSum, prefetchFileSums } from "./file-sums.ts";
 import { endScans, prefetchDirs, scanDir } from "./scan.ts";
 import { createFileWriter } from "./file-writer.ts";
+import { readSource } from "./source-read.ts";
 
 // Plain functions, no `this`: callers may spread the object (see ../index.ts).
 export const tsCore: Core = {
@@ -29,5 +30,6 @@ export const tsCore: Core = {
   fileSum,
   prefetchFileSums,
   endFileSums,
+  readSource,
   fileWriter: createFileWriter(),
 };
