@@ -14,6 +14,7 @@
  * unusable), which we turn into exceptions.
  */
 import zlib from "node:zlib";
+import { noteWork } from "../io/memory-pacer.ts";
 
 interface EngineHandle {
   writeSync(flush: number, input: Uint8Array, inOff: number, inLen: number, out: Uint8Array, outOff: number, outLen: number): void;
@@ -123,8 +124,12 @@ export class ZlibEngine {
         if (availIn !== 0) throw new Error(`${this.what} failed: data after the end of the stream`);
       }
       const produced = this.out.byteLength - availOut;
-      // A copy of just what was produced: the caller keeps it, the buffer is reused.
-      if (produced > 0) return this.out.slice(0, produced);
+      if (produced > 0) {
+        // A copy of just what was produced: the caller keeps it, the buffer is reused. Inflated data is several
+        // times the bytes that came in (all the GC pacer sees of a -z transfer otherwise), so it counts too.
+        noteWork(produced);
+        return this.out.slice(0, produced);
+      }
     }
     return null;
   }
