@@ -41,6 +41,16 @@ export function startUpstreamDaemon(modules: ModuleConfig[], globals: Record<str
   return startDaemon("upstream", modules, globals);
 }
 
+/** Upstream's daemon and ours with the same modules, for tests that run every case against both. */
+export async function startBothDaemons(modules: ModuleConfig[], globals: Record<string, string> = {}): Promise<{ upstream: RunningDaemon; ours: RunningDaemon }> {
+  return { upstream: await startDaemon("upstream", modules, globals), ours: await startDaemon("ours", modules, globals) };
+}
+
+/** Stops the daemons a test file started (those it got). */
+export async function stopDaemons(...daemons: (RunningDaemon | undefined)[]): Promise<void> {
+  for (const d of daemons) await d?.stop();
+}
+
 export async function startDaemon(kind: "upstream" | "ours", modules: ModuleConfig[], globals: Record<string, string> = {}): Promise<RunningDaemon> {
   const dir = mkdtempSync(join(tmpdir(), "oc-rsyncd-"));
   const logFile = join(dir, "rsyncd.log");

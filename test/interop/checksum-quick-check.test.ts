@@ -12,7 +12,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startDaemon, type ModuleConfig, type RunningDaemon } from "../helpers/daemon.ts";
+import { startBothDaemons, stopDaemons, type ModuleConfig, type RunningDaemon } from "../helpers/daemon.ts";
 import { normalizeErrors, runOc, runRsync, sortedLines } from "../helpers/run.ts";
 import { ageTree, snapshot } from "../helpers/tree.ts";
 
@@ -40,13 +40,11 @@ beforeAll(async () => {
     { name: "src", path: src, params: { uid: "0", gid: "0" } },
     { name: "w", path: join(work, "w"), params: { "read only": "no", uid: "0", gid: "0" } },
   ];
-  upstream = await startDaemon("upstream", modules);
-  ours = await startDaemon("ours", modules);
+  ({ upstream, ours } = await startBothDaemons(modules));
 });
 
 afterAll(async () => {
-  await upstream.stop();
-  await ours.stop();
+  await stopDaemons(upstream, ours);
   fs.rmSync(work, { recursive: true, force: true });
 });
 
@@ -113,8 +111,9 @@ async function compare(mode: Mode, args: string[]) {
 
 describe("-c quick check over many files, as upstream", () => {
   for (const mode of ["local", "pull", "push"] as const) {
-    test(`-ac itemized: ${mode}`, () => compare(mode, ["-aci"]));
-    test(`-c without -t, --no-inc-recursive: ${mode}`, () => compare(mode, ["-rci", "--no-inc-recursive"]));
-    test(`-c with --checksum-choice=md5: ${mode}`, () => compare(mode, ["-aci", "--checksum-choice=md5"]));
+    // Each case seeds two trees of 1,320 files and runs both programs: several seconds on a loaded 2-core machine.
+    test(`-ac itemized: ${mode}`, () => compare(mode, ["-aci"]), 30_000);
+    test(`-c without -t, --no-inc-recursive: ${mode}`, () => compare(mode, ["-rci", "--no-inc-recursive"]), 30_000);
+    test(`-c with --checksum-choice=md5: ${mode}`, () => compare(mode, ["-aci", "--checksum-choice=md5"]), 30_000);
   }
 });

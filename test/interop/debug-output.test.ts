@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startDaemon, type ModuleConfig, type RunningDaemon } from "../helpers/daemon.ts";
+import { startBothDaemons, stopDaemons, type ModuleConfig, type RunningDaemon } from "../helpers/daemon.ts";
 import { maskFigures, runOc, runRsync, type RunResult } from "../helpers/run.ts";
 import { snapshot } from "../helpers/tree.ts";
 import { writeFakeRsh } from "../helpers/fake-rsh.ts";
@@ -66,13 +66,11 @@ beforeAll(async () => {
     { name: "src", path: join(work, "src"), params: { uid: "0", gid: "0", "max verbosity": "4" } },
     { name: "w", path: join(work, "w"), params: { "read only": "no", uid: "0", gid: "0", "max verbosity": "4" } },
   ];
-  upstream = await startDaemon("upstream", modules);
-  ours = await startDaemon("ours", modules);
+  ({ upstream, ours } = await startBothDaemons(modules));
 });
 
 afterAll(async () => {
-  await upstream.stop();
-  await ours.stop();
+  await stopDaemons(upstream, ours);
   fs.rmSync(work, { recursive: true, force: true });
 });
 

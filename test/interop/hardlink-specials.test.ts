@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startDaemon, type ModuleConfig, type RunningDaemon } from "../helpers/daemon.ts";
+import { startBothDaemons, stopDaemons, type ModuleConfig, type RunningDaemon } from "../helpers/daemon.ts";
 import { runOc, runRsync, sortedLines, type RunResult } from "../helpers/run.ts";
 import { ageTree, snapshot } from "../helpers/tree.ts";
 import { writeFakeRsh } from "../helpers/fake-rsh.ts";
@@ -92,13 +92,11 @@ beforeAll(async () => {
     { name: "src", path: src(), params: { uid: "0", gid: "0" } },
     { name: "push", path: pushRoot(), params: { uid: "0", gid: "0", "read only": "no" } },
   ];
-  upstream = await startDaemon("upstream", modules);
-  ours = await startDaemon("ours", modules);
+  ({ upstream, ours } = await startBothDaemons(modules));
 });
 
 afterAll(async () => {
-  await upstream.stop();
-  await ours.stop();
+  await stopDaemons(upstream, ours);
   fs.rmSync(work, { recursive: true, force: true });
 });
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startDaemon, type ModuleConfig, type RunningDaemon } from "../helpers/daemon.ts";
+import { startBothDaemons, stopDaemons, type ModuleConfig, type RunningDaemon } from "../helpers/daemon.ts";
 import { maskFigures, normalizeErrors, runOc, runRsync } from "../helpers/run.ts";
 import { writeFakeRsh } from "../helpers/fake-rsh.ts";
 
@@ -74,13 +74,11 @@ beforeAll(async () => {
     { name: "plain", path: join(work, "u8"), params: { uid: "0", gid: "0" } },
     { name: "w", path: join(work, "w"), params: { "read only": "no", uid: "0", gid: "0", charset: "UTF-8", "munge symlinks": "no" } },
   ];
-  upstream = await startDaemon("upstream", modules);
-  ours = await startDaemon("ours", modules);
+  ({ upstream, ours } = await startBothDaemons(modules));
 });
 
 afterAll(async () => {
-  await upstream.stop();
-  await ours.stop();
+  await stopDaemons(upstream, ours);
   fs.rmSync(work, { recursive: true, force: true });
 });
 

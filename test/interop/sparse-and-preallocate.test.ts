@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startDaemon, type ModuleConfig, type RunningDaemon } from "../helpers/daemon.ts";
+import { startBothDaemons, stopDaemons, type ModuleConfig, type RunningDaemon } from "../helpers/daemon.ts";
 import { runOc, runRsync, type RunResult } from "../helpers/run.ts";
 
 let work: string;
@@ -55,13 +55,11 @@ beforeAll(async () => {
   fs.mkdirSync(join(work, "rw"));
   makeSource(join(work, "rw/src"));
   const modules: ModuleConfig[] = [{ name: "rw", path: join(work, "rw"), params: { "read only": "no", uid: "0", gid: "0" } }];
-  upstream = await startDaemon("upstream", modules);
-  ours = await startDaemon("ours", modules);
+  ({ upstream, ours } = await startBothDaemons(modules));
 });
 
 afterAll(async () => {
-  await upstream.stop();
-  await ours.stop();
+  await stopDaemons(upstream, ours);
   fs.rmSync(work, { recursive: true, force: true });
 });
 

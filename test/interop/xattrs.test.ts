@@ -14,7 +14,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { startDaemon, type ModuleConfig, type RunningDaemon } from "../helpers/daemon.ts";
+import { startBothDaemons, stopDaemons, type ModuleConfig, type RunningDaemon } from "../helpers/daemon.ts";
 import { normalizeErrors, runOc, runRsync, sortedLines } from "../helpers/run.ts";
 import { ageTree, snapshot } from "../helpers/tree.ts";
 import { writeFakeRsh } from "../helpers/fake-rsh.ts";
@@ -150,13 +150,11 @@ beforeAll(async () => {
     fs.mkdirSync(join(work, dir));
     fs.chownSync(join(work, dir), 65534, 65534);
   }
-  upstream = await startDaemon("upstream", modules);
-  ours = await startDaemon("ours", modules);
+  ({ upstream, ours } = await startBothDaemons(modules));
 });
 
 afterAll(async () => {
-  await upstream.stop();
-  await ours.stop();
+  await stopDaemons(upstream, ours);
   fs.rmSync(work, { recursive: true, force: true });
 });
 
