@@ -30,6 +30,7 @@ import { FNAMECMP_BACKUP, FNAMECMP_FUZZY, FNAMECMP_PARTIAL_DIR, partialPathFor, 
 import { FuzzyBasis, fuzzyDirs } from "./fuzzy-basis.ts";
 import { HardLinkGroups } from "./hard-links.ts";
 import { FileSumPrefetch } from "./file-sum-prefetch.ts";
+import { StatPrefetch } from "./stat-prefetch.ts";
 import { xattrRequestFollows } from "../flist/xattrs.ts";
 import { debugLine, shownName } from "../output/debug-line.ts";
 import * as fs from "node:fs";
@@ -283,6 +284,8 @@ export class Generator {
   private async generateList(list: FileList): Promise<void> {
     const x = this.x;
     const t = x.t;
+    // (Before this list's own directory is handled below: that second look at it is stat'ed afresh.)
+    this.prefetchStats(list);
     if (x.lists.incRecurse && list.parentDir >= 0) {
       const dirRow = x.lists.dirList[list.parentDir]!;
       this.entry(dirRow, list.ndxStart - 1, true, list);
@@ -295,6 +298,7 @@ export class Generator {
       if (t.flags[row]! & F.INACTIVE) continue;
       if (x.o.hardLinks) this.noteHardLinkLists();
       if (this.sumPrefetch && n % 64 === 0) this.sumPrefetch.topUp();
+      if (this.statPrefetch && n % 64 === 63) this.statPrefetch.topUp(row);
       this.entry(row, row, false, list);
       this.handleRedo();
       if (++n % YIELD_EVERY === 0) {
@@ -315,6 +319,14 @@ export class Generator {
       this.sumPrefetch = x.o.checksum && !x.soloName && !x.dest.openNoatime && alg !== null && core.caps.kind === "native" ? new FileSumPrefetch(x, alg) : null;
     }
     this.sumPrefetch?.topUp();
+  }
+
+  /** The destination's stats taken ahead by the native core's worker (null where that is not safe: see StatPrefetch). */
+  private statPrefetch: StatPrefetch | null | undefined;
+
+  private prefetchStats(list: FileList): void {
+    if (this.statPrefetch === undefined) this.statPrefetch = StatPrefetch.wanted(this.x) ? new StatPrefetch(this.x) : null;
+    this.statPrefetch?.startList(list);
   }
 
   /** recv_generator for one entry. `slot` marks a directory handled as the parent of its own list. */
@@ -409,7 +421,11 @@ export class Generator {
     // Through the directory's descriptor (no walk from the root); a top-level absolute -R name keeps its slash in the base name.
     if (x.dest.fdOps && !x.soloName && rel.length > 0) {
       const base = x.t.baseName(row);
-      if (base[0] !== 0x2f) return x.dest.lstatIn(x.t.dirId[row]!, x.t.dirName(row), base);
+      if (base[0] !== 0x2f) {
+        const early = this.statPrefetch?.take(row);
+        if (early !== undefined) return early;
+        return x.dest.lstatIn(x.t.dirId[row]!, x.t.dirName(row), base);
+      }
     }
     return x.dest.lstat(rel);
   }

@@ -11,6 +11,7 @@ import { rollingChecksum } from "./rolling.ts";
 import { endFileSums, fileSum, prefetchFileSums } from "./file-sums.ts";
 import { endScans, prefetchDirs, scanDir } from "./scan.ts";
 import { createFileWriter } from "./file-writer.ts";
+import { createStatPrefetcher } from "./stat-prefetch.ts";
 
 // Plain functions, no `this`: callers may spread the object (see ../index.ts).
 export const tsCore: Core = {
@@ -30,4 +31,5 @@ export const tsCore: Core = {
   prefetchFileSums,
   endFileSums,
   fileWriter: createFileWriter(),
+  statPrefetcher: createStatPrefetcher(),
 };
