@@ -21,7 +21,7 @@ import type { DestStat } from "../fs/dest-fs.ts";
 import { openedDeviceLength } from "../fs/device-content.ts";
 import { AttrRules, ITEM, SIGNIFICANT_ITEM_FLAGS, type Wanted } from "./attrs.ts";
 import type { ReceivingSide } from "./context.ts";
-import { Deleter } from "./delete.ts";
+import { Deleter, type MakeRoomFor } from "./delete.ts";
 import { BACKUP, Backups } from "./backup.ts";
 import { BasisDirs } from "./basis-dirs.ts";
 import { isUnsafeSymlink, sanitizeLinkTarget } from "./symlink-safety.ts";
@@ -666,7 +666,7 @@ export class Generator {
       if (!basis.quiet) this.itemize(row, ndx, this.attrs.itemizeFlags(row, old, w, ITEM.LOCAL_CHANGE | ITEM.REPORT_CHANGE));
       return true;
     }
-    if (!this.atomicCreate(rel, st, (tmp) => x.dest.symlink(stored, tmp))) return false;
+    if (!this.atomicCreate(rel, st, "symlink", (tmp) => x.dest.symlink(stored, tmp))) return false;
     const now = x.dest.lstat(rel);
     const ok = now ? this.setAttrs(rel, row, now, w, false) : true;
     if (!basis.quiet) this.itemize(row, ndx, this.attrs.itemizeFlags(row, old, w, ITEM.LOCAL_CHANGE | ITEM.REPORT_CHANGE, !ok));
@@ -708,7 +708,7 @@ export class Generator {
     const basis = this.basisForMissing(row, ndx, rel, st, w);
     if (basis === "done") return this.linkedFromBasis();
     if (this.genrDebug) debugLine(`mknod(${shownName(rel)}, 0${mode.toString(8)}, [${major},${minor}])`);
-    if (x.o.dryRun || this.atomicCreate(rel, st, (tmp) => x.dest.mknod(tmp, (mode & 0o170000) | (w.mode & 0o7777), major, minor))) {
+    if (x.o.dryRun || this.atomicCreate(rel, st, device ? "device" : "special", (tmp) => x.dest.mknod(tmp, (mode & 0o170000) | (w.mode & 0o7777), major, minor))) {
       const now = x.o.dryRun ? null : x.dest.lstat(rel);
       if (now) this.setAttrs(rel, row, now, w, false);
       if (!basis.quiet) this.itemize(row, ndx, this.attrs.itemizeFlags(row, basis.st ?? (sameType ? st : null), w, ITEM.LOCAL_CHANGE | ITEM.REPORT_CHANGE));
@@ -750,11 +750,11 @@ export class Generator {
    * Creates an entry under a temporary name and renames it over whatever is
    * there (rsync.c atomic_create), so the old entry stays until the new one exists.
    */
-  private atomicCreate(rel: Uint8Array, st: DestStat | null, make: (path: Uint8Array) => void): boolean {
+  private atomicCreate(rel: Uint8Array, st: DestStat | null, forWhat: MakeRoomFor, make: (path: Uint8Array) => void): boolean {
     const x = this.x;
     try {
       if (st && isDir(st.mode)) {
-        if (!this.deleter.removeForReplacement(rel, st, "file")) return false;
+        if (!this.deleter.removeForReplacement(rel, st, forWhat)) return false;
         make(rel);
         return true;
       }
@@ -924,7 +924,7 @@ export class Generator {
     // (Only a regular file's group remembers which basis dir settled it: a dry run's symlink or device leader is just missing.)
     const leaderNow = leaderSt ?? (x.o.dryRun && this.basisDirs && isReg(x.t.mode[leader]!) ? this.basisDirs.dryRunLeader(leaderRel) : null);
     const alt = !st && leaderNow && this.basisDirs ? this.basisDirs.hardLinkMember(row, rel, leaderNow) : null;
-    if (!x.o.dryRun && !this.atomicCreate(rel, st, (tmp) => x.dest.link(leaderRel, tmp))) return;
+    if (!x.o.dryRun && !this.atomicCreate(rel, st, "file", (tmp) => x.dest.link(leaderRel, tmp))) return;
     if (!alt?.quiet) this.itemize(row, ndx, this.attrs.itemizeFlags(row, alt?.st ?? st, w, ITEM.LOCAL_CHANGE | ITEM.XNAME_FOLLOWS), leaderRel);
     this.confirmToSender(ndx, rel);
   }
