@@ -7,7 +7,8 @@
  * row not offered, whose record is not done yet, or whose stat failed other
  * than with ENOENT is stat'ed there as before: the generator never waits for
  * the worker (a second stat costs less than a futex round trip), and errors
- * are reported by the ordinary path.
+ * are reported by the ordinary path. A generator that finds the worker
+ * behind stats the next rows itself while the worker skips them.
  *
  * Why a record made earlier is still what the generator would see:
  * - The generator handles rows in order, and a row is asked for once (the
@@ -41,6 +42,8 @@ import type { ReceivingSide } from "./context.ts";
 /** The most names in one job (a bigger directory is cut into several). */
 const MAX_JOB = 1024;
 const ENOENT = 2;
+/** Rows the generator stats itself when it finds the worker behind, while the worker gets ahead again. */
+const LEAP = 64;
 
 /** Rows from..to-1 (one directory's), their records in slots slot..slot+(to-from)-1. */
 interface Job {
@@ -63,6 +66,8 @@ export class StatPrefetch {
   /** Slots done as last read, and the slot after the last one given. */
   private done = 0;
   private end = 0;
+  /** Rows whose slots are below this are stat'ed by the generator (see take). */
+  private leapTo = 0;
 
   /** Whether stats may be taken ahead in this run (see the module's comment), decided once. */
   static wanted(x: ReceivingSide): boolean {
@@ -185,7 +190,14 @@ export class StatPrefetch {
     const job = jobs[this.head];
     if (!job || job.from > row) return undefined;
     const slot = job.slot + row - job.from;
-    if (slot >= this.done && slot >= (this.done = this.p.done())) return undefined;
+    if (slot < this.leapTo) return undefined;
+    if (slot >= this.done && slot >= (this.done = this.p.done())) {
+      // Caught up with the worker: it jumps ahead while these rows are stat'ed here, instead of both
+      // stat'ing the same rows in step (the records it skips are never read).
+      this.leapTo = slot + LEAP;
+      this.p.skipBelow(this.leapTo);
+      return undefined;
+    }
     const rec = this.p.record(slot);
     if (typeof rec === "number") return rec === ENOENT ? null : undefined;
     return rec;
