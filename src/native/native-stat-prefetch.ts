@@ -9,7 +9,7 @@ import type { NativeLibrary } from "./load.ts";
 import { makedev } from "../fs/fd-ops.ts";
 
 /** Records in the ring: a few thousand entries ahead of the generator is plenty (each 128 bytes). */
-const SLOTS = 8192;
+const SLOTS = 4096;
 /** zig/stat_prefetch.zig Record: f64s per record, and where each field is. */
 const REC = 16;
 const ERRNO = 0;
