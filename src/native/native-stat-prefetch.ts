@@ -28,7 +28,6 @@ const RDEV_MAJOR = 12;
 const RDEV_MINOR = 13;
 const ATIME = 14;
 const TWO_32 = 0x1_0000_0000;
-const EAGAIN = 11;
 
 export function createNativeStatPrefetcher(s: NativeLibrary["symbols"]): StatPrefetcher {
   const ring = new Float64Array(SLOTS * REC);
@@ -66,9 +65,8 @@ export function createNativeStatPrefetcher(s: NativeLibrary["symbols"]): StatPre
       meta[5] = next;
       meta[6] = ringPtr;
       meta[7] = SLOTS;
-      const rc = s.oc_statp_submit(meta);
-      if (rc === -EAGAIN) return -1;
-      if (rc < 0) throw new RangeError(`native stat prefetcher: errno ${-rc}`);
+      // Refused (the queue full, or anything else): the caller stats these rows itself.
+      if (s.oc_statp_submit(meta) < 0) return -1;
       const first = next;
       next += count;
       return first;
