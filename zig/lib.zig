@@ -16,6 +16,7 @@ const scan = @import("scan.zig");
 const file_sums = @import("file_sums.zig");
 const file_writer = @import("file_writer.zig");
 const source_read = @import("source_read.zig");
+const stat_prefetch = @import("stat_prefetch.zig");
 
 const EINVAL: i32 = 22;
 const ENOMEM: i32 = 12;
@@ -38,7 +39,7 @@ fn output(buf: ?[*]u8, len: u64) []u8 {
 
 /// Bumped whenever any signature or meaning below changes.
 export fn oc_abi_version() u32 {
-    return 9;
+    return 10;
 }
 
 /// 0 scalar, 1 sse2, 2 avx2, 3 neon: the vector ISA this library was built for.
@@ -287,6 +288,35 @@ export fn oc_writer_take_failure(out: *[3]f64) u32 {
     return file_writer.takeFailure(out);
 }
 
+/// Queues a job for the stat prefetcher's worker (stat_prefetch.zig): `meta`
+/// is its Meta record (8 f64s: the directory's whole path, its entries' base
+/// names each followed by a NUL, their count, the first slot of their records
+/// and the ring the caller owns and keeps alive). The names are copied.
+/// Returns 0, or -EAGAIN (queue full: offer it again later), -EINVAL, -ENOMEM.
+/// JS thread only.
+export fn oc_statp_submit(meta: *const stat_prefetch.Meta) i32 {
+    if (comptime !stat_prefetch.supported) return -ENOSYS;
+    return stat_prefetch.submit(meta.*);
+}
+
+/// Wakes the stat prefetcher's worker for the jobs given so far (it is otherwise woken once per batch).
+export fn oc_statp_kick() void {
+    if (comptime !stat_prefetch.supported) return;
+    stat_prefetch.kick();
+}
+
+/// How many of the stat prefetcher's slots are done, modulo 2^32 (slots finish in order).
+export fn oc_statp_done() u32 {
+    if (comptime !stat_prefetch.supported) return 0;
+    return @truncate(stat_prefetch.done());
+}
+
+/// Slots below `slot` (the low 32 bits of the caller's slot counter `slot_hi * 2^32 + slot_lo`) are not wanted any more.
+export fn oc_statp_skip_below(slot_lo: u32, slot_hi: u32) void {
+    if (comptime !stat_prefetch.supported) return;
+    stat_prefetch.skipBelow(@as(u64, slot_hi) << 32 | slot_lo);
+}
+
 test {
     _ = caps;
     _ = rolling;
@@ -301,5 +331,6 @@ test {
     _ = file_sums;
     _ = file_writer;
     _ = source_read;
+    _ = stat_prefetch;
     _ = @import("lib_test.zig");
 }

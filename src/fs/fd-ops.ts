@@ -195,7 +195,7 @@ export function closeFd(fd: number, shown: () => string): void {
 }
 
 /** glibc's dev_t encoding, as node's stat gives st_dev. */
-function makedev(major: number, minor: number): bigint {
+export function makedev(major: number, minor: number): bigint {
   // (The usual small numbers in one conversion.)
   if (major < 0x1000 && minor < 0x100) return BigInt((major << 8) | minor);
   const ma = BigInt(major >>> 0);

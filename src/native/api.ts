@@ -245,6 +245,36 @@ export interface Core {
 
   /** Puts received files in place: on a worker thread (native), or at once (the TS twin). See FileWriter. */
   fileWriter: FileWriter;
+
+  /** The generator's destination lstats done ahead on a worker thread (native); the TS twin takes no jobs. See StatPrefetcher. */
+  statPrefetcher: StatPrefetcher;
+}
+
+/**
+ * lstats of destination entries done ahead, directory by directory, by a
+ * worker thread (zig/stat_prefetch.zig). Each name of a job gets a slot
+ * (numbered 0, 1, ... over the process's life, in the order given); slots are
+ * done in order, and a done slot holds its record until the caller lets it go
+ * (skipBelow), after which the ring reuses its memory.
+ */
+export interface StatPrefetcher {
+  /** Records held at once: slots given and not let go never exceed it. 0 for the TS twin (it takes no jobs). */
+  readonly slots: number;
+  /**
+   * Queues the lstat of each of `names` in the directory `dir` (its whole
+   * path; names without a slash): the first name's slot, the others' after
+   * it; or -1 when it is not taken (the ring or the queue is full: offer it
+   * again later).
+   */
+  submit(dir: Uint8Array, names: Uint8Array[]): number;
+  /** Lets the jobs given so far start now (the worker is otherwise woken once per batch). */
+  kick(): void;
+  /** How many slots are done (0..done-1). */
+  done(): number;
+  /** Slots below `slot` are not wanted any more: their memory may be reused, and the worker skips those not done yet. */
+  skipBelow(slot: number): void;
+  /** A done slot's record (not let go): the entry's lstat as fd-ops lstatAt gives it, or the positive errno of its lstat or of its directory's open. */
+  record(slot: number): EntryStat | number;
 }
 
 /** What Core.readSource found: an open descriptor (fd >= 0), or the file read whole (fd -1); its fstat size. */

@@ -11,6 +11,8 @@ import { scanDir as twinScanDir } from "./ts/scan.ts";
 import { readSource as twinReadSource } from "./ts/source-read.ts";
 import { createFileWriter as twinFileWriter } from "./ts/file-writer.ts";
 import { createNativeWriter } from "./native-writer.ts";
+import { createNativeStatPrefetcher } from "./native-stat-prefetch.ts";
+import { createStatPrefetcher as twinStatPrefetcher } from "./ts/stat-prefetch.ts";
 
 const SIMD_NAMES = ["scalar", "sse2", "avx2", "neon"];
 
@@ -204,6 +206,7 @@ export function createNativeCore(lib: NativeLibrary): Core {
     readSource: createSourceReader(s),
     // (The worker is Linux only, as is every caller: jobs need directory descriptors.)
     fileWriter: process.platform === "linux" ? createNativeWriter(s) : twinFileWriter(),
+    statPrefetcher: process.platform === "linux" ? createNativeStatPrefetcher(s) : twinStatPrefetcher(),
 
     rollingChecksum(data) {
       return s.oc_rolling_checksum(bytesOf(data), data.byteLength);

@@ -38,6 +38,11 @@ export const symbols = {
   oc_writer_wait: { args: [u32], returns: none },
   oc_writer_take_failure: { args: [ptr], returns: u32 },
 
+  oc_statp_submit: { args: [ptr], returns: i32 },
+  oc_statp_kick: { args: [], returns: none },
+  oc_statp_done: { args: [], returns: u32 },
+  oc_statp_skip_below: { args: [u32, u32], returns: none },
+
   oc_hash: { args: [u32, ptr, u64, i64, ptr], returns: i32 },
   oc_hash_state_size: { args: [], returns: u32 },
   oc_hash_init: { args: [ptr, u32, i64], returns: i32 },

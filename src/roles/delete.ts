@@ -27,7 +27,15 @@ const DEL = {
   DIR_IS_EMPTY: 1 << 2,
   FOR_FILE: 1 << 3,
   FOR_DIR: 1 << 4,
+  FOR_SYMLINK: 1 << 5,
+  FOR_DEVICE: 1 << 6,
+  FOR_SPECIAL: 1 << 7,
 } as const;
+
+/** What a removed entry makes room for (delete.c get_del_for_flag), as its DEL_FOR_* flag and the error message names it. */
+export type MakeRoomFor = "file" | "dir" | "symlink" | "device" | "special";
+const FOR_FLAG: Record<MakeRoomFor, number> = { file: DEL.FOR_FILE, dir: DEL.FOR_DIR, symlink: DEL.FOR_SYMLINK, device: DEL.FOR_DEVICE, special: DEL.FOR_SPECIAL };
+const FOR_TEXT: Record<MakeRoomFor, string> = { file: "regular file", dir: "directory", symlink: "symlink", device: "device file", special: "special file" };
 
 export class Deleter {
   private warnedIoError = false;
@@ -169,11 +177,11 @@ export class Deleter {
    * reported as a deletion, but a directory's contents are, and a non-empty
    * directory goes only with --delete or --force.
    */
-  removeForReplacement(rel: Uint8Array, st: DestStat, forWhat: "file" | "dir"): boolean {
+  removeForReplacement(rel: Uint8Array, st: DestStat, forWhat: MakeRoomFor): boolean {
     const x = this.x;
     if (x.o.dryRun) return true;
     const recurse = x.o.deleteMode !== "none" || x.o.force;
-    const flags = (recurse ? DEL.RECURSE : 0) | (forWhat === "dir" ? DEL.FOR_DIR : DEL.FOR_FILE);
+    const flags = (recurse ? DEL.RECURSE : 0) | FOR_FLAG[forWhat];
     this.debugDel(2, deleteItemLine(rel, st, flags));
     if (isDir(st.mode)) {
       this.debugDel(3, `delete_dir_contents(${display(rel)}) flags=${flags}`);
@@ -182,7 +190,7 @@ export class Deleter {
       if (entries.length > 0 && !recurse) {
         this.poppedFilters();
         x.report.info(`cannot delete non-empty directory: ${display(rel)}`);
-        x.report.error(`could not make way for new ${forWhat === "dir" ? "directory" : "regular file"}: ${display(rel)}`, true);
+        x.report.error(`could not make way for new ${FOR_TEXT[forWhat]}: ${display(rel)}`, true);
         x.hadTransferError = true;
         return false;
       }
@@ -371,7 +379,7 @@ export class Deleter {
 }
 
 /** delete_dir_contents: its entries go without recursing or making room, their directory already emptied. */
-const contentsFlags = (flags: number) => (flags & ~(DEL.RECURSE | DEL.FOR_FILE | DEL.FOR_DIR)) | DEL.DIR_IS_EMPTY;
+const contentsFlags = (flags: number) => (flags & ~(DEL.RECURSE | DEL.FOR_FILE | DEL.FOR_DIR | DEL.FOR_SYMLINK | DEL.FOR_DEVICE | DEL.FOR_SPECIAL)) | DEL.DIR_IS_EMPTY;
 
 const deleteItemLine = (rel: Uint8Array, st: DestStat, flags: number) => `delete_item(${display(rel)}) mode=${st.mode.toString(8)} flags=${flags}`;
 

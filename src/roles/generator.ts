@@ -21,7 +21,7 @@ import type { DestStat } from "../fs/dest-fs.ts";
 import { openedDeviceLength } from "../fs/device-content.ts";
 import { AttrRules, ITEM, SIGNIFICANT_ITEM_FLAGS, type Wanted } from "./attrs.ts";
 import type { ReceivingSide } from "./context.ts";
-import { Deleter } from "./delete.ts";
+import { Deleter, type MakeRoomFor } from "./delete.ts";
 import { BACKUP, Backups } from "./backup.ts";
 import { BasisDirs } from "./basis-dirs.ts";
 import { isUnsafeSymlink, sanitizeLinkTarget } from "./symlink-safety.ts";
@@ -30,6 +30,7 @@ import { FNAMECMP_BACKUP, FNAMECMP_FUZZY, FNAMECMP_PARTIAL_DIR, partialPathFor, 
 import { FuzzyBasis, fuzzyDirs } from "./fuzzy-basis.ts";
 import { HardLinkGroups } from "./hard-links.ts";
 import { FileSumPrefetch } from "./file-sum-prefetch.ts";
+import { StatPrefetch } from "./stat-prefetch.ts";
 import { xattrRequestFollows } from "../flist/xattrs.ts";
 import { debugLine, shownName } from "../output/debug-line.ts";
 import * as fs from "node:fs";
@@ -294,6 +295,8 @@ export class Generator {
   private async generateList(list: FileList): Promise<void> {
     const x = this.x;
     const t = x.t;
+    // (Before this list's own directory is handled below: that second look at it is stat'ed afresh.)
+    this.prefetchStats(list);
     if (x.lists.incRecurse && list.parentDir >= 0) {
       const dirRow = x.lists.dirList[list.parentDir]!;
       this.entry(dirRow, list.ndxStart - 1, true, list);
@@ -306,6 +309,7 @@ export class Generator {
       if (t.flags[row]! & F.INACTIVE) continue;
       if (x.o.hardLinks) this.noteHardLinkLists();
       if (this.sumPrefetch && n % 64 === 0) this.sumPrefetch.topUp();
+      if (this.statPrefetch && n % 64 === 63) this.statPrefetch.topUp(row);
       this.entry(row, row, false, list);
       this.handleRedo();
       if (++n % YIELD_EVERY === 0) {
@@ -326,6 +330,14 @@ export class Generator {
       this.sumPrefetch = x.o.checksum && !x.soloName && !x.dest.openNoatime && alg !== null && core.caps.kind === "native" ? new FileSumPrefetch(x, alg) : null;
     }
     this.sumPrefetch?.topUp();
+  }
+
+  /** The destination's stats taken ahead by the native core's worker (null where that is not safe: see StatPrefetch). */
+  private statPrefetch: StatPrefetch | null | undefined;
+
+  private prefetchStats(list: FileList): void {
+    if (this.statPrefetch === undefined) this.statPrefetch = StatPrefetch.wanted(this.x) ? new StatPrefetch(this.x) : null;
+    this.statPrefetch?.startList(list);
   }
 
   /** recv_generator for one entry. `slot` marks a directory handled as the parent of its own list. */
@@ -420,7 +432,11 @@ export class Generator {
     // Through the directory's descriptor (no walk from the root); a top-level absolute -R name keeps its slash in the base name.
     if (x.dest.fdOps && !x.soloName && rel.length > 0) {
       const base = x.t.baseName(row);
-      if (base[0] !== 0x2f) return x.dest.lstatIn(x.t.dirId[row]!, x.t.dirName(row), base);
+      if (base[0] !== 0x2f) {
+        const early = this.statPrefetch?.take(row);
+        if (early !== undefined) return early;
+        return x.dest.lstatIn(x.t.dirId[row]!, x.t.dirName(row), base);
+      }
     }
     return x.dest.lstat(rel);
   }
@@ -661,7 +677,7 @@ export class Generator {
       if (!basis.quiet) this.itemize(row, ndx, this.attrs.itemizeFlags(row, old, w, ITEM.LOCAL_CHANGE | ITEM.REPORT_CHANGE));
       return true;
     }
-    if (!this.atomicCreate(rel, st, (tmp) => x.dest.symlink(stored, tmp))) return false;
+    if (!this.atomicCreate(rel, st, "symlink", (tmp) => x.dest.symlink(stored, tmp))) return false;
     const now = x.dest.lstat(rel);
     const ok = now ? this.setAttrs(rel, row, now, w, false) : true;
     if (!basis.quiet) this.itemize(row, ndx, this.attrs.itemizeFlags(row, old, w, ITEM.LOCAL_CHANGE | ITEM.REPORT_CHANGE, !ok));
@@ -703,7 +719,7 @@ export class Generator {
     const basis = this.basisForMissing(row, ndx, rel, st, w);
     if (basis === "done") return this.linkedFromBasis();
     if (this.genrDebug) debugLine(`mknod(${shownName(rel)}, 0${mode.toString(8)}, [${major},${minor}])`);
-    if (x.o.dryRun || this.atomicCreate(rel, st, (tmp) => x.dest.mknod(tmp, (mode & 0o170000) | (w.mode & 0o7777), major, minor))) {
+    if (x.o.dryRun || this.atomicCreate(rel, st, device ? "device" : "special", (tmp) => x.dest.mknod(tmp, (mode & 0o170000) | (w.mode & 0o7777), major, minor))) {
       const now = x.o.dryRun ? null : x.dest.lstat(rel);
       if (now) this.setAttrs(rel, row, now, w, false);
       if (!basis.quiet) this.itemize(row, ndx, this.attrs.itemizeFlags(row, basis.st ?? (sameType ? st : null), w, ITEM.LOCAL_CHANGE | ITEM.REPORT_CHANGE));
@@ -745,11 +761,11 @@ export class Generator {
    * Creates an entry under a temporary name and renames it over whatever is
    * there (rsync.c atomic_create), so the old entry stays until the new one exists.
    */
-  private atomicCreate(rel: Uint8Array, st: DestStat | null, make: (path: Uint8Array) => void): boolean {
+  private atomicCreate(rel: Uint8Array, st: DestStat | null, forWhat: MakeRoomFor, make: (path: Uint8Array) => void): boolean {
     const x = this.x;
     try {
       if (st && isDir(st.mode)) {
-        if (!this.deleter.removeForReplacement(rel, st, "file")) return false;
+        if (!this.deleter.removeForReplacement(rel, st, forWhat)) return false;
         make(rel);
         return true;
       }
@@ -919,7 +935,7 @@ export class Generator {
     // (Only a regular file's group remembers which basis dir settled it: a dry run's symlink or device leader is just missing.)
     const leaderNow = leaderSt ?? (x.o.dryRun && this.basisDirs && isReg(x.t.mode[leader]!) ? this.basisDirs.dryRunLeader(leaderRel) : null);
     const alt = !st && leaderNow && this.basisDirs ? this.basisDirs.hardLinkMember(row, rel, leaderNow) : null;
-    if (!x.o.dryRun && !this.atomicCreate(rel, st, (tmp) => x.dest.link(leaderRel, tmp))) return;
+    if (!x.o.dryRun && !this.atomicCreate(rel, st, "file", (tmp) => x.dest.link(leaderRel, tmp))) return;
     if (!alt?.quiet) this.itemize(row, ndx, this.attrs.itemizeFlags(row, alt?.st ?? st, w, ITEM.LOCAL_CHANGE | ITEM.XNAME_FOLLOWS), leaderRel);
     this.confirmToSender(ndx, rel);
   }

@@ -12,6 +12,7 @@ import { endFileSums, fileSum, prefetchFileSums } from "./file-sums.ts";
 import { endScans, prefetchDirs, scanDir } from "./scan.ts";
 import { createFileWriter } from "./file-writer.ts";
 import { readSource } from "./source-read.ts";
+import { createStatPrefetcher } from "./stat-prefetch.ts";
 
 // Plain functions, no `this`: callers may spread the object (see ../index.ts).
 export const tsCore: Core = {
@@ -32,4 +33,5 @@ export const tsCore: Core = {
   endFileSums,
   readSource,
   fileWriter: createFileWriter(),
+  statPrefetcher: createStatPrefetcher(),
 };
