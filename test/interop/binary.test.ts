@@ -23,8 +23,11 @@ beforeAll(() => {
 
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+/** The artifact loads its core whatever the suite runs with (CI also runs it with OC_RSYNC_NATIVE=0). */
+const NATIVE_ON = { OC_RSYNC_NATIVE: "1" };
+
 test("copied alone into an empty directory, --version reports the native core loaded", async () => {
-  const r = await run([bin, "--version"], { cwd: dir });
+  const r = await run([bin, "--version"], { cwd: dir, env: NATIVE_ON });
   expect(r.code).toBe(0);
   expect(r.stdout).toMatch(/^oc-rsync {2}version \d+\.\d+\.\d+ {2}protocol version 32$/m);
   expect(r.stdout).toMatch(/^native core: loaded \(simd (sse2|avx2|neon), io_uring (yes|no)\)$/m);
@@ -32,7 +35,7 @@ test("copied alone into an empty directory, --version reports the native core lo
 
 test("with $TMPDIR missing it falls back to a copy in the cache directory", async () => {
   const cache = join(dir, "cache");
-  const r = await run([bin, "--version"], { cwd: dir, env: { TMPDIR: join(dir, "does-not-exist"), XDG_CACHE_HOME: cache } });
+  const r = await run([bin, "--version"], { cwd: dir, env: { ...NATIVE_ON, TMPDIR: join(dir, "does-not-exist"), XDG_CACHE_HOME: cache } });
   expect(r.code).toBe(0);
   expect(r.stdout).toMatch(/^native core: loaded/m);
   expect(fs.readdirSync(join(cache, "oc-rsync")).some((f) => /^liboc-[0-9a-f]{16}\.so$/.test(f))).toBe(true);

@@ -11,6 +11,7 @@ import { matchBlocks } from "../../src/delta/matcher.ts";
 import { chooseSumHead } from "../../src/delta/sum-head.ts";
 import { type Core, core, HashAlg, type MatchParams, SeedOrder, tsCore } from "../../src/native/index.ts";
 import type { SessionSums } from "../../src/protocol/checksum-choice.ts";
+import { expectedCoreKind } from "../helpers/native.ts";
 import { applyEdits } from "../helpers/edits.ts";
 import { collidingBlock, collidingBlocks } from "../helpers/collisions.ts";
 import { firstDifference } from "../helpers/first-difference.ts";
@@ -87,7 +88,7 @@ test("long literal runs are flushed early in pieces, as upstream sends them", ()
 });
 
 test("the native matcher and its TypeScript twin give the same ops", () => {
-  expect(core.caps.kind).toBe("native");
+  expect(core.caps.kind).toBe(expectedCoreKind);
   fc.assert(
     fc.property(bytes(6000), fc.array(edit, { maxLength: 6 }), fc.constantFrom(16, 100, 700), fc.boolean(), fc.constantFrom(HashAlg.MD5, HashAlg.MD4, HashAlg.XXH3_64), (basis, edits, blockLength, inplace, alg) => {
       const data = applyEdits(basis, edits);

@@ -10,6 +10,7 @@ import { closeSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, wri
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HashAlg, SeedOrder, core, tsCore, type DirScan } from "../../src/native/index.ts";
+import { expectedCoreKind } from "../helpers/native.ts";
 import { noise } from "../helpers/noise.ts";
 
 const ALGS = [HashAlg.MD4, HashAlg.MD4_BUSTED, HashAlg.MD5, HashAlg.XXH64, HashAlg.XXH3_64, HashAlg.XXH3_128];
@@ -21,7 +22,7 @@ const LENGTHS = [0, 1, 2, 3, 4, 8, 9, 15, 16, 17, 31, 32, 33, 55, 56, 63, 64, 65
 const data = noise;
 
 test("the native core is loaded unless disabled (otherwise these tests compare the twin with itself)", () => {
-  expect(core.caps.kind).toBe(process.env.OC_RSYNC_NATIVE === "0" ? "typescript" : "native");
+  expect(core.caps.kind).toBe(expectedCoreKind);
 });
 
 describe("rolling checksum", () => {
