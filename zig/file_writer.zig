@@ -24,6 +24,8 @@
 const std = @import("std");
 const builtin = @import("builtin");
 const linux = std.os.linux;
+const job_ring = @import("job_ring.zig");
+const bytesAt = job_ring.bytesAt;
 
 pub const supported = builtin.os.tag == .linux;
 
@@ -78,49 +80,32 @@ const Job = struct {
 
 const Failure = struct { seq: u64, errno: i32, step: Step };
 
-/// Jobs given and not yet taken by the worker: a ring of one producer (the JS
-/// thread) and one consumer (the worker), with no lock on either side. The JS
-/// side never has more than `capacity - 1` jobs outstanding (PutQueue waits).
+/// Jobs given and not yet taken by the worker (job_ring.zig). The JS side
+/// never has more than `capacity - 1` jobs outstanding (PutQueue waits).
 const capacity = 8192;
 
-/// A sleeping worker is woken once this many jobs wait, or by kick() (the JS
-/// side kicks before it goes idle) or wait(). Waking it for every job cost
-/// several futex calls per job: most of a no-change resync's system time.
+/// A sleeping worker is woken once this many jobs wait, or by kick() or wait().
 const wake_batch = 64;
 
 const Futex = std.Thread.Futex;
 const no_wait = std.math.maxInt(u64);
 
 const Queue = struct {
-    ring: [capacity]*Job = undefined,
-    /// Next slot the JS thread fills / the worker takes (free-running counters).
-    tail: std.atomic.Value(u64) = .init(0),
-    head: std.atomic.Value(u64) = .init(0),
+    jobs: job_ring.JobRing(Job, capacity, wake_batch) = .{},
     /// The last job done (jobs finish in order).
     completed: std.atomic.Value(u64) = .init(0),
-    /// The worker sleeps on `work_word` only after setting `sleeping` and looking at `tail` again;
-    /// the JS thread sleeps on `done_word` only after setting `wait_for` (the job it waits for)
-    /// and looking at `completed` again. Whoever sees the other asleep bumps the word and wakes
-    /// it (no lost wake-up); the JS thread is woken once, by the job it waits for.
-    sleeping: std.atomic.Value(bool) = .init(false),
+    /// The JS thread sleeps on `done_word` only after setting `wait_for` (the job it waits for) and
+    /// looking at `completed` again; the worker, seeing that job done, bumps the word and wakes it.
     wait_for: std.atomic.Value(u64) = .init(no_wait),
-    work_word: std.atomic.Value(u32) = .init(0),
     done_word: std.atomic.Value(u32) = .init(0),
     /// Guards `failures` only; the count lets the JS thread skip the lock.
     mutex: std.Thread.Mutex = .{},
     failures: std.ArrayListUnmanaged(Failure) = .{},
     failure_count: std.atomic.Value(u32) = .init(0),
     submitted: u64 = 0,
-    started: bool = false,
 };
 
 var q: Queue = .{};
-
-fn bytesAt(address: f64, len: f64) []const u8 {
-    if (len == 0) return &.{};
-    const p: [*]const u8 = @ptrFromInt(@as(usize, @intFromFloat(address)));
-    return p[0..@intFromFloat(len)];
-}
 
 /// Queues the job `meta` describes; returns its sequence number (1, 2, ...) or -errno.
 pub fn submit(meta: Meta) i64 {
@@ -137,21 +122,13 @@ pub fn submit(meta: Meta) i64 {
         .final = gpa.dupeZ(u8, final) catch return fail(job, job.name, null),
         .iov = gpa.dupe(std.posix.iovec_const, iov) catch return fail(job, job.name, job.final),
     };
-    if (!q.started) {
-        const t = std.Thread.spawn(.{ .stack_size = worker_stack }, work, .{}) catch {
-            freeJob(job);
-            return -11;
-        };
-        t.detach();
-        q.started = true;
-    }
-    // Once published the job is the worker's (it frees it when done): nothing of it is read after the store.
+    // Once pushed the job is the worker's (it frees it when done): nothing of it is read after.
     const seq = job.seq;
-    const tail = q.tail.load(.monotonic);
-    q.ring[@intCast(tail % capacity)] = job;
+    if (!q.jobs.push(job, work, worker_stack)) {
+        freeJob(job);
+        return -11;
+    }
     q.submitted += 1;
-    q.tail.store(tail + 1, .seq_cst);
-    if (tail + 1 - q.head.load(.monotonic) >= wake_batch) wakeWorker();
     return @intCast(seq);
 }
 
@@ -176,13 +153,7 @@ pub fn completed() u64 {
 
 /// Wakes the worker if it sleeps with jobs waiting (the JS side calls it before it goes idle).
 pub fn kick() void {
-    if (q.tail.load(.monotonic) != q.head.load(.monotonic)) wakeWorker();
-}
-
-fn wakeWorker() void {
-    if (!q.sleeping.load(.seq_cst)) return;
-    _ = q.work_word.fetchAdd(1, .release);
-    Futex.wake(&q.work_word, 1);
+    q.jobs.kick();
 }
 
 /// Blocks until job `seq` (and every one before it) is done.
@@ -212,17 +183,7 @@ pub fn takeFailure(out: *[3]f64) u32 {
 
 fn work() void {
     while (true) {
-        const head = q.head.load(.monotonic);
-        while (q.tail.load(.acquire) == head) {
-            const word = q.work_word.load(.acquire);
-            q.sleeping.store(true, .seq_cst);
-            if (q.tail.load(.seq_cst) != head) break;
-            Futex.wait(&q.work_word, word);
-        }
-        q.sleeping.store(false, .seq_cst);
-        const job = q.ring[@intCast(head % capacity)];
-        q.head.store(head + 1, .release);
-
+        const job = q.jobs.take();
         const result = run(job);
 
         if (result.step != .none) {

@@ -332,5 +332,6 @@ test {
     _ = file_writer;
     _ = source_read;
     _ = stat_prefetch;
+    _ = @import("job_ring.zig");
     _ = @import("lib_test.zig");
 }

@@ -21,6 +21,8 @@
 const std = @import("std");
 const builtin = @import("builtin");
 const linux = std.os.linux;
+const job_ring = @import("job_ring.zig");
+const bytesAt = job_ring.bytesAt;
 
 pub const supported = builtin.os.tag == .linux;
 
@@ -79,30 +81,15 @@ const capacity = 1024;
 /// A sleeping worker is woken once this many jobs wait (or by kick).
 const wake_batch = 8;
 
-const Futex = std.Thread.Futex;
-
 const Queue = struct {
-    ring: [capacity]*Job = undefined,
-    tail: std.atomic.Value(u64) = .init(0),
-    head: std.atomic.Value(u64) = .init(0),
+    jobs: job_ring.JobRing(Job, capacity, wake_batch) = .{},
     /// Slots whose records are written (in order: slots 0..done-1).
     done: std.atomic.Value(u64) = .init(0),
     /// Slots below this are not wanted any more (the generator is past them).
     skip_below: std.atomic.Value(u64) = .init(0),
-    /// The worker sleeps on `work_word` only after setting `sleeping` and looking at `tail` again
-    /// (whoever sees it asleep bumps the word and wakes it: no lost wake-up).
-    sleeping: std.atomic.Value(bool) = .init(false),
-    work_word: std.atomic.Value(u32) = .init(0),
-    started: bool = false,
 };
 
 var q: Queue = .{};
-
-fn bytesAt(address: f64, len: f64) []const u8 {
-    if (len == 0) return &.{};
-    const p: [*]const u8 = @ptrFromInt(@as(usize, @intFromFloat(address)));
-    return p[0..@intFromFloat(len)];
-}
 
 /// Queues the job `meta` describes (its names are copied): 0, or -errno
 /// (-EAGAIN when the queue is full, -EINVAL for a malformed job).
@@ -113,8 +100,7 @@ pub fn submit(meta: Meta) i32 {
     if (ring_slots == 0 or count > ring_slots or meta.ring_ptr == 0) return -22;
     const names = bytesAt(meta.names_ptr, meta.names_len);
     if (std.mem.count(u8, names, "\x00") != count or names[names.len - 1] != 0) return -22;
-    const tail = q.tail.load(.monotonic);
-    if (tail - q.head.load(.acquire) >= capacity - 1) return -11;
+    if (q.jobs.full()) return -11;
     const job = gpa.create(Job) catch return -12;
     const dir = gpa.dupeZ(u8, bytesAt(meta.dir_ptr, meta.dir_len)) catch {
         gpa.destroy(job);
@@ -133,17 +119,10 @@ pub fn submit(meta: Meta) i32 {
         .ring = @ptrFromInt(@as(usize, @intFromFloat(meta.ring_ptr))),
         .ring_slots = ring_slots,
     };
-    if (!q.started) {
-        const t = std.Thread.spawn(.{ .stack_size = worker_stack }, work, .{}) catch {
-            freeJob(job);
-            return -11;
-        };
-        t.detach();
-        q.started = true;
+    if (!q.jobs.push(job, work, worker_stack)) {
+        freeJob(job);
+        return -11;
     }
-    q.ring[@intCast(tail % capacity)] = job;
-    q.tail.store(tail + 1, .seq_cst);
-    if (tail + 1 - q.head.load(.monotonic) >= wake_batch) wakeWorker();
     return 0;
 }
 
@@ -155,13 +134,7 @@ fn freeJob(job: *Job) void {
 
 /// Wakes the worker if it sleeps with jobs waiting (the JS side calls it after a batch of submits).
 pub fn kick() void {
-    if (q.tail.load(.monotonic) != q.head.load(.monotonic)) wakeWorker();
-}
-
-fn wakeWorker() void {
-    if (!q.sleeping.load(.seq_cst)) return;
-    _ = q.work_word.fetchAdd(1, .release);
-    Futex.wake(&q.work_word, 1);
+    q.jobs.kick();
 }
 
 /// How many slots are done (their records written, in order).
@@ -176,16 +149,7 @@ pub fn skipBelow(slot: u64) void {
 
 fn work() void {
     while (true) {
-        const head = q.head.load(.monotonic);
-        while (q.tail.load(.acquire) == head) {
-            const word = q.work_word.load(.acquire);
-            q.sleeping.store(true, .seq_cst);
-            if (q.tail.load(.seq_cst) != head) break;
-            Futex.wait(&q.work_word, word);
-        }
-        q.sleeping.store(false, .seq_cst);
-        const job = q.ring[@intCast(head % capacity)];
-        q.head.store(head + 1, .release);
+        const job = q.jobs.take();
         run(job);
         freeJob(job);
     }
