@@ -25,6 +25,7 @@ const std = @import("std");
 const builtin = @import("builtin");
 const linux = std.os.linux;
 const job_ring = @import("job_ring.zig");
+const syscallErrno = @import("raw_errno.zig").of;
 const bytesAt = job_ring.bytesAt;
 
 pub const supported = builtin.os.tag == .linux;
@@ -202,13 +203,6 @@ fn work() void {
 }
 
 const Result = struct { step: Step = .none, errno: i32 = 0 };
-
-/// The errno of a raw syscall's result (std.posix.errno reads libc's errno
-/// variable instead, as this library links libc).
-fn syscallErrno(rc: usize) linux.E {
-    const signed: isize = @bitCast(rc);
-    return if (signed > -4096 and signed < 0) @enumFromInt(-signed) else .SUCCESS;
-}
 
 fn failed(step: Step, rc: usize) ?Result {
     const e = syscallErrno(rc);

@@ -333,5 +333,6 @@ test {
     _ = source_read;
     _ = stat_prefetch;
     _ = @import("job_ring.zig");
+    _ = @import("raw_errno.zig");
     _ = @import("lib_test.zig");
 }

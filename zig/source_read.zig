@@ -10,6 +10,7 @@
 const std = @import("std");
 const builtin = @import("builtin");
 const linux = std.os.linux;
+const raw_errno = @import("raw_errno.zig");
 
 pub const supported = builtin.os.tag == .linux;
 
@@ -25,10 +26,9 @@ pub const Result = struct {
     read: u64,
 };
 
-/// Raw syscalls report errors in their result (std.posix.errno would read libc's errno, as we link libc).
+/// Raw syscalls report errors in their result (raw_errno.zig).
 fn errnoOf(rc: usize) u16 {
-    const signed: isize = @bitCast(rc);
-    return if (signed > -4096 and signed < 0) @intCast(-signed) else 0;
+    return @intFromEnum(raw_errno.of(rc));
 }
 
 /// Opens `path` (no NUL in it, shorter than path_max) with `flags` (O_CLOEXEC added); see the file comment.

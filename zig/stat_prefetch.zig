@@ -22,6 +22,7 @@ const std = @import("std");
 const builtin = @import("builtin");
 const linux = std.os.linux;
 const job_ring = @import("job_ring.zig");
+const syscallErrno = @import("raw_errno.zig").of;
 const bytesAt = job_ring.bytesAt;
 
 pub const supported = builtin.os.tag == .linux;
@@ -153,13 +154,6 @@ fn work() void {
         run(job);
         freeJob(job);
     }
-}
-
-/// The errno of a raw syscall's result (std.posix.errno reads libc's errno
-/// variable instead, as this library links libc).
-fn syscallErrno(rc: usize) linux.E {
-    const signed: isize = @bitCast(rc);
-    return if (signed > -4096 and signed < 0) @enumFromInt(-signed) else .SUCCESS;
 }
 
 const AT_FDCWD: i32 = -100;
