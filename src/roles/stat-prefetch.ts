@@ -8,7 +8,9 @@
  * than with ENOENT is stat'ed there as before: the generator never waits for
  * the worker (a second stat costs less than a futex round trip), and errors
  * are reported by the ordinary path. A generator that finds the worker
- * behind stats the next rows itself while the worker skips them.
+ * behind stats the next rows itself while the worker skips them. In an
+ * initial transfer no row is asked for (all are inside directories the
+ * generator made): offering stops after a few thousand rows.
  *
  * Why a record made earlier is still what the generator would see:
  * - The generator handles rows in order, and a row is asked for once (the
@@ -44,6 +46,15 @@ const MAX_JOB = 1024;
 const ENOENT = 2;
 /** Rows the generator stats itself when it finds the worker behind, while the worker gets ahead again. */
 const LEAP = 64;
+/**
+ * After this many rows offered, offering stops for good if the generator asked for fewer than a quarter
+ * of them: it answers rows inside directories it created without a stat (an initial transfer), so the
+ * worker's stats and the records' memory would be spent for nothing.
+ */
+const JUDGE_AFTER = 8192;
+
+/** Whether offering should stop, `asked` of the `offered` rows having been asked for (see JUDGE_AFTER). */
+export const offersWasted = (offered: number, asked: number): boolean => offered >= JUDGE_AFTER && asked < offered / 4;
 
 /** Rows from..to-1 (one directory's), their records in slots slot..slot+(to-from)-1. */
 interface Job {
@@ -68,6 +79,10 @@ export class StatPrefetch {
   private end = 0;
   /** Rows whose slots are below this are stat'ed by the generator (see take). */
   private leapTo = 0;
+  /** Rows offered, rows the generator asked for, and whether offering has stopped (see JUDGE_AFTER). */
+  private offered = 0;
+  private asked = 0;
+  private stopped = false;
 
   /** Whether stats may be taken ahead in this run (see the module's comment), decided once. */
   static wanted(x: ReceivingSide): boolean {
@@ -108,6 +123,11 @@ export class StatPrefetch {
 
   /** The generator is at `row`: lets go of the records before it and offers more rows, as far as the ring has room. */
   topUp(row: number): void {
+    if (this.stopped) return;
+    if (offersWasted(this.offered, this.asked)) {
+      this.stopped = true;
+      return;
+    }
     const lowest = this.release(row);
     let room = this.p.slots - (this.end - lowest);
     const x = this.x;
@@ -144,6 +164,7 @@ export class StatPrefetch {
         break;
       }
       this.jobs.push({ from, to: r, slot });
+      this.offered += names.length;
       this.end = slot + names.length;
       room -= names.length;
       given = true;
@@ -185,6 +206,7 @@ export class StatPrefetch {
   take(row: number): DestStat | null | undefined {
     if (row < this.floor || row <= this.lastAsked) return undefined;
     this.lastAsked = row;
+    this.asked++;
     const jobs = this.jobs;
     while (this.head < jobs.length && jobs[this.head]!.to <= row) this.head++;
     const job = jobs[this.head];
