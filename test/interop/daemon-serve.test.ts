@@ -96,6 +96,17 @@ function masked(text: string, kind: "ours" | "upstream"): string {
     .replace(/\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d/g, "DATE");
 }
 
+/**
+ * What the hooks module's post-xfer command recorded, once it says `expected` (or after 2 s): the
+ * command runs once the session is over, which may be after the client has gone, in either daemon.
+ */
+async function postXferRecord(kind: string, expected: string): Promise<string> {
+  const post = join(work, kind, "post.out");
+  const read = () => (fs.existsSync(post) ? fs.readFileSync(post, "utf8") : "(none)");
+  for (let i = 0; i < 100 && read() !== expected; i++) await Bun.sleep(20);
+  return read();
+}
+
 /** Runs upstream's client against each daemon; `args` may use {url:MODULE/PATH} and {dest}. */
 /**
  * `endsInReset`: upstream's daemon exits right after refusing, with the
@@ -260,16 +271,11 @@ describe("upstream's client sees our daemon as upstream's", () => {
     await both(["-a", "{url:hooks/dir/}", "{dest}/"]);
     for (const kind of ["ours", "upstream"]) {
       expect(fs.readFileSync(join(work, kind, "pre.out"), "utf8")).toBe("hooks|hooks/dir/|rsyncd|--server|127.0.0.1|\n");
-      expect(fs.readFileSync(join(work, kind, "post.out"), "utf8")).toBe("hooks|0|0\n");
+      expect(await postXferRecord(kind, "hooks|0|0\n")).toBe("hooks|0|0\n");
     }
     const r = await both(["-a", "{url:hooks/forbidden}", "{dest}/"], { endsInReset: true });
     expect(r.ours.stderr).toContain("not today");
-    // The post-xfer command runs once the session is over, which may be after the client has gone.
-    for (const kind of ["ours", "upstream"]) {
-      const post = join(work, kind, "post.out");
-      for (let i = 0; i < 100 && fs.readFileSync(post, "utf8") !== "hooks|4|1024\n"; i++) await Bun.sleep(20);
-      expect(fs.readFileSync(post, "utf8")).toBe("hooks|4|1024\n");
-    }
+    for (const kind of ["ours", "upstream"]) expect(await postXferRecord(kind, "hooks|4|1024\n")).toBe("hooks|4|1024\n");
   });
 
   test("a chroot-less module is never left through a symlink: pull and -R pull refused, push refused", async () => {
