@@ -15,6 +15,7 @@ import type { IdMapper } from "./id-map.ts";
 import { tweakMode } from "./chmod.ts";
 import { fchmodFd, fchownFd, fstatFd, futimesFd } from "../fs/fd-ops.ts";
 import { WRITE_ATTR } from "../native/api.ts";
+import { sameTime } from "./same-time.ts";
 
 export const ITEM = {
   REPORT_ATIME: 1 << 0,
@@ -43,12 +44,6 @@ export const ITEM = {
 export const SIGNIFICANT_ITEM_FLAGS = ~(ITEM.BASIS_TYPE_FOLLOWS | ITEM.XNAME_FOLLOWS | ITEM.LOCAL_CHANGE) & 0xffff;
 const CHMOD_BITS = 0o7777;
 
-/** util1.c same_time: whole seconds unless --modify-window asks otherwise. */
-export function sameTime(modifyWindow: number, sec1: number, nsec1: number, sec2: number, nsec2: number): boolean {
-  if (modifyWindow === 0) return sec1 === sec2;
-  if (modifyWindow < 0) return sec1 === sec2 && nsec1 === nsec2;
-  return Math.abs(sec2 - sec1) <= modifyWindow;
-}
 
 /** The entry's attributes as they will be applied here (ids mapped to ours, mode adjusted without -p). */
 export interface Wanted {

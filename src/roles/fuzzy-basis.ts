@@ -15,7 +15,7 @@ import type { Options } from "../cli/options.ts";
 import { RERR, RsyncError } from "../errors.ts";
 import { isDir, isReg } from "../flist/table.ts";
 import type { DestFs } from "../fs/dest-fs.ts";
-import { sameTime } from "./attrs.ts";
+import { sameTime } from "./same-time.ts";
 import { FNAMECMP_FUZZY } from "./partial-dir.ts";
 import { debugLine, shownName } from "../output/debug-line.ts";
 import { dirlistDump, type ListedEntry } from "../flist/flist-dump.ts";

@@ -8,6 +8,7 @@
 import { WRITE_ATTR, type DirTimesJob, type FileJob, type FileWriter, type WriteFailure, type WriteStep } from "../api.ts";
 import { closeFd, createAt, fchmodFd, fchownFd, fstatFd, futimesFd, lstatAt, renameAt, unlinkAt, writeAllFd } from "../../fs/fd-ops.ts";
 import { setTimes } from "../../fs/libc.ts";
+import { sameTime } from "../../roles/same-time.ts";
 
 /** A failed step: its errno (positive), as the native writer records it. */
 class StepFailed extends Error {
@@ -89,10 +90,7 @@ function touchDir(job: DirTimesJob): void {
   }
   // Gone, or not a directory any more: nothing to touch (as the native writer decides).
   if (!st || (st.mode & 0o170000) !== 0o040000) return;
-  // util1.c same_time's rule (roles/attrs.ts sameTime), kept here as the native writer has it: the twin stands alone.
-  const same =
-    job.window < 0 ? st.mtime === job.mtime && st.nsec === job.nsec : job.window === 0 ? st.mtime === job.mtime : Math.abs(st.mtime - job.mtime) <= job.window;
-  if (!same) step("utimes_dir", () => setTimes(job.path, job.mtime, job.nsec, false));
+  if (!sameTime(job.window, job.mtime, job.nsec, st.mtime, st.nsec)) step("utimes_dir", () => setTimes(job.path, job.mtime, job.nsec, false));
 }
 
 export function createFileWriter(): FileWriter {
