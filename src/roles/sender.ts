@@ -497,19 +497,17 @@ type Source = { fd: number; length: number; data?: Uint8Array };
  * one to find its end). A file sent whole that fits `into` is read at once.
  */
 function openSource(x: SendingSide, row: number, into: Uint8Array | null): Source {
+  let fd: number;
+  /** The size an fstat gave already (readContent's). */
+  let size: number | undefined;
   if (into && x.readContent) {
     const r = x.readContent(row, into);
     if (r.fd < 0) return { fd: -1, length: r.size, data: into.subarray(0, r.read) };
-    try {
-      return { fd: r.fd, length: x.contentLength?.(r.fd) ?? r.size };
-    } catch (e) {
-      closeSync(r.fd);
-      throw e;
-    }
-  }
-  const fd = x.openContent(row);
+    fd = r.fd;
+    size = r.size;
+  } else fd = x.openContent(row);
   try {
-    return { fd, length: x.contentLength?.(fd) ?? fstatSync(fd).size };
+    return { fd, length: x.contentLength?.(fd) ?? size ?? fstatSync(fd).size };
   } catch (e) {
     closeSync(fd);
     throw e;
