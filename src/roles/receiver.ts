@@ -596,6 +596,40 @@ export class Receiver {
     return (w.mode & 0o7777) | 0o200;
   }
 
+  /** finish_transfer here, on the JS thread: attributes, then the rename (or --delay-updates' wait). */
+  private putInPlace(f: ReceivingFile, rel: Uint8Array): void {
+    const x = this.x;
+    // Attributes on the rebuilt file before it takes the destination's place (finish_transfer):
+    // through its descriptor before it is closed when we made it, else by name.
+    const built = f.data.close(
+      f.data.byDescriptor ? (fd, temp) => this.attrs.apply(x.dest, temp, f.row, fstatFd(fd, () => x.dest.shown(temp)), this.attrs.wanted(f.row, null), "exact", fd) : undefined,
+    );
+    if (f.data.truncateFailure) {
+      x.report.error(f.data.truncateFailure, true);
+      x.hadTransferError = true;
+    }
+    if (!f.data.byDescriptor) {
+      const st = x.dest.lstat(built);
+      if (st) this.attrs.apply(x.dest, built, f.row, st, this.attrs.wanted(f.row, null), "exact");
+    }
+    // The new file gets the whole set; values known only by checksum come from the basis.
+    if (x.xattrs) this.applyXattrs(f.row, built, f.data.spec.basisRel ?? rel);
+    if (this.delayed && f.partialRel) {
+      // --delay-updates: the finished file waits in its partial dir until the end (recv_ok 2: nothing is told yet).
+      x.dest.mkdirParentOf(f.partialRel, 0o700);
+      if (this.recvDebug) debugLine(`renaming ${shownName(built)} to ${shownName(f.partialRel)}`);
+      f.data.install(f.partialRel);
+      this.delayed.add({ row: f.row, ndx: f.ndx, from: f.partialRel, to: rel });
+    } else {
+      this.backUpReplaced(rel, f.data.spec.inplace);
+      if (this.recvDebug) debugLine(f.data.spec.inplace ? `finishing ${shownName(rel)}` : `renaming ${shownName(built)} to ${shownName(rel)}`);
+      f.data.install();
+      if (f.partialRel) removePartialFile(x.dest, f.partialRel);
+      x.fileDone(f.row, true);
+      x.confirmToSender?.(f.ndx, rel);
+    }
+  }
+
   private finishFile(f: ReceivingFile, verified: boolean, checksum: Uint8Array): void {
     const x = this.x;
     this.file = null;
@@ -617,37 +651,7 @@ export class Receiver {
         return;
       }
       if (this.queued(f)) x.fileDone(f.row, true);
-      else {
-        // Attributes on the rebuilt file before it takes the destination's place (finish_transfer):
-        // through its descriptor before it is closed when we made it, else by name.
-        const built = f.data.close(
-          f.data.byDescriptor ? (fd, temp) => this.attrs.apply(x.dest, temp, f.row, fstatFd(fd, () => x.dest.shown(temp)), this.attrs.wanted(f.row, null), "exact", fd) : undefined,
-        );
-        if (f.data.truncateFailure) {
-          x.report.error(f.data.truncateFailure, true);
-          x.hadTransferError = true;
-        }
-        if (!f.data.byDescriptor) {
-          const st = x.dest.lstat(built);
-          if (st) this.attrs.apply(x.dest, built, f.row, st, this.attrs.wanted(f.row, null), "exact");
-        }
-        // The new file gets the whole set; values known only by checksum come from the basis.
-        if (x.xattrs) this.applyXattrs(f.row, built, f.data.spec.basisRel ?? rel);
-        if (this.delayed && f.partialRel) {
-          // --delay-updates: the finished file waits in its partial dir until the end (recv_ok 2: nothing is told yet).
-          x.dest.mkdirParentOf(f.partialRel, 0o700);
-          if (this.recvDebug) debugLine(`renaming ${shownName(built)} to ${shownName(f.partialRel)}`);
-          f.data.install(f.partialRel);
-          this.delayed.add({ row: f.row, ndx: f.ndx, from: f.partialRel, to: rel });
-        } else {
-          this.backUpReplaced(rel, f.data.spec.inplace);
-          if (this.recvDebug) debugLine(f.data.spec.inplace ? `finishing ${shownName(rel)}` : `renaming ${shownName(built)} to ${shownName(rel)}`);
-          f.data.install();
-          if (f.partialRel) removePartialFile(x.dest, f.partialRel);
-          x.fileDone(f.row, true);
-          x.confirmToSender?.(f.ndx, rel);
-        }
-      }
+      else this.putInPlace(f, rel);
       x.stats.literalData += f.data.literal;
       x.stats.matchedData += f.data.matched;
       if (!x.out.logBeforeTransfer || x.amServer) {
