@@ -105,10 +105,18 @@ export async function writeWholeFile(sink: TokenSink, tokens: TokenWriter, fd: n
   return endWhole(sink, tokens, hasher, total);
 }
 
-/** writeWholeFile for a file already read (Core.readSource). */
-export async function writeWholeData(sink: TokenSink, tokens: TokenWriter, data: Uint8Array, hasher: Hasher): Promise<DeltaTotals> {
-  if (data.length > 0) await sendLiteral(sink, tokens, hasher, data);
-  return endWhole(sink, tokens, hasher, data.length);
+/**
+ * writeWholeFile for a file already read (Core.readSource), at once: it is
+ * at most one read buffer, and the caller waits for the output afterwards.
+ */
+export function writeWholeData(w: ByteWriter, tokens: TokenWriter, data: Uint8Array, hasher: Hasher): DeltaTotals {
+  if (data.length > 0) {
+    tokens.literal(w, data);
+    hasher.update(data);
+  }
+  tokens.end(w);
+  w.bytes(hasher.digest());
+  return { literal: data.length, matched: 0 };
 }
 
 async function sendLiteral(sink: TokenSink, tokens: TokenWriter, hasher: Hasher, piece: Uint8Array): Promise<void> {

@@ -1147,7 +1147,9 @@ export class FlistBuilder {
     if (this.o.incRecurse) {
       let prev = start;
       for (let i = start + 1; i < start + n; i++) {
-        if (compareSenderRows(t, i, prev, p) === 0) {
+        // Names of one directory are equal only when their base names are (the common case, without views of them).
+        const same = t.dirId[i] === t.dirId[prev] ? t.compareBaseNames(i, prev) === 0 && compareSenderRows(t, i, prev, p) === 0 : compareSenderRows(t, i, prev, p) === 0;
+        if (same) {
           if (isDir(t.mode[i]!)) {
             if (!isDir(t.mode[prev]!)) prev = i;
             else t.flags[i] = t.flags[i]! | SF.DUPLICATE;

@@ -58,6 +58,15 @@ export interface FlistEncodeOptions extends FlistWireOptions {
 
 const EMPTY = new Uint8Array(0);
 const SLASH = 0x2f;
+/** Room for any name the builder keeps (below MAXPATHLEN) with a leading "/". */
+const NAME_SCRATCH = MAXPATHLEN + 1;
+
+function concatSlash(path: Uint8Array): Uint8Array {
+  const out = new Uint8Array(path.length + 1);
+  out[0] = SLASH;
+  out.set(path, 1);
+  return out;
+}
 
 /** Parses a pre-30 hard-link key `d<dev>:<ino>`. */
 function devIno(key: string): [bigint, bigint] {
@@ -79,7 +88,16 @@ interface IdList {
 }
 
 export class FlistEncoder {
+  /** The previous entry's wire name, lastNameLen bytes of it (the shared prefix is left out of the next). */
   private lastName: Uint8Array = EMPTY;
+  private lastNameLen = 0;
+  /**
+   * Without --iconv a name is put together in one of these two buffers, in
+   * turn, so that the previous one stays intact for the prefix: a new array
+   * per entry was most of the encoder's garbage.
+   */
+  private nameScratch: Uint8Array = new Uint8Array(NAME_SCRATCH);
+  private spareScratch: Uint8Array = new Uint8Array(NAME_SCRATCH);
   private mode = 0;
   private mtime = 0;
   /** -U: the last access time sent (XMIT_SAME_ATIME repeats it). */
@@ -107,23 +125,24 @@ export class FlistEncoder {
     this.names = o.names ?? NO_ID_NAMES;
   }
 
-  /** The name of `row` as it goes on the wire. */
-  wireName(row: number): Uint8Array {
-    const path = this.localWireName(row);
-    if (!this.o.iconv) return path;
+  /** The name of `row` converted for the wire (--iconv). */
+  private convertedName(row: number): Uint8Array {
+    const path = this.t.path(row);
+    const local = !(this.t.flags[row]! & SF.ANCHORED) || path[0] === SLASH ? path : concatSlash(path);
     // The builder left out every name that does not convert (send_file_name).
-    const converted = this.o.iconv.toWire(path);
+    const converted = this.o.iconv!.toWire(local);
     if (convertFailed(converted)) throw new Error(`row ${row}: a name that does not convert (${converted.error})`);
     return converted;
   }
 
-  private localWireName(row: number): Uint8Array {
-    const path = this.t.path(row);
-    if (!(this.t.flags[row]! & SF.ANCHORED) || path[0] === SLASH) return path;
-    const out = new Uint8Array(path.length + 1);
-    out[0] = SLASH;
-    out.set(path, 1);
-    return out;
+  /** The local name of `row` (with its leading "/" when anchored) into `out`; its length, or -1 when it does not fit. */
+  private localNameInto(row: number, out: Uint8Array): number {
+    const t = this.t;
+    const anchored = (t.flags[row]! & SF.ANCHORED) !== 0 && t.firstPathByte(row) !== SLASH;
+    const lead = anchored ? 1 : 0;
+    if (lead + t.pathLength(row) > out.length) return -1;
+    if (anchored) out[0] = SLASH;
+    return lead + t.pathInto(row, out, lead);
   }
 
   /**
@@ -147,8 +166,13 @@ export class FlistEncoder {
     const mode = t.mode[row]!;
     const rowFlags = t.flags[row]!;
     const e = t.extras.get(row);
-    const name = this.wireName(row);
-    if (name.length === 0 || name.length >= MAXPATHLEN) throw new Error(`file-list name of ${name.length} bytes`);
+    let name: Uint8Array = this.nameScratch;
+    let nameLen = o.iconv ? -1 : this.localNameInto(row, name);
+    if (nameLen < 0) {
+      name = o.iconv ? this.convertedName(row) : t.path(row);
+      nameLen = name.length;
+    }
+    if (nameLen === 0 || nameLen >= MAXPATHLEN) throw new Error(`file-list name of ${nameLen} bytes`);
 
     let xflags = 0;
     if (isDir(mode)) {
@@ -195,7 +219,7 @@ export class FlistEncoder {
       rdevMinor = this.rdevMinor;
     }
 
-    const first = this.lastName.length === 0;
+    const first = this.lastNameLen === 0;
     let userName: Uint8Array | null = null;
     let groupName: Uint8Array | null = null;
     const uid = t.uid[row]!;
@@ -257,10 +281,10 @@ export class FlistEncoder {
 
     // Name: the prefix shared with the previous name (at most 255), then the rest.
     const last = this.lastName;
-    const max = Math.min(last.length, name.length, 255);
+    const max = Math.min(this.lastNameLen, nameLen, 255);
     let l1 = 0;
     while (l1 < max && name[l1] === last[l1]) l1++;
-    const l2 = name.length - l1;
+    const l2 = nameLen - l1;
     if (l1 > 0) xflags |= XMIT.SAME_NAME;
     if (l2 > 255) xflags |= XMIT.LONG_NAME;
 
@@ -281,8 +305,13 @@ export class FlistEncoder {
       if (p >= 30) w.varint(l2);
       else w.i32(l2);
     } else w.u8(l2);
-    w.bytes(name.subarray(l1));
+    w.bytesFrom(name, l1, nameLen);
+    if (name === this.nameScratch) {
+      this.nameScratch = this.spareScratch;
+      this.spareScratch = name;
+    }
     this.lastName = name;
+    this.lastNameLen = nameLen;
 
     if (firstNdx >= 0) {
       w.varint(firstNdx);

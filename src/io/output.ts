@@ -158,9 +158,14 @@ export class Output {
 
   /** Resolves when the backlog is small enough to keep producing; a frame's worth of pending data is sent first. */
   waitWritable(): Promise<void> {
-    if (this.pending.size >= FLUSH_AT) this.flush();
-    if (this.queue.length < BACKLOG_LIMIT) return RESOLVED;
+    if (this.writableNow()) return RESOLVED;
     return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** waitWritable without the wait: sends a frame's worth of pending data, and says whether a producer may go on now. */
+  writableNow(): boolean {
+    if (this.pending.size >= FLUSH_AT) this.flush();
+    return this.queue.length < BACKLOG_LIMIT;
   }
 
   /** Resolves when every byte written so far has been accepted by the channel. */

@@ -5,6 +5,8 @@
  */
 
 const MAX_VSTRING = 0x7fff;
+/** Up to this many bytes, bytesFrom copies in a loop rather than through a view. */
+const SHORT_COPY = 64;
 
 export class ByteWriter {
   private buf: Uint8Array;
@@ -107,6 +109,18 @@ export class ByteWriter {
     return this;
   }
 
+  /** bytes(data.subarray(start, end)) without the view: short runs (names) are copied byte by byte. */
+  bytesFrom(data: Uint8Array, start: number, end = data.length): this {
+    const n = end - start;
+    if (n > SHORT_COPY) return this.bytes(data.subarray(start, end));
+    this.reserve(n);
+    const buf = this.buf;
+    let at = this.length;
+    for (let i = start; i < end; i++) buf[at++] = data[i]!;
+    this.length = at;
+    return this;
+  }
+
   /** varint: a 32-bit value as a varlong with at least 1 byte. */
   varint(v: number): this {
     return this.varlong(v >>> 0, 1, 4);
@@ -130,12 +144,13 @@ export class ByteWriter {
     const extra = n - minBytes;
     this.reserve(n + 1);
     if (top >= 1 << (7 - extra)) {
-      this.u8((0xff << (8 - (extra + 1))) & 0xff);
-      this.bytes(b.subarray(0, n));
+      this.buf[this.length++] = (0xff << (8 - (extra + 1))) & 0xff;
     } else {
-      this.u8(extra > 0 ? top | ((0xff << (8 - extra)) & 0xff) : top);
-      this.bytes(b.subarray(0, n - 1));
+      this.buf[this.length++] = extra > 0 ? top | ((0xff << (8 - extra)) & 0xff) : top;
+      n--;
     }
+    // The low bytes, copied one by one: a view of the scratch per value cost more than the value.
+    for (let i = 0; i < n; i++) this.buf[this.length++] = b[i]!;
     return this;
   }
 

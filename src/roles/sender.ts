@@ -24,7 +24,7 @@ import { UNDERFLOW, type ChunkReader } from "../protocol/reader.ts";
 import type { Session } from "../protocol/setup.ts";
 import type { ByteWriter } from "../protocol/writer.ts";
 import { readSumHead, type SumHead, writeSumHead } from "../delta/sum-head.ts";
-import { type DeltaTotals, READ_SIZE, writeAppended, writeWholeData, writeWholeFile } from "../delta/send-tokens.ts";
+import { type DeltaTotals, READ_SIZE, type TokenSink, writeAppended, writeWholeData, writeWholeFile } from "../delta/send-tokens.ts";
 import { writeDeltaFile } from "../delta/send-delta.ts";
 import type { BlockMatcher, MatchCounts, SourceRead } from "../native/index.ts";
 import { type TokenWriter, tokenWriterFor } from "../delta/token-writer.ts";
@@ -151,8 +151,10 @@ export class Sender {
         continue;
       }
       x.sendMoreLists?.(false);
-      await this.answer(req);
-      await x.output.waitWritable();
+      // Most requests are answered without a wait (a small file read whole); awaiting nothing costs a turn each.
+      const rest = this.answer(req);
+      if (rest) await rest;
+      if (!x.output.writableNow()) await x.output.waitWritable();
     }
     if (x.ioError !== ioErrorAtStart && x.s.protocol >= 30) x.output.messageInt(MSG.IO_ERROR, x.ioError);
     if (this.sendDebug) this.say("send files finished");
@@ -381,7 +383,8 @@ export class Sender {
     if (x.xattrs && !x.dryRun) x.xattrs.writeValues(w, this.rowOf(req.ndx), req.iflags);
   }
 
-  private async answer(req: Request): Promise<void> {
+  /** Answers one request; a promise when it has more to do (a large file, a delta), else undefined. */
+  private answer(req: Request): Promise<void> | undefined {
     const x = this.x;
     const row = this.rowOf(req.ndx);
     const t = x.lists.table;
@@ -434,19 +437,32 @@ export class Sender {
     const batchOnly = x.batchOnlyData;
     // The item goes to both (it is recorded as it leaves), then the data to the batch alone.
     if (batchOnly) x.output.flush();
-    const sink = batchOnly
+    writeSumHead(batchOnly ? batchOnly.writer() : x.output.data, head, x.s.protocol);
+    if (this.deltasumDebug > 1) this.say(`calling match_sums ${shown}`);
+    if (source.data) {
+      // Read whole already: it goes out now, and the caller waits for the output if it must.
+      const totals = writeWholeData(batchOnly ? batchOnly.writer() : x.output.data, this.tokens, source.data, wholeFileHasher(x.s.sums));
+      this.answered({ row, req, whole, source, dataStart, shown }, totals, NO_MATCHES);
+      return undefined;
+    }
+    return this.answerStreaming({ row, req, whole, source, dataStart, shown });
+  }
+
+  /** The rest of answer() for a file read as it goes out: in pieces, or through a delta's sliding window. */
+  private async answerStreaming(a: Answering): Promise<void> {
+    const x = this.x;
+    const { row, req, whole, source } = a;
+    const head = req.head!;
+    const batchOnly = x.batchOnlyData;
+    const sink: TokenSink = batchOnly
       ? { writer: () => batchOnly.writer(), writable: async () => batchOnly.flush() }
       : { writer: () => x.output.data, writable: () => x.output.waitWritable() };
-    writeSumHead(sink.writer(), head, x.s.protocol);
-    if (this.deltasumDebug > 1) this.say(`calling match_sums ${shown}`);
     let totals: DeltaTotals;
     // The whole-file and --append paths match nothing: their counters stay zero, as upstream's do.
-    let counts: MatchCounts = { hashHits: 0, falseAlarms: 0, matches: 0 };
+    let counts: MatchCounts = NO_MATCHES;
     try {
       if (req.appendFrom !== null) {
         totals = await writeAppended(sink, this.tokens, source.fd, wholeFileHasher(x.s.sums), this.readBuffer, req.appendFrom, x.append === 2);
-      } else if (source.data) {
-        totals = await writeWholeData(sink, this.tokens, source.data, wholeFileHasher(x.s.sums));
       } else if (whole) {
         totals = await writeWholeFile(sink, this.tokens, source.fd, wholeFileHasher(x.s.sums), this.readBuffer, source.length);
       } else {
@@ -458,7 +474,7 @@ export class Sender {
           this.say(`hash search b=${head.blockLength} len=${source.length}`);
           if (this.deltasumDebug > 2) this.searchStartDebug(source.fd, source.length, head);
         }
-        const walk = searching ? matchesSaid(matcher, (text) => this.say(text)) : matcher;
+        const walk = searching ? matchesSaid(matcher, (text: string) => this.say(text)) : matcher;
         const sent = await writeDeltaFile(sink, this.tokens, source.fd, source.length, walk, wholeFileHasher(x.s.sums), head.blockLength);
         if (searching) this.say("done hash search");
         totals = sent;
@@ -472,6 +488,14 @@ export class Sender {
     } finally {
       if (source.fd >= 0) closeSync(source.fd);
     }
+    this.answered(a, totals, counts);
+  }
+
+  /** A file's data is out: the totals, its report and the sent flag. */
+  private answered({ row, req, whole, source, dataStart, shown }: Answering, totals: DeltaTotals, counts: MatchCounts): void {
+    const x = this.x;
+    const t = x.lists.table;
+    const batchOnly = x.batchOnlyData;
     // What a file costs the heap (its request, promises, a delta's window), for the GC pacer.
     noteWork(whole ? ENTRY_WORK : ENTRY_WORK + source.length);
     x.stats.literalData += totals.literal;
@@ -489,6 +513,22 @@ export class Sender {
 
 /** A file to send: open (fd), or already read whole into `data` and closed (fd -1, when `into` was given). */
 type Source = { fd: number; length: number; data?: Uint8Array };
+
+/** A transfer request being answered, as answer() found it before the data goes out. */
+interface Answering {
+  row: number;
+  req: Request;
+  /** Sent whole (no basis), or from --append's offset. */
+  whole: boolean;
+  source: Source;
+  /** x.output.dataWritten before the item was echoed (%b counts from there). */
+  dataStart: number;
+  /** The name for --debug lines ("" without them). */
+  shown: string;
+}
+
+/** The match counters of a file matched against nothing (sent whole, or appended). */
+const NO_MATCHES: Readonly<MatchCounts> = Object.freeze({ hashHits: 0, falseAlarms: 0, matches: 0 });
 
 /**
  * A file to send, opened, and how much of it to send: a device's length with
