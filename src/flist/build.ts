@@ -344,6 +344,8 @@ export class FlistBuilder {
   private readonly pathnames: Uint8Array[] = [new Uint8Array(0)];
   /** localPath's prefix per pathname, built when first needed. */
   private readonly localPrefixes: Uint8Array[] = [];
+  /** Where localPathNow puts a path together. */
+  private pathScratch = new Uint8Array(1024);
   /** Per row: its pathname index. */
   private rowPathname = new Uint32Array(0);
   private pathname = 0;
@@ -379,23 +381,25 @@ export class FlistBuilder {
 
   /** The local path of a row (to open it for sending). */
   localPath(row: number): Uint8Array {
+    return this.localPathNow(row).slice();
+  }
+
+  /**
+   * localPath in a buffer the next call reuses: for a path used at once (a
+   * file opened to be sent), without a new array per file.
+   */
+  localPathNow(row: number): Uint8Array {
     const t = this.table;
     const pn = this.rowPathname[row]!;
-    const dir = t.dirName(row);
-    const base = t.baseName(row);
     // An anchored or absolute name is its own path; the rest is built in one piece, on its directory's cached prefix.
-    if (t.flags[row]! & SF.ANCHORED || (dir.length > 0 ? dir[0] : base[0]) === SLASH) return this.fsPath(pn, this.nameOf(row));
+    if (t.flags[row]! & SF.ANCHORED || t.firstPathByte(row) === SLASH) return this.fsPath(pn, this.nameOf(row));
     const prefix = (this.localPrefixes[pn] ??= this.localPrefix(pn));
-    const out = new Uint8Array(prefix.length + dir.length + (dir.length > 0 ? 1 : 0) + base.length);
+    const length = prefix.length + t.pathLength(row);
+    if (this.pathScratch.length < length) this.pathScratch = new Uint8Array(2 * length);
+    const out = this.pathScratch;
     out.set(prefix, 0);
-    let at = prefix.length;
-    if (dir.length > 0) {
-      out.set(dir, at);
-      at += dir.length;
-      out[at++] = SLASH;
-    }
-    out.set(base, at);
-    return out;
+    t.pathInto(row, out, prefix.length);
+    return out.subarray(0, length);
   }
 
   /** What fsPath puts before a relative name of argument directory `pn`: the root and the directory, with a "/" unless empty. */

@@ -365,10 +365,10 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
     append: o.append,
     batchOnlyData: req.recorder && o.writeBatch < 0 ? req.recorder.dataSink() : undefined,
     openContent: (row) => {
-      const path = builder.localPath(row);
+      const path = builder.localPathNow(row);
       return openSync(Buffer.from(path.buffer, path.byteOffset, path.length), readFlags);
     },
-    readContent: (row, into) => core.readSource(builder.localPath(row), readFlags, into),
+    readContent: (row, into) => core.readSource(builder.localPathNow(row), readFlags, into),
     contentLength: (fd) => sourceLength(fd, o.copyDevices),
     displayName: (row) => builder.shownName(row),
     localPath: (row) => builder.localPath(row),

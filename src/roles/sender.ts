@@ -496,8 +496,8 @@ export class Sender {
     const x = this.x;
     const t = x.lists.table;
     const batchOnly = x.batchOnlyData;
-    // What a file costs the heap (its request, promises, a delta's window), for the GC pacer.
-    noteWork(whole ? ENTRY_WORK : ENTRY_WORK + source.length);
+    // What a file costs the heap (its request and answer; a delta's window), for the GC pacer.
+    noteWork(whole ? ANSWER_WORK : ANSWER_WORK + source.length);
     x.stats.literalData += totals.literal;
     x.stats.matchedData += totals.matched;
     t.flags[row] = t.flags[row]! | F.FILE_SENT;
@@ -526,6 +526,14 @@ interface Answering {
   /** The name for --debug lines ("" without them). */
   shown: string;
 }
+
+/**
+ * What answering one file sent whole allocates, in the GC pacer's units: the
+ * request, the answer's record, the totals, a few hundred bytes in all (a
+ * quarter of a list entry's ENTRY_WORK; it was a whole one while each file
+ * also went through three async functions).
+ */
+const ANSWER_WORK = ENTRY_WORK / 4;
 
 /** The match counters of a file matched against nothing (sent whole, or appended). */
 const NO_MATCHES: Readonly<MatchCounts> = Object.freeze({ hashHits: 0, falseAlarms: 0, matches: 0 });
