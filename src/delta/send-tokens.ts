@@ -108,14 +108,12 @@ export async function writeWholeFile(sink: TokenSink, tokens: TokenWriter, fd: n
 /**
  * writeWholeFile for a file already read (Core.readSource), at once: it is
  * at most one read buffer, and the caller waits for the output afterwards.
+ * `sum` is its whole-file checksum (wholeFileSum).
  */
-export function writeWholeData(w: ByteWriter, tokens: TokenWriter, data: Uint8Array, hasher: Hasher): DeltaTotals {
-  if (data.length > 0) {
-    tokens.literal(w, data);
-    hasher.update(data);
-  }
+export function writeWholeData(w: ByteWriter, tokens: TokenWriter, data: Uint8Array, sum: Uint8Array): DeltaTotals {
+  if (data.length > 0) tokens.literal(w, data);
   tokens.end(w);
-  w.bytes(hasher.digest());
+  w.bytes(sum);
   return { literal: data.length, matched: 0 };
 }
 

@@ -86,6 +86,17 @@ export function wholeFileHasher(s: SessionSums): Hasher {
   return hasher;
 }
 
+/** What wholeFileHasher gives for `data` held whole, in one native call where no seed goes first. */
+export function wholeFileSum(s: SessionSums, data: Uint8Array): Uint8Array {
+  const kind = s.xfer;
+  if (kind.alg === null || kind.legacy) {
+    const hasher = wholeFileHasher(s);
+    hasher.update(data);
+    return hasher.digest();
+  }
+  return core.hash(kind.alg, data, 0);
+}
+
 /** The --checksum sum of a file's content (always unseeded). */
 export function fileListHasher(s: SessionSums): Hasher {
   const kind = s.file;

@@ -17,7 +17,7 @@ import { IOERR_GENERAL, IOERR_VANISHED } from "../flist/decode.ts";
 import { type Input, NOT_BUFFERED } from "../io/input.ts";
 import type { Output } from "../io/output.ts";
 import { ENTRY_WORK, noteWork } from "../io/memory-pacer.ts";
-import { wholeFileHasher } from "../protocol/checksum-choice.ts";
+import { wholeFileHasher, wholeFileSum } from "../protocol/checksum-choice.ts";
 import { MSG } from "../protocol/mux.ts";
 import { NDX_DEL_STATS, NDX_DONE, type NdxDecoder, type NdxEncoder } from "../protocol/ndx.ts";
 import { UNDERFLOW, type ChunkReader } from "../protocol/reader.ts";
@@ -441,7 +441,7 @@ export class Sender {
     if (this.deltasumDebug > 1) this.say(`calling match_sums ${shown}`);
     if (source.data) {
       // Read whole already: it goes out now, and the caller waits for the output if it must.
-      const totals = writeWholeData(batchOnly ? batchOnly.writer() : x.output.data, this.tokens, source.data, wholeFileHasher(x.s.sums));
+      const totals = writeWholeData(batchOnly ? batchOnly.writer() : x.output.data, this.tokens, source.data, wholeFileSum(x.s.sums, source.data));
       this.answered({ row, req, whole, source, dataStart, shown }, totals, NO_MATCHES);
       return undefined;
     }
