@@ -63,6 +63,8 @@ const Pool = struct {
 var pool: Pool = .{};
 /// The JS thread's buffer for the files it hashes itself (made on first use).
 var own_buffer: ?[]u8 = null;
+/// ... and the directory of the last hinted file it hashed.
+var own_dir: DirCache = .{};
 
 fn slot(seq: u64) *?*Job {
     return &pool.ring[@intCast(seq % capacity)];
@@ -71,11 +73,16 @@ fn slot(seq: u64) *?*Job {
 /// Digest of the first `size` bytes of the regular file at `path`, into `out`:
 /// its length, or 0 when there is no result (see the top of the file).
 pub fn hashFile(path: [*:0]const u8, size: u64, alg: hasher.Alg, buf: []u8, out: *[hasher.max_digest_length]u8) usize {
+    return hashFileAt(std.posix.AT.FDCWD, path, size, alg, buf, out);
+}
+
+/// hashFile of `name` in the directory `dirfd` (or AT.FDCWD).
+fn hashFileAt(dirfd: std.posix.fd_t, name: [*:0]const u8, size: u64, alg: hasher.Alg, buf: []u8, out: *[hasher.max_digest_length]u8) usize {
     // lstat before opening: a hinted name may be a FIFO or a device in the destination, which is never opened
     // (O_NONBLOCK too, should one appear in between).
-    const st = std.posix.fstatatZ(std.posix.AT.FDCWD, path, std.posix.AT.SYMLINK_NOFOLLOW) catch return 0;
+    const st = std.posix.fstatatZ(dirfd, name, std.posix.AT.SYMLINK_NOFOLLOW) catch return 0;
     if (!std.posix.S.ISREG(st.mode) or st.size < 0 or @as(u64, @intCast(st.size)) != size) return 0;
-    const fd = std.posix.openZ(path, .{ .ACCMODE = .RDONLY, .NOFOLLOW = true, .NONBLOCK = true, .CLOEXEC = true }, 0) catch return 0;
+    const fd = std.posix.openatZ(dirfd, name, .{ .ACCMODE = .RDONLY, .NOFOLLOW = true, .NONBLOCK = true, .CLOEXEC = true }, 0) catch return 0;
     defer std.posix.close(fd);
     var h = hasher.Hasher.init(alg, 0);
     var left = size;
@@ -89,6 +96,49 @@ pub fn hashFile(path: [*:0]const u8, size: u64, alg: hasher.Alg, buf: []u8, out:
     return h.final(out);
 }
 
+/// The directory of the last file a thread hashed, kept open: the hints come in
+/// list order, a directory's files one after another, so the lstat and the open
+/// of each file look up one name in it instead of walking its whole path (that
+/// walk was a third of a worker's system time on the kernel tree). Let go at
+/// the end of each generator pass (`end`), so that no directory is kept from
+/// one pass to the next.
+const DirCache = struct {
+    fd: std.posix.fd_t = -1,
+    /// The directory's path (no NUL) as the hints spell it.
+    path: [path_max]u8 = undefined,
+    len: usize = 0,
+    pass: u64 = 0,
+
+    /// hashFile of `path` (NUL-terminated), through the cached directory.
+    fn hash(c: *DirCache, path: [:0]const u8, size: u64, alg: hasher.Alg, buf: []u8, out: *[hasher.max_digest_length]u8) usize {
+        const cut = std.mem.lastIndexOfScalar(u8, path, '/') orelse return hashFile(path.ptr, size, alg, buf, out);
+        // "/name": the root is the directory.
+        const dir = if (cut == 0) path[0..1] else path[0..cut];
+        const name: [*:0]const u8 = path[cut + 1 ..].ptr;
+        const pass = @atomicLoad(u64, &passes, .acquire);
+        if (c.fd < 0 or c.pass != pass or !std.mem.eql(u8, c.path[0..c.len], dir)) {
+            c.close();
+            @memcpy(c.path[0..dir.len], dir);
+            c.path[dir.len] = 0;
+            // O_PATH: only looked up in, as the walk it replaces (search permission, no read permission asked).
+            c.fd = std.posix.openZ(@ptrCast(&c.path), .{ .ACCMODE = .RDONLY, .PATH = true, .DIRECTORY = true, .CLOEXEC = true }, 0) catch
+                return 0;
+            c.len = dir.len;
+            c.pass = pass;
+        }
+        return hashFileAt(c.fd, name, size, alg, buf, out);
+    }
+
+    fn close(c: *DirCache) void {
+        if (c.fd >= 0) std.posix.close(c.fd);
+        c.fd = -1;
+        c.len = 0;
+    }
+};
+
+/// Generator passes ended (`end`): a cached directory from an earlier one is not used.
+var passes: u64 = 0;
+
 fn startWorkers() void {
     pool.started = true;
     const cpus = std.Thread.getCpuCount() catch 1;
@@ -100,8 +150,8 @@ fn startWorkers() void {
     }
 }
 
-fn run(job: *Job, buf: []u8) void {
-    job.len = @intCast(hashFile(job.path.ptr, job.size, job.alg, buf, &job.digest));
+fn run(job: *Job, buf: []u8, dir: *DirCache) void {
+    job.len = @intCast(dir.hash(job.path, job.size, job.alg, buf, &job.digest));
 }
 
 fn destroy(job: *Job) void {
@@ -115,10 +165,13 @@ const claim = 1;
 
 fn workerMain() void {
     const buf = gpa.alloc(u8, read_size) catch return;
+    var dir: DirCache = .{};
     var mine: [claim]*Job = undefined;
     pool.mutex.lock();
     while (true) {
         if (pool.next >= pool.tail) {
+            // Idle: no directory is held open while nothing is asked.
+            dir.close();
             pool.work.wait(&pool.mutex);
             continue;
         }
@@ -130,7 +183,7 @@ fn workerMain() void {
         }
         pool.mutex.unlock();
         for (mine[0..n], 0..) |job, i| {
-            run(job, buf);
+            run(job, buf, &dir);
             // The first one may be what the JS thread is waiting for: say so before the others.
             if (i == 0 and n > 1) {
                 pool.mutex.lock();
@@ -202,7 +255,7 @@ pub fn take(path: []const u8, size: u64, alg: hasher.Alg, out: *[hasher.max_dige
             pool.next = seq + 1;
             job.state = .running;
             pool.mutex.unlock();
-            run(job, ownBuffer() orelse return 0);
+            run(job, ownBuffer() orelse return 0, &own_dir);
             pool.mutex.lock();
             job.state = .done;
         }
@@ -234,6 +287,8 @@ pub fn end() void {
     pool.mutex.lock();
     defer pool.mutex.unlock();
     while (pool.head < pool.tail) dropHead();
+    _ = @atomicRmw(u64, &passes, .Add, 1, .release);
+    own_dir.close();
 }
 
 test "hinted, unhinted and mismatched files" {
