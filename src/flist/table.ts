@@ -258,6 +258,28 @@ export class FileTable {
     return out;
   }
 
+  /** The length of path(row), without making it. */
+  pathLength(row: number): number {
+    const dirLen = this.dirName(row).length;
+    return dirLen === 0 ? this.nameLen[row]! : dirLen + 1 + this.nameLen[row]!;
+  }
+
+  /** Writes path(row) into `into` at `at` (which has room for pathLength(row) bytes): where it ends. */
+  copyPath(row: number, into: Uint8Array, at: number): number {
+    const dir = this.dirName(row);
+    const pool = this.names.bytes;
+    const from = this.nameAt[row]!;
+    const len = this.nameLen[row]!;
+    const dirLen = dir.length;
+    let o = at;
+    if (dirLen > 0) {
+      for (let i = 0; i < dirLen; i++) into[o++] = dir[i]!;
+      into[o++] = 0x2f;
+    }
+    for (let i = 0; i < len; i++) into[o++] = pool[from + i]!;
+    return o;
+  }
+
   extra(row: number): Extras {
     let e = this.extras.get(row);
     if (!e) {

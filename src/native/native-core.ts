@@ -161,12 +161,7 @@ function createFileSums(s: NativeLibrary["symbols"]): Pick<Core, "fileSum" | "pr
     },
 
     prefetchFileSums(paths, sizes, alg) {
-      // Offered in order: the first path native would refuse ends this offer (it is asked for by fileSum later).
-      let n = 0;
-      while (n < paths.length && nativePath(paths[n]!) && paths[n]!.length < PATH_MAX) n++;
-      if (n === 0) return paths.length > 0 ? 1 : 0;
-      const list = pathList(paths.slice(0, n));
-      return Math.max(0, s.oc_file_sums_prefetch(list, list.length, Float64Array.from(sizes.slice(0, n)), n, alg));
+      return sizes.length === 0 ? 0 : Math.max(0, s.oc_file_sums_prefetch(paths, paths.length, sizes, sizes.length, alg));
     },
 
     endFileSums() {

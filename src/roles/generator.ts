@@ -965,7 +965,7 @@ export class Generator {
     if (st.size !== x.t.size[row]) return false;
     if (o.checksum) {
       const want = x.t.extras.get(row)?.checksum;
-      return want !== undefined && Buffer.compare(this.fileChecksum(rel, want.length, st.size, ownDest ? row : -1), want) === 0;
+      return want !== undefined && sameSum(this.fileChecksum(rel, st.size, ownDest ? row : -1), want);
     }
     if (o.sizeOnly) return true;
     if (o.ignoreTimes) return false;
@@ -981,15 +981,16 @@ export class Generator {
   }
 
   /**
-   * file_checksum over the `size` bytes the stat said (a --write-devices char device such as /dev/zero never ends).
-   * `row`: the file is the entry's own destination, opened through its directory's descriptor.
+   * file_checksum over the `size` bytes the stat said (a --write-devices char device such as /dev/zero never ends),
+   * whole (the sender's may be cut shorter: see sameSum). `row`: the file is the entry's own destination, opened
+   * through its directory's descriptor.
    */
-  private fileChecksum(rel: Uint8Array, length: number, size: number, row = -1): Uint8Array {
+  private fileChecksum(rel: Uint8Array, size: number, row = -1): Uint8Array {
     const x = this.x;
     // A regular file of that size (the usual case) is hashed by the core, ahead of need when it was hinted.
     const alg = x.s.sums.file.alg;
     const coreSum = alg === null || x.dest.openNoatime ? null : core.fileSum(x.dest.abs(rel), size, alg);
-    if (coreSum) return coreSum.subarray(0, length);
+    if (coreSum) return coreSum;
     const hasher = fileListHasher(x.s.sums);
     const base = row >= 0 && x.dest.fdOps && !x.soloName ? x.t.baseName(row) : null;
     const fd = base && base[0] !== 0x2f ? x.dest.openReadIn(x.t.dirId[row]!, x.t.dirName(row), base) : x.dest.openRead(rel);
@@ -1004,7 +1005,7 @@ export class Generator {
     } finally {
       fs.closeSync(fd);
     }
-    const sum = hasher.digest().subarray(0, length);
+    const sum = hasher.digest();
     hasher.release?.();
     return sum;
   }
@@ -1237,3 +1238,10 @@ export class Generator {
   }
 }
 
+/** Whether a whole file sum begins with the sender's (cut to the session's checksum length), byte by byte: no view, no Buffer. */
+function sameSum(sum: Uint8Array, want: Uint8Array): boolean {
+  const n = want.length;
+  if (sum.length < n) return false;
+  for (let i = 0; i < n; i++) if (sum[i] !== want[i]) return false;
+  return true;
+}

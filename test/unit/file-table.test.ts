@@ -140,3 +140,23 @@ describe("names stored from a range of a larger buffer", () => {
     );
   });
 });
+
+describe("copyPath", () => {
+  test("writes path(row) where asked, pathLength(row) bytes long", () => {
+    fc.assert(
+      fc.property(fc.array(fc.stringMatching(/^[a-z.]{1,8}(\/[a-z.]{1,8}){0,3}$/), { minLength: 1, maxLength: 20 }), fc.nat(5), (names, at) => {
+        const t = new FileTable();
+        t.ensure(names.length);
+        names.forEach((n, row) => t.setName(row, enc.encode(n)));
+        for (let row = 0; row < names.length; row++) {
+          const into = new Uint8Array(at + t.pathLength(row) + 3).fill(0xff);
+          const end = t.copyPath(row, into, at);
+          expect(end).toBe(at + t.pathLength(row));
+          expect(Buffer.from(into.subarray(at, end)).toString()).toBe(Buffer.from(t.path(row)).toString());
+          expect(into[end]).toBe(0xff);
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+});

@@ -38,7 +38,7 @@ export function fileSum(path: Uint8Array, size: number, alg: HashAlg): Uint8Arra
   }
 }
 
-export function prefetchFileSums(_paths: Uint8Array[], _sizes: number[], _alg: HashAlg): number {
+export function prefetchFileSums(_paths: Uint8Array, _sizes: Float64Array, _alg: HashAlg): number {
   return 0;
 }
 
