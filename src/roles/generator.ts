@@ -964,8 +964,7 @@ export class Generator {
     const o = x.o;
     if (st.size !== x.t.size[row]) return false;
     if (o.checksum) {
-      const want = x.t.extras.get(row)?.checksum;
-      return want !== undefined && sameSum(this.fileChecksum(rel, st.size, ownDest ? row : -1), want);
+      return x.t.sumMatches(row, this.fileChecksum(rel, st.size, ownDest ? row : -1));
     }
     if (o.sizeOnly) return true;
     if (o.ignoreTimes) return false;
@@ -1238,10 +1237,3 @@ export class Generator {
   }
 }
 
-/** Whether a whole file sum begins with the sender's (cut to the session's checksum length), byte by byte: no view, no Buffer. */
-function sameSum(sum: Uint8Array, want: Uint8Array): boolean {
-  const n = want.length;
-  if (sum.length < n) return false;
-  for (let i = 0; i < n; i++) if (sum[i] !== want[i]) return false;
-  return true;
-}

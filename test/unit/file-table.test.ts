@@ -21,6 +21,7 @@ function filled(start: number, n: number): FileTable {
     t.flags[row] = row & 0xff;
     t.setName(row, enc.encode(`dir${row % 3}/file-${row}`));
     if (row % 3 === 0) t.extra(row).link = enc.encode(`target-${row}`);
+    if (row % 2 === 0) t.setSum(row, Uint8Array.from({ length: 16 }, (_, i) => (row * 31 + i) & 0xff));
   }
   return t;
 }
@@ -37,6 +38,7 @@ function rowOf(t: FileTable, row: number) {
     flags: t.flags[row],
     path: Buffer.from(t.path(row)).toString(),
     link: t.extras.get(row)?.link ? Buffer.from(t.extras.get(row)!.link!).toString() : undefined,
+    sum: t.sum(row) ? Buffer.from(t.sum(row)!).toString("hex") : undefined,
   };
 }
 
@@ -59,6 +61,7 @@ describe("FileTable.arrange", () => {
         expect(t.mode[start + n]).toBe(0);
         expect(t.nameLen[start + n]).toBe(0);
         expect(t.extras.has(start + n)).toBe(false);
+        expect(t.sum(start + n)).toBeUndefined();
       }),
       { numRuns: 300 },
     );
