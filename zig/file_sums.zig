@@ -14,6 +14,13 @@
 const std = @import("std");
 const builtin = @import("builtin");
 const hasher = @import("hasher.zig");
+const stat_prefetch = @import("stat_prefetch.zig");
+const syscallErrno = @import("raw_errno.zig").of;
+const linux = std.os.linux;
+
+/// A file's lstat as stat_prefetch.zig records it (errno set when it failed).
+pub const Record = stat_prefetch.Record;
+pub const StatRecord = [Record.len]f64;
 
 pub const supported = builtin.os.tag == .linux;
 
@@ -41,6 +48,8 @@ const Job = struct {
     /// Digest length, or 0: no result.
     len: u8 = 0,
     digest: [hasher.max_digest_length]u8 = undefined,
+    /// The lstat the hashing began with (see stat).
+    stat: StatRecord = undefined,
 };
 
 const Pool = struct {
@@ -73,15 +82,17 @@ fn slot(seq: u64) *?*Job {
 /// Digest of the first `size` bytes of the regular file at `path`, into `out`:
 /// its length, or 0 when there is no result (see the top of the file).
 pub fn hashFile(path: [*:0]const u8, size: u64, alg: hasher.Alg, buf: []u8, out: *[hasher.max_digest_length]u8) usize {
-    return hashFileAt(std.posix.AT.FDCWD, path, size, alg, buf, out);
+    var rec: StatRecord = undefined;
+    return hashFileAt(std.posix.AT.FDCWD, path, size, alg, buf, out, &rec);
 }
 
-/// hashFile of `name` in the directory `dirfd` (or AT.FDCWD).
-fn hashFileAt(dirfd: std.posix.fd_t, name: [*:0]const u8, size: u64, alg: hasher.Alg, buf: []u8, out: *[hasher.max_digest_length]u8) usize {
+/// hashFile of `name` in the directory `dirfd` (or AT.FDCWD), its lstat into `rec`.
+fn hashFileAt(dirfd: std.posix.fd_t, name: [*:0]const u8, size: u64, alg: hasher.Alg, buf: []u8, out: *[hasher.max_digest_length]u8, rec: *StatRecord) usize {
     // lstat before opening: a hinted name may be a FIFO or a device in the destination, which is never opened
     // (O_NONBLOCK too, should one appear in between).
-    const st = std.posix.fstatatZ(dirfd, name, std.posix.AT.SYMLINK_NOFOLLOW) catch return 0;
-    if (!std.posix.S.ISREG(st.mode) or st.size < 0 or @as(u64, @intCast(st.size)) != size) return 0;
+    if (!lstat(dirfd, name, rec)) return 0;
+    const mode: u32 = @intFromFloat(rec[Record.mode]);
+    if (!std.posix.S.ISREG(mode) or rec[Record.size] != @as(f64, @floatFromInt(size))) return 0;
     const fd = std.posix.openatZ(dirfd, name, .{ .ACCMODE = .RDONLY, .NOFOLLOW = true, .NONBLOCK = true, .CLOEXEC = true }, 0) catch return 0;
     defer std.posix.close(fd);
     var h = hasher.Hasher.init(alg, 0);
@@ -94,6 +105,25 @@ fn hashFileAt(dirfd: std.posix.fd_t, name: [*:0]const u8, size: u64, alg: hasher
         left -= n;
     }
     return h.final(out);
+}
+
+/// The lstat of `name` in `dirfd` into `rec`, as the generator's own (statx, src/fs/fd-ops.ts lstatAt):
+/// whether it succeeded (otherwise rec holds the errno only).
+fn lstat(dirfd: std.posix.fd_t, name: [*:0]const u8, rec: *StatRecord) bool {
+    var sx: linux.Statx = undefined;
+    var e = syscallErrno(linux.statx(dirfd, name, linux.AT.SYMLINK_NOFOLLOW, linux.STATX_BASIC_STATS, &sx));
+    while (e == .INTR) e = syscallErrno(linux.statx(dirfd, name, linux.AT.SYMLINK_NOFOLLOW, linux.STATX_BASIC_STATS, &sx));
+    if (e != .SUCCESS) {
+        failed(rec, e);
+        return false;
+    }
+    stat_prefetch.encode(rec, &sx);
+    return true;
+}
+
+fn failed(rec: *StatRecord, e: linux.E) void {
+    rec.* = .{0} ** Record.len;
+    rec[Record.errno] = @floatFromInt(@intFromEnum(e));
 }
 
 /// The directory of the last file a thread hashed, kept open: the hints come in
@@ -110,8 +140,9 @@ const DirCache = struct {
     pass: u64 = 0,
 
     /// hashFile of `path` (NUL-terminated), through the cached directory.
-    fn hash(c: *DirCache, path: [:0]const u8, size: u64, alg: hasher.Alg, buf: []u8, out: *[hasher.max_digest_length]u8) usize {
-        const cut = std.mem.lastIndexOfScalar(u8, path, '/') orelse return hashFile(path.ptr, size, alg, buf, out);
+    fn hash(c: *DirCache, path: [:0]const u8, size: u64, alg: hasher.Alg, buf: []u8, out: *[hasher.max_digest_length]u8, rec: *StatRecord) usize {
+        const cut = std.mem.lastIndexOfScalar(u8, path, '/') orelse
+            return hashFileAt(std.posix.AT.FDCWD, path.ptr, size, alg, buf, out, rec);
         // "/name": the root is the directory.
         const dir = if (cut == 0) path[0..1] else path[0..cut];
         const name: [*:0]const u8 = path[cut + 1 ..].ptr;
@@ -121,12 +152,23 @@ const DirCache = struct {
             @memcpy(c.path[0..dir.len], dir);
             c.path[dir.len] = 0;
             // O_PATH: only looked up in, as the walk it replaces (search permission, no read permission asked).
-            c.fd = std.posix.openZ(@ptrCast(&c.path), .{ .ACCMODE = .RDONLY, .PATH = true, .DIRECTORY = true, .CLOEXEC = true }, 0) catch
+            const flags: linux.O = .{ .ACCMODE = .RDONLY, .PATH = true, .DIRECTORY = true, .CLOEXEC = true };
+            var rc = linux.open(@ptrCast(&c.path), flags, 0);
+            var e = syscallErrno(rc);
+            while (e == .INTR) {
+                rc = linux.open(@ptrCast(&c.path), flags, 0);
+                e = syscallErrno(rc);
+            }
+            // The name's lstat fails as the directory's open did (ENOENT or ENOTDIR, mostly).
+            if (e != .SUCCESS) {
+                failed(rec, e);
                 return 0;
+            }
+            c.fd = @intCast(rc);
             c.len = dir.len;
             c.pass = pass;
         }
-        return hashFileAt(c.fd, name, size, alg, buf, out);
+        return hashFileAt(c.fd, name, size, alg, buf, out, rec);
     }
 
     fn close(c: *DirCache) void {
@@ -151,7 +193,7 @@ fn startWorkers() void {
 }
 
 fn run(job: *Job, buf: []u8, dir: *DirCache) void {
-    job.len = @intCast(dir.hash(job.path, job.size, job.alg, buf, &job.digest));
+    job.len = @intCast(dir.hash(job.path, job.size, job.alg, buf, &job.digest, &job.stat));
 }
 
 fn destroy(job: *Job) void {
@@ -243,27 +285,7 @@ pub fn prefetch(list: []const u8, sizes: []const f64, alg: hasher.Alg) usize {
 pub fn take(path: []const u8, size: u64, alg: hasher.Alg, out: *[hasher.max_digest_length]u8) usize {
     if (path.len == 0 or path.len >= path_max) return 0;
     pool.mutex.lock();
-    var seq = pool.head;
-    const found: ?*Job = while (seq < pool.tail) : (seq += 1) {
-        const job = slot(seq).*.?;
-        if (job.size == size and job.alg == alg and std.mem.eql(u8, job.path, path)) break job;
-    } else null;
-    if (found) |job| {
-        while (pool.head < seq) dropHead();
-        // Not started yet: hashed here rather than waiting behind the workers' current files.
-        if (job.state == .queued) {
-            pool.next = seq + 1;
-            job.state = .running;
-            pool.mutex.unlock();
-            run(job, ownBuffer() orelse return 0, &own_dir);
-            pool.mutex.lock();
-            job.state = .done;
-        }
-        while (job.state != .done) {
-            pool.waiting = true;
-            pool.done.wait(&pool.mutex);
-        }
-        pool.waiting = false;
+    if (ready(path, size, alg)) |job| {
         const n: usize = job.len;
         @memcpy(out[0..n], job.digest[0..n]);
         dropHead();
@@ -275,6 +297,46 @@ pub fn take(path: []const u8, size: u64, alg: hasher.Alg, out: *[hasher.max_dige
     @memcpy(z[0..path.len], path);
     z[path.len] = 0;
     return hashFile(@ptrCast(&z), size, alg, ownBuffer() orelse return 0, out);
+}
+
+/// The lstat a hinted file's hashing began with (its errno if it failed), into
+/// `rec`, for the generator's stat of the file (the stat a worker made need not
+/// be made again): the job is made or waited for as `take` would, and kept for
+/// the `take` that follows. False when `path` was not hinted with this size and algorithm.
+pub fn stat(path: []const u8, size: u64, alg: hasher.Alg, rec: *StatRecord) bool {
+    if (path.len == 0 or path.len >= path_max) return false;
+    pool.mutex.lock();
+    defer pool.mutex.unlock();
+    const job = ready(path, size, alg) orelse return false;
+    rec.* = job.stat;
+    return true;
+}
+
+/// With the lock held: the held job of `path`, now the head (the ones before it
+/// dropped) and done (hashed here if no worker had started it), or null.
+fn ready(path: []const u8, size: u64, alg: hasher.Alg) ?*Job {
+    var seq = pool.head;
+    const job: *Job = while (seq < pool.tail) : (seq += 1) {
+        const job = slot(seq).*.?;
+        if (job.size == size and job.alg == alg and std.mem.eql(u8, job.path, path)) break job;
+    } else return null;
+    while (pool.head < seq) dropHead();
+    // Not started yet: hashed here rather than waiting behind the workers' current files.
+    if (job.state == .queued) {
+        const buf = ownBuffer() orelse return null;
+        pool.next = seq + 1;
+        job.state = .running;
+        pool.mutex.unlock();
+        run(job, buf, &own_dir);
+        pool.mutex.lock();
+        job.state = .done;
+    }
+    while (job.state != .done) {
+        pool.waiting = true;
+        pool.done.wait(&pool.mutex);
+    }
+    pool.waiting = false;
+    return job;
 }
 
 fn ownBuffer() ?[]u8 {
@@ -310,8 +372,18 @@ test "hinted, unhinted and mismatched files" {
     const l = try std.fmt.bufPrint(&list, "{s}\x00{s}\x00", .{ b, a });
     try std.testing.expectEqual(@as(usize, 2), prefetch(l, &.{ 5, data.len }, .xxh3_128));
     var got: [hasher.max_digest_length]u8 = undefined;
+    var rec: StatRecord = undefined;
     // b was hinted with the wrong size: no result; a's is the digest.
     try std.testing.expectEqual(@as(usize, 0), take(b, 5, .xxh3_128, &got));
+    try std.testing.expectEqual(@as(usize, 16), take(a, data.len, .xxh3_128, &got));
+    try std.testing.expectEqualSlices(u8, &want, got[0..16]);
+    // b's lstat, kept from a hint taken since: none now. A hinted file's stat stays until its sum is taken.
+    try std.testing.expect(!stat(b, 5, .xxh3_128, &rec));
+    try std.testing.expectEqual(@as(usize, 1), prefetch(l[b.len + 1 ..], &.{data.len}, .xxh3_128));
+    try std.testing.expect(stat(a, data.len, .xxh3_128, &rec));
+    try std.testing.expectEqual(@as(f64, 0), rec[Record.errno]);
+    try std.testing.expectEqual(@as(f64, @floatFromInt(data.len)), rec[Record.size]);
+    try std.testing.expect(std.posix.S.ISREG(@intFromFloat(rec[Record.mode])));
     try std.testing.expectEqual(@as(usize, 16), take(a, data.len, .xxh3_128, &got));
     try std.testing.expectEqualSlices(u8, &want, got[0..16]);
     // Not hinted: hashed on the spot.

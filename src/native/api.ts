@@ -237,6 +237,13 @@ export interface Core {
    */
   prefetchFileSums(paths: Uint8Array, sizes: Float64Array, alg: HashAlg): number;
 
+  /**
+   * The lstat a hinted file's hashing began with (for the generator's own stat of it: one stat, not two): the stat,
+   * the errno of the failed lstat, or undefined when the file was not hinted with this size and algorithm (stat it
+   * yourself; the TS twin hints nothing). The file stays hinted for the fileSum that follows.
+   */
+  fileSumStat(path: Uint8Array, size: number, alg: HashAlg): EntryStat | number | undefined;
+
   /** Drops every hinted file sum not taken yet. */
   endFileSums(): void;
 

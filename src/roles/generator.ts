@@ -58,6 +58,8 @@ const YIELD_EVERY = 256;
 /** Entries of finished lists after which their NDX_DONE markers are sent without waiting (see finishedLists). */
 const DONE_FLUSH_ENTRIES = 256;
 const READ_CHUNK = 1 << 20;
+/** A failed lstat's errno for "nothing there". */
+const ENOENT = 2;
 
 export class Generator {
   readonly attrs: AttrRules;
@@ -324,19 +326,33 @@ export class Generator {
   private sumPrefetch: FileSumPrefetch | null | undefined;
 
   private prefetchSums(): void {
+    this.sumPrefetcher()?.topUp();
+  }
+
+  private sumPrefetcher(): FileSumPrefetch | null {
     const x = this.x;
     if (this.sumPrefetch === undefined) {
       const alg = x.s.sums.file.alg;
       this.sumPrefetch = x.o.checksum && !x.soloName && !x.dest.openNoatime && alg !== null && core.caps.kind === "native" ? new FileSumPrefetch(x, alg) : null;
     }
-    this.sumPrefetch?.topUp();
+    return this.sumPrefetch;
   }
 
   /** The destination's stats taken ahead by the native core's worker (null where that is not safe: see StatPrefetch). */
   private statPrefetch: StatPrefetch | null | undefined;
+  /**
+   * -c, where StatPrefetch would be used: the workers hashing the hinted files lstat each before hashing it, and
+   * statDest takes that stat for a regular file (core.fileSumStat) instead of a second one, the stat worker's; so
+   * the stat worker is not started, and the other entries (directories, symlinks: few) are stat'ed here.
+   */
+  private sumStats = false;
 
   private prefetchStats(list: FileList): void {
-    if (this.statPrefetch === undefined) this.statPrefetch = StatPrefetch.wanted(this.x) ? new StatPrefetch(this.x) : null;
+    if (this.statPrefetch === undefined) {
+      const wanted = StatPrefetch.wanted(this.x);
+      this.sumStats = wanted && this.sumPrefetcher() !== null;
+      this.statPrefetch = wanted && !this.sumStats ? new StatPrefetch(this.x) : null;
+    }
     this.statPrefetch?.startList(list);
   }
 
@@ -433,12 +449,20 @@ export class Generator {
     if (x.dest.fdOps && !x.soloName && rel.length > 0) {
       const base = x.t.baseName(row);
       if (base[0] !== 0x2f) {
-        const early = this.statPrefetch?.take(row);
+        const early = this.sumStats && !dirEntry && isReg(x.t.mode[row]!) ? this.hashedStat(row, rel) : this.statPrefetch?.take(row);
         if (early !== undefined) return early;
         return x.dest.lstatIn(x.t.dirId[row]!, x.t.dirName(row), base);
       }
     }
     return x.dest.lstat(rel);
+  }
+
+  /** The lstat of a hinted regular file made by the worker hashing it (see sumStats): null when nothing is there, undefined when the caller must stat it. */
+  private hashedStat(row: number, rel: Uint8Array): DestStat | null | undefined {
+    const st = core.fileSumStat(this.x.dest.abs(rel), this.x.t.size[row]!, this.x.s.sums.file.alg!);
+    if (typeof st !== "number") return st;
+    // Of the name or of its directory; any other failure is the caller's own stat's to report.
+    return st === ENOENT ? null : undefined;
   }
 
   /**

@@ -7,10 +7,10 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HashAlg, core, tsCore } from "../../src/native/index.ts";
+import { type EntryStat, HashAlg, core, tsCore } from "../../src/native/index.ts";
 import { noise } from "../helpers/noise.ts";
 
 const ALGS = [HashAlg.MD4, HashAlg.MD5, HashAlg.XXH64, HashAlg.XXH3_64, HashAlg.XXH3_128];
@@ -101,6 +101,29 @@ describe("fileSum equals the twin's", () => {
     if (core.caps.kind === "native") expect(offered).toBe(files.length);
     // Every other file is asked (the others are dropped as later ones are taken).
     for (let i = 0; i < files.length; i += 2) expect(hex(core.fileSum(files[i]!.path, files[i]!.size, HashAlg.XXH3_128))).toBe(hex(tsCore.fileSum(files[i]!.path, files[i]!.size, HashAlg.XXH3_128)));
+    core.endFileSums();
+  });
+
+  test("fileSumStat: a hinted file's lstat (the errno when there is none), the file still hinted; not hinted: undefined", () => {
+    const asks = makeFiles(join(root, "stats"), [0, 5, 600_000], 51);
+    expect(core.fileSumStat(asks[0]!.path, asks[0]!.size, HashAlg.XXH3_128)).toBeUndefined();
+    hint(asks);
+    for (const a of asks) {
+      const st = core.fileSumStat(a.path, a.size, HashAlg.XXH3_128);
+      if (core.caps.kind !== "native") {
+        expect(st).toBeUndefined();
+        continue;
+      }
+      const want = lstatSync(Buffer.from(a.path), { throwIfNoEntry: false });
+      if (!want) expect(st).toBe(2);
+      else {
+        expect(typeof st).toBe("object");
+        const got = st as EntryStat;
+        expect([got.mode, got.size, got.ino, got.nlink, got.mtime]).toEqual([want.mode, want.size, BigInt(want.ino), want.nlink, Math.floor(want.mtimeMs / 1000)]);
+      }
+      // Still there for the sum (and asked again, the same).
+      expect(hex(core.fileSum(a.path, a.size, HashAlg.XXH3_128))).toBe(hex(tsCore.fileSum(a.path, a.size, HashAlg.XXH3_128)));
+    }
     core.endFileSums();
   });
 
