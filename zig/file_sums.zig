@@ -196,9 +196,20 @@ fn run(job: *Job, buf: []u8, dir: *DirCache) void {
     job.len = @intCast(dir.hash(job.path, job.size, job.alg, buf, &job.digest, &job.stat));
 }
 
+/// A job and its path in one allocation (one malloc and one free per hinted file, not two).
+fn create(path: []const u8, size: u64, alg: hasher.Alg) ?*Job {
+    const block = gpa.alignedAlloc(u8, .of(Job), @sizeOf(Job) + path.len + 1) catch return null;
+    const job: *Job = @ptrCast(block.ptr);
+    const z = block[@sizeOf(Job)..];
+    @memcpy(z[0..path.len], path);
+    z[path.len] = 0;
+    job.* = .{ .path = z[0..path.len :0], .size = size, .alg = alg };
+    return job;
+}
+
 fn destroy(job: *Job) void {
-    gpa.free(job.path);
-    gpa.destroy(job);
+    const block: [*]align(@alignOf(Job)) u8 = @ptrCast(job);
+    gpa.free(block[0 .. @sizeOf(Job) + job.path.len + 1]);
 }
 
 /// Jobs a worker claims at once. 4 halved the futex calls on the kernel tree but left the JS thread waiting
@@ -265,12 +276,7 @@ pub fn prefetch(list: []const u8, sizes: []const f64, alg: hasher.Alg) usize {
     var at: usize = 0;
     while (accepted < sizes.len and at < list.len and pool.tail - pool.head < capacity) {
         const stop = std.mem.indexOfScalarPos(u8, list, at, 0) orelse break;
-        const path = gpa.dupeZ(u8, list[at..stop]) catch break;
-        const job = gpa.create(Job) catch {
-            gpa.free(path);
-            break;
-        };
-        job.* = .{ .path = path, .size = @intFromFloat(sizes[accepted]), .alg = alg };
+        const job = create(list[at..stop], @intFromFloat(sizes[accepted]), alg) orelse break;
         slot(pool.tail).* = job;
         pool.tail += 1;
         accepted += 1;

@@ -457,9 +457,16 @@ export class Generator {
     return x.dest.lstat(rel);
   }
 
+  /** The last name hashedStat asked for, and its path: fileChecksum asks for that file's sum next (the same path). */
+  private hashedRel: Uint8Array | null = null;
+  private hashedPath: Uint8Array | null = null;
+
   /** The lstat of a hinted regular file made by the worker hashing it (see sumStats): null when nothing is there, undefined when the caller must stat it. */
   private hashedStat(row: number, rel: Uint8Array): DestStat | null | undefined {
-    const st = core.fileSumStat(this.x.dest.abs(rel), this.x.t.size[row]!, this.x.s.sums.file.alg!);
+    const path = this.x.dest.abs(rel);
+    this.hashedRel = rel;
+    this.hashedPath = path;
+    const st = core.fileSumStat(path, this.x.t.size[row]!, this.x.s.sums.file.alg!);
     if (typeof st !== "number") return st;
     // Of the name or of its directory; any other failure is the caller's own stat's to report.
     return st === ENOENT ? null : undefined;
@@ -1012,7 +1019,8 @@ export class Generator {
     const x = this.x;
     // A regular file of that size (the usual case) is hashed by the core, ahead of need when it was hinted.
     const alg = x.s.sums.file.alg;
-    const coreSum = alg === null || x.dest.openNoatime ? null : core.fileSum(x.dest.abs(rel), size, alg);
+    const path = rel === this.hashedRel ? this.hashedPath! : x.dest.abs(rel);
+    const coreSum = alg === null || x.dest.openNoatime ? null : core.fileSum(path, size, alg);
     if (coreSum) return coreSum;
     const hasher = fileListHasher(x.s.sums);
     const base = row >= 0 && x.dest.fdOps && !x.soloName ? x.t.baseName(row) : null;
