@@ -143,6 +143,11 @@ const DirCache = struct {
     fn hash(c: *DirCache, path: [:0]const u8, size: u64, alg: hasher.Alg, buf: []u8, out: *[hasher.max_digest_length]u8, rec: *StatRecord) usize {
         const cut = std.mem.lastIndexOfScalar(u8, path, '/') orelse
             return hashFileAt(std.posix.AT.FDCWD, path.ptr, size, alg, buf, out, rec);
+        // (The JS side offers shorter paths only; one longer fails as the kernel's walk would.)
+        if (cut >= path_max) {
+            failed(rec, .NAMETOOLONG);
+            return 0;
+        }
         // "/name": the root is the directory.
         const dir = if (cut == 0) path[0..1] else path[0..cut];
         const name: [*:0]const u8 = path[cut + 1 ..].ptr;
