@@ -217,6 +217,9 @@ fn destroy(job: *Job) void {
     gpa.free(block[0 .. @sizeOf(Job) + job.path.len + 1]);
 }
 
+/// The largest file the JS thread hashes while its own is being hashed (see ready).
+const help_size = 1 << 20;
+
 /// Jobs a worker claims at once. 4 halved the futex calls on the kernel tree but left the JS thread waiting
 /// behind a descheduled worker's claims on a loaded machine (it may only hash a job nobody claimed): 1 was faster.
 const claim = 1;
@@ -341,6 +344,20 @@ fn ready(path: []const u8, size: u64, alg: hasher.Alg) ?*Job {
         run(job, buf, &own_dir);
         pool.mutex.lock();
         job.state = .done;
+    }
+    // Being hashed by a worker: rather than sleep until it is done (a futex wait, and a wake-up by the worker, for
+    // one file in seven on the kernel tree), hash the next file no one has started, if small (a large one would keep
+    // the generator from going on once its file is done).
+    while (job.state != .done and pool.next < pool.tail and slot(pool.next).*.?.size <= help_size) {
+        const buf = ownBuffer() orelse break;
+        const other = slot(pool.next).*.?;
+        pool.next += 1;
+        other.state = .running;
+        pool.mutex.unlock();
+        run(other, buf, &own_dir);
+        pool.mutex.lock();
+        // Only the JS thread waits for jobs, and drops them: no one to wake, nothing abandoned.
+        other.state = .done;
     }
     while (job.state != .done) {
         pool.waiting = true;
