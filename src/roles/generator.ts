@@ -605,7 +605,9 @@ export class Generator {
       }
     }
     this.confirmedDirs.add(pathId);
-    const now = x.dest.lstat(rel);
+    // A directory that was there and has not been touched since its stat has that stat (as upstream passes
+    // set_file_attrs its real_sx); one made here, or found through a symlink (-K), is stat'ed now.
+    const now = realStat && !createdEarlier && !x.o.keepDirlinks ? realStat : x.dest.lstat(rel);
     if (now) this.setAttrs(rel, row, now, w, false);
     // A non-root receiver needs to be able to write into the directory while filling it.
     if (!x.amRoot && (w.mode & 0o700) !== 0o700) {
