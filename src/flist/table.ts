@@ -277,6 +277,11 @@ export class FileTable {
     return this.names.bytes.subarray(at, at + this.nameLen[row]!);
   }
 
+  /** The first byte of the row's base name, or -1 when it is empty (without a view of it). */
+  baseNameStart(row: number): number {
+    return this.nameLen[row]! === 0 ? -1 : this.names.bytes[this.nameAt[row]!]!;
+  }
+
   /** The base names of two rows compared byte by byte, a prefix first (without a view of either). */
   compareBaseNames(r1: number, r2: number): number {
     const bytes = this.names.bytes;

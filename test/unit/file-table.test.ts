@@ -163,3 +163,12 @@ describe("copyPath", () => {
     );
   });
 });
+
+test("baseNameStart: the base name's first byte, -1 for an empty one", () => {
+  const t = new FileTable();
+  t.ensure(3);
+  t.setName(0, enc.encode("dir/abc"));
+  t.setName(1, enc.encode("/tmp"));
+  t.setName(2, enc.encode(""));
+  expect([t.baseNameStart(0), t.baseNameStart(1), t.baseNameStart(2)]).toEqual([0x61, 0x2f, -1]);
+});
