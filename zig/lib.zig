@@ -39,7 +39,7 @@ fn output(buf: ?[*]u8, len: u64) []u8 {
 
 /// Bumped whenever any signature or meaning below changes.
 export fn oc_abi_version() u32 {
-    return 10;
+    return 11;
 }
 
 /// 0 scalar, 1 sse2, 2 avx2, 3 neon: the vector ISA this library was built for.
@@ -229,6 +229,16 @@ export fn oc_file_sum(path: ?[*]const u8, path_len: u64, size: f64, alg: u32, ou
     if (comptime !file_sums.supported) return -ENOSYS;
     const a = hasher.Alg.fromId(alg) orelse return -EINVAL;
     return @intCast(file_sums.take(input(path, path_len), @intFromFloat(size), a, out[0..hasher.max_digest_length]));
+}
+
+/// The lstat the hashing of a hinted file began with, into rec
+/// (stat_prefetch.zig Record: 16 f64s, errno set when it failed), the file
+/// staying hinted for oc_file_sum: 1, or 0 when `path` was not hinted with
+/// this size and algorithm (stat it yourself), -EINVAL for a bad algorithm.
+export fn oc_file_sum_stat(path: ?[*]const u8, path_len: u64, size: f64, alg: u32, rec: [*]f64) i32 {
+    if (comptime !file_sums.supported) return -ENOSYS;
+    const a = hasher.Alg.fromId(alg) orelse return -EINVAL;
+    return @intFromBool(file_sums.stat(input(path, path_len), @intFromFloat(size), a, rec[0..file_sums.Record.len]));
 }
 
 /// Drops every hinted checksum not taken yet.

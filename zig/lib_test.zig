@@ -27,7 +27,7 @@ fn hex(comptime s: []const u8) [s.len / 2]u8 {
 }
 
 test "abi basics" {
-    try testing.expectEqual(@as(u32, 10), oc_abi_version());
+    try testing.expectEqual(@as(u32, 11), oc_abi_version());
     try testing.expect(oc_simd_level() <= 3);
     try testing.expect(oc_cpu_supports_v3() <= 1);
     const r = oc_io_uring_probe();

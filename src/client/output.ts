@@ -236,7 +236,8 @@ export class ClientOutput implements Reporter {
     const extras = t.extras.get(row);
     let checksumHex: string | null = null;
     if (isReg(mode)) {
-      if (this.o.checksum && extras?.checksum) checksumHex = digestHex(this.s.sums.file.alg!, extras.checksum);
+      const sum = this.o.checksum ? t.sum(row) : undefined;
+      if (sum) checksumHex = digestHex(this.s.sums.file.alg!, sum);
       else if (e.iflags & ITEM.TRANSFER && e.checksum) checksumHex = digestHex(this.s.sums.xfer.alg!, e.checksum);
     }
     // The file list's name (f_name), also when the file lands under another name (a single-file DEST).

@@ -912,7 +912,9 @@ export class FlistBuilder {
     const trackLinks = o.preserveHardLinks && (p >= 28 ? !isDir(mode) && st.nlink > 1 : isReg(mode));
     if (o.atime && !isDir(mode) && mode !== 0) t.extra(row).atime = o.atime(this.fsPath(this.pathname, name), st);
     const sum = o.checksum && isReg(mode) ? o.checksum(this.fsPath(this.pathname, name), st) : undefined;
-    if (link || isDevice(mode) || trackLinks || sum) {
+    if (sum) t.setSum(row, sum);
+    else t.clearSum(row);
+    if (link || isDevice(mode) || trackLinks) {
       const e = t.extra(row);
       if (link) e.link = link;
       if (isDevice(mode)) {
@@ -920,7 +922,6 @@ export class FlistBuilder {
         e.rdevMinor = st.rdevMinor;
       }
       if (trackLinks) e.hlinkKey = `d${st.dev}:${st.ino}`;
-      if (sum) e.checksum = sum;
     }
     list.count++;
     const tally = this.lists.tally;

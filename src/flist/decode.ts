@@ -100,6 +100,8 @@ export class FlistDecoder {
    * name as it was).
    */
   private readonly nameBuf = new Uint8Array(2 * MAXPATHLEN);
+  /** The entry's file sum as read, until the entry is committed to its row. */
+  private sumBuf = new Uint8Array(0);
   private lastNameAt = 0;
   private lastNameLen = 0;
   private mode = 0;
@@ -185,7 +187,8 @@ export class FlistDecoder {
     /** --iconv: why this entry's name or target did not convert. */
     let unconvertible: string | undefined;
     let link: Uint8Array | undefined;
-    let checksum: Uint8Array | undefined;
+    /** --checksum: where the entry's file sum is, if it has one: read into sumBuf, or a hard-link group's first member's. */
+    let sumFrom: "none" | "read" | "first" = "none";
     let hlinkFirst = -1;
     let hlinkKey: string | undefined;
 
@@ -212,7 +215,7 @@ export class FlistDecoder {
         rdevMajor = first?.rdevMajor ?? 0;
         rdevMinor = first?.rdevMinor ?? 0;
       }
-      checksum = first?.checksum;
+      sumFrom = "first";
       if (o.preserveAtimes && !isDir(mode)) atime = first?.atime ?? 0;
     } else {
       size = p >= 30 ? r.varlong(3) : r.longint();
@@ -276,8 +279,12 @@ export class FlistDecoder {
         pendingDev = dev;
       }
       if (o.checksumLength > 0 && (isReg(mode) || p < 28)) {
-        checksum = r.bytes(o.checksumLength).slice();
-        if (!isReg(mode)) checksum = undefined;
+        const sum = r.bytes(o.checksumLength);
+        if (isReg(mode)) {
+          if (this.sumBuf.length !== sum.length) this.sumBuf = new Uint8Array(sum.length);
+          this.sumBuf.set(sum);
+          sumFrom = "read";
+        }
       }
     }
 
@@ -360,11 +367,13 @@ export class FlistDecoder {
     t.flags[row] = unconvertible === undefined ? rowFlags : rowFlags | F.INACTIVE;
     t.extras.delete(row);
     const hasAtime = o.preserveAtimes === true && !isDir(mode);
-    if (link || checksum || isDevice(mode) || hlinked || hasAtime) {
+    if (sumFrom === "read") t.setSum(row, this.sumBuf);
+    else if (sumFrom === "first") t.copySum(hlinkFirst, row);
+    else t.clearSum(row);
+    if (link || isDevice(mode) || hlinked || hasAtime) {
       const e = t.extra(row);
       if (hasAtime) e.atime = atime;
       if (link) e.link = link;
-      if (checksum) e.checksum = checksum;
       if (isDevice(mode)) {
         e.rdevMajor = rdevMajor;
         e.rdevMinor = rdevMinor;

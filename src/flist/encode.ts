@@ -376,7 +376,7 @@ export class FlistEncoder {
     }
     if (o.checksumLength > 0 && (isReg(mode) || p < 28)) {
       // Before 28 non-regular files carry a sum of zeros.
-      const sum = isReg(mode) ? e?.checksum : undefined;
+      const sum = isReg(mode) ? t.sum(row) : undefined;
       if (sum && sum.length !== o.checksumLength) throw new Error(`row ${row}: checksum of ${sum.length} bytes, not ${o.checksumLength}`);
       if (sum) w.bytes(sum);
       else w.bytes(new Uint8Array(o.checksumLength));

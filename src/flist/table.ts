@@ -76,8 +76,6 @@ export interface Extras {
   /** Device major/minor. */
   rdevMajor?: number;
   rdevMinor?: number;
-  /** --checksum file sum. */
-  checksum?: Uint8Array;
   /**
    * Hard-link group: entries with the same key are links to one file. From
    * protocol 30 it is the index at which the group's first member was sent,
@@ -117,6 +115,14 @@ export class FileTable {
   nameLen = new Uint16Array(0);
   /** Rarely present per-entry data, by row. */
   readonly extras = new Map<number, Extras>();
+  /**
+   * --checksum: the rows' file sums, sumLength bytes each at row * sumLength
+   * (all of a session's sums have one length), and whether a row has one: a
+   * column rather than an object and an array per file in `extras`.
+   */
+  private sums = new Uint8Array(0);
+  private hasSum = new Uint8Array(0);
+  private sumLength = 0;
 
   private readonly names = new Pool();
   /** Interned directory names: id -> bytes ("" for the top level). */
@@ -143,7 +149,56 @@ export class FileTable {
     this.dirId = grow(this.dirId, (n) => new Uint32Array(n));
     this.nameAt = grow(this.nameAt, (n) => new Uint32Array(n));
     this.nameLen = grow(this.nameLen, (n) => new Uint16Array(n));
+    const hasSum = new Uint8Array(cap);
+    hasSum.set(this.hasSum);
+    this.hasSum = hasSum;
+    if (this.sumLength > 0) {
+      const sums = new Uint8Array(cap * this.sumLength);
+      sums.set(this.sums);
+      this.sums = sums;
+    }
     this.capacity = cap;
+  }
+
+  /** Sets the row's file sum (every sum of a session has the length of the first). */
+  setSum(row: number, sum: Uint8Array): void {
+    const n = sum.length;
+    if (this.sumLength === 0) {
+      this.sumLength = n;
+      this.sums = new Uint8Array(this.capacity * n);
+    } else if (n !== this.sumLength) throw new Error(`row ${row}: a file sum of ${n} bytes, not ${this.sumLength}`);
+    this.sums.set(sum, row * n);
+    this.hasSum[row] = 1;
+  }
+
+  /** The row's file sum (a view of the column), if it has one. */
+  sum(row: number): Uint8Array | undefined {
+    if (!this.hasSum[row]) return undefined;
+    const n = this.sumLength;
+    return this.sums.subarray(row * n, row * n + n);
+  }
+
+  /** Whether the row has a file sum and `digest` begins with it (compared in place: no view). */
+  sumMatches(row: number, digest: Uint8Array): boolean {
+    if (!this.hasSum[row]) return false;
+    const n = this.sumLength;
+    if (digest.length < n) return false;
+    const sums = this.sums;
+    for (let i = 0, at = row * n; i < n; i++, at++) if (digest[i] !== sums[at]) return false;
+    return true;
+  }
+
+  /** The row has no file sum. */
+  clearSum(row: number): void {
+    this.hasSum[row] = 0;
+  }
+
+  /** Copies row `from`'s file sum (or its having none) to row `to`. */
+  copySum(from: number, to: number): void {
+    this.hasSum[to] = this.hasSum[from]!;
+    if (!this.hasSum[from]) return;
+    const n = this.sumLength;
+    this.sums.copyWithin(to * n, from * n, from * n + n);
   }
 
   /** The directory interned last: entries come directory by directory, so most are checked against it, not the map. */
@@ -222,6 +277,11 @@ export class FileTable {
     return this.names.bytes.subarray(at, at + this.nameLen[row]!);
   }
 
+  /** The first byte of the row's base name, or -1 when it is empty (without a view of it). */
+  baseNameStart(row: number): number {
+    return this.nameLen[row]! === 0 ? -1 : this.names.bytes[this.nameAt[row]!]!;
+  }
+
   /** The base names of two rows compared byte by byte, a prefix first (without a view of either). */
   compareBaseNames(r1: number, r2: number): number {
     const bytes = this.names.bytes;
@@ -274,6 +334,28 @@ export class FileTable {
     const out = new Uint8Array(this.pathLength(row));
     this.pathInto(row, out, 0);
     return out;
+  }
+
+  /** The length of path(row), without making it. */
+  pathLength(row: number): number {
+    const dirLen = this.dirName(row).length;
+    return dirLen === 0 ? this.nameLen[row]! : dirLen + 1 + this.nameLen[row]!;
+  }
+
+  /** Writes path(row) into `into` at `at` (which has room for pathLength(row) bytes): where it ends. */
+  copyPath(row: number, into: Uint8Array, at: number): number {
+    const dir = this.dirName(row);
+    const pool = this.names.bytes;
+    const from = this.nameAt[row]!;
+    const len = this.nameLen[row]!;
+    const dirLen = dir.length;
+    let o = at;
+    if (dirLen > 0) {
+      for (let i = 0; i < dirLen; i++) into[o++] = dir[i]!;
+      into[o++] = 0x2f;
+    }
+    for (let i = 0; i < len; i++) into[o++] = pool[from + i]!;
+    return o;
   }
 
   extra(row: number): Extras {
@@ -329,6 +411,7 @@ export class FileTable {
     this.dirId[row] = 0;
     this.nameAt[row] = 0;
     this.nameLen[row] = 0;
+    this.hasSum[row] = 0;
     this.extras.delete(row);
   }
 
@@ -344,6 +427,7 @@ export class FileTable {
     this.dirId[to] = this.dirId[from]!;
     this.nameAt[to] = this.nameAt[from]!;
     this.nameLen[to] = this.nameLen[from]!;
+    this.copySum(from, to);
     const e = this.extras.get(from);
     if (e) this.extras.set(to, e);
     else this.extras.delete(to);

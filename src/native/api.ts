@@ -230,8 +230,19 @@ export interface Core {
    */
   fileSum(path: Uint8Array, size: number, alg: HashAlg): Uint8Array | null;
 
-  /** A hint: fileSum will be asked for these files (each of its size), in this order; worker threads may hash them ahead. Returns how many were taken (offer the rest again later); the TS twin takes none. */
-  prefetchFileSums(paths: Uint8Array[], sizes: number[], alg: HashAlg): number;
+  /**
+   * A hint: fileSum will be asked for these files (each of its size), in this order; worker threads may hash them ahead.
+   * `paths` holds sizes.length paths, each ended by a NUL (none empty, none holding a NUL, each shorter than PATH_MAX:
+   * the caller leaves such paths out). Returns how many were taken (offer the rest again later); the TS twin takes none.
+   */
+  prefetchFileSums(paths: Uint8Array, sizes: Float64Array, alg: HashAlg): number;
+
+  /**
+   * The lstat a hinted file's hashing began with (for the generator's own stat of it: one stat, not two): the stat,
+   * the errno of the failed lstat, or undefined when the file was not hinted with this size and algorithm (stat it
+   * yourself; the TS twin hints nothing). The file stays hinted for the fileSum that follows.
+   */
+  fileSumStat(path: Uint8Array, size: number, alg: HashAlg): EntryStat | number | undefined;
 
   /** Drops every hinted file sum not taken yet. */
   endFileSums(): void;

@@ -11,7 +11,7 @@ import { scanDir as twinScanDir } from "./ts/scan.ts";
 import { readSource as twinReadSource } from "./ts/source-read.ts";
 import { createFileWriter as twinFileWriter } from "./ts/file-writer.ts";
 import { createNativeWriter } from "./native-writer.ts";
-import { createNativeStatPrefetcher } from "./native-stat-prefetch.ts";
+import { REC, createNativeStatPrefetcher, statOfRecord } from "./native-stat-prefetch.ts";
 import { createStatPrefetcher as twinStatPrefetcher } from "./ts/stat-prefetch.ts";
 
 const SIMD_NAMES = ["scalar", "sse2", "avx2", "neon"];
@@ -150,9 +150,15 @@ function createScanner(s: NativeLibrary["symbols"]): Pick<Core, "scanDir" | "pre
   };
 }
 
-function createFileSums(s: NativeLibrary["symbols"]): Pick<Core, "fileSum" | "prefetchFileSums" | "endFileSums"> {
+function createFileSums(s: NativeLibrary["symbols"]): Pick<Core, "fileSum" | "fileSumStat" | "prefetchFileSums" | "endFileSums"> {
   const digest = new Uint8Array(16);
+  const rec = new Float64Array(REC);
   return {
+    fileSumStat(path, size, alg) {
+      if (!nativePath(path) || path.length >= PATH_MAX) return undefined;
+      return s.oc_file_sum_stat(path, path.length, size, alg, rec) > 0 ? statOfRecord(rec, 0) : undefined;
+    },
+
     fileSum(path, size, alg) {
       if (!nativePath(path) || path.length >= PATH_MAX) return twinFileSum(path, size, alg);
       const n = s.oc_file_sum(path, path.length, size, alg, digest);
@@ -161,12 +167,7 @@ function createFileSums(s: NativeLibrary["symbols"]): Pick<Core, "fileSum" | "pr
     },
 
     prefetchFileSums(paths, sizes, alg) {
-      // Offered in order: the first path native would refuse ends this offer (it is asked for by fileSum later).
-      let n = 0;
-      while (n < paths.length && nativePath(paths[n]!) && paths[n]!.length < PATH_MAX) n++;
-      if (n === 0) return paths.length > 0 ? 1 : 0;
-      const list = pathList(paths.slice(0, n));
-      return Math.max(0, s.oc_file_sums_prefetch(list, list.length, Float64Array.from(sizes.slice(0, n)), n, alg));
+      return sizes.length === 0 ? 0 : Math.max(0, s.oc_file_sums_prefetch(paths, paths.length, sizes, sizes.length, alg));
     },
 
     endFileSums() {

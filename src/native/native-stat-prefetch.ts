@@ -11,7 +11,7 @@ import { makedev } from "../fs/fd-ops.ts";
 /** Records in the ring: a few thousand entries ahead of the generator is plenty (each 128 bytes). */
 const SLOTS = 4096;
 /** zig/stat_prefetch.zig Record: f64s per record, and where each field is. */
-const REC = 16;
+export const REC = 16;
 const ERRNO = 0;
 const MODE = 1;
 const SIZE = 2;
@@ -86,25 +86,28 @@ export function createNativeStatPrefetcher(s: NativeLibrary["symbols"]): StatPre
       s.oc_statp_skip_below(slot % TWO_32, Math.floor(slot / TWO_32));
     },
     record(slot): EntryStat | number {
-      const at = (slot % SLOTS) * REC;
-      const r = ring;
-      const errno = r[at + ERRNO]!;
-      if (errno !== 0) return errno;
-      const inoHi = r[at + INO_HI]!;
-      return {
-        mode: r[at + MODE]!,
-        size: r[at + SIZE]!,
-        mtime: r[at + MTIME]!,
-        nsec: r[at + NSEC]!,
-        uid: r[at + UID]!,
-        gid: r[at + GID]!,
-        dev: makedev(r[at + DEV_MAJOR]!, r[at + DEV_MINOR]!),
-        ino: inoHi === 0 ? BigInt(r[at + INO_LO]!) : (BigInt(inoHi) << 32n) | BigInt(r[at + INO_LO]!),
-        nlink: r[at + NLINK]!,
-        rdevMajor: r[at + RDEV_MAJOR]!,
-        rdevMinor: r[at + RDEV_MINOR]!,
-        atime: r[at + ATIME]!,
-      };
+      return statOfRecord(ring, (slot % SLOTS) * REC);
     },
+  };
+}
+
+/** The Record at `at` of `r` (zig/stat_prefetch.zig): the stat, or the errno of the failed lstat. */
+export function statOfRecord(r: Float64Array, at: number): EntryStat | number {
+  const errno = r[at + ERRNO]!;
+  if (errno !== 0) return errno;
+  const inoHi = r[at + INO_HI]!;
+  return {
+    mode: r[at + MODE]!,
+    size: r[at + SIZE]!,
+    mtime: r[at + MTIME]!,
+    nsec: r[at + NSEC]!,
+    uid: r[at + UID]!,
+    gid: r[at + GID]!,
+    dev: makedev(r[at + DEV_MAJOR]!, r[at + DEV_MINOR]!),
+    ino: inoHi === 0 ? BigInt(r[at + INO_LO]!) : (BigInt(inoHi) << 32n) | BigInt(r[at + INO_LO]!),
+    nlink: r[at + NLINK]!,
+    rdevMajor: r[at + RDEV_MAJOR]!,
+    rdevMinor: r[at + RDEV_MINOR]!,
+    atime: r[at + ATIME]!,
   };
 }

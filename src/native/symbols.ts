@@ -28,6 +28,7 @@ export const symbols = {
 
   oc_file_sums_prefetch: { args: [ptr, u64, ptr, u64, u32], returns: i32 },
   oc_file_sum: { args: [ptr, u64, FFIType.f64, u32, ptr], returns: i32 },
+  oc_file_sum_stat: { args: [ptr, u64, FFIType.f64, u32, ptr], returns: i32 },
   oc_file_sums_end: { args: [], returns: none },
 
   oc_read_source: { args: [ptr, u64, u32, ptr, u64, ptr], returns: i32 },

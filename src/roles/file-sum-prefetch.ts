@@ -12,11 +12,22 @@ import type { ReceivingSide } from "./context.ts";
 
 /** Rows offered per call: the core holds about a thousand hints. */
 const OFFER = 256;
+/** The kernel's PATH_MAX: the core takes shorter paths only (a longer one is hashed when asked for). */
+const PATH_MAX = 4096;
 
 export class FileSumPrefetch {
   /** The next row to consider, in list order: lists[list], row. */
   private list = 0;
   private row = -1;
+  /**
+   * One offer, made again each time (no array per path): the paths, each
+   * with its NUL, their sizes, and where each came from (to resume after
+   * the last one the core took).
+   */
+  private paths = new Uint8Array(64 * 1024);
+  private readonly sizes = new Float64Array(OFFER);
+  private readonly lists = new Int32Array(OFFER);
+  private readonly rows = new Int32Array(OFFER);
 
   constructor(
     private readonly x: ReceivingSide,
@@ -28,12 +39,12 @@ export class FileSumPrefetch {
     const x = this.x;
     const t = x.t;
     const lists = x.lists.lists;
-    const paths: Uint8Array[] = [];
-    const sizes: number[] = [];
-    const rows: [number, number][] = [];
+    const root = x.dest.root;
+    let used = 0;
+    let n = 0;
     let li = this.list;
     let row = this.row;
-    while (paths.length < OFFER && li < lists.length) {
+    while (n < OFFER && li < lists.length) {
       const l = lists[li]!;
       if (row < l.ndxStart) row = l.ndxStart;
       if (row >= l.ndxStart + l.count) {
@@ -41,26 +52,43 @@ export class FileSumPrefetch {
         continue;
       }
       if (isReg(t.mode[row]!) && !(t.flags[row]! & F.INACTIVE)) {
-        paths.push(x.dest.abs(t.path(row)));
-        sizes.push(t.size[row]!);
-        rows.push([li, row]);
+        const length = root.length + t.pathLength(row);
+        if (used + length + 1 > this.paths.length) this.grow(used + length + 1);
+        const paths = this.paths;
+        paths.set(root, used);
+        const end = t.copyPath(row, paths, used + root.length);
+        paths[end] = 0;
+        // A path the core cannot take (too long, or holding a NUL) is not offered: fileSum hashes it when asked.
+        if (length < PATH_MAX && paths.indexOf(0, used) === end) {
+          used = end + 1;
+          this.sizes[n] = t.size[row]!;
+          this.lists[n] = li;
+          this.rows[n] = row;
+          n++;
+        }
       }
       row++;
     }
-    if (paths.length === 0) {
+    if (n === 0) {
       this.list = li;
       this.row = row;
       return;
     }
-    const taken = core.prefetchFileSums(paths, sizes, this.alg);
+    const taken = core.prefetchFileSums(this.paths.subarray(0, used), this.sizes.subarray(0, n), this.alg);
     // Resume after the last file taken (all of them: after the last row looked at).
-    if (taken >= paths.length) {
+    if (taken >= n) {
       this.list = li;
       this.row = row;
     } else if (taken > 0) {
-      this.list = rows[taken - 1]![0];
-      this.row = rows[taken - 1]![1] + 1;
+      this.list = this.lists[taken - 1]!;
+      this.row = this.rows[taken - 1]! + 1;
     }
+  }
+
+  private grow(min: number): void {
+    const next = new Uint8Array(Math.max(min, 2 * this.paths.length));
+    next.set(this.paths);
+    this.paths = next;
   }
 
   end(): void {

@@ -58,6 +58,8 @@ const YIELD_EVERY = 256;
 /** Entries of finished lists after which their NDX_DONE markers are sent without waiting (see finishedLists). */
 const DONE_FLUSH_ENTRIES = 256;
 const READ_CHUNK = 1 << 20;
+/** A failed lstat's errno for "nothing there". */
+const ENOENT = 2;
 
 export class Generator {
   readonly attrs: AttrRules;
@@ -324,19 +326,33 @@ export class Generator {
   private sumPrefetch: FileSumPrefetch | null | undefined;
 
   private prefetchSums(): void {
+    this.sumPrefetcher()?.topUp();
+  }
+
+  private sumPrefetcher(): FileSumPrefetch | null {
     const x = this.x;
     if (this.sumPrefetch === undefined) {
       const alg = x.s.sums.file.alg;
       this.sumPrefetch = x.o.checksum && !x.soloName && !x.dest.openNoatime && alg !== null && core.caps.kind === "native" ? new FileSumPrefetch(x, alg) : null;
     }
-    this.sumPrefetch?.topUp();
+    return this.sumPrefetch;
   }
 
   /** The destination's stats taken ahead by the native core's worker (null where that is not safe: see StatPrefetch). */
   private statPrefetch: StatPrefetch | null | undefined;
+  /**
+   * -c, where StatPrefetch would be used: the workers hashing the hinted files lstat each before hashing it, and
+   * statDest takes that stat for a regular file (core.fileSumStat) instead of a second one, the stat worker's; so
+   * the stat worker is not started, and the other entries (directories, symlinks: few) are stat'ed here.
+   */
+  private sumStats = false;
 
   private prefetchStats(list: FileList): void {
-    if (this.statPrefetch === undefined) this.statPrefetch = StatPrefetch.wanted(this.x) ? new StatPrefetch(this.x) : null;
+    if (this.statPrefetch === undefined) {
+      const wanted = StatPrefetch.wanted(this.x);
+      this.sumStats = wanted && this.sumPrefetcher() !== null;
+      this.statPrefetch = wanted && !this.sumStats ? new StatPrefetch(this.x) : null;
+    }
     this.statPrefetch?.startList(list);
   }
 
@@ -433,12 +449,27 @@ export class Generator {
     if (x.dest.fdOps && !x.soloName && rel.length > 0) {
       const base = x.t.baseName(row);
       if (base[0] !== 0x2f) {
-        const early = this.statPrefetch?.take(row);
+        const early = this.sumStats && !dirEntry && isReg(x.t.mode[row]!) ? this.hashedStat(row, rel) : this.statPrefetch?.take(row);
         if (early !== undefined) return early;
         return x.dest.lstatIn(x.t.dirId[row]!, x.t.dirName(row), base);
       }
     }
     return x.dest.lstat(rel);
+  }
+
+  /** The last name hashedStat asked for, and its path: fileChecksum asks for that file's sum next (the same path). */
+  private hashedRel: Uint8Array | null = null;
+  private hashedPath: Uint8Array | null = null;
+
+  /** The lstat of a hinted regular file made by the worker hashing it (see sumStats): null when nothing is there, undefined when the caller must stat it. */
+  private hashedStat(row: number, rel: Uint8Array): DestStat | null | undefined {
+    const path = this.x.dest.abs(rel);
+    this.hashedRel = rel;
+    this.hashedPath = path;
+    const st = core.fileSumStat(path, this.x.t.size[row]!, this.x.s.sums.file.alg!);
+    if (typeof st !== "number") return st;
+    // Of the name or of its directory; any other failure is the caller's own stat's to report.
+    return st === ENOENT ? null : undefined;
   }
 
   /**
@@ -574,7 +605,9 @@ export class Generator {
       }
     }
     this.confirmedDirs.add(pathId);
-    const now = x.dest.lstat(rel);
+    // A directory that was there and has not been touched since its stat has that stat (as upstream passes
+    // set_file_attrs its real_sx); one made here, or found through a symlink (-K), is stat'ed now.
+    const now = realStat && !createdEarlier && !x.o.keepDirlinks ? realStat : x.dest.lstat(rel);
     if (now) this.setAttrs(rel, row, now, w, false);
     // A non-root receiver needs to be able to write into the directory while filling it.
     if (!x.amRoot && (w.mode & 0o700) !== 0o700) {
@@ -964,8 +997,7 @@ export class Generator {
     const o = x.o;
     if (st.size !== x.t.size[row]) return false;
     if (o.checksum) {
-      const want = x.t.extras.get(row)?.checksum;
-      return want !== undefined && Buffer.compare(this.fileChecksum(rel, want.length, st.size, ownDest ? row : -1), want) === 0;
+      return x.t.sumMatches(row, this.fileChecksum(rel, st.size, ownDest ? row : -1));
     }
     if (o.sizeOnly) return true;
     if (o.ignoreTimes) return false;
@@ -981,15 +1013,17 @@ export class Generator {
   }
 
   /**
-   * file_checksum over the `size` bytes the stat said (a --write-devices char device such as /dev/zero never ends).
-   * `row`: the file is the entry's own destination, opened through its directory's descriptor.
+   * file_checksum over the `size` bytes the stat said (a --write-devices char device such as /dev/zero never ends),
+   * whole (the sender's may be cut shorter: see sameSum). `row`: the file is the entry's own destination, opened
+   * through its directory's descriptor.
    */
-  private fileChecksum(rel: Uint8Array, length: number, size: number, row = -1): Uint8Array {
+  private fileChecksum(rel: Uint8Array, size: number, row = -1): Uint8Array {
     const x = this.x;
     // A regular file of that size (the usual case) is hashed by the core, ahead of need when it was hinted.
     const alg = x.s.sums.file.alg;
-    const coreSum = alg === null || x.dest.openNoatime ? null : core.fileSum(x.dest.abs(rel), size, alg);
-    if (coreSum) return coreSum.subarray(0, length);
+    const path = rel === this.hashedRel ? this.hashedPath! : x.dest.abs(rel);
+    const coreSum = alg === null || x.dest.openNoatime ? null : core.fileSum(path, size, alg);
+    if (coreSum) return coreSum;
     const hasher = fileListHasher(x.s.sums);
     const base = row >= 0 && x.dest.fdOps && !x.soloName ? x.t.baseName(row) : null;
     const fd = base && base[0] !== 0x2f ? x.dest.openReadIn(x.t.dirId[row]!, x.t.dirName(row), base) : x.dest.openRead(rel);
@@ -1004,7 +1038,7 @@ export class Generator {
     } finally {
       fs.closeSync(fd);
     }
-    const sum = hasher.digest().subarray(0, length);
+    const sum = hasher.digest();
     hasher.release?.();
     return sum;
   }

@@ -7,10 +7,10 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HashAlg, core, tsCore } from "../../src/native/index.ts";
+import { type EntryStat, HashAlg, core, tsCore } from "../../src/native/index.ts";
 import { noise } from "../helpers/noise.ts";
 
 const ALGS = [HashAlg.MD4, HashAlg.MD5, HashAlg.XXH64, HashAlg.XXH3_64, HashAlg.XXH3_128];
@@ -23,6 +23,12 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 interface Ask {
   path: Uint8Array;
   size: number;
+}
+
+/** The hint core.prefetchFileSums takes: the paths, each ended by a NUL, and their sizes. */
+function hint(asks: Ask[], sizes = asks.map((a) => a.size), alg: HashAlg = HashAlg.XXH3_128): number {
+  const list = Buffer.concat(asks.flatMap((a) => [a.path, new Uint8Array(1)]));
+  return core.prefetchFileSums(list, Float64Array.from(sizes), alg);
 }
 
 function makeFiles(dir: string, sizes: number[], seed: number): Ask[] {
@@ -58,8 +64,8 @@ describe("fileSum equals the twin's", () => {
           const asks = makeFiles(join(root, `r${run++}`), sizes, run * 97);
           // Hints: a prefix of the files in order, some with a wrong size.
           const hints = asks.slice(0, hinted % (asks.length + 1));
-          core.prefetchFileSums(
-            hints.map((a) => a.path),
+          hint(
+            hints,
             hints.map((a, i) => (i % 4 === skewHint ? a.size + 1 : a.size)),
             alg,
           );
@@ -88,13 +94,52 @@ describe("fileSum equals the twin's", () => {
     const files = asks.slice(0, 300);
     let offered = 0;
     while (offered < files.length) {
-      const n = core.prefetchFileSums(files.slice(offered).map((a) => a.path), files.slice(offered).map((a) => a.size), HashAlg.XXH3_128);
+      const n = hint(files.slice(offered));
       if (n === 0) break;
       offered += n;
     }
     if (core.caps.kind === "native") expect(offered).toBe(files.length);
     // Every other file is asked (the others are dropped as later ones are taken).
     for (let i = 0; i < files.length; i += 2) expect(hex(core.fileSum(files[i]!.path, files[i]!.size, HashAlg.XXH3_128))).toBe(hex(tsCore.fileSum(files[i]!.path, files[i]!.size, HashAlg.XXH3_128)));
+    core.endFileSums();
+  });
+
+  test("fileSumStat: a hinted file's lstat (the errno when there is none), the file still hinted; not hinted: undefined", () => {
+    const asks = makeFiles(join(root, "stats"), [0, 5, 600_000], 51);
+    expect(core.fileSumStat(asks[0]!.path, asks[0]!.size, HashAlg.XXH3_128)).toBeUndefined();
+    hint(asks);
+    for (const a of asks) {
+      const st = core.fileSumStat(a.path, a.size, HashAlg.XXH3_128);
+      if (core.caps.kind !== "native") {
+        expect(st).toBeUndefined();
+        continue;
+      }
+      const want = lstatSync(Buffer.from(a.path), { throwIfNoEntry: false });
+      if (!want) expect(st).toBe(2);
+      else {
+        expect(typeof st).toBe("object");
+        const got = st as EntryStat;
+        expect([got.mode, got.size, got.ino, got.nlink, got.mtime]).toEqual([want.mode, want.size, BigInt(want.ino), want.nlink, Math.floor(want.mtimeMs / 1000)]);
+      }
+      // Still there for the sum (and asked again, the same).
+      expect(hex(core.fileSum(a.path, a.size, HashAlg.XXH3_128))).toBe(hex(tsCore.fileSum(a.path, a.size, HashAlg.XXH3_128)));
+    }
+    core.endFileSums();
+  });
+
+  test("hints that go back and forth between directories, and a directory replaced between two passes", () => {
+    const dir = join(root, "moves");
+    const a = makeFiles(join(dir, "a"), [10, 20, 30], 21).slice(0, 3);
+    const b = makeFiles(join(dir, "b"), [10, 20, 30], 31).slice(0, 3);
+    const mixed = [a[0]!, b[0]!, a[1]!, a[2]!, b[1]!, b[2]!];
+    hint(mixed);
+    for (const f of mixed) expect(hex(core.fileSum(f.path, f.size, HashAlg.XXH3_128))).toBe(hex(tsCore.fileSum(f.path, f.size, HashAlg.XXH3_128)));
+    core.endFileSums();
+    // The same names and sizes with other contents in a new directory "a": the next pass hashes those.
+    renameSync(join(dir, "a"), join(dir, "a-old"));
+    const again = makeFiles(join(dir, "a"), [10, 20, 30], 41).slice(0, 3);
+    hint(again);
+    for (const f of again) expect(hex(core.fileSum(f.path, f.size, HashAlg.XXH3_128))).toBe(hex(tsCore.hash(HashAlg.XXH3_128, noise(f.size, 41 + again.indexOf(f)))));
     core.endFileSums();
   });
 });

@@ -21,6 +21,7 @@ function filled(start: number, n: number): FileTable {
     t.flags[row] = row & 0xff;
     t.setName(row, enc.encode(`dir${row % 3}/file-${row}`));
     if (row % 3 === 0) t.extra(row).link = enc.encode(`target-${row}`);
+    if (row % 2 === 0) t.setSum(row, Uint8Array.from({ length: 16 }, (_, i) => (row * 31 + i) & 0xff));
   }
   return t;
 }
@@ -37,6 +38,7 @@ function rowOf(t: FileTable, row: number) {
     flags: t.flags[row],
     path: Buffer.from(t.path(row)).toString(),
     link: t.extras.get(row)?.link ? Buffer.from(t.extras.get(row)!.link!).toString() : undefined,
+    sum: t.sum(row) ? Buffer.from(t.sum(row)!).toString("hex") : undefined,
   };
 }
 
@@ -59,6 +61,7 @@ describe("FileTable.arrange", () => {
         expect(t.mode[start + n]).toBe(0);
         expect(t.nameLen[start + n]).toBe(0);
         expect(t.extras.has(start + n)).toBe(false);
+        expect(t.sum(start + n)).toBeUndefined();
       }),
       { numRuns: 300 },
     );
@@ -139,4 +142,33 @@ describe("names stored from a range of a larger buffer", () => {
       }),
     );
   });
+});
+
+describe("copyPath", () => {
+  test("writes path(row) where asked, pathLength(row) bytes long", () => {
+    fc.assert(
+      fc.property(fc.array(fc.stringMatching(/^[a-z.]{1,8}(\/[a-z.]{1,8}){0,3}$/), { minLength: 1, maxLength: 20 }), fc.nat(5), (names, at) => {
+        const t = new FileTable();
+        t.ensure(names.length);
+        names.forEach((n, row) => t.setName(row, enc.encode(n)));
+        for (let row = 0; row < names.length; row++) {
+          const into = new Uint8Array(at + t.pathLength(row) + 3).fill(0xff);
+          const end = t.copyPath(row, into, at);
+          expect(end).toBe(at + t.pathLength(row));
+          expect(Buffer.from(into.subarray(at, end)).toString()).toBe(Buffer.from(t.path(row)).toString());
+          expect(into[end]).toBe(0xff);
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
+
+test("baseNameStart: the base name's first byte, -1 for an empty one", () => {
+  const t = new FileTable();
+  t.ensure(3);
+  t.setName(0, enc.encode("dir/abc"));
+  t.setName(1, enc.encode("/tmp"));
+  t.setName(2, enc.encode(""));
+  expect([t.baseNameStart(0), t.baseNameStart(1), t.baseNameStart(2)]).toEqual([0x61, 0x2f, -1]);
 });

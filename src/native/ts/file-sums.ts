@@ -4,7 +4,7 @@
  * no one (the caller keeps offering them, which costs it nothing here).
  */
 import { closeSync, constants, lstatSync, openSync, readSync } from "node:fs";
-import type { HashAlg } from "../api.ts";
+import type { EntryStat, HashAlg } from "../api.ts";
 import { createHasher } from "./algorithms.ts";
 
 /** Large reads, into one buffer for the whole run. */
@@ -38,7 +38,11 @@ export function fileSum(path: Uint8Array, size: number, alg: HashAlg): Uint8Arra
   }
 }
 
-export function prefetchFileSums(_paths: Uint8Array[], _sizes: number[], _alg: HashAlg): number {
+export function fileSumStat(_path: Uint8Array, _size: number, _alg: HashAlg): EntryStat | number | undefined {
+  return undefined;
+}
+
+export function prefetchFileSums(_paths: Uint8Array, _sizes: Float64Array, _alg: HashAlg): number {
   return 0;
 }
 

@@ -8,7 +8,7 @@ import { blockSums } from "./block-sums.ts";
 import { lz4Compress, lz4Decompress } from "./lz4.ts";
 import { createMatcher, matchBlocks } from "./matcher.ts";
 import { rollingChecksum } from "./rolling.ts";
-import { endFileSums, fileSum, prefetchFileSums } from "./file-sums.ts";
+import { endFileSums, fileSum, fileSumStat, prefetchFileSums } from "./file-sums.ts";
 import { endScans, prefetchDirs, scanDir } from "./scan.ts";
 import { createFileWriter } from "./file-writer.ts";
 import { readSource } from "./source-read.ts";
@@ -29,6 +29,7 @@ export const tsCore: Core = {
   prefetchDirs,
   endScans,
   fileSum,
+  fileSumStat,
   prefetchFileSums,
   endFileSums,
   readSource,
