@@ -398,7 +398,7 @@ export class FlistBuilder {
     if (this.pathScratch.length < length) this.pathScratch = new Uint8Array(2 * length);
     const out = this.pathScratch;
     out.set(prefix, 0);
-    t.pathInto(row, out, prefix.length);
+    t.copyPath(row, out, prefix.length);
     return out.subarray(0, length);
   }
 

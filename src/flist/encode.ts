@@ -142,7 +142,7 @@ export class FlistEncoder {
     const lead = anchored ? 1 : 0;
     if (lead + t.pathLength(row) > out.length) return -1;
     if (anchored) out[0] = SLASH;
-    return lead + t.pathInto(row, out, lead);
+    return t.copyPath(row, out, lead);
   }
 
   /**

@@ -301,38 +301,16 @@ export class FileTable {
     return this.dirNames[this.dirId[row]!]!;
   }
 
-  /** The length of path(row). */
-  pathLength(row: number): number {
-    const dirLen = this.dirName(row).length;
-    return dirLen === 0 ? this.nameLen[row]! : dirLen + 1 + this.nameLen[row]!;
-  }
-
   /** The first byte of path(row) (undefined for an empty name). */
   firstPathByte(row: number): number | undefined {
     const dir = this.dirName(row);
     return dir.length > 0 ? dir[0] : this.nameLen[row]! > 0 ? this.names.bytes[this.nameAt[row]!] : undefined;
   }
 
-  /** path(row) written into `out` at `at` (which must have room for pathLength bytes); returns its length. */
-  pathInto(row: number, out: Uint8Array, at: number): number {
-    const dir = this.dirName(row);
-    const pool = this.names.bytes;
-    const nameAt = this.nameAt[row]!;
-    const len = this.nameLen[row]!;
-    const dirLen = dir.length;
-    let o = at;
-    if (dirLen > 0) {
-      for (let i = 0; i < dirLen; i++) out[o++] = dir[i]!;
-      out[o++] = 0x2f;
-    }
-    for (let i = 0; i < len; i++) out[o++] = pool[nameAt + i]!;
-    return o - at;
-  }
-
   /** The full relative path, e.g. "dir/sub/file" (a new array; copied byte by byte, without a view of the base name). */
   path(row: number): Uint8Array {
     const out = new Uint8Array(this.pathLength(row));
-    this.pathInto(row, out, 0);
+    this.copyPath(row, out, 0);
     return out;
   }
 
