@@ -8,7 +8,7 @@
  * Names are raw bytes: the directory part is interned once (all entries of
  * an incremental sub-list share it) and the base name lives in a byte pool.
  */
-import { ENTRY_WORK, noteWork } from "../io/memory-pacer.ts";
+import { ENTRY_WORK, RECEIVED_ENTRY_WORK, noteWork } from "../io/memory-pacer.ts";
 
 export const S_IFMT = 0o170000;
 export const S_IFREG = 0o100000;
@@ -270,8 +270,9 @@ export class FileTable {
       this.nameAt[row] = this.names.addRange(bytes, slash + 1, end);
       this.nameLen[row] = end - slash - 1;
     }
-    // Every entry, made by the walk or decoded, passes here once: its garbage counts towards the next collection.
-    noteWork(ENTRY_WORK);
+    // Every entry, made by the walk or decoded (the decoder's name buffer: `reused`), passes here once: its garbage
+    // counts towards the next collection.
+    noteWork(reused ? RECEIVED_ENTRY_WORK : ENTRY_WORK);
   }
 
   baseName(row: number): Uint8Array {
