@@ -9,7 +9,7 @@
  * side continues as a path and the other ends as a plain item, the item
  * sorts first. The top directory "." sorts before everything.
  */
-import { F, type FileTable, isDir } from "./table.ts";
+import { F, type FileTable, isDir, NO_ANSWER } from "./table.ts";
 
 const SLASH = new Uint8Array([0x2f]);
 const NOTHING = new Uint8Array(0);
@@ -141,8 +141,19 @@ export function compareRows(t: FileTable, r1: number, r2: number, protocol: numb
   const inactive1 = (t.flags[r1]! & F.INACTIVE) !== 0;
   const inactive2 = (t.flags[r2]! & F.INACTIVE) !== 0;
   if (inactive1 || inactive2) return inactive1 === inactive2 ? 0 : inactive1 ? 1 : -1;
-  // Two files of one directory (most comparisons of a sub-list): their base names byte by byte, as compareNames would.
-  if (t.dirId[r1] === t.dirId[r2] && !isDir(t.mode[r1]!) && !isDir(t.mode[r2]!)) return t.compareBaseNames(r1, r2);
+  if (t.dirId[r1] === t.dirId[r2]) {
+    // Two entries of one directory (nearly every comparison of a sub-list), as compareNames would order them:
+    // below protocol 29 a directory's name is a plain item; from 29 on it continues with "/", sorting after the
+    // files ("." is an empty item instead: that one the long way).
+    const dir1 = isDir(t.mode[r1]!);
+    const dir2 = isDir(t.mode[r2]!);
+    if (protocol < 29 || (!dir1 && !dir2)) return t.compareBaseNames(r1, r2);
+    if (!t.isDotName(r1) && !t.isDotName(r2)) {
+      if (dir1 !== dir2) return dir1 ? 1 : -1;
+      const c = t.compareBaseNames(r1, r2, 0x2f);
+      if (c !== NO_ANSWER) return c;
+    }
+  }
   return compareNames(
     t.dirName(r1),
     t.baseName(r1),

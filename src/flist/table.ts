@@ -8,7 +8,7 @@
  * Names are raw bytes: the directory part is interned once (all entries of
  * an incremental sub-list share it) and the base name lives in a byte pool.
  */
-import { ENTRY_WORK, noteWork } from "../io/memory-pacer.ts";
+import { ENTRY_WORK, RECEIVED_ENTRY_WORK, noteWork } from "../io/memory-pacer.ts";
 
 export const S_IFMT = 0o170000;
 export const S_IFREG = 0o100000;
@@ -41,6 +41,8 @@ export const F = {
 } as const;
 
 const EMPTY = new Uint8Array(0);
+/** FileTable.compareBaseNames with `after`: no answer from the base names alone. */
+export const NO_ANSWER = 0x7fffffff;
 
 class Pool {
   bytes = new Uint8Array(1 << 16);
@@ -268,8 +270,9 @@ export class FileTable {
       this.nameAt[row] = this.names.addRange(bytes, slash + 1, end);
       this.nameLen[row] = end - slash - 1;
     }
-    // Every entry, made by the walk or decoded, passes here once: its garbage counts towards the next collection.
-    noteWork(ENTRY_WORK);
+    // Every entry, made by the walk or decoded (the decoder's name buffer: `reused`), passes here once: its garbage
+    // counts towards the next collection.
+    noteWork(reused ? RECEIVED_ENTRY_WORK : ENTRY_WORK);
   }
 
   baseName(row: number): Uint8Array {
@@ -282,8 +285,13 @@ export class FileTable {
     return this.nameLen[row]! === 0 ? -1 : this.names.bytes[this.nameAt[row]!]!;
   }
 
-  /** The base names of two rows compared byte by byte, a prefix first (without a view of either). */
-  compareBaseNames(r1: number, r2: number): number {
+  /**
+   * The base names of two rows compared byte by byte (without a view of
+   * either). A prefix sorts first, unless `after` is given: then each name
+   * reads on with that byte (a directory's "/"), and where the longer one has
+   * that byte too the answer is NO_ANSWER (the caller compares the long way).
+   */
+  compareBaseNames(r1: number, r2: number, after = -1): number {
     const bytes = this.names.bytes;
     const at1 = this.nameAt[r1]!;
     const at2 = this.nameAt[r2]!;
@@ -294,7 +302,23 @@ export class FileTable {
       const d = bytes[at1 + i]! - bytes[at2 + i]!;
       if (d !== 0) return d;
     }
-    return len1 - len2;
+    if (after < 0 || len1 === len2) return len1 - len2;
+    const d = len1 < len2 ? after - bytes[at2 + n]! : bytes[at1 + n]! - after;
+    return d !== 0 ? d : NO_ANSWER;
+  }
+
+  /** Whether the row's base name is "." (without a view of it). */
+  isDotName(row: number): boolean {
+    return this.nameLen[row] === 1 && this.names.bytes[this.nameAt[row]!] === 0x2e;
+  }
+
+  /** Writes baseName(row) into `into` at `at` (room for nameLen[row] bytes): where it ends. */
+  copyBaseName(row: number, into: Uint8Array, at: number): number {
+    const pool = this.names.bytes;
+    const from = this.nameAt[row]!;
+    const len = this.nameLen[row]!;
+    for (let i = 0; i < len; i++) into[at + i] = pool[from + i]!;
+    return at + len;
   }
 
   dirName(row: number): Uint8Array {

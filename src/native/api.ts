@@ -272,12 +272,14 @@ export interface StatPrefetcher {
   /** Records held at once: slots given and not let go never exceed it. 0 for the TS twin (it takes no jobs). */
   readonly slots: number;
   /**
-   * Queues the lstat of each of `names` in the directory `dir` (its whole
-   * path; names without a slash): the first name's slot, the others' after
+   * Queues the lstat of each of the `count` names in the directory `dir`
+   * (its whole path): `names` holds them one after the other, each followed
+   * by a NUL (names without a slash; the caller packs them in place, without
+   * a view per name), and is copied. The first name's slot, the others' after
    * it; or -1 when it is not taken (the ring or the queue is full: offer it
    * again later).
    */
-  submit(dir: Uint8Array, names: Uint8Array[]): number;
+  submit(dir: Uint8Array, names: Uint8Array, count: number): number;
   /** Lets the jobs given so far start now (the worker is otherwise woken once per batch). */
   kick(): void;
   /** How many slots are done (0..done-1). */

@@ -36,7 +36,6 @@ export function createNativeStatPrefetcher(s: NativeLibrary["symbols"]): StatPre
   const ringPtr = ptr(ring);
   /** zig/stat_prefetch.zig Meta. */
   const meta = new Float64Array(8);
-  let names = new Uint8Array(64 * 1024);
   /** The next slot to give, the first one not let go, and the done count last read. */
   let next = 0;
   let kept = 0;
@@ -44,19 +43,10 @@ export function createNativeStatPrefetcher(s: NativeLibrary["symbols"]): StatPre
 
   return {
     slots: SLOTS,
-    submit(dir, list) {
-      const count = list.length;
+    submit(dir, names, count) {
       if (count === 0) return next;
       if (next + count - kept > SLOTS) return -1;
-      let bytes = 0;
-      for (const name of list) bytes += name.length + 1;
-      if (names.length < bytes) names = new Uint8Array(Math.max(bytes, names.length * 2));
-      let at = 0;
-      for (const name of list) {
-        names.set(name, at);
-        at += name.length;
-        names[at++] = 0;
-      }
+      const bytes = names.length;
       meta[0] = dir.length ? ptr(dir) : 0;
       meta[1] = dir.length;
       meta[2] = ptr(names);

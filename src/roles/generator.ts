@@ -446,13 +446,11 @@ export class Generator {
       if (st && isDir(st.mode)) return st;
     }
     // Through the directory's descriptor (no walk from the root); a top-level absolute -R name keeps its slash in the base name.
-    if (x.dest.fdOps && !x.soloName && rel.length > 0) {
-      const base = x.t.baseName(row);
-      if (base[0] !== 0x2f) {
-        const early = this.sumStats && !dirEntry && isReg(x.t.mode[row]!) ? this.hashedStat(row, rel) : this.statPrefetch?.take(row);
-        if (early !== undefined) return early;
-        return x.dest.lstatIn(x.t.dirId[row]!, x.t.dirName(row), base);
-      }
+    // (The base name looked at in place: its view is made only for a stat made here.)
+    if (x.dest.fdOps && !x.soloName && rel.length > 0 && x.t.baseNameStart(row) !== 0x2f) {
+      const early = this.sumStats && !dirEntry && isReg(x.t.mode[row]!) ? this.hashedStat(row, rel) : this.statPrefetch?.take(row);
+      if (early !== undefined) return early;
+      return x.dest.lstatIn(x.t.dirId[row]!, x.t.dirName(row), x.t.baseName(row));
     }
     return x.dest.lstat(rel);
   }

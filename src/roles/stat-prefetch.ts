@@ -56,6 +56,13 @@ const JUDGE_AFTER = 8192;
 /** Whether offering should stop, `asked` of the `offered` rows having been asked for (see JUDGE_AFTER). */
 export const offersWasted = (offered: number, asked: number): boolean => offered >= JUDGE_AFTER && asked < offered / 4;
 
+/** A copy of `bytes` with room for at least `min`. */
+function grown(bytes: Uint8Array, min: number): Uint8Array<ArrayBuffer> {
+  const next = new Uint8Array(Math.max(min, bytes.length * 2));
+  next.set(bytes);
+  return next;
+}
+
 /** Rows from..to-1 (one directory's), their records in slots slot..slot+(to-from)-1. */
 interface Job {
   from: number;
@@ -83,6 +90,8 @@ export class StatPrefetch {
   private offered = 0;
   private asked = 0;
   private stopped = false;
+  /** Where a job's names are packed for submit (kept: most jobs fit in what the last one grew it to). */
+  private names = new Uint8Array(16 * 1024);
 
   /** Whether stats may be taken ahead in this run (see the module's comment), decided once. */
   static wanted(x: ReceivingSide): boolean {
@@ -133,7 +142,6 @@ export class StatPrefetch {
     const x = this.x;
     const t = x.t;
     const lists = x.lists.lists;
-    const names: Uint8Array[] = [];
     let given = false;
     let li = this.list;
     let r = this.row;
@@ -152,21 +160,25 @@ export class StatPrefetch {
       // A run of rows in the same directory, as many as the ring has room for.
       const dirId = t.dirId[r]!;
       const from = r;
-      names.length = 0;
-      const most = Math.min(MAX_JOB, room);
-      while (r < end && names.length < most && t.dirId[r] === dirId && this.eligible(r)) {
-        names.push(t.baseName(r));
+      const most = from + Math.min(MAX_JOB, room);
+      // The names packed as the worker takes them, each followed by a NUL (copied in place: no view per row).
+      let at = 0;
+      while (r < end && r < most && t.dirId[r] === dirId && this.eligible(r)) {
+        if (this.names.length < at + t.nameLen[r]! + 1) this.names = grown(this.names, at + t.nameLen[r]! + 1);
+        at = t.copyBaseName(r, this.names, at);
+        this.names[at++] = 0;
         r++;
       }
-      const slot = this.p.submit(x.dest.abs(t.dirNames[dirId]!), names);
+      const count = r - from;
+      const slot = this.p.submit(x.dest.abs(t.dirNames[dirId]!), this.names.subarray(0, at), count);
       if (slot < 0) {
         r = from;
         break;
       }
       this.jobs.push({ from, to: r, slot });
-      this.offered += names.length;
-      this.end = slot + names.length;
-      room -= names.length;
+      this.offered += count;
+      this.end = slot + count;
+      room -= count;
       given = true;
     }
     this.list = li;
