@@ -94,7 +94,8 @@ class CompressedTokenReader implements TokenReader {
     const flag = r.u8();
     if ((flag & 0xc0) === TOKEN_FLAG.DATA) {
       const n = ((flag & 0x3f) << 8) | r.u8();
-      const payload = r.bytes(n).slice();
+      // A view, not a copy: received chunks are never reused, and the codec is done with it before the next payload.
+      const payload = r.bytes(n);
       this.wireBytes = 2 + n;
       this.codec.feed(payload);
       this.afterData = true;
