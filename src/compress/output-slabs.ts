@@ -29,6 +29,8 @@ interface Slab {
 /** A slab by its ArrayBuffer: weakly, so a slab whose views were never given back can still be collected. */
 const byBuffer = new WeakMap<ArrayBufferLike, Slab>();
 const spare: Slab[] = [];
+/** No slab was ever made (no decompressing here): giving back has nothing to look up. */
+let none = true;
 
 /** A slab to cut pieces from (a spare one when there is one). */
 export function takeSlab(): Slab {
@@ -41,6 +43,7 @@ export function takeSlab(): Slab {
   const fresh = Buffer.allocUnsafeSlow(SLAB_SIZE);
   const bytes = new Uint8Array(fresh.buffer, fresh.byteOffset, SLAB_SIZE);
   noteWork(SLAB_SIZE);
+  none = false;
   const slab: Slab = { bytes, out: 0, cutting: true };
   byBuffer.set(bytes.buffer, slab);
   return slab;
@@ -65,6 +68,8 @@ export function doneCutting(slab: Slab): void {
  * holds it: its bytes are overwritten afterwards.
  */
 export function giveBack(pieces: readonly Uint8Array[]): void {
+  // (Nor a view's `buffer` asked for: JSC makes an object for it on the first ask.)
+  if (none) return;
   for (const piece of pieces) {
     const slab = byBuffer.get(piece.buffer);
     if (slab === undefined) continue;
