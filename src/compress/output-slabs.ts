@@ -61,6 +61,11 @@ export function doneCutting(slab: Slab): void {
   spareIfFree(slab);
 }
 
+/** Whether any slab was made here: only then is anything worth giving back. */
+export function slabsInUse(): boolean {
+  return !none;
+}
+
 /**
  * Pieces nothing will read or keep any more (their file is written): a
  * slab whose views are all back is used again. Arrays that did not come

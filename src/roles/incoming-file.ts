@@ -16,7 +16,7 @@ import { SparseWriter } from "../fs/sparse-write.ts";
 import { errText } from "../fs/errors.ts";
 import { RERR, RsyncError } from "../errors.ts";
 import { resolve } from "node:path";
-import { giveBack } from "../compress/output-slabs.ts";
+import { giveBack, slabsInUse } from "../compress/output-slabs.ts";
 
 /** Files up to this size are kept in memory and written in one go. */
 const WRITE_BATCH = 1 << 20;
@@ -308,12 +308,12 @@ export class IncomingFile {
    * more than that (in place, sparse, preallocated, --fsync, names by path).
    * The job owns the data from here on; this object is done with.
    */
-  takeForJob(): { dirFd: number; temp: Uint8Array; final: Uint8Array; data: Uint8Array[]; bytes: number; createMode: number; released: () => void } | null {
+  takeForJob(): { dirFd: number; temp: Uint8Array; final: Uint8Array; data: Uint8Array[]; bytes: number; createMode: number; released: (() => void) | undefined } | null {
     const s = this.spec;
     if (this.fd >= 0 || !this.tempBase || s.inplace || s.sparse || s.preallocate || s.fsync) return null;
     this.closeBasis();
     const data = this.chunks;
-    const job = { dirFd: this.dirFdNow(), temp: this.tempBase, final: s.at!.base, data, bytes: this.pending, createMode: s.createMode, released: () => giveBack(data) };
+    const job = { dirFd: this.dirFdNow(), temp: this.tempBase, final: s.at!.base, data, bytes: this.pending, createMode: s.createMode, released: slabsInUse() ? () => giveBack(data) : undefined };
     this.offset += this.pending;
     this.chunks = [];
     this.pending = 0;
