@@ -29,8 +29,10 @@ export interface LiteralCompressor {
 
 /** The receiver's half: DEFLATED_DATA payloads in, literal bytes out. */
 export interface LiteralDecompressor {
+  /** A payload may be fed in pieces (a stream decoder), not only whole (LZ4's blocks). */
+  readonly streaming: boolean;
   startFile(): void;
-  /** Takes one payload; `drain` then gives its output. */
+  /** Takes one payload, or the next piece of one (streaming); `drain` then gives its output so far. */
   feed(payload: Uint8Array): void;
   /** The next piece of output of what was fed, or null when there is no more. */
   drain(): Uint8Array | null;
@@ -115,6 +117,7 @@ function endsWithSyncMarker(out: Uint8Array): boolean {
 }
 
 class InflateDecompressor implements LiteralDecompressor {
+  readonly streaming = true;
   private readonly engine = ZlibEngine.inflateRaw();
 
   constructor(
@@ -153,10 +156,12 @@ class InflateDecompressor implements LiteralDecompressor {
 
   /** Feeds `input` with a sync flush and drops the output; returns how many bytes came out. */
   private run(input: Uint8Array): number {
-    let produced = 0;
     this.engine.feed(input, Z_SYNC_FLUSH);
-    for (let piece = pumped(this.engine); piece !== null; piece = pumped(this.engine)) produced += piece.byteLength;
-    return produced;
+    try {
+      return this.engine.skip();
+    } catch (e) {
+      throw streamError((e as Error).message);
+    }
   }
 }
 
@@ -178,6 +183,7 @@ class ZstdCompressor implements LiteralCompressor {
 }
 
 class ZstdDecompressor implements LiteralDecompressor {
+  readonly streaming = true;
   private readonly engine = ZlibEngine.zstdDecompress();
 
   startFile(): void {}
@@ -223,6 +229,7 @@ class Lz4Compressor implements LiteralCompressor {
 const LZ4_MAX_OUTPUT = Math.max(lz4CompressBound(32 * 1024), MAX_DATA_COUNT + 2);
 
 class Lz4Decompressor implements LiteralDecompressor {
+  readonly streaming = false;
   private payload: Uint8Array | null = null;
 
   startFile(): void {}

@@ -14,7 +14,7 @@
  * unusable), which we turn into exceptions.
  */
 import zlib from "node:zlib";
-import { noteWork } from "../io/memory-pacer.ts";
+import { cut, doneCutting, type Slab, SLAB_SIZE, takeSlab } from "./output-slabs.ts";
 
 interface EngineHandle {
   writeSync(flush: number, input: Uint8Array, inOff: number, inLen: number, out: Uint8Array, outOff: number, outLen: number): void;
@@ -34,15 +34,19 @@ export const ZSTD_E_CONTINUE = zlib.constants.ZSTD_e_continue;
 export const ZSTD_E_FLUSH = zlib.constants.ZSTD_e_flush;
 
 const OUT_CHUNK = 64 * 1024;
-
+const EMPTY = new Uint8Array(0);
 /** One compression or decompression stream, fed synchronously. */
 export class ZlibEngine {
   private readonly handle: EngineHandle;
   private readonly state: Uint32Array;
   private failure: string | null = null;
+  /** Scratch output: copied out for the caller, or dropped (`skip`). */
   private readonly out = new Uint8Array(OUT_CHUNK);
+  /** The slab a decompressor's output goes into (see output-slabs.ts), and how far it is used. */
+  private slab: Slab | null = null;
+  private slabAt = 0;
   /** The input being fed, how far the engine has taken it, and with which flush. */
-  private input: Uint8Array = new Uint8Array(0);
+  private input: Uint8Array = EMPTY;
   private inOff = 0;
   private flush = 0;
   /** The engine may hold more output for the current input. */
@@ -88,12 +92,12 @@ export class ZlibEngine {
     this.feed(input, flush);
     const pieces: Uint8Array[] = [];
     let total = 0;
-    for (;;) {
-      const piece = this.pump();
-      if (piece === null) return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, total);
-      pieces.push(piece);
-      total += piece.byteLength;
+    for (let produced = this.step(this.out, 0); produced >= 0; produced = this.step(this.out, 0)) {
+      if (produced === 0) continue;
+      pieces.push(this.out.slice(0, produced));
+      total += produced;
     }
+    return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, total);
   }
 
   /** Starts on `input`; `pump` then hands out the output a bounded piece at a time. */
@@ -105,32 +109,56 @@ export class ZlibEngine {
   }
 
   /**
-   * The next piece of output for the fed input (at most 64 KiB, a fresh
-   * array the caller keeps), or null once the engine has given everything.
-   * A decompressor's output is not bounded by its input (a few KiB of zstd
-   * can stand for hundreds of MiB), so a receiver takes it piece by piece.
+   * The next piece of output for the fed input, or null once the engine has
+   * given everything. A decompressor's output is not bounded by its input (a
+   * few KiB of zstd can stand for hundreds of MiB), so a receiver takes it
+   * piece by piece (at most 64 KiB). The piece is a view of a slab that is
+   * not written again before the piece is given back (output-slabs.ts
+   * giveBack); the caller may keep it as long as it likes until then.
    */
   pump(): Uint8Array | null {
-    while (this.more) {
-      const inLen = this.input.byteLength - this.inOff;
-      this.handle.writeSync(this.flush, this.input, this.inOff, inLen, this.out, 0, this.out.byteLength);
-      if (this.failure !== null) throw new Error(`${this.what} failed: ${this.failure}`);
-      const availOut = this.state[0]!;
-      const availIn = this.state[1]!;
-      this.inOff += inLen - availIn;
-      // Room left in the output means the engine has nothing more for this input.
-      if (availOut !== 0) {
-        this.more = false;
-        if (availIn !== 0) throw new Error(`${this.what} failed: data after the end of the stream`);
+    for (;;) {
+      let slab = this.slab;
+      if (slab === null || SLAB_SIZE - this.slabAt < OUT_CHUNK) {
+        if (slab !== null) doneCutting(slab);
+        slab = this.slab = takeSlab();
+        this.slabAt = 0;
       }
-      const produced = this.out.byteLength - availOut;
-      if (produced > 0) {
-        // A copy of just what was produced: the caller keeps it, the buffer is reused. Inflated data is several
-        // times the bytes that came in (all the GC pacer sees of a -z transfer otherwise), so it counts too.
-        noteWork(produced);
-        return this.out.slice(0, produced);
-      }
+      const at = this.slabAt;
+      const produced = this.step(slab.bytes, at, OUT_CHUNK);
+      if (produced < 0) return null;
+      if (produced === 0) continue;
+      this.slabAt = at + produced;
+      return cut(slab, at, produced);
     }
-    return null;
+  }
+
+  /** Runs the fed input to its end, dropping the output; returns how many bytes it came to. */
+  skip(): number {
+    let total = 0;
+    for (let produced = this.step(this.out, 0); produced >= 0; produced = this.step(this.out, 0)) total += produced;
+    return total;
+  }
+
+  /**
+   * One engine call with `most` bytes of `dest` from `at` as its output: how many bytes it put there, or -1 when the fed input had nothing
+   * more to give.
+   */
+  private step(dest: Uint8Array, at: number, most = dest.byteLength - at): number {
+    if (!this.more) return -1;
+    const inLen = this.input.byteLength - this.inOff;
+    const room = most;
+    this.handle.writeSync(this.flush, this.input, this.inOff, inLen, dest, at, room);
+    if (this.failure !== null) throw new Error(`${this.what} failed: ${this.failure}`);
+    const availOut = this.state[0]!;
+    const availIn = this.state[1]!;
+    this.inOff += inLen - availIn;
+    // Room left in the output means the engine has nothing more for this input.
+    if (availOut !== 0) {
+      this.more = false;
+      if (availIn !== 0) throw new Error(`${this.what} failed: data after the end of the stream`);
+    }
+    return room - availOut;
   }
 }
+

@@ -71,13 +71,16 @@ class CompressedTokenReader implements TokenReader {
   /** Literal data came since the last token (deflate then expects its sync marker back). */
   private afterData = false;
   private atFileStart = true;
+  /** The current payload as it arrived (one piece or several), and how many of its pieces the codec has had. */
+  private readonly payload: Uint8Array[] = [];
+  private fed = 0;
 
   constructor(private readonly codec: LiteralDecompressor) {}
 
   read(r: ChunkReader): Uint8Array | number {
     this.wireBytes = 0;
     if (this.draining) {
-      const out = this.codec.drain();
+      const out = this.drain();
       if (out !== null) return out;
       this.draining = false;
     }
@@ -94,13 +97,19 @@ class CompressedTokenReader implements TokenReader {
     const flag = r.u8();
     if ((flag & 0xc0) === TOKEN_FLAG.DATA) {
       const n = ((flag & 0x3f) << 8) | r.u8();
-      const payload = r.bytes(n).slice();
+      // Views, not copies (received chunks are never reused): a stream decoder takes the payload in the
+      // pieces it arrived in, where one whole array would be a copy whenever it straddles two frames.
+      const payload = this.payload;
+      payload.length = 0;
+      if (this.codec.streaming) r.pieces(n, payload);
+      else payload.push(r.bytes(n));
       this.wireBytes = 2 + n;
-      this.codec.feed(payload);
+      this.codec.feed(payload[0] ?? EMPTY);
+      this.fed = 1;
       this.afterData = true;
       this.draining = true;
       // An empty answer when the payload held no output yet: the caller just reads on.
-      return this.codec.drain() ?? EMPTY;
+      return this.drain() ?? EMPTY;
     }
     if (flag === TOKEN_FLAG.END) {
       this.wireBytes = 1;
@@ -109,6 +118,15 @@ class CompressedTokenReader implements TokenReader {
       return TOKEN_END;
     }
     return this.token(r, flag);
+  }
+
+  /** The payload's next piece of output, feeding the codec the payload's next piece as needed; null once it has given all. */
+  private drain(): Uint8Array | null {
+    for (;;) {
+      const out = this.codec.drain();
+      if (out !== null || this.fed >= this.payload.length) return out;
+      this.codec.feed(this.payload[this.fed++]!);
+    }
   }
 
   /** A block token: read whole, then the data before it is closed off and the numbers checked. */

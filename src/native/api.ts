@@ -324,6 +324,8 @@ export interface FileJob {
   mtime: number;
   nsec: number;
   atime: number;
+  /** Called once the job is done (failed or not) and `data` is no longer read: its memory may be reused. */
+  released?: () => void;
 }
 
 /**

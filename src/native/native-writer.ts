@@ -19,10 +19,10 @@ export function createNativeWriter(s: NativeLibrary["symbols"]): FileWriter {
   let iov = new BigUint64Array(64);
   const failure = new Float64Array(3);
   /** The data of jobs not known to be done, oldest first, with their sequence numbers. */
-  const held: { seq: number; data: Uint8Array[] }[] = [];
+  const held: { seq: number; data: Uint8Array[]; released: (() => void) | undefined }[] = [];
   let done = 0;
 
-  const submit = (name: Uint8Array, final: Uint8Array, data: Uint8Array[]): number => {
+  const submit = (name: Uint8Array, final: Uint8Array, data: Uint8Array[], released?: () => void): number => {
     if (iov.length < data.length * 2) iov = new BigUint64Array(data.length * 2);
     let n = 0;
     for (const chunk of data) {
@@ -39,14 +39,14 @@ export function createNativeWriter(s: NativeLibrary["symbols"]): FileWriter {
     meta[16] = n;
     const seq = s.oc_writer_submit(meta);
     if (seq < 0) throw new RangeError(`native file writer: errno ${-seq}`);
-    if (n) held.push({ seq, data });
+    if (n || released) held.push({ seq, data, released });
     return seq;
   };
 
   /** Lets go of the data of jobs that are done. */
   const release = (upTo: number) => {
     done = upTo;
-    while (held.length && held[0]!.seq <= upTo) held.shift();
+    while (held.length && held[0]!.seq <= upTo) held.shift()!.released?.();
   };
 
   return {
@@ -62,7 +62,7 @@ export function createNativeWriter(s: NativeLibrary["symbols"]): FileWriter {
       meta[8] = job.nsec;
       meta[9] = job.atime;
       meta[10] = 0;
-      return submit(job.temp, job.final, job.data);
+      return submit(job.temp, job.final, job.data, job.released);
     },
     touchDir(job: DirTimesJob) {
       meta.fill(0);

@@ -16,6 +16,7 @@ import { SparseWriter } from "../fs/sparse-write.ts";
 import { errText } from "../fs/errors.ts";
 import { RERR, RsyncError } from "../errors.ts";
 import { resolve } from "node:path";
+import { giveBack, slabsInUse } from "../compress/output-slabs.ts";
 
 /** Files up to this size are kept in memory and written in one go. */
 const WRITE_BATCH = 1 << 20;
@@ -234,6 +235,8 @@ export class IncomingFile {
       throw this.writeFailed(e);
     }
     this.offset += this.pending;
+    // Written: slabs of inflated data (-z) that held them can be used again.
+    giveBack(this.chunks);
     this.chunks = [];
     this.pending = 0;
   }
@@ -305,11 +308,12 @@ export class IncomingFile {
    * more than that (in place, sparse, preallocated, --fsync, names by path).
    * The job owns the data from here on; this object is done with.
    */
-  takeForJob(): { dirFd: number; temp: Uint8Array; final: Uint8Array; data: Uint8Array[]; bytes: number; createMode: number } | null {
+  takeForJob(): { dirFd: number; temp: Uint8Array; final: Uint8Array; data: Uint8Array[]; bytes: number; createMode: number; released: (() => void) | undefined } | null {
     const s = this.spec;
     if (this.fd >= 0 || !this.tempBase || s.inplace || s.sparse || s.preallocate || s.fsync) return null;
     this.closeBasis();
-    const job = { dirFd: this.dirFdNow(), temp: this.tempBase, final: s.at!.base, data: this.chunks, bytes: this.pending, createMode: s.createMode };
+    const data = this.chunks;
+    const job = { dirFd: this.dirFdNow(), temp: this.tempBase, final: s.at!.base, data, bytes: this.pending, createMode: s.createMode, released: slabsInUse() ? () => giveBack(data) : undefined };
     this.offset += this.pending;
     this.chunks = [];
     this.pending = 0;

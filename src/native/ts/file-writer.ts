@@ -107,7 +107,13 @@ export function createFileWriter(): FileWriter {
     return seq;
   };
   return {
-    putFile: (job) => run(() => putFile(job)),
+    putFile: (job) => {
+      try {
+        return run(() => putFile(job));
+      } finally {
+        job.released?.();
+      }
+    },
     touchDir: (job) => run(() => touchDir(job)),
     closeLater: (fd) => run(() => closeFd(fd, unnamed)),
     kick: () => {},
