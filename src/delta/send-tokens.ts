@@ -112,9 +112,7 @@ export async function writeWholeFile(sink: TokenSink, tokens: TokenWriter, fd: n
  */
 export function writeWholeData(w: ByteWriter, tokens: TokenWriter, data: Uint8Array, sum: Uint8Array): DeltaTotals {
   if (data.length > 0) tokens.literal(w, data);
-  tokens.end(w);
-  w.bytes(sum);
-  return { literal: data.length, matched: 0 };
+  return endWith(w, tokens, sum, data.length);
 }
 
 async function sendLiteral(sink: TokenSink, tokens: TokenWriter, hasher: Hasher, piece: Uint8Array): Promise<void> {
@@ -125,8 +123,12 @@ async function sendLiteral(sink: TokenSink, tokens: TokenWriter, hasher: Hasher,
 
 /** The end of a file sent whole: the end token and the whole-file checksum. */
 function endWhole(sink: TokenSink, tokens: TokenWriter, hasher: Hasher, literal: number): DeltaTotals {
-  const w = sink.writer();
+  return endWith(sink.writer(), tokens, hasher.digest(), literal);
+}
+
+/** The end token and the whole-file checksum `sum`, after `literal` bytes sent whole. */
+function endWith(w: ByteWriter, tokens: TokenWriter, sum: Uint8Array, literal: number): DeltaTotals {
   tokens.end(w);
-  w.bytes(hasher.digest());
+  w.bytes(sum);
   return { literal, matched: 0 };
 }

@@ -325,10 +325,10 @@ export class FileTable {
     return this.dirNames[this.dirId[row]!]!;
   }
 
-  /** The first byte of path(row) (undefined for an empty name). */
-  firstPathByte(row: number): number | undefined {
+  /** The first byte of path(row), or -1 when it is empty (without a view of it). */
+  firstPathByte(row: number): number {
     const dir = this.dirName(row);
-    return dir.length > 0 ? dir[0] : this.nameLen[row]! > 0 ? this.names.bytes[this.nameAt[row]!] : undefined;
+    return dir.length > 0 ? dir[0]! : this.baseNameStart(row);
   }
 
   /** The full relative path, e.g. "dir/sub/file" (a new array; copied byte by byte, without a view of the base name). */
@@ -347,17 +347,12 @@ export class FileTable {
   /** Writes path(row) into `into` at `at` (which has room for pathLength(row) bytes): where it ends. */
   copyPath(row: number, into: Uint8Array, at: number): number {
     const dir = this.dirName(row);
-    const pool = this.names.bytes;
-    const from = this.nameAt[row]!;
-    const len = this.nameLen[row]!;
-    const dirLen = dir.length;
     let o = at;
-    if (dirLen > 0) {
-      for (let i = 0; i < dirLen; i++) into[o++] = dir[i]!;
+    if (dir.length > 0) {
+      for (let i = 0; i < dir.length; i++) into[o++] = dir[i]!;
       into[o++] = 0x2f;
     }
-    for (let i = 0; i < len; i++) into[o++] = pool[from + i]!;
-    return o;
+    return this.copyBaseName(row, into, o);
   }
 
   extra(row: number): Extras {

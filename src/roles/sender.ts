@@ -383,6 +383,12 @@ export class Sender {
     if (x.xattrs && !x.dryRun) x.xattrs.writeValues(w, this.rowOf(req.ndx), req.iflags);
   }
 
+  /** Where a file's data goes: the output, or with --only-write-batch the batch alone. */
+  private dataWriter(): ByteWriter {
+    const batchOnly = this.x.batchOnlyData;
+    return batchOnly ? batchOnly.writer() : this.x.output.data;
+  }
+
   /** Answers one request; a promise when it has more to do (a large file, a delta), else undefined. */
   private answer(req: Request): Promise<void> | undefined {
     const x = this.x;
@@ -437,11 +443,11 @@ export class Sender {
     const batchOnly = x.batchOnlyData;
     // The item goes to both (it is recorded as it leaves), then the data to the batch alone.
     if (batchOnly) x.output.flush();
-    writeSumHead(batchOnly ? batchOnly.writer() : x.output.data, head, x.s.protocol);
+    writeSumHead(this.dataWriter(), head, x.s.protocol);
     if (this.deltasumDebug > 1) this.say(`calling match_sums ${shown}`);
     if (source.data) {
       // Read whole already: it goes out now, and the caller waits for the output if it must.
-      const totals = writeWholeData(batchOnly ? batchOnly.writer() : x.output.data, this.tokens, source.data, wholeFileSum(x.s.sums, source.data));
+      const totals = writeWholeData(this.dataWriter(), this.tokens, source.data, wholeFileSum(x.s.sums, source.data));
       this.answered({ row, req, whole, source, dataStart, shown }, totals, NO_MATCHES);
       return undefined;
     }
@@ -454,9 +460,7 @@ export class Sender {
     const { row, req, whole, source } = a;
     const head = req.head!;
     const batchOnly = x.batchOnlyData;
-    const sink: TokenSink = batchOnly
-      ? { writer: () => batchOnly.writer(), writable: async () => batchOnly.flush() }
-      : { writer: () => x.output.data, writable: () => x.output.waitWritable() };
+    const sink: TokenSink = { writer: () => this.dataWriter(), writable: batchOnly ? async () => batchOnly.flush() : () => x.output.waitWritable() };
     let totals: DeltaTotals;
     // The whole-file and --append paths match nothing: their counters stay zero, as upstream's do.
     let counts: MatchCounts = NO_MATCHES;
