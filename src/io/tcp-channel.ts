@@ -1,11 +1,14 @@
 /** Channel over a TCP connection (Bun.connect). */
 import type { Socket } from "bun";
 import type { Channel } from "./channel.ts";
+import { quickAckerFor, socketFdByPorts } from "./tcp-quickack.ts";
 
 interface Handlers {
   data?: (chunk: Uint8Array) => void;
   end?: (error?: Error) => void;
   drain?: () => void;
+  /** Called after each read (tcp-quickack.ts). */
+  afterRead?: () => void;
   /** Chunks that arrived before start() was called. */
   early: Uint8Array[];
   ended: boolean;
@@ -16,6 +19,7 @@ export async function connectTcp(host: string, port: number): Promise<Channel & 
   const h: Handlers = { early: [], ended: false };
   const socket: Socket<undefined> = await Bun.connect({ hostname: host, port, socket: handlersFor(h) });
   socket.setNoDelay(true);
+  h.afterRead = quickAckerFor(socketFdByPorts(socket.localPort, socket.remotePort));
   // The peer's numeric address (socket.c's getnameinfo NI_NUMERICHOST, for --debug=CONNECT2).
   return Object.assign(channelOver(socket, h), { remoteAddress: socket.remoteAddress });
 }
@@ -29,6 +33,7 @@ export async function connectTcp(host: string, port: number): Promise<Channel & 
 export async function adoptSocket(fd: number): Promise<Channel> {
   const h: Handlers = { early: [], ended: false };
   const socket = (await Bun.connect({ fd, socket: handlersFor(h) } as unknown as Parameters<typeof Bun.connect>[0])) as Socket<undefined>;
+  h.afterRead = quickAckerFor(fd);
   return channelOver(socket, h);
 }
 
@@ -41,6 +46,7 @@ function handlersFor(h: Handlers) {
   };
   return {
     data(_s: Socket<undefined>, chunk: Uint8Array) {
+      h.afterRead?.();
       if (h.data) h.data(chunk);
       else h.early.push(new Uint8Array(chunk));
     },
