@@ -30,11 +30,14 @@ export interface TokenReader {
   readonly wireBytes: number;
   /** A block just copied from the basis (zlib puts it in the decompressor's history). */
   seeBlock(bytes: Uint8Array): void;
+  /** Whether seeBlock wants the blocks at all (not for plain tokens). */
+  readonly seesBlocks: boolean;
 }
 
 /** simple_recv_token. Upstream never sends a literal run longer than CHUNK_SIZE; 3.4.4+ refuses longer ones. */
 class PlainTokenReader implements TokenReader {
   wireBytes = 0;
+  readonly seesBlocks = false;
 
   read(r: ChunkReader, pieces?: Uint8Array[]): Uint8Array | number {
     const token = r.i32();
@@ -62,6 +65,7 @@ const invalidToken = () => protocolError("invalid token number in compressed str
 /** recv_deflated_token / recv_zstd_token / recv_compressed_token: the framing all algorithms share. */
 class CompressedTokenReader implements TokenReader {
   wireBytes = 0;
+  readonly seesBlocks = true;
   /** The last block handed out (relative tokens count from it); 0 at a file's start. */
   private lastBlock = 0;
   /** Blocks of the current run still to hand out. */

@@ -22,15 +22,8 @@ import { giveBack, slabsInUse } from "../compress/output-slabs.ts";
 const WRITE_BATCH = 1 << 20;
 const PREFIX_CHUNK = 1 << 20;
 const SLASH = Buffer.from("/");
-/** Bytes of the basis read ahead for matched blocks (see readBasis). */
+/** Bytes of the basis read ahead for matched blocks (see block). */
 const BASIS_WINDOW = 256 << 10;
-/** The read-ahead window, shared: the receiver rebuilds one file at a time, and the window knows whose it is. */
-const basisWindow: { bytes: Uint8Array | null; owner: IncomingFile | null; at: number; length: number } = {
-  bytes: null,
-  owner: null,
-  at: 0,
-  length: 0,
-};
 
 export interface IncomingSpec {
   /** The destination (relative to the destination root). */
@@ -79,6 +72,15 @@ export class IncomingFile {
   private offset = 0;
   private chunks: Uint8Array[] = [];
   private pending = 0;
+  /**
+   * Basis bytes read ahead from `windowAt` (a new buffer each time: the
+   * chunks to write hold views of earlier ones), and the run of matched
+   * blocks in it not yet hashed and written: [runFrom, runTo).
+   */
+  private window: Uint8Array | null = null;
+  private windowAt = 0;
+  private runFrom = 0;
+  private runTo = 0;
   /** -S in place: how far the file held data before (holes below it must be punched, upstream's preallocated_len). */
   private oldLength = 0;
   /** -S: writes that leave zero runs as holes. */
@@ -177,20 +179,38 @@ export class IncomingFile {
   }
 
   literalData(data: Uint8Array): void {
+    this.endRun();
     this.hasher.update(data);
     this.literal += data.length;
     this.write(data);
   }
 
-  /** A block of the basis (returned: compression may need it); with --inplace a block already at its place is not rewritten. */
-  block(index: number): Uint8Array {
+  /**
+   * A block of the basis, returned when `wanted` (compression puts it in its
+   * history; otherwise null may come back). Blocks that follow each other in the basis, as matched blocks
+   * mostly do, are taken from a window read ahead and hashed and written as
+   * one run (endRun): no copy, hash call nor chunk per block. With --inplace
+   * a block already at its place is not rewritten.
+   */
+  block(index: number, wanted = true): Uint8Array | null {
     const h = this.spec.head;
     const len = index === h.count - 1 && h.remainder ? h.remainder : h.blockLength;
     const at = index * h.blockLength;
-    const data = new Uint8Array(len);
-    if (this.basisFd >= 0) this.readBasis(data, at);
-    this.hasher.update(data);
     this.matched += len;
+    if (!this.spec.inplace && this.windowHolds(at, len)) {
+      const from = at - this.windowAt;
+      if (from !== this.runTo) {
+        this.endRun();
+        this.runFrom = from;
+      }
+      this.runTo = from + len;
+      return wanted ? this.window!.subarray(from, from + len) : null;
+    }
+    this.endRun();
+    const data = new Uint8Array(len);
+    // What lies past the basis's end stays zeros, as a single read leaves it.
+    if (this.basisFd >= 0) fs.readSync(this.basisFd, data, 0, len, at);
+    this.hasher.update(data);
     if (this.spec.inplace && at === this.offset) {
       // skip_matched: the data is in place, but its zero runs still become holes under -S.
       this.sparse?.write(data, at, true);
@@ -259,6 +279,7 @@ export class IncomingFile {
 
   /** True when the sender's checksum matches what we rebuilt. */
   verify(theirs: Uint8Array): boolean {
+    this.endRun();
     const ok = Buffer.compare(this.hasher.digest(), theirs) === 0;
     // The file's data is all in: its hasher's state can serve the next file.
     this.hasher.release?.();
@@ -272,6 +293,7 @@ export class IncomingFile {
    * attributes are set through it: times go last, after every write).
    */
   close(beforeClose?: (fd: number, temp: Uint8Array) => void): Uint8Array {
+    this.endRun();
     this.closeBasis();
     if (this.spec.inplace) {
       // What was longer than the new content goes.
@@ -310,6 +332,7 @@ export class IncomingFile {
    */
   takeForJob(): { dirFd: number; temp: Uint8Array; final: Uint8Array; data: Uint8Array[]; bytes: number; createMode: number; released: (() => void) | undefined } | null {
     const s = this.spec;
+    this.endRun();
     if (this.fd >= 0 || !this.tempBase || s.inplace || s.sparse || s.preallocate || s.fsync) return null;
     this.closeBasis();
     const data = this.chunks;
@@ -343,6 +366,7 @@ export class IncomingFile {
    * Returns where it was kept, or null.
    */
   abandon(keepPartial: boolean, partialRel: Uint8Array | null): Uint8Array | null {
+    this.endRun();
     this.closeBasis();
     if (this.spec.inplace || !this.temp) {
       if (this.fd >= 0) fs.closeSync(this.fd);
@@ -377,31 +401,37 @@ export class IncomingFile {
   }
 
   /**
-   * A block of the basis at `at` into `data` (what lies past its end stays
-   * zeros, as a single read leaves it). Matched blocks mostly come in order:
-   * they are copied from a window read ahead, one pread per window instead
-   * of one per block. Not in place: there the basis is what we write.
+   * Whether the window holds [at, at + len) of the basis, reading the next
+   * one from `at` when it does not (as much of the basis as is left, up to
+   * BASIS_WINDOW). False without a basis, for a block larger than a window,
+   * or where the basis is shorter than its sums said: then the block is
+   * read on its own.
    */
-  private readBasis(data: Uint8Array, at: number): void {
-    const len = data.length;
-    if (this.spec.inplace || len > BASIS_WINDOW) {
-      fs.readSync(this.basisFd, data, 0, len, at);
-      return;
-    }
-    const w = basisWindow;
-    if (w.owner !== this || at < w.at || at + len > w.at + w.length) {
-      w.owner = this;
-      w.at = at;
-      w.length = 0;
-      w.bytes ??= new Uint8Array(BASIS_WINDOW);
-      w.length = fs.readSync(this.basisFd, w.bytes, 0, BASIS_WINDOW, at);
-    }
-    const from = at - w.at;
-    data.set(w.bytes!.subarray(from, Math.min(from + len, w.length)));
+  private windowHolds(at: number, len: number): boolean {
+    const w = this.window;
+    if (w && at >= this.windowAt && at + len <= this.windowAt + w.length) return true;
+    if (this.basisFd < 0 || len > BASIS_WINDOW) return false;
+    this.endRun();
+    const h = this.spec.head;
+    const basisLength = h.count * h.blockLength - (h.remainder ? h.blockLength - h.remainder : 0);
+    const bytes = new Uint8Array(Math.max(len, Math.min(BASIS_WINDOW, basisLength - at)));
+    const got = fs.readSync(this.basisFd, bytes, 0, bytes.length, at);
+    this.window = got === bytes.length ? bytes : bytes.subarray(0, got);
+    this.windowAt = at;
+    this.runFrom = this.runTo = 0;
+    return len <= got;
+  }
+
+  /** Hashes and writes the pending run of matched blocks (see block). */
+  private endRun(): void {
+    if (this.runTo === this.runFrom) return;
+    const run = this.window!.subarray(this.runFrom, this.runTo);
+    this.runFrom = this.runTo;
+    this.hasher.update(run);
+    this.write(run);
   }
 
   private closeBasis(): void {
-    if (basisWindow.owner === this) basisWindow.owner = null;
     if (this.basisFd >= 0) fs.closeSync(this.basisFd);
     this.basisFd = -1;
   }

@@ -569,7 +569,8 @@ export class Receiver {
       if (token >= head.count) throw protocolError(`Invalid block index ${token} (count=${head.count}) [receiver]`);
       if (this.showProgress) this.x.report.progress?.(f.offset, this.x.t.size[f.row]!);
       if (this.deltasumDebug > 2) this.blockDebug(f, token);
-      this.tokens.seeBlock(f.data.block(token));
+      const block = f.data.block(token, this.tokens.seesBlocks);
+      if (block) this.tokens.seeBlock(block);
       f.offset += token === head.count - 1 && head.remainder ? head.remainder : head.blockLength;
       return true;
     }
