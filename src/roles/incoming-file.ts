@@ -186,11 +186,12 @@ export class IncomingFile {
   }
 
   /**
-   * A block of the basis, returned when `wanted` (compression puts it in its
-   * history; otherwise null may come back). Blocks that follow each other in the basis, as matched blocks
-   * mostly do, are taken from a window read ahead and hashed and written as
-   * one run (endRun): no copy, hash call nor chunk per block. With --inplace
-   * a block already at its place is not rewritten.
+   * A block of the basis, returned when `wanted` (compression puts it in
+   * its history; otherwise null may come back). Blocks that follow each
+   * other in the basis, as matched blocks mostly do, are taken from a window
+   * read ahead and hashed and written as one run (endRun): no copy, hash
+   * call nor chunk per block. With --inplace a block already at its place
+   * is not rewritten.
    */
   block(index: number, wanted = true): Uint8Array | null {
     const h = this.spec.head;
