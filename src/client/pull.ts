@@ -90,7 +90,7 @@ async function runConnected(
   // --timeout, which a daemon may lower (MSG_IO_TIMEOUT).
   const timeouts = { value: o.timeout };
   const input = new Input(channel);
-  const output = new Output(channel);
+  const output = new Output(channel, input);
   // Until the transfer starts, failures (timeouts too) are the "Receiver"'s, as upstream's client names itself before it forks.
   let role: Role = "Receiver";
   const watchdog = new IoWatchdog(input, output, () => timeouts.value, () => role, o.stopAt);
@@ -152,9 +152,9 @@ export async function localCopy(req: { o: Options; sources: string[]; dest: stri
   serverCharsetLine(o, "Receiver");
   const [clientEnd, serverEnd] = memoryChannelPair();
   const cin = new Input(clientEnd);
-  const cout = new Output(clientEnd);
+  const cout = new Output(clientEnd, cin);
   const sin = new Input(serverEnd);
-  const sout = new Output(serverEnd);
+  const sout = new Output(serverEnd, sin);
   // Nothing to time out between two halves of one process, but --stop-after/--stop-at still apply.
   const watchdog = new IoWatchdog(cin, cout, () => 0, () => "sender", o.stopAt);
   watchdog.start();

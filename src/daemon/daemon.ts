@@ -126,7 +126,7 @@ async function serveOneClient(o: Options, cfg: DaemonConfig, log: DaemonLog): Pr
   // The connection is our stdin (and stdout), a socket: Bun's socket reads and writes it, not node streams.
   const channel = await adoptSocket(0);
   const input = new Input(channel);
-  const output = new Output(channel);
+  const output = new Output(channel, input);
   try {
     return await serveDaemonClient(input, output, cfg, { addr, host }, log, o);
   } catch (e) {

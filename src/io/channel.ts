@@ -8,7 +8,7 @@ export interface Channel {
   start(onData: (chunk: Uint8Array) => void, onEnd: (error?: Error) => void): void;
   /** Writes what the pipe takes now; returns the count of bytes accepted (may be short). */
   write(data: Uint8Array): number;
-  /** Called when a short write can be retried. */
+  /** Called when a short write can be retried (never once the connection is gone: the Input hears of that). */
   onDrain(callback: () => void): void;
   /** Stops and restarts delivery of incoming chunks (read backpressure). */
   pause(): void;

@@ -27,11 +27,17 @@ export const NOT_BUFFERED: unique symbol = Symbol("not buffered");
 
 export type MessageHandler = (code: number, payload: Uint8Array) => void;
 
+/** Hears of the session's first failure (`gone` false) and of the connection's end (`gone` true); see Output.stop. */
+export type FailureListener = (reason: unknown, gone: boolean) => void;
+
 export class Input {
   readonly reader = new ChunkReader();
   private demux: Demultiplexer | null = null;
   private wake: (() => void) | null = null;
   private failure: unknown = null;
+  private readonly failureListeners: FailureListener[] = [];
+  /** What the connection's end left a writer to report (set at the end). */
+  private endReason: unknown = null;
   private paused = false;
   /** Raw bytes received on the connection (multiplex headers included). */
   bytesReceived = 0;
@@ -96,13 +102,32 @@ export class Input {
   private ended(error?: Error): void {
     this.reader.ended = true;
     if (error) this.fail(streamError(`rsync: connection unexpectedly closed (${this.reader.consumed} bytes received so far) [receiver]: ${error.message}`));
+    // Nothing can be sent any more either. A writer still waiting learns what a read now reports: the failure
+    // (the peer's MSG_ERROR_EXIT code, when it came before the end), else the unexpected end.
+    this.endReason = this.failure ?? streamError(`rsync: connection unexpectedly closed (${this.reader.consumed} bytes received so far) [receiver]`);
+    for (const listener of this.failureListeners) listener(this.endReason, true);
     this.notify();
   }
 
   /** Makes every pending and future read fail with `e` (e.g. a fatal message from the peer). */
   fail(e: unknown): void {
-    if (this.failure === null) this.failure = e;
+    if (this.failure === null) {
+      this.failure = e;
+      for (const listener of this.failureListeners) listener(e, false);
+    }
     this.notify();
+  }
+
+  /**
+   * `listener` hears of the first failure and of the connection's end: the
+   * connection's Output, whose writers would otherwise wait for room (a
+   * drain) that a failed session or a dead peer never gives.
+   */
+  onFailure(listener: FailureListener): void {
+    this.failureListeners.push(listener);
+    // What happened before (a connection can end before the session's Output is made).
+    if (this.failure !== null) listener(this.failure, false);
+    if (this.endReason !== null) listener(this.endReason, true);
   }
 
   private notify(): void {

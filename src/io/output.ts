@@ -12,6 +12,7 @@ import { MSG, writeFrameHeader } from "../protocol/mux.ts";
 import { ByteWriter } from "../protocol/writer.ts";
 import type { Channel } from "./channel.ts";
 import { ByteQueue } from "./byte-queue.ts";
+import type { Input } from "./input.ts";
 
 /** Largest MSG_DATA payload we send (upstream's output buffer is 64 KiB). */
 const MAX_DATA_FRAME = 0x10000 - 4;
@@ -23,6 +24,11 @@ const FLUSH_AT = 32 * 1024;
 const BACKLOG_LIMIT = 1 << 20;
 const RESOLVED = Promise.resolve();
 
+interface Waiter {
+  resolve: () => void;
+  reject: (reason: unknown) => void;
+}
+
 export class Output {
   private readonly pending = new ByteWriter(1 << 17, HEADER);
   /** Bytes the channel did not take yet (our own copies), in order. */
@@ -30,7 +36,13 @@ export class Output {
   private isMultiplexed = false;
   private scheduled = false;
   private closed = false;
-  private waiters: (() => void)[] = [];
+  /** Producers in waitWritable, and callers of drained: woken when the queue empties. */
+  private roomWaiters: Waiter[] = [];
+  private drainWaiters: Waiter[] = [];
+  /** The session's failure, once there is one: what a producer waiting for room stops with (see stop). */
+  private failure: unknown = null;
+  /** The connection is gone: what is queued can never leave. */
+  private gone = false;
   private readonly idleFlush = () => {
     this.scheduled = false;
     this.flush();
@@ -44,8 +56,31 @@ export class Output {
   /** Sees every byte of the data stream as it leaves (--write-batch records a pushing sender's output). */
   tee: ((data: Uint8Array) => void) | null = null;
 
-  constructor(private readonly channel: Channel) {
+  /** `input` is the same connection's: its failures and its end stop what waits here (see stop). */
+  constructor(
+    private readonly channel: Channel,
+    input?: Input,
+  ) {
     channel.onDrain(() => this.pump());
+    input?.onFailure((reason, gone) => this.stop(reason, gone));
+  }
+
+  /**
+   * The session failed (`reason` is what a read now throws): a producer waiting
+   * for room stops with it, as it would waiting for input, since a peer that
+   * stopped reading (or a --timeout) would otherwise hold it forever; what is
+   * queued still goes out as the channel takes it (a server's last messages to
+   * its client follow a failure). Once the connection is `gone` (the peer
+   * closed it, or it broke), no drain will ever come and nothing queued can
+   * leave, so drained stops with it too: a dead peer must not leave us waiting
+   * for a socket that no longer exists.
+   */
+  stop(reason: unknown, gone: boolean): void {
+    if (this.failure === null) this.failure = reason;
+    for (const w of this.roomWaiters.splice(0)) w.reject(this.failure);
+    if (!gone || this.gone) return;
+    this.gone = true;
+    for (const w of this.drainWaiters.splice(0)) w.reject(this.failure);
   }
 
   /** Data-stream bytes written so far, without the multiplexing headers (io.c total_data_written). */
@@ -151,28 +186,32 @@ export class Output {
       q.consume(written);
       if (written < head.length) return; // the channel calls onDrain when it can take more
     }
-    if (this.waiters.length > 0) {
-      for (const wake of this.waiters.splice(0)) wake();
-    }
+    if (this.roomWaiters.length > 0) for (const w of this.roomWaiters.splice(0)) w.resolve();
+    if (this.drainWaiters.length > 0) for (const w of this.drainWaiters.splice(0)) w.resolve();
   }
 
-  /** Resolves when the backlog is small enough to keep producing; a frame's worth of pending data is sent first. */
+  /**
+   * Resolves when the backlog is small enough to keep producing; a frame's worth of pending data is sent first.
+   * Rejects with the session's failure once there is one (see stop).
+   */
   waitWritable(): Promise<void> {
     if (this.writableNow()) return RESOLVED;
-    return new Promise((resolve) => this.waiters.push(resolve));
+    if (this.failure !== null) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => this.roomWaiters.push({ resolve, reject }));
   }
 
   /** waitWritable without the wait: sends a frame's worth of pending data, and says whether a producer may go on now. */
   writableNow(): boolean {
     if (this.pending.size >= FLUSH_AT) this.flush();
-    return this.queue.length < BACKLOG_LIMIT;
+    return this.queue.length < BACKLOG_LIMIT && this.failure === null;
   }
 
-  /** Resolves when every byte written so far has been accepted by the channel. */
+  /** Resolves when every byte written so far has been accepted by the channel; rejects if the connection is gone first. */
   async drained(): Promise<void> {
     this.flush();
     while (this.queue.length > 0) {
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
+      if (this.gone) throw this.failure;
+      await new Promise<void>((resolve, reject) => this.drainWaiters.push({ resolve, reject }));
     }
   }
 

@@ -73,7 +73,9 @@ function channelOver(socket: Socket<undefined>, h: Handlers): Channel {
       for (const chunk of h.early.splice(0)) onData(chunk);
       if (h.ended) onEnd(h.error);
     },
-    write: (data) => socket.write(data),
+    // A closed Bun socket answers -1; the Channel contract is a count of bytes taken (the end itself reaches the
+    // Input, which stops the Output's waits).
+    write: (data) => Math.max(0, socket.write(data)),
     onDrain(callback) {
       h.drain = callback;
     },

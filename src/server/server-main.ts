@@ -43,7 +43,7 @@ import { serverCharsetLine } from "../client/setup-debug.ts";
 
 export async function runServer(o: Options, channel: Channel = stdioChannel()): Promise<number> {
   const input = new Input(channel);
-  const output = new Output(channel);
+  const output = new Output(channel, input);
   try {
     // -s: the options after the cluster, ".", and the paths come on stdin first (main.c).
     if (o.secludedArgs > 0) parseArgv(await readSecludedArgs(input), [...optionTable, ...modeTable], o);

@@ -16,6 +16,8 @@ export interface ModuleConfig {
 
 export interface RunningDaemon {
   port: number;
+  /** The listening process (each connection is served by processes it forks). */
+  pid: number;
   url(module: string, path?: string): string;
   logFile: string;
   stop(): Promise<void>;
@@ -74,6 +76,7 @@ export async function startDaemon(kind: "upstream" | "ours", modules: ModuleConf
       if (await portIsOpen(port)) {
         return {
           port,
+          pid: proc.pid,
           logFile,
           url: (module, path = "") => `rsync://127.0.0.1:${port}/${module}/${path}`,
           async stop() {

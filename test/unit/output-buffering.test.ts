@@ -3,20 +3,25 @@
  * piece once the process is idle, large pending data is cut into MSG_DATA
  * frames no bigger than upstream's, messages keep their place after the
  * data written before them, and a channel that takes only part of a write
- * still gets every byte, in order.
+ * still gets every byte, in order. Its waits end with the session's
+ * failure: at once for room, once the connection is gone for the drain.
  */
 import { describe, expect, test } from "bun:test";
 import type { Channel } from "../../src/io/channel.ts";
 import { ByteQueue } from "../../src/io/byte-queue.ts";
+import { Input } from "../../src/io/input.ts";
 import { Output } from "../../src/io/output.ts";
 import { Demultiplexer, MSG } from "../../src/protocol/mux.ts";
 
-/** A channel that records each write; `accept` caps what one write takes (short writes). */
+/** A channel that records each write; `accept` caps what one write takes (short writes). `end` ends the connection. */
 class RecordingChannel implements Channel {
   writes: Uint8Array[] = [];
   drain: (() => void) | null = null;
+  end: (error?: Error) => void = () => {};
   constructor(public accept = Infinity) {}
-  start(): void {}
+  start(_onData: (chunk: Uint8Array) => void, onEnd: (error?: Error) => void): void {
+    this.end = onEnd;
+  }
   write(data: Uint8Array): number {
     const n = Math.min(this.accept, data.length);
     if (n > 0) this.writes.push(data.slice(0, n));
@@ -152,6 +157,39 @@ describe("Output buffering", () => {
     await idle();
     expect(Buffer.from(ch.bytes()).toString()).toBe("@RSYNCD: 32.0\n");
     expect(out.dataWritten).toBe(14);
+  });
+
+  test("waits end with the input's failure: for room at once, for the drain once the connection is gone", async () => {
+    // The peer has stopped reading: the channel takes nothing, and no drain comes.
+    const ch = new RecordingChannel(0);
+    const input = new Input(ch);
+    const out = new Output(ch, input);
+    out.data.bytes(pattern(2 << 20));
+    const room = out.waitWritable();
+    let drainSettled = false;
+    const drained = out.drained().finally(() => (drainSettled = true));
+    drained.catch(() => {});
+    const failure = new Error("io timeout");
+    input.fail(failure);
+    await expect(room).rejects.toBe(failure);
+    expect(out.writableNow()).toBe(false);
+    await expect(out.waitWritable()).rejects.toBe(failure);
+    // Still connected: what is queued (a server's last messages) may yet go out.
+    await idle();
+    expect(drainSettled).toBe(false);
+    ch.end(new Error("ECONNRESET: connection reset by peer"));
+    await expect(drained).rejects.toBe(failure);
+  });
+
+  test("the connection's end stops a drained wait with what a read would report", async () => {
+    const ch = new RecordingChannel(0);
+    const input = new Input(ch);
+    const out = new Output(ch, input);
+    out.data.bytes(pattern(1000));
+    const drained = out.drained();
+    ch.end();
+    await expect(drained).rejects.toThrow("connection unexpectedly closed");
+    await expect(out.waitWritable()).rejects.toThrow("connection unexpectedly closed");
   });
 });
 
