@@ -4,7 +4,7 @@
  * stream through `loop`/`read`, which decode synchronously and wait only when
  * the buffered bytes run out.
  */
-import { RsyncError, streamError } from "../errors.ts";
+import { RsyncError } from "../errors.ts";
 import { Demultiplexer } from "../protocol/mux.ts";
 import { ChunkReader, UNDERFLOW } from "../protocol/reader.ts";
 import type { Channel } from "./channel.ts";
@@ -101,10 +101,10 @@ export class Input {
 
   private ended(error?: Error): void {
     this.reader.ended = true;
-    if (error) this.fail(streamError(`rsync: connection unexpectedly closed (${this.reader.consumed} bytes received so far) [receiver]: ${error.message}`));
+    if (error) this.fail(this.reader.closedError(error.message));
     // Nothing can be sent any more either. A writer still waiting learns what a read now reports: the failure
     // (the peer's MSG_ERROR_EXIT code, when it came before the end), else the unexpected end.
-    this.endReason = this.failure ?? streamError(`rsync: connection unexpectedly closed (${this.reader.consumed} bytes received so far) [receiver]`);
+    this.endReason = this.failure ?? this.reader.closedError();
     for (const listener of this.failureListeners) listener(this.endReason, true);
     this.notify();
   }

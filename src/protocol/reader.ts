@@ -11,7 +11,7 @@
  * Chunks are kept as received; bytes are copied only when an item straddles
  * two chunks.
  */
-import { streamError } from "../errors.ts";
+import { type RsyncError, streamError } from "../errors.ts";
 
 /** Thrown (as a value, not an Error: it is control flow) when an item is incomplete. */
 export const UNDERFLOW: unique symbol = Symbol("underflow");
@@ -44,6 +44,11 @@ export class ChunkReader {
     return this.consumedBefore + this.pos;
   }
 
+  /** What running out of bytes after the end is (io.c's wording); `cause` is the connection's error, when it had one. */
+  closedError(cause?: string): RsyncError {
+    return streamError(`rsync: connection unexpectedly closed (${this.consumed} bytes received so far) [receiver]${cause ? `: ${cause}` : ""}`);
+  }
+
   /** Remember the current position as the start of an item. */
   mark(): void {
     this.markPos = this.pos;
@@ -58,7 +63,7 @@ export class ChunkReader {
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     if (this.available < n) {
-      if (this.ended) throw streamError(`rsync: connection unexpectedly closed (${this.consumed} bytes received so far) [receiver]`);
+      if (this.ended) throw this.closedError();
       throw UNDERFLOW;
     }
     const keepFrom = Math.min(this.markPos, this.pos);
@@ -154,7 +159,7 @@ export class ChunkReader {
    */
   pieces(n: number, out: Uint8Array[]): void {
     if (this.available < n) {
-      if (this.ended) throw streamError(`rsync: connection unexpectedly closed (${this.consumed} bytes received so far) [receiver]`);
+      if (this.ended) throw this.closedError();
       throw UNDERFLOW;
     }
     for (let left = n; left > 0; ) {
