@@ -73,10 +73,11 @@ function signal(pids: number[], sig: NodeJS.Signals): void {
   }
 }
 
-/** Starts our push of the tree into a new directory of the module, and waits until file data arrives there. */
-async function startPush(dest: string, extra: string[] = []) {
+/** Starts a push of the tree (ours, or upstream's client) into a new directory of the module, and waits until file data arrives there. */
+async function startPush(dest: string, extra: string[] = [], client: "ours" | "upstream" = "ours") {
   const destDir = join(work, "in", dest);
-  const proc = Bun.spawn([process.execPath, MAIN, "-a", ...extra, `${join(work, "src")}/`, daemon.url("in", `${dest}/`)], {
+  const program = client === "ours" ? [process.execPath, MAIN] : ["rsync"];
+  const proc = Bun.spawn([...program, "-a", ...extra, `${join(work, "src")}/`, daemon.url("in", `${dest}/`)], {
     env: { ...process.env, LC_ALL: "C" },
     stdin: "ignore",
     stdout: "ignore",
@@ -122,15 +123,17 @@ test("the daemon's processes stall, then die without a word: the client reports 
   expect([10, 12]).toContain(code!);
 }, 60_000);
 
-test("the daemon's processes stall mid-push under --timeout: the client gives up with exit 30, as upstream", async () => {
-  const { proc, stderr, serving } = await startPush("stalled", ["--timeout=2"]);
-  signal(serving, "SIGSTOP");
-  try {
-    const { code, text } = await outcome(proc, stderr);
-    expect(text).toContain("[sender] io timeout after");
-    expect(code).toBe(30);
-  } finally {
-    signal(serving, "SIGKILL");
-    signal(serving, "SIGCONT");
+test("the daemon's processes stall mid-push under --timeout: the client gives up with exit 30, as upstream's does", async () => {
+  for (const client of ["upstream", "ours"] as const) {
+    const { proc, stderr, serving } = await startPush(`stalled-${client}`, ["--timeout=2"], client);
+    signal(serving, "SIGSTOP");
+    try {
+      const { code, text } = await outcome(proc, stderr);
+      expect(text).toContain("[sender] io timeout after");
+      expect(code).toBe(30);
+    } finally {
+      signal(serving, "SIGKILL");
+      signal(serving, "SIGCONT");
+    }
   }
-}, 60_000);
+}, 90_000);
