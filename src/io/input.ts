@@ -143,6 +143,7 @@ export class Input {
       this.paused = false;
       this.channel.resume();
     }
+    this.reader.settle();
     await new Promise<void>((resolve) => (this.wake = resolve));
     if (this.failure !== null) throw this.failure;
   }

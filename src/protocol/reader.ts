@@ -17,6 +17,8 @@ import { type RsyncError, streamError } from "../errors.ts";
 export const UNDERFLOW: unique symbol = Symbol("underflow");
 
 const EMPTY = new Uint8Array(0);
+/** At most this many unconsumed bytes are copied out before a wait (settle); an item larger than that keeps its chunks. */
+const SETTLE_MAX = 16 << 10;
 
 export class ChunkReader {
   private buf: Uint8Array = EMPTY;
@@ -25,6 +27,8 @@ export class ChunkReader {
   private markPos = 0;
   private readonly queue: Uint8Array[] = [];
   private queued = 0;
+  /** The buffer settle() made last: already our own, nothing to copy out of. */
+  private settled: Uint8Array = EMPTY;
   /** No more chunks will come; running out is then an error, not an underflow. */
   ended = false;
   /** Bytes consumed so far (for "N bytes received so far" and stats). */
@@ -220,6 +224,35 @@ export class ChunkReader {
     if (len & 0x80) len = ((len & 0x7f) << 8) | this.u8();
     if (len > max) throw streamError(`over-long vstring received (${len} > ${max})`);
     return this.bytes(len);
+  }
+
+  /**
+   * Before a wait for input: the few bytes left over (the start of an item
+   * that has not all arrived) are copied out of the chunks they lie in, so
+   * that nothing holds those chunks while we wait. A socket's chunk is a
+   * fresh 512 KiB buffer; held across a collection it would be promoted and
+   * then need a full one (see ../io/memory-pacer.ts). Views handed out
+   * before stay valid: nothing is overwritten, the reader only moves on.
+   */
+  settle(): void {
+    const keepFrom = Math.min(this.markPos, this.pos);
+    const kept = this.buf.length - keepFrom;
+    if (kept + this.queued > SETTLE_MAX || (this.buf === this.settled && keepFrom === 0 && this.queue.length === 0)) return;
+    const next = kept + this.queued === 0 ? EMPTY : new Uint8Array(kept + this.queued);
+    this.settled = next;
+    next.set(this.buf.subarray(keepFrom), 0);
+    let at = kept;
+    for (const chunk of this.queue) {
+      next.set(chunk, at);
+      at += chunk.length;
+    }
+    this.queue.length = 0;
+    this.queued = 0;
+    this.consumedBefore += keepFrom;
+    this.pos -= keepFrom;
+    this.markPos -= keepFrom;
+    this.buf = next;
+    this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
   }
 
   /** Consumes everything buffered (used when a stream switches mode). */

@@ -17,6 +17,7 @@ import { errText } from "../fs/errors.ts";
 import { RERR, RsyncError } from "../errors.ts";
 import { resolve } from "node:path";
 import { giveBack, slabsInUse } from "../compress/output-slabs.ts";
+import type { WriteStaging } from "./write-staging.ts";
 
 /** Files up to this size are kept in memory and written in one go. */
 const WRITE_BATCH = 1 << 20;
@@ -72,6 +73,8 @@ export class IncomingFile {
   private offset = 0;
   private chunks: Uint8Array[] = [];
   private pending = 0;
+  /** The WriteStaging segments `chunks` were copied into, to release once they are written. */
+  private staged: number[] = [];
   /**
    * Basis bytes read ahead from `windowAt` (a new buffer each time: the
    * chunks to write hold views of earlier ones), and the run of matched
@@ -94,6 +97,8 @@ export class IncomingFile {
     private readonly dest: DestFs,
     readonly spec: IncomingSpec,
     private readonly hasher: Hasher,
+    /** Where data waiting to be written is copied to (see write-staging.ts); null: the pieces themselves are kept. */
+    private readonly staging: WriteStaging | null = null,
   ) {
     if (spec.inplace) this.tempPath = null;
     else if (spec.at) this.tempBase = tempBaseFor(spec.at.base);
@@ -233,7 +238,12 @@ export class IncomingFile {
       this.offset += data.length;
       return;
     }
-    this.chunks.push(data);
+    const copy = this.staging?.copy(data, this.staged);
+    if (copy) {
+      // The piece is not held: a slab of inflated data (-z) that it came from can be used again.
+      if (slabsInUse()) giveBack([data]);
+      this.chunks.push(copy);
+    } else this.chunks.push(data);
     this.pending += data.length;
     if (this.pending >= WRITE_BATCH) this.flush();
   }
@@ -256,8 +266,9 @@ export class IncomingFile {
       throw this.writeFailed(e);
     }
     this.offset += this.pending;
-    // Written: slabs of inflated data (-z) that held them can be used again.
+    // Written: slabs of inflated data (-z) that held them can be used again, and so can the staging space.
     giveBack(this.chunks);
+    this.releaseStaged();
     this.chunks = [];
     this.pending = 0;
   }
@@ -337,11 +348,30 @@ export class IncomingFile {
     if (this.fd >= 0 || !this.tempBase || s.inplace || s.sparse || s.preallocate || s.fsync) return null;
     this.closeBasis();
     const data = this.chunks;
-    const job = { dirFd: this.dirFdNow(), temp: this.tempBase, final: s.at!.base, data, bytes: this.pending, createMode: s.createMode, released: slabsInUse() ? () => giveBack(data) : undefined };
+    const job = { dirFd: this.dirFdNow(), temp: this.tempBase, final: s.at!.base, data, bytes: this.pending, createMode: s.createMode, released: this.releaser(data) };
     this.offset += this.pending;
     this.chunks = [];
+    this.staged = [];
     this.pending = 0;
     return job;
+  }
+
+  /** What a job calls when done with `data`: its slab pieces (-z) and staging segments are free again. */
+  private releaser(data: Uint8Array[]): (() => void) | undefined {
+    const staged = this.staged;
+    const staging = this.staging;
+    const slabs = slabsInUse();
+    if (!slabs && !staged.length) return undefined;
+    return () => {
+      if (slabs) giveBack(data);
+      if (staged.length) staging!.release(staged);
+    };
+  }
+
+  private releaseStaged(): void {
+    if (!this.staged.length) return;
+    this.staging!.release(this.staged);
+    this.staged = [];
   }
 
   /** Puts a closed temp file in place, or at `at` (--delay-updates); nothing to do when updating in place. */
@@ -356,6 +386,7 @@ export class IncomingFile {
   /** A rebuilt file that failed verification or could not be finished: the temp file goes. */
   discard(): void {
     this.closeBasis();
+    this.releaseStaged();
     if (this.fd >= 0) fs.closeSync(this.fd);
     this.fd = -1;
     if (this.temp) this.removeTemp();

@@ -19,9 +19,12 @@
  * event loop next turns, i.e. before the JS thread waits for input.
  */
 import type { DirTimesJob, FileJob, FileWriter, WriteFailure } from "../native/api.ts";
+import { WriteStaging } from "./write-staging.ts";
 
 const QUEUE_JOBS = 4096;
-const QUEUE_BYTES = 8 << 20;
+const QUEUE_BYTES = 4 << 20;
+/** The staging ring: the queued files' data, the file being received and a large file's unwritten part (1 MiB each at most). */
+const STAGING_BYTES = QUEUE_BYTES + (2 << 20);
 
 export const JOB_FILE = 0;
 export const JOB_DIR_TIMES = 1;
@@ -34,6 +37,8 @@ export class PutQueue {
   private readonly rows = new Int32Array(QUEUE_JOBS);
   private readonly kinds = new Uint8Array(QUEUE_JOBS);
   private readonly sizes = new Float64Array(QUEUE_JOBS);
+  /** Where received files' data waits for its job (IncomingFile copies it there). */
+  readonly staging = new WriteStaging(STAGING_BYTES);
   /** The last job given, and the last one known to be done. */
   private last = 0;
   private done = 0;

@@ -485,6 +485,7 @@ export class Receiver {
         preallocate: o.preallocate ? x.t.size[row]! : 0,
       },
       wholeFileHasher(x.s.sums),
+      x.puts?.staging ?? null,
     );
     this.countTransfer(row, iflags, redo);
     // The appended-to part counts as done already (receive_data starts at the basis length).

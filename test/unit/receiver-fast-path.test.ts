@@ -13,6 +13,7 @@ import { ChunkReader, UNDERFLOW } from "../../src/protocol/reader.ts";
 import { FileTable } from "../../src/flist/table.ts";
 import { HashAlg, core, tsCore } from "../../src/native/index.ts";
 import { IncomingFile } from "../../src/roles/incoming-file.ts";
+import { WriteStaging } from "../../src/roles/write-staging.ts";
 import { cleanFully, cleanWireName } from "../../src/flist/wire-name.ts";
 import { compareNames, compareRows } from "../../src/flist/sort.ts";
 import { DestFs, tempBaseFor, tempNameFor } from "../../src/fs/dest-fs.ts";
@@ -265,10 +266,13 @@ describe("matched blocks through the read-ahead window", () => {
       fc.property(
         fc.array(fc.oneof(fc.record({ block: fc.nat(count - 1), wanted: fc.boolean() }), fc.uint8Array({ minLength: 1, maxLength: 3000 })), { minLength: 1, maxLength: 120 }),
         fc.boolean(),
-        (steps, runs) => {
+        fc.constantFrom(0, 16 << 10, 1 << 20),
+        (steps, runs, stagingSize) => {
           const head = { count, blockLength, strongLength: 16, remainder: 0 };
           const spec = { rel: enc("r/out"), at: { dirKey: 77, dir: enc("r"), base: enc("out") }, head, basisRel: enc("r/basis"), inplace: false, append: 0 as const, createMode: 0o600 };
-          const file = new IncomingFile(d, spec, core.createHasher(HashAlg.MD5, 0));
+          // Staged copies (a small ring fills up part-way: the rest is kept as given) or the pieces themselves.
+          const staging = stagingSize ? new WriteStaging(stagingSize) : null;
+          const file = new IncomingFile(d, spec, core.createHasher(HashAlg.MD5, 0), staging);
           const want: Uint8Array[] = [];
           for (let i = 0; i < steps.length; i++) {
             const step = steps[i]!;
@@ -293,10 +297,51 @@ describe("matched blocks through the read-ahead window", () => {
           expect(Buffer.concat(job.data)).toEqual(all);
           expect(job.bytes).toBe(all.length);
           expect(file.matched + file.literal).toBe(all.length);
+          if (staging) {
+            // The job gives its staging space back when done: the whole ring is free again.
+            job.released?.();
+            expect(staging.copy(new Uint8Array(stagingSize >> 2), [])).not.toBeNull();
+          }
         },
       ),
       { numRuns: 60 },
     );
     d.forgetDirs();
+  });
+});
+
+describe("WriteStaging", () => {
+  test("held copies keep their bytes whatever is copied and released meanwhile; released space is reused", () => {
+    const size = 4096;
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.integer({ min: 1, max: 1200 }), fc.nat(1000).map((n) => -1 - n)), { maxLength: 200 }), (ops) => {
+        const staging = new WriteStaging(size);
+        const held: { id: number; view: Uint8Array; bytes: Uint8Array }[] = [];
+        let stamp = 0;
+        for (const op of ops) {
+          if (op > 0) {
+            const bytes = new Uint8Array(op).fill(++stamp & 0xff);
+            const ids: number[] = [];
+            const view = staging.copy(bytes, ids);
+            if (view === null) {
+              // Refused only when too large, or when older copies still hold the space (released ones behind them included).
+              expect(op > size / 4 || held.length > 0).toBe(true);
+              expect(ids).toEqual([]);
+              continue;
+            }
+            expect(ids.length).toBe(1);
+            expect(Buffer.from(view)).toEqual(Buffer.from(bytes));
+            held.push({ id: ids[0]!, view, bytes });
+          } else if (held.length) {
+            const [gone] = held.splice((-1 - op) % held.length, 1);
+            staging.release([gone!.id]);
+          }
+          for (const h of held) expect(Buffer.from(h.view)).toEqual(Buffer.from(h.bytes));
+        }
+        staging.release(held.map((h) => h.id));
+        expect(staging.copy(new Uint8Array(size / 4), [])).not.toBeNull();
+      }),
+      { numRuns: 300 },
+    );
   });
 });

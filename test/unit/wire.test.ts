@@ -118,6 +118,49 @@ describe("reader underflow", () => {
     r.push(fromHex("f1 53 65"));
     expect(r.varlong(3)).toBe(1700000000);
   });
+  test("settling before each wait copies nothing wrong: items decode as from one buffer, earlier views keep their bytes", () => {
+    // Items of a 1-byte kind: 0 = u8, 1 = i32, 2 = a 2-byte length and bytes(length), kept as a view.
+    const item = fc.oneof(
+      fc.nat(255).map((v) => ({ kind: 0, bytes: [0, v] })),
+      fc.integer().map((v) => ({ kind: 1, bytes: [1, ...new Uint8Array(new Int32Array([v]).buffer)] })),
+      fc.uint8Array({ maxLength: 40_000 }).map((b) => ({ kind: 2, bytes: [2, b.length & 0xff, b.length >> 8, ...b] })),
+    );
+    fc.assert(
+      fc.property(fc.array(item, { minLength: 1, maxLength: 12 }), fc.array(fc.integer({ min: 1, max: 5000 }), { minLength: 1, maxLength: 20 }), (items, sizes) => {
+        const stream = new Uint8Array(items.flatMap((i) => i.bytes));
+        const read = (r: ChunkReader): unknown => {
+          const kind = r.u8();
+          if (kind === 0) return r.u8();
+          if (kind === 1) return r.i32();
+          const n = r.u8() | (r.u8() << 8);
+          return r.bytes(n);
+        };
+        const want = items.map((i) => read(readerOf(new Uint8Array(i.bytes))));
+        const r = new ChunkReader();
+        const got: unknown[] = [];
+        let from = 0;
+        for (let k = 0; got.length < items.length; k++) {
+          try {
+            r.mark();
+            got.push(read(r));
+            continue;
+          } catch (e) {
+            expect(e).toBe(UNDERFLOW);
+            r.rewind();
+          }
+          // A wait for input: settle, then the next chunk arrives (if any is left: else the decoding went wrong).
+          expect(from).toBeLessThan(stream.length);
+          r.settle();
+          const size = sizes[k % sizes.length]!;
+          r.push(stream.slice(from, from + size));
+          from += size;
+        }
+        expect(got.map((g) => (g instanceof Uint8Array ? Buffer.from(g) : g))).toEqual(want.map((w) => (w instanceof Uint8Array ? Buffer.from(w) : w)));
+        expect(r.consumed).toBe(stream.length);
+      }),
+      { numRuns: 200 },
+    );
+  });
   test("running out after the end is a stream error naming the byte count", () => {
     const r = readerOf(fromHex("01 02"));
     r.u16();
