@@ -238,12 +238,7 @@ export class IncomingFile {
       this.offset += data.length;
       return;
     }
-    const copy = this.staging?.copy(data, this.staged);
-    if (copy) {
-      // The piece is not held: a slab of inflated data (-z) that it came from can be used again.
-      if (slabsInUse()) giveBack([data]);
-      this.chunks.push(copy);
-    } else this.chunks.push(data);
+    this.chunks.push(this.staging?.copy(data, this.staged) ?? data);
     this.pending += data.length;
     if (this.pending >= WRITE_BATCH) this.flush();
   }

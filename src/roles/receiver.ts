@@ -14,6 +14,7 @@ import { ListReceiver, type ListReceiveOptions } from "../flist/lists.ts";
 import { F, isDevice, isDir, isLink, isReg } from "../flist/table.ts";
 import { errText } from "../fs/errors.ts";
 import { wholeFileHasher } from "../protocol/checksum-choice.ts";
+import { Cpres } from "../compress/choice.ts";
 import { NDX_DEL_STATS, NDX_DONE, NDX_FLIST_EOF, NDX_FLIST_OFFSET } from "../protocol/ndx.ts";
 import { UNDERFLOW, type ChunkReader } from "../protocol/reader.ts";
 import { WaitFor } from "../io/input.ts";
@@ -485,7 +486,8 @@ export class Receiver {
         preallocate: o.preallocate ? x.t.size[row]! : 0,
       },
       wholeFileHasher(x.s.sums),
-      x.puts?.staging ?? null,
+      // Inflated data (-z) is in reused slabs already (compress/output-slabs.ts): a copy would only cost.
+      x.s.compression.alg === Cpres.NONE ? (x.puts?.staging ?? null) : null,
     );
     this.countTransfer(row, iflags, redo);
     // The appended-to part counts as done already (receive_data starts at the basis length).
