@@ -22,7 +22,7 @@ import type { DirTimesJob, FileJob, FileWriter, WriteFailure } from "../native/a
 import { WriteStaging } from "./write-staging.ts";
 
 const QUEUE_JOBS = 4096;
-const QUEUE_BYTES = 4 << 20;
+const QUEUE_BYTES = 2 << 20;
 /** The staging ring: the queued files' data, the file being received and a large file's unwritten part (1 MiB each at most). */
 const STAGING_BYTES = QUEUE_BYTES + (2 << 20);
 
