@@ -73,24 +73,36 @@ export class ChunkReader {
     const keepFrom = Math.min(this.markPos, this.pos);
     const kept = this.buf.length - keepFrom;
     const needAfterKept = this.pos + n - this.buf.length;
-    let next: Uint8Array;
     if (kept === 0 && this.queue[0]!.length >= needAfterKept) {
-      next = this.queue.shift()!; // the common case: just move on to the next chunk, no copy
+      // The common case: just move on to the next chunk, no copy.
+      const next = this.queue.shift()!;
       this.queued -= next.length;
-    } else {
-      let size = kept;
-      let take = 0;
-      while (size - kept < needAfterKept) size += this.queue[take++]!.length;
-      next = new Uint8Array(size);
-      next.set(this.buf.subarray(keepFrom), 0);
-      let at = kept;
-      for (let i = 0; i < take; i++) {
-        const chunk = this.queue.shift()!;
-        next.set(chunk, at);
-        at += chunk.length;
-        this.queued -= chunk.length;
-      }
+      this.moveTo(next, keepFrom);
+      return;
     }
+    let take = 0;
+    for (let size = 0; size < needAfterKept; ) size += this.queue[take++]!.length;
+    this.moveTo(this.joined(keepFrom, take), keepFrom);
+  }
+
+  /** buf's bytes from `keepFrom` on and the first `take` queued chunks (taken off the queue), in one new array. */
+  private joined(keepFrom: number, take: number): Uint8Array {
+    const kept = this.buf.length - keepFrom;
+    let size = kept;
+    for (let i = 0; i < take; i++) size += this.queue[i]!.length;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(keepFrom), 0);
+    let at = kept;
+    for (const chunk of this.queue.splice(0, take)) {
+      next.set(chunk, at);
+      at += chunk.length;
+    }
+    this.queued -= size - kept;
+    return next;
+  }
+
+  /** Reads on in `next`, which starts with buf's bytes from `keepFrom` on (positions move back by that much). */
+  private moveTo(next: Uint8Array, keepFrom: number): void {
     this.consumedBefore += keepFrom;
     this.pos -= keepFrom;
     this.markPos -= keepFrom;
@@ -238,21 +250,8 @@ export class ChunkReader {
     const keepFrom = Math.min(this.markPos, this.pos);
     const kept = this.buf.length - keepFrom;
     if (kept + this.queued > SETTLE_MAX || (this.buf === this.settled && keepFrom === 0 && this.queue.length === 0)) return;
-    const next = kept + this.queued === 0 ? EMPTY : new Uint8Array(kept + this.queued);
-    this.settled = next;
-    next.set(this.buf.subarray(keepFrom), 0);
-    let at = kept;
-    for (const chunk of this.queue) {
-      next.set(chunk, at);
-      at += chunk.length;
-    }
-    this.queue.length = 0;
-    this.queued = 0;
-    this.consumedBefore += keepFrom;
-    this.pos -= keepFrom;
-    this.markPos -= keepFrom;
-    this.buf = next;
-    this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
+    this.settled = this.joined(keepFrom, this.queue.length);
+    this.moveTo(this.settled, keepFrom);
   }
 
   /** Consumes everything buffered (used when a stream switches mode). */
