@@ -8,7 +8,7 @@ interface Handlers {
   end?: (error?: Error) => void;
   drain?: () => void;
   /** Called after each read (tcp-quickack.ts). */
-  afterRead?: () => void;
+  afterRead?: (length: number) => void;
   /** Chunks that arrived before start() was called. */
   early: Uint8Array[];
   ended: boolean;
@@ -46,7 +46,7 @@ function handlersFor(h: Handlers) {
   };
   return {
     data(_s: Socket<undefined>, chunk: Uint8Array) {
-      h.afterRead?.();
+      h.afterRead?.(chunk.length);
       if (h.data) h.data(chunk);
       else h.early.push(new Uint8Array(chunk));
     },

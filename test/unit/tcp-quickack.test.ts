@@ -7,6 +7,7 @@ import { quickAckerFor, socketFdByPorts } from "../../src/io/tcp-quickack.ts";
 const linux = process.platform === "linux";
 const libc = openLibcWith({
   getsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+  setsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
 });
 
 /** A loopback connection: our end's Bun socket, and a way to close both ends. */
@@ -37,15 +38,25 @@ describe.if(linux)("TCP quick ACKs", () => {
     }
   });
 
-  test("the acker turns quick ACK mode on for that socket", async () => {
+  test("the acker turns quick ACK mode on after a short read, and leaves it after a bulk one", async () => {
     const c = await connection();
     try {
       const fd = socketFdByPorts(c.client.localPort, c.client.remotePort);
-      quickAckerFor(fd)();
-      const value = new Int32Array([-1]);
-      const len = new Uint32Array([4]);
-      expect(libc.symbols.getsockopt(fd, 6, 12, value, len)).toBe(0);
-      expect(value[0]).toBe(1);
+      const quickAck = () => {
+        const value = new Int32Array([-1]);
+        const len = new Uint32Array([4]);
+        expect(libc.symbols.getsockopt(fd, 6, 12, value, len)).toBe(0);
+        return value[0];
+      };
+      // A new connection starts in quick ACK mode: leave it first, as the kernel does in an exchange of small writes.
+      const delayAcks = () => expect(libc.symbols.setsockopt(fd, 6, 12, new Int32Array([0]), 4)).toBe(0);
+      const acker = quickAckerFor(fd);
+      delayAcks();
+      expect(quickAck()).toBe(0);
+      acker(64 * 1024);
+      expect(quickAck()).toBe(0);
+      acker(100);
+      expect(quickAck()).toBe(1);
     } finally {
       c.close();
     }
@@ -56,8 +67,8 @@ describe.if(linux)("TCP quick ACKs", () => {
     try {
       const acker = quickAckerFor(fd);
       expect(() => {
-        acker();
-        acker();
+        acker(1);
+        acker(1);
       }).not.toThrow();
     } finally {
       closeSync(fd);
