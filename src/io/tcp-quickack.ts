@@ -12,7 +12,8 @@
  *
  * The flag does not stick (the kernel goes back to delaying on its own), so
  * it is set again after every read but a bulk one (BULK_READ); setting it
- * also sends an ACK that is pending. Elsewhere than Linux, and with OC_RSYNC_QUICKACK=0, nothing is done.
+ * also sends an ACK that is pending. Elsewhere than Linux, and with
+ * OC_RSYNC_QUICKACK=0, nothing is done.
  */
 import { FFIType } from "bun:ffi";
 import { openLibcWith } from "../fs/libc.ts";
