@@ -202,7 +202,10 @@ CASES.forEach((c, i) => {
   describe(c.name, () => {
     ROLE_NAMES.forEach((role, j) => {
       test(role, async () => {
-        const [a, b, dests] = await runBoth(c, role, `c${i}-r${j}`);
+        let [a, b, dests] = await runBoth(c, role, `c${i}-r${j}`);
+        // Upstream's own shell pull at -vvvv once ended in its sender's "write error: Broken pipe" (code 10): a race of
+        // the oracle's, not a behaviour to match. Such a run is asked for once more, in fresh destinations.
+        if (b.code === 10 && a.code !== b.code) [a, b, dests] = await runBoth(c, role, `c${i}-r${j}-again`);
         compareLines(a, b, dests, !c.silent?.includes(role));
         // (Backups made by renaming change their directories' times after the touch-up, when upstream's timing has it so.)
         const opts = { ignoreDirTimes: c.args.includes("-b") };
