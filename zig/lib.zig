@@ -247,14 +247,15 @@ export fn oc_file_sums_end() void {
     file_sums.end();
 }
 
-/// Opens the file `path` for reading with `flags` and, when it is a regular
+/// Opens the file `path` (relative to the directory `dir_fd`, or -100 for
+/// the working directory) for reading with `flags` and, when it is a regular
 /// file of at most `cap` bytes, reads it whole into `buf` and closes it
 /// (source_read.zig). `out` gets (descriptor or -1 when read and closed,
 /// fstat size, bytes read) as f64s. Returns 0, or -errno when the open or
 /// fstat failed.
-export fn oc_read_source(path: ?[*]const u8, path_len: u64, flags: u32, buf: ?[*]u8, cap: u64, out: *[3]f64) i32 {
+export fn oc_read_source(dir_fd: i32, path: ?[*]const u8, path_len: u64, flags: u32, buf: ?[*]u8, cap: u64, out: *[3]f64) i32 {
     if (comptime !source_read.supported) return -ENOSYS;
-    switch (source_read.read(input(path, path_len), flags, output(buf, cap))) {
+    switch (source_read.readAt(dir_fd, input(path, path_len), flags, output(buf, cap))) {
         .errno => |e| return -@as(i32, e),
         .ok => |r| {
             out.* = .{ @floatFromInt(r.fd), @floatFromInt(r.size), @floatFromInt(r.read) };

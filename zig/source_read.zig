@@ -3,6 +3,10 @@
 //! file, each with its own conversions and a Stats object for fstat; on a
 //! kernel-sized tree that was a good part of the sending side's CPU.
 //!
+//! The name is opened relative to a directory descriptor (the sender keeps
+//! the directory of the files it is sending open: one short name to resolve
+//! per file, not its whole path from the root), or to the working directory.
+//!
 //! A regular file of at most `buf.len` bytes is read whole (at most its fstat
 //! size, from offset 0) and closed. Anything else (a larger file, a device, a
 //! read error) is left open, its file offset untouched (pread), for the
@@ -31,16 +35,26 @@ fn errnoOf(rc: usize) u16 {
     return @intFromEnum(raw_errno.of(rc));
 }
 
+/// What a read found: the file (read whole or left open), or the errno of its open or fstat.
+pub const Outcome = union(enum) { ok: Result, errno: u16 };
+
+/// openat's "relative to the working directory".
+pub const at_fdcwd: i32 = -100;
+
 /// Opens `path` (no NUL in it, shorter than path_max) with `flags` (O_CLOEXEC added); see the file comment.
-pub fn read(path: []const u8, flags: u32, buf: []u8) union(enum) { ok: Result, errno: u16 } {
+pub fn read(path: []const u8, flags: u32, buf: []u8) Outcome {
+    return readAt(at_fdcwd, path, flags, buf);
+}
+
+/// read() of `path` relative to the directory `dir_fd` (or at_fdcwd).
+pub fn readAt(dir_fd: i32, path: []const u8, flags: u32, buf: []u8) Outcome {
     var z: [path_max]u8 = undefined;
     if (path.len >= path_max) return .{ .errno = @intFromEnum(linux.E.NAMETOOLONG) };
     @memcpy(z[0..path.len], path);
     z[path.len] = 0;
     var o: linux.O = @bitCast(flags);
     o.CLOEXEC = true;
-    const AT_FDCWD: i32 = -100;
-    const rc = linux.openat(AT_FDCWD, @ptrCast(&z), o, 0);
+    const rc = linux.openat(dir_fd, @ptrCast(&z), o, 0);
     if (errnoOf(rc) != 0) return .{ .errno = errnoOf(rc) };
     const fd: i32 = @intCast(rc);
     var st: linux.Stat = undefined;
@@ -92,4 +106,20 @@ test "a small file is read whole and closed, a larger one left open at offset 0"
     var joined: [std.fs.max_path_bytes]u8 = undefined;
     const missing = try std.fmt.bufPrint(&joined, "{s}/nope", .{dir_path});
     try testing.expectEqual(@as(u16, @intFromEnum(linux.E.NOENT)), read(missing, 0, &buf).errno);
+}
+
+test "a name is opened relative to a directory descriptor" {
+    const testing = std.testing;
+    var dir = testing.tmpDir(.{});
+    defer dir.cleanup();
+    try dir.dir.makeDir("sub");
+    try dir.dir.writeFile(.{ .sub_path = "sub/f", .data = "in sub" });
+    try dir.dir.writeFile(.{ .sub_path = "f", .data = "at top" });
+    var sub = try dir.dir.openDir("sub", .{});
+    defer sub.close();
+    var buf: [64]u8 = undefined;
+    const r = readAt(sub.fd, "f", 0, &buf).ok;
+    try testing.expectEqual(@as(i32, -1), r.fd);
+    try testing.expectEqualStrings("in sub", buf[0..@intCast(r.read)]);
+    try testing.expectEqual(@as(u16, @intFromEnum(linux.E.NOENT)), readAt(sub.fd, "sub", 0, &buf).errno);
 }

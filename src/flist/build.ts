@@ -402,6 +402,26 @@ export class FlistBuilder {
     return out.subarray(0, length);
   }
 
+  /**
+   * Which directory a row's file is read from, as a number (SourceDirs keeps
+   * the last one open): its argument directory and its dirname; -1 for an
+   * anchored or absolute name (opened by its whole path).
+   */
+  localDirKey(row: number): number {
+    const t = this.table;
+    if (t.flags[row]! & SF.ANCHORED || t.firstPathByte(row) === SLASH) return -1;
+    return this.rowPathname[row]! * 2 ** 32 + t.dirId[row]!;
+  }
+
+  /** The local path of the directory localDirKey names (a new array): its prefix and dirname, or "." when both are empty. */
+  localDir(row: number): Uint8Array {
+    const pn = this.rowPathname[row]!;
+    const prefix = (this.localPrefixes[pn] ??= this.localPrefix(pn));
+    const dir = this.table.dirName(row);
+    if (prefix.length + dir.length === 0) return DOT_NAME;
+    return concat(prefix, dir);
+  }
+
   /** What fsPath puts before a relative name of argument directory `pn`: the root and the directory, with a "/" unless empty. */
   private localPrefix(pn: number): Uint8Array {
     const full = this.fsPath(pn, DOT_NAME);
@@ -770,7 +790,11 @@ export class FlistBuilder {
 
   /** link_stat: follows a symlink under -L, or (followDirlinks) when it leads to a directory. */
   private linkStat(name: Uint8Array, followDirlinks: boolean): FileStat {
-    const path = this.fsPath(this.pathname, name);
+    return this.linkStatOf(this.fsPath(this.pathname, name), followDirlinks);
+  }
+
+  /** linkStat of the path fsPath gave (readlinkStat needs it again: one join per entry, not two). */
+  private linkStatOf(path: Uint8Array, followDirlinks: boolean): FileStat {
     if (this.copyLinks) return this.fs.stat(path);
     const st = this.fs.lstat(path);
     if (followDirlinks && isLink(st.mode)) {
@@ -788,7 +812,7 @@ export class FlistBuilder {
   private readlinkStat(name: Uint8Array): { st: FileStat; link?: Uint8Array } {
     const o = this.o;
     const path = this.fsPath(this.pathname, name);
-    const st = this.copyLinks ? this.fs.stat(path) : this.linkStat(name, o.copyDirlinks);
+    const st = this.linkStatOf(path, o.copyDirlinks);
     if (!isLink(st.mode)) return { st };
     let link = this.fs.readlink(path);
     if (o.copyUnsafeLinks && unsafeSymlink(link, name)) return { st: this.fs.stat(path) };

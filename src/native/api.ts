@@ -251,8 +251,9 @@ export interface Core {
    * The sender's open of a file to send, with `flags` (O_RDONLY, maybe O_NOATIME): a regular file of at most
    * `into.length` bytes is read whole into `into` and closed (fd -1, `read` bytes); anything else is left open
    * at offset 0 (fd). Throws the open's (or fstat's) error as node's fs does (its code, e.g. ENOENT).
+   * `dirFd`: a directory descriptor `path` is relative to (Linux); without it, the working directory.
    */
-  readSource(path: Uint8Array, flags: number, into: Uint8Array): SourceRead;
+  readSource(path: Uint8Array, flags: number, into: Uint8Array, dirFd?: number): SourceRead;
 
   /** Puts received files in place: on a worker thread (native), or at once (the TS twin). See FileWriter. */
   fileWriter: FileWriter;

@@ -8,7 +8,7 @@ import { digestLength } from "./api.ts";
 import type { NativeLibrary } from "./load.ts";
 import { fileSum as twinFileSum } from "./ts/file-sums.ts";
 import { scanDir as twinScanDir } from "./ts/scan.ts";
-import { readSource as twinReadSource } from "./ts/source-read.ts";
+import { AT_FDCWD, readSource as twinReadSource } from "./ts/source-read.ts";
 import { createFileWriter as twinFileWriter } from "./ts/file-writer.ts";
 import { createNativeWriter } from "./native-writer.ts";
 import { REC, createNativeStatPrefetcher, statOfRecord } from "./native-stat-prefetch.ts";
@@ -179,10 +179,10 @@ function createFileSums(s: NativeLibrary["symbols"]): Pick<Core, "fileSum" | "fi
 /** Core.readSource in one native call (open, fstat, read, close); names native cannot take go through the twin. */
 function createSourceReader(s: NativeLibrary["symbols"]): Core["readSource"] {
   const out = new Float64Array(3);
-  return (path, flags, into) => {
-    if (!nativePath(path) || path.length >= PATH_MAX) return twinReadSource(path, flags, into);
-    const rc = s.oc_read_source(path, path.length, flags, into, into.length, out);
-    if (rc === -ENOSYS) return twinReadSource(path, flags, into);
+  return (path, flags, into, dirFd = AT_FDCWD) => {
+    if (!nativePath(path) || path.length >= PATH_MAX) return twinReadSource(path, flags, into, dirFd);
+    const rc = s.oc_read_source(dirFd, path, path.length, flags, into, into.length, out);
+    if (rc === -ENOSYS) return twinReadSource(path, flags, into, dirFd);
     if (rc < 0) throw systemError(-rc, "open", Buffer.from(path).toString("latin1"));
     return { fd: out[0]!, size: out[1]!, read: out[2]! };
   };

@@ -31,7 +31,7 @@ export const symbols = {
   oc_file_sum_stat: { args: [ptr, u64, FFIType.f64, u32, ptr], returns: i32 },
   oc_file_sums_end: { args: [], returns: none },
 
-  oc_read_source: { args: [ptr, u64, u32, ptr, u64, ptr], returns: i32 },
+  oc_read_source: { args: [i32, ptr, u64, u32, ptr, u64, ptr], returns: i32 },
 
   oc_writer_submit: { args: [ptr], returns: i32 },
   oc_writer_completed: { args: [], returns: u32 },

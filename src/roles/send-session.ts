@@ -27,6 +27,7 @@ import { WireOrder, withWireOrder } from "../flist/wire-order.ts";
 import { filesFromConversion, senderNameCheck } from "../flist/iconv-hooks.ts";
 import { CF, type Session } from "../protocol/setup.ts";
 import { FNAMECMP_FNAME, FNAMECMP_PARTIAL_DIR } from "./partial-dir.ts";
+import { SourceDirs } from "./source-dirs.ts";
 import { Sender } from "./sender.ts";
 import { checkXattrProtocol, SenderXattrs, xattrOptim } from "../flist/xattrs.ts";
 import { amRootLevel } from "./super-user.ts";
@@ -48,7 +49,6 @@ import { receiverWantsFilterList } from "./receive-session.ts";
 import { SourceRemover } from "./source-removal.ts";
 import { deviceAsFile, deviceContentLength, readLength, sourceLength } from "../fs/device-content.ts";
 import { becomeCopyAsUser } from "./copy-as.ts";
-import { core } from "../native/index.ts";
 import { outputConfig } from "../cli/output-config.ts";
 import type { BatchRecorder } from "../batch/batch-file.ts";
 import { flistDump } from "../flist/flist-dump.ts";
@@ -350,6 +350,10 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
   if (o.removeSourceFiles) listenForConfirmations(req, say, builder);
   // --open-noatime (or -UU): reading a file leaves its access time alone (syscall.c do_open).
   const readFlags = readFlagsFor(o);
+  const sourceDirs = new SourceDirs(
+    { localDirKey: (row) => builder.localDirKey(row), localDir: (row) => builder.localDir(row), localPathNow: (row) => builder.localPathNow(row), baseName: (row) => builder.table.baseName(row) },
+    readFlags,
+  );
   let sender: Sender | null = null;
   sender = new Sender({
     s,
@@ -368,7 +372,7 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
       const path = builder.localPathNow(row);
       return openSync(Buffer.from(path.buffer, path.byteOffset, path.length), readFlags);
     },
-    readContent: (row, into) => core.readSource(builder.localPathNow(row), readFlags, into),
+    readContent: (row, into) => sourceDirs.read(row, into),
     contentLength: (fd) => sourceLength(fd, o.copyDevices),
     displayName: (row) => builder.shownName(row),
     localPath: (row) => builder.localPath(row),
@@ -395,7 +399,11 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
     report,
     xattrs,
   });
-  await sender.run();
+  try {
+    await sender.run();
+  } finally {
+    sourceDirs.close();
+  }
   if (req.amServer) await sender.sendStats(totalSize(builder), buildMs, 0);
   else {
     // main.c handle_stats: a client takes its totals before the goodbye.

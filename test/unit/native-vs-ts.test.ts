@@ -6,7 +6,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { closeSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, constants, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HashAlg, SeedOrder, core, tsCore, type DirScan } from "../../src/native/index.ts";
@@ -182,6 +182,33 @@ describe("the sender's whole reads (readSource)", () => {
       // Not a regular file: left open, whatever the buffer.
       const dev = new Uint8Array(Buffer.from("/dev/null"));
       expect(outcome(core.readSource(dev, constants.O_RDONLY, new Uint8Array(10)), new Uint8Array(0))).toEqual({ size: 0, open: "" });
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+
+  test("a name relative to a directory descriptor: the file in that directory, even after the directory moved", () => {
+    const work = mkdtempSync(join(tmpdir(), "oc-nvt-readat-"));
+    try {
+      mkdirSync(join(work, "d"));
+      writeFileSync(join(work, "d", "f"), "in d");
+      writeFileSync(join(work, "f"), "at the top");
+      const dirFd = openSync(join(work, "d"), constants.O_RDONLY | constants.O_DIRECTORY);
+      try {
+        // Moved while held: only a read relative to the descriptor still finds the file.
+        renameSync(join(work, "d"), join(work, "moved"));
+        const name = new Uint8Array(Buffer.from("f"));
+        for (const c of [core, tsCore]) {
+          const into = new Uint8Array(64);
+          expect(outcome(c.readSource(name, constants.O_RDONLY, into, dirFd), into)).toEqual({ size: 4, whole: hex(Buffer.from("in d")) });
+        }
+        const missing = new Uint8Array(Buffer.from("nope"));
+        const native = failure(() => core.readSource(missing, constants.O_RDONLY, new Uint8Array(8), dirFd));
+        expect(native).toMatchObject({ code: "ENOENT" });
+        expect(native).toEqual(failure(() => tsCore.readSource(missing, constants.O_RDONLY, new Uint8Array(8), dirFd)));
+      } finally {
+        closeSync(dirFd);
+      }
     } finally {
       rmSync(work, { recursive: true, force: true });
     }

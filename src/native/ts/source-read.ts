@@ -2,8 +2,11 @@
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import type { SourceRead } from "../api.ts";
 
-export function readSource(path: Uint8Array, flags: number, into: Uint8Array): SourceRead {
-  const fd = openSync(Buffer.from(path.buffer, path.byteOffset, path.byteLength), flags);
+/** openat's "relative to the working directory" (Core.readSource without a directory). */
+export const AT_FDCWD = -100;
+
+export function readSource(path: Uint8Array, flags: number, into: Uint8Array, dirFd = AT_FDCWD): SourceRead {
+  const fd = openSync(openablePath(path, dirFd), flags);
   let size: number;
   try {
     const st = fstatSync(fd);
@@ -26,4 +29,11 @@ export function readSource(path: Uint8Array, flags: number, into: Uint8Array): S
   }
   closeSync(fd);
   return { fd: -1, size, read };
+}
+
+/** node has no openat: a name relative to a directory descriptor goes through the descriptor's /proc link (Linux). */
+function openablePath(path: Uint8Array, dirFd: number): Buffer {
+  const bytes = Buffer.from(path.buffer, path.byteOffset, path.byteLength);
+  if (dirFd === AT_FDCWD || path[0] === 0x2f) return bytes;
+  return Buffer.concat([Buffer.from(`/proc/self/fd/${dirFd}/`), bytes]);
 }
