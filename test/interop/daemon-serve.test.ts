@@ -51,6 +51,7 @@ function modulesFor(kind: "ours" | "upstream"): ModuleConfig[] {
     { name: "denied", path: join(work, "src"), params: { "hosts deny": "127.0.0.0/8" } },
     { name: "allowed", path: join(work, "src"), params: { "hosts allow": "10.0.0.0/8 127.0.0.1" } },
     { name: "unreadable", path: join(base, "unreadable"), params: { "ignore nonreadable": "yes" } },
+    { name: "noread", path: join(base, "noread") },
     { name: "one", path: join(work, "src"), params: { "max connections": "1", "lock file": join(base, "lock") } },
     {
       name: "hooks",
@@ -76,7 +77,7 @@ beforeAll(async () => {
   );
   fs.writeFileSync(join(work, "post-xfer"), '#!/bin/sh\necho "$RSYNC_MODULE_NAME|$RSYNC_EXIT_STATUS|$RSYNC_RAW_STATUS" > "$1"\n', { mode: 0o755 });
   for (const kind of ["ours", "upstream"] as const) {
-    for (const dir of ["push", "munged", "ro", "nodelete", "jail", "logged", "unreadable"]) fs.mkdirSync(join(work, kind, dir), { recursive: true });
+    for (const dir of ["push", "munged", "ro", "nodelete", "jail", "logged", "unreadable", "noread"]) fs.mkdirSync(join(work, kind, dir), { recursive: true });
     daemons[kind] = await startDaemon(kind, modulesFor(kind), { "motd file": join(work, "motd") });
   }
 });
@@ -323,6 +324,26 @@ describe("upstream's client sees our daemon as upstream's", () => {
     expect(r.ours.code).toBe(0);
     expect(fs.existsSync(join(work, "ours/dest/public"))).toBe(true);
     expect(fs.existsSync(join(work, "ours/dest/private"))).toBe(false);
+  });
+
+  test("files the module's user cannot open: each one reported, the others sent whole around them, exit 23", async () => {
+    const bytes = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * seed + (i >> 9)) & 0xff));
+    for (const kind of ["ours", "upstream"]) {
+      const dir = join(work, kind, "noread");
+      // Sizes around the pieces a file is read in: one token, several, more than a read buffer.
+      for (const [name, size] of [["a-small", 100], ["b-tokens", 70_000], ["c-large", 600_000], ["d-empty", 0]] as const) {
+        fs.writeFileSync(join(dir, name), bytes(size, 7));
+        fs.writeFileSync(join(dir, `${name}-private`), bytes(size, 13), { mode: 0o600 });
+      }
+      ageTree(dir, 1_450_000_000);
+    }
+    resetDest();
+    const r = await both(["-a", "{url:noread/}", "{dest}/"]);
+    expect(r.ours.code).toBe(23);
+    expect(r.ours.stderr).toContain("failed to open");
+    expect(snapshot(join(work, "ours/dest"))).toEqual(snapshot(join(work, "upstream/dest")));
+    expect(fs.readFileSync(join(work, "ours/dest/c-large"))).toEqual(bytes(600_000, 7));
+    expect(fs.existsSync(join(work, "ours/dest/b-tokens-private"))).toBe(false);
   });
 
   test("unknown module", async () => {
