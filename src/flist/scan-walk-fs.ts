@@ -2,9 +2,10 @@
  * The walker's file system over the native directory scan: a directory's
  * names arrive with every entry's lstat in one call, and the walker's lstat
  * of each of those names is answered from that batch instead of a syscall
- * and a node stat object per entry. The subdirectories found are handed to
- * the core's prefetcher, so worker threads read them while this thread
- * encodes the list (the parallel part of the walk).
+ * and a node stat object per entry. Once scans are seen waiting for the
+ * disk (PrefetchJudge), the subdirectories found are handed to the core's
+ * prefetcher, so worker threads read them while this thread encodes the
+ * list (the parallel part of the walk).
  *
  * Anything the batch does not cover (arguments, -L's stat, readlink) goes to
  * node:fs as before, so the walker sees exactly what it saw without it.
@@ -12,6 +13,7 @@
 import { core, type DirScan, type EntryStat } from "../native/index.ts";
 import { systemError } from "../fs/errors.ts";
 import { isDir } from "./table.ts";
+import { PrefetchJudge } from "./prefetch-judge.ts";
 import { nodeWalkFs, type FileStat, type WalkFs } from "./build.ts";
 
 const SLASH = 0x2f;
@@ -54,11 +56,20 @@ export function scanningWalkFs(): ScanningWalkFs {
     return undefined;
   };
 
+  const judge = new PrefetchJudge();
+
   return {
     readDir(path) {
-      batch = core.scanDir(path);
+      if (judge.prefetching) batch = core.scanDir(path);
+      else {
+        const blocks = process.resourceUsage().fsRead;
+        const started = performance.now();
+        batch = core.scanDir(path);
+        judge.scanned(performance.now() - started, batch.names.length, process.resourceUsage().fsRead - blocks);
+      }
       dir = path;
       next = 0;
+      if (!judge.prefetching) return batch.names;
       const subdirs: Uint8Array[] = [];
       batch.stats.forEach((st, i) => {
         if (typeof st !== "number" && isDir(st.mode)) subdirs.push(joinPath(path, batch.names[i]!));
