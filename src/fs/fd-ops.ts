@@ -85,6 +85,13 @@ export function createAt(dirFd: number, name: Uint8Array, mode: number, shown: (
   return fd;
 }
 
+/** Opens `name` in the directory with `flags` as they are (O_CLOEXEC added). */
+export function openAt(dirFd: number, name: Uint8Array, flags: number, shown: () => string): number {
+  const fd = lib().openat(dirFd, cName(name, nameA), flags | O_CLOEXEC, 0);
+  if (fd < 0) throw fail("open", shown);
+  return fd;
+}
+
 /** Opens `name` in the directory for reading (never through a symlink; --open-noatime leaves its access time). */
 export function openReadAt(dirFd: number, name: Uint8Array, noatime: boolean, shown: () => string): number {
   const flags = C.O_RDONLY | C.O_NOFOLLOW | O_CLOEXEC | (noatime ? (C.O_NOATIME ?? 0) : 0);

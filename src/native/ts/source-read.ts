@@ -1,12 +1,14 @@
-/** The TypeScript twin of zig/source_read.zig: Core.readSource through node's fs. */
+/** The TypeScript twin of zig/source_read.zig: Core.readSource through node's fs (and libc's openat for a name relative to a directory). */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import type { SourceRead } from "../api.ts";
+import { openAt } from "../../fs/fd-ops.ts";
 
 /** openat's "relative to the working directory" (Core.readSource without a directory). */
 export const AT_FDCWD = -100;
 
 export function readSource(path: Uint8Array, flags: number, into: Uint8Array, dirFd = AT_FDCWD): SourceRead {
-  const fd = openSync(openablePath(path, dirFd), flags);
+  // node has no openat; libc's (as the receiver uses it) works in a chroot too, where /proc/self/fd does not.
+  const fd = dirFd === AT_FDCWD ? openSync(Buffer.from(path.buffer, path.byteOffset, path.byteLength), flags) : openAt(dirFd, path, flags, () => Buffer.from(path).toString("latin1"));
   let size: number;
   try {
     const st = fstatSync(fd);
@@ -29,11 +31,4 @@ export function readSource(path: Uint8Array, flags: number, into: Uint8Array, di
   }
   closeSync(fd);
   return { fd: -1, size, read };
-}
-
-/** node has no openat: a name relative to a directory descriptor goes through the descriptor's /proc link (Linux). */
-function openablePath(path: Uint8Array, dirFd: number): Buffer {
-  const bytes = Buffer.from(path.buffer, path.byteOffset, path.byteLength);
-  if (dirFd === AT_FDCWD || path[0] === 0x2f) return bytes;
-  return Buffer.concat([Buffer.from(`/proc/self/fd/${dirFd}/`), bytes]);
 }
