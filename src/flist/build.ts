@@ -393,7 +393,7 @@ export class FlistBuilder {
     const pn = this.rowPathname[row]!;
     // An anchored or absolute name is its own path; the rest is built in one piece, on its directory's cached prefix.
     if (t.flags[row]! & SF.ANCHORED || t.firstPathByte(row) === SLASH) return this.fsPath(pn, this.nameOf(row));
-    const prefix = (this.localPrefixes[pn] ??= this.localPrefix(pn));
+    const prefix = this.localPrefix(pn);
     const length = prefix.length + t.pathLength(row);
     if (this.pathScratch.length < length) this.pathScratch = new Uint8Array(2 * length);
     const out = this.pathScratch;
@@ -416,7 +416,7 @@ export class FlistBuilder {
   /** The local path of the directory localDirKey names (a new array): its prefix and dirname, or "." when both are empty. */
   localDir(row: number): Uint8Array {
     const pn = this.rowPathname[row]!;
-    const prefix = (this.localPrefixes[pn] ??= this.localPrefix(pn));
+    const prefix = this.localPrefix(pn);
     const dir = this.table.dirName(row);
     if (prefix.length + dir.length === 0) return DOT_NAME;
     return concat(prefix, dir);
@@ -424,6 +424,11 @@ export class FlistBuilder {
 
   /** What fsPath puts before a relative name of argument directory `pn`: the root and the directory, with a "/" unless empty. */
   private localPrefix(pn: number): Uint8Array {
+    return (this.localPrefixes[pn] ??= this.makeLocalPrefix(pn));
+  }
+
+  /** localPrefix made (once per argument directory). */
+  private makeLocalPrefix(pn: number): Uint8Array {
     const full = this.fsPath(pn, DOT_NAME);
     // fsPath(pn, ".") is the prefix followed by "."
     return full.subarray(0, full.length - 1);

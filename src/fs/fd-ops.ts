@@ -1,7 +1,8 @@
 /**
  * Descriptor-relative file operations through libc (Linux): the receiver's
  * per-file path (create the temp file, write it, set its attributes, rename
- * it into place) and the generator's stat of each destination entry.
+ * it into place), the generator's stat of each destination entry, and the
+ * TypeScript twin's open of a file to send relative to its directory.
  *
  * node's fs functions take whole paths: every call walks the destination
  * path again in the kernel, and costs a path buffer and (for a stat) a
