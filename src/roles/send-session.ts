@@ -346,6 +346,15 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
     await output.drained();
     return { stats, lists: builder.lists, ioError: builder.ioError, nothingSent: true };
   }
+  /** send_extra_file_list: sub-lists until `atLeast` files are listed past those the sender finished with. */
+  const sendListsUntil = (atLeast: number): void => {
+    if (lists.eof) return;
+    const more = lists.writeMore(output.data, atLeast, sender?.finishedFiles ?? 0);
+    if (debug.get("FLIST") > 2) dumpLists();
+    sayEof();
+    if (more.ioErrorMessage && output.multiplexed) output.messageInt(MSG.IO_ERROR, more.ioErrorMessage);
+    // No flush: the lists go out with the next frame's worth, or when we wait for the generator.
+  };
   const report = req.report?.(builder.lists, stats);
   if (o.removeSourceFiles) listenForConfirmations(req, say, builder);
   // --open-noatime (or -UU): reading a file leaves its access time alone (syscall.c do_open).
@@ -376,13 +385,14 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
     contentLength: (fd) => sourceLength(fd, o.copyDevices),
     displayName: (row) => builder.shownName(row),
     localPath: (row) => builder.localPath(row),
-    sendMoreLists: (idle) => {
-      if (lists.eof) return;
-      const more = lists.writeMore(output.data, idle ? IDLE_LOOKAHEAD : LOOKAHEAD, sender?.finishedFiles ?? 0);
-      if (debug.get("FLIST") > 2) dumpLists();
-      sayEof();
-      if (more.ioErrorMessage && output.multiplexed) output.messageInt(MSG.IO_ERROR, more.ioErrorMessage);
-      // No flush: the lists go out with the next frame's worth, or when we wait for the generator.
+    sendMoreLists: () => sendListsUntil(LOOKAHEAD),
+    sendListWhileIdle: () => {
+      if (lists.eof) return false;
+      const ahead = lists.fileTotal - (sender?.finishedFiles ?? 0);
+      if (ahead >= IDLE_LOOKAHEAD) return false;
+      // flist.c send_extra_file_list(f, -1): one more list than there is now.
+      sendListsUntil(ahead + 1);
+      return true;
     },
     warn: (kind, text) => {
       if (!req.amServer) return terminal.error(`${text}\n`);

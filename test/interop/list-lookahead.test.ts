@@ -1,0 +1,70 @@
+/**
+ * Incremental recursion on the sending side: the generator's first request
+ * is answered while directories are still being listed, as upstream does
+ * (io.c perform_io sends one more sub-list at a time while no request has
+ * come, sender.c send_files keeps only MIN_FILECNT_LOOKAHEAD files ahead
+ * before reading each request). A sender that listed its whole idle
+ * lookahead (10,000 files) first kept the first file waiting for all of
+ * this tree's 1,000 directories to be scanned.
+ *
+ * Seen from a pushing client at -v --debug=FLIST3: the name of a file in the
+ * first list is printed as it is sent, "[sender] flist_eof=1" once the last
+ * sub-list is out. Upstream's client lists a directory in a few
+ * microseconds and often finishes before the daemon's first request comes,
+ * so only the transfer itself is compared with it; ours yields to the event
+ * loop after each directory listed while idle, which gives the request
+ * (a loopback round trip away) hundreds of chances to be read first.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import * as fs from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startUpstreamDaemon, type RunningDaemon } from "../helpers/daemon.ts";
+import { runOc, runRsync } from "../helpers/run.ts";
+
+const DIRS = 1000;
+let work: string;
+let daemon: RunningDaemon;
+
+beforeAll(async () => {
+  work = fs.mkdtempSync(join(tmpdir(), "oc-lookahead-"));
+  const src = join(work, "src");
+  fs.mkdirSync(src);
+  fs.writeFileSync(join(src, "top0"), "first\n");
+  for (let d = 0; d < DIRS; d++) {
+    fs.mkdirSync(join(src, `d${d}`));
+    fs.writeFileSync(join(src, `d${d}`, "f"), `${d}\n`);
+  }
+  fs.mkdirSync(join(work, "in"));
+  daemon = await startUpstreamDaemon([{ name: "in", path: join(work, "in"), params: { uid: "0", gid: "0", "read only": "no" } }]);
+});
+
+afterAll(async () => {
+  await daemon?.stop();
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+/** A pushing client's -v --debug=FLIST3 run into a new directory of the module: its output lines. */
+async function push(run: typeof runOc): Promise<string[]> {
+  const dest = join(work, "in", "made");
+  fs.rmSync(dest, { recursive: true, force: true });
+  const r = await run(["-rv", "--debug=FLIST3", `${join(work, "src")}/`, daemon.url("in", "made/")]);
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  expect(fs.readFileSync(join(dest, "top0"), "utf8")).toBe("first\n");
+  expect(fs.readdirSync(dest).length).toBe(DIRS + 1);
+  return r.stdout.split("\n");
+}
+
+/** The names sent and the lists made, without the order they came in. */
+const sorted = (lines: string[]) => lines.filter((l) => !l.startsWith("sent ") && !l.startsWith("total size")).sort();
+
+test("a pushing sender answers the first request before it has listed every directory", async () => {
+  const upstream = await push(runRsync);
+  const ours = await push(runOc);
+  expect(sorted(ours)).toEqual(sorted(upstream));
+  const firstFile = ours.indexOf("top0");
+  const eof = ours.indexOf("[sender] flist_eof=1");
+  expect(firstFile).toBeGreaterThan(0);
+  expect(eof).toBeGreaterThan(firstFile);
+});
