@@ -12,6 +12,7 @@
  */
 import { core, type DirScan, type EntryStat } from "../native/index.ts";
 import { systemError } from "../fs/errors.ts";
+import { blockInput } from "../fs/block-input.ts";
 import { isDir } from "./table.ts";
 import { PrefetchJudge } from "./prefetch-judge.ts";
 import { nodeWalkFs, type FileStat, type WalkFs } from "./build.ts";
@@ -62,10 +63,10 @@ export function scanningWalkFs(): ScanningWalkFs {
     readDir(path) {
       if (judge.prefetching) batch = core.scanDir(path);
       else {
-        const blocks = process.resourceUsage().fsRead;
+        const blocks = blockInput();
         const started = performance.now();
         batch = core.scanDir(path);
-        judge.scanned(performance.now() - started, batch.names.length, process.resourceUsage().fsRead - blocks);
+        judge.scanned(performance.now() - started, batch.names.length, blockInput() - blocks);
       }
       dir = path;
       next = 0;
