@@ -7,9 +7,9 @@
  * buffer kept for it, and only this thread's reads (the scans run on it;
  * other threads' reads meanwhile are not the scans'). node's
  * process.resourceUsage() answers for the whole process with a new object
- * of sixteen fields each time: about 9 us a call, a tenth of the CPU a
- * daemon spent listing the kernel tree (two calls per directory). It stays
- * the answer elsewhere, and wherever libc cannot be reached.
+ * of sixteen fields each time (0.87 against 0.63 us a call, two calls per
+ * directory; bench/README.md, "The first file"). It stays the answer
+ * elsewhere, and wherever libc cannot be reached.
  */
 import { FFIType } from "bun:ffi";
 import { openLibcWith } from "./libc.ts";
