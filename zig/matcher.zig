@@ -406,10 +406,14 @@ pub fn match(data: []const u8, sums: []const u8, p: Params, out: []f64, allocato
     return n;
 }
 
-/// f64 slots `out` needs for `len` bytes of data against blocks of `block_len`.
+/// f64 slots `out` needs for `len` bytes of data against blocks of `block_len`:
+/// two ops per block (a block after each literal byte gives a literal run and
+/// a block op every block_len + 1 bytes), a flush per chunk_size of literal
+/// bytes, the remainder block and the last run, and the walk's margin (a turn
+/// starts only with room for three ops).
 pub fn capacity(len: usize, block_len: usize) usize {
     const bl = @max(block_len, 1);
-    return 2 * (len / bl + len / chunk_size + 4);
+    return 2 * (2 * (len / bl) + len / chunk_size + 8);
 }
 
 const testing = std.testing;
@@ -487,6 +491,20 @@ test "ops rebuild edited data from its basis" {
     try rebuild(&basis, "", 700, false);
     // Data shorter than the basis's only (short) block.
     try rebuild(basis[0..3], basis[0..1], 700, false);
+}
+
+test "a block after every literal byte: two ops per block fit in capacity" {
+    var prng = std.Random.DefaultPrng.init(7);
+    const r = prng.random();
+    var basis: [300 * 100]u8 = undefined;
+    r.bytes(&basis);
+    var data: [300 * 101]u8 = undefined;
+    for (0..300) |b| {
+        data[b * 101] = 0xaa;
+        @memcpy(data[b * 101 + 1 ..][0..100], basis[b * 100 ..][0..100]);
+    }
+    try rebuild(&basis, &data, 100, false);
+    try rebuild(&basis, &data, 100, true);
 }
 
 /// The counters after matching all of `data` against `basis` in blocks of `block_len` (16-byte MD5 strong sums).

@@ -49,9 +49,14 @@ function matchParams(p: MatchParams): Uint32Array {
   return new Uint32Array([p.count, p.blockLength, p.remainder, p.strongLength, p.alg, p.seed | 0, p.seedOrder, p.updatingBasis ? 1 : 0]);
 }
 
-/** f64 slots for the ops of `n` bytes: every op consumes a block or ends a literal run; flushes come at most once per CHUNK_SIZE. */
+/**
+ * f64 slots (two per op) for the ops of `n` bytes, as matcher.zig capacity:
+ * a block op and the literal run before it for each block (a block after
+ * every literal byte makes two ops per block), a flush per CHUNK_SIZE of
+ * literal bytes, the last run, and room for the walk's last turn.
+ */
 function opsCapacity(n: number, blockLength: number): number {
-  return 2 * (Math.floor(n / Math.max(blockLength, 1)) + Math.floor(n / 32768) + 4);
+  return 2 * (2 * Math.floor(n / Math.max(blockLength, 1)) + Math.floor(n / 32768) + 8);
 }
 
 /** Byte offsets in matcher.zig's State (after Params' 32 bytes): base, last_match, phase (its comptime asserts keep them). */

@@ -15,6 +15,7 @@ import { expectedCoreKind } from "../helpers/native.ts";
 import { applyEdits } from "../helpers/edits.ts";
 import { collidingBlock, collidingBlocks } from "../helpers/collisions.ts";
 import { firstDifference } from "../helpers/first-difference.ts";
+import { noise } from "../helpers/noise.ts";
 
 const SUMS = { xfer: { alg: HashAlg.MD5 }, file: { alg: HashAlg.MD5 }, seed: 12345, properSeedOrder: true } as unknown as SessionSums;
 
@@ -85,6 +86,21 @@ test("long literal runs are flushed early in pieces, as upstream sends them", ()
   expect(ops.every((op) => op.literal)).toBe(true);
   expect(ops.length).toBeGreaterThan(1);
   expect(ops.reduce((n, op) => n + op.length, 0)).toBe(data.length);
+});
+
+test("a block after every literal byte: twice as many ops as blocks, all returned whole by both matchers", () => {
+  // Each block of the basis, in order, each after one byte that matches nothing: a literal op and a block op per
+  // block. The native whole-buffer call once sized its output for one op per block and failed with ENOSPC.
+  const blockLength = 100;
+  const basis = noise(300 * blockLength, 5);
+  const parts: Uint8Array[] = [];
+  for (let at = 0; at < basis.length; at += blockLength) parts.push(Uint8Array.of(0xaa), basis.subarray(at, at + blockLength));
+  const data = new Uint8Array(Buffer.concat(parts));
+  const { sums, mp } = weakSignatures(basis, blockLength, HashAlg.MD5, false, 16);
+  const ops = core.matchBlocks(data, sums, mp);
+  expect(ops.length).toBe(2 * 2 * 300);
+  expect(Array.from(ops.subarray(0, 8))).toEqual([-1, 1, 0, blockLength, -1, 1, 1, blockLength]);
+  expect(firstDifference(ops, tsCore.matchBlocks(data, sums, mp))).toBeNull();
 });
 
 test("the native matcher and its TypeScript twin give the same ops", () => {
