@@ -7,9 +7,10 @@
  * (NDX_FLIST_OFFSET - dir index) and NDX_FLIST_EOF.
  *
  * When to send more sub-lists is the sender role's decision (upstream keeps
- * MIN_FILECNT_LOOKAHEAD = 1000 files it has not finished ahead of the
- * generator, and up to 10000 when idle): it calls `writeMore` with the number
- * of files it has finished with (upstream's file_old_total).
+ * MIN_FILECNT_LOOKAHEAD = 1000 files listed past the list of the generator's
+ * latest request, and up to 10000 when idle): it calls `writeMore` with the
+ * number of files in the lists up to that one (upstream's file_old_total,
+ * counted from the first list).
  */
 import { RERR, RsyncError } from "../errors.ts";
 import { NDX_FLIST_EOF, NDX_FLIST_OFFSET, type NdxEncoder } from "../protocol/ndx.ts";
@@ -97,13 +98,13 @@ export class FileListSender {
   }
 
   /**
-   * send_extra_file_list: sub-lists until `atLeast` files are in lists the
-   * sender has not finished with (fileTotal - finishedTotal), or none is left.
+   * send_extra_file_list: sub-lists until `atLeast` files are listed past
+   * the `reached` ones (fileTotal - reached), or none is left.
    */
-  writeMore(w: ByteWriter, atLeast: number, finishedTotal: number): ListsWritten {
+  writeMore(w: ByteWriter, atLeast: number, reached: number): ListsWritten {
     const save = this.builder.ioError;
     let first: FileList | null = null;
-    while (!this.eof && this.fileTotal - finishedTotal < atLeast) {
+    while (!this.eof && this.fileTotal - reached < atLeast) {
       const list = this.writeNext(w);
       first ??= list;
     }

@@ -346,10 +346,10 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
     await output.drained();
     return { stats, lists: builder.lists, ioError: builder.ioError, nothingSent: true };
   }
-  /** send_extra_file_list: sub-lists until `atLeast` files are listed past those the sender finished with. */
+  /** send_extra_file_list: sub-lists until `atLeast` files are listed past the list of the generator's latest request. */
   const sendListsUntil = (atLeast: number): void => {
     if (lists.eof) return;
-    const more = lists.writeMore(output.data, atLeast, sender?.finishedFiles ?? 0);
+    const more = lists.writeMore(output.data, atLeast, sender?.filesReached ?? 0);
     if (debug.get("FLIST") > 2) dumpLists();
     sayEof();
     if (more.ioErrorMessage && output.multiplexed) output.messageInt(MSG.IO_ERROR, more.ioErrorMessage);
@@ -388,7 +388,7 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
     sendMoreLists: () => sendListsUntil(LOOKAHEAD),
     sendListWhileIdle: () => {
       if (lists.eof) return false;
-      const ahead = lists.fileTotal - (sender?.finishedFiles ?? 0);
+      const ahead = lists.fileTotal - (sender?.filesReached ?? 0);
       if (ahead >= IDLE_LOOKAHEAD) return false;
       // flist.c send_extra_file_list(f, -1): one more list than there is now.
       sendListsUntil(ahead + 1);

@@ -121,8 +121,11 @@ export class Sender {
   private readonly maxPhase: number;
   /** Incremental lists the generator has finished with (upstream frees them one by one). */
   private finishedLists = 0;
-  /** Entries in those lists (upstream's file_old_total): how far behind the lists the generator is. */
-  finishedFiles = 0;
+  /** flist.c cur_flist: the list of the generator's latest request (or the first still open), an index into x.lists.lists. */
+  private currentList = 0;
+  /** Lists counted into reachedFiles so far, and their entries. */
+  private listsReached = 0;
+  private reachedFiles = 0;
   /** Where files sent whole are read, one piece at a time (the writer copies what it is given). */
   private readonly readBuffer = new Uint8Array(READ_SIZE);
   /** One for the whole session: a compressed stream may span files. */
@@ -161,6 +164,7 @@ export class Sender {
         if (!this.doneMarker()) break;
         continue;
       }
+      this.reach(req.ndx);
       x.sendMoreLists?.();
       // Most requests are answered without a wait (a small file read whole); awaiting nothing costs a turn each.
       const rest = this.answer(req);
@@ -277,7 +281,6 @@ export class Sender {
   private doneMarker(): boolean {
     const x = this.x;
     if (x.lists.incRecurse && this.finishedLists < x.lists.lists.length) {
-      this.finishedFiles += x.lists.lists[this.finishedLists]!.count;
       this.finishedLists++;
       if (this.finishedLists < x.lists.lists.length) {
         x.ndxOut.write(x.output.data, NDX_DONE);
@@ -288,6 +291,28 @@ export class Sender {
     if (this.sendDebug) this.say(`send_files phase=${this.phase}`);
     x.ndxOut.write(x.output.data, NDX_DONE);
     return true;
+  }
+
+  /**
+   * Entries in the lists up to the current one (upstream's file_old_total
+   * plus the lists already freed): the lists are kept ahead of this. Counting
+   * only the lists the generator finished with held back the next list while
+   * a directory of more than 10,000 entries was open, and the generator,
+   * through with it, waited for that list: a push or a served pull hung.
+   */
+  get filesReached(): number {
+    const lists = this.x.lists.lists;
+    const through = Math.min(Math.max(this.currentList, this.finishedLists) + 1, lists.length);
+    while (this.listsReached < through) this.reachedFiles += lists[this.listsReached++]!.count;
+    return this.reachedFiles;
+  }
+
+  /** rsync.c read_ndx_and_attrs: a request moves the current list on to its own (requests come in list order). */
+  private reach(ndx: number): void {
+    const lists = this.x.lists.lists;
+    let i = this.currentList;
+    while (i + 1 < lists.length && ndx >= lists[i]!.ndxStart + lists[i]!.count) i++;
+    this.currentList = i;
   }
 
   private readonly readRequestStep = (r: ChunkReader): Request => this.readRequestRewinding(r);

@@ -3,9 +3,10 @@
  * is answered while directories are still being listed, as upstream does
  * (io.c perform_io sends one more sub-list at a time while no request has
  * come, sender.c send_files keeps only MIN_FILECNT_LOOKAHEAD files ahead
- * before reading each request). A sender that listed its whole idle
- * lookahead (10,000 files) first kept the first file waiting for all of
- * this tree's 1,000 directories to be scanned.
+ * before reading each request). Before the first request both list 1,000
+ * files past the first list; a sender that listed its whole idle lookahead
+ * (10,000 files) first kept the first file waiting for all of this tree's
+ * 3,000 directories to be scanned.
  *
  * Seen from a pushing client at -v --debug=FLIST3: the name of a file in the
  * first list is printed as it is sent, "[sender] flist_eof=1" once the last
@@ -15,16 +16,19 @@
  * loop after each directory listed while idle, which gives the request
  * (a loopback round trip away) hundreds of chances to be read first.
  */
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startUpstreamDaemon, type RunningDaemon } from "../helpers/daemon.ts";
+import { startDaemon, startUpstreamDaemon, stopDaemons, type RunningDaemon } from "../helpers/daemon.ts";
 import { runOc, runRsync } from "../helpers/run.ts";
 
-const DIRS = 1000;
+const DIRS = 3000;
+/** A directory with more entries than the idle lookahead (10,000), listed before other directories. */
+const BIG = 10_500;
 let work: string;
 let daemon: RunningDaemon;
+let ours: RunningDaemon;
 
 beforeAll(async () => {
   work = fs.mkdtempSync(join(tmpdir(), "oc-lookahead-"));
@@ -36,11 +40,20 @@ beforeAll(async () => {
     fs.writeFileSync(join(src, `d${d}`, "f"), `${d}\n`);
   }
   fs.mkdirSync(join(work, "in"));
+  const big = join(work, "big");
+  fs.mkdirSync(join(big, "a"), { recursive: true });
+  for (let i = 0; i < BIG; i++) fs.writeFileSync(join(big, "a", `f${i}`), "");
+  for (const d of ["b", "c"]) {
+    fs.mkdirSync(join(big, d, "sub"), { recursive: true });
+    fs.writeFileSync(join(big, d, "f"), `${d}\n`);
+    fs.writeFileSync(join(big, d, "sub", "g"), `${d}\n`);
+  }
   daemon = await startUpstreamDaemon([{ name: "in", path: join(work, "in"), params: { uid: "0", gid: "0", "read only": "no" } }]);
+  ours = await startDaemon("ours", [{ name: "big", path: big, params: { uid: "0", gid: "0" } }]);
 });
 
 afterAll(async () => {
-  await daemon?.stop();
+  await stopDaemons(daemon, ours);
   fs.rmSync(work, { recursive: true, force: true });
 });
 
@@ -67,4 +80,40 @@ test("a pushing sender answers the first request before it has listed every dire
   const eof = ours.indexOf("[sender] flist_eof=1");
   expect(firstFile).toBeGreaterThan(0);
   expect(eof).toBeGreaterThan(firstFile);
+});
+
+/** The files and directories under `dir`, as relative paths, sorted. */
+function tree(dir: string): string[] {
+  return (fs.readdirSync(dir, { recursive: true }) as string[]).sort();
+}
+
+// flist.c keeps the lists ahead of the list of the generator's latest request (file_old_total), not of the lists
+// the generator has finished with: the directory of 10,500 entries stays open until the generator has moved on to
+// the next list, which it waits for. Counting the open directory as "ahead" held that list back: a push and a
+// served pull hung, a local copy stopped with code 15. --timeout turns a hang into a failure.
+describe("a directory of more entries than the lookahead, then more directories", () => {
+  const want = () => tree(join(work, "big"));
+
+  test("push to upstream's daemon", async () => {
+    const r = await runOc(["-a", "--timeout=20", `${join(work, "big")}/`, daemon.url("in", "big/")]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(tree(join(work, "in", "big"))).toEqual(want());
+  });
+
+  test("upstream's client pulling from our daemon", async () => {
+    const dest = join(work, "pulled");
+    const r = await runRsync(["-a", "--timeout=20", ours.url("big", ""), `${dest}/`]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(tree(dest)).toEqual(want());
+  });
+
+  test("local copy", async () => {
+    const dest = join(work, "copied");
+    const r = await runOc(["-a", "--timeout=20", `${join(work, "big")}/`, `${dest}/`]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(tree(dest)).toEqual(want());
+  });
 });
