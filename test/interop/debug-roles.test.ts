@@ -204,8 +204,8 @@ CASES.forEach((c, i) => {
       test(role, async () => {
         let [a, b, dests] = await runBoth(c, role, `c${i}-r${j}`);
         // Upstream's own shell pull at -vvvv once ended in its sender's "write error: Broken pipe" (code 10): a race of
-        // the oracle's, not a behaviour to match. Such a run is asked for once more, in fresh destinations.
-        // It has come twice in a row on a loaded machine, so up to three more tries.
+        // the oracle's, not a behaviour to match. Such a run is asked for again, in fresh destinations, up to three
+        // times (it has come twice in a row on a loaded machine).
         for (let again = 1; again <= 3 && b.code === 10 && a.code !== b.code; again++) [a, b, dests] = await runBoth(c, role, `c${i}-r${j}-again${again}`);
         compareLines(a, b, dests, !c.silent?.includes(role));
         // (Backups made by renaming change their directories' times after the touch-up, when upstream's timing has it so.)
