@@ -7,6 +7,7 @@ import type { BlockMatcher, BlockSumParams, Capabilities, Core, DirScan, EntrySt
 import { digestLength } from "./api.ts";
 import type { NativeLibrary } from "./load.ts";
 import { fileSum as twinFileSum } from "./ts/file-sums.ts";
+import { CHUNK_SIZE } from "./ts/matcher.ts";
 import { scanDir as twinScanDir } from "./ts/scan.ts";
 import { AT_FDCWD, readSource as twinReadSource } from "./ts/source-read.ts";
 import { createFileWriter as twinFileWriter } from "./ts/file-writer.ts";
@@ -56,7 +57,7 @@ function matchParams(p: MatchParams): Uint32Array {
  * literal bytes, the last run, and room for the walk's last turn.
  */
 function opsCapacity(n: number, blockLength: number): number {
-  return 2 * (2 * Math.floor(n / Math.max(blockLength, 1)) + Math.floor(n / 32768) + 8);
+  return 2 * (2 * Math.floor(n / Math.max(blockLength, 1)) + Math.floor(n / CHUNK_SIZE) + 8);
 }
 
 /** Byte offsets in matcher.zig's State (after Params' 32 bytes): base, last_match, phase (its comptime asserts keep them). */

@@ -18,7 +18,7 @@ import { blockSums } from "./block-sums.ts";
 import { rollingChecksum } from "./rolling.ts";
 
 /** Upstream's CHUNK_SIZE: the longest literal token. */
-const CHUNK_SIZE = 32 * 1024;
+export const CHUNK_SIZE = 32 * 1024;
 const TRADITIONAL_TABLESIZE = 1 << 16;
 /** Upstream's MAX_CHAIN_LEN: candidates with the offset's rolling sum tried before giving up there. */
 const MAX_CHAIN_LEN = 1024;
