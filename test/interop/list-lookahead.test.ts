@@ -21,14 +21,15 @@ import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startDaemon, startUpstreamDaemon, stopDaemons, type RunningDaemon } from "../helpers/daemon.ts";
-import { runOc, runRsync } from "../helpers/run.ts";
+import { type RunResult, runOc, runRsync } from "../helpers/run.ts";
+import { snapshot } from "../helpers/tree.ts";
 
 const DIRS = 3000;
 /** A directory with more entries than the idle lookahead (10,000), listed before other directories. */
 const BIG = 10_500;
 let work: string;
 let daemon: RunningDaemon;
-let ours: RunningDaemon;
+let oursDaemon: RunningDaemon;
 
 beforeAll(async () => {
   work = fs.mkdtempSync(join(tmpdir(), "oc-lookahead-"));
@@ -48,12 +49,13 @@ beforeAll(async () => {
     fs.writeFileSync(join(big, d, "f"), `${d}\n`);
     fs.writeFileSync(join(big, d, "sub", "g"), `${d}\n`);
   }
-  daemon = await startUpstreamDaemon([{ name: "in", path: join(work, "in"), params: { uid: "0", gid: "0", "read only": "no" } }]);
-  ours = await startDaemon("ours", [{ name: "big", path: big, params: { uid: "0", gid: "0" } }]);
+  const served = { name: "big", path: big, params: { uid: "0", gid: "0" } };
+  daemon = await startUpstreamDaemon([{ name: "in", path: join(work, "in"), params: { uid: "0", gid: "0", "read only": "no" } }, served]);
+  oursDaemon = await startDaemon("ours", [served]);
 });
 
 afterAll(async () => {
-  await stopDaemons(daemon, ours);
+  await stopDaemons(daemon, oursDaemon);
   fs.rmSync(work, { recursive: true, force: true });
 });
 
@@ -82,38 +84,42 @@ test("a pushing sender answers the first request before it has listed every dire
   expect(eof).toBeGreaterThan(firstFile);
 });
 
-/** The files and directories under `dir`, as relative paths, sorted. */
-function tree(dir: string): string[] {
-  return (fs.readdirSync(dir, { recursive: true }) as string[]).sort();
-}
-
 // flist.c keeps the lists ahead of the list of the generator's latest request (file_old_total), not of the lists
 // the generator has finished with: the directory of 10,500 entries stays open until the generator has moved on to
 // the next list, which it waits for. Counting the open directory as "ahead" held that list back: a push and a
-// served pull hung, a local copy stopped with code 15. --timeout turns a hang into a failure.
+// served pull hung, a local copy stopped with code 15. --timeout turns a hang into a failure. Each run is compared
+// with upstream's doing the same.
 describe("a directory of more entries than the lookahead, then more directories", () => {
-  const want = () => tree(join(work, "big"));
+  const src = () => `${join(work, "big")}/`;
+
+  /** Both runs succeeded quietly and left the same tree, the source's. */
+  function expectSame(ours: RunResult, theirs: RunResult, oursDest: string, theirsDest: string): void {
+    for (const r of [ours, theirs]) {
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+    }
+    const made = snapshot(oursDest);
+    expect(made).toEqual(snapshot(theirsDest));
+    expect(made).toEqual(snapshot(join(work, "big")));
+  }
 
   test("push to upstream's daemon", async () => {
-    const r = await runOc(["-a", "--timeout=20", `${join(work, "big")}/`, daemon.url("in", "big/")]);
-    expect(r.stderr).toBe("");
-    expect(r.code).toBe(0);
-    expect(tree(join(work, "in", "big"))).toEqual(want());
+    const ours = await runOc(["-a", "--timeout=20", src(), daemon.url("in", "big-ours/")]);
+    const theirs = await runRsync(["-a", "--timeout=20", src(), daemon.url("in", "big-theirs/")]);
+    expectSame(ours, theirs, join(work, "in", "big-ours"), join(work, "in", "big-theirs"));
   });
 
-  test("upstream's client pulling from our daemon", async () => {
-    const dest = join(work, "pulled");
-    const r = await runRsync(["-a", "--timeout=20", ours.url("big", ""), `${dest}/`]);
-    expect(r.stderr).toBe("");
-    expect(r.code).toBe(0);
-    expect(tree(dest)).toEqual(want());
+  test("upstream's client pulling from our daemon and from upstream's", async () => {
+    const [o, t] = [join(work, "pulled-ours"), join(work, "pulled-theirs")];
+    const ours = await runRsync(["-a", "--timeout=20", oursDaemon.url("big", ""), `${o}/`]);
+    const theirs = await runRsync(["-a", "--timeout=20", daemon.url("big", ""), `${t}/`]);
+    expectSame(ours, theirs, o, t);
   });
 
   test("local copy", async () => {
-    const dest = join(work, "copied");
-    const r = await runOc(["-a", "--timeout=20", `${join(work, "big")}/`, `${dest}/`]);
-    expect(r.stderr).toBe("");
-    expect(r.code).toBe(0);
-    expect(tree(dest)).toEqual(want());
+    const [o, t] = [join(work, "copied-ours"), join(work, "copied-theirs")];
+    const ours = await runOc(["-a", "--timeout=20", src(), `${o}/`]);
+    const theirs = await runRsync(["-a", "--timeout=20", src(), `${t}/`]);
+    expectSame(ours, theirs, o, t);
   });
 });
