@@ -91,6 +91,7 @@ async function runConnected(
   const timeouts = { value: o.timeout };
   const input = new Input(channel);
   const output = new Output(channel, input);
+  output.limitBandwidth(o.bwlimit);
   // Until the transfer starts, failures (timeouts too) are the "Receiver"'s, as upstream's client names itself before it forks.
   let role: Role = "Receiver";
   const watchdog = new IoWatchdog(input, output, () => timeouts.value, () => role, o.stopAt);
@@ -155,6 +156,9 @@ export async function localCopy(req: { o: Options; sources: string[]; dest: stri
   const cout = new Output(clientEnd, cin);
   const sin = new Input(serverEnd);
   const sout = new Output(serverEnd, sin);
+  // Upstream limits both processes' writes, the sender's data and the generator's checksums.
+  cout.limitBandwidth(o.bwlimit);
+  sout.limitBandwidth(o.bwlimit);
   // Nothing to time out between two halves of one process, but --stop-after/--stop-at still apply.
   const watchdog = new IoWatchdog(cin, cout, () => 0, () => "sender", o.stopAt);
   watchdog.start();

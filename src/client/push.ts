@@ -42,6 +42,7 @@ export async function pushToRemote(req: PushRequest): Promise<number> {
   const conn = await connectToRemote({ o, spec: req.spec, paths: [req.spec.path], amSender: true, listOnly: o.listOnly ? 2 : 0 });
   const input = new Input(conn.channel);
   const output = new Output(conn.channel, input);
+  output.limitBandwidth(o.bwlimit);
   const role: Role = "sender";
   const watchdog = new IoWatchdog(input, output, () => timeouts.value, () => role, o.stopAt);
   watchdog.start();

@@ -67,6 +67,7 @@ async function listen(o: Options, cfg: DaemonConfig, configFile: string, log: Da
   for (const d of o.remoteOptions) childArgs.push(`--dparam=${d}`);
   if (o.logFile) childArgs.push(`--log-file=${o.logFile}`);
   if (o.protocol) childArgs.push(`--protocol=${o.protocol}`);
+  if (o.bwlimit) childArgs.push(`--bwlimit=${o.bwlimit}`);
   let server: { stop(closeActive?: boolean): void };
   try {
     server = Bun.listen({

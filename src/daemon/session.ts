@@ -95,7 +95,7 @@ export async function serveDaemonClient(input: Input, output: Output, cfg: Daemo
     log.line(`unknown module '${line}' tried from ${peer.host} (${peer.addr})`);
     return refuse(say, `@ERROR: Unknown module '${line}'\n`);
   }
-  return await serveModule(input, output, say, mod, peer, log, protocol, greeting.digests, earlyInput);
+  return await serveModule(input, output, say, mod, peer, log, protocol, greeting.digests, earlyInput, daemonOpts.bwlimit);
 }
 
 async function refuse(say: (text: string) => void, text: string): Promise<number> {
@@ -113,6 +113,8 @@ async function serveModule(
   protocol: number,
   clientDigests: string | undefined,
   earlyInput: Uint8Array | undefined,
+  /** The daemon's own --bwlimit (0: none). */
+  daemonBwlimit: number,
 ): Promise<number> {
   const name = mod.name;
   // A module may log elsewhere ("log file" in its section): from here on, it does.
@@ -222,6 +224,8 @@ async function serveModule(
       parseArgv(args, [...optionTable, ...modeTable], o);
       finishBackupOptions(o);
       checkPartialOptions(o);
+      // options.c: the daemon's own --bwlimit is the most a client may ask for.
+      if (daemonBwlimit && (!o.bwlimit || o.bwlimit > daemonBwlimit)) o.bwlimit = daemonBwlimit;
       // clientserver.c rsync_module: the module's charset (its first part) converts; the client's --iconv only asks for it.
       if (o.iconv != null) o.iconv = charset.split(",")[0]!;
       if (!o.server || o.daemon) optionError = "rsync: the daemon only serves rsync clients (--server expected)";

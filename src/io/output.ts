@@ -13,6 +13,7 @@ import { ByteWriter } from "../protocol/writer.ts";
 import type { Channel } from "./channel.ts";
 import { ByteQueue } from "./byte-queue.ts";
 import type { Input } from "./input.ts";
+import { BandwidthLimit } from "./bandwidth-limit.ts";
 
 /** Largest MSG_DATA payload we send (upstream's output buffer is 64 KiB). */
 const MAX_DATA_FRAME = 0x10000 - 4;
@@ -43,6 +44,10 @@ export class Output {
   private failure: unknown = null;
   /** The connection is gone: what is queued can never leave. */
   private gone = false;
+  /** --bwlimit: how fast the queue may go to the channel (null: as fast as it takes it). */
+  private limit: BandwidthLimit | null = null;
+  /** A pump waiting for the bandwidth limit's pause to end. */
+  private pacedPump: ReturnType<typeof setTimeout> | null = null;
   private readonly idleFlush = () => {
     this.scheduled = false;
     this.flush();
@@ -95,6 +100,11 @@ export class Output {
       setImmediate(this.idleFlush);
     }
     return this.pending;
+  }
+
+  /** --bwlimit: from now on at most `kibPerSecond` KiB a second go to the channel (0: no limit). */
+  limitBandwidth(kibPerSecond: number): void {
+    this.limit = kibPerSecond > 0 ? new BandwidthLimit(kibPerSecond) : null;
   }
 
   startMultiplex(): void {
@@ -163,31 +173,52 @@ export class Output {
   private send(bytes: Uint8Array): void {
     if (this.closed) return;
     let written = 0;
-    if (this.queue.length === 0) {
-      written = this.channel.write(bytes);
-      this.bytesSent += written;
-      if (written > 0) this.lastActivity = Date.now();
+    if (this.queue.length === 0 && !this.limit?.delay()) {
+      written = this.write(bytes);
       if (written === bytes.length) return;
     }
     this.queue.push(written === 0 ? bytes : bytes.subarray(written));
+    // What the limit held back goes out when its pause ends (a full channel calls onDrain as well).
+    if (this.limit) this.pumpAfter(this.limit.delay());
   }
 
   private enqueue(bytes: Uint8Array): void {
     this.send(bytes);
   }
 
+  /** Offers the channel as much of `bytes` as the bandwidth limit lets through now; returns what it took. */
+  private write(bytes: Uint8Array): number {
+    const limit = this.limit;
+    const written = this.channel.write(limit && bytes.length > limit.writeMax ? bytes.subarray(0, limit.writeMax) : bytes);
+    this.bytesSent += written;
+    if (written > 0) {
+      this.lastActivity = Date.now();
+      limit?.wrote(written);
+    }
+    return written;
+  }
+
   private pump(): void {
     const q = this.queue;
     while (q.length > 0) {
+      const pause = this.limit?.delay();
+      if (pause) return this.pumpAfter(pause);
       const head = q.peek();
-      const written = this.channel.write(head);
-      this.bytesSent += written;
-      if (written > 0) this.lastActivity = Date.now();
+      const offered = this.limit ? Math.min(head.length, this.limit.writeMax) : head.length;
+      const written = this.write(head);
       q.consume(written);
-      if (written < head.length) return; // the channel calls onDrain when it can take more
+      if (written < offered) return; // the channel calls onDrain when it can take more
     }
     if (this.roomWaiters.length > 0) for (const w of this.roomWaiters.splice(0)) w.resolve();
     if (this.drainWaiters.length > 0) for (const w of this.drainWaiters.splice(0)) w.resolve();
+  }
+
+  private pumpAfter(ms: number): void {
+    if (this.pacedPump) return;
+    this.pacedPump = setTimeout(() => {
+      this.pacedPump = null;
+      this.pump();
+    }, ms);
   }
 
   /**

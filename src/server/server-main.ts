@@ -98,6 +98,7 @@ export async function serveTransfer(o: Options, input: Input, output: Output, re
   // (Upstream tells the client it ignores --write-batch/--read-batch; only old clients send them.)
   serverBatchOptions(o, () => {});
   const timeouts = { value: req.timeout && (!o.timeout || req.timeout < o.timeout) ? req.timeout : o.timeout };
+  output.limitBandwidth(o.bwlimit);
   // Before it forks, upstream's receiving server calls itself "Receiver".
   let role: Role = o.sender ? "sender" : "Receiver";
   const watchdog = new IoWatchdog(input, output, () => timeouts.value, () => role, o.stopAt);

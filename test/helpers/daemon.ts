@@ -53,7 +53,8 @@ export async function stopDaemons(...daemons: (RunningDaemon | undefined)[]): Pr
   for (const d of daemons) await d?.stop();
 }
 
-export async function startDaemon(kind: "upstream" | "ours", modules: ModuleConfig[], globals: Record<string, string> = {}): Promise<RunningDaemon> {
+/** `args`: more of the daemon's own options (its --bwlimit, say). */
+export async function startDaemon(kind: "upstream" | "ours", modules: ModuleConfig[], globals: Record<string, string> = {}, args: string[] = []): Promise<RunningDaemon> {
   const dir = mkdtempSync(join(tmpdir(), "oc-rsyncd-"));
   const logFile = join(dir, "rsyncd.log");
   const lines = ["use chroot = no", `pid file = ${join(dir, "rsyncd.pid")}`, `lock file = ${join(dir, "rsyncd.lock")}`];
@@ -68,7 +69,7 @@ export async function startDaemon(kind: "upstream" | "ours", modules: ModuleConf
     const port = randomPort();
     if (await portIsOpen(port)) continue;
     const program = kind === "upstream" ? ["rsync"] : [process.execPath, OUR_MAIN];
-    const proc = Bun.spawn([...program, "--daemon", "--no-detach", `--config=${config}`, `--port=${port}`, "--address=127.0.0.1", `--log-file=${logFile}`], {
+    const proc = Bun.spawn([...program, "--daemon", "--no-detach", `--config=${config}`, `--port=${port}`, "--address=127.0.0.1", `--log-file=${logFile}`, ...args], {
       stdout: "ignore",
       stderr: "pipe",
     });

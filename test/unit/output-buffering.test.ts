@@ -230,3 +230,20 @@ describe("ByteQueue", () => {
     expect(Buffer.concat(got).equals(Buffer.concat(expected))).toBe(true);
   });
 });
+
+describe("--bwlimit", () => {
+  test("each write is at most the limit's share, the rest waits for the pause to end, and every byte arrives in order", async () => {
+    const channel = new RecordingChannel();
+    const output = new Output(channel);
+    output.limitBandwidth(64); // 8 KiB a write, then a 125 ms pause
+    const data = new Uint8Array(40_000).map((_, i) => i * 7);
+    output.data.bytes(data);
+    output.flush();
+    expect(channel.writes.map((w) => w.length)).toEqual([8192]);
+    await idle();
+    expect(channel.writes.length).toBe(1);
+    await output.drained();
+    expect(channel.writes.map((w) => w.length)).toEqual([8192, 8192, 8192, 8192, 40_000 - 4 * 8192]);
+    expect(channel.bytes()).toEqual(data);
+  });
+});
