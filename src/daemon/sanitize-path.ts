@@ -36,10 +36,10 @@ export function sanitizePath(p: string, depth: number, moduleDir: string): strin
  * path (--backup-dir, a basis dir), taken as the module sees it: collapsed,
  * an absolute one made relative to the module's directory.
  */
-export function moduleHides(rules: { check(name: Uint8Array, isDir: boolean): number }, dir: string, moduleDir: string): boolean {
+export function moduleHides(rules: { check(name: Uint8Array, isDir: boolean): number }, dir: string, moduleDir: string, isDir = true): boolean {
   let clean = sanitizePath(dir, 0, "/");
   const root = moduleDir.replace(/\/+$/, "");
   if (clean.startsWith("/") && root.length > 1) clean = clean === root ? "" : clean.startsWith(`${root}/`) ? clean.slice(root.length + 1) : clean.slice(1);
   else if (clean.startsWith("/")) clean = clean.slice(1);
-  return clean !== "" && rules.check(Buffer.from(clean, "latin1"), true) < 0;
+  return clean !== "" && rules.check(Buffer.from(clean, "latin1"), isDir) < 0;
 }

@@ -37,7 +37,7 @@ import { becomeIdentity, groupsOf, moduleIdentity, type Identity } from "./ident
 import { chroot } from "../fs/libc.ts";
 import { symlinkOnPath } from "../fs/path-symlink.ts";
 import { runEarlyExec, startPostXfer, startPreXfer, type XferEnv } from "./xfer-exec.ts";
-import { lstatSync, readFileSync } from "node:fs";
+import { closeSync, lstatSync, openSync, readFileSync } from "node:fs";
 import { currentUmask, parseChmod } from "../roles/chmod.ts";
 import { ServerLog } from "../server/server-log.ts";
 
@@ -219,6 +219,8 @@ async function serveModule(
   if (!charset) refusedSet.add("iconv");
   const refused = findRefused(args, refusedSet);
   let optionError: string | null = refused ? `rsync: The server is configured to refuse ${refused}` : null;
+  // clientserver.c rsync_module: the module's "temp dir", unless the client names its own.
+  if (mod.str("temp dir")) o.tempDir = mod.str("temp dir");
   if (!optionError) {
     try {
       parseArgv(args, [...optionTable, ...modeTable], o);
@@ -226,6 +228,8 @@ async function serveModule(
       checkPartialOptions(o);
       // options.c: the daemon's own --bwlimit is the most a client may ask for.
       if (daemonBwlimit && (!o.bwlimit || o.bwlimit > daemonBwlimit)) o.bwlimit = daemonBwlimit;
+      if (!useChroot) confineDirOptions(o, path);
+      const listFile = o.filesFrom !== undefined && o.filesFrom !== "-" ? o.filesFrom : null;
       // clientserver.c rsync_module: the module's charset (its first part) converts; the client's --iconv only asks for it.
       if (o.iconv != null) o.iconv = charset.split(",")[0]!;
       if (!o.server || o.daemon) optionError = "rsync: the daemon only serves rsync clients (--server expected)";
@@ -236,9 +240,12 @@ async function serveModule(
       // options.c refused_inplace: --append and --write-devices update in place too.
       else if (refusedSet.has("inplace") && (o.append || o.writeDevices)) optionError = "rsync: The server is configured to refuse --inplace";
       // options.c: a --backup-dir the module's rules exclude is refused.
-      else if (moduleFilters && !o.sender && o.backupDir !== undefined && moduleHides(moduleFilters, o.backupDir, path)) {
+      else if (moduleFilters && !o.sender && [o.backupDir, o.tempDir].some((dir) => dir !== undefined && moduleHides(moduleFilters, dir, path))) {
         optionError = "rsync: Your options have been rejected by the server.";
       }
+      // ... and so is a --files-from list (read here: --files-from=:LIST) they exclude, or one that cannot be opened.
+      else if (moduleFilters && listFile !== null && moduleHides(moduleFilters, listFile, path, false)) optionError = "rsync: Your options have been rejected by the server.";
+      else if (listFile !== null) optionError = unreadableListError(listFile);
     } catch (e) {
       optionError = e instanceof RsyncError ? e.message : String(e);
     }
@@ -252,8 +259,6 @@ async function serveModule(
   }
 
   applyModuleSettings(o, mod, useChroot);
-  // options.c: without a chroot the module's sanitize_paths keeps --backup-dir inside the module.
-  if (o.confinedModule !== undefined && o.backupDir !== undefined) o.backupDir = sanitizePath(o.backupDir, 0, path);
   applyModuleChmod(o, mod, log);
   o.moduleFilters = moduleFilters;
   o.protocol = protocol;
@@ -344,6 +349,30 @@ function applyModuleChmod(o: Options, mod: ModuleConfig, log: DaemonLog): void {
   }
   o.chmod.push(...rules);
   if (!o.sender) o.daemonChmod = rules;
+}
+
+/**
+ * options.c: without a chroot the module's sanitize_paths keeps --backup-dir,
+ * --temp-dir and a --files-from list the daemon reads inside the module. So
+ * must --partial-dir be (upstream's path walks refuse to leave the module):
+ * absolute, it is put under the module's directory; relative, it lives in
+ * each destination directory and may not climb out of it.
+ */
+function confineDirOptions(o: Options, moduleDir: string): void {
+  if (o.backupDir !== undefined) o.backupDir = sanitizePath(o.backupDir, 0, moduleDir);
+  if (o.tempDir !== undefined) o.tempDir = sanitizePath(o.tempDir, 0, moduleDir);
+  if (o.partialDir !== undefined) o.partialDir = sanitizePath(o.partialDir, 0, moduleDir);
+  if (o.filesFrom !== undefined && o.filesFrom !== "-") o.filesFrom = sanitizePath(o.filesFrom, 0, moduleDir);
+}
+
+/** options.c: a --files-from list the server is to read must open (the option is refused otherwise); null when it does. */
+function unreadableListError(file: string): string | null {
+  try {
+    closeSync(openSync(file, "r"));
+    return null;
+  } catch (e) {
+    return `rsync: failed to open files-from file ${file}: ${errText(e).replace(/ \(\d+\)$/, "")}`;
+  }
 }
 
 /** What the module decides over the client's options (rsync_module). */

@@ -12,7 +12,7 @@
  * tops (the directories it starts from); below a top, a directory's rules
  * come from its parent's, worked out on demand.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
 import { posix } from "node:path";
 import { FilterList, FR, filterMatchLine, type DirScope, type FilterRule, type ParseContext } from "./filter.ts";
 
@@ -29,10 +29,33 @@ export interface FilterDebug {
 export class DirScopes {
   private readonly scopes = new Map<string, DirScope>();
   private readonly tops = new Set<string>();
+  /** A chroot-less daemon's module (its real path): no merge file is read from outside it. */
+  private readonly confineTo: string | null;
   constructor(
     private readonly list: FilterList,
-    private readonly o: { deleteExcluded: boolean; amSender: boolean; debug?: FilterDebug },
-  ) {}
+    private readonly o: { deleteExcluded: boolean; amSender: boolean; debug?: FilterDebug; confinedModule?: string },
+  ) {
+    // The daemon works in the module's root (daemon/session.ts).
+    this.confineTo = o.confinedModule !== undefined ? realpathSync(".", { encoding: "latin1" }) : null;
+  }
+
+  /**
+   * Whether a merge file may be read: anywhere, except in a chroot-less
+   * module, where it must be inside the module, symlinks followed (upstream
+   * sanitizes merge names there, parse_merge_name): a client's
+   * "dir-merge /etc/shadow", or one in a file it uploaded, would otherwise
+   * have the file's lines quoted back in errors about them.
+   */
+  private readable(path: string): boolean {
+    if (this.confineTo === null) return true;
+    let real: string;
+    try {
+      real = realpathSync(Buffer.from(path, "latin1"), { encoding: "latin1" });
+    } catch {
+      return false;
+    }
+    return real === this.confineTo || real.startsWith(this.confineTo === "/" ? "/" : `${this.confineTo}/`);
+  }
 
   /** --debug=FILTER2 lines (push_local_filters and friends), when asked for. */
   private debug2(text: string): void {
@@ -135,6 +158,7 @@ export class DirScopes {
     // parse_filter_file (--debug=FILTER2): the file with its rule's flags and the parse flags (XFLG_ANCHORED2ABS).
     const said = `parse_filter_file(${path},${rule.flags.toString(16)},4)`;
     try {
+      if (!this.readable(path)) throw new Error("outside the module");
       content = new Uint8Array(readFileSync(Buffer.from(path, "latin1")));
     } catch {
       this.debug2(`${said} [not found]`);
@@ -177,7 +201,7 @@ export const withSlash = (dir: string) => (dir.endsWith("/") ? dir : `${dir}/`);
  */
 export function filterHooks(
   list: FilterList,
-  o: { deleteExcluded: boolean; moduleFilters?: FilterList | null },
+  o: { deleteExcluded: boolean; moduleFilters?: FilterList | null; confinedModule?: string },
   amSender: boolean,
   debug?: FilterDebug,
   incRecurse = false,
@@ -212,7 +236,7 @@ export function filterHooks(
     const popped = say2 && (() => say2("popping local filters"));
     return { ...(hidden ? { include: (name, isDir, fsPath) => !hidden(name, isDir, fsPath), hidden } : {}), enterDir: pushed, leaveDir: popped };
   }
-  const scopes = new DirScopes(list, { deleteExcluded: o.deleteExcluded, amSender, debug });
+  const scopes = new DirScopes(list, { deleteExcluded: o.deleteExcluded, amSender, debug, confinedModule: o.confinedModule });
   let stillPushed = 0;
   return {
     include(name, isDir, fsPath) {

@@ -3,12 +3,14 @@
  * (node:fs plus libc for nanosecond times and mknod). Paths are raw bytes:
  * file names need not be UTF-8. Every path handed in is relative to the
  * destination root and already validated (flist/wire-name.ts); this module
- * joins it to the root and never interprets it otherwise.
+ * joins it to the root and never interprets it otherwise. Directories the
+ * operator names outside the tree come in through `route`.
  *
  * This is the plain implementation; the batched native FileSink builds on
  * the same operations.
  */
 import * as fs from "node:fs";
+import path from "node:path";
 import { mknod, setTimes } from "./libc.ts";
 import type { EntryStat } from "../native/api.ts";
 import { closeFd, fdOpsAvailable, lstatAt, openDir, openReadAt } from "./fd-ops.ts";
@@ -43,6 +45,8 @@ export class DestFs {
    * PutQueue) after the queued writes that still use it.
    */
   closeDir: (fd: number) => void = closeAtOnce;
+  /** The root's real location (no symlinks on it), once it exists: where `route` starts from. */
+  private realRoot: string | null = null;
 
   constructor(root: string) {
     this.root = Buffer.from(root.endsWith("/") || root === "" ? root : `${root}/`);
@@ -160,6 +164,54 @@ export class DestFs {
     fs.renameSync(this.abs(fromRel), this.abs(toRel));
   }
 
+  /**
+   * rename, or across filesystems (util1.c robust_rename's EXDEV case, a
+   * --temp-dir elsewhere) a copy, made at `viaRel` when given (a relative
+   * --partial-dir, created if missing, from where the caller renames it
+   * into place) else at `toRel`: whatever is there is unlinked, never
+   * written through (another hard link or a symlink stays as it was), and
+   * the original goes. Returns where the copy is, null when renamed: a copy
+   * has none of the original's attributes but its mode.
+   */
+  move(fromRel: Uint8Array, toRel: Uint8Array, viaRel?: Uint8Array | null): Uint8Array | null {
+    try {
+      this.rename(fromRel, toRel);
+      return null;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EXDEV") throw e;
+    }
+    const copy = viaRel ?? toRel;
+    if (viaRel) this.mkdirParentOf(viaRel, 0o700);
+    try {
+      this.unlink(copy);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    }
+    fs.copyFileSync(this.abs(fromRel), this.abs(copy), fs.constants.COPYFILE_EXCL);
+    this.unlink(fromRel);
+    return copy;
+  }
+
+  /**
+   * A directory the operator named (an absolute --temp-dir or --partial-dir)
+   * as a name relative to the root, for the methods here: the way there from
+   * the root's real location, so that ".." climbs what it appears to even
+   * when the root was reached through a symlink. Names from the wire never
+   * go through here.
+   */
+  route(dir: string): Uint8Array {
+    if (!path.isAbsolute(dir)) return Buffer.from(dir);
+    if (this.realRoot === null) {
+      try {
+        this.realRoot = fs.realpathSync(this.root.length ? this.root : Buffer.from(".")).toString();
+      } catch {
+        // No root yet (a dry run into a new directory): its path as given, made absolute.
+        return Buffer.from(path.relative(path.resolve(this.root.toString()), dir) || ".");
+      }
+    }
+    return Buffer.from(path.relative(this.realRoot, dir) || ".");
+  }
+
   chmod(rel: Uint8Array, mode: number): void {
     fs.chmodSync(this.abs(rel), mode & 0o7777);
   }
@@ -246,16 +298,25 @@ export function tempNameFor(rel: Uint8Array): Uint8Array {
   return out;
 }
 
-/** The temp file's own name for a base name (see tempNameFor). */
-export function tempBaseFor(name: Uint8Array): Uint8Array {
+/**
+ * A temp file name in the --temp-dir `dirRel` for `rel` (get_tmpname with a
+ * tmpdir): "<name>.XXXXXX", the name as it is, no dot put in front.
+ */
+export function tempNameIn(dirRel: Uint8Array, rel: Uint8Array): Uint8Array {
+  return Buffer.concat([dirRel, Buffer.from("/"), tempBaseFor(rel.subarray(rel.lastIndexOf(0x2f) + 1), false)]);
+}
+
+/** The temp file's own name for a base name (see tempNameFor; `dotted` false: tempNameIn's). */
+export function tempBaseFor(name: Uint8Array, dotted = true): Uint8Array {
   let base = name;
-  if (base[0] === 0x2e) base = base.subarray(1);
+  if (dotted && base[0] === 0x2e) base = base.subarray(1);
   const maxName = NAME_MAX - 1 - TMP_SUFFIX_LEN - 1;
   if (base.length > maxName) base = base.subarray(0, maxName);
-  const out = new Uint8Array(1 + base.length + TMP_SUFFIX_LEN);
-  out[0] = 0x2e;
-  out.set(base, 1);
-  let at = 1 + base.length;
+  const lead = dotted ? 1 : 0;
+  const out = new Uint8Array(lead + base.length + TMP_SUFFIX_LEN);
+  if (dotted) out[0] = 0x2e;
+  out.set(base, lead);
+  let at = lead + base.length;
   out[at++] = 0x2e;
   for (let i = 0; i < 6; i++) out[at++] = TMP_CHARS.charCodeAt(Math.floor(Math.random() * TMP_CHARS.length));
   return out;

@@ -33,6 +33,8 @@ export interface ReceivingSide {
   lists: FileLists;
   t: FileTable;
   dest: DestFs;
+  /** --temp-dir as a name relative to the destination root (roles/temp-dir.ts), or null. */
+  tempDir: Uint8Array | null;
   input: Input;
   output: Output;
   ndxOut: NdxEncoder;

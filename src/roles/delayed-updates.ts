@@ -6,6 +6,7 @@
  */
 import type { Options } from "../cli/options.ts";
 import type { DestFs } from "../fs/dest-fs.ts";
+import { removePartialDirIfEmpty } from "./partial-dir.ts";
 
 /** Upstream's partial dir for --delay-updates when no --partial-dir was given (options.c tmp_partialdir). */
 export const DELAY_UPDATES_DIR = ".~tmp~";
@@ -32,6 +33,9 @@ export interface DelayedFile {
 export class DelayedUpdates {
   private readonly waiting: DelayedFile[] = [];
   private done = false;
+
+  /** `partialDir`: where the files wait (--partial-dir, or ".~tmp~"). */
+  constructor(private readonly partialDir: string) {}
 
   add(f: DelayedFile): void {
     this.waiting.push(f);
@@ -61,18 +65,7 @@ export class DelayedUpdates {
         continue;
       }
       placed(f);
-      removeDirIfEmpty(dest, f.from);
+      removePartialDirIfEmpty(dest, f.from, this.partialDir);
     }
-  }
-}
-
-/** handle_partial_dir(PDIR_DELETE): the file's (relative) partial dir goes when nothing else is in it. */
-function removeDirIfEmpty(dest: DestFs, rel: Uint8Array): void {
-  const slash = rel.lastIndexOf(0x2f);
-  if (slash <= 0 || rel[0] === 0x2f) return;
-  try {
-    dest.rmdir(rel.subarray(0, slash));
-  } catch {
-    // still holds others
   }
 }

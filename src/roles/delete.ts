@@ -235,7 +235,7 @@ export class Deleter {
   private dirScopes(): DirScopes {
     if (!this.scopes) {
       const debug = { level: this.x.out.debug.get("FILTER"), who: "generator", say: (line: string) => this.x.report.info(line) };
-      this.scopes = new DirScopes(this.x.filters, { deleteExcluded: this.x.o.deleteExcluded, amSender: false, debug });
+      this.scopes = new DirScopes(this.x.filters, { deleteExcluded: this.x.o.deleteExcluded, amSender: false, debug, confinedModule: this.x.o.confinedModule });
       this.absRoot = DirScopes.absRootOf(Buffer.from(this.x.dest.abs(new Uint8Array(0))).toString("latin1"));
     }
     return this.scopes;

@@ -904,7 +904,7 @@ export class Generator {
     const partial = this.partialBasis(rel);
     if (!this.redoPass && existing) {
       if (this.upToDate(row, rel, existing, true)) {
-        if (partial && !o.dryRun) removePartialFile(x.dest, partial.rel);
+        if (partial && !o.dryRun) removePartialFile(x.dest, partial.rel, o.partialDir!);
         const w = this.attrs.wanted(row, existing);
         if (!o.dryRun) this.setAttrs(rel, row, existing, w, o.checksum);
         const iflags = this.attrs.itemizeFlags(row, existing, w, 0);
@@ -984,7 +984,7 @@ export class Generator {
   private partialBasis(rel: Uint8Array): { rel: Uint8Array; st: DestStat } | null {
     const dir = this.x.o.partialDir;
     if (dir === undefined) return null;
-    const partialRel = partialPathFor(rel, dir);
+    const partialRel = partialPathFor(rel, dir, this.x.dest);
     const st = this.x.dest.lstat(partialRel);
     return st && isReg(st.mode) ? { rel: partialRel, st } : null;
   }

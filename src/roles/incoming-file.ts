@@ -8,7 +8,7 @@
 import * as fs from "node:fs";
 import type { SumHead } from "../delta/sum-head.ts";
 import type { DestFs } from "../fs/dest-fs.ts";
-import { tempBaseFor, tempNameFor } from "../fs/dest-fs.ts";
+import { tempBaseFor, tempNameFor, tempNameIn } from "../fs/dest-fs.ts";
 import { closeFd, createAt, fdOpsAvailable, renameAt, unlinkAt, writeAllFd } from "../fs/fd-ops.ts";
 import type { Hasher } from "../native/index.ts";
 import { FALLOC_FL_KEEP_SIZE, fallocate } from "../fs/libc.ts";
@@ -40,6 +40,8 @@ export interface IncomingSpec {
   basisRel: Uint8Array | null;
   /** Write into the destination itself (--inplace, --append). */
   inplace: boolean;
+  /** --temp-dir, as a name relative to the destination root (DestFs.route): the temp file is made there (by path: `at` is null). */
+  tempDir?: Uint8Array | null;
   /** --append: 1 appends after the existing data, 2 also checks it (--append-verify, or any append below protocol 30). */
   append: 0 | 1 | 2;
   /** Mode for a newly created file (our own until it is in place). */
@@ -101,6 +103,7 @@ export class IncomingFile {
     private readonly staging: WriteStaging | null = null,
   ) {
     if (spec.inplace) this.tempPath = null;
+    else if (spec.tempDir) this.tempPath = tempNameIn(spec.tempDir, spec.rel);
     else if (spec.at) this.tempBase = tempBaseFor(spec.at.base);
     else this.tempPath = tempNameFor(spec.rel);
     if (spec.basisRel && spec.head.count > 0) {
@@ -369,13 +372,19 @@ export class IncomingFile {
     this.staged = [];
   }
 
-  /** Puts a closed temp file in place, or at `at` (--delay-updates); nothing to do when updating in place. */
-  install(at: Uint8Array = this.spec.rel): void {
+  /**
+   * Puts a closed temp file in place, or at `at` (--delay-updates); nothing
+   * to do when updating in place. Returns null, or where the temp file was
+   * copied to when it was on another filesystem (--temp-dir): at `at`, or
+   * at `via` for the caller to rename (see DestFs.move). A copy needs its
+   * attributes again.
+   */
+  install(at: Uint8Array = this.spec.rel, via?: Uint8Array | null): Uint8Array | null {
     if (this.tempBase && at === this.spec.rel) {
       renameAt(this.dirFdNow(), this.tempBase, this.spec.at!.base, () => this.dest.shown(this.temp!));
-      return;
+      return null;
     }
-    if (this.temp) this.dest.rename(this.temp, at);
+    return this.temp ? this.dest.move(this.temp, at, via) : null;
   }
 
   /** A rebuilt file that failed verification or could not be finished: the temp file goes. */
@@ -407,7 +416,7 @@ export class IncomingFile {
         fs.closeSync(this.fd);
         this.fd = -1;
         if (partialRel) this.dest.mkdirParentOf(partialRel, 0o700);
-        this.dest.rename(this.temp, partialRel ?? this.spec.rel);
+        this.dest.move(this.temp, partialRel ?? this.spec.rel);
         return partialRel ?? this.spec.rel;
       } catch {
         // fall through: remove what we cannot keep

@@ -33,6 +33,7 @@ import { Signal } from "../client/signal.ts";
 import type { ReceivingSide } from "./context.ts";
 import { Generator } from "./generator.ts";
 import { Backups } from "./backup.ts";
+import { tempDirRoute } from "./temp-dir.ts";
 import { checkBasisDirProtocol } from "./basis-dirs.ts";
 import { useDelayUpdatesDir } from "./delayed-updates.ts";
 import { IdMapper } from "./id-map.ts";
@@ -294,6 +295,7 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
     lists,
     t: lists.table,
     dest: dest.fs,
+    tempDir: null,
     input,
     output,
     ndxOut: batchRequests?.encoder ?? withWireOrder(new NdxEncoder(s.protocol), lists.wireOrder),
@@ -331,7 +333,10 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
     confirmToSender: confirmationsFor(o, output, req.local, dest.fs, lists.wireOrder),
   };
   // main.c do_recv, before the generator starts: where the backups go (a --backup-dir that is no directory ends the run).
-  if (!req.listing) Backups.of(x)?.announce();
+  if (!req.listing) {
+    Backups.of(x)?.announce();
+    x.tempDir = tempDirRoute(o, dest.fs);
+  }
   req.transferStarts();
   const side = x;
   const generator = new Generator(side);

@@ -29,7 +29,7 @@ import { BACKUP, Backups } from "./backup.ts";
 import { basisDirFileRel } from "./basis-dirs.ts";
 import { DelayedUpdates } from "./delayed-updates.ts";
 import { fuzzyBasisRel, isFuzzyType } from "./fuzzy-basis.ts";
-import { FNAMECMP_BACKUP, FNAMECMP_FNAME, FNAMECMP_PARTIAL_DIR, partialPathFor, removePartialFile } from "./partial-dir.ts";
+import { FNAMECMP_BACKUP, FNAMECMP_FNAME, FNAMECMP_PARTIAL_DIR, partialPathFor, removePartialDirIfEmpty, removePartialFile } from "./partial-dir.ts";
 import type { AttrRules } from "./attrs.ts";
 import type { ReceivingSide } from "./context.ts";
 import { debugLine, shownName } from "../output/debug-line.ts";
@@ -90,7 +90,7 @@ export class Receiver {
     this.tokens = tokenReaderFor(x.s.compression, { protocol: x.s.protocol });
     this.showProgress = !x.out.quiet && x.out.info.get("PROGRESS") > 0;
     this.listsHeld = x.lists.lists.length;
-    this.delayed = x.o.delayUpdates && x.o.partialDir !== undefined ? new DelayedUpdates() : null;
+    this.delayed = x.o.delayUpdates && x.o.partialDir !== undefined ? new DelayedUpdates(x.o.partialDir) : null;
     this.recvDebug = x.out.debug.get("RECV");
     this.deltasumDebug = x.out.debug.get("DELTASUM");
     this.flistDebug = x.out.debug.get("FLIST");
@@ -451,7 +451,7 @@ export class Receiver {
     // A file received a second time is the redo pass: no appending then, the whole file is rebuilt.
     const redo = (x.t.flags[row]! & F.FILE_SENT) !== 0;
     x.t.flags[row] = x.t.flags[row]! | F.FILE_SENT;
-    const partialRel = o.partialDir !== undefined ? partialPathFor(rel, o.partialDir) : null;
+    const partialRel = o.partialDir !== undefined ? partialPathFor(rel, o.partialDir, x.dest) : null;
     const append = redo || !o.append ? 0 : o.append === 2 || x.s.protocol < 30 ? 2 : 1;
     // (Upstream opens the basis even for a file sent whole; we only read it for a delta, but --debug=deltasum2 names it.)
     const basisRel =
@@ -472,7 +472,8 @@ export class Receiver {
       x.dest,
       {
         rel,
-        at: inplace ? null : this.nameInDir(row),
+        at: inplace || x.tempDir ? null : this.nameInDir(row),
+        tempDir: x.tempDir,
         head,
         basisRel: head.count === 0 ? null : basisRel,
         inplace,
@@ -612,26 +613,47 @@ export class Receiver {
       x.report.error(f.data.truncateFailure, true);
       x.hadTransferError = true;
     }
-    if (!f.data.byDescriptor) {
-      const st = x.dest.lstat(built);
-      if (st) this.attrs.apply(x.dest, built, f.row, st, this.attrs.wanted(f.row, null), "exact");
-    }
-    // The new file gets the whole set; values known only by checksum come from the basis.
-    if (x.xattrs) this.applyXattrs(f.row, built, f.data.spec.basisRel ?? rel);
+    if (!f.data.byDescriptor) this.attributesByName(f, built);
     if (this.delayed && f.partialRel) {
       // --delay-updates: the finished file waits in its partial dir until the end (recv_ok 2: nothing is told yet).
       x.dest.mkdirParentOf(f.partialRel, 0o700);
       if (this.recvDebug) debugLine(`renaming ${shownName(built)} to ${shownName(f.partialRel)}`);
-      f.data.install(f.partialRel);
+      this.install(f, f.partialRel);
       this.delayed.add({ row: f.row, ndx: f.ndx, from: f.partialRel, to: rel });
     } else {
       this.backUpReplaced(rel, f.data.spec.inplace);
       if (this.recvDebug) debugLine(f.data.spec.inplace ? `finishing ${shownName(rel)}` : `renaming ${shownName(built)} to ${shownName(rel)}`);
-      f.data.install();
-      if (f.partialRel) removePartialFile(x.dest, f.partialRel);
+      this.install(f, rel);
+      if (f.partialRel) removePartialFile(x.dest, f.partialRel, x.o.partialDir!);
       x.fileDone(f.row, true);
       x.confirmToSender?.(f.ndx, rel);
     }
+  }
+
+  /** Attributes set by name on a rebuilt file `at` (not through its descriptor); xattrs known only by checksum come from the basis. */
+  private attributesByName(f: ReceivingFile, at: Uint8Array): void {
+    const x = this.x;
+    const st = x.dest.lstat(at);
+    if (st) this.attrs.apply(x.dest, at, f.row, st, this.attrs.wanted(f.row, null), "exact");
+    if (x.xattrs) this.applyXattrs(f.row, at, f.data.spec.basisRel ?? f.data.name);
+  }
+
+  /**
+   * The finished file to `to` (finish_transfer's robust_rename). A --temp-dir
+   * on another filesystem makes that a copy, which gets the attributes
+   * again; copied towards the destination itself, it goes by way of a
+   * relative --partial-dir when there is one, so the destination is never
+   * seen half written.
+   */
+  private install(f: ReceivingFile, to: Uint8Array): void {
+    const o = this.x.o;
+    const via = f.partialRel && to !== f.partialRel && !o.partialDir!.startsWith("/") ? f.partialRel : null;
+    const copy = f.data.install(to, via);
+    if (!copy) return;
+    this.attributesByName(f, copy);
+    if (copy === to) return;
+    this.x.dest.rename(copy, to);
+    removePartialDirIfEmpty(this.x.dest, copy, o.partialDir!);
   }
 
   private finishFile(f: ReceivingFile, verified: boolean, checksum: Uint8Array): void {

@@ -41,7 +41,7 @@ import { addRuleDebug, sayAddedRules } from "../flist/filter-debug.ts";
 import { FR, type FilterList, type FilterRule } from "../flist/filter.ts";
 import { addCvsRules, addPartialDirRule, filterListFromOptions, writeFilterRules } from "../flist/filter-options.ts";
 import { absolute, filterHooks, moduleRelative } from "../flist/dir-merge.ts";
-import { readForwardedName } from "../client/files-from.ts";
+import { readFilesFrom, readForwardedName } from "../client/files-from.ts";
 import { createBlockMatcher } from "../delta/matcher.ts";
 import type { FileLists } from "../flist/lists.ts";
 import { terminal } from "../output/terminal.ts";
@@ -153,11 +153,15 @@ export async function sendTransfer(request: SendRequest): Promise<SendResult> {
     // -C's rules are the sending half's own, and it says so (--debug=FILTER2).
     if (req.local) sayAddedRules(filters, outputConfig(o).debug.get("FILTER"), "sender");
     if (o.cvsExclude) addCvsRules(filters, ruleSide, "received");
-    // --files-from=-: the client's names come next; they are what we send, inside the one path we were given.
-    if (o.filesFrom === "-") {
+    // --files-from: the names are what we send, inside the one path we were given. With "-" the client's come
+    // next; a file (the client's --files-from=:LIST) is ours to read (a daemon keeps it in the module). (A local
+    // copy's sending half is given the names of a file with its arguments.)
+    if (o.filesFrom === "-" || (o.filesFrom !== undefined && !req.local)) {
       const names: Uint8Array[] = [];
-      const convert = filesFromConversion(o, true);
-      for (let name = await input.read(readForwardedName); name; name = await input.read(readForwardedName)) names.push(convert ? convert(name) : name);
+      if (o.filesFrom === "-") {
+        const convert = filesFromConversion(o, true);
+        for (let name = await input.read(readForwardedName); name; name = await input.read(readForwardedName)) names.push(convert ? convert(name) : name);
+      } else names.push(...readFilesFrom(o, 1));
       const base = req.args[0] ? Buffer.from(req.args[0]).toString("latin1") : ".";
       req = { ...req, args: names, root: req.root === "." ? base : `${req.root}/${base}` };
     }
