@@ -613,7 +613,7 @@ export class Receiver {
       x.report.error(f.data.truncateFailure, true);
       x.hadTransferError = true;
     }
-    if (!f.data.byDescriptor) this.attributesByName(f, built);
+    this.finishAttributes(f, built, !f.data.byDescriptor);
     if (this.delayed && f.partialRel) {
       // --delay-updates: the finished file waits in its partial dir until the end (recv_ok 2: nothing is told yet).
       x.dest.mkdirParentOf(f.partialRel, 0o700);
@@ -630,11 +630,17 @@ export class Receiver {
     }
   }
 
-  /** Attributes set by name on a rebuilt file `at` (not through its descriptor); xattrs known only by checksum come from the basis. */
-  private attributesByName(f: ReceivingFile, at: Uint8Array): void {
+  /**
+   * A rebuilt file's attributes at `at`: `byName` those not set through its
+   * descriptor, and its xattrs, the whole set (values known only by checksum
+   * come from the basis).
+   */
+  private finishAttributes(f: ReceivingFile, at: Uint8Array, byName: boolean): void {
     const x = this.x;
-    const st = x.dest.lstat(at);
-    if (st) this.attrs.apply(x.dest, at, f.row, st, this.attrs.wanted(f.row, null), "exact");
+    if (byName) {
+      const st = x.dest.lstat(at);
+      if (st) this.attrs.apply(x.dest, at, f.row, st, this.attrs.wanted(f.row, null), "exact");
+    }
     if (x.xattrs) this.applyXattrs(f.row, at, f.data.spec.basisRel ?? f.data.name);
   }
 
@@ -650,7 +656,7 @@ export class Receiver {
     const via = f.partialRel && to !== f.partialRel && !o.partialDir!.startsWith("/") ? f.partialRel : null;
     const copy = f.data.install(to, via);
     if (!copy) return;
-    this.attributesByName(f, copy);
+    this.finishAttributes(f, copy, true);
     if (copy === to) return;
     this.x.dest.rename(copy, to);
     removePartialDirIfEmpty(this.x.dest, copy, o.partialDir!);
