@@ -131,6 +131,8 @@ export interface Options {
   filters: FilterArg[];
   /** --files-from: the names to send (relative to the one source), from a file or "-" (stdin). */
   filesFrom: string | undefined;
+  /** --files-from=[HOST]:PATH: the list is read on the remote side (filesfrom_host: HOST, "" for ":PATH"); filesFrom is PATH. */
+  filesFromHost: string | undefined;
   /** --from0: names in --files-from and rule files end with NUL, not newline. */
   from0: boolean;
   /** -x once or twice: the sender stays on the source's filesystems (twice: mount points are left out too). */
@@ -261,6 +263,7 @@ export function defaultOptions(): Options {
     noRelative: false,
     noDirs: false,
     filesFrom: undefined,
+    filesFromHost: undefined,
     from0: false,
     dirs: false,
     links: false,

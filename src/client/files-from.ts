@@ -4,10 +4,12 @@
  * --from0), relative to the one source directory. It implies -R and -d, and
  * -a's -r no longer applies (an explicit -r does).
  */
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync } from "node:fs";
 import type { Options } from "../cli/options.ts";
-import { RERR, RsyncError, usageError } from "../errors.ts";
+import { RERR, RsyncError, usageError, type Role } from "../errors.ts";
+import { errText } from "../fs/errors.ts";
 import type { ChunkReader } from "../protocol/reader.ts";
+import { checkForHostSpec } from "../transport/address.ts";
 
 /** options.c: what --files-from changes in the other options. */
 export function applyFilesFromImplications(o: Options): void {
@@ -15,6 +17,38 @@ export function applyFilesFromImplications(o: Options): void {
   if (o.recursiveFromArchive) o.recursive = false;
   if (!o.noDirs) o.dirs = true;
   if (!o.noRelative) o.relative = true;
+}
+
+/**
+ * options.c, a client's: --files-from=[HOST]:PATH names a list the remote
+ * side reads (filesfrom_host), and a local list must open now, before
+ * anything starts.
+ */
+export function settleFilesFrom(o: Options): void {
+  if (o.filesFrom === undefined || o.filesFrom === "-") return;
+  const spec = checkForHostSpec(o.filesFrom, o.port ?? 0);
+  if (spec) {
+    if (spec.path === "-") throw usageError("rsync: Invalid --files-from remote filename");
+    o.filesFrom = spec.path;
+    o.filesFromHost = spec.machine;
+    return;
+  }
+  closeSync(openList(o.filesFrom));
+}
+
+/**
+ * main.c: a remote list must be on the transfer's remote host (`machine`,
+ * null for a local copy). Upstream knows its role by then (`role`).
+ */
+export function checkFilesFromHost(o: Options, machine: string | null, role: Role): void {
+  if (o.filesFromHost === undefined) return;
+  let message: string | null = null;
+  if (machine === null) message = "--files-from cannot be remote when the transfer is local";
+  else if (o.filesFromHost && o.filesFromHost !== machine) message = "--files-from hostname is not the same as the transfer hostname";
+  if (message === null) return;
+  const e = usageError(message);
+  e.role = role;
+  throw e;
 }
 
 /**
@@ -44,10 +78,21 @@ export function readFilesFrom(o: Options, sourceCount: number): Uint8Array[] {
 }
 
 function filesFromContent(o: Options): Buffer {
+  if (o.filesFrom === "-") return readFileSync(0);
+  const fd = openList(o.filesFrom!);
   try {
-    return o.filesFrom === "-" ? readFileSync(0) : readFileSync(o.filesFrom!);
+    return readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The list file, open for reading; upstream's message when it cannot be. */
+function openList(file: string): number {
+  try {
+    return openSync(file, "r");
   } catch (e) {
-    throw new RsyncError(RERR.SYNTAX, `rsync: failed to open files-from file ${o.filesFrom}: ${(e as Error).message.replace(/^[A-Z]+: /, "").replace(/, open .*$/, "")}`);
+    throw new RsyncError(RERR.SYNTAX, `rsync: failed to open files-from file ${file}: ${errText(e).replace(/ \(\d+\)$/, "")}`);
   }
 }
 
@@ -105,5 +150,10 @@ export function sanitizeName(name: Uint8Array): Uint8Array {
 /** What a sending client walks: its source arguments, or with --files-from the listed names inside the one source. */
 export function sendingArgs(o: Options, sources: string[]): { args: Uint8Array[]; root: string } {
   if (o.filesFrom === undefined) return { args: sources.map((p) => new Uint8Array(Buffer.from(p))), root: "." };
+  // A list on the receiving side: its names come over the connection (send-session).
+  if (o.filesFromHost !== undefined) {
+    if (sources.length !== 1) throw usageError("rsync: --files-from takes exactly one source and one destination");
+    return { args: [], root: sources[0]! };
+  }
   return { args: readFilesFrom(o, sources.length), root: sources[0]! };
 }

@@ -102,7 +102,8 @@ async function runConnected(
     const session = await asRole("Receiver", clientSetupProtocol(input, output, { protocol, checksumChoice: o.checksumChoice, compress: compressRequest(o), batch: !!req.recorder, checkProtocol: (p) => checkXattrProtocol(o, p, false), debug: setupDebug(o) }));
     flistInitDebug(outputConfig(o).debug.get("FLIST"), false);
     recordFrom(req.recorder, session, input);
-    const filesFrom = o.filesFrom === undefined ? undefined : forwardedNames(o);
+    // (A list on the remote side is the server's to read: then the sender's list is trusted, options.c trust_sender_args.)
+    const filesFrom = o.filesFrom === undefined || o.filesFromHost !== undefined ? undefined : forwardedNames(o);
     if (filesFrom && session.protocol < 31) throw new RsyncError(RERR.UNSUPPORTED, "rsync: --files-from with a remote source needs protocol 31 or later in oc-rsync");
     const result = await asRole(
       "Receiver",
@@ -114,7 +115,11 @@ async function runConnected(
         dest: req.dest ?? ".",
         listing: req.dest === undefined || o.listOnly,
         // With --files-from the listed names are what was asked for (add_implied_include as they are forwarded).
-        isRequested: filesFrom ? requestedNames(filesFrom.map((n) => `./${Buffer.from(n).toString("latin1")}`), o.relative, "latin1") : requestedNames(req.paths, o.relative),
+        isRequested: filesFrom
+          ? requestedNames(filesFrom.map((n) => `./${Buffer.from(n).toString("latin1")}`), o.relative, "latin1")
+          : o.filesFromHost !== undefined
+            ? undefined
+            : requestedNames(req.paths, o.relative),
         filesFrom,
         timeouts,
         transferStarts: () => (role = "generator"),

@@ -8,7 +8,7 @@ import { flistInitDebug } from "../output/debug-line.ts";
 import { checkXattrProtocol } from "../flist/xattrs.ts";
 import type { Options } from "../cli/options.ts";
 import { outputConfig } from "../cli/output-config.ts";
-import { asRole, type Role } from "../errors.ts";
+import { RERR, RsyncError, asRole, type Role } from "../errors.ts";
 import { Input } from "../io/input.ts";
 import { Output } from "../io/output.ts";
 import { IoWatchdog } from "../io/watchdog.ts";
@@ -62,6 +62,10 @@ export async function pushToRemote(req: PushRequest): Promise<number> {
     listenForMessages(input, output, state, s.protocol);
     input.startMultiplex();
 
+    // Before protocol 31 the names of a list on the receiving side come before the server multiplexes (main.c).
+    if (o.filesFromHost !== undefined && s.protocol < 31) {
+      throw new RsyncError(RERR.UNSUPPORTED, "rsync: --files-from on the receiving side needs protocol 31 or later in oc-rsync");
+    }
     const out = outputConfig(o);
     const header = new ListHeader(out, s.incRecurse, o.recursive || o.dirs, true);
     header.start();

@@ -10,7 +10,7 @@ import { compressRequest } from "../compress/choice.ts";
 import { checkForHostSpec, type HostSpec } from "../transport/address.ts";
 import { localCopy, pullFromRemote } from "./pull.ts";
 import { pushToRemote } from "./push.ts";
-import { applyFilesFromImplications } from "./files-from.ts";
+import { applyFilesFromImplications, checkFilesFromHost, settleFilesFrom } from "./files-from.ts";
 import { settleClientOptions } from "./settle-options.ts";
 import { BatchRecorder } from "../batch/batch-file.ts";
 import { readBatch } from "../batch/read-batch.ts";
@@ -48,6 +48,7 @@ export async function runClient(o: Options): Promise<ClientExit> {
     throw new RsyncError(RERR.PROTOCOL, `--protocol must be between 27 and 32 (oc-rsync supports 27 to 32).`);
   }
   checkBatchOptions(o);
+  settleFilesFrom(o);
   // A batch reader is a receiving client: its final error line is the generator's, as a pull's is.
   if (o.readBatch) return { code: await asRole("Receiver", readBatch(o, startTime)), role: "generator" };
   // --write-batch: the files are opened (and the stream flags written) before connecting, as main.c does.
@@ -56,6 +57,7 @@ export async function runClient(o: Options): Promise<ClientExit> {
   if (!source) {
     const last = args[args.length - 1]!;
     const dest = args.length >= 2 ? checkForHostSpec(last, o.port ?? 0) : null;
+    checkFilesFromHost(o, dest?.machine ?? null, "sender");
     if (dest) return { code: await pushToRemote({ o, sources: args.slice(0, -1), spec: dest, startTime, recorder }), role: "sender" };
     // A lone local source lists, as does --list-only with a local destination (which is left alone).
     const listing = args.length === 1 || o.listOnly;
@@ -74,6 +76,7 @@ export async function runClient(o: Options): Promise<ClientExit> {
   const last = args[args.length - 1]!;
   const hasDest = args.length > 1 && !last.startsWith(":");
   if (hasDest && checkForHostSpec(last, o.port ?? 0)) throw usageError("The source and destination cannot both be remote.");
+  checkFilesFromHost(o, source.machine, "Receiver");
   const remote = hasDest ? args.slice(0, -1) : args;
   const paths = remote.map((arg, i) => (i === 0 ? source.path : extraSource(arg, source, o)));
   const result = await pullFromRemote({ o, spec: source, paths, dest: hasDest ? last : undefined, startTime, recorder });

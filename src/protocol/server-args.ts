@@ -192,9 +192,14 @@ export function serverArgs(o: Options, ctx: ServerArgsContext): string[] {
   // --delete-missing-args needs both sides; a pushing client's own sender handles --ignore-missing-args, a pulling one tells the sending server.
   if (o.deleteMissingArgs) args.push("--delete-missing-args");
   else if (o.ignoreMissingArgs && !ctx.amSender) args.push("--ignore-missing-args");
-  // A pulling client forwards its --files-from list over the connection (a pushing one reads it itself).
-  if (o.filesFrom !== undefined && !ctx.amSender) {
-    args.push("--files-from=-", "--from0");
+  // A list on the remote side is the server's to read (and, receiving, to forward to us); a pulling client forwards its
+  // own over the connection (a pushing one reads it itself).
+  if (o.filesFrom !== undefined && (o.filesFromHost !== undefined || !ctx.amSender)) {
+    if (o.filesFromHost === undefined) args.push("--files-from=-", "--from0");
+    else {
+      args.push("--files-from", value.split(o.filesFrom));
+      if (o.from0) args.push("--from0");
+    }
     if (!o.relative) args.push("--no-relative");
   }
   if (o.relative && !o.impliedDirs) args.push("--no-implied-dirs");

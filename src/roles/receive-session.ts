@@ -135,6 +135,11 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
     // exclude.c recv_filter_list: a sender sends its rules only to a receiver that deletes.
     if (receiverWantsFilterList(o, s.protocol)) filters = await readFilterList(input, s.protocol, o.deleteExcluded, addRuleDebug(outputConfig(o).debug.get("FILTER"), "Receiver"));
     if (o.cvsExclude) addCvsRules(filters, ruleSide, "received");
+    // The client's --files-from=:LIST is ours to read: its names go to the sending client (start_filesfrom_forwarding).
+    if (req.filesFrom) {
+      writeForwardedNames(output, req.filesFrom, o);
+      output.flush();
+    }
   } else if (req.readBatch) {
     // main.c client_run: send_filter_list(-1) only sorts the rules by side.
     writeFilterRules(null, filters, ruleSide);
@@ -144,12 +149,8 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
     if (s.protocol >= 30 || o.removeSourceFiles) output.startMultiplex();
     // The filter list, always sent on a pull: the sender leaves out what it excludes.
     writeFilterRules(output.data, filters, ruleSide);
-    // --files-from: the names follow the rules, each NUL-ended, then an empty one.
-    if (req.filesFrom) {
-      const convert = filesFromConversion(o, false);
-      for (const name of req.filesFrom) output.data.bytes(convert ? convert(name) : name).u8(0);
-      output.data.u8(0);
-    }
+    // --files-from: the names follow the rules.
+    if (req.filesFrom) writeForwardedNames(output, req.filesFrom, o);
     output.flush();
     sayAddedRules(filters, outputConfig(o).debug.get("FILTER"), "Receiver");
     if (o.cvsExclude) addCvsRules(filters, ruleSide, "after-sending");
@@ -463,4 +464,11 @@ export function finalCode(state: MessageState, code: number): number {
   if (code) return code;
   if (state.hadTransferError) return RERR.PARTIAL;
   return ioErrorExitCode(state.ioError);
+}
+
+/** io.c forward_filesfrom_data: --files-from names for the sending side, each NUL-ended, then an empty one. */
+function writeForwardedNames(output: Output, names: Uint8Array[], o: Options): void {
+  const convert = filesFromConversion(o, false);
+  for (const name of names) output.data.bytes(convert ? convert(name) : name).u8(0);
+  output.data.u8(0);
 }

@@ -157,11 +157,7 @@ export async function sendTransfer(request: SendRequest): Promise<SendResult> {
     // next; a file (the client's --files-from=:LIST) is ours to read (a daemon keeps it in the module). (A local
     // copy's sending half is given the names of a file with its arguments.)
     if (o.filesFrom === "-" || (o.filesFrom !== undefined && !req.local)) {
-      const names: Uint8Array[] = [];
-      if (o.filesFrom === "-") {
-        const convert = filesFromConversion(o, true);
-        for (let name = await input.read(readForwardedName); name; name = await input.read(readForwardedName)) names.push(convert ? convert(name) : name);
-      } else names.push(...readFilesFrom(o, 1));
+      const names = o.filesFrom === "-" ? await readForwardedNames(input, o) : readFilesFrom(o, 1);
       const base = req.args[0] ? Buffer.from(req.args[0]).toString("latin1") : ".";
       req = { ...req, args: names, root: req.root === "." ? base : `${req.root}/${base}` };
     }
@@ -174,6 +170,11 @@ export async function sendTransfer(request: SendRequest): Promise<SendResult> {
     writeFilterRules(wanted ? output.data : null, filters, ruleSide);
     if (wanted) output.flush();
     if (o.cvsExclude) addCvsRules(filters, ruleSide, "after-sending");
+    // --files-from=:LIST on a push: the receiving server reads it and forwards its names (main.c client_run).
+    if (o.filesFromHost !== undefined) {
+      output.flush();
+      req = { ...req, args: await readForwardedNames(input, o) };
+    }
   }
   // main.c client_run: start_write_batch comes after send_filter_list.
   if (req.recorder) {
@@ -497,4 +498,12 @@ function afterEntry(...parts: (((w: ByteWriter, row: number) => void) | undefine
   return (w, row) => {
     for (const p of present) p(w, row);
   };
+}
+
+/** --files-from names the other side forwards: NUL-ended, up to an empty one (io.c forward_filesfrom_data). */
+async function readForwardedNames(input: Input, o: Options): Promise<Uint8Array[]> {
+  const names: Uint8Array[] = [];
+  const convert = filesFromConversion(o, true);
+  for (let name = await input.read(readForwardedName); name; name = await input.read(readForwardedName)) names.push(convert ? convert(name) : name);
+  return names;
 }

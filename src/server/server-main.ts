@@ -24,7 +24,7 @@ import { MSG } from "../protocol/mux.ts";
 import { allowIncRecurse, serverSetupProtocol } from "../protocol/server-setup.ts";
 import { checkBasisDirProtocol } from "../roles/basis-dirs.ts";
 import { compressRequest } from "../compress/choice.ts";
-import { applyFilesFromImplications } from "../client/files-from.ts";
+import { applyFilesFromImplications, forwardedNames } from "../client/files-from.ts";
 import { exchangeVersions } from "../protocol/version-exchange.ts";
 import { receiveTransfer } from "../roles/receive-session.ts";
 import { debugLine } from "../output/debug-line.ts";
@@ -183,6 +183,8 @@ export async function serveTransfer(o: Options, input: Input, output: Output, re
         local: false,
         startTime: Date.now(),
         transferLog: req.transferLog,
+        // A pushing client's --files-from=:LIST: the list is here, and its names go to the client.
+        filesFrom: o.filesFrom !== undefined && o.filesFrom !== "-" ? forwardedListFor(o, s.protocol) : undefined,
       }),
     );
     await output.drained();
@@ -242,4 +244,14 @@ export async function reportToClient(
   // Give the client a moment to read what we sent before the pipe closes (upstream sleeps 100 ms).
   await Promise.race([input.closed().catch(() => {}), Bun.sleep(500)]);
   return code;
+}
+
+/**
+ * The names of a --files-from list a receiving server reads for its client.
+ * Before protocol 31 the client reads them before it demultiplexes its
+ * input, which our multiplexed output cannot give it.
+ */
+function forwardedListFor(o: Options, protocol: number): Uint8Array[] {
+  if (protocol < 31) throw new RsyncError(RERR.UNSUPPORTED, "rsync: --files-from on the receiving side needs protocol 31 or later in oc-rsync");
+  return forwardedNames(o);
 }
