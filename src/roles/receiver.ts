@@ -30,7 +30,8 @@ import { basisDirFileRel } from "./basis-dirs.ts";
 import { DelayedUpdates } from "./delayed-updates.ts";
 import { fuzzyBasisRel, isFuzzyType } from "./fuzzy-basis.ts";
 import { FNAMECMP_BACKUP, FNAMECMP_FNAME, FNAMECMP_PARTIAL_DIR, partialPathFor, removePartialDirIfEmpty, removePartialFile } from "./partial-dir.ts";
-import type { AttrRules } from "./attrs.ts";
+import type { AttrRules, Wanted } from "./attrs.ts";
+import type { DestFs, DestStat } from "../fs/dest-fs.ts";
 import type { ReceivingSide } from "./context.ts";
 import { debugLine, shownName } from "../output/debug-line.ts";
 import { receivedListDump, sayListLines } from "./receive-session.ts";
@@ -46,6 +47,8 @@ interface ReceivingFile {
   redo: boolean;
   data: IncomingFile;
   partialRel: Uint8Array | null;
+  /** The mode and owner it is to have. */
+  wanted: Wanted;
   /** Bytes of the file rebuilt so far, and protocol bytes its data took (sum head included). */
   offset: number;
   wireBytes: number;
@@ -153,7 +156,7 @@ export class Receiver {
     if (!puts || f.partialRel) return false;
     const job = f.data.takeForJob();
     if (!job) return false;
-    puts.putFile(f.row, { ...job, ...this.attrs.fileJobAttrs(f.row, this.attrs.wanted(f.row, null)) }, job.bytes);
+    puts.putFile(f.row, { ...job, ...this.attrs.fileJobAttrs(f.row, f.wanted) }, job.bytes);
     return true;
   }
 
@@ -453,20 +456,21 @@ export class Receiver {
     x.t.flags[row] = x.t.flags[row]! | F.FILE_SENT;
     const partialRel = o.partialDir !== undefined ? partialPathFor(rel, o.partialDir, x.dest) : null;
     const append = redo || !o.append ? 0 : o.append === 2 || x.s.protocol < 30 ? 2 : 1;
+    const basisOf = () =>
+      basisType === FNAMECMP_PARTIAL_DIR
+        ? partialRel
+        : isFuzzyType(o, basisType)
+          ? fuzzyBasisRel(o, x.dest.root, rel, basisType, xname)
+          : basisType === FNAMECMP_BACKUP
+            ? Backups.of(x)!.basisRel(rel)
+            : basisType < FNAMECMP_FNAME
+              ? basisDirFileRel(o, x.dest.root, basisType, rel)
+              : this.basisBefore29(rel);
     // (Upstream opens the basis even for a file sent whole; we only read it for a delta, but --debug=deltasum2 names it.)
-    const basisRel =
-      head.count === 0 && this.deltasumDebug < 2
-        ? null
-        : basisType === FNAMECMP_PARTIAL_DIR
-          ? partialRel
-          : isFuzzyType(o, basisType)
-            ? fuzzyBasisRel(o, x.dest.root, rel, basisType, xname)
-            : basisType === FNAMECMP_BACKUP
-              ? Backups.of(x)!.basisRel(rel)
-              : basisType < FNAMECMP_FNAME
-                ? basisDirFileRel(o, x.dest.root, basisType, rel)
-                : this.basisBefore29(rel);
+    const basisRel = head.count === 0 && this.deltasumDebug < 2 ? null : basisOf();
     if (this.deltasumDebug > 1 && basisRel) this.mappedDebug(basisRel);
+    // receiver.c recv_files (dest_mode): without -p a file that exists keeps its permissions, those of the basis it opens.
+    const wanted = this.attrs.wanted(row, o.perms ? null : regularFile(x.dest, basisRel ?? basisOf()));
     const inplace = o.inplace || o.append > 0;
     const data = new IncomingFile(
       x.dest,
@@ -480,7 +484,7 @@ export class Receiver {
         // (Before protocol 29 an in-place receiver with -b always takes the backup.)
         backupBasis: basisType === FNAMECMP_BACKUP || (x.s.protocol < 29 && o.inplace && o.backup),
         append,
-        createMode: this.createMode(row),
+        createMode: createMode(wanted),
         fsync: o.fsync,
         // receiver.c turns sparse writing off for the redo pass of an --append run.
         sparse: o.sparse && !(redo && o.append),
@@ -493,7 +497,7 @@ export class Receiver {
     this.countTransfer(row, iflags, redo);
     // The appended-to part counts as done already (receive_data starts at the basis length).
     const offset = append ? Math.max(0, head.count * head.blockLength - (head.remainder ? head.blockLength - head.remainder : 0)) : 0;
-    this.file = { row, ndx, iflags, redo, data, partialRel, offset, wireBytes: sumHeadBytes(x.s.protocol), awaitingChecksum: false };
+    this.file = { row, ndx, iflags, redo, data, partialRel, wanted, offset, wireBytes: sumHeadBytes(x.s.protocol), awaitingChecksum: false };
   }
 
   /** receive_data under --debug=deltasum3: a matched block, where it is in the basis and where it goes ("(seek)": in place, where it is). */
@@ -595,19 +599,13 @@ export class Receiver {
     return true;
   }
 
-  private createMode(row: number): number {
-    const w = this.attrs.wanted(row, null);
-    // Our own file until it is renamed into place: keep it writable by us.
-    return (w.mode & 0o7777) | 0o200;
-  }
-
   /** finish_transfer here, on the JS thread: attributes, then the rename (or --delay-updates' wait). */
   private putInPlace(f: ReceivingFile, rel: Uint8Array): void {
     const x = this.x;
     // Attributes on the rebuilt file before it takes the destination's place (finish_transfer):
     // through its descriptor before it is closed when we made it, else by name.
     const built = f.data.close(
-      f.data.byDescriptor ? (fd, temp) => this.attrs.apply(x.dest, temp, f.row, fstatFd(fd, () => x.dest.shown(temp)), this.attrs.wanted(f.row, null), "exact", fd) : undefined,
+      f.data.byDescriptor ? (fd, temp) => this.attrs.apply(x.dest, temp, f.row, fstatFd(fd, () => x.dest.shown(temp)), f.wanted, "exact", fd) : undefined,
     );
     if (f.data.truncateFailure) {
       x.report.error(f.data.truncateFailure, true);
@@ -639,7 +637,7 @@ export class Receiver {
     const x = this.x;
     if (byName) {
       const st = x.dest.lstat(at);
-      if (st) this.attrs.apply(x.dest, at, f.row, st, this.attrs.wanted(f.row, null), "exact");
+      if (st) this.attrs.apply(x.dest, at, f.row, st, f.wanted, "exact");
     }
     if (x.xattrs) this.applyXattrs(f.row, at, f.data.spec.basisRel ?? f.data.name);
   }
@@ -714,7 +712,7 @@ export class Receiver {
       // Kept like an interrupted file, with its attributes but not its time (finish_transfer, recv_ok 0).
       const at = f.data.abandon(true, f.partialRel);
       const st = at ? x.dest.lstat(at) : null;
-      if (at && st) this.attrs.apply(x.dest, at, f.row, st, this.attrs.wanted(f.row, null), "skip");
+      if (at && st) this.attrs.apply(x.dest, at, f.row, st, f.wanted, "skip");
     } else {
       f.data.discard();
     }
@@ -738,7 +736,7 @@ export class Receiver {
     if (!kept) return;
     // cleanup.c: a partial file kept in place gets mtime 0, so nothing takes it for finished.
     const st = x.dest.lstat(kept);
-    if (st) this.attrs.apply(x.dest, kept, f.row, st, this.attrs.wanted(f.row, null), f.partialRel ? "skip" : { mtime: 0 });
+    if (st) this.attrs.apply(x.dest, kept, f.row, st, f.wanted, f.partialRel ? "skip" : { mtime: 0 });
   }
 
   private async readStats(): Promise<void> {
@@ -780,3 +778,15 @@ export class Receiver {
 
 /** A sum head on the wire: count, block length, checksum length (protocol 27+) and remainder. */
 const sumHeadBytes = (protocol: number) => (protocol >= 27 ? 16 : 12);
+
+/** A new file's mode: what it is to have, kept writable by us while it is our own (until it is renamed into place). */
+function createMode(w: Wanted): number {
+  return (w.mode & 0o7777) | 0o200;
+}
+
+/** The stat of `rel` when it is a regular file (a basis the receiver would open), else null. */
+function regularFile(dest: DestFs, rel: Uint8Array | null): DestStat | null {
+  if (!rel) return null;
+  const st = dest.lstat(rel);
+  return st && isReg(st.mode) ? st : null;
+}

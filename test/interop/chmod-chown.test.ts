@@ -270,3 +270,31 @@ describe("option errors, as upstream's client reports them", () => {
     });
   }
 });
+
+// receiver.c dest_mode: without -p a file that is replaced keeps the permissions of the one it replaces (a new one gets
+// the source's, less the umask); -E only moves the execute bits. (Ours used to give every rebuilt file the source's.)
+describe("without -p an updated file keeps its permissions, as upstream's", () => {
+  for (const args of [["-rt"], ["-rt", "-E"], ["-r", "--inplace"], ["-r", "--chmod=a+x"], ["-rt", "--no-W"]]) {
+    test(args.join(" "), async () => {
+      const modes: Record<string, string[]> = {};
+      for (const [kind, runner] of [["upstream", runRsync], ["ours", runOc]] as const) {
+        const root = join(work, `keep-perms-${kind}`);
+        fs.rmSync(root, { recursive: true, force: true });
+        for (const dir of ["src", "dst"]) fs.mkdirSync(join(root, dir), { recursive: true });
+        const file = (rel: string, body: string, mode: number) => {
+          fs.writeFileSync(join(root, rel), body);
+          fs.chmodSync(join(root, rel), mode);
+        };
+        file("src/f", "new\n", 0o600);
+        file("dst/f", "old content\n", 0o644);
+        file("src/g", "new g\n", 0o755);
+        file("dst/g", "old g\n", 0o600);
+        file("src/new", "n\n", 0o750);
+        const r = await runner([...args, `${root}/src/`, `${root}/dst/`]);
+        expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+        modes[kind] = ["f", "g", "new"].map((n) => (fs.statSync(join(root, "dst", n)).mode & 0o7777).toString(8));
+      }
+      expect(modes.ours).toEqual(modes.upstream!);
+    });
+  }
+});
