@@ -155,8 +155,8 @@ export async function sendTransfer(request: SendRequest): Promise<SendResult> {
     if (o.cvsExclude) addCvsRules(filters, ruleSide, "received");
     // --files-from: the names are what we send, inside the one path we were given. With "-" the client's come
     // next; a file (the client's --files-from=:LIST) is ours to read (a daemon keeps it in the module). (A local
-    // copy's sending half is given the names of a file with its arguments.)
-    if (o.filesFrom === "-" || (o.filesFrom !== undefined && !req.local)) {
+    // copy's sending half is given the list's names, from a file or stdin, with its arguments.)
+    if (o.filesFrom !== undefined && !req.local) {
       const names = o.filesFrom === "-" ? await readForwardedNames(input, o) : readFilesFrom(o, 1);
       const base = req.args[0] ? Buffer.from(req.args[0]).toString("latin1") : ".";
       req = { ...req, args: names, root: req.root === "." ? base : `${req.root}/${base}` };

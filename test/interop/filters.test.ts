@@ -113,21 +113,22 @@ const MODES: Mode[] = ["local", "pull (our client)", "pull (our daemon)", "push 
 /** The item lines in a stable order (deletions reach a pushing client as messages, at moments timing decides). */
 const lines = (text: string) => text.split("\n").filter(Boolean).sort();
 
-async function runMode(mode: Mode, args: string[], dest: string, ours: boolean) {
+async function runMode(mode: Mode, args: string[], dest: string, ours: boolean, stdin?: string) {
   const d = ours ? daemons.ours! : daemons.upstream!;
   const base = ["-ai", ...args.map((a) => a.replace("RULES", join(work, "merge-rules")))];
   const rel = dest.slice(work.length + 1);
+  const client = (args: string[]) => (ours ? runOc : runRsync)(args, { stdin });
   switch (mode) {
     case "local":
-      return (ours ? runOc : runRsync)([...base, `${join(work, "src")}/`, `${dest}/`]);
+      return client([...base, `${join(work, "src")}/`, `${dest}/`]);
     case "pull (our client)":
-      return (ours ? runOc : runRsync)([...base, daemons.upstream!.url("src"), `${dest}/`]);
+      return client([...base, daemons.upstream!.url("src"), `${dest}/`]);
     case "pull (our daemon)":
-      return runRsync([...base, d.url("src"), `${dest}/`]);
+      return runRsync([...base, d.url("src"), `${dest}/`], { stdin });
     case "push (our client)":
-      return (ours ? runOc : runRsync)([...base, `${join(work, "src")}/`, daemons.upstream!.url("w", `${rel}/`)]);
+      return client([...base, `${join(work, "src")}/`, daemons.upstream!.url("w", `${rel}/`)]);
     case "push (our daemon)":
-      return runRsync([...base, `${join(work, "src")}/`, d.url("w", `${rel}/`)]);
+      return runRsync([...base, `${join(work, "src")}/`, d.url("w", `${rel}/`)], { stdin });
   }
 }
 
@@ -179,12 +180,13 @@ describe("--files-from, as upstream reads it", () => {
     plain: "main.c\n# a comment\nsub/deep/x.txt\n\ndocs\n/logs/../build/Makefile\n",
     nul: "main.c\0sub\0a b/c d.txt\0",
   };
-  const cases: { name: string; args: string[] }[] = [
+  const cases: { name: string; args: string[]; stdin?: string }[] = [
     { name: "names with their parents (-R implied), comments and blank lines skipped", args: ["-a", "--files-from=LIST:plain"] },
     { name: "an explicit -r descends into listed directories", args: ["-a", "-r", "--files-from=LIST:plain"] },
     { name: "NUL-separated with --from0", args: ["-a", "--from0", "--files-from=LIST:nul"] },
     { name: "--no-relative keeps only the last component", args: ["-a", "--no-relative", "--files-from=LIST:plain"] },
     { name: "with a filter rule", args: ["-a", "-r", "--exclude=*.html", "--files-from=LIST:plain"] },
+    { name: "the list on standard input", args: ["-a", "--files-from=-"], stdin: lists.plain },
   ];
   for (const mode of ["local", "push (our client)", "pull (our client)", "pull (our daemon)"] as const) {
     cases.forEach((c, i) => {
@@ -198,8 +200,8 @@ describe("--files-from, as upstream reads it", () => {
         const theirs = join(work, `ff${i}-${mode.length}-theirs`);
         fs.mkdirSync(ours, { recursive: true });
         fs.mkdirSync(theirs, { recursive: true });
-        const a = await runMode(mode, args, ours, true);
-        const b = await runMode(mode, args, theirs, false);
+        const a = await runMode(mode, args, ours, true, c.stdin);
+        const b = await runMode(mode, args, theirs, false, c.stdin);
         expect(normalizeErrors(a.stderr)).toBe(normalizeErrors(b.stderr));
         expect(a.code).toBe(b.code);
         expect(lines(a.stdout)).toEqual(lines(b.stdout));
