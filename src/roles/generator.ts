@@ -8,6 +8,7 @@
  * It runs ahead of the receiver: requests go out as fast as the socket takes
  * them, and the generator only waits when it has nothing left to request.
  */
+import { resolve } from "node:path";
 import { defaultPermsForDir } from "../flist/acls.ts";
 import { protocolError } from "../errors.ts";
 import { core } from "../native/index.ts";
@@ -76,6 +77,8 @@ export class Generator {
   private readonly skippedDirs = new Set<number>();
   /** Directory-name ids known to be real directories here (no symlinks in our path). */
   private readonly confirmedDirs = new Set<number>([0]);
+  /** Directories the file list has as directories (by dir id), as the entries come. */
+  private readonly listedDirs = new Set<number>();
   /** -n: directories that would have been created; what is beneath them is all new (upstream's missing_below). */
   private readonly missingDirs = new Set<number>();
   /** Directories whose permissions we loosened while filling them, with the mode to restore at the end. */
@@ -365,6 +368,7 @@ export class Generator {
     // In incremental mode a directory met in its parent's list is only pre-created; it is handled in full later.
     const preview = dirEntry && x.lists.incRecurse && !slot;
     if (this.genrDebug) debugLine(`recv_generator(${shownName(x.soloName ?? t.path(row))},${ndx})`);
+    if (dirEntry && !x.soloName) this.listedDirs.add(t.internDir(t.path(row)));
 
     if (x.o.listOnly) {
       if (preview || (dirEntry && t.flags[row]! & F.IMPLIED_DIR)) return;
@@ -387,7 +391,7 @@ export class Generator {
       }
     }
     if (this.refusedByModule(row, rel, dirEntry, preview)) return;
-    if (!x.soloName) this.checkParent(row);
+    if (!x.soloName && !this.parentUsable(row, rel)) return;
     const st = this.statDest(row, rel, dirEntry);
     // --delete-missing-args: a source argument the sender did not find; what has its name here goes.
     if (mode === 0 && x.o.deleteMissingArgs) {
@@ -408,21 +412,36 @@ export class Generator {
     else this.regular(row, ndx, rel, st, list);
   }
 
-  /** A parent directory must be one we have seen as a real directory: never write through a symlink. */
-  private checkParent(row: number): void {
+  /**
+   * Whether the entry's directory is a real directory here: never write
+   * through a symlink. When the file list has it as a directory but it is
+   * something else here (a file or a symlink the transfer left in place, as
+   * --ignore-existing does), each entry under it fails as upstream's walk
+   * fails its stat (ENOTDIR; ELOOP for a symlink, which its path walk
+   * refuses) and the transfer goes on (exit 23). When the list has no such
+   * directory the sender's list is bad: the transfer ends (generator.c). One
+   * that is missing is left to the entry's own steps (a failed mkdir says so).
+   */
+  private parentUsable(row: number, rel: Uint8Array): boolean {
     const x = this.x;
     const dirId = x.t.dirId[row]!;
-    if (this.confirmedDirs.has(dirId) || this.missingDirs.has(dirId)) return;
+    if (this.confirmedDirs.has(dirId) || this.missingDirs.has(dirId)) return true;
     const dir = x.t.dirNames[dirId]!;
     // --relative --no-implied-dirs sends no parent directories: make them here (generator.c make_path).
     if (x.o.relative && !x.o.impliedDirs && !x.o.dryRun) this.makeParents(dir);
     const st = x.dest.lstat(dir);
-    if (!st || !isDir(st.mode)) {
-      throw protocolError(
-        `ABORTING due to invalid path from sender: ${Buffer.from(dir).toString("latin1")}/${Buffer.from(x.t.baseName(row)).toString("latin1")}`,
-      );
+    if (!st) return true;
+    if (isDir(st.mode)) {
+      this.confirmedDirs.add(dirId);
+      return true;
     }
-    this.confirmedDirs.add(dirId);
+    if (!this.listedDirs.has(dirId)) {
+      throw protocolError(`ABORTING due to invalid path from sender: ${Buffer.from(dir).toString("latin1")}/${Buffer.from(x.t.baseName(row)).toString("latin1")}`);
+    }
+    const why = isLink(st.mode) ? "Too many levels of symbolic links (40)" : "Not a directory (20)";
+    x.report.error(`rsync: [generator] recv_generator: failed to stat "${resolve(x.dest.shown(rel))}": ${why}`, true);
+    x.hadTransferError = true;
+    return false;
   }
 
   /** Creates the missing directories of `dir`, one component at a time (never through a symlink). */
@@ -432,7 +451,7 @@ export class Generator {
       const part = end < 0 ? dir : dir.subarray(0, end);
       const st = x.dest.lstat(part);
       if (!st) x.dest.mkdir(part, 0o777 & ~x.umask);
-      else if (!isDir(st.mode)) return; // reported by checkParent
+      else if (!isDir(st.mode)) return; // reported by parentUsable
       if (end < 0) return;
     }
   }

@@ -121,3 +121,40 @@ describe("entries that changed type, as upstream", () => {
     test(`-ai --no-inc-recursive --delete: ${mode}`, () => compare(mode, ["-ai", "--no-inc-recursive", "--delete"]));
   }
 });
+
+// generator.c recv_generator: a directory of the list that --ignore-existing leaves as a file or symlink here fails the
+// stat of each entry beneath it (exit 23), and the rest of the transfer goes on. (Ours used to end the whole run as if
+// the sender had sent a bad list.)
+describe("--ignore-existing over a file or symlink where the list has a directory, as upstream", () => {
+  for (const kind of ["file", "symlink"] as const) {
+    test(kind, async () => {
+      const results: Record<string, unknown> = {};
+      for (const [side, runner] of [["upstream", runRsync], ["ours", runOc]] as const) {
+        const root = join(work, `ignore-existing-${kind}-${side}`);
+        fs.rmSync(root, { recursive: true, force: true });
+        write(join(root, "src/b/x"), "x\n");
+        write(join(root, "src/b/y"), "y\n");
+        write(join(root, "src/c/z"), "z\n");
+        write(join(root, "src/top"), "top\n");
+        fs.mkdirSync(join(root, "elsewhere"), { recursive: true });
+        fs.mkdirSync(join(root, "dst"));
+        if (kind === "file") fs.writeFileSync(join(root, "dst/b"), "a file\n");
+        else fs.symlinkSync("../elsewhere", join(root, "dst/b"));
+        ageTree(join(root, "src"));
+        fs.lutimesSync(join(root, "dst/b"), 1_400_000_000, 1_400_000_000);
+        const r = await runner(["-a", "--ignore-existing", `${root}/src/`, `${root}/dst/`]);
+        const dst = snapshot(join(root, "dst"), { ignoreRoot: true, ignoreDirTimes: true });
+        // (Upstream's touch-up of directory times then sets the source directory's mtime on what stands in its place.)
+        dst.b!.mtimeNs = "-";
+        results[side] = {
+          code: r.code,
+          stderr: normalizeErrors(r.stderr).replaceAll(root, "ROOT").replace(/ at \S+\(\d+\) /, " at X "),
+          dst,
+          elsewhere: fs.readdirSync(join(root, "elsewhere")),
+        };
+      }
+      expect(results.ours).toEqual(results.upstream);
+      expect((results.ours as { code: number }).code).toBe(23);
+    });
+  }
+});
