@@ -190,14 +190,21 @@ export class Deleter {
       if (entries.length > 0 && !recurse) {
         this.poppedFilters();
         x.report.info(`cannot delete non-empty directory: ${display(rel)}`);
-        x.report.error(`could not make way for new ${FOR_TEXT[forWhat]}: ${display(rel)}`, true);
-        x.hadTransferError = true;
-        return false;
+        return this.couldNotMakeWay(rel, forWhat);
       }
       for (let i = entries.length - 1; i >= 0; i--) this.deleteItem(join(rel, entries[i]!.name), entries[i]!.st, false, true, contentsFlags(flags));
       this.poppedFilters();
     }
-    return this.deleteItem(rel, st, true, true, flags | DEL.DIR_IS_EMPTY, true);
+    // Contents kept (-b backs them up beside themselves, --max-delete stops) leave the directory in the way.
+    return this.deleteItem(rel, st, true, true, flags | DEL.DIR_IS_EMPTY, true) || this.couldNotMakeWay(rel, forWhat);
+  }
+
+  /** delete.c delete_item's check_ret: making room failed, a transfer error (exit 23). */
+  private couldNotMakeWay(rel: Uint8Array, forWhat: MakeRoomFor): false {
+    const x = this.x;
+    x.report.error(`could not make way for new ${FOR_TEXT[forWhat]}: ${display(rel)}`, true);
+    x.hadTransferError = true;
+    return false;
   }
 
   /**

@@ -158,3 +158,33 @@ describe("--ignore-existing over a file or symlink where the list has a director
     });
   }
 });
+
+// delete.c delete_item: room for a file or symlink where a non-empty directory stays (-b backs its contents up beside
+// themselves, --max-delete stops) is "could not make way", a transfer error. (Ours said nothing and exited 0, or 25.)
+describe("a directory that cannot be made way for, as upstream", () => {
+  for (const args of [["-b", "--delete"], ["-b", "--suffix=~~", "--delete"], ["--delete-after", "-b"], ["--delete", "--max-delete=2"]]) {
+    test(args.join(" "), async () => {
+      const results: Record<string, unknown> = {};
+      for (const [side, runner] of [["upstream", runRsync], ["ours", runOc]] as const) {
+        const root = join(work, `make-way-${args.join("")}-${side}`);
+        fs.rmSync(root, { recursive: true, force: true });
+        write(join(root, "src/becomes_file"), "f\n");
+        fs.mkdirSync(join(root, "src/d"));
+        fs.symlinkSync("d", join(root, "src/l2d"));
+        write(join(root, "dst/becomes_file/inner/i"), "i\n");
+        write(join(root, "dst/l2d/q"), "q\n");
+        const r = await runner(["-a", "-i", ...args, `${root}/src/`, `${root}/dst/`]);
+        results[side] = {
+          code: r.code,
+          lines: normalizeErrors(r.stdout + r.stderr)
+            .split("\n")
+            .filter((l) => l && !/^(\.d|cd\+)/.test(l))
+            .sort(),
+          dst: Object.keys(snapshot(join(root, "dst"))).sort(),
+        };
+      }
+      expect(results.ours).toEqual(results.upstream);
+      expect((results.ours as { code: number }).code).toBe(23);
+    });
+  }
+});
