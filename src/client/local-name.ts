@@ -3,7 +3,7 @@
  * must become) a directory, else DEST names the single file being received.
  */
 import * as fs from "node:fs";
-import { dirname, basename } from "node:path";
+import { basename, dirname } from "node:path";
 import { outputConfig } from "../cli/output-config.ts";
 import type { Options } from "../cli/options.ts";
 import { RERR, RsyncError } from "../errors.ts";
@@ -38,7 +38,7 @@ export function resolveLocalName(destArg: string, lists: FileLists, o: Options):
     st = fs.statSync(path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") {
-      throw receiverError(RERR.FILESELECT, `rsync: [Receiver] ERROR: cannot stat destination "${path}": ${errText(e)}`);
+      throw receiverError(RERR.FILESELECT, `rsync: [Receiver] ERROR: cannot stat destination ${shownPath(path, o)}: ${errText(e)}`);
     }
   }
   // --mkpath: the missing directories on the way to DEST first (the whole of it when it must be a directory).
@@ -71,8 +71,14 @@ export function resolveLocalName(destArg: string, lists: FileLists, o: Options):
     if (out.info.get("NAME") >= 1 || out.formatHasI > 0) terminal.info(Buffer.from(`created directory ${dir}\n`));
     return { fs: new DestFs(dir), soloName: null, created: new Set([0]) };
   }
-  // A single file, written as DEST itself.
-  return { fs: new DestFs(dirname(path)), soloName: Buffer.from(basename(path)), created: new Set() };
+  // A single file, written as DEST itself, from within its directory (which upstream changes into: it must be there).
+  const parent = dirname(path);
+  try {
+    fs.statSync(parent);
+  } catch (e) {
+    throw receiverError(RERR.FILESELECT, `rsync: [Receiver] change_dir#3 ${shownPath(parent, o)} failed: ${errText(e)}`);
+  }
+  return { fs: new DestFs(parent), soloName: Buffer.from(basename(path)), created: new Set() };
 }
 
 /**

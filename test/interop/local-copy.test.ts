@@ -210,3 +210,28 @@ test("a relative destination that cannot be made is named under the current dire
   expect(a.code).toBe(b.code);
   expect(a.stderr.split("\n")[0]).toBe(b.stderr.split("\n")[0]!);
 });
+
+// main.c get_local_name: a single file is written from within DEST's directory, which must be there (change_dir#3,
+// exit 3); with a relative DEST the messages name it from the working directory. (Ours went on to a failed write, 23.)
+describe("a single file's destination directory that is not there, as upstream", () => {
+  for (const [name, dest] of [
+    ["missing parents", "missing/x/y/newname"],
+    ["missing parents, dry run", "-n missing/x/y/newname"],
+    ["a dangling symlink as the directory", "dangling/newname"],
+    ["a file as the directory", "plainfile/newname"],
+  ] as const) {
+    test(name, async () => {
+      const root = join(work, "solo-parent");
+      fs.rmSync(root, { recursive: true, force: true });
+      fs.mkdirSync(root);
+      fs.writeFileSync(join(root, "r"), "r\n");
+      fs.writeFileSync(join(root, "plainfile"), "p\n");
+      fs.symlinkSync("/nonexistent-target", join(root, "dangling"));
+      const args = ["-a", ...dest.split(" ").slice(0, -1), "r", dest.split(" ").at(-1)!];
+      const [up, ours] = [await runRsync(args, { cwd: root }), await runOc(args, { cwd: root })];
+      expect(up.code).toBe(3);
+      expect({ code: ours.code, stderr: normalizeErrors(ours.stderr) }).toEqual({ code: up.code, stderr: normalizeErrors(up.stderr) });
+      expect(fs.readdirSync(root).sort()).toEqual(["dangling", "plainfile", "r"]);
+    });
+  }
+});
