@@ -269,9 +269,11 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
     );
   // main.c client_run: an empty first list means nothing to receive (no sub-list can follow it either).
   if (first.list.count === 0 && !req.amServer) {
-    // (A local copy's receiving half is upstream's server: it still enters an existing destination, --debug=CHDIR.)
-    if (req.local && !req.listing && out.debug.get("CHDIR") >= 1 && statSync(req.dest, { throwIfNoEntry: false })?.isDirectory()) {
-      debugLine(`[Receiver] change_dir(${absolute(req.dest)})`);
+    // A local copy's receiving half is upstream's server: it still settles the destination (get_local_name makes a
+    // missing directory) and enters it (--debug=CHDIR).
+    if (req.local && !req.listing) {
+      const dest = resolveLocalName(req.dest, lists, o);
+      if (out.debug.get("CHDIR") >= 1) debugLine(`[Receiver] change_dir(${absolute(Buffer.from(dest.fs.abs(new Uint8Array(0))).toString("latin1"))})`);
     }
     clientOutput?.summary(req.startTime);
     return { ...exit(finalCode(state, 0)), emptyList: true };

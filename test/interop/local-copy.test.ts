@@ -235,3 +235,22 @@ describe("a single file's destination directory that is not there, as upstream",
     });
   }
 });
+
+// main.c do_server_recv: a local copy's receiving half settles DEST even when the list is empty (no -r or -d: "."
+// is skipped), so a missing destination directory is made and said. (Ours returned before making it.)
+describe("an empty list still makes the destination directory, as upstream", () => {
+  for (const args of [["-i", "-lptgoD"], ["-lptgoD"], ["-n", "-i", "-lptgoD"], ["-i", "--debug=chdir", "-lptgoD"]]) {
+    test(args.join(" "), async () => {
+      const root = join(work, "empty-list");
+      const seen: Record<string, unknown> = {};
+      for (const [side, runner] of [["upstream", runRsync], ["ours", runOc]] as const) {
+        fs.rmSync(root, { recursive: true, force: true });
+        fs.mkdirSync(join(root, "src"), { recursive: true });
+        fs.writeFileSync(join(root, "src/f"), "f\n");
+        const r = await runner([...args, "src/", "dst/"], { cwd: root });
+        seen[side] = { code: r.code, stdout: r.stdout, stderr: normalizeErrors(r.stderr), made: fs.existsSync(join(root, "dst")) };
+      }
+      expect(seen.ours).toEqual(seen.upstream);
+    });
+  }
+});
