@@ -33,6 +33,8 @@ export interface ReceivingSide {
   lists: FileLists;
   t: FileTable;
   dest: DestFs;
+  /** The receiving half of a local copy: progress is shown as upstream's sending half shows it. */
+  localCopy: boolean;
   /** --temp-dir as a name relative to the destination root (roles/temp-dir.ts), or null. */
   tempDir: Uint8Array | null;
   input: Input;

@@ -298,6 +298,7 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
     lists,
     t: lists.table,
     dest: dest.fs,
+    localCopy: req.local,
     tempDir: null,
     input,
     output,

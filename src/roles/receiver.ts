@@ -560,14 +560,14 @@ export class Receiver {
       // Literal data as it arrived (no copy), one piece per frame it came in.
       let length = 0;
       for (const piece of pieces) length += piece.byteLength;
-      if (this.showProgress) this.x.report.progress?.(f.offset, this.x.t.size[f.row]!);
+      if (this.showProgress) this.progressAt(f, length);
       if (this.deltasumDebug > 2) debugLine(`data recv ${length} at ${f.offset}`);
       for (const piece of pieces) f.data.literalData(piece);
       f.offset += length;
       return true;
     }
     if (typeof token !== "number") {
-      if (this.showProgress) this.x.report.progress?.(f.offset, this.x.t.size[f.row]!);
+      if (this.showProgress) this.progressAt(f, token.byteLength);
       if (this.deltasumDebug > 2) debugLine(`data recv ${token.byteLength} at ${f.offset}`);
       f.data.literalData(token);
       f.offset += token.byteLength;
@@ -575,16 +575,26 @@ export class Receiver {
     }
     if (token !== TOKEN_END) {
       if (token >= head.count) throw protocolError(`Invalid block index ${token} (count=${head.count}) [receiver]`);
-      if (this.showProgress) this.x.report.progress?.(f.offset, this.x.t.size[f.row]!);
+      const length = token === head.count - 1 && head.remainder ? head.remainder : head.blockLength;
+      if (this.showProgress) this.progressAt(f, length);
       if (this.deltasumDebug > 2) this.blockDebug(f, token);
       const block = f.data.block(token, this.tokens.seesBlocks);
       if (block) this.tokens.seeBlock(block);
-      f.offset += token === head.count - 1 && head.remainder ? head.remainder : head.blockLength;
+      f.offset += length;
       return true;
     }
     // End of data: the sender's whole-file checksum follows.
     f.awaitingChecksum = true;
     return true;
+  }
+
+  /**
+   * show_progress for a token of `length` bytes: upstream's receiver shows
+   * where the file was before it (receive_data); a local copy's progress is
+   * its sending half's, shown after each token is sent (match.c matched).
+   */
+  private progressAt(f: ReceivingFile, length: number): void {
+    this.x.report.progress?.(this.x.localCopy ? f.offset + length : f.offset, this.x.t.size[f.row]!);
   }
 
   /** The sender's whole-file checksum, after the end token. */

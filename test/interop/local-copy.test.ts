@@ -254,3 +254,27 @@ describe("an empty list still makes the destination directory, as upstream", () 
     });
   }
 });
+
+// A local copy's progress is its sending half's (match.c matched: after each piece sent), so the first line of a
+// file already counts its first piece; a pull's comes from the receiver, before each piece. (Ours began each file
+// of a local copy with a "0 0%" line.)
+describe("a local copy's progress lines, as upstream's", () => {
+  for (const args of [["--progress"], ["--info=progress2"], ["--progress", "--no-W"]]) {
+    test(args.join(" "), async () => {
+      const root = join(work, "progress");
+      fs.rmSync(root, { recursive: true, force: true });
+      fs.mkdirSync(join(root, "src"), { recursive: true });
+      fs.writeFileSync(join(root, "src/big"), Buffer.alloc(3_000_000, 7));
+      fs.writeFileSync(join(root, "src/small"), "hi\n");
+      const shown = (text: string) => text.replace(/[\d.]+[kMGT]?B\/s/g, "RATE").replace(/\d+:\d\d:\d\d/g, "TIME");
+      const seen: string[] = [];
+      for (const runner of [runRsync, runOc]) {
+        fs.rmSync(join(root, "dst"), { recursive: true, force: true });
+        const r = await runner(["-a", ...args, "src/", "dst/"], { cwd: root });
+        expect(r.code).toBe(0);
+        seen.push(shown(r.stdout));
+      }
+      expect(seen[1]).toBe(seen[0]!);
+    });
+  }
+});
