@@ -179,7 +179,8 @@ export class Deleter {
    */
   removeForReplacement(rel: Uint8Array, st: DestStat, forWhat: MakeRoomFor): boolean {
     const x = this.x;
-    if (x.o.dryRun) return true;
+    // (A dry run goes the same way: deleteItem only says what it would delete, and a non-empty directory without
+    // --delete or --force is in the way all the same.)
     const recurse = x.o.deleteMode !== "none" || x.o.force;
     const flags = (recurse ? DEL.RECURSE : 0) | FOR_FLAG[forWhat];
     this.debugDel(2, deleteItemLine(rel, st, flags));

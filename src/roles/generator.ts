@@ -722,7 +722,8 @@ export class Generator {
     if (basis === "done") return this.linkedFromBasis();
     const old = basis.st ?? (st && isLink(st.mode) ? st : null);
     if (x.o.dryRun) {
-      // atomic_create under a dry run: the backup is said, not made.
+      // atomic_create under a dry run: a directory in the way is emptied in words (or fails), the backup is said, not made.
+      if (st && isDir(st.mode) && !this.deleter.removeForReplacement(rel, st, "symlink")) return false;
       if (st && !isDir(st.mode)) Backups.of(x)?.make(rel, false);
       if (!basis.quiet) this.itemize(row, ndx, this.attrs.itemizeFlags(row, old, w, ITEM.LOCAL_CHANGE | ITEM.REPORT_CHANGE));
       return true;
@@ -903,7 +904,8 @@ export class Generator {
     // --write-devices: an existing device takes the data, as long as the device is (generator.c get_device_size).
     if (existing && o.writeDevices && isDevice(existing.mode)) existing = { ...existing, size: existing.size || openedDeviceLength(() => x.dest.openRead(rel)) };
     else if (existing && !isReg(existing.mode)) {
-      if (!x.o.dryRun && !this.deleter.removeForReplacement(rel, existing, "file")) return "skipped";
+      // (A dry run too: what would be deleted is said, and a directory that could not go fails the same way.)
+      if (!this.deleter.removeForReplacement(rel, existing, "file")) return "skipped";
       existing = null;
     }
     // --compare-dest/--copy-dest/--link-dest: the file may be settled from a basis dir, or get its delta basis there.
