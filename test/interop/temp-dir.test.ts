@@ -203,6 +203,8 @@ describe("an absolute --partial-dir", () => {
       }
       proc.kill("SIGTERM");
       expect(await proc.exited).toBe(20);
+      // Upstream's receiving half is a child of the (sending) process killed: it keeps the file a moment later.
+      for (let i = 0; i < 200 && !fs.existsSync(join(shared, ".data")); i++) await Bun.sleep(10);
       const kept = fs.statSync(join(shared, ".data"), { throwIfNoEntry: false });
       expect(kept?.size ?? 0).toBeGreaterThan(0);
       expect(fs.readdirSync(dest)).toEqual([]);
