@@ -95,5 +95,12 @@ export async function asRole<T>(role: Role, work: Promise<T>): Promise<T> {
 }
 
 export const usageError = (message: string) => new RsyncError(RERR.SYNTAX, message);
+
+/** A failure of the receiving side's setup, which upstream's client reports as the "Receiver" before it forks. */
+export function receiverError(code: number, message: string): RsyncError {
+  const e = new RsyncError(code, message);
+  e.role = "Receiver";
+  return e;
+}
 export const protocolError = (message: string) => new RsyncError(RERR.PROTOCOL, message);
 export const streamError = (message: string) => new RsyncError(RERR.STREAMIO, message);

@@ -37,6 +37,15 @@ export function settleFilesFrom(o: Options): void {
 }
 
 /**
+ * A list read on the receiving side has its names forwarded to the sender.
+ * Before protocol 31 they come before the receiving side multiplexes (main.c
+ * client_run), which our connections do not do: refused there.
+ */
+export function checkListForwarding(protocol: number): void {
+  if (protocol < 31) throw new RsyncError(RERR.UNSUPPORTED, "rsync: --files-from on the receiving side needs protocol 31 or later in oc-rsync");
+}
+
+/**
  * main.c: a remote list must be on the transfer's remote host (`machine`,
  * null for a local copy). Upstream knows its role by then (`role`).
  */

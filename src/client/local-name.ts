@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import { basename, dirname } from "node:path";
 import { outputConfig } from "../cli/output-config.ts";
 import type { Options } from "../cli/options.ts";
-import { RERR, RsyncError } from "../errors.ts";
+import { RERR, receiverError } from "../errors.ts";
 import type { FileLists } from "../flist/lists.ts";
 import { F, isDir } from "../flist/table.ts";
 import { DestFs } from "../fs/dest-fs.ts";
@@ -14,12 +14,6 @@ import { errText } from "../fs/errors.ts";
 import { terminal } from "../output/terminal.ts";
 
 /** main.c get_local_name runs in upstream's receiving process before it forks: its failures are the "Receiver"'s. */
-function receiverError(code: number, message: string): RsyncError {
-  const e = new RsyncError(code, message);
-  e.role = "Receiver";
-  return e;
-}
-
 export interface LocalDest {
   fs: DestFs;
   /** Set when DEST is the name of the one file received. */

@@ -8,13 +8,13 @@ import { flistInitDebug } from "../output/debug-line.ts";
 import { checkXattrProtocol } from "../flist/xattrs.ts";
 import type { Options } from "../cli/options.ts";
 import { outputConfig } from "../cli/output-config.ts";
-import { RERR, RsyncError, asRole, type Role } from "../errors.ts";
+import { asRole, type Role } from "../errors.ts";
 import { Input } from "../io/input.ts";
 import { Output } from "../io/output.ts";
 import { IoWatchdog } from "../io/watchdog.ts";
 import { ListHeader } from "../output/list-header.ts";
 import { clientSetupProtocol } from "../protocol/setup.ts";
-import { sendingArgs } from "./files-from.ts";
+import { checkListForwarding, sendingArgs } from "./files-from.ts";
 import { compressRequest } from "../compress/choice.ts";
 import { finalCode } from "../roles/receive-session.ts";
 import { sendTransfer } from "../roles/send-session.ts";
@@ -62,10 +62,7 @@ export async function pushToRemote(req: PushRequest): Promise<number> {
     listenForMessages(input, output, state, s.protocol);
     input.startMultiplex();
 
-    // Before protocol 31 the names of a list on the receiving side come before the server multiplexes (main.c).
-    if (o.filesFromHost !== undefined && s.protocol < 31) {
-      throw new RsyncError(RERR.UNSUPPORTED, "rsync: --files-from on the receiving side needs protocol 31 or later in oc-rsync");
-    }
+    if (o.filesFromHost !== undefined) checkListForwarding(s.protocol);
     const out = outputConfig(o);
     const header = new ListHeader(out, s.incRecurse, o.recursive || o.dirs, true);
     header.start();

@@ -174,8 +174,10 @@ export class Output {
     if (this.closed) return;
     let written = 0;
     if (this.queue.length === 0 && !this.limit?.delay()) {
-      written = this.write(bytes);
+      const offered = this.offer(bytes);
+      written = this.write(offered);
       if (written === bytes.length) return;
+      // Less than offered: the channel is full and calls onDrain; all of it: the limit's pump sends the rest.
     }
     this.queue.push(written === 0 ? bytes : bytes.subarray(written));
     // What the limit held back goes out when its pause ends (a full channel calls onDrain as well).
@@ -186,14 +188,19 @@ export class Output {
     this.send(bytes);
   }
 
-  /** Offers the channel as much of `bytes` as the bandwidth limit lets through now; returns what it took. */
-  private write(bytes: Uint8Array): number {
+  /** As much of `bytes` as one write may take under the bandwidth limit (all of it without one). */
+  private offer(bytes: Uint8Array): Uint8Array {
     const limit = this.limit;
-    const written = this.channel.write(limit && bytes.length > limit.writeMax ? bytes.subarray(0, limit.writeMax) : bytes);
+    return limit && bytes.length > limit.writeMax ? bytes.subarray(0, limit.writeMax) : bytes;
+  }
+
+  /** Hands `bytes` to the channel; returns what it took. */
+  private write(bytes: Uint8Array): number {
+    const written = this.channel.write(bytes);
     this.bytesSent += written;
     if (written > 0) {
       this.lastActivity = Date.now();
-      limit?.wrote(written);
+      this.limit?.wrote(written);
     }
     return written;
   }
@@ -203,11 +210,10 @@ export class Output {
     while (q.length > 0) {
       const pause = this.limit?.delay();
       if (pause) return this.pumpAfter(pause);
-      const head = q.peek();
-      const offered = this.limit ? Math.min(head.length, this.limit.writeMax) : head.length;
-      const written = this.write(head);
+      const offered = this.offer(q.peek());
+      const written = this.write(offered);
       q.consume(written);
-      if (written < offered) return; // the channel calls onDrain when it can take more
+      if (written < offered.length) return; // the channel calls onDrain when it can take more
     }
     if (this.roomWaiters.length > 0) for (const w of this.roomWaiters.splice(0)) w.resolve();
     if (this.drainWaiters.length > 0) for (const w of this.drainWaiters.splice(0)) w.resolve();

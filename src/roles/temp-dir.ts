@@ -6,7 +6,7 @@
  */
 import * as fs from "node:fs";
 import type { Options } from "../cli/options.ts";
-import { RERR, RsyncError } from "../errors.ts";
+import { RERR, receiverError } from "../errors.ts";
 import type { DestFs } from "../fs/dest-fs.ts";
 import { errText } from "../fs/errors.ts";
 
@@ -25,10 +25,4 @@ export function tempDirRoute(o: Options, dest: DestFs): Uint8Array | null {
   }
   if (!st.isDirectory()) throw receiverError(RERR.SYNTAX, `The temp-dir is not a directory: ${dir}`);
   return route;
-}
-
-function receiverError(code: number, message: string): RsyncError {
-  const e = new RsyncError(code, message);
-  e.role = "Receiver";
-  return e;
 }

@@ -24,7 +24,7 @@ import { MSG } from "../protocol/mux.ts";
 import { allowIncRecurse, serverSetupProtocol } from "../protocol/server-setup.ts";
 import { checkBasisDirProtocol } from "../roles/basis-dirs.ts";
 import { compressRequest } from "../compress/choice.ts";
-import { applyFilesFromImplications, forwardedNames } from "../client/files-from.ts";
+import { applyFilesFromImplications, checkListForwarding, forwardedNames } from "../client/files-from.ts";
 import { exchangeVersions } from "../protocol/version-exchange.ts";
 import { receiveTransfer } from "../roles/receive-session.ts";
 import { debugLine } from "../output/debug-line.ts";
@@ -246,12 +246,8 @@ export async function reportToClient(
   return code;
 }
 
-/**
- * The names of a --files-from list a receiving server reads for its client.
- * Before protocol 31 the client reads them before it demultiplexes its
- * input, which our multiplexed output cannot give it.
- */
+/** The names of a --files-from list a receiving server reads for its client. */
 function forwardedListFor(o: Options, protocol: number): Uint8Array[] {
-  if (protocol < 31) throw new RsyncError(RERR.UNSUPPORTED, "rsync: --files-from on the receiving side needs protocol 31 or later in oc-rsync");
+  checkListForwarding(protocol);
   return forwardedNames(o);
 }
