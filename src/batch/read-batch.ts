@@ -12,7 +12,6 @@ import type { Channel } from "../io/channel.ts";
 import { Input } from "../io/input.ts";
 import { Output } from "../io/output.ts";
 import { streamChannel } from "../io/stream-channel.ts";
-import { Writable } from "node:stream";
 import { Cpres, settleCompression } from "../compress/choice.ts";
 import { impliedSum } from "../protocol/checksum-choice.ts";
 import { CF, type Session } from "../protocol/setup.ts";
@@ -33,7 +32,7 @@ export async function readBatch(o: Options, startTime: number): Promise<number> 
   if (dest === undefined) throw usageError("rsync: --read-batch needs a destination");
   if (checkForHostSpec(dest, o.port ?? 0)) throw usageError("remote destination is not allowed with --read-batch");
   // The batch is the sender's side of the connection: nothing is written back to it.
-  const input = new Input(streamChannel(batch, new Writable({ write: (_chunk, _enc, done) => done() })));
+  const input = new Input(streamChannel(batch, { write: (data) => data.length, onDrain() {}, end() {} }));
   try {
     const session = await readHeader(o, input);
     const result = await receiveTransfer({

@@ -113,7 +113,7 @@ function connectShell(req: ConnectRequest): Connection {
   const shell = spawnShell(argv);
   return {
     channel: shell.channel,
-    pid: shell.child.pid,
+    pid: shell.pid,
     async start(input, output) {
       try {
         await shell.started;
