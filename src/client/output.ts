@@ -26,6 +26,8 @@ const latin1 = (bytes: Uint8Array | undefined) => (bytes ? Buffer.from(bytes).to
 
 export class ClientOutput implements Reporter {
   private readonly cx: LogFormatContext;
+  /** A local copy's receiving half: the sending half's own path of an entry, which that half's %f shows. */
+  senderPathOf?: (row: number) => Uint8Array | undefined;
   private readonly progressLine: Progress | null;
   private transfers = 0;
   private currentIndex = 0;
@@ -50,7 +52,8 @@ export class ClientOutput implements Reporter {
   ) {
     this.cx = {
       op: mode === "push" ? "send" : "recv",
-      amSender: mode === "push" || mode === "local-send",
+      // A local copy's items are its sending half's (upstream's client is that half): %f, %b and %c are the sender's.
+      amSender: mode !== "pull",
       preserveMtimes: o.times,
       // A receiver that cannot set symlink times (as upstream assumes before protocol 29) shows 'T'.
       // A sender knows the receiver can from the compat flags (protocol 30+; compat.c). A local copy's
@@ -244,10 +247,11 @@ export class ClientOutput implements Reporter {
     const shown = this.mode === "local" ? localCopyNameShown(this.o) : null;
     let name = latin1(shown ? shown(t.path(row)) : t.path(row));
     if (isDir(mode) && name.endsWith("/")) name = name.slice(0, -1);
-    const sending = this.mode === "push" || this.mode === "local-send";
+    const sending = this.mode !== "pull";
+    const senderPath = this.mode === "local" ? this.senderPathOf?.(row) : e.path;
     return {
       // A local copy's itemizing shows '>' (log.c: local_server), its %o still "send".
-      op: this.mode === "local-send" ? "send" : this.cx.op,
+      op: this.mode.startsWith("local") ? "send" : this.cx.op,
       mode,
       size: t.size[row]!,
       mtime: t.mtime[row]!,
@@ -258,10 +262,11 @@ export class ClientOutput implements Reporter {
       link: latin1(shown && extras?.link ? shown(extras.link) : extras?.link),
       hlink: latin1(e.xname),
       iflags: e.iflags,
-      bytesIn: sending ? 0 : (e.wireBytes ?? 0),
-      bytesOut: sending ? (e.wireBytes ?? 0) : 0,
+      // A sender's %b counts the index and attributes it wrote before the data, its %c the sums it read.
+      bytesIn: sending ? (e.sumsBytes ?? 0) : (e.wireBytes ?? 0),
+      bytesOut: sending ? (e.requestBytes ?? 0) + (e.wireBytes ?? 0) : 0,
       // A daemon's sender names files within its module (its own %f rule); a client's, as it found them.
-      senderPath: sending && e.path && !this.cx.daemon ? latin1(e.path) : undefined,
+      senderPath: sending && senderPath && !this.cx.daemon ? latin1(senderPath) : undefined,
       checksumHex,
     };
   }

@@ -168,6 +168,7 @@ export async function localCopy(req: { o: Options; sources: string[]; dest: stri
   const watchdog = new IoWatchdog(cin, cout, () => 0, () => "sender", o.stopAt);
   watchdog.start();
   // The capability letters our receiving side would announce to a server ("-e.LETTERS").
+  const senderPaths: { of?: (row: number) => Uint8Array } = {};
   const eArg = serverArgs(o, { amSender: false, protocol, listOnly: 0 }).find((a) => /^-[^-]*e\./.test(a)) ?? "";
   const clientInfo = eArg.slice(eArg.indexOf("e.") + 2);
   const serving = (async () => {
@@ -186,9 +187,12 @@ export async function localCopy(req: { o: Options; sources: string[]; dest: stri
       flistInitDebug(outputConfig(o).debug.get("FLIST"), true);
       sout.startMultiplex();
       if (protocol >= 30 || o.removeSourceFiles) sin.startMultiplex();
-      // Upstream's log file is written by the sending half of a local copy.
-      const logItems = clientLog.active ? (lists: FileLists, stats: TransferStats) => logOnlyReporter(o, s, lists, stats) : undefined;
-      await sendTransfer({ o, s, input: sin, output: sout, ...sendingArgs(o, req.sources), amServer: true, local: true, report: logItems });
+      // Upstream's log file is written by the sending half of a local copy; its paths are what the items show as %f.
+      const report = (lists: FileLists, stats: TransferStats, localPath: (row: number) => Uint8Array) => {
+        senderPaths.of = localPath;
+        return clientLog.active ? logOnlyReporter(o, s, lists, stats) : undefined;
+      };
+      await sendTransfer({ o, s, input: sin, output: sout, ...sendingArgs(o, req.sources), amServer: true, local: true, report });
     } catch (e) {
       // The receiving side hears about it as upstream's client would from its server.
       if (e instanceof RsyncError && e.message && sout.multiplexed) sout.message(MSG.ERROR, Buffer.from(`${e.message}\n`, "latin1"));
@@ -216,6 +220,7 @@ export async function localCopy(req: { o: Options; sources: string[]; dest: stri
       transferStarts: () => {},
       amServer: false,
       local: true,
+      senderPath: (row) => senderPaths.of?.(row),
       startTime: req.startTime,
     });
     // After an empty list the sending side ends without waiting for us to read on (do_server_sender).

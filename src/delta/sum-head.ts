@@ -16,6 +16,12 @@ export interface SumHead {
 
 export const NULL_SUM_HEAD: SumHead = { count: 0, blockLength: 0, strongLength: 0, remainder: 0 };
 
+/** A sum head's bytes on the wire (no strong-sum length before protocol 27). */
+export const sumHeadBytes = (protocol: number) => (protocol >= 27 ? 16 : 12);
+
+/** The sum head and block sums a generator sends for one file: what a sender reads for it (its %c). */
+export const blockSumsBytes = (head: SumHead, protocol: number) => sumHeadBytes(protocol) + head.count * (4 + head.strongLength);
+
 /** upstream BLOCK_SIZE and MAX_BLOCK_SIZE. */
 const BLOCK_SIZE = 700;
 const MAX_BLOCK_SIZE = 1 << 17;

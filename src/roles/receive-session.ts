@@ -87,6 +87,8 @@ export interface ReceiveRequest {
   amServer: boolean;
   /** A local copy: the sending side is ours, in this process, and its totals are what "sent" means. */
   local: boolean;
+  /** A local copy: the sending half's own path of an entry (its %f), once that half has its lists. */
+  senderPath?: (row: number) => Uint8Array | undefined;
   startTime: number;
   /** A daemon module's transfer log (server only). */
   transferLog?: TransferLog;
@@ -250,6 +252,7 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   };
   const log = req.transferLog;
   const formatter = new ClientOutput(o, out, lists, stats, s, req.local ? "local" : "pull", log?.daemon);
+  formatter.senderPathOf = req.senderPath;
   const clientOutput = req.amServer ? null : formatter;
   const reporter: Reporter =
     clientOutput ??

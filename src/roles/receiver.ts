@@ -19,7 +19,7 @@ import { NDX_DEL_STATS, NDX_DONE, NDX_FLIST_EOF, NDX_FLIST_OFFSET } from "../pro
 import { UNDERFLOW, type ChunkReader } from "../protocol/reader.ts";
 import { WaitFor } from "../io/input.ts";
 import { listNumber } from "../batch/generator-requests.ts";
-import { readSumHead, type SumHead } from "../delta/sum-head.ts";
+import { blockSumsBytes, readSumHead, sumHeadBytes, type SumHead } from "../delta/sum-head.ts";
 import { TOKEN_END, TOKEN_PIECES, type TokenReader, tokenReaderFor } from "../delta/token-reader.ts";
 import { ITEM } from "./attrs.ts";
 import { xattrRequestFollows } from "../flist/xattrs.ts";
@@ -52,6 +52,9 @@ interface ReceivingFile {
   /** Bytes of the file rebuilt so far, and protocol bytes its data took (sum head included). */
   offset: number;
   wireBytes: number;
+  /** Its index and attributes on the wire, and the sums the generator sent for it: with wireBytes, the sender's %b and %c. */
+  requestBytes: number;
+  sumsBytes: number;
   /** The end token came; the whole-file checksum is next. */
   awaitingChecksum: boolean;
 }
@@ -274,6 +277,7 @@ export class Receiver {
 
   private item(r: ChunkReader): boolean {
     const x = this.x;
+    const itemStart = r.consumed;
     const ndx = x.ndxIn.read(r);
     if (ndx === NDX_DONE) return this.doneMarker();
     if (ndx < 0) return this.negativeIndex(r, ndx);
@@ -348,7 +352,7 @@ export class Receiver {
     // Formats without byte counts are printed when the data starts (upstream's log_before_transfer, never on a server, whose log gets the item once it is in).
     if (x.out.logBeforeTransfer && !x.amServer) x.report.item({ row, name: this.rel(row), iflags });
     x.report.transferStarting?.(row, ndx, this.rel(row));
-    this.startFile(row, ndx, iflags, head, basisType, xname);
+    this.startFile(row, ndx, iflags, head, basisType, xname, r.consumed - itemStart - sumHeadBytes(x.s.protocol));
     return true;
   }
 
@@ -439,7 +443,7 @@ export class Receiver {
     if (iflags & ITEM.IS_NEW && !redo) s.createdFiles++;
   }
 
-  private startFile(row: number, ndx: number, iflags: number, head: SumHead, basisType: number, xname?: Uint8Array): void {
+  private startFile(row: number, ndx: number, iflags: number, head: SumHead, basisType: number, xname: Uint8Array | undefined, requestBytes: number): void {
     const x = this.x;
     const o = x.o;
     const rel = this.rel(row);
@@ -497,7 +501,7 @@ export class Receiver {
     this.countTransfer(row, iflags, redo);
     // The appended-to part counts as done already (receive_data starts at the basis length).
     const offset = append ? Math.max(0, head.count * head.blockLength - (head.remainder ? head.blockLength - head.remainder : 0)) : 0;
-    this.file = { row, ndx, iflags, redo, data, partialRel, wanted, offset, wireBytes: sumHeadBytes(x.s.protocol), awaitingChecksum: false };
+    this.file = { row, ndx, iflags, redo, data, partialRel, wanted, offset, wireBytes: sumHeadBytes(x.s.protocol), requestBytes, sumsBytes: blockSumsBytes(head, x.s.protocol), awaitingChecksum: false };
   }
 
   /** receive_data under --debug=deltasum3: a matched block, where it is in the basis and where it goes ("(seek)": in place, where it is). */
@@ -695,7 +699,7 @@ export class Receiver {
       x.stats.literalData += f.data.literal;
       x.stats.matchedData += f.data.matched;
       if (!x.out.logBeforeTransfer || x.amServer) {
-        x.report.item({ row: f.row, name: rel, iflags: f.iflags, literal: f.data.literal, matched: f.data.matched, checksum, wireBytes: f.wireBytes });
+        x.report.item({ row: f.row, name: rel, iflags: f.iflags, literal: f.data.literal, matched: f.data.matched, checksum, wireBytes: f.wireBytes, requestBytes: f.requestBytes, sumsBytes: f.sumsBytes });
       }
     } catch (e) {
       f.data.discard();
@@ -787,7 +791,6 @@ export class Receiver {
 }
 
 /** A sum head on the wire: count, block length, checksum length (protocol 27+) and remainder. */
-const sumHeadBytes = (protocol: number) => (protocol >= 27 ? 16 : 12);
 
 /** A new file's mode: what it is to have, kept writable by us while it is our own (until it is renamed into place). */
 function createMode(w: Wanted): number {

@@ -15,8 +15,12 @@ export interface ItemEvent {
   matched?: number;
   /** Whole-file checksum (for %C). */
   checksum?: Uint8Array;
-  /** Protocol bytes this file's data took on the wire: sum head, tokens, checksum (for %b). */
+  /** Protocol bytes this file's data took on the wire: sum head, tokens, checksum (for %b); a sender counts its index and attributes too. */
   wireBytes?: number;
+  /** A receiver's count of the index and attributes that came before the data (which a sender's %b counts). */
+  requestBytes?: number;
+  /** The sum head and block sums the generator sent for the file (a sender's %c). */
+  sumsBytes?: number;
   /** A sending side's path of the entry (for its %f). */
   path?: Uint8Array;
 }

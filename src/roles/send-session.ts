@@ -68,8 +68,11 @@ export interface SendRequest {
   root: string;
   /** We are the server (our statistics go to the client), or the client of a push (we print). */
   amServer: boolean;
-  /** Where each item goes (a pushing client's lines, a daemon's transfer log), made once the lists exist. */
-  report?: (lists: FileLists, stats: TransferStats) => (e: ItemEvent) => void;
+  /**
+   * Where each item goes (a pushing client's lines, a daemon's transfer log), made once the lists exist;
+   * `localPath` is this side's own path of an entry. Nothing is reported when it gives none.
+   */
+  report?: (lists: FileLists, stats: TransferStats, localPath: (row: number) => Uint8Array) => ((e: ItemEvent) => void) | undefined;
   /** The first list is out (a client's "building file list ... done"). */
   listSent?: (files: number) => void;
   /** The sending half of a local copy (its --remove-source-files confirmations name the destination's file). */
@@ -360,7 +363,7 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
     if (more.ioErrorMessage && output.multiplexed) output.messageInt(MSG.IO_ERROR, more.ioErrorMessage);
     // No flush: the lists go out with the next frame's worth, or when we wait for the generator.
   };
-  const report = req.report?.(builder.lists, stats);
+  const report = req.report?.(builder.lists, stats, (row) => builder.localPath(row));
   if (o.removeSourceFiles) listenForConfirmations(req, say, builder);
   // --open-noatime (or -UU): reading a file leaves its access time alone (syscall.c do_open).
   const readFlags = readFlagsFor(o);

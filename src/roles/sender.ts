@@ -23,7 +23,7 @@ import { NDX_DEL_STATS, NDX_DONE, type NdxDecoder, type NdxEncoder } from "../pr
 import { UNDERFLOW, type ChunkReader } from "../protocol/reader.ts";
 import type { Session } from "../protocol/setup.ts";
 import type { ByteWriter } from "../protocol/writer.ts";
-import { readSumHead, type SumHead, writeSumHead } from "../delta/sum-head.ts";
+import { blockSumsBytes, readSumHead, type SumHead, writeSumHead } from "../delta/sum-head.ts";
 import { type DeltaTotals, READ_SIZE, type TokenSink, writeAppended, writeWholeData, writeWholeFile } from "../delta/send-tokens.ts";
 import { writeDeltaFile } from "../delta/send-delta.ts";
 import type { BlockMatcher, MatchCounts, SourceRead } from "../native/index.ts";
@@ -392,6 +392,7 @@ export class Sender {
       literal: totals?.literal,
       matched: totals?.matched,
       wireBytes,
+      sumsBytes: wireBytes !== undefined && req.head ? blockSumsBytes(req.head, x.s.protocol) : undefined,
       get path() {
         return x.localPath?.(row);
       },

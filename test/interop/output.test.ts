@@ -151,3 +151,45 @@ describe("--list-only matches upstream", () => {
     });
   }
 });
+
+/**
+ * Upstream's client is the sending half of a local copy (its receiving half
+ * is a forked server that passes the item flags back), so the items it
+ * prints are the sender's: %o "send", %f the path as the sender found it,
+ * %b what it wrote for a file (index and attributes included), %c the block
+ * sums it read. The --log-file lines are the sender's too.
+ */
+describe("a local copy's items are its sending half's", () => {
+  const LOCAL: { name: string; args: string[]; source: string; dest: string; update?: boolean }[] = [
+    { name: "every escape, a new tree", args: ["-a", `--out-format=${FORMAT}`], source: "src", dest: "d/" },
+    { name: "a trailing-slash source", args: ["-a", "--out-format=%o|%f|%n|%b|%c"], source: "src/", dest: "d/" },
+    { name: "-R with an implied directory cut", args: ["-aR", "--out-format=%o|%f|%n|%b|%c"], source: "src/./sub", dest: "d/" },
+    { name: "one file under a new name", args: ["-a", "--out-format=%o|%f|%n|%b|%c"], source: "src/small", dest: "d/renamed" },
+    { name: "a delta update", args: ["-a", "--no-W", "-I", "--out-format=%o|%f|%n|%b|%c|%i"], source: "src/", dest: "d/", update: true },
+  ];
+  LOCAL.forEach((c, i) => {
+    test(c.name, async () => {
+      const run = async (who: "ours" | "theirs") => {
+        const base = join(work, `local-${who}-${i}`);
+        fs.mkdirSync(join(base, "d"), { recursive: true });
+        // (cp: node's cpSync cannot name the source's non-UTF-8 file.)
+        Bun.spawnSync(["cp", "-a", src(), join(base, "src")]);
+        if (c.update) {
+          Bun.spawnSync(["cp", "-a", `${join(base, "src")}/.`, join(base, "d")]);
+          fs.appendFileSync(join(base, "src/big"), "more\n");
+        }
+        const args = [...c.args, "--log-file=log", "--log-file-format=%o|%f|%b|%c", c.source, c.dest];
+        const r = await (who === "ours" ? runOc(args, { cwd: base }) : runRsync(args, { cwd: base }));
+        const log = fs.readFileSync(join(base, "log"), "latin1").replace(/^.*?\] /gm, "").replace(/^sent .*\n/m, "");
+        return { ...r, log };
+      };
+      const a = await run("ours");
+      const b = await run("theirs");
+      expect(a.code).toBe(b.code);
+      expect(masked(a.stdout)).toBe(masked(b.stdout));
+      expect(masked(a.stderr)).toBe(masked(b.stderr));
+      expect(a.log).toBe(b.log);
+      expect(b.stdout).toContain("send|");
+    });
+  });
+});
