@@ -160,6 +160,8 @@ export interface BuildOptions {
   fullName?: (dir: Uint8Array, name: Uint8Array) => string;
   /** --debug=flist level: at 2 each entry made is said ("[sender] make_file(NAME,*,FILTER_LEVEL)"). */
   flistDebug?: number;
+  /** --info=symsafe (-v): each symlink --copy-unsafe-links sends as its referent is said. */
+  sayUnsafeCopies?: boolean;
 }
 
 const enum NameType {
@@ -820,7 +822,11 @@ export class FlistBuilder {
     const st = this.linkStatOf(path, o.copyDirlinks);
     if (!isLink(st.mode)) return { st };
     let link = this.fs.readlink(path);
-    if (o.copyUnsafeLinks && unsafeSymlink(link, name)) return { st: this.fs.stat(path) };
+    if (o.copyUnsafeLinks && unsafeSymlink(link, name)) {
+      const latin1 = (bytes: Uint8Array) => Buffer.from(bytes).toString("latin1");
+      if (o.sayUnsafeCopies) this.say("info", `copying unsafe symlink "${latin1(name)}" -> "${latin1(link)}"`);
+      return { st: this.fs.stat(path) };
+    }
     if (o.mungeSymlinks && link.length > MUNGE_PREFIX.length && bytesEqual(link.subarray(0, MUNGE_PREFIX.length), MUNGE_PREFIX)) {
       link = link.slice(MUNGE_PREFIX.length);
     }

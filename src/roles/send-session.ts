@@ -275,6 +275,7 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
       ...filterWalk,
       fullName: o.moduleName === undefined ? undefined : moduleFullName(o.moduleName),
       flistDebug: debug.get("FLIST"),
+      sayUnsafeCopies: outputConfig(o).info.get("SYMSAFE") > 0,
     },
     req.root,
     walkFs,

@@ -279,3 +279,22 @@ describe("a local copy's progress lines, as upstream's", () => {
     });
   }
 });
+
+test("-v --copy-unsafe-links says which symlinks it copies as their referents", async () => {
+  const base = join(work, "unsafe");
+  fs.mkdirSync(join(base, "outside"), { recursive: true });
+  fs.mkdirSync(join(base, "tree/sub"), { recursive: true });
+  fs.writeFileSync(join(base, "outside/f"), "outside\n");
+  fs.symlinkSync("../outside/f", join(base, "tree/unsafe"));
+  fs.symlinkSync("../../outside", join(base, "tree/sub/unsafe-dir"));
+  fs.symlinkSync("sub", join(base, "tree/safe"));
+  const a = await runOc(["-av", "--copy-unsafe-links", `${base}/tree/`, `${base}/ours/`]);
+  const b = await runRsync(["-av", "--copy-unsafe-links", `${base}/tree/`, `${base}/theirs/`]);
+  expect(a.code).toBe(b.code);
+  expect(a.stderr).toBe(b.stderr);
+  // The sender says it as it lists; where that falls among the receiving half's lines is timing.
+  const lines = (t: string, dest: string) => sorted(maskFigures(t.replaceAll(dest, "DEST")));
+  expect(lines(a.stdout, `${base}/ours`)).toBe(lines(b.stdout, `${base}/theirs`));
+  expect(b.stdout).toContain('copying unsafe symlink "sub/unsafe-dir" -> "../../outside"');
+  expect(fs.readFileSync(join(base, "ours/sub/unsafe-dir/f"), "utf8")).toBe("outside\n");
+});
