@@ -271,6 +271,10 @@ export class Deleter {
       x.report.info(`cannot delete non-empty directory: ${display(rel)}`);
       return false;
     }
+    // Something inside a directory met in another's contents stayed: upstream still goes on to the directory's own
+    // delete_item (the --max-delete limit counts it, its rmdir fails and says so again, a dry run's "succeeds"),
+    // but the directory holding it stays either way.
+    let contentsKept = false;
     if (isDir(st.mode) && !makeRoom && recurse) {
       const entries = this.listSorted(rel);
       let kept = false;
@@ -285,7 +289,8 @@ export class Deleter {
       if (kept) {
         // Upstream's rmdir then fails on what stayed, and says so.
         x.report.info(`cannot delete non-empty directory: ${display(rel)}`);
-        return false;
+        if (!nested) return false;
+        contentsKept = true;
       }
     } else if (contents) this.poppedFilters();
     if (nested && !announced) this.debugDel(2, deleteItemLine(rel, st, flags));
@@ -322,7 +327,7 @@ export class Deleter {
       else if (isDevice(st.mode)) s.deletedDevices++;
       else s.deletedSpecials++;
     }
-    return true;
+    return !contentsKept;
   }
 
   /**

@@ -186,6 +186,24 @@ const CASES: Case[] = [
       }
     },
   },
+  // delete_dir_contents goes on to each subdirectory's own delete_item after its contents: the limit counts it,
+  // its rmdir fails again (a dry run's "succeeds"), and the directory holding it stays either way.
+  ...[
+    { name: "--max-delete=0 counts a nested directory it could not empty", args: ["--delete", "--max-delete=0"], kept: "f" },
+    { name: "a protected file keeps its directories, the nested one said twice", args: ["--delete", "--filter=P kept"], kept: "kept" },
+    { name: "the same dry run deletes the nested directory", args: ["-n", "--delete", "--filter=P kept"], kept: "kept" },
+  ].map(({ name, args, kept }) => ({
+    name,
+    args,
+    unordered: true,
+    editDest: (d: string) => {
+      fs.mkdirSync(join(d, "gone/deeper"), { recursive: true });
+      fs.writeFileSync(join(d, "gone/deeper", kept), "x");
+      if (kept === "f") fs.writeFileSync(join(d, "gone/g"), "x");
+      for (const name of ["gone/deeper", "gone"]) fs.utimesSync(join(d, name), 1_400_000_000, 1_400_000_000);
+      for (const name of ["gone/deeper/" + kept, "gone/g"]) if (fs.existsSync(join(d, name))) fs.utimesSync(join(d, name), 1_400_000_000, 1_400_000_000);
+    },
+  })),
   {
     name: "--delete --force replaces a non-empty directory with a file",
     args: ["--delete", "--force"],
