@@ -150,13 +150,17 @@ export class ClientOutput implements Reporter {
     terminal.info(listLine({ mode, size: t.size[row]!, mtime: t.mtime[row]!, name: latin1(t.path(row)), link, atime }, this.o.humanReadable, timestring));
   }
 
+  indexRead(ndx: number): void {
+    this.currentList = this.lists.listOf(ndx) ?? this.currentList;
+  }
+
   /** recv_files before receive_data: the bare name when progress follows and the item line comes later. */
-  transferStarting(row: number, ndx: number, name: Uint8Array): void {
+  transferStarting(row: number, ndx: number, name: Uint8Array, dataFollows = true): void {
     this.transfers++;
     this.currentList = this.lists.listOf(ndx) ?? null;
     this.currentIndex = ndx - this.listNumber();
     void row;
-    if (!this.out.logBeforeTransfer && this.out.info.get("NAME") >= 1 && this.out.info.get("PROGRESS") === 1) {
+    if (dataFollows && !this.out.logBeforeTransfer && this.out.info.get("NAME") >= 1 && this.out.info.get("PROGRESS") === 1) {
       terminal.client(`${latin1(name)}\n`);
     }
   }
@@ -169,9 +173,17 @@ export class ClientOutput implements Reporter {
     this.progressLine?.finish(size);
   }
 
-  /** receiver.c at NDX_DONE: progress2 repeats the totals, indexed at the end of the current list. */
-  doneMarker(): void {
-    const list = this.currentList;
+  /**
+   * receiver.c at NDX_DONE: progress2 repeats the totals, indexed at the end
+   * of the current list. Upstream's cur_flist is the list of the last index
+   * read, or, once that list is freed (or before any index came), the first
+   * one still held: also in a dry run or a run that transfers nothing.
+   */
+  doneMarker(firstHeld: FileList | null): void {
+    const lists = this.lists.lists;
+    const current = this.currentList;
+    const list = current && firstHeld && lists.indexOf(current) >= lists.indexOf(firstHeld) ? current : firstHeld;
+    this.currentList = list;
     if (!list || this.out.info.get("PROGRESS") < 2) return;
     this.currentIndex = list.ndxStart + list.count - 1 - this.listNumber();
     this.progressLine?.finish(0);

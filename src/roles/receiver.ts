@@ -311,6 +311,7 @@ export class Receiver {
     if (x.t.flags[row]! & F.INACTIVE) throw protocolError(`refusing transfer of cleared file index ${ndx}`);
     // (Said once the item is whole: a transfer's sum head may not have come yet, and the item is then read again.)
     const said = () => this.recvDebug && debugLine(`recv_files(${shownName(x.soloName ?? x.t.path(row))})`);
+    if (this.showProgress) x.report.indexRead?.(ndx);
 
     if (!(iflags & ITEM.TRANSFER)) {
       said();
@@ -337,6 +338,8 @@ export class Receiver {
     // A dry run logs the request and gets no data (no sum head was sent either; a batch has it all).
     if (x.o.dryRun) {
       said();
+      // (receiver.c counts it and makes it the current file before it sees there is no data.)
+      x.report.transferStarting?.(row, ndx, this.rel(row), false);
       this.finishDryRun(row, iflags);
       // receiver.c: a batch reader, and a client writing only a batch, read the data and drop it.
       if (x.readBatch) this.skipping = { head: null, ended: false };
@@ -364,7 +367,10 @@ export class Receiver {
       if (first) x.readBatch.wants(first.ndxStart + first.count, listNumber(x, first));
     }
     // Upstream's cur_flist is gone once the last incremental list is freed: phase markers then show nothing.
-    if (this.showProgress && (!x.lists.incRecurse || this.listsHeld > 0)) x.report.doneMarker?.();
+    if (this.showProgress && (!x.lists.incRecurse || this.listsHeld > 0)) {
+      const lists = x.lists.lists;
+      x.report.doneMarker?.((x.lists.incRecurse ? lists[lists.length - this.listsHeld] : lists[0]) ?? null);
+    }
     if (x.lists.incRecurse && this.listsHeld > 0) {
       this.listsHeld--;
       if (this.listsHeld > 0) return true;

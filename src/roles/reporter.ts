@@ -1,3 +1,5 @@
+import type { FileList } from "../flist/lists.ts";
+
 /**
  * What the receiving side tells the user: one call per event, in the order
  * upstream prints them. The implementation (client/output) formats them per
@@ -39,12 +41,14 @@ export interface Reporter {
   error(text: string, xfer?: boolean): void;
   /** --list-only: one listing line for a file-list entry. */
   listEntry(row: number): void;
-  /** A file's data is about to come (`ndx` is its index on the wire, `name` as printed). */
-  transferStarting?(row: number, ndx: number, name: Uint8Array): void;
+  /** An item's index came: upstream's read_ndx_and_attrs makes its list the current one (cur_flist), which progress2 shows at the next marker. */
+  indexRead?(ndx: number): void;
+  /** A file is transferred (`ndx` is its index on the wire, `name` as printed); its data comes next unless `dataFollows` is false (a dry run). */
+  transferStarting?(row: number, ndx: number, name: Uint8Array, dataFollows?: boolean): void;
   /** Progress within that file: `offset` of its `size` bytes are done. */
   progress?(offset: number, size: number): void;
   /** All of that file's data is in. */
   transferDataDone?(size: number): void;
-  /** The sender ended a list or a phase (NDX_DONE): progress2 shows the totals again. */
-  doneMarker?(): void;
+  /** The sender ended a list or a phase (NDX_DONE): progress2 shows the totals again; `firstHeld` is the first list not yet freed. */
+  doneMarker?(firstHeld: FileList | null): void;
 }

@@ -259,7 +259,7 @@ describe("an empty list still makes the destination directory, as upstream", () 
 // file already counts its first piece; a pull's comes from the receiver, before each piece. (Ours began each file
 // of a local copy with a "0 0%" line.)
 describe("a local copy's progress lines, as upstream's", () => {
-  for (const args of [["--progress"], ["--info=progress2"], ["--progress", "--no-W"]]) {
+  for (const args of [["--progress"], ["--info=progress2"], ["--progress", "--no-W"], ["--info=progress2", "-n"]]) {
     test(args.join(" "), async () => {
       const root = join(work, "progress");
       fs.rmSync(root, { recursive: true, force: true });

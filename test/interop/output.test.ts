@@ -95,6 +95,10 @@ const CASES: OutputCase[] = [
   { name: "-v --progress", args: ["-av", "--progress"] },
   { name: "--info=progress2", args: ["-a", "--info=progress2"] },
   { name: "--info=progress2 at protocol 29 (one list)", args: ["-a", "--info=progress2", "--protocol=29"] },
+  // Each marker shows the totals even when nothing is transferred (upstream's cur_flist is set before any file).
+  { name: "--info=progress2 on an identical tree", args: ["-a", "--info=progress2"], prepare: (d) => copyTree(src(), d) },
+  // (One list: with incremental recursion how many items come before a list's marker is the generators' timing.)
+  { name: "--info=progress2 -n counts what it would transfer", args: ["-an", "--info=progress2", "--no-inc-recursive"] },
   { name: "-ii on an identical tree lists every item", args: ["-aii"], prepare: (d) => copyTree(src(), d) },
   { name: "-vv on a first pull", args: ["-avv"] },
   { name: "-vv on an identical tree names what is up to date", args: ["-avv"], prepare: (d) => copyTree(src(), d) },
