@@ -205,6 +205,13 @@ export fn oc_scan_prefetch(buf: ?[*]const u8, len: u64) void {
     scan.prefetch(input(buf, len));
 }
 
+/// --open-noatime: from now on directories are opened with O_NOATIME (where
+/// the kernel allows it), by oc_scan_dir and the prefetch workers alike.
+export fn oc_scan_noatime(on: bool) void {
+    if (comptime !scan.supported) return;
+    scan.open_noatime.store(on, .monotonic);
+}
+
 /// Frees every prefetched result not taken and drops queued hints (end of a walk).
 export fn oc_scan_end() void {
     if (comptime !scan.supported) return;

@@ -129,14 +129,23 @@ fn toLittle(comptime T: type, v: *T) void {
     if (builtin.cpu.arch.endian() == .big) std.mem.byteSwapAllFields(T, v);
 }
 
+/// --open-noatime: directories are opened with O_NOATIME, so reading them
+/// leaves their access times alone (set once, before a walk).
+pub var open_noatime = std.atomic.Value(bool).init(false);
+
 /// An fd of the directory, or -errno. Not O_NOFOLLOW: the walker scans a
 /// symlinked directory it decided to follow.
 fn openDir(path: [*:0]const u8) i32 {
+    var noatime = open_noatime.load(.monotonic);
     while (true) {
-        const rc = linux.openat(linux.AT.FDCWD, path, .{ .ACCMODE = .RDONLY, .DIRECTORY = true, .CLOEXEC = true }, 0);
+        const rc = linux.openat(linux.AT.FDCWD, path, .{ .ACCMODE = .RDONLY, .DIRECTORY = true, .CLOEXEC = true, .NOATIME = noatime }, 0);
         switch (linux.E.init(rc)) {
             .SUCCESS => return @intCast(rc),
             .INTR => continue,
+            // O_NOATIME is for the directory's owner (or CAP_FOWNER): anyone else reads it as usual.
+            .PERM => if (noatime) {
+                noatime = false;
+            } else return -@as(i32, @intFromEnum(linux.E.PERM)),
             else => |e| return -@as(i32, @intFromEnum(e)),
         }
     }

@@ -223,6 +223,9 @@ export interface Core {
   /** Drops every prefetched result not taken yet and lets queued work go (end of a walk). */
   endScans(): void;
 
+  /** --open-noatime: from now on scanDir (and the prefetch) opens directories with O_NOATIME where the kernel allows it (the directory's owner), so reading them leaves their access times alone. */
+  scanNoatime(on: boolean): void;
+
   /**
    * The whole-file digest (seed 0) of the regular file `path` when it is exactly `size` bytes: null when it is
    * not (missing, another type or size, unreadable, shorter when read), so that the caller's own path reports why.

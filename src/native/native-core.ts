@@ -8,7 +8,7 @@ import { digestLength } from "./api.ts";
 import type { NativeLibrary } from "./load.ts";
 import { fileSum as twinFileSum } from "./ts/file-sums.ts";
 import { CHUNK_SIZE } from "./ts/matcher.ts";
-import { scanDir as twinScanDir } from "./ts/scan.ts";
+import { scanDir as twinScanDir, scanNoatime as twinScanNoatime } from "./ts/scan.ts";
 import { AT_FDCWD, readSource as twinReadSource } from "./ts/source-read.ts";
 import { createFileWriter as twinFileWriter } from "./ts/file-writer.ts";
 import { createNativeWriter } from "./native-writer.ts";
@@ -123,7 +123,7 @@ function pathList(paths: Uint8Array[]): Uint8Array {
   return list;
 }
 
-function createScanner(s: NativeLibrary["symbols"]): Pick<Core, "scanDir" | "prefetchDirs" | "endScans"> {
+function createScanner(s: NativeLibrary["symbols"]): Pick<Core, "scanDir" | "prefetchDirs" | "endScans" | "scanNoatime"> {
   // Reused by every scan (JS runs one at a time); grown when native asks for more.
   let out = new Uint8Array(SCAN_BUFFER);
   let view = new DataView(out.buffer);
@@ -152,6 +152,12 @@ function createScanner(s: NativeLibrary["symbols"]): Pick<Core, "scanDir" | "pre
     endScans() {
       s.oc_scan_end();
       if (out.length > SCAN_BUFFER) resize(SCAN_BUFFER);
+    },
+
+    scanNoatime(on) {
+      s.oc_scan_noatime(on);
+      // (Paths native will not take are read by the twin.)
+      twinScanNoatime(on);
     },
   };
 }

@@ -25,6 +25,7 @@ export const symbols = {
   oc_scan_dir: { args: [ptr, u64, ptr, u64], returns: FFIType.i64_fast },
   oc_scan_prefetch: { args: [ptr, u64], returns: none },
   oc_scan_end: { args: [], returns: none },
+  oc_scan_noatime: { args: [FFIType.bool], returns: none },
 
   oc_file_sums_prefetch: { args: [ptr, u64, ptr, u64, u32], returns: i32 },
   oc_file_sum: { args: [ptr, u64, FFIType.f64, u32, ptr], returns: i32 },

@@ -6,6 +6,7 @@
  * generator works through them), the generator's requests, then the
  * statistics (a server sends them) and the goodbye.
  */
+import { core } from "../native/index.ts";
 import type { ByteWriter } from "../protocol/writer.ts";
 import { AclSender, aclEntryWriter } from "../flist/acls.ts";
 import { fakeSuperWalk } from "../fs/fake-super.ts";
@@ -193,6 +194,8 @@ export async function sendTransfer(request: SendRequest): Promise<SendResult> {
   };
 
   // Directories are read natively with their entries' stats, and prefetched; end() drops what is left.
+  // (--open-noatime: upstream's walk opens them with O_NOATIME too.)
+  core.scanNoatime(req.o.openNoatime);
   const scan = scanningWalkFs();
   // --fake-super: a tree such a receiver made is sent as what it stands for.
   const walkFs = amRootLevel(req.o) < 0 ? fakeSuperWalk(scan) : scan;

@@ -485,6 +485,29 @@ describe("-U/--atimes and --open-noatime as upstream", () => {
     });
   }
 
+  // Upstream's walk opens the source's directories with O_NOATIME too; without the option, reading them moves their atimes.
+  for (const [name, native] of [["", "1"], [" (TypeScript twin)", "0"]] as const) {
+    test(`--open-noatime leaves the source directories' atimes${name}`, async () => {
+      const root = join(work, `dir-atimes${native}`);
+      for (const d of ["src/sub/deeper", "src/other"]) fs.mkdirSync(join(root, d), { recursive: true });
+      fs.writeFileSync(join(root, "src/sub/deeper/f"), "f\n");
+      const dirs = ["src", "src/sub", "src/sub/deeper", "src/other"];
+      const copy = async (who: "ours" | "theirs", args: string[]) => {
+        // Older than a day: relatime would move them on any read.
+        for (const d of dirs) setTimes(join(root, d), 1_400_000_000, 0, false, 1_400_000_000);
+        const dest = join(root, `${who}${args.length}`);
+        const r = await (who === "ours" ? runOc : runRsync)(["-a", ...args, `${root}/src/`, `${dest}/`], { env: { OC_RSYNC_NATIVE: native } });
+        expect(r.code).toBe(0);
+        return dirs.map((d) => Number(fs.statSync(join(root, d)).atimeMs >= MOVED * 1000));
+      };
+      for (const args of [["--open-noatime"], []]) {
+        const a = await copy("ours", args);
+        expect(a).toEqual(await copy("theirs", args));
+        expect(a).toEqual(dirs.map(() => (args.length ? 0 : 1)));
+      }
+    });
+  }
+
   test("a daemon module's \"open noatime = yes\" reads without moving atimes, whatever the client says", async () => {
     const src = join(work, "atimes/src");
     const pull = async (daemon: RunningDaemon, dest: string) => {
