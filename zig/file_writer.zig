@@ -312,9 +312,10 @@ fn touchDir(job: *Job) Result {
     const m = job.meta;
     var st: linux.Stat = undefined;
     const AT_FDCWD: i32 = -100;
-    // Gone, or not a directory any more: nothing to touch, as the synchronous path decides.
+    // Gone: nothing to touch, as the synchronous path decides. A file or symlink standing where the list has
+    // a directory gets the time, as upstream's touch_up_dirs gives it (a symlink its own, never through it).
     if (syscallErrno(linux.fstatat(AT_FDCWD, job.name, &st, linux.AT.SYMLINK_NOFOLLOW)) != .SUCCESS) return .{};
-    if (!linux.S.ISDIR(st.mode)) return .{};
+    const no_follow: u32 = if (linux.S.ISLNK(st.mode)) linux.AT.SYMLINK_NOFOLLOW else 0;
     const mtime = int(i64, m.mtime);
     const nsec = int(i64, m.nsec);
     const window = int(i64, m.window);
@@ -322,6 +323,6 @@ fn touchDir(job: *Job) Result {
     const same = if (window < 0) cur.sec == mtime and cur.nsec == nsec else if (window == 0) cur.sec == mtime else @abs(cur.sec - mtime) <= window;
     if (same) return .{};
     const times = [2]linux.timespec{ .{ .sec = 0, .nsec = linux.UTIME.OMIT }, .{ .sec = mtime, .nsec = nsec } };
-    if (failed(.utimes_dir, linux.utimensat(AT_FDCWD, job.name, &times, 0))) |r| return r;
+    if (failed(.utimes_dir, linux.utimensat(AT_FDCWD, job.name, &times, no_follow))) |r| return r;
     return .{};
 }

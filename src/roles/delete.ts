@@ -10,6 +10,7 @@ import { compareNames } from "../flist/sort.ts";
 import { F, isDir, isDevice, isLink, isReg } from "../flist/table.ts";
 import type { FileList } from "../flist/lists.ts";
 import type { DestStat } from "../fs/dest-fs.ts";
+import { resolve } from "node:path";
 import { errText } from "../fs/errors.ts";
 import { absolute, DirScopes, withSlash } from "../flist/dir-merge.ts";
 import { filterMatchLine, FR } from "../flist/filter.ts";
@@ -70,8 +71,12 @@ export class Deleter {
           const p = t.path(row);
           if (t.flags[row]! & F.TOP_DIR) this.debugDel(1, `deleting in ${display(p)}`);
           const rel = p.length === 1 && p[0] === 0x2e ? new Uint8Array(0) : p;
-          // A directory not there yet (--delete-before) has nothing to delete in.
-          if (rel.length > 0 && !this.x.dest.lstat(rel)) continue;
+          // A directory not there yet (--delete-before) has nothing to delete in, nor has anything else standing
+          // at its name (do_delete_pass: link_stat, through a symlink with -K, and S_ISDIR).
+          if (rel.length > 0) {
+            const st = this.x.o.keepDirlinks ? this.x.dest.stat(rel) : this.x.dest.lstat(rel);
+            if (!st || !isDir(st.mode)) continue;
+          }
           this.deleteInDir(row, rel, null);
         }
       }
@@ -351,7 +356,16 @@ export class Deleter {
     let names: Buffer[];
     try {
       names = x.dest.listDir(rel);
-    } catch {
+    } catch (e) {
+      // flist.c send_directory (get_dirlist): a directory gone is nothing to delete; one that cannot be read (or is
+      // no directory: a file --ignore-existing left where the list has a directory) is an I/O error, which stops
+      // the deletions that come after it.
+      const err = e as NodeJS.ErrnoException;
+      if (err.code !== "ENOENT") {
+        x.ioError |= IOERR_GENERAL;
+        x.report.error(`rsync: [generator] opendir "${resolve(x.dest.shown(rel))}" failed: ${errText(err)}`, true);
+        x.hadTransferError = true;
+      }
       return [];
     }
     const entries: DirEntry[] = [];

@@ -404,7 +404,14 @@ export class Generator {
       if (dirEntry && !preview) this.skipDir(row);
       return;
     }
-    if (x.o.ignoreExisting && st && (!dirEntry || !isDir(st.mode))) return;
+    if (x.o.ignoreExisting && st && (!dirEntry || !isDir(st.mode))) {
+      // generate_files deletes in a sub-list's directory after its recv_generator whatever that did: over a
+      // stand-in that is no directory the opendir fails (an I/O error, which stops later deletions). Never
+      // through a symlink standing there: what it leads to is outside the destination (upstream lists it, and
+      // its secure unlinks then fail).
+      if (slot && !isLink(st.mode) && this.deleter.duringMode && t.flags[row]! & F.CONTENT_DIR) this.deleter.deleteInDir(row, rel, list);
+      return;
+    }
 
     if (dirEntry) this.directory(row, ndx, rel, st, preview, list);
     else if (isLink(mode)) this.linkableNonRegular(row, ndx, rel, st, list, () => this.symlink(row, ndx, rel, st));
@@ -1274,10 +1281,12 @@ export class Generator {
       x.puts.touchDir(row, { path: x.dest.abs(rel), mtime: t.mtime[row]!, nsec: t.nsec[row]!, window: this.attrs.mtimeWindow() });
       return;
     }
+    // Whatever stands at the name gets the time (upstream's touch_up_dirs sets it on a file or symlink
+    // --ignore-existing left where the list has a directory: on the symlink itself, never through it).
     const st = x.dest.lstat(rel);
-    if (!st || !isDir(st.mode) || !this.attrs.mtimeDiffers(row, st)) return;
+    if (!st || !this.attrs.mtimeDiffers(row, st)) return;
     try {
-      x.dest.setTimes(rel, t.mtime[row]!, t.nsec[row]!, false);
+      x.dest.setTimes(rel, t.mtime[row]!, t.nsec[row]!, isLink(st.mode));
     } catch (e) {
       // A directory we may write in but do not own (a daemon's module root): upstream warns and goes on.
       x.report.error(`rsync: [generator] failed to set times on "${this.display(rel) || "."}": ${errText(e as NodeJS.ErrnoException)}`, true);

@@ -88,9 +88,10 @@ function touchDir(job: DirTimesJob): void {
   } catch {
     st = null;
   }
-  // Gone, or not a directory any more: nothing to touch (as the native writer decides).
-  if (!st || (st.mode & 0o170000) !== 0o040000) return;
-  if (!sameTime(job.window, job.mtime, job.nsec, st.mtime, st.nsec)) step("utimes_dir", () => setTimes(job.path, job.mtime, job.nsec, false));
+  // Gone: nothing to touch (as the native writer decides). A file or symlink standing for the directory gets the time (a symlink its own).
+  if (!st) return;
+  const link = (st.mode & 0o170000) === 0o120000;
+  if (!sameTime(job.window, job.mtime, job.nsec, st.mtime, st.nsec)) step("utimes_dir", () => setTimes(job.path, job.mtime, job.nsec, link));
 }
 
 export function createFileWriter(): FileWriter {
