@@ -46,7 +46,6 @@ function lstatOrErrno(path: Buffer): EntryStat | number {
   }
 }
 
-
 let dirLibc: ReturnType<typeof openDirLibc> | null = null;
 
 function openDirLibc() {
