@@ -10,7 +10,7 @@ import { RERR, RsyncError, type Role } from "../errors.ts";
 import type { Channel } from "../io/channel.ts";
 import type { Input } from "../io/input.ts";
 import type { Output } from "../io/output.ts";
-import { spawnShell } from "../io/stream-channel.ts";
+import { spawnShell, type ShellChild } from "../io/stream-channel.ts";
 import { connectTcp } from "../io/tcp-channel.ts";
 import { serverArgs } from "../protocol/server-args.ts";
 import { secludedArgsBytes, secludedStart } from "../protocol/secluded-args.ts";
@@ -49,7 +49,10 @@ export interface ConnectRequest {
 const clientRole = (amSender: boolean): Role => (amSender ? "sender" : "Receiver");
 
 export async function connectToRemote(req: ConnectRequest): Promise<Connection> {
-  return req.spec.port === 0 ? connectShell(req) : await connectDaemon(req);
+  if (req.spec.port === 0) return connectShell(req);
+  // main.c start_client: a daemon ("host::module", rsync://) with -e is reached through that remote shell,
+  // whose far end runs a daemon for this one connection (`rsync --server --daemon .`).
+  return req.o.rsh !== undefined ? connectDaemonOverShell(req) : await connectDaemon(req);
 }
 
 async function connectDaemon(req: ConnectRequest): Promise<Connection> {
@@ -59,28 +62,57 @@ async function connectDaemon(req: ConnectRequest): Promise<Connection> {
   const channel = await connect(o, host.replace(/^\[|\]$/g, ""), port, clientRole(req.amSender));
   // start_socket_client sets up iconv once connected.
   charsetDebugLines(o, clientRole(req.amSender));
+  return { channel, start: (input, output) => daemonStart(input, output, req, user), exited: async () => 0 };
+}
+
+/** The daemon's greeting, the module and the arguments (start_inband_exchange): the protocol, or null after a module listing. */
+async function daemonStart(input: Input, output: Output, req: ConnectRequest, user: string | undefined): Promise<number | null> {
+  const o = req.o;
+  const protocol = o.protocol ?? PROTOCOL_VERSION;
+  const outcome = await daemonHandshake(input, output, {
+    protocol,
+    paths: req.paths,
+    serverArgs: serverArgs(o, { amSender: req.amSender, protocol, listOnly: req.listOnly }),
+    secluded: o.secludedArgs > 0,
+    convertSecluded: secludedArgConversion(o),
+    oldArgs: o.oldArgs > 0,
+    earlyInput: o.earlyInput,
+    user,
+    passwordFile: o.passwordFile,
+    showMotd: !o.noMotd,
+    showArgs: outputConfig(o).debug.get("CMD") >= 1,
+    showAuthList: outputConfig(o).debug.get("NSTR") >= 2,
+    showAuthChoice: outputConfig(o).debug.get("NSTR") >= 1,
+  });
+  return outcome.kind === "listed" ? null : outcome.protocol;
+}
+
+/** A daemon through the remote shell: `SHELL [-l USER] HOST rsync --server --daemon .`, then the daemon's own handshake on its pipes (the user names itself to both). */
+function connectDaemonOverShell(req: ConnectRequest): Connection {
+  const o = req.o;
+  const { user, host } = splitUser(req.spec.machine);
+  const argv = remoteShellArgv({
+    rsh: o.rsh,
+    user,
+    host: host.replace(/^\[|\]$/g, ""),
+    rsyncPath: o.rsyncPath,
+    serverArgs: ["--server", "--daemon"],
+    paths: [],
+    amSender: req.amSender,
+    relative: false,
+    escapeNames: false,
+  });
+  if (outputConfig(o).debug.get("CMD") >= 1) terminal.client(childArgvText("opening connection using:", argv));
+  charsetDebugLines(o, clientRole(req.amSender));
+  const shell = spawnShell(argv);
   return {
-    channel,
+    channel: shell.channel,
+    pid: shell.pid,
     async start(input, output) {
-      const protocol = o.protocol ?? PROTOCOL_VERSION;
-      const outcome = await daemonHandshake(input, output, {
-        protocol,
-        paths: req.paths,
-        serverArgs: serverArgs(o, { amSender: req.amSender, protocol, listOnly: req.listOnly }),
-        secluded: o.secludedArgs > 0,
-        convertSecluded: secludedArgConversion(o),
-        oldArgs: o.oldArgs > 0,
-        earlyInput: o.earlyInput,
-        user,
-        passwordFile: o.passwordFile,
-        showMotd: !o.noMotd,
-        showArgs: outputConfig(o).debug.get("CMD") >= 1,
-        showAuthList: outputConfig(o).debug.get("NSTR") >= 2,
-        showAuthChoice: outputConfig(o).debug.get("NSTR") >= 1,
-      });
-      return outcome.kind === "listed" ? null : outcome.protocol;
+      await shellStarted(shell, argv, req.amSender);
+      return daemonStart(input, output, req, user);
     },
-    exited: async () => 0,
+    exited: () => shellExit(shell),
   };
 }
 
@@ -115,14 +147,7 @@ function connectShell(req: ConnectRequest): Connection {
     channel: shell.channel,
     pid: shell.pid,
     async start(input, output) {
-      try {
-        await shell.started;
-      } catch (e) {
-        const role = clientRole(req.amSender);
-        const err = new RsyncError(RERR.IPC, `rsync: [${role}] Failed to exec ${argv[0]}: ${errText(e)}`);
-        err.role = role;
-        throw err;
-      }
+      await shellStarted(shell, argv, req.amSender);
       if (secluded) {
         const hidden = [...all.slice(split), ".", ...req.paths];
         // rsync.c send_protected_args (--debug=CMD).
@@ -132,12 +157,26 @@ function connectShell(req: ConnectRequest): Connection {
       }
       return exchangeVersions(input, output, protocol);
     },
-    // main.c client_run: the exit status of the remote shell counts too.
-    exited: async () => {
-      const code = await shell.exited;
-      return code < 0 ? RERR.IPC : code;
-    },
+    exited: () => shellExit(shell),
   };
+}
+
+/** The remote shell is running, or the run ends as upstream's does when it cannot exec it. */
+async function shellStarted(shell: ShellChild, argv: string[], amSender: boolean): Promise<void> {
+  try {
+    await shell.started;
+  } catch (e) {
+    const role = clientRole(amSender);
+    const err = new RsyncError(RERR.IPC, `rsync: [${role}] Failed to exec ${argv[0]}: ${errText(e)}`);
+    err.role = role;
+    throw err;
+  }
+}
+
+/** main.c client_run: the exit status of the remote shell counts too. */
+async function shellExit(shell: ShellChild): Promise<number> {
+  const code = await shell.exited;
+  return code < 0 ? RERR.IPC : code;
 }
 
 async function connect(o: Options, host: string, port: number, role: Role): Promise<Channel> {

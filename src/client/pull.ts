@@ -66,6 +66,9 @@ export async function pullFromRemote(req: PullRequest): Promise<PullResult> {
   // Names the server sends are checked against what was asked for; a daemon's paths start with the module.
   const asked = shell ? { ...req, paths: req.paths.map((p) => `shell/${p.replace(/^\/+/, "")}`) } : req;
   const result = await runConnected(asked, conn.channel, (input, output) => conn.start(input, output));
+  // After a module listing upstream's client exits at once (clientserver.c, "@RSYNCD: EXIT"): a daemon a remote
+  // shell ran is not waited for (upstream's exits with 255 then).
+  if (result.listedModules) return result;
   return { ...result, exitCode: Math.max(result.exitCode, await conn.exited()) };
 }
 

@@ -4,14 +4,19 @@
  * the pid file and listens. Each client gets a process of its own, as
  * upstream forks one: the child is this program in daemon mode with the
  * client's socket as its stdin and stdout, which is also how an inetd runs
- * a daemon (a socket on stdin means: serve that one client).
+ * a daemon (a socket on stdin means: serve that one client). Run by a remote
+ * shell (`--server --daemon .`, a client's `-e ssh host::module`), it serves
+ * that one client on the shell's pipes.
  */
 import { spawn } from "node:child_process";
 import { fstatSync, unlinkSync, writeFileSync } from "node:fs";
+import { isIP } from "node:net";
 import type { Options } from "../cli/options.ts";
 import { RERR, RsyncError } from "../errors.ts";
 import { Input } from "../io/input.ts";
 import { Output } from "../io/output.ts";
+import type { Channel } from "../io/channel.ts";
+import { stdioChannel } from "../io/stream-channel.ts";
 import { adoptSocket } from "../io/tcp-channel.ts";
 import { plainAddress } from "./access.ts";
 import { loadDaemonConfig, type DaemonConfig } from "./config.ts";
@@ -20,17 +25,22 @@ import { hostName } from "./host-name.ts";
 import { serveDaemonClient } from "./session.ts";
 
 const DEFAULT_CONFIG = "/etc/rsyncd.conf";
+const USER_CONFIG = "rsyncd.conf";
 const DEFAULT_PORT = 873;
 /** The listener tells each client's process who connected. */
 const PEER_ENV = "OC_RSYNC_DAEMON_PEER";
 
 
 export async function runDaemon(o: Options): Promise<number> {
-  const configFile = o.daemonConfig ?? DEFAULT_CONFIG;
+  // clientserver.c load_config: a daemon a remote shell started for a user reads that user's rsyncd.conf (in the
+  // directory it starts in, the home directory under ssh).
+  const overShell = o.server;
+  const configFile = o.daemonConfig ?? (overShell && process.getuid?.() !== 0 ? USER_CONFIG : DEFAULT_CONFIG);
   // -M/--dparam arrive as remote options (the client's -M), which a daemon has no use for.
   const cfg = loadDaemonConfig(configFile, o.remoteOptions);
   const log = new DaemonLog(o.logFile ?? (cfg.globals.str("log file") || null));
-  if (stdinIsSocket()) return await serveOneClient(o, cfg, log);
+  if (overShell) return await serveOneClient(o, cfg, log, stdioChannel(), shellClientAddress());
+  if (stdinIsSocket()) return await serveOneClient(o, cfg, log, await adoptSocket(0), plainAddress(process.env[PEER_ENV] ?? "UNKNOWN"));
   if (o.detach) return detach();
   return await listen(o, cfg, configFile, log);
 }
@@ -120,12 +130,25 @@ async function listen(o: Options, cfg: DaemonConfig, configFile: string, log: Da
   return 0;
 }
 
-/** One client on stdin/stdout (a child of our listener, or started by inetd). */
-async function serveOneClient(o: Options, cfg: DaemonConfig, log: DaemonLog): Promise<number> {
-  const addr = plainAddress(process.env[PEER_ENV] ?? "UNKNOWN");
-  const host = cfg.globals.bool("reverse lookup") ? hostName(addr) : "UNDETERMINED";
-  // The connection is our stdin (and stdout), a socket: Bun's socket reads and writes it, not node streams.
-  const channel = await adoptSocket(0);
+/**
+ * clientname.c client_addr for a daemon over a remote shell: the client's
+ * address as ssh passes it on (the first word of REMOTE_HOST, SSH_CONNECTION,
+ * SSH_CLIENT or SSH2_CLIENT), else 0.0.0.0.
+ */
+function shellClientAddress(): string {
+  const env = process.env;
+  const first = (env.REMOTE_HOST ?? env.SSH_CONNECTION ?? env.SSH_CLIENT ?? env.SSH2_CLIENT ?? "").split(" ")[0]!;
+  return isIP(first) ? first : "0.0.0.0";
+}
+
+/**
+ * One client on stdin/stdout: a child of our listener or started by inetd
+ * (a socket, which Bun's socket reads and writes, not node streams), or a
+ * remote shell's pipes.
+ */
+async function serveOneClient(o: Options, cfg: DaemonConfig, log: DaemonLog, channel: Channel, addr: string): Promise<number> {
+  // (client_name: an address it cannot know is UNKNOWN, with no lookup.)
+  const host = !cfg.globals.bool("reverse lookup") ? "UNDETERMINED" : addr === "0.0.0.0" ? "UNKNOWN" : hostName(addr);
   const input = new Input(channel);
   const output = new Output(channel, input);
   try {
