@@ -200,7 +200,8 @@ const CASES: Case[] = [
       fs.mkdirSync(join(d, "gone/deeper"), { recursive: true });
       fs.writeFileSync(join(d, "gone/deeper", kept), "x");
       if (kept === "f") fs.writeFileSync(join(d, "gone/g"), "x");
-      for (const name of ["gone/deeper", "gone"]) fs.utimesSync(join(d, name), 1_400_000_000, 1_400_000_000);
+      // (The destination's own time too: a dry run leaves it as this edit made it, in both destinations.)
+      for (const name of ["gone/deeper", "gone", "."]) fs.utimesSync(join(d, name), 1_400_000_000, 1_400_000_000);
       for (const name of ["gone/deeper/" + kept, "gone/g"]) if (fs.existsSync(join(d, name))) fs.utimesSync(join(d, name), 1_400_000_000, 1_400_000_000);
     },
   })),
