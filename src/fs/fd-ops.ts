@@ -41,6 +41,8 @@ const libc = fdOpsAvailable
   : null;
 
 const C = fs.constants;
+/** The *At calls' "relative to the working directory". */
+export const AT_FDCWD = -100;
 const O_CLOEXEC = 0o2000000;
 const AT_SYMLINK_NOFOLLOW = 0x100;
 const AT_EMPTY_PATH = 0x1000;
@@ -74,7 +76,7 @@ const fail = (syscall: string, shown: () => string) => systemError(libc!.errno()
 
 /** Opens the directory `path` (a whole path, bytes) for the *At calls below. */
 export function openDir(path: Uint8Array, shown: () => string): number {
-  const fd = lib().openat(-100, cName(path, nameA), C.O_RDONLY | C.O_DIRECTORY | O_CLOEXEC, 0);
+  const fd = lib().openat(AT_FDCWD, cName(path, nameA), C.O_RDONLY | C.O_DIRECTORY | O_CLOEXEC, 0);
   if (fd < 0) throw fail("open", shown);
   return fd;
 }

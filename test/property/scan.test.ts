@@ -384,6 +384,20 @@ describe("errors of the directory itself", () => {
     core.endScans();
   });
 
+  test("with --open-noatime (the directory opened through libc): still node's error, from both cores", () => {
+    for (const [, c] of CORES) c.scanNoatime(true);
+    try {
+      for (const [what, path] of cases) {
+        unprivileged(() => {
+          const node = thrown(() => fs.readdirSync(asBuffer(path), { encoding: "buffer" }));
+          for (const [, c] of CORES) expect(thrown(() => c.scanDir(path)), what).toEqual(node);
+        });
+      }
+    } finally {
+      for (const [, c] of CORES) c.scanNoatime(false);
+    }
+  });
+
   test("a path of PATH_MAX bytes or more: node's code and errno", () => {
     // Bun refuses it before asking the system (syscall "open"): only the code and errno are node's here.
     const path = bytes(`/${"d/".repeat(2100)}`);

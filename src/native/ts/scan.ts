@@ -14,6 +14,7 @@ import { FFIType, read, toArrayBuffer } from "bun:ffi";
 import { entryStatOf, type DirScan, type EntryStat } from "../api.ts";
 import { openLibcWith } from "../../fs/libc.ts";
 import { systemError } from "../../fs/errors.ts";
+import { AT_FDCWD, closeFd, openAt } from "../../fs/fd-ops.ts";
 
 const SLASH = Buffer.from("/");
 
@@ -50,18 +51,13 @@ let dirLibc: ReturnType<typeof openDirLibc> | null = null;
 
 function openDirLibc() {
   return openLibcWith({
-    openat: { args: [FFIType.i32, FFIType.ptr, FFIType.i32, FFIType.u32], returns: FFIType.i32 },
     fdopendir: { args: [FFIType.i32], returns: FFIType.ptr },
     readdir: { args: [FFIType.ptr], returns: FFIType.ptr },
     closedir: { args: [FFIType.ptr], returns: FFIType.i32 },
-    close: { args: [FFIType.i32], returns: FFIType.i32 },
   });
 }
 
-const AT_FDCWD = -100;
-const O_CLOEXEC = 0o2000000;
 const EPERM = 1;
-const EINTR = 4;
 /** glibc's struct dirent64 on Linux: d_ino, d_off (8 bytes each), d_reclen (2), d_type (1), then d_name. */
 const D_RECLEN = 16;
 const D_NAME = 19;
@@ -69,28 +65,14 @@ const D_NAME = 19;
 /** The directory's names (but "." and ".."), read without touching its access time where the kernel allows. */
 function namesLeavingAtime(dir: Buffer): Uint8Array[] {
   const libc = (dirLibc ??= openDirLibc());
-  const { openat, fdopendir, readdir, closedir, close } = libc.symbols;
-  const cPath = Buffer.concat([dir, Buffer.from([0])]);
-  const base = constants.O_RDONLY | constants.O_DIRECTORY | O_CLOEXEC;
-  let flags = base | (constants.O_NOATIME ?? 0);
-  let fd: number;
-  for (;;) {
-    fd = openat(AT_FDCWD, cPath, flags, 0);
-    if (fd >= 0) break;
-    const errno = libc.errno();
-    if (errno === EINTR) continue;
-    // O_NOATIME is for the directory's owner: anyone else reads it as usual.
-    if (errno === EPERM && flags !== base) {
-      flags = base;
-      continue;
-    }
-    throw systemError(errno, "scandir", dir.toString("latin1"));
-  }
+  const { fdopendir, readdir, closedir } = libc.symbols;
+  const shown = () => dir.toString();
+  const fd = openDirNoatime(dir, shown);
   const stream = fdopendir(fd);
   if (!stream) {
     const errno = libc.errno();
-    close(fd);
-    throw systemError(errno, "scandir", dir.toString("latin1"));
+    closeFd(fd, shown);
+    throw systemError(errno, "scandir", shown());
   }
   const names: Uint8Array[] = [];
   try {
@@ -106,4 +88,21 @@ function namesLeavingAtime(dir: Buffer): Uint8Array[] {
     closedir(stream);
   }
   return names;
+}
+
+/** Opens the directory with O_NOATIME, which is for its owner: anyone else opens it as usual. Errors are readdir's ("scandir"). */
+function openDirNoatime(dir: Buffer, shown: () => string): number {
+  const flags = constants.O_RDONLY | constants.O_DIRECTORY;
+  const errnoOf = (e: unknown) => Math.abs((e as NodeJS.ErrnoException).errno ?? 0);
+  const asScandir = (e: unknown) => systemError(errnoOf(e), "scandir", shown());
+  try {
+    return openAt(AT_FDCWD, dir, flags | (constants.O_NOATIME ?? 0), shown);
+  } catch (e) {
+    if (errnoOf(e) !== EPERM) throw asScandir(e);
+  }
+  try {
+    return openAt(AT_FDCWD, dir, flags, shown);
+  } catch (e) {
+    throw asScandir(e);
+  }
 }
