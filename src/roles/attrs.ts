@@ -231,6 +231,12 @@ export class AttrRules {
     };
   }
 
+  /**
+   * rsync.c set_file_attrs: ownership, then times, then ACLs and permissions,
+   * each only where it differs. The first step that fails ends it, thrown as
+   * an AttrStepError (which names the step as upstream's message does).
+   * False when a symlink's times could not be set (its flag TIME_FAILED).
+   */
   apply(dest: DestFs, rel: Uint8Array, row: number, st: DestStat, w: Wanted, time: "window" | "exact" | "skip" | { mtime: number }, fd = -1): boolean {
     const o = this.o;
     const t = this.t;
@@ -240,22 +246,15 @@ export class AttrRules {
     const shown = () => dest.shown(rel);
     if (this.ownDebug && (changeUid || changeGid)) this.ownershipDebug(rel, st, w, changeUid, changeGid);
     if (!this.fakeSuper && (changeUid || changeGid)) {
-      if (fd >= 0) fchownFd(fd, changeUid ? w.uid : st.uid, changeGid ? w.gid : st.gid, shown);
-      else dest.lchown(rel, changeUid ? w.uid : st.uid, changeGid ? w.gid : st.gid);
+      attrStep(changeUid ? "chown" : "chgrp", () => {
+        if (fd >= 0) fchownFd(fd, changeUid ? w.uid : st.uid, changeGid ? w.gid : st.gid, shown);
+        else dest.lchown(rel, changeUid ? w.uid : st.uid, changeGid ? w.gid : st.gid);
+      });
       // chown clears setuid/setgid: look again so the mode check below puts them back.
       if (st.mode & 0o6000) st = (fd >= 0 ? fstatFd(fd, shown) : dest.lstat(rel)) ?? st;
     }
     // A receiving daemon's "incoming chmod" once more (rsync.c set_file_attrs): without -p it changes kept permissions too.
     const newMode = o.daemonChmod.length && !isLink(mode) ? tweakMode(w.mode, o.daemonChmod) : w.mode;
-    // -A (set_file_attrs → set_acl): the ACLs go on before the chmod, which compares with the mode they leave.
-    if (this.acls && !isLink(mode)) {
-      const set = this.setAcls(dest, rel, row, st, (mode & ~CHMOD_BITS) | (newMode & CHMOD_BITS), false);
-      if (set.changed) {
-        this.aclChanged.add(row);
-        // The caller's stat takes the mode the ACL left, as upstream's sxp does: an item reported after this compares with it.
-        st.mode = set.mode;
-      }
-    }
     if (this.fakeSuper) {
       // --fake-super (set_file_attrs → set_stat_xattr): ownership and the whole mode are stored, not applied.
       const e = t.extras.get(row);
@@ -266,13 +265,36 @@ export class AttrRules {
         uid: o.owner ? w.uid : st.uid,
         gid: o.group ? w.gid : st.gid,
       });
-    } else if (!isLink(mode) && (st.mode & CHMOD_BITS) !== (newMode & CHMOD_BITS)) {
-      if (fd >= 0) fchmodFd(fd, newMode, shown);
-      else dest.chmod(rel, newMode);
     }
+    const timesSet = this.applyTimes(dest, rel, row, st, time, fd);
+    // -A (set_file_attrs → set_acl): the ACLs go on before the chmod, which compares with the mode they leave.
+    if (this.acls && !isLink(mode)) {
+      const set = this.setAcls(dest, rel, row, st, (mode & ~CHMOD_BITS) | (newMode & CHMOD_BITS), false);
+      if (set.changed) {
+        this.aclChanged.add(row);
+        // The caller's stat takes the mode the ACL left, as upstream's sxp does: an item reported after this compares with it.
+        st.mode = set.mode;
+      }
+    }
+    if (!this.fakeSuper && !isLink(mode) && (st.mode & CHMOD_BITS) !== (newMode & CHMOD_BITS)) {
+      attrStep("perms", () => {
+        if (fd >= 0) fchmodFd(fd, newMode, shown);
+        else dest.chmod(rel, newMode);
+      });
+    }
+    return timesSet;
+  }
+
+  /** set_file_attrs' times: false when a symlink's could not be set (which is no error). */
+  private applyTimes(dest: DestFs, rel: Uint8Array, row: number, st: DestStat, time: "window" | "exact" | "skip" | { mtime: number }, fd: number): boolean {
+    const t = this.t;
+    const mode = t.mode[row]!;
+    const shown = () => dest.shown(rel);
     if (typeof time === "object") {
-      if (fd >= 0) futimesFd(fd, time.mtime, 0, undefined, shown);
-      else dest.setTimes(rel, time.mtime, 0, isLink(mode));
+      attrStep("times", () => {
+        if (fd >= 0) futimesFd(fd, time.mtime, 0, undefined, shown);
+        else dest.setTimes(rel, time.mtime, 0, isLink(mode));
+      });
       return true;
     }
     if (time === "skip") return true;
@@ -281,20 +303,45 @@ export class AttrRules {
       keepMtime &&
       !(time === "exact"
         ? t.mtime[row] === st.mtime && t.nsec[row] === st.nsec
-        : sameTime(o.modifyWindow, t.mtime[row]!, t.nsec[row]!, st.mtime, st.nsec));
+        : sameTime(this.o.modifyWindow, t.mtime[row]!, t.nsec[row]!, st.mtime, st.nsec));
     // -U (rsync.c set_file_attrs): after a transfer the atime is always set, otherwise when it differs; -J/-O leave all times alone.
     const atime = this.atimeOf(row);
     const setAtime =
-      atime !== undefined && !this.timesOmitted(mode) && (time === "exact" || st.atime === undefined || !sameTime(o.modifyWindow, atime, 0, st.atime, 0));
-    if (setMtime || setAtime) {
-      try {
-        if (fd >= 0) futimesFd(fd, setMtime ? t.mtime[row]! : st.mtime, setMtime ? t.nsec[row]! : st.nsec, setAtime ? atime : undefined, shown);
-        else dest.setTimes(rel, setMtime ? t.mtime[row]! : st.mtime, setMtime ? t.nsec[row]! : st.nsec, isLink(mode), setAtime ? atime : undefined);
-      } catch (e) {
-        if (isLink(mode)) return false;
-        throw e;
-      }
+      atime !== undefined && !this.timesOmitted(mode) && (time === "exact" || st.atime === undefined || !sameTime(this.o.modifyWindow, atime, 0, st.atime, 0));
+    if (!setMtime && !setAtime) return true;
+    try {
+      if (fd >= 0) futimesFd(fd, setMtime ? t.mtime[row]! : st.mtime, setMtime ? t.nsec[row]! : st.nsec, setAtime ? atime : undefined, shown);
+      else dest.setTimes(rel, setMtime ? t.mtime[row]! : st.mtime, setMtime ? t.nsec[row]! : st.nsec, isLink(mode), setAtime ? atime : undefined);
+    } catch (e) {
+      if (isLink(mode)) return false;
+      throw new AttrStepError("times", e);
     }
     return true;
+  }
+}
+
+/** The set_file_attrs step that failed, as its message names it ("chown X failed", "failed to set times on X", ...). */
+export type AttrStep = "chown" | "chgrp" | "times" | "perms";
+
+export class AttrStepError extends Error {
+  constructor(
+    readonly step: AttrStep,
+    override readonly cause: unknown,
+  ) {
+    super(`${step}: ${(cause as Error)?.message ?? cause}`);
+  }
+
+  /** rsync.c's text for the failure (without the errno), `full` the name as full_fname shows it. */
+  text(full: string): string {
+    if (this.step === "chown" || this.step === "chgrp") return `${this.step} ${full} failed`;
+    return `failed to set ${this.step === "times" ? "times" : "permissions"} on ${full}`;
+  }
+}
+
+function attrStep(step: AttrStep, call: () => void): void {
+  try {
+    call();
+  } catch (e) {
+    throw new AttrStepError(step, e);
   }
 }

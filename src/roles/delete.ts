@@ -10,7 +10,7 @@ import { compareNames } from "../flist/sort.ts";
 import { F, isDir, isDevice, isLink, isReg } from "../flist/table.ts";
 import type { FileList } from "../flist/lists.ts";
 import type { DestStat } from "../fs/dest-fs.ts";
-import { resolve } from "node:path";
+import { destFullName } from "../fs/full-name.ts";
 import { errText } from "../fs/errors.ts";
 import { absolute, DirScopes, withSlash } from "../flist/dir-merge.ts";
 import { filterMatchLine, FR } from "../flist/filter.ts";
@@ -363,7 +363,7 @@ export class Deleter {
       const err = e as NodeJS.ErrnoException;
       if (err.code !== "ENOENT") {
         x.ioError |= IOERR_GENERAL;
-        x.report.error(`rsync: [generator] opendir "${resolve(x.dest.shown(rel))}" failed: ${errText(err)}`, true);
+        x.report.error(`rsync: [generator] opendir ${destFullName(x.dest.root, rel, x.o.moduleName)} failed: ${errText(err)}`, true);
         x.hadTransferError = true;
       }
       return [];

@@ -8,7 +8,6 @@
  * It runs ahead of the receiver: requests go out as fast as the socket takes
  * them, and the generator only waits when it has nothing left to request.
  */
-import { resolve } from "node:path";
 import { defaultPermsForDir } from "../flist/acls.ts";
 import { protocolError } from "../errors.ts";
 import { core } from "../native/index.ts";
@@ -20,7 +19,8 @@ import { F, isDevice, isDir, isLink, isReg, isSpecial } from "../flist/table.ts"
 import type { FileList } from "../flist/lists.ts";
 import type { DestStat } from "../fs/dest-fs.ts";
 import { openedDeviceLength } from "../fs/device-content.ts";
-import { AttrRules, ITEM, SIGNIFICANT_ITEM_FLAGS, type Wanted } from "./attrs.ts";
+import { AttrRules, AttrStepError, ITEM, SIGNIFICANT_ITEM_FLAGS, type Wanted } from "./attrs.ts";
+import { destFullName } from "../fs/full-name.ts";
 import type { ReceivingSide } from "./context.ts";
 import { Deleter, type MakeRoomFor } from "./delete.ts";
 import { BACKUP, Backups } from "./backup.ts";
@@ -61,6 +61,9 @@ const DONE_FLUSH_ENTRIES = 256;
 const READ_CHUNK = 1 << 20;
 /** A failed lstat's errno for "nothing there". */
 const ENOENT = 2;
+
+/** statDestOrSay: the stat failed and was reported. */
+const FAILED = Symbol("stat failed");
 
 export class Generator {
   readonly attrs: AttrRules;
@@ -392,7 +395,8 @@ export class Generator {
     }
     if (this.refusedByModule(row, rel, dirEntry, preview)) return;
     if (!x.soloName && !this.parentUsable(row, rel)) return;
-    const st = this.statDest(row, rel, dirEntry);
+    const st = this.statDestOrSay(row, rel, dirEntry);
+    if (st === FAILED) return;
     // --delete-missing-args: a source argument the sender did not find; what has its name here goes.
     if (mode === 0 && x.o.deleteMissingArgs) {
       if (st) this.deleter.deleteMissing(rel, st);
@@ -446,7 +450,7 @@ export class Generator {
       throw protocolError(`ABORTING due to invalid path from sender: ${Buffer.from(dir).toString("latin1")}/${Buffer.from(x.t.baseName(row)).toString("latin1")}`);
     }
     const why = isLink(st.mode) ? "Too many levels of symbolic links (40)" : "Not a directory (20)";
-    x.report.error(`rsync: [generator] recv_generator: failed to stat "${resolve(x.dest.shown(rel))}": ${why}`, true);
+    x.report.error(`rsync: [generator] recv_generator: failed to stat ${this.full(rel)}: ${why}`, true);
     x.hadTransferError = true;
     return false;
   }
@@ -460,6 +464,25 @@ export class Generator {
       if (!st) x.dest.mkdir(part, 0o777 & ~x.umask);
       else if (!isDir(st.mode)) return; // reported by parentUsable
       if (end < 0) return;
+    }
+  }
+
+  /**
+   * statDest, where a failure other than ENOENT (a directory on the way that
+   * cannot be searched) is recv_generator's: a regular file is reported
+   * ("failed to stat") and skipped; anything else is handled as missing, so
+   * its own creation fails and says so.
+   */
+  private statDestOrSay(row: number, rel: Uint8Array, dirEntry: boolean): DestStat | null | typeof FAILED {
+    try {
+      return this.statDest(row, rel, dirEntry);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (typeof err.errno !== "number") throw e;
+      if (dirEntry || !isReg(this.x.t.mode[row]!)) return null;
+      this.x.report.error(`rsync: [generator] recv_generator: failed to stat ${this.full(rel)}: ${errText(err)}`, true);
+      this.x.hadTransferError = true;
+      return FAILED;
     }
   }
 
@@ -622,7 +645,7 @@ export class Generator {
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
         if (err.code !== "EEXIST") {
-          x.report.error(`rsync: [generator] recv_generator: mkdir "${this.display(rel)}" failed: ${errText(err)}`, true);
+          x.report.error(`rsync: [generator] recv_generator: mkdir ${this.full(rel)} failed: ${errText(err)}`, true);
           x.hadTransferError = true;
           return this.skipDirContents(row);
         }
@@ -635,8 +658,14 @@ export class Generator {
     if (now) this.setAttrs(rel, row, now, w, false);
     // A non-root receiver needs to be able to write into the directory while filling it.
     if (!x.amRoot && (w.mode & 0o700) !== 0o700) {
-      x.dest.chmod(rel, w.mode | 0o700);
-      this.tweakedDirs.push({ row, mode: w.mode });
+      try {
+        x.dest.chmod(rel, w.mode | 0o700);
+        this.tweakedDirs.push({ row, mode: w.mode });
+      } catch (e) {
+        // (One we do not own: upstream says so and goes on; its contents fail on their own.)
+        x.report.error(`rsync: [generator] failed to modify permissions on ${this.full(rel)}: ${errText(e)}`, true);
+        x.hadTransferError = true;
+      }
     }
     if (this.deleter.duringMode && t.flags[row]! & F.CONTENT_DIR) this.deleter.deleteInDir(row, rel, x.lists.incRecurse ? list : null);
   }
@@ -735,7 +764,8 @@ export class Generator {
       if (!basis.quiet) this.itemize(row, ndx, this.attrs.itemizeFlags(row, old, w, ITEM.LOCAL_CHANGE | ITEM.REPORT_CHANGE));
       return true;
     }
-    if (!this.atomicCreate(rel, st, "symlink", (tmp) => x.dest.symlink(stored, tmp))) return false;
+    const shownTarget = Buffer.from(stored).toString("latin1");
+    if (!this.atomicCreate(rel, st, "symlink", (tmp) => x.dest.symlink(stored, tmp), (full) => `symlink ${full} -> "${shownTarget}" failed`)) return false;
     const now = x.dest.lstat(rel);
     const ok = now ? this.setAttrs(rel, row, now, w, false) : true;
     if (!basis.quiet) this.itemize(row, ndx, this.attrs.itemizeFlags(row, old, w, ITEM.LOCAL_CHANGE | ITEM.REPORT_CHANGE, !ok));
@@ -777,7 +807,7 @@ export class Generator {
     const basis = this.basisForMissing(row, ndx, rel, st, w);
     if (basis === "done") return this.linkedFromBasis();
     if (this.genrDebug) debugLine(`mknod(${shownName(rel)}, 0${mode.toString(8)}, [${major},${minor}])`);
-    if (x.o.dryRun || this.atomicCreate(rel, st, device ? "device" : "special", (tmp) => x.dest.mknod(tmp, (mode & 0o170000) | (w.mode & 0o7777), major, minor))) {
+    if (x.o.dryRun || this.atomicCreate(rel, st, device ? "device" : "special", (tmp) => x.dest.mknod(tmp, (mode & 0o170000) | (w.mode & 0o7777), major, minor), (full) => `mknod ${full} failed`)) {
       const now = x.o.dryRun ? null : x.dest.lstat(rel);
       if (now) this.setAttrs(rel, row, now, w, false);
       if (!basis.quiet) this.itemize(row, ndx, this.attrs.itemizeFlags(row, basis.st ?? (sameType ? st : null), w, ITEM.LOCAL_CHANGE | ITEM.REPORT_CHANGE));
@@ -817,10 +847,14 @@ export class Generator {
 
   /**
    * Creates an entry under a temporary name and renames it over whatever is
-   * there (rsync.c atomic_create), so the old entry stays until the new one exists.
+   * there (rsync.c atomic_create), so the old entry stays until the new one
+   * exists. `failure` is upstream's text for `make` failing on a name (as
+   * full_fname shows it).
    */
-  private atomicCreate(rel: Uint8Array, st: DestStat | null, forWhat: MakeRoomFor, make: (path: Uint8Array) => void): boolean {
+  private atomicCreate(rel: Uint8Array, st: DestStat | null, forWhat: MakeRoomFor, make: (path: Uint8Array) => void, failure: (full: string) => string): boolean {
     const x = this.x;
+    let made = rel;
+    let renaming = false;
     try {
       if (st && isDir(st.mode)) {
         if (!this.deleter.removeForReplacement(rel, st, forWhat)) return false;
@@ -834,13 +868,22 @@ export class Generator {
       // With -b what is replaced is kept first (linked: the new entry then takes its name).
       if (Backups.of(x)?.make(rel, false) === BACKUP.FAILED) return false;
       const slash = rel.lastIndexOf(0x2f);
-      const tmp = Buffer.concat([rel.subarray(0, slash + 1), Buffer.from(`.rsync-tmp.${process.pid}.`), rel.subarray(slash + 1)]);
-      make(tmp);
-      x.dest.rename(tmp, rel);
+      made = Buffer.concat([rel.subarray(0, slash + 1), Buffer.from(`.rsync-tmp.${process.pid}.`), rel.subarray(slash + 1)]);
+      make(made);
+      renaming = true;
+      x.dest.rename(made, rel);
       return true;
     } catch (e) {
-      x.report.error(`rsync: [generator] failed to create "${this.display(rel)}": ${errText(e as NodeJS.ErrnoException)}`, true);
+      const text = renaming ? `rename ${this.full(made)} -> ${this.full(rel)} failed` : failure(this.full(made));
+      x.report.error(`rsync: [generator] ${text}: ${errText(e as NodeJS.ErrnoException)}`, true);
       x.hadTransferError = true;
+      if (renaming) {
+        try {
+          x.dest.unlink(made);
+        } catch {
+          // (Gone already, or not ours to remove: nothing more to say.)
+        }
+      }
       return false;
     }
   }
@@ -994,7 +1037,7 @@ export class Generator {
     // (Only a regular file's group remembers which basis dir settled it: a dry run's symlink or device leader is just missing.)
     const leaderNow = leaderSt ?? (x.o.dryRun && this.basisDirs && isReg(x.t.mode[leader]!) ? this.basisDirs.dryRunLeader(leaderRel) : null);
     const alt = !st && leaderNow && this.basisDirs ? this.basisDirs.hardLinkMember(row, rel, leaderNow) : null;
-    if (!x.o.dryRun && !this.atomicCreate(rel, st, "file", (tmp) => x.dest.link(leaderRel, tmp))) return;
+    if (!x.o.dryRun && !this.atomicCreate(rel, st, "file", (tmp) => x.dest.link(leaderRel, tmp), (full) => `link ${full} => ${Buffer.from(leaderRel).toString("latin1")} failed`)) return;
     if (!alt?.quiet) this.itemize(row, ndx, this.attrs.itemizeFlags(row, alt?.st ?? st, w, ITEM.LOCAL_CHANGE | ITEM.XNAME_FOLLOWS), leaderRel);
     this.confirmToSender(ndx, rel);
   }
@@ -1133,7 +1176,7 @@ export class Generator {
         fs.closeSync(fd);
       }
     } catch (e) {
-      x.report.error(`rsync: [generator] failed to open "${this.display(rel)}", continuing: ${errText(e as NodeJS.ErrnoException)}`);
+      x.report.error(`rsync: [generator] failed to open ${this.full(rel)}, continuing: ${errText(e as NodeJS.ErrnoException)}`);
       return { head: NULL_SUM_HEAD };
     }
   }
@@ -1231,7 +1274,8 @@ export class Generator {
     try {
       return this.attrs.apply(x.dest, rel, row, st, w, exactTime ? "exact" : "window");
     } catch (e) {
-      x.report.error(`rsync: [generator] failed to set attributes on "${this.display(rel)}": ${errText(e as NodeJS.ErrnoException)}`, true);
+      if (!(e instanceof AttrStepError)) throw e;
+      x.report.error(`rsync: [generator] ${e.text(this.full(rel))}: ${errText(e.cause)}`, true);
       x.hadTransferError = true;
       return true;
     }
@@ -1248,7 +1292,12 @@ export class Generator {
     if (x.o.dryRun || x.o.listOnly) return;
     if (dirRow < 0) {
       for (const { row, mode } of this.tweakedDirs) {
-        if (!(t.flags[row]! & F.MISSING_DIR)) x.dest.chmod(this.rel(row), mode);
+        if (t.flags[row]! & F.MISSING_DIR) continue;
+        try {
+          x.dest.chmod(this.rel(row), mode);
+        } catch {
+          // touch_up_dirs does not check its chmod: a directory removed or replaced meanwhile is no error.
+        }
       }
       if (!x.lists.incRecurse || this.deleter.mode === "delay") {
         // (Upstream's dir_flist: the whole list without incremental recursion, else the directories in list order.)
@@ -1287,15 +1336,19 @@ export class Generator {
     if (!st || !this.attrs.mtimeDiffers(row, st)) return;
     try {
       x.dest.setTimes(rel, t.mtime[row]!, t.nsec[row]!, isLink(st.mode));
-    } catch (e) {
-      // A directory we may write in but do not own (a daemon's module root): upstream warns and goes on.
-      x.report.error(`rsync: [generator] failed to set times on "${this.display(rel) || "."}": ${errText(e as NodeJS.ErrnoException)}`, true);
-      x.hadTransferError = true;
+    } catch {
+      // touch_up_dirs does not check it: a directory we do not own (a daemon's module root) was reported when
+      // recv_generator set its attributes.
     }
   }
 
   display(name: Uint8Array): string {
     return Buffer.from(name).toString("latin1");
+  }
+
+  /** A destination entry as messages name it (util1.c full_fname). */
+  full(rel: Uint8Array): string {
+    return destFullName(this.x.dest.root, rel, this.x.o.moduleName);
   }
 }
 

@@ -15,7 +15,6 @@ import { FALLOC_FL_KEEP_SIZE, fallocate } from "../fs/libc.ts";
 import { SparseWriter } from "../fs/sparse-write.ts";
 import { errText } from "../fs/errors.ts";
 import { RERR, RsyncError } from "../errors.ts";
-import { resolve } from "node:path";
 import { giveBack, slabsInUse } from "../compress/output-slabs.ts";
 import type { WriteStaging } from "./write-staging.ts";
 
@@ -94,6 +93,12 @@ export class IncomingFile {
   private device = false;
   /** What cutting a device to length said (see backupBasis), for the receiver to report. */
   truncateFailure: string | null = null;
+  /**
+   * The file could not be made (its temp file, or the file itself in place):
+   * what failed and why. Its data is then read and dropped, as upstream's
+   * discard_receive_data does, and the receiver reports it at the end.
+   */
+  createFailure: { name: Uint8Array; inplace: boolean; cause: unknown } | null = null;
 
   constructor(
     private readonly dest: DestFs,
@@ -101,6 +106,8 @@ export class IncomingFile {
     private readonly hasher: Hasher,
     /** Where data waiting to be written is copied to (see write-staging.ts); null: the pieces themselves are kept. */
     private readonly staging: WriteStaging | null = null,
+    /** A destination name as messages show it (util1.c full_fname; the receiver's has the whole path or the module). */
+    private readonly fullName: (rel: Uint8Array) => string = (rel) => `"${Buffer.from(rel).toString("latin1")}"`,
   ) {
     if (spec.inplace) this.tempPath = null;
     else if (spec.tempDir) this.tempPath = tempNameIn(spec.tempDir, spec.rel);
@@ -114,7 +121,12 @@ export class IncomingFile {
       }
     }
     if (spec.inplace) {
-      this.fd = dest.openOrCreateForUpdate(spec.rel, spec.createMode);
+      try {
+        this.fd = dest.openOrCreateForUpdate(spec.rel, spec.createMode);
+      } catch (e) {
+        this.createFailure = { name: spec.rel, inplace: true, cause: e };
+        return;
+      }
       const st = fs.fstatSync(this.fd);
       this.oldLength = st.size;
       // --write-devices: a device is written into, never cut to length (receiver.c receive_data).
@@ -163,7 +175,7 @@ export class IncomingFile {
   }
 
   /** The temp file (relative path), or null when writing in place. */
-  private get temp(): Uint8Array | null {
+  get temp(): Uint8Array | null {
     if (this.tempPath === null && this.tempBase) {
       const dir = this.spec.at!.dir;
       this.tempPath = dir.length ? Buffer.concat([dir, SLASH, this.tempBase]) : this.tempBase;
@@ -231,6 +243,7 @@ export class IncomingFile {
   }
 
   private write(data: Uint8Array): void {
+    if (this.createFailure) return;
     if (this.spec.inplace) {
       try {
         if (this.sparse) this.sparse.write(data, this.offset);
@@ -247,11 +260,18 @@ export class IncomingFile {
   }
 
   private flush(): void {
+    if (this.createFailure) return;
     if (this.fd < 0) {
-      if (this.tempBase) {
-        this.fd = createAt(this.dirFdNow(), this.tempBase, this.spec.createMode, () => this.dest.shown(this.temp!));
-        this.created = true;
-      } else this.fd = this.dest.createExclusive(this.temp!, this.spec.createMode);
+      try {
+        if (this.tempBase) {
+          this.fd = createAt(this.dirFdNow(), this.tempBase, this.spec.createMode, () => this.dest.shown(this.temp!));
+          this.created = true;
+        } else this.fd = this.dest.createExclusive(this.temp!, this.spec.createMode);
+      } catch (e) {
+        this.createFailure = { name: this.temp!, inplace: false, cause: e };
+        this.dropPending();
+        return;
+      }
       if (this.spec.preallocate) this.allocate();
       if (this.spec.sparse) this.sparse = new SparseWriter(this.fd, this.oldLength);
     }
@@ -264,7 +284,11 @@ export class IncomingFile {
       throw this.writeFailed(e);
     }
     this.offset += this.pending;
-    // Written: slabs of inflated data (-z) that held them can be used again, and so can the staging space.
+    this.dropPending();
+  }
+
+  /** Written (or never to be): slabs of inflated data (-z) that held the chunks can be used again, and so can the staging space. */
+  private dropPending(): void {
     giveBack(this.chunks);
     this.releaseStaged();
     this.chunks = [];
@@ -276,15 +300,13 @@ export class IncomingFile {
     try {
       fs.ftruncateSync(this.fd, this.offset);
     } catch (e) {
-      const shown = resolve(Buffer.from(this.dest.abs(this.spec.rel)).toString("latin1"));
-      this.truncateFailure = `rsync: [receiver] ftruncate failed on "${shown}": ${errText(e)}`;
+      this.truncateFailure = `rsync: [receiver] ftruncate failed on ${this.fullName(this.spec.rel)}: ${errText(e)}`;
     }
   }
 
   /** A failed write ends the transfer (receiver.c receive_data), e.g. a device (--write-devices) or disk that is full. */
   private writeFailed(e: unknown): RsyncError {
-    const shown = resolve(Buffer.from(this.dest.abs(this.spec.rel)).toString("latin1"));
-    return new RsyncError(RERR.FILEIO, `rsync: [receiver] write failed on "${shown}": ${errText(e)}`);
+    return new RsyncError(RERR.FILEIO, `rsync: [receiver] write failed on ${this.fullName(this.spec.rel)}: ${errText(e)}`);
   }
 
   /** True when the sender's checksum matches what we rebuilt. */
@@ -343,7 +365,7 @@ export class IncomingFile {
   takeForJob(): { dirFd: number; temp: Uint8Array; final: Uint8Array; data: Uint8Array[]; bytes: number; createMode: number; released: (() => void) | undefined } | null {
     const s = this.spec;
     this.endRun();
-    if (this.fd >= 0 || !this.tempBase || s.inplace || s.sparse || s.preallocate || s.fsync) return null;
+    if (this.fd >= 0 || this.createFailure || !this.tempBase || s.inplace || s.sparse || s.preallocate || s.fsync) return null;
     this.closeBasis();
     const data = this.chunks;
     const job = { dirFd: this.dirFdNow(), temp: this.tempBase, final: s.at!.base, data, bytes: this.pending, createMode: s.createMode, released: this.releaser(data) };

@@ -30,13 +30,14 @@ export const JOB_FILE = 0;
 export const JOB_DIR_TIMES = 1;
 const JOB_CLOSE = 2;
 
-/** What a failed job was, for its report: JOB_FILE or JOB_DIR_TIMES and the file-table row it was for. */
-export type FailedJob = { kind: typeof JOB_FILE | typeof JOB_DIR_TIMES; row: number; failure: WriteFailure };
+/** What a failed job was, for its report: JOB_FILE or JOB_DIR_TIMES, the file-table row it was for, and a file's temp name (in its directory). */
+export type FailedJob = { kind: typeof JOB_FILE | typeof JOB_DIR_TIMES; row: number; temp: Uint8Array | null; failure: WriteFailure };
 
 export class PutQueue {
   private readonly rows = new Int32Array(QUEUE_JOBS);
   private readonly kinds = new Uint8Array(QUEUE_JOBS);
   private readonly sizes = new Float64Array(QUEUE_JOBS);
+  private readonly temps: (Uint8Array | null)[] = new Array(QUEUE_JOBS).fill(null);
   /** Where received files' data waits for its job (IncomingFile copies it there). */
   readonly staging = new WriteStaging(STAGING_BYTES);
   /** The last job given, and the last one known to be done. */
@@ -56,7 +57,7 @@ export class PutQueue {
 
   putFile(row: number, job: FileJob, bytes: number): void {
     this.makeRoom(bytes);
-    this.note(this.writer.putFile(job), JOB_FILE, row, bytes);
+    this.note(this.writer.putFile(job), JOB_FILE, row, bytes, job.temp);
   }
 
   touchDir(row: number, job: DirTimesJob): void {
@@ -75,7 +76,7 @@ export class PutQueue {
     for (let f = this.writer.takeFailure(); f; f = this.writer.takeFailure()) {
       const at = f.seq % QUEUE_JOBS;
       const kind = this.kinds[at]!;
-      if (kind !== JOB_CLOSE) this.onFailure({ kind: kind as FailedJob["kind"], row: this.rows[at]!, failure: f });
+      if (kind !== JOB_CLOSE) this.onFailure({ kind: kind as FailedJob["kind"], row: this.rows[at]!, temp: this.temps[at]!, failure: f });
     }
   }
 
@@ -85,8 +86,9 @@ export class PutQueue {
     this.poll();
   }
 
-  private note(seq: number, kind: number, row: number, bytes: number): void {
+  private note(seq: number, kind: number, row: number, bytes: number, temp: Uint8Array | null = null): void {
     const at = seq % QUEUE_JOBS;
+    this.temps[at] = temp;
     this.kinds[at] = kind;
     this.rows[at] = row;
     this.sizes[at] = bytes;

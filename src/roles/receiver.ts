@@ -21,7 +21,7 @@ import { WaitFor } from "../io/input.ts";
 import { listNumber } from "../batch/generator-requests.ts";
 import { blockSumsBytes, readSumHead, sumHeadBytes, type SumHead } from "../delta/sum-head.ts";
 import { TOKEN_END, TOKEN_PIECES, type TokenReader, tokenReaderFor } from "../delta/token-reader.ts";
-import { ITEM } from "./attrs.ts";
+import { AttrStepError, ITEM } from "./attrs.ts";
 import { xattrRequestFollows } from "../flist/xattrs.ts";
 import { IncomingFile, type IncomingSpec } from "./incoming-file.ts";
 import { fstatFd } from "../fs/fd-ops.ts";
@@ -36,9 +36,10 @@ import type { ReceivingSide } from "./context.ts";
 import { debugLine, shownName } from "../output/debug-line.ts";
 import { receivedListDump, sayListLines } from "./receive-session.ts";
 import { JOB_FILE, PutQueue, type FailedJob } from "./put-queue.ts";
+import { destFullName } from "../fs/full-name.ts";
+import type { WriteStep } from "../native/api.ts";
 import { core } from "../native/index.ts";
 import { systemError } from "../fs/errors.ts";
-import { resolve } from "node:path";
 
 interface ReceivingFile {
   row: number;
@@ -140,16 +141,15 @@ export class Receiver {
     );
   }
 
-  /** A job that failed behind us, reported as the step would have been here (the run goes on; exit code 23). */
+  /** A file's job that failed behind us, reported as upstream reports the step (the run goes on; exit code 23). */
   private jobFailed(job: FailedJob): void {
     const x = this.x;
     const rel = this.rel(job.row);
     const { errno, step } = job.failure;
-    const shownAbs = () => resolve(Buffer.from(x.dest.abs(rel)).toString("latin1"));
+    // touch_up_dirs does not check a directory's times (recv_generator reported what it could not set).
+    if (job.kind !== JOB_FILE) return;
     const err = errText(systemError(errno, step, ""));
-    if (job.kind !== JOB_FILE) x.report.error(`rsync: [generator] failed to set times on "${this.display(rel) || "."}": ${err}`, true);
-    else if (step === "write") x.report.error(`rsync: [receiver] write failed on "${shownAbs()}": ${err}`, true);
-    else x.report.error(`rsync: [receiver] failed to write "${this.display(rel)}": ${err}`, true);
+    x.report.error(`rsync: [receiver] ${fileStepText(step, this.full(rel), this.full(siblingOf(rel, job.temp ?? rel)), this.display(rel))}: ${err}`, true);
     x.hadTransferError = true;
   }
 
@@ -169,7 +169,7 @@ export class Receiver {
     this.delayed?.finish(
       x.dest,
       (f, e) => {
-        x.report.error(`rsync: [receiver] rename failed for "${this.display(f.to)}" (from ${this.display(f.from)}): ${errText(e)}`, true);
+        x.report.error(`rsync: [receiver] rename failed for ${this.full(f.to)} (from ${this.display(f.from)}): ${errText(e)}`, true);
         x.hadTransferError = true;
       },
       (f) => {
@@ -503,6 +503,7 @@ export class Receiver {
       wholeFileHasher(x.s.sums),
       // Inflated data (-z) is in reused slabs already (compress/output-slabs.ts): a copy would only cost.
       x.s.compression.alg === Cpres.NONE ? (x.puts?.staging ?? null) : null,
+      (name) => this.full(name),
     );
     this.countTransfer(row, iflags, redo);
     // The appended-to part counts as done already (receive_data starts at the basis length).
@@ -686,6 +687,7 @@ export class Receiver {
     const list = x.lists.listOf(f.ndx);
     const rel = f.data.name;
     try {
+      if (f.data.createFailure) return this.notCreated(f);
       if (!verified) {
         // The data came all the same (receive_data counts tokens as they arrive).
         x.stats.literalData += f.data.literal;
@@ -709,7 +711,8 @@ export class Receiver {
       }
     } catch (e) {
       f.data.discard();
-      x.report.error(`rsync: [receiver] failed to write "${this.display(rel)}": ${errText(e)}`, true);
+      const text = e instanceof AttrStepError ? e.text(this.full(f.data.temp ?? rel)) : `failed to write ${this.full(rel)}`;
+      x.report.error(`rsync: [receiver] ${text}: ${errText(e instanceof AttrStepError ? e.cause : e)}`, true);
       x.hadTransferError = true;
     } finally {
       if (list && x.lists.incRecurse) list.inProgress--;
@@ -793,6 +796,60 @@ export class Receiver {
 
   private display(name: Uint8Array): string {
     return Buffer.from(name).toString("latin1");
+  }
+
+  /**
+   * A file whose temp file (or, in place, itself) could not be made: its data
+   * was read and dropped (receiver.c: "mkstemp ... failed", discard_receive_data).
+   */
+  private notCreated(f: ReceivingFile): void {
+    const x = this.x;
+    const { name, inplace, cause } = f.data.createFailure!;
+    x.stats.literalData += f.data.literal;
+    x.stats.matchedData += f.data.matched;
+    f.data.discard();
+    x.report.error(`rsync: [receiver] ${inplace ? "open" : "mkstemp"} ${this.full(name)} failed: ${errText(cause)}`, true);
+    x.hadTransferError = true;
+    x.fileDone(f.row, false);
+  }
+
+  /** A destination entry as messages name it (util1.c full_fname). */
+  private full(rel: Uint8Array): string {
+    return destFullName(this.x.dest.root, rel, this.x.o.moduleName);
+  }
+}
+
+/** `name` (a base name) in the directory of `rel`. */
+function siblingOf(rel: Uint8Array, name: Uint8Array): Uint8Array {
+  const slash = rel.lastIndexOf(0x2f);
+  return slash < 0 ? name : Buffer.concat([rel.subarray(0, slash + 1), name]);
+}
+
+/**
+ * Upstream's text for a step of receiving a file that failed (receiver.c,
+ * rsync.c finish_transfer and set_file_attrs): most name the temp file
+ * (`temp`), a write the file (`full`), a rename both (`shown`: as given).
+ */
+function fileStepText(step: WriteStep, full: string, temp: string, shown: string): string {
+  switch (step) {
+    case "open":
+      return `mkstemp ${temp} failed`;
+    case "write":
+      return `write failed on ${full}`;
+    case "fstat":
+      return `fstat ${temp} failed`;
+    case "chown":
+      return `chown ${temp} failed`;
+    case "chmod":
+      return `failed to set permissions on ${temp}`;
+    case "utimes":
+      return `failed to set times on ${temp}`;
+    case "close":
+      return `close failed on ${temp}`;
+    case "rename":
+      return `rename ${temp} -> "${shown}"`;
+    default:
+      return `failed to write ${full}`;
   }
 }
 

@@ -41,7 +41,8 @@ import { readFilterList } from "../server/filter-list.ts";
 import { addRuleDebug, sayAddedRules } from "../flist/filter-debug.ts";
 import { FR, type FilterList, type FilterRule } from "../flist/filter.ts";
 import { addCvsRules, addPartialDirRule, filterListFromOptions, writeFilterRules } from "../flist/filter-options.ts";
-import { absolute, filterHooks, moduleRelative } from "../flist/dir-merge.ts";
+import { absolute, filterHooks } from "../flist/dir-merge.ts";
+import { fullFname } from "../fs/full-name.ts";
 import { readFilesFrom, readForwardedName } from "../client/files-from.ts";
 import { createBlockMatcher } from "../delta/matcher.ts";
 import type { FileLists } from "../flist/lists.ts";
@@ -90,17 +91,6 @@ export interface SendResult {
   nothingSent?: boolean;
   /** Something could not be sent (the run ends with 23). */
   hadTransferError?: boolean;
-}
-
-/**
- * util1.c full_fname in a daemon: the name from the module's root (the
- * directory an argument was in, then the name), and the module.
- */
-function moduleFullName(module: string): (dir: Uint8Array, name: Uint8Array) => string {
-  return (dir, name) => {
-    const d = Buffer.from(moduleRelative(Buffer.from(dir).toString("latin1"))).toString("latin1");
-    return `"${d ? `/${d}/` : ""}${Buffer.from(name).toString("latin1")}" (in ${module})`;
-  };
 }
 
 /** The client's exit (MSG_ERROR_EXIT with its code): answered with an empty one, then the reads waiting on `input` fail with that code. */
@@ -276,7 +266,7 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
       changedDir: outputConfig(o).debug.get("CHDIR") >= 1 ? (path) => say("info", `[sender] change_dir(${absolute(Buffer.from(path).toString("latin1"))})`) : undefined,
       unconvertible: senderNameCheck(o, s),
       ...filterWalk,
-      fullName: o.moduleName === undefined ? undefined : moduleFullName(o.moduleName),
+      fullName: o.moduleName === undefined ? undefined : (dir: Uint8Array, name: Uint8Array) => fullFname(dir, name, o.moduleName),
       flistDebug: debug.get("FLIST"),
       sayUnsafeCopies: outputConfig(o).info.get("SYMSAFE") > 0,
     },
