@@ -17,8 +17,9 @@
  * so callers report them alike.
  */
 import * as fs from "node:fs";
-import { FFIType, ptr } from "bun:ffi";
+import { FFIType } from "bun:ffi";
 import { openLibcWith } from "./libc.ts";
+import { Iovecs, putI64 } from "./c-words.ts";
 import { systemError } from "./errors.ts";
 import type { EntryStat } from "../native/api.ts";
 
@@ -61,7 +62,7 @@ const statxBuf = new Uint8Array(256);
 const statxView = new DataView(statxBuf.buffer);
 /** Two timespecs (atime, mtime) of 64-bit seconds and nanoseconds, filled as 32-bit halves (little-endian: x86-64, arm64). */
 const times = new Int32Array(8);
-const iov = new BigUint64Array(IOV_MAX * 2);
+const iov = new Iovecs(IOV_MAX);
 
 function cName(name: Uint8Array, into: Uint8Array): Uint8Array {
   // A longer name is the kernel's to refuse (ENAMETOOLONG): hand it over whole.
@@ -137,19 +138,13 @@ export function fchownFd(fd: number, uid: number, gid: number, shown: () => stri
 
 /** The mtime to the nanosecond, and the atime (whole seconds) when given. */
 export function futimesFd(fd: number, mtime: number, nsec: number, atime: number | undefined, shown: () => string): void {
-  setI64(0, atime ?? 0);
-  setI64(2, atime === undefined ? UTIME_OMIT : 0);
-  setI64(4, mtime);
-  setI64(6, nsec);
+  putI64(times, 0, atime ?? 0);
+  putI64(times, 2, atime === undefined ? UTIME_OMIT : 0);
+  putI64(times, 4, mtime);
+  putI64(times, 6, nsec);
   if (lib().futimens(fd, times) !== 0) throw fail("utimensat", shown);
 }
 
-/** A whole number (within 2^53) as the int64 at times[at], times[at + 1]. */
-function setI64(at: number, value: number): void {
-  const hi = Math.floor(value / 0x1_0000_0000);
-  times[at] = value - hi * 0x1_0000_0000;
-  times[at + 1] = hi;
-}
 
 /** The int64 at byte `at` of the statx record, as a number. */
 const i64At = (v: DataView, at: number) => v.getInt32(at + 4, true) * 0x1_0000_0000 + v.getUint32(at, true);
@@ -162,11 +157,10 @@ export function writeAllFd(fd: number, chunks: Uint8Array[], shown: () => string
     let total = 0;
     for (let i = 0; i < count; i++) {
       const c = chunks[first + i]!;
-      iov[2 * i] = c.length ? BigInt(ptr(c)) : 0n;
-      iov[2 * i + 1] = BigInt(c.length);
+      iov.set(i, c);
       total += c.length;
     }
-    const n = Number(lib().writev(fd, iov, count));
+    const n = Number(lib().writev(fd, iov.words, count));
     if (n < 0) {
       if (libc!.errno() === EINTR) continue;
       throw fail("write", shown);

@@ -7,6 +7,7 @@
  */
 import { getSystemErrorMessage, getSystemErrorName } from "node:util";
 import { dlopen, FFIType, read, type FFIFunction } from "bun:ffi";
+import { putI64 } from "./c-words.ts";
 
 const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
@@ -69,22 +70,19 @@ export class SysError extends Error {
   }
 }
 
-const times = new BigInt64Array(4);
+/** Two timespecs (atime, mtime) of 64-bit seconds and nanoseconds, as 32-bit halves (little-endian: x86-64, arm64): no BigInt per call. */
+const times = new Int32Array(8);
+
 
 /**
  * Sets mtime (and optionally atime) with nanosecond precision. `noFollow`
  * sets a symlink's own times.
  */
 export function setTimes(path: Uint8Array | string, mtime: number, mtimeNsec: number, noFollow: boolean, atime?: number, atimeNsec = 0): void {
-  if (atime === undefined) {
-    times[0] = 0n;
-    times[1] = BigInt(UTIME_OMIT);
-  } else {
-    times[0] = BigInt(atime);
-    times[1] = BigInt(atimeNsec);
-  }
-  times[2] = BigInt(mtime);
-  times[3] = BigInt(mtimeNsec);
+  putI64(times, 0, atime ?? 0);
+  putI64(times, 2, atime === undefined ? UTIME_OMIT : atimeNsec);
+  putI64(times, 4, mtime);
+  putI64(times, 6, mtimeNsec);
   if (libc.symbols.utimensat(AT_FDCWD, cPath(path), times, noFollow ? AT_SYMLINK_NOFOLLOW : 0) !== 0) {
     throw new SysError(errno(), "utimensat");
   }

@@ -24,10 +24,11 @@ const bytesOf = (data: Uint8Array) => (data.byteLength === 0 ? EMPTY : data);
 /** Released hasher states kept for reuse. */
 const SPARE_STATES = 4;
 
-function toSeed(seed: number | bigint | undefined): bigint {
-  if (seed === undefined) return 0n;
-  // An int32 seed is sign-extended, as rsync does when it passes its seed to xxHash.
-  return typeof seed === "bigint" ? BigInt.asIntN(64, seed) : BigInt(seed | 0);
+function toSeed(seed: number | bigint | undefined): number | bigint {
+  if (seed === undefined) return 0;
+  // An int32 seed is sign-extended, as rsync does when it passes its seed to xxHash. (A number goes to the
+  // i64 argument as it is: no BigInt, a heap cell, per file hashed.)
+  return typeof seed === "bigint" ? BigInt.asIntN(64, seed) : seed | 0;
 }
 
 function check(result: number, what: string): number {

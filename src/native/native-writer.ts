@@ -6,6 +6,7 @@
 import { ptr } from "bun:ffi";
 import { WRITE_STEP, type DirTimesJob, type FileJob, type FileWriter, type WriteFailure } from "./api.ts";
 import type { NativeLibrary } from "./load.ts";
+import { Iovecs } from "../fs/c-words.ts";
 
 /** Meta record fields (zig/file_writer.zig Meta), as f64. */
 const KIND_FILE = 0;
@@ -16,26 +17,21 @@ const NO_NAME = new Uint8Array(0);
 export function createNativeWriter(s: NativeLibrary["symbols"]): FileWriter {
   /** zig/file_writer.zig Meta: the job's fields, then where its names and data are. */
   const meta = new Float64Array(17);
-  let iov = new BigUint64Array(64);
+  const iov = new Iovecs(64);
   const failure = new Float64Array(3);
   /** The data of jobs not known to be done, oldest first, with their sequence numbers. */
   const held: { seq: number; data: Uint8Array[]; released: (() => void) | undefined }[] = [];
   let done = 0;
 
   const submit = (name: Uint8Array, final: Uint8Array, data: Uint8Array[], released?: () => void): number => {
-    if (iov.length < data.length * 2) iov = new BigUint64Array(data.length * 2);
+    iov.ensure(data.length);
     let n = 0;
-    for (const chunk of data) {
-      if (chunk.byteLength === 0) continue;
-      iov[2 * n] = BigInt(ptr(chunk));
-      iov[2 * n + 1] = BigInt(chunk.byteLength);
-      n++;
-    }
+    for (const chunk of data) if (chunk.byteLength) iov.set(n++, chunk);
     meta[11] = name.length ? ptr(name) : 0;
     meta[12] = name.length;
     meta[13] = final.length ? ptr(final) : 0;
     meta[14] = final.length;
-    meta[15] = n ? ptr(iov) : 0;
+    meta[15] = n ? ptr(iov.words) : 0;
     meta[16] = n;
     const seq = s.oc_writer_submit(meta);
     if (seq < 0) throw new RangeError(`native file writer: errno ${-seq}`);

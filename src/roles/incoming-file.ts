@@ -11,6 +11,7 @@ import type { DestFs } from "../fs/dest-fs.ts";
 import { tempBaseFor, tempNameFor, tempNameIn } from "../fs/dest-fs.ts";
 import { closeFd, createAt, fdOpsAvailable, renameAt, unlinkAt, writeAllFd } from "../fs/fd-ops.ts";
 import type { Hasher } from "../native/index.ts";
+import type { FileJob } from "../native/api.ts";
 import { FALLOC_FL_KEEP_SIZE, fallocate } from "../fs/libc.ts";
 import { SparseWriter } from "../fs/sparse-write.ts";
 import { errText } from "../fs/errors.ts";
@@ -360,15 +361,32 @@ export class IncomingFile {
    * that creates, writes and renames it instead of close() and install(): null
    * when part of it is on disk already (a file past WRITE_BATCH) or it needs
    * more than that (in place, sparse, preallocated, --fsync, names by path).
-   * The job owns the data from here on; this object is done with.
+   * The job owns the data from here on; this object is done with. Its
+   * attributes are the caller's to set (AttrRules.setFileJobAttrs): they
+   * start as nothing to set, every field there, so setting them adds none.
    */
-  takeForJob(): { dirFd: number; temp: Uint8Array; final: Uint8Array; data: Uint8Array[]; bytes: number; createMode: number; released: (() => void) | undefined } | null {
+  takeForJob(): (FileJob & { bytes: number }) | null {
     const s = this.spec;
     this.endRun();
     if (this.fd >= 0 || this.createFailure || !this.tempBase || s.inplace || s.sparse || s.preallocate || s.fsync) return null;
     this.closeBasis();
     const data = this.chunks;
-    const job = { dirFd: this.dirFdNow(), temp: this.tempBase, final: s.at!.base, data, bytes: this.pending, createMode: s.createMode, released: this.releaser(data) };
+    const job = {
+      dirFd: this.dirFdNow(),
+      temp: this.tempBase,
+      final: s.at!.base,
+      data,
+      bytes: this.pending,
+      createMode: s.createMode,
+      released: this.releaser(data),
+      attrs: 0,
+      uid: 0,
+      gid: 0,
+      mode: 0,
+      mtime: 0,
+      nsec: 0,
+      atime: 0,
+    };
     this.offset += this.pending;
     this.chunks = [];
     this.staged = [];

@@ -159,7 +159,8 @@ export class Receiver {
     if (!puts || f.partialRel) return false;
     const job = f.data.takeForJob();
     if (!job) return false;
-    puts.putFile(f.row, { ...job, ...this.attrs.fileJobAttrs(f.row, f.wanted) }, job.bytes);
+    this.attrs.setFileJobAttrs(job, f.row, f.wanted);
+    puts.putFile(f.row, job, job.bytes);
     return true;
   }
 
