@@ -18,6 +18,7 @@ import { isDevice, isDir, isLink, isReg } from "../flist/table.ts";
 import { deviceLength, setTimes } from "../fs/libc.ts";
 import type { DestStat } from "../fs/dest-fs.ts";
 import { errText } from "../fs/errors.ts";
+import { destFullName, fullFname } from "../fs/full-name.ts";
 import type { ReceivingSide } from "./context.ts";
 
 /** make_backup's answers: failed, the entry was moved, it was duplicated (linked or copied), there was nothing to keep. */
@@ -91,9 +92,10 @@ export class Backups {
   /**
    * make_backup: keeps what is at `rel` under its backup name.
    * `preferRename` when the entry is going away anyway (a deletion, or
-   * room made without a temp name); otherwise it is hard-linked.
+   * room made without a temp name); otherwise it is hard-linked. `who` is
+   * the role its messages name.
    */
-  make(rel: Uint8Array, preferRename: boolean): BackupResult {
+  make(rel: Uint8Array, preferRename: boolean, who: "generator" | "receiver" = "generator"): BackupResult {
     const x = this.x;
     const st = x.dest.lstat(rel);
     if (!st) return BACKUP.NOTHING;
@@ -110,7 +112,7 @@ export class Backups {
         err = this.linkOrRename(from, name.path, preferRename, st);
       }
       if (typeof err === "number") ret = err;
-      else ret = this.copy(from, name, st);
+      else ret = this.copy(rel, name, st, who);
       // backup.c says how each backup was made (--debug=backup): a link or a rename of the file, else a copy.
       if (ret !== BACKUP.FAILED && ret !== BACKUP.NOTHING && x.out.debug.get("BACKUP") > 0) {
         const how = typeof err === "number" ? (err === BACKUP.MOVED ? "RENAME" : "HLINK") : isLink(st.mode) ? "SYMLINK" : "COPY";
@@ -149,7 +151,7 @@ export class Backups {
       const here = resolve(x.dest.root.toString("latin1") || ".");
       x.report.error(`rsync: [generator] stat "${here}/${name.shown}" failed: Invalid argument (22)`, true);
       x.hadTransferError = true;
-    } else if ((device ? this.copyDevice(x.dest.abs(rel), name, st) : this.copy(x.dest.abs(rel), name, st)) !== BACKUP.DUPLICATED) return null;
+    } else if ((device ? this.copyDevice(x.dest.abs(rel), name, st) : this.copy(rel, name, st, "generator")) !== BACKUP.DUPLICATED) return null;
     if (this.says()) x.report.info(`backed up ${Buffer.from(rel).toString("latin1")} to ${name.shown}`);
     return this.relFromDest(name.path);
   }
@@ -224,8 +226,9 @@ export class Backups {
     setTimes(path, st.mtime, st.nsec, true);
   }
 
-    private copy(from: Buffer, name: { path: Buffer; shown: string }, st: DestStat): BackupResult {
+    private copy(rel: Uint8Array, name: { path: Buffer; shown: string }, st: DestStat, who: "generator" | "receiver"): BackupResult {
     const x = this.x;
+    const from = x.dest.abs(rel);
     try {
       if (isLink(st.mode)) {
         if (!x.o.links) return BACKUP.NOTHING;
@@ -236,11 +239,18 @@ export class Backups {
         if (x.out.info.get("NONREG") > 0 && !x.out.quiet) x.report.info(`make_bak: skipping non-regular file ${from.toString("latin1")}`);
         return BACKUP.NOTHING;
       }
+      // util1.c copy_file opens the copy first: its failure is said on its own, then keep_backup's.
+      try {
+        fs.closeSync(fs.openSync(name.path, "w", 0o600));
+      } catch (e) {
+        x.report.error(`rsync: [${who}] open ${fullFname(Buffer.alloc(0), name.path, x.o.moduleName)}: ${errText(e)}`, true);
+        throw e;
+      }
       fs.copyFileSync(from, name.path);
       this.copyAttrs(name.path, st);
       return BACKUP.DUPLICATED;
     } catch (e) {
-      x.report.error(`rsync: keep_backup failed: "${from.toString("latin1")}" -> "${name.shown}": ${errText(e as NodeJS.ErrnoException)}`);
+      x.report.error(`rsync: [${who}] keep_backup failed: ${destFullName(x.dest.root, rel, x.o.moduleName)} -> "${name.shown}": ${errText(e as NodeJS.ErrnoException)}`);
       return BACKUP.FAILED;
     }
   }

@@ -178,7 +178,7 @@ export class Receiver {
         x.confirmToSender?.(f.ndx, f.to);
       },
       (f) => {
-        if (Backups.of(x)?.make(f.to, false) === BACKUP.FAILED) return false;
+        if (Backups.of(x)?.make(f.to, false, "receiver") === BACKUP.FAILED) return false;
         if (this.recvDebug) debugLine(`renaming ${shownName(f.from)} to ${shownName(f.to)}`);
         return true;
       },
@@ -196,7 +196,8 @@ export class Receiver {
   private backUpReplaced(rel: Uint8Array, inplace: boolean): void {
     const backups = Backups.of(this.x);
     if (!backups || inplace) return;
-    if (backups.make(rel, false) === BACKUP.FAILED) throw new RsyncError(RERR.FILEIO, `backup of ${this.display(rel)} failed`);
+    // finish_transfer: a backup that could not be made ends the run (what failed was said).
+    if (backups.make(rel, false, "receiver") === BACKUP.FAILED) throw new RsyncError(RERR.FILEIO, `backup of ${this.display(rel)} failed`, true);
   }
 
   /** The destination path of an entry (the local name for a single-file transfer). */
@@ -712,6 +713,7 @@ export class Receiver {
       }
     } catch (e) {
       f.data.discard();
+      if (e instanceof RsyncError) throw e;
       const text = e instanceof AttrStepError ? e.text(this.full(f.data.temp ?? rel)) : `failed to write ${this.full(rel)}`;
       x.report.error(`rsync: [receiver] ${text}: ${errText(e instanceof AttrStepError ? e.cause : e)}`, true);
       x.hadTransferError = true;

@@ -45,6 +45,16 @@ function foreignEntriesDest(path: string): void {
   fs.chownSync(path, NOBODY, NOBODY);
 }
 
+/** A destination nobody owns holding another "g" (its backup is due), with a --backup-dir nobody may not write. */
+function backupDueDest(path: string): void {
+  foreignEntriesDest(path);
+  fs.writeFileSync(join(path, "g"), "an older gee\n");
+  fs.chownSync(join(path, "g"), NOBODY, NOBODY);
+  const bk = join(work, "bk");
+  fs.mkdirSync(bk, { recursive: true });
+  fs.chmodSync(bk, 0o555);
+}
+
 /** stderr as compared: temp names' random part masked (and, where asked, the errno), "at FILE(LINE)" normalized, sorted. */
 function errorLines(stderr: string, maskErrno = false): string[] {
   let text = normalizeErrors(stderr).replace(/(\/|")(\.[^/"]+\.)[A-Za-z0-9]{6}"/g, '$1$2XXXXXX"');
@@ -109,6 +119,8 @@ describe.skipIf(!isRoot)("a local copy by a user who cannot write the destinatio
     ["-rlt", ["-rlt"], lockedDest],
     ["-a", ["-a"], lockedDest],
     ["-a over root's entries", ["-a"], foreignEntriesDest],
+    // finish_transfer: a backup that cannot be made ends the run (code 11), after copy_file's and keep_backup's messages.
+    ["-a --backup-dir it cannot write", ["-a", "--backup", "--backup-dir=BK"], backupDueDest],
   ];
   for (const [name, args, prepare] of cases) {
     test(name, async () => {
@@ -119,11 +131,11 @@ describe.skipIf(!isRoot)("a local copy by a user who cannot write the destinatio
       ] as const) {
         const dest = join(work, `local-${side}`);
         prepare(dest);
-        const r = await asNobody([...program, ...args, "src/", `local-${side}/`]);
+        const r = await asNobody([...program, ...args.map((a) => a.replace("BK", join(work, "bk"))), "src/", `local-${side}/`]);
         results.push({ code: r.code, errors: errorLines(r.stderr.replaceAll(dest, "DEST")) });
       }
       const [upstream, ours] = results;
-      expect(upstream!.code).toBe(23);
+      expect(upstream!.code).toBe(args.includes("--backup") ? 11 : 23);
       expect(ours).toEqual(upstream!);
     });
   }
