@@ -335,6 +335,8 @@ export class IncomingFile {
       else if (this.spec.backupBasis) this.truncateDevice();
     } else {
       this.flush();
+      // (Made only now, for data that was all in memory: see createFailure.)
+      if (this.createFailure) throw this.createFailure.cause;
       this.sparse?.finish(false);
       // A trailing hole is no write at all, and a reservation may be longer than the data: the length is set here.
       if (this.spec.sparse || this.spec.preallocate) fs.ftruncateSync(this.fd, this.offset);

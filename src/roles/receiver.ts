@@ -36,7 +36,7 @@ import type { ReceivingSide } from "./context.ts";
 import { debugLine, shownName } from "../output/debug-line.ts";
 import { receivedListDump, sayListLines } from "./receive-session.ts";
 import { JOB_FILE, PutQueue, type FailedJob } from "./put-queue.ts";
-import { destFullName } from "../fs/full-name.ts";
+import { destFullName, fullFname } from "../fs/full-name.ts";
 import type { WriteStep } from "../native/api.ts";
 import { core } from "../native/index.ts";
 import { systemError } from "../fs/errors.ts";
@@ -712,6 +712,7 @@ export class Receiver {
         x.report.item({ row: f.row, name: rel, iflags: f.iflags, literal: f.data.literal, matched: f.data.matched, checksum, wireBytes: f.wireBytes, requestBytes: f.requestBytes, sumsBytes: f.sumsBytes });
       }
     } catch (e) {
+      if (f.data.createFailure) return this.notCreated(f);
       f.data.discard();
       if (e instanceof RsyncError) throw e;
       const text = e instanceof AttrStepError ? e.text(this.full(f.data.temp ?? rel)) : `failed to write ${this.full(rel)}`;
@@ -816,9 +817,14 @@ export class Receiver {
     x.fileDone(f.row, false);
   }
 
-  /** A destination entry as messages name it (util1.c full_fname). */
+  /** A destination entry as messages name it (util1.c full_fname); a temp file in an absolute --temp-dir by that path. */
   private full(rel: Uint8Array): string {
-    return destFullName(this.x.dest.root, rel, this.x.o.moduleName);
+    const x = this.x;
+    const tempDir = x.o.tempDir;
+    if (tempDir?.startsWith("/") && x.tempDir && rel.length > x.tempDir.length && rel[x.tempDir.length] === 0x2f && Buffer.from(x.tempDir).equals(rel.subarray(0, x.tempDir.length))) {
+      return fullFname(new Uint8Array(0), Buffer.concat([Buffer.from(tempDir.replace(/\/+$/, "")), rel.subarray(x.tempDir.length)]), x.o.moduleName);
+    }
+    return destFullName(x.dest.root, rel, x.o.moduleName);
   }
 }
 
