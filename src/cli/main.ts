@@ -59,9 +59,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(versionText());
       return 0;
     }
-    // The far end of a remote shell reports its own failures, to the client.
     // A daemon a client's remote shell started (`--server --daemon .`) serves it on the shell's pipes.
     if (o.server && o.daemon) return await runDaemon(o);
+    // The far end of a remote shell reports its own failures, to the client.
     if (o.server) return await runServer(o);
     if (o.daemon) return await runDaemon(o);
     // Options without any path: upstream's client prints the help and fails, as with no arguments at all.

@@ -6,7 +6,7 @@
  * directory descriptors are in use.
  */
 import { WRITE_ATTR, type DirTimesJob, type FileJob, type FileWriter, type WriteFailure, type WriteStep } from "../api.ts";
-import { closeFd, createAt, fchmodFd, fchownFd, fstatFd, futimesFd, lstatAt, renameAt, unlinkAt, writeAllFd } from "../../fs/fd-ops.ts";
+import { AT_FDCWD, closeFd, createAt, fchmodFd, fchownFd, fstatFd, futimesFd, lstatAt, renameAt, unlinkAt, writeAllFd } from "../../fs/fd-ops.ts";
 import { setTimes } from "../../fs/libc.ts";
 import { sameTime } from "../../roles/same-time.ts";
 
@@ -30,8 +30,6 @@ function step<T>(name: WriteStep, call: () => T): T {
 }
 
 const unnamed = () => "";
-/** Whole paths (a directory's, for touchDir) are taken from the current directory, as the native writer takes them. */
-const AT_FDCWD = -100;
 
 function putFile(job: FileJob): void {
   const fd = step("open", () => createAt(job.dirFd, job.temp, job.createMode, unnamed));
@@ -84,6 +82,7 @@ function writeAndSet(fd: number, job: FileJob): void {
 function touchDir(job: DirTimesJob): void {
   let st;
   try {
+    // A whole path, from the current directory, as the native writer takes it.
     st = lstatAt(AT_FDCWD, job.path, unnamed);
   } catch {
     st = null;

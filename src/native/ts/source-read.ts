@@ -1,10 +1,7 @@
 /** The TypeScript twin of zig/source_read.zig: Core.readSource through node's fs (and libc's openat for a name relative to a directory). */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import type { SourceRead } from "../api.ts";
-import { openAt } from "../../fs/fd-ops.ts";
-
-/** openat's "relative to the working directory" (Core.readSource without a directory). */
-export const AT_FDCWD = -100;
+import { AT_FDCWD, openAt } from "../../fs/fd-ops.ts";
 
 export function readSource(path: Uint8Array, flags: number, into: Uint8Array, dirFd = AT_FDCWD): SourceRead {
   // node has no openat; libc's (as the receiver uses it) works in a chroot too, where /proc/self/fd does not.
