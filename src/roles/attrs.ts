@@ -337,7 +337,8 @@ export class AttrStepError extends Error {
   }
 }
 
-function attrStep(step: AttrStep, call: () => void): void {
+/** Runs one set_file_attrs step: its failure as an AttrStepError naming `step`. */
+export function attrStep(step: AttrStep, call: () => void): void {
   try {
     call();
   } catch (e) {

@@ -14,16 +14,58 @@ import { debugLine } from "../output/debug-line.ts";
 import * as fs from "node:fs";
 import { relative, resolve } from "node:path";
 import { RERR, RsyncError } from "../errors.ts";
-import { isDevice, isDir, isLink, isReg } from "../flist/table.ts";
-import { deviceLength, setTimes } from "../fs/libc.ts";
+import { isDevice, isDir, isLink, isReg, isSpecial } from "../flist/table.ts";
+import { deviceLength, mknod, setTimes } from "../fs/libc.ts";
 import type { DestStat } from "../fs/dest-fs.ts";
 import { errText } from "../fs/errors.ts";
 import { destFullName, fullFname } from "../fs/full-name.ts";
+import { AttrStepError, attrStep } from "./attrs.ts";
 import type { ReceivingSide } from "./context.ts";
+import { isUnsafeSymlink } from "./symlink-safety.ts";
 
 /** make_backup's answers: failed, the entry was moved, it was duplicated (linked or copied), there was nothing to keep. */
 export const BACKUP = { FAILED: 0, MOVED: 1, DUPLICATED: 2, NOTHING: 3 } as const;
 export type BackupResult = (typeof BACKUP)[keyof typeof BACKUP];
+
+/** Bytes read and written at a time by a backup copy. */
+const COPY_CHUNK = 1 << 16;
+
+/**
+ * util1.c copy_file: `from` opened (not through a symlink), then `to` made
+ * afresh (whatever had its name unlinked first, so a symlink there is not
+ * followed; mode 0600 until the caller sets the attributes), and the bytes
+ * copied: all of them, or as many as `lengthOf` the open source says (a
+ * device's size). A step that fails is told to `failed` before it throws.
+ */
+function copyContents(from: Buffer, to: Buffer, lengthOf: ((fd: number) => number) | null, failed?: (step: "open" | "unlink", path: Buffer, e: unknown) => void): void {
+  const step = <T>(name: "open" | "unlink", path: Buffer, act: () => T): T => {
+    try {
+      return act();
+    } catch (e) {
+      failed?.(name, path, e);
+      throw e;
+    }
+  };
+  const c = fs.constants;
+  const input = step("open", from, () => fs.openSync(from, c.O_RDONLY | c.O_NOFOLLOW));
+  try {
+    step("unlink", to, () => fs.rmSync(to, { force: true }));
+    const output = step("open", to, () => fs.openSync(to, c.O_WRONLY | c.O_CREAT | c.O_TRUNC | c.O_EXCL, 0o600));
+    try {
+      const buf = Buffer.allocUnsafe(COPY_CHUNK);
+      for (let left = lengthOf ? lengthOf(input) : Infinity; left > 0; ) {
+        const n = fs.readSync(input, buf, 0, Math.min(buf.length, left), null);
+        if (n <= 0) break;
+        for (let done = 0; done < n; ) done += fs.writeSync(output, buf, done, n - done);
+        left -= n;
+      }
+    } finally {
+      fs.closeSync(output);
+    }
+  } finally {
+    fs.closeSync(input);
+  }
+}
 
 export class Backups {
   private readonly suffix: string;
@@ -115,7 +157,7 @@ export class Backups {
       else ret = this.copy(rel, name, st, who);
       // backup.c says how each backup was made (--debug=backup): a link or a rename of the file, else a copy.
       if (ret !== BACKUP.FAILED && ret !== BACKUP.NOTHING && x.out.debug.get("BACKUP") > 0) {
-        const how = typeof err === "number" ? (err === BACKUP.MOVED ? "RENAME" : "HLINK") : isLink(st.mode) ? "SYMLINK" : "COPY";
+        const how = typeof err === "number" ? (err === BACKUP.MOVED ? "RENAME" : "HLINK") : isLink(st.mode) ? "SYMLINK" : isReg(st.mode) ? "COPY" : "DEVICE";
         debugLine(`make_backup: ${how} ${Buffer.from(rel).toString("latin1")} successful.`);
       }
     }
@@ -189,70 +231,87 @@ export class Backups {
     return BACKUP.MOVED;
   }
 
-  /** The copy fallback (another filesystem): regular files and symlinks, with their attributes. */
   /** generator.c copy_file of a device (-b --write-devices): its contents (as long as it is) in a regular file, with the node's attributes. */
   private copyDevice(from: Buffer, name: { path: Buffer; shown: string }, st: DestStat): BackupResult {
     const x = this.x;
     try {
-      const input = fs.openSync(from, "r");
-      try {
-        const output = fs.openSync(name.path, "w", 0o600);
-        try {
-          const buf = Buffer.alloc(1 << 16);
-          for (let left = deviceLength(input); left > 0; ) {
-            const n = fs.readSync(input, buf, 0, Math.min(buf.length, left), null);
-            if (n <= 0) break;
-            fs.writeSync(output, buf, 0, n);
-            left -= n;
-          }
-        } finally {
-          fs.closeSync(output);
-        }
-      } finally {
-        fs.closeSync(input);
-      }
+      copyContents(from, name.path, deviceLength);
       this.copyAttrs(name.path, st);
       return BACKUP.DUPLICATED;
     } catch (e) {
-      x.report.error(`rsync: keep_backup failed: "${from.toString("latin1")}" -> "${name.shown}": ${errText(e as NodeJS.ErrnoException)}`);
+      const cause = e instanceof AttrStepError ? e.cause : e;
+      x.report.error(`rsync: keep_backup failed: "${from.toString("latin1")}" -> "${name.shown}": ${errText(cause)}`);
       return BACKUP.FAILED;
     }
   }
 
-  /** A copied backup keeps the original's permissions, owner (as root) and modification time, to the nanosecond. */
+  /**
+   * What a duplicated backup keeps of the original (backup.c's
+   * set_file_attrs): its owner (as root), modification time to the
+   * nanosecond, and permissions (not a symlink's), in set_file_attrs' order;
+   * the step that fails throws an AttrStepError.
+   */
   private copyAttrs(path: Buffer, st: DestStat): void {
-    fs.chmodSync(path, st.mode & 0o7777);
-    if (this.x.amRoot) fs.lchownSync(path, st.uid, st.gid);
-    setTimes(path, st.mtime, st.nsec, true);
+    if (this.x.amRoot) attrStep("chown", () => fs.lchownSync(path, st.uid, st.gid));
+    attrStep("times", () => setTimes(path, st.mtime, st.nsec, true));
+    if (!isLink(st.mode)) attrStep("perms", () => fs.chmodSync(path, st.mode & 0o7777));
   }
 
-    private copy(rel: Uint8Array, name: { path: Buffer; shown: string }, st: DestStat, who: "generator" | "receiver"): BackupResult {
+  /**
+   * backup.c make_backup_inner when neither a link nor a rename would do
+   * (another filesystem): a device (as root, with -D) or special (with
+   * --specials) made again, a symlink (with -l) made again, a regular file
+   * copied; anything else is not kept. What was made gets the original's
+   * attributes; a node or link that cannot be made, or attributes that
+   * cannot be set, are said and the backup counts as made, as upstream's.
+   */
+  private copy(rel: Uint8Array, name: { path: Buffer; shown: string }, st: DestStat, who: "generator" | "receiver"): BackupResult {
     const x = this.x;
+    const o = x.o;
     const from = x.dest.abs(rel);
-    try {
-      if (isLink(st.mode)) {
-        if (!x.o.links) return BACKUP.NOTHING;
-        fs.symlinkSync(fs.readlinkSync(from, { encoding: "buffer" }), name.path);
+    const shownRel = Buffer.from(rel).toString("latin1");
+    const backupFull = () => fullFname(Buffer.alloc(0), name.path, o.moduleName);
+    const made = (make: () => void, failure: () => string): BackupResult => {
+      try {
+        make();
+      } catch (e) {
+        x.report.error(`rsync: [${who}] ${failure()}: ${errText(e as NodeJS.ErrnoException)}`);
         return BACKUP.DUPLICATED;
       }
-      if (!isReg(st.mode)) {
-        if (x.out.info.get("NONREG") > 0 && !x.out.quiet) x.report.info(`make_bak: skipping non-regular file ${from.toString("latin1")}`);
-        return BACKUP.NOTHING;
-      }
-      // util1.c copy_file opens the copy first: its failure is said on its own, then keep_backup's.
       try {
-        fs.closeSync(fs.openSync(name.path, "w", 0o600));
+        this.copyAttrs(name.path, st);
       } catch (e) {
-        x.report.error(`rsync: [${who}] open ${fullFname(Buffer.alloc(0), name.path, x.o.moduleName)}: ${errText(e)}`, true);
-        throw e;
+        if (!(e instanceof AttrStepError)) throw e;
+        x.report.error(`rsync: [${who}] ${e.text(backupFull())}: ${errText(e.cause as NodeJS.ErrnoException)}`);
       }
-      fs.copyFileSync(from, name.path);
-      this.copyAttrs(name.path, st);
       return BACKUP.DUPLICATED;
+    };
+    if ((x.amRoot && o.devices && isDevice(st.mode)) || (o.specials && isSpecial(st.mode))) {
+      return made(() => mknod(name.path, st.mode, st.rdevMajor, st.rdevMinor), () => `mknod ${backupFull()} failed`);
+    }
+    if (isLink(st.mode) && o.links) {
+      const target = fs.readlinkSync(from, { encoding: "buffer" });
+      if (o.safeLinks && isUnsafeSymlink(target, rel)) {
+        if (x.out.info.get("SYMSAFE") > 0 && !x.out.quiet) x.report.info(`not backing up unsafe symlink "${shownRel}" -> "${target.toString("latin1")}"`);
+        return BACKUP.DUPLICATED;
+      }
+      return made(() => fs.symlinkSync(target, name.path), () => `link ${backupFull()} -> "${target.toString("latin1")}"`);
+    }
+    if (!isReg(st.mode)) {
+      if (x.out.info.get("NONREG") > 0 && !x.out.quiet) x.report.info(`make_bak: skipping non-regular file ${shownRel}`);
+      return BACKUP.NOTHING;
+    }
+    try {
+      // util1.c copy_file says which step failed on its own line, then keep_backup says what it was doing.
+      copyContents(from, name.path, null, (step, path, e) => {
+        const shown = path === from ? destFullName(x.dest.root, rel, o.moduleName) : backupFull();
+        x.report.error(`rsync: [${who}] ${step} ${shown}: ${errText(e)}`, true);
+      });
     } catch (e) {
-      x.report.error(`rsync: [${who}] keep_backup failed: ${destFullName(x.dest.root, rel, x.o.moduleName)} -> "${name.shown}": ${errText(e as NodeJS.ErrnoException)}`);
+      x.report.error(`rsync: [${who}] keep_backup failed: ${destFullName(x.dest.root, rel, o.moduleName)} -> "${name.shown}": ${errText(e as NodeJS.ErrnoException)}`);
       return BACKUP.FAILED;
     }
+    return made(() => {}, () => "");
   }
 
   /**

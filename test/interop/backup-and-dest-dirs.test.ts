@@ -324,3 +324,49 @@ test("a daemon module's rules refuse a --backup-dir or basis dir they exclude, a
     await mine.stop();
   }
 }, 60000);
+
+test("a --backup-dir on another filesystem gets copies (symlinks and fifos made again, attributes kept, an old backup's symlink replaced, not followed), as upstream's", async () => {
+  const shm = "/dev/shm";
+  if (!fs.existsSync(shm) || fs.statSync(shm).dev === fs.statSync(work).dev) return;
+  const outside = fs.mkdtempSync(join(shm, "oc-backup-"));
+  try {
+    const run = async (name: string, impl: typeof runOc) => {
+      const root = join(work, `xdev-${name}`);
+      const bak = join(outside, name);
+      const file = (rel: string, text: string, mtime: number, mode = 0o644) => {
+        fs.mkdirSync(join(root, rel, ".."), { recursive: true });
+        fs.writeFileSync(join(root, rel), text);
+        fs.chmodSync(join(root, rel), mode);
+        fs.utimesSync(join(root, rel), mtime, mtime);
+      };
+      file("src/f", "new content\n", T);
+      file("src/g", "new g\n", T);
+      file("dst/f", "old content\n", T - 50, 0o600);
+      file("dst/g", "old g\n", T - 50);
+      fs.symlinkSync("new-target", join(root, "src/l"));
+      fs.symlinkSync("old-target", join(root, "dst/l"));
+      fs.lutimesSync(join(root, "dst/l"), T - 50, T - 50);
+      // A fifo replaced by a file: made again in the backup dir.
+      file("src/p", "a file now\n", T);
+      spawnSync("mkfifo", ["-m", "0640", join(root, "dst/p")]);
+      fs.utimesSync(join(root, "dst/p"), T - 50, T - 50);
+      // An old backup of g that is a symlink to a file outside: replaced, and the file left alone.
+      fs.mkdirSync(bak);
+      fs.writeFileSync(join(outside, `${name}-victim`), "not to be written\n");
+      fs.symlinkSync(join(outside, `${name}-victim`), join(bak, "g"));
+      const r = await impl(["-a", `--backup-dir=${bak}`, "--info=backup", "--debug=backup", `${join(root, "src")}/`, `${join(root, "dst")}/`]);
+      return { r, bak, victim: fs.readFileSync(join(outside, `${name}-victim`), "utf8") };
+    };
+    const a = await run("ours", runOc);
+    const b = await run("up", runRsync);
+    expect(a.r.code).toBe(0);
+    expect({ code: a.r.code, out: a.r.stdout.replaceAll(a.bak, "BAK"), err: a.r.stderr }).toEqual({ code: b.r.code, out: b.r.stdout.replaceAll(b.bak, "BAK"), err: b.r.stderr });
+    expect(snapshot(a.bak, { ignoreRoot: true })).toEqual(snapshot(b.bak, { ignoreRoot: true }));
+    expect(fs.readFileSync(join(a.bak, "f"), "utf8")).toBe("old content\n");
+    expect(fs.statSync(join(a.bak, "f")).mode & 0o777).toBe(0o600);
+    expect(fs.lstatSync(join(a.bak, "g")).isFile()).toBe(true);
+    expect(a.victim).toBe("not to be written\n");
+  } finally {
+    fs.rmSync(outside, { recursive: true, force: true });
+  }
+});
