@@ -81,12 +81,16 @@ export function slabsInUse(): boolean {
 export function giveBack(pieces: readonly Uint8Array[]): void {
   // (Nor a view's `buffer` asked for: JSC makes an object for it on the first ask.)
   if (none) return;
-  for (const piece of pieces) {
-    const slab = byBuffer.get(piece.buffer);
-    if (slab === undefined) continue;
-    slab.out--;
-    spareIfFree(slab);
-  }
+  for (const piece of pieces) giveBackPiece(piece);
+}
+
+/** giveBack of one piece (a piece copied elsewhere as soon as it came: its slab need not wait for its file). */
+export function giveBackPiece(piece: Uint8Array): void {
+  if (none) return;
+  const slab = byBuffer.get(piece.buffer);
+  if (slab === undefined) return;
+  slab.out--;
+  spareIfFree(slab);
 }
 
 function spareIfFree(slab: Slab): void {

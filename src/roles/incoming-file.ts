@@ -16,7 +16,7 @@ import { FALLOC_FL_KEEP_SIZE, fallocate } from "../fs/libc.ts";
 import { SparseWriter } from "../fs/sparse-write.ts";
 import { errText } from "../fs/errors.ts";
 import { RERR, RsyncError } from "../errors.ts";
-import { giveBack, slabsInUse } from "../compress/output-slabs.ts";
+import { giveBack, giveBackPiece, slabsInUse } from "../compress/output-slabs.ts";
 import type { WriteStaging } from "./write-staging.ts";
 
 /** Files up to this size are kept in memory and written in one go. */
@@ -252,10 +252,16 @@ export class IncomingFile {
       } catch (e) {
         throw this.writeFailed(e);
       }
+      giveBackPiece(data);
       this.offset += data.length;
       return;
     }
-    this.chunks.push(this.staging?.copy(data, this.staged) ?? data);
+    const staged = this.staging?.copy(data, this.staged);
+    if (staged) {
+      // The copy is what waits for the writer: an inflated piece's slab is free for the next pieces now (-z).
+      giveBackPiece(data);
+      this.chunks.push(staged);
+    } else this.chunks.push(data);
     this.pending += data.length;
     if (this.pending >= WRITE_BATCH) this.flush();
   }
