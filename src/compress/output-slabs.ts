@@ -17,8 +17,8 @@ import { noteWork } from "../io/memory-pacer.ts";
  * One slab's size (an engine cuts pieces from it while a whole piece still
  * fits). A slab is used again only once every piece cut from it is back, so
  * the slabs out at once hold what the writer has queued plus up to a slab
- * each: 1 MiB slabs with 16 kept spare held 5-6 MB more at a -z kernel pull's
- * peak RSS (106-111 vs 101-103 MB) than 256 KiB with 4, for no CPU measurable.
+ * each: with 1 MiB slabs and 16 kept spare a -z kernel pull peaked at
+ * 109-117 MB, with 256 KiB and 4 at 101-106 MB, for no CPU measurable.
  */
 export const SLAB_SIZE = 256 << 10;
 /** Spare slabs kept for reuse; more are left to the collector. */
