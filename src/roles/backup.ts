@@ -282,7 +282,8 @@ export class Backups {
         this.copyAttrs(name.path, st);
       } catch (e) {
         if (!(e instanceof AttrStepError)) throw e;
-        x.report.error(`rsync: [${who}] ${e.text(backupFull())}: ${errText(e.cause as NodeJS.ErrnoException)}`);
+        // (set_file_attrs' failures are FERROR_XFER; mknod's and symlink's above are plain FERROR.)
+        x.report.error(`rsync: [${who}] ${e.text(backupFull())}: ${errText(e.cause as NodeJS.ErrnoException)}`, true);
       }
       return BACKUP.DUPLICATED;
     };
