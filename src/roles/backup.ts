@@ -185,8 +185,7 @@ export class Backups {
       // Upstream's quirk: the copy written beside the delta (open 0600) gets no attributes when
       // the --backup-dir climbs out with "..", as its hardened stat refuses that path.
       try {
-        fs.copyFileSync(x.dest.abs(rel), name.path);
-        fs.chmodSync(name.path, 0o600);
+        copyContents(x.dest.abs(rel), name.path, null);
       } catch {
         return null;
       }
