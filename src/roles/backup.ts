@@ -270,6 +270,17 @@ export class Backups {
     const from = x.dest.abs(rel);
     const shownRel = Buffer.from(rel).toString("latin1");
     const backupFull = () => fullFname(Buffer.alloc(0), name.path, o.moduleName);
+    const keepAttrs = (): BackupResult => {
+      try {
+        this.copyAttrs(name.path, st);
+      } catch (e) {
+        if (!(e instanceof AttrStepError)) throw e;
+        // (set_file_attrs' failures are FERROR_XFER; mknod's and symlink's below are plain FERROR.)
+        x.report.error(`rsync: [${who}] ${e.text(backupFull())}: ${errText(e.cause as NodeJS.ErrnoException)}`, true);
+      }
+      return BACKUP.DUPLICATED;
+    };
+    // A node or link made again; one that cannot be made is said, and the backup still counts as made.
     const made = (make: () => void, failure: () => string): BackupResult => {
       try {
         make();
@@ -277,14 +288,7 @@ export class Backups {
         x.report.error(`rsync: [${who}] ${failure()}: ${errText(e as NodeJS.ErrnoException)}`);
         return BACKUP.DUPLICATED;
       }
-      try {
-        this.copyAttrs(name.path, st);
-      } catch (e) {
-        if (!(e instanceof AttrStepError)) throw e;
-        // (set_file_attrs' failures are FERROR_XFER; mknod's and symlink's above are plain FERROR.)
-        x.report.error(`rsync: [${who}] ${e.text(backupFull())}: ${errText(e.cause as NodeJS.ErrnoException)}`, true);
-      }
-      return BACKUP.DUPLICATED;
+      return keepAttrs();
     };
     if ((x.amRoot && o.devices && isDevice(st.mode)) || (o.specials && isSpecial(st.mode))) {
       return made(() => mknod(name.path, st.mode, st.rdevMajor, st.rdevMinor), () => `mknod ${backupFull()} failed`);
@@ -311,7 +315,7 @@ export class Backups {
       x.report.error(`rsync: [${who}] keep_backup failed: ${destFullName(x.dest.root, rel, o.moduleName)} -> "${name.shown}": ${errText(e as NodeJS.ErrnoException)}`);
       return BACKUP.FAILED;
     }
-    return made(() => {}, () => "");
+    return keepAttrs();
   }
 
   /**
