@@ -424,6 +424,17 @@ export class FlistBuilder {
     return concat(prefix, dir);
   }
 
+  /** The directory of a row's file relative to the root (pathname and dirname; "" for the root); null for an absolute name or argument directory. */
+  rootRelativeDir(row: number): Uint8Array | null {
+    const t = this.table;
+    if (t.flags[row]! & SF.ANCHORED || t.firstPathByte(row) === SLASH) return null;
+    const pathname = this.pathnames[this.rowPathname[row]!]!;
+    if (pathname[0] === SLASH) return null;
+    const dir = t.dirName(row);
+    if (pathname.length === 0) return dir;
+    return dir.length === 0 ? pathname : concat(pathname, SLASH_NAME, dir);
+  }
+
   /** What fsPath puts before a relative name of argument directory `pn`: the root and the directory, with a "/" unless empty. */
   private localPrefix(pn: number): Uint8Array {
     return (this.localPrefixes[pn] ??= this.makeLocalPrefix(pn));

@@ -38,6 +38,7 @@ const libc = fdOpsAvailable
       write: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64_fast },
       writev: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i64_fast },
       close: { args: [FFIType.i32], returns: FFIType.i32 },
+      syscall: { args: [FFIType.i64, FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.i64_fast },
     })
   : null;
 
@@ -53,6 +54,12 @@ const EINTR = 4;
 const UTIME_OMIT = (1 << 30) - 2;
 const IOV_MAX = 1024;
 const NAME_MAX = 255;
+const PATH_MAX = 4096;
+const EXDEV = 18;
+const ENOTDIR = 20;
+const ELOOP = 40;
+const SLASH = 0x2f;
+const DOT = new Uint8Array([0x2e]);
 
 /** Names go to libc NUL-terminated, copied into these (two: a rename takes both names at once). */
 const nameA = new Uint8Array(NAME_MAX + 2);
@@ -80,6 +87,64 @@ export function openDir(path: Uint8Array, shown: () => string): number {
   const fd = lib().openat(AT_FDCWD, cName(path, nameA), C.O_RDONLY | C.O_DIRECTORY | O_CLOEXEC, 0);
   if (fd < 0) throw fail("open", shown);
   return fd;
+}
+
+/** openat2(2): its number (the same on x86-64 and arm64), struct open_how's resolve bits. */
+const SYS_OPENAT2 = 437;
+const RESOLVE_NO_SYMLINKS = 0x04;
+const RESOLVE_BENEATH = 0x08;
+const ENOSYS = 38;
+/** struct open_how { u64 flags, mode, resolve }: O_DIRECTORY opens, never through a symlink, never above the root. */
+const beneathHow = new BigUint64Array([BigInt(C.O_RDONLY | C.O_DIRECTORY | O_CLOEXEC), 0n, BigInt(RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH)]);
+/** Whether openat2 is there (false once it said ENOSYS: an old kernel, or a sandbox refusing it). */
+let openat2Works = true;
+
+/**
+ * Opens directory `rel` (a relative path, bytes) beneath the directory
+ * `rootFd` without following any symlink on the way and without climbing
+ * above it: a component that is a symlink fails with ELOOP. Through openat2
+ * where the kernel has it (one call), else one openat(O_NOFOLLOW) per
+ * component. An empty `rel` opens the root again.
+ */
+export function openDirBeneath(rootFd: number, rel: Uint8Array, shown: () => string): number {
+  if (rel.length === 0) return openAt(rootFd, DOT, C.O_RDONLY | C.O_DIRECTORY, shown);
+  if (openat2Works && rel.length < PATH_MAX) {
+    const path = new Uint8Array(rel.length + 1);
+    path.set(rel);
+    const fd = Number(lib().syscall(SYS_OPENAT2, rootFd, path, beneathHow, beneathHow.byteLength));
+    if (fd >= 0) return fd;
+    if (libc!.errno() !== ENOSYS) throw fail("open", shown);
+    openat2Works = false;
+  }
+  return openDirWalkingBeneath(rootFd, rel, shown);
+}
+
+/** openDirBeneath without openat2: one component at a time, each opened O_NOFOLLOW; ".." is refused (EXDEV, as openat2 says). */
+export function openDirWalkingBeneath(rootFd: number, rel: Uint8Array, shown: () => string): number {
+  let fd = rootFd;
+  try {
+    for (let start = 0; start <= rel.length; ) {
+      let end = rel.indexOf(SLASH, start);
+      if (end < 0) end = rel.length;
+      const part = rel.subarray(start, end);
+      start = end + 1;
+      if (part.length === 0 || (part.length === 1 && part[0] === 0x2e)) continue;
+      if (part.length === 2 && part[0] === 0x2e && part[1] === 0x2e) throw systemError(EXDEV, "open", shown());
+      const next = lib().openat(fd, cName(part, nameA), C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW | O_CLOEXEC, 0);
+      if (next < 0) {
+        // O_DIRECTORY speaks first (ENOTDIR) where a symlink stands: say ELOOP for it, as openat2 does.
+        const errno = libc!.errno();
+        const link = errno === ENOTDIR && (lstatAt(fd, part, shown)?.mode ?? 0) >> 12 === 0o12;
+        throw systemError(link ? ELOOP : errno, "open", shown());
+      }
+      if (fd !== rootFd) lib().close(fd);
+      fd = next;
+    }
+  } catch (e) {
+    if (fd !== rootFd) lib().close(fd);
+    throw e;
+  }
+  return fd === rootFd ? openAt(rootFd, DOT, C.O_RDONLY | C.O_DIRECTORY, shown) : fd;
 }
 
 /** Creates `name` in the directory exclusively with exactly `mode` (the umask is 0), for writing. */

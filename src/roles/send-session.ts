@@ -196,9 +196,17 @@ export async function sendTransfer(request: SendRequest): Promise<SendResult> {
   }
 }
 
-/** How the sender opens files: --open-noatime (or -UU) leaves their access times alone (syscall.c do_open). */
+/**
+ * How the sender opens files (syscall.c do_open_checklinks): never through a
+ * symlink at the name unless -L or --copy-unsafe-links made symlinks files
+ * in the list. A file listed as regular and swapped for a symlink before it
+ * is sent fails to open (ELOOP) instead of sending what the link points at,
+ * which may be outside the module (upstream's fix of CVE-2024-12747).
+ * --open-noatime (or -UU) leaves access times alone.
+ */
 function readFlagsFor(o: Options): number {
-  return fsConstants.O_RDONLY | (o.openNoatime ? (fsConstants.O_NOATIME ?? 0) : 0);
+  const noFollow = o.copyLinks || o.copyUnsafeLinks ? 0 : fsConstants.O_NOFOLLOW;
+  return fsConstants.O_RDONLY | noFollow | (o.openNoatime ? (fsConstants.O_NOATIME ?? 0) : 0);
 }
 
 /** A file's whole content, opened with `flags` (O_NOATIME for --open-noatime). */
@@ -362,8 +370,16 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
   // --open-noatime (or -UU): reading a file leaves its access time alone (syscall.c do_open).
   const readFlags = readFlagsFor(o);
   const sourceDirs = new SourceDirs(
-    { localDirKey: (row) => builder.localDirKey(row), localDir: (row) => builder.localDir(row), localPathNow: (row) => builder.localPathNow(row), baseName: (row) => builder.table.baseName(row) },
+    {
+      localDirKey: (row) => builder.localDirKey(row),
+      localDir: (row) => builder.localDir(row),
+      rootRelativeDir: (row) => builder.rootRelativeDir(row),
+      localPathNow: (row) => builder.localPathNow(row),
+      baseName: (row) => builder.table.baseName(row),
+    },
     readFlags,
+    // A chroot-less module: no open may leave it through a symlink raced in after the listing.
+    o.confinedModule !== undefined ? Buffer.from(req.root, "latin1") : undefined,
   );
   let sender: Sender | null = null;
   sender = new Sender({
@@ -379,10 +395,11 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
     dryRun: o.dryRun && !(o.writeBatch < 0),
     append: o.append,
     batchOnlyData: req.recorder && o.writeBatch < 0 ? req.recorder.dataSink() : undefined,
-    openContent: (row) => {
-      const path = builder.localPathNow(row);
-      return openSync(Buffer.from(path.buffer, path.byteOffset, path.length), readFlags);
-    },
+    openContent: (row) =>
+      sourceDirs.open(row, () => {
+        const path = builder.localPathNow(row);
+        return openSync(Buffer.from(path.buffer, path.byteOffset, path.length), readFlags);
+      }),
     readContent: (row, into) => sourceDirs.read(row, into),
     contentLength: (fd) => sourceLength(fd, o.copyDevices),
     displayName: (row) => builder.shownName(row),
@@ -414,7 +431,7 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
   try {
     await sender.run();
   } finally {
-    sourceDirs.close();
+    sourceDirs.end();
   }
   if (req.amServer) await sender.sendStats(totalSize(builder), buildMs, 0);
   else {

@@ -1,10 +1,11 @@
 /**
  * SourceDirs: the sender's files read relative to their directory, which is
  * kept open from one file to the next; a directory that cannot be opened
- * leaves its files to their whole paths (and those paths' errors).
+ * leaves its files to their whole paths (and those paths' errors). Confined
+ * to a root (a chroot-less daemon module), no symlink is followed on the way.
  */
 import { expect, test } from "bun:test";
-import { constants, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, constants, mkdirSync, mkdtempSync, readSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SourceDirs, type SourceLocations } from "../../src/roles/source-dirs.ts";
@@ -16,6 +17,7 @@ function locations(root: string, rows: [number, string, string][]): SourceLocati
   return {
     localDirKey: (row) => rows[row]![0],
     localDir: (row) => bytes(join(root, rows[row]![1])),
+    rootRelativeDir: (row) => bytes(rows[row]![1]),
     localPathNow: (row) => bytes(join(root, rows[row]![1], rows[row]![2])),
     baseName: (row) => bytes(rows[row]![2]),
   };
@@ -73,5 +75,48 @@ test("a directory that cannot be opened leaves its files to their whole paths' e
     dirs.close();
   } finally {
     rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("confined to a root: a directory that became a symlink is not followed, an in-tree one neither", () => {
+  const root = mkdtempSync(join(tmpdir(), "oc-source-dirs-"));
+  const outside = mkdtempSync(join(tmpdir(), "oc-source-dirs-outside-"));
+  try {
+    const module = join(root, "module");
+    mkdirSync(join(module, "d", "e"), { recursive: true });
+    mkdirSync(join(module, "real"));
+    writeFileSync(join(module, "top"), "top");
+    writeFileSync(join(module, "d", "e", "f"), "inside");
+    writeFileSync(join(module, "real", "f"), "real");
+    writeFileSync(join(outside, "f"), "SECRET");
+    symlinkSync(outside, join(module, "out"));
+    symlinkSync("real", join(module, "rel"));
+    const rows: [number, string, string][] = [
+      [1, "", "top"],
+      [2, "d/e", "f"],
+      [3, "out", "f"],
+      [4, "rel", "f"],
+      [5, "missing", "f"],
+    ];
+    const flags = constants.O_RDONLY | constants.O_NOFOLLOW;
+    const dirs = new SourceDirs(locations(module, rows), flags, bytes(module));
+    expect(readRow(dirs, 0)).toBe("top");
+    expect(readRow(dirs, 1)).toBe("inside");
+    expect(readRow(dirs, 2)).toBe("ELOOP");
+    expect(readRow(dirs, 3)).toBe("ELOOP");
+    expect(readRow(dirs, 4)).toBe("ENOENT");
+    // Opened for streaming too (a file too large to read whole): the same directory, the same refusal.
+    const fd = dirs.open(1, () => -1);
+    const into = new Uint8Array(16);
+    expect(Buffer.from(into.subarray(0, readSync(fd, into))).toString()).toBe("inside");
+    closeSync(fd);
+    expect(() => dirs.open(2, () => -1)).toThrow(expect.objectContaining({ code: "ELOOP" }));
+    // A leaf symlink is the open flags' to refuse.
+    symlinkSync(join(outside, "f"), join(module, "d", "e", "g"));
+    expect(readRow(new SourceDirs(locations(module, [[2, "d/e", "g"]]), flags, bytes(module)), 0)).toBe("ELOOP");
+    dirs.end();
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+    rmSync(outside, { recursive: true, force: true });
   }
 });

@@ -1,0 +1,172 @@
+/**
+ * A file listed as regular that is swapped for a symlink before the sender
+ * opens it (CVE-2024-12747's race): the sender must not send what the link
+ * points at, which may be outside the transfer's root or a daemon's module.
+ * Upstream opens with O_NOFOLLOW (syscall.c do_open_checklinks) unless -L or
+ * --copy-unsafe-links made symlinks files in the list, and reports the open's
+ * ELOOP; ours must do the same, as a local copy's sender and as a daemon's.
+ *
+ * The swap needs the list sent and the file not yet opened: --bwlimit keeps
+ * the sender on the large file listed before it, and the
+ * swap is made as soon as the receiver has made its destination directory
+ * (it has the list then).
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import * as fs from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startDaemon, stopDaemons, type RunningDaemon } from "../helpers/daemon.ts";
+import { normalizeErrors, runOc, runRsync, type RunResult } from "../helpers/run.ts";
+
+const SECRET = "SECRET-OUTSIDE\n";
+/**
+ * Sent first, at BWLIMIT KiB/s: a second or more before the swapped file is
+ * opened (our sending side queues up to 1 MiB past the limit, upstream's
+ * sleeps in its writes).
+ */
+const LARGE = 2560 * 1024;
+const BWLIMIT = "1024";
+
+let work: string;
+let outside: string;
+let secret: string;
+
+beforeAll(() => {
+  work = fs.mkdtempSync(join(tmpdir(), "oc-symlink-race-"));
+  outside = join(work, "outside");
+  fs.mkdirSync(outside);
+  secret = join(outside, "b");
+  fs.writeFileSync(secret, SECRET);
+});
+
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+/** A source whose "a" is large and "b" small and regular (names sorted so "a" goes first), and "d/b" the same. */
+function makeSource(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(join(dir, "d"), { recursive: true });
+  fs.writeFileSync(join(dir, "a"), Buffer.alloc(LARGE, 7));
+  fs.writeFileSync(join(dir, "b"), "regular\n");
+  fs.writeFileSync(join(dir, "d", "b"), "regular\n");
+}
+
+/** The two swaps: "b" becomes a symlink to the secret, or "d" a symlink to the secret's directory (which has a "b" too). */
+type Swap = "file" | "dir";
+function swap(source: string, what: Swap): void {
+  if (what === "file") {
+    fs.rmSync(join(source, "b"));
+    fs.symlinkSync(secret, join(source, "b"));
+  } else {
+    fs.renameSync(join(source, "d"), join(source, "d.old"));
+    fs.symlinkSync(outside, join(source, "d"));
+  }
+}
+
+/** Runs `start`; once `dest` exists (the list is through), makes the swap in `source`. */
+async function withSwap(source: string, dest: string, what: Swap, start: () => Promise<RunResult>): Promise<{ r: RunResult; swapped: boolean }> {
+  let swapped = false;
+  let done = false;
+  const running = start().finally(() => (done = true));
+  while (!done) {
+    if (fs.existsSync(dest)) {
+      swap(source, what);
+      swapped = true;
+      break;
+    }
+    await Bun.sleep(5);
+  }
+  return { r: await running, swapped };
+}
+
+/** What a run left: the exit code, the error lines, and `name` in the destination (null when missing). */
+function outcome(r: RunResult, dest: string, source: string, name = "b") {
+  const b = join(dest, name);
+  return {
+    code: r.code,
+    errors: normalizeErrors(r.stderr).replaceAll(source, "SRC").split("\n").filter(Boolean),
+    [name]: fs.existsSync(b) ? fs.readFileSync(b, "latin1") : null,
+    a: fs.statSync(join(dest, "a")).size,
+  };
+}
+
+describe("a regular file swapped for a symlink after it was listed", () => {
+  for (const kind of ["upstream", "ours"] as const) {
+    const runner = kind === "ours" ? runOc : runRsync;
+
+    test(`local copy: the sender refuses to open it (${kind})`, async () => {
+      const source = join(work, `local-${kind}`, "src");
+      const dest = join(work, `local-${kind}`, "dst");
+      makeSource(source);
+      const { r, swapped } = await withSwap(source, dest, "file", () => runner(["-a", `--bwlimit=${BWLIMIT}`, `${source}/`, `${dest}/`]));
+      expect(swapped).toBe(true);
+      expect(outcome(r, dest, source)).toEqual({
+        code: 23,
+        errors: [
+          `rsync: [sender] send_files failed to open "SRC/b": Too many levels of symbolic links (40)`,
+          `rsync error: some files/attrs were not transferred (see previous errors) (code 23) at X [sender]`,
+        ],
+        b: null,
+        a: LARGE,
+      });
+    });
+
+    test(`local copy with -L: the symlink is followed, as the list's files are (${kind})`, async () => {
+      const source = join(work, `follow-${kind}`, "src");
+      const dest = join(work, `follow-${kind}`, "dst");
+      makeSource(source);
+      const { r, swapped } = await withSwap(source, dest, "file", () => runner(["-aL", `--bwlimit=${BWLIMIT}`, `${source}/`, `${dest}/`]));
+      expect(swapped).toBe(true);
+      expect(outcome(r, dest, source)).toEqual({ code: 0, errors: [], b: SECRET, a: LARGE });
+    });
+  }
+});
+
+describe("a chroot-less daemon module's file swapped for a symlink to outside it", () => {
+  const daemons: Partial<Record<"upstream" | "ours", RunningDaemon>> = {};
+  const modulePath = (kind: string) => join(work, `module-${kind}`);
+
+  beforeAll(async () => {
+    for (const kind of ["upstream", "ours"] as const) {
+      makeSource(modulePath(kind));
+      daemons[kind] = await startDaemon(kind, [{ name: "mod", path: modulePath(kind), params: { "read only": "yes", "use chroot": "no", uid: "0", gid: "0" } }]);
+    }
+  });
+
+  afterAll(() => stopDaemons(...Object.values(daemons)));
+
+  for (const kind of ["upstream", "ours"] as const) {
+    test(`a pull gets an error for it, never the outside file (${kind}'s daemon)`, async () => {
+      makeSource(modulePath(kind));
+      const dest = join(work, `pulled-${kind}`);
+      const { r, swapped } = await withSwap(modulePath(kind), dest, "file", () => runRsync(["-a", `--bwlimit=${BWLIMIT}`, `${daemons[kind]!.url("mod")}/`, `${dest}/`]));
+      expect(swapped).toBe(true);
+      expect(r.stdout + r.stderr).not.toContain("SECRET");
+      expect(outcome(r, dest, modulePath(kind))).toEqual({
+        code: 23,
+        errors: [
+          `rsync: [sender] send_files failed to open "b" (in mod): Too many levels of symbolic links (40)`,
+          `rsync error: some files/attrs were not transferred (see previous errors) (code 23) at X [generator]`,
+        ],
+        b: null,
+        a: LARGE,
+      });
+    });
+
+    test(`a directory swapped for a symlink out of the module is not followed either (${kind}'s daemon)`, async () => {
+      makeSource(modulePath(kind));
+      const dest = join(work, `pulled-dir-${kind}`);
+      const { r, swapped } = await withSwap(modulePath(kind), dest, "dir", () => runRsync(["-a", `--bwlimit=${BWLIMIT}`, `${daemons[kind]!.url("mod")}/`, `${dest}/`]));
+      expect(swapped).toBe(true);
+      expect(r.stdout + r.stderr).not.toContain("SECRET");
+      expect(outcome(r, dest, modulePath(kind), "d/b")).toEqual({
+        code: 23,
+        errors: [
+          `rsync: [sender] send_files failed to open "d/b" (in mod): Too many levels of symbolic links (40)`,
+          `rsync error: some files/attrs were not transferred (see previous errors) (code 23) at X [generator]`,
+        ],
+        "d/b": null,
+        a: LARGE,
+      });
+    });
+  }
+});
