@@ -13,7 +13,7 @@ import * as fs from "node:fs";
 import path from "node:path";
 import { mknod, setTimes } from "./libc.ts";
 import type { EntryStat } from "../native/api.ts";
-import { closeFd, fdOpsAvailable, lstatAt, openDir, openReadAt } from "./fd-ops.ts";
+import { closeFd, fdOpsAvailable, lstatAt, openDir, openDirBeneath, openReadAt } from "./fd-ops.ts";
 
 /** A destination entry's stat, split as the walker's (its mtime is split by truncation: see statOf). */
 export type DestStat = EntryStat;
@@ -26,6 +26,7 @@ const TMP_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012345678
 const DIR_FDS = 32;
 
 const closeAtOnce = (fd: number) => closeFd(fd, () => "");
+const NO_NAME = new Uint8Array(0);
 
 export class DestFs {
   readonly root: Buffer;
@@ -45,6 +46,16 @@ export class DestFs {
    * PutQueue) after the queued writes that still use it.
    */
   closeDir: (fd: number) => void = closeAtOnce;
+  /**
+   * A chroot-less daemon module's destination: the directories files are
+   * made in (dirFd) are opened beneath the root without following a
+   * symlink, so one swapped in for a directory during the transfer cannot
+   * lead the receiver's writes out of the module (upstream 3.5.0 confines
+   * its receiver alike: 'mkstemp ... failed: Too many levels of symbolic links').
+   */
+  confined = false;
+  /** The root, opened once for the confined opens. */
+  private rootFd = -1;
   /** The root's real location (no symlinks on it), once it exists: where `route` starts from. */
   private realRoot: string | null = null;
 
@@ -61,9 +72,15 @@ export class DestFs {
       this.dirFds.delete(oldest);
       this.closeDir(fd);
     }
-    const fd = openDir(this.abs(dir), () => this.shown(dir));
+    const fd = this.confined ? this.openBeneath(dir) : openDir(this.abs(dir), () => this.shown(dir));
     this.dirFds.set(key, fd);
     return fd;
+  }
+
+  /** Directory `dir` (relative) opened beneath the root, never through a symlink (see `confined`). */
+  private openBeneath(dir: Uint8Array): number {
+    if (this.rootFd < 0) this.rootFd = openDir(this.abs(NO_NAME), () => this.shown(NO_NAME));
+    return openDirBeneath(this.rootFd, dir, () => this.shown(dir));
   }
 
   /**
@@ -79,6 +96,8 @@ export class DestFs {
   closeDirs(): void {
     this.closeDir = closeAtOnce;
     this.forgetDirs();
+    if (this.rootFd >= 0) closeAtOnce(this.rootFd);
+    this.rootFd = -1;
   }
 
   /** lstat of `base` in the directory `dir` (known by `key`, see dirFd): no path walk from the root. */

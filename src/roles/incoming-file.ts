@@ -377,10 +377,18 @@ export class IncomingFile {
     const s = this.spec;
     this.endRun();
     if (this.fd >= 0 || this.createFailure || !this.tempBase || s.inplace || s.sparse || s.preallocate || s.fsync) return null;
+    let dirFd: number;
+    try {
+      dirFd = this.dirFdNow();
+    } catch {
+      // The directory cannot be opened (gone, or a symlink now in a confined module): the descriptor path meets
+      // the same error making the temp file, and reports it as upstream's mkstemp.
+      return null;
+    }
     this.closeBasis();
     const data = this.chunks;
     const job = {
-      dirFd: this.dirFdNow(),
+      dirFd,
       temp: this.tempBase,
       final: s.at!.base,
       data,

@@ -290,6 +290,8 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   // Descriptor-relative operations (fs/fd-ops.ts) only where every change to a directory goes through DestFs:
   // not under --fake-super (its own stat and chmod) nor with backups (backup.ts renames by path).
   if (amRootLevel(o) < 0 || o.backup) dest.fs.fdOps = false;
+  // A chroot-less module: the directories written into are reached beneath its root only.
+  dest.fs.confined = o.confinedModule !== undefined;
   const umask = process.umask(0);
   // --read-batch: the generator's choices decide which of the batch's files are applied.
   const batchRequests = req.readBatch ? new GeneratorRequests(lists.incRecurse, (ndx) => noBatchedUpdate(x!, ndx)) : undefined;
