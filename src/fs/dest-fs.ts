@@ -24,6 +24,10 @@ const NAME_MAX = 255;
 const TMP_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 /** Directory descriptors kept open at once (entries come directory by directory). */
 const DIR_FDS = 32;
+/** Directory descriptors kept for the whole-path calls of a confined destination (see DestFs.at). */
+const PATH_DIR_FDS = 8;
+/** Whether a descriptor's directory can be named by a path (/proc mounted: not so inside a chroot). */
+const procFds = fs.existsSync("/proc/self/fd");
 
 const closeAtOnce = (fd: number) => closeFd(fd, () => "");
 const NO_NAME = new Uint8Array(0);
@@ -90,6 +94,8 @@ export class DestFs {
   forgetDirs(): void {
     for (const fd of this.dirFds.values()) this.closeDir(fd);
     this.dirFds.clear();
+    for (const fd of this.pathDirs.values()) closeAtOnce(fd);
+    this.pathDirs.clear();
   }
 
   /** forgetDirs at the end of a run, when nothing is queued behind us any more: every descriptor is closed now. */
@@ -113,6 +119,53 @@ export class DestFs {
     return lstatAt(fd, base, () => this.shown(dir.length ? Buffer.concat([dir, SLASH, base]) : base));
   }
 
+  /**
+   * The path DestFs's own calls use for `rel`: its whole path, or in a
+   * confined destination its base name in its directory opened beneath the
+   * root (through /proc/self/fd), so no symlink swapped in for a directory
+   * on the way is followed by a mkdir, symlink, unlink, chmod, ... (the
+   * descriptor is only used by the call at hand: the cache may close it at
+   * the next miss). A directory that is not there (or not searchable) gives
+   * the whole path, whose call meets the same error; one that is a symlink
+   * throws ELOOP.
+   */
+  private at(rel: Uint8Array): Buffer {
+    if (!this.confined || !procFds || rel.length === 0 || (rel.length === 1 && rel[0] === 0x2e)) return this.abs(rel);
+    const slash = rel.lastIndexOf(0x2f);
+    const fd = this.pathDirFd(slash < 0 ? NO_NAME : rel.subarray(0, slash));
+    if (fd < 0) return this.abs(rel);
+    return Buffer.concat([Buffer.from(`/proc/self/fd/${fd}/`), rel.subarray(slash + 1)]);
+  }
+
+  /** Directories opened beneath the root for `at`, by their relative names (a few: entries come directory by directory). */
+  private readonly pathDirs = new Map<string, number>();
+
+  private pathDirFd(dir: Uint8Array): number {
+    const key = Buffer.from(dir).toString("latin1");
+    const open = this.pathDirs.get(key);
+    if (open !== undefined) {
+      // Used last, closed last: a call naming two paths (link, rename) never has its first one's closed by its second.
+      this.pathDirs.delete(key);
+      this.pathDirs.set(key, open);
+      return open;
+    }
+    let fd: number;
+    try {
+      fd = this.openBeneath(dir);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ELOOP" || code === "EXDEV") throw e;
+      return -1;
+    }
+    if (this.pathDirs.size >= PATH_DIR_FDS) {
+      const [oldest, old] = this.pathDirs.entries().next().value!;
+      this.pathDirs.delete(oldest);
+      closeAtOnce(old);
+    }
+    this.pathDirs.set(key, fd);
+    return fd;
+  }
+
   /** A relative name as error messages show it (the whole path). */
   shown(rel: Uint8Array): string {
     return Buffer.from(this.abs(rel)).toString("latin1");
@@ -125,24 +178,24 @@ export class DestFs {
   }
 
   lstat(rel: Uint8Array): DestStat | null {
-    return statOf(fs.lstatSync(this.abs(rel), { bigint: true, throwIfNoEntry: false }));
+    return statOf(fs.lstatSync(this.at(rel), { bigint: true, throwIfNoEntry: false }));
   }
 
   /** stat following symlinks (for --keep-dirlinks and the root). */
   stat(rel: Uint8Array): DestStat | null {
     try {
-      return statOf(fs.statSync(this.abs(rel), { bigint: true, throwIfNoEntry: false }));
+      return statOf(fs.statSync(this.at(rel), { bigint: true, throwIfNoEntry: false }));
     } catch {
       return null;
     }
   }
 
   readLink(rel: Uint8Array): Uint8Array {
-    return fs.readlinkSync(this.abs(rel), { encoding: "buffer" });
+    return fs.readlinkSync(this.at(rel), { encoding: "buffer" });
   }
 
   mkdir(rel: Uint8Array, mode: number): void {
-    fs.mkdirSync(this.abs(rel), { mode });
+    fs.mkdirSync(this.at(rel), { mode });
   }
 
   /** Creates the destination root and its missing parents (upstream does this only for the last component, or with --mkpath). */
@@ -152,35 +205,35 @@ export class DestFs {
 
   /** A hard link `rel` to the existing `existingRel`. */
   link(existingRel: Uint8Array, rel: Uint8Array): void {
-    fs.linkSync(this.abs(existingRel), this.abs(rel));
+    fs.linkSync(this.at(existingRel), this.at(rel));
   }
 
   symlink(target: Uint8Array, rel: Uint8Array): void {
-    fs.symlinkSync(Buffer.from(target), this.abs(rel));
+    fs.symlinkSync(Buffer.from(target), this.at(rel));
   }
 
   mknod(rel: Uint8Array, mode: number, major: number, minor: number): void {
-    mknod(this.abs(rel), mode, major, minor);
+    mknod(this.at(rel), mode, major, minor);
   }
 
   unlink(rel: Uint8Array): void {
-    fs.unlinkSync(this.abs(rel));
+    fs.unlinkSync(this.at(rel));
   }
 
   rmdir(rel: Uint8Array): void {
     this.forgetDirs();
-    fs.rmdirSync(this.abs(rel));
+    fs.rmdirSync(this.at(rel));
   }
 
   /** Removes whatever is at `rel`, recursively for directories. */
   removeAll(rel: Uint8Array): void {
     this.forgetDirs();
-    fs.rmSync(this.abs(rel), { recursive: true, force: true });
+    fs.rmSync(this.at(rel), { recursive: true, force: true });
   }
 
   rename(fromRel: Uint8Array, toRel: Uint8Array): void {
     this.forgetDirs();
-    fs.renameSync(this.abs(fromRel), this.abs(toRel));
+    fs.renameSync(this.at(fromRel), this.at(toRel));
   }
 
   /**
@@ -206,7 +259,7 @@ export class DestFs {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
     }
-    fs.copyFileSync(this.abs(fromRel), this.abs(copy), fs.constants.COPYFILE_EXCL);
+    fs.copyFileSync(this.at(fromRel), this.at(copy), fs.constants.COPYFILE_EXCL);
     this.unlink(fromRel);
     return copy;
   }
@@ -232,31 +285,31 @@ export class DestFs {
   }
 
   chmod(rel: Uint8Array, mode: number): void {
-    fs.chmodSync(this.abs(rel), mode & 0o7777);
+    fs.chmodSync(this.at(rel), mode & 0o7777);
   }
 
   lchown(rel: Uint8Array, uid: number, gid: number): void {
-    fs.lchownSync(this.abs(rel), uid, gid);
+    fs.lchownSync(this.at(rel), uid, gid);
   }
 
   /** Sets the mtime, and the atime (whole seconds) when given (-U). */
   setTimes(rel: Uint8Array, mtime: number, nsec: number, isLink: boolean, atime?: number): void {
-    setTimes(this.abs(rel), mtime, nsec, isLink, atime);
+    setTimes(this.at(rel), mtime, nsec, isLink, atime);
   }
 
   /** Names in a directory (raw bytes), without "." and "..". */
   listDir(rel: Uint8Array): Buffer[] {
-    return fs.readdirSync(this.abs(rel), { encoding: "buffer" });
+    return fs.readdirSync(this.at(rel), { encoding: "buffer" });
   }
 
   /** Creates a new file exclusively, with exactly `mode` (the process umask is 0, see main). */
   createExclusive(rel: Uint8Array, mode: number): number {
-    return fs.openSync(this.abs(rel), fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, mode);
+    return fs.openSync(this.at(rel), fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, mode);
   }
 
   /** --inplace: the destination itself, created (with `mode`) when missing. */
   openOrCreateForUpdate(rel: Uint8Array, mode: number): number {
-    return fs.openSync(this.abs(rel), fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, mode);
+    return fs.openSync(this.at(rel), fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, mode);
   }
 
   /** Creates the directory that will hold `rel` when it is missing (one level, e.g. a --partial-dir). */
@@ -264,7 +317,7 @@ export class DestFs {
     const slash = rel.lastIndexOf(0x2f);
     if (slash <= 0) return;
     try {
-      fs.mkdirSync(this.abs(rel.subarray(0, slash)), { mode });
+      fs.mkdirSync(this.at(rel.subarray(0, slash)), { mode });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
     }
@@ -277,7 +330,7 @@ export class DestFs {
 
   openRead(rel: Uint8Array): number {
     const noatime = this.openNoatime ? (fs.constants.O_NOATIME ?? 0) : 0;
-    return fs.openSync(this.abs(rel), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | noatime);
+    return fs.openSync(this.at(rel), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | noatime);
   }
 }
 

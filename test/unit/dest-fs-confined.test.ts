@@ -1,0 +1,79 @@
+/**
+ * DestFs confined to its root (a chroot-less daemon module's destination):
+ * its calls by name reach a file through its directory opened beneath the
+ * root, so a directory that is a symlink (to outside, or inside) is never
+ * gone through; everything else works as unconfined.
+ */
+import { afterEach, beforeEach, expect, test } from "bun:test";
+import * as fs from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DestFs } from "../../src/fs/dest-fs.ts";
+
+const b = (s: string) => new Uint8Array(Buffer.from(s));
+let work: string;
+let root: string;
+let outside: string;
+
+beforeEach(() => {
+  work = fs.mkdtempSync(join(tmpdir(), "oc-dest-confined-"));
+  root = join(work, "root");
+  outside = join(work, "outside");
+  fs.mkdirSync(join(root, "real", "deeper"), { recursive: true });
+  fs.mkdirSync(outside);
+  fs.writeFileSync(join(outside, "victim"), "outside\n");
+  fs.writeFileSync(join(root, "real", "file"), "inside\n");
+  fs.symlinkSync(outside, join(root, "out"));
+  fs.symlinkSync("real", join(root, "in"));
+});
+
+afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
+
+function code(f: () => unknown): string {
+  try {
+    f();
+    return "ok";
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code ?? "?";
+  }
+}
+
+test("nothing is made, changed or removed through a directory that is a symlink", () => {
+  const dest = new DestFs(root);
+  dest.confined = true;
+  for (const dir of ["out", "in"]) {
+    expect(code(() => dest.mkdir(b(`${dir}/new`), 0o755))).toBe("ELOOP");
+    expect(code(() => dest.symlink(b("x"), b(`${dir}/link`)))).toBe("ELOOP");
+    expect(code(() => dest.unlink(b(`${dir}/victim`)))).toBe("ELOOP");
+    expect(code(() => dest.chmod(b(`${dir}/victim`), 0o777))).toBe("ELOOP");
+    expect(code(() => dest.lstat(b(`${dir}/victim`)))).toBe("ELOOP");
+    expect(code(() => dest.createExclusive(b(`${dir}/made`), 0o600))).toBe("ELOOP");
+    expect(code(() => dest.rename(b("real/file"), b(`${dir}/moved`)))).toBe("ELOOP");
+  }
+  expect(fs.readdirSync(outside)).toEqual(["victim"]);
+  expect(fs.statSync(join(outside, "victim")).mode & 0o777).toBe(0o644);
+  expect(fs.readdirSync(join(root, "real")).sort()).toEqual(["deeper", "file"]);
+  dest.closeDirs();
+});
+
+test("in real directories the calls work as unconfined ones do", () => {
+  const dest = new DestFs(root);
+  dest.confined = true;
+  expect(dest.lstat(b("real/file"))?.size).toBe(7);
+  expect(dest.lstat(b("real/missing"))).toBeNull();
+  expect(dest.lstat(b("missing/file"))).toBeNull();
+  dest.mkdir(b("real/deeper/made"), 0o755);
+  dest.symlink(b("../file"), b("real/deeper/link"));
+  dest.rename(b("real/file"), b("real/deeper/file"));
+  // (More directories than the descriptors kept: the earlier ones are opened again.)
+  for (let i = 0; i < 12; i++) dest.mkdir(b(`real/deeper/made/${i}`), 0o755);
+  dest.link(b("real/deeper/file"), b("real/hard"));
+  dest.unlink(b("real/deeper/link"));
+  expect(fs.readFileSync(join(root, "real", "hard"), "latin1")).toBe("inside\n");
+  expect(fs.readdirSync(join(root, "real", "deeper")).sort()).toEqual(["file", "made"]);
+  expect(fs.readdirSync(join(root, "real", "deeper", "made")).length).toBe(12);
+  expect(dest.lstat(b("out"))?.mode! & 0o170000).toBe(0o120000);
+  dest.unlink(b("out"));
+  expect(fs.existsSync(join(root, "out"))).toBe(false);
+  dest.closeDirs();
+});
