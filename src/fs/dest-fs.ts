@@ -32,6 +32,14 @@ const procFds = fs.existsSync("/proc/self/fd");
 const closeAtOnce = (fd: number) => closeFd(fd, () => "");
 const NO_NAME = new Uint8Array(0);
 
+/** Whether a relative name has a ".." component. */
+function climbs(rel: Uint8Array): boolean {
+  for (let i = 0; i + 1 < rel.length; i++) {
+    if (rel[i] === 0x2e && rel[i + 1] === 0x2e && (i === 0 || rel[i - 1] === 0x2f) && (i + 2 === rel.length || rel[i + 2] === 0x2f)) return true;
+  }
+  return false;
+}
+
 export class DestFs {
   readonly root: Buffer;
   /** --open-noatime: reading a basis or checksumming leaves the file's access time alone. */
@@ -81,8 +89,14 @@ export class DestFs {
     return fd;
   }
 
-  /** Directory `dir` (relative) opened beneath the root, never through a symlink (see `confined`). */
+  /**
+   * Directory `dir` (relative) opened beneath the root, never through a
+   * symlink (see `confined`). A name climbing out of the root (a basis
+   * directory beside the destination, which the module's option checks
+   * keep inside the module) is opened by its path, as unconfined.
+   */
   private openBeneath(dir: Uint8Array): number {
+    if (climbs(dir)) return openDir(this.abs(dir), () => this.shown(dir));
     if (this.rootFd < 0) this.rootFd = openDir(this.abs(NO_NAME), () => this.shown(NO_NAME));
     return openDirBeneath(this.rootFd, dir, () => this.shown(dir));
   }
@@ -130,7 +144,7 @@ export class DestFs {
    * throws ELOOP.
    */
   private at(rel: Uint8Array): Buffer {
-    if (!this.confined || !procFds || rel.length === 0 || (rel.length === 1 && rel[0] === 0x2e)) return this.abs(rel);
+    if (!this.confined || !procFds || rel.length === 0 || (rel.length === 1 && rel[0] === 0x2e) || climbs(rel)) return this.abs(rel);
     const slash = rel.lastIndexOf(0x2f);
     const fd = this.pathDirFd(slash < 0 ? NO_NAME : rel.subarray(0, slash));
     if (fd < 0) return this.abs(rel);

@@ -94,9 +94,10 @@ const SYS_OPENAT2 = 437;
 const RESOLVE_NO_SYMLINKS = 0x04;
 const RESOLVE_BENEATH = 0x08;
 const ENOSYS = 38;
+const EPERM = 1;
 /** struct open_how { u64 flags, mode, resolve }: O_DIRECTORY opens, never through a symlink, never above the root. */
 const beneathHow = new BigUint64Array([BigInt(C.O_RDONLY | C.O_DIRECTORY | O_CLOEXEC), 0n, BigInt(RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH)]);
-/** Whether openat2 is there (false once it said ENOSYS: an old kernel, or a sandbox refusing it). */
+/** Whether openat2 is there (false once it said ENOSYS or EPERM: an old kernel, or a sandbox refusing it). */
 let openat2Works = true;
 
 /**
@@ -113,7 +114,9 @@ export function openDirBeneath(rootFd: number, rel: Uint8Array, shown: () => str
     path.set(rel);
     const fd = Number(lib().syscall(SYS_OPENAT2, rootFd, path, beneathHow, beneathHow.byteLength));
     if (fd >= 0) return fd;
-    if (libc!.errno() !== ENOSYS) throw fail("open", shown);
+    // ENOSYS: an old kernel; EPERM: a sandbox's syscall filter (an open's own refusals are EACCES).
+    const errno = libc!.errno();
+    if (errno !== ENOSYS && errno !== EPERM) throw systemError(errno, "open", shown());
     openat2Works = false;
   }
   return openDirWalkingBeneath(rootFd, rel, shown);

@@ -72,6 +72,8 @@ test("in real directories the calls work as unconfined ones do", () => {
   expect(fs.readFileSync(join(root, "real", "hard"), "latin1")).toBe("inside\n");
   expect(fs.readdirSync(join(root, "real", "deeper")).sort()).toEqual(["file", "made"]);
   expect(fs.readdirSync(join(root, "real", "deeper", "made")).length).toBe(12);
+  // A basis directory beside the destination (--link-dest=../x: the module's option checks keep it inside) is reached by path.
+  expect(dest.lstat(b("../outside/victim"))?.size).toBe(8);
   expect(dest.lstat(b("out"))?.mode! & 0o170000).toBe(0o120000);
   dest.unlink(b("out"));
   expect(fs.existsSync(join(root, "out"))).toBe(false);
