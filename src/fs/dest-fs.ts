@@ -13,7 +13,8 @@ import * as fs from "node:fs";
 import path from "node:path";
 import { mknod, setTimes } from "./libc.ts";
 import type { EntryStat } from "../native/api.ts";
-import { closeFd, fdOpsAvailable, lstatAt, openDir, openDirBeneath, openReadAt } from "./fd-ops.ts";
+import { systemError } from "./errors.ts";
+import { closeFd, fdOpsAvailable, lstatAt, openDir, openDirInside, openReadAt } from "./fd-ops.ts";
 
 /** A destination entry's stat, split as the walker's (its mtime is split by truncation: see statOf). */
 export type DestStat = EntryStat;
@@ -30,6 +31,7 @@ const PATH_DIR_FDS = 8;
 const procFds = fs.existsSync("/proc/self/fd");
 
 const closeAtOnce = (fd: number) => closeFd(fd, () => "");
+const ELOOP = 40;
 const NO_NAME = new Uint8Array(0);
 
 /** Whether a relative name has a ".." component. */
@@ -59,11 +61,15 @@ export class DestFs {
    */
   closeDir: (fd: number) => void = closeAtOnce;
   /**
-   * A chroot-less daemon module's destination: the directories files are
-   * made in (dirFd) are opened beneath the root without following a
-   * symlink, so one swapped in for a directory during the transfer cannot
-   * lead the receiver's writes out of the module (upstream 3.5.0 confines
-   * its receiver alike: 'mkstemp ... failed: Too many levels of symbolic links').
+   * Names are resolved inside the root: the directories files are made in
+   * (dirFd), and those of the whole-path calls (see `at`), are opened
+   * beneath it, following a symlink on the way only where its target is
+   * relative and stays inside (fd-ops openDirInside). So neither a
+   * destination symlink (--keep-dirlinks) nor one swapped in for a
+   * directory during the transfer leads the receiver's writes out of the
+   * tree: upstream 3.5.0 confines its receiver alike ('failed to stat ...',
+   * 'mkstemp ... failed: Too many levels of symbolic links'), unless
+   * --insecure-links (see receive-session.ts).
    */
   confined = false;
   /** The root, opened once for the confined opens. */
@@ -90,15 +96,16 @@ export class DestFs {
   }
 
   /**
-   * Directory `dir` (relative) opened beneath the root, never through a
-   * symlink (see `confined`). A name climbing out of the root (a basis
-   * directory beside the destination, which the module's option checks
-   * keep inside the module) is opened by its path, as unconfined.
+   * Directory `dir` (relative) opened inside the root (see `confined`). A
+   * name climbing out of the root (a basis directory beside the
+   * destination, which a module's option checks keep inside the module),
+   * or an absolute one (the top of a local -R copy), is opened by its path,
+   * as unconfined.
    */
   private openBeneath(dir: Uint8Array): number {
-    if (climbs(dir)) return openDir(this.abs(dir), () => this.shown(dir));
+    if (climbs(dir) || dir[0] === 0x2f) return openDir(this.abs(dir), () => this.shown(dir));
     if (this.rootFd < 0) this.rootFd = openDir(this.abs(NO_NAME), () => this.shown(NO_NAME));
-    return openDirBeneath(this.rootFd, dir, () => this.shown(dir));
+    return openDirInside(this.rootFd, dir, () => this.shown(dir));
   }
 
   /**
@@ -118,6 +125,15 @@ export class DestFs {
     this.forgetDirs();
     if (this.rootFd >= 0) closeAtOnce(this.rootFd);
     this.rootFd = -1;
+  }
+
+  /** Throws what opening directory `dir` (known by `key`, see dirFd) meets, unless it is not there. */
+  checkDir(key: number, dir: Uint8Array): void {
+    try {
+      this.dirFd(key, dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    }
   }
 
   /** lstat of `base` in the directory `dir` (known by `key`, see dirFd): no path walk from the root. */
@@ -144,11 +160,30 @@ export class DestFs {
    * throws ELOOP.
    */
   private at(rel: Uint8Array): Buffer {
-    if (!this.confined || !procFds || rel.length === 0 || (rel.length === 1 && rel[0] === 0x2e) || climbs(rel)) return this.abs(rel);
+    if (!this.confined || !procFds || rel.length === 0 || (rel.length === 1 && rel[0] === 0x2e) || rel[0] === 0x2f || climbs(rel)) return this.abs(rel);
     const slash = rel.lastIndexOf(0x2f);
     const fd = this.pathDirFd(slash < 0 ? NO_NAME : rel.subarray(0, slash));
     if (fd < 0) return this.abs(rel);
     return Buffer.concat([Buffer.from(`/proc/self/fd/${fd}/`), rel.subarray(slash + 1)]);
+  }
+
+  /**
+   * `at` for a call that follows a symlink at the name itself (utimes,
+   * readdir): in a confined destination such a symlink (one
+   * --keep-dirlinks kept for a directory) must lead to a directory inside
+   * the root, or the call fails with ELOOP.
+   */
+  private followedAt(rel: Uint8Array, syscall: string): Buffer {
+    const path = this.at(rel);
+    if (this.confined && rel[0] !== 0x2f && !climbs(rel) && fs.lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) {
+      try {
+        closeAtOnce(this.openBeneath(rel));
+      } catch (e) {
+        // A symlink to a file, or to nothing: the call meets that itself.
+        if ((e as NodeJS.ErrnoException).code === "ELOOP") throw systemError(ELOOP, syscall, this.shown(rel));
+      }
+    }
+    return path;
   }
 
   /** Directories opened beneath the root for `at`, by their relative names (a few: entries come directory by directory). */
@@ -298,8 +333,13 @@ export class DestFs {
     return Buffer.from(path.relative(this.realRoot, dir) || ".");
   }
 
+  /** chmod; in a confined destination never through a symlink at the name itself (ELOOP, as upstream 3.5.0's). */
   chmod(rel: Uint8Array, mode: number): void {
-    fs.chmodSync(this.at(rel), mode & 0o7777);
+    const path = this.at(rel);
+    if (this.confined && rel[0] !== 0x2f && !climbs(rel) && fs.lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) {
+      throw systemError(ELOOP, "chmod", this.shown(rel));
+    }
+    fs.chmodSync(path, mode & 0o7777);
   }
 
   lchown(rel: Uint8Array, uid: number, gid: number): void {
@@ -308,12 +348,12 @@ export class DestFs {
 
   /** Sets the mtime, and the atime (whole seconds) when given (-U). */
   setTimes(rel: Uint8Array, mtime: number, nsec: number, isLink: boolean, atime?: number): void {
-    setTimes(this.at(rel), mtime, nsec, isLink, atime);
+    setTimes(isLink ? this.at(rel) : this.followedAt(rel, "utimensat"), mtime, nsec, isLink, atime);
   }
 
   /** Names in a directory (raw bytes), without "." and "..". */
   listDir(rel: Uint8Array): Buffer[] {
-    return fs.readdirSync(this.at(rel), { encoding: "buffer" });
+    return fs.readdirSync(this.followedAt(rel, "scandir"), { encoding: "buffer" });
   }
 
   /** Creates a new file exclusively, with exactly `mode` (the process umask is 0, see main). */

@@ -97,6 +97,8 @@ const ENOSYS = 38;
 const EPERM = 1;
 /** struct open_how { u64 flags, mode, resolve }: O_DIRECTORY opens, never through a symlink, never above the root. */
 const beneathHow = new BigUint64Array([BigInt(C.O_RDONLY | C.O_DIRECTORY | O_CLOEXEC), 0n, BigInt(RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH)]);
+/** open_how for openDirInside: symlinks followed, but never to above the root (nor any absolute one). */
+const insideHow = new BigUint64Array([BigInt(C.O_RDONLY | C.O_DIRECTORY | O_CLOEXEC), 0n, BigInt(RESOLVE_BENEATH)]);
 /** Whether openat2 is there (false once it said ENOSYS or EPERM: an old kernel, or a sandbox refusing it). */
 let openat2Works = true;
 
@@ -109,17 +111,103 @@ let openat2Works = true;
  */
 export function openDirBeneath(rootFd: number, rel: Uint8Array, shown: () => string): number {
   if (rel.length === 0) return openAt(rootFd, DOT, C.O_RDONLY | C.O_DIRECTORY, shown);
-  if (openat2Works && rel.length < PATH_MAX) {
-    const path = new Uint8Array(rel.length + 1);
-    path.set(rel);
-    const fd = Number(lib().syscall(SYS_OPENAT2, rootFd, path, beneathHow, beneathHow.byteLength));
-    if (fd >= 0) return fd;
-    // ENOSYS: an old kernel; EPERM: a sandbox's syscall filter (an open's own refusals are EACCES).
-    const errno = libc!.errno();
-    if (errno !== ENOSYS && errno !== EPERM) throw systemError(errno, "open", shown());
-    openat2Works = false;
+  const fd = openDirByOpenat2(rootFd, rel, beneathHow, EXDEV, shown);
+  return fd >= 0 ? fd : openDirWalkingBeneath(rootFd, rel, shown);
+}
+
+/**
+ * openat2 of directory `rel` under `rootFd` as `how` says; -1 where the
+ * kernel cannot (then and from then on). Its EXDEV (a name or symlink
+ * leading above the root, or an absolute symlink) is thrown as `escapeErrno`.
+ */
+function openDirByOpenat2(rootFd: number, rel: Uint8Array, how: BigUint64Array, escapeErrno: number, shown: () => string): number {
+  if (!openat2Works || rel.length >= PATH_MAX) return -1;
+  const path = new Uint8Array(rel.length + 1);
+  path.set(rel);
+  const fd = Number(lib().syscall(SYS_OPENAT2, rootFd, path, how, how.byteLength));
+  if (fd >= 0) return fd;
+  // ENOSYS: an old kernel; EPERM: a sandbox's syscall filter (an open's own refusals are EACCES).
+  const errno = libc!.errno();
+  if (errno !== ENOSYS && errno !== EPERM) throw systemError(errno === EXDEV ? escapeErrno : errno, "open", shown());
+  openat2Works = false;
+  return -1;
+}
+
+/** Symlinks one openDirInside may follow (upstream's SECURE_OPEN_MAXSYMLINKS, the kernel's own limit). */
+const MAX_SYMLINK_HOPS = 40;
+
+/**
+ * Opens directory `rel` (relative) inside the directory `rootFd`, as
+ * upstream 3.5.0's receiver resolves names in its destination
+ * (syscall.c secure_relative_open): a symlink on the way is followed when
+ * its target is relative and stays beneath the root; one that is absolute
+ * or climbs above the root fails with ELOOP. Through openat2
+ * RESOLVE_BENEATH (which says EXDEV for those) where the kernel has it,
+ * else one component at a time (openDirWalkingInside).
+ */
+export function openDirInside(rootFd: number, rel: Uint8Array, shown: () => string): number {
+  if (rel.length === 0) return openAt(rootFd, DOT, C.O_RDONLY | C.O_DIRECTORY, shown);
+  const fd = openDirByOpenat2(rootFd, rel, insideHow, ELOOP, shown);
+  return fd >= 0 ? fd : openDirWalkingInside(rootFd, rel, shown);
+}
+
+/** The components of a relative name, last first (the walk pops them). */
+function componentsReversed(rel: Uint8Array): Uint8Array[] {
+  const parts: Uint8Array[] = [];
+  for (let start = 0; start <= rel.length; ) {
+    let end = rel.indexOf(SLASH, start);
+    if (end < 0) end = rel.length;
+    if (end > start) parts.push(rel.subarray(start, end));
+    start = end + 1;
   }
-  return openDirWalkingBeneath(rootFd, rel, shown);
+  return parts.reverse();
+}
+
+/**
+ * openDirInside without openat2: a stack of the directories opened so far
+ * beneath the root; a symlink's relative target is walked from where it
+ * stands (its ".." pops the stack, never past the root). Its target is
+ * read through /proc (no /proc: the symlink is refused, as openDirBeneath does).
+ */
+export function openDirWalkingInside(rootFd: number, rel: Uint8Array, shown: () => string): number {
+  const stack: number[] = [];
+  const here = () => (stack.length > 0 ? stack[stack.length - 1]! : rootFd);
+  const pending = componentsReversed(rel);
+  let hops = MAX_SYMLINK_HOPS;
+  try {
+    while (pending.length > 0) {
+      const part = pending.pop()!;
+      if (part.length === 1 && part[0] === 0x2e) continue;
+      if (part.length === 2 && part[0] === 0x2e && part[1] === 0x2e) {
+        if (stack.length === 0) throw systemError(ELOOP, "open", shown());
+        lib().close(stack.pop()!);
+        continue;
+      }
+      const next = lib().openat(here(), cName(part, nameA), C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW | O_CLOEXEC, 0);
+      if (next >= 0) {
+        stack.push(next);
+        continue;
+      }
+      const errno = libc!.errno();
+      const target = errno === ENOTDIR || errno === ELOOP ? linkTarget(here(), part) : null;
+      if (target === null) throw systemError(errno, "open", shown());
+      if (target.length === 0 || target[0] === SLASH || --hops < 0) throw systemError(ELOOP, "open", shown());
+      pending.push(...componentsReversed(target));
+    }
+    return stack.length > 0 ? stack.pop()! : openAt(rootFd, DOT, C.O_RDONLY | C.O_DIRECTORY, shown);
+  } finally {
+    for (const fd of stack) lib().close(fd);
+  }
+}
+
+/** The target of symlink `name` in the directory, or null when it is none (or cannot be read); an unreadable link reads as absolute. */
+function linkTarget(dirFd: number, name: Uint8Array): Uint8Array | null {
+  if ((lstatAt(dirFd, name, () => "")?.mode ?? 0) >> 12 !== 0o12) return null;
+  try {
+    return fs.readlinkSync(Buffer.concat([Buffer.from(`/proc/self/fd/${dirFd}/`), name]), { encoding: "buffer" });
+  } catch {
+    return new Uint8Array([SLASH]);
+  }
 }
 
 /** openDirBeneath without openat2: one component at a time, each opened O_NOFOLLOW; ".." is refused (EXDEV, as openat2 says). */

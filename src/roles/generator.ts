@@ -498,7 +498,11 @@ export class Generator {
     // (The base name looked at in place: its view is made only for a stat made here.)
     if (x.dest.fdOps && !x.soloName && rel.length > 0 && x.t.baseNameStart(row) !== 0x2f) {
       const early = this.sumStats && !dirEntry && isReg(x.t.mode[row]!) ? this.hashedStat(row, rel) : this.statPrefetch?.take(row);
-      if (early !== undefined) return early;
+      if (early !== undefined) {
+        // Those stats took the whole path: in a confined destination its directory must be reachable inside.
+        if (x.dest.confined) x.dest.checkDir(x.t.dirId[row]!, x.t.dirName(row));
+        return early;
+      }
       return x.dest.lstatIn(x.t.dirId[row]!, x.t.dirName(row), x.t.baseName(row));
     }
     return x.dest.lstat(rel);
@@ -653,8 +657,8 @@ export class Generator {
     }
     this.confirmedDirs.add(pathId);
     // A directory that was there and has not been touched since its stat has that stat (as upstream passes
-    // set_file_attrs its real_sx); one made here, or found through a symlink (-K), is stat'ed now.
-    const now = realStat && !createdEarlier && !x.o.keepDirlinks ? realStat : x.dest.lstat(rel);
+    // set_file_attrs its real_sx); one made here is stat'ed now, one kept as a symlink (-K) through it (link_stat).
+    const now = realStat && !createdEarlier && !x.o.keepDirlinks ? realStat : x.o.keepDirlinks ? (x.dest.stat(rel) ?? x.dest.lstat(rel)) : x.dest.lstat(rel);
     if (now) this.setAttrs(rel, row, now, w, false);
     // A non-root receiver needs to be able to write into the directory while filling it.
     if (!x.amRoot && (w.mode & 0o700) !== 0o700) {

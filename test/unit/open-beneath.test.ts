@@ -1,13 +1,15 @@
 /**
  * fd-ops openDirBeneath (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) and its
  * fallback walk: a directory beneath a root, never through a symlink and
- * never above the root, with the same answers either way.
+ * never above the root, with the same answers either way; and openDirInside
+ * (RESOLVE_BENEATH) and its walk, which follow a symlink whose relative
+ * target stays inside the root, as upstream 3.5.0's receiver does.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync, constants } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openDirBeneath, openDirWalkingBeneath } from "../../src/fs/fd-ops.ts";
+import { openDirBeneath, openDirInside, openDirWalkingBeneath, openDirWalkingInside } from "../../src/fs/fd-ops.ts";
 
 let work: string;
 let rootFd: number;
@@ -23,6 +25,12 @@ beforeAll(() => {
   symlinkSync(join(work, "outside"), join(root, "abs"));
   symlinkSync("a", join(root, "rel"));
   symlinkSync("../outside", join(root, "a", "up"));
+  symlinkSync(join(root, "a"), join(root, "absInside"));
+  symlinkSync("../a/b", join(root, "a", "sib"));
+  symlinkSync("a/loop2", join(root, "loop1"));
+  symlinkSync("../loop1", join(root, "a", "loop2"));
+  symlinkSync("rel/../rel/b", join(root, "viaDotDot"));
+  symlinkSync("../../outside", join(root, "a", "out"));
   rootFd = openSync(root, constants.O_RDONLY | constants.O_DIRECTORY);
 });
 
@@ -46,10 +54,14 @@ function readIn(open: typeof openDirBeneath, dir: string, name: string): string 
   }
 }
 
-for (const [how, open] of [
-  ["openat2", openDirBeneath],
-  ["walk", openDirWalkingBeneath],
-] as const) {
+const OPENERS = [
+  ["openat2", openDirBeneath, "beneath"],
+  ["walk", openDirWalkingBeneath, "beneath"],
+  ["openat2 (inside)", openDirInside, "inside"],
+  ["walk (inside)", openDirWalkingInside, "inside"],
+] as const;
+
+for (const [how, open, kind] of OPENERS) {
   describe(how, () => {
     test("real directories open, the root itself with an empty path", () => {
       expect(readIn(open, "a/b", "f")).toBe("deep");
@@ -57,16 +69,34 @@ for (const [how, open] of [
       expect(readIn(open, "", "top")).toBe("top");
     });
 
-    test("a symlink on the way is refused wherever it points", () => {
-      expect(readIn(open, "abs", "f")).toBe("ELOOP");
-      expect(readIn(open, "rel/b", "f")).toBe("ELOOP");
-      expect(readIn(open, "a/up", "f")).toBe("ELOOP");
-    });
-
-    test("nothing above the root, and what is missing is missing", () => {
-      expect(readIn(open, "../outside", "f")).toBe("EXDEV");
+    test("what is missing is missing, a file is not a directory", () => {
       expect(readIn(open, "a/missing", "f")).toBe("ENOENT");
       expect(readIn(open, "top", "f")).toBe("ENOTDIR");
     });
+
+    if (kind === "beneath") {
+      test("a symlink on the way is refused wherever it points, and nothing is above the root", () => {
+        expect(readIn(open, "abs", "f")).toBe("ELOOP");
+        expect(readIn(open, "rel/b", "f")).toBe("ELOOP");
+        expect(readIn(open, "a/up", "f")).toBe("ELOOP");
+        expect(readIn(open, "../outside", "f")).toBe("EXDEV");
+      });
+    } else {
+      test("a symlink whose relative target stays inside is followed, '..' in it too", () => {
+        expect(readIn(open, "rel/b", "f")).toBe("deep");
+        expect(readIn(open, "a/sib", "f")).toBe("deep");
+        expect(readIn(open, "viaDotDot", "f")).toBe("deep");
+      });
+
+      test("an absolute symlink, one leading out and a loop are refused with ELOOP", () => {
+        expect(readIn(open, "abs", "f")).toBe("ELOOP");
+        expect(readIn(open, "absInside/b", "f")).toBe("ELOOP");
+        expect(readIn(open, "a/out", "f")).toBe("ELOOP");
+        expect(readIn(open, "../outside", "f")).toBe("ELOOP");
+        expect(readIn(open, "loop1", "f")).toBe("ELOOP");
+        // (Its target is "outside" in the root, which is not there.)
+        expect(readIn(open, "a/up", "f")).toBe("ENOENT");
+      });
+    }
   });
 }
