@@ -197,6 +197,8 @@ export interface Options {
   sanitizeLinks: boolean;
   /** Set by a chroot-less daemon module (its name): paths may not pass through symlinks. */
   confinedModule: string | undefined;
+  /** Set by a daemon module's "insecure links = yes": its receiver follows symlinks out of the module (never from a client's --insecure-links, which is refused). */
+  moduleInsecureLinks: boolean;
   /** Set by a daemon module ("ignore nonreadable"): files the module's user cannot read are not listed. */
   ignoreNonreadable: boolean;
   /** Set by a daemon module whose "dont compress" lists "*": deflate only stores (token.c per_file_default_level). */
@@ -397,6 +399,7 @@ export function defaultOptions(): Options {
     writeDevices: false,
     copyAs: undefined,
     insecureLinks: false,
+    moduleInsecureLinks: false,
     confineRoot: undefined,
     earlyInput: undefined,
     args: [],

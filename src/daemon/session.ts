@@ -383,6 +383,8 @@ function applyModuleSettings(o: Options, mod: ModuleConfig, chrooted: boolean): 
   if (!chrooted) {
     // Nothing may lead out of the module: no path through a symlink, and no following links on the sender.
     o.confinedModule = mod.name;
+    // syscall.c symlink_optout_allowed: the module's own opt-out, for the receiver's names.
+    o.moduleInsecureLinks = mod.bool("insecure links");
     o.copyLinks = false;
     o.copyDirlinks = false;
     o.copyUnsafeLinks = false;

@@ -287,9 +287,9 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   if (!req.listing && out.debug.get("CHDIR") >= 1) debugLine(`[Receiver] change_dir(${absolute(Buffer.from(dest.fs.abs(new Uint8Array(0))).toString("latin1"))})`);
   dest.fs.openNoatime = o.openNoatime;
   // Names resolve inside the destination (syscall.c secure_relpath_active): for a daemon in a chroot-less
-  // module, for any other receiver unless --insecure-links. A chroot confines a module already.
-  // (Before --fake-super's wrapper, whose calls go on to this object.)
-  dest.fs.confined = o.moduleName !== undefined ? o.confinedModule !== undefined : !o.insecureLinks;
+  // module unless it says "insecure links = yes", for any other receiver unless --insecure-links. A chroot
+  // confines a module already. (Before --fake-super's wrapper, whose calls go on to this object.)
+  dest.fs.confined = o.moduleName !== undefined ? o.confinedModule !== undefined && !o.moduleInsecureLinks : !o.insecureLinks;
   if (amRootLevel(o) < 0) dest.fs = fakeSuperDest(dest.fs);
   // Descriptor-relative operations (fs/fd-ops.ts) only where every change to a directory goes through DestFs:
   // not under --fake-super (its own stat and chmod) nor with backups (backup.ts renames by path).
