@@ -658,7 +658,8 @@ export class Generator {
     this.confirmedDirs.add(pathId);
     // A directory that was there and has not been touched since its stat has that stat (as upstream passes
     // set_file_attrs its real_sx); one made here is stat'ed now, one kept as a symlink (-K) through it (link_stat).
-    const now = realStat && !createdEarlier && !x.o.keepDirlinks ? realStat : x.o.keepDirlinks ? (x.dest.stat(rel) ?? x.dest.lstat(rel)) : x.dest.lstat(rel);
+    const kept = realStat && !createdEarlier && !x.o.keepDirlinks ? realStat : null;
+    const now = kept ?? (x.o.keepDirlinks ? x.dest.stat(rel) : null) ?? x.dest.lstat(rel);
     if (now) this.setAttrs(rel, row, now, w, false);
     // A non-root receiver needs to be able to write into the directory while filling it.
     if (!x.amRoot && (w.mode & 0o700) !== 0o700) {
