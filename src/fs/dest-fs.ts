@@ -42,6 +42,9 @@ function climbs(rel: Uint8Array): boolean {
   return false;
 }
 
+/** Names opened by path even in a confined destination: climbing out of the root (a basis directory beside it), or absolute (the top of a local -R copy). */
+const byPathOnly = (rel: Uint8Array) => rel[0] === 0x2f || climbs(rel);
+
 export class DestFs {
   readonly root: Buffer;
   /** --open-noatime: reading a basis or checksumming leaves the file's access time alone. */
@@ -103,7 +106,7 @@ export class DestFs {
    * as unconfined.
    */
   private openBeneath(dir: Uint8Array): number {
-    if (climbs(dir) || dir[0] === 0x2f) return openDir(this.abs(dir), () => this.shown(dir));
+    if (byPathOnly(dir)) return openDir(this.abs(dir), () => this.shown(dir));
     if (this.rootFd < 0) this.rootFd = openDir(this.abs(NO_NAME), () => this.shown(NO_NAME));
     return openDirInside(this.rootFd, dir, () => this.shown(dir));
   }
@@ -160,7 +163,7 @@ export class DestFs {
    * throws ELOOP.
    */
   private at(rel: Uint8Array): Buffer {
-    if (!this.confined || !procFds || rel.length === 0 || (rel.length === 1 && rel[0] === 0x2e) || rel[0] === 0x2f || climbs(rel)) return this.abs(rel);
+    if (!this.confined || !procFds || rel.length === 0 || (rel.length === 1 && rel[0] === 0x2e) || byPathOnly(rel)) return this.abs(rel);
     const slash = rel.lastIndexOf(0x2f);
     const fd = this.pathDirFd(slash < 0 ? NO_NAME : rel.subarray(0, slash));
     if (fd < 0) return this.abs(rel);
@@ -175,7 +178,7 @@ export class DestFs {
    */
   private followedAt(rel: Uint8Array, syscall: string): Buffer {
     const path = this.at(rel);
-    if (this.confined && rel[0] !== 0x2f && !climbs(rel) && fs.lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) {
+    if (this.confinedSymlink(rel, path)) {
       try {
         closeAtOnce(this.openBeneath(rel));
       } catch (e) {
@@ -184,6 +187,11 @@ export class DestFs {
       }
     }
     return path;
+  }
+
+  /** Whether, in a confined destination, `rel` (at `path`, from `at`) is itself a symlink. */
+  private confinedSymlink(rel: Uint8Array, path: Buffer): boolean {
+    return this.confined && !byPathOnly(rel) && fs.lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink() === true;
   }
 
   /** Directories opened beneath the root for `at`, by their relative names (a few: entries come directory by directory). */
@@ -336,9 +344,7 @@ export class DestFs {
   /** chmod; in a confined destination never through a symlink at the name itself (ELOOP, as upstream 3.5.0's). */
   chmod(rel: Uint8Array, mode: number): void {
     const path = this.at(rel);
-    if (this.confined && rel[0] !== 0x2f && !climbs(rel) && fs.lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) {
-      throw systemError(ELOOP, "chmod", this.shown(rel));
-    }
+    if (this.confinedSymlink(rel, path)) throw systemError(ELOOP, "chmod", this.shown(rel));
     fs.chmodSync(path, mode & 0o7777);
   }
 
