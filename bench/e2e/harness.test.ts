@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "./args.ts";
+import { deltaBaseVersion } from "./data.ts";
 import { flamegraphSvg, foldPerfScript } from "./flamegraph.ts";
 import { jitdumpToMap } from "./profile.ts";
 import { median, pairRatios } from "./stats.ts";
@@ -30,6 +31,19 @@ describe("strace -c summary", () => {
       ["read", 200, 0],
       ["execve", 1, 0],
     ]);
+  });
+});
+
+describe("pull-delta's starting version", () => {
+  test("the newest of an earlier upstream release, past the newest's other Debian revisions", () => {
+    expect(deltaBaseVersion(["6.1.192-3", "6.1.192-2", "6.1.192-1", "6.1.190-1", "6.1.187-1"])).toBe("6.1.190-1");
+    expect(deltaBaseVersion(["6.1.192-1", "6.1.190-1"])).toBe("6.1.190-1");
+    expect(deltaBaseVersion(["1:6.1.192-2", "1:6.1.192-1", "6.1.190-1"])).toBe("6.1.190-1");
+  });
+  test("a single release: its previous revision; a single version: none", () => {
+    expect(deltaBaseVersion(["6.1.192-3", "6.1.192-2"])).toBe("6.1.192-2");
+    expect(deltaBaseVersion(["6.1.192-3"])).toBeUndefined();
+    expect(deltaBaseVersion([])).toBeUndefined();
   });
 });
 
