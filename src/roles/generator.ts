@@ -1099,8 +1099,7 @@ export class Generator {
     const coreSum = alg === null || x.dest.openNoatime ? null : core.fileSum(path, size, alg);
     if (coreSum) return coreSum;
     const hasher = fileListHasher(x.s.sums);
-    const base = row >= 0 && x.dest.fdOps && !x.soloName ? x.t.baseName(row) : null;
-    const fd = base && base[0] !== 0x2f ? x.dest.openReadIn(x.t.dirId[row]!, x.t.dirName(row), base) : x.dest.openRead(rel);
+    const fd = this.openToRead(rel, row);
     try {
       const buf = this.readBuffer(READ_CHUNK);
       for (let left = size; left > 0; ) {
@@ -1115,6 +1114,14 @@ export class Generator {
     const sum = hasher.digest();
     hasher.release?.();
     return sum;
+  }
+
+  /** Opens `rel` to read it; when it is `row`'s own destination (row >= 0), through its directory's descriptor (no walk of the whole path). */
+  private openToRead(rel: Uint8Array, row: number): number {
+    const x = this.x;
+    const base = row >= 0 && x.dest.fdOps && !x.soloName ? x.t.baseName(row) : null;
+    // (A top-level absolute -R name keeps its slash in the base name.)
+    return base && base[0] !== 0x2f ? x.dest.openReadIn(x.t.dirId[row]!, x.t.dirName(row), base) : x.dest.openRead(rel);
   }
 
   /**
@@ -1153,13 +1160,13 @@ export class Generator {
     if (o.dryRun && !(o.writeBatch < 0)) return;
     // The file being changed is no fuzzy basis for the files after it (unless it goes whole anyway).
     if (this.fuzzy && o.wholeFile !== true) this.fuzzy.markSent(dirOf(rel), baseOf(rel));
-    const head = partial ? this.sumHeadFor(partial.rel, partial.st, ndx) : this.sumHeadFor(rel, existing, ndx);
+    const head = partial ? this.sumHeadFor(partial.rel, partial.st, ndx, -1) : this.sumHeadFor(rel, existing, ndx, row);
     writeSumHead(this.out, head.head, x.s.protocol);
     if (head.sums) this.out.bytes(head.sums);
   }
 
-  /** Block sums of the basis, or a null sum head (send it whole). */
-  private sumHeadFor(rel: Uint8Array, basis: DestStat | null, ndx: number): { head: SumHead; sums?: Uint8Array } {
+  /** Block sums of the basis `rel` (`row`'s own destination, or -1), or a null sum head (send it whole). */
+  private sumHeadFor(rel: Uint8Array, basis: DestStat | null, ndx: number, row: number): { head: SumHead; sums?: Uint8Array } {
     const x = this.x;
     const o = x.o;
     const sums = x.s.sums;
@@ -1172,7 +1179,7 @@ export class Generator {
     if (o.append && !this.redoPass) return { head: this.sumHeadDebug(chooseSumHead(basis.size, x.s.protocol, sums.xfer.length, false, o.blockSize), basis.size) };
     const head = this.sumHeadDebug(chooseSumHead(basis.size, x.s.protocol, sums.xfer.length, this.redoPass, o.blockSize), basis.size);
     try {
-      const fd = x.dest.openRead(rel);
+      const fd = this.openToRead(rel, row);
       try {
         const table = this.blockSumsOf(fd, basis.size, head);
         if (this.deltasumDebug > 2) this.chunksDebug(head, table);

@@ -116,7 +116,9 @@ export class IncomingFile {
     else this.tempPath = tempNameFor(spec.rel);
     if (spec.basisRel && spec.head.count > 0) {
       try {
-        this.basisFd = dest.openRead(spec.basisRel);
+        // The file's own old version (the usual basis) through its directory's descriptor: no walk of the whole path.
+        const at = spec.basisRel === spec.rel ? spec.at : null;
+        this.basisFd = at ? dest.openReadIn(at.dirKey, at.dir, at.base) : dest.openRead(spec.basisRel);
       } catch {
         // Missing basis: matched blocks come out empty and the checksum fails (then the redo fixes it).
       }
