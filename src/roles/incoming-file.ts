@@ -60,6 +60,28 @@ export interface IncomingSpec {
   backupBasis?: boolean;
 }
 
+/**
+ * One basis window buffer kept from file to file: a delta of a tree reads its
+ * whole old version through windows, and a new buffer per window was as much
+ * garbage as the tree's size (1.3 GB for the kernel's), to be zeroed, paged
+ * in and collected. A file gives its buffer back unless a piece of it may
+ * still be read after the file is done (see IncomingFile.windowLent).
+ */
+export class SpareWindow {
+  buffer: Uint8Array | null = null;
+
+  /** Keeps `buffer` for the next file (the larger one, when one is kept already). */
+  giveBack(buffer: Uint8Array): void {
+    if (!this.buffer || this.buffer.length < buffer.length) this.buffer = buffer;
+  }
+
+  take(): Uint8Array | null {
+    const b = this.buffer;
+    this.buffer = null;
+    return b;
+  }
+}
+
 export class IncomingFile {
   literal = 0;
   matched = 0;
@@ -78,11 +100,17 @@ export class IncomingFile {
   /** The WriteStaging segments `chunks` were copied into, to release once they are written. */
   private staged: number[] = [];
   /**
-   * Basis bytes read ahead from `windowAt` (a new buffer each time: the
-   * chunks to write hold views of earlier ones), and the run of matched
-   * blocks in it not yet hashed and written: [runFrom, runTo).
+   * Basis bytes read ahead from `windowAt`, in `windowBuffer`, and the run
+   * of matched blocks in it not yet hashed and written: [runFrom, runTo).
+   * The buffer is read into again for the next window (and kept for the
+   * next file, see SpareWindow) unless it is lent: a view of it was kept
+   * as a piece to write (no staging copy: -z, or a full staging ring) or
+   * returned to the caller, so it may be read later; then the next window
+   * gets a new buffer.
    */
   private window: Uint8Array | null = null;
+  private windowBuffer: Uint8Array | null = null;
+  private windowLent = false;
   private windowAt = 0;
   private runFrom = 0;
   private runTo = 0;
@@ -109,6 +137,8 @@ export class IncomingFile {
     private readonly staging: WriteStaging | null = null,
     /** A destination name as messages show it (util1.c full_fname; the receiver's has the whole path or the module). */
     private readonly fullName: (rel: Uint8Array) => string = (rel) => `"${Buffer.from(rel).toString("latin1")}"`,
+    /** Where the window buffer comes from and goes back to; null: a new one per file. */
+    private readonly spareWindow: SpareWindow | null = null,
   ) {
     if (spec.inplace) this.tempPath = null;
     else if (spec.tempDir) this.tempPath = tempNameIn(spec.tempDir, spec.rel);
@@ -228,7 +258,9 @@ export class IncomingFile {
         this.runFrom = from;
       }
       this.runTo = from + len;
-      return wanted ? this.window!.subarray(from, from + len) : null;
+      if (!wanted) return null;
+      this.windowLent = true;
+      return this.window!.subarray(from, from + len);
     }
     this.endRun();
     const data = new Uint8Array(len);
@@ -245,8 +277,9 @@ export class IncomingFile {
     return data;
   }
 
-  private write(data: Uint8Array): void {
-    if (this.createFailure) return;
+  /** Writes or queues `data`; true when `data` itself waits in the chunks to write (not copied nor written yet). */
+  private write(data: Uint8Array): boolean {
+    if (this.createFailure) return false;
     if (this.spec.inplace) {
       try {
         if (this.sparse) this.sparse.write(data, this.offset);
@@ -256,7 +289,7 @@ export class IncomingFile {
       }
       giveBackPiece(data);
       this.offset += data.length;
-      return;
+      return false;
     }
     const staged = this.staging?.copy(data, this.staged);
     if (staged) {
@@ -266,6 +299,7 @@ export class IncomingFile {
     } else this.chunks.push(data);
     this.pending += data.length;
     if (this.pending >= WRITE_BATCH) this.flush();
+    return !staged;
   }
 
   private flush(): void {
@@ -508,9 +542,13 @@ export class IncomingFile {
     this.endRun();
     const h = this.spec.head;
     const basisLength = h.count * h.blockLength - (h.remainder ? h.blockLength - h.remainder : 0);
-    const bytes = new Uint8Array(Math.max(len, Math.min(BASIS_WINDOW, basisLength - at)));
-    const got = fs.readSync(this.basisFd, bytes, 0, bytes.length, at);
-    this.window = got === bytes.length ? bytes : bytes.subarray(0, got);
+    const want = Math.max(len, Math.min(BASIS_WINDOW, basisLength - at));
+    let buffer = this.windowLent ? null : (this.windowBuffer ?? this.spareWindow?.take() ?? null);
+    if (!buffer || buffer.length < want) buffer = new Uint8Array(want);
+    const got = fs.readSync(this.basisFd, buffer, 0, want, at);
+    this.windowBuffer = buffer;
+    this.windowLent = false;
+    this.window = buffer.subarray(0, got);
     this.windowAt = at;
     this.runFrom = this.runTo = 0;
     return len <= got;
@@ -522,11 +560,14 @@ export class IncomingFile {
     const run = this.window!.subarray(this.runFrom, this.runTo);
     this.runFrom = this.runTo;
     this.hasher.update(run);
-    this.write(run);
+    if (this.write(run)) this.windowLent = true;
   }
 
+  /** The basis is done with (every run written or dropped): its window buffer serves the next file unless lent. */
   private closeBasis(): void {
     if (this.basisFd >= 0) fs.closeSync(this.basisFd);
     this.basisFd = -1;
+    if (this.windowBuffer && !this.windowLent) this.spareWindow?.giveBack(this.windowBuffer);
+    this.windowBuffer = this.window = null;
   }
 }

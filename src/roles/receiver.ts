@@ -23,7 +23,7 @@ import { blockSumsBytes, readSumHead, sumHeadBytes, type SumHead } from "../delt
 import { TOKEN_END, TOKEN_PIECES, type TokenReader, tokenReaderFor } from "../delta/token-reader.ts";
 import { AttrStepError, ITEM } from "./attrs.ts";
 import { xattrRequestFollows } from "../flist/xattrs.ts";
-import { IncomingFile, type IncomingSpec } from "./incoming-file.ts";
+import { IncomingFile, SpareWindow, type IncomingSpec } from "./incoming-file.ts";
 import { fstatFd } from "../fs/fd-ops.ts";
 import { BACKUP, Backups } from "./backup.ts";
 import { basisDirFileRel } from "./basis-dirs.ts";
@@ -75,6 +75,8 @@ export class Receiver {
   private skipping: { head: SumHead | null; ended: boolean; done?: number } | null = null;
   /** One for the whole session: a compressed stream may span files. */
   private readonly tokens: TokenReader;
+  /** The basis window buffer files pass on to each other (see SpareWindow). */
+  private readonly spareWindow = new SpareWindow();
   /** A literal token's pieces (see TokenReader.read), reused. */
   private readonly pieces: Uint8Array[] = [];
   /** --delay-updates: finished files waiting in their partial dirs. */
@@ -506,6 +508,7 @@ export class Receiver {
       // Inflated data (-z) is in reused slabs already (compress/output-slabs.ts): a copy would only cost.
       x.s.compression.alg === Cpres.NONE ? (x.puts?.staging ?? null) : null,
       (name) => this.full(name),
+      this.spareWindow,
     );
     this.countTransfer(row, iflags, redo);
     // The appended-to part counts as done already (receive_data starts at the basis length).

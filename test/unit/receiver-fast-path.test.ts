@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { ChunkReader, UNDERFLOW } from "../../src/protocol/reader.ts";
 import { FileTable } from "../../src/flist/table.ts";
 import { HashAlg, core, tsCore } from "../../src/native/index.ts";
-import { IncomingFile } from "../../src/roles/incoming-file.ts";
+import { IncomingFile, SpareWindow } from "../../src/roles/incoming-file.ts";
 import { WriteStaging } from "../../src/roles/write-staging.ts";
 import { cleanFully, cleanWireName } from "../../src/flist/wire-name.ts";
 import { compareNames, compareRows } from "../../src/flist/sort.ts";
@@ -254,13 +254,17 @@ describe("matched blocks through the read-ahead window", () => {
     d.forgetDirs();
   });
 
-  test("a file rebuilt from blocks and literals holds and hashes exactly those bytes, run or no run", () => {
+  test("a file rebuilt from blocks and literals holds and hashes exactly those bytes, run or no run; what it handed on stays as it was while the next file reuses its window", () => {
     const d = new DestFs(root);
     fs.mkdirSync(path.join(root, "r"), { recursive: true });
-    const basis = new Uint8Array(600_000).map((_, i) => (i * 31 + 5) & 0xff);
+    // Two bases, files taking turns: a window buffer passed on and read into again shows in the last job's data.
+    const bases = [0, 1].map((k) => new Uint8Array(600_000).map((_, i) => (i * (31 + k * 6) + 5 + k) & 0xff));
     // The sums speak of 650,000 bytes: blocks past the basis's real end come out as zeros.
     const claimed = 650_000;
-    fs.writeFileSync(path.join(root, "r", "basis"), basis);
+    bases.forEach((b, k) => fs.writeFileSync(path.join(root, "r", `basis${k}`), b));
+    const spare = new SpareWindow();
+    let previous: { data: Uint8Array[]; all: Buffer; released?: () => void } | null = null;
+    let run = 0;
     const blockLength = 5000;
     const count = claimed / blockLength;
     fc.assert(
@@ -269,11 +273,13 @@ describe("matched blocks through the read-ahead window", () => {
         fc.boolean(),
         fc.constantFrom(0, 16 << 10, 1 << 20),
         (steps, runs, stagingSize) => {
+          const k = run++ % 2;
+          const basis = bases[k]!;
           const head = { count, blockLength, strongLength: 16, remainder: 0 };
-          const spec = { rel: enc("r/out"), at: { dirKey: 77, dir: enc("r"), base: enc("out") }, head, basisRel: enc("r/basis"), inplace: false, append: 0 as const, createMode: 0o600 };
+          const spec = { rel: enc("r/out"), at: { dirKey: 77, dir: enc("r"), base: enc("out") }, head, basisRel: enc(`r/basis${k}`), inplace: false, append: 0 as const, createMode: 0o600 };
           // Staged copies (a small ring fills up part-way: the rest is kept as given) or the pieces themselves.
           const staging = stagingSize ? new WriteStaging(stagingSize) : null;
-          const file = new IncomingFile(d, spec, core.createHasher(HashAlg.MD5, 0), staging);
+          const file = new IncomingFile(d, spec, core.createHasher(HashAlg.MD5, 0), staging, undefined, spare);
           const want: Uint8Array[] = [];
           for (let i = 0; i < steps.length; i++) {
             const step = steps[i]!;
@@ -298,11 +304,15 @@ describe("matched blocks through the read-ahead window", () => {
           expect(Buffer.concat(job.data)).toEqual(all);
           expect(job.bytes).toBe(all.length);
           expect(file.matched + file.literal).toBe(all.length);
+          // The file before, rebuilt from the other basis, still holds its bytes.
+          if (previous) expect(Buffer.concat(previous.data)).toEqual(previous.all);
+          previous?.released?.();
+          previous = null;
           if (staging) {
-            // The job gives its staging space back when done: the whole ring is free again.
+            // The job gives its staging space back when done: the whole ring is free again (and written over).
             job.released?.();
             expect(staging.copy(new Uint8Array(stagingSize >> 2), [])).not.toBeNull();
-          }
+          } else previous = { data: job.data, all, released: job.released };
         },
       ),
       { numRuns: 60 },
