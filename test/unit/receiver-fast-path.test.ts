@@ -305,7 +305,7 @@ describe("matched blocks through the read-ahead window", () => {
           expect(job.bytes).toBe(all.length);
           expect(file.matched + file.literal).toBe(all.length);
           // The file before, rebuilt from the other basis, still holds its bytes.
-          if (previous) expect(Buffer.concat(previous.data)).toEqual(previous.all);
+          if (previous) expect(Buffer.concat(previous.data)).toEqual(Buffer.from(previous.all));
           previous?.released?.();
           previous = null;
           if (staging) {
