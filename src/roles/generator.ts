@@ -32,6 +32,7 @@ import { FuzzyBasis, fuzzyDirs } from "./fuzzy-basis.ts";
 import { HardLinkGroups } from "./hard-links.ts";
 import { FileSumPrefetch } from "./file-sum-prefetch.ts";
 import { StatPrefetch } from "./stat-prefetch.ts";
+import { noteWork } from "../io/memory-pacer.ts";
 import { xattrRequestFollows } from "../flist/xattrs.ts";
 import { debugLine, shownName } from "../output/debug-line.ts";
 import * as fs from "node:fs";
@@ -59,6 +60,8 @@ const YIELD_EVERY = 256;
 /** Entries of finished lists after which their NDX_DONE markers are sent without waiting (see finishedLists). */
 const DONE_FLUSH_ENTRIES = 256;
 const READ_CHUNK = 1 << 20;
+/** What one delta request costs the heap besides its sums, in the GC pacer's units (its objects here and the receiver's for the file). */
+const DELTA_REQUEST_WORK = 2048;
 /** A failed lstat's errno for "nothing there". */
 const ENOENT = 2;
 
@@ -1182,6 +1185,8 @@ export class Generator {
       const fd = this.openToRead(rel, row);
       try {
         const table = this.blockSumsOf(fd, basis.size, head);
+        // What a delta's request leaves for the collector (the sums, the pieces' sums, the receiver's file): see memory-pacer.
+        noteWork(DELTA_REQUEST_WORK + 2 * table.length);
         if (this.deltasumDebug > 2) this.chunksDebug(head, table);
         return { head, sums: table };
       } finally {
