@@ -103,14 +103,18 @@ export class IncomingFile {
    * Basis bytes read ahead from `windowAt`, in `windowBuffer`, and the run
    * of matched blocks in it not yet hashed and written: [runFrom, runTo).
    * The buffer is read into again for the next window (and kept for the
-   * next file, see SpareWindow) unless it is lent: a view of it was kept
-   * as a piece to write (no staging copy: -z, or a full staging ring) or
-   * returned to the caller, so it may be read later; then the next window
-   * gets a new buffer.
+   * next file, see SpareWindow) unless it is lent: a view of it was
+   * returned to the caller (-z), so it may be read later; then the next
+   * window gets a new buffer. A view kept as a piece to write (no staging
+   * copy: -z, or a staging ring that is full, as a large file's flushes
+   * and the queued files' data make it) is written out before the buffer
+   * is read into again (windowInChunks); after the file, such a piece goes
+   * with its job, and the buffer with it.
    */
   private window: Uint8Array | null = null;
   private windowBuffer: Uint8Array | null = null;
   private windowLent = false;
+  private windowInChunks = false;
   private windowAt = 0;
   private runFrom = 0;
   private runTo = 0;
@@ -336,6 +340,7 @@ export class IncomingFile {
     this.releaseStaged();
     this.chunks = [];
     this.pending = 0;
+    this.windowInChunks = false;
   }
 
   /** receive_data's ftruncate of a device it took for a file: the failure is reported, the transfer goes on. */
@@ -543,11 +548,12 @@ export class IncomingFile {
     const h = this.spec.head;
     const basisLength = h.count * h.blockLength - (h.remainder ? h.blockLength - h.remainder : 0);
     const want = Math.max(len, Math.min(BASIS_WINDOW, basisLength - at));
-    let buffer = this.windowLent ? null : (this.windowBuffer ?? this.spareWindow?.take() ?? null);
+    if (this.windowInChunks && !this.windowLent) this.flush();
+    let buffer = this.windowLent || this.windowInChunks ? null : (this.windowBuffer ?? this.spareWindow?.take() ?? null);
     if (!buffer || buffer.length < want) buffer = new Uint8Array(want);
     const got = fs.readSync(this.basisFd, buffer, 0, want, at);
     this.windowBuffer = buffer;
-    this.windowLent = false;
+    this.windowLent = this.windowInChunks = false;
     this.window = buffer.subarray(0, got);
     this.windowAt = at;
     this.runFrom = this.runTo = 0;
@@ -560,14 +566,14 @@ export class IncomingFile {
     const run = this.window!.subarray(this.runFrom, this.runTo);
     this.runFrom = this.runTo;
     this.hasher.update(run);
-    if (this.write(run)) this.windowLent = true;
+    if (this.write(run)) this.windowInChunks = true;
   }
 
   /** The basis is done with (every run written or dropped): its window buffer serves the next file unless lent. */
   private closeBasis(): void {
     if (this.basisFd >= 0) fs.closeSync(this.basisFd);
     this.basisFd = -1;
-    if (this.windowBuffer && !this.windowLent) this.spareWindow?.giveBack(this.windowBuffer);
+    if (this.windowBuffer && !this.windowLent && !this.windowInChunks) this.spareWindow?.giveBack(this.windowBuffer);
     this.windowBuffer = this.window = null;
   }
 }

@@ -300,14 +300,23 @@ describe("matched blocks through the read-ahead window", () => {
           const hasher = core.createHasher(HashAlg.MD5, 0);
           hasher.update(all);
           expect(file.verify(hasher.digest())).toBe(true);
-          const job = file.takeForJob()!;
-          expect(Buffer.concat(job.data)).toEqual(all);
-          expect(job.bytes).toBe(all.length);
           expect(file.matched + file.literal).toBe(all.length);
           // The file before, rebuilt from the other basis, still holds its bytes.
           if (previous) expect(Buffer.concat(previous.data)).toEqual(Buffer.from(previous.all));
           previous?.released?.();
           previous = null;
+          const job = file.takeForJob();
+          if (!job) {
+            // Unstaged pieces of a window were written out before the window buffer was read into again: the rest
+            // goes to the temp file too.
+            expect(staging === null || stagingSize < all.length).toBe(true);
+            const temp = file.close();
+            expect(fs.readFileSync(path.join(root, Buffer.from(temp).toString()))).toEqual(all);
+            fs.unlinkSync(path.join(root, Buffer.from(temp).toString()));
+            return;
+          }
+          expect(Buffer.concat(job.data)).toEqual(all);
+          expect(job.bytes).toBe(all.length);
           if (staging) {
             // The job gives its staging space back when done: the whole ring is free again (and written over).
             job.released?.();
