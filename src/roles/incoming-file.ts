@@ -65,7 +65,7 @@ export interface IncomingSpec {
  * whole old version through windows, and a new buffer per window was as much
  * garbage as the tree's size (1.3 GB for the kernel's), to be zeroed, paged
  * in and collected. A file gives its buffer back unless a piece of it may
- * still be read after the file is done (see IncomingFile.windowLent).
+ * still be read after the file is done (see IncomingFile.window).
  */
 export class SpareWindow {
   buffer: Uint8Array | null = null;
