@@ -82,3 +82,23 @@ export interface ReceivingSide {
   /** --remove-source-files: tells the sender that `rel` (entry `ndx`) is in place here (io.c send_msg_success). */
   confirmToSender?(ndx: number, rel: Uint8Array): void;
 }
+
+/** A destination entry as its directory (keyed by its name id, for DestFs.dirFd) and its name in it. */
+export interface NameInDir {
+  dirKey: number;
+  dir: Uint8Array;
+  base: Uint8Array;
+}
+
+/**
+ * Row `row`'s destination as a directory and a name in it, for the calls made
+ * through the directory's descriptor; null where names go by whole path (no
+ * descriptor operations, a single-file destination, a top-level absolute -R
+ * name, which keeps its slash in the base name).
+ */
+export function nameInDir(x: ReceivingSide, row: number): NameInDir | null {
+  if (!x.dest.fdOps || x.soloName) return null;
+  const base = x.t.baseName(row);
+  if (base[0] === 0x2f) return null;
+  return { dirKey: x.t.dirId[row]!, dir: x.t.dirName(row), base };
+}

@@ -21,7 +21,7 @@ import type { DestStat } from "../fs/dest-fs.ts";
 import { openedDeviceLength } from "../fs/device-content.ts";
 import { AttrRules, AttrStepError, ITEM, SIGNIFICANT_ITEM_FLAGS, type Wanted } from "./attrs.ts";
 import { destFullName } from "../fs/full-name.ts";
-import type { ReceivingSide } from "./context.ts";
+import { nameInDir, type ReceivingSide } from "./context.ts";
 import { Deleter, type MakeRoomFor } from "./delete.ts";
 import { BACKUP, Backups } from "./backup.ts";
 import { BasisDirs } from "./basis-dirs.ts";
@@ -1121,10 +1121,8 @@ export class Generator {
 
   /** Opens `rel` to read it; when it is `row`'s own destination (row >= 0), through its directory's descriptor (no walk of the whole path). */
   private openToRead(rel: Uint8Array, row: number): number {
-    const x = this.x;
-    const base = row >= 0 && x.dest.fdOps && !x.soloName ? x.t.baseName(row) : null;
-    // (A top-level absolute -R name keeps its slash in the base name.)
-    return base && base[0] !== 0x2f ? x.dest.openReadIn(x.t.dirId[row]!, x.t.dirName(row), base) : x.dest.openRead(rel);
+    const at = row >= 0 ? nameInDir(this.x, row) : null;
+    return at ? this.x.dest.openReadIn(at.dirKey, at.dir, at.base) : this.x.dest.openRead(rel);
   }
 
   /**

@@ -18,6 +18,7 @@ import { errText } from "../fs/errors.ts";
 import { RERR, RsyncError } from "../errors.ts";
 import { giveBack, giveBackPiece, slabsInUse } from "../compress/output-slabs.ts";
 import type { WriteStaging } from "./write-staging.ts";
+import type { NameInDir } from "./context.ts";
 
 /** Files up to this size are kept in memory and written in one go. */
 const WRITE_BATCH = 1 << 20;
@@ -34,7 +35,7 @@ export interface IncomingSpec {
    * be made and put in place through the directory's descriptor (DestFs.dirFd
    * with `dirKey`); null: by whole paths.
    */
-  at?: { dirKey: number; dir: Uint8Array; base: Uint8Array } | null;
+  at?: NameInDir | null;
   head: SumHead;
   /** Where matched blocks come from; null without a basis. */
   basisRel: Uint8Array | null;

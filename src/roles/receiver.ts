@@ -32,7 +32,7 @@ import { fuzzyBasisRel, isFuzzyType } from "./fuzzy-basis.ts";
 import { FNAMECMP_BACKUP, FNAMECMP_FNAME, FNAMECMP_PARTIAL_DIR, partialPathFor, removePartialDirIfEmpty, removePartialFile } from "./partial-dir.ts";
 import type { AttrRules, Wanted } from "./attrs.ts";
 import type { DestFs, DestStat } from "../fs/dest-fs.ts";
-import type { ReceivingSide } from "./context.ts";
+import { nameInDir, type ReceivingSide } from "./context.ts";
 import { debugLine, shownName } from "../output/debug-line.ts";
 import { receivedListDump, sayListLines } from "./receive-session.ts";
 import { JOB_FILE, PutQueue, type FailedJob } from "./put-queue.ts";
@@ -490,7 +490,7 @@ export class Receiver {
       x.dest,
       {
         rel,
-        at: inplace || x.tempDir ? null : this.nameInDir(row),
+        at: inplace || x.tempDir ? null : nameInDir(x, row),
         tempDir: x.tempDir,
         head,
         basisRel: head.count === 0 ? null : basisRel,
@@ -531,16 +531,6 @@ export class Receiver {
   private mappedDebug(basisRel: Uint8Array): void {
     const st = this.x.dest.stat(basisRel);
     if (st && isReg(st.mode) && st.size > 0) debugLine(`recv mapped ${shownName(basisRel)} of size ${st.size}`);
-  }
-
-  /** The entry as a directory (keyed by its name id) and a name in it, for DestFs.dirFd; null for a single-file destination. */
-  private nameInDir(row: number): IncomingSpec["at"] {
-    const x = this.x;
-    if (!x.dest.fdOps || x.soloName) return null;
-    const base = x.t.baseName(row);
-    // (A top-level absolute -R name keeps its slash in the base name.)
-    if (base[0] === 0x2f) return null;
-    return { dirKey: x.t.dirId[row]!, dir: x.t.dirName(row), base };
   }
 
   /** A passed-over file's sum head, tokens and checksum, one item per call (no basis: matched blocks are not looked at). */
