@@ -187,7 +187,22 @@ export fn oc_scan_dir(path: ?[*]const u8, path_len: u64, out: [*]u8, out_cap: u6
     if (comptime !scan.supported) return -ENOSYS;
     if (out_cap < 8) return -EINVAL;
     const buf = out[0..@intCast(out_cap)];
-    return switch (scan.scanDir(input(path, path_len), buf)) {
+    return scanResult(scan.scanDir(input(path, path_len), buf), buf);
+}
+
+/// oc_scan_dir of the directory open as `fd` (from its current offset; it
+/// stays open), for a caller that opened it its own way (beneath a root,
+/// without following a symlink out of it). The same results; no prefetched
+/// result applies. A retry after -ENOSPC passes the same fd.
+export fn oc_scan_fd(fd: i32, out: [*]u8, out_cap: u64) i64 {
+    if (comptime !scan.supported) return -ENOSYS;
+    if (out_cap < 8) return -EINVAL;
+    const buf = out[0..@intCast(out_cap)];
+    return scanResult(scan.scanFd(fd, buf), buf);
+}
+
+fn scanResult(result: scan.Scan, buf: []u8) i64 {
+    return switch (result) {
         .written => |n| @intCast(n),
         .need => |n| blk: {
             std.mem.writeInt(u64, buf[0..8], n, .little);

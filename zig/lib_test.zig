@@ -17,6 +17,7 @@ extern fn oc_block_sums(buf: ?[*]const u8, len: u64, block_len: u32, strong_len:
 extern fn oc_lz4_compress(src: ?[*]const u8, src_len: u64, dst: ?[*]u8, dst_cap: u64) i64;
 extern fn oc_lz4_decompress(src: ?[*]const u8, src_len: u64, dst: ?[*]u8, dst_cap: u64) i64;
 extern fn oc_scan_dir(path: ?[*]const u8, path_len: u64, out: [*]u8, out_cap: u64) i64;
+extern fn oc_scan_fd(fd: i32, out: [*]u8, out_cap: u64) i64;
 extern fn oc_scan_prefetch(buf: ?[*]const u8, len: u64) void;
 extern fn oc_scan_end() void;
 
@@ -164,6 +165,26 @@ test "abi scan: errno of the directory, -ENOSPC with the size needed, then the k
     var dev: [1 << 16]u8 = undefined;
     try testing.expect(oc_scan_dir("/dev", 4, &dev, dev.len) > 8);
     oc_scan_end();
+}
+
+test "abi scan_fd: the open directory's scan, as oc_scan_dir gives it, and its retry" {
+    const linux = std.os.linux;
+    const fd: i32 = @intCast(linux.open("/dev", .{ .ACCMODE = .RDONLY, .DIRECTORY = true, .CLOEXEC = true }, 0));
+    defer _ = linux.close(fd);
+    var small: [8]u8 = undefined;
+    try testing.expectEqual(@as(i64, -28), oc_scan_fd(fd, &small, small.len));
+    const need = std.mem.readInt(u64, &small, .little);
+    const by_fd = try testing.allocator.alloc(u8, need);
+    defer testing.allocator.free(by_fd);
+    try testing.expectEqual(@as(i64, @intCast(need)), oc_scan_fd(fd, by_fd.ptr, by_fd.len));
+    const by_path = try testing.allocator.alloc(u8, need);
+    defer testing.allocator.free(by_path);
+    try testing.expectEqual(@as(i64, @intCast(need)), oc_scan_dir("/dev", 4, by_path.ptr, by_path.len));
+    try testing.expectEqualSlices(u8, by_path, by_fd);
+    const file: i32 = @intCast(linux.open("/dev/null", .{ .ACCMODE = .RDONLY, .CLOEXEC = true }, 0));
+    defer _ = linux.close(file);
+    try testing.expectEqual(@as(i64, -20), oc_scan_fd(file, by_fd.ptr, by_fd.len));
+    try testing.expectEqual(@as(i64, -9), oc_scan_fd(-1, by_fd.ptr, by_fd.len));
 }
 
 comptime {

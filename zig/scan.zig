@@ -107,6 +107,12 @@ pub fn scanPath(path: [*:0]const u8, out: *std.ArrayList(u8), names: *std.ArrayL
     const fd = openDir(path);
     if (fd < 0) return @intCast(-fd);
     defer _ = linux.close(fd);
+    return scanOpen(fd, out, names);
+}
+
+/// scanPath of a directory already open as `fd` (read from its current
+/// offset: the start, for a fresh descriptor), which stays open.
+pub fn scanOpen(fd: i32, out: *std.ArrayList(u8), names: *std.ArrayList(u8)) u16 {
     out.clearRetainingCapacity();
     names.clearRetainingCapacity();
     out.appendNTimes(gpa, 0, @sizeOf(Header)) catch return ENOMEM;
@@ -485,11 +491,27 @@ pub fn scanDir(path: []const u8, out: []u8) Scan {
     var z: [path_max]u8 = undefined;
     @memcpy(z[0..path.len], path);
     z[path.len] = 0;
-    const errno = scanPath(z[0..path.len :0], &sync_out, &sync_names);
+    return deliverSync(path, scanPath(z[0..path.len :0], &sync_out, &sync_names), out);
+}
+
+/// The open directory `fd` scanned into `out`, as scanDir does for a path
+/// (nothing prefetched applies: the caller opened it its own way, e.g.
+/// confined beneath a root). `fd` stays open; a retry after `need` must pass
+/// the same fd.
+pub fn scanFd(fd: i32, out: []u8) Scan {
+    // The kept result's key: a NUL never appears in a path, so no path can match it.
+    var key_buf: [16]u8 = undefined;
+    const key = std.fmt.bufPrint(&key_buf, "\x00fd{d}", .{fd}) catch unreachable;
+    if (takeHeld(key)) |bytes| return deliverOwned(key, bytes, out);
+    return deliverSync(key, scanOpen(fd, &sync_out, &sync_names), out);
+}
+
+/// A synchronous scan's result (in sync_out) to `out`, or kept under `key` for the retry.
+fn deliverSync(key: []const u8, errno: u16, out: []u8) Scan {
     if (errno != 0) return .{ .failed = errno };
     if (sync_out.items.len <= out.len) return copyOut(sync_out.items, out);
     const bytes = sync_out.toOwnedSlice(gpa) catch return .{ .failed = ENOMEM };
-    return deliverOwned(path, bytes, out);
+    return deliverOwned(key, bytes, out);
 }
 
 fn deliverJob(path: []const u8, job: *Job, out: []u8) Scan {

@@ -9,15 +9,25 @@
  *
  * Anything the batch does not cover (arguments, -L's stat, readlink) goes to
  * node:fs as before, so the walker sees exactly what it saw without it.
+ *
+ * Confined (a chroot-less daemon module, `confinedRoot`): each directory is
+ * opened beneath the module's root as upstream's walk opens it (flist.c
+ * secure_opendir: a symlink on the way is followed only while it stays
+ * inside, else ELOOP), and read through that descriptor. By its path, a
+ * directory swapped for a symlink to outside after its parent was listed
+ * would have the walk list what it points to. Nothing is prefetched there:
+ * the workers open by path.
  */
 import { core, type DirScan, type EntryStat } from "../native/index.ts";
 import { systemError } from "../fs/errors.ts";
+import { closeFd, fdOpsAvailable, openDir, openDirInside } from "../fs/fd-ops.ts";
 import { blockInput } from "../fs/block-input.ts";
 import { isDir } from "./table.ts";
 import { PrefetchJudge } from "./prefetch-judge.ts";
 import { nodeWalkFs, type FileStat, type WalkFs } from "./build.ts";
 
 const SLASH = 0x2f;
+const ELOOP = 40;
 
 /** `path` is `dir` + "/" + `name`. */
 function isEntryOf(path: Uint8Array, dir: Uint8Array, name: Uint8Array): boolean {
@@ -40,7 +50,43 @@ export interface ScanningWalkFs extends WalkFs {
   end(): void;
 }
 
-export function scanningWalkFs(): ScanningWalkFs {
+/** `path` below `root` (bytes after it and its slashes), or null when it is not inside it. */
+function relativeTo(root: Uint8Array, path: Uint8Array): Uint8Array | null {
+  if (path.length < root.length) return null;
+  for (let i = 0; i < root.length; i++) if (path[i] !== root[i]) return null;
+  let at = root.length;
+  if (at < path.length && path[at] !== SLASH && root[root.length - 1] !== SLASH) return null;
+  while (at < path.length && path[at] === SLASH) at++;
+  return path.subarray(at);
+}
+
+/** Reads directories by opening them beneath `root` (see the module comment). */
+function confinedScanner(root: Uint8Array): { scan(path: Uint8Array): DirScan; end(): void } {
+  const latin1 = (b: Uint8Array) => Buffer.from(b).toString("latin1");
+  let rootFd = -1;
+  return {
+    scan(path) {
+      const rel = relativeTo(root, path);
+      const shown = () => latin1(path);
+      if (rel === null) throw systemError(ELOOP, "open", shown());
+      if (rootFd < 0) rootFd = openDir(root, () => latin1(root));
+      const fd = openDirInside(rootFd, rel, shown);
+      try {
+        return core.scanDirAt(fd, path);
+      } finally {
+        closeFd(fd, shown);
+      }
+    },
+    end() {
+      if (rootFd >= 0) closeFd(rootFd, () => latin1(root));
+      rootFd = -1;
+    },
+  };
+}
+
+/** `confinedRoot`: a chroot-less daemon module's path, beneath which every directory is opened. */
+export function scanningWalkFs(confinedRoot?: Uint8Array): ScanningWalkFs {
+  const confined = confinedRoot !== undefined && fdOpsAvailable ? confinedScanner(confinedRoot) : null;
   let dir: Uint8Array = new Uint8Array(0);
   let batch: DirScan = { names: [], stats: [] };
   /** Where the next lstat is expected: the walker asks in the order readDir gave. */
@@ -61,6 +107,12 @@ export function scanningWalkFs(): ScanningWalkFs {
 
   return {
     readDir(path) {
+      if (confined) {
+        batch = confined.scan(path);
+        dir = path;
+        next = 0;
+        return batch.names;
+      }
       if (judge.prefetching) batch = core.scanDir(path);
       else {
         const blocks = blockInput();
@@ -86,6 +138,9 @@ export function scanningWalkFs(): ScanningWalkFs {
     },
     stat: nodeWalkFs.stat,
     readlink: nodeWalkFs.readlink,
-    end: () => core.endScans(),
+    end: () => {
+      core.endScans();
+      confined?.end();
+    },
   };
 }

@@ -217,6 +217,9 @@ export interface Core {
   /** Reads directory `path` (raw bytes, no NUL) with the lstat of each entry; a prefetched result is taken if there is one (waiting for it if it is being made). Throws a node-style error for the directory itself: an Error with `code` ("ENOENT", "EACCES", "ENOTDIR", ...), `errno` (negative, as node's), `syscall` "scandir", message like node's ("EACCES: permission denied, scandir '<path>'"). */
   scanDir(path: Uint8Array): DirScan;
 
+  /** scanDir of the directory open as `dirFd` (a fresh descriptor; the caller closes it), for a caller that opened it its own way (confined beneath a root); `path` only names it in errors. Entries are lstat'ed relative to it; nothing prefetched applies. */
+  scanDirAt(dirFd: number, path: Uint8Array): DirScan;
+
   /** A hint: these directories will be scanned soon; worker threads may scan them in the background (at most a bounded number queued/held, e.g. 256 results or 64 MiB; extra hints are dropped). The TS twin ignores it. When the table is full, the oldest hints of earlier calls make room, so hints never taken (directories a filter excludes) cost some wasted scans but never stop prefetching; hinting only directories the walk will enter avoids that waste. */
   prefetchDirs(paths: Uint8Array[]): void;
 

@@ -8,7 +8,7 @@ import { digestLength } from "./api.ts";
 import type { NativeLibrary } from "./load.ts";
 import { fileSum as twinFileSum } from "./ts/file-sums.ts";
 import { CHUNK_SIZE } from "./ts/matcher.ts";
-import { scanDir as twinScanDir, scanNoatime as twinScanNoatime } from "./ts/scan.ts";
+import { scanDir as twinScanDir, scanDirAt as twinScanDirAt, scanNoatime as twinScanNoatime } from "./ts/scan.ts";
 import { readSource as twinReadSource } from "./ts/source-read.ts";
 import { AT_FDCWD } from "../fs/fd-ops.ts";
 import { createFileWriter as twinFileWriter } from "./ts/file-writer.ts";
@@ -125,7 +125,7 @@ function pathList(paths: Uint8Array[]): Uint8Array {
   return list;
 }
 
-function createScanner(s: NativeLibrary["symbols"]): Pick<Core, "scanDir" | "prefetchDirs" | "endScans" | "scanNoatime"> {
+function createScanner(s: NativeLibrary["symbols"]): Pick<Core, "scanDir" | "scanDirAt" | "prefetchDirs" | "endScans" | "scanNoatime"> {
   // Reused by every scan (JS runs one at a time); grown when native asks for more.
   let out = new Uint8Array(SCAN_BUFFER);
   let view = new DataView(out.buffer);
@@ -142,6 +142,16 @@ function createScanner(s: NativeLibrary["symbols"]): Pick<Core, "scanDir" | "pre
         // Native keeps the result for the retry.
         if (n === -ENOSPC) resize(Math.max(Number(view.getBigUint64(0, true)), 2 * out.length));
         else if (n === -ENOSYS) return twinScanDir(path);
+        else throw scanError(-n, path);
+      }
+    },
+
+    scanDirAt(dirFd, path) {
+      for (;;) {
+        const n = Number(s.oc_scan_fd(dirFd, out, out.length));
+        if (n >= 0) return decodeScan(out, view, n);
+        if (n === -ENOSPC) resize(Math.max(Number(view.getBigUint64(0, true)), 2 * out.length));
+        else if (n === -ENOSYS) return twinScanDirAt(dirFd, path);
         else throw scanError(-n, path);
       }
     },

@@ -23,6 +23,7 @@ export const symbols = {
   oc_lz4_decompress: { args: [ptr, u64, ptr, u64], returns: FFIType.i64_fast },
 
   oc_scan_dir: { args: [ptr, u64, ptr, u64], returns: FFIType.i64_fast },
+  oc_scan_fd: { args: [FFIType.i32, ptr, u64], returns: FFIType.i64_fast },
   oc_scan_prefetch: { args: [ptr, u64], returns: none },
   oc_scan_end: { args: [], returns: none },
   oc_scan_noatime: { args: [FFIType.bool], returns: none },

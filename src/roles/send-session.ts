@@ -186,7 +186,8 @@ export async function sendTransfer(request: SendRequest): Promise<SendResult> {
   // Directories are read natively with their entries' stats, and prefetched; end() drops what is left.
   // (--open-noatime: upstream's walk opens them with O_NOATIME too.)
   core.scanNoatime(req.o.openNoatime);
-  const scan = scanningWalkFs();
+  // A chroot-less module: the walk opens each directory beneath it, as the file reads do (SourceDirs).
+  const scan = scanningWalkFs(req.o.confinedModule !== undefined ? Buffer.from(req.root, "latin1") : undefined);
   // --fake-super: a tree such a receiver made is sent as what it stands for.
   const walkFs = amRootLevel(req.o) < 0 ? fakeSuperWalk(scan) : scan;
   try {

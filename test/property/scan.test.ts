@@ -177,6 +177,16 @@ function materialize(path: Buffer, tree: Node): void {
   setDirTimes(path, tree);
 }
 
+/** Core.scanDirAt of `dir` opened for it (and closed after). */
+function scanThroughFd(c: Core, dir: Uint8Array): DirScan {
+  const fd = fs.openSync(asBuffer(dir), fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  try {
+    return c.scanDirAt(fd, dir);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 let work: string;
 let run = 0;
 /** A fresh directory under the test's work directory. */
@@ -203,6 +213,7 @@ describe("random trees", () => {
         const expected = new Map(dirs.map((d) => [hex(d), canon(oracle(d))]));
         for (const d of dirs) {
           for (const [, c] of CORES) expect(canon(c.scanDir(d))).toEqual(expected.get(hex(d))!);
+          for (const [, c] of CORES) expect(canon(scanThroughFd(c, d))).toEqual(expected.get(hex(d))!);
         }
         // Hinted all at once, then taken in another order (rotated, every other one reversed).
         core.prefetchDirs(dirs);
@@ -228,6 +239,50 @@ describe("random trees", () => {
   });
 });
 
+describe("scans through a descriptor (scanDirAt)", () => {
+  test("the directory opened, even once its path leads elsewhere (moved, and a symlink in its place)", () => {
+    const dir = fresh("held");
+    materialize(dir, { kind: "dir", mtime: 0, nsec: 0, children: [[bytes("inside"), { kind: "file", size: 3, mtime: 5, nsec: 6 }]] });
+    const elsewhere = fresh("elsewhere");
+    materialize(elsewhere, { kind: "dir", mtime: 0, nsec: 0, children: [[bytes("outside"), { kind: "file", size: 9, mtime: 7, nsec: 0 }]] });
+    const moved = fresh("moved");
+    const expected = canon(oracle(new Uint8Array(dir)));
+    for (const [, c] of CORES) {
+      const fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+      try {
+        fs.renameSync(dir, moved);
+        fs.symlinkSync(elsewhere, dir);
+        const scan = c.scanDirAt(fd, new Uint8Array(dir));
+        expect(canon(scan)).toEqual(expected);
+        expect(scan.names.map((n) => asBuffer(n).toString())).toEqual(["inside"]);
+      } finally {
+        fs.closeSync(fd);
+        fs.unlinkSync(dir);
+        fs.renameSync(moved, dir);
+      }
+    }
+  });
+
+  test("a descriptor of no directory: the same node-style error", () => {
+    const file = fresh("plain");
+    fs.writeFileSync(file, "x");
+    const failure = (c: Core) => {
+      const fd = fs.openSync(file, "r");
+      try {
+        c.scanDirAt(fd, new Uint8Array(file));
+      } catch (e) {
+        const { code, errno, syscall, message } = e as NodeJS.ErrnoException;
+        return { code, errno, syscall, message };
+      } finally {
+        fs.closeSync(fd);
+      }
+      return null;
+    };
+    expect(failure(tsCore)).toEqual({ code: "ENOTDIR", errno: -20, syscall: "scandir", message: `ENOTDIR: not a directory, scandir '${file}'` });
+    expect(failure(core)).toEqual(failure(tsCore));
+  });
+});
+
 describe("big directories", () => {
   test("100k entries, prefetched or not", () => {
     const dir = fresh("big");
@@ -240,6 +295,9 @@ describe("big directories", () => {
     const expected = canon(oracle(d));
     expect(expected.length).toBe(100_000);
     for (const [, c] of CORES) expect(canon(c.scanDir(d))).toEqual(expected);
+    // More than the native side's first buffer (which endScans shrinks back): scanDirAt's retry too.
+    core.endScans();
+    for (const [, c] of CORES) expect(canon(scanThroughFd(c, d))).toEqual(expected);
     core.prefetchDirs([d]);
     expect(canon(core.scanDir(d))).toEqual(expected);
     core.endScans();

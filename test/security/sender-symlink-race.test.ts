@@ -159,8 +159,8 @@ describe("a chroot-less daemon module's file swapped for a symlink to outside it
       expect(swapped).toBe(true);
       expect(r.stdout + r.stderr).not.toContain("SECRET");
       // Usually "d"'s sub-list went before the swap and its "b" is refused at the open; when the sender had not
-      // listed "d" yet (incremental recursion lists it when it gets there: a busy machine), its walk meets the
-      // symlink and says the directory vanished (flist.c's message). Either way nothing of the link is sent.
+      // listed "d" yet (incremental recursion lists it when it gets there: a busy machine), its walk opens "d"
+      // beneath the module and is refused there (flist.c secure_opendir). Either way nothing of the link is sent.
       const refusedAtOpen = {
         code: 23,
         errors: [
@@ -170,14 +170,97 @@ describe("a chroot-less daemon module's file swapped for a symlink to outside it
         "d/b": null,
         a: LARGE,
       };
-      const vanishedFromTheWalk = {
-        code: 24,
-        errors: [`directory has vanished: "d" (in mod)`, `rsync warning: some files vanished before they could be transferred (code 24) at X [generator]`],
+      const refusedByTheWalk = {
+        code: 23,
+        errors: [
+          `rsync: [sender] opendir "d" (in mod) failed: Too many levels of symbolic links (40)`,
+          `rsync error: some files/attrs were not transferred (see previous errors) (code 23) at X [generator]`,
+        ],
         "d/b": null,
         a: LARGE,
       };
       const got = outcome(r, dest, modulePath(kind), "d/b");
-      expect(got).toEqual(got.code === 24 ? vanishedFromTheWalk : refusedAtOpen);
+      expect(got).toEqual(got.errors[0]?.includes("opendir") ? refusedByTheWalk : refusedAtOpen);
+    });
+  }
+});
+
+/**
+ * The walk's side of the race: a directory listed in its parent's list is
+ * swapped for a symlink out of the module before the sender walks it for its
+ * own sub-list. Incremental recursion walks a sub-list when the transfer gets
+ * near it (about a thousand files ahead, ten thousand while idle): the last of
+ * DIRS directories, FILES files each, is far enough behind a large first file
+ * sent at BWLIMIT. Upstream opens the directory beneath the module (flist.c
+ * secure_opendir) and refuses it; a walk by path would list the outside
+ * directory's names and attributes (its files' content is refused later).
+ */
+describe("a chroot-less daemon module's directory swapped for a symlink out of it before the walk reaches it", () => {
+  const DIRS = 5000;
+  const FILES = 4;
+  const last = `d${DIRS - 1}`;
+  const daemons: Partial<Record<"upstream" | "ours", RunningDaemon>> = {};
+  // Tens of thousands of files: on tmpfs where there is one (a disk's file system makes them 50 times slower).
+  let trees: string;
+  const modulePath = (kind: string) => join(trees, `module-${kind}`);
+
+  function makeTree(root: string): void {
+    fs.rmSync(root, { recursive: true, force: true });
+    fs.mkdirSync(root);
+    for (let i = 0; i < DIRS; i++) {
+      const dir = join(root, `d${String(i).padStart(4, "0")}`);
+      fs.mkdirSync(dir);
+      if (i === 0) fs.writeFileSync(join(dir, "a"), Buffer.alloc(LARGE, 7));
+      for (let f = 0; f < FILES; f++) fs.writeFileSync(join(dir, `f${f}`), "in the module\n");
+    }
+  }
+
+  beforeAll(async () => {
+    trees = fs.mkdtempSync(join(fs.existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "oc-walk-race-"));
+    for (const kind of ["upstream", "ours"] as const) {
+      makeTree(modulePath(kind));
+      daemons[kind] = await startDaemon(kind, [{ name: "mod", path: modulePath(kind), params: { "read only": "yes", "use chroot": "no", uid: "0", gid: "0" } }]);
+    }
+  });
+
+  afterAll(async () => {
+    await stopDaemons(...Object.values(daemons));
+    fs.rmSync(trees, { recursive: true, force: true });
+  });
+
+  for (const kind of ["upstream", "ours"] as const) {
+    test(`the walk refuses it and lists nothing of outside (${kind}'s daemon)`, async () => {
+      const source = modulePath(kind);
+      const dest = join(trees, `dest-${kind}`);
+      let swapped = false;
+      let done = false;
+      const running = runRsync(["-a", `--bwlimit=${BWLIMIT}`, `${daemons[kind]!.url("mod")}/`, `${dest}/`]).finally(() => (done = true));
+      while (!done) {
+        if (fs.existsSync(join(dest, "d0000"))) {
+          fs.renameSync(join(source, last), join(source, `${last}.old`));
+          fs.symlinkSync(outside, join(source, last));
+          swapped = true;
+          break;
+        }
+        await Bun.sleep(5);
+      }
+      const r = await running;
+      expect(swapped).toBe(true);
+      expect(r.stdout + r.stderr).not.toContain("SECRET");
+      expect({
+        code: r.code,
+        errors: normalizeErrors(r.stderr).split("\n").filter(Boolean),
+        lastDir: fs.readdirSync(join(dest, last)),
+        first: fs.statSync(join(dest, "d0000", "a")).size,
+      }).toEqual({
+        code: 23,
+        errors: [
+          `rsync: [sender] opendir "${last}" (in mod) failed: Too many levels of symbolic links (40)`,
+          `rsync error: some files/attrs were not transferred (see previous errors) (code 23) at X [generator]`,
+        ],
+        lastDir: [],
+        first: LARGE,
+      });
     });
   }
 });

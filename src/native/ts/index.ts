@@ -9,7 +9,7 @@ import { lz4Compress, lz4Decompress } from "./lz4.ts";
 import { createMatcher, matchBlocks } from "./matcher.ts";
 import { rollingChecksum } from "./rolling.ts";
 import { endFileSums, fileSum, fileSumStat, prefetchFileSums } from "./file-sums.ts";
-import { endScans, prefetchDirs, scanDir, scanNoatime } from "./scan.ts";
+import { endScans, prefetchDirs, scanDir, scanDirAt, scanNoatime } from "./scan.ts";
 import { createFileWriter } from "./file-writer.ts";
 import { readSource } from "./source-read.ts";
 import { createStatPrefetcher } from "./stat-prefetch.ts";
@@ -26,6 +26,7 @@ export const tsCore: Core = {
   lz4Compress,
   lz4Decompress,
   scanDir,
+  scanDirAt,
   prefetchDirs,
   endScans,
   scanNoatime,

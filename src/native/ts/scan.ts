@@ -8,13 +8,14 @@
  *
  * With --open-noatime the names are read through libc instead (openat with
  * O_NOATIME, fdopendir, readdir): node's readdir cannot be given the flag.
+ * So are those of scanDirAt's open directory (node cannot read from an fd).
  */
 import { constants, lstatSync, readdirSync } from "node:fs";
 import { FFIType, read, toArrayBuffer } from "bun:ffi";
 import { entryStatOf, type DirScan, type EntryStat } from "../api.ts";
 import { openLibcWith } from "../../fs/libc.ts";
 import { systemError } from "../../fs/errors.ts";
-import { AT_FDCWD, closeFd, openAt } from "../../fs/fd-ops.ts";
+import { AT_FDCWD, closeFd, lstatAt, openAt } from "../../fs/fd-ops.ts";
 
 const SLASH = Buffer.from("/");
 
@@ -64,10 +65,51 @@ const D_NAME = 19;
 
 /** The directory's names (but "." and ".."), read without touching its access time where the kernel allows. */
 function namesLeavingAtime(dir: Buffer): Uint8Array[] {
+  const shown = () => dir.toString();
+  return namesOfOpenDir(openDirNoatime(dir, shown), shown);
+}
+
+/**
+ * Core.scanDirAt: the names read through a descriptor of its own (opened
+ * through `dirFd`, which is left as it is), each entry's lstat relative to
+ * `dirFd`: nothing goes by a path another process could swap.
+ */
+export function scanDirAt(dirFd: number, path: Uint8Array): DirScan {
+  const shown = () => Buffer.from(path.buffer, path.byteOffset, path.byteLength).toString();
+  let fd: number;
+  try {
+    fd = openAt(dirFd, DOT, constants.O_RDONLY | constants.O_DIRECTORY, shown);
+  } catch (e) {
+    throw systemError(Math.abs((e as NodeJS.ErrnoException).errno ?? 0), "scandir", shown());
+  }
+  const names = namesOfOpenDir(fd, shown);
+  return { names, stats: names.map((name) => lstatAtOrErrno(dirFd, name)) };
+}
+
+const DOT = Buffer.from(".");
+const ENOENT = 2;
+
+/** The entry's lstat as entryStatOf gives it (lstatAt's mtime of a time before 1970 counts its nanoseconds the other way, and it has an atime), or its errno. */
+function lstatAtOrErrno(dirFd: number, name: Uint8Array): EntryStat | number {
+  let st: EntryStat | null;
+  try {
+    st = lstatAt(dirFd, name, () => "");
+  } catch (e) {
+    return Math.abs((e as NodeJS.ErrnoException).errno ?? 0);
+  }
+  if (st === null) return ENOENT;
+  const { atime: _, ...entry } = st;
+  if (entry.nsec < 0) {
+    entry.mtime -= 1;
+    entry.nsec += 1_000_000_000;
+  }
+  return entry;
+}
+
+/** The names (but "." and "..") of the directory open as `fd`, which is closed. */
+function namesOfOpenDir(fd: number, shown: () => string): Uint8Array[] {
   const libc = (dirLibc ??= openDirLibc());
   const { fdopendir, readdir, closedir } = libc.symbols;
-  const shown = () => dir.toString();
-  const fd = openDirNoatime(dir, shown);
   const stream = fdopendir(fd);
   if (!stream) {
     const errno = libc.errno();
