@@ -15,12 +15,13 @@
  * secure_opendir: a symlink on the way is followed only while it stays
  * inside, else ELOOP), and read through that descriptor. By its path, a
  * directory swapped for a symlink to outside after its parent was listed
- * would have the walk list what it points to. Nothing is prefetched there:
- * the workers open by path.
+ * would have the walk list what it points to; its symlinks' targets are read
+ * through that descriptor too. Nothing is prefetched there: the workers open
+ * by path.
  */
 import { core, type DirScan, type EntryStat } from "../native/index.ts";
 import { systemError } from "../fs/errors.ts";
-import { closeFd, fdOpsAvailable, openDir, openDirInside } from "../fs/fd-ops.ts";
+import { closeFd, fdOpsAvailable, openDir, openDirInside, readlinkAt } from "../fs/fd-ops.ts";
 import { blockInput } from "../fs/block-input.ts";
 import { isDir } from "./table.ts";
 import { PrefetchJudge } from "./prefetch-judge.ts";
@@ -60,24 +61,53 @@ function relativeTo(root: Uint8Array, path: Uint8Array): Uint8Array | null {
   return path.subarray(at);
 }
 
-/** Reads directories by opening them beneath `root` (see the module comment). */
-function confinedScanner(root: Uint8Array): { scan(path: Uint8Array): DirScan; end(): void } {
+/** `path`'s last component when it is an entry of `dir` (`dir` + "/" + a name without a slash), else null. */
+function entryName(path: Uint8Array, dir: Uint8Array): Uint8Array | null {
+  if (path.length <= dir.length + 1 || path[dir.length] !== SLASH) return null;
+  for (let i = 0; i < dir.length; i++) if (path[i] !== dir[i]) return null;
+  const name = path.subarray(dir.length + 1);
+  return name.includes(SLASH) ? null : name;
+}
+
+interface ConfinedScanner {
+  scan(path: Uint8Array): DirScan;
+  /** The target of symlink `path`: read through the directory scanned last when it is one of its entries. */
+  readlink(path: Uint8Array): Uint8Array;
+  end(): void;
+}
+
+/**
+ * Reads directories by opening them beneath `root` (see the module comment).
+ * The directory scanned last stays open until the next: its symlinks' targets
+ * are read through it (upstream's scan_readlink), not by a path that may lead
+ * elsewhere by then.
+ */
+function confinedScanner(root: Uint8Array): ConfinedScanner {
   const latin1 = (b: Uint8Array) => Buffer.from(b).toString("latin1");
   let rootFd = -1;
+  let dirFd = -1;
+  let dirPath: Uint8Array = new Uint8Array(0);
+  const closeDir = () => {
+    if (dirFd >= 0) closeFd(dirFd, () => latin1(dirPath));
+    dirFd = -1;
+  };
   return {
     scan(path) {
+      closeDir();
       const rel = relativeTo(root, path);
       const shown = () => latin1(path);
       if (rel === null) throw systemError(ELOOP, "open", shown());
       if (rootFd < 0) rootFd = openDir(root, () => latin1(root));
-      const fd = openDirInside(rootFd, rel, shown);
-      try {
-        return core.scanDirAt(fd, path);
-      } finally {
-        closeFd(fd, shown);
-      }
+      dirFd = openDirInside(rootFd, rel, shown);
+      dirPath = path;
+      return core.scanDirAt(dirFd, path);
+    },
+    readlink(path) {
+      const name = dirFd >= 0 ? entryName(path, dirPath) : null;
+      return name === null ? nodeWalkFs.readlink(path) : readlinkAt(dirFd, name, () => latin1(path));
     },
     end() {
+      closeDir();
       if (rootFd >= 0) closeFd(rootFd, () => latin1(root));
       rootFd = -1;
     },
@@ -137,7 +167,7 @@ export function scanningWalkFs(confinedRoot?: Uint8Array): ScanningWalkFs {
       return st;
     },
     stat: nodeWalkFs.stat,
-    readlink: nodeWalkFs.readlink,
+    readlink: confined ? (path) => confined.readlink(path) : nodeWalkFs.readlink,
     end: () => {
       core.endScans();
       confined?.end();

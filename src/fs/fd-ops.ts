@@ -38,6 +38,7 @@ const libc = fdOpsAvailable
       write: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64_fast },
       writev: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i64_fast },
       close: { args: [FFIType.i32], returns: FFIType.i32 },
+      readlinkat: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.i64_fast },
       syscall: { args: [FFIType.i64, FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.i64_fast },
     })
   : null;
@@ -250,6 +251,15 @@ export function openAt(dirFd: number, name: Uint8Array, flags: number, shown: ()
   const fd = lib().openat(dirFd, cName(name, nameA), flags | O_CLOEXEC, 0);
   if (fd < 0) throw fail("open", shown);
   return fd;
+}
+
+const linkBuf = new Uint8Array(PATH_MAX);
+
+/** The target of symlink `name` in the directory (readlinkat). */
+export function readlinkAt(dirFd: number, name: Uint8Array, shown: () => string): Uint8Array {
+  const n = Number(lib().readlinkat(dirFd, cName(name, nameA), linkBuf, linkBuf.length));
+  if (n < 0) throw fail("readlink", shown);
+  return linkBuf.slice(0, n);
 }
 
 /** Opens `name` in the directory for reading (never through a symlink; --open-noatime leaves its access time). */
