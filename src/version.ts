@@ -6,6 +6,7 @@ import pkg from "../package.json" with { type: "json" };
 import { core } from "./native/index.ts";
 import { AUTH_DIGESTS } from "./protocol/daemon-auth.ts";
 import { CLIENT_COMPRESS_LIST } from "./compress/choice.ts";
+import { CLIENT_CHECKSUM_LIST } from "./protocol/checksum-choice.ts";
 
 export const VERSION: string = pkg.version;
 export const PROTOCOL_VERSION = 32;
@@ -38,8 +39,12 @@ const CAPABILITIES = [
   "stop-at",
   "no crtimes",
 ];
-/** Advertised in upstream's order; "none" is only ever offered by a server. */
-export const CHECKSUM_NAMES = ["xxh128", "xxh3", "xxh64", "md5", "md4"];
+/**
+ * Upstream's "Checksum list" line: the names in its order, an alias in
+ * parentheses after the name it stands for (as usage.c prints them), and
+ * "none" (which only a server offers) last.
+ */
+export const CHECKSUM_NAMES = CLIENT_CHECKSUM_LIST.flatMap((n) => (n === "xxh64" ? [n, "(xxhash)"] : [n]));
 export const COMPRESS_NAMES: readonly string[] = CLIENT_COMPRESS_LIST;
 export const DAEMON_AUTH_NAMES: readonly string[] = AUTH_DIGESTS;
 

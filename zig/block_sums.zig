@@ -10,7 +10,7 @@ const Alg = hasher.Alg;
 pub const SeedOrder = enum(u32) {
     /// digest(block ‖ seed_le): MD4, and MD5 without CF_CHKSUM_SEED_FIX.
     append = 0,
-    /// digest(seed_le ‖ block): MD5 with CF_CHKSUM_SEED_FIX.
+    /// digest(seed_le ‖ block): MD5 with CF_CHKSUM_SEED_FIX, and SHA1 always.
     prepend = 1,
 };
 
@@ -19,7 +19,7 @@ pub const Params = struct {
     strong_len: u32,
     alg: Alg,
     /// The session's checksum seed. xxHash takes it sign-extended as its
-    /// seed; MD4/MD5 mix its 4 LE bytes into the data, unless it is 0.
+    /// seed; MD4/MD5/SHA1 mix its 4 LE bytes into the data, unless it is 0.
     seed: i32,
     seed_order: SeedOrder,
 
@@ -69,7 +69,7 @@ pub const Summer = struct {
                 std.mem.writeInt(u64, out[0..8], h.low, .little);
                 std.mem.writeInt(u64, out[8..16], h.high, .little);
             },
-            .md4, .md4_busted, .md5 => {
+            .md4, .md4_busted, .md5, .sha1 => {
                 var h = hasher.Hasher.init(self.p.alg, 0);
                 // A zero seed adds nothing (upstream skips it).
                 if (self.p.seed != 0 and self.p.seed_order == .prepend) h.update(&self.seed_bytes);
@@ -127,9 +127,24 @@ test "block sum vectors with a seed" {
     try expectStrong(.md5, .append, "ca37b2aa88a4247fe3f27ab882157746");
 }
 
+test "sha1 block sums: SHA1(seed_le ‖ block), all 20 bytes; a zero seed adds nothing" {
+    // As upstream's get_checksum2 through OpenSSL: the seed's 4 LE bytes, then the block.
+    var out: [24]u8 = undefined;
+    var want: [20]u8 = undefined;
+    const seeded = Params{ .block_len = 700, .strong_len = 20, .alg = .sha1, .seed = 0x12345678, .seed_order = .prepend };
+    try testing.expectEqual(@as(usize, 1), table("hello", seeded, &out));
+    try testing.expectEqual(@as(u32, 0x06270214), std.mem.readInt(u32, out[0..4], .little));
+    _ = try std.fmt.hexToBytes(&want, "1dd38cd76902cad3650b194ba787a3202aa87d6d");
+    try testing.expectEqualSlices(u8, &want, out[4..24]);
+    const unseeded = Params{ .block_len = 700, .strong_len = 20, .alg = .sha1, .seed = 0, .seed_order = .prepend };
+    try testing.expectEqual(@as(usize, 1), table("hello", unseeded, &out));
+    _ = try std.fmt.hexToBytes(&want, "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d");
+    try testing.expectEqualSlices(u8, &want, out[4..24]);
+}
+
 /// The strong sum computed the long way: seed bytes concatenated to a copy.
-fn expectedStrong(block: []const u8, alg: Alg, seed: i32, order: SeedOrder) [16]u8 {
-    var out: [16]u8 = undefined;
+fn expectedStrong(block: []const u8, alg: Alg, seed: i32, order: SeedOrder) [hasher.max_digest_length]u8 {
+    var out: [hasher.max_digest_length]u8 = undefined;
     switch (alg) {
         .xxh64, .xxh3_64, .xxh3_128 => _ = hasher.hash(alg, block, @bitCast(@as(i64, seed)), &out),
         else => {
@@ -150,7 +165,7 @@ test "block table layout, short last block, truncated strong sums" {
     var data: [2500]u8 = undefined;
     var prng = std.Random.DefaultPrng.init(9);
     prng.random().bytes(&data);
-    for ([_]Alg{ .md4_busted, .md4, .md5, .xxh64, .xxh3_64, .xxh3_128 }) |alg| {
+    for ([_]Alg{ .md4_busted, .md4, .md5, .xxh64, .xxh3_64, .xxh3_128, .sha1 }) |alg| {
         for ([_]i32{ 0, -5, 0x7fff_ffff }) |seed| {
             for ([_]SeedOrder{ .append, .prepend }) |order| {
                 const p = Params.fromRaw(700, 3, @intFromEnum(alg), seed, @intFromEnum(order)).?;
@@ -173,6 +188,8 @@ test "block parameter validation" {
     try testing.expect(Params.fromRaw(0, 16, 5, 0, 0) == null);
     try testing.expect(Params.fromRaw(700, 0, 5, 0, 0) == null);
     try testing.expect(Params.fromRaw(700, 17, 5, 0, 0) == null);
+    try testing.expect(Params.fromRaw(700, 20, 9, 0, 1) != null);
+    try testing.expect(Params.fromRaw(700, 21, 9, 0, 1) == null);
     try testing.expect(Params.fromRaw(700, 9, 6, 0, 0) == null);
     try testing.expect(Params.fromRaw(700, 8, 6, 0, 0) != null);
     try testing.expect(Params.fromRaw(700, 16, 3, 0, 0) == null);

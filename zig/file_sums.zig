@@ -404,7 +404,7 @@ test "hinted, unhinted and mismatched files" {
     // b was hinted with the wrong size: no result; a's is the digest.
     try std.testing.expectEqual(@as(usize, 0), take(b, 5, .xxh3_128, &got));
     try std.testing.expectEqual(@as(usize, 16), take(a, data.len, .xxh3_128, &got));
-    try std.testing.expectEqualSlices(u8, &want, got[0..16]);
+    try std.testing.expectEqualSlices(u8, want[0..16], got[0..16]);
     // b's lstat, kept from a hint taken since: none now. A hinted file's stat stays until its sum is taken.
     try std.testing.expect(!stat(b, 5, .xxh3_128, &rec));
     try std.testing.expectEqual(@as(usize, 1), prefetch(l[b.len + 1 ..], &.{data.len}, .xxh3_128));
@@ -413,10 +413,18 @@ test "hinted, unhinted and mismatched files" {
     try std.testing.expectEqual(@as(f64, @floatFromInt(data.len)), rec[Record.size]);
     try std.testing.expect(std.posix.S.ISREG(@intFromFloat(rec[Record.mode])));
     try std.testing.expectEqual(@as(usize, 16), take(a, data.len, .xxh3_128, &got));
-    try std.testing.expectEqualSlices(u8, &want, got[0..16]);
+    try std.testing.expectEqualSlices(u8, want[0..16], got[0..16]);
     // Not hinted: hashed on the spot.
     try std.testing.expectEqual(@as(usize, 16), take(a, data.len, .xxh3_128, &got));
-    try std.testing.expectEqualSlices(u8, &want, got[0..16]);
+    try std.testing.expectEqualSlices(u8, want[0..16], got[0..16]);
     try std.testing.expectEqual(@as(usize, 0), take(a, data.len + 1, .xxh3_128, &got));
+    // SHA1's 20 bytes, hinted and not.
+    var want_sha1: [hasher.max_digest_length]u8 = undefined;
+    try std.testing.expectEqual(@as(usize, 20), hasher.hash(.sha1, data, 0, &want_sha1));
+    try std.testing.expectEqual(@as(usize, 1), prefetch(l[b.len + 1 ..], &.{data.len}, .sha1));
+    try std.testing.expectEqual(@as(usize, 20), take(a, data.len, .sha1, &got));
+    try std.testing.expectEqualSlices(u8, &want_sha1, &got);
+    try std.testing.expectEqual(@as(usize, 20), take(a, data.len, .sha1, &got));
+    try std.testing.expectEqualSlices(u8, &want_sha1, &got);
     end();
 }

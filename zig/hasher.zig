@@ -1,9 +1,10 @@
 //! The hash algorithms behind one interface, numbered as rsync's CSUM_* ids,
-//! with digests in rsync's wire byte order: MD4/MD5 as standard; XXH64 and
-//! XXH3-64 as the u64 little-endian; XXH3-128 as low64 LE then high64 LE.
+//! with digests in rsync's wire byte order: MD4/MD5/SHA1 as standard; XXH64
+//! and XXH3-64 as the u64 little-endian; XXH3-128 as low64 LE then high64 LE.
 const std = @import("std");
 const Md4 = @import("md4.zig").Md4;
 const Md5 = @import("md5.zig").Md5;
+const Sha1 = std.crypto.hash.Sha1;
 const XxHash64 = std.hash.XxHash64;
 const xxh3 = @import("xxh3.zig");
 
@@ -14,6 +15,7 @@ pub const Alg = enum(u32) {
     xxh64 = 6,
     xxh3_64 = 7,
     xxh3_128 = 8,
+    sha1 = 9,
 
     pub fn fromId(id: u32) ?Alg {
         return std.meta.intToEnum(Alg, id) catch null;
@@ -22,12 +24,13 @@ pub const Alg = enum(u32) {
     pub fn digestLength(self: Alg) usize {
         return switch (self) {
             .xxh64, .xxh3_64 => 8,
+            .sha1 => 20,
             else => 16,
         };
     }
 };
 
-pub const max_digest_length = 16;
+pub const max_digest_length = 20;
 
 /// Streaming state of any algorithm. Lives in caller-provided memory that is
 /// only guaranteed 8-byte aligned (a JS ArrayBuffer), holds no pointers, and
@@ -41,6 +44,7 @@ pub const Hasher = struct {
         md5: Md5,
         xxh64: XxHash64,
         xxh3: xxh3.Stream,
+        sha1: Sha1,
     },
 
     comptime {
@@ -55,6 +59,7 @@ pub const Hasher = struct {
             .md5 => .{ .md5 = Md5.init(false) },
             .xxh64 => .{ .xxh64 = XxHash64.init(seed) },
             .xxh3_64, .xxh3_128 => .{ .xxh3 = xxh3.Stream.init(seed) },
+            .sha1 => .{ .sha1 = Sha1.init(.{}) },
         } };
     }
 
@@ -69,6 +74,7 @@ pub const Hasher = struct {
             .md5 => self.impl.md5.update(input),
             .xxh64 => self.impl.xxh64.update(input),
             .xxh3_64, .xxh3_128 => self.impl.xxh3.update(input),
+            .sha1 => self.impl.sha1.update(input),
         }
     }
 
@@ -81,6 +87,7 @@ pub const Hasher = struct {
             .xxh64 => writeU64(out, self.impl.xxh64.final()),
             .xxh3_64 => writeU64(out, self.impl.xxh3.final64()),
             .xxh3_128 => writeU128(out, self.impl.xxh3.final128()),
+            .sha1 => self.impl.sha1.final(out[0..20]),
         }
         return a.digestLength();
     }
@@ -92,6 +99,7 @@ pub fn hash(alg: Alg, input: []const u8, seed: u64, out: *[max_digest_length]u8)
         .xxh64 => writeU64(out, XxHash64.hash(seed, input)),
         .xxh3_64 => writeU64(out, xxh3.hash64(input, seed)),
         .xxh3_128 => writeU128(out, xxh3.hash128(input, seed)),
+        .sha1 => Sha1.hash(input, out[0..20], .{}),
         .md4, .md4_busted, .md5 => {
             var h = Hasher.init(alg, seed);
             h.update(input);
@@ -158,7 +166,7 @@ test "streaming equals one-shot for random splits, every algorithm" {
     var prng = std.Random.DefaultPrng.init(0xfeed);
     const rand = prng.random();
     rand.bytes(data);
-    for ([_]Alg{ .md4_busted, .md4, .md5, .xxh64, .xxh3_64, .xxh3_128 }) |alg| {
+    for ([_]Alg{ .md4_busted, .md4, .md5, .xxh64, .xxh3_64, .xxh3_128, .sha1 }) |alg| {
         for ([_]usize{ 0, 1, 63, 64, 65, 240, 241, 1024, 4097, 70_000 }) |len| {
             const seed = rand.int(u64);
             var one: [max_digest_length]u8 = undefined;
@@ -185,7 +193,16 @@ test "md5 matches RFC 1321" {
     try expectDigest(.md5, "message digest", 0, "f96b697d7cb7938d525a2f31aaf161d0");
 }
 
+test "sha1 matches FIPS 180 (and ignores the seed)" {
+    try expectDigest(.sha1, "", 0, "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+    try expectDigest(.sha1, "abc", 0, "a9993e364706816aba3e25717850c26c9cd0d89d");
+    try expectDigest(.sha1, "abc", 0x12345678, "a9993e364706816aba3e25717850c26c9cd0d89d");
+    try expectDigest(.sha1, "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 0, "84983e441c3bd26ebaae4aa1f95129e5e54670f1");
+    try testing.expectEqual(@as(usize, 20), Alg.sha1.digestLength());
+}
+
 test "unknown algorithm ids" {
-    for ([_]u32{ 0, 1, 3, 9, 100, 0xffff_ffff }) |id| try testing.expect(Alg.fromId(id) == null);
+    for ([_]u32{ 0, 1, 3, 10, 11, 100, 0xffff_ffff }) |id| try testing.expect(Alg.fromId(id) == null);
     try testing.expectEqual(Alg.md5, Alg.fromId(5).?);
+    try testing.expectEqual(Alg.sha1, Alg.fromId(9).?);
 }

@@ -39,7 +39,7 @@ fn output(buf: ?[*]u8, len: u64) []u8 {
 
 /// Bumped whenever any signature or meaning below changes.
 export fn oc_abi_version() u32 {
-    return 11;
+    return 12;
 }
 
 /// 0 scalar, 1 sse2, 2 avx2, 3 neon: the vector ISA this library was built for.
@@ -62,8 +62,8 @@ export fn oc_rolling_checksum(buf: ?[*]const u8, len: u64) u32 {
     return rolling.checksum(input(buf, len));
 }
 
-/// One-shot digest of buf[0..len] into out (room for the digest: 8 or 16
-/// bytes; 16 always suffices). Returns the
+/// One-shot digest of buf[0..len] into out (room for the digest: 8, 16 or 20
+/// bytes; 20 always suffices). Returns the
 /// digest length, or -EINVAL for an unknown algorithm id. `seed` is used by
 /// the xxHash algorithms only, as a u64 bit pattern.
 export fn oc_hash(alg: u32, buf: ?[*]const u8, len: u64, seed: i64, out: [*]u8) i32 {
@@ -90,7 +90,7 @@ export fn oc_hash_update(state: [*]u8, buf: ?[*]const u8, len: u64) i32 {
     return 0;
 }
 
-/// Writes the digest (16 bytes of room) and returns its length, or -EINVAL.
+/// Writes the digest (20 bytes of room) and returns its length, or -EINVAL.
 export fn oc_hash_final(state: [*]u8, out: [*]u8) i32 {
     const h = stateOf(state);
     if (h.algorithm() == null) return -EINVAL;
@@ -245,7 +245,7 @@ export fn oc_file_sums_prefetch(list: ?[*]const u8, list_len: u64, sizes: ?[*]co
 }
 
 /// The digest of the first `size` bytes of the regular file `path` (no NUL)
-/// into out (16 bytes of room): its length, 0 when there is none (not a
+/// into out (20 bytes of room): its length, 0 when there is none (not a
 /// regular file of that size, unreadable, short), -EINVAL for a bad algorithm.
 export fn oc_file_sum(path: ?[*]const u8, path_len: u64, size: f64, alg: u32, out: [*]u8) i32 {
     if (comptime !file_sums.supported) return -ENOSYS;

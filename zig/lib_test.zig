@@ -28,7 +28,7 @@ fn hex(comptime s: []const u8) [s.len / 2]u8 {
 }
 
 test "abi basics" {
-    try testing.expectEqual(@as(u32, 11), oc_abi_version());
+    try testing.expectEqual(@as(u32, 12), oc_abi_version());
     try testing.expect(oc_simd_level() <= 3);
     try testing.expect(oc_cpu_supports_v3() <= 1);
     const r = oc_io_uring_probe();
@@ -58,22 +58,25 @@ test "abi: NULL is accepted for empty inputs" {
 }
 
 test "abi one-shot hash: vectors, lengths, bad ids" {
-    var out: [16]u8 = undefined;
+    var out: [20]u8 = undefined;
     try testing.expectEqual(@as(i32, 16), oc_hash(8, "hello", 5, 0, &out));
-    try testing.expectEqualSlices(u8, &hex("1838525eaacf79c77f3e1b07adc1e9b5"), &out);
+    try testing.expectEqualSlices(u8, &hex("1838525eaacf79c77f3e1b07adc1e9b5"), out[0..16]);
     try testing.expectEqual(@as(i32, 16), oc_hash(8, "hello", 5, @as(i32, @bitCast(@as(u32, 0x87654321))), &out));
-    try testing.expectEqualSlices(u8, &hex("cb85e4cb5f22fb45ff16a78a1fcc2109"), &out);
+    try testing.expectEqualSlices(u8, &hex("cb85e4cb5f22fb45ff16a78a1fcc2109"), out[0..16]);
     try testing.expectEqual(@as(i32, 8), oc_hash(6, "hello", 5, @as(i32, @bitCast(@as(u32, 0x87654321))), &out));
     try testing.expectEqualSlices(u8, &hex("1e1084af43e2b9e9"), out[0..8]);
     try testing.expectEqual(@as(i32, 8), oc_hash(7, "hello", 5, 0x12345678, &out));
     try testing.expectEqualSlices(u8, &hex("4bf3a1e79906d2f6"), out[0..8]);
     try testing.expectEqual(@as(i32, 16), oc_hash(4, "hello", 5, 0, &out));
-    try testing.expectEqualSlices(u8, &hex("866437cb7a794bce2b727acc0362ee27"), &out);
+    try testing.expectEqualSlices(u8, &hex("866437cb7a794bce2b727acc0362ee27"), out[0..16]);
     try testing.expectEqual(@as(i32, 16), oc_hash(5, "hello", 5, 0, &out));
-    try testing.expectEqualSlices(u8, &hex("5d41402abc4b2a76b9719d911017c592"), &out);
+    try testing.expectEqualSlices(u8, &hex("5d41402abc4b2a76b9719d911017c592"), out[0..16]);
     try testing.expectEqual(@as(i32, 16), oc_hash(2, "", 0, 0, &out));
-    try testing.expectEqualSlices(u8, &hex("0123456789abcdeffedcba9876543210"), &out);
-    for ([_]u32{ 0, 1, 3, 9, 255 }) |bad| try testing.expectEqual(@as(i32, -22), oc_hash(bad, "x", 1, 0, &out));
+    try testing.expectEqualSlices(u8, &hex("0123456789abcdeffedcba9876543210"), out[0..16]);
+    // SHA1 (CSUM_SHA1 = 9): 20 bytes, the seed ignored.
+    try testing.expectEqual(@as(i32, 20), oc_hash(9, "abc", 3, 0x12345678, &out));
+    try testing.expectEqualSlices(u8, &hex("a9993e364706816aba3e25717850c26c9cd0d89d"), &out);
+    for ([_]u32{ 0, 1, 3, 10, 11, 255 }) |bad| try testing.expectEqual(@as(i32, -22), oc_hash(bad, "x", 1, 0, &out));
 }
 
 test "abi streaming state: 8-byte (not 16-byte) aligned memory, any split" {
@@ -88,10 +91,10 @@ test "abi streaming state: 8-byte (not 16-byte) aligned memory, any split" {
     var prng = std.Random.DefaultPrng.init(21);
     const rand = prng.random();
     rand.bytes(&data);
-    for ([_]u32{ 2, 4, 5, 6, 7, 8 }) |alg| {
+    for ([_]u32{ 2, 4, 5, 6, 7, 8, 9 }) |alg| {
         for ([_]usize{ 0, 3, 64, 200, 241, 1024, 5000 }) |len| {
             const seed: i64 = @bitCast(rand.int(u64));
-            var one: [16]u8 = undefined;
+            var one: [20]u8 = undefined;
             const n = oc_hash(alg, &data, len, seed, &one);
             try testing.expectEqual(@as(i32, 0), oc_hash_init(state, alg, seed));
             var done: usize = 0;
@@ -100,7 +103,7 @@ test "abi streaming state: 8-byte (not 16-byte) aligned memory, any split" {
                 try testing.expectEqual(@as(i32, 0), oc_hash_update(state, data[done..].ptr, k));
                 done += k;
             }
-            var two: [16]u8 = undefined;
+            var two: [20]u8 = undefined;
             try testing.expectEqual(n, oc_hash_final(state, &two));
             try testing.expectEqualSlices(u8, one[0..@intCast(n)], two[0..@intCast(n)]);
         }
@@ -121,6 +124,10 @@ test "abi block sums" {
     try testing.expectEqualSlices(u8, &hex("d4d331d866dc9b1ef0bf09eb7302fb5f"), out[4..20]);
     try testing.expectEqual(@as(i64, 1), oc_block_sums("hello", 5, 700, 16, 5, 0x12345678, 0, &out));
     try testing.expectEqualSlices(u8, &hex("ca37b2aa88a4247fe3f27ab882157746"), out[4..20]);
+    // SHA1: seed bytes first, all 20 digest bytes kept; no more than 20.
+    try testing.expectEqual(@as(i64, 1), oc_block_sums("hello", 5, 700, 20, 9, 0x12345678, 1, &out));
+    try testing.expectEqualSlices(u8, &hex("1dd38cd76902cad3650b194ba787a3202aa87d6d"), out[4..24]);
+    try testing.expectEqual(@as(i64, -22), oc_block_sums("hello", 5, 700, 21, 9, 0x12345678, 1, &out));
 
     // 5 bytes in blocks of 2: three entries, the last over one byte.
     try testing.expectEqual(@as(i64, 3), oc_block_sums("hello", 5, 2, 2, 5, 0, 0, &out));

@@ -14,6 +14,7 @@ const ALGS: Record<string, HashAlg> = {
   xxhash: HashAlg.XXH64,
   md5: HashAlg.MD5,
   md4: HashAlg.MD4,
+  sha1: HashAlg.SHA1,
 };
 
 const CHUNK = 1 << 20;
@@ -31,7 +32,7 @@ async function fileDigest(alg: HashAlg, path: string): Promise<Uint8Array> {
 const checksum = defineCommand({
   meta: { name: "oc-checksum", description: "print each file's whole-file checksum as rsync's %C does" },
   args: {
-    "checksum-choice": { type: "string", description: "xxh128 (default), xxh3, xxh64, md5 or md4", default: "xxh128" },
+    "checksum-choice": { type: "string", description: "xxh128 (default), xxh3, xxh64, md5, md4 or sha1", default: "xxh128" },
     files: { type: "positional", required: true, description: "files to checksum" },
   },
   async run({ args }) {

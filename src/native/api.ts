@@ -20,7 +20,12 @@ export const enum HashAlg {
   XXH64 = 6,
   XXH3_64 = 7,
   XXH3_128 = 8,
+  /** SHA-1 (CSUM_SHA1): upstream offers it when built with OpenSSL. */
+  SHA1 = 9,
 }
+
+/** The longest digest (SHA1's): the room a native call writing "a digest" needs (zig/hasher.zig max_digest_length). */
+export const MAX_DIGEST_LENGTH = 20;
 
 /** Digest length in bytes of each algorithm. */
 export function digestLength(alg: HashAlg): number {
@@ -28,6 +33,8 @@ export function digestLength(alg: HashAlg): number {
     case HashAlg.XXH64:
     case HashAlg.XXH3_64:
       return 8;
+    case HashAlg.SHA1:
+      return 20;
     default:
       return 16;
   }
@@ -38,11 +45,11 @@ export function isXxh(alg: HashAlg): boolean {
   return alg === HashAlg.XXH64 || alg === HashAlg.XXH3_64 || alg === HashAlg.XXH3_128;
 }
 
-/** How the int32 checksum seed enters an MD4/MD5 block digest (xxHash algorithms take it as their seed). */
+/** How the int32 checksum seed enters an MD4/MD5/SHA1 block digest (xxHash algorithms take it as their seed). */
 export const enum SeedOrder {
   /** digest(block ‖ seed_le): MD4, and MD5 without CF_CHKSUM_SEED_FIX. */
   Append = 0,
-  /** digest(seed_le ‖ block): MD5 with CF_CHKSUM_SEED_FIX. */
+  /** digest(seed_le ‖ block): MD5 with CF_CHKSUM_SEED_FIX, and SHA1 always. */
   Prepend = 1,
 }
 
@@ -64,7 +71,7 @@ export interface BlockSumParams {
   /** Bytes of strong sum kept per block, 1..digestLength(alg). */
   strongLength: number;
   alg: HashAlg;
-  /** The session's int32 checksum seed; 0 adds nothing to MD4/MD5 digests. */
+  /** The session's int32 checksum seed; 0 adds nothing to MD4/MD5/SHA1 digests. */
   seed: number;
   seedOrder: SeedOrder;
 }

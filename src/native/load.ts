@@ -23,7 +23,7 @@ export type LoadResult =
   | { ok: true; lib: NativeLibrary; variant: "base" | "v3" }
   | { ok: false; reason: string };
 
-const ABI_VERSION = 11;
+const ABI_VERSION = 12;
 
 /** Paths of the library files, embedded in a compiled binary; null when the build has none. */
 async function libraryFiles(): Promise<{ base: string | null; v3: string | null }> {

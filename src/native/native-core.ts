@@ -4,7 +4,7 @@
  */
 import { systemError } from "../fs/errors.ts";
 import type { BlockMatcher, BlockSumParams, Capabilities, Core, DirScan, EntryStat, HashAlg, Hasher, MatchParams } from "./api.ts";
-import { digestLength } from "./api.ts";
+import { MAX_DIGEST_LENGTH, digestLength } from "./api.ts";
 import type { NativeLibrary } from "./load.ts";
 import { fileSum as twinFileSum } from "./ts/file-sums.ts";
 import { CHUNK_SIZE } from "./ts/matcher.ts";
@@ -175,7 +175,7 @@ function createScanner(s: NativeLibrary["symbols"]): Pick<Core, "scanDir" | "sca
 }
 
 function createFileSums(s: NativeLibrary["symbols"]): Pick<Core, "fileSum" | "fileSumStat" | "prefetchFileSums" | "endFileSums"> {
-  const digest = new Uint8Array(16);
+  const digest = new Uint8Array(MAX_DIGEST_LENGTH);
   const rec = new Float64Array(REC);
   return {
     fileSumStat(path, size, alg) {

@@ -22,12 +22,13 @@ const KINDS: Record<string, SumKind> = {
   xxh64: { name: "xxh64", alg: HashAlg.XXH64, length: 8, legacy: false },
   md5: { name: "md5", alg: HashAlg.MD5, length: 16, legacy: false },
   md4: { name: "md4", alg: HashAlg.MD4, length: 16, legacy: false },
+  sha1: { name: "sha1", alg: HashAlg.SHA1, length: 20, legacy: false },
   none: { name: "none", alg: null, length: 1, legacy: false },
 };
 const ALIASES: Record<string, string> = { xxhash: "xxh64" };
 
-/** Names a client offers, in preference order (its negotiation list). */
-export const CLIENT_CHECKSUM_LIST = ["xxh128", "xxh3", "xxh64", "md5", "md4"];
+/** Names a client offers, in preference order (its negotiation list): upstream's, as built with OpenSSL. */
+export const CLIENT_CHECKSUM_LIST = ["xxh128", "xxh3", "xxh64", "md5", "md4", "sha1"];
 /** A server also offers "none". */
 export const SERVER_CHECKSUM_LIST = [...CLIENT_CHECKSUM_LIST, "none"];
 
@@ -65,7 +66,7 @@ export interface SessionSums {
   xfer: SumKind;
   file: SumKind;
   seed: number;
-  /** CF_CHKSUM_SEED_FIX: MD5 block sums prefix the seed. */
+  /** CF_CHKSUM_SEED_FIX: MD5 block sums prefix the seed (SHA1's always do). */
   properSeedOrder: boolean;
 }
 
@@ -104,7 +105,12 @@ export function fileListHasher(s: SessionSums): Hasher {
   return core.createHasher(kind.alg, 0);
 }
 
-/** How block strong sums are seeded for this session (get_checksum2). */
+/**
+ * How block strong sums are seeded for this session (get_checksum2): MD5
+ * prefixes the seed only with CF_CHKSUM_SEED_FIX; SHA1, which upstream
+ * computes only through OpenSSL's EVP, always prefixes it.
+ */
 export function blockSeedOrder(s: SessionSums): SeedOrder {
+  if (s.xfer.alg === HashAlg.SHA1) return SeedOrder.Prepend;
   return s.xfer.alg === HashAlg.MD5 && s.properSeedOrder ? SeedOrder.Prepend : SeedOrder.Append;
 }

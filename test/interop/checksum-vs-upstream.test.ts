@@ -27,7 +27,7 @@ beforeAll(() => {
 
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
-test.each(["xxh128", "xxh3", "xxh64", "md5", "md4"])("%s matches upstream's %%C", async (alg) => {
+test.each(["xxh128", "xxh3", "xxh64", "md5", "md4", "sha1"])("%s matches upstream's %%C", async (alg) => {
   const up = await runRsync(["-ac", `--checksum-choice=${alg}`, "--out-format=%C %n", `${join(work, "src")}/`, join(work, `dst-${alg}`) + "/"]);
   expect(up.code).toBe(0);
   const expected = new Map(up.stdout.trim().split("\n").filter((l) => !l.endsWith("./")).map((l) => [l.split(" ")[1]!, l.split(" ")[0]!]));

@@ -116,8 +116,8 @@ describe("delta pulls", () => {
     expect(snapshot(ours)).toEqual(snapshot(theirs));
   });
 
-  test.each(["xxh128", "xxh3", "xxh64", "md5", "md4"])("--checksum-choice=%s", async (alg) => {
-    const { ours, theirs, second } = await scenario(["-ai", "--delete", `--checksum-choice=${alg}`], `cc-${alg}`);
+  test.each(["xxh128", "xxh3", "xxh64", "md5", "md4", "sha1", "sha1,md5", "md5,sha1"])("--checksum-choice=%s", async (alg) => {
+    const { ours, theirs, second } = await scenario(["-ai", "--delete", `--checksum-choice=${alg}`], `cc-${alg.replace(",", "_")}`);
     expect(second[0].code).toBe(0);
     expect(listing(rename(second[0].stdout, ours))).toEqual(listing(rename(second[1].stdout, theirs)));
     expect(snapshot(ours)).toEqual(snapshot(theirs));

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { type EntryStat, HashAlg, core, tsCore } from "../../src/native/index.ts";
 import { noise } from "../helpers/noise.ts";
 
-const ALGS = [HashAlg.MD4, HashAlg.MD5, HashAlg.XXH64, HashAlg.XXH3_64, HashAlg.XXH3_128];
+const ALGS = [HashAlg.MD4, HashAlg.MD5, HashAlg.XXH64, HashAlg.XXH3_64, HashAlg.XXH3_128, HashAlg.SHA1];
 const hex = (b: Uint8Array | null) => (b ? Buffer.from(b).toString("hex") : null);
 const bytes = (s: string) => new Uint8Array(Buffer.from(s));
 const root = mkdtempSync(join(tmpdir(), "oc-file-sums-"));

@@ -8,7 +8,7 @@ import { expect, test } from "bun:test";
 import fc from "fast-check";
 import { impliedSum, sumByName, type SessionSums, type SumKind, wholeFileHasher, wholeFileSum } from "../../src/protocol/checksum-choice.ts";
 
-const KINDS: SumKind[] = [...["xxh128", "xxh3", "xxh64", "md5", "md4", "none"].map((name) => sumByName(name, 31)), impliedSum(26)];
+const KINDS: SumKind[] = [...["xxh128", "xxh3", "xxh64", "md5", "md4", "sha1", "none"].map((name) => sumByName(name, 31)), impliedSum(26)];
 
 function streamed(s: SessionSums, data: Uint8Array): Uint8Array {
   const hasher = wholeFileHasher(s);

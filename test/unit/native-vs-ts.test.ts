@@ -9,11 +9,11 @@ import fc from "fast-check";
 import { closeSync, constants, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HashAlg, SeedOrder, core, tsCore, type DirScan } from "../../src/native/index.ts";
+import { HashAlg, SeedOrder, core, digestLength, tsCore, type DirScan } from "../../src/native/index.ts";
 import { expectedCoreKind } from "../helpers/native.ts";
 import { noise } from "../helpers/noise.ts";
 
-const ALGS = [HashAlg.MD4, HashAlg.MD4_BUSTED, HashAlg.MD5, HashAlg.XXH64, HashAlg.XXH3_64, HashAlg.XXH3_128];
+const ALGS = [HashAlg.MD4, HashAlg.MD4_BUSTED, HashAlg.MD5, HashAlg.XXH64, HashAlg.XXH3_64, HashAlg.XXH3_128, HashAlg.SHA1];
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 
 /** Lengths around every boundary the algorithms care about (blocks, stripes, padding, SIMD widths). */
@@ -76,15 +76,35 @@ describe("block-signature tables", () => {
         fc.constantFrom(...ALGS),
         fc.integer(),
         fc.constantFrom(SeedOrder.Append, SeedOrder.Prepend),
-        fc.integer({ min: 1, max: 16 }),
+        fc.integer({ min: 1, max: 20 }),
         (buf, blockLength, alg, seed, seedOrder, strong) => {
-          const strongLength = Math.min(strong, alg === HashAlg.XXH64 || alg === HashAlg.XXH3_64 ? 8 : 16);
+          const strongLength = Math.min(strong, digestLength(alg));
           const p = { blockLength, strongLength, alg, seed, seedOrder };
           expect(hex(core.blockSums(buf, p))).toBe(hex(tsCore.blockSums(buf, p)));
         },
       ),
       { numRuns: 150 },
     );
+  });
+});
+
+describe("SHA1 (CSUM_SHA1)", () => {
+  test("known digests, 20 bytes, from both", () => {
+    const abc = new Uint8Array(Buffer.from("abc"));
+    for (const c of [core, tsCore]) {
+      expect(hex(c.hash(HashAlg.SHA1, abc))).toBe("a9993e364706816aba3e25717850c26c9cd0d89d");
+      const h = c.createHasher(HashAlg.SHA1);
+      h.update(abc.subarray(0, 1));
+      h.update(abc.subarray(1));
+      expect(hex(h.digest())).toBe("a9993e364706816aba3e25717850c26c9cd0d89d");
+    }
+  });
+
+  test("a seeded block sum is SHA1(seed_le ‖ block) with all 20 bytes, from both", () => {
+    const hello = new Uint8Array(Buffer.from("hello"));
+    const p = { blockLength: 700, strongLength: 20, alg: HashAlg.SHA1, seed: 0x12345678, seedOrder: SeedOrder.Prepend };
+    for (const c of [core, tsCore]) expect(hex(c.blockSums(hello, p))).toBe("14022706" + "1dd38cd76902cad3650b194ba787a3202aa87d6d");
+    for (const c of [core, tsCore]) expect(() => c.blockSums(hello, { ...p, strongLength: 21 })).toThrow(RangeError);
   });
 });
 

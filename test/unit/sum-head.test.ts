@@ -1,5 +1,8 @@
 import { expect, test } from "bun:test";
-import { chooseSumHead } from "../../src/delta/sum-head.ts";
+import { chooseSumHead, readSumHead, writeSumHead } from "../../src/delta/sum-head.ts";
+import { sumByName } from "../../src/protocol/checksum-choice.ts";
+import { ChunkReader } from "../../src/protocol/reader.ts";
+import { ByteWriter } from "../../src/protocol/writer.ts";
 
 // Appendix B.6 of the protocol reference (sum_sizes_sqroot, protocol 30+, first pass).
 const CASES: [number, number, number, number, number, number?][] = [
@@ -24,4 +27,21 @@ test.each(CASES)("basis of %d bytes", (len, blength, s2, count, remainder, proto
 test("the redo pass asks for full sums, capped at the digest length", () => {
   expect(chooseSumHead(5000, 31, 16, true).strongLength).toBe(16);
   expect(chooseSumHead(5000, 31, 8, true).strongLength).toBe(8);
+  // sha1: never more than SUM_LENGTH (generator.c MIN(SUM_LENGTH, xfer_sum_len)), though its digest has 20 bytes.
+  expect(chooseSumHead(5000, 31, sumByName("sha1", 31).length, true).strongLength).toBe(16);
+});
+
+test("a sender takes strong sums up to the session's digest length: 20 bytes with sha1 (io.c read_sum_head)", () => {
+  const head = (strongLength: number) => {
+    const w = new ByteWriter(16);
+    writeSumHead(w, { count: 1, blockLength: 700, strongLength, remainder: 0 }, 31);
+    const r = new ChunkReader();
+    r.push(w.take());
+    return r;
+  };
+  const sha1 = sumByName("sha1", 31).length;
+  expect(sha1).toBe(20);
+  expect(readSumHead(head(20), 31, sha1).strongLength).toBe(20);
+  expect(() => readSumHead(head(21), 31, sha1)).toThrow("Invalid checksum length 21");
+  expect(() => readSumHead(head(17), 31, sumByName("md5", 31).length)).toThrow("Invalid checksum length 17");
 });

@@ -10,7 +10,7 @@ import { tsCore } from "../../src/native/ts/index.ts";
 import { MdBlockHasher } from "../../src/native/ts/md-block-hasher.ts";
 import xxhVectors from "../vectors/xxh3.json";
 
-const ALL_ALGS = [HashAlg.MD4_BUSTED, HashAlg.MD4, HashAlg.MD5, HashAlg.XXH64, HashAlg.XXH3_64, HashAlg.XXH3_128];
+const ALL_ALGS = [HashAlg.MD4_BUSTED, HashAlg.MD4, HashAlg.MD5, HashAlg.XXH64, HashAlg.XXH3_64, HashAlg.XXH3_128, HashAlg.SHA1];
 const XXH_ALGS = [HashAlg.XXH64, HashAlg.XXH3_64, HashAlg.XXH3_128];
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -159,6 +159,26 @@ describe("MD4 and MD5", () => {
     const data = lcgBytes(5000).subarray(3, 4003);
     expect(hex(tsCore.hash(HashAlg.MD5, data))).toBe(bunDigest("md5", Uint8Array.from(data)));
     expect(hex(tsCore.hash(HashAlg.MD4, data))).toBe(bunDigest("md4", Uint8Array.from(data)));
+  });
+});
+
+describe("SHA1", () => {
+  test("FIPS 180 vectors, 20 bytes in standard order", () => {
+    expect(digestLength(HashAlg.SHA1)).toBe(20);
+    expect(hex(tsCore.hash(HashAlg.SHA1, text("")))).toBe("da39a3ee5e6b4b0d3255bfef95601890afd80709");
+    expect(hex(tsCore.hash(HashAlg.SHA1, text("abc")))).toBe("a9993e364706816aba3e25717850c26c9cd0d89d");
+    expect(hex(tsCore.hash(HashAlg.SHA1, text("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")))).toBe(
+      "84983e441c3bd26ebaae4aa1f95129e5e54670f1",
+    );
+    expect(hex(tsCore.hash(HashAlg.SHA1, text("a".repeat(1_000_000))))).toBe("34aa973cd4c4daa4f61eeb2bdbad27316534016f");
+    // %C prints it as it is on the wire (canonical_checksum -1, as MD5).
+    expect(digestHex(HashAlg.SHA1, tsCore.hash(HashAlg.SHA1, text("abc")))).toBe("a9993e364706816aba3e25717850c26c9cd0d89d");
+  });
+
+  test("a digest is a Uint8Array of its own", () => {
+    const d = tsCore.hash(HashAlg.SHA1, text("abc"));
+    expect(d.byteOffset).toBe(0);
+    expect(d.buffer.byteLength).toBe(20);
   });
 });
 
@@ -316,8 +336,8 @@ describe("xxHash", () => {
     }
   });
 
-  test("seeds do not affect MD4/MD5", () => {
-    for (const alg of [HashAlg.MD4, HashAlg.MD4_BUSTED, HashAlg.MD5]) {
+  test("seeds do not affect MD4/MD5/SHA1", () => {
+    for (const alg of [HashAlg.MD4, HashAlg.MD4_BUSTED, HashAlg.MD5, HashAlg.SHA1]) {
       expect(hex(tsCore.hash(alg, text("hello"), 0x12345678))).toBe(hex(tsCore.hash(alg, text("hello"))));
     }
   });
@@ -450,6 +470,13 @@ describe("blockSums", () => {
     }
   });
 
+  test('SHA1: "hello" is SHA1(seed_le ‖ block), all 20 bytes kept; seed 0 adds nothing', () => {
+    const rolling = "14022706";
+    const sums = (seed: number) => hex(tsCore.blockSums(hello, params({ alg: HashAlg.SHA1, seedOrder: SeedOrder.Prepend, seed, strongLength: 20 })));
+    expect(sums(0x12345678)).toBe(rolling + "1dd38cd76902cad3650b194ba787a3202aa87d6d");
+    expect(sums(0)).toBe(rolling + "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d");
+  });
+
   test("xxHash strong sums use the session seed sign-extended", () => {
     const data = lcgBytes(1500);
     for (const alg of XXH_ALGS) {
@@ -512,8 +539,10 @@ describe("blockSums", () => {
       { strongLength: 17 },
       { alg: HashAlg.XXH64, strongLength: 9 },
       { alg: HashAlg.XXH3_64, strongLength: 9 },
+      { alg: HashAlg.SHA1, strongLength: 21 },
     ];
     for (const p of bad) expect(() => tsCore.blockSums(hello, params(p))).toThrow(RangeError);
+    expect(tsCore.blockSums(hello, params({ alg: HashAlg.SHA1, strongLength: 20 })).length).toBe(24);
     expect(tsCore.blockSums(hello, params({ alg: HashAlg.XXH3_128, strongLength: 16 })).length).toBe(20);
   });
 });

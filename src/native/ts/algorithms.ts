@@ -3,6 +3,7 @@ import { HashAlg, type Hasher } from "../api.ts";
 import { createMd4, createMd4Busted } from "./md4.ts";
 import { createMd5 } from "./md5.ts";
 import { seedToU64 } from "./seed.ts";
+import { createSha1 } from "./sha1.ts";
 import { createXxh3_128, createXxh3_64, xxh3Hash128, xxh3Hash64 } from "./xxh3.ts";
 import { createXxh64 } from "./xxh64.ts";
 
@@ -25,6 +26,8 @@ export function createHasher(alg: HashAlg, seed?: number | bigint): Hasher {
       return createXxh3_64(seedToU64(seed));
     case HashAlg.XXH3_128:
       return createXxh3_128(seedToU64(seed));
+    case HashAlg.SHA1:
+      return createSha1();
     default:
       return unknownAlgorithm(alg);
   }

@@ -15,8 +15,8 @@ function validate(p: BlockSumParams): void {
 
 /**
  * A block's strong sum (checksum.c get_checksum2): xxHash algorithms take the
- * session seed as their seed; MD4/MD5 hash the seed's 4 little-endian bytes
- * after (Append) or before (Prepend) the block, and nothing when it is 0.
+ * session seed as their seed; MD4/MD5/SHA1 hash the seed's 4 little-endian
+ * bytes after (Append) or before (Prepend) the block, and nothing when it is 0.
  */
 function strongSum(block: Uint8Array, alg: HashAlg, seed: number, seedBytes: Uint8Array, order: SeedOrder): Uint8Array {
   if (isXxh(alg)) return hash(alg, block, seed);
