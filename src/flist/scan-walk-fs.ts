@@ -13,11 +13,10 @@
  * Confined (a chroot-less daemon module, `confinedRoot`): each directory is
  * opened beneath the module's root as upstream's walk opens it (flist.c
  * secure_opendir: a symlink on the way is followed only while it stays
- * inside, else ELOOP), and read through that descriptor. By its path, a
- * directory swapped for a symlink to outside after its parent was listed
- * would have the walk list what it points to; its symlinks' targets are read
- * through that descriptor too. Nothing is prefetched there: the workers open
- * by path.
+ * inside, else ELOOP), and read through that descriptor, its symlinks'
+ * targets too. Opened by its path, a directory swapped for a symlink to
+ * outside after its parent was listed would have the walk list what it
+ * points to. Nothing is prefetched there: the workers open by path.
  */
 import { core, type DirScan, type EntryStat } from "../native/index.ts";
 import { systemError } from "../fs/errors.ts";
