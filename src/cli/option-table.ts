@@ -112,7 +112,8 @@ export const optionTable: OptionSpec[] = [
   flag(["dry-run"], "n", "perform a trial run with no changes made", (o) => (o.dryRun = true), (o) => (o.dryRun = false)),
   flag(["whole-file"], "W", "copy files whole (w/o delta-xfer algorithm)", (o) => (o.wholeFile = true), (o) => (o.wholeFile = false)),
   { ...flag(["no-whole-file", "no-W"], undefined, "use the delta-xfer algorithm", (o) => (o.wholeFile = false)), display: "--no-whole-file, --no-W" },
-  valued(["checksum-choice", "cc"], undefined, "STR", "choose the checksum algorithm (aka --cc)", (o, v) => (o.checksumChoice = v)),
+  // options.c: "auto" (or "auto,auto") is no choice: the names are negotiated, and the server hears of none.
+  valued(["checksum-choice", "cc"], undefined, "STR", "choose the checksum algorithm (aka --cc)", (o, v) => (o.checksumChoice = /^auto(,auto)?$/i.test(v) ? undefined : v)),
   flag(["one-file-system"], "x", "don't cross filesystem boundaries", (o) => o.oneFileSystem++, (o) => (o.oneFileSystem = 0)),
   valued(["block-size"], "B", "SIZE", "force a fixed checksum block-size", (o, v) => (o.blockSize = blockSize(v))),
   valued(["rsh"], "e", "COMMAND", "specify the remote shell to use", (o, v) => (o.rsh = v)),

@@ -17,7 +17,8 @@ export function reportFailure(e: unknown, role: Role, aroundErrorLine?: (code: n
   if (e instanceof RsyncError) {
     // Ended by the peer's MSG_ERROR_EXIT: the peer said what went wrong, and nothing is added.
     if ((e as { peerExited?: boolean }).peerExited) return e.code;
-    if (!e.quiet && e.message) terminal.error(`${e.message}\n`);
+    // Each line on its own, as upstream's separate rprintf calls give them (a newline within one would be escaped).
+    if (!e.quiet && e.message) for (const line of e.message.split("\n")) terminal.error(`${line}\n`);
     const logExit = () => terminal.error(errorLine(e.code, e.role ?? role));
     if (aroundErrorLine) aroundErrorLine(e.code, e.role ?? role, logExit);
     else logExit();

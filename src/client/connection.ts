@@ -155,7 +155,7 @@ function connectShell(req: ConnectRequest): Connection {
         output.data.bytes(secludedArgsBytes(hidden, secludedArgConversion(o)));
         output.flush();
       }
-      return exchangeVersions(input, output, protocol);
+      return exchangeVersions(input, output, protocol, clientRole(req.amSender));
     },
     exited: () => shellExit(shell),
   };

@@ -16,7 +16,7 @@ import { memoryChannelPair } from "../io/memory-channel.ts";
 import { clientSetupProtocol, type Session } from "../protocol/setup.ts";
 import { forwardedNames, sendingArgs } from "./files-from.ts";
 import { compressRequest } from "../compress/choice.ts";
-import { allowIncRecurse, serverSetupProtocol } from "../protocol/server-setup.ts";
+import { allowIncRecurse, checkServerChoices, serverSetupProtocol } from "../protocol/server-setup.ts";
 import { MSG } from "../protocol/mux.ts";
 import { sendTransfer } from "../roles/send-session.ts";
 import { receiveTransfer } from "../roles/receive-session.ts";
@@ -187,6 +187,14 @@ export async function localCopy(req: { o: Options; sources: string[]; dest: stri
         // Upstream's other half has the client's levels; not multiplexed yet, it says so on stderr.
         debug: localServerSetupDebug(o),
       });
+      // Upstream's other half (a server that parsed no options of its own: pipe.c local_child) checks an explicit
+      // choice against its part of the environment's lists once its setup is done (its seed sent), and ends there.
+      try {
+        checkServerChoices(o, protocol);
+      } catch (e) {
+        reportFailure(e, "Receiver");
+        throw e instanceof RsyncError ? new RsyncError(e.code, "", true) : e;
+      }
       flistInitDebug(outputConfig(o).debug.get("FLIST"), true);
       sout.startMultiplex();
       if (protocol >= 30 || o.removeSourceFiles) sin.startMultiplex();

@@ -90,7 +90,7 @@ function extraSource(arg: string, first: HostSpec, o: Options): string {
   if (arg.startsWith(":")) return arg.slice(1);
   const spec = checkForHostSpec(arg, o.port ?? 0);
   if (!spec) {
-    throw usageError(`Unexpected local arg: ${arg}\nrsync: If arg is a remote file/dir, prefix it with a colon (:).`);
+    throw usageError(`Unexpected local arg: ${arg}\nIf arg is a remote file/dir, prefix it with a colon (:).`);
   }
   if (spec.machine && spec.machine !== first.machine) throw usageError("All source args must come from the same machine.");
   if (spec.port !== first.port) throw usageError("All source args must use the same port number.");

@@ -6,6 +6,7 @@
  */
 import type { Options } from "../cli/options.ts";
 import { RERR, RsyncError } from "../errors.ts";
+import { offeredNames, type NameKind } from "../protocol/offered-names.ts";
 
 /** upstream's CPRES_* numbers. */
 export const enum Cpres {
@@ -49,6 +50,8 @@ export interface CompressRequest {
   level: number | undefined;
   /** Exactly one -z and nothing named: the only case the server learns of through the 'z' letter. */
   plainZ: boolean;
+  /** The name `choice` was given as (upstream's debug line shows it as typed). */
+  typed?: string;
 }
 
 export const NO_COMPRESS_REQUEST: CompressRequest = { on: false, choice: null, level: undefined, plainZ: false };
@@ -62,7 +65,7 @@ export function compressRequest(o: Options): CompressRequest {
   const level = o.compressLevel;
   if (choice === Cpres.NONE) return { on: level !== undefined, choice: null, level, plainZ: false };
   const on = choice !== null || o.compress > 0 || level !== undefined;
-  return { on, choice, level, plainZ: choice === null && o.compress === 1 };
+  return { on, choice, level, plainZ: choice === null && o.compress === 1, typed: choice === null ? undefined : name };
 }
 
 /**
@@ -79,24 +82,12 @@ export function compressServerArgs(req: CompressRequest, amSender: boolean, skip
   return { letter: req.plainZ || req.choice === Cpres.ZLIB, level, choice, skip };
 }
 
-/**
- * compat.c getenv_nstr and parse_nni_str: RSYNC_COMPRESS_LIST replaces the
- * list we offer ("client&server" gives each side its own); unknown names and
- * repeats are dropped, and a list of nothing known becomes "INVALID".
- */
+/** The compression names as negotiated (compat.c valid_compressions), which RSYNC_COMPRESS_LIST may replace. */
+export const COMPRESS_NAME_KIND: NameKind = { what: "compress", envVar: "RSYNC_COMPRESS_LIST", names: SERVER_COMPRESS_LIST };
+
+/** The compression names this side offers: RSYNC_COMPRESS_LIST's part for it, or the usual list (offered-names.ts). */
 export function offeredCompressList(amServer: boolean, env: string | undefined = process.env.RSYNC_COMPRESS_LIST): string[] {
-  const fallback = amServer ? SERVER_COMPRESS_LIST : CLIENT_COMPRESS_LIST;
-  if (env === undefined) return fallback;
-  const amp = env.indexOf("&");
-  const part = amp < 0 ? env : amServer ? env.slice(amp + 1) : env.slice(0, amp);
-  const words = part.split(/\s+/).filter(Boolean);
-  if (words.length === 0) return fallback;
-  const names: string[] = [];
-  for (const w of words) {
-    const key = w.toLowerCase();
-    if (key in BY_NAME && !names.includes(key)) names.push(key);
-  }
-  return names.length > 0 ? names : ["INVALID"];
+  return offeredNames(COMPRESS_NAME_KIND, amServer, env);
 }
 
 /** The session's compression: the algorithm and the level its sender uses. */

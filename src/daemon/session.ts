@@ -20,7 +20,8 @@ import { errText } from "../fs/errors.ts";
 import type { Input } from "../io/input.ts";
 import type { Output } from "../io/output.ts";
 import { AUTH_DIGESTS, chooseAuthDigestAsDaemon, type AuthDigest } from "../protocol/daemon-auth.ts";
-import { serverSetupProtocol } from "../protocol/server-setup.ts";
+import { checkServerChoices, serverSetupProtocol } from "../protocol/server-setup.ts";
+import { reportFailure } from "../cli/report.ts";
 import { NO_COMPRESS_REQUEST, compressRequest } from "../compress/choice.ts";
 import { negotiateVersion, parseGreeting } from "../transport/daemon-client.ts";
 import { reportToClient, serveTransfer } from "../server/server-main.ts";
@@ -95,7 +96,7 @@ export async function serveDaemonClient(input: Input, output: Output, cfg: Daemo
     log.line(`unknown module '${line}' tried from ${peer.host} (${peer.addr})`);
     return refuse(say, `@ERROR: Unknown module '${line}'\n`);
   }
-  return await serveModule(input, output, say, mod, peer, log, protocol, greeting.digests, earlyInput, daemonOpts.bwlimit);
+  return await serveModule(input, output, say, mod, peer, log, protocol, greeting.digests, earlyInput, daemonOpts);
 }
 
 async function refuse(say: (text: string) => void, text: string): Promise<number> {
@@ -113,10 +114,11 @@ async function serveModule(
   protocol: number,
   clientDigests: string | undefined,
   earlyInput: Uint8Array | undefined,
-  /** The daemon's own --bwlimit (0: none). */
-  daemonBwlimit: number,
+  /** The daemon's own options: its --bwlimit (0: none), and --server when a remote shell started it. */
+  daemonOpts: Options,
 ): Promise<number> {
   const name = mod.name;
+  const daemonBwlimit = daemonOpts.bwlimit;
   // A module may log elsewhere ("log file" in its section): from here on, it does.
   const moduleLog = mod.str("log file");
   if (moduleLog && moduleLog !== log.file) log = new DaemonLog(moduleLog);
@@ -250,6 +252,16 @@ async function serveModule(
       optionError = e instanceof RsyncError ? e.message : String(e);
     }
   }
+  if (!optionError) {
+    try {
+      checkServerChoices(o, protocol);
+    } catch (e) {
+      // Upstream's daemon exits from its option parsing: the lines go to its stderr, and its client sees the connection close.
+      const code = reportFailure(e, o.sender ? "sender" : "Receiver");
+      await postXfer?.finish(code);
+      return code;
+    }
+  }
   const request = o.args.slice(1).join(" ");
   if (!optionError && preXfer) optionError = await preXfer.run(request, ["rsyncd", ...args]);
   if (optionError) {
@@ -270,6 +282,8 @@ async function serveModule(
     timeout: mod.int("timeout"),
     // The daemon's log gets what log.c logs for a daemon: the list's start, the messages, the totals.
     serverLog: new ServerLog((text) => log.line(text)),
+    // log.c rwrite: a daemon on a socket has no stderr for what goes wrong before the messages to its client start.
+    unmultiplexedDropped: !daemonOpts.server,
     transferLog: mod.bool("transfer logging")
       ? {
           format: mod.str("log format"),

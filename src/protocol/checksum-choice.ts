@@ -4,6 +4,7 @@
  */
 import { RERR, RsyncError } from "../errors.ts";
 import { HashAlg, SeedOrder, core, type Hasher } from "../native/index.ts";
+import { offeredNames, type NameKind } from "./offered-names.ts";
 
 export interface SumKind {
   /** The name upstream uses (printed by -vv / debug; "md4" also for the legacy variant). */
@@ -31,6 +32,14 @@ const ALIASES: Record<string, string> = { xxhash: "xxh64" };
 export const CLIENT_CHECKSUM_LIST = ["xxh128", "xxh3", "xxh64", "md5", "md4", "sha1"];
 /** A server also offers "none". */
 export const SERVER_CHECKSUM_LIST = [...CLIENT_CHECKSUM_LIST, "none"];
+
+/** The checksum names as negotiated (checksum.c valid_checksums), which RSYNC_CHECKSUM_LIST may replace. */
+export const CHECKSUM_NAME_KIND: NameKind = { what: "checksum", envVar: "RSYNC_CHECKSUM_LIST", names: SERVER_CHECKSUM_LIST, aliases: ALIASES };
+
+/** The checksum names this side offers: RSYNC_CHECKSUM_LIST's part for it, or the usual list (offered-names.ts). */
+export function offeredChecksumList(amServer: boolean, env: string | undefined = process.env.RSYNC_CHECKSUM_LIST): string[] {
+  return offeredNames(CHECKSUM_NAME_KIND, amServer, env);
+}
 
 /** The implied checksum of a protocol without negotiation ("auto"). */
 export function impliedSum(protocol: number): SumKind {

@@ -6,9 +6,12 @@
  */
 import type { Input } from "../io/input.ts";
 import type { Output } from "../io/output.ts";
-import { SERVER_CHECKSUM_LIST } from "./checksum-choice.ts";
-import type { CompressRequest } from "../compress/choice.ts";
-import { CF, negotiateStrings, type Session, type SetupDebug } from "./setup.ts";
+import type { Options } from "../cli/options.ts";
+import { RERR, RsyncError } from "../errors.ts";
+import { COMPRESS_NAME_KIND, compressByName, compressName, type CompressRequest } from "../compress/choice.ts";
+import { CHECKSUM_NAME_KIND, explicitSums } from "./checksum-choice.ts";
+import { refusedByEnv } from "./offered-names.ts";
+import { CF, negotiateAndSeed, type Session, type SetupDebug } from "./setup.ts";
 
 /** Which capability letter turns on which flag (the server only offers what the client announced). */
 const LETTER_FLAGS: [letter: string, flag: number][] = [
@@ -41,6 +44,29 @@ export function allowIncRecurse(o: { recursive: boolean; amSender: boolean; clie
   return o.clientInfo.includes("i");
 }
 
+/**
+ * What a server makes of an explicit --checksum-choice or --compress-choice
+ * (-zz, --new-compress: zlibx) while it parses its options, before any
+ * setup (checksum.c parse_checksum_choice, compat.c parse_compress_choice):
+ * the names must be known, and when the server's own RSYNC_CHECKSUM_LIST or
+ * RSYNC_COMPRESS_LIST has a part for it, that must hold each name chosen
+ * (validate_choice_vs_env; our "md4" is also the old MD4 variants'). Throws
+ * upstream's error otherwise, which a server prints on its stderr before it
+ * exits (its client sees the connection close).
+ */
+export function checkServerChoices(o: Options, protocol: number): void {
+  if (o.checksumChoice !== undefined) {
+    const { xfer, file } = explicitSums(o.checksumChoice, protocol);
+    if (refusedByEnv(CHECKSUM_NAME_KIND, [xfer.name, file.name])) throw choiceRefused("checksum", o.checksumChoice);
+  }
+  const compressChoice = o.compressChoice ?? (o.compress > 1 ? "zlibx" : undefined);
+  if (compressChoice !== undefined && compressChoice.toLowerCase() !== "auto") {
+    if (refusedByEnv(COMPRESS_NAME_KIND, [compressName(compressByName(compressChoice))])) throw choiceRefused("compress", compressChoice);
+  }
+}
+
+const choiceRefused = (what: string, value: string) => new RsyncError(RERR.UNSUPPORTED, `Your --${what}-choice value (${value}) was refused by the server.`);
+
 export interface ServerSetupRequest {
   protocol: number;
   clientInfo: string;
@@ -59,20 +85,18 @@ export async function serverSetupProtocol(input: Input, output: Output, req: Ser
   if (protocol >= 30) output.data.varint(compatFlags);
   const negotiate = (compatFlags & CF.VARINT_FLIST_FLAGS) !== 0;
 
-  const { xfer, file, compression } = await negotiateStrings(input, output, {
-    protocol,
-    negotiate,
-    amServer: true,
-    checksumChoice: req.checksumChoice,
-    checksumList: SERVER_CHECKSUM_LIST,
-    compress: req.compress,
-    debug: req.debug,
-  });
-
-  // Upstream's default seed: time ^ (pid << 6), as an int32.
-  const seed = req.checksumSeed || (Math.floor(Date.now() / 1000) ^ (process.pid << 6)) | 0;
-  output.data.i32(seed);
-  output.flush();
+  const { xfer, file, compression, seed } = await negotiateAndSeed(
+    input,
+    output,
+    { protocol, negotiate, amServer: true, checksumChoice: req.checksumChoice, compress: req.compress, debug: req.debug },
+    async () => {
+      // Upstream's default seed: time ^ (pid << 6), as an int32.
+      const seed = req.checksumSeed || (Math.floor(Date.now() / 1000) ^ (process.pid << 6)) | 0;
+      output.data.i32(seed);
+      output.flush();
+      return seed;
+    },
+  );
   return {
     protocol,
     compatFlags,

@@ -6,15 +6,9 @@
 import { RERR, RsyncError, protocolError } from "../errors.ts";
 import type { Input } from "../io/input.ts";
 import type { Output } from "../io/output.ts";
-import { Cpres, compressByName, compressName, offeredCompressList, settleCompression, type Compression, type CompressRequest } from "../compress/choice.ts";
-import {
-  CLIENT_CHECKSUM_LIST,
-  explicitSums,
-  impliedSum,
-  sumByName,
-  type SessionSums,
-  type SumKind,
-} from "./checksum-choice.ts";
+import { COMPRESS_NAME_KIND, Cpres, compressByName, compressName, offeredCompressList, settleCompression, type Compression, type CompressRequest } from "../compress/choice.ts";
+import { CHECKSUM_NAME_KIND, explicitSums, impliedSum, offeredChecksumList, sumByName, type SessionSums, type SumKind } from "./checksum-choice.ts";
+import { negotiationFailure, pickName, type NameKind } from "./offered-names.ts";
 
 export const CF = {
   INC_RECURSE: 0x001,
@@ -77,9 +71,10 @@ export interface NegotiationRequest {
   negotiate: boolean;
   amServer: boolean;
   checksumChoice: string | undefined;
-  checksumList: string[];
+  /** The checksum names to offer instead of our usual list (or RSYNC_CHECKSUM_LIST's). */
+  checksumList?: string[];
   compress: CompressRequest;
-  /** The compression names to offer instead of our usual list. */
+  /** The compression names to offer instead of our usual list (or RSYNC_COMPRESS_LIST's). */
   compressList?: string[];
   /** --debug=NSTR lines (a server's need level 3, which -v never gives and a client never forwards). */
   debug?: SetupDebug;
@@ -101,62 +96,80 @@ export interface Negotiated {
 export async function negotiateStrings(input: Input, output: Output, o: NegotiationRequest): Promise<Negotiated> {
   const pickSums = o.checksumChoice === undefined;
   const pickCompress = o.compress.on && o.compress.choice === null;
+  const checksumList = o.checksumList ?? offeredChecksumList(o.amServer);
   const compressList = o.compressList ?? offeredCompressList(o.amServer);
   // compat.c send_negotiate_str / recv_negotiate_str (--debug=NSTR2, a server's NSTR3): each list as sent and as read.
   const [us, peer, here] = o.amServer ? ["Server", "Client", "server"] : ["Client", "Server", "client"];
   const level = o.debug?.nstr ?? 0;
   const listsShown = level >= (o.amServer ? 3 : 2);
-  const choiceShown = level >= (o.amServer ? 3 : 1);
   const listLine = (whose: string, what: string, list: string) => {
     if (listsShown) o.debug!.say(`${whose} ${what} list (on ${here}): ${list}`);
   };
-  if (pickSums) listLine(us, "checksum", o.checksumList.join(" "));
+  if (pickSums) listLine(us, "checksum", checksumList.join(" "));
   if (pickCompress) listLine(us, "compress", compressList.join(" "));
   if (o.negotiate) {
-    if (pickSums) output.data.vstring(Buffer.from(o.checksumList.join(" ")));
-    if (pickCompress) output.data.vstring(Buffer.from(compressList.join(" ")));
+    if (pickSums) output.data.vstring(Buffer.from(checksumList.join(" "), "latin1"));
+    if (pickCompress) output.data.vstring(Buffer.from(compressList.join(" "), "latin1"));
     output.flush();
   }
-  const readChoice = async (ours: string[], what: string): Promise<string> => {
-    const list = Buffer.from(await input.read((r) => r.vstring(MAX_NSTR))).toString("latin1");
-    listLine(peer, what, list);
-    const offered = new Set(list.toLowerCase().split(/\s+/).filter(Boolean));
-    const name = ours.find((n) => offered.has(n));
+  // compat.c recv_negotiate_str: our favourite of the peer's names (compared as main names, in any case).
+  const choose = (kind: NameKind, ours: string[], list: string): string => {
+    listLine(peer, kind.what, list);
+    const name = pickName(kind, ours, list);
     if (name) return name;
-    const [server, client] = o.amServer ? [ours.join(" "), list] : [list, ours.join(" ")];
-    throw new RsyncError(RERR.UNSUPPORTED, `Failed to negotiate a ${what} choice.\nrsync: Server list: ${server}\nrsync: Client list: ${client}`);
+    // A server that negotiated leaves the telling to its client, which has both lists.
+    if (o.amServer && o.negotiate) throw new RsyncError(RERR.UNSUPPORTED, "", true);
+    throw new RsyncError(RERR.UNSUPPORTED, negotiationFailure(kind, o.amServer, ours, list));
   };
+  const readChoice = async (kind: NameKind, ours: string[]): Promise<string> =>
+    choose(kind, ours, Buffer.from(await input.read((r) => r.vstring(MAX_NSTR))).toString("latin1"));
 
   let sums: { xfer: SumKind; file: SumKind };
   if (!pickSums) sums = explicitSums(o.checksumChoice!, o.protocol);
   else if (!o.negotiate) {
     sums = { xfer: impliedSum(o.protocol), file: impliedSum(o.protocol) };
-    // Without negotiation upstream reads the protocol's implied name as the server's list.
-    listLine(peer, "checksum", sums.xfer.name);
+    // Without negotiation upstream takes the protocol's implied name as the peer's list: ours must hold it.
+    choose(CHECKSUM_NAME_KIND, checksumList, sums.xfer.name);
   } else {
-    const kind = sumByName(await readChoice(o.checksumList, "checksum"), o.protocol);
+    const kind = sumByName(await readChoice(CHECKSUM_NAME_KIND, checksumList), o.protocol);
     sums = { xfer: kind, file: kind };
   }
 
   let alg = Cpres.NONE;
   if (o.compress.choice !== null) alg = o.compress.choice;
   else if (pickCompress) {
-    if (o.negotiate) alg = compressByName(await readChoice(compressList, "compress"));
-    else {
-      alg = Cpres.ZLIB;
-      listLine(peer, "compress", "zlib");
-    }
+    if (o.negotiate) alg = compressByName(await readChoice(COMPRESS_NAME_KIND, compressList));
+    else alg = compressByName(choose(COMPRESS_NAME_KIND, compressList, "zlib"));
   }
   const compression = settleCompression(alg, o.compress.level);
-  // checksum.c parse_checksum_choice, compat.c parse_compress_choice (final call, --debug=NSTR).
-  if (choiceShown) {
-    const negotiated = (pick: boolean) => (pick && o.negotiate ? " negotiated" : "");
-    o.debug!.say(`${us}${negotiated(pickSums)} checksum: ${sums.xfer.name}`);
-    if (compression.alg !== Cpres.NONE || o.compress.level !== undefined) {
-      o.debug!.say(`${us}${negotiated(pickCompress)} compress: ${compressName(compression.alg)} (level ${compression.level})`);
-    }
-  }
   return { ...sums, compression };
+}
+
+/**
+ * checksum.c parse_checksum_choice, compat.c parse_compress_choice (their
+ * final calls, once the seed has gone across; --debug=NSTR, a server's
+ * NSTR3): what the session uses, an explicit choice as it was typed.
+ */
+function showChoices(o: NegotiationRequest, n: Negotiated): void {
+  if ((o.debug?.nstr ?? 0) < (o.amServer ? 3 : 1)) return;
+  const us = o.amServer ? "Server" : "Client";
+  const pickSums = o.checksumChoice === undefined;
+  const pickCompress = o.compress.on && o.compress.choice === null;
+  const negotiated = (pick: boolean) => (pick && o.negotiate ? " negotiated" : "");
+  o.debug!.say(`${us}${negotiated(pickSums)} checksum: ${pickSums ? n.xfer.name : o.checksumChoice}`);
+  const { alg, level } = n.compression;
+  if (alg !== Cpres.NONE || o.compress.level !== undefined) {
+    const name = alg !== Cpres.NONE && o.compress.choice !== null ? (o.compress.typed ?? compressName(alg)) : compressName(alg);
+    o.debug!.say(`${us}${negotiated(pickCompress)} compress: ${name} (level ${level})`);
+  }
+}
+
+/** compat.c setup_protocol's end on either side: the names settled, the seed sent or read, then what was chosen is shown. */
+export async function negotiateAndSeed(input: Input, output: Output, o: NegotiationRequest, seed: () => Promise<number>): Promise<Negotiated & { seed: number }> {
+  const n = await negotiateStrings(input, output, o);
+  const value = await seed();
+  showChoices(o, n);
+  return { ...n, seed: value };
 }
 
 export async function clientSetupProtocol(input: Input, output: Output, req: ClientSetupRequest): Promise<Session> {
@@ -171,18 +184,17 @@ export async function clientSetupProtocol(input: Input, output: Output, req: Cli
   const negotiate = (compatFlags & CF.VARINT_FLIST_FLAGS) !== 0;
   const properSeedOrder = (compatFlags & CF.CHKSUM_SEED_FIX) !== 0;
 
-  const { xfer, file, compression } = await negotiateStrings(input, output, {
+  const nego: NegotiationRequest = {
     protocol,
     negotiate,
     amServer: false,
     checksumChoice: req.checksumChoice,
-    checksumList: req.batch ? [protocol >= 30 ? "md5" : "md4"] : CLIENT_CHECKSUM_LIST,
+    checksumList: req.batch ? [protocol >= 30 ? "md5" : "md4"] : undefined,
     compress: req.compress,
     compressList: req.batch ? ["zlib"] : undefined,
     debug: req.debug,
-  });
-
-  const seed = await input.read((r) => r.i32());
+  };
+  const { xfer, file, compression, seed } = await negotiateAndSeed(input, output, nego, () => input.read((r) => r.i32()));
   return {
     protocol,
     compatFlags,

@@ -3,14 +3,15 @@
  * start by swapping protocol versions as little-endian int32s, each writing
  * before reading (compat.c setup_protocol). The lower one is used.
  */
-import { RERR, RsyncError } from "../errors.ts";
+import { RERR, RsyncError, type Role } from "../errors.ts";
 import type { Input } from "../io/input.ts";
 import type { Output } from "../io/output.ts";
 
 export const MIN_PROTOCOL = 27;
 export const MAX_PROTOCOL = 40;
 
-export async function exchangeVersions(input: Input, output: Output, ours: number): Promise<number> {
+/** `role`: who says so when nothing came back (a client is its "sender" pushing, its "Receiver" pulling). */
+export async function exchangeVersions(input: Input, output: Output, ours: number, role: Role = "Receiver"): Promise<number> {
   output.data.i32(ours);
   output.flush();
   let theirs: number;
@@ -19,7 +20,7 @@ export async function exchangeVersions(input: Input, output: Output, ours: numbe
   } catch (e) {
     // Nothing came back: the remote program never started (or is not rsync).
     if (e instanceof RsyncError && e.code === RERR.STREAMIO) {
-      throw new RsyncError(RERR.STREAMIO, "rsync: connection unexpectedly closed (0 bytes received so far) [Receiver]");
+      throw new RsyncError(RERR.STREAMIO, `rsync: connection unexpectedly closed (0 bytes received so far) [${role}]`);
     }
     throw e;
   }

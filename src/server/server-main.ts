@@ -21,7 +21,7 @@ import { Output } from "../io/output.ts";
 import { stdioChannel } from "../io/stream-channel.ts";
 import { IoWatchdog } from "../io/watchdog.ts";
 import { MSG } from "../protocol/mux.ts";
-import { allowIncRecurse, serverSetupProtocol } from "../protocol/server-setup.ts";
+import { allowIncRecurse, checkServerChoices, serverSetupProtocol } from "../protocol/server-setup.ts";
 import { checkBasisDirProtocol } from "../roles/basis-dirs.ts";
 import { compressRequest } from "../compress/choice.ts";
 import { applyFilesFromImplications, checkListForwarding, forwardedNames } from "../client/files-from.ts";
@@ -47,6 +47,13 @@ export async function runServer(o: Options, channel: Channel = stdioChannel()): 
   try {
     // -s: the options after the cluster, ".", and the paths come on stdin first (main.c).
     if (o.secludedArgs > 0) parseArgv(await readSecludedArgs(input), [...optionTable, ...modeTable], o);
+    // An explicit checksum or compression choice is checked as upstream parses its options, before the version exchange.
+    try {
+      checkServerChoices(o, o.protocol ?? PROTOCOL_VERSION);
+    } catch (e) {
+      if (e instanceof RsyncError) e.role = "server";
+      throw e;
+    }
     const log = ServerLog.open(o);
     return await serveTransfer(o, input, output, {
       start: async () => {
@@ -78,6 +85,8 @@ export interface ServeRequest {
   transferLog?: TransferLog;
   /** The server's log (a daemon's, a --server's --log-file): the start of the list, every message to the client, and the totals at the end. */
   serverLog?: ServerLog;
+  /** A daemon on a socket: a failure before the messages to the client start is told to no one (upstream has no stderr for it). */
+  unmultiplexedDropped?: boolean;
 }
 
 export interface TransferLog {
@@ -193,7 +202,7 @@ export async function serveTransfer(o: Options, input: Input, output: Output, re
   } catch (e) {
     // The client ended the session itself: nothing is left to tell it.
     if (e instanceof RsyncError && (e as { peerExited?: boolean }).peerExited) return logged(e.code);
-    return logged(await reportToClient(e, output, input, protocol, role));
+    return logged(await reportToClient(e, output, input, protocol, role, { unmultiplexedDropped: req.unmultiplexedDropped }));
   } finally {
     watchdog.stop();
     terminal.sink = null;
@@ -222,12 +231,14 @@ export async function reportToClient(
   input: Input,
   protocol: number,
   role: Role,
-  opts: { noErrorLine?: boolean } = {},
+  opts: { noErrorLine?: boolean; unmultiplexedDropped?: boolean } = {},
 ): Promise<number> {
   const code = e instanceof RsyncError ? e.code : RERR.CRASHED;
   const text = e instanceof RsyncError ? e.message : `rsync: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`;
   const who = (e instanceof RsyncError && e.role) || role;
   if (!output.multiplexed) {
+    // log.c rwrite: a socket daemon's message that cannot go to its client is dropped.
+    if (opts.unmultiplexedDropped) return code;
     // Before multiplexing the only way to the user is our stderr (the remote shell passes it on).
     if (text && !(e instanceof RsyncError && e.quiet)) process.stderr.write(`${text}\n`);
     process.stderr.write(errorLine(code, who));

@@ -20,6 +20,8 @@ export interface RunningDaemon {
   pid: number;
   url(module: string, path?: string): string;
   logFile: string;
+  /** What the daemon (and the processes serving its clients) wrote on stderr so far. */
+  stderr(): string;
   stop(): Promise<void>;
 }
 
@@ -53,8 +55,14 @@ export async function stopDaemons(...daemons: (RunningDaemon | undefined)[]): Pr
   for (const d of daemons) await d?.stop();
 }
 
-/** `args`: more of the daemon's own options (its --bwlimit, say). */
-export async function startDaemon(kind: "upstream" | "ours", modules: ModuleConfig[], globals: Record<string, string> = {}, args: string[] = []): Promise<RunningDaemon> {
+/** `args`: more of the daemon's own options (its --bwlimit, say); `env`: more of its environment (RSYNC_CHECKSUM_LIST, say). */
+export async function startDaemon(
+  kind: "upstream" | "ours",
+  modules: ModuleConfig[],
+  globals: Record<string, string> = {},
+  args: string[] = [],
+  env: Record<string, string> = {},
+): Promise<RunningDaemon> {
   const dir = mkdtempSync(join(tmpdir(), "oc-rsyncd-"));
   const logFile = join(dir, "rsyncd.log");
   const lines = ["use chroot = no", `pid file = ${join(dir, "rsyncd.pid")}`, `lock file = ${join(dir, "rsyncd.lock")}`];
@@ -70,15 +78,22 @@ export async function startDaemon(kind: "upstream" | "ours", modules: ModuleConf
     if (await portIsOpen(port)) continue;
     const program = kind === "upstream" ? ["rsync"] : [process.execPath, OUR_MAIN];
     const proc = Bun.spawn([...program, "--daemon", "--no-detach", `--config=${config}`, `--port=${port}`, "--address=127.0.0.1", `--log-file=${logFile}`, ...args], {
+      env: { ...process.env, ...env },
       stdout: "ignore",
       stderr: "pipe",
     });
+    let stderr = "";
+    void (async () => {
+      const decoder = new TextDecoder();
+      for await (const chunk of proc.stderr) stderr += decoder.decode(chunk, { stream: true });
+    })().catch(() => {});
     for (let i = 0; i < 100; i++) {
       if (await portIsOpen(port)) {
         return {
           port,
           pid: proc.pid,
           logFile,
+          stderr: () => stderr,
           url: (module, path = "") => `rsync://127.0.0.1:${port}/${module}/${path}`,
           async stop() {
             proc.kill();

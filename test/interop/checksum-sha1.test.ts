@@ -8,14 +8,15 @@
  * client and server doing the same on the same files: the --stats figures
  * (literal and matched data say whether the block sums matched: a strong sum
  * seeded the wrong way matches nothing and the delta turns all literal), the
- * -i listing, and the tree left behind. Also: a peer that offers only sha1
- * (RSYNC_CHECKSUM_LIST) negotiates it with us, and --version lists it.
+ * -i listing, and the tree left behind. Also: a side that offers only sha1
+ * (RSYNC_CHECKSUM_LIST), upstream's or ours, client or server, negotiates it,
+ * and --version lists it.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startBothDaemons, stopDaemons, type ModuleConfig, type RunningDaemon } from "../helpers/daemon.ts";
+import { startBothDaemons, startDaemon, stopDaemons, type ModuleConfig, type RunningDaemon } from "../helpers/daemon.ts";
 import { writeFakeRsh } from "../helpers/fake-rsh.ts";
 import { runOc, runRsync, sortedLines } from "../helpers/run.ts";
 import { snapshot } from "../helpers/tree.ts";
@@ -28,6 +29,8 @@ let src: string;
 let basis: string;
 let rsh: string;
 const daemons: Record<Side, RunningDaemon> = {} as never;
+/** The same modules served by daemons whose RSYNC_CHECKSUM_LIST is "sha1". */
+const sha1Daemons: Record<Side, RunningDaemon> = {} as never;
 
 type Side = "ours" | "upstream";
 
@@ -81,10 +84,12 @@ beforeAll(async () => {
     { name: "w", path: join(work, "w"), params: { "read only": "no", uid: "0", gid: "0" } },
   ];
   ({ upstream: daemons.upstream, ours: daemons.ours } = await startBothDaemons(modules));
+  const sha1Only = { RSYNC_CHECKSUM_LIST: "sha1" };
+  [sha1Daemons.upstream, sha1Daemons.ours] = await Promise.all([startDaemon("upstream", modules, {}, [], sha1Only), startDaemon("ours", modules, {}, [], sha1Only)]);
 });
 
 afterAll(async () => {
-  await stopDaemons(daemons.upstream, daemons.ours);
+  await stopDaemons(daemons.upstream, daemons.ours, sha1Daemons.upstream, sha1Daemons.ours);
   fs.rmSync(work, { recursive: true, force: true });
 });
 
@@ -99,9 +104,12 @@ function destination(name: string, withBasis: boolean): string {
   return dest;
 }
 
-/** The command line of one transfer of `src` into `dest`, `client` talking to a `server` of the other (or the same) kind. */
+/**
+ * The command line of one transfer of `src` into `dest`, `client` talking to a `server` of the other (or the same) kind;
+ * `serverEnv` goes before the remote shell's server, and a daemon run with RSYNC_CHECKSUM_LIST=sha1 is picked when it names that.
+ */
 function argv(role: Role, server: Side, dest: string, args: string[], serverEnv = ""): string[] {
-  const d = daemons[server];
+  const d = (serverEnv.includes("RSYNC_CHECKSUM_LIST=sha1") ? sha1Daemons : daemons)[server];
   const rel = `${dest.slice(join(work, "w").length + 1)}/`;
   const rshArgs = ["-e", rsh, `--rsync-path=${serverEnv}${server === "ours" ? OUR_SERVER : "rsync"}`];
   switch (role) {
@@ -231,6 +239,38 @@ describe("sha1 chosen by negotiation (a peer whose RSYNC_CHECKSUM_LIST is only s
       expect({ role, lines: got.lines }).toEqual({ role, lines: up.lines });
       expect(got.tree).toEqual(up.tree);
       expectCopied(got.dest, args);
+    }
+  }, 60_000);
+
+  test("our client offering only sha1, upstream's daemon and server", async () => {
+    const env = { RSYNC_CHECKSUM_LIST: "sha1" };
+    for (const role of ["daemon-pull", "daemon-push", "rsh-pull", "rsh-push"] as Role[]) {
+      // (A remote shell passes the client's environment on: there both sides offer only sha1.)
+      const up = await transfer(role, "upstream", "upstream", `nego-our-client-${role}`, args, true, env);
+      expect(up.code).toBe(0);
+      expect(up.lines).toContain("Client negotiated checksum: sha1");
+      const got = await transfer(role, "ours", "upstream", `nego-our-client-${role}`, args, true, env);
+      expect({ role, stderr: got.stderr, code: got.code }).toEqual({ role, stderr: up.stderr, code: 0 });
+      expect({ role, lines: got.lines }).toEqual({ role, lines: up.lines });
+      expect(got.tree).toEqual(up.tree);
+      expectCopied(got.dest, args);
+    }
+  }, 60_000);
+
+  test("our daemon and server offering only sha1, to upstream's client and ours", async () => {
+    const serverEnv = "RSYNC_CHECKSUM_LIST=sha1 ";
+    for (const role of ["daemon-pull", "daemon-push", "rsh-pull", "rsh-push"] as Role[]) {
+      const up = await transfer(role, "upstream", "upstream", `nego-our-server-${role}`, [...args, "--debug=NSTR2"], true, {}, serverEnv);
+      expect(up.code).toBe(0);
+      expect(up.lines).toContain("Server checksum list (on client): sha1");
+      expect(up.lines).toContain("Client negotiated checksum: sha1");
+      for (const client of ["upstream", "ours"] as Side[]) {
+        const got = await transfer(role, client, "ours", `nego-our-server-${role}`, [...args, "--debug=NSTR2"], true, {}, serverEnv);
+        expect({ role, client, stderr: got.stderr, code: got.code }).toEqual({ role, client, stderr: up.stderr, code: 0 });
+        expect({ role, client, lines: got.lines }).toEqual({ role, client, lines: up.lines });
+        expect(got.tree).toEqual(up.tree);
+        expectCopied(got.dest, args);
+      }
     }
   }, 60_000);
 

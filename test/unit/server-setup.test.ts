@@ -26,6 +26,14 @@ async function pair(protocol: number, clientInfo: string, clientChoice?: string,
   return Promise.all([client, server]);
 }
 
+/** Both halves, each left to succeed or fail on its own. */
+async function pairSettled(protocol: number, clientInfo: string) {
+  const [a, b] = memoryChannelPair();
+  const client = clientSetupProtocol(new Input(a), new Output(a), { protocol, checksumChoice: undefined, compress: NO_COMPRESS_REQUEST });
+  const server = serverSetupProtocol(new Input(b), new Output(b), { protocol, clientInfo, allowIncRecurse: false, checksumChoice: undefined, checksumSeed: 0, compress: NO_COMPRESS_REQUEST });
+  return [client, server];
+}
+
 /** The request both sides derive from the same command-line options. */
 function requestFor(args: Partial<Options>): CompressRequest {
   return compressRequest({ ...defaultOptions(), ...args });
@@ -101,6 +109,29 @@ describe("server setup_protocol", () => {
     expect(requestFor({ compress: 1, compressChoice: "auto" }).plainZ).toBe(true);
     expect(requestFor({ compressChoice: "none" }).on).toBe(false);
     expect(() => requestFor({ compressChoice: "brotli" })).toThrow("unknown compress name: brotli");
+  });
+
+  test("RSYNC_CHECKSUM_LIST: each side offers its part and both settle on the name they share", async () => {
+    const saved = process.env.RSYNC_CHECKSUM_LIST;
+    try {
+      process.env.RSYNC_CHECKSUM_LIST = "xxh3 md5&bogus MD5";
+      const [c, s] = await pair(31, "iLsfxCIvu");
+      expect(c.sums.xfer.name).toBe("md5");
+      expect(s.sums.xfer.name).toBe("md5");
+      // Without negotiation the protocol's name must be in the list, on either side.
+      process.env.RSYNC_CHECKSUM_LIST = "sha1";
+      const failed = await Promise.allSettled(await pairSettled(30, "LsfxCI"));
+      expect(failed.map((r) => (r.status === "rejected" ? (r.reason as Error).message : "ok"))).toEqual([
+        "Failed to negotiate a checksum choice.\nServer list: md5\nClient list: sha1",
+        "Failed to negotiate a checksum choice.\nClient list: md5\nServer list: sha1",
+      ]);
+      process.env.RSYNC_CHECKSUM_LIST = "md4";
+      const [c29] = await pair(29, "");
+      expect(c29.sums.xfer).toMatchObject({ name: "md4", legacy: true });
+    } finally {
+      if (saved === undefined) delete process.env.RSYNC_CHECKSUM_LIST;
+      else process.env.RSYNC_CHECKSUM_LIST = saved;
+    }
   });
 
   test("RSYNC_COMPRESS_LIST replaces the offered list, client part before '&'", () => {
