@@ -195,7 +195,7 @@ export interface Options {
   mungeSymlinks: boolean;
   /** Set by a chroot-less daemon module that does not munge: received link targets are kept inside the module. */
   sanitizeLinks: boolean;
-  /** Set by a chroot-less daemon module (its name): paths may not pass through symlinks. */
+  /** Set by a chroot-less daemon module (its name): paths, walks and reads follow only symlinks that stay inside it. */
   confinedModule: string | undefined;
   /** Set by a daemon module's "insecure links = yes": its receiver follows symlinks out of the module (never from a client's --insecure-links, which is refused). */
   moduleInsecureLinks: boolean;

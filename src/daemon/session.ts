@@ -395,13 +395,12 @@ function applyModuleSettings(o: Options, mod: ModuleConfig, chrooted: boolean): 
   o.mungeSymlinks = mod.bool3("munge symlinks") ?? !chrooted;
   o.sanitizeLinks = !chrooted && !o.mungeSymlinks;
   if (!chrooted) {
-    // Nothing may lead out of the module: no path through a symlink, and no following links on the sender.
+    // Nothing may lead out of the module: a path, a walked directory or a file's content is reached only
+    // through symlinks that stay inside it. A client's -L, --copy-dirlinks and --copy-unsafe-links stand, confined
+    // so (upstream 3.5.0: flist.c secure_opendir, sender.c sender_open_copylinks_confined).
     o.confinedModule = mod.name;
     // syscall.c symlink_optout_allowed: the module's own opt-out, for the receiver's names.
     o.moduleInsecureLinks = mod.bool("insecure links");
-    o.copyLinks = false;
-    o.copyDirlinks = false;
-    o.copyUnsafeLinks = false;
   }
   // clientserver.c: "numeric ids" (the default in a chroot) without breaking the protocol: the id lists still
   // go both ways, but no names are sent or used.

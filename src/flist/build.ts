@@ -78,6 +78,12 @@ export interface WalkFs {
   readlink(path: Uint8Array): Uint8Array;
   /** A directory's names in the order the system returns them, without "." and "..". */
   readDir(path: Uint8Array): Uint8Array[];
+  /**
+   * A chroot-less daemon module's walk (scanningWalkFs with its root): opens
+   * directory `path` inside the module, as readDir would, and closes it;
+   * throws what that met (ELOOP for a symlink leading out of the module).
+   */
+  openInside?(path: Uint8Array): void;
 }
 
 const asBuffer = (p: Uint8Array) => Buffer.from(p.buffer, p.byteOffset, p.byteLength);
@@ -112,9 +118,10 @@ export interface BuildOptions {
   /** A daemon's "munge symlinks": targets lose the "/rsyncd-munged/" prefix on the way out. */
   mungeSymlinks?: boolean;
   /**
-   * A chroot-less daemon module (its name): the client's paths may not go
-   * through a symlink to reach their directory, as upstream's
-   * secure_relative_open refuses, so nothing outside the module is read.
+   * A chroot-less daemon module (its name): the client's paths reach their
+   * directory only through symlinks that stay inside the module, as
+   * upstream's secure_relative_open resolves them, so nothing outside the
+   * module is read.
    */
   confinedModule?: string;
   /** A daemon module's "ignore nonreadable". */
@@ -541,8 +548,8 @@ export class FlistBuilder {
         fn = DOT_NAME;
         nameType = NameType.DotDir;
       }
-      // -R names carry their directories: in a confined module none of them may be a symlink.
-      if (o.relative && o.confinedModule !== undefined && this.throughSymlink(dir ? concat(dir, SLASH_NAME, fn) : fn, false)) {
+      // -R names carry their directories: in a confined module none of them may lead out of it.
+      if (o.relative && o.confinedModule !== undefined && this.leavesModule(dir ? concat(dir, SLASH_NAME, fn) : fn, false)) {
         this.ioError |= IOERR_GENERAL;
         this.say("error", `rsync: [sender] link_stat "${Buffer.from(fn).toString("latin1")}" (in ${o.confinedModule}) failed: Too many levels of symbolic links (40)`);
         continue;
@@ -724,10 +731,11 @@ export class FlistBuilder {
     return `"${resolvePath(Buffer.from(this.fsPath(this.pathname, name)).toString("latin1"))}"`;
   }
 
-  /** A directory as full_fname shows it: outside a module, a relative one under the current directory, as given. */
+  /** A directory as full_fname shows it: in a module with its name; outside one, a relative one under the current directory, as given. */
   private shownDir(dir: Uint8Array): string {
     const text = Buffer.from(dir).toString("latin1");
-    if (this.o.fullName || dir[0] === SLASH) return `"${text}"`;
+    if (this.o.fullName) return this.o.fullName(new Uint8Array(0), dir);
+    if (dir[0] === SLASH) return `"${text}"`;
     return `"${process.cwd()}/${text}"`;
   }
 
@@ -764,7 +772,7 @@ export class FlistBuilder {
     if (pn === 0) return true;
     const dir = this.pathnames[pn]!;
     const path = dir[0] === SLASH ? dir : this.join(this.root, dir);
-    if (this.o.confinedModule !== undefined && this.throughSymlink(dir, true)) {
+    if (this.o.confinedModule !== undefined && this.leavesModule(dir, true)) {
       this.ioError |= IOERR_GENERAL;
       this.say("error", `rsync: [sender] change_dir "${Buffer.from(dir).toString("latin1")}" (in ${this.o.confinedModule}) failed: Too many levels of symbolic links (40)`);
       return false;
@@ -778,6 +786,29 @@ export class FlistBuilder {
       this.ioError |= IOERR_GENERAL;
       this.syserr(e, `change_dir ${this.shownDir(dir)} failed`);
       return false;
+    }
+  }
+
+  /**
+   * A chroot-less module: whether reaching `rel` (relative to the root) leads
+   * out of the module, as upstream 3.5.0's confined resolution finds
+   * (syscall.c secure_relative_open: a symlink on the way is followed while
+   * its target stays inside). Its directory is opened inside the module,
+   * `rel` itself too when `whole` (a directory we are about to work in); an
+   * ELOOP is a way out, any other failure is left to the stat that follows.
+   * Without the walk's confined opens, any symlink on the way counts.
+   */
+  private leavesModule(rel: Uint8Array, whole: boolean): boolean {
+    const openInside = this.fs.openInside;
+    if (!openInside) return this.throughSymlink(rel, whole);
+    const end = whole ? rel.length : Math.max(rel.lastIndexOf(SLASH), 0);
+    if (end === 0) return false;
+    const dir = rel.subarray(0, end);
+    try {
+      openInside.call(this.fs, dir[0] === SLASH ? dir : this.join(this.root, dir));
+      return false;
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === "ELOOP";
     }
   }
 

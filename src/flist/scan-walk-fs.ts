@@ -20,7 +20,7 @@
  */
 import { core, type DirScan, type EntryStat } from "../native/index.ts";
 import { systemError } from "../fs/errors.ts";
-import { closeFd, fdOpsAvailable, openDir, openDirInside, readlinkAt } from "../fs/fd-ops.ts";
+import { closeFd, fdOpsAvailable, openConfinedRoot, openDirInside, readlinkAt } from "../fs/fd-ops.ts";
 import { blockInput } from "../fs/block-input.ts";
 import { isDir } from "./table.ts";
 import { PrefetchJudge } from "./prefetch-judge.ts";
@@ -70,6 +70,8 @@ function entryName(path: Uint8Array, dir: Uint8Array): Uint8Array | null {
 
 interface ConfinedScanner {
   scan(path: Uint8Array): DirScan;
+  /** Opens directory `path` as scan() would, and closes it (WalkFs openInside). */
+  openInside(path: Uint8Array): void;
   /** The target of symlink `path`: read through the directory scanned last when it is one of its entries. */
   readlink(path: Uint8Array): Uint8Array;
   end(): void;
@@ -90,16 +92,22 @@ function confinedScanner(root: Uint8Array): ConfinedScanner {
     if (dirFd >= 0) closeFd(dirFd, () => latin1(dirPath));
     dirFd = -1;
   };
+  const open = (path: Uint8Array): number => {
+    const rel = relativeTo(root, path);
+    const shown = () => latin1(path);
+    if (rel === null) throw systemError(ELOOP, "open", shown());
+    if (rootFd < 0) rootFd = openConfinedRoot(root, () => latin1(root));
+    return openDirInside(rootFd, rel, shown);
+  };
   return {
     scan(path) {
       closeDir();
-      const rel = relativeTo(root, path);
-      const shown = () => latin1(path);
-      if (rel === null) throw systemError(ELOOP, "open", shown());
-      if (rootFd < 0) rootFd = openDir(root, () => latin1(root));
-      dirFd = openDirInside(rootFd, rel, shown);
+      dirFd = open(path);
       dirPath = path;
       return core.scanDirAt(dirFd, path);
+    },
+    openInside(path) {
+      closeFd(open(path), () => latin1(path));
     },
     readlink(path) {
       const name = dirFd >= 0 ? entryName(path, dirPath) : null;
@@ -167,6 +175,7 @@ export function scanningWalkFs(confinedRoot?: Uint8Array): ScanningWalkFs {
     },
     stat: nodeWalkFs.stat,
     readlink: confined ? (path) => confined.readlink(path) : nodeWalkFs.readlink,
+    openInside: confined ? (path) => confined.openInside(path) : undefined,
     end: () => {
       core.endScans();
       confined?.end();

@@ -98,8 +98,14 @@ const ENOSYS = 38;
 const EPERM = 1;
 /** struct open_how { u64 flags, mode, resolve }: O_DIRECTORY opens, never through a symlink, never above the root. */
 const beneathHow = new BigUint64Array([BigInt(C.O_RDONLY | C.O_DIRECTORY | O_CLOEXEC), 0n, BigInt(RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH)]);
-/** open_how for openDirInside: symlinks followed, but never to above the root (nor any absolute one). */
-const insideHow = new BigUint64Array([BigInt(C.O_RDONLY | C.O_DIRECTORY | O_CLOEXEC), 0n, BigInt(RESOLVE_BENEATH)]);
+/** open_how for openInside with `flags`: symlinks followed, but never to above the root (nor any absolute one). */
+const insideHows = new Map<number, BigUint64Array>();
+function insideHow(flags: number): BigUint64Array {
+  let how = insideHows.get(flags);
+  if (!how) insideHows.set(flags, (how = new BigUint64Array([BigInt(flags | O_CLOEXEC), 0n, BigInt(RESOLVE_BENEATH)])));
+  return how;
+}
+const DIR_FLAGS = C.O_RDONLY | C.O_DIRECTORY;
 /** Whether openat2 is there (false once it said ENOSYS or EPERM: an old kernel, or a sandbox refusing it). */
 let openat2Works = true;
 
@@ -112,16 +118,16 @@ let openat2Works = true;
  */
 export function openDirBeneath(rootFd: number, rel: Uint8Array, shown: () => string): number {
   if (rel.length === 0) return openAt(rootFd, DOT, C.O_RDONLY | C.O_DIRECTORY, shown);
-  const fd = openDirByOpenat2(rootFd, rel, beneathHow, EXDEV, shown);
+  const fd = openByOpenat2(rootFd, rel, beneathHow, EXDEV, shown);
   return fd >= 0 ? fd : openDirWalkingBeneath(rootFd, rel, shown);
 }
 
 /**
- * openat2 of directory `rel` under `rootFd` as `how` says; -1 where the
- * kernel cannot (then and from then on). Its EXDEV (a name or symlink
- * leading above the root, or an absolute symlink) is thrown as `escapeErrno`.
+ * openat2 of `rel` under `rootFd` as `how` says; -1 where the kernel cannot
+ * (then and from then on). Its EXDEV (a name or symlink leading above the
+ * root, or an absolute symlink) is thrown as `escapeErrno`.
  */
-function openDirByOpenat2(rootFd: number, rel: Uint8Array, how: BigUint64Array, escapeErrno: number, shown: () => string): number {
+function openByOpenat2(rootFd: number, rel: Uint8Array, how: BigUint64Array, escapeErrno: number, shown: () => string): number {
   if (!openat2Works || rel.length >= PATH_MAX) return -1;
   const path = new Uint8Array(rel.length + 1);
   path.set(rel);
@@ -130,8 +136,21 @@ function openDirByOpenat2(rootFd: number, rel: Uint8Array, how: BigUint64Array, 
   // ENOSYS: an old kernel; EPERM: a sandbox's syscall filter (an open's own refusals are EACCES).
   const errno = libc!.errno();
   if (errno !== ENOSYS && errno !== EPERM) throw systemError(errno === EXDEV ? escapeErrno : errno, "open", shown());
+  // O_NOATIME on a file not ours is an EPERM of the open's own: the walk meets it again and says so.
+  if (errno === EPERM && Number(how[0]!) & (C.O_NOATIME ?? 0)) return -1;
   openat2Works = false;
   return -1;
+}
+
+/**
+ * The root a chroot-less module's sender opens its directories and files
+ * inside: an absolute path is the operator's and opened as it is; a relative
+ * one (the daemon works in its module: ".", or the directory a --files-from
+ * list's names are relative to) is opened inside the working directory, so
+ * it cannot lead out of the module either.
+ */
+export function openConfinedRoot(root: Uint8Array, shown: () => string): number {
+  return root[0] === SLASH ? openDir(root, shown) : openDirInside(AT_FDCWD, root, shown);
 }
 
 /** Symlinks one openDirInside may follow (upstream's SECURE_OPEN_MAXSYMLINKS, the kernel's own limit). */
@@ -147,9 +166,23 @@ const MAX_SYMLINK_HOPS = 40;
  * else one component at a time (openDirWalkingInside).
  */
 export function openDirInside(rootFd: number, rel: Uint8Array, shown: () => string): number {
-  if (rel.length === 0) return openAt(rootFd, DOT, C.O_RDONLY | C.O_DIRECTORY, shown);
-  const fd = openDirByOpenat2(rootFd, rel, insideHow, ELOOP, shown);
-  return fd >= 0 ? fd : openDirWalkingInside(rootFd, rel, shown);
+  return openInside(rootFd, rel, DIR_FLAGS, shown);
+}
+
+/**
+ * Opens `rel` (relative; a file, or whatever `flags` open) inside the
+ * directory `rootFd` as openDirInside opens a directory: every symlink on the
+ * way, the last component's too, is followed while its relative target stays
+ * beneath the root, and one that is absolute or climbs above it fails with
+ * ELOOP (O_NOFOLLOW in `flags` is dropped: the leaf is resolved here). The
+ * sending daemon's content open of a file under -L in a chroot-less module
+ * (upstream 3.5.0's sender_open_copylinks_confined).
+ */
+export function openInside(rootFd: number, rel: Uint8Array, flags: number, shown: () => string): number {
+  const leafFlags = flags & ~C.O_NOFOLLOW;
+  if (rel.length === 0) return openAt(rootFd, DOT, leafFlags, shown);
+  const fd = openByOpenat2(rootFd, rel, insideHow(leafFlags), ELOOP, shown);
+  return fd >= 0 ? fd : openWalkingInside(rootFd, rel, leafFlags, shown);
 }
 
 /** The components of a relative name, last first (the walk pops them). */
@@ -171,6 +204,11 @@ function componentsReversed(rel: Uint8Array): Uint8Array[] {
  * read through /proc (no /proc: the symlink is refused, as openDirBeneath does).
  */
 export function openDirWalkingInside(rootFd: number, rel: Uint8Array, shown: () => string): number {
+  return openWalkingInside(rootFd, rel, DIR_FLAGS, shown);
+}
+
+/** openInside without openat2: openDirWalkingInside's walk, its last component opened with `leafFlags`. */
+export function openWalkingInside(rootFd: number, rel: Uint8Array, leafFlags: number, shown: () => string): number {
   const stack: number[] = [];
   const here = () => (stack.length > 0 ? stack[stack.length - 1]! : rootFd);
   const pending = componentsReversed(rel);
@@ -184,8 +222,11 @@ export function openDirWalkingInside(rootFd: number, rel: Uint8Array, shown: () 
         lib().close(stack.pop()!);
         continue;
       }
-      const next = lib().openat(here(), cName(part, nameA), C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW | O_CLOEXEC, 0);
+      // Never through a symlink here: one is resolved below, from where it stands.
+      const leaf = pending.length === 0;
+      const next = lib().openat(here(), cName(part, nameA), (leaf ? leafFlags : DIR_FLAGS) | C.O_NOFOLLOW | O_CLOEXEC, 0);
       if (next >= 0) {
+        if (leaf) return next;
         stack.push(next);
         continue;
       }
@@ -195,7 +236,8 @@ export function openDirWalkingInside(rootFd: number, rel: Uint8Array, shown: () 
       if (target.length === 0 || target[0] === SLASH || --hops < 0) throw systemError(ELOOP, "open", shown());
       pending.push(...componentsReversed(target));
     }
-    return stack.length > 0 ? stack.pop()! : openAt(rootFd, DOT, C.O_RDONLY | C.O_DIRECTORY, shown);
+    // The path ended in "." or "..": the directory it reached.
+    return openAt(here(), DOT, leafFlags, shown);
   } finally {
     for (const fd of stack) lib().close(fd);
   }

@@ -29,6 +29,8 @@ import { filesFromConversion, senderNameCheck } from "../flist/iconv-hooks.ts";
 import { CF, type Session } from "../protocol/setup.ts";
 import { FNAMECMP_FNAME, FNAMECMP_PARTIAL_DIR } from "./partial-dir.ts";
 import { SourceDirs } from "./source-dirs.ts";
+import { fdOpsAvailable, openConfinedRoot } from "../fs/fd-ops.ts";
+import { errText } from "../fs/errors.ts";
 import { Sender } from "./sender.ts";
 import { checkXattrProtocol, SenderXattrs, xattrOptim } from "../flist/xattrs.ts";
 import { amRootLevel } from "./super-user.ts";
@@ -125,6 +127,22 @@ function markRulesFromFiles(filters: FilterList, o: Options): void {
   for (const r of filters.rules) if (fromFiles.has(key(r)) && !plain.has(key(r))) r.fromFile = true;
 }
 
+/**
+ * A chroot-less module's --files-from names are relative to the directory the
+ * client named: it must be reached inside the module, as flist.c's
+ * change_dir of it is (upstream 3.5.0 refuses one whose path leads out with
+ * ELOOP, as it refuses a missing one, code 3). The walk and the reads open
+ * it inside the module again (fd-ops openConfinedRoot).
+ */
+function enterConfinedBase(base: string, module: string): void {
+  if (!fdOpsAvailable) return;
+  try {
+    closeSync(openConfinedRoot(Buffer.from(base, "latin1"), () => base));
+  } catch (e) {
+    throw new RsyncError(RERR.FILESELECT, `rsync: [sender] change_dir "${base}" (in ${module}) failed: ${errText(e)}`);
+  }
+}
+
 /** Messages for the user: printed by a client, sent as messages by a server. */
 type Say = (kind: "info" | "warning" | "error", text: string) => void;
 
@@ -153,6 +171,7 @@ export async function sendTransfer(request: SendRequest): Promise<SendResult> {
     if (o.filesFrom !== undefined && !req.local) {
       const names = o.filesFrom === "-" ? await readForwardedNames(input, o) : readFilesFrom(o, 1);
       const base = req.args[0] ? Buffer.from(req.args[0]).toString("latin1") : ".";
+      if (o.confinedModule !== undefined) enterConfinedBase(base, o.confinedModule);
       req = { ...req, args: names, root: req.root === "." ? base : `${req.root}/${base}` };
     }
   } else {
@@ -381,6 +400,8 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
     readFlags,
     // A chroot-less module: no open may leave it through a symlink raced in after the listing.
     o.confinedModule !== undefined ? Buffer.from(req.root, "latin1") : undefined,
+    // ... and those -L, --copy-unsafe-links and --copy-dirlinks follow stay inside it (sender.c send_files).
+    o.copyLinks || o.copyUnsafeLinks || o.copyDirlinks,
   );
   let sender: Sender | null = null;
   sender = new Sender({

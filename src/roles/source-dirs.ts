@@ -13,16 +13,21 @@
  * the same errors as before.
  *
  * In a chroot-less daemon module (`confinedRoot`) nothing is opened by a
- * whole path: each directory is opened beneath the module's root without
- * following a symlink on the way (fd-ops openDirBeneath), and when that
- * fails its files fail to open with that error. A directory swapped for a
- * symlink after it was listed would otherwise lead the sender out of the
- * module (upstream: sender.c sender_open_confined); the listing already
- * refuses paths through symlinks there.
+ * whole path: each directory is opened inside the module's root, a symlink on
+ * the way followed only while its target stays inside (fd-ops openDirInside,
+ * as the walk opens them), and when that fails its files fail to open with
+ * that error. A directory swapped for a symlink out of the module after it
+ * was listed would otherwise lead the sender out of it (upstream 3.5.0:
+ * sender.c sender_open_confined). The file itself is opened O_NOFOLLOW there
+ * whatever the flags say; under -L, --copy-unsafe-links or --copy-dirlinks
+ * (`followLinks`) a file that is a symlink is then opened again by its
+ * module-relative path, its links followed while they stay inside the module
+ * and refused with ELOOP where they leave it (fd-ops openInside; upstream's
+ * sender_open_copylinks_confined).
  */
-import { closeSync } from "node:fs";
+import { closeSync, constants, fstatSync } from "node:fs";
 import { core, type SourceRead } from "../native/index.ts";
-import { fdOpsAvailable, openAt, openDir, openDirBeneath } from "../fs/fd-ops.ts";
+import { fdOpsAvailable, openAt, openConfinedRoot, openDir, openDirInside, openInside } from "../fs/fd-ops.ts";
 
 /** Where the rows' files are: what SourceDirs asks the file-list builder. */
 export interface SourceLocations {
@@ -40,6 +45,7 @@ export interface SourceLocations {
 
 /** No directory is open: its files go by their whole paths. */
 const NO_DIR = -1;
+const SLASH = new Uint8Array([0x2f]);
 
 export class SourceDirs {
   /** The key of the directory `fd` is (or failed to be) open on. */
@@ -50,37 +56,73 @@ export class SourceDirs {
   /** Confined: the root, opened once. */
   private rootFd = NO_DIR;
 
+  /** The flags a file is opened with relative to its directory: never through a symlink when confined. */
+  private readonly flags: number;
+
   constructor(
     private readonly at: SourceLocations,
-    /** O_RDONLY and O_NOFOLLOW, maybe O_NOATIME. */
-    private readonly flags: number,
-    /** A chroot-less daemon module's path: every open stays beneath it (see the module comment). */
+    /** O_RDONLY, O_NOFOLLOW unless links are followed, maybe O_NOATIME. */
+    flags: number,
+    /** A chroot-less daemon module's path: every open stays inside it (see the module comment). */
     private readonly confinedRoot?: Uint8Array,
-  ) {}
+    /** Confined: -L, --copy-unsafe-links or --copy-dirlinks, a file's symlink is followed inside the module. */
+    private readonly followLinks = false,
+  ) {
+    this.flags = confinedRoot ? flags | constants.O_NOFOLLOW : flags;
+  }
 
   /** Core.readSource of the row's file: relative to its directory when that could be opened, else by its whole path. */
   read(row: number, into: Uint8Array): SourceRead {
     const dirFd = this.dirOf(row);
     if (dirFd === NO_DIR) return core.readSource(this.at.localPathNow(row), this.flags, into);
-    return core.readSource(this.at.baseName(row), this.flags, into, dirFd);
+    try {
+      return core.readSource(this.at.baseName(row), this.flags, into, dirFd);
+    } catch (e) {
+      // A symlink followed inside the module: read through its descriptor (the caller does for a large file).
+      const fd = this.openFollowing(row, e);
+      try {
+        return { fd, size: fstatSync(fd).size, read: 0 };
+      } catch (e2) {
+        closeSync(fd);
+        throw e2;
+      }
+    }
   }
 
   /** The row's file opened for reading (a descriptor the caller closes), as read() finds it. */
   open(row: number, wholePath: () => number): number {
     const dirFd = this.dirOf(row);
     if (dirFd === NO_DIR) return wholePath();
-    return openAt(dirFd, this.at.baseName(row), this.flags, () => Buffer.from(this.at.localPathNow(row)).toString("latin1"));
+    try {
+      return openAt(dirFd, this.at.baseName(row), this.flags, () => Buffer.from(this.at.localPathNow(row)).toString("latin1"));
+    } catch (e) {
+      return this.openFollowing(row, e);
+    }
+  }
+
+  /**
+   * After the confined O_NOFOLLOW open of the row's file failed with `e`: when
+   * links are followed and the file is a symlink (ELOOP), the file opened by
+   * its path inside the module; else `e` thrown.
+   */
+  private openFollowing(row: number, e: unknown): number {
+    if (!this.followLinks || this.confinedRoot === undefined || (e as NodeJS.ErrnoException).code !== "ELOOP") throw e;
+    const dir = this.at.rootRelativeDir(row);
+    if (dir === null || this.rootFd === NO_DIR) throw e;
+    const base = this.at.baseName(row);
+    const rel = dir.length === 0 ? base : Buffer.concat([dir, SLASH, base]);
+    return openInside(this.rootFd, rel, this.flags, () => Buffer.from(this.at.localPathNow(row)).toString("latin1"));
   }
 
   /** The open directory to open the row's file in, or NO_DIR for its whole path; throws a confined directory's failure. */
   private dirOf(row: number): number {
     const key = fdOpsAvailable ? this.at.localDirKey(row) : -1;
     if (key < 0) {
-      if (this.confinedRoot && fdOpsAvailable) return this.enterBeneath(row, -1);
+      if (this.confinedRoot && fdOpsAvailable) return this.enterInside(row, -1);
       return NO_DIR;
     }
     if (key !== this.key) {
-      if (this.confinedRoot) this.enterBeneath(row, key);
+      if (this.confinedRoot) this.enterInside(row, key);
       else this.enter(row, key);
     }
     if (this.failure !== null) throw this.failure;
@@ -97,15 +139,15 @@ export class SourceDirs {
     }
   }
 
-  /** Opens the row's directory beneath the confined root (key -1: a name without one, opened for this row only). */
-  private enterBeneath(row: number, key: number): number {
+  /** Opens the row's directory inside the confined root (key -1: a name without one, opened for this row only). */
+  private enterInside(row: number, key: number): number {
     this.close();
     this.key = key;
     const rel = this.at.rootRelativeDir(row);
     try {
       if (rel === null) throw Object.assign(new Error("ELOOP: absolute name in a confined module"), { code: "ELOOP", errno: -40 });
-      if (this.rootFd === NO_DIR) this.rootFd = openDir(this.confinedRoot!, () => Buffer.from(this.confinedRoot!).toString("latin1"));
-      this.fd = openDirBeneath(this.rootFd, rel, () => Buffer.from(rel).toString("latin1"));
+      if (this.rootFd === NO_DIR) this.rootFd = openConfinedRoot(this.confinedRoot!, () => Buffer.from(this.confinedRoot!).toString("latin1"));
+      this.fd = openDirInside(this.rootFd, rel, () => Buffer.from(rel).toString("latin1"));
     } catch (e) {
       this.failure = e;
       if (key < 0) throw e;

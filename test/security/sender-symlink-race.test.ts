@@ -50,12 +50,15 @@ function makeSource(dir: string): void {
   fs.writeFileSync(join(dir, "d", "b"), "regular\n");
 }
 
-/** The two swaps: "b" becomes a symlink to the secret, or "d" a symlink to the secret's directory (which has a "b" too). */
-type Swap = "file" | "dir";
+/**
+ * The swaps: "b" becomes a symlink to the secret, or to "d/b" in the tree ("inside"), or "d" a symlink to the
+ * secret's directory (which has a "b" too).
+ */
+type Swap = "file" | "inside" | "dir";
 function swap(source: string, what: Swap): void {
-  if (what === "file") {
+  if (what !== "dir") {
     fs.rmSync(join(source, "b"));
-    fs.symlinkSync(secret, join(source, "b"));
+    fs.symlinkSync(what === "file" ? secret : "d/b", join(source, "b"));
   } else {
     fs.renameSync(join(source, "d"), join(source, "d.old"));
     fs.symlinkSync(outside, join(source, "d"));
@@ -150,6 +153,37 @@ describe("a chroot-less daemon module's file swapped for a symlink to outside it
         b: null,
         a: LARGE,
       });
+    });
+
+    test(`with -L: the swapped-in symlink out of the module is refused all the same (${kind}'s daemon)`, async () => {
+      makeSource(modulePath(kind));
+      const dest = join(work, `pulled-L-${kind}`);
+      const { r, swapped } = await withSwap(modulePath(kind), dest, "file", () => runRsync(["-aL", `--bwlimit=${BWLIMIT}`, `${daemons[kind]!.url("mod")}/`, `${dest}/`]));
+      expect(swapped).toBe(true);
+      expect(r.stdout + r.stderr).not.toContain("SECRET");
+      expect(outcome(r, dest, modulePath(kind))).toEqual({
+        code: 23,
+        errors: [
+          `rsync: [sender] send_files failed to open "b" (in mod): Too many levels of symbolic links (40)`,
+          `rsync error: some files/attrs were not transferred (see previous errors) (code 23) at X [generator]`,
+        ],
+        b: null,
+        a: LARGE,
+      });
+    });
+
+    test(`a symlink to a file in the module swapped in: refused by -a, followed by -L (${kind}'s daemon)`, async () => {
+      const cases: [string, ReturnType<typeof outcome>][] = [
+        ["-a", { code: 23, errors: [`rsync: [sender] send_files failed to open "b" (in mod): Too many levels of symbolic links (40)`, `rsync error: some files/attrs were not transferred (see previous errors) (code 23) at X [generator]`], b: null, a: LARGE }],
+        ["-aL", { code: 0, errors: [], b: "regular\n", a: LARGE }],
+      ];
+      for (const [flags, want] of cases) {
+        makeSource(modulePath(kind));
+        const dest = join(work, `pulled-inside${flags}-${kind}`);
+        const { r, swapped } = await withSwap(modulePath(kind), dest, "inside", () => runRsync([flags, `--bwlimit=${BWLIMIT}`, `${daemons[kind]!.url("mod")}/`, `${dest}/`]));
+        expect(swapped).toBe(true);
+        expect(outcome(r, dest, modulePath(kind))).toEqual(want);
+      }
     });
 
     test(`a directory swapped for a symlink out of the module is not followed either (${kind}'s daemon)`, async () => {

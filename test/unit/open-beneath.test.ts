@@ -3,13 +3,15 @@
  * fallback walk: a directory beneath a root, never through a symlink and
  * never above the root, with the same answers either way; and openDirInside
  * (RESOLVE_BENEATH) and its walk, which follow a symlink whose relative
- * target stays inside the root, as upstream 3.5.0's receiver does.
+ * target stays inside the root, as upstream 3.5.0's receiver does; openInside
+ * and its walk, which open a file so, its own symlink followed too (the
+ * sending daemon's content open under -L in a chroot-less module).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync, constants } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openDirBeneath, openDirInside, openDirWalkingBeneath, openDirWalkingInside } from "../../src/fs/fd-ops.ts";
+import { openDirBeneath, openDirInside, openDirWalkingBeneath, openDirWalkingInside, openInside, openWalkingInside } from "../../src/fs/fd-ops.ts";
 
 let work: string;
 let rootFd: number;
@@ -100,3 +102,60 @@ for (const [how, open, kind] of OPENERS) {
     }
   });
 }
+
+/** The file `rel` opened inside the root with `flags` and read, or the open's error code. */
+function readFile(open: typeof openInside, rel: string, flags = constants.O_RDONLY): string {
+  let fd: number;
+  try {
+    fd = open(rootFd, new Uint8Array(Buffer.from(rel)), flags, () => rel);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code ?? "?";
+  }
+  try {
+    return readFileSync(fd, "latin1");
+  } finally {
+    closeSync(fd);
+  }
+}
+
+describe.each([
+  ["openat2 (a file inside)", openInside],
+  ["walk (a file inside)", openWalkingInside],
+] as const)("%s", (_how, open) => {
+  test("a file, and one reached through symlinks that stay inside (its own symlink too, O_NOFOLLOW or not)", () => {
+    symlinkSync("b/f", join(work, "root", "a", "fileLink"));
+    symlinkSync("../fileLink", join(work, "root", "a", "b", "chain"));
+    try {
+      expect(readFile(open, "top")).toBe("top");
+      expect(readFile(open, "a/b/f")).toBe("deep");
+      expect(readFile(open, "rel/b/f")).toBe("deep");
+      expect(readFile(open, "a/fileLink")).toBe("deep");
+      expect(readFile(open, "a/fileLink", constants.O_RDONLY | constants.O_NOFOLLOW)).toBe("deep");
+      expect(readFile(open, "a/b/chain")).toBe("deep");
+      expect(readFile(open, "viaDotDot/f")).toBe("deep");
+    } finally {
+      rmSync(join(work, "root", "a", "fileLink"));
+      rmSync(join(work, "root", "a", "b", "chain"));
+    }
+  });
+
+  test("a file whose symlink is absolute, leads out, or comes back in by way of outside: ELOOP", () => {
+    symlinkSync(join(work, "outside", "f"), join(work, "root", "absFile"));
+    symlinkSync("../outside/f", join(work, "root", "outFile"));
+    symlinkSync("../root/top", join(work, "root", "backIn"));
+    symlinkSync(join(work, "root", "top"), join(work, "root", "absInsideFile"));
+    try {
+      expect(readFile(open, "absFile")).toBe("ELOOP");
+      expect(readFile(open, "outFile")).toBe("ELOOP");
+      expect(readFile(open, "backIn")).toBe("ELOOP");
+      expect(readFile(open, "absInsideFile")).toBe("ELOOP");
+      expect(readFile(open, "abs/f")).toBe("ELOOP");
+      expect(readFile(open, "a/out/f")).toBe("ELOOP");
+      expect(readFile(open, "../outside/f")).toBe("ELOOP");
+      expect(readFile(open, "loop1")).toBe("ELOOP");
+      expect(readFile(open, "a/missing")).toBe("ENOENT");
+    } finally {
+      for (const name of ["absFile", "outFile", "backIn", "absInsideFile"]) rmSync(join(work, "root", name));
+    }
+  });
+});

@@ -4,7 +4,8 @@
  * symlink on the way followed only while it stays inside (upstream's
  * secure_opendir), and what the walk reads of a directory's entries (their
  * lstat, a symlink's target) comes through the directory it opened, never
- * by a path swapped meanwhile.
+ * by a path swapped meanwhile. A relative root is opened inside the working
+ * directory (the daemon's module) the same way.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -73,6 +74,44 @@ for (const { how, inModule, rootArg, at } of ROOTS) {
     }
   });
 }
+
+test("a relative root (the directory a daemon's --files-from names are in) is opened inside the working directory, the module", () => {
+  process.chdir(root);
+  try {
+    const cases: [string, string[] | string][] = [
+      ["in", ["f", "link"]],
+      ["out", "ELOOP"],
+    ];
+    for (const [base, want] of cases) {
+      const walk = scanningWalkFs(bytes(base));
+      try {
+        expect(names(() => walk.readDir(bytes(base)))).toEqual(want);
+      } finally {
+        walk.end();
+      }
+    }
+  } finally {
+    process.chdir(cwd);
+  }
+});
+
+test("openInside: a directory opened as readDir opens it, and closed; what that meets thrown", () => {
+  const walk = scanningWalkFs(bytes(root));
+  const outcome = (rel: string) => {
+    try {
+      walk.openInside!(bytes(join(root, rel)));
+      return "opened";
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code;
+    }
+  };
+  try {
+    expect([outcome("d"), outcome("in"), outcome("out"), outcome("gone")]).toEqual(["opened", "opened", "ELOOP", "ENOENT"]);
+    expect(scanningWalkFs().openInside).toBeUndefined();
+  } finally {
+    walk.end();
+  }
+});
 
 test("a path outside the root is refused", () => {
   const walk = scanningWalkFs(bytes(root));
