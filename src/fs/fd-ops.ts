@@ -322,10 +322,19 @@ export function unlinkAt(dirFd: number, name: Uint8Array, shown: () => string): 
 
 /** lstat of `name` in the directory; null when there is none (ENOENT: node's lstat with throwIfNoEntry false). */
 export function lstatAt(dirFd: number, name: Uint8Array, shown: () => string): EntryStat | null {
-  if (lib().statx(dirFd, cName(name, nameA), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, statxBuf) !== 0) {
+  return statxAt(dirFd, name, AT_SYMLINK_NOFOLLOW, "lstat", shown);
+}
+
+/** stat (a symlink followed) of `name` in the directory; null when there is none. */
+export function statAt(dirFd: number, name: Uint8Array, shown: () => string): EntryStat | null {
+  return statxAt(dirFd, name, 0, "stat", shown);
+}
+
+function statxAt(dirFd: number, name: Uint8Array, flags: number, syscall: string, shown: () => string): EntryStat | null {
+  if (lib().statx(dirFd, cName(name, nameA), flags, STATX_BASIC_STATS, statxBuf) !== 0) {
     const errno = libc!.errno();
     if (errno === ENOENT) return null;
-    throw systemError(errno, "lstat", shown());
+    throw systemError(errno, syscall, shown());
   }
   return decodeStatx();
 }

@@ -386,7 +386,7 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
     // No flush: the lists go out with the next frame's worth, or when we wait for the generator.
   };
   const report = req.report?.(builder.lists, stats, (row) => builder.localPath(row));
-  if (o.removeSourceFiles) listenForConfirmations(req, say, builder);
+  const remover = o.removeSourceFiles ? listenForConfirmations(req, say, builder) : null;
   // --open-noatime (or -UU): reading a file leaves its access time alone (syscall.c do_open).
   const readFlags = readFlagsFor(o);
   const sourceDirs = new SourceDirs(
@@ -470,12 +470,14 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
     req.recorder.stats(stats, s.protocol);
   }
   await sender.readGoodbye();
+  // (No confirmation comes after the goodbye.)
+  remover?.end();
   await output.drained();
   return { stats, lists: builder.lists, ioError: sender.ioError };
 }
 
 /** --remove-source-files: the receiving side's MSG_SUCCESS for each entry it has makes us remove ours. */
-function listenForConfirmations(req: SendRequest, say: Say, builder: FlistBuilder): void {
+function listenForConfirmations(req: SendRequest, say: Say, builder: FlistBuilder): SourceRemover {
   const { o, s, input } = req;
   const remover = new SourceRemover({
     lists: builder.lists,
@@ -485,6 +487,11 @@ function listenForConfirmations(req: SendRequest, say: Say, builder: FlistBuilde
     sayRemoved: outputConfig(o).info.get("REMOVE") > 0,
     localPath: (row) => builder.localPath(row),
     say,
+    // A chroot-less module: each removal goes through its file's directory opened beneath the module.
+    confined:
+      o.confinedModule !== undefined && fdOpsAvailable
+        ? { root: Buffer.from(req.root, "latin1"), relativeDir: (row) => builder.rootRelativeDir(row), baseName: (row) => builder.table.baseName(row) }
+        : undefined,
   });
   input.routeMessage(MSG.SUCCESS, (payload) => {
     try {
@@ -493,6 +500,7 @@ function listenForConfirmations(req: SendRequest, say: Say, builder: FlistBuilde
       input.fail(e);
     }
   });
+  return remover;
 }
 
 /**

@@ -4,10 +4,18 @@
  * index; in a local copy also the destination's dev and inode), and the
  * sender removes its own copy, unless that file changed since it was listed
  * or is the destination itself.
+ *
+ * In a chroot-less daemon module (`confined`) the file's directory is opened
+ * beneath the module first (upstream's secure_sender_parent_fd), and the
+ * re-stat and the unlink go through it: by its whole path, a directory
+ * swapped for a symlink out of the module after the file was sent would have
+ * us remove a file of the same size and time outside it.
  */
 import * as fs from "node:fs";
 import { protocolError } from "../errors.ts";
-import { errText } from "../fs/errors.ts";
+import { errText, systemError } from "../fs/errors.ts";
+import { closeFd, lstatAt, openDir, openDirInside, statAt, unlinkAt } from "../fs/fd-ops.ts";
+import type { EntryStat } from "../native/api.ts";
 import type { FileLists } from "../flist/lists.ts";
 import { F, isDir } from "../flist/table.ts";
 
@@ -25,9 +33,50 @@ export interface RemovalSide {
   sayRemoved: boolean;
   localPath(row: number): Uint8Array;
   say(kind: "info" | "error", text: string): void;
+  /** A chroot-less daemon module: where its files are, for removals confined beneath its root. */
+  confined?: ConfinedFiles;
+}
+
+export interface ConfinedFiles {
+  /** The module's root (the transfer's). */
+  root: Uint8Array;
+  /** The row's directory relative to the root ("" for the root itself); null for an absolute name. */
+  relativeDir(row: number): Uint8Array | null;
+  baseName(row: number): Uint8Array;
+}
+
+/** What remove() compares with the list's entry: the file's size, mtime and identity. */
+interface Stamp {
+  size: number;
+  sec: number;
+  nsec: number;
+  dev: bigint;
+  ino: bigint;
+}
+
+const ENOENT = 2;
+const ELOOP = 40;
+
+function stampOfStats(st: fs.BigIntStats): Stamp {
+  return { size: Number(st.size), sec: Number(st.mtimeNs / 1_000_000_000n), nsec: Number(st.mtimeNs % 1_000_000_000n), dev: st.dev, ino: st.ino };
+}
+
+/** fd-ops' stat counts a time before 1970 with negative nanoseconds; the list's entries count them up from the second below. */
+function stampOfEntry(st: EntryStat): Stamp {
+  const borrow = st.nsec < 0 ? 1 : 0;
+  return { size: st.size, sec: st.mtime - borrow, nsec: st.nsec + borrow * 1_000_000_000, dev: st.dev, ino: st.ino };
+}
+
+/** The row's directory, opened beneath the module's root, with the file's name in it. */
+interface Parent {
+  fd: number;
+  base: Uint8Array;
 }
 
 export class SourceRemover {
+  /** Confined: the module's root, opened at the first removal. */
+  private rootFd = -1;
+
   constructor(private readonly x: RemovalSide) {}
 
   /** A MSG_SUCCESS payload from the receiving side. */
@@ -50,33 +99,64 @@ export class SourceRemover {
     const x = this.x;
     const t = x.lists.table;
     const name = Buffer.from(t.path(row)).toString("latin1");
-    const path = Buffer.from(x.localPath(row));
-    let st: fs.BigIntStats;
-    try {
-      st = x.copyLinks ? fs.statSync(path, { bigint: true }) : fs.lstatSync(path, { bigint: true });
-    } catch (e) {
-      return this.failed("re-lstat", name, e);
-    }
-    // Source and destination are the same file (a copy onto itself): removing it would lose it.
-    if (dest && st.dev === dest.dev && st.ino === dest.ino) {
-      x.say("error", `ERROR: Skipping sender remove of destination file: ${name}`);
-      return;
-    }
-    const nsecSent = x.protocol >= 31 && t.nsec[row]! !== 0;
-    const changed =
-      Number(st.size) !== t.size[row]! ||
-      Number(st.mtimeNs / 1_000_000_000n) !== t.mtime[row]! ||
-      (nsecSent && Number(st.mtimeNs % 1_000_000_000n) !== t.nsec[row]!);
-    if (changed) {
-      x.say("error", `ERROR: Skipping sender remove for changed file: ${name}`);
-      return;
+    let parent: Parent | null = null;
+    if (x.confined) {
+      try {
+        parent = this.openParent(x.confined, row, name);
+      } catch (e) {
+        return this.failed("secure-open-parent", name, e);
+      }
     }
     try {
-      fs.unlinkSync(path);
-    } catch (e) {
-      return this.failed("remove", name, e);
+      const path = parent ? null : Buffer.from(x.localPath(row));
+      let st: Stamp;
+      try {
+        st = parent ? this.restatIn(parent, name) : stampOfStats(x.copyLinks ? fs.statSync(path!, { bigint: true }) : fs.lstatSync(path!, { bigint: true }));
+      } catch (e) {
+        return this.failed("re-lstat", name, e);
+      }
+      // Source and destination are the same file (a copy onto itself): removing it would lose it.
+      if (dest && st.dev === dest.dev && st.ino === dest.ino) {
+        x.say("error", `ERROR: Skipping sender remove of destination file: ${name}`);
+        return;
+      }
+      const nsecSent = x.protocol >= 31 && t.nsec[row]! !== 0;
+      const changed = st.size !== t.size[row]! || st.sec !== t.mtime[row]! || (nsecSent && st.nsec !== t.nsec[row]!);
+      if (changed) {
+        x.say("error", `ERROR: Skipping sender remove for changed file: ${name}`);
+        return;
+      }
+      try {
+        if (parent) unlinkAt(parent.fd, parent.base, () => name);
+        else fs.unlinkSync(path!);
+      } catch (e) {
+        return this.failed("remove", name, e);
+      }
+      if (x.sayRemoved) x.say("info", `sender removed ${name}`);
+    } finally {
+      if (parent) closeFd(parent.fd, () => name);
     }
-    if (x.sayRemoved) x.say("info", `sender removed ${name}`);
+  }
+
+  /** The row's directory opened beneath the module (a symlink on the way followed only while it stays inside). */
+  private openParent(c: ConfinedFiles, row: number, name: string): Parent {
+    const rel = c.relativeDir(row);
+    if (rel === null) throw systemError(ELOOP, "open", name);
+    if (this.rootFd < 0) this.rootFd = openDir(c.root, () => Buffer.from(c.root).toString("latin1"));
+    return { fd: openDirInside(this.rootFd, rel, () => name), base: c.baseName(row) };
+  }
+
+  /** The file's stat through its opened directory (-L: what a symlink there points to). */
+  private restatIn(parent: Parent, name: string): Stamp {
+    const st = this.x.copyLinks ? statAt(parent.fd, parent.base, () => name) : lstatAt(parent.fd, parent.base, () => name);
+    if (st === null) throw systemError(ENOENT, "lstat", name);
+    return stampOfEntry(st);
+  }
+
+  /** The session is over: the module's root is closed. */
+  end(): void {
+    if (this.rootFd >= 0) closeFd(this.rootFd, () => "");
+    this.rootFd = -1;
   }
 
   private failed(op: string, name: string, e: unknown): void {
