@@ -462,6 +462,19 @@ export class FlistBuilder {
     return `"${resolvePath(Buffer.from(this.fsPath(pn, name)).toString("latin1"))}"`;
   }
 
+  /**
+   * The directory a row's argument names, as a path (its prefix, "." when
+   * empty), under which the row's file is in dirName(row); null for a name
+   * that is absolute or anchored.
+   */
+  argDirPath(row: number): Uint8Array | null {
+    const t = this.table;
+    if (t.flags[row]! & SF.ANCHORED || t.firstPathByte(row) === SLASH) return null;
+    const prefix = this.localPrefix(this.rowPathname[row]!);
+    if (prefix.length === 0) return DOT_NAME;
+    return prefix.length > 1 && prefix[prefix.length - 1] === SLASH ? prefix.subarray(0, prefix.length - 1) : prefix;
+  }
+
   /** The directory a row's argument was in (F_PATHNAME, which --debug=flist3's dump shows). */
   argDir(row: number): string {
     return Buffer.from(this.pathnames[this.rowPathname[row]!]!).toString("latin1");

@@ -50,7 +50,7 @@ import { createBlockMatcher } from "../delta/matcher.ts";
 import type { FileLists } from "../flist/lists.ts";
 import { terminal } from "../output/terminal.ts";
 import { receiverWantsFilterList } from "./receive-session.ts";
-import { SourceRemover } from "./source-removal.ts";
+import { SourceRemover, type ConfinedFiles } from "./source-removal.ts";
 import { deviceAsFile, deviceContentLength, readLength, sourceLength } from "../fs/device-content.ts";
 import { becomeCopyAsUser } from "./copy-as.ts";
 import { outputConfig } from "../cli/output-config.ts";
@@ -476,6 +476,17 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
   return { stats, lists: builder.lists, ioError: sender.ioError };
 }
 
+/** A chroot-less module's files, removed beneath its root (`root`, the transfer's). */
+function moduleAnchored(root: string, builder: FlistBuilder): ConfinedFiles {
+  const rootPath = Buffer.from(root, "latin1");
+  return { anchor: () => rootPath, relativeDir: (row) => builder.rootRelativeDir(row), baseName: (row) => builder.table.baseName(row) };
+}
+
+/** A local sender's files, removed beneath the directory their argument names. */
+function argumentAnchored(builder: FlistBuilder): ConfinedFiles {
+  return { anchor: (row) => builder.argDirPath(row), relativeDir: (row) => builder.table.dirName(row), baseName: (row) => builder.table.baseName(row) };
+}
+
 /** --remove-source-files: the receiving side's MSG_SUCCESS for each entry it has makes us remove ours. */
 function listenForConfirmations(req: SendRequest, say: Say, builder: FlistBuilder): SourceRemover {
   const { o, s, input } = req;
@@ -487,11 +498,9 @@ function listenForConfirmations(req: SendRequest, say: Say, builder: FlistBuilde
     sayRemoved: outputConfig(o).info.get("REMOVE") > 0,
     localPath: (row) => builder.localPath(row),
     say,
-    // A chroot-less module: each removal goes through its file's directory opened beneath the module.
-    confined:
-      o.confinedModule !== undefined && fdOpsAvailable
-        ? { root: Buffer.from(req.root, "latin1"), relativeDir: (row) => builder.rootRelativeDir(row), baseName: (row) => builder.table.baseName(row) }
-        : undefined,
+    // Each removal goes through its file's directory opened beneath the chroot-less module's root, or else
+    // beneath the directory of the argument it came from.
+    confined: !fdOpsAvailable ? undefined : o.confinedModule !== undefined ? moduleAnchored(req.root, builder) : argumentAnchored(builder),
   });
   input.routeMessage(MSG.SUCCESS, (payload) => {
     try {

@@ -5,11 +5,14 @@
  * sender removes its own copy, unless that file changed since it was listed
  * or is the destination itself.
  *
- * In a chroot-less daemon module (`confined`) the file's directory is opened
- * beneath the module first (upstream's secure_sender_parent_fd), and the
- * re-stat and the unlink go through it: by its whole path, a directory
- * swapped for a symlink out of the module after the file was sent would have
- * us remove a file of the same size and time outside it.
+ * The file's directory is opened beneath an anchor first (upstream's
+ * secure_sender_parent_fd; `confined`): a chroot-less daemon module's root,
+ * or the directory of the argument the file came from; a symlink on the way
+ * is followed only while it stays beneath it. The re-stat and the unlink go
+ * through that directory: by its whole path, a directory swapped for a
+ * symlink out of the tree after the file was sent would have us remove a
+ * file of the same size and time outside it. A name without an anchor
+ * (absolute, or anchored by -R) goes by its whole path, as upstream's does.
  */
 import * as fs from "node:fs";
 import { protocolError } from "../errors.ts";
@@ -38,9 +41,9 @@ export interface RemovalSide {
 }
 
 export interface ConfinedFiles {
-  /** The module's root (the transfer's). */
-  root: Uint8Array;
-  /** The row's directory relative to the root ("" for the root itself); null for an absolute name. */
+  /** The directory (a path) the row's file is removed beneath: the module's root, or its argument's directory; null for none. */
+  anchor(row: number): Uint8Array | null;
+  /** The row's directory relative to its anchor ("" for the anchor itself); null when it has none. */
   relativeDir(row: number): Uint8Array | null;
   baseName(row: number): Uint8Array;
 }
@@ -74,8 +77,8 @@ interface Parent {
 }
 
 export class SourceRemover {
-  /** Confined: the module's root, opened at the first removal. */
-  private rootFd = -1;
+  /** The anchors opened so far, by path (one for a daemon's module, one per argument directory for a local sender). */
+  private readonly anchors = new Map<string, number>();
 
   constructor(private readonly x: RemovalSide) {}
 
@@ -100,9 +103,10 @@ export class SourceRemover {
     const t = x.lists.table;
     const name = Buffer.from(t.path(row)).toString("latin1");
     let parent: Parent | null = null;
-    if (x.confined) {
+    const anchor = x.confined?.anchor(row) ?? null;
+    if (anchor !== null) {
       try {
-        parent = this.openParent(x.confined, row, name);
+        parent = this.openParent(x.confined!, anchor, row, name);
       } catch (e) {
         return this.failed("secure-open-parent", name, e);
       }
@@ -138,12 +142,17 @@ export class SourceRemover {
     }
   }
 
-  /** The row's directory opened beneath the module (a symlink on the way followed only while it stays inside). */
-  private openParent(c: ConfinedFiles, row: number, name: string): Parent {
+  /** The row's directory opened beneath `anchor` (a symlink on the way followed only while it stays beneath). */
+  private openParent(c: ConfinedFiles, anchor: Uint8Array, row: number, name: string): Parent {
     const rel = c.relativeDir(row);
     if (rel === null) throw systemError(ELOOP, "open", name);
-    if (this.rootFd < 0) this.rootFd = openDir(c.root, () => Buffer.from(c.root).toString("latin1"));
-    return { fd: openDirInside(this.rootFd, rel, () => name), base: c.baseName(row) };
+    const key = Buffer.from(anchor).toString("latin1");
+    let anchorFd = this.anchors.get(key);
+    if (anchorFd === undefined) {
+      anchorFd = openDir(anchor, () => key);
+      this.anchors.set(key, anchorFd);
+    }
+    return { fd: openDirInside(anchorFd, rel, () => name), base: c.baseName(row) };
   }
 
   /** The file's stat through its opened directory (-L: what a symlink there points to). */
@@ -153,10 +162,10 @@ export class SourceRemover {
     return stampOfEntry(st);
   }
 
-  /** The session is over: the module's root is closed. */
+  /** The session is over: the anchors are closed. */
   end(): void {
-    if (this.rootFd >= 0) closeFd(this.rootFd, () => "");
-    this.rootFd = -1;
+    for (const [path, fd] of this.anchors) closeFd(fd, () => path);
+    this.anchors.clear();
   }
 
   private failed(op: string, name: string, e: unknown): void {

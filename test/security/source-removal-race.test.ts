@@ -11,13 +11,18 @@
  * The window: with --delay-updates the receiver confirms its files only at
  * the end, after the large file e/z that follows d/f at BWLIMIT; the swap is
  * made as soon as d/f waits in the destination's staging directory.
+ *
+ * A local copy's sender does the same beneath the directory its argument
+ * names (upstream anchors at the transfer's root): the same race, and
+ * symlinks followed by -L or --copy-dirlinks, one leading out of the tree
+ * refused at the removal, one staying inside followed.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startDaemon, stopDaemons, type RunningDaemon } from "../helpers/daemon.ts";
-import { normalizeErrors, runRsync } from "../helpers/run.ts";
+import { normalizeErrors, runOc, runRsync, type RunResult } from "../helpers/run.ts";
 
 const LARGE = 2560 * 1024;
 const BWLIMIT = "1024";
@@ -57,25 +62,32 @@ afterAll(async () => {
   fs.rmSync(work, { recursive: true, force: true });
 });
 
+/** Runs `start`; once d/f waits in `dest`'s staging directory, swaps the tree's d for a symlink to the outside directory. */
+async function withSwap(tree: string, outside: string, dest: string, start: () => Promise<RunResult>): Promise<{ r: RunResult; swapped: boolean }> {
+  let swapped = false;
+  let done = false;
+  const running = start().finally(() => (done = true));
+  while (!done) {
+    if (fs.existsSync(join(dest, "d", ".~tmp~", "f"))) {
+      fs.renameSync(join(tree, "d"), join(tree, "d.old"));
+      fs.symlinkSync(outside, join(tree, "d"));
+      swapped = true;
+      break;
+    }
+    await Bun.sleep(5);
+  }
+  return { r: await running, swapped };
+}
+
+const RACE_ARGS = ["-a", "--remove-source-files", "--delay-updates", `--bwlimit=${BWLIMIT}`];
+
 describe("--remove-source-files: a sent file's directory swapped for a symlink out of the module before the removal", () => {
   for (const kind of ["upstream", "ours"] as const) {
     test(`the file outside is left alone (${kind}'s daemon)`, async () => {
       makeTrees(kind);
       const mod = modulePath(kind);
       const dest = join(work, `dest-${kind}`);
-      let swapped = false;
-      let done = false;
-      const running = runRsync(["-a", "--remove-source-files", "--delay-updates", `--bwlimit=${BWLIMIT}`, `${daemons[kind]!.url("mod")}/`, `${dest}/`]).finally(() => (done = true));
-      while (!done) {
-        if (fs.existsSync(join(dest, "d", ".~tmp~", "f"))) {
-          fs.renameSync(join(mod, "d"), join(mod, "d.old"));
-          fs.symlinkSync(outsidePath(kind), join(mod, "d"));
-          swapped = true;
-          break;
-        }
-        await Bun.sleep(5);
-      }
-      const r = await running;
+      const { r, swapped } = await withSwap(mod, outsidePath(kind), dest, () => runRsync([...RACE_ARGS, `${daemons[kind]!.url("mod")}/`, `${dest}/`]));
       expect(swapped).toBe(true);
       expect({
         code: r.code,
@@ -97,5 +109,66 @@ describe("--remove-source-files: a sent file's directory swapped for a symlink o
         received: [VICTIM, LARGE],
       });
     });
+  }
+});
+
+describe("--remove-source-files in a local copy", () => {
+  for (const kind of ["upstream", "ours"] as const) {
+    const runner = kind === "ours" ? runOc : runRsync;
+
+    test(`a sent file's directory swapped for a symlink out of the tree: the file outside is left alone (${kind})`, async () => {
+      const tree = modulePath(`local-${kind}`);
+      const outside = outsidePath(`local-${kind}`);
+      makeTrees(`local-${kind}`);
+      const dest = join(work, `local-dest-${kind}`);
+      const { r, swapped } = await withSwap(tree, outside, dest, () => runner([...RACE_ARGS, `${tree}/`, `${dest}/`]));
+      expect(swapped).toBe(true);
+      expect({ code: r.code, errors: normalizeErrors(r.stderr).split("\n").filter(Boolean), outside: fs.readdirSync(outside), large: fs.existsSync(join(tree, "e", "z")) }).toEqual({
+        code: 23,
+        errors: [
+          "rsync: [sender] sender failed to secure-open-parent d/f: Too many levels of symbolic links (40)",
+          "rsync error: some files/attrs were not transferred (see previous errors) (code 23) at X [sender]",
+        ],
+        outside: ["f"],
+        large: false,
+      });
+    });
+
+    for (const option of ["-L", "--copy-dirlinks"]) {
+      test(`${option}: a directory link out of the tree is refused at the removal, one inside followed (${kind})`, () => {
+        const base = join(work, `follow-${kind}${option}`);
+        fs.rmSync(base, { recursive: true, force: true });
+        const src = join(base, "src");
+        const elsewhere = join(base, "elsewhere");
+        fs.mkdirSync(join(src, "sub"), { recursive: true });
+        fs.mkdirSync(elsewhere);
+        fs.writeFileSync(join(elsewhere, "g"), "g\n");
+        fs.writeFileSync(join(src, "sub", "s"), "s\n");
+        fs.symlinkSync(elsewhere, join(src, "ld"));
+        fs.symlinkSync("sub", join(src, "ls"));
+        return runner(["-a", option, "--remove-source-files", `${src}/`, `${join(base, "dest")}/`]).then((r) => {
+          expect({
+            code: r.code,
+            lines: normalizeErrors(r.stderr + r.stdout)
+              .split("\n")
+              .filter(Boolean)
+              .sort(),
+            elsewhere: fs.readdirSync(elsewhere),
+            src: fs.readdirSync(src).sort(),
+            sub: fs.readdirSync(join(src, "sub")),
+          }).toEqual({
+            code: 23,
+            lines: [
+              "rsync error: some files/attrs were not transferred (see previous errors) (code 23) at X [sender]",
+              "rsync: [sender] sender failed to secure-open-parent ld/g: Too many levels of symbolic links (40)",
+              "sender file already removed: sub/s",
+            ],
+            elsewhere: ["g"],
+            src: ["ld", "ls", "sub"],
+            sub: [],
+          });
+        });
+      });
+    }
   }
 });
