@@ -424,6 +424,19 @@ export function makedev(major: number, minor: number): bigint {
   return ((ma & 0xfffn) << 8n) | ((ma & ~0xfffn) << 32n) | (mi & 0xffn) | ((mi & ~0xffn) << 12n);
 }
 
+/**
+ * A stat of lstatAt/statAt as entryStatOf splits one (the file list's way:
+ * whole seconds rounded down, nanoseconds 0..999999999), without the atime.
+ */
+export function flooredEntryStat(st: EntryStat): EntryStat {
+  const { atime: _, ...entry } = st;
+  if (entry.nsec < 0) {
+    entry.mtime -= 1;
+    entry.nsec += 1_000_000_000;
+  }
+  return entry;
+}
+
 /** The statx record as DestFs's lstat splits a stat (seconds by truncation, as statOf does). */
 function decodeStatx(): EntryStat {
   const v = statxView;

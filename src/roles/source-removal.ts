@@ -17,7 +17,7 @@
 import * as fs from "node:fs";
 import { protocolError } from "../errors.ts";
 import { errText, systemError } from "../fs/errors.ts";
-import { closeFd, lstatAt, openDir, openDirInside, statAt, unlinkAt } from "../fs/fd-ops.ts";
+import { closeFd, flooredEntryStat, lstatAt, openDir, openDirInside, statAt, unlinkAt } from "../fs/fd-ops.ts";
 import type { EntryStat } from "../native/api.ts";
 import type { FileLists } from "../flist/lists.ts";
 import { F, isDir } from "../flist/table.ts";
@@ -64,10 +64,10 @@ function stampOfStats(st: fs.BigIntStats): Stamp {
   return { size: Number(st.size), sec: Number(st.mtimeNs / 1_000_000_000n), nsec: Number(st.mtimeNs % 1_000_000_000n), dev: st.dev, ino: st.ino };
 }
 
-/** fd-ops' stat counts a time before 1970 with negative nanoseconds; the list's entries count them up from the second below. */
+/** fd-ops' stat as the list's entries count time (flooredEntryStat). */
 function stampOfEntry(st: EntryStat): Stamp {
-  const borrow = st.nsec < 0 ? 1 : 0;
-  return { size: st.size, sec: st.mtime - borrow, nsec: st.nsec + borrow * 1_000_000_000, dev: st.dev, ino: st.ino };
+  const f = flooredEntryStat(st);
+  return { size: f.size, sec: f.mtime, nsec: f.nsec, dev: f.dev, ino: f.ino };
 }
 
 /** The row's directory, opened beneath the module's root, with the file's name in it. */

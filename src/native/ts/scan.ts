@@ -15,7 +15,7 @@ import { FFIType, read, toArrayBuffer } from "bun:ffi";
 import { entryStatOf, type DirScan, type EntryStat } from "../api.ts";
 import { openLibcWith } from "../../fs/libc.ts";
 import { systemError } from "../../fs/errors.ts";
-import { AT_FDCWD, closeFd, lstatAt, openAt } from "../../fs/fd-ops.ts";
+import { AT_FDCWD, closeFd, flooredEntryStat, lstatAt, openAt } from "../../fs/fd-ops.ts";
 
 const SLASH = Buffer.from("/");
 
@@ -89,7 +89,7 @@ export function scanDirAt(dirFd: number, path: Uint8Array): DirScan {
 const DOT = Buffer.from(".");
 const ENOENT = 2;
 
-/** The entry's lstat as entryStatOf gives it (lstatAt's mtime of a time before 1970 counts its nanoseconds the other way, and it has an atime), or its errno. */
+/** The entry's lstat as entryStatOf gives it, or its errno. */
 function lstatAtOrErrno(dirFd: number, name: Uint8Array): EntryStat | number {
   let st: EntryStat | null;
   try {
@@ -97,13 +97,7 @@ function lstatAtOrErrno(dirFd: number, name: Uint8Array): EntryStat | number {
   } catch (e) {
     return Math.abs((e as NodeJS.ErrnoException).errno ?? 0);
   }
-  if (st === null) return ENOENT;
-  const { atime: _, ...entry } = st;
-  if (entry.nsec < 0) {
-    entry.mtime -= 1;
-    entry.nsec += 1_000_000_000;
-  }
-  return entry;
+  return st === null ? ENOENT : flooredEntryStat(st);
 }
 
 /** The names (but "." and "..") of the directory open as `fd`, which is closed. */
