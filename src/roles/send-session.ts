@@ -29,7 +29,7 @@ import { filesFromConversion, senderNameCheck } from "../flist/iconv-hooks.ts";
 import { CF, type Session } from "../protocol/setup.ts";
 import { FNAMECMP_FNAME, FNAMECMP_PARTIAL_DIR } from "./partial-dir.ts";
 import { SourceDirs } from "./source-dirs.ts";
-import { fdOpsAvailable, openConfinedRoot } from "../fs/fd-ops.ts";
+import { fdOpsAvailable, openConfinedRoot, openDir } from "../fs/fd-ops.ts";
 import { errText } from "../fs/errors.ts";
 import { Sender } from "./sender.ts";
 import { checkXattrProtocol, SenderXattrs, xattrOptim } from "../flist/xattrs.ts";
@@ -479,12 +479,12 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
 /** A chroot-less module's files, removed beneath its root (`root`, the transfer's). */
 function moduleAnchored(root: string, builder: FlistBuilder): ConfinedFiles {
   const rootPath = Buffer.from(root, "latin1");
-  return { anchor: () => rootPath, relativeDir: (row) => builder.rootRelativeDir(row), baseName: (row) => builder.table.baseName(row) };
+  return { anchor: () => rootPath, openAnchor: openConfinedRoot, relativeDir: (row) => builder.rootRelativeDir(row), baseName: (row) => builder.table.baseName(row) };
 }
 
 /** A local sender's files, removed beneath the directory their argument names. */
 function argumentAnchored(builder: FlistBuilder): ConfinedFiles {
-  return { anchor: (row) => builder.argDirPath(row), relativeDir: (row) => builder.table.dirName(row), baseName: (row) => builder.table.baseName(row) };
+  return { anchor: (row) => builder.argDirPath(row), openAnchor: openDir, relativeDir: (row) => builder.table.dirName(row), baseName: (row) => builder.table.baseName(row) };
 }
 
 /** --remove-source-files: the receiving side's MSG_SUCCESS for each entry it has makes us remove ours. */

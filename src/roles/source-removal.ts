@@ -17,7 +17,7 @@
 import * as fs from "node:fs";
 import { protocolError } from "../errors.ts";
 import { errText, systemError } from "../fs/errors.ts";
-import { closeFd, flooredEntryStat, lstatAt, openDir, openDirInside, statAt, unlinkAt } from "../fs/fd-ops.ts";
+import { closeFd, flooredEntryStat, lstatAt, openDirInside, statAt, unlinkAt } from "../fs/fd-ops.ts";
 import type { EntryStat } from "../native/api.ts";
 import type { FileLists } from "../flist/lists.ts";
 import { F, isDir } from "../flist/table.ts";
@@ -43,6 +43,8 @@ export interface RemovalSide {
 export interface ConfinedFiles {
   /** The directory (a path) the row's file is removed beneath: the module's root, or its argument's directory; null for none. */
   anchor(row: number): Uint8Array | null;
+  /** Opens an anchor: a module's relative root inside the working directory (fd-ops openConfinedRoot), an argument's as given. */
+  openAnchor(anchor: Uint8Array, shown: () => string): number;
   /** The row's directory relative to its anchor ("" for the anchor itself); null when it has none. */
   relativeDir(row: number): Uint8Array | null;
   baseName(row: number): Uint8Array;
@@ -149,7 +151,7 @@ export class SourceRemover {
     const key = Buffer.from(anchor).toString("latin1");
     let anchorFd = this.anchors.get(key);
     if (anchorFd === undefined) {
-      anchorFd = openDir(anchor, () => key);
+      anchorFd = c.openAnchor(anchor, () => key);
       this.anchors.set(key, anchorFd);
     }
     return { fd: openDirInside(anchorFd, rel, () => name), base: c.baseName(row) };

@@ -13,6 +13,7 @@ import { FileLists } from "../../src/flist/lists.ts";
 import { F, S_IFDIR, S_IFREG } from "../../src/flist/table.ts";
 import { nameDepth, pruneEmptyDirs } from "../../src/flist/prune.ts";
 import { SourceRemover, successPayload } from "../../src/roles/source-removal.ts";
+import { openConfinedRoot } from "../../src/fs/fd-ops.ts";
 
 let root: string;
 
@@ -96,6 +97,49 @@ describe("SourceRemover (successful_send)", () => {
     r.confirmed(successPayload(0, true, () => ({ dev: st.dev, ino: st.ino })));
     expect(fs.existsSync(join(root, "self"))).toBe(true);
     expect(said).toEqual(["error: ERROR: Skipping sender remove of destination file: self"]);
+  });
+
+  test("confined to a module whose relative root (a --files-from base) became a symlink out of it: the file outside stays", () => {
+    // The daemon works in its module (root), and its --files-from base "base" was listed as a directory of it.
+    const mod = join(root, "mod");
+    const outside = join(root, "outside");
+    fs.mkdirSync(join(mod, "base"), { recursive: true });
+    fs.mkdirSync(outside);
+    for (const dir of [join(mod, "base"), outside]) {
+      fs.writeFileSync(join(dir, "f"), "same\n");
+      fs.utimesSync(join(dir, "f"), 1_500_000_000, 1_500_000_000);
+    }
+    const lists = listOf([], undefined);
+    const t = lists.table;
+    t.ensure(1);
+    t.setName(0, Buffer.from("f"));
+    t.mode[0] = S_IFREG | 0o644;
+    t.size[0] = 5;
+    t.mtime[0] = 1_500_000_000;
+    lists.lists[0]!.count = 1;
+    fs.renameSync(join(mod, "base"), join(mod, "base.old"));
+    fs.symlinkSync(outside, join(mod, "base"));
+    const said: string[] = [];
+    const cwd = process.cwd();
+    process.chdir(mod);
+    try {
+      const r = new SourceRemover({
+        lists,
+        protocol: 31,
+        local: false,
+        copyLinks: false,
+        sayRemoved: true,
+        localPath: () => Buffer.from("base/f"),
+        say: (kind, text) => said.push(`${kind}: ${text}`),
+        confined: { anchor: () => Buffer.from("base"), openAnchor: openConfinedRoot, relativeDir: () => new Uint8Array(0), baseName: () => Buffer.from("f") },
+      });
+      r.confirmed(successPayload(0, false, () => null));
+      r.end();
+    } finally {
+      process.chdir(cwd);
+    }
+    expect(fs.readdirSync(outside)).toEqual(["f"]);
+    expect(said).toEqual(["error: rsync: [sender] sender failed to secure-open-parent f: Too many levels of symbolic links (40)"]);
   });
 
   test("a message of the wrong length or index is a protocol error", () => {
