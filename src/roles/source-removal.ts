@@ -18,7 +18,7 @@ import * as fs from "node:fs";
 import { protocolError } from "../errors.ts";
 import { errText, systemError } from "../fs/errors.ts";
 import { closeFd, flooredEntryStat, lstatAt, openDirInside, statAt, unlinkAt } from "../fs/fd-ops.ts";
-import type { EntryStat } from "../native/api.ts";
+import { entryStatOf, type EntryStat } from "../native/api.ts";
 import type { FileLists } from "../flist/lists.ts";
 import { F, isDir } from "../flist/table.ts";
 
@@ -50,27 +50,8 @@ export interface ConfinedFiles {
   baseName(row: number): Uint8Array;
 }
 
-/** What remove() compares with the list's entry: the file's size, mtime and identity. */
-interface Stamp {
-  size: number;
-  sec: number;
-  nsec: number;
-  dev: bigint;
-  ino: bigint;
-}
-
 const ENOENT = 2;
 const ELOOP = 40;
-
-function stampOfStats(st: fs.BigIntStats): Stamp {
-  return { size: Number(st.size), sec: Number(st.mtimeNs / 1_000_000_000n), nsec: Number(st.mtimeNs % 1_000_000_000n), dev: st.dev, ino: st.ino };
-}
-
-/** fd-ops' stat as the list's entries count time (flooredEntryStat). */
-function stampOfEntry(st: EntryStat): Stamp {
-  const f = flooredEntryStat(st);
-  return { size: f.size, sec: f.mtime, nsec: f.nsec, dev: f.dev, ino: f.ino };
-}
 
 /** The row's directory, opened beneath the module's root, with the file's name in it. */
 interface Parent {
@@ -115,9 +96,10 @@ export class SourceRemover {
     }
     try {
       const path = parent ? null : Buffer.from(x.localPath(row));
-      let st: Stamp;
+      // Times as the list counts them (whole seconds rounded down), as upstream compares st_mtime with the entry's.
+      let st: EntryStat;
       try {
-        st = parent ? this.restatIn(parent, name) : stampOfStats(x.copyLinks ? fs.statSync(path!, { bigint: true }) : fs.lstatSync(path!, { bigint: true }));
+        st = parent ? this.restatIn(parent, name) : entryStatOf(x.copyLinks ? fs.statSync(path!, { bigint: true }) : fs.lstatSync(path!, { bigint: true }));
       } catch (e) {
         return this.failed("re-lstat", name, e);
       }
@@ -127,7 +109,7 @@ export class SourceRemover {
         return;
       }
       const nsecSent = x.protocol >= 31 && t.nsec[row]! !== 0;
-      const changed = st.size !== t.size[row]! || st.sec !== t.mtime[row]! || (nsecSent && st.nsec !== t.nsec[row]!);
+      const changed = st.size !== t.size[row]! || st.mtime !== t.mtime[row]! || (nsecSent && st.nsec !== t.nsec[row]!);
       if (changed) {
         x.say("error", `ERROR: Skipping sender remove for changed file: ${name}`);
         return;
@@ -158,10 +140,10 @@ export class SourceRemover {
   }
 
   /** The file's stat through its opened directory (-L: what a symlink there points to). */
-  private restatIn(parent: Parent, name: string): Stamp {
+  private restatIn(parent: Parent, name: string): EntryStat {
     const st = this.x.copyLinks ? statAt(parent.fd, parent.base, () => name) : lstatAt(parent.fd, parent.base, () => name);
     if (st === null) throw systemError(ENOENT, "lstat", name);
-    return stampOfEntry(st);
+    return flooredEntryStat(st);
   }
 
   /** The session is over: the anchors are closed. */

@@ -14,6 +14,7 @@ import { F, S_IFDIR, S_IFREG } from "../../src/flist/table.ts";
 import { nameDepth, pruneEmptyDirs } from "../../src/flist/prune.ts";
 import { SourceRemover, successPayload } from "../../src/roles/source-removal.ts";
 import { openConfinedRoot } from "../../src/fs/fd-ops.ts";
+import { setTimes } from "../../src/fs/libc.ts";
 
 let root: string;
 
@@ -64,6 +65,21 @@ describe("SourceRemover (successful_send)", () => {
     r.confirmed(successPayload(0, false, () => null));
     expect(fs.existsSync(join(root, "same"))).toBe(false);
     expect(said).toEqual(["info: sender removed same"]);
+  });
+
+  test("a file of a time before 1970 with a fraction of a second is unchanged, and removed (seconds rounded down, as listed)", () => {
+    const path = join(root, "old");
+    fs.writeFileSync(path, "old\n");
+    // 1.5 s before the epoch: listed (as upstream's stat gives it) as second -2 and 500000000 ns.
+    setTimes(Buffer.from(path), -2, 500_000_000, false);
+    const lists = listOf(["old"]);
+    lists.table.size[0] = 4;
+    lists.table.mtime[0] = -2;
+    lists.table.nsec[0] = 500_000_000;
+    const { r, said } = remover(lists);
+    r.confirmed(successPayload(0, false, () => null));
+    expect(said).toEqual(["info: sender removed old"]);
+    expect(fs.existsSync(path)).toBe(false);
   });
 
   test("a file changed since it was listed stays (size or mtime)", () => {
