@@ -142,29 +142,32 @@ export function scanningWalkFs(confinedRoot?: Uint8Array): ScanningWalkFs {
 
   const judge = new PrefetchJudge();
 
+  /** A scan of `path`, timed for the judge unless it is prefetching already. */
+  const judgedScan = (path: Uint8Array): DirScan => {
+    if (judge.prefetching) return core.scanDir(path);
+    const blocks = blockInput();
+    const started = performance.now();
+    const scan = core.scanDir(path);
+    judge.scanned(performance.now() - started, scan.names.length, blockInput() - blocks);
+    return scan;
+  };
+
+  /** Hands the subdirectories of the batch just read (of `path`) to the prefetcher. */
+  const hintSubdirs = (path: Uint8Array): void => {
+    const subdirs: Uint8Array[] = [];
+    batch.stats.forEach((st, i) => {
+      if (typeof st !== "number" && isDir(st.mode)) subdirs.push(joinPath(path, batch.names[i]!));
+    });
+    if (subdirs.length > 0) core.prefetchDirs(subdirs);
+  };
+
   return {
     readDir(path) {
-      if (confined) {
-        batch = confined.scan(path);
-        dir = path;
-        next = 0;
-        return batch.names;
-      }
-      if (judge.prefetching) batch = core.scanDir(path);
-      else {
-        const blocks = blockInput();
-        const started = performance.now();
-        batch = core.scanDir(path);
-        judge.scanned(performance.now() - started, batch.names.length, blockInput() - blocks);
-      }
+      batch = confined ? confined.scan(path) : judgedScan(path);
       dir = path;
       next = 0;
-      if (!judge.prefetching) return batch.names;
-      const subdirs: Uint8Array[] = [];
-      batch.stats.forEach((st, i) => {
-        if (typeof st !== "number" && isDir(st.mode)) subdirs.push(joinPath(path, batch.names[i]!));
-      });
-      if (subdirs.length > 0) core.prefetchDirs(subdirs);
+      // (A confined walk is never prefetched: see the module comment.)
+      if (!confined && judge.prefetching) hintSubdirs(path);
       return batch.names;
     },
     lstat(path): FileStat {
