@@ -12,8 +12,9 @@
  * tops (the directories it starts from); below a top, a directory's rules
  * come from its parent's, worked out on demand.
  */
-import { readFileSync, realpathSync } from "node:fs";
+import { closeSync, constants, readFileSync, realpathSync } from "node:fs";
 import { posix } from "node:path";
+import { AT_FDCWD, fdOpsAvailable, openInside } from "../fs/fd-ops.ts";
 import { FilterList, FR, filterMatchLine, type DirScope, type FilterRule, type ParseContext } from "./filter.ts";
 
 const latin1 = (b: Uint8Array) => Buffer.from(b).toString("latin1");
@@ -40,7 +41,8 @@ export class DirScopes {
   }
 
   /**
-   * Whether a merge file may be read: anywhere, except in a chroot-less
+   * Whether a merge file may be read where a file cannot be opened inside
+   * the module (no descriptor operations): anywhere, except in a chroot-less
    * module, where it must be inside the module, symlinks followed (upstream
    * sanitizes merge names there, parse_merge_name): a client's
    * "dir-merge /etc/shadow", or one in a file it uploaded, would otherwise
@@ -55,6 +57,31 @@ export class DirScopes {
       return false;
     }
     return real === this.confineTo || real.startsWith(this.confineTo === "/" ? "/" : `${this.confineTo}/`);
+  }
+
+  /**
+   * A merge file's bytes. In a chroot-less module it is opened inside the
+   * module (fd-ops openInside from the working directory, the module's
+   * root): symlinks on the way followed while they stay in it, one leading
+   * out refused, in the same open that then reads it. A check of the path
+   * followed by a read by path left a window for a directory on the way to
+   * be swapped for a symlink out of the module in between.
+   */
+  private readMergeFile(path: string): Uint8Array {
+    if (this.confineTo === null) return new Uint8Array(readFileSync(Buffer.from(path, "latin1")));
+    if (!fdOpsAvailable) {
+      if (!this.readable(path)) throw new Error("outside the module");
+      return new Uint8Array(readFileSync(Buffer.from(path, "latin1")));
+    }
+    const root = this.confineTo;
+    if (root !== "/" && !path.startsWith(`${root}/`)) throw new Error("outside the module");
+    const rel = Buffer.from(path.slice(root === "/" ? 1 : root.length + 1), "latin1");
+    const fd = openInside(AT_FDCWD, rel, constants.O_RDONLY, () => path);
+    try {
+      return new Uint8Array(readFileSync(fd));
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** --debug=FILTER2 lines (push_local_filters and friends), when asked for. */
@@ -158,8 +185,7 @@ export class DirScopes {
     // parse_filter_file (--debug=FILTER2): the file with its rule's flags and the parse flags (XFLG_ANCHORED2ABS).
     const said = `parse_filter_file(${path},${rule.flags.toString(16)},4)`;
     try {
-      if (!this.readable(path)) throw new Error("outside the module");
-      content = new Uint8Array(readFileSync(Buffer.from(path, "latin1")));
+      content = this.readMergeFile(path);
     } catch {
       this.debug2(`${said} [not found]`);
       return [];
