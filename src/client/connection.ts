@@ -30,6 +30,11 @@ export interface Connection {
   start(input: Input, output: Output): Promise<number | null>;
   /** The remote shell's exit status once it is gone (0 for a daemon). */
   exited(): Promise<number>;
+  /**
+   * After a failure: the remote shell's exit status if it has ended (0 for
+   * a daemon, a shell still running or one a signal ended); see raisedByShell.
+   */
+  statusAfterFailure(): Promise<number>;
   /** The remote shell's process id (none for a daemon). */
   pid?: number;
 }
@@ -62,7 +67,7 @@ async function connectDaemon(req: ConnectRequest): Promise<Connection> {
   const channel = await connect(o, host.replace(/^\[|\]$/g, ""), port, clientRole(req.amSender));
   // start_socket_client sets up iconv once connected.
   charsetDebugLines(o, clientRole(req.amSender));
-  return { channel, start: (input, output) => daemonStart(input, output, req, user), exited: async () => 0 };
+  return { channel, start: (input, output) => daemonStart(input, output, req, user), exited: async () => 0, statusAfterFailure: async () => 0 };
 }
 
 /** The daemon's greeting, the module and the arguments (start_inband_exchange): the protocol, or null after a module listing. */
@@ -113,6 +118,7 @@ function connectDaemonOverShell(req: ConnectRequest): Connection {
       return daemonStart(input, output, req, user);
     },
     exited: () => shellExit(shell),
+    statusAfterFailure: () => shellStatusSoon(shell),
   };
 }
 
@@ -158,6 +164,7 @@ function connectShell(req: ConnectRequest): Connection {
       return exchangeVersions(input, output, protocol, clientRole(req.amSender));
     },
     exited: () => shellExit(shell),
+    statusAfterFailure: () => shellStatusSoon(shell),
   };
 }
 
@@ -171,6 +178,37 @@ async function shellStarted(shell: ShellChild, argv: string[], amSender: boolean
     err.role = role;
     throw err;
   }
+}
+
+/** How long a failed run waits for its remote shell's end: the end of the connection and the shell's come apart. */
+const SHELL_EXIT_WAIT_MS = 100;
+
+/** The shell's exit status when it ends within SHELL_EXIT_WAIT_MS, else 0 (cleanup.c only looks, WNOHANG). */
+async function shellStatusSoon(shell: ShellChild): Promise<number> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<number>((resolve) => {
+    timer = setTimeout(() => resolve(0), SHELL_EXIT_WAIT_MS);
+  });
+  try {
+    return await Promise.race([shell.exitStatus, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * cleanup.c _exit_cleanup: a client failing while its remote shell has
+ * ended takes the shell's exit status when that is higher than its own code
+ * (ssh's 255 when it could not connect, which scripts test for: "unexplained
+ * error (code 255)"). Other errors pass unchanged.
+ */
+export async function raisedByShell(e: unknown, conn: Connection): Promise<unknown> {
+  if (!(e instanceof RsyncError)) return e;
+  const status = await conn.statusAfterFailure();
+  if (status <= e.code) return e;
+  const raised = new RsyncError(status, e.message, e.quiet);
+  raised.role = e.role;
+  return raised;
 }
 
 /** main.c client_run: the exit status of the remote shell counts too. */

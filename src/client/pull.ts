@@ -22,7 +22,7 @@ import { sendTransfer } from "../roles/send-session.ts";
 import { receiveTransfer } from "../roles/receive-session.ts";
 import { emptyStats, type TransferStats } from "../roles/stats.ts";
 import type { HostSpec } from "../transport/address.ts";
-import { connectToRemote } from "./connection.ts";
+import { connectToRemote, raisedByShell } from "./connection.ts";
 import { logOnlyReporter } from "./output.ts";
 import { clientLog } from "../output/client-log.ts";
 import type { FileLists } from "../flist/lists.ts";
@@ -65,7 +65,9 @@ export async function pullFromRemote(req: PullRequest): Promise<PullResult> {
   const conn = await connectToRemote({ o: req.o, spec: req.spec, paths: req.paths, amSender: false, listOnly });
   // Names the server sends are checked against what was asked for; a daemon's paths start with the module.
   const asked = shell ? { ...req, paths: req.paths.map((p) => `shell/${p.replace(/^\/+/, "")}`) } : req;
-  const result = await runConnected(asked, conn.channel, (input, output) => conn.start(input, output));
+  const result = await runConnected(asked, conn.channel, (input, output) => conn.start(input, output)).catch(async (e) => {
+    throw await raisedByShell(e, conn);
+  });
   // After a module listing upstream's client exits at once (clientserver.c, "@RSYNCD: EXIT"): a daemon a remote
   // shell ran is not waited for (upstream's exits with 255 then).
   if (result.listedModules) return result;

@@ -19,7 +19,7 @@ import { compressRequest } from "../compress/choice.ts";
 import { finalCode } from "../roles/receive-session.ts";
 import { sendTransfer } from "../roles/send-session.ts";
 import type { HostSpec } from "../transport/address.ts";
-import { connectToRemote } from "./connection.ts";
+import { connectToRemote, raisedByShell } from "./connection.ts";
 import { listenForMessages, newMessageState } from "./messages.ts";
 import { ClientOutput } from "./output.ts";
 import { waitingDebugLine } from "./exit-debug.ts";
@@ -94,6 +94,8 @@ export async function pushToRemote(req: PushRequest): Promise<number> {
     state.ioError |= sent.ioError;
     if (sent.hadTransferError) state.hadTransferError = true;
     code = finalCode(state, 0);
+  } catch (e) {
+    throw await raisedByShell(e, conn);
   } finally {
     watchdog.stop();
     conn.channel.close();

@@ -4,7 +4,7 @@
  */
 import { openClientLog } from "./log-file.ts";
 import type { Options } from "../cli/options.ts";
-import { RERR, RsyncError, asRole, usageError, type Role } from "../errors.ts";
+import { RERR, RsyncError, asRole, receiverError, usageError, type Role } from "../errors.ts";
 import { validateChecksumChoice } from "../protocol/checksum-choice.ts";
 import { compressRequest } from "../compress/choice.ts";
 import { checkForHostSpec, type HostSpec } from "../transport/address.ts";
@@ -58,6 +58,7 @@ export async function runClient(o: Options): Promise<ClientExit> {
     const last = args[args.length - 1]!;
     const dest = args.length >= 2 ? checkForHostSpec(last, o.port ?? 0) : null;
     checkFilesFromHost(o, dest?.machine ?? null, "sender");
+    checkLocalSources(args.length === 1 ? args : args.slice(0, -1), o);
     if (dest) return { code: await pushToRemote({ o, sources: args.slice(0, -1), spec: dest, startTime, recorder }), role: "sender" };
     // A lone local source lists, as does --list-only with a local destination (which is left alone).
     const listing = args.length === 1 || o.listOnly;
@@ -75,24 +76,41 @@ export async function runClient(o: Options): Promise<ClientExit> {
   // A lone remote source (or one followed by ":..." names) lists instead of copying.
   const last = args[args.length - 1]!;
   const hasDest = args.length > 1 && !last.startsWith(":");
-  if (hasDest && checkForHostSpec(last, o.port ?? 0)) throw usageError("The source and destination cannot both be remote.");
+  // Said by upstream's client as the "Receiver" it is about to be (main.c start_client).
+  if (hasDest && checkForHostSpec(last, o.port ?? 0)) throw receiverError(RERR.SYNTAX, "The source and destination cannot both be remote.");
   checkFilesFromHost(o, source.machine, "Receiver");
   const remote = hasDest ? args.slice(0, -1) : args;
-  const paths = remote.map((arg, i) => (i === 0 ? source.path : extraSource(arg, source, o)));
+  const paths = remote.map((arg, i) => (i === 0 ? source.path : extraSource(arg, source)));
   const result = await pullFromRemote({ o, spec: source, paths, dest: hasDest ? last : undefined, startTime, recorder });
   // With an empty list upstream's client ends before it forks, still the "Receiver".
   return { code: result.exitCode, role: result.emptyList ? "Receiver" : "generator", plainExit: result.listedModules };
 }
 
+/**
+ * main.c start_client: with a local first source, every source must be
+ * local and none empty (the sending client says so, before connecting).
+ */
+function checkLocalSources(sources: string[], o: Options): void {
+  for (const [i, arg] of sources.entries()) {
+    const e = arg === "" ? usageError("Empty source arg specified.") : i > 0 && checkForHostSpec(arg, o.port ?? 0) ? usageError(`Unexpected remote arg: ${arg}`) : null;
+    if (!e) continue;
+    e.role = "sender";
+    throw e;
+  }
+}
+
 /** Extra remote sources must name the same host (or none: ":path") and the same kind of connection. */
-function extraSource(arg: string, first: HostSpec, o: Options): string {
+function extraSource(arg: string, first: HostSpec): string {
   if (arg.startsWith("::")) return arg.slice(2);
   if (arg.startsWith(":")) return arg.slice(1);
-  const spec = checkForHostSpec(arg, o.port ?? 0);
+  // The first source's port is the default of the others' (main.c start_client), so a URL without one matches any.
+  const spec = checkForHostSpec(arg, first.port);
   if (!spec) {
-    throw usageError(`Unexpected local arg: ${arg}\nIf arg is a remote file/dir, prefix it with a colon (:).`);
+    throw receiverError(RERR.SYNTAX, `Unexpected local arg: ${arg}\nIf arg is a remote file/dir, prefix it with a colon (:).`);
   }
-  if (spec.machine && spec.machine !== first.machine) throw usageError("All source args must come from the same machine.");
-  if (spec.port !== first.port) throw usageError("All source args must use the same port number.");
+  if (spec.machine && spec.machine !== first.machine) throw receiverError(RERR.SYNTAX, "All source args must come from the same machine.");
+  if (spec.port !== first.port) {
+    throw receiverError(RERR.SYNTAX, first.port && spec.port ? "All source args must use the same port number." : "All source args must use the same hostspec format.");
+  }
   return spec.path;
 }

@@ -167,6 +167,8 @@ export interface ShellChild {
   started: Promise<void>;
   /** Resolves with the child's exit code (signals count as 255, shown like a failed shell). */
   exited: Promise<number>;
+  /** Resolves with its exit status as wait(2)'s WEXITSTATUS gives it: the code, 0 when a signal ended it or it never ran. */
+  exitStatus: Promise<number>;
   pid?: number;
 }
 
@@ -180,9 +182,10 @@ export function spawnShell(argv: string[]): ShellChild {
     started.catch(() => {});
     const nothing: ByteSource = { start: (_onData, onEnd) => onEnd(), pause() {}, resume() {}, stop() {} };
     const refuse: ByteSink = { write: () => 0, onDrain() {}, end() {} };
-    return { channel: channelOf(nothing, refuse, () => {}), started, exited: Promise.resolve(-1) };
+    return { channel: channelOf(nothing, refuse, () => {}), started, exited: Promise.resolve(-1), exitStatus: Promise.resolve(0) };
   }
   const exited = child.exited.then((code) => (child.signalCode ? 255 : code));
+  const exitStatus = child.exited.then((code) => (child.signalCode ? 0 : code));
   const channel = channelOf(webStreamSource(child.stdout), fileSinkWriter(child.stdin), () => {});
-  return { channel, started: Promise.resolve(), exited, pid: child.pid };
+  return { channel, started: Promise.resolve(), exited, exitStatus, pid: child.pid };
 }
