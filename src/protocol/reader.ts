@@ -33,6 +33,8 @@ export class ChunkReader {
   ended = false;
   /** Bytes consumed so far (for "N bytes received so far" and stats). */
   consumedBefore = 0;
+  /** Who reads, as the closed connection's message names it (who_am_i): the sending side sets "sender". */
+  role = "receiver";
 
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
@@ -50,7 +52,7 @@ export class ChunkReader {
 
   /** What running out of bytes after the end is (io.c's wording); `cause` is the connection's error, when it had one. */
   closedError(cause?: string): RsyncError {
-    return streamError(`rsync: connection unexpectedly closed (${this.consumed} bytes received so far) [receiver]${cause ? `: ${cause}` : ""}`);
+    return streamError(`rsync: connection unexpectedly closed (${this.consumed} bytes received so far) [${this.role}]${cause ? `: ${cause}` : ""}`);
   }
 
   /** Remember the current position as the start of an item. */

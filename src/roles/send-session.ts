@@ -79,6 +79,8 @@ export interface SendRequest {
   report?: (lists: FileLists, stats: TransferStats, localPath: (row: number) => Uint8Array) => ((e: ItemEvent) => void) | undefined;
   /** The first list is out (a client's "building file list ... done"). */
   listSent?: (files: number) => void;
+  /** The lists exist (filled as they are sent): a server's log totals them even when the run then fails. */
+  listsMade?: (lists: FileLists) => void;
   /** The sending half of a local copy (its --remove-source-files confirmations name the destination's file). */
   local?: boolean;
   /** --write-batch on a pushing client: what we send after the rules is recorded, with our statistics. */
@@ -150,6 +152,8 @@ export async function sendTransfer(request: SendRequest): Promise<SendResult> {
   let req = request;
   const { o, s, input, output } = req;
   const started = Date.now();
+  // A connection that ends under us is the sender's to report (io.c whine_about_eof names who_am_i).
+  input.reader.role = "sender";
   checkXattrProtocol(o, s.protocol, req.local === true);
   // --copy-as: the files are read as that user (main.c do_server_sender, client_run).
   becomeCopyAsUser(o, "sender");
@@ -302,6 +306,7 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
     walkFs,
   );
   // --iconv: names differ between the sides, so indexes count entries as sent (flist.c need_unsorted_flist).
+  req.listsMade?.(builder.lists);
   if (o.iconv != null) builder.lists.wireOrder = new WireOrder();
   const ndxOut = withWireOrder(new NdxEncoder(s.protocol), builder.lists.wireOrder);
   const encoder = new FlistEncoder(builder.table, {

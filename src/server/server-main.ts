@@ -114,10 +114,14 @@ export async function serveTransfer(o: Options, input: Input, output: Output, re
   watchdog.start();
   let protocol = o.protocol ?? PROTOCOL_VERSION;
   const serverLog = req.serverLog;
-  // cleanup.c log_exit's "total size" (the list's regular files and symlinks), once it is known.
+  // cleanup.c log_exit's "total size" (the list's regular files and symlinks): a sender's lists so far, a receiver's at the end.
   let totalSize = 0;
+  let sentLists: FileLists | null = null;
+  const logTotals = (code: number) =>
+    serverLog?.totals(code, o.sender, { written: output.bytesSent, read: input.bytesReceived, size: sentLists?.tally.size ?? totalSize });
   const logged = (code: number) => {
-    serverLog?.exit(code, o.sender, { written: output.bytesSent, read: input.bytesReceived, size: totalSize });
+    logTotals(code);
+    serverLog?.close();
     return code;
   };
   try {
@@ -166,10 +170,10 @@ export async function serveTransfer(o: Options, input: Input, output: Output, re
           root: ".",
           amServer: true,
           report: log ? sentFilesLog(log, o, s) : undefined,
+          listsMade: (lists) => (sentLists = lists),
         }),
       );
       await output.drained();
-      totalSize = sent.lists.tally.size;
       // cleanup.c: the exit code is what the errors give. An empty list ends the session at once, and
       // upstream's exit_cleanup(0) then tells the client the code without an "rsync error" line of its own.
       const code = ioErrorExitCode(sent.ioError);
@@ -202,7 +206,13 @@ export async function serveTransfer(o: Options, input: Input, output: Output, re
   } catch (e) {
     // The client ended the session itself: nothing is left to tell it.
     if (e instanceof RsyncError && (e as { peerExited?: boolean }).peerExited) return logged(e.code);
-    return logged(await reportToClient(e, output, input, protocol, role, { unmultiplexedDropped: req.unmultiplexedDropped }));
+    // log.c log_exit: the totals go to the log after the failure's own message, before the "rsync error" line.
+    const code = await reportToClient(e, output, input, protocol, role, {
+      unmultiplexedDropped: req.unmultiplexedDropped,
+      beforeErrorLine: () => logTotals(e instanceof RsyncError ? e.code : RERR.CRASHED),
+    });
+    serverLog?.close();
+    return code;
   } finally {
     watchdog.stop();
     terminal.sink = null;
@@ -231,16 +241,20 @@ export async function reportToClient(
   input: Input,
   protocol: number,
   role: Role,
-  opts: { noErrorLine?: boolean; unmultiplexedDropped?: boolean } = {},
+  opts: { noErrorLine?: boolean; unmultiplexedDropped?: boolean; beforeErrorLine?: () => void } = {},
 ): Promise<number> {
   const code = e instanceof RsyncError ? e.code : RERR.CRASHED;
   const text = e instanceof RsyncError ? e.message : `rsync: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`;
   const who = (e instanceof RsyncError && e.role) || role;
   if (!output.multiplexed) {
     // log.c rwrite: a socket daemon's message that cannot go to its client is dropped.
-    if (opts.unmultiplexedDropped) return code;
+    if (opts.unmultiplexedDropped) {
+      opts.beforeErrorLine?.();
+      return code;
+    }
     // Before multiplexing the only way to the user is our stderr (the remote shell passes it on).
     if (text && !(e instanceof RsyncError && e.quiet)) process.stderr.write(`${text}\n`);
+    opts.beforeErrorLine?.();
     process.stderr.write(errorLine(code, who));
     return code;
   }
@@ -248,6 +262,7 @@ export async function reportToClient(
   const tell = (line: string) => output.message(protocol >= 30 ? MSG.ERROR : MSG.ERROR_XFER, Buffer.from(line, "latin1"));
   // One message per line, as upstream's rwrite gets them (a newline inside a message would be escaped by the client).
   if (text && !(e instanceof RsyncError && e.quiet)) for (const line of text.replace(/\n$/, "").split("\n")) tell(`${line}\n`);
+  opts.beforeErrorLine?.();
   if (!opts.noErrorLine) tell(errorLine(code, who));
   const peerGone = code === RERR.SOCKETIO || code === RERR.STREAMIO || code === RERR.TIMEOUT;
   if (!peerGone && protocol >= 31) output.messageInt(MSG.ERROR_EXIT, code);

@@ -111,3 +111,36 @@ describe("a daemon's log file", () => {
     }, 60_000);
   }
 });
+
+describe("a daemon's log file when its client vanishes in a pull", () => {
+  test("the failure, then the totals with the list's total size, then the error line: the sender's", async () => {
+    const got: Record<string, string[]> = {};
+    for (const kind of ["upstream", "ours"] as const) {
+      const dest = join(work, `gone-${kind}`);
+      fs.rmSync(dest, { recursive: true, force: true });
+      const before = fs.existsSync(daemons[kind].log) ? fs.readFileSync(daemons[kind].log).length : 0;
+      // Slowed down by the daemon (the client's --bwlimit goes to it), the pull is still sending "big" when its client is killed.
+      const client = Bun.spawn(["rsync", "-a", "--bwlimit=10", daemons[kind].d.url("src"), `${dest}/`], { stdout: "ignore", stderr: "ignore" });
+      await Bun.sleep(1000);
+      client.kill(9);
+      await client.exited;
+      got[kind] = await sessionEnded(kind, before);
+      // The module process logs the error line last.
+      for (let i = 0; i < 100 && !got[kind]!.at(-1)!.startsWith("rsync error"); i++) {
+        await Bun.sleep(50);
+        got[kind] = session(kind, before);
+      }
+    }
+    const ours = got.ours!;
+    const theirs = got.upstream!;
+    // The failure itself: the end of the connection, or a reset that upstream reads as a read (or write) error and
+    // ours (Bun's sockets do not tell a reset from an end) as the end; both name the sender.
+    const failure = (lines: string[]) => lines.at(-3)!.replace(/ \(\d+ bytes received so far\)/, "");
+    expect(failure(ours)).toBe("rsync: connection unexpectedly closed [sender]");
+    expect(failure(theirs)).toMatch(/^rsync: (connection unexpectedly closed \[sender\]|\[sender\] (read|write) error: .*)$/);
+    expect(ours.at(-2)).toBe(theirs.at(-2)!);
+    expect(ours.at(-2)).toMatch(/^sent N bytes {2}received N bytes {2}total size 50006$/);
+    expect(ours.at(-1)).toMatch(/^rsync error: .* \(code 1[02]\) at WHERE \[sender=VERSION\]$/);
+    expect(theirs.at(-1)).toMatch(/^rsync error: .* \(code 1[02]\) at WHERE \[sender=VERSION\]$/);
+  }, 60_000);
+});
