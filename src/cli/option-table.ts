@@ -3,7 +3,8 @@
  * is not here is refused with upstream's "unknown option" wording; the README
  * lists which of upstream's are still missing.
  */
-import { usageError } from "../errors.ts";
+import { RERR, RsyncError, usageError } from "../errors.ts";
+import { helpText } from "./help.ts";
 import { intValue, type OptionSpec } from "./option-spec.ts";
 import { parseSizeArg } from "./size-arg.ts";
 import { checkOutputWords } from "./output-help.ts";
@@ -253,7 +254,11 @@ export const modeTable: OptionSpec[] = [
   flag(["daemon"], undefined, undefined, (o) => (o.daemon = true)),
   // A server never inherits a client-side --iconv (options.c OPT_SERVER): only one given after --server counts.
   flag(["server"], undefined, undefined, (o) => ((o.server = true), (o.iconv = null))),
-  flag(["sender"], undefined, undefined, (o) => (o.sender = true)),
+  // options.c: only after --server; before it (or without it) the usage and a syntax error, as upstream's usage(FERROR).
+  flag(["sender"], undefined, undefined, (o) => {
+    if (!o.server) throw new RsyncError(RERR.SYNTAX, helpText(optionTable).trimEnd());
+    o.sender = true;
+  }),
   // Daemon mode's own options (upstream's daemon popt table; there -M is --dparam, kept in remoteOptions).
   valued(["config"], undefined, "FILE", undefined, (o, v) => (o.daemonConfig = v)),
   valued(["dparam"], undefined, "OVERRIDE", undefined, (o, v) => o.remoteOptions.push(v)),

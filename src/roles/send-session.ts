@@ -305,8 +305,8 @@ async function sendLists(req: SendRequest, say: Say, started: number, walkFs: Wa
     req.root,
     walkFs,
   );
-  // --iconv: names differ between the sides, so indexes count entries as sent (flist.c need_unsorted_flist).
   req.listsMade?.(builder.lists);
+  // --iconv: names differ between the sides, so indexes count entries as sent (flist.c need_unsorted_flist).
   if (o.iconv != null) builder.lists.wireOrder = new WireOrder();
   const ndxOut = withWireOrder(new NdxEncoder(s.protocol), builder.lists.wireOrder);
   const encoder = new FlistEncoder(builder.table, {

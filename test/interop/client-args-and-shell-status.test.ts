@@ -55,15 +55,19 @@ describe("arguments refused before connecting, as upstream", () => {
 
 /**
  * Upstream only looks whether its shell has ended (waitpid WNOHANG) and loses
- * that race now and then, ending with its own 12: its code must be ours or
- * that, its lines ours but for the code. Ours waits for the shell briefly.
+ * that race now and then, ending with its own 12; and whether it first
+ * notices the end reading or writing is timing too ("connection unexpectedly
+ * closed" or "safe_write failed"). So: its code is ours or 12, its error line
+ * names the same role as ours; ours waits for the shell briefly and says
+ * what upstream says when it reads the end.
  */
-async function likeUpstream(args: string[], code: number): Promise<void> {
+async function likeUpstream(args: string[], code: number, role: string): Promise<void> {
   const [ours, theirs] = [await runOc(args, { cwd: work }), await runRsync(args, { cwd: work })];
   expect(ours.code).toBe(code);
   expect([code, 12]).toContain(theirs.code);
-  const asOurs = normalizeErrors(theirs.stderr).replace(/\(code \d+\)/, `(code ${code})`).replace("error in rsync protocol data stream", ours.code === 12 ? "$&" : "unexplained error");
-  expect(normalizeErrors(ours.stderr)).toBe(asOurs);
+  const what = code === 12 ? "error in rsync protocol data stream" : "unexplained error";
+  expect(normalizeErrors(ours.stderr)).toBe(`rsync: connection unexpectedly closed (0 bytes received so far) [${role}]\nrsync error: ${what} (code ${code}) at X [${role}]\n`);
+  expect(normalizeErrors(theirs.stderr).trimEnd().split("\n").at(-1)).toMatch(new RegExp(`^rsync error: .* \\(code ${theirs.code}\\) at X \\[${role}\\]$`));
 }
 
 describe("a remote shell's exit status ends a failed run, as upstream", () => {
@@ -76,7 +80,20 @@ describe("a remote shell's exit status ends a failed run, as upstream", () => {
     ["sh -c 'kill -9 $$'", 12],
   ];
   for (const [shell, code] of shells) {
-    test(`push, ${shell}`, () => likeUpstream(["-a", "-e", shell, "src/", "host:dest"], code));
-    test(`pull, ${shell}`, () => likeUpstream(["-a", "-e", shell, "host:src", "dest"], code));
+    test(`push, ${shell}`, () => likeUpstream(["-a", "-e", shell, "src/", "host:dest"], code, "sender"));
+    test(`pull, ${shell}`, () => likeUpstream(["-a", "-e", shell, "host:src", "dest"], code, "Receiver"));
   }
+});
+
+test("--sender outside a server is a usage error, as upstream's (nothing is copied nor removed)", async () => {
+  const args = ["-a", "--remove-source-files", "--sender", "src/", "dest"];
+  const [ours, theirs] = [await runOc(args, { cwd: work }), await runRsync(args, { cwd: work })];
+  expect(ours.code).toBe(1);
+  expect(ours.code).toBe(theirs.code);
+  const lastLine = (r: RunResult) => normalizeErrors(r.stderr).trimEnd().split("\n").at(-1);
+  expect(lastLine(ours)).toBe(lastLine(theirs)!);
+  // The usage goes with it (ours is our own help text).
+  expect(ours.stderr).toContain("Usage: ");
+  expect(fs.readdirSync(join(work, "src"))).toEqual(["a"]);
+  expect(fs.existsSync(join(work, "dest"))).toBe(false);
 });
