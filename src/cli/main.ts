@@ -7,6 +7,7 @@ import { helpText } from "./help.ts";
 import { outputWordsHelp } from "./output-help.ts";
 import { optionTable, modeTable } from "./option-table.ts";
 import { parseArgv } from "./option-spec.ts";
+import { DaemonModeSwitch, daemonHelpText, parseDaemonArgv } from "./daemon-mode.ts";
 import { defaultOptions, type Options } from "./options.ts";
 import { outputConfig } from "./output-config.ts";
 import { finishBackupOptions } from "./backup-options.ts";
@@ -31,7 +32,7 @@ export async function main(argv: string[]): Promise<number> {
     }
   }
 
-  const o = defaultOptions();
+  let o = defaultOptions();
   try {
     // As upstream: no arguments prints the help to stderr and fails; -h alone is --help.
     if (argv.length === 0) {
@@ -41,10 +42,23 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (argv.length === 1 && argv[0] === "-h") o.showHelp = true;
     else {
-      parseArgv(argv, [...optionTable, ...modeTable], o);
-      finishBackupOptions(o);
-      checkPartialOptions(o);
-      checkSuperOptions(o);
+      try {
+        parseArgv(argv, [...optionTable, ...modeTable], o);
+      } catch (e) {
+        if (!(e instanceof DaemonModeSwitch)) throw e;
+        // Daemon mode: the whole command line again, with the daemon's options only.
+        o = defaultOptions();
+        parseDaemonArgv(argv, [...optionTable, ...modeTable], o);
+        if (o.showHelp) {
+          process.stdout.write(daemonHelpText());
+          return 0;
+        }
+      }
+      if (!o.daemon) {
+        finishBackupOptions(o);
+        checkPartialOptions(o);
+        checkSuperOptions(o);
+      }
     }
 
     if (o.showOutputHelp) {

@@ -5,6 +5,7 @@
  */
 import { RERR, RsyncError, usageError } from "../errors.ts";
 import { helpText } from "./help.ts";
+import { switchToDaemonMode } from "./daemon-mode.ts";
 import { intValue, type OptionSpec } from "./option-spec.ts";
 import { parseSizeArg } from "./size-arg.ts";
 import { checkOutputWords } from "./output-help.ts";
@@ -216,7 +217,10 @@ export const optionTable: OptionSpec[] = [
   flag(["progress"], undefined, "show progress during transfer", (o) => (o.progress = true), (o) => (o.progress = false)),
   { long: [], short: "P", help: "same as --partial --progress", set: (o) => (o.partial = o.progress = true) },
   flag(["itemize-changes"], "i", "output a change-summary for all updates", (o) => o.itemizeChanges++, (o) => (o.itemizeChanges = 0)),
-  valued(["remote-option"], "M", "OPT", "send OPTION to the remote side only", (o, v) => o.remoteOptions.push(v)),
+  valued(["remote-option"], "M", "OPT", "send OPTION to the remote side only", (o, v) => {
+    if (!v.startsWith("-")) throw usageError(`rsync: Remote option must start with a dash: ${v}`);
+    o.remoteOptions.push(v);
+  }),
   valued(["out-format", "log-format"], undefined, "FORMAT", "output updates using the specified FORMAT", (o, v) => (o.outFormat = v)),
   // One option for the client's log and daemon mode's (which upstream's daemon popt table has too).
   valued(["log-file"], undefined, "FILE", "log what we're doing to the specified FILE", (o, v) => (o.logFile = v)),
@@ -251,7 +255,9 @@ export const optionTable: OptionSpec[] = [
 
 /** Options that switch oc-rsync into another mode; parsed like the rest. */
 export const modeTable: OptionSpec[] = [
-  flag(["daemon"], undefined, undefined, (o) => (o.daemon = true)),
+  // Daemon mode starts the parse over with its own options (./daemon-mode.ts); so do --config, --dparam,
+  // --detach and --no-detach, below.
+  flag(["daemon"], undefined, undefined, switchToDaemonMode),
   // A server never inherits a client-side --iconv (options.c OPT_SERVER): only one given after --server counts.
   flag(["server"], undefined, undefined, (o) => ((o.server = true), (o.iconv = null))),
   // options.c: only after --server; before it (or without it) the usage and a syntax error, as upstream's usage(FERROR).
@@ -259,11 +265,10 @@ export const modeTable: OptionSpec[] = [
     if (!o.server) throw new RsyncError(RERR.SYNTAX, helpText(optionTable).trimEnd());
     o.sender = true;
   }),
-  // Daemon mode's own options (upstream's daemon popt table; there -M is --dparam, kept in remoteOptions).
-  valued(["config"], undefined, "FILE", undefined, (o, v) => (o.daemonConfig = v)),
-  valued(["dparam"], undefined, "OVERRIDE", undefined, (o, v) => o.remoteOptions.push(v)),
-  flag(["no-detach"], undefined, undefined, (o) => (o.detach = false)),
-  flag(["detach"], undefined, undefined, (o) => (o.detach = true)),
+  valued(["config"], undefined, "FILE", undefined, switchToDaemonMode),
+  valued(["dparam"], undefined, "OVERRIDE", undefined, switchToDaemonMode),
+  flag(["no-detach"], undefined, undefined, switchToDaemonMode),
+  flag(["detach"], undefined, undefined, switchToDaemonMode),
 ];
 
 /** MAX_BASIS_DIRS: upstream's limit on --compare-dest/--copy-dest/--link-dest. */

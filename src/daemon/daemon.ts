@@ -13,6 +13,7 @@ import { fstatSync, unlinkSync, writeFileSync } from "node:fs";
 import { isIP } from "node:net";
 import type { Options } from "../cli/options.ts";
 import { RERR, RsyncError } from "../errors.ts";
+import { errorLine } from "../cli/report.ts";
 import { Input } from "../io/input.ts";
 import { Output } from "../io/output.ts";
 import type { Channel } from "../io/channel.ts";
@@ -37,7 +38,16 @@ export async function runDaemon(o: Options): Promise<number> {
   const overShell = o.server;
   const configFile = o.daemonConfig ?? (overShell && process.getuid?.() !== 0 ? USER_CONFIG : DEFAULT_CONFIG);
   // -M/--dparam arrive as remote options (the client's -M), which a daemon has no use for.
-  const cfg = loadDaemonConfig(configFile, o.remoteOptions);
+  let cfg: DaemonConfig;
+  try {
+    cfg = loadDaemonConfig(configFile, o.remoteOptions);
+  } catch (e) {
+    if (!(e instanceof RsyncError) || stdinIsSocket()) throw e;
+    // clientserver.c: why goes to the log (upstream's syslog: no "log file" is known yet); stderr gets the
+    // daemon_main line, or under a remote shell start_daemon's exit_cleanup line alone.
+    process.stderr.write(overShell ? errorLine(RERR.SYNTAX, "Receiver") : `Failed to parse config file: ${configFile}\n`);
+    return RERR.SYNTAX;
+  }
   const log = new DaemonLog(o.logFile ?? (cfg.globals.str("log file") || null));
   if (overShell) return await serveOneClient(o, cfg, log, stdioChannel(), shellClientAddress());
   if (stdinIsSocket()) return await serveOneClient(o, cfg, log, await adoptSocket(0), plainAddress(process.env[PEER_ENV] ?? "UNKNOWN"));

@@ -97,3 +97,35 @@ test("--sender outside a server is a usage error, as upstream's (nothing is copi
   expect(fs.readdirSync(join(work, "src"))).toEqual(["a"]);
   expect(fs.existsSync(join(work, "dest"))).toBe(false);
 });
+
+describe("daemon-mode option parsing, as upstream's (options.c OPT_DAEMON)", () => {
+  const cases: [string, string[], string][] = [
+    ["a daemon option on a client's command line", ["--config=/nonexistent", "src/", "dest"], "Daemon option(s) used without --daemon."],
+    ["--detach on a client's command line", ["--detach", "src/", "dest"], "Daemon option(s) used without --daemon."],
+    ["a client option with --daemon", ["-a", "--daemon", "--config=/nonexistent"], "rsync: -a: unknown option (in daemon mode)"],
+    ["an unknown option with --daemon", ["--daemon", "--bogus"], "rsync: --bogus: unknown option (in daemon mode)"],
+    ["a negation daemon mode does not have", ["--daemon", "--no-address"], "rsync: --no-address: unknown option (in daemon mode)"],
+    ["--dparam without '='", ["--dparam=motdfile", "--daemon"], "--dparam value is missing an '=': motdfile"],
+    ["--dparam naming no parameter", ["--dparam=bogus=1", "src/", "dest"], 'Unknown parameter "bogus"'],
+    ["-M before --daemon is a client's --remote-option", ["-M", "motdfile=/x", "--daemon"], "rsync: Remote option must start with a dash: motdfile=/x"],
+    ["a config file that is not there", ["--daemon", "--no-detach", "--config=/nonexistent"], "Failed to parse config file: /nonexistent"],
+    ["a config file that is not there, under a remote shell", ["--server", "--daemon", "--config=/nonexistent", "."], "rsync error: syntax or usage error (code 1)"],
+  ];
+  for (const [name, args, said] of cases) {
+    test(name, async () => {
+      const r = await same(args);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(said);
+      expect(fs.existsSync(join(work, "dest"))).toBe(false);
+    });
+  }
+
+  test("--daemon --help is daemon mode's usage, on stdout", async () => {
+    const [ours, theirs] = [await runOc(["--daemon", "--help"], { cwd: work }), await runRsync(["--daemon", "--help"], { cwd: work })];
+    expect(ours.code).toBe(0);
+    expect(ours.code).toBe(theirs.code);
+    const optionLines = (text: string) => text.split("\n").filter((l) => l.startsWith("--"));
+    expect(optionLines(ours.stdout)).toEqual(optionLines(theirs.stdout));
+    expect(ours.stdout).toContain("--daemon [OPTION]...");
+  });
+});
