@@ -28,27 +28,26 @@ export const switchToDaemonMode = (): never => {
 
 const TYPE_FOR_HELP = '(Type "rsync --daemon --help" for assistance with daemon mode.)';
 
-/** Options of the normal table that daemon mode takes as they are, in its --help's order where it lists them. */
+/** Options of the normal table that daemon mode takes as they are. */
 const SHARED = ["address", "bwlimit", "port", "log-file", "log-file-format", "sockopts", "verbose", "ipv4", "ipv6", "protocol", "server", "temp-dir"];
 
-/** Help lines (upstream's daemon_usage) of the options daemon mode lists, by name. */
-const DAEMON_HELP: Record<string, [string, string]> = {
-  daemon: ["--daemon", "run as an rsync daemon"],
-  address: ["--address=ADDRESS", "bind to the specified address"],
-  bwlimit: ["--bwlimit=RATE", "limit socket I/O bandwidth"],
-  config: ["--config=FILE", "specify alternate rsyncd.conf file"],
-  dparam: ["--dparam=OVERRIDE, -M", "override global daemon config parameter"],
-  "no-detach": ["--no-detach", "do not detach from the parent"],
-  port: ["--port=PORT", "listen on alternate port number"],
-  "log-file": ["--log-file=FILE", 'override the "log file" setting'],
-  "log-file-format": ["--log-file-format=FMT", 'override the "log format" setting'],
-  sockopts: ["--sockopts=OPTIONS", "specify custom TCP options"],
-  verbose: ["--verbose, -v", "increase verbosity"],
-  ipv4: ["--ipv4, -4", "prefer IPv4"],
-  ipv6: ["--ipv6, -6", "prefer IPv6"],
-  help: ["--help, -h", "show this help (when used with --daemon)"],
-};
-const HELP_ORDER = ["daemon", "address", "bwlimit", "config", "dparam", "no-detach", "port", "log-file", "log-file-format", "sockopts", "verbose", "ipv4", "ipv6", "help"];
+/** Upstream's daemon_usage: the options daemon mode lists, in its order. */
+const DAEMON_HELP: [string, string][] = [
+  ["--daemon", "run as an rsync daemon"],
+  ["--address=ADDRESS", "bind to the specified address"],
+  ["--bwlimit=RATE", "limit socket I/O bandwidth"],
+  ["--config=FILE", "specify alternate rsyncd.conf file"],
+  ["--dparam=OVERRIDE, -M", "override global daemon config parameter"],
+  ["--no-detach", "do not detach from the parent"],
+  ["--port=PORT", "listen on alternate port number"],
+  ["--log-file=FILE", 'override the "log file" setting'],
+  ["--log-file-format=FMT", 'override the "log format" setting'],
+  ["--sockopts=OPTIONS", "specify custom TCP options"],
+  ["--verbose, -v", "increase verbosity"],
+  ["--ipv4, -4", "prefer IPv4"],
+  ["--ipv6, -6", "prefer IPv6"],
+  ["--help, -h", "show this help (when used with --daemon)"],
+];
 
 /** Upstream's long_daemon_options, made of the normal table's specs where they mean the same. */
 export function daemonModeTable(normal: readonly OptionSpec[]): OptionSpec[] {
@@ -94,6 +93,6 @@ export function parseDaemonArgv(argv: readonly string[], normal: readonly Option
 
 /** options.c daemon_usage. */
 export function daemonHelpText(): string {
-  const lines = HELP_ORDER.map((name) => DAEMON_HELP[name]!).map(([left, text]) => `${left.padEnd(24)} ${text}`);
+  const lines = DAEMON_HELP.map(([left, text]) => `${left.padEnd(24)} ${text}`);
   return `${versionText()}\nUsage: oc-rsync --daemon [OPTION]...\n${lines.join("\n")}\n\nIf you were not trying to invoke rsync as a daemon, avoid using any of the\ndaemon-specific rsync options.  See also the rsyncd.conf(5) manpage.\n`;
 }

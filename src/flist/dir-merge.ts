@@ -68,12 +68,13 @@ export class DirScopes {
    * be swapped for a symlink out of the module in between.
    */
   private readMergeFile(path: string): Uint8Array {
-    if (this.confineTo === null) return new Uint8Array(readFileSync(Buffer.from(path, "latin1")));
-    if (!fdOpsAvailable) {
-      if (!this.readable(path)) throw new Error("outside the module");
-      return new Uint8Array(readFileSync(Buffer.from(path, "latin1")));
-    }
-    const root = this.confineTo;
+    if (this.confineTo !== null && fdOpsAvailable) return this.readInsideModule(path, this.confineTo);
+    if (!this.readable(path)) throw new Error("outside the module");
+    return new Uint8Array(readFileSync(Buffer.from(path, "latin1")));
+  }
+
+  /** readMergeFile in a chroot-less module: `path` (absolute) opened beneath the module's `root`, the working directory. */
+  private readInsideModule(path: string, root: string): Uint8Array {
     if (root !== "/" && !path.startsWith(`${root}/`)) throw new Error("outside the module");
     const rel = Buffer.from(path.slice(root === "/" ? 1 : root.length + 1), "latin1");
     const fd = openInside(AT_FDCWD, rel, constants.O_RDONLY, () => path);

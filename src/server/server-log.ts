@@ -22,7 +22,8 @@ export class ServerLog {
   /** `line` writes one log line (latin1, one char per byte); `close` ends the log after the totals. */
   constructor(
     private readonly line: (text: string) => void,
-    private readonly closeLog: () => void = () => {},
+    /** The log ends (after the totals, and the error line when there is one). */
+    readonly close: () => void = () => {},
   ) {}
 
   /**
@@ -62,10 +63,5 @@ export class ServerLog {
   /** cleanup.c log_exit: the totals (a receiving side's only after a clean run; they are split between its processes until the end). */
   totals(code: number, sending: boolean, totals: { written: number; read: number; size: number }): void {
     if (code === 0 || sending) this.line(`sent ${totals.written} bytes  received ${totals.read} bytes  total size ${totals.size}`);
-  }
-
-  /** The log ends (after the totals, and the error line when there is one). */
-  close(): void {
-    this.closeLog();
   }
 }

@@ -29,6 +29,18 @@ async function same(args: string[]): Promise<RunResult> {
   return ours;
 }
 
+/** Each [name, args, what stderr says]: refused by both clients alike (code 1), nothing made. */
+function refusedCases(cases: [string, string[], string][]): void {
+  for (const [name, args, said] of cases) {
+    test(name, async () => {
+      const r = await same(args);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(said);
+      expect(fs.existsSync(join(work, "dest"))).toBe(false);
+    });
+  }
+}
+
 describe("arguments refused before connecting, as upstream", () => {
   const cases: [string, string[], string][] = [
     ["a remote arg among local sources", ["-a", "src/", "host:path", "dest"], "Unexpected remote arg: host:path"],
@@ -43,14 +55,7 @@ describe("arguments refused before connecting, as upstream", () => {
     ["a shell source and a daemon source", ["-a", "host:a", "rsync://host/mod", "dest"], "All source args must use the same hostspec format."],
     ["daemon sources on two ports", ["-a", "rsync://host:1234/mod/a", "rsync://host:99/mod/b", "dest"], "All source args must use the same port number."],
   ];
-  for (const [name, args, said] of cases) {
-    test(name, async () => {
-      const r = await same(args);
-      expect(r.code).toBe(1);
-      expect(r.stderr).toContain(said);
-      expect(fs.existsSync(join(work, "dest"))).toBe(false);
-    });
-  }
+  refusedCases(cases);
 });
 
 /**
@@ -111,14 +116,7 @@ describe("daemon-mode option parsing, as upstream's (options.c OPT_DAEMON)", () 
     ["a config file that is not there", ["--daemon", "--no-detach", "--config=/nonexistent"], "Failed to parse config file: /nonexistent"],
     ["a config file that is not there, under a remote shell", ["--server", "--daemon", "--config=/nonexistent", "."], "rsync error: syntax or usage error (code 1)"],
   ];
-  for (const [name, args, said] of cases) {
-    test(name, async () => {
-      const r = await same(args);
-      expect(r.code).toBe(1);
-      expect(r.stderr).toContain(said);
-      expect(fs.existsSync(join(work, "dest"))).toBe(false);
-    });
-  }
+  refusedCases(cases);
 
   test("--daemon --help is daemon mode's usage, on stdout", async () => {
     const [ours, theirs] = [await runOc(["--daemon", "--help"], { cwd: work }), await runRsync(["--daemon", "--help"], { cwd: work })];
