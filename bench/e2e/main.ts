@@ -10,7 +10,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs, type BenchArgs } from "./args.ts";
-import { prepareKernel, prepareQuick, warmPageCache, type Dataset } from "./data.ts";
+import { prepareKernel, prepareQuick, rereadExecutables, warmPageCache, type Dataset } from "./data.ts";
 import { ensureTool, killAll, run } from "./proc.ts";
 import { perfRecord, perfUsable, renderProfile, jitEnv } from "./profile.ts";
 import { summary, writeCsv, type ReportMeta } from "./report.ts";
@@ -57,7 +57,7 @@ async function describeMachine(a: BenchArgs, data: Dataset): Promise<string[]> {
     `upstream: ${await first(["rsync", "--version"])}`,
     `oc-rsync: ${ours[0]?.trim() ?? "?"} (${a.client.join(" ")}); ${ours.find((l) => l.startsWith("native core")) ?? ""}`,
     `data: ${data.describe}`,
-    `method: ${a.warmup} warm-up + ${a.runs} timed runs per client, alternating; dest in ${a.destDir} (${fsType}), reset outside the timed region; every timed run checked with \`rsync -ani --delete SRC/ DEST/\``,
+    `method: ${a.warmup} warm-up + ${a.runs} timed runs per client, alternating; dest in ${a.destDir} (${fsType}), reset outside the timed region; every timed run checked with \`rsync -ani --delete SRC/ DEST/\`; both executables' page cache dropped before the daemons start (their code read back from disk, as after a reboot)`,
     "cpu: wait4() rusage of the client's process tree; peak RSS: GNU time's %M (largest process of the tree); server cpu: the daemon's reaped per-connection workers (/proc, 10 ms ticks); serve-initial's series name the daemon (the client is upstream's for both)",
   ];
 }
@@ -112,6 +112,7 @@ async function main(): Promise<number> {
     // Fresh each time: daemon logs and configs are per port and would pile up.
     rmSync(join(a.workDir, "daemon"), { recursive: true, force: true });
     const cfg = writeDaemonConfig(join(a.workDir, "daemon"), data.src, dest);
+    await rereadExecutables([Bun.which("rsync") ?? "/usr/bin/rsync", Bun.which(a.client[0]!) ?? a.client[0]!]);
     const upstreamDaemon = await startDaemon("upstream", ["rsync"], cfg);
     daemons.push(upstreamDaemon);
     const ourDaemon = await startDaemon("ours", a.client, cfg);
