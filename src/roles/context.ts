@@ -22,7 +22,6 @@ import type { TransferStats } from "./stats.ts";
 import type { GeneratorRequests } from "../batch/generator-requests.ts";
 import type { XattrReceiver } from "../flist/xattrs.ts";
 import type { PutQueue } from "./put-queue.ts";
-import type { BasisHandoff } from "./basis-handoff.ts";
 
 export interface ReceivingSide {
   o: Options;
@@ -76,8 +75,6 @@ export interface ReceivingSide {
   acls?: AclReceiver;
   /** Files put in place (and directories touched up) behind the receiver, when it may (roles/put-queue.ts). */
   puts?: PutQueue;
-  /** Basis descriptors the generator opened for block sums, left open for the receiver (roles/basis-handoff.ts). */
-  basisHandoff?: BasisHandoff;
   /** -X: the sender's sets of extended attributes (both halves use it; see flist/xattrs.ts). */
   xattrs?: XattrReceiver;
   /** Entries the generator requested and the receiver has not finished, per list. */

@@ -1181,17 +1181,14 @@ export class Generator {
     const head = this.sumHeadDebug(chooseSumHead(basis.size, x.s.protocol, sums.xfer.length, this.redoPass, o.blockSize), basis.size);
     try {
       const fd = this.openToRead(rel, row);
-      let handedOver = false;
       try {
         const table = this.blockSumsOf(fd, basis.size, head);
         // What a delta's request leaves for the collector (the sums, the pieces' sums, the receiver's file): see memory-pacer.
         noteWork(DELTA_REQUEST_WORK + 2 * table.length);
         if (this.deltasumDebug > 2) this.chunksDebug(head, table);
-        // The file's own destination is the receiver's basis too: it takes this descriptor instead of opening it again.
-        handedOver = row >= 0 && !o.inplace && !o.append && !!x.basisHandoff?.offer(ndx, fd);
         return { head, sums: table };
       } finally {
-        if (!handedOver) fs.closeSync(fd);
+        fs.closeSync(fd);
       }
     } catch (e) {
       x.report.error(`rsync: [generator] failed to open ${this.full(rel)}, continuing: ${errText(e as NodeJS.ErrnoException)}`);

@@ -39,8 +39,6 @@ export interface IncomingSpec {
   head: SumHead;
   /** Where matched blocks come from; null without a basis. */
   basisRel: Uint8Array | null;
-  /** basisRel already open (the generator's descriptor, see basis-handoff.ts), now this file's to close; -1 or absent: opened here. */
-  basisFd?: number;
   /** Write into the destination itself (--inplace, --append). */
   inplace: boolean;
   /** --temp-dir, as a name relative to the destination root (DestFs.route): the temp file is made there (by path: `at` is null). */
@@ -151,8 +149,7 @@ export class IncomingFile {
     else if (spec.tempDir) this.tempPath = tempNameIn(spec.tempDir, spec.rel);
     else if (spec.at) this.tempBase = tempBaseFor(spec.at.base);
     else this.tempPath = tempNameFor(spec.rel);
-    if (spec.basisFd !== undefined && spec.basisFd >= 0) this.basisFd = spec.basisFd;
-    else if (spec.basisRel && spec.head.count > 0) {
+    if (spec.basisRel && spec.head.count > 0) {
       try {
         // The file's own old version (the usual basis) through its directory's descriptor: no walk of the whole path.
         const at = spec.basisRel === spec.rel ? spec.at : null;

@@ -40,7 +40,6 @@ import { IdMapper } from "./id-map.ts";
 import { tweakMode } from "./chmod.ts";
 import { becomeCopyAsUser } from "./copy-as.ts";
 import { Receiver } from "./receiver.ts";
-import { BasisHandoff } from "./basis-handoff.ts";
 import type { Reporter } from "./reporter.ts";
 import { ServerReporter } from "./server-reporter.ts";
 import { emptyStats, type TransferStats } from "./stats.ts";
@@ -343,7 +342,6 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
     xattrs: decoder.xattrs ?? undefined,
     acls: decoder.acls ?? undefined,
     confirmToSender: confirmationsFor(o, output, req.local, dest.fs, lists.wireOrder),
-    basisHandoff: o.dryRun ? undefined : new BasisHandoff(),
   };
   // main.c do_recv, before the generator starts: where the backups go (a --backup-dir that is no directory ends the run).
   if (!req.listing) {
@@ -372,7 +370,6 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   } finally {
     // (A run cut short too: what was verified is put in place; the umask below must not change under the writer.)
     side.puts?.drain();
-    side.basisHandoff?.closeAll();
     dest.fs.closeDirs();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);

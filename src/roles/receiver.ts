@@ -8,7 +8,6 @@
  * token, one checksum) and acts on it only once it is complete, so it can be
  * retried after UNDERFLOW (Input.loop).
  */
-import { closeSync } from "node:fs";
 import { RERR, RsyncError, protocolError } from "../errors.ts";
 import { FlistDecoder } from "../flist/decode.ts";
 import { ListReceiver, type ListReceiveOptions } from "../flist/lists.ts";
@@ -487,10 +486,6 @@ export class Receiver {
     // receiver.c recv_files (dest_mode): without -p a file that exists keeps its permissions, those of the basis it opens.
     const wanted = this.attrs.wanted(row, o.perms ? null : regularFile(x.dest, basisRel ?? basisOf()));
     const inplace = o.inplace || o.append > 0;
-    // The generator's descriptor of the file's own old version, when it left it open (basis-handoff.ts).
-    const handedBasis = x.basisHandoff?.take(ndx) ?? -1;
-    const ownBasis = head.count > 0 && basisRel === rel && !inplace;
-    if (handedBasis >= 0 && !ownBasis) closeSync(handedBasis);
     const data = new IncomingFile(
       x.dest,
       {
@@ -499,7 +494,6 @@ export class Receiver {
         tempDir: x.tempDir,
         head,
         basisRel: head.count === 0 ? null : basisRel,
-        basisFd: ownBasis ? handedBasis : -1,
         inplace,
         // (Before protocol 29 an in-place receiver with -b always takes the backup.)
         backupBasis: basisType === FNAMECMP_BACKUP || (x.s.protocol < 29 && o.inplace && o.backup),
