@@ -15,6 +15,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { FFIType } from "bun:ffi";
+import { openLibcWith } from "../../src/fs/libc.ts";
 import { startDaemon, stopDaemons, type RunningDaemon } from "../helpers/daemon.ts";
 import { normalizeErrors, runOc, runRsync, type RunResult } from "../helpers/run.ts";
 
@@ -60,9 +62,20 @@ function swap(source: string, what: Swap): void {
     fs.rmSync(join(source, "b"));
     fs.symlinkSync(what === "file" ? secret : "d/b", join(source, "b"));
   } else {
-    fs.renameSync(join(source, "d"), join(source, "d.old"));
-    fs.symlinkSync(outside, join(source, "d"));
+    // In one step (RENAME_EXCHANGE): a rename out then a symlink in would leave a moment with no "d", which a
+    // walk reaching it then reports as "directory has vanished" (code 24), an outcome of the test, not of the sender.
+    fs.symlinkSync(outside, join(source, "d.new"));
+    exchange(join(source, "d.new"), join(source, "d"));
   }
+}
+
+const RENAME_EXCHANGE = 2;
+const libc = openLibcWith({ renameat2: { args: [FFIType.i32, FFIType.cstring, FFIType.i32, FFIType.cstring, FFIType.u32], returns: FFIType.i32 } });
+/** Swaps two names atomically (renameat2 RENAME_EXCHANGE). */
+function exchange(a: string, b: string): void {
+  const AT_FDCWD = -100;
+  const rc = libc.symbols.renameat2(AT_FDCWD, Buffer.from(`${a}\0`), AT_FDCWD, Buffer.from(`${b}\0`), RENAME_EXCHANGE);
+  if (rc !== 0) throw new Error(`renameat2 ${a} <-> ${b}: errno ${libc.errno()}`);
 }
 
 /** Runs `start`; once `dest` exists (the list is through), makes the swap in `source`. */
