@@ -96,6 +96,15 @@ const RESOLVE_NO_SYMLINKS = 0x04;
 const RESOLVE_BENEATH = 0x08;
 const ENOSYS = 38;
 const EPERM = 1;
+const EAGAIN = 11;
+/**
+ * openat2 tries before one open takes the component walk instead: with
+ * RESOLVE_BENEATH the kernel answers EAGAIN when a rename or mount anywhere on
+ * the system raced with its resolution of a ".." (a symlink's target climbing
+ * back up), and leaves the retry to the caller (openat2(2)). A busy machine
+ * (other transfers renaming their temp files) hits it now and then.
+ */
+const OPENAT2_TRIES = 8;
 /** struct open_how { u64 flags, mode, resolve }: O_DIRECTORY opens, never through a symlink, never above the root. */
 const beneathHow = new BigUint64Array([BigInt(C.O_RDONLY | C.O_DIRECTORY | O_CLOEXEC), 0n, BigInt(RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH)]);
 /** open_how for openInside with `flags`: symlinks followed, but never to above the root (nor any absolute one). */
@@ -124,17 +133,23 @@ export function openDirBeneath(rootFd: number, rel: Uint8Array, shown: () => str
 
 /**
  * openat2 of `rel` under `rootFd` as `how` says; -1 where the kernel cannot
- * (then and from then on). Its EXDEV (a name or symlink leading above the
- * root, or an absolute symlink) is thrown as `escapeErrno`.
+ * (then and from then on) or kept answering EAGAIN (this once). Its EXDEV
+ * (a name or symlink leading above the root, or an absolute symlink) is
+ * thrown as `escapeErrno`.
  */
 function openByOpenat2(rootFd: number, rel: Uint8Array, how: BigUint64Array, escapeErrno: number, shown: () => string): number {
   if (!openat2Works || rel.length >= PATH_MAX) return -1;
   const path = new Uint8Array(rel.length + 1);
   path.set(rel);
-  const fd = Number(lib().syscall(SYS_OPENAT2, rootFd, path, how, how.byteLength));
-  if (fd >= 0) return fd;
+  let errno = EAGAIN;
+  for (let tries = 0; errno === EAGAIN; tries++) {
+    // Still racing after these: this one open walks the components itself (which no rename makes fail).
+    if (tries === OPENAT2_TRIES) return -1;
+    const fd = Number(lib().syscall(SYS_OPENAT2, rootFd, path, how, how.byteLength));
+    if (fd >= 0) return fd;
+    errno = libc!.errno();
+  }
   // ENOSYS: an old kernel; EPERM: a sandbox's syscall filter (an open's own refusals are EACCES).
-  const errno = libc!.errno();
   if (errno !== ENOSYS && errno !== EPERM) throw systemError(errno === EXDEV ? escapeErrno : errno, "open", shown());
   // O_NOATIME on a file not ours is an EPERM of the open's own: the walk meets it again and says so.
   if (errno === EPERM && Number(how[0]!) & (C.O_NOATIME ?? 0)) return -1;

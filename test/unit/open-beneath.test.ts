@@ -159,3 +159,27 @@ describe.each([
     }
   });
 });
+
+describe("openat2 while renames happen elsewhere", () => {
+  // RESOLVE_BENEATH makes the kernel answer EAGAIN when any rename on the system races with its resolution of a
+  // ".." (openat2(2)); a daemon's content open through such a symlink failed so ("Resource temporarily
+  // unavailable") while other transfers renamed their temp files. The opens retry, then walk.
+  test("a name through a '..' symlink opens every time", async () => {
+    const spin = join(work, "spin");
+    mkdirSync(spin);
+    writeFileSync(join(spin, "x"), "");
+    const renamer = Bun.spawn(["bash", "-c", 'cd "$1" && while :; do mv x y; mv y x; done', "renamer", spin], { stdout: "ignore", stderr: "ignore" });
+    try {
+      await Bun.sleep(50);
+      const failures = new Map<string, number>();
+      for (let i = 0; i < 50000; i++) {
+        const got = readFile(openInside, "viaDotDot/f");
+        if (got !== "deep") failures.set(got, (failures.get(got) ?? 0) + 1);
+      }
+      expect(Object.fromEntries(failures)).toEqual({});
+    } finally {
+      renamer.kill();
+      await renamer.exited;
+    }
+  });
+});
