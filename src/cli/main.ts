@@ -84,7 +84,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(errorLine(RERR.SYNTAX, "Receiver"));
       return RERR.SYNTAX;
     }
-    const { code, role, plainExit } = await runClient(o);
+    const { code, role, plainExit, silent } = await runClient(o);
+    if (silent) return code;
     clientLog.exit(code);
     // Errors thrown on the way were reported where they were caught; a run that ended with errors says so here.
     const logExit = () => {

@@ -13,20 +13,14 @@ import { Input } from "../io/input.ts";
 import { Output } from "../io/output.ts";
 import type { Channel } from "../io/channel.ts";
 import { memoryChannelPair } from "../io/memory-channel.ts";
+import { forkSendingHalf, forkWanted, runSendingHalf } from "./local-sender.ts";
 import { clientSetupProtocol, type Session } from "../protocol/setup.ts";
-import { forwardedNames, sendingArgs } from "./files-from.ts";
+import { forwardedNames } from "./files-from.ts";
 import { compressRequest } from "../compress/choice.ts";
-import { allowIncRecurse, checkServerChoices, serverSetupProtocol } from "../protocol/server-setup.ts";
-import { MSG } from "../protocol/mux.ts";
-import { sendTransfer } from "../roles/send-session.ts";
 import { receiveTransfer } from "../roles/receive-session.ts";
 import { emptyStats, type TransferStats } from "../roles/stats.ts";
 import type { HostSpec } from "../transport/address.ts";
 import { connectToRemote, raisedByShell } from "./connection.ts";
-import { logOnlyReporter } from "./output.ts";
-import { clientLog } from "../output/client-log.ts";
-import type { FileLists } from "../flist/lists.ts";
-import { serverArgs } from "../protocol/server-args.ts";
 import { PROTOCOL_VERSION } from "../version.ts";
 import { requestedNames } from "./requested.ts";
 import type { BatchRecorder } from "../batch/batch-file.ts";
@@ -35,7 +29,7 @@ import { errorLine, reportFailure } from "../cli/report.ts";
 import { terminal } from "../output/terminal.ts";
 import { debugLine, flistInitDebug } from "../output/debug-line.ts";
 import { outputConfig } from "../cli/output-config.ts";
-import { charsetDebugLines, commandDebugLines, localServerProtoLine, localServerSetupDebug, serverCharsetLine, setupDebug } from "./setup-debug.ts";
+import { charsetDebugLines, commandDebugLines, serverCharsetLine, setupDebug } from "./setup-debug.ts";
 
 export interface PullResult {
   exitCode: number;
@@ -147,9 +141,10 @@ async function runConnected(
 /**
  * A local copy (`oc-rsync -a SRC... DEST`): upstream forks a server for the
  * receiving side and joins the two with a socketpair. We run the same two
- * halves of the protocol in this process over a channel pair: our sending
- * side (sendTransfer) and the receiving side every pull uses. As upstream, a
- * local copy sends files whole unless --no-whole-file is given.
+ * halves of the protocol: our sending side (local-sender.ts, in a process
+ * of its own or as a task of this one) and here the receiving side every
+ * pull uses. As upstream, a local copy sends files whole unless
+ * --no-whole-file is given.
  */
 export async function localCopy(req: { o: Options; sources: string[]; dest: string; listing: boolean; startTime: number; recorder?: BatchRecorder }): Promise<PullResult> {
   const o = req.o;
@@ -161,59 +156,18 @@ export async function localCopy(req: { o: Options; sources: string[]; dest: stri
   if (!req.listing) commandDebugLines(o, { path: req.dest }, [".", req.dest]);
   charsetDebugLines(o, "sender");
   serverCharsetLine(o, "Receiver");
-  const [clientEnd, serverEnd] = memoryChannelPair();
+  // The sending half in a process of its own where nothing but the protocol joins the halves, else in this one.
+  const forked = forkWanted(o, { listing: req.listing, batch: !!req.recorder }) ? await forkSendingHalf() : null;
+  const [clientEnd, serverEnd] = forked ? [forked.channel, null] : memoryChannelPair();
   const cin = new Input(clientEnd);
   const cout = new Output(clientEnd, cin);
-  const sin = new Input(serverEnd);
-  const sout = new Output(serverEnd, sin);
   // Upstream limits both processes' writes, the sender's data and the generator's checksums.
   cout.limitBandwidth(o.bwlimit);
-  sout.limitBandwidth(o.bwlimit);
   // Nothing to time out between two halves of one process, but --stop-after/--stop-at still apply.
   const watchdog = new IoWatchdog(cin, cout, () => 0, () => "sender", o.stopAt);
   watchdog.start();
-  // The capability letters our receiving side would announce to a server ("-e.LETTERS").
   const senderPaths: { of?: (row: number) => Uint8Array } = {};
-  const eArg = serverArgs(o, { amSender: false, protocol, listOnly: 0 }).find((a) => /^-[^-]*e\./.test(a)) ?? "";
-  const clientInfo = eArg.slice(eArg.indexOf("e.") + 2);
-  const serving = (async () => {
-    try {
-      localServerProtoLine(o, protocol);
-      const s = await serverSetupProtocol(sin, sout, {
-        protocol,
-        clientInfo,
-        allowIncRecurse: allowIncRecurse({ recursive: o.recursive, amSender: true, clientInfo, needsWholeList: false }),
-        checksumChoice: o.checksumChoice,
-        checksumSeed: o.checksumSeed,
-        compress: compressRequest(o),
-        // Upstream's other half has the client's levels; not multiplexed yet, it says so on stderr.
-        debug: localServerSetupDebug(o),
-      });
-      // Upstream's other half (a server that parsed no options of its own: pipe.c local_child) checks an explicit
-      // choice against its part of the environment's lists once its setup is done (its seed sent), and ends there.
-      try {
-        checkServerChoices(o, protocol);
-      } catch (e) {
-        reportFailure(e, "Receiver");
-        throw e instanceof RsyncError ? new RsyncError(e.code, "", true) : e;
-      }
-      flistInitDebug(outputConfig(o).debug.get("FLIST"), true);
-      sout.startMultiplex();
-      if (protocol >= 30 || o.removeSourceFiles) sin.startMultiplex();
-      // Upstream's log file is written by the sending half of a local copy; its paths are what the items show as %f.
-      const report = (lists: FileLists, stats: TransferStats, localPath: (row: number) => Uint8Array) => {
-        senderPaths.of = localPath;
-        return clientLog.active ? logOnlyReporter(o, s, lists, stats) : undefined;
-      };
-      await sendTransfer({ o, s, input: sin, output: sout, ...sendingArgs(o, req.sources), amServer: true, local: true, report });
-    } catch (e) {
-      // The receiving side hears about it as upstream's client would from its server.
-      if (e instanceof RsyncError && e.message && sout.multiplexed) sout.message(MSG.ERROR, Buffer.from(`${e.message}\n`, "latin1"));
-      await sout.drained().catch(() => {});
-      serverEnd.close();
-      throw e;
-    }
-  })();
+  const serving = serverEnd ? sendInProcess(o, req.sources, serverEnd, (localPath) => (senderPaths.of = localPath)) : forked!.exited;
   serving.catch(() => {});
   try {
     const s = await clientSetupProtocol(cin, cout, { protocol, checksumChoice: o.checksumChoice, compress: compressRequest(o), batch: !!req.recorder, debug: setupDebug(o) });
@@ -239,7 +193,7 @@ export async function localCopy(req: { o: Options; sources: string[]; dest: stri
     // After an empty list the sending side ends without waiting for us to read on (do_server_sender).
     if (result.emptyList) {
       clientEnd.close();
-      serverEnd.close();
+      serverEnd?.close();
     }
     await cout.drained();
     await serving.catch((e) => {
@@ -251,7 +205,20 @@ export async function localCopy(req: { o: Options; sources: string[]; dest: stri
   } finally {
     watchdog.stop();
     clientEnd.close();
-    serverEnd.close();
+    serverEnd?.close();
+  }
+}
+
+/** The sending half as a task of this process, on `end` of the memory channel pair. */
+async function sendInProcess(o: Options, sources: string[], end: Channel, onPaths: (localPath: (row: number) => Uint8Array) => void): Promise<void> {
+  const input = new Input(end);
+  const output = new Output(end, input);
+  output.limitBandwidth(o.bwlimit);
+  try {
+    await runSendingHalf(o, sources, input, output, onPaths);
+  } catch (e) {
+    end.close();
+    throw e;
   }
 }
 

@@ -9,6 +9,7 @@ import { validateChecksumChoice } from "../protocol/checksum-choice.ts";
 import { compressRequest } from "../compress/choice.ts";
 import { checkForHostSpec, type HostSpec } from "../transport/address.ts";
 import { localCopy, pullFromRemote } from "./pull.ts";
+import { LOCAL_SENDER_FD_ENV, runForkedSendingHalf } from "./local-sender.ts";
 import { pushToRemote } from "./push.ts";
 import { applyFilesFromImplications, checkFilesFromHost, settleFilesFrom } from "./files-from.ts";
 import { settleClientOptions } from "./settle-options.ts";
@@ -25,6 +26,8 @@ export interface ClientExit {
   role: Role;
   /** Upstream's client exits without its cleanup (a daemon's module list): no --debug=EXIT lines. */
   plainExit?: boolean;
+  /** Nothing more to say at the end: a local copy's forked sending half, whose failures reached the receiving half. */
+  silent?: boolean;
 }
 
 export async function runClient(o: Options): Promise<ClientExit> {
@@ -36,7 +39,7 @@ export async function runClient(o: Options): Promise<ClientExit> {
   // options.c opens it once the output options are known (-q silences its "Ignoring" line).
   openClientLog(o);
   // The native core failing to load is worth a word under -v (unless it was switched off on purpose).
-  if (o.verbose > 0 && core.caps.kind !== "native" && process.env.OC_RSYNC_NATIVE !== "0") {
+  if (o.verbose > 0 && core.caps.kind !== "native" && process.env.OC_RSYNC_NATIVE !== "0" && !process.env[LOCAL_SENDER_FD_ENV]) {
     process.stderr.write(`oc-rsync: native core not loaded (${core.caps.reason}); using the TypeScript implementation\n`);
   }
   applyFilesFromImplications(o);
@@ -67,6 +70,8 @@ export async function runClient(o: Options): Promise<ClientExit> {
       if (!o.recursive && !o.noDirs) o.dirs = true;
     }
     const sources = args.length === 1 ? args : args.slice(0, -1);
+    // A local copy's sending half in a process of its own (local-sender.ts): its ending is said by the other half.
+    if (process.env[LOCAL_SENDER_FD_ENV]) return { code: await runForkedSendingHalf(o, sources), role: "sender", silent: true };
     const result = await localCopy({ o, sources, dest: listing ? "." : last, listing, startTime, recorder });
     // Upstream's client waits for its forked receiving half; ours is a task of this process.
     waitingDebugLine(o, process.pid);
