@@ -112,7 +112,11 @@ export function forkWanted(o: Options, req: { listing: boolean; batch: boolean }
   return DEBUG_WORDS.every((word) => out.debug.get(word) === 0);
 }
 
-/** Starts the sending half: its end of the channel here, and its exit (a failure's code thrown, already reported). */
+/**
+ * Starts the sending half: its end of the channel here, and its exit (a
+ * failure's code thrown, already reported). Throws when the process cannot
+ * be started (the caller then runs the half itself).
+ */
 export async function forkSendingHalf(): Promise<{ channel: Channel; exited: Promise<void> }> {
   const libc = openLibcWith({ socketpair: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 } });
   const fds = new Int32Array(2);
@@ -120,11 +124,18 @@ export async function forkSendingHalf(): Promise<{ channel: Channel; exited: Pro
   if (libc.symbols.socketpair(1, 1 | 0o2000000, 0, fds) !== 0) throw new RsyncError(RERR.IPC, "socketpair failed");
   // Run from source, the program is the interpreter and its script; compiled, the executable alone.
   const self = Bun.main.startsWith("/$bunfs/") ? [] : [Bun.main];
-  const child = Bun.spawn([process.execPath, ...self, ...process.argv.slice(2)], {
-    stdio: ["inherit", "inherit", "inherit", fds[1]!],
-    env: { ...process.env, [LOCAL_SENDER_FD_ENV]: String(CHILD_FD) },
-  });
-  closeSync(fds[1]!);
+  let child: ReturnType<typeof Bun.spawn>;
+  try {
+    child = Bun.spawn([process.execPath, ...self, ...process.argv.slice(2)], {
+      stdio: ["inherit", "inherit", "inherit", fds[1]!],
+      env: { ...process.env, [LOCAL_SENDER_FD_ENV]: String(CHILD_FD) },
+    });
+  } catch (e) {
+    closeSync(fds[0]!);
+    throw e;
+  } finally {
+    closeSync(fds[1]!);
+  }
   const channel = await adoptSocket(fds[0]!);
   const exited = child.exited.then((code) => {
     if (child.signalCode) throw new RsyncError(RERR.TERMINATED, "", true);

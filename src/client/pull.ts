@@ -157,7 +157,7 @@ export async function localCopy(req: { o: Options; sources: string[]; dest: stri
   charsetDebugLines(o, "sender");
   serverCharsetLine(o, "Receiver");
   // The sending half in a process of its own where nothing but the protocol joins the halves, else in this one.
-  const forked = forkWanted(o, { listing: req.listing, batch: !!req.recorder }) ? await forkSendingHalf() : null;
+  const forked = forkWanted(o, { listing: req.listing, batch: !!req.recorder }) ? await forkSendingHalf().catch(() => null) : null;
   const [clientEnd, serverEnd] = forked ? [forked.channel, null] : memoryChannelPair();
   const cin = new Input(clientEnd);
   const cout = new Output(clientEnd, cin);
