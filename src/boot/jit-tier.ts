@@ -22,13 +22,11 @@
 import { readFileSync } from "node:fs";
 import { FFIType, ptr } from "bun:ffi";
 import { openLibcWith } from "../fs/libc.ts";
+import { compiledExecutable } from "./self-command.ts";
 
 export const FTL_SWITCH = "BUN_JSC_useFTLJIT";
 
-/** Bun's virtual path of a `bun build --compile` executable's own code. */
-const compiled = Bun.main.startsWith("/$bunfs/");
-
-if (compiled && process.platform === "linux" && process.env[FTL_SWITCH] === undefined && process.env.OC_RSYNC_REEXEC !== "0") {
+if (compiledExecutable && process.platform === "linux" && process.env[FTL_SWITCH] === undefined && process.env.OC_RSYNC_REEXEC !== "0") {
   try {
     reexecWith(`${FTL_SWITCH}=0`);
   } catch {

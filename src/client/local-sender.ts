@@ -16,6 +16,7 @@
  */
 import { closeSync } from "node:fs";
 import { FFIType } from "bun:ffi";
+import { selfCommand } from "../boot/self-command.ts";
 import type { Options } from "../cli/options.ts";
 import { DEBUG_WORDS, formatHas, outputConfig } from "../cli/output-config.ts";
 import { reportFailure } from "../cli/report.ts";
@@ -99,13 +100,13 @@ export async function runSendingHalf(o: Options, sources: string[], input: Input
  * (written by the sending half), a batch being written, --files-from=-,
  * --iconv (each half's own exit lines), --copy-as, --stop-at/--stop-after
  * (one watchdog for both), any --debug output (its lines interleave with
- * the other half's in one order), or a listing. OC_RSYNC_LOCAL_FORK=0 keeps
- * every copy in one process.
+ * the other half's in one order), or a listing (runClient sets listOnly for
+ * every one). OC_RSYNC_LOCAL_FORK=0 keeps every copy in one process.
  */
-export function forkWanted(o: Options, req: { listing: boolean; batch: boolean }): boolean {
+export function forkWanted(o: Options, writingBatch: boolean): boolean {
   if (process.env.OC_RSYNC_LOCAL_FORK === "0" || process.platform !== "linux") return false;
-  if (req.listing || req.batch || o.listOnly) return false;
-  if (o.logFile || clientLog.active || o.filesFrom === "-" || o.copyAs !== undefined || o.stopAt) return false;
+  if (writingBatch || o.listOnly) return false;
+  if (o.logFile || o.filesFrom === "-" || o.copyAs !== undefined || o.stopAt) return false;
   if (o.iconv || (o.iconv === undefined && process.env.RSYNC_ICONV)) return false;
   const out = outputConfig(o);
   if (formatHas(out.stdoutFormat, "f")) return false;
@@ -122,11 +123,9 @@ export async function forkSendingHalf(): Promise<{ channel: Channel; exited: Pro
   const fds = new Int32Array(2);
   // AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC: the child gets its end by the spawn's descriptor list alone.
   if (libc.symbols.socketpair(1, 1 | 0o2000000, 0, fds) !== 0) throw new RsyncError(RERR.IPC, "socketpair failed");
-  // Run from source, the program is the interpreter and its script; compiled, the executable alone.
-  const self = Bun.main.startsWith("/$bunfs/") ? [] : [Bun.main];
   let child: ReturnType<typeof Bun.spawn>;
   try {
-    child = Bun.spawn([process.execPath, ...self, ...process.argv.slice(2)], {
+    child = Bun.spawn(selfCommand(...process.argv.slice(2)), {
       stdio: ["inherit", "inherit", "inherit", fds[1]!],
       env: { ...process.env, [LOCAL_SENDER_FD_ENV]: String(CHILD_FD) },
     });
@@ -146,8 +145,6 @@ export async function forkSendingHalf(): Promise<{ channel: Channel; exited: Pro
 
 /** This process is a local copy's sending half (LOCAL_SENDER_FD_ENV): runs it and answers its exit code, having said nothing itself. */
 export async function runForkedSendingHalf(o: Options, sources: string[]): Promise<number> {
-  // As localCopy settles it for both halves (a batch, which keeps deltas, is never forked).
-  o.wholeFile ??= true;
   const channel = await adoptSocket(Number(process.env[LOCAL_SENDER_FD_ENV]));
   const input = new Input(channel);
   const output = new Output(channel, input);

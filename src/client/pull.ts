@@ -143,21 +143,19 @@ async function runConnected(
  * receiving side and joins the two with a socketpair. We run the same two
  * halves of the protocol: our sending side (local-sender.ts, in a process
  * of its own or as a task of this one) and here the receiving side every
- * pull uses. As upstream, a local copy sends files whole unless
- * --no-whole-file is given.
+ * pull uses. Its options are settled for both halves by runClient (files
+ * sent whole unless --no-whole-file is given, as upstream).
  */
 export async function localCopy(req: { o: Options; sources: string[]; dest: string; listing: boolean; startTime: number; recorder?: BatchRecorder }): Promise<PullResult> {
   const o = req.o;
   checkLocalCopyAs(o, (e) => reportFailure(e, "Receiver"));
-  // main.c: not when writing a batch, whose reader may have the old files to build on.
-  if (!req.recorder) o.wholeFile ??= true;
   const protocol = o.protocol ?? PROTOCOL_VERSION;
   // do_cmd for a local copy: no remote shell, the destination as the "path", and the local server's arguments.
   if (!req.listing) commandDebugLines(o, { path: req.dest }, [".", req.dest]);
   charsetDebugLines(o, "sender");
   serverCharsetLine(o, "Receiver");
   // The sending half in a process of its own where nothing but the protocol joins the halves, else in this one.
-  const forked = forkWanted(o, { listing: req.listing, batch: !!req.recorder }) ? await forkSendingHalf().catch(() => null) : null;
+  const forked = forkWanted(o, !!req.recorder) ? await forkSendingHalf().catch(() => null) : null;
   const [clientEnd, serverEnd] = forked ? [forked.channel, null] : memoryChannelPair();
   const cin = new Input(clientEnd);
   const cout = new Output(clientEnd, cin);

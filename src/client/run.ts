@@ -70,6 +70,9 @@ export async function runClient(o: Options): Promise<ClientExit> {
       if (!o.recursive && !o.noDirs) o.dirs = true;
     }
     const sources = args.length === 1 ? args : args.slice(0, -1);
+    // main.c: a local copy sends files whole, but not when writing a batch, whose reader may have the old files to
+    // build on (settled here for both halves: the forked sending half comes this way too).
+    if (!recorder) o.wholeFile ??= true;
     // A local copy's sending half in a process of its own (local-sender.ts): its ending is said by the other half.
     if (process.env[LOCAL_SENDER_FD_ENV]) return { code: await runForkedSendingHalf(o, sources), role: "sender", silent: true };
     const result = await localCopy({ o, sources, dest: listing ? "." : last, listing, startTime, recorder });

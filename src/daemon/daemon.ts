@@ -9,6 +9,7 @@
  * that one client on the shell's pipes.
  */
 import { spawn } from "node:child_process";
+import { selfCommand } from "../boot/self-command.ts";
 import { fstatSync, unlinkSync, writeFileSync } from "node:fs";
 import { isIP } from "node:net";
 import type { Options } from "../cli/options.ts";
@@ -66,7 +67,8 @@ function stdinIsSocket(): boolean {
 /** Runs this program again in the background (in a session of its own) and returns at once. */
 function detach(): number {
   // process.argv starts with two entries (runtime and script) in both the compiled binary and `bun src/main.ts`.
-  const child = spawn(process.execPath, [...selfArgs(), ...process.argv.slice(2), "--no-detach"], {
+  const [command, ...args] = selfCommand(...process.argv.slice(2), "--no-detach");
+  const child = spawn(command!, args, {
     detached: true,
     stdio: "ignore",
   });
@@ -74,16 +76,11 @@ function detach(): number {
   return 0;
 }
 
-/** The arguments that run this program: none for the compiled binary, the script for `bun src/main.ts`. */
-function selfArgs(): string[] {
-  return Bun.main.startsWith("/$bunfs/") ? [] : [Bun.main];
-}
-
 async function listen(o: Options, cfg: DaemonConfig, configFile: string, log: DaemonLog): Promise<number> {
   const port = o.port ?? (cfg.globals.int("rsync port") || DEFAULT_PORT);
   const hostname = o.address ?? (cfg.globals.str("bind address") || "0.0.0.0");
   const pidFile = cfg.globals.str("pid file");
-  const childArgs = [...selfArgs(), "--daemon", "--no-detach", `--config=${configFile}`];
+  const childArgs = ["--daemon", "--no-detach", `--config=${configFile}`];
   for (const d of o.remoteOptions) childArgs.push(`--dparam=${d}`);
   if (o.logFile) childArgs.push(`--log-file=${o.logFile}`);
   if (o.protocol) childArgs.push(`--protocol=${o.protocol}`);
@@ -100,7 +97,7 @@ async function listen(o: Options, cfg: DaemonConfig, configFile: string, log: Da
           // Bun's sockets have their descriptor, though its types do not say so.
           const fd = (socket as unknown as { fd: number }).fd;
           // process.env already holds the JIT switch of src/boot/jit-tier.ts, so the worker starts without re-executing.
-          const child = Bun.spawn([process.execPath, ...childArgs], {
+          const child = Bun.spawn(selfCommand(...childArgs), {
             stdin: fd,
             stdout: fd,
             stderr: "inherit",
