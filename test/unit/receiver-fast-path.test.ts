@@ -329,6 +329,42 @@ describe("matched blocks through the read-ahead window", () => {
   });
 });
 
+describe("the basis window passed on", () => {
+  test("unstaged pieces of a window: passed on after close writes them, or when the job that took them is done", () => {
+    const d = new DestFs(root);
+    fs.mkdirSync(path.join(root, "p"), { recursive: true });
+    const basis = new Uint8Array(100_000).map((_, i) => (i * 11 + 7) & 0xff);
+    fs.writeFileSync(path.join(root, "p", "basis"), basis);
+    const blockLength = 1000;
+    const head = { count: basis.length / blockLength, blockLength, strongLength: 16, remainder: 0 };
+    const spare = new SpareWindow();
+    const rebuild = (name: string, blocks: number): IncomingFile => {
+      const spec = { rel: enc(`p/${name}`), at: { dirKey: 78, dir: enc("p"), base: enc(name) }, head, basisRel: enc("p/basis"), inplace: false, append: 0 as const, createMode: 0o600 };
+      // No staging ring (as when it is full): the runs are views of the window.
+      const file = new IncomingFile(d, spec, core.createHasher(HashAlg.MD5, 0), null, undefined, spare);
+      for (let i = 0; i < blocks; i++) expect(file.block(i, false)).toBeNull();
+      const hasher = core.createHasher(HashAlg.MD5, 0);
+      hasher.update(basis.subarray(0, blocks * blockLength));
+      expect(file.verify(hasher.digest())).toBe(true);
+      return file;
+    };
+    // A small file goes to the writer as a job with the window's view: the window is passed on once the job is done.
+    const job = rebuild("small", 10).takeForJob()!;
+    expect(Buffer.concat(job.data)).toEqual(Buffer.from(basis.subarray(0, 10_000)));
+    const window = job.data[0]!.buffer;
+    expect(spare.buffer).toBeNull();
+    job.released!();
+    expect(spare.buffer?.buffer).toBe(window);
+    // A file closed (written by the receiver itself) writes its last run, then passes the window on: the same buffer.
+    const big = rebuild("big", 100);
+    const temp = Buffer.from(big.close()).toString();
+    expect(fs.readFileSync(path.join(root, temp))).toEqual(Buffer.from(basis));
+    fs.unlinkSync(path.join(root, temp));
+    expect(spare.buffer?.buffer).toBe(window);
+    d.forgetDirs();
+  });
+});
+
 describe("WriteStaging", () => {
   test("held copies keep their bytes whatever is copied and released meanwhile; released space is reused", () => {
     const size = 4096;
