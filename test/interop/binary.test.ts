@@ -63,14 +63,19 @@ function environOf(pid: number): string[] {
  * returns the JIT switch its process ends up with.
  */
 async function ftlSwitchOfRunningServer(extra: Record<string, string>): Promise<string | undefined> {
+  return (await runningServer(bin, extra, (pid) => environOf(pid).find((v) => v.startsWith("BUN_JSC_useFTLJIT="))))!;
+}
+
+/** Starts `--server --sender` from `program` (see ftlSwitchOfRunningServer) and returns what `look` sees of its process. */
+async function runningServer<T>(program: string, extra: Record<string, string>, look: (pid: number) => T): Promise<T> {
   const env = { ...process.env, ...extra } as Record<string, string>;
   for (const name of ["BUN_JSC_useFTLJIT", "OC_RSYNC_REEXEC"]) if (!(name in extra)) delete env[name];
-  const child = Bun.spawn([bin, "--server", "--sender", "-r", ".", "."], { cwd: dir, env, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+  const child = Bun.spawn([program, "--server", "--sender", "-r", ".", "."], { cwd: dir, env, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
   try {
     // The server writes its version only once start-up is over, so any re-exec (same pid) has happened by then.
     const first = await child.stdout.getReader().read();
     expect(first.value?.length).toBeGreaterThan(0);
-    return environOf(child.pid).find((v) => v.startsWith("BUN_JSC_useFTLJIT="));
+    return look(child.pid);
   } finally {
     child.kill();
     await child.exited;
@@ -84,4 +89,16 @@ test("the process re-executes itself in place without JSC's FTL tier", async () 
 test("a JIT switch the user set is kept, and OC_RSYNC_REEXEC=0 keeps the first process as it is", async () => {
   expect(await ftlSwitchOfRunningServer({ BUN_JSC_useFTLJIT: "1" })).toBe("BUN_JSC_useFTLJIT=1");
   expect(await ftlSwitchOfRunningServer({ OC_RSYNC_REEXEC: "0" })).toBeUndefined();
+});
+
+test("the re-executed process keeps the name it was started under (ps, pgrep, killall)", async () => {
+  const nameOf = (pid: number) => fs.readFileSync(`/proc/${pid}/comm`, "latin1").trim();
+  expect(await runningServer(bin, {}, nameOf)).toBe("oc-rsync");
+  // Installed under upstream's name through a link: the name is the link's, as for any program; the switch is on.
+  const link = join(dir, "rsync");
+  fs.symlinkSync(bin, link);
+  const seen = await runningServer(link, {}, (pid) => ({ name: nameOf(pid), env: environOf(pid) }));
+  expect(seen).toEqual({ name: "rsync", env: expect.arrayContaining(["BUN_JSC_useFTLJIT=0"]) });
+  // Not re-executed: the kernel's name stays.
+  expect(await runningServer(link, { OC_RSYNC_REEXEC: "0" }, nameOf)).toBe("rsync");
 });
