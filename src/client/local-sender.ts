@@ -100,12 +100,13 @@ export async function runSendingHalf(o: Options, sources: string[], input: Input
  * (written by the sending half), a batch being written, --files-from=-,
  * --iconv (each half's own exit lines), --copy-as, --stop-at/--stop-after
  * (one watchdog for both), any --debug output (its lines interleave with
- * the other half's in one order), or a listing (runClient sets listOnly for
- * every one). OC_RSYNC_LOCAL_FORK=0 keeps every copy in one process.
+ * the other half's in one order). A listing forks too: its two halves
+ * hold a file list each, as a copy's do. OC_RSYNC_LOCAL_FORK=0 keeps every
+ * copy in one process.
  */
 export function forkWanted(o: Options, writingBatch: boolean): boolean {
   if (process.env.OC_RSYNC_LOCAL_FORK === "0" || process.platform !== "linux") return false;
-  if (writingBatch || o.listOnly) return false;
+  if (writingBatch) return false;
   if (o.logFile || o.filesFrom === "-" || o.copyAs !== undefined || o.stopAt) return false;
   if (o.iconv || (o.iconv === undefined && process.env.RSYNC_ICONV)) return false;
   const out = outputConfig(o);

@@ -26,7 +26,7 @@ afterAll(() => {
   fs.rmSync(work, { recursive: true, force: true });
 });
 
-/** Pids of the processes whose arguments name `dest` and whose environment makes them a local copy's sending half. */
+/** Pids of the processes whose arguments name `dest` (with a slash) and whose environment makes them a local copy's sending half. */
 function sendingHalves(dest: string): number[] {
   const found: number[] = [];
   for (const entry of fs.readdirSync("/proc")) {
@@ -74,6 +74,34 @@ describe("a local copy's sending half", () => {
     expect(logged.code).toBe(0);
     expect(logged.halves).toBe(0);
     expect(fs.readFileSync(join(work, "log"), "latin1")).toContain("big");
+  });
+
+  test("a listing forks too, and lists the same as in one process", async () => {
+    // Enough entries for the listing to last a few polls.
+    const many = join(work, "many");
+    for (let d = 0; d < 20; d++) {
+      fs.mkdirSync(join(many, `d${d}`), { recursive: true });
+      for (let f = 0; f < 300; f++) fs.writeFileSync(join(many, `d${d}`, `f${f}`), "");
+    }
+    ageTree(many, 1_450_000_000);
+    const listing = async (env: Record<string, string>) => {
+      const run = runOc(["-r", `${many}/`], { env });
+      const seen = new Set<number>();
+      let done = false;
+      run.finally(() => (done = true));
+      while (!done) {
+        for (const pid of sendingHalves(many)) seen.add(pid);
+        await Bun.sleep(5);
+      }
+      const r = await run;
+      return { code: r.code, stdout: r.stdout, stderr: r.stderr, halves: seen.size };
+    };
+    const forked = await listing({});
+    const inProcess = await listing({ OC_RSYNC_LOCAL_FORK: "0" });
+    expect(forked.halves).toBe(1);
+    expect(inProcess.halves).toBe(0);
+    expect(forked.stdout.split("\n").length).toBe(20 * 301 + 2);
+    expect({ ...forked, halves: 0 }).toEqual(inProcess);
   });
 
   test("either way the same items, totals and tree; a failure the same lines and code", async () => {
