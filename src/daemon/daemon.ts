@@ -25,6 +25,7 @@ import { loadDaemonConfig, type DaemonConfig } from "./config.ts";
 import { DaemonLog } from "./log.ts";
 import { hostName } from "./host-name.ts";
 import { serveDaemonClient } from "./session.ts";
+import { awaitConnection, SPARE_FD_ENV, SpareWorkers } from "./spare-worker.ts";
 
 const DEFAULT_CONFIG = "/etc/rsyncd.conf";
 const USER_CONFIG = "rsyncd.conf";
@@ -34,6 +35,12 @@ const PEER_ENV = "OC_RSYNC_DAEMON_PEER";
 
 
 export async function runDaemon(o: Options): Promise<number> {
+  // A spare client process (spare-worker.ts): it becomes one once the listener hands it a connection.
+  if (process.env[SPARE_FD_ENV] !== undefined && !o.server) {
+    const peer = awaitConnection();
+    if (peer === null) return 0;
+    process.env[PEER_ENV] = peer;
+  }
   // clientserver.c load_config: a daemon a remote shell started for a user reads that user's rsyncd.conf (in the
   // directory it starts in, the home directory under ssh).
   const overShell = o.server;
@@ -86,6 +93,8 @@ async function listen(o: Options, cfg: DaemonConfig, configFile: string, log: Da
   if (o.protocol) childArgs.push(`--protocol=${o.protocol}`);
   if (o.bwlimit) childArgs.push(`--bwlimit=${o.bwlimit}`);
   let server: { stop(closeActive?: boolean): void };
+  // process.env already holds the JIT switch of src/boot/jit-tier.ts, so a client's process starts without re-executing.
+  const spares = new SpareWorkers(selfCommand(...childArgs), process.env);
   try {
     server = Bun.listen({
       hostname,
@@ -96,14 +105,20 @@ async function listen(o: Options, cfg: DaemonConfig, configFile: string, log: Da
           socket.pause();
           // Bun's sockets have their descriptor, though its types do not say so.
           const fd = (socket as unknown as { fd: number }).fd;
-          // process.env already holds the JIT switch of src/boot/jit-tier.ts, so the worker starts without re-executing.
-          const child = Bun.spawn(selfCommand(...childArgs), {
-            stdin: fd,
-            stdout: fd,
-            stderr: "inherit",
-            env: { ...process.env, [PEER_ENV]: socket.remoteAddress },
+          const spare = spares.handOver(fd, socket.remoteAddress);
+          const child =
+            spare ??
+            Bun.spawn(selfCommand(...childArgs), {
+              stdin: fd,
+              stdout: fd,
+              stderr: "inherit",
+              env: { ...process.env, [PEER_ENV]: socket.remoteAddress },
+            });
+          child.exited.then(() => {
+            socket.end();
+            // The next spare starts once a client is done (not beside its transfer), unless one is waiting.
+            spares.start();
           });
-          child.exited.then(() => socket.end());
         },
         data() {},
       },
@@ -120,8 +135,10 @@ async function listen(o: Options, cfg: DaemonConfig, configFile: string, log: Da
     }
   }
   log.line(`rsyncd version oc-rsync starting, listening on port ${port}`);
+  spares.start();
   await new Promise<void>((resolve) => {
     const stop = () => {
+      spares.stop();
       server.stop(true);
       if (pidFile) {
         try {
