@@ -106,7 +106,8 @@ export class SpareWorkers {
     const spare = this.spare;
     if (!spare || !libc) return null;
     this.spare = null;
-    const data = new Uint8Array(Buffer.from(peer, "latin1"));
+    // (Never an empty message: the spare would take it for its listener's end.)
+    const data = new Uint8Array(Buffer.from(peer || "UNKNOWN", "latin1"));
     const control = new Uint8Array(CMSG_ONE_FD_SPACE);
     const view = Buffer.from(control.buffer);
     view.writeBigUInt64LE(BigInt(CMSG_ONE_FD_LEN), 0);
