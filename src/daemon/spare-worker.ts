@@ -77,7 +77,7 @@ export class SpareWorkers {
 
   /** Starts a spare unless one is there (or spares cannot be had here: then connections start their own). */
   start(): void {
-    if (this.spare || this.stopped || process.platform !== "linux" || process.arch !== "x64" && process.arch !== "arm64") return;
+    if (this.spare || this.stopped || process.platform !== "linux" || (process.arch !== "x64" && process.arch !== "arm64")) return;
     try {
       libc ??= libcCalls();
       const fds = new Int32Array(2);
