@@ -14,16 +14,13 @@
  * Where the halves share more than the protocol, the copy stays in one
  * process (see forkWanted).
  */
-import { closeSync } from "node:fs";
-import { FFIType } from "bun:ffi";
-import { selfCommand } from "../boot/self-command.ts";
+import { SOCK_STREAM, spawnSelfJoined } from "../boot/self-joined.ts";
 import type { Options } from "../cli/options.ts";
 import { DEBUG_WORDS, formatHas, outputConfig } from "../cli/output-config.ts";
 import { reportFailure } from "../cli/report.ts";
 import { compressRequest } from "../compress/choice.ts";
 import { RERR, RsyncError } from "../errors.ts";
 import type { FileLists } from "../flist/lists.ts";
-import { openLibcWith } from "../fs/libc.ts";
 import type { Channel } from "../io/channel.ts";
 import { Input } from "../io/input.ts";
 import { Output } from "../io/output.ts";
@@ -42,8 +39,6 @@ import { localServerProtoLine, localServerSetupDebug } from "./setup-debug.ts";
 
 /** Set in the sending half's environment: the descriptor of its end of the socketpair. */
 export const LOCAL_SENDER_FD_ENV = "OC_RSYNC_LOCAL_SENDER_FD";
-/** The descriptor the sending half gets its end as (the first after stdin, stdout and stderr). */
-const CHILD_FD = 3;
 
 /**
  * The sending half's part of a local copy, on its side of the channel:
@@ -120,23 +115,8 @@ export function forkWanted(o: Options, writingBatch: boolean): boolean {
  * be started (the caller then runs the half itself).
  */
 export async function forkSendingHalf(): Promise<{ channel: Channel; exited: Promise<void> }> {
-  const libc = openLibcWith({ socketpair: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 } });
-  const fds = new Int32Array(2);
-  // AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC: the child gets its end by the spawn's descriptor list alone.
-  if (libc.symbols.socketpair(1, 1 | 0o2000000, 0, fds) !== 0) throw new RsyncError(RERR.IPC, "socketpair failed");
-  let child: ReturnType<typeof Bun.spawn>;
-  try {
-    child = Bun.spawn(selfCommand(...process.argv.slice(2)), {
-      stdio: ["inherit", "inherit", "inherit", fds[1]!],
-      env: { ...process.env, [LOCAL_SENDER_FD_ENV]: String(CHILD_FD) },
-    });
-  } catch (e) {
-    closeSync(fds[0]!);
-    throw e;
-  } finally {
-    closeSync(fds[1]!);
-  }
-  const channel = await adoptSocket(fds[0]!);
+  const { child, fd } = spawnSelfJoined(process.argv.slice(2), { type: SOCK_STREAM, fdEnv: LOCAL_SENDER_FD_ENV, env: process.env, stdio: "inherit" });
+  const channel = await adoptSocket(fd);
   const exited = child.exited.then((code) => {
     if (child.signalCode) throw new RsyncError(RERR.TERMINATED, "", true);
     if (code !== 0) throw new RsyncError(code, "", true);

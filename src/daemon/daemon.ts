@@ -94,7 +94,8 @@ async function listen(o: Options, cfg: DaemonConfig, configFile: string, log: Da
   if (o.bwlimit) childArgs.push(`--bwlimit=${o.bwlimit}`);
   let server: { stop(closeActive?: boolean): void };
   // process.env already holds the JIT switch of src/boot/jit-tier.ts, so a client's process starts without re-executing.
-  const spares = new SpareWorkers(selfCommand(...childArgs), process.env);
+  const spares = new SpareWorkers(childArgs, process.env);
+  const clientCommand = selfCommand(...childArgs);
   try {
     server = Bun.listen({
       hostname,
@@ -108,7 +109,7 @@ async function listen(o: Options, cfg: DaemonConfig, configFile: string, log: Da
           const spare = spares.handOver(fd, socket.remoteAddress);
           const child =
             spare ??
-            Bun.spawn(selfCommand(...childArgs), {
+            Bun.spawn(clientCommand, {
               stdin: fd,
               stdout: fd,
               stderr: "inherit",

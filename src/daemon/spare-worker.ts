@@ -17,16 +17,11 @@
  */
 import { closeSync } from "node:fs";
 import { FFIType, ptr } from "bun:ffi";
+import { SOCK_SEQPACKET, spawnSelfJoined } from "../boot/self-joined.ts";
 import { openLibcWith } from "../fs/libc.ts";
 
 /** Set in a spare's environment: the descriptor of its end of the socketpair. */
 export const SPARE_FD_ENV = "OC_RSYNC_DAEMON_SPARE_FD";
-/** The descriptor a spare gets its end as (the first after stdin, stdout and stderr). */
-const SPARE_FD = 3;
-
-const AF_UNIX = 1;
-const SOCK_SEQPACKET = 5;
-const SOCK_CLOEXEC = 0o2000000;
 const SOL_SOCKET = 1;
 const SCM_RIGHTS = 1;
 const MSG_NOSIGNAL = 0x4000;
@@ -44,7 +39,6 @@ let libc: Libc | null = null;
 
 function libcCalls() {
   return openLibcWith({
-    socketpair: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
     sendmsg: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i64 },
     recvmsg: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i64 },
     dup2: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
@@ -69,9 +63,9 @@ export class SpareWorkers {
   private spare: { child: ReturnType<typeof Bun.spawn>; fd: number } | null = null;
   private stopped = false;
 
-  /** `command` starts a client process; `env` is its environment. */
+  /** `args` start this program as a client process; `env` is its environment. */
   constructor(
-    private readonly command: string[],
+    private readonly args: string[],
     private readonly env: Record<string, string | undefined>,
   ) {}
 
@@ -80,19 +74,7 @@ export class SpareWorkers {
     if (this.spare || this.stopped || process.platform !== "linux" || (process.arch !== "x64" && process.arch !== "arm64")) return;
     try {
       libc ??= libcCalls();
-      const fds = new Int32Array(2);
-      if (libc.symbols.socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) !== 0) return;
-      try {
-        const child = Bun.spawn(this.command, {
-          stdio: ["ignore", "ignore", "inherit", fds[1]!],
-          env: { ...this.env, [SPARE_FD_ENV]: String(SPARE_FD) },
-        });
-        this.spare = { child, fd: fds[0]! };
-      } catch {
-        closeSync(fds[0]!);
-      } finally {
-        closeSync(fds[1]!);
-      }
+      this.spare = spawnSelfJoined(this.args, { type: SOCK_SEQPACKET, fdEnv: SPARE_FD_ENV, env: this.env, stdio: "ignore" });
     } catch {
       // No spare: each connection starts its own process.
     }

@@ -41,19 +41,24 @@ function sendingHalves(dest: string): number[] {
   return found;
 }
 
-/** A copy slowed down by --bwlimit (400 KB at 200 KiB/s), the sending halves seen while it runs, and its result. */
-async function watchedCopy(name: string, extra: string[], env: Record<string, string> = {}) {
-  const dest = join(work, name);
-  const run = runOc(["-a", "--bwlimit=200", ...extra, `${src()}/`, `${dest}/`], { env });
+/** Runs oc-rsync with `args`, polling every `pollMs` for sending halves whose arguments name `named`: its result and how many were seen. */
+async function watchedRun(args: string[], env: Record<string, string>, named: string, pollMs: number) {
+  const run = runOc(args, { env });
   const seen = new Set<number>();
   let done = false;
   run.finally(() => (done = true));
   while (!done) {
-    for (const pid of sendingHalves(dest)) seen.add(pid);
-    await Bun.sleep(50);
+    for (const pid of sendingHalves(named)) seen.add(pid);
+    await Bun.sleep(pollMs);
   }
-  const r = await run;
-  return { code: r.code, stderr: r.stderr, halves: seen.size, same: snapshot(dest) };
+  return { r: await run, halves: seen.size };
+}
+
+/** A copy slowed down by --bwlimit (400 KB at 200 KiB/s), the sending halves seen while it runs, and its result. */
+async function watchedCopy(name: string, extra: string[], env: Record<string, string> = {}) {
+  const dest = join(work, name);
+  const { r, halves } = await watchedRun(["-a", "--bwlimit=200", ...extra, `${src()}/`, `${dest}/`], env, dest, 50);
+  return { code: r.code, stderr: r.stderr, halves, same: snapshot(dest) };
 }
 
 describe("a local copy's sending half", () => {
@@ -85,16 +90,8 @@ describe("a local copy's sending half", () => {
     }
     ageTree(many, 1_450_000_000);
     const listing = async (env: Record<string, string>) => {
-      const run = runOc(["-r", `${many}/`], { env });
-      const seen = new Set<number>();
-      let done = false;
-      run.finally(() => (done = true));
-      while (!done) {
-        for (const pid of sendingHalves(many)) seen.add(pid);
-        await Bun.sleep(5);
-      }
-      const r = await run;
-      return { code: r.code, stdout: r.stdout, stderr: r.stderr, halves: seen.size };
+      const { r, halves } = await watchedRun(["-r", `${many}/`], env, many, 5);
+      return { code: r.code, stdout: r.stdout, stderr: r.stderr, halves };
     };
     const forked = await listing({});
     const inProcess = await listing({ OC_RSYNC_LOCAL_FORK: "0" });
