@@ -104,3 +104,28 @@ export function receiverError(code: number, message: string): RsyncError {
 }
 export const protocolError = (message: string) => new RsyncError(RERR.PROTOCOL, message);
 export const streamError = (message: string) => new RsyncError(RERR.STREAMIO, message);
+
+/**
+ * The peer reset the connection (ECONNRESET) under a read or a write, which
+ * upstream reports as the call that failed, not as an end: its raw reads of
+ * the start (a daemon's lines, setup_protocol: io.c safe_read, a byte at a
+ * time) stop with RERR_STREAMIO, its buffered reads and writes once the
+ * streams are multiplexed (perform_io) with RERR_SOCKETIO. `role` is who
+ * read or wrote (who_am_i; a pulling client is "Receiver" until it forks).
+ * A receiver's reset is the run's RERR_STREAMIO all the same: upstream's
+ * receiver is a child of its generator, which sees it go as its own
+ * "connection unexpectedly closed" and exits with that.
+ */
+export class ConnectionReset extends RsyncError {}
+
+export function connectionReset(role: string, call: "read" | "write", multiplexed: boolean): ConnectionReset {
+  const rawRead = call === "read" && !multiplexed;
+  const what = rawRead ? "safe_read failed to read 1 bytes" : `${call} error`;
+  const code = rawRead || role === "receiver" ? RERR.STREAMIO : RERR.SOCKETIO;
+  return new ConnectionReset(code, `rsync: [${role}] ${what}: Connection reset by peer (104)`);
+}
+
+/** Whether a connection's end came from the peer's reset (Bun's socket error for ECONNRESET). */
+export function isConnectionReset(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === "ECONNRESET";
+}

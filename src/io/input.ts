@@ -4,7 +4,7 @@
  * stream through `loop`/`read`, which decode synchronously and wait only when
  * the buffered bytes run out.
  */
-import { RsyncError } from "../errors.ts";
+import { connectionReset, isConnectionReset, RsyncError } from "../errors.ts";
 import { Demultiplexer } from "../protocol/mux.ts";
 import { ChunkReader, UNDERFLOW } from "../protocol/reader.ts";
 import type { Channel } from "./channel.ts";
@@ -101,12 +101,24 @@ export class Input {
 
   private ended(error?: Error): void {
     this.reader.ended = true;
-    if (error) this.fail(this.reader.closedError(error.message));
+    if (error) this.fail(isConnectionReset(error) ? this.resetError(error) : this.reader.closedError(error.message));
     // Nothing can be sent any more either. A writer still waiting learns what a read now reports: the failure
     // (the peer's MSG_ERROR_EXIT code, when it came before the end), else the unexpected end.
     this.endReason = this.failure ?? this.reader.closedError();
     for (const listener of this.failureListeners) listener(this.endReason, true);
     this.notify();
+  }
+
+  /**
+   * A reset under a read or a write, named as upstream's side that made the
+   * call names itself (who_am_i): a receiver that has not forked is
+   * "Receiver", and the one writing beside a receiver is its generator.
+   */
+  private resetError(error: Error): RsyncError {
+    const multiplexed = this.demux !== null;
+    const reader = this.reader.role;
+    if ((error as { syscall?: string }).syscall === "write") return connectionReset(reader === "receiver" ? "generator" : reader, "write", multiplexed);
+    return connectionReset(!multiplexed && reader === "receiver" ? "Receiver" : reader, "read", multiplexed);
   }
 
   /** Makes every pending and future read fail with `e` (e.g. a fatal message from the peer). */

@@ -13,6 +13,8 @@ interface Handlers {
   early: Uint8Array[];
   ended: boolean;
   error?: Error;
+  /** Bun refused a write (-1) before the connection ended: the socket broke under it. */
+  writeRefused?: boolean;
 }
 
 export async function connectTcp(host: string, port: number): Promise<Channel & { remoteAddress: string }> {
@@ -41,8 +43,10 @@ function handlersFor(h: Handlers) {
   const finish = (error?: Error) => {
     if (h.ended) return;
     h.ended = true;
-    h.error = error;
-    h.end?.(error);
+    // A refused write closes Bun's socket without its errno (an end, then a close without an error); what breaks a
+    // connection under a write is the peer's reset, which upstream reports as the write's error.
+    h.error = error ?? (h.writeRefused ? writeReset() : undefined);
+    h.end?.(h.error);
   };
   return {
     data(_s: Socket<undefined>, chunk: Uint8Array) {
@@ -75,7 +79,12 @@ function channelOver(socket: Socket<undefined>, h: Handlers): Channel {
     },
     // A closed Bun socket answers -1; the Channel contract is a count of bytes taken (the end itself reaches the
     // Input, which stops the Output's waits).
-    write: (data) => Math.max(0, socket.write(data)),
+    write: (data) => {
+      const written = socket.write(data);
+      if (written >= 0) return written;
+      if (!h.ended) h.writeRefused = true;
+      return 0;
+    },
     onDrain(callback) {
       h.drain = callback;
     },
@@ -85,4 +94,9 @@ function channelOver(socket: Socket<undefined>, h: Handlers): Channel {
       socket.end();
     },
   };
+}
+
+/** The error Bun would have given for a write the peer's reset refused (as its reads report one). */
+function writeReset(): Error {
+  return Object.assign(new Error("ECONNRESET: connection reset by peer, write"), { code: "ECONNRESET", syscall: "write", errno: -104 });
 }
