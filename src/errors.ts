@@ -106,26 +106,38 @@ export const protocolError = (message: string) => new RsyncError(RERR.PROTOCOL, 
 export const streamError = (message: string) => new RsyncError(RERR.STREAMIO, message);
 
 /**
- * The peer reset the connection (ECONNRESET) under a read or a write, which
- * upstream reports as the call that failed, not as an end: its raw reads of
- * the start (a daemon's lines, setup_protocol: io.c safe_read, a byte at a
- * time) stop with RERR_STREAMIO, its buffered reads and writes once the
- * streams are multiplexed (perform_io) with RERR_SOCKETIO. `role` is who
- * read or wrote (who_am_i; a pulling client is "Receiver" until it forks).
- * A receiver's reset is the run's RERR_STREAMIO all the same: upstream's
- * receiver is a child of its generator, which sees it go as its own
- * "connection unexpectedly closed" and exits with that.
+ * The connection broke under a read or a write (the peer reset it, or a
+ * pipe's reader went away), which upstream reports as the call that failed
+ * with its errno, not as an end: its raw reads of the start (a daemon's
+ * lines, setup_protocol: io.c safe_read, a byte at a time) stop with
+ * RERR_STREAMIO, its buffered reads and writes once the streams are
+ * multiplexed (perform_io) with RERR_SOCKETIO. `role` is who read or wrote
+ * (who_am_i; a pulling client is "Receiver" until it forks). A receiver's
+ * is the run's RERR_STREAMIO all the same: upstream's receiver is a child
+ * of its generator, which sees it go as its own "connection unexpectedly
+ * closed" and exits with that.
  */
-export class ConnectionReset extends RsyncError {}
+export class ConnectionBroken extends RsyncError {}
 
-export function connectionReset(role: string, call: "read" | "write", multiplexed: boolean): ConnectionReset {
+/** How upstream's rsyserr shows the errnos that break a connection. */
+const BROKEN_BY = { ECONNRESET: "Connection reset by peer (104)", EPIPE: "Broken pipe (32)" } as const;
+export type BreakingErrno = keyof typeof BROKEN_BY;
+
+export function connectionBroken(errno: BreakingErrno, role: string, call: "read" | "write", multiplexed: boolean): ConnectionBroken {
   const rawRead = call === "read" && !multiplexed;
   const what = rawRead ? "safe_read failed to read 1 bytes" : `${call} error`;
   const code = rawRead || role === "receiver" ? RERR.STREAMIO : RERR.SOCKETIO;
-  return new ConnectionReset(code, `rsync: [${role}] ${what}: Connection reset by peer (104)`);
+  return new ConnectionBroken(code, `rsync: [${role}] ${what}: ${BROKEN_BY[errno]}`);
 }
 
-/** Whether a connection's end came from the peer's reset (Bun's socket error for ECONNRESET). */
-export function isConnectionReset(error: unknown): boolean {
-  return (error as { code?: unknown } | null)?.code === "ECONNRESET";
+/** A write's error as Bun gives a read's (its code, syscall and errno), for a write that `errno` broke where Bun gave none. */
+export function brokenWrite(errno: BreakingErrno): Error {
+  const [text, number] = errno === "EPIPE" ? ["broken pipe", -32] : ["connection reset by peer", -104];
+  return Object.assign(new Error(`${errno}: ${text}, write`), { code: errno, syscall: "write", errno: number });
+}
+
+/** The errno that ended a connection under a call (a channel's end error: Bun's socket or pipe errors), if it is one that breaks it. */
+export function breakingErrno(error: unknown): BreakingErrno | null {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "ECONNRESET" || code === "EPIPE" ? code : null;
 }

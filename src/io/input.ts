@@ -4,7 +4,7 @@
  * stream through `loop`/`read`, which decode synchronously and wait only when
  * the buffered bytes run out.
  */
-import { connectionReset, isConnectionReset, RsyncError } from "../errors.ts";
+import { type BreakingErrno, breakingErrno, connectionBroken, RsyncError } from "../errors.ts";
 import { Demultiplexer } from "../protocol/mux.ts";
 import { ChunkReader, UNDERFLOW } from "../protocol/reader.ts";
 import type { Channel } from "./channel.ts";
@@ -101,7 +101,7 @@ export class Input {
 
   private ended(error?: Error): void {
     this.reader.ended = true;
-    if (error) this.fail(isConnectionReset(error) ? this.resetError(error) : this.reader.closedError(error.message));
+    if (error) this.fail(this.brokenError(error) ?? this.reader.closedError(error.message));
     // Nothing can be sent any more either. A writer still waiting learns what a read now reports: the failure
     // (the peer's MSG_ERROR_EXIT code, when it came before the end), else the unexpected end.
     this.endReason = this.failure ?? this.reader.closedError();
@@ -110,15 +110,22 @@ export class Input {
   }
 
   /**
-   * A reset under a read or a write, named as upstream's side that made the
-   * call names itself (who_am_i): a receiver that has not forked is
-   * "Receiver", and the one writing beside a receiver is its generator.
+   * The connection broken under a read or a write (ECONNRESET, EPIPE), named
+   * as upstream's side that made the call names itself (who_am_i): a
+   * receiver that has not forked is "Receiver", and the one writing beside a
+   * receiver is its generator. Null for any other end, and for a write that
+   * failed before the streams were multiplexed (what upstream's start says
+   * then depends on the shell or daemon, as our plain end does).
    */
-  private resetError(error: Error): RsyncError {
+  private brokenError(error: Error): RsyncError | null {
+    const errno: BreakingErrno | null = breakingErrno(error);
+    if (errno === null) return null;
     const multiplexed = this.demux !== null;
     const reader = this.reader.role;
-    if ((error as { syscall?: string }).syscall === "write") return connectionReset(reader === "receiver" ? "generator" : reader, "write", multiplexed);
-    return connectionReset(!multiplexed && reader === "receiver" ? "Receiver" : reader, "read", multiplexed);
+    if ((error as { syscall?: string }).syscall === "write") {
+      return multiplexed ? connectionBroken(errno, reader === "receiver" ? "generator" : reader, "write", true) : null;
+    }
+    return connectionBroken(errno, !multiplexed && reader === "receiver" ? "Receiver" : reader, "read", multiplexed);
   }
 
   /** Makes every pending and future read fail with `e` (e.g. a fatal message from the peer). */

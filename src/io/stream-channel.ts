@@ -12,6 +12,7 @@
 import type { Readable } from "node:stream";
 import type { FileSink, Subprocess } from "bun";
 import type { Channel } from "./channel.ts";
+import { brokenWrite } from "../errors.ts";
 
 /** Where a stream channel's writes go. */
 export interface ByteSink {
@@ -19,6 +20,8 @@ export interface ByteSink {
   write(data: Uint8Array): number;
   onDrain(callback: () => void): void;
   end(): void;
+  /** What broke a write before (a pipe whose reader went away: EPIPE), for the channel's end to report. */
+  failure?(): Error | undefined;
 }
 
 /** Incoming chunks of a stream channel. */
@@ -32,7 +35,8 @@ interface ByteSource {
 function channelOf(source: ByteSource, sink: ByteSink, onClose: () => void): Channel {
   let closed = false;
   return {
-    start: (onData, onEnd) => source.start(onData, onEnd),
+    // An end that follows a failed write is that write's error (upstream reports the call that failed).
+    start: (onData, onEnd) => source.start(onData, (error) => onEnd(error ?? sink.failure?.())),
     write: (data) => (closed ? 0 : sink.write(data)),
     onDrain: (callback) => sink.onDrain(callback),
     pause: () => source.pause(),
@@ -56,9 +60,11 @@ export function fileSinkWriter(sink: FileSink): ByteSink {
     pending = false;
     drain?.();
   };
-  // A peer that went away shows up as EPIPE here; the read side reports the end.
-  const failed = () => {
+  // A peer that went away shows up as EPIPE here; the read side reports the end, with this as its error.
+  let failure: Error | undefined;
+  const failed = (e?: unknown) => {
     gone = true;
+    failure ??= brokenPipe(e);
   };
   return {
     write(data) {
@@ -67,8 +73,8 @@ export function fileSinkWriter(sink: FileSink): ByteSink {
       try {
         result = sink.write(data);
         if (!(result instanceof Promise)) result = sink.flush();
-      } catch {
-        failed();
+      } catch (e) {
+        failed(e);
         return 0;
       }
       if (result instanceof Promise) {
@@ -80,6 +86,7 @@ export function fileSinkWriter(sink: FileSink): ByteSink {
     onDrain(callback) {
       drain = callback;
     },
+    failure: () => failure,
     end() {
       try {
         const r = sink.end();
@@ -188,4 +195,14 @@ export function spawnShell(argv: string[]): ShellChild {
   const exitStatus = child.exited.then((code) => (child.signalCode ? 0 : code));
   const channel = channelOf(webStreamSource(child.stdout), fileSinkWriter(child.stdin), () => {});
   return { channel, started: Promise.resolve(), exited, exitStatus, pid: child.pid };
+}
+
+/**
+ * A write's failure as a channel's end error: the errno Bun gave (EPIPE, ECONNRESET), or EPIPE, what a pipe
+ * gives once its reader is gone, when it gave none; undefined for any other errno (the end is then a plain one).
+ */
+function brokenPipe(e: unknown): Error | undefined {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (code === undefined || code === "EPIPE") return brokenWrite("EPIPE");
+  return code === "ECONNRESET" ? brokenWrite(code) : undefined;
 }

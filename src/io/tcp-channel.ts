@@ -1,6 +1,7 @@
 /** Channel over a TCP connection (Bun.connect). */
 import type { Socket } from "bun";
 import type { Channel } from "./channel.ts";
+import { brokenWrite } from "../errors.ts";
 import { quickAckerFor, socketFdByPorts } from "./tcp-quickack.ts";
 
 interface Handlers {
@@ -45,7 +46,7 @@ function handlersFor(h: Handlers) {
     h.ended = true;
     // A refused write closes Bun's socket without its errno (an end, then a close without an error); what breaks a
     // connection under a write is the peer's reset, which upstream reports as the write's error.
-    h.error = error ?? (h.writeRefused ? writeReset() : undefined);
+    h.error = error ?? (h.writeRefused ? brokenWrite("ECONNRESET") : undefined);
     h.end?.(h.error);
   };
   return {
@@ -96,7 +97,3 @@ function channelOver(socket: Socket<undefined>, h: Handlers): Channel {
   };
 }
 
-/** The error Bun would have given for a write the peer's reset refused (as its reads report one). */
-function writeReset(): Error {
-  return Object.assign(new Error("ECONNRESET: connection reset by peer, write"), { code: "ECONNRESET", syscall: "write", errno: -104 });
-}

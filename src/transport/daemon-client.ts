@@ -5,7 +5,7 @@
  */
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { secludedArgsBytes, secludedStart } from "../protocol/secluded-args.ts";
-import { ConnectionReset, RERR, RsyncError } from "../errors.ts";
+import { ConnectionBroken, RERR, RsyncError } from "../errors.ts";
 import { authResponse, AUTH_DIGESTS, chooseAuthDigest } from "../protocol/daemon-auth.ts";
 import type { Input } from "../io/input.ts";
 import type { Output } from "../io/output.ts";
@@ -156,7 +156,7 @@ export async function daemonHandshake(input: Input, output: Output, req: DaemonR
     line = await input.readLine(1023);
   } catch (e) {
     // A closed connection means no greeting; anything else (a timeout, a reset: the read's own error) stays what it is.
-    if (e instanceof RsyncError && e.code === RERR.STREAMIO && !(e instanceof ConnectionReset)) throw startFailure("rsync: did not see server greeting");
+    if (e instanceof RsyncError && e.code === RERR.STREAMIO && !(e instanceof ConnectionBroken)) throw startFailure("rsync: did not see server greeting");
     throw e;
   }
   const greeting = parseGreeting(line);
@@ -177,7 +177,7 @@ export async function daemonHandshake(input: Input, output: Output, req: DaemonR
     try {
       reply = await input.readLine(5120);
     } catch (e) {
-      if (e instanceof RsyncError && e.code === RERR.STREAMIO && !(e instanceof ConnectionReset)) throw startFailure("rsync: didn't get server startup line");
+      if (e instanceof RsyncError && e.code === RERR.STREAMIO && !(e instanceof ConnectionBroken)) throw startFailure("rsync: didn't get server startup line");
       throw e;
     }
     if (reply.startsWith("@RSYNCD: AUTHREQD ")) {
