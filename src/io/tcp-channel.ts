@@ -96,4 +96,3 @@ function channelOver(socket: Socket<undefined>, h: Handlers): Channel {
     },
   };
 }
-
