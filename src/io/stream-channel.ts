@@ -12,7 +12,7 @@
 import type { Readable } from "node:stream";
 import type { FileSink, Subprocess } from "bun";
 import type { Channel } from "./channel.ts";
-import { brokenWrite } from "../errors.ts";
+import { breakingErrno, brokenWrite } from "../errors.ts";
 
 /** Where a stream channel's writes go. */
 export interface ByteSink {
@@ -202,7 +202,6 @@ export function spawnShell(argv: string[]): ShellChild {
  * gives once its reader is gone, when it gave none; undefined for any other errno (the end is then a plain one).
  */
 function brokenPipe(e: unknown): Error | undefined {
-  const code = (e as { code?: unknown } | null)?.code;
-  if (code === undefined || code === "EPIPE") return brokenWrite("EPIPE");
-  return code === "ECONNRESET" ? brokenWrite(code) : undefined;
+  const errno = (e as { code?: unknown } | null)?.code === undefined ? "EPIPE" : breakingErrno(e);
+  return errno ? brokenWrite(errno) : undefined;
 }

@@ -137,6 +137,11 @@ function promptPassword(): Uint8Array {
 /** Latin-1 strings carry raw bytes through readLine; this puts them back. */
 const rawBytes = (line: string) => Buffer.from(line, "latin1");
 
+/** A line's read stopped by the connection's plain end (not broken under the read, nor a timeout): upstream's read_line_old finding EOF. */
+function endedPlainly(e: unknown): boolean {
+  return e instanceof RsyncError && e.code === RERR.STREAMIO && !(e instanceof ConnectionBroken);
+}
+
 /**
  * Everything up to the point where setup_protocol starts. A module listing
  * ends the session here (upstream exits 0 on "@RSYNCD: EXIT").
@@ -156,7 +161,7 @@ export async function daemonHandshake(input: Input, output: Output, req: DaemonR
     line = await input.readLine(1023);
   } catch (e) {
     // A closed connection means no greeting; anything else (a timeout, a reset: the read's own error) stays what it is.
-    if (e instanceof RsyncError && e.code === RERR.STREAMIO && !(e instanceof ConnectionBroken)) throw startFailure("rsync: did not see server greeting");
+    if (endedPlainly(e)) throw startFailure("rsync: did not see server greeting");
     throw e;
   }
   const greeting = parseGreeting(line);
@@ -177,7 +182,7 @@ export async function daemonHandshake(input: Input, output: Output, req: DaemonR
     try {
       reply = await input.readLine(5120);
     } catch (e) {
-      if (e instanceof RsyncError && e.code === RERR.STREAMIO && !(e instanceof ConnectionBroken)) throw startFailure("rsync: didn't get server startup line");
+      if (endedPlainly(e)) throw startFailure("rsync: didn't get server startup line");
       throw e;
     }
     if (reply.startsWith("@RSYNCD: AUTHREQD ")) {
