@@ -30,7 +30,7 @@ import { flistInitDebug } from "../output/debug-line.ts";
 import { MSG } from "../protocol/mux.ts";
 import { serverArgs } from "../protocol/server-args.ts";
 import { allowIncRecurse, checkServerChoices, serverSetupProtocol } from "../protocol/server-setup.ts";
-import { sendTransfer } from "../roles/send-session.ts";
+import { readAsSender, sendTransfer } from "../roles/send-session.ts";
 import type { TransferStats } from "../roles/stats.ts";
 import { PROTOCOL_VERSION } from "../version.ts";
 import { sendingArgs } from "./files-from.ts";
@@ -73,6 +73,7 @@ export async function runSendingHalf(o: Options, sources: string[], input: Input
     }
     flistInitDebug(outputConfig(o).debug.get("FLIST"), true);
     output.startMultiplex();
+    readAsSender(input, s, true, true);
     if (protocol >= 30 || o.removeSourceFiles) input.startMultiplex();
     // Upstream's log file is written by the sending half of a local copy; its paths are what the items show as %f.
     const report = (lists: FileLists, stats: TransferStats, localPath: (row: number) => Uint8Array) => {

@@ -18,7 +18,7 @@ export interface MessageState {
   noSend(ndx: number): void;
   /** A MSG_IO_TIMEOUT lowered our timeout. */
   timeout: number;
-  /** MSG_DELETED: a receiving server deleted a file (only a pushing client hears of it). */
+  /** MSG_DELETED: the peer deleted a file (a receiving server tells a pushing client; log_delete says so). */
   deleted?(name: Uint8Array, isDir: boolean): void;
 }
 
@@ -50,10 +50,8 @@ export function listenForMessages(input: Input, output: Output, state: MessageSt
   });
 }
 
-const int32 = (p: Uint8Array) => {
-  if (p.length !== 4) throw protocolError("invalid multi-message");
-  return new DataView(p.buffer, p.byteOffset, 4).getInt32(0, true);
-};
+/** A message's 4-byte value (the demultiplexer refused any other length for the codes that carry one). */
+const int32 = (p: Uint8Array) => new DataView(p.buffer, p.byteOffset, 4).getInt32(0, true);
 
 export function handleServerMessage(code: number, payload: Uint8Array, state: MessageState, output: Output, protocol: number): void {
   switch (code) {
@@ -67,7 +65,6 @@ export function handleServerMessage(code: number, payload: Uint8Array, state: Me
       return;
     case MSG.ERROR:
     case MSG.WARNING:
-    case MSG.LOG:
       terminal.error(payload, true);
       return;
     case MSG.IO_ERROR:
@@ -84,12 +81,14 @@ export function handleServerMessage(code: number, payload: Uint8Array, state: Me
     case MSG.NOOP:
       return;
     case MSG.DELETED: {
-      if (!state.deleted) throw protocolError(`unexpected tag ${code} [client]`);
       // A directory's name comes with its terminating NUL.
       const isDir = payload.length > 0 && payload[payload.length - 1] === 0;
-      state.deleted(isDir ? payload.subarray(0, -1) : payload, isDir);
+      state.deleted?.(isDir ? payload.subarray(0, -1) : payload, isDir);
       return;
     }
+    case MSG.SUCCESS:
+      // Unless --remove-source-files routed it to the remover, upstream's successful_send does nothing with it.
+      return;
     case MSG.ERROR_EXIT: {
       const exitCode = payload.length === 0 ? 0 : int32(payload);
       // As the generator side, we pass the code back (protocol 31+), then exit with it.

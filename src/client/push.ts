@@ -17,7 +17,7 @@ import { clientSetupProtocol } from "../protocol/setup.ts";
 import { checkListForwarding, sendingArgs } from "./files-from.ts";
 import { compressRequest } from "../compress/choice.ts";
 import { finalCode } from "../roles/receive-session.ts";
-import { sendTransfer } from "../roles/send-session.ts";
+import { readAsSender, sendTransfer } from "../roles/send-session.ts";
 import type { HostSpec } from "../transport/address.ts";
 import { connectToRemote, raisedByShell } from "./connection.ts";
 import { listenForMessages, newMessageState } from "./messages.ts";
@@ -60,6 +60,7 @@ export async function pushToRemote(req: PushRequest): Promise<number> {
     let reporter: ClientOutput | null = null;
     const state = newMessageState(timeouts, { noSend() {}, deleted: (name, isDir) => reporter?.deleted(name, isDir) });
     listenForMessages(input, output, state, s.protocol);
+    readAsSender(input, s, false, false);
     input.startMultiplex();
 
     if (o.filesFromHost !== undefined) checkListForwarding(s.protocol);

@@ -5,7 +5,7 @@
  * the buffered bytes run out.
  */
 import { type BreakingErrno, breakingErrno, connectionBroken, RsyncError } from "../errors.ts";
-import { Demultiplexer } from "../protocol/mux.ts";
+import { Demultiplexer, type FrameReader } from "../protocol/mux.ts";
 import { ChunkReader, UNDERFLOW } from "../protocol/reader.ts";
 import type { Channel } from "./channel.ts";
 import { noteWork } from "./memory-pacer.ts";
@@ -30,7 +30,7 @@ export type MessageHandler = (code: number, payload: Uint8Array) => void;
 /** Hears of the session's first failure (`gone` false) and of the connection's end (`gone` true); see Output.stop. */
 export type FailureListener = (reason: unknown, gone: boolean) => void;
 
-export class Input {
+export class Input implements FrameReader {
   readonly reader = new ChunkReader();
   private demux: Demultiplexer | null = null;
   private wake: (() => void) | null = null;
@@ -45,6 +45,12 @@ export class Input {
   lastActivity = Date.now();
   /** Sees every byte of the data stream once multiplexed (--write-batch records a receiver's input). */
   tee: ((data: Uint8Array) => void) | null = null;
+  /** Who reads, as a refused frame's error names it (FrameReader; the sessions say who they are, and "/inc"). */
+  readerName: () => string = () => this.reader.role;
+  /** A server reads this connection (FrameReader). */
+  amServer = false;
+  /** This connection joins the halves of a local copy (FrameReader). */
+  localCopy = false;
 
   constructor(
     private readonly channel: Channel,
@@ -74,7 +80,7 @@ export class Input {
         this.reader.push(payload);
       },
       message: (code, payload) => this.onMessage(code, payload),
-    });
+    }, this);
     for (const chunk of this.reader.drain()) this.demux.push(chunk);
   }
 

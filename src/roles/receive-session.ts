@@ -114,9 +114,22 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   // --iconv: names differ between the sides, so indexes count entries as sent (flist.c need_unsorted_flist).
   if (o.iconv != null) lists.wireOrder = new WireOrder();
   const signal = new Signal();
+  // Upstream's receiving process forks once the first list is in: later lists are the "receiver"'s (who_am_i).
+  let listsAfterFork = false;
+  // What comes over the connection is read by that process (io.c read_a_msg names it when it refuses a frame).
+  input.readerName = () => `${listsAfterFork ? "receiver" : "Receiver"}${s.incRecurse ? "/inc" : ""}`;
+  input.amServer = req.amServer;
+  input.localCopy = req.local === true;
   // The receiving side's shared state, once the file list is in (messages may name files before).
   let x: ReceivingSide | undefined;
+  const out = outputConfig(o);
+  const log = req.transferLog;
+  const formatter = new ClientOutput(o, out, lists, stats, s, req.local ? "local" : "pull", log?.daemon);
+  formatter.senderPathOf = req.senderPath;
+  const clientOutput = req.amServer ? null : formatter;
   const state = newMessageState(req.timeouts, {
+    // What the peer reports deleted, a client says as upstream's log_delete does (a server has no one to tell).
+    deleted: clientOutput ? (name, isDir) => clientOutput.deleted(name, isDir) : undefined,
     noSend(sent) {
       // --iconv: the index as transmitted.
       const ndx = sent >= 0 && lists.wireOrder ? lists.wireOrder.toRow(sent) : sent;
@@ -146,7 +159,6 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
     // main.c client_run: send_filter_list(-1) only sorts the rules by side.
     writeFilterRules(null, filters, ruleSide);
   } else {
-    input.startMultiplex();
     // main.c client_run: before protocol 30, only to tell the sender what to remove (need_messages_from_generator).
     if (s.protocol >= 30 || o.removeSourceFiles) output.startMultiplex();
     // The filter list, always sent on a pull: the sender leaves out what it excludes.
@@ -161,8 +173,6 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
     if (o.cvsExclude && req.local) writeFilterRules(null, filters, ruleSide);
   }
 
-  // Upstream's receiving process forks once the first list is in: later lists are the "receiver"'s (who_am_i).
-  let listsAfterFork = false;
   let namesUnconverted = false;
   const receiverIconv = nameConverterFor(o.iconv, o.server || req.local === true);
   const wire: ListReceiveOptions = {
@@ -190,6 +200,13 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   if (o.xattrs) decoder.xattrs = new XattrReceiver({ amSender: false, amRoot: amRootLevel(o), level: o.xattrs }, xattrOptim(s.protocol, s.compatFlags));
   const amRoot = amRootLevel(o) !== 0;
   const ids = new IdMapper(o.numericIds || o.daemonNumericIds, amRoot, decoder.names.users, decoder.names.groups, !s.id0Names);
+  // The -v header lines (a server prints none); in a local copy upstream's client is the sending side, and says so.
+  // recv_file_list says them before it reads anything: the maps, and whatever the peer said first, come after.
+  const header = req.amServer ? null : new ListHeader(out, s.incRecurse, o.recursive || o.dirs || o.listOnly, req.local);
+  header?.start();
+  // A client demultiplexes its input from here (upstream's reads nothing before), so the peer's first messages
+  // follow the header and the rules it sent, as upstream's do.
+  if (!req.amServer && !req.readBatch) input.startMultiplex();
   // Read before the list arrives, by the receiving process before it forks: upstream's "Receiver".
   await asRole(
     "Receiver",
@@ -198,10 +215,6 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
         req.amServer ? output.message(s.protocol < 30 ? MSG.ERROR_XFER : MSG.ERROR, Buffer.from(`${text}\n`, "latin1")) : terminal.error(`${text}\n`),
       ))(),
   );
-  const out = outputConfig(o);
-  // The -v header lines (a server prints none); in a local copy upstream's client is the sending side, and says so.
-  const header = req.amServer ? null : new ListHeader(out, s.incRecurse, o.recursive || o.dirs || o.listOnly, req.local);
-  header?.start();
   const ndxIn = new NdxDecoder(s.protocol);
   ndxIn.order = lists.wireOrder;
   const flistDebug = out.debug.get("FLIST");
@@ -250,10 +263,6 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
     if (req.amServer) stats.totalSize = lists.tally.size;
     return { exitCode: code, stats, namesUnconverted };
   };
-  const log = req.transferLog;
-  const formatter = new ClientOutput(o, out, lists, stats, s, req.local ? "local" : "pull", log?.daemon);
-  formatter.senderPathOf = req.senderPath;
-  const clientOutput = req.amServer ? null : formatter;
   const reporter: Reporter =
     clientOutput ??
     new ServerReporter(

@@ -148,12 +148,24 @@ function enterConfinedBase(base: string, module: string): void {
 /** Messages for the user: printed by a client, sent as messages by a server. */
 type Say = (kind: "info" | "warning" | "error", text: string) => void;
 
+/**
+ * The connection is read by a sender from now on: a connection that ends
+ * under us is the sender's to report (io.c whine_about_eof), and a frame it
+ * refuses names it (read_a_msg). Its callers say so before they demultiplex
+ * the input, whose first frames may be in already.
+ */
+export function readAsSender(input: Input, s: Session, amServer: boolean, localCopy: boolean): void {
+  input.reader.role = "sender";
+  input.readerName = () => `sender${s.incRecurse ? "/inc" : ""}`;
+  input.amServer = amServer;
+  input.localCopy = localCopy;
+}
+
 export async function sendTransfer(request: SendRequest): Promise<SendResult> {
   let req = request;
   const { o, s, input, output } = req;
   const started = Date.now();
-  // A connection that ends under us is the sender's to report (io.c whine_about_eof names who_am_i).
-  input.reader.role = "sender";
+  readAsSender(input, s, req.amServer, req.local === true);
   checkXattrProtocol(o, s.protocol, req.local === true);
   // --copy-as: the files are read as that user (main.c do_server_sender, client_run).
   becomeCopyAsUser(o, "sender");

@@ -15,15 +15,13 @@
  * (absolute, or anchored by -R) goes by its whole path, as upstream's does.
  */
 import * as fs from "node:fs";
-import { protocolError } from "../errors.ts";
+import { protocolError, streamError } from "../errors.ts";
+import { LOCAL_SUCCESS_LENGTH } from "../protocol/mux.ts";
 import { errText, systemError } from "../fs/errors.ts";
 import { closeFd, flooredEntryStat, lstatAt, openDirInside, statAt, unlinkAt } from "../fs/fd-ops.ts";
 import { entryStatOf, type EntryStat } from "../native/api.ts";
 import type { FileLists } from "../flist/lists.ts";
 import { F, isDir } from "../flist/table.ts";
-
-/** A local copy's MSG_SUCCESS: the index, then the destination's dev and inode (8 bytes each). */
-export const LOCAL_SUCCESS_LENGTH = 4 + 8 + 8;
 
 export interface RemovalSide {
   lists: FileLists;
@@ -68,7 +66,8 @@ export class SourceRemover {
   /** A MSG_SUCCESS payload from the receiving side. */
   confirmed(payload: Uint8Array): void {
     const x = this.x;
-    if (payload.length !== (x.local ? LOCAL_SUCCESS_LENGTH : 4)) throw protocolError(`invalid multi-message 100:${payload.length} [sender]`);
+    // (The demultiplexer refuses such a frame already; this keeps the reads below inside the payload.)
+    if (payload.length !== (x.local ? LOCAL_SUCCESS_LENGTH : 4)) throw streamError(`invalid multi-message 100:${payload.length} [sender]`);
     const view = new DataView(payload.buffer, payload.byteOffset, payload.length);
     const sent = view.getInt32(0, true);
     // --iconv: the index as transmitted.

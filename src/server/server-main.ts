@@ -33,7 +33,7 @@ import { PROTOCOL_VERSION } from "../version.ts";
 import type { Session } from "../protocol/setup.ts";
 import { ClientOutput } from "../client/output.ts";
 import { outputConfig } from "../cli/output-config.ts";
-import { ioErrorExitCode, sendTransfer } from "../roles/send-session.ts";
+import { ioErrorExitCode, readAsSender, sendTransfer } from "../roles/send-session.ts";
 import type { FileLists } from "../flist/lists.ts";
 import type { TransferStats } from "../roles/stats.ts";
 import type { ItemEvent } from "../roles/reporter.ts";
@@ -157,6 +157,7 @@ export async function serveTransfer(o: Options, input: Input, output: Output, re
     serverLog?.listStarts(o.sender);
     if (o.sender) {
       // Before protocol 30 only --remove-source-files makes the client multiplex (its MSG_SUCCESS messages).
+      readAsSender(input, s, true, false);
       if (s.protocol >= 30 || o.removeSourceFiles) input.startMultiplex();
       const log = req.transferLog;
       const sent = await asRole(

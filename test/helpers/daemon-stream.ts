@@ -38,7 +38,7 @@ export function splitDaemonStream(bytes: Uint8Array, protocol: number): DaemonSt
   const demux = new Demultiplexer({
     data: (piece) => data.push(piece.slice()),
     message: (code, payload) => messages.push({ code, payload: payload.slice() }),
-  });
+  }, { readerName: () => "Receiver", amServer: false, localCopy: false });
   demux.push(rest);
   return { compatFlags, checksumList, seed, data: new Uint8Array(Buffer.concat(data)), messages };
 }

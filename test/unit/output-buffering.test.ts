@@ -55,7 +55,7 @@ function demux(raw: Uint8Array): { data: Uint8Array; events: string[]; frames: n
       events.push(`data:${dataSinceEvent}`, `msg${code}:${Buffer.from(p).toString()}`);
       dataSinceEvent = 0;
     },
-  });
+  }, { readerName: () => "receiver", amServer: false, localCopy: false });
   // Frame sizes, read from the headers as the demultiplexer walks them.
   for (let at = 0; at + 4 <= raw.length; ) {
     const len = raw[at]! | (raw[at + 1]! << 8) | (raw[at + 2]! << 16);

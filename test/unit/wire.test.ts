@@ -1,9 +1,13 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { Demultiplexer, MSG, frameHeader } from "../../src/protocol/mux.ts";
+import { Demultiplexer, type FrameReader, MSG, frameHeader } from "../../src/protocol/mux.ts";
 import { NDX_DONE, NDX_FLIST_EOF, NdxDecoder, NdxEncoder } from "../../src/protocol/ndx.ts";
 import { ChunkReader, UNDERFLOW } from "../../src/protocol/reader.ts";
 import { ByteWriter } from "../../src/protocol/writer.ts";
+import type { RsyncError } from "../../src/errors.ts";
+
+/** A pulling client under incremental recursion, before its receiving process would fork. */
+const pullingClient: FrameReader = { readerName: () => "Receiver/inc", amServer: false, localCopy: false };
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex").replace(/(..)(?!$)/g, "$1 ");
 const fromHex = (s: string) => new Uint8Array(Buffer.from(s.replace(/ /g, ""), "hex"));
@@ -221,7 +225,7 @@ describe("demultiplexer", () => {
         const d = new Demultiplexer({
           data: (p) => data.push(p.slice()),
           message: (code, p) => messages.push(`${code}:${Buffer.from(p).toString()}`),
-        });
+        }, pullingClient);
         let from = 0;
         for (const cut of [...cuts, stream.length].sort((a, b) => a - b)) {
           if (cut <= from || cut > stream.length) continue;
@@ -234,12 +238,39 @@ describe("demultiplexer", () => {
       }),
     );
   });
-  test("an unknown tag is fatal", () => {
-    const d = new Demultiplexer({ data: () => {}, message: () => {} });
-    expect(() => d.push(fromHex("00 00 00 12"))).toThrow("unexpected tag 11");
+  /** What a frame makes a demultiplexer reading as `reader` throw (its message and exit code), or "taken". */
+  const outcome = (frame: Uint8Array, reader: FrameReader = pullingClient) => {
+    const d = new Demultiplexer({ data: () => {}, message: () => {} }, reader);
+    try {
+      d.push(frame);
+      return "taken";
+    } catch (e) {
+      return `${(e as RsyncError).code} ${(e as Error).message}`;
+    }
+  };
+  test("an unknown tag is fatal, named as upstream's reader names itself", () => {
+    expect(outcome(fromHex("00 00 00 12"))).toBe("12 unexpected tag 11 [Receiver/inc]");
+    expect(outcome(fromHex("00 00 00 06"))).toBe("12 unexpected tag -1 [Receiver/inc]");
+    expect(outcome(fromHex("00 00 00 ff"))).toBe("12 unexpected tag -8 [Receiver/inc]");
   });
-  test("an over-long message is fatal", () => {
-    const d = new Demultiplexer({ data: () => {}, message: () => {} });
-    expect(() => d.push(frameHeader(MSG.INFO, 6000))).toThrow("multiplexing overflow");
+  test("a text message of upstream's buffer size or more overflows it", () => {
+    expect(outcome(frameHeader(MSG.INFO, 5119))).toBe("taken");
+    expect(outcome(frameHeader(MSG.INFO, 5120))).toBe("12 multiplexing overflow 2:5120 [Receiver/inc]");
+    expect(outcome(frameHeader(MSG.DELETED, 6000))).toBe("12 multiplexing overflow 101:6000 [Receiver/inc]");
+  });
+  test("a message of the wrong length, or one only a generator takes from its receiver, is invalid", () => {
+    expect(outcome(frameHeader(MSG.IO_ERROR, 3))).toBe("12 invalid multi-message 22:3 [Receiver/inc]");
+    expect(outcome(frameHeader(MSG.NOOP, 1))).toBe("12 invalid multi-message 42:1 [Receiver/inc]");
+    expect(outcome(frameHeader(MSG.ERROR_EXIT, 2))).toBe("12 invalid multi-message 86:2 [Receiver/inc]");
+    expect(outcome(frameHeader(MSG.ERROR_EXIT, 0))).toBe("taken");
+    expect(outcome(frameHeader(MSG.REDO, 4))).toBe("12 invalid multi-message 9:4 [Receiver/inc]");
+    expect(outcome(frameHeader(MSG.LOG, 3))).toBe("12 invalid multi-message 6:3 [Receiver/inc]");
+    // A local copy's confirmation carries the destination's device and inode; over a connection, the index alone.
+    expect(outcome(frameHeader(MSG.SUCCESS, 4))).toBe("taken");
+    expect(outcome(frameHeader(MSG.SUCCESS, 20))).toBe("12 invalid multi-message 100:20 [Receiver/inc]");
+    expect(outcome(frameHeader(MSG.SUCCESS, 20), { ...pullingClient, localCopy: true })).toBe("taken");
+    // Only a client may be told to lower its timeout.
+    expect(outcome(frameHeader(MSG.IO_TIMEOUT, 4))).toBe("taken");
+    expect(outcome(frameHeader(MSG.IO_TIMEOUT, 4), { readerName: () => "sender", amServer: true, localCopy: false })).toBe("12 invalid multi-message 33:4 [sender]");
   });
 });
