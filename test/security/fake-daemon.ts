@@ -45,6 +45,8 @@ export interface Script {
   answer?: (req: TransferRequest, attempt: number) => Uint8Array | "close" | "silence";
   /** Hang up right after the first answer (a file cut short). */
   closeAfterAnswer?: boolean;
+  /** Raw bytes sent right after the first answer (frames of our own making), then nothing more. */
+  afterAnswer?: Uint8Array;
   /** Hang up after this many bytes of the (multiplexed) file list, or go silent after the greeting. */
   cut?: { afterListBytes?: number; silentAfterGreeting?: boolean };
 }
@@ -231,6 +233,10 @@ async function converse(sock: Socket<undefined>, inc: Incoming, script: Script):
     if (answer === "silence") return;
     const head = new ByteWriter().i32(ndx).u16(iflags).i32(blockCount).i32(blockLength).i32(strongLength).i32(remainder).take();
     send(frame(Buffer.concat([head, answer])));
+    if (script.afterAnswer) {
+      send(script.afterAnswer);
+      return;
+    }
     if (script.closeAfterAnswer) {
       sock.end();
       return;

@@ -203,6 +203,21 @@ describe("a server that stops talking", () => {
     expect(fs.readFileSync(join(dest(), "victim"), "utf8")).toBe("old content\n");
   });
 
+  test("a frame upstream refuses, in the middle of a file: the receiver's error, exit 12, the old file kept", async () => {
+    const script: Script = {
+      entries: [top, { name: "victim", mode: FILE, size: 5000, mtime: 1_500_000_000 }],
+      answer: () => tokenAnswer([5000, new Uint8Array(100)]),
+      // A header of tag 11, which no rsync sends.
+      afterAnswer: new Uint8Array([0, 0, 0, 18]),
+    };
+    // Past the first list upstream's receiving process has forked: its receiver names itself in lower case.
+    for (const client of [runOc, runRsync]) {
+      const r = await pullFrom(script, [], client);
+      expect({ code: r.code, first: r.stderr.split("\n")[0] }).toEqual({ code: 12, first: "unexpected tag 11 [receiver]" });
+      expect(fs.readFileSync(join(dest(), "victim"), "utf8")).toBe("old content\n");
+    }
+  });
+
   test("silence after the greeting ends with --timeout's exit 30", async () => {
     const daemon = startFakeDaemon({ entries: [], cut: { silentAfterGreeting: true } });
     try {
