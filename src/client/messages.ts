@@ -20,11 +20,14 @@ export interface MessageState {
   timeout: number;
   /** MSG_DELETED: the peer deleted a file (a receiving server tells a pushing client; log_delete says so). */
   deleted?(name: Uint8Array, isDir: boolean): void;
+  /** --info=MISC level: at 2 a timeout lowered to the server's is said. */
+  infoMisc: number;
 }
 
 /** A session's message state; --timeout is shared with the watchdog, which a daemon may lower. */
-export function newMessageState(timeouts: { value: number }, hooks: Pick<MessageState, "noSend" | "deleted">): MessageState {
+export function newMessageState(timeouts: { value: number }, hooks: Pick<MessageState, "noSend" | "deleted">, infoMisc = 0): MessageState {
   return {
+    infoMisc,
     ioError: 0,
     hadTransferError: false,
     serverExit: null,
@@ -50,6 +53,9 @@ export function listenForMessages(input: Input, output: Output, state: MessageSt
   });
 }
 
+/** The longest timeout (seconds) a server may ask for (io.c read_a_msg caps MSG_IO_TIMEOUT at a day). */
+const MAX_PEER_TIMEOUT = 86400;
+
 /** A message's 4-byte value (the demultiplexer refused any other length for the codes that carry one). */
 const int32 = (p: Uint8Array) => new DataView(p.buffer, p.byteOffset, 4).getInt32(0, true);
 
@@ -74,8 +80,13 @@ export function handleServerMessage(code: number, payload: Uint8Array, state: Me
       state.noSend(int32(payload));
       return;
     case MSG.IO_TIMEOUT: {
+      // A daemon's own timeout, which may only shorten ours. As upstream (3.5.0), a value of none or less, or of more
+      // than a day, is ignored: a server must not switch our --timeout off, nor end the run at once.
       const t = int32(payload);
-      if (!state.timeout || state.timeout > t) state.timeout = t;
+      if (t <= 0 || t > MAX_PEER_TIMEOUT) return;
+      if (state.timeout && state.timeout <= t) return;
+      if (state.infoMisc >= 2) terminal.info(`Setting --timeout=${t} to match server\n`);
+      state.timeout = t;
       return;
     }
     case MSG.NOOP:

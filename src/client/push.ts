@@ -58,7 +58,7 @@ export async function pushToRemote(req: PushRequest): Promise<number> {
     if (s.protocol >= 30) output.startMultiplex();
     // Listening first: what the server said right after setup is already buffered, and comes out as multiplexing starts.
     let reporter: ClientOutput | null = null;
-    const state = newMessageState(timeouts, { noSend() {}, deleted: (name, isDir) => reporter?.deleted(name, isDir) });
+    const state = newMessageState(timeouts, { noSend() {}, deleted: (name, isDir) => reporter?.deleted(name, isDir) }, outputConfig(o).info.get("MISC"));
     listenForMessages(input, output, state, s.protocol);
     readAsSender(input, s, false, false);
     input.startMultiplex();

@@ -38,7 +38,10 @@ export class IoWatchdog {
     const limit = this.timeout();
     if (!limit) return;
     const now = Date.now();
-    if (this.output.multiplexed && now - this.output.lastActivity >= ((limit + 1) / 2) * 1000) this.output.keepAlive();
+    // Upstream's receiving process sends no keep-alive before it forks (io.c maybe_send_keepalive): until its first
+    // list is in, only what arrives shows the peer alive, so a server gone silent then ends the run at the timeout.
+    const early = this.role() === "Receiver";
+    if (!early && this.output.multiplexed && now - this.output.lastActivity >= ((limit + 1) / 2) * 1000) this.output.keepAlive();
     const idle = Math.floor((now - Math.max(this.input.lastActivity, this.output.lastActivity)) / 1000);
     if (idle >= limit) this.fail(`[${this.role()}] io timeout after ${idle} seconds -- exiting`);
   }

@@ -138,7 +138,7 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
       if (ndx >= 0) x?.fileDone(ndx, false);
       signal.wake();
     },
-  });
+  }, out.info.get("MISC"));
   listenForMessages(input, output, state, s.protocol);
   // A client's own rules; a server's come from its client.
   let filters = req.amServer ? new FilterList() : filterListFromOptions(o, false, true);

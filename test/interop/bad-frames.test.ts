@@ -12,7 +12,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { frameHeader, MSG } from "../../src/protocol/mux.ts";
-import { normalizeErrors, type RunResult, runOc, runRsync } from "../helpers/run.ts";
+import { normalizeErrors, run, type RunResult, runOc, runRsync } from "../helpers/run.ts";
 
 let work: string;
 const servers: net.Server[] = [];
@@ -124,5 +124,38 @@ describe("a frame upstream refuses", () => {
     const { ours, upstream } = await both(["-a", `rsync://127.0.0.1:${port}/m/`, join(work, "pulled29/")]);
     expect(outcome(upstream)).toEqual({ code: 12, first: "unexpected tag 11 [Receiver]" });
     expect(outcome(ours)).toEqual(outcome(upstream));
+  });
+});
+
+/** A run of ours or upstream's stopped after `seconds` if it is still going (exit 124, as timeout(1) says). */
+const bounded = (seconds: number, args: string[]) => ({
+  ours: () => run(["timeout", String(seconds), process.execPath, join(import.meta.dir, "../../src/main.ts"), ...args]),
+  upstream: () => run(["timeout", String(seconds), "rsync", ...args]),
+});
+
+describe("a server's MSG_IO_TIMEOUT, then silence", () => {
+  const ioTimeout = (seconds: number) => {
+    const frame = Buffer.concat([frameHeader(MSG.IO_TIMEOUT, 4), Buffer.alloc(4)]);
+    frame.writeInt32LE(seconds, 4);
+    return frame;
+  };
+
+  test("one that lowers ours (none given) ends the run when the server stays silent, and --info=misc2 says so", async () => {
+    const port = await fakeDaemon(30, ioTimeout(2));
+    const runs = bounded(15, ["-a", "--info=misc2", `rsync://127.0.0.1:${port}/m/`, join(work, "timeout-lowered/")]);
+    const upstream = await runs.upstream();
+    expect(upstream.stdout).toBe("Setting --timeout=2 to match server\n");
+    expect(outcome(upstream)).toEqual({ code: 30, first: "[Receiver] io timeout after 2 seconds -- exiting" });
+    const ours = await runs.ours();
+    expect(ours.stdout).toBe(upstream.stdout);
+    expect(outcome(ours)).toEqual(outcome(upstream));
+  });
+
+  test("a negative one is ignored, and before the first list no keep-alive of ours hides the silence", async () => {
+    const port = await fakeDaemon(30, ioTimeout(-5));
+    const runs = bounded(15, ["-a", "--timeout=2", `rsync://127.0.0.1:${port}/m/`, join(work, "timeout-negative/")]);
+    const upstream = await runs.upstream();
+    expect(outcome(upstream)).toEqual({ code: 30, first: "[Receiver] io timeout after 2 seconds -- exiting" });
+    expect(outcome(await runs.ours())).toEqual(outcome(upstream));
   });
 });
