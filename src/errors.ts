@@ -103,6 +103,16 @@ export function receiverError(code: number, message: string): RsyncError {
   return e;
 }
 export const protocolError = (message: string) => new RsyncError(RERR.PROTOCOL, message);
+
+/**
+ * The peer's MSG_ERROR_EXIT ended the run. It said what went wrong already,
+ * so nothing is added; the code is `value` as upstream's exit() gives it
+ * (its low 8 bits: -1 is 255), but never 0, which takes `otherwise`: a
+ * peer's error exit is a failure, whatever number it sent.
+ */
+export function peerExited(value: number, otherwise: number): RsyncError {
+  return Object.assign(new RsyncError((value & 0xff) || otherwise, "", true), { peerExited: true });
+}
 export const streamError = (message: string) => new RsyncError(RERR.STREAMIO, message);
 
 /**

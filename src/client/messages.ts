@@ -3,7 +3,7 @@
  * text goes to stdout/stderr as upstream shows it; the others update the
  * session's state.
  */
-import { RsyncError, protocolError } from "../errors.ts";
+import { peerExited, protocolError } from "../errors.ts";
 import { MSG } from "../protocol/mux.ts";
 import type { Input } from "../io/input.ts";
 import type { Output } from "../io/output.ts";
@@ -106,7 +106,7 @@ export function handleServerMessage(code: number, payload: Uint8Array, state: Me
       if (protocol >= 31 && payload.length === 4) output.messageInt(MSG.ERROR_EXIT, exitCode);
       state.serverExit = exitCode;
       // The server has reported its error: like upstream's _exit_cleanup after MSG_ERROR_EXIT, we add no line of our own.
-      throw Object.assign(new RsyncError(exitCode || 1, "", true), { peerExited: true });
+      throw peerExited(exitCode, 1);
     }
     default:
       throw protocolError(`unexpected tag ${code} [client]`);

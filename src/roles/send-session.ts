@@ -37,7 +37,7 @@ import { amRootLevel } from "./super-user.ts";
 import { emptyStats, type TransferStats } from "./stats.ts";
 import type { ItemEvent } from "./reporter.ts";
 import { IOERR_DEL_LIMIT, IOERR_GENERAL, IOERR_VANISHED } from "../flist/decode.ts";
-import { RERR, RsyncError } from "../errors.ts";
+import { peerExited, RERR, RsyncError } from "../errors.ts";
 import { closeSync, constants as fsConstants, lstatSync, openSync, readFileSync, statSync } from "node:fs";
 import { readFilterList } from "../server/filter-list.ts";
 import { addRuleDebug, sayAddedRules } from "../flist/filter-debug.ts";
@@ -105,7 +105,7 @@ function peerExit(code: number, payload: Uint8Array, input: Input, output: Outpu
     output.message(MSG.ERROR_EXIT, new Uint8Array(0));
     output.flush();
   }
-  input.fail(Object.assign(new RsyncError(exitCode || RERR.PARTIAL, "", true), { peerExited: true }));
+  input.fail(peerExited(exitCode, RERR.PARTIAL));
 }
 
 /**

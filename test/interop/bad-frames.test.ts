@@ -159,3 +159,30 @@ describe("a server's MSG_IO_TIMEOUT, then silence", () => {
     expect(outcome(await runs.ours())).toEqual(outcome(upstream));
   });
 });
+
+describe("a server's MSG_ERROR_EXIT", () => {
+  const errorExit = (value: number) => {
+    const frame = Buffer.concat([frameHeader(MSG.ERROR_EXIT, 4), Buffer.alloc(4)]);
+    frame.writeInt32LE(value, 4);
+    return frame;
+  };
+
+  test("its code is the exit code, as exit() gives it (-1 is 255), with no line of ours", async () => {
+    for (const [value, code] of [
+      [23, 23],
+      [-1, 255],
+    ]) {
+      const port = await fakeDaemon(30, errorExit(value!));
+      const { ours, upstream } = await both(["-a", `rsync://127.0.0.1:${port}/m/`, join(work, "error-exit/")]);
+      expect({ code: upstream.code, stderr: upstream.stderr }).toEqual({ code: code!, stderr: "" });
+      expect({ code: ours.code, stderr: ours.stderr }).toEqual({ code: code!, stderr: "" });
+    }
+  });
+
+  test("a code of 0 still fails the run (upstream's client exits 0 with nothing transferred)", async () => {
+    const port = await fakeDaemon(30, errorExit(0));
+    const { ours, upstream } = await both(["-a", `rsync://127.0.0.1:${port}/m/`, join(work, "error-exit-0/")]);
+    expect(upstream.code).toBe(0);
+    expect(ours.code).toBe(1);
+  });
+});
