@@ -127,6 +127,13 @@ describe("a frame upstream refuses", () => {
   });
 });
 
+/** A message frame carrying one 32-bit value. */
+function intMessage(code: number, value: number): Buffer {
+  const frame = Buffer.concat([frameHeader(code, 4), Buffer.alloc(4)]);
+  frame.writeInt32LE(value, 4);
+  return frame;
+}
+
 /** A run of ours or upstream's stopped after `seconds` if it is still going (exit 124, as timeout(1) says). */
 const bounded = (seconds: number, args: string[]) => ({
   ours: () => run(["timeout", String(seconds), process.execPath, join(import.meta.dir, "../../src/main.ts"), ...args]),
@@ -134,11 +141,7 @@ const bounded = (seconds: number, args: string[]) => ({
 });
 
 describe("a server's MSG_IO_TIMEOUT, then silence", () => {
-  const ioTimeout = (seconds: number) => {
-    const frame = Buffer.concat([frameHeader(MSG.IO_TIMEOUT, 4), Buffer.alloc(4)]);
-    frame.writeInt32LE(seconds, 4);
-    return frame;
-  };
+  const ioTimeout = (seconds: number) => intMessage(MSG.IO_TIMEOUT, seconds);
 
   test("one that lowers ours (none given) ends the run when the server stays silent, and --info=misc2 says so", async () => {
     const port = await fakeDaemon(30, ioTimeout(2));
@@ -161,11 +164,7 @@ describe("a server's MSG_IO_TIMEOUT, then silence", () => {
 });
 
 describe("a server's MSG_ERROR_EXIT", () => {
-  const errorExit = (value: number) => {
-    const frame = Buffer.concat([frameHeader(MSG.ERROR_EXIT, 4), Buffer.alloc(4)]);
-    frame.writeInt32LE(value, 4);
-    return frame;
-  };
+  const errorExit = (value: number) => intMessage(MSG.ERROR_EXIT, value);
 
   test("its code is the exit code, as exit() gives it (-1 is 255), with no line of ours", async () => {
     for (const [value, code] of [
