@@ -4,6 +4,7 @@
  * session's state.
  */
 import { peerExited, protocolError } from "../errors.ts";
+import { IOERR_VALID_MASK } from "../flist/decode.ts";
 import { MSG } from "../protocol/mux.ts";
 import type { Input } from "../io/input.ts";
 import type { Output } from "../io/output.ts";
@@ -74,7 +75,8 @@ export function handleServerMessage(code: number, payload: Uint8Array, state: Me
       terminal.error(payload, true);
       return;
     case MSG.IO_ERROR:
-      state.ioError |= int32(payload);
+      // Only the bits there are (io.c read_a_msg): others would skip deletions for an error no one had.
+      state.ioError |= int32(payload) & IOERR_VALID_MASK;
       return;
     case MSG.NO_SEND:
       state.noSend(int32(payload));

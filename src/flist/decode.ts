@@ -47,7 +47,8 @@ const VALID_TYPES = new Set([S_IFREG, S_IFDIR, S_IFLNK, S_IFCHR, S_IFBLK, S_IFIF
 export const IOERR_GENERAL = 1;
 export const IOERR_VANISHED = 2;
 export const IOERR_DEL_LIMIT = 4;
-const IOERR_VALID_MASK = 7;
+/** The IOERR_* bits there are; a peer's others are dropped (rsync.h IOERR_VALID_MASK). */
+export const IOERR_VALID_MASK = IOERR_GENERAL | IOERR_VANISHED | IOERR_DEL_LIMIT;
 
 export interface FlistWireOptions {
   protocol: number;

@@ -7,7 +7,7 @@
  */
 import { RERR, RsyncError, protocolError } from "../errors.ts";
 import type { ChunkReader } from "../protocol/reader.ts";
-import { FlistDecoder, type FlistWireOptions } from "./decode.ts";
+import { FlistDecoder, type FlistWireOptions, IOERR_VALID_MASK } from "./decode.ts";
 import { compareNames, compareRows } from "./sort.ts";
 import { F, FileTable, isDevice, isDir, isLink, isReg } from "./table.ts";
 import type { WireOrder } from "./wire-order.ts";
@@ -262,7 +262,7 @@ export class ListReceiver {
     if (typeof flags !== "number") {
       const p = this.o.protocol;
       if (!this.lists.incRecurse && this.o.idLists) this.decoder.readIdLists(r, this.o.id0Names);
-      const ioError = p < 30 ? r.i32() & 7 : flags.ioError;
+      const ioError = p < 30 ? r.i32() & IOERR_VALID_MASK : flags.ioError;
       this.ioError = ioError;
       // Upstream counts socket bytes here, its frame header included.
       const tally = this.lists.tally;

@@ -45,6 +45,8 @@ export interface Script {
   answer?: (req: TransferRequest, attempt: number) => Uint8Array | "close" | "silence";
   /** Hang up right after the first answer (a file cut short). */
   closeAfterAnswer?: boolean;
+  /** Raw bytes sent right before the file list (frames of our own making). */
+  beforeList?: Uint8Array;
   /** Raw bytes sent right after the first answer (frames of our own making), then nothing more. */
   afterAnswer?: Uint8Array;
   /** Hang up after this many bytes of the (multiplexed) file list, or go silent after the greeting. */
@@ -200,6 +202,7 @@ async function converse(sock: Socket<undefined>, inc: Incoming, script: Script):
     sock.end();
     return;
   }
+  if (script.beforeList) send(script.beforeList);
   send(frame(list));
 
   // The sender's loop: answer requests, echo the phase markers, then stats and goodbye.

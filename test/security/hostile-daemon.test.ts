@@ -186,6 +186,21 @@ describe("lying data", () => {
   });
 });
 
+describe("a server's MSG_IO_ERROR", () => {
+  test("bits no IOERR_* flag has are dropped: --delete still deletes, exit 0", async () => {
+    // keep as listed (same size and time: not transferred); victim is in dest only.
+    fs.utimesSync(join(dest(), "keep"), 1_400_000_000, 1_400_000_000);
+    const ioError = new Uint8Array([4, 0, 0, 7 + 22, 0, 1, 0, 0]); // MSG_IO_ERROR 0x100
+    const script: Script = { entries: [top, { name: "keep", mode: FILE, size: 9 }], beforeList: ioError };
+    for (const client of [runOc, runRsync]) {
+      fs.writeFileSync(join(dest(), "victim"), "old content\n");
+      const r = await pullFrom(script, ["--delete"], client);
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(fs.existsSync(join(dest(), "victim"))).toBe(false);
+    }
+  });
+});
+
 describe("a server that stops talking", () => {
   test("the connection cut in the middle of the file list: exit 12, nothing touched", async () => {
     const r = await pullFrom({ entries: [top, { name: "f", mode: FILE, size: 1 }], cut: { afterListBytes: 9 } });
