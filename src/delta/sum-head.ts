@@ -82,15 +82,15 @@ export function writeSumHead(w: ByteWriter, h: SumHead, protocol: number): void 
 }
 
 /** Reads and validates a sum head (upstream's bounds; a violation is a protocol error). */
-export function readSumHead(r: ChunkReader, protocol: number, digestLength: number): SumHead {
+export function readSumHead(r: ChunkReader, protocol: number, digestLength: number, who: "sender" | "receiver"): SumHead {
   const count = r.i32();
   const blockLength = r.i32();
   const strongLength = protocol >= 27 ? r.i32() : SHORT_SUM_LENGTH;
   const remainder = r.i32();
   const maxBlock = protocol < 30 ? OLD_MAX_BLOCK_SIZE : MAX_BLOCK_SIZE;
-  if (count < 0) throw protocolError(`Invalid checksum count ${count}`);
-  if (blockLength < 0 || blockLength > maxBlock) throw protocolError(`Invalid block length ${blockLength}`);
-  if (strongLength < 0 || strongLength > digestLength) throw protocolError(`Invalid checksum length ${strongLength}`);
-  if (remainder < 0 || remainder > blockLength) throw protocolError(`Invalid remainder length ${remainder}`);
+  if (count < 0) throw protocolError(`Invalid checksum count ${count} [${who}]`);
+  if (blockLength < 0 || blockLength > maxBlock) throw protocolError(`Invalid block length ${blockLength} [${who}]`);
+  if (strongLength < 0 || strongLength > digestLength) throw protocolError(`Invalid checksum length ${strongLength} [${who}]`);
+  if (remainder < 0 || remainder > blockLength) throw protocolError(`Invalid remainder length ${remainder} [${who}]`);
   return { count, blockLength, strongLength, remainder };
 }

@@ -353,7 +353,7 @@ export class Receiver {
       else if (x.o.writeBatch < 0) this.skippedFileRead(ndx);
       return true;
     }
-    const head = readSumHead(r, x.s.protocol, x.s.sums.xfer.length);
+    const head = readSumHead(r, x.s.protocol, x.s.sums.xfer.length, "receiver");
     said();
     if (xattrValues) x.xattrs!.storeValues(x.t.extras.get(row)?.xattr, xattrValues, this.display(this.rel(row)));
     // Formats without byte counts are printed when the data starts (upstream's log_before_transfer, never on a server, whose log gets the item once it is in).
@@ -536,7 +536,7 @@ export class Receiver {
   /** A passed-over file's sum head, tokens and checksum, one item per call (no basis: matched blocks are not looked at). */
   private skipStep(r: ChunkReader): boolean {
     const skip = this.skipping!;
-    if (!skip.head) skip.head = readSumHead(r, this.x.s.protocol, this.x.s.sums.xfer.length);
+    if (!skip.head) skip.head = readSumHead(r, this.x.s.protocol, this.x.s.sums.xfer.length, "receiver");
     else if (!skip.ended) skip.ended = this.tokens.read(r) === TOKEN_END;
     else {
       r.bytes(this.x.s.sums.xfer.length);

@@ -343,7 +343,7 @@ export class Sender {
     if (req.iflags & ITEM.XNAME_FOLLOWS) req.xname = r.vstring(MAX_XNAME).slice();
     if (x.xattrs && !x.dryRun) req.xattrNums = x.xattrs.readRequest(r, req.iflags);
     if (req.iflags & ITEM.TRANSFER && !x.dryRun) {
-      const head = readSumHead(r, x.s.protocol, x.s.sums.xfer.length);
+      const head = readSumHead(r, x.s.protocol, x.s.sums.xfer.length, "sender");
       req.head = head;
       // --append: a first request comes without sums, its head sizing what the receiver has; a redo of a
       // file already sent is a normal delta (sender.c receive_sums and its append_mode flip).

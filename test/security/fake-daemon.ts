@@ -45,6 +45,8 @@ export interface Script {
   answer?: (req: TransferRequest, attempt: number) => Uint8Array | "close" | "silence";
   /** Hang up right after the first answer (a file cut short). */
   closeAfterAnswer?: boolean;
+  /** The sum head echoed with an answer (count, block length, checksum length, remainder); the request's by default. */
+  head?: (req: TransferRequest) => [number, number, number, number];
   /** Raw bytes sent right before the file list (frames of our own making). */
   beforeList?: Uint8Array;
   /** Raw bytes sent right after the first answer (frames of our own making), then nothing more. */
@@ -234,7 +236,8 @@ async function converse(sock: Socket<undefined>, inc: Incoming, script: Script):
       return;
     }
     if (answer === "silence") return;
-    const head = new ByteWriter().i32(ndx).u16(iflags).i32(blockCount).i32(blockLength).i32(strongLength).i32(remainder).take();
+    const [count, blength, s2length, rem] = script.head?.({ ndx, iflags, blockCount, blockLength, remainder }) ?? [blockCount, blockLength, strongLength, remainder];
+    const head = new ByteWriter().i32(ndx).u16(iflags).i32(count).i32(blength).i32(s2length).i32(rem).take();
     send(frame(Buffer.concat([head, answer])));
     if (script.afterAnswer) {
       send(script.afterAnswer);

@@ -175,6 +175,27 @@ describe("lying data", () => {
     expect(fs.readFileSync(join(dest(), "victim"), "utf8")).toBe("old content\n");
   });
 
+  test("a sum head out of bounds is a protocol error named as upstream's receiver names it; the old file is kept", async () => {
+    const cases = [
+      [[0, 700, 99, 0], "Invalid checksum length 99 [receiver]"],
+      [[-1, 700, 16, 0], "Invalid checksum count -1 [receiver]"],
+      [[0, 700, 16, 701], "Invalid remainder length 701 [receiver]"],
+    ] as const;
+    for (const [i, [head, line]] of cases.entries()) {
+      const script: Script = {
+        entries: [top, { name: "victim", mode: FILE, size: 5, mtime: 1_500_000_000 }],
+        head: () => [...head],
+        answer: () => literalAnswer(Buffer.from("new!\n"), new Uint8Array(16)),
+      };
+      // (Upstream's client takes 5 s to exit after this error: it is run on the first case only.)
+      for (const client of i === 0 ? [runOc, runRsync] : [runOc]) {
+        const r = await pullFrom(script, [], client);
+        expect({ code: r.code, first: r.stderr.split("\n")[0] }).toEqual({ code: 2, first: line });
+        expect(fs.readFileSync(join(dest(), "victim"), "utf8")).toBe("old content\n");
+      }
+    }
+  });
+
   test("an absurd literal length is refused", async () => {
     const r = await pullFrom({
       entries: [top, { name: "victim", mode: FILE, size: 100, mtime: 1_500_000_000 }],

@@ -41,7 +41,7 @@ test("a sender takes strong sums up to the session's digest length: 20 bytes wit
   };
   const sha1 = sumByName("sha1", 31).length;
   expect(sha1).toBe(20);
-  expect(readSumHead(head(20), 31, sha1).strongLength).toBe(20);
-  expect(() => readSumHead(head(21), 31, sha1)).toThrow("Invalid checksum length 21");
-  expect(() => readSumHead(head(17), 31, sumByName("md5", 31).length)).toThrow("Invalid checksum length 17");
+  expect(readSumHead(head(20), 31, sha1, "sender").strongLength).toBe(20);
+  expect(() => readSumHead(head(21), 31, sha1, "sender")).toThrow("Invalid checksum length 21 [sender]");
+  expect(() => readSumHead(head(17), 31, sumByName("md5", 31).length, "receiver")).toThrow("Invalid checksum length 17 [receiver]");
 });
