@@ -90,6 +90,7 @@ export function readSumHead(r: ChunkReader, protocol: number, digestLength: numb
   const maxBlock = protocol < 30 ? OLD_MAX_BLOCK_SIZE : MAX_BLOCK_SIZE;
   if (count < 0) throw protocolError(`Invalid checksum count ${count} [${who}]`);
   if (blockLength < 0 || blockLength > maxBlock) throw protocolError(`Invalid block length ${blockLength} [${who}]`);
+  if (count > 0 && blockLength === 0) throw protocolError(`Invalid zero block length [${who}]`);
   if (strongLength < 0 || strongLength > digestLength) throw protocolError(`Invalid checksum length ${strongLength} [${who}]`);
   if (remainder < 0 || remainder > blockLength) throw protocolError(`Invalid remainder length ${remainder} [${who}]`);
   return { count, blockLength, strongLength, remainder };

@@ -180,6 +180,7 @@ describe("lying data", () => {
       [[0, 700, 99, 0], "Invalid checksum length 99 [receiver]"],
       [[-1, 700, 16, 0], "Invalid checksum count -1 [receiver]"],
       [[0, 700, 16, 701], "Invalid remainder length 701 [receiver]"],
+      [[1, 0, 16, 0], "Invalid zero block length [receiver]"],
     ] as const;
     for (const [i, [head, line]] of cases.entries()) {
       const script: Script = {

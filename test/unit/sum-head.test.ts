@@ -45,3 +45,15 @@ test("a sender takes strong sums up to the session's digest length: 20 bytes wit
   expect(() => readSumHead(head(21), 31, sha1, "sender")).toThrow("Invalid checksum length 21 [sender]");
   expect(() => readSumHead(head(17), 31, sumByName("md5", 31).length, "receiver")).toThrow("Invalid checksum length 17 [receiver]");
 });
+
+test("blocks of no length are refused, an empty head of no length is not (io.c read_sum_head)", () => {
+  const head = (count: number, blockLength: number) => {
+    const w = new ByteWriter(16);
+    writeSumHead(w, { count, blockLength, strongLength: 16, remainder: 0 }, 31);
+    const r = new ChunkReader();
+    r.push(w.take());
+    return r;
+  };
+  expect(() => readSumHead(head(1, 0), 31, 16, "sender")).toThrow("Invalid zero block length [sender]");
+  expect(readSumHead(head(0, 0), 31, 16, "receiver").count).toBe(0);
+});
