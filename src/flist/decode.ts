@@ -56,6 +56,8 @@ export interface FlistWireOptions {
   safeFlist: boolean;
   preserveUid: boolean;
   preserveGid: boolean;
+  /** -A: the uid and gid lists come with ACLs even without -o/-g (their named users and groups; uidlist.c recv_id_list). */
+  preserveAcls?: boolean;
   preserveLinks: boolean;
   preserveDevices: boolean;
   preserveSpecials: boolean;
@@ -430,8 +432,8 @@ export class FlistDecoder {
     // Read into scratch maps first: an UNDERFLOW part-way must not leave half a list behind.
     const users = new Map<number, Uint8Array>();
     const groups = new Map<number, Uint8Array>();
-    if (o.preserveUid) readList(users);
-    if (o.preserveGid) readList(groups);
+    if (o.preserveUid || o.preserveAcls) readList(users);
+    if (o.preserveGid || o.preserveAcls) readList(groups);
     for (const [id, name] of users) this.names.users.set(id, name);
     for (const [id, name] of groups) this.names.groups.set(id, name);
   }

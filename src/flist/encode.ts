@@ -431,8 +431,9 @@ export class FlistEncoder {
       this.writeId(w, 0);
       if (o.id0Names) writeName(w, lookup(0) ?? EMPTY);
     };
-    if (o.preserveUid) one(this.users, this.names.user);
-    if (o.preserveGid) one(this.groups, this.names.group);
+    // With -A they go even without -o/-g: the ACLs' named users and groups are in them (uidlist.c send_id_lists).
+    if (o.preserveUid || o.preserveAcls) one(this.users, this.names.user);
+    if (o.preserveGid || o.preserveAcls) one(this.groups, this.names.group);
   }
 
   private writeId(w: ByteWriter, id: number): void {
@@ -440,10 +441,10 @@ export class FlistEncoder {
     else w.i32(id);
   }
 
-  /** add_uid/add_gid: the name the first time an id is seen, null after (or when it has none). */
   /**
    * -A: an ACL's named user or group joins the id lists like an owner does
-   * (uidlist.c add_uid/add_gid); its name comes back when it is new.
+   * (uidlist.c add_uid/add_gid); its name comes back when it is new, null
+   * after (or when it has none).
    */
   noteId(id: number, user: boolean): Uint8Array | null {
     return user ? this.addId(this.users, id, this.names.user) : this.addId(this.groups, id, this.names.group);

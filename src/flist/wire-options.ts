@@ -15,6 +15,7 @@ export function flistWireOptions(o: Options, s: Session, amServer = o.server): F
     safeFlist: s.safeFlist,
     preserveUid: o.owner,
     preserveGid: o.group,
+    preserveAcls: o.acls,
     preserveLinks: o.links,
     preserveDevices: o.devices,
     preserveSpecials: o.specials,

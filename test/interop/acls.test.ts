@@ -162,6 +162,12 @@ describe("-A copies ACLs as upstream does", () => {
       expect(has(got, "plaindir", "system.posix_acl_default")).toBe(false);
     });
   }
+  for (const mode of MODES) {
+    test(`-A without -o and -g: the id lists still carry the ACLs' names (uidlist.c send_id_lists): ${mode}`, async () => {
+      await compare(mode, ["-rtAi", "--no-i-r"], { prepare: (d) => makeOldDest(join(work, "src"), d) });
+      await compare(mode, ["-rtAi"]);
+    });
+  }
   for (const mode of ["local", "pull", "push"] as const) {
     test(`--numeric-ids, no incremental recursion (names in the id lists), a dry run: ${mode}`, async () => {
       await compare(mode, ["-aAi", "--numeric-ids"], { prepare: (d) => makeOldDest(join(work, "src"), d) });
