@@ -202,6 +202,19 @@ export class Receiver {
     if (backups.make(rel, false, "receiver") === BACKUP.FAILED) throw new RsyncError(RERR.FILEIO, `backup of ${this.display(rel)} failed`, true);
   }
 
+  /**
+   * A daemon module's rules keep the entry out: our generator asked for
+   * nothing of it, so a sender that sends it anyway is lying, and nothing of
+   * it may be written (receiver.c recv_files).
+   */
+  private refuseModuleExcluded(row: number): void {
+    const rules = this.x.o.moduleFilters;
+    if (!rules) return;
+    const rel = this.rel(row);
+    if (rel.length === 0 || rules.check(rel, isDir(this.x.t.mode[row]!), this.x.moduleRoot) >= 0) return;
+    throw protocolError(`ERROR: rejecting file transfer request for daemon excluded file: ${this.display(rel)}`);
+  }
+
   /** The destination path of an entry (the local name for a single-file transfer). */
   private rel(row: number): Uint8Array {
     const x = this.x;
@@ -313,6 +326,7 @@ export class Receiver {
     const row = ndx >= list.ndxStart ? ndx : list.parentDir >= 0 ? x.lists.dirList[list.parentDir]! : -1;
     if (row < 0) throw protocolError(`File-list index ${ndx} has no parent directory`);
     if (x.t.flags[row]! & F.INACTIVE) throw protocolError(`refusing transfer of cleared file index ${ndx}`);
+    this.refuseModuleExcluded(row);
     // (Said once the item is whole: a transfer's sum head may not have come yet, and the item is then read again.)
     const said = () => this.recvDebug && debugLine(`recv_files(${shownName(x.soloName ?? x.t.path(row))})`);
     if (this.showProgress) x.report.indexRead?.(ndx);
