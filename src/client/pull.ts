@@ -8,6 +8,7 @@
 import { checkXattrProtocol } from "../flist/xattrs.ts";
 import type { Options } from "../cli/options.ts";
 import { RERR, RsyncError, asRole, type Role } from "../errors.ts";
+import { allowIncRecurse } from "../protocol/server-args.ts";
 import { IoWatchdog } from "../io/watchdog.ts";
 import { Input } from "../io/input.ts";
 import { Output } from "../io/output.ts";
@@ -98,7 +99,7 @@ async function runConnected(
   try {
     const protocol = await asRole("Receiver", start(input, output));
     if (protocol === null) return { exitCode: 0, stats: emptyStats(), listedModules: true };
-    const session = await asRole("Receiver", clientSetupProtocol(input, output, { protocol, checksumChoice: o.checksumChoice, compress: compressRequest(o), batch: !!req.recorder, checkProtocol: (p) => checkXattrProtocol(o, p, false), debug: setupDebug(o) }));
+    const session = await asRole("Receiver", clientSetupProtocol(input, output, { protocol, checksumChoice: o.checksumChoice, compress: compressRequest(o), batch: !!req.recorder, checkProtocol: (p) => checkXattrProtocol(o, p, false), debug: setupDebug(o), incRecurseAllowed: allowIncRecurse(o, false) }));
     flistInitDebug(outputConfig(o).debug.get("FLIST"), false);
     recordFrom(req.recorder, session, input);
     // (A list on the remote side is the server's to read: then the sender's list is trusted, options.c trust_sender_args.)

@@ -9,6 +9,7 @@ import { checkXattrProtocol } from "../flist/xattrs.ts";
 import type { Options } from "../cli/options.ts";
 import { outputConfig } from "../cli/output-config.ts";
 import { asRole, type Role } from "../errors.ts";
+import { allowIncRecurse } from "../protocol/server-args.ts";
 import { Input } from "../io/input.ts";
 import { Output } from "../io/output.ts";
 import { IoWatchdog } from "../io/watchdog.ts";
@@ -50,7 +51,7 @@ export async function pushToRemote(req: PushRequest): Promise<number> {
   try {
     const protocol = await asRole(role, conn.start(input, output));
     if (protocol === null) return 0;
-    const s = await asRole(role, clientSetupProtocol(input, output, { protocol, checksumChoice: o.checksumChoice, compress: compressRequest(o), batch: !!req.recorder, checkProtocol: (p) => checkXattrProtocol(o, p, false), debug: setupDebug(o) }));
+    const s = await asRole(role, clientSetupProtocol(input, output, { protocol, checksumChoice: o.checksumChoice, compress: compressRequest(o), batch: !!req.recorder, checkProtocol: (p) => checkXattrProtocol(o, p, false), debug: setupDebug(o), incRecurseAllowed: allowIncRecurse(o, true) }));
     flistInitDebug(outputConfig(o).debug.get("FLIST"), false);
     req.recorder?.start(s);
     const setupRead = input.bytesReceived;

@@ -55,6 +55,8 @@ export interface ClientSetupRequest {
   debug?: SetupDebug;
   /** The version the peer announced, when more than we speak (`protocol` is then ours). */
   remoteProtocol?: number;
+  /** Whether our options let an incremental list come (server-args.ts allowIncRecurse); a server setting CF_INC_RECURSE otherwise is refused. */
+  incRecurseAllowed?: boolean;
 }
 
 /** The client's setup lines: "(Client) Protocol versions" (PROTO), the name lists and choices (NSTR). */
@@ -181,6 +183,11 @@ export async function clientSetupProtocol(input: Input, output: Output, req: Cli
   req.checkProtocol?.(protocol);
   let compatFlags = 0;
   if (protocol >= 30) compatFlags = await input.read((r) => r.varint());
+  // compat.c setup_protocol: a server may not make the list incremental where our options need it whole (-m,
+  // --delete-before/after, --delay-updates) or said no (--no-i-r); we did not offer "i" then.
+  if (compatFlags & CF.INC_RECURSE && req.incRecurseAllowed === false) {
+    throw new RsyncError(RERR.SYNTAX, "Incompatible options specified for inc-recursive connection.");
+  }
   const negotiate = (compatFlags & CF.VARINT_FLIST_FLAGS) !== 0;
   const properSeedOrder = (compatFlags & CF.CHKSUM_SEED_FIX) !== 0;
 

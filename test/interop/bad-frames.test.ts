@@ -185,3 +185,14 @@ describe("a server's MSG_ERROR_EXIT", () => {
     expect(ours.code).toBe(1);
   });
 });
+
+describe("a server's compatibility flags", () => {
+  test("an incremental list where our options need it whole is refused, as upstream refuses it", async () => {
+    const port = await fakeDaemon(30, frameHeader(11, 0));
+    for (const option of ["--no-i-r", "--delete-after", "-m"]) {
+      const { ours, upstream } = await both(["-a", option, `rsync://127.0.0.1:${port}/m/`, join(work, "whole-list/")]);
+      expect(outcome(upstream)).toEqual({ code: 1, first: "Incompatible options specified for inc-recursive connection." });
+      expect(outcome(ours)).toEqual(outcome(upstream));
+    }
+  });
+});
