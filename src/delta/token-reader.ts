@@ -34,24 +34,43 @@ export interface TokenReader {
   readonly seesBlocks: boolean;
 }
 
-/** simple_recv_token. Upstream never sends a literal run longer than CHUNK_SIZE; 3.4.4+ refuses longer ones. */
+/**
+ * simple_recv_token. A literal run is handed out CHUNK_SIZE bytes at a time
+ * (its residue kept between reads), so one of any length (upstream 3.5.0
+ * takes longer runs than it sends, e.g. acrosync's 64 KiB blocks) never sits
+ * in memory at once.
+ */
 class PlainTokenReader implements TokenReader {
   wireBytes = 0;
   readonly seesBlocks = false;
+  /** Bytes of the current literal run still to hand out. */
+  private residue = 0;
 
   read(r: ChunkReader, pieces?: Uint8Array[]): Uint8Array | number {
+    if (this.residue > 0) {
+      const n = Math.min(CHUNK_SIZE, this.residue);
+      const out = this.literal(r, n, pieces);
+      this.residue -= n;
+      this.wireBytes = n;
+      return out;
+    }
     const token = r.i32();
     if (token > 0) {
-      if (token > CHUNK_SIZE) throw protocolError(`Invalid literal data length ${token}`);
-      this.wireBytes = 4 + token;
-      if (pieces) {
-        r.pieces(token, pieces);
-        return TOKEN_PIECES;
-      }
-      return r.bytes(token);
+      const n = Math.min(CHUNK_SIZE, token);
+      // Read whole before anything changes: an UNDERFLOW retries the token from its length.
+      const out = this.literal(r, n, pieces);
+      this.residue = token - n;
+      this.wireBytes = 4 + n;
+      return out;
     }
     this.wireBytes = 4;
     return token === 0 ? TOKEN_END : -(token + 1);
+  }
+
+  private literal(r: ChunkReader, n: number, pieces?: Uint8Array[]): Uint8Array | number {
+    if (!pieces) return r.bytes(n);
+    r.pieces(n, pieces);
+    return TOKEN_PIECES;
   }
 
   seeBlock(): void {}

@@ -197,14 +197,29 @@ describe("lying data", () => {
     }
   });
 
-  test("an absurd literal length is refused", async () => {
-    const r = await pullFrom({
+  test("a literal run longer than CHUNK_SIZE is taken, in pieces, as upstream 3.5.0 takes it", async () => {
+    const data = Buffer.alloc(100_000, 0x61);
+    const script: Script = { entries: [top, { name: "victim", mode: FILE, size: data.length, mtime: 1_500_000_000 }], answer: () => literalAnswer(data, md4Sum(data)) };
+    for (const client of [runOc, runRsync]) {
+      fs.writeFileSync(join(dest(), "victim"), "old content\n");
+      const r = await pullFrom(script, [], client);
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(fs.readFileSync(join(dest(), "victim")).equals(data)).toBe(true);
+    }
+  });
+
+  test("an absurd literal length is not held whole: the connection's end stops it, the old file kept", async () => {
+    const script: Script = {
       entries: [top, { name: "victim", mode: FILE, size: 100, mtime: 1_500_000_000 }],
-      answer: () => tokenAnswer([0x7ffffff0]),
-    });
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/Invalid literal data length/);
-    expect(fs.readFileSync(join(dest(), "victim"), "utf8")).toBe("old content\n");
+      answer: () => tokenAnswer([0x7ffffff0, new Uint8Array(100_000)]),
+      closeAfterAnswer: true,
+    };
+    for (const client of [runOc, runRsync]) {
+      const r = await pullFrom(script, [], client);
+      expect(r.code).toBe(12);
+      expect(r.stderr).toContain("connection unexpectedly closed");
+      expect(fs.readFileSync(join(dest(), "victim"), "utf8")).toBe("old content\n");
+    }
   });
 });
 
