@@ -7,6 +7,7 @@
  */
 import { RERR, RsyncError, protocolError } from "../errors.ts";
 import type { ChunkReader } from "../protocol/reader.ts";
+import { NDX_FLIST_OFFSET } from "../protocol/ndx.ts";
 import { FlistDecoder, type FlistWireOptions, IOERR_VALID_MASK } from "./decode.ts";
 import { compareNames, compareRows } from "./sort.ts";
 import { F, FileTable, isDevice, isDir, isLink, isReg } from "./table.ts";
@@ -99,12 +100,13 @@ export class FileLists {
 
   /** Checks a sub-list announcement (NDX_FLIST_OFFSET - dirIndex) and returns the directory's row. */
   claimDirList(dirIndex: number): number {
+    // rsync.c read_ndx_and_attrs names the index as it came (NDX_FLIST_OFFSET - dirIndex), and the range of those.
     if (dirIndex < 0 || dirIndex >= this.dirList.length) {
-      throw protocolError(`Invalid dir index: ${dirIndex} (0 - ${this.dirList.length - 1})`);
+      throw protocolError(`Invalid dir index: ${NDX_FLIST_OFFSET - dirIndex} (${NDX_FLIST_OFFSET} - ${NDX_FLIST_OFFSET - this.dirList.length + 1}) [receiver]`);
     }
     const row = this.dirList[dirIndex]!;
-    if (this.table.flags[row]! & F.INACTIVE) throw protocolError(`refusing flist for cleared dir_ndx ${dirIndex}`);
-    if (this.dirsWithList.has(dirIndex)) throw protocolError(`refusing malicious duplicate flist for dir ${dirIndex}`);
+    if (this.table.flags[row]! & F.INACTIVE) throw protocolError(`rsync: refusing flist for cleared dir_ndx ${dirIndex}`);
+    if (this.dirsWithList.has(dirIndex)) throw protocolError(`rsync: refusing malicious duplicate flist for dir ${dirIndex}`);
     this.dirsWithList.add(dirIndex);
     return row;
   }
@@ -336,3 +338,14 @@ export class ListReceiver {
 }
 
 const isDot = (base: Uint8Array, dir: Uint8Array) => dir.length === 0 && base.length === 1 && base[0] === 0x2e;
+
+/**
+ * rsync.c read_ndx_and_attrs: a negative index that is no marker the reader
+ * takes, named with the range of the indexes it knows (NDX_DONE up to the
+ * last list's last entry, -1 before any).
+ */
+export function invalidFileIndex(ndx: number, lists: FileLists, who: "sender" | "receiver"): RsyncError {
+  const last = lists.lists.at(-1);
+  const end = last ? last.ndxStart + last.count - 1 : -1;
+  return protocolError(`Invalid file index: ${ndx} (-1 - ${end}) [${who}]`);
+}

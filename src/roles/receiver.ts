@@ -10,7 +10,7 @@
  */
 import { RERR, RsyncError, protocolError } from "../errors.ts";
 import { FlistDecoder } from "../flist/decode.ts";
-import { ListReceiver, type ListReceiveOptions } from "../flist/lists.ts";
+import { invalidFileIndex, ListReceiver, type ListReceiveOptions } from "../flist/lists.ts";
 import { F, isDevice, isDir, isLink, isReg } from "../flist/table.ts";
 import { errText } from "../fs/errors.ts";
 import { wholeFileHasher } from "../protocol/checksum-choice.ts";
@@ -344,7 +344,7 @@ export class Receiver {
       }
       return true;
     }
-    if (!isReg(x.t.mode[row]!)) throw protocolError("received request to transfer non-regular file");
+    if (!isReg(x.t.mode[row]!)) throw protocolError(`received request to transfer non-regular file: ${ndx} [receiver]`);
     if (this.phase === 2) throw protocolError("got transfer request in phase 2 [receiver]");
     // --read-batch: a file our generator did not ask for is passed over (receiver.c recv_files).
     if (x.readBatch && !(this.phase === 0 && x.readBatch.wants(ndx, listNumber(x, list)))) {
@@ -406,7 +406,7 @@ export class Receiver {
       for (let i = 0; i < 5; i++) r.varint();
       return true;
     }
-    if (!x.lists.incRecurse) throw protocolError(`Invalid file index ${ndx} received`);
+    if (!x.lists.incRecurse) throw invalidFileIndex(ndx, x.lists, "receiver");
     if (ndx === NDX_FLIST_EOF) {
       x.lists.eof = true;
       // (Upstream's receiver passes the end on to its generator: both say so.)
@@ -417,7 +417,8 @@ export class Receiver {
       x.wakeGenerator();
       return true;
     }
-    if (ndx > NDX_FLIST_OFFSET) throw protocolError(`Invalid file index ${ndx} received`);
+    // Between NDX_FLIST_EOF and NDX_FLIST_OFFSET: a directory index below 0, which claimDirList refuses and names.
+    if (ndx > NDX_FLIST_OFFSET) x.lists.claimDirList(NDX_FLIST_OFFSET - ndx);
     if (x.lists.eof) throw protocolError("received a file list after the end of the lists");
     this.sublist = new ListReceiver(x.lists, this.decoder, this.listOptions, NDX_FLIST_OFFSET - ndx);
     sayListLines(this.sublist, this.flistDebug, this.hlinkDebug, this.flistDebug > 2 ? receivedListDump(x, x.s.protocol, this.listOptions.preserveUid, this.listOptions.preserveGid) : undefined);

@@ -11,7 +11,7 @@
  */
 import { RsyncError, protocolError } from "../errors.ts";
 import { errText } from "../fs/errors.ts";
-import type { FileLists } from "../flist/lists.ts";
+import { type FileLists, invalidFileIndex } from "../flist/lists.ts";
 import { F, isDevice, isDir, isLink, isReg } from "../flist/table.ts";
 import { IOERR_GENERAL, IOERR_VANISHED } from "../flist/decode.ts";
 import { type Input, NOT_BUFFERED } from "../io/input.ts";
@@ -337,7 +337,7 @@ export class Sender {
       this.readDeleteStats(r);
       return req;
     }
-    if (ndx < 0) throw protocolError(`Invalid file index ${ndx} from the generator`);
+    if (ndx < 0) throw invalidFileIndex(ndx, x.lists, "sender");
     req.iflags = x.s.protocol >= 29 ? r.u16() : ITEM.TRANSFER | ITEM.MISSING_DATA;
     if (req.iflags & ITEM.BASIS_TYPE_FOLLOWS) req.basisType = r.u8();
     if (req.iflags & ITEM.XNAME_FOLLOWS) req.xname = r.vstring(MAX_XNAME).slice();
@@ -441,7 +441,7 @@ export class Sender {
       return;
     }
     if (this.phase === 2) throw protocolError("got transfer request in phase 2 [sender]");
-    if (!isReg(t.mode[row]!)) throw protocolError("received request to transfer non-regular file");
+    if (!isReg(t.mode[row]!)) throw protocolError(`received request to transfer non-regular file: ${req.ndx} [sender]`);
     // The redo pass asks again for files already sent: they were counted the first time.
     if (req.iflags & ITEM.IS_NEW && !(t.flags[row]! & F.FILE_SENT)) x.stats.createdFiles++;
     x.stats.transferredFiles++;

@@ -274,3 +274,13 @@ describe("demultiplexer", () => {
     expect(outcome(frameHeader(MSG.IO_TIMEOUT, 4), { readerName: () => "sender", amServer: true, localCopy: false })).toBe("12 invalid multi-message 33:4 [sender]");
   });
 });
+
+describe("indexes out of range, named as upstream's read_ndx_and_attrs names them", () => {
+  test("a directory index the lists do not have: the index as it came, and the range of those", async () => {
+    const { FileLists, invalidFileIndex } = await import("../../src/flist/lists.ts");
+    const lists = new FileLists(true, 31);
+    expect(() => lists.claimDirList(500)).toThrow("Invalid dir index: -601 (-101 - -100) [receiver]");
+    expect(() => lists.claimDirList(-97)).toThrow("Invalid dir index: -4 (-101 - -100) [receiver]");
+    expect(invalidFileIndex(-7, lists, "sender").message).toBe("Invalid file index: -7 (-1 - -1) [sender]");
+  });
+});
