@@ -266,7 +266,7 @@ export class FlistDecoder {
       }
       if (o.preserveLinks && isLink(mode)) {
         const len = p >= 30 ? r.varint() : r.i32();
-        if (len <= 0 || len >= MAXPATHLEN) throw protocolError(`overflow: linkname_len=${len} in the received file list`);
+        if (len < 0 || len >= MAXPATHLEN) throw protocolError(`overflow: linkname_len=${len} in the received file list`);
         link = r.bytes(len).slice();
         if (o.symlinkIconv && o.iconv) {
           const local = o.iconv.fromWire(link);

@@ -11,6 +11,7 @@
  */
 import * as fs from "node:fs";
 import path from "node:path";
+import { constants } from "node:os";
 import { mknod, setTimes } from "./libc.ts";
 import type { EntryStat } from "../native/api.ts";
 import { systemError } from "./errors.ts";
@@ -266,6 +267,8 @@ export class DestFs {
   }
 
   symlink(target: Uint8Array, rel: Uint8Array): void {
+    // An empty target (which some systems' senders can list) fails as the kernel fails it: node refuses to try.
+    if (target.length === 0) throw systemError(constants.errno.ENOENT, "symlink", Buffer.from(rel).toString("latin1"));
     fs.symlinkSync(Buffer.from(target), this.at(rel));
   }
 

@@ -130,6 +130,21 @@ describe("names from the wire", () => {
   });
 });
 
+describe("a symlink with an empty target (a length of 0, which upstream takes)", () => {
+  test("fails to be made as the kernel fails it, code 23, as upstream's does", async () => {
+    const script: Script = { entries: [top, { name: "elink", mode: LINK, link: "" }] };
+    const said: string[] = [];
+    for (const client of [runOc, runRsync]) {
+      const r = await pullFrom(script, [], client);
+      expect(r.code).toBe(23);
+      said.push(r.stderr.split("\n")[0]!.replace(dest(), "DEST"));
+      expect(fs.existsSync(join(dest(), "elink"))).toBe(false);
+    }
+    expect(said[0]).toBe('rsync: [generator] symlink "DEST/elink" -> "" failed: No such file or directory (2)');
+    expect(said[0]).toBe(said[1]);
+  });
+});
+
 describe("symlinks as ladders", () => {
   test("a file beneath a symlink that points outside is refused", async () => {
     const data = Buffer.from("escaped\n");
