@@ -15,7 +15,7 @@
  */
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
-import { RERR, RsyncError, protocolError } from "../errors.ts";
+import { RERR, RsyncError, protocolError, streamError } from "../errors.ts";
 import type { ChunkReader } from "../protocol/reader.ts";
 import type { ByteWriter } from "../protocol/writer.ts";
 import { getXattr, listXattrs, removeXattr, setXattr } from "../fs/xattr.ts";
@@ -249,7 +249,8 @@ export class XattrReceiver {
   /** receive_xattr: one entry's set, read without changing the store. */
   read(r: ChunkReader, fileName: () => string): ReceivedXattrs {
     const ndx = r.varint();
-    if (ndx < 0 || ndx > this.lists.length) throw protocolError(`receive_xattr: xa index ${ndx} out of range for ${fileName()}`);
+    // (Upstream's exit codes: RERR_STREAMIO here, RERR_FILEIO for a name without its NUL.)
+    if (ndx < 0 || ndx > this.lists.length) throw streamError(`receive_xattr: xa index ${ndx} out of range for ${fileName()}`);
     if (ndx !== 0) return { ref: ndx - 1 };
     const count = r.varint();
     if (count < 0 || count > MAX_WIRE_COUNT) throw protocolError(`wire value xattr count out of range: ${count} not in [0,${MAX_WIRE_COUNT}]`);
@@ -266,7 +267,7 @@ export class XattrReceiver {
       total += nameLen + length;
       if (total > MAX_LIST_BYTES) throw protocolError("xattr list exceeds per-file limit");
       const wireName = r.bytes(nameLen);
-      if (nameLen < 1 || wireName[nameLen - 1] !== 0) throw protocolError("Invalid xattr name received (missing trailing \\0).");
+      if (nameLen < 1 || wireName[nameLen - 1] !== 0) throw new RsyncError(RERR.FILEIO, "Invalid xattr name received (missing trailing \\0).");
       let name = wireName.slice(0, nameLen - 1);
       const long = length > MAX_FULL_DATUM;
       const data = r.bytes(long ? XATTR_SUM_LEN : length).slice();

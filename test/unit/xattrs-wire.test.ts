@@ -95,6 +95,20 @@ describe("a set on the wire", () => {
     }
     expect(rcv.list(0)).toEqual([]);
   });
+
+  test("upstream's exit codes: an index past the store is a stream error (12), a name without its NUL a file I/O error (11)", () => {
+    const rcv = new XattrReceiver({ amSender: false, amRoot: 1, level: 1 }, false);
+    const codeOf = (bytes: number[]) => {
+      try {
+        rcv.read(reader(new Uint8Array(bytes)), () => "f");
+      } catch (e) {
+        return (e as { code?: number }).code;
+      }
+    };
+    expect(codeOf([2])).toBe(12);
+    // One attribute: a 2-byte name "ab" (no NUL), a 1-byte value.
+    expect(codeOf([0, 1, 2, 1, 0x61, 0x62, 0x78])).toBe(11);
+  });
 });
 
 describe("the receiving side's namespaces", () => {
