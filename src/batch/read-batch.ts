@@ -14,7 +14,8 @@ import { Output } from "../io/output.ts";
 import { streamChannel } from "../io/stream-channel.ts";
 import { Cpres, settleCompression } from "../compress/choice.ts";
 import { impliedSum } from "../protocol/checksum-choice.ts";
-import { CF, type Session } from "../protocol/setup.ts";
+import { CF, type Session, unwantedIncRecurse } from "../protocol/setup.ts";
+import { allowIncRecurse } from "../protocol/server-args.ts";
 import { receiveTransfer } from "../roles/receive-session.ts";
 import { terminal } from "../output/terminal.ts";
 import { checkForHostSpec } from "../transport/address.ts";
@@ -82,14 +83,13 @@ async function readHeader(o: Options, input: Input): Promise<Session> {
   if (protocol < 27) throw new RsyncError(RERR.PROTOCOL, "protocol version mismatch -- is your shell clean?\n(see the rsync manpage for an explanation)");
   const out = outputConfig(o);
   // main.c do_cmd: whether an incremental list may come is settled from the command line, before the batch's flags.
-  const wholeListFirst = o.deleteMode === "before" || o.deleteMode === "after" || o.delayUpdates || o.pruneEmptyDirs;
-  const allowIncRecurse = o.recursive && o.incRecursive !== false && !wholeListFirst;
+  const incRecurseAllowed = allowIncRecurse(o, false);
   applyStreamFlags(o, flags, protocol, (text) => {
     if (out.info.get("MISC") > 0) terminal.info(`${text}\n`);
   });
   const incRecurse = (compatFlags & CF.INC_RECURSE) !== 0;
   // compat.c: only a recursive receiver may take an incremental list.
-  if (incRecurse && !allowIncRecurse) throw new RsyncError(RERR.SYNTAX, "Incompatible options specified for inc-recursive batch file.");
+  if (incRecurse && !incRecurseAllowed) throw unwantedIncRecurse("batch file");
   const sum = impliedSum(protocol);
   return {
     protocol,

@@ -174,6 +174,11 @@ export async function negotiateAndSeed(input: Input, output: Output, o: Negotiat
   return { ...n, seed: value };
 }
 
+/** compat.c setup_protocol: CF_INC_RECURSE where the receiving side's options did not allow it. */
+export function unwantedIncRecurse(from: "connection" | "batch file"): RsyncError {
+  return new RsyncError(RERR.SYNTAX, `Incompatible options specified for inc-recursive ${from}.`);
+}
+
 export async function clientSetupProtocol(input: Input, output: Output, req: ClientSetupRequest): Promise<Session> {
   const protocol = req.protocol;
   if (protocol < MIN_PEER_PROTOCOL || protocol > MAX_PEER_PROTOCOL) {
@@ -185,9 +190,7 @@ export async function clientSetupProtocol(input: Input, output: Output, req: Cli
   if (protocol >= 30) compatFlags = await input.read((r) => r.varint());
   // compat.c setup_protocol: a server may not make the list incremental where our options need it whole (-m,
   // --delete-before/after, --delay-updates) or said no (--no-i-r); we did not offer "i" then.
-  if (compatFlags & CF.INC_RECURSE && req.incRecurseAllowed === false) {
-    throw new RsyncError(RERR.SYNTAX, "Incompatible options specified for inc-recursive connection.");
-  }
+  if (compatFlags & CF.INC_RECURSE && req.incRecurseAllowed === false) throw unwantedIncRecurse("connection");
   const negotiate = (compatFlags & CF.VARINT_FLIST_FLAGS) !== 0;
   const properSeedOrder = (compatFlags & CF.CHKSUM_SEED_FIX) !== 0;
 

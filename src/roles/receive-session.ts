@@ -116,8 +116,9 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
   const signal = new Signal();
   // Upstream's receiving process forks once the first list is in: later lists are the "receiver"'s (who_am_i).
   let listsAfterFork = false;
+  const receivingProcess = () => (listsAfterFork ? "receiver" : "Receiver");
   // What comes over the connection is read by that process (io.c read_a_msg names it when it refuses a frame).
-  input.readerName = () => `${listsAfterFork ? "receiver" : "Receiver"}${s.incRecurse ? "/inc" : ""}`;
+  input.readerName = () => `${receivingProcess()}${s.incRecurse ? "/inc" : ""}`;
   input.amServer = req.amServer;
   input.localCopy = req.local === true;
   // The receiving side's shared state, once the file list is in (messages may name files before).
@@ -181,7 +182,7 @@ export async function receiveTransfer(req: ReceiveRequest): Promise<ReceiveResul
     onUnconvertible: (text, utf8) => {
       state.ioError |= IOERR_GENERAL;
       namesUnconverted = true;
-      const line = Buffer.from(`[${listsAfterFork ? "receiver" : "Receiver"}] cannot convert ${text}\n`, "latin1");
+      const line = Buffer.from(`[${receivingProcess()}] cannot convert ${text}\n`, "latin1");
       if (req.amServer) output.message(s.protocol < 30 ? MSG.ERROR_XFER : MSG.ERROR, line);
       // A UTF-8 line is shown in this side's charset (for a local copy's receiving half, REMOTE), as rwrite does.
       else if (utf8 && receiverIconv) terminal.errorShown(utf8TextShown(receiverIconv)(line));
